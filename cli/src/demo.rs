@@ -1,0 +1,175 @@
+//! `allervers demo`: a scripted field day on temporary stores, for a newcomer's first run.
+//! Two workers' phones log contacts apart, merge through sealed bundle files, a conflict is shown
+//! and resolved, and one person's merged timeline is printed. All names are fictitious.
+
+use std::sync::Arc;
+
+use allervers_core::vocab::Lang;
+use allervers_core::{
+    Edit, ManualClock, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Store, Value,
+};
+use anyhow::Result;
+use chrono::{Duration, TimeZone, Utc};
+
+use crate::render;
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+pub fn run(lang: Lang) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 14, 8, 30, 0)
+        .single()
+        .expect("valid date");
+    let clock_a = Arc::new(ManualClock::new(start));
+    let clock_b = Arc::new(ManualClock::new(start));
+    println!("allervers demo: a winter day of the maraude nord (fictitious data, temporary stores in {})", dir.path().display());
+
+    step("Morning at the office: two phones, each with its own encrypted store");
+    let amina = Store::create_with_clock(
+        &dir.path().join("amina.db"),
+        &RawKey::generate(),
+        "Téléphone maraude 1",
+        "Amina",
+        clock_a.clone(),
+    )?;
+    let julien = Store::create_with_clock(
+        &dir.path().join("julien.db"),
+        &RawKey::generate(),
+        "Téléphone maraude 2",
+        "Julien",
+        clock_b.clone(),
+    )?;
+    println!(
+        "Amina's phone: device {}   Julien's phone: device {}",
+        amina.identity().device.short(),
+        julien.identity().device.short()
+    );
+
+    let karim = amina.add_person(&NewPerson {
+        name: Some("Karim".into()),
+        nickname: Some("le Grand".into()),
+        situation: Some("street".into()),
+        needs: vec!["housing".into()],
+        description: Some("Grand, bonnet rouge, chien noir".into()),
+        consent_record: Some(true),
+        ..Default::default()
+    })?;
+    let fatou = amina.add_person(&NewPerson {
+        name: Some("Fatou".into()),
+        situation: Some("car".into()),
+        ..Default::default()
+    })?;
+    amina.add_action(&NewAction {
+        person: karim,
+        title: "Appeler le 115 pour une place avec chien".into(),
+        category: "siao_referral".into(),
+        due_at: Some((start + Duration::days(1)).date_naive()),
+        assigned_to: Some("Julien".into()),
+    })?;
+    let passphrase = "demo: phrase de passe du bundle";
+    let morning = dir.path().join("morning.bundle");
+    std::fs::write(&morning, amina.export_bundle(passphrase)?)?;
+    let s = julien.import_bundle(&std::fs::read(&morning)?, passphrase)?;
+    println!(
+        "Amina registered Karim and Fatou; Julien's phone took her changes: {}",
+        render::import(&s)
+    );
+
+    step("In the street, no network: each phone logs what it sees");
+    clock_a.advance_ms(3 * 3_600_000);
+    clock_b.advance_ms(3 * 3_600_000 + 20 * 60_000);
+    amina.log_encounter(&NewEncounter {
+        persons: vec![karim],
+        place: Some("parvis de la gare de l'Est".into()),
+        team: Some("maraude-nord".into()),
+        workers: vec!["Amina".into()],
+        kind: Some("follow_up".into()),
+        services: vec!["drink".into(), "food".into(), "blanket".into()],
+        notes: Some("Il a accepté une nuit en hébergement d'urgence.".into()),
+        ..Default::default()
+    })?;
+    amina.edit(
+        karim,
+        &[Edit::Set(
+            "situation".into(),
+            Value::Code("emergency_shelter".into()),
+        )],
+    )?;
+    println!("Amina meets Karim at the gare de l'Est and notes: emergency shelter tonight");
+    julien.log_encounter(&NewEncounter {
+        persons: vec![karim, fatou],
+        anonymous_count: 2,
+        place: Some("quai de Valmy, sous le pont".into()),
+        team: Some("maraude-nord".into()),
+        workers: vec!["Julien".into()],
+        kind: Some("follow_up".into()),
+        services: vec!["drink".into(), "hygiene_kit".into(), "information".into()],
+        notes: Some("Karim dit qu'il reste au squat avec son chien.".into()),
+        ..Default::default()
+    })?;
+    julien.edit(
+        karim,
+        &[
+            Edit::Set("situation".into(), Value::Code("squat".into())),
+            Edit::Add("needs".into(), Value::Code("health".into())),
+        ],
+    )?;
+    julien.add_referral(&NewReferral {
+        person: karim,
+        target: "pass_health".into(),
+        target_name: Some("PASS de l'hôpital Lariboisière".into()),
+        date: None,
+        status: None,
+    })?;
+    println!("Julien meets Karim and Fatou by the canal, notes: squat, a health need, a referral to the PASS");
+
+    step("Back at the office: the phones exchange sealed bundles");
+    clock_a.advance_ms(4 * 3_600_000);
+    clock_b.advance_ms(4 * 3_600_000);
+    let from_a = dir.path().join("amina.bundle");
+    let from_b = dir.path().join("julien.bundle");
+    std::fs::write(&from_a, amina.export_bundle(passphrase)?)?;
+    std::fs::write(&from_b, julien.export_bundle(passphrase)?)?;
+    println!(
+        "Julien's phone: {}",
+        render::import(&julien.import_bundle(&std::fs::read(&from_a)?, passphrase)?)
+    );
+    println!(
+        "Amina's phone:  {}",
+        render::import(&amina.import_bundle(&std::fs::read(&from_b)?, passphrase)?)
+    );
+    let same = amina.record_ids()? == julien.record_ids()?
+        && amina
+            .record_ids()?
+            .iter()
+            .all(|(id, _)| amina.record_heads(*id).ok() == julien.record_heads(*id).ok());
+    println!(
+        "Both phones now hold the same records with the same heads: {}",
+        if same { "yes" } else { "NO" }
+    );
+
+    step("The supervisor's conflict queue");
+    print!("{}", render::conflicts(&amina.conflicts()?, lang));
+
+    step("The supervisor checks with the team and resolves it on Amina's phone");
+    amina.resolve(karim, "situation", "emergency_shelter")?;
+    std::fs::write(&from_a, amina.export_bundle(passphrase)?)?;
+    julien.import_bundle(&std::fs::read(&from_a)?, passphrase)?;
+    println!(
+        "Resolved by {}; after the next exchange Julien's phone has {} open conflict(s)",
+        amina.identity().worker,
+        julien.conflicts()?.len()
+    );
+
+    step("Karim's merged visit history, as Julien's phone shows it");
+    let timeline = julien.timeline(karim)?;
+    print!(
+        "{}",
+        render::timeline(&julien.person(karim)?, &timeline, lang)
+    );
+    println!("\nDone. The temporary stores are deleted now. Next: `allervers init --device-name NAME` for a real store.");
+    Ok(())
+}

@@ -1,0 +1,922 @@
+//! `allervers`: the office and supervisor command line over the local encrypted store.
+//!
+//! Every reading command takes `--json`. Bad input gets one line on stderr and a non-zero exit.
+
+mod demo;
+mod keys;
+mod render;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use allervers_core::model::schema::{parse_date, parse_time, Checker, Kind};
+use allervers_core::seed::{self, SeedPlan};
+use allervers_core::vocab::Lang;
+use allervers_core::{
+    Edit, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral, PersonQuery, PersonSort,
+    RecordId, Store, Value,
+};
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(name = "allervers", version, about = "allervers: street outreach records, offline first, encrypted", long_about = None)]
+struct Cli {
+    /// The folder holding the store (default: the user's data folder, `allervers/`).
+    #[arg(long, global = true, env = "ALLERVERS_DATA")]
+    data: Option<PathBuf>,
+    /// Print JSON instead of text (reading commands).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Language of labels.
+    #[arg(long, global = true, value_enum, default_value_t = LangArg::Fr)]
+    lang: LangArg,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Fr,
+    En,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates the store of this device (asks for a passphrase or reads ALLERVERS_KEY).
+    Init {
+        /// How this device is shown to others ("Téléphone maraude nord 2").
+        #[arg(long)]
+        device_name: String,
+        /// The worker using it (defaults to the device name).
+        #[arg(long)]
+        worker: Option<String>,
+    },
+    /// Persons met in the street.
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Encounters (rencontres).
+    #[command(subcommand)]
+    Encounter(EncounterCmd),
+    /// Follow-up actions (suivis).
+    #[command(subcommand)]
+    Action(ActionCmd),
+    /// Referrals (orientations).
+    #[command(subcommand)]
+    Referral(ReferralCmd),
+    /// Territory observations.
+    #[command(subcommand)]
+    Observation(ObservationCmd),
+    /// The merged visit history of one person.
+    Timeline { person: String },
+    /// The field-level history of one record.
+    History { record: String },
+    /// Fields with concurrent values, oldest first.
+    Conflicts,
+    /// Settles a conflict by choosing a value.
+    Resolve {
+        record: String,
+        field: String,
+        value: String,
+    },
+    /// Carries changes between stores as a sealed file.
+    #[command(subcommand)]
+    Changes(ChangesCmd),
+    /// Writes a record's Automerge document.
+    ExportDoc {
+        record: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fills the store with generated (fictitious) data for demos and benchmarks.
+    Seed {
+        #[arg(long, default_value_t = 100)]
+        persons: usize,
+        #[arg(long, default_value_t = 1000)]
+        encounters: usize,
+        /// Spread the encounters over this many days up to today.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// A scripted field day on a temporary store: start here.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum PersonCmd {
+    /// Records a person (a name or a nickname is enough).
+    Add(PersonFields),
+    /// Lists persons, most recently met first.
+    List {
+        /// Words of a name, nickname or other name (accents and case ignored).
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, value_enum, default_value_t = SortArg::Recent)]
+        sort: SortArg,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Include persons out of the active list.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Shows one person.
+    Show { person: String },
+    /// Changes a person's fields.
+    Edit {
+        person: String,
+        #[command(flatten)]
+        fields: PersonFields,
+        /// Removes a need.
+        #[arg(long = "remove-need")]
+        remove_needs: Vec<String>,
+        /// Takes the person out of the active list, with a reason.
+        #[arg(long)]
+        inactive: Option<String>,
+        /// Puts the person back in the active list.
+        #[arg(long)]
+        active: bool,
+        /// Sets any field: FIELD=VALUE (repeatable).
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// Clears a field (repeatable).
+        #[arg(long = "clear", value_name = "FIELD")]
+        clear: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortArg {
+    Recent,
+    Name,
+}
+
+#[derive(Args, Default)]
+struct PersonFields {
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    nickname: Option<String>,
+    #[arg(long = "other-name")]
+    other_names: Vec<String>,
+    #[arg(long)]
+    birth_year: Option<i64>,
+    #[arg(long)]
+    birth_date: Option<String>,
+    #[arg(long)]
+    gender: Option<String>,
+    #[arg(long = "language")]
+    languages: Vec<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    /// How to recognise them.
+    #[arg(long)]
+    description: Option<String>,
+    /// none, watch, very_vulnerable
+    #[arg(long)]
+    alert: Option<String>,
+    /// street, squat, car, emergency_shelter, hotel, supported_housing, social_housing, other
+    #[arg(long)]
+    situation: Option<String>,
+    /// housing, health, mental_health, addiction, papers, income, food, hygiene, other (repeatable)
+    #[arg(long = "need")]
+    needs: Vec<String>,
+    /// Consent to record (yes/no).
+    #[arg(long)]
+    consent_record: Option<String>,
+    /// Consent to share with partners (yes/no).
+    #[arg(long)]
+    consent_share: Option<String>,
+    #[arg(long = "team")]
+    teams: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum EncounterCmd {
+    /// Logs a contact: with known persons (--person), anonymous people (--anonymous), or both.
+    Log {
+        /// A person met: id or unique name (repeatable).
+        #[arg(long = "person")]
+        persons: Vec<String>,
+        #[arg(long, default_value_t = 0)]
+        anonymous: i64,
+        /// When (YYYY-MM-DD HH:MM, UTC); defaults to now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        place: Option<String>,
+        #[arg(long)]
+        latitude: Option<f64>,
+        #[arg(long)]
+        longitude: Option<f64>,
+        #[arg(long)]
+        territory: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long = "worker")]
+        workers: Vec<String>,
+        /// first_contact, follow_up, intervention
+        #[arg(long)]
+        kind: Option<String>,
+        /// food, drink, hygiene_kit, clothing, blanket, information, referral, care, other (repeatable)
+        #[arg(long = "service")]
+        services: Vec<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        #[arg(long)]
+        follow_up: bool,
+    },
+    /// Shows one encounter.
+    Show { encounter: String },
+}
+
+#[derive(Subcommand)]
+enum ActionCmd {
+    /// Adds a follow-up action about a person.
+    Add {
+        person: String,
+        #[arg(long)]
+        title: String,
+        /// housing_application, siao_referral, health_appointment, papers, benefits, other
+        #[arg(long)]
+        category: String,
+        /// Due date (YYYY-MM-DD).
+        #[arg(long)]
+        due: Option<String>,
+        #[arg(long)]
+        assign: Option<String>,
+    },
+    /// Marks an action done.
+    Done {
+        action: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Open actions with a due date, oldest first.
+    Due {
+        /// Only those due on or before this date.
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReferralCmd {
+    /// Records a referral of a person.
+    Add {
+        person: String,
+        /// siao_115, emergency_shelter, chrs, social_landlord, psychiatry_cmp, pass_health, day_centre, other
+        #[arg(long = "to")]
+        target: String,
+        /// The name of the service.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        date: Option<String>,
+        /// sent, pending, accepted, refused, no_answer
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Records what became of a referral.
+    Update {
+        referral: String,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        outcome: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ObservationCmd {
+    /// Records anonymous counts on a territory.
+    Add {
+        #[arg(long)]
+        territory: String,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        date: Option<String>,
+        /// NAME=N (repeatable), for instance tentes=12.
+        #[arg(long = "count", value_name = "NAME=N")]
+        counts: Vec<String>,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChangesCmd {
+    /// Writes every change of this store to a sealed file.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Applies the changes of a sealed file (all of it, or nothing).
+    Import { file: PathBuf },
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so that a crash or a
+/// full disk never leaves a half-written file under the final name.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+struct Ctx {
+    dir: PathBuf,
+    json: bool,
+    lang: Lang,
+}
+
+impl Ctx {
+    fn store_path(&self) -> PathBuf {
+        self.dir.join("store.db")
+    }
+
+    fn open(&self) -> Result<Store> {
+        if !self.store_path().exists() {
+            bail!(
+                "no store in {} (run `allervers init --device-name NAME` first)",
+                self.dir.display()
+            );
+        }
+        let key = keys::store_key(&self.dir)?;
+        Ok(Store::open(&self.store_path(), &key)?)
+    }
+
+    fn print<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<()> {
+        let out = if self.json {
+            serde_json::to_string_pretty(value)?
+        } else {
+            text()
+        };
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", out.trim_end())?;
+        Ok(())
+    }
+}
+
+fn record_id(s: &str) -> Result<RecordId> {
+    Ok(s.parse::<RecordId>()?)
+}
+
+fn date(field: &str, s: &Option<String>) -> Result<Option<NaiveDate>> {
+    s.as_deref()
+        .map(|s| {
+            parse_date(s)
+                .ok_or_else(|| anyhow!("invalid {field}: {s:?} is not a date (YYYY-MM-DD)"))
+        })
+        .transpose()
+}
+
+fn yes_no(field: &str, s: &Option<String>) -> Result<Option<bool>> {
+    s.as_deref()
+        .map(|s| match s.to_lowercase().as_str() {
+            "yes" | "oui" | "true" => Ok(true),
+            "no" | "non" | "false" => Ok(false),
+            _ => Err(anyhow!("invalid {field}: {s:?} is not yes or no")),
+        })
+        .transpose()
+}
+
+fn person_input(f: &PersonFields) -> Result<NewPerson> {
+    Ok(NewPerson {
+        name: f.name.clone(),
+        nickname: f.nickname.clone(),
+        other_names: f.other_names.clone(),
+        birth_year: f.birth_year,
+        birth_date: date("birth date", &f.birth_date)?,
+        gender: f.gender.clone(),
+        languages: f.languages.clone(),
+        phone: f.phone.clone(),
+        description: f.description.clone(),
+        alert_level: f.alert.clone(),
+        situation: f.situation.clone(),
+        needs: f.needs.clone(),
+        consent_record: yes_no("consent to record", &f.consent_record)?,
+        consent_share: yes_no("consent to share", &f.consent_share)?,
+        teams: f.teams.clone(),
+        ..Default::default()
+    })
+}
+
+fn person_edits(store: &Store, f: &PersonFields) -> Result<Vec<Edit>> {
+    let mut edits = Vec::new();
+    let text = |field: &str, v: &Option<String>, edits: &mut Vec<Edit>| {
+        if let Some(v) = v {
+            edits.push(Edit::Set(field.into(), Value::Text(v.trim().into())));
+        }
+    };
+    text("name", &f.name, &mut edits);
+    text("nickname", &f.nickname, &mut edits);
+    text("phone", &f.phone, &mut edits);
+    text("description", &f.description, &mut edits);
+    for (field, v) in [
+        ("gender", &f.gender),
+        ("alert_level", &f.alert),
+        ("situation", &f.situation),
+    ] {
+        if let Some(v) = v {
+            edits.push(Edit::Set(field.into(), Value::Code(v.trim().into())));
+        }
+    }
+    if let Some(y) = f.birth_year {
+        edits.push(Edit::Set("birth_year".into(), Value::Int(y)));
+    }
+    if let Some(d) = date("birth date", &f.birth_date)? {
+        edits.push(Edit::Set("birth_date".into(), Value::Date(d)));
+    }
+    for (field, v) in [
+        (
+            "consent_record",
+            yes_no("consent to record", &f.consent_record)?,
+        ),
+        (
+            "consent_share",
+            yes_no("consent to share", &f.consent_share)?,
+        ),
+    ] {
+        if let Some(v) = v {
+            edits.push(Edit::Set(field.into(), Value::Bool(v)));
+            edits.push(Edit::Set(
+                "consent_date".into(),
+                Value::Date(store.now().date_naive()),
+            ));
+            edits.push(Edit::Set(
+                "consent_by".into(),
+                Value::Text(store.identity().worker.clone()),
+            ));
+        }
+    }
+    edits.extend(
+        f.other_names
+            .iter()
+            .map(|n| Edit::Add("other_names".into(), Value::Text(n.trim().into()))),
+    );
+    edits.extend(
+        f.languages
+            .iter()
+            .map(|n| Edit::Add("languages".into(), Value::Text(n.trim().into()))),
+    );
+    edits.extend(
+        f.teams
+            .iter()
+            .map(|n| Edit::Add("teams".into(), Value::Text(n.trim().into()))),
+    );
+    edits.extend(
+        f.needs
+            .iter()
+            .map(|n| Edit::Add("needs".into(), Value::Code(n.trim().into()))),
+    );
+    Ok(edits)
+}
+
+/// `--set FIELD=VALUE` for any scalar field of a kind.
+fn generic_set(store: &Store, kind: Kind, assignment: &str) -> Result<Edit> {
+    let (field, value) = assignment
+        .split_once('=')
+        .ok_or_else(|| anyhow!("invalid --set: {assignment:?} is not FIELD=VALUE"))?;
+    let spec = kind.field(field.trim())?;
+    if spec.ty.is_container() {
+        bail!(
+            "invalid --set: {} is a list or set; use its own option",
+            spec.name
+        );
+    }
+    let extra = store.extra_terms()?;
+    let checker = Checker {
+        now: store.now(),
+        extra: &extra,
+    };
+    let value = checker.parse(spec.name, spec.ty, value)?;
+    Ok(Edit::Set(spec.name.into(), value))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = match cli.data.clone() {
+        Some(d) => d,
+        None => dirs::data_dir()
+            .ok_or_else(|| anyhow!("no data folder on this system: pass --data DIR"))?
+            .join("allervers"),
+    };
+    let ctx = Ctx {
+        dir,
+        json: cli.json,
+        lang: match cli.lang {
+            LangArg::Fr => Lang::Fr,
+            LangArg::En => Lang::En,
+        },
+    };
+    match cli.command {
+        Command::Init {
+            device_name,
+            worker,
+        } => {
+            if ctx.store_path().exists() {
+                bail!("a store already exists in {}", ctx.dir.display());
+            }
+            if device_name.trim().is_empty() {
+                bail!("invalid device name: is empty");
+            }
+            std::fs::create_dir_all(&ctx.dir)
+                .with_context(|| format!("cannot create {}", ctx.dir.display()))?;
+            let key = keys::new_store_key(&ctx.dir)?;
+            let worker = worker.unwrap_or_else(|| device_name.clone());
+            let store = Store::create(&ctx.store_path(), &key, &device_name, &worker).inspect_err(
+                |_| {
+                    let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
+                },
+            )?;
+            ctx.print(store.identity(), || {
+                format!(
+                    "Store created in {} for {} ({}), device {}",
+                    ctx.dir.display(),
+                    store.identity().worker,
+                    store.identity().device_name,
+                    store.identity().device.short()
+                )
+            })?;
+        }
+        Command::Person(cmd) => person_cmd(&ctx, cmd)?,
+        Command::Encounter(cmd) => encounter_cmd(&ctx, cmd)?,
+        Command::Action(cmd) => {
+            let store = ctx.open()?;
+            match cmd {
+                ActionCmd::Add {
+                    person,
+                    title,
+                    category,
+                    due,
+                    assign,
+                } => {
+                    let person = store.find_person(&person)?;
+                    let id = store.add_action(&NewAction {
+                        person,
+                        title,
+                        category,
+                        due_at: date("due date", &due)?,
+                        assigned_to: assign,
+                    })?;
+                    ctx.print(&Created { id }, || format!("Action {id} added"))?;
+                }
+                ActionCmd::Done { action, comment } => {
+                    let id = record_id(&action)?;
+                    store.complete_action(id, comment.as_deref())?;
+                    ctx.print(&Created { id }, || format!("Action {id} done"))?;
+                }
+                ActionCmd::Due { by } => {
+                    let due = store.due_actions(date("date", &by)?)?;
+                    ctx.print(&due, || render::due(&due, ctx.lang))?;
+                }
+            }
+        }
+        Command::Referral(cmd) => {
+            let store = ctx.open()?;
+            match cmd {
+                ReferralCmd::Add {
+                    person,
+                    target,
+                    name,
+                    date: d,
+                    status,
+                } => {
+                    let person = store.find_person(&person)?;
+                    let id = store.add_referral(&NewReferral {
+                        person,
+                        target,
+                        target_name: name,
+                        date: date("date", &d)?,
+                        status,
+                    })?;
+                    ctx.print(&Created { id }, || format!("Referral {id} added"))?;
+                }
+                ReferralCmd::Update {
+                    referral,
+                    status,
+                    outcome,
+                } => {
+                    let id = record_id(&referral)?;
+                    store.update_referral(id, status.as_deref(), outcome.as_deref())?;
+                    ctx.print(&Created { id }, || format!("Referral {id} updated"))?;
+                }
+            }
+        }
+        Command::Observation(ObservationCmd::Add {
+            territory,
+            team,
+            date: d,
+            counts,
+            notes,
+        }) => {
+            let store = ctx.open()?;
+            let mut parsed = std::collections::BTreeMap::new();
+            for c in &counts {
+                let (k, v) = c
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("invalid count: {c:?} is not NAME=N"))?;
+                let n: i64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow!("invalid count: {v:?} is not a whole number"))?;
+                parsed.insert(k.trim().to_string(), n);
+            }
+            let id = store.add_observation(&NewObservation {
+                territory,
+                team,
+                date: date("date", &d)?,
+                counts: parsed,
+                notes,
+            })?;
+            ctx.print(&Created { id }, || format!("Observation {id} added"))?;
+        }
+        Command::Timeline { person } => {
+            let store = ctx.open()?;
+            let id = store.find_person(&person)?;
+            let p = store.person(id)?;
+            let timeline = store.timeline(id)?;
+            ctx.print(&timeline, || render::timeline(&p, &timeline, ctx.lang))?;
+        }
+        Command::History { record } => {
+            let store = ctx.open()?;
+            let history = store.history(record_id(&record)?)?;
+            ctx.print(&history, || render::history(&history))?;
+        }
+        Command::Conflicts => {
+            let store = ctx.open()?;
+            let conflicts = store.conflicts()?;
+            ctx.print(&conflicts, || render::conflicts(&conflicts, ctx.lang))?;
+        }
+        Command::Resolve {
+            record,
+            field,
+            value,
+        } => {
+            let store = ctx.open()?;
+            let id = record_id(&record)?;
+            store.resolve(id, &field, &value)?;
+            ctx.print(&serde_json::json!({"record": id, "field": field, "value": value, "resolved_by": store.identity().worker}), || {
+                format!("Conflict on {field} of {id} resolved: {value} (by {})", store.identity().worker)
+            })?;
+        }
+        Command::Changes(ChangesCmd::Export { out }) => {
+            let store = ctx.open()?;
+            let passphrase = keys::bundle_passphrase(true)?;
+            let changes = store.export_changes()?.len();
+            let bytes = store.export_bundle(&passphrase)?;
+            write_atomically(&out, &bytes)?;
+            ctx.print(
+                &serde_json::json!({"file": out, "changes": changes, "bytes": bytes.len()}),
+                || {
+                    format!(
+                        "{changes} changes sealed into {} ({} bytes)",
+                        out.display(),
+                        bytes.len()
+                    )
+                },
+            )?;
+        }
+        Command::Changes(ChangesCmd::Import { file }) => {
+            let store = ctx.open()?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let passphrase = keys::bundle_passphrase(false)?;
+            let summary = store.import_bundle(&bytes, &passphrase)?;
+            ctx.print(&summary, || render::import(&summary))?;
+        }
+        Command::ExportDoc { record, out } => {
+            let store = ctx.open()?;
+            let id = record_id(&record)?;
+            let bytes = store.record_document(id)?;
+            write_atomically(&out, &bytes)?;
+            ctx.print(
+                &serde_json::json!({"record": id, "file": out, "bytes": bytes.len()}),
+                || {
+                    format!(
+                        "Automerge document of {id} written to {} ({} bytes)",
+                        out.display(),
+                        bytes.len()
+                    )
+                },
+            )?;
+        }
+        Command::Seed {
+            persons,
+            encounters,
+            days,
+            seed: s,
+        } => {
+            let store = ctx.open()?;
+            let plan = SeedPlan {
+                persons,
+                encounters,
+                days,
+                end: Utc::now(),
+                seed: s,
+            };
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            if ctx.json {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            bar.set_message("generating");
+            let seeded = seed::seed(&store, &plan, &mut |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })?;
+            bar.finish_and_clear();
+            store.checkpoint()?;
+            let out = serde_json::json!({"persons": seeded.persons.len(), "encounters": seeded.encounters, "actions": seeded.actions, "referrals": seeded.referrals});
+            ctx.print(&out, || {
+                format!("Generated {} persons, {} encounters, {} actions, {} referrals (fictitious data)", seeded.persons.len(), seeded.encounters, seeded.actions, seeded.referrals)
+            })?;
+        }
+        Command::Demo => demo::run(ctx.lang)?,
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Created {
+    id: RecordId,
+}
+
+fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
+    let store = ctx.open()?;
+    match cmd {
+        PersonCmd::Add(fields) => {
+            let id = store.add_person(&person_input(&fields)?)?;
+            let p = store.person(id)?;
+            ctx.print(&p, || format!("Person {} added: {id}", p.display_name()))?;
+        }
+        PersonCmd::List {
+            search,
+            sort,
+            limit,
+            all,
+        } => {
+            let persons = store.list_persons(&PersonQuery {
+                search,
+                sort: match sort {
+                    SortArg::Recent => PersonSort::RecentlySeen,
+                    SortArg::Name => PersonSort::Name,
+                },
+                limit,
+                include_inactive: all,
+            })?;
+            ctx.print(&persons, || render::persons(&persons, ctx.lang))?;
+        }
+        PersonCmd::Show { person } => {
+            let id = store.find_person(&person)?;
+            let p = store.person(id)?;
+            ctx.print(&p, || render::person(&p, ctx.lang))?;
+        }
+        PersonCmd::Edit {
+            person,
+            fields,
+            remove_needs,
+            inactive,
+            active,
+            set,
+            clear,
+        } => {
+            let id = store.find_person(&person)?;
+            let mut edits = person_edits(&store, &fields)?;
+            edits.extend(
+                remove_needs
+                    .iter()
+                    .map(|n| Edit::Remove("needs".into(), Value::Code(n.trim().into()))),
+            );
+            if let Some(reason) = inactive {
+                edits.push(Edit::Set("status".into(), Value::Code("inactive".into())));
+                edits.push(Edit::Set("status_reason".into(), Value::Text(reason)));
+                edits.push(Edit::Set(
+                    "status_date".into(),
+                    Value::Date(store.now().date_naive()),
+                ));
+            }
+            if active {
+                edits.push(Edit::Set("status".into(), Value::Code("active".into())));
+                edits.push(Edit::Set(
+                    "status_date".into(),
+                    Value::Date(store.now().date_naive()),
+                ));
+            }
+            for s in &set {
+                edits.push(generic_set(&store, Kind::Person, s)?);
+            }
+            for c in &clear {
+                let spec = Kind::Person.field(c.trim())?;
+                if spec.ty.is_container() {
+                    bail!("invalid --clear: {} is a list or set", spec.name);
+                }
+                edits.push(Edit::Clear(spec.name.into()));
+            }
+            if edits.is_empty() {
+                bail!("nothing to change: give at least one field option");
+            }
+            store.edit(id, &edits)?;
+            let p = store.person(id)?;
+            ctx.print(&p, || format!("Person {} updated", p.display_name()))?;
+        }
+    }
+    Ok(())
+}
+
+fn encounter_cmd(ctx: &Ctx, cmd: EncounterCmd) -> Result<()> {
+    let store = ctx.open()?;
+    match cmd {
+        EncounterCmd::Log {
+            persons,
+            anonymous,
+            at,
+            place,
+            latitude,
+            longitude,
+            territory,
+            team,
+            workers,
+            kind,
+            services,
+            notes,
+            follow_up,
+        } => {
+            let persons = persons
+                .iter()
+                .map(|p| store.find_person(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let occurred_at = at
+                .as_deref()
+                .map(|s| {
+                    parse_time(s).ok_or_else(|| {
+                        anyhow!(
+                            "invalid occurred_at: {s:?} is not a date and time (YYYY-MM-DD HH:MM)"
+                        )
+                    })
+                })
+                .transpose()?;
+            let workers = if workers.is_empty() {
+                vec![store.identity().worker.clone()]
+            } else {
+                workers
+            };
+            let id = store.log_encounter(&NewEncounter {
+                occurred_at,
+                place,
+                latitude,
+                longitude,
+                territory,
+                team,
+                workers,
+                persons,
+                anonymous_count: anonymous,
+                kind,
+                services,
+                notes,
+                follow_up,
+            })?;
+            ctx.print(&Created { id }, || format!("Encounter {id} logged"))?;
+        }
+        EncounterCmd::Show { encounter } => {
+            let e = store.encounter(record_id(&encounter)?)?;
+            ctx.print(&e, || render::encounter(&e, ctx.lang))?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! Text output of the command line: short aligned lines with French (or English) labels.
+
+use std::fmt::Write;
+
+use allervers_core::history::{HistoryEntry, Op};
+use allervers_core::vocab::{label, Lang, Vocab};
+use allervers_core::{
+    Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary, TimelineEntry,
+    TimelineItem, Value,
+};
+
+fn l(vocab: Vocab, code: &str, lang: Lang) -> String {
+    label(vocab, code, &[], lang)
+}
+
+fn opt(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("-")
+}
+
+fn codes(vocab: Vocab, list: &[String], lang: Lang) -> String {
+    if list.is_empty() {
+        return "-".into();
+    }
+    list.iter()
+        .map(|c| l(vocab, c, lang))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn persons(list: &[PersonSummary], lang: Lang) -> String {
+    if list.is_empty() {
+        return "No person found.".into();
+    }
+    let mut out = String::new();
+    for p in list {
+        let seen = p
+            .last_seen_at
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "never met".into());
+        let situation = p
+            .situation
+            .as_deref()
+            .map(|s| l(Vocab::Situation, s, lang))
+            .unwrap_or_default();
+        let alert = match p.alert_level.as_deref() {
+            Some("very_vulnerable") | Some("watch") => format!(
+                " [{}]",
+                l(
+                    Vocab::AlertLevel,
+                    p.alert_level.as_deref().unwrap_or_default(),
+                    lang
+                )
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {:<32} {:<22} {}{}",
+            p.id, p.display_name, situation, seen, alert
+        );
+    }
+    out
+}
+
+pub fn person(p: &Person, lang: Lang) -> String {
+    let mut out = String::new();
+    let mark = |field: &str| {
+        if p.conflicts
+            .iter()
+            .any(|c| c == field || c.starts_with(&format!("{field}.")))
+        {
+            "  ⚠ conflict"
+        } else {
+            ""
+        }
+    };
+    let _ = writeln!(out, "{}  ({})", p.display_name(), p.id);
+    let mut line = |label: &str, field: &str, value: String| {
+        let _ = writeln!(out, "  {label:<24} {value}{}", mark(field));
+    };
+    line("name", "name", opt(&p.name).into());
+    line("nickname", "nickname", opt(&p.nickname).into());
+    line(
+        "other names",
+        "other_names",
+        if p.other_names.is_empty() {
+            "-".into()
+        } else {
+            p.other_names.join(", ")
+        },
+    );
+    line(
+        "born",
+        "birth_year",
+        p.birth_date
+            .map(|d| d.to_string())
+            .or(p.birth_year.map(|y| y.to_string()))
+            .unwrap_or("-".into()),
+    );
+    line(
+        "gender",
+        "gender",
+        p.gender
+            .as_deref()
+            .map(|g| l(Vocab::Gender, g, lang))
+            .unwrap_or("-".into()),
+    );
+    line(
+        "languages",
+        "languages",
+        if p.languages.is_empty() {
+            "-".into()
+        } else {
+            p.languages.join(", ")
+        },
+    );
+    line("phone", "phone", opt(&p.phone).into());
+    line("description", "description", opt(&p.description).into());
+    line(
+        "alert level",
+        "alert_level",
+        p.alert_level
+            .as_deref()
+            .map(|a| l(Vocab::AlertLevel, a, lang))
+            .unwrap_or("-".into()),
+    );
+    line(
+        "situation",
+        "situation",
+        p.situation
+            .as_deref()
+            .map(|s| l(Vocab::Situation, s, lang))
+            .unwrap_or("-".into()),
+    );
+    line(
+        "on the street since",
+        "on_street_since",
+        p.on_street_since
+            .map(|d| d.to_string())
+            .unwrap_or("-".into()),
+    );
+    line("needs", "needs", codes(Vocab::Need, &p.needs, lang));
+    let consent = match (p.consent_record, p.consent_share) {
+        (None, None) => "-".to_string(),
+        (r, s) => format!(
+            "record: {}, share: {} ({} {})",
+            r.map_or("?", |b| if b { "yes" } else { "no" }),
+            s.map_or("?", |b| if b { "yes" } else { "no" }),
+            p.consent_date.map(|d| d.to_string()).unwrap_or_default(),
+            opt(&p.consent_by)
+        ),
+    };
+    line("consent", "consent_record", consent);
+    line(
+        "teams",
+        "teams",
+        if p.teams.is_empty() {
+            "-".into()
+        } else {
+            p.teams.join(", ")
+        },
+    );
+    line(
+        "followed since",
+        "followed_since",
+        p.followed_since
+            .map(|d| d.to_string())
+            .unwrap_or("-".into()),
+    );
+    let status = match (p.status.as_deref(), &p.status_reason) {
+        (Some(s), Some(r)) => format!("{} ({r})", l(Vocab::PersonStatus, s, lang)),
+        (Some(s), None) => l(Vocab::PersonStatus, s, lang),
+        _ => "-".into(),
+    };
+    line("status", "status", status);
+    for (k, v) in &p.custom {
+        line(k, &format!("custom.{k}"), v.clone());
+    }
+    if !p.conflicts.is_empty() {
+        let _ = writeln!(
+            out,
+            "  conflicts: {} (see `allervers conflicts`)",
+            p.conflicts.join(", ")
+        );
+    }
+    out
+}
+
+pub fn encounter(e: &Encounter, lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Encounter {}", e.id);
+    let _ = writeln!(
+        out,
+        "  when      {}",
+        e.occurred_at
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or("-".into())
+    );
+    let _ = writeln!(out, "  where     {}", opt(&e.place));
+    let _ = writeln!(
+        out,
+        "  team      {} ({})",
+        opt(&e.team),
+        e.workers.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "  persons   {} known, {} anonymous",
+        e.persons.len(),
+        e.anonymous_count
+    );
+    let _ = writeln!(
+        out,
+        "  kind      {}",
+        e.kind
+            .as_deref()
+            .map(|k| l(Vocab::EncounterKind, k, lang))
+            .unwrap_or("-".into())
+    );
+    let _ = writeln!(
+        out,
+        "  services  {}",
+        codes(Vocab::Service, &e.services, lang)
+    );
+    let _ = writeln!(out, "  notes     {}", opt(&e.notes));
+    out
+}
+
+fn value_label(field: &str, kind: Kind, value: &Value, lang: Lang) -> String {
+    let vocab = kind
+        .field(field.split('.').next().unwrap_or(field))
+        .ok()
+        .and_then(|s| match s.ty {
+            allervers_core::FieldType::Code(v)
+            | allervers_core::FieldType::CodeList(v)
+            | allervers_core::FieldType::CodeSet(v) => Some(v),
+            _ => None,
+        });
+    match (vocab, value) {
+        (Some(v), Value::Code(c)) => l(v, c, lang),
+        _ => value.to_string(),
+    }
+}
+
+fn change_line(h: &HistoryEntry, kind: Kind, lang: Lang) -> String {
+    let new = h
+        .new
+        .as_ref()
+        .map(|v| value_label(&h.field, kind, v, lang))
+        .unwrap_or_default();
+    let old = h
+        .old
+        .iter()
+        .map(|v| value_label(&h.field, kind, v, lang))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    match h.op {
+        Op::Set if h.old.is_empty() => format!("{}: {new}", h.field),
+        Op::Set => format!("{}: {old} -> {new}", h.field),
+        Op::Cleared => format!("{}: {old} -> (cleared)", h.field),
+        Op::Added => format!("{}: + {new}", h.field),
+        Op::Removed => format!("{}: - {new}", h.field),
+        Op::Commented => format!("comment: {new}"),
+        Op::Resolved => format!("{}: conflict {old} resolved -> {new}", h.field),
+    }
+}
+
+pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Timeline of {} ({})", p.display_name(), p.id);
+    let mut creation_fields = Vec::new();
+    for e in entries {
+        let when = e.at.format("%Y-%m-%d %H:%M");
+        let who = e.author.label();
+        let text = match &e.item {
+            TimelineItem::Encounter {
+                place,
+                team,
+                kind,
+                services,
+                notes,
+                anonymous_count,
+                other_persons,
+                ..
+            } => {
+                let mut s = format!(
+                    "RENCONTRE {} — {} [{}]",
+                    kind.as_deref()
+                        .map(|k| l(Vocab::EncounterKind, k, lang))
+                        .unwrap_or_default(),
+                    opt(place),
+                    opt(team)
+                );
+                if !services.is_empty() {
+                    let _ = write!(s, " — {}", codes(Vocab::Service, services, lang));
+                }
+                if *other_persons > 0 || *anonymous_count > 0 {
+                    let _ = write!(s, " (+{other_persons} known, +{anonymous_count} anonymous)");
+                }
+                if let Some(n) = notes {
+                    let _ = write!(s, " — «{n}»");
+                }
+                s
+            }
+            TimelineItem::Action {
+                title,
+                category,
+                status,
+                due_at,
+                ..
+            } => format!(
+                "SUIVI {} ({}) due {} — {}",
+                opt(title),
+                category
+                    .as_deref()
+                    .map(|c| l(Vocab::ActionCategory, c, lang))
+                    .unwrap_or_default(),
+                due_at.map(|d| d.to_string()).unwrap_or("-".into()),
+                status
+                    .as_deref()
+                    .map(|s| l(Vocab::ActionStatus, s, lang))
+                    .unwrap_or_default()
+            ),
+            TimelineItem::Referral {
+                target,
+                target_name,
+                status,
+                outcome,
+                ..
+            } => format!(
+                "ORIENTATION {}{} — {}{}",
+                target
+                    .as_deref()
+                    .map(|t| l(Vocab::ReferralTarget, t, lang))
+                    .unwrap_or_default(),
+                target_name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                status
+                    .as_deref()
+                    .map(|s| l(Vocab::ReferralStatus, s, lang))
+                    .unwrap_or_default(),
+                outcome
+                    .as_deref()
+                    .map(|o| format!(": {o}"))
+                    .unwrap_or_default()
+            ),
+            TimelineItem::Change(h) if h.creation && h.record_id == p.id => {
+                creation_fields.push(h.field.clone());
+                if creation_fields.len() > 1 {
+                    continue;
+                }
+                "FICHE créée".to_string()
+            }
+            TimelineItem::Change(h) => {
+                let kind = if h.record_id == p.id {
+                    Kind::Person
+                } else if h.field == "outcome" || h.field == "target" {
+                    Kind::Referral
+                } else {
+                    Kind::Action
+                };
+                format!("modification {}", change_line(h, kind, lang))
+            }
+        };
+        let _ = writeln!(out, "{when}  {who:<28} {text}");
+    }
+    out
+}
+
+pub fn history(entries: &[HistoryEntry]) -> String {
+    if entries.is_empty() {
+        return "No change.".into();
+    }
+    let mut out = String::new();
+    for h in entries {
+        let _ = writeln!(
+            out,
+            "{}  {:<28} {}{}",
+            h.at.format("%Y-%m-%d %H:%M:%S"),
+            h.author.label(),
+            if h.creation { "(creation) " } else { "" },
+            change_line(h, Kind::Person, Lang::En)
+        );
+    }
+    out
+}
+
+pub fn conflicts(list: &[Conflict], lang: Lang) -> String {
+    if list.is_empty() {
+        return "No conflict.".into();
+    }
+    let mut out = String::new();
+    for c in list {
+        let _ = writeln!(
+            out,
+            "{} {} ({}) — field {} (since {})",
+            c.kind.name(),
+            c.record_id,
+            c.record_label,
+            c.field,
+            c.since.format("%Y-%m-%d %H:%M")
+        );
+        for v in &c.values {
+            let _ = writeln!(
+                out,
+                "    {:<24} by {} at {}",
+                value_label(&c.field, c.kind, &v.value, lang),
+                v.author.label(),
+                v.at.format("%Y-%m-%d %H:%M")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "    resolve: allervers resolve {} {} VALUE",
+            c.record_id, c.field
+        );
+    }
+    out
+}
+
+pub fn due(list: &[DueAction], lang: Lang) -> String {
+    if list.is_empty() {
+        return "Nothing due.".into();
+    }
+    let mut out = String::new();
+    for a in list {
+        let _ = writeln!(
+            out,
+            "{}  {}{}  {:<28} {} ({})  {}",
+            a.due_at.map(|d| d.to_string()).unwrap_or_default(),
+            if a.overdue { "EN RETARD " } else { "" },
+            a.id,
+            a.person_name.as_deref().unwrap_or("-"),
+            a.title.as_deref().unwrap_or("-"),
+            a.category
+                .as_deref()
+                .map(|c| l(Vocab::ActionCategory, c, lang))
+                .unwrap_or_default(),
+            a.assigned_to.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+pub fn import(s: &ImportSummary) -> String {
+    let mut out = format!(
+        "Imported {} new changes into {} records ({} already known), {} new conflicts",
+        s.new_changes, s.records, s.known_changes, s.new_conflicts
+    );
+    if s.waiting > 0 {
+        let _ = write!(out, "; {} changes wait for earlier ones", s.waiting);
+    }
+    out
+}

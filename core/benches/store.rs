@@ -1,0 +1,207 @@
+//! Store benchmark: prints the figures recorded in BENCHMARKS.md.
+//!
+//! `cargo bench -p allervers-core --bench store` (set `ALLERVERS_BENCH_QUICK=1` for a smaller
+//! store while developing). Everything runs in one process on one machine, so the write ratio
+//! compares the core with a raw insert measured in the same conditions.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use allervers_core::seed::{self, SeedPlan};
+use allervers_core::{NewEncounter, NewPerson, PersonQuery, RawKey, Store};
+use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rusqlite::{params, Connection};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn file_size(path: &Path) -> u64 {
+    let wal = path.with_extension("db-wal");
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+        + std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+}
+
+/// A raw SQLCipher connection with the store's settings (raw key, WAL, synchronous=NORMAL).
+fn raw_connection(path: &Path, key: &RawKey) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
+        .unwrap();
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
+        .unwrap();
+    conn.execute_batch("CREATE TABLE raw (id BLOB PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID")
+        .unwrap();
+    conn
+}
+
+fn encounter_json(e: &NewEncounter) -> String {
+    serde_json::json!({
+        "occurred_at": e.occurred_at.map(|t| t.to_rfc3339()),
+        "recorded_at": Utc::now().to_rfc3339(),
+        "place": e.place, "team": e.team, "workers": e.workers,
+        "persons": e.persons.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "anonymous_count": e.anonymous_count, "kind": e.kind, "services": e.services,
+        "notes": e.notes, "follow_up": e.follow_up,
+    })
+    .to_string()
+}
+
+fn main() {
+    let quick = std::env::var_os("ALLERVERS_BENCH_QUICK").is_some();
+    let (persons, encounters) = if quick {
+        (1_000, 10_000)
+    } else {
+        (10_000, 100_000)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = RawKey::generate();
+    let mut rng = StdRng::seed_from_u64(7);
+    println!(
+        "allervers-core store benchmark ({} build)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+
+    // 1. Logging an encounter: the core against a raw JSON insert, interleaved so that both see
+    //    the same machine noise.
+    {
+        let store = Store::create(&dir.path().join("write.db"), &key, "bench", "Bench").unwrap();
+        let people: Vec<_> = (0..500)
+            .map(|_| store.add_person(&seed::person(&mut rng)).unwrap())
+            .collect();
+        let mut raw = raw_connection(&dir.path().join("raw.db"), &key);
+        let (mut core_t, mut raw_t) = (Vec::new(), Vec::new());
+        let rounds = 3_000;
+        for i in 0..rounds {
+            let e = seed::encounter(
+                &mut rng,
+                vec![people[i % people.len()]],
+                Utc::now() - chrono::Duration::minutes(5),
+            );
+            let json = encounter_json(&e);
+            let t = Instant::now();
+            store.log_encounter(&e).unwrap();
+            core_t.push(t.elapsed());
+            let t = Instant::now();
+            let tx = raw.transaction().unwrap();
+            let id = uuid::Uuid::now_v7();
+            tx.prepare_cached("INSERT INTO raw (id, json) VALUES (?1, ?2)")
+                .unwrap()
+                .execute(params![id.as_bytes(), json])
+                .unwrap();
+            tx.commit().unwrap();
+            raw_t.push(t.elapsed());
+        }
+        let (c, r) = (
+            median(core_t[500..].to_vec()),
+            median(raw_t[500..].to_vec()),
+        );
+        println!("log encounter: core median {:.0} µs, raw JSON insert median {:.0} µs, ratio {:.2} (bound 6), {} rounds", us(c), us(r), us(c) / us(r), rounds - 500);
+    }
+
+    // 2. A seeded store: open it and list the 50 most recently seen persons.
+    let path = dir.path().join("seeded.db");
+    {
+        let store = Store::create(&path, &key, "bench", "Bench").unwrap();
+        let t = Instant::now();
+        let mut last = Instant::now();
+        let plan = SeedPlan {
+            persons,
+            encounters,
+            days: 365,
+            end: Utc::now(),
+            seed: 1,
+        };
+        let seeded = seed::seed(&store, &plan, &mut |done, total| {
+            if last.elapsed() > Duration::from_secs(10) {
+                eprintln!("  seeding: {done}/{total}");
+                last = Instant::now();
+            }
+        })
+        .unwrap();
+        store.checkpoint().unwrap();
+        let size = file_size(&path);
+        println!(
+            "seeded {} persons, {} encounters, {} actions, {} referrals in {:.1} s; store file {:.1} MB",
+            seeded.persons.len(), seeded.encounters, seeded.actions, seeded.referrals,
+            t.elapsed().as_secs_f64(), size as f64 / 1e6
+        );
+        // Bytes on disk per encounter: the growth of the checkpointed file over 5,000 more.
+        let before = file_size(&path);
+        for i in 0..5_000 {
+            let e = seed::encounter(
+                &mut rng,
+                vec![seeded.persons[i % seeded.persons.len()]],
+                Utc::now() - chrono::Duration::hours(1),
+            );
+            store.log_encounter(&e).unwrap();
+        }
+        store.checkpoint().unwrap();
+        println!(
+            "bytes on disk per encounter: {:.0}",
+            (file_size(&path) - before) as f64 / 5_000.0
+        );
+    }
+    let mut open_list = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let store = Store::open(&path, &key).unwrap();
+        let listed = store
+            .list_persons(&PersonQuery {
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap();
+        open_list.push(t.elapsed());
+        assert_eq!(listed.len(), 50);
+    }
+    println!("open store ({persons} persons, {encounters} encounters) + list 50 most recently seen: median {:.1} ms (bound 100 ms)", ms(median(open_list)));
+
+    // 3. The timeline of one person met 200 times.
+    {
+        let store = Store::open(&path, &key).unwrap();
+        let p = store
+            .add_person(&NewPerson {
+                name: Some("Karim".into()),
+                nickname: Some("le Grand".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        for i in 0..200 {
+            let e = seed::encounter(
+                &mut rng,
+                vec![p],
+                Utc::now() - chrono::Duration::hours(200 - i),
+            );
+            store.log_encounter(&e).unwrap();
+        }
+        let mut times = Vec::new();
+        for _ in 0..30 {
+            let t = Instant::now();
+            let timeline = store.timeline(p).unwrap();
+            times.push(t.elapsed());
+            assert!(timeline.len() >= 200);
+        }
+        println!(
+            "timeline of a person with 200 encounters: median {:.2} ms (bound 20 ms)",
+            ms(median(times))
+        );
+    }
+}

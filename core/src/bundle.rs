@@ -1,0 +1,143 @@
+//! Change bundles: a file that carries a store's changes to another store by hand (a USB stick,
+//! a shared folder), sealed with a passphrase (argon2id + XChaCha20-Poly1305).
+//!
+//! Layout: `ALLERVERS-BUNDLE` (16 bytes), format version (1 byte), argon2id memory (KiB), passes
+//! and lanes (3 x u32 LE), salt (16 bytes), nonce (24 bytes), then the sealed body. The header is
+//! the associated data, so a changed byte anywhere makes the file refuse to open.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{derive_key, KdfParams};
+use crate::store::ImportSummary;
+use crate::{CoreError, RecordId, Result, Store};
+
+const MAGIC: &[u8; 16] = b"ALLERVERS-BUNDLE";
+const VERSION: u8 = 1;
+const HEADER_LEN: usize = 16 + 1 + 12 + 16 + 24;
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    created_at_ms: i64,
+    device: Vec<u8>,
+    changes: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Seals changes into a bundle.
+pub fn seal(
+    changes: &[(RecordId, Vec<u8>)],
+    device: &[u8],
+    created_at_ms: i64,
+    passphrase: &str,
+) -> Result<Vec<u8>> {
+    let params = KdfParams::DEFAULT;
+    let salt: [u8; 16] = rand::random();
+    let nonce: [u8; 24] = rand::random();
+    let key = derive_key(passphrase.as_bytes(), &salt, params)?;
+    let mut out = Vec::with_capacity(HEADER_LEN);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    for n in [params.m_cost_kib, params.t_cost, params.p_cost] {
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&nonce);
+    let body = Body {
+        created_at_ms,
+        device: device.to_vec(),
+        changes: changes
+            .iter()
+            .map(|(id, c)| (id.as_bytes().to_vec(), c.clone()))
+            .collect(),
+    };
+    let plain = zeroize::Zeroizing::new(
+        postcard::to_stdvec(&body)
+            .map_err(|e| CoreError::Storage(format!("bundle encoding: {e}")))?,
+    );
+    let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
+    let sealed = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &plain,
+                aad: &out,
+            },
+        )
+        .map_err(|_| CoreError::Storage("bundle encryption failed".into()))?;
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Opens a bundle: checks its header, derives the key, authenticates and decodes every change
+/// record id. Nothing is trusted before the whole file has been authenticated.
+pub fn open(bytes: &[u8], passphrase: &str) -> Result<Vec<(RecordId, Vec<u8>)>> {
+    let refuse = |why: &str| CoreError::BundleRefused(why.to_string());
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(refuse("this is not an allervers bundle"));
+    }
+    if bytes.len() < HEADER_LEN + 16 {
+        return Err(refuse("the file is truncated"));
+    }
+    if bytes[16] != VERSION {
+        return Err(refuse(
+            "this bundle was written by another version of allervers",
+        ));
+    }
+    let u32_at =
+        |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let params = KdfParams {
+        m_cost_kib: u32_at(17),
+        t_cost: u32_at(21),
+        p_cost: u32_at(25),
+    }
+    .check()
+    .map_err(|_| refuse("its key settings are out of range (altered file?)"))?;
+    let salt = &bytes[29..45];
+    let nonce = &bytes[45..69];
+    let key = derive_key(passphrase.as_bytes(), salt, params)?;
+    let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
+    let plain = zeroize::Zeroizing::new(
+        cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: &bytes[HEADER_LEN..],
+                    aad: &bytes[..HEADER_LEN],
+                },
+            )
+            .map_err(|_| refuse("wrong passphrase, or the file was altered or truncated"))?,
+    );
+    let body: Body =
+        postcard::from_bytes(&plain).map_err(|_| refuse("its content does not decode"))?;
+    body.changes
+        .into_iter()
+        .map(|(id, change)| {
+            RecordId::from_slice(&id)
+                .map(|id| (id, change))
+                .ok_or_else(|| refuse("it holds a malformed record id"))
+        })
+        .collect()
+}
+
+impl Store {
+    /// Every change of this store, sealed with `passphrase`.
+    pub fn export_bundle(&self, passphrase: &str) -> Result<Vec<u8>> {
+        let changes = self.export_changes()?;
+        seal(
+            &changes,
+            &self.identity().device.to_bytes(),
+            self.now().timestamp_millis(),
+            passphrase,
+        )
+    }
+
+    /// Imports a bundle: refused whole (nothing applied) if it does not open or holds a bad change.
+    pub fn import_bundle(&self, bytes: &[u8], passphrase: &str) -> Result<ImportSummary> {
+        let changes = open(bytes, passphrase)?;
+        self.import_changes(&changes).map_err(|e| match e {
+            CoreError::ChangesRefused(why) => CoreError::BundleRefused(why),
+            other => other,
+        })
+    }
+}

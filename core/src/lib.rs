@@ -1,0 +1,35 @@
+//! allervers-core: the offline-first core of allervers.
+//!
+//! Records (persons, encounters, actions, referrals, observations) are Automerge documents kept
+//! in an SQLCipher store ([`Store`]), the entry point of this crate. Concurrent edits merge
+//! without loss; concurrent values of one field are kept and surfaced as [`Conflict`]s until
+//! someone resolves them; [`Store::history`] and [`Store::timeline`] tell who changed what.
+//!
+//! Architecture invariant: this crate knows nothing of HTTP, tokio or uniffi. Time comes from a
+//! [`Clock`] passed in.
+
+pub mod bundle;
+pub mod clock;
+pub mod crypto;
+mod doc;
+mod error;
+pub mod history;
+mod ids;
+pub mod model;
+pub mod seed;
+pub mod store;
+pub mod text;
+pub mod vocab;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use crypto::RawKey;
+pub use doc::{Comment, Edit};
+pub use error::{CoreError, Result};
+pub use history::{Author, Conflict, ConflictValue, HistoryEntry, Op, TimelineEntry, TimelineItem};
+pub use ids::{DeviceId, RecordId};
+pub use model::schema::{FieldSpec, FieldType, Kind, Value};
+pub use model::{
+    Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
+    Observation, Person, PersonSummary, Record, Referral,
+};
+pub use store::{DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store};

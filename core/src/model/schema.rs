@@ -1,0 +1,460 @@
+//! The fields of each record kind: their names, types and bounds. Writing, reading, history,
+//! conflicts and the command line all go through this one table, so a field is declared once.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::vocab::{self, ExtraTerm, Vocab};
+use crate::{CoreError, RecordId, Result};
+
+/// The kinds of record. Every record is one Automerge document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Person,
+    Encounter,
+    Action,
+    Referral,
+    Observation,
+    Roster,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Person,
+        Kind::Encounter,
+        Kind::Action,
+        Kind::Referral,
+        Kind::Observation,
+        Kind::Roster,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Person => "person",
+            Kind::Encounter => "encounter",
+            Kind::Action => "action",
+            Kind::Referral => "referral",
+            Kind::Observation => "observation",
+            Kind::Roster => "roster",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The fields a record of this kind holds.
+    pub fn fields(self) -> &'static [FieldSpec] {
+        match self {
+            Kind::Person => PERSON,
+            Kind::Encounter => ENCOUNTER,
+            Kind::Action => ACTION,
+            Kind::Referral => REFERRAL,
+            Kind::Observation => OBSERVATION,
+            Kind::Roster => &[],
+        }
+    }
+
+    pub fn field(self, name: &str) -> Result<&'static FieldSpec> {
+        self.fields()
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = self.fields().iter().map(|f| f.name).collect();
+                CoreError::invalid(
+                    "field",
+                    format!(
+                        "a {} has no field {name:?} (fields: {})",
+                        self.name(),
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// How far in the future a date may lie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Horizon {
+    /// Facts that happened: at most a day ahead (a device clock or a time zone may be off).
+    Past,
+    /// Plans (due dates): up to ten years ahead.
+    Plan,
+}
+
+/// The type of a field, which decides how it is stored in the Automerge document.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FieldType {
+    /// A last-writer-wins string register.
+    Text,
+    /// A last-writer-wins integer register within bounds.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// A last-writer-wins float register within bounds.
+    Float {
+        min: f64,
+        max: f64,
+    },
+    Bool,
+    /// A calendar date, stored as `YYYY-MM-DD`.
+    Date(Horizon),
+    /// An instant, stored as an Automerge timestamp (milliseconds).
+    Time(Horizon),
+    /// A code from a list.
+    Code(Vocab),
+    /// The id of another record of the given kind.
+    Ref(Kind),
+    /// An append-only list of strings.
+    TextList,
+    /// An append-only list of codes.
+    CodeList(Vocab),
+    /// An append-only list of record ids.
+    RefList(Kind),
+    /// A set of codes: a map from code to true/false, so that two devices adding different
+    /// codes merge and a concurrent add and remove of one code is a visible conflict.
+    CodeSet(Vocab),
+    /// Free named values (custom fields): a map from name to string.
+    TextMap,
+    /// An append-only list of comments (text, author, time).
+    Comments,
+}
+
+impl FieldType {
+    /// Whether the field is a container created once, with the record.
+    pub fn is_container(self) -> bool {
+        matches!(
+            self,
+            FieldType::TextList
+                | FieldType::CodeList(_)
+                | FieldType::RefList(_)
+                | FieldType::CodeSet(_)
+                | FieldType::TextMap
+                | FieldType::Comments
+        )
+    }
+
+    /// The type of one element of a container field.
+    pub fn element(self) -> FieldType {
+        match self {
+            FieldType::TextList | FieldType::TextMap | FieldType::Comments => FieldType::Text,
+            FieldType::CodeList(v) => FieldType::Code(v),
+            FieldType::RefList(k) => FieldType::Ref(k),
+            FieldType::CodeSet(_) => FieldType::Bool,
+            scalar => scalar,
+        }
+    }
+}
+
+/// One field of a record kind.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// French label, for screens and exports.
+    pub fr: &'static str,
+}
+
+const fn f(name: &'static str, ty: FieldType, fr: &'static str) -> FieldSpec {
+    FieldSpec { name, ty, fr }
+}
+
+use FieldType as T;
+
+const PERSON: &[FieldSpec] = &[
+    f("name", T::Text, "nom"),
+    f("nickname", T::Text, "surnom"),
+    f("other_names", T::TextList, "autres noms"),
+    f(
+        "birth_year",
+        T::Int {
+            min: 1900,
+            max: 2100,
+        },
+        "année de naissance",
+    ),
+    f("birth_date", T::Date(Horizon::Past), "date de naissance"),
+    f("gender", T::Code(Vocab::Gender), "genre"),
+    f("languages", T::TextList, "langues"),
+    f("phone", T::Text, "téléphone"),
+    f("description", T::Text, "signalement"),
+    f("alert_level", T::Code(Vocab::AlertLevel), "niveau d'alerte"),
+    f("on_street_since", T::Date(Horizon::Past), "à la rue depuis"),
+    f("situation", T::Code(Vocab::Situation), "situation"),
+    f("needs", T::CodeSet(Vocab::Need), "besoins"),
+    f("consent_record", T::Bool, "consentement à l'enregistrement"),
+    f("consent_share", T::Bool, "consentement au partage"),
+    f(
+        "consent_date",
+        T::Date(Horizon::Past),
+        "date du consentement",
+    ),
+    f("consent_by", T::Text, "consentement recueilli par"),
+    f("teams", T::TextList, "équipes"),
+    f("followed_since", T::Date(Horizon::Past), "suivi depuis"),
+    f("status", T::Code(Vocab::PersonStatus), "statut"),
+    f("status_reason", T::Text, "motif de sortie"),
+    f("status_date", T::Date(Horizon::Past), "date du statut"),
+    f("household", T::Text, "ménage"),
+    f("custom", T::TextMap, "champs libres"),
+];
+
+const ENCOUNTER: &[FieldSpec] = &[
+    f(
+        "occurred_at",
+        T::Time(Horizon::Past),
+        "date de la rencontre",
+    ),
+    f("recorded_at", T::Time(Horizon::Past), "saisie le"),
+    f("place", T::Text, "lieu"),
+    f(
+        "latitude",
+        T::Float {
+            min: -90.0,
+            max: 90.0,
+        },
+        "latitude",
+    ),
+    f(
+        "longitude",
+        T::Float {
+            min: -180.0,
+            max: 180.0,
+        },
+        "longitude",
+    ),
+    f("territory", T::Text, "territoire"),
+    f("team", T::Text, "équipe"),
+    f("workers", T::TextList, "intervenants"),
+    f("persons", T::RefList(Kind::Person), "personnes rencontrées"),
+    f(
+        "anonymous_count",
+        T::Int {
+            min: 0,
+            max: 10_000,
+        },
+        "personnes non identifiées",
+    ),
+    f(
+        "encounter_kind",
+        T::Code(Vocab::EncounterKind),
+        "type de rencontre",
+    ),
+    f("services", T::CodeList(Vocab::Service), "prestations"),
+    f("notes", T::Text, "notes"),
+    f("follow_up", T::Bool, "suite à donner"),
+];
+
+const ACTION: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("title", T::Text, "intitulé"),
+    f("category", T::Code(Vocab::ActionCategory), "catégorie"),
+    f("due_at", T::Date(Horizon::Plan), "échéance"),
+    f("status", T::Code(Vocab::ActionStatus), "statut"),
+    f("assigned_to", T::Text, "confiée à"),
+    f("done_at", T::Time(Horizon::Past), "faite le"),
+    f("comments", T::Comments, "commentaires"),
+];
+
+const REFERRAL: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("target", T::Code(Vocab::ReferralTarget), "orientée vers"),
+    f("target_name", T::Text, "structure"),
+    f("date", T::Date(Horizon::Past), "date"),
+    f("status", T::Code(Vocab::ReferralStatus), "statut"),
+    f("outcome", T::Text, "suite donnée"),
+];
+
+const OBSERVATION: &[FieldSpec] = &[
+    f("territory", T::Text, "territoire"),
+    f("team", T::Text, "équipe"),
+    f("date", T::Date(Horizon::Past), "date"),
+    f("counts", T::TextMap, "comptages"),
+    f("notes", T::Text, "notes"),
+];
+
+/// A typed value of a scalar field (or of one element of a container).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Date(NaiveDate),
+    Time(DateTime<Utc>),
+    /// A code; unknown codes from newer devices are kept as they are.
+    Code(String),
+    Ref(RecordId),
+    /// A stored value of an unexpected type (written by a newer or foreign device), shown raw.
+    Other(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Text(s) | Value::Code(s) | Value::Other(s) => f.write_str(s),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Bool(b) => f.write_str(if *b { "yes" } else { "no" }),
+            Value::Date(d) => write!(f, "{d}"),
+            Value::Time(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M")),
+            Value::Ref(r) => write!(f, "{r}"),
+        }
+    }
+}
+
+/// The context validation needs: the time now and the organisation's extra codes.
+pub struct Checker<'a> {
+    pub now: DateTime<Utc>,
+    pub extra: &'a [ExtraTerm],
+}
+
+impl Checker<'_> {
+    /// Parses `text` as a value of type `ty` (command line and `resolve` input).
+    pub fn parse(&self, field: &str, ty: FieldType, text: &str) -> Result<Value> {
+        let text = text.trim();
+        let bad = |why: String| CoreError::invalid(field, why);
+        let value = match ty.element() {
+            T::Text => Value::Text(text.to_string()),
+            T::Int { .. } => Value::Int(
+                text.parse()
+                    .map_err(|_| bad(format!("{text:?} is not a whole number")))?,
+            ),
+            T::Float { .. } => Value::Float(
+                text.parse()
+                    .map_err(|_| bad(format!("{text:?} is not a number")))?,
+            ),
+            T::Bool => Value::Bool(match text.to_lowercase().as_str() {
+                "yes" | "oui" | "true" | "1" => true,
+                "no" | "non" | "false" | "0" => false,
+                _ => return Err(bad(format!("{text:?} is not yes or no"))),
+            }),
+            T::Date(_) => Value::Date(
+                parse_date(text)
+                    .ok_or_else(|| bad(format!("{text:?} is not a date (YYYY-MM-DD)")))?,
+            ),
+            T::Time(_) => Value::Time(parse_time(text).ok_or_else(|| {
+                bad(format!(
+                    "{text:?} is not a date and time (YYYY-MM-DD HH:MM, UTC)"
+                ))
+            })?),
+            T::Code(_) => Value::Code(text.to_string()),
+            T::Ref(_) => Value::Ref(
+                text.parse()
+                    .map_err(|_| bad(format!("{text:?} is not a record id")))?,
+            ),
+            container => return Err(bad(format!("a {container:?} field takes no single value"))),
+        };
+        self.check(field, ty.element(), &value)?;
+        Ok(value)
+    }
+
+    /// Checks a value against its type and bounds. Record references are checked by the store.
+    pub fn check(&self, field: &str, ty: FieldType, value: &Value) -> Result<()> {
+        let bad = |why: String| Err(CoreError::invalid(field, why));
+        match (ty, value) {
+            (T::Text, Value::Text(s)) => {
+                if s.chars().count() > 10_000 {
+                    return bad("is longer than 10,000 characters".into());
+                }
+                if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                    return bad("contains control characters".into());
+                }
+            }
+            (T::Int { min, max }, Value::Int(i)) => {
+                if *i < min || *i > max {
+                    return bad(format!("{i} is outside {min}..={max}"));
+                }
+            }
+            (T::Float { min, max }, Value::Float(x)) => {
+                if !x.is_finite() || *x < min || *x > max {
+                    return bad(format!("{x} is outside {min}..={max}"));
+                }
+            }
+            (T::Bool, Value::Bool(_)) => {}
+            (T::Date(h), Value::Date(d)) => self.check_instant(field, h, d.year(), date_ms(*d))?,
+            (T::Time(h), Value::Time(t)) => {
+                self.check_instant(field, h, t.year(), t.timestamp_millis())?
+            }
+            (T::Code(vocab), Value::Code(code)) => {
+                let known = vocab.builtin(code).is_some()
+                    || self
+                        .extra
+                        .iter()
+                        .any(|t| t.vocab == vocab && &t.code == code);
+                if !known {
+                    let mut codes: Vec<String> =
+                        vocab.terms().iter().map(|t| t.code.to_string()).collect();
+                    codes.extend(
+                        self.extra
+                            .iter()
+                            .filter(|t| t.vocab == vocab)
+                            .map(|t| t.code.clone()),
+                    );
+                    return bad(format!(
+                        "{code:?} is not a {} code (one of: {})",
+                        vocab.name(),
+                        codes.join(", ")
+                    ));
+                }
+            }
+            (T::Ref(_), Value::Ref(_)) => {}
+            (ty, value) => return bad(format!("{value:?} does not fit a {ty:?} field")),
+        }
+        Ok(())
+    }
+
+    fn check_instant(&self, field: &str, horizon: Horizon, year: i32, ms: i64) -> Result<()> {
+        if year < 1900 {
+            return Err(CoreError::invalid(field, "is before 1900"));
+        }
+        let ahead_ms = match horizon {
+            Horizon::Past => 86_400_000,
+            Horizon::Plan => 10 * 366 * 86_400_000,
+        };
+        if ms > self.now.timestamp_millis() + ahead_ms {
+            let limit = match horizon {
+                Horizon::Past => "more than a day in the future",
+                Horizon::Plan => "more than ten years ahead",
+            };
+            return Err(CoreError::invalid(field, format!("is {limit}")));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn date_ms(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0)
+}
+
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
+/// Parses `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DDTHH:MM[:SS]` (UTC) or RFC 3339.
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    parse_date(text).map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+}
+
+pub(crate) fn is_valid_code(code: &str) -> bool {
+    vocab::is_code_shaped(code)
+}

@@ -1,0 +1,409 @@
+//! Generated data for demos, tests and benchmarks: French first names, nicknames, streets and
+//! services in realistic mixes. Never real people. Deterministic for a given seed.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::{NewAction, NewEncounter, NewPerson, NewReferral, RecordId, Result, Store};
+
+pub const FIRST_NAMES: &[&str] = &[
+    "Amina",
+    "Hélène",
+    "Mohamed",
+    "Jean-François",
+    "Fatou",
+    "Karim",
+    "Sylvie",
+    "Mamadou",
+    "Nathalie",
+    "Youssef",
+    "Christiane",
+    "Ibrahim",
+    "Josiane",
+    "Bernard",
+    "Aïcha",
+    "Thierry",
+    "Samira",
+    "Patrick",
+    "Mariam",
+    "Didier",
+    "Zoé",
+    "Olivier",
+    "Nadia",
+    "Gérard",
+    "Leïla",
+    "Pascal",
+    "Awa",
+    "Dominique",
+    "Rachid",
+    "Véronique",
+    "Moussa",
+    "Françoise",
+    "Ousmane",
+    "Brigitte",
+    "Hamza",
+    "Chantal",
+    "Mehdi",
+    "Martine",
+    "Bakary",
+    "Isabelle",
+    "Sékou",
+    "Ginette",
+    "Adama",
+    "Michel",
+    "Kadiatou",
+    "Stéphane",
+    "Ioana",
+    "Florin",
+    "Tatiana",
+    "Dmitri",
+    "Jérôme",
+    "Séverine",
+    "Abdel",
+    "Maëlle",
+];
+
+pub const NICKNAMES: &[&str] = &[
+    "le Grand",
+    "Coco",
+    "Papi",
+    "la Fée",
+    "Moustache",
+    "Tonton",
+    "le Breton",
+    "Mamie",
+    "le Chti",
+    "Petit Louis",
+    "la Rousse",
+    "le Marin",
+    "Bouboule",
+    "Kiki",
+    "le Prof",
+    "Titi",
+    "Zézette",
+];
+
+pub const STREETS: &[&str] = &[
+    "rue de Lyon",
+    "boulevard de Strasbourg",
+    "rue du Faubourg-Saint-Denis",
+    "quai de Valmy",
+    "avenue Jean-Jaurès",
+    "place de la République",
+    "rue de la Chapelle",
+    "boulevard Barbès",
+    "rue Oberkampf",
+    "quai de la Loire",
+    "rue de Flandre",
+    "avenue de Clichy",
+    "rue Myrha",
+    "boulevard de la Villette",
+    "rue des Pyrénées",
+    "rue Championnet",
+    "place Stalingrad",
+];
+
+pub const SPOTS: &[&str] = &[
+    "sous le porche",
+    "devant la pharmacie",
+    "parvis de la gare",
+    "entrée du métro",
+    "parking souterrain",
+    "square",
+    "arrêt de bus",
+    "devant la supérette",
+    "sous le pont",
+    "halle couverte",
+];
+
+pub const TEAMS: &[&str] = &[
+    "maraude-nord",
+    "maraude-est",
+    "maraude-centre",
+    "equipe-sante",
+];
+
+pub const WORKERS: &[&str] = &[
+    "Amina", "Julien", "Sophie", "Karim", "Élodie", "Bastien", "Inès",
+];
+
+const NOTES: &[&str] = &[
+    "Personne fatiguée, dort peu.",
+    "Demande des nouvelles de son dossier.",
+    "A perdu ses papiers, à accompagner.",
+    "Toux persistante, proposer la PASS.",
+    "Refuse l'hébergement pour l'instant, garde le contact.",
+    "Chien avec lui, cherche une place acceptant les animaux.",
+    "Bonne humeur, a trouvé un petit boulot.",
+    "Conflit avec un voisin de campement.",
+    "Souhaite appeler sa famille.",
+    "Pieds abîmés, chaussures à prévoir.",
+];
+
+/// How much to generate.
+#[derive(Clone, Debug)]
+pub struct SeedPlan {
+    pub persons: usize,
+    pub encounters: usize,
+    /// Over how many days before `end` the encounters are spread.
+    pub days: i64,
+    pub end: DateTime<Utc>,
+    pub seed: u64,
+}
+
+/// What was generated.
+#[derive(Clone, Debug, Default)]
+pub struct Seeded {
+    pub persons: Vec<RecordId>,
+    pub encounters: usize,
+    pub actions: usize,
+    pub referrals: usize,
+}
+
+fn weighted<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut pick = rng.gen_range(0..total);
+    for (item, w) in items {
+        if pick < *w {
+            return item;
+        }
+        pick -= w;
+    }
+    items[0].0
+}
+
+/// A plausible person.
+pub fn person(rng: &mut StdRng) -> NewPerson {
+    let named = rng.gen_bool(0.8);
+    let situation = weighted(
+        rng,
+        &[
+            ("street", 55),
+            ("squat", 8),
+            ("car", 6),
+            ("emergency_shelter", 18),
+            ("hotel", 8),
+            ("supported_housing", 3),
+            ("other", 2),
+        ],
+    );
+    let mut needs: Vec<String> = [
+        "housing",
+        "health",
+        "mental_health",
+        "addiction",
+        "papers",
+        "income",
+        "food",
+        "hygiene",
+    ]
+    .iter()
+    .filter(|_| rng.gen_bool(0.3))
+    .map(|s| s.to_string())
+    .collect();
+    if needs.is_empty() {
+        needs.push("housing".into());
+    }
+    NewPerson {
+        name: named.then(|| FIRST_NAMES.choose(rng).expect("names").to_string()),
+        nickname: (!named || rng.gen_bool(0.15))
+            .then(|| NICKNAMES.choose(rng).expect("nicknames").to_string()),
+        birth_year: rng.gen_bool(0.6).then(|| rng.gen_range(1950..2006)),
+        gender: Some(
+            weighted(
+                rng,
+                &[
+                    ("male", 70),
+                    ("female", 25),
+                    ("non_binary", 1),
+                    ("unknown", 4),
+                ],
+            )
+            .into(),
+        ),
+        situation: Some(situation.into()),
+        alert_level: Some(
+            weighted(rng, &[("none", 80), ("watch", 15), ("very_vulnerable", 5)]).into(),
+        ),
+        needs,
+        consent_record: Some(true),
+        consent_share: Some(rng.gen_bool(0.4)),
+        teams: vec![TEAMS.choose(rng).expect("teams").to_string()],
+        ..Default::default()
+    }
+}
+
+/// A plausible encounter at `at` with `persons` (or anonymous people when empty).
+pub fn encounter(rng: &mut StdRng, persons: Vec<RecordId>, at: DateTime<Utc>) -> NewEncounter {
+    let mut services: Vec<String> = Vec::new();
+    for (service, p) in [
+        ("drink", 0.7),
+        ("food", 0.5),
+        ("information", 0.3),
+        ("hygiene_kit", 0.15),
+        ("clothing", 0.1),
+        ("blanket", 0.1),
+        ("care", 0.08),
+        ("referral", 0.05),
+    ] {
+        if rng.gen_bool(p) {
+            services.push(service.into());
+        }
+    }
+    let anonymous_count = if persons.is_empty() {
+        rng.gen_range(1..4)
+    } else if rng.gen_bool(0.1) {
+        1
+    } else {
+        0
+    };
+    NewEncounter {
+        occurred_at: Some(at),
+        place: Some(format!(
+            "{} {}",
+            SPOTS.choose(rng).expect("spots"),
+            STREETS.choose(rng).expect("streets")
+        )),
+        team: Some(TEAMS.choose(rng).expect("teams").to_string()),
+        workers: WORKERS
+            .choose_multiple(rng, 2)
+            .map(|w| w.to_string())
+            .collect(),
+        kind: Some(
+            weighted(
+                rng,
+                &[
+                    ("follow_up", 75),
+                    ("first_contact", 15),
+                    ("intervention", 10),
+                ],
+            )
+            .into(),
+        ),
+        services,
+        notes: rng
+            .gen_bool(0.4)
+            .then(|| NOTES.choose(rng).expect("notes").to_string()),
+        follow_up: rng.gen_bool(0.1),
+        anonymous_count,
+        persons,
+        ..Default::default()
+    }
+}
+
+/// Fills a store: persons, then encounters spread over the period (a few persons are met
+/// often, most rarely), then actions and referrals for some persons. `progress` is called with
+/// (done, total) after each record.
+pub fn seed(
+    store: &Store,
+    plan: &SeedPlan,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Seeded> {
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let actions = plan.persons / 5;
+    let referrals = plan.persons / 7;
+    let total = plan.persons + plan.encounters + actions + referrals;
+    let mut done = 0;
+    let mut out = Seeded::default();
+    for _ in 0..plan.persons {
+        out.persons.push(store.add_person(&person(&mut rng))?);
+        done += 1;
+        progress(done, total);
+    }
+    let span_ms = plan.days.max(1) * 86_400_000;
+    for i in 0..plan.encounters {
+        // Time moves forward through the period, with jitter.
+        let base = plan.end - Duration::milliseconds(span_ms)
+            + Duration::milliseconds(span_ms * i as i64 / plan.encounters.max(1) as i64);
+        let at = base - Duration::minutes(rng.gen_range(0..120));
+        let persons = if out.persons.is_empty() || rng.gen_bool(0.05) {
+            Vec::new()
+        } else {
+            // Skewed: a fifth of the persons get most of the encounters.
+            let n = out.persons.len();
+            let idx = if rng.gen_bool(0.6) {
+                rng.gen_range(0..n.div_ceil(5))
+            } else {
+                rng.gen_range(0..n)
+            };
+            let mut met = vec![out.persons[idx]];
+            if rng.gen_bool(0.05) {
+                let other = out.persons[rng.gen_range(0..n)];
+                if other != met[0] {
+                    met.push(other);
+                }
+            }
+            met
+        };
+        store.log_encounter(&encounter(&mut rng, persons, at))?;
+        out.encounters += 1;
+        done += 1;
+        progress(done, total);
+    }
+    let today = plan.end.date_naive();
+    for i in 0..actions.min(out.persons.len()) {
+        let (title, category) = *[
+            ("Demande de logement social", "housing_application"),
+            ("Appel au 115 / dossier SIAO", "siao_referral"),
+            ("Rendez-vous à la PASS", "health_appointment"),
+            ("Refaire la carte d'identité", "papers"),
+            ("Ouverture des droits RSA", "benefits"),
+        ]
+        .choose(&mut rng)
+        .expect("actions");
+        let id = store.add_action(&NewAction {
+            person: out.persons[i * 5 % out.persons.len()],
+            title: title.into(),
+            category: category.into(),
+            due_at: Some(today + Duration::days(rng.gen_range(-20..30))),
+            assigned_to: Some(WORKERS.choose(&mut rng).expect("workers").to_string()),
+        })?;
+        if rng.gen_bool(0.3) {
+            store.complete_action(id, None)?;
+        }
+        out.actions += 1;
+        done += 1;
+        progress(done, total);
+    }
+    for i in 0..referrals.min(out.persons.len()) {
+        let target = weighted(
+            &mut rng,
+            &[
+                ("siao_115", 40),
+                ("emergency_shelter", 15),
+                ("chrs", 8),
+                ("psychiatry_cmp", 8),
+                ("pass_health", 12),
+                ("day_centre", 12),
+                ("social_landlord", 5),
+            ],
+        );
+        let date = today - Duration::days(rng.gen_range(0..plan.days.max(1)));
+        let id = store.add_referral(&NewReferral {
+            person: out.persons[i * 7 % out.persons.len()],
+            target: target.into(),
+            target_name: None,
+            date: Some(date),
+            status: None,
+        })?;
+        let outcome = weighted(
+            &mut rng,
+            &[
+                ("sent", 30),
+                ("pending", 20),
+                ("accepted", 30),
+                ("refused", 10),
+                ("no_answer", 10),
+            ],
+        );
+        if outcome != "sent" {
+            store.update_referral(id, Some(outcome), None)?;
+        }
+        out.referrals += 1;
+        done += 1;
+        progress(done, total);
+    }
+    Ok(out)
+}

@@ -1,0 +1,1021 @@
+//! The local store: the entry point of the core. One SQLCipher database per device holds every
+//! Automerge change (the source of truth), compacted snapshots, the index tables that lists and
+//! reports read, and the outbox. Every write is one SQLite transaction.
+
+mod import;
+mod index;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use automerge::{AutoCommit, Change};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::RawKey;
+use crate::doc::{self, Edit, Reader};
+use crate::model::schema::{Checker, FieldType, Kind, Value};
+use crate::model::{
+    display_name, Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson,
+    NewReferral, Observation, Person, PersonSummary, Record, Referral,
+};
+use crate::text::fold;
+use crate::vocab::{ExtraTerm, Vocab};
+use crate::{CoreError, DeviceId, RecordId, Result};
+
+pub use import::ImportSummary;
+
+/// The roster record: one per space; its id is fixed so that every device's entry merges into
+/// one document.
+pub const ROSTER_ID: RecordId = RecordId::from_bytes([
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+]);
+
+/// A snapshot is refreshed when a record has this many changes past its last snapshot.
+const SNAPSHOT_EVERY: i64 = 16;
+
+/// Who this device is.
+#[derive(Clone, Debug, Serialize)]
+pub struct Identity {
+    pub device: DeviceId,
+    pub device_name: String,
+    pub worker: String,
+}
+
+/// A device known from the roster.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceInfo {
+    pub device: DeviceId,
+    pub name: String,
+    pub worker: String,
+}
+
+/// How to sort the person list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PersonSort {
+    /// Most recently met first (never met last).
+    #[default]
+    RecentlySeen,
+    /// By name (or nickname), alphabetically, ignoring accents and case.
+    Name,
+}
+
+/// What person list to read.
+#[derive(Clone, Debug)]
+pub struct PersonQuery {
+    /// Words to find in names, nicknames and other names (accent- and case-insensitive).
+    pub search: Option<String>,
+    pub sort: PersonSort,
+    pub limit: usize,
+    /// Include persons out of the active list.
+    pub include_inactive: bool,
+}
+
+impl Default for PersonQuery {
+    fn default() -> Self {
+        PersonQuery {
+            search: None,
+            sort: PersonSort::RecentlySeen,
+            limit: 50,
+            include_inactive: false,
+        }
+    }
+}
+
+/// An action as listed in the due list.
+#[derive(Clone, Debug, Serialize)]
+pub struct DueAction {
+    pub id: RecordId,
+    pub person: Option<RecordId>,
+    pub person_name: Option<String>,
+    pub title: Option<String>,
+    pub category: Option<String>,
+    pub due_at: Option<NaiveDate>,
+    pub assigned_to: Option<String>,
+    pub overdue: bool,
+}
+
+/// The encrypted local store of one device.
+pub struct Store {
+    conn: Mutex<Connection>,
+    me: Identity,
+    clock: Arc<dyn Clock>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("me", &self.me)
+            .finish()
+    }
+}
+
+fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"{}\";",
+        key.sqlcipher_literal().as_str()
+    ))?;
+    // The first read decrypts page 1: a wrong key fails here, before anything is written.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| match CoreError::from(e) {
+        CoreError::Storage(_) | CoreError::StorageCorrupt(_) => CoreError::WrongKey,
+        other => other,
+    })?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Creates a new store at `path` for this device. Fails if a store is already there.
+    pub fn create(path: &Path, key: &RawKey, device_name: &str, worker: &str) -> Result<Store> {
+        Self::create_with_clock(path, key, device_name, worker, Arc::new(SystemClock))
+    }
+
+    pub fn create_with_clock(
+        path: &Path,
+        key: &RawKey,
+        device_name: &str,
+        worker: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        let device_name = device_name.trim();
+        let worker = worker.trim();
+        if device_name.is_empty() {
+            return Err(CoreError::invalid("device name", "is empty"));
+        }
+        if worker.is_empty() {
+            return Err(CoreError::invalid("worker", "is empty"));
+        }
+        if path.exists() {
+            return Err(CoreError::StoreExists {
+                path: path.display().to_string(),
+            });
+        }
+        let mut conn = open_connection(path, key, true)?;
+        schema::migrate(&mut conn)?;
+        let device = DeviceId::random(rand::random());
+        {
+            let tx = conn.transaction()?;
+            for (k, v) in [
+                ("device", device.to_bytes()),
+                ("device_name", device_name.as_bytes().to_vec()),
+                ("worker", worker.as_bytes().to_vec()),
+            ] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
+            }
+            tx.commit()?;
+        }
+        let store = Store {
+            conn: Mutex::new(conn),
+            me: Identity {
+                device,
+                device_name: device_name.to_string(),
+                worker: worker.to_string(),
+            },
+            clock,
+            path: path.to_path_buf(),
+        };
+        store.register_device()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store. A wrong key is `CoreError::WrongKey`; nothing is created.
+    pub fn open(path: &Path, key: &RawKey) -> Result<Store> {
+        Self::open_with_clock(path, key, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(path: &Path, key: &RawKey, clock: Arc<dyn Clock>) -> Result<Store> {
+        if !path.is_file() {
+            return Err(CoreError::StoreNotFound {
+                path: path.display().to_string(),
+            });
+        }
+        let mut conn = open_connection(path, key, false)?;
+        schema::migrate(&mut conn)?;
+        let meta = |k: &str| -> Result<Vec<u8>> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::corrupt(format!("store has no {k}")))
+        };
+        let text = |v: Vec<u8>| String::from_utf8(v).map_err(CoreError::corrupt);
+        let me = Identity {
+            device: DeviceId::from_bytes(&meta("device")?),
+            device_name: text(meta("device_name")?)?,
+            worker: text(meta("worker")?)?,
+        };
+        Ok(Store {
+            conn: Mutex::new(conn),
+            me,
+            clock,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.me
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock only means another thread panicked mid-call; SQLite rolled its
+        // transaction back, so the connection is still consistent.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn register_device(&self) -> Result<()> {
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let (mut doc, existed) = match load_doc(&tx, ROSTER_ID)? {
+            Some(doc) => (doc, true),
+            None => (
+                doc::new_record(Kind::Roster, &self.me.device, now_ms)?,
+                false,
+            ),
+        };
+        doc.set_actor(self.me.device.actor().clone());
+        let entry = doc.put_object(
+            automerge::ROOT,
+            device_key(&self.me.device),
+            automerge::ObjType::Map,
+        )?;
+        use automerge::transaction::Transactable;
+        doc.put(&entry, "name", self.me.device_name.as_str())?;
+        doc.put(&entry, "worker", self.me.worker.as_str())?;
+        doc.put(
+            &entry,
+            "joined_at",
+            automerge::ScalarValue::Timestamp(now_ms),
+        )?;
+        doc::commit(&mut doc, now_ms);
+        let change = doc
+            .get_last_local_change()
+            .ok_or_else(|| CoreError::corrupt("roster change missing"))?;
+        insert_change(&tx, ROSTER_ID, &change, true, now_ms)?;
+        if !existed {
+            tx.execute(
+                "INSERT OR IGNORE INTO records (record_id, kind, created_at) VALUES (?1, 'roster', ?2)",
+                params![ROSTER_ID.as_bytes(), now_ms],
+            )?;
+        }
+        index::refresh(&tx, Kind::Roster, ROSTER_ID, &doc, now_ms)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The organisation's extra codes.
+    pub fn extra_terms(&self) -> Result<Vec<ExtraTerm>> {
+        extra_terms(&self.lock())
+    }
+
+    /// Adds an extra code to a code list (an organisation's own service, target...).
+    pub fn add_term(&self, vocab: Vocab, code: &str, fr: &str, en: &str) -> Result<()> {
+        if !crate::model::schema::is_valid_code(code) {
+            return Err(CoreError::invalid(
+                "code",
+                "must be 1 to 64 lowercase letters, digits or underscores",
+            ));
+        }
+        if vocab.builtin(code).is_some() {
+            return Err(CoreError::invalid(
+                "code",
+                format!("{code:?} is already a {} code", vocab.name()),
+            ));
+        }
+        if fr.trim().is_empty() || en.trim().is_empty() {
+            return Err(CoreError::invalid(
+                "label",
+                "both French and English labels are needed",
+            ));
+        }
+        self.lock().execute(
+            "INSERT OR REPLACE INTO vocab_extra (vocab, code, fr, en) VALUES (?1, ?2, ?3, ?4)",
+            params![vocab.name(), code, fr.trim(), en.trim()],
+        )?;
+        Ok(())
+    }
+
+    // ----- writes -----
+
+    /// Records a person met in the street.
+    pub fn add_person(&self, person: &NewPerson) -> Result<RecordId> {
+        let now = self.clock.now();
+        self.create_record(
+            Kind::Person,
+            person.edits(now.date_naive(), &self.me.worker),
+        )
+    }
+
+    /// Logs an encounter.
+    pub fn log_encounter(&self, encounter: &NewEncounter) -> Result<RecordId> {
+        if encounter.persons.is_empty() && encounter.anonymous_count <= 0 {
+            return Err(CoreError::invalid(
+                "persons",
+                "an encounter needs at least one person met or an anonymous count",
+            ));
+        }
+        self.create_record(Kind::Encounter, encounter.edits(self.clock.now()))
+    }
+
+    /// Adds a follow-up action about a person.
+    pub fn add_action(&self, action: &NewAction) -> Result<RecordId> {
+        if action.title.trim().is_empty() {
+            return Err(CoreError::invalid("title", "is empty"));
+        }
+        self.create_record(Kind::Action, action.edits())
+    }
+
+    /// Marks an action done, with an optional closing comment.
+    pub fn complete_action(&self, id: RecordId, comment: Option<&str>) -> Result<()> {
+        let mut edits = vec![
+            Edit::Set("status".into(), Value::Code("done".into())),
+            Edit::Set("done_at".into(), Value::Time(self.clock.now())),
+        ];
+        if let Some(c) = comment.map(str::trim).filter(|c| !c.is_empty()) {
+            edits.push(Edit::Comment("comments".into(), c.to_string()));
+        }
+        self.edit_kind(id, Some(Kind::Action), &edits)
+    }
+
+    /// Adds a referral.
+    pub fn add_referral(&self, referral: &NewReferral) -> Result<RecordId> {
+        self.create_record(
+            Kind::Referral,
+            referral.edits(self.clock.now().date_naive()),
+        )
+    }
+
+    /// Records what became of a referral.
+    pub fn update_referral(
+        &self,
+        id: RecordId,
+        status: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<()> {
+        let mut edits = Vec::new();
+        if let Some(s) = status {
+            edits.push(Edit::Set("status".into(), Value::Code(s.trim().into())));
+        }
+        if let Some(o) = outcome.map(str::trim).filter(|o| !o.is_empty()) {
+            edits.push(Edit::Set("outcome".into(), Value::Text(o.into())));
+        }
+        if edits.is_empty() {
+            return Err(CoreError::invalid(
+                "referral",
+                "nothing to update: give a status or an outcome",
+            ));
+        }
+        self.edit_kind(id, Some(Kind::Referral), &edits)
+    }
+
+    /// Records a territory observation.
+    pub fn add_observation(&self, observation: &NewObservation) -> Result<RecordId> {
+        if observation.territory.trim().is_empty() {
+            return Err(CoreError::invalid("territory", "is empty"));
+        }
+        if let Some((k, v)) = observation.counts.iter().find(|(_, v)| **v < 0) {
+            return Err(CoreError::invalid(
+                "counts",
+                format!("{k} is negative ({v})"),
+            ));
+        }
+        self.create_record(
+            Kind::Observation,
+            observation.edits(self.clock.now().date_naive()),
+        )
+    }
+
+    /// Applies edits to a record of any kind, by field name.
+    pub fn edit(&self, id: RecordId, edits: &[Edit]) -> Result<()> {
+        self.edit_kind(id, None, edits)
+    }
+
+    /// Settles a conflict: writes `value` over every concurrent value of `path` (a field name, or
+    /// `field.key` for sets and free maps) and records who resolved it and what was replaced.
+    pub fn resolve(&self, id: RecordId, path: &str, value: &str) -> Result<()> {
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let kind = record_kind(&tx, id)?;
+        let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let conflicts = Reader::new(&doc).conflicts(kind);
+        let Some((_, values)) = conflicts.iter().find(|(p, _)| p == path) else {
+            let fields: Vec<_> = conflicts.iter().map(|(p, _)| p.as_str()).collect();
+            return Err(CoreError::invalid(
+                "field",
+                if fields.is_empty() {
+                    format!("record {id} has no conflict")
+                } else {
+                    format!(
+                        "{path:?} is not in conflict on record {id} (conflicts: {})",
+                        fields.join(", ")
+                    )
+                },
+            ));
+        };
+        let (field, key) = doc::split_path(path);
+        let spec = kind.field(field)?;
+        let extra = extra_terms(&tx)?;
+        let checker = Checker {
+            now: self.clock.now(),
+            extra: &extra,
+        };
+        let parsed = checker.parse(path, spec.ty, value)?;
+        let edit = match (spec.ty, key) {
+            (FieldType::CodeSet(_), Some(k)) => match parsed {
+                Value::Bool(true) => Edit::Add(field.into(), Value::Code(k.into())),
+                _ => Edit::Remove(field.into(), Value::Code(k.into())),
+            },
+            (FieldType::TextMap, Some(k)) => Edit::Put(field.into(), k.into(), parsed.to_string()),
+            (_, None) => Edit::Set(field.into(), parsed.clone()),
+            _ => {
+                return Err(CoreError::invalid(
+                    "field",
+                    format!("{path:?} cannot be resolved"),
+                ))
+            }
+        };
+        doc.set_actor(self.me.device.actor().clone());
+        doc::apply(&mut doc, kind, &edit, &self.me.worker, now_ms)?;
+        let replaced: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        doc::record_resolution(
+            &mut doc,
+            path,
+            &parsed.to_string(),
+            &replaced,
+            &self.me.worker,
+            now_ms,
+        )?;
+        self.commit_edit(&tx, id, kind, &mut doc, now_ms)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn checker_edits(&self, conn: &Connection, kind: Kind, edits: &[Edit]) -> Result<()> {
+        let extra = extra_terms(conn)?;
+        let checker = Checker {
+            now: self.clock.now(),
+            extra: &extra,
+        };
+        for edit in edits {
+            let spec = kind.field(edit.field())?;
+            match edit {
+                Edit::Set(_, v) | Edit::Add(_, v) | Edit::Remove(_, v) => {
+                    let ty = match (edit, spec.ty) {
+                        (Edit::Set(..), ty) if !ty.is_container() => ty,
+                        (Edit::Add(..) | Edit::Remove(..), FieldType::CodeSet(v)) => {
+                            FieldType::Code(v)
+                        }
+                        (
+                            Edit::Add(..),
+                            ty @ (FieldType::TextList
+                            | FieldType::CodeList(_)
+                            | FieldType::RefList(_)),
+                        ) => ty.element(),
+                        _ => {
+                            return Err(CoreError::invalid(
+                                spec.name,
+                                "this change does not apply to this kind of field",
+                            ))
+                        }
+                    };
+                    checker.check(spec.name, ty, v)?;
+                    if let (FieldType::Ref(target), Value::Ref(r)) = (ty, v) {
+                        let actual = record_kind(conn, *r)?;
+                        if actual != target {
+                            return Err(CoreError::WrongKind {
+                                id: *r,
+                                expected: target.name(),
+                                actual: actual.name().to_string(),
+                            });
+                        }
+                    }
+                    if let Value::Text(t) = v {
+                        if t.is_empty() && matches!(edit, Edit::Add(..)) {
+                            return Err(CoreError::invalid(spec.name, "is empty"));
+                        }
+                    }
+                }
+                Edit::Clear(_) => {}
+                Edit::Put(_, k, v) => {
+                    if k.trim().is_empty() || k.chars().count() > 64 {
+                        return Err(CoreError::invalid(
+                            spec.name,
+                            "names are 1 to 64 characters",
+                        ));
+                    }
+                    checker.check(spec.name, FieldType::Text, &Value::Text(v.clone()))?;
+                }
+                Edit::Comment(_, text) => {
+                    if text.trim().is_empty() {
+                        return Err(CoreError::invalid(spec.name, "comment is empty"));
+                    }
+                    checker.check(spec.name, FieldType::Text, &Value::Text(text.clone()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        self.checker_edits(&conn, kind, &edits)?;
+        let id = RecordId::new_at(now_ms, rand::random());
+        let mut doc = doc::new_record(kind, &self.me.device, now_ms)?;
+        for edit in &edits {
+            doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
+        }
+        check_record_rules(kind, &doc)?;
+        doc::commit(&mut doc, now_ms);
+        let change = doc
+            .get_last_local_change()
+            .ok_or_else(|| CoreError::corrupt("new record has no change"))?;
+        let tx = conn.transaction()?;
+        insert_change(&tx, id, &change, true, now_ms)?;
+        tx.prepare_cached("INSERT INTO records (record_id, kind, created_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![id.as_bytes(), kind.name(), now_ms])?;
+        index::refresh(&tx, kind, id, &doc, now_ms)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn edit_kind(&self, id: RecordId, expected: Option<Kind>, edits: &[Edit]) -> Result<()> {
+        if edits.is_empty() {
+            return Err(CoreError::invalid("edit", "nothing to change"));
+        }
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let kind = record_kind(&tx, id)?;
+        if let Some(expected) = expected {
+            if kind != expected {
+                return Err(CoreError::WrongKind {
+                    id,
+                    expected: expected.name(),
+                    actual: kind.name().to_string(),
+                });
+            }
+        }
+        if kind == Kind::Roster {
+            return Err(CoreError::invalid(
+                "record",
+                "the roster is not edited field by field",
+            ));
+        }
+        self.checker_edits(&tx, kind, edits)?;
+        let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        doc.set_actor(self.me.device.actor().clone());
+        for edit in edits {
+            doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
+        }
+        check_record_rules(kind, &doc)?;
+        self.commit_edit(&tx, id, kind, &mut doc, now_ms)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn commit_edit(
+        &self,
+        tx: &Transaction,
+        id: RecordId,
+        kind: Kind,
+        doc: &mut AutoCommit,
+        now_ms: i64,
+    ) -> Result<()> {
+        if doc::commit(doc, now_ms).is_none() {
+            return Ok(());
+        }
+        let change = doc
+            .get_last_local_change()
+            .ok_or_else(|| CoreError::corrupt("edit has no change"))?;
+        insert_change(tx, id, &change, true, now_ms)?;
+        index::refresh(tx, kind, id, doc, now_ms)?;
+        index::refresh_conflicts(tx, kind, id, doc, now_ms)?;
+        maybe_snapshot(tx, id, doc)?;
+        Ok(())
+    }
+
+    // ----- reads -----
+
+    /// The kind of a record.
+    pub fn kind_of(&self, id: RecordId) -> Result<Kind> {
+        record_kind(&self.lock(), id)
+    }
+
+    fn read<T>(&self, id: RecordId, kind: Kind, read: impl FnOnce(&Reader) -> T) -> Result<T> {
+        let conn = self.lock();
+        let actual = record_kind(&conn, id)?;
+        if actual != kind {
+            return Err(CoreError::WrongKind {
+                id,
+                expected: kind.name(),
+                actual: actual.name().to_string(),
+            });
+        }
+        let doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        Ok(read(&Reader::new(&doc)))
+    }
+
+    pub fn person(&self, id: RecordId) -> Result<Person> {
+        self.read(id, Kind::Person, |r| Person::read(id, r))
+    }
+
+    pub fn encounter(&self, id: RecordId) -> Result<Encounter> {
+        self.read(id, Kind::Encounter, |r| Encounter::read(id, r))
+    }
+
+    pub fn action(&self, id: RecordId) -> Result<Action> {
+        self.read(id, Kind::Action, |r| Action::read(id, r))
+    }
+
+    pub fn referral(&self, id: RecordId) -> Result<Referral> {
+        self.read(id, Kind::Referral, |r| Referral::read(id, r))
+    }
+
+    pub fn observation(&self, id: RecordId) -> Result<Observation> {
+        self.read(id, Kind::Observation, |r| Observation::read(id, r))
+    }
+
+    /// Any record, whatever its kind.
+    pub fn record(&self, id: RecordId) -> Result<Record> {
+        Ok(match self.kind_of(id)? {
+            Kind::Person => Record::Person(self.person(id)?),
+            Kind::Encounter => Record::Encounter(self.encounter(id)?),
+            Kind::Action => Record::Action(self.action(id)?),
+            Kind::Referral => Record::Referral(self.referral(id)?),
+            Kind::Observation => Record::Observation(self.observation(id)?),
+            Kind::Roster => {
+                return Err(CoreError::invalid(
+                    "record",
+                    "the roster is read with devices()",
+                ))
+            }
+        })
+    }
+
+    /// Lists persons from the index (no document is loaded).
+    pub fn list_persons(&self, query: &PersonQuery) -> Result<Vec<PersonSummary>> {
+        let conn = self.lock();
+        let mut sql = String::from(
+            "SELECT record_id, name, nickname, situation, alert_level, status, last_seen_at FROM persons",
+        );
+        let mut clauses = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if !query.include_inactive {
+            clauses.push("status IS NOT 'inactive'".to_string());
+        }
+        if let Some(search) = query.search.as_deref().map(fold).filter(|s| !s.is_empty()) {
+            for word in search.split(' ') {
+                let escaped = word
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                args.push(format!("%{escaped}%"));
+                clauses.push(format!("search LIKE ?{} ESCAPE '\\'", args.len()));
+            }
+        }
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        let order = match query.sort {
+            PersonSort::RecentlySeen => " ORDER BY last_seen_at IS NULL, last_seen_at DESC",
+            PersonSort::Name => " ORDER BY search",
+        };
+        sql.push_str(order);
+        sql.push_str(&format!(" LIMIT {}", query.limit.min(100_000)));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            let id: Vec<u8> = r.get(0)?;
+            let name: Option<String> = r.get(1)?;
+            let nickname: Option<String> = r.get(2)?;
+            Ok((
+                id,
+                name,
+                nickname,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get::<_, Option<i64>>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, nickname, situation, alert_level, status, seen) = row?;
+            out.push(PersonSummary {
+                id: RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
+                display_name: display_name(name.as_deref(), nickname.as_deref()),
+                name,
+                nickname,
+                situation,
+                alert_level,
+                status,
+                last_seen_at: seen.and_then(DateTime::from_timestamp_millis),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Open actions due on or before `by` (all open actions with a due date when `None`), oldest
+    /// first, with the person's name.
+    pub fn due_actions(&self, by: Option<NaiveDate>) -> Result<Vec<DueAction>> {
+        let today = self.clock.now().date_naive();
+        let by = by.map_or_else(
+            || "9999-12-31".to_string(),
+            |d| d.format("%Y-%m-%d").to_string(),
+        );
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.record_id, a.person_id, p.name, p.nickname, a.title, a.category, a.due_at, a.assigned_to
+             FROM actions a LEFT JOIN persons p ON p.record_id = a.person_id
+             WHERE a.status = 'todo' AND a.due_at IS NOT NULL AND a.due_at <= ?1
+             ORDER BY a.due_at",
+        )?;
+        let rows = stmt.query_map([by], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, person, name, nickname, title, category, due, assigned_to) = row?;
+            let due_at = due.as_deref().and_then(crate::model::schema::parse_date);
+            out.push(DueAction {
+                id: RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
+                person: person.as_deref().and_then(RecordId::from_slice),
+                person_name: (name.is_some() || nickname.is_some())
+                    .then(|| display_name(name.as_deref(), nickname.as_deref())),
+                title,
+                category,
+                overdue: due_at.is_some_and(|d| d < today),
+                due_at,
+                assigned_to,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The devices of the roster.
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT device, name, worker FROM devices ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeviceInfo {
+                device: DeviceId::from_bytes(&r.get::<_, Vec<u8>>(0)?),
+                name: r.get(1)?,
+                worker: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Moves the write-ahead log into the database file and empties it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// How many local changes wait to be sent.
+    pub fn pending_changes(&self) -> Result<u64> {
+        Ok(self
+            .lock()
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// The record's Automerge document, as bytes any Automerge implementation loads.
+    pub fn record_document(&self, id: RecordId) -> Result<Vec<u8>> {
+        let conn = self.lock();
+        record_kind(&conn, id)?;
+        let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        Ok(doc.save())
+    }
+
+    /// The current heads of a record (hex change hashes, sorted): equal heads mean equal records.
+    pub fn record_heads(&self, id: RecordId) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+        heads.sort();
+        Ok(heads)
+    }
+
+    /// Every record id with its kind, in id order.
+    pub fn record_ids(&self) -> Result<Vec<(RecordId, Kind)>> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT record_id, kind FROM records ORDER BY record_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind) = row?;
+            let id =
+                RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+            let kind = Kind::from_name(&kind).ok_or_else(|| CoreError::corrupt("unknown kind"))?;
+            out.push((id, kind));
+        }
+        Ok(out)
+    }
+
+    /// Finds persons by an id or by words of their names: the id must exist; words must match
+    /// exactly one person.
+    pub fn find_person(&self, id_or_name: &str) -> Result<RecordId> {
+        if let Ok(id) = id_or_name.parse::<RecordId>() {
+            let kind = self.kind_of(id)?;
+            if kind != Kind::Person {
+                return Err(CoreError::WrongKind {
+                    id,
+                    expected: "person",
+                    actual: kind.name().into(),
+                });
+            }
+            return Ok(id);
+        }
+        let found = self.list_persons(&PersonQuery {
+            search: Some(id_or_name.to_string()),
+            limit: 6,
+            include_inactive: true,
+            ..Default::default()
+        })?;
+        match found.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err(CoreError::invalid(
+                "person",
+                format!("no person matches {id_or_name:?}"),
+            )),
+            many => Err(CoreError::invalid(
+                "person",
+                format!(
+                    "{id_or_name:?} matches {}{} persons ({}): give the id",
+                    if many.len() > 5 { "more than " } else { "" },
+                    many.len().min(5),
+                    many.iter()
+                        .take(5)
+                        .map(|p| format!("{} {}", p.display_name, p.id))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )),
+        }
+    }
+}
+
+/// The key of a device's entry in the roster document.
+pub(crate) fn device_key(device: &DeviceId) -> String {
+    format!("device:{device}")
+}
+
+pub(crate) fn extra_terms(conn: &Connection) -> Result<Vec<ExtraTerm>> {
+    let mut stmt = conn.prepare_cached("SELECT vocab, code, fr, en FROM vocab_extra")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (vocab, code, fr, en) = row?;
+        if let Some(vocab) = Vocab::from_name(&vocab) {
+            out.push(ExtraTerm {
+                vocab,
+                code,
+                fr,
+                en,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Rules over a whole record, checked after edits and before commit.
+fn check_record_rules(kind: Kind, doc: &AutoCommit) -> Result<()> {
+    let r = Reader::new(doc);
+    let present = |name: &str| {
+        kind.field(name)
+            .ok()
+            .and_then(|s| r.get(s))
+            .is_some_and(|v| !v.to_string().trim().is_empty())
+    };
+    match kind {
+        Kind::Person if !present("name") && !present("nickname") => Err(CoreError::invalid(
+            "name",
+            "a person needs a name or a nickname",
+        )),
+        Kind::Action if !present("title") => Err(CoreError::invalid("title", "is empty")),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn record_kind(conn: &Connection, id: RecordId) -> Result<Kind> {
+    let kind: Option<String> = conn
+        .prepare_cached("SELECT kind FROM records WHERE record_id = ?1")?
+        .query_row([id.as_bytes()], |r| r.get(0))
+        .optional()?;
+    let kind = kind.ok_or(CoreError::RecordNotFound(id))?;
+    Kind::from_name(&kind).ok_or_else(|| CoreError::corrupt(format!("unknown kind {kind:?}")))
+}
+
+/// Loads a record document from its snapshot and the changes after it; `None` if the store
+/// holds no change of it.
+pub(crate) fn load_doc(conn: &Connection, id: RecordId) -> Result<Option<AutoCommit>> {
+    let snapshot: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT upto_seq, bytes FROM snapshots WHERE record_id = ?1")?
+        .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (upto, mut doc) = match &snapshot {
+        Some((upto, bytes)) => (*upto, AutoCommit::load(bytes)?),
+        None => (0, AutoCommit::new()),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT bytes FROM changes WHERE record_id = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![id.as_bytes(), upto], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut changes = Vec::new();
+    for bytes in rows {
+        let bytes = bytes?;
+        changes.push(
+            Change::try_from(&bytes[..])
+                .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?,
+        );
+    }
+    if snapshot.is_none() && changes.is_empty() {
+        return Ok(None);
+    }
+    doc.apply_changes(changes)?;
+    Ok(Some(doc))
+}
+
+/// Stores one change; returns whether it was new. A local change also enters the outbox.
+pub(crate) fn insert_change(
+    tx: &Connection,
+    id: RecordId,
+    change: &Change,
+    local: bool,
+    now_ms: i64,
+) -> Result<bool> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO changes (record_id, hash, bytes, local, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id.as_bytes(), change.hash().0, change.raw_bytes(), local, now_ms])?;
+    if inserted == 1 && local {
+        let seq = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT INTO outbox (change_seq) VALUES (?1)")?
+            .execute([seq])?;
+    }
+    Ok(inserted == 1)
+}
+
+/// Refreshes a record's snapshot when enough changes have piled up after it.
+pub(crate) fn maybe_snapshot(tx: &Connection, id: RecordId, doc: &mut AutoCommit) -> Result<()> {
+    let (behind, last): (i64, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT count(*), max(c.seq) FROM changes c
+             WHERE c.record_id = ?1 AND c.seq > coalesce((SELECT upto_seq FROM snapshots WHERE record_id = ?1), 0)",
+        )?
+        .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if behind >= SNAPSHOT_EVERY && doc.get_missing_deps(&[]).is_empty() {
+        if let Some(last) = last {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO snapshots (record_id, upto_seq, bytes) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id.as_bytes(), last, doc.save()])?;
+        }
+    }
+    Ok(())
+}

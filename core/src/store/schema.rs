@@ -1,0 +1,166 @@
+//! The SQL schema of the local store, as numbered migrations. `PRAGMA user_version` holds the
+//! number of migrations applied; each migration runs in the transaction that bumps it.
+
+use rusqlite::Connection;
+
+use crate::{CoreError, Result};
+
+/// Migrations in order; migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+-- Store-wide settings: this device's id and names.
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+
+-- Every Automerge change, local or received: the source of truth. `seq` is the local arrival
+-- order (snapshots and the outbox refer to it); idempotent on (record_id, hash).
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY,
+    record_id BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    local INTEGER NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX changes_by_record ON changes(record_id, hash);
+
+-- One row a record whose kind is known.
+CREATE TABLE records (
+    record_id BLOB PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- A compacted save of a record, covering its changes up to `upto_seq`; refreshed lazily.
+CREATE TABLE snapshots (
+    record_id BLOB PRIMARY KEY,
+    upto_seq INTEGER NOT NULL,
+    bytes BLOB NOT NULL
+);
+
+-- Local changes not yet acknowledged by the relay, in the order they were written.
+CREATE TABLE outbox (change_seq INTEGER PRIMARY KEY);
+
+-- The devices of the roster: actor id -> device name and worker.
+CREATE TABLE devices (
+    device BLOB PRIMARY KEY,
+    name TEXT NOT NULL,
+    worker TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Index tables: what lists, search, due lists, timelines and reports read without loading
+-- Automerge documents. They are derived from the documents and rebuilt from them.
+CREATE TABLE persons (
+    record_id BLOB PRIMARY KEY,
+    name TEXT,
+    nickname TEXT,
+    other_names TEXT NOT NULL,
+    search TEXT NOT NULL,
+    situation TEXT,
+    alert_level TEXT,
+    status TEXT,
+    birth_year INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_seen_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX persons_by_last_seen ON persons(last_seen_at);
+
+CREATE TABLE encounters (
+    record_id BLOB PRIMARY KEY,
+    occurred_at INTEGER NOT NULL,
+    recorded_at INTEGER,
+    device BLOB NOT NULL,
+    team TEXT,
+    place TEXT,
+    territory TEXT,
+    encounter_kind TEXT,
+    anonymous_count INTEGER NOT NULL,
+    services TEXT NOT NULL,
+    workers TEXT NOT NULL,
+    persons TEXT NOT NULL,
+    notes TEXT,
+    follow_up INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX encounters_by_time ON encounters(occurred_at);
+
+CREATE TABLE encounter_persons (
+    person_id BLOB NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    encounter_id BLOB NOT NULL,
+    PRIMARY KEY (person_id, occurred_at, encounter_id)
+) WITHOUT ROWID;
+
+CREATE TABLE actions (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    title TEXT,
+    category TEXT,
+    due_at TEXT,
+    status TEXT,
+    assigned_to TEXT,
+    done_at INTEGER,
+    created_at INTEGER NOT NULL,
+    device BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX actions_by_person ON actions(person_id);
+CREATE INDEX actions_by_due ON actions(status, due_at);
+
+CREATE TABLE referrals (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    target TEXT,
+    target_name TEXT,
+    date TEXT,
+    status TEXT,
+    outcome TEXT,
+    created_at INTEGER NOT NULL,
+    device BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX referrals_by_person ON referrals(person_id);
+
+CREATE TABLE observations (
+    record_id BLOB PRIMARY KEY,
+    territory TEXT,
+    team TEXT,
+    date TEXT,
+    total INTEGER NOT NULL,
+    notes TEXT
+) WITHOUT ROWID;
+
+-- Fields holding concurrent values, until someone resolves them.
+CREATE TABLE conflicts (
+    record_id BLOB NOT NULL,
+    field TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (record_id, field)
+) WITHOUT ROWID;
+
+-- The organisation's extra codes for the code lists.
+CREATE TABLE vocab_extra (
+    vocab TEXT NOT NULL,
+    code TEXT NOT NULL,
+    fr TEXT NOT NULL,
+    en TEXT NOT NULL,
+    PRIMARY KEY (vocab, code)
+) WITHOUT ROWID;
+"#];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema up to date; refuses a store written by a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(CoreError::NewerSchema {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! Code lists (situations, needs, services, referral targets...) with French and English labels.
+//!
+//! Records store codes, never labels. A list can be extended by the organisation (extra codes are
+//! kept in the store), and a code this build does not know, written by a newer device, is kept
+//! as it is and shown raw: it is never dropped.
+
+use serde::Serialize;
+
+/// A code list the records use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vocab {
+    Gender,
+    AlertLevel,
+    Situation,
+    Need,
+    PersonStatus,
+    EncounterKind,
+    Service,
+    ActionCategory,
+    ActionStatus,
+    ReferralTarget,
+    ReferralStatus,
+}
+
+/// One code of a list, with its labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Term {
+    pub code: &'static str,
+    pub fr: &'static str,
+    pub en: &'static str,
+}
+
+const fn t(code: &'static str, fr: &'static str, en: &'static str) -> Term {
+    Term { code, fr, en }
+}
+
+const GENDER: &[Term] = &[
+    t("female", "femme", "female"),
+    t("male", "homme", "male"),
+    t("non_binary", "non binaire", "non-binary"),
+    t("unknown", "non renseigné", "not known"),
+];
+
+const ALERT_LEVEL: &[Term] = &[
+    t("none", "aucune", "none"),
+    t("watch", "à surveiller", "watch"),
+    t("very_vulnerable", "très vulnérable", "very vulnerable"),
+];
+
+const SITUATION: &[Term] = &[
+    t("street", "rue", "street"),
+    t("squat", "squat", "squat"),
+    t("car", "véhicule", "car"),
+    t(
+        "emergency_shelter",
+        "hébergement d'urgence",
+        "emergency shelter",
+    ),
+    t("hotel", "hôtel", "hotel"),
+    t(
+        "supported_housing",
+        "logement accompagné",
+        "supported housing",
+    ),
+    t("social_housing", "logement social", "social housing"),
+    t("other", "autre", "other"),
+];
+
+const NEED: &[Term] = &[
+    t("housing", "logement", "housing"),
+    t("health", "santé", "health"),
+    t("mental_health", "santé mentale", "mental health"),
+    t("addiction", "addictions", "addiction"),
+    t("papers", "papiers et droits", "papers and rights"),
+    t("income", "ressources", "income"),
+    t("food", "alimentation", "food"),
+    t("hygiene", "hygiène", "hygiene"),
+    t("other", "autre", "other"),
+];
+
+const PERSON_STATUS: &[Term] = &[
+    t("active", "file active", "active"),
+    t(
+        "inactive",
+        "sortie de la file active",
+        "out of the active list",
+    ),
+];
+
+const ENCOUNTER_KIND: &[Term] = &[
+    t("first_contact", "premier contact", "first contact"),
+    t("follow_up", "suivi", "follow-up"),
+    t("intervention", "intervention", "intervention"),
+];
+
+const SERVICE: &[Term] = &[
+    t("food", "repas", "food"),
+    t("drink", "boisson", "drink"),
+    t("hygiene_kit", "kit d'hygiène", "hygiene kit"),
+    t("clothing", "vêtements", "clothing"),
+    t("blanket", "couverture", "blanket"),
+    t("information", "information", "information"),
+    t("referral", "orientation", "referral"),
+    t("care", "soins", "care"),
+    t("other", "autre", "other"),
+];
+
+const ACTION_CATEGORY: &[Term] = &[
+    t(
+        "housing_application",
+        "demande de logement",
+        "housing application",
+    ),
+    t(
+        "siao_referral",
+        "orientation SIAO / 115",
+        "SIAO / 115 referral",
+    ),
+    t(
+        "health_appointment",
+        "rendez-vous santé",
+        "health appointment",
+    ),
+    t("papers", "papiers", "papers"),
+    t("benefits", "droits et prestations", "benefits"),
+    t("other", "autre", "other"),
+];
+
+const ACTION_STATUS: &[Term] = &[
+    t("todo", "à faire", "to do"),
+    t("done", "fait", "done"),
+    t("cancelled", "annulé", "cancelled"),
+];
+
+const REFERRAL_TARGET: &[Term] = &[
+    t("siao_115", "SIAO / 115", "SIAO / 115"),
+    t(
+        "emergency_shelter",
+        "hébergement d'urgence",
+        "emergency shelter",
+    ),
+    t("chrs", "CHRS", "CHRS"),
+    t("social_landlord", "bailleur social", "social landlord"),
+    t("psychiatry_cmp", "psychiatrie / CMP", "psychiatry / CMP"),
+    t("pass_health", "PASS (santé)", "PASS health"),
+    t("day_centre", "accueil de jour", "day centre"),
+    t("other", "autre", "other"),
+];
+
+const REFERRAL_STATUS: &[Term] = &[
+    t("sent", "envoyée", "sent"),
+    t("pending", "en attente", "pending"),
+    t("accepted", "acceptée", "accepted"),
+    t("refused", "refusée", "refused"),
+    t("no_answer", "sans réponse", "no answer"),
+];
+
+impl Vocab {
+    pub const ALL: [Vocab; 11] = [
+        Vocab::Gender,
+        Vocab::AlertLevel,
+        Vocab::Situation,
+        Vocab::Need,
+        Vocab::PersonStatus,
+        Vocab::EncounterKind,
+        Vocab::Service,
+        Vocab::ActionCategory,
+        Vocab::ActionStatus,
+        Vocab::ReferralTarget,
+        Vocab::ReferralStatus,
+    ];
+
+    /// The built-in codes of this list.
+    pub fn terms(self) -> &'static [Term] {
+        match self {
+            Vocab::Gender => GENDER,
+            Vocab::AlertLevel => ALERT_LEVEL,
+            Vocab::Situation => SITUATION,
+            Vocab::Need => NEED,
+            Vocab::PersonStatus => PERSON_STATUS,
+            Vocab::EncounterKind => ENCOUNTER_KIND,
+            Vocab::Service => SERVICE,
+            Vocab::ActionCategory => ACTION_CATEGORY,
+            Vocab::ActionStatus => ACTION_STATUS,
+            Vocab::ReferralTarget => REFERRAL_TARGET,
+            Vocab::ReferralStatus => REFERRAL_STATUS,
+        }
+    }
+
+    /// The name of the list, as stored in the extension table and shown in errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Vocab::Gender => "gender",
+            Vocab::AlertLevel => "alert_level",
+            Vocab::Situation => "situation",
+            Vocab::Need => "need",
+            Vocab::PersonStatus => "person_status",
+            Vocab::EncounterKind => "encounter_kind",
+            Vocab::Service => "service",
+            Vocab::ActionCategory => "action_category",
+            Vocab::ActionStatus => "action_status",
+            Vocab::ReferralTarget => "referral_target",
+            Vocab::ReferralStatus => "referral_status",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Vocab> {
+        Vocab::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    pub fn builtin(self, code: &str) -> Option<&'static Term> {
+        self.terms().iter().find(|t| t.code == code)
+    }
+}
+
+/// The language labels are shown in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Fr,
+    En,
+}
+
+/// An organisation's extra code, stored in the local store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExtraTerm {
+    pub vocab: Vocab,
+    pub code: String,
+    pub fr: String,
+    pub en: String,
+}
+
+/// The label of `code` in `vocab`: built-in, then the organisation's extra codes, then the raw
+/// code itself (a code from a newer device is shown as it is, never dropped).
+pub fn label(vocab: Vocab, code: &str, extra: &[ExtraTerm], lang: Lang) -> String {
+    if let Some(term) = vocab.builtin(code) {
+        return match lang {
+            Lang::Fr => term.fr,
+            Lang::En => term.en,
+        }
+        .to_string();
+    }
+    if let Some(term) = extra.iter().find(|t| t.vocab == vocab && t.code == code) {
+        return match lang {
+            Lang::Fr => term.fr.clone(),
+            Lang::En => term.en.clone(),
+        };
+    }
+    code.to_string()
+}
+
+/// Whether `code` is a valid code for a new local value: codes are lowercase ASCII words.
+pub(crate) fn is_code_shaped(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_code_is_shown_raw_and_extra_codes_have_labels() {
+        let extra = vec![ExtraTerm {
+            vocab: Vocab::Service,
+            code: "phone_charge".into(),
+            fr: "recharge de téléphone".into(),
+            en: "phone charging".into(),
+        }];
+        assert_eq!(
+            label(Vocab::Service, "blanket", &extra, Lang::Fr),
+            "couverture"
+        );
+        assert_eq!(
+            label(Vocab::Service, "blanket", &extra, Lang::En),
+            "blanket"
+        );
+        assert_eq!(
+            label(Vocab::Service, "phone_charge", &extra, Lang::Fr),
+            "recharge de téléphone"
+        );
+        assert_eq!(
+            label(Vocab::Service, "from_the_future", &extra, Lang::En),
+            "from_the_future"
+        );
+    }
+
+    #[test]
+    fn every_list_has_unique_well_shaped_codes() {
+        for vocab in Vocab::ALL {
+            let codes: Vec<_> = vocab.terms().iter().map(|t| t.code).collect();
+            let mut dedup = codes.clone();
+            dedup.sort();
+            dedup.dedup();
+            assert_eq!(codes.len(), dedup.len(), "{}", vocab.name());
+            assert!(codes.iter().all(|c| is_code_shaped(c)), "{}", vocab.name());
+            assert_eq!(Vocab::from_name(vocab.name()), Some(vocab));
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Helpers shared by the core's integration tests: stores in temporary folders, a stepped clock,
+//! generated (never real) people.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use allervers_core::{ManualClock, NewEncounter, NewPerson, RawKey, RecordId, Store};
+use chrono::{TimeZone, Utc};
+
+pub struct Device {
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub path: PathBuf,
+    pub key: RawKey,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A store for one device in its own temporary folder, with a clock set to 2026-03-02 09:00 UTC.
+pub fn device(name: &str, worker: &str) -> Device {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.db");
+    let key = RawKey::generate();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let store =
+        Store::create_with_clock(&path, &key, name, worker, clock.clone()).expect("create store");
+    Device {
+        store,
+        clock,
+        path,
+        key,
+        _dir: Some(dir),
+    }
+}
+
+pub fn person(store: &Store, name: &str) -> RecordId {
+    store
+        .add_person(&NewPerson {
+            name: Some(name.into()),
+            ..Default::default()
+        })
+        .expect("add person")
+}
+
+pub fn meet(store: &Store, persons: &[RecordId], place: &str) -> RecordId {
+    store
+        .log_encounter(&NewEncounter {
+            persons: persons.to_vec(),
+            place: Some(place.into()),
+            services: vec!["food".into(), "drink".into()],
+            ..Default::default()
+        })
+        .expect("log encounter")
+}
+
+/// Sends every change of `from` to `to` through a sealed bundle, as the command line does.
+pub fn send(from: &Store, to: &Store) -> allervers_core::ImportSummary {
+    let bundle = from
+        .export_bundle("phrase de passe du test")
+        .expect("export");
+    to.import_bundle(&bundle, "phrase de passe du test")
+        .expect("import")
+}

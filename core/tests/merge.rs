@@ -1,0 +1,366 @@
+//! Merge without loss: two devices that edited while apart exchange sealed bundles and end up
+//! identical; concurrent edits of one field become a conflict; appends from both sides are kept.
+
+mod common;
+
+use allervers_core::{CoreError, Edit, Kind, NewAction, Op, TimelineItem, Value};
+use common::{device, meet, person, send};
+
+#[test]
+fn two_devices_that_edited_apart_merge_into_identical_stores_with_a_conflict() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let karim = person(&a.store, "Karim");
+    let action = a
+        .store
+        .add_action(&NewAction {
+            person: karim,
+            title: "Dossier SIAO".into(),
+            category: "siao_referral".into(),
+            due_at: None,
+            assigned_to: None,
+        })
+        .unwrap();
+    send(&a.store, &b.store);
+
+    // Apart: both change Karim's situation, each logs encounters and comments the action.
+    a.clock.advance_ms(60_000);
+    b.clock.advance_ms(90_000);
+    a.store
+        .edit(
+            karim,
+            &[Edit::Set(
+                "situation".into(),
+                Value::Code("emergency_shelter".into()),
+            )],
+        )
+        .unwrap();
+    b.store
+        .edit(
+            karim,
+            &[Edit::Set("situation".into(), Value::Code("squat".into()))],
+        )
+        .unwrap();
+    a.store
+        .edit(
+            karim,
+            &[Edit::Add("needs".into(), Value::Code("health".into()))],
+        )
+        .unwrap();
+    b.store
+        .edit(
+            karim,
+            &[Edit::Add("needs".into(), Value::Code("papers".into()))],
+        )
+        .unwrap();
+    a.store
+        .edit(
+            karim,
+            &[Edit::Add("other_names".into(), Value::Text("Kiki".into()))],
+        )
+        .unwrap();
+    b.store
+        .edit(
+            karim,
+            &[Edit::Add(
+                "other_names".into(),
+                Value::Text("le Grand".into()),
+            )],
+        )
+        .unwrap();
+    a.store
+        .edit(
+            action,
+            &[Edit::Comment(
+                "comments".into(),
+                "Appel au 115 ce matin".into(),
+            )],
+        )
+        .unwrap();
+    b.store
+        .edit(
+            action,
+            &[Edit::Comment(
+                "comments".into(),
+                "Pas de place ce soir".into(),
+            )],
+        )
+        .unwrap();
+    let ea = meet(&a.store, &[karim], "Gare de l'Est");
+    let eb = meet(&b.store, &[karim], "Canal Saint-Martin");
+
+    let to_b = send(&a.store, &b.store);
+    let to_a = send(&b.store, &a.store);
+    assert!(
+        to_b.new_changes >= 5 && to_a.new_changes >= 5,
+        "{to_b:?} {to_a:?}"
+    );
+    assert_eq!(to_b.new_conflicts, 1);
+    assert_eq!(to_a.new_conflicts, 1);
+
+    // Identical: same records, same heads, same views.
+    let ids = a.store.record_ids().unwrap();
+    assert_eq!(ids, b.store.record_ids().unwrap());
+    for (id, _) in &ids {
+        assert_eq!(
+            a.store.record_heads(*id).unwrap(),
+            b.store.record_heads(*id).unwrap(),
+            "{id}"
+        );
+    }
+    let (pa, pb) = (
+        a.store.person(karim).unwrap(),
+        b.store.person(karim).unwrap(),
+    );
+    assert_eq!(
+        pa.situation, pb.situation,
+        "both devices show the same winner"
+    );
+    assert_eq!(
+        pa.needs,
+        vec!["health", "papers"],
+        "set additions from both sides are kept"
+    );
+    let mut others = pa.other_names.clone();
+    others.sort();
+    assert_eq!(
+        others,
+        vec!["Kiki", "le Grand"],
+        "list appends from both sides are kept"
+    );
+    assert_eq!(pa.other_names, pb.other_names);
+    assert_eq!(pa.conflicts, vec!["situation"]);
+    let comments: Vec<_> = a
+        .store
+        .action(action)
+        .unwrap()
+        .comments
+        .into_iter()
+        .map(|c| (c.by, c.text))
+        .collect();
+    assert_eq!(comments.len(), 2);
+    assert!(comments.contains(&("Amina".into(), "Appel au 115 ce matin".into())));
+    assert!(comments.contains(&("Julien".into(), "Pas de place ce soir".into())));
+
+    // The conflict lists both values, with author and device, on both devices.
+    for store in [&a.store, &b.store] {
+        let conflicts = store.conflicts().unwrap();
+        assert_eq!(conflicts.len(), 1);
+        let c = &conflicts[0];
+        assert_eq!(
+            (c.record_id, c.kind, c.field.as_str()),
+            (karim, Kind::Person, "situation")
+        );
+        assert_eq!(c.record_label, "Karim");
+        let mut values: Vec<_> = c
+            .values
+            .iter()
+            .map(|v| {
+                (
+                    v.value.to_string(),
+                    v.author.worker.clone().unwrap(),
+                    v.author.device_name.clone().unwrap(),
+                )
+            })
+            .collect();
+        values.sort();
+        assert_eq!(
+            values,
+            vec![
+                (
+                    "emergency_shelter".into(),
+                    "Amina".into(),
+                    "Téléphone A".into()
+                ),
+                ("squat".into(), "Julien".into(), "Téléphone B".into()),
+            ]
+        );
+    }
+
+    // Both encounters, from both devices, are in one timeline on each device.
+    for store in [&a.store, &b.store] {
+        let encounters: Vec<_> = store
+            .timeline(karim)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.item {
+                TimelineItem::Encounter { id, .. } => Some((id, e.author.worker.unwrap())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(encounters.len(), 2);
+        assert!(
+            encounters.contains(&(ea, "Amina".into()))
+                && encounters.contains(&(eb, "Julien".into()))
+        );
+    }
+
+    // Resolving records who resolved it; the resolution travels and settles both devices.
+    let err = a.store.resolve(karim, "name", "Karim").unwrap_err();
+    assert!(matches!(err, CoreError::InvalidInput { .. }), "{err:?}");
+    let err = a.store.resolve(karim, "situation", "palace").unwrap_err();
+    assert!(
+        matches!(err, CoreError::InvalidInput { ref field, .. } if field == "situation"),
+        "{err:?}"
+    );
+    b.store
+        .resolve(karim, "situation", "emergency_shelter")
+        .unwrap();
+    assert!(b.store.conflicts().unwrap().is_empty());
+    send(&b.store, &a.store);
+    assert!(a.store.conflicts().unwrap().is_empty());
+    assert_eq!(
+        a.store.person(karim).unwrap().situation.as_deref(),
+        Some("emergency_shelter")
+    );
+    let resolved: Vec<_> = a
+        .store
+        .history(karim)
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.op == Op::Resolved)
+        .collect();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].author.worker.as_deref(), Some("Julien"));
+    assert_eq!(
+        resolved[0].new,
+        Some(Value::Code("emergency_shelter".into()))
+    );
+    let mut old: Vec<_> = resolved[0].old.iter().map(|v| v.to_string()).collect();
+    old.sort();
+    assert_eq!(
+        old,
+        vec!["emergency_shelter", "squat"],
+        "the resolution shows the values it replaced"
+    );
+}
+
+#[test]
+fn importing_the_same_bundle_twice_changes_nothing() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Fatou");
+    meet(&a.store, &[p], "Place de la République");
+    let bundle = a.store.export_bundle("mot de passe").unwrap();
+    let first = b.store.import_bundle(&bundle, "mot de passe").unwrap();
+    assert_eq!(first.new_changes, 3, "roster entry, person, encounter");
+    let heads = b.store.record_heads(p).unwrap();
+    let size = b.store.export_changes().unwrap().len();
+    let again = b.store.import_bundle(&bundle, "mot de passe").unwrap();
+    assert_eq!(
+        (again.new_changes, again.known_changes, again.records),
+        (0, 3, 0)
+    );
+    assert_eq!(b.store.record_heads(p).unwrap(), heads);
+    assert_eq!(b.store.export_changes().unwrap().len(), size);
+    assert_eq!(b.store.list_persons(&Default::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn a_tampered_truncated_or_wrongly_sealed_bundle_is_refused_and_changes_nothing() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Sékou");
+    meet(&a.store, &[p], "Quai de Valmy");
+    let bundle = a.store.export_bundle("mot de passe").unwrap();
+    let before = b.store.export_changes().unwrap();
+
+    let mut flipped = bundle.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x01;
+    let mut header = bundle.clone();
+    header[40] ^= 0x80; // inside the salt
+    let truncated = bundle[..bundle.len() - 10].to_vec();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("flipped byte", flipped, "mot de passe"),
+        ("altered header", header, "mot de passe"),
+        ("truncated", truncated, "mot de passe"),
+        ("cut to the header", bundle[..60].to_vec(), "mot de passe"),
+        ("not a bundle", b"hello".to_vec(), "mot de passe"),
+        ("wrong passphrase", bundle.clone(), "autre chose"),
+    ];
+    for (what, bytes, passphrase) in cases {
+        let err = b.store.import_bundle(&bytes, passphrase).unwrap_err();
+        assert!(
+            matches!(err, CoreError::BundleRefused(_)),
+            "{what}: {err:?}"
+        );
+        assert_eq!(
+            b.store.export_changes().unwrap(),
+            before,
+            "{what}: nothing was applied"
+        );
+    }
+    assert!(matches!(
+        b.store.person(p),
+        Err(CoreError::RecordNotFound(_))
+    ));
+    // The intact bundle still imports.
+    b.store.import_bundle(&bundle, "mot de passe").unwrap();
+    assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Sékou"));
+}
+
+#[test]
+fn a_batch_with_one_bad_change_is_refused_whole() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Aïcha");
+    let mut changes = a.store.export_changes().unwrap();
+    let bad_id = changes[0].0;
+    changes.push((bad_id, b"not an automerge change".to_vec()));
+    let err = b.store.import_changes(&changes).unwrap_err();
+    assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
+    assert!(matches!(
+        b.store.person(p),
+        Err(CoreError::RecordNotFound(_))
+    ));
+
+    // A change that would turn a known person into another kind of record is refused too.
+    let enc = meet(&a.store, &[p], "Rue Myrha");
+    let mut changes = a.store.export_changes().unwrap();
+    for (id, _) in changes.iter_mut() {
+        if *id == enc {
+            *id = p;
+        }
+    }
+    send(&a.store, &b.store);
+    let err = b.store.import_changes(&changes).unwrap_err();
+    assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
+    assert_eq!(b.store.kind_of(p).unwrap(), Kind::Person);
+}
+
+#[test]
+fn changes_that_arrive_before_their_dependencies_wait_and_then_apply() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Moussa");
+    a.store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("hotel".into()))],
+        )
+        .unwrap();
+    let changes: Vec<_> = a
+        .store
+        .export_changes()
+        .unwrap()
+        .into_iter()
+        .filter(|(id, _)| *id == p)
+        .collect();
+    assert_eq!(changes.len(), 2);
+    // The edit first: it waits, the person is not visible yet.
+    let first = b.store.import_changes(&changes[1..]).unwrap();
+    assert_eq!(first.waiting, 1);
+    assert!(matches!(
+        b.store.person(p),
+        Err(CoreError::RecordNotFound(_))
+    ));
+    // Then the creation: both apply.
+    b.store.import_changes(&changes[..1]).unwrap();
+    let person = b.store.person(p).unwrap();
+    assert_eq!(person.situation.as_deref(), Some("hotel"));
+    assert_eq!(
+        b.store.record_heads(p).unwrap(),
+        a.store.record_heads(p).unwrap()
+    );
+}

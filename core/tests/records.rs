@@ -1,0 +1,325 @@
+//! Records: creating, reading, editing and validating persons, encounters, actions, referrals and
+//! observations through the store.
+
+mod common;
+
+use allervers_core::{
+    CoreError, Edit, Kind, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
+    PersonQuery, PersonSort, Value,
+};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use common::{device, meet, person};
+
+#[test]
+fn a_person_is_created_read_back_and_edited() {
+    let d = device("Téléphone A", "Amina");
+    let id = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Hélène".into()),
+            nickname: Some("La Fée".into()),
+            other_names: vec!["Lena".into()],
+            birth_year: Some(1971),
+            situation: Some("street".into()),
+            needs: vec!["health".into(), "papers".into()],
+            consent_record: Some(true),
+            languages: vec!["français".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let p = d.store.person(id).unwrap();
+    assert_eq!(p.name.as_deref(), Some("Hélène"));
+    assert_eq!(p.nickname.as_deref(), Some("La Fée"));
+    assert_eq!(p.other_names, vec!["Lena"]);
+    assert_eq!(p.birth_year, Some(1971));
+    assert_eq!(p.situation.as_deref(), Some("street"));
+    assert_eq!(p.needs, vec!["health", "papers"]);
+    assert_eq!(p.status.as_deref(), Some("active"));
+    assert_eq!(p.consent_by.as_deref(), Some("Amina"));
+    assert!(p.conflicts.is_empty());
+
+    d.store
+        .edit(
+            id,
+            &[
+                Edit::Set("situation".into(), Value::Code("emergency_shelter".into())),
+                Edit::Remove("needs".into(), Value::Code("papers".into())),
+                Edit::Add("needs".into(), Value::Code("housing".into())),
+                Edit::Put("custom".into(), "chien".into(), "Rex".into()),
+            ],
+        )
+        .unwrap();
+    let p = d.store.person(id).unwrap();
+    assert_eq!(p.situation.as_deref(), Some("emergency_shelter"));
+    assert_eq!(p.needs, vec!["health", "housing"]);
+    assert_eq!(p.custom.get("chien").map(String::as_str), Some("Rex"));
+}
+
+#[test]
+fn search_ignores_accents_and_case_and_finds_nicknames_and_other_names() {
+    let d = device("Téléphone A", "Amina");
+    let helene = person(&d.store, "Hélène");
+    let other = d
+        .store
+        .add_person(&NewPerson {
+            nickname: Some("Le Grand Éric".into()),
+            other_names: vec!["Rico".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    person(&d.store, "Mohamed");
+    let find = |q: &str| -> Vec<_> {
+        d.store
+            .list_persons(&PersonQuery {
+                search: Some(q.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    assert_eq!(find("helene"), vec![helene]);
+    assert_eq!(find("HÉLÈNE"), vec![helene]);
+    assert_eq!(find("eric"), vec![other]);
+    assert_eq!(find("rico"), vec![other]);
+    assert_eq!(find("grand eric"), vec![other]);
+    assert!(find("zzz").is_empty());
+    assert!(
+        find("50%").is_empty(),
+        "LIKE wildcards in a search are taken literally"
+    );
+}
+
+#[test]
+fn persons_are_listed_most_recently_seen_first() {
+    let d = device("Téléphone A", "Amina");
+    let a = person(&d.store, "Aurélie");
+    let b = person(&d.store, "Bilal");
+    let c = person(&d.store, "Chantal");
+    meet(&d.store, &[a], "Gare de l'Est");
+    d.clock.advance_ms(60_000);
+    meet(&d.store, &[c], "Rue de Lyon");
+    // An encounter entered late, about something that happened earlier, does not move c back.
+    d.store
+        .log_encounter(&NewEncounter {
+            persons: vec![c],
+            occurred_at: Some(Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap()),
+            services: vec!["information".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let listed: Vec<_> = d
+        .store
+        .list_persons(&PersonQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(listed, vec![c, a, b]);
+    let by_name: Vec<_> = d
+        .store
+        .list_persons(&PersonQuery {
+            sort: PersonSort::Name,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|p| p.display_name)
+        .collect();
+    assert_eq!(by_name, vec!["Aurélie", "Bilal", "Chantal"]);
+}
+
+fn invalid_field(err: CoreError) -> String {
+    match err {
+        CoreError::InvalidInput { field, .. } => field,
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+#[test]
+fn invalid_input_is_refused_with_the_field_named_and_nothing_written() {
+    let d = device("Téléphone A", "Amina");
+    let err = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("  ".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "name");
+
+    let err = d
+        .store
+        .log_encounter(&NewEncounter {
+            place: Some("Parvis".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "persons");
+
+    let err = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Jules".into()),
+            birth_date: NaiveDate::from_ymd_opt(1899, 12, 31),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "birth_date");
+
+    let err = d
+        .store
+        .log_encounter(&NewEncounter {
+            anonymous_count: 2,
+            occurred_at: Some(d.store.now() + Duration::hours(25)),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "occurred_at");
+    // Twenty hours ahead is a wrong clock or a time zone, not an error.
+    d.store
+        .log_encounter(&NewEncounter {
+            anonymous_count: 2,
+            occurred_at: Some(d.store.now() + Duration::hours(20)),
+            ..Default::default()
+        })
+        .unwrap();
+
+    let err = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Jules".into()),
+            situation: Some("castle".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "situation");
+
+    let unknown = "0190f0c2-0000-7000-8000-000000000000".parse().unwrap();
+    let err = d
+        .store
+        .log_encounter(&NewEncounter {
+            persons: vec![unknown],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::RecordNotFound(id) if id == unknown),
+        "{err:?}"
+    );
+    assert!(matches!(
+        d.store.person(unknown),
+        Err(CoreError::RecordNotFound(_))
+    ));
+
+    // Clearing the only name of a person is refused as a whole.
+    let jules = person(&d.store, "Jules");
+    let err = d
+        .store
+        .edit(jules, &[Edit::Clear("name".into())])
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "name");
+    assert_eq!(
+        d.store.person(jules).unwrap().name.as_deref(),
+        Some("Jules")
+    );
+
+    // Only the one valid encounter and Jules were written (plus the device's roster entry).
+    assert_eq!(d.store.pending_changes().unwrap(), 3);
+}
+
+#[test]
+fn actions_referrals_and_observations() {
+    let d = device("Téléphone A", "Amina");
+    let p = person(&d.store, "Kevin");
+    let today = d.store.now().date_naive();
+    let late = d
+        .store
+        .add_action(&NewAction {
+            person: p,
+            title: "Rendez-vous PASS".into(),
+            category: "health_appointment".into(),
+            due_at: Some(today - Duration::days(2)),
+            assigned_to: Some("Amina".into()),
+        })
+        .unwrap();
+    let soon = d
+        .store
+        .add_action(&NewAction {
+            person: p,
+            title: "Dossier SIAO".into(),
+            category: "siao_referral".into(),
+            due_at: Some(today + Duration::days(3)),
+            assigned_to: None,
+        })
+        .unwrap();
+    let due = d
+        .store
+        .due_actions(Some(today + Duration::days(7)))
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![late, soon]
+    );
+    assert!(due[0].overdue && !due[1].overdue);
+    assert_eq!(due[0].person_name.as_deref(), Some("Kevin"));
+
+    d.store
+        .complete_action(late, Some("Vu par le médecin"))
+        .unwrap();
+    let action = d.store.action(late).unwrap();
+    assert_eq!(action.status.as_deref(), Some("done"));
+    assert_eq!(action.comments.len(), 1);
+    assert_eq!(action.comments[0].by, "Amina");
+    assert_eq!(d.store.due_actions(None).unwrap().len(), 1);
+
+    let r = d
+        .store
+        .add_referral(&NewReferral {
+            person: p,
+            target: "siao_115".into(),
+            target_name: None,
+            date: None,
+            status: None,
+        })
+        .unwrap();
+    d.store
+        .update_referral(r, Some("accepted"), Some("Place au CHU Saint-Martin"))
+        .unwrap();
+    let referral = d.store.referral(r).unwrap();
+    assert_eq!(referral.status.as_deref(), Some("accepted"));
+    assert_eq!(
+        referral.outcome.as_deref(),
+        Some("Place au CHU Saint-Martin")
+    );
+    assert!(matches!(
+        d.store.update_referral(r, Some("lost"), None),
+        Err(CoreError::InvalidInput { .. })
+    ));
+    // An action id where a referral is expected is refused.
+    assert!(matches!(
+        d.store.update_referral(late, Some("accepted"), None),
+        Err(CoreError::WrongKind { .. })
+    ));
+
+    let o = d
+        .store
+        .add_observation(&NewObservation {
+            territory: "Canal Saint-Denis".into(),
+            team: Some("maraude-nord".into()),
+            counts: [("tentes".to_string(), 12), ("personnes".to_string(), 17)].into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        d.store
+            .observation(o)
+            .unwrap()
+            .counts
+            .get("tentes")
+            .map(String::as_str),
+        Some("12")
+    );
+    assert_eq!(d.store.kind_of(o).unwrap(), Kind::Observation);
+}

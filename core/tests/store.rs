@@ -1,0 +1,307 @@
+//! The encrypted store: keys, reopening, history, document export, and no plaintext on disk.
+
+mod common;
+
+use std::sync::Arc;
+
+use allervers_core::{
+    CoreError, Edit, ManualClock, NewEncounter, NewPerson, Op, RawKey, Store, TimelineItem, Value,
+};
+use chrono::{TimeZone, Utc};
+use common::{device, meet, person};
+
+#[test]
+fn opening_with_a_wrong_key_is_a_clear_error_and_leaves_the_store_intact() {
+    let d = device("Téléphone A", "Amina");
+    let p = person(&d.store, "Ginette");
+    let path = d.path.clone();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let err = Store::open(&path, &RawKey::generate()).unwrap_err();
+    assert!(matches!(err, CoreError::WrongKey), "{err:?}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+    // The right key still opens it, with the data.
+    let again = Store::open(&path, &d.key).unwrap();
+    assert_eq!(again.person(p).unwrap().name.as_deref(), Some("Ginette"));
+    assert_eq!(again.identity().device, d.store.identity().device);
+}
+
+#[test]
+fn opening_a_missing_store_never_creates_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.db");
+    assert!(matches!(
+        Store::open(&path, &RawKey::generate()),
+        Err(CoreError::StoreNotFound { .. })
+    ));
+    assert!(!path.exists());
+    let d = device("Téléphone A", "Amina");
+    assert!(matches!(
+        Store::create(&d.path, &d.key, "x", "y"),
+        Err(CoreError::StoreExists { .. })
+    ));
+    // A file that is not a store at all is refused like a wrong key.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 8192]).unwrap();
+    assert!(matches!(
+        Store::open(&junk, &RawKey::generate()),
+        Err(CoreError::WrongKey)
+    ));
+}
+
+#[test]
+fn no_field_value_appears_in_plaintext_in_the_database_or_its_wal() {
+    let d = device("Téléphone Secret", "Travailleuse Zéphyrine");
+    let values = [
+        "Bartholomé-Unique",
+        "Surnom-Introuvable",
+        "Hépatite-Signalée-Xq",
+        "Passage-Souterrain-Qz",
+        "Consommation-Crack-Kw",
+        "0611223344",
+    ];
+    let p = d
+        .store
+        .add_person(&NewPerson {
+            name: Some(values[0].into()),
+            nickname: Some(values[1].into()),
+            description: Some(values[2].into()),
+            phone: Some(values[5].into()),
+            ..Default::default()
+        })
+        .unwrap();
+    d.store
+        .log_encounter(&NewEncounter {
+            persons: vec![p],
+            place: Some(values[3].into()),
+            notes: Some(values[4].into()),
+            services: vec!["care".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let mut files = vec![d.path.clone(), d.path.with_extension("db-wal")];
+    files.retain(|f| f.exists());
+    assert_eq!(
+        files.len(),
+        2,
+        "the test must look at the WAL too: {files:?}"
+    );
+    let mut needles: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+    needles.extend([
+        "Téléphone Secret".into(),
+        "Zéphyrine".into(),
+        "emergency".into(),
+        "encounter".into(),
+        "SQLite format".into(),
+    ]);
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        assert!(bytes.len() > 4096);
+        for needle in &needles {
+            for form in [
+                needle.as_bytes().to_vec(),
+                needle.to_lowercase().into_bytes(),
+            ] {
+                assert!(
+                    !bytes.windows(form.len()).any(|w| w == form.as_slice()),
+                    "{needle:?} found in plaintext in {}",
+                    file.display()
+                );
+            }
+        }
+    }
+    // Still readable with the key, after a checkpoint moved the WAL into the file.
+    d.store.checkpoint().unwrap();
+    let bytes = std::fs::read(&d.path).unwrap();
+    for needle in values {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} after checkpoint"
+        );
+    }
+    assert_eq!(d.store.person(p).unwrap().name.as_deref(), Some(values[0]));
+}
+
+#[test]
+fn history_lists_who_changed_which_field_from_what_to_what() {
+    let d = device("Téléphone A", "Amina");
+    let p = person(&d.store, "Leïla");
+    d.clock.advance_ms(3_600_000);
+    d.store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("street".into()))],
+        )
+        .unwrap();
+    d.clock.advance_ms(3_600_000);
+    d.store
+        .edit(
+            p,
+            &[
+                Edit::Set("situation".into(), Value::Code("hotel".into())),
+                Edit::Add("needs".into(), Value::Code("income".into())),
+            ],
+        )
+        .unwrap();
+    let history = d.store.history(p).unwrap();
+    let creation: Vec<_> = history.iter().filter(|h| h.creation).collect();
+    assert!(creation.iter().any(|h| h.field == "name"
+        && h.new == Some(Value::Text("Leïla".into()))
+        && h.old.is_empty()));
+    let later: Vec<_> = history
+        .iter()
+        .filter(|h| !h.creation)
+        .map(|h| (h.field.as_str(), h.op, h.old.clone(), h.new.clone()))
+        .collect();
+    assert_eq!(
+        later,
+        vec![
+            (
+                "situation",
+                Op::Set,
+                vec![],
+                Some(Value::Code("street".into()))
+            ),
+            (
+                "situation",
+                Op::Set,
+                vec![Value::Code("street".into())],
+                Some(Value::Code("hotel".into()))
+            ),
+            (
+                "needs",
+                Op::Added,
+                vec![],
+                Some(Value::Code("income".into()))
+            ),
+        ]
+    );
+    let last = history.last().unwrap();
+    assert_eq!(last.author.worker.as_deref(), Some("Amina"));
+    assert_eq!(last.author.device_name.as_deref(), Some("Téléphone A"));
+    assert_eq!(last.at, Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap());
+}
+
+#[test]
+fn the_timeline_holds_encounters_actions_referrals_and_changes_in_time_order() {
+    let d = device("Téléphone A", "Amina");
+    let p = person(&d.store, "Dmitri");
+    d.clock.advance_ms(60_000);
+    d.store
+        .log_encounter(&NewEncounter {
+            persons: vec![p],
+            occurred_at: Some(Utc.with_ymd_and_hms(2026, 3, 1, 22, 30, 0).unwrap()),
+            place: Some("Gare du Nord".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    d.clock.advance_ms(60_000);
+    d.store
+        .edit(
+            p,
+            &[Edit::Set(
+                "situation".into(),
+                Value::Code("emergency_shelter".into()),
+            )],
+        )
+        .unwrap();
+    d.clock.advance_ms(60_000);
+    let r = d
+        .store
+        .add_referral(&allervers_core::NewReferral {
+            person: p,
+            target: "chrs".into(),
+            target_name: Some("CHRS Les Tilleuls".into()),
+            date: None,
+            status: None,
+        })
+        .unwrap();
+    d.clock.advance_ms(60_000);
+    d.store.update_referral(r, Some("accepted"), None).unwrap();
+    let other = person(&d.store, "Autre");
+    meet(&d.store, &[other], "Ailleurs");
+
+    let kinds: Vec<String> = d
+        .store
+        .timeline(p)
+        .unwrap()
+        .into_iter()
+        .map(|e| match e.item {
+            TimelineItem::Encounter { place, .. } => format!("encounter {}", place.unwrap()),
+            TimelineItem::Referral { target, .. } => format!("referral {}", target.unwrap()),
+            TimelineItem::Change(h) if !h.creation => format!(
+                "{} {}",
+                h.field,
+                h.new.map(|v| v.to_string()).unwrap_or_default()
+            ),
+            TimelineItem::Change(h) => format!("created {}", h.field),
+            TimelineItem::Action { .. } => "action".into(),
+        })
+        .filter(|s| !s.starts_with("created ") || s == "created name")
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "encounter Gare du Nord",
+            "created name",
+            "situation emergency_shelter",
+            "referral chrs",
+            "status accepted",
+        ]
+    );
+}
+
+#[test]
+fn export_doc_gives_a_document_any_automerge_implementation_loads() {
+    let d = device("Téléphone A", "Amina");
+    let p = person(&d.store, "Awa");
+    d.store
+        .edit(
+            p,
+            &[Edit::Set("phone".into(), Value::Text("0600000000".into()))],
+        )
+        .unwrap();
+    let bytes = d.store.record_document(p).unwrap();
+    let doc = automerge::AutoCommit::load(&bytes).unwrap();
+    use automerge::ReadDoc;
+    let (name, _) = doc.get(automerge::ROOT, "name").unwrap().unwrap();
+    assert_eq!(name.to_str(), Some("Awa"));
+    let (kind, _) = doc.get(automerge::ROOT, "kind").unwrap().unwrap();
+    assert_eq!(kind.to_str(), Some("person"));
+}
+
+#[test]
+fn snapshots_keep_documents_whole_across_many_edits_and_reopening() {
+    let d = device("Téléphone A", "Amina");
+    let p = person(&d.store, "Bakary");
+    for i in 0..40 {
+        d.store
+            .edit(
+                p,
+                &[Edit::Set(
+                    "description".into(),
+                    Value::Text(format!("version {i}")),
+                )],
+            )
+            .unwrap();
+    }
+    let heads = d.store.record_heads(p).unwrap();
+    drop(d.store);
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap(),
+    ));
+    let store = Store::open_with_clock(&d.path, &d.key, clock).unwrap();
+    assert_eq!(store.record_heads(p).unwrap(), heads);
+    assert_eq!(
+        store.person(p).unwrap().description.as_deref(),
+        Some("version 39")
+    );
+    assert_eq!(
+        store
+            .history(p)
+            .unwrap()
+            .iter()
+            .filter(|h| h.field == "description")
+            .count(),
+        40
+    );
+}

@@ -1,0 +1,1 @@
+//! End-to-end scenarios across several stores; the tests live in `tests/tests/`.
