@@ -44,6 +44,8 @@ enum LangArg {
     En,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Creates the store of this device (asks for a passphrase or reads ALLERVERS_KEY).
@@ -195,6 +197,7 @@ struct PersonFields {
     teams: Vec<String>,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum EncounterCmd {
     /// Logs a contact: with known persons (--person), anonymous people (--anonymous), or both.

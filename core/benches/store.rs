@@ -33,16 +33,21 @@ fn file_size(path: &Path) -> u64 {
         + std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
 }
 
-/// A raw SQLCipher connection with the store's settings (raw key, WAL, synchronous=NORMAL).
+/// A raw SQLCipher connection with the store's settings (raw key, the store's cipher settings,
+/// WAL, synchronous=NORMAL, cache size).
 fn raw_connection(path: &Path, key: &RawKey) -> Connection {
     let conn = Connection::open(path).unwrap();
     let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
     conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
         .unwrap();
+    conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
+        .unwrap();
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
         .unwrap();
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
-        .unwrap();
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;",
+    )
+    .unwrap();
     conn.execute_batch("CREATE TABLE raw (id BLOB PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID")
         .unwrap();
     conn

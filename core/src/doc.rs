@@ -9,7 +9,7 @@
 //!   would hide one of them, so no edit ever creates one;
 //! - `_resolutions`: an append-only list of the conflict resolutions made on this record.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
@@ -98,24 +98,89 @@ pub(crate) fn from_scalar(ty: FieldType, scalar: &ScalarValue) -> Value {
     }
 }
 
-/// A new, empty record document of `kind` written by `device`: its kind, creation time and
-/// every container field. The caller applies the initial edits and commits.
-pub(crate) fn new_record(kind: Kind, device: &DeviceId, now_ms: i64) -> Result<AutoCommit> {
+/// A new record document of `kind` written by `device`, holding its kind, creation time, every
+/// container field and the initial `edits`, built in one batch (one operation-set splice instead
+/// of one per field, which is what makes logging an encounter cheap). The caller commits.
+/// Also returns the root it wrote, so that the index rows of the new record are computed without
+/// reading the document back.
+pub(crate) fn new_record(
+    kind: Kind,
+    device: &DeviceId,
+    now_ms: i64,
+    edits: &[Edit],
+) -> Result<(AutoCommit, automerge::hydrate::Map)> {
+    use automerge::hydrate;
+    enum Node {
+        Scalar(ScalarValue),
+        List(Vec<ScalarValue>),
+        Map(HashMap<String, hydrate::Value>),
+    }
+    let mut root: HashMap<String, Node> = HashMap::new();
+    if kind != Kind::Roster {
+        root.insert(
+            KIND.into(),
+            Node::Scalar(ScalarValue::Str(kind.name().into())),
+        );
+        root.insert(
+            CREATED_AT.into(),
+            Node::Scalar(ScalarValue::Timestamp(now_ms)),
+        );
+        for spec in kind.fields().iter().filter(|f| f.ty.is_container()) {
+            let node = match spec.ty {
+                FieldType::CodeSet(_) | FieldType::TextMap => Node::Map(HashMap::new()),
+                _ => Node::List(Vec::new()),
+            };
+            root.insert(spec.name.into(), node);
+        }
+        root.insert(RESOLUTIONS.into(), Node::List(Vec::new()));
+    }
+    for edit in edits {
+        let spec = kind.field(edit.field())?;
+        let wrong = || CoreError::invalid(spec.name, "this change does not apply to a new record");
+        match (edit, root.get_mut(spec.name)) {
+            (Edit::Set(_, value), _) if !spec.ty.is_container() => {
+                root.insert(spec.name.into(), Node::Scalar(to_scalar(value)));
+            }
+            (Edit::Clear(_), _) if !spec.ty.is_container() => {
+                root.remove(spec.name);
+            }
+            (Edit::Add(_, value), Some(Node::List(items))) => items.push(to_scalar(value)),
+            (Edit::Add(_, value), Some(Node::Map(map)))
+                if matches!(spec.ty, FieldType::CodeSet(_)) =>
+            {
+                map.insert(value.to_string(), ScalarValue::Boolean(true).into());
+            }
+            (Edit::Remove(_, value), Some(Node::Map(map)))
+                if matches!(spec.ty, FieldType::CodeSet(_)) =>
+            {
+                map.insert(value.to_string(), ScalarValue::Boolean(false).into());
+            }
+            (Edit::Put(_, key, value), Some(Node::Map(map))) if spec.ty == FieldType::TextMap => {
+                map.insert(key.clone(), ScalarValue::Str(value.as_str().into()).into());
+            }
+            _ => return Err(wrong()),
+        }
+    }
+    let root: HashMap<String, hydrate::Value> = root
+        .into_iter()
+        .map(|(k, node)| {
+            let value = match node {
+                Node::Scalar(s) => hydrate::Value::Scalar(s),
+                Node::List(items) => items
+                    .into_iter()
+                    .map(hydrate::Value::Scalar)
+                    .collect::<Vec<_>>()
+                    .into(),
+                Node::Map(map) => hydrate::Value::Map(map.into()),
+            };
+            (k, value)
+        })
+        .collect();
+    let root: hydrate::Map = root.into();
     let mut doc = AutoCommit::new();
     doc.set_actor(device.actor().clone());
-    if kind != Kind::Roster {
-        doc.put(ROOT, KIND, kind.name())?;
-        doc.put(ROOT, CREATED_AT, ScalarValue::Timestamp(now_ms))?;
-        for spec in kind.fields().iter().filter(|f| f.ty.is_container()) {
-            let obj_type = match spec.ty {
-                FieldType::CodeSet(_) | FieldType::TextMap => ObjType::Map,
-                _ => ObjType::List,
-            };
-            doc.put_object(ROOT, spec.name, obj_type)?;
-        }
-        doc.put_object(ROOT, RESOLUTIONS, ObjType::List)?;
-    }
-    Ok(doc)
+    doc.init_root_from_hydrate(&root)?;
+    Ok((doc, root))
 }
 
 /// Commits the pending operations as one change stamped with `now_ms`; `None` if nothing changed.

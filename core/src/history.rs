@@ -328,7 +328,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT e.record_id, e.occurred_at, e.device, e.place, e.team, e.encounter_kind, e.services,
                     e.workers, e.notes, e.follow_up, e.anonymous_count, e.persons
-             FROM encounter_persons ep JOIN encounters e ON e.record_id = ep.encounter_id
+             FROM encounter_persons ep JOIN encounters e ON e.occurred_at = ep.occurred_at AND e.record_id = ep.encounter_id
              WHERE ep.person_id = ?1 ORDER BY ep.occurred_at",
         )?;
         let rows = stmt.query_map([pid], |r| {
@@ -483,10 +483,10 @@ impl Store {
         for (id, field, since) in rows {
             let id =
                 RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
-            if !docs.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = docs.entry(id) {
                 let kind = record_kind(&conn, id)?;
                 let doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
-                docs.insert(id, (kind, doc));
+                e.insert((kind, doc));
             }
             let (kind, doc) = docs.get_mut(&id).expect("inserted above");
             let values = conflict_values(doc, *kind, &field, &known);

@@ -323,3 +323,46 @@ fn actions_referrals_and_observations() {
     );
     assert_eq!(d.store.kind_of(o).unwrap(), Kind::Observation);
 }
+
+#[test]
+fn an_organisation_extends_a_code_list_and_unknown_codes_are_kept() {
+    use allervers_core::vocab::Vocab;
+    let d = device("Téléphone A", "Amina");
+    let p = person(&d.store, "Florin");
+    let with_charge = NewEncounter {
+        persons: vec![p],
+        services: vec!["phone_charge".into()],
+        ..Default::default()
+    };
+    let err = d.store.log_encounter(&with_charge).unwrap_err();
+    assert!(
+        matches!(err, CoreError::InvalidInput { ref field, .. } if field == "services"),
+        "{err:?}"
+    );
+    assert!(d
+        .store
+        .add_term(Vocab::Service, "Phone Charge", "recharge", "charging")
+        .is_err());
+    assert!(d
+        .store
+        .add_term(Vocab::Service, "food", "repas", "food")
+        .is_err());
+    d.store
+        .add_term(
+            Vocab::Service,
+            "phone_charge",
+            "recharge de téléphone",
+            "phone charging",
+        )
+        .unwrap();
+    let e = d.store.log_encounter(&with_charge).unwrap();
+    assert_eq!(d.store.encounter(e).unwrap().services, vec!["phone_charge"]);
+
+    // A code written by a newer device reaches an older one as it is, never dropped.
+    let other = device("Téléphone B", "Julien");
+    common::send(&d.store, &other.store);
+    assert_eq!(
+        other.store.encounter(e).unwrap().services,
+        vec!["phone_charge"]
+    );
+}

@@ -85,6 +85,7 @@ impl Store {
                 Err(e) => return Err(e),
             };
             let mut doc = load_doc(&tx, id)?.unwrap_or_else(AutoCommit::new);
+            let before = index::Before::read(existing_kind, &doc);
             doc.apply_changes(new.iter().cloned())
                 .map_err(|e| CoreError::ChangesRefused(format!("record {id}: {e}")))?;
             let kind = if id == ROSTER_ID {
@@ -121,7 +122,7 @@ impl Store {
             if let Some(kind) = kind {
                 tx.prepare_cached("INSERT OR IGNORE INTO records (record_id, kind, created_at) VALUES (?1, ?2, ?3)")?
                     .execute(params![id.as_bytes(), kind.name(), now_ms])?;
-                index::refresh(&tx, kind, id, &doc, now_ms)?;
+                index::refresh(&tx, kind, id, &doc, now_ms, &before)?;
                 summary.new_conflicts += index::refresh_conflicts(&tx, kind, id, &doc, now_ms)?;
                 maybe_snapshot(&tx, id, &mut doc)?;
             }

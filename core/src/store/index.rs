@@ -1,30 +1,99 @@
 //! The index tables: what lists, search, due lists, timelines and reports read without loading
-//! Automerge documents. Each refresh rewrites a record's rows from its merged document.
+//! Automerge documents. Each refresh rewrites a record's rows from its merged document, read in
+//! one pass (`hydrate`), which is much cheaper than one lookup per field.
 
+use automerge::hydrate;
 use automerge::{AutoCommit, ReadDoc, ROOT};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
-use crate::doc::{Reader, CREATED_AT};
-use crate::model::schema::{FieldType, Kind, Value};
+use crate::doc::{self, Reader, CREATED_AT};
+use crate::model::schema::{Kind, Value};
 use crate::text::fold;
 use crate::{CoreError, DeviceId, RecordId, Result};
 
-fn text(r: &Reader, kind: Kind, field: &str) -> Option<String> {
-    kind.field(field)
-        .ok()
-        .and_then(|s| r.get(s))
-        .map(|v| v.to_string())
+/// The winning values of a record's fields, read in one pass.
+struct Fields {
+    kind: Kind,
+    root: hydrate::Map,
 }
 
-fn time_ms(r: &Reader, kind: Kind, field: &str) -> Option<i64> {
-    match kind.field(field).ok().and_then(|s| r.get(s)) {
-        Some(Value::Time(t)) => Some(t.timestamp_millis()),
-        _ => None,
+impl Fields {
+    fn read(kind: Kind, doc: &AutoCommit) -> Result<Fields> {
+        match doc.hydrate(ROOT, None)? {
+            hydrate::Value::Map(root) => Ok(Fields { kind, root }),
+            _ => Err(CoreError::corrupt("record root is not a map")),
+        }
     }
-}
 
-fn list(r: &Reader, kind: Kind, field: &str) -> Vec<Value> {
-    kind.field(field).map(|s| r.list(s)).unwrap_or_default()
+    fn value(&self, field: &str) -> Option<Value> {
+        let spec = self.kind.field(field).ok()?;
+        match self.root.get(field)? {
+            hydrate::Value::Scalar(s) => Some(doc::from_scalar(spec.ty, s)),
+            _ => None,
+        }
+    }
+
+    fn text(&self, field: &str) -> Option<String> {
+        self.value(field).map(|v| v.to_string())
+    }
+
+    fn int(&self, field: &str) -> Option<i64> {
+        match self.value(field)? {
+            Value::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn time_ms(&self, field: &str) -> Option<i64> {
+        match self.value(field)? {
+            Value::Time(t) => Some(t.timestamp_millis()),
+            _ => None,
+        }
+    }
+
+    fn list(&self, field: &str) -> Vec<Value> {
+        let Ok(spec) = self.kind.field(field) else {
+            return Vec::new();
+        };
+        match self.root.get(field) {
+            Some(hydrate::Value::List(items)) => items
+                .iter()
+                .filter_map(|item| match &item.value {
+                    hydrate::Value::Scalar(s) => Some(doc::from_scalar(spec.ty, s)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn joined(&self, field: &str) -> String {
+        joined(&self.list(field))
+    }
+
+    fn persons(&self) -> Vec<RecordId> {
+        self.list("persons")
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Ref(p) => Some(p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn person_ref(&self) -> Option<Vec<u8>> {
+        match self.value("person") {
+            Some(Value::Ref(p)) => Some(p.as_bytes().to_vec()),
+            _ => None,
+        }
+    }
+
+    fn created_at(&self, now_ms: i64) -> i64 {
+        match self.root.get(CREATED_AT) {
+            Some(hydrate::Value::Scalar(automerge::ScalarValue::Timestamp(ms))) => *ms,
+            _ => now_ms,
+        }
+    }
 }
 
 fn joined(values: &[Value]) -> String {
@@ -35,16 +104,6 @@ fn joined(values: &[Value]) -> String {
         .join(",")
 }
 
-fn created_at(doc: &AutoCommit, now_ms: i64) -> i64 {
-    match doc.get(ROOT, CREATED_AT).ok().flatten() {
-        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-            automerge::ScalarValue::Timestamp(ms) => *ms,
-            _ => now_ms,
-        },
-        _ => now_ms,
-    }
-}
-
 /// The device that wrote the record's first change.
 fn creator(doc: &AutoCommit) -> Vec<u8> {
     match doc.get(ROOT, CREATED_AT).ok().flatten() {
@@ -53,47 +112,123 @@ fn creator(doc: &AutoCommit) -> Vec<u8> {
     }
 }
 
-/// Rewrites the index rows of one record from its document.
+/// What identifies a record's index rows before a change, for the tables keyed by a field
+/// value (an encounter's rows are keyed by its time): read before the document changes.
+#[derive(Default)]
+pub(crate) struct Before {
+    encounter: Option<(i64, Vec<RecordId>)>,
+}
+
+impl Before {
+    /// The keys of a record's current rows (nothing for a record new to this store).
+    pub(crate) fn read(kind: Option<Kind>, doc: &AutoCommit) -> Before {
+        if kind != Some(Kind::Encounter) {
+            return Before::default();
+        }
+        let r = Reader::new(doc);
+        let occurred = Kind::Encounter
+            .field("occurred_at")
+            .ok()
+            .and_then(|s| r.get(s));
+        let persons = Kind::Encounter
+            .field("persons")
+            .map(|s| r.list(s))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Ref(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let occurred_ms = match occurred {
+            Some(Value::Time(t)) => t.timestamp_millis(),
+            _ => created_ms(doc),
+        };
+        Before {
+            encounter: Some((occurred_ms, persons)),
+        }
+    }
+}
+
+fn created_ms(doc: &AutoCommit) -> i64 {
+    match doc.get(ROOT, CREATED_AT).ok().flatten() {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Timestamp(ms) => *ms,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// Writes the index rows of a record this device has just created, from the root it wrote.
+pub(crate) fn insert_new(
+    tx: &Connection,
+    kind: Kind,
+    id: RecordId,
+    root: hydrate::Map,
+    creator: &DeviceId,
+    now_ms: i64,
+) -> Result<()> {
+    write(
+        tx,
+        id,
+        Fields { kind, root },
+        &creator.to_bytes(),
+        now_ms,
+        &Before::default(),
+    )
+}
+
+/// Rewrites the index rows of one record from its document. `before` holds the keys of the
+/// rows written for its previous state (empty for a record new to this store).
 pub(crate) fn refresh(
     tx: &Connection,
     kind: Kind,
     id: RecordId,
     doc: &AutoCommit,
     now_ms: i64,
+    before: &Before,
 ) -> Result<()> {
-    let r = Reader::new(doc);
+    if kind == Kind::Roster {
+        return refresh_roster(tx, doc);
+    }
+    write(
+        tx,
+        id,
+        Fields::read(kind, doc)?,
+        &creator(doc),
+        now_ms,
+        before,
+    )
+}
+
+fn write(
+    tx: &Connection,
+    id: RecordId,
+    f: Fields,
+    creator: &[u8],
+    now_ms: i64,
+    before: &Before,
+) -> Result<()> {
     let key = id.as_bytes();
+    let kind = f.kind;
     match kind {
         Kind::Person => {
-            let name = text(&r, kind, "name");
-            let nickname = text(&r, kind, "nickname");
-            let others = list(&r, kind, "other_names");
-            let mut search = String::new();
-            for part in name
+            let name = f.text("name");
+            let nickname = f.text("nickname");
+            let others = f.list("other_names");
+            let search = name
                 .iter()
                 .chain(nickname.iter())
                 .cloned()
                 .chain(others.iter().map(|v| v.to_string()))
-            {
-                if !search.is_empty() {
-                    search.push_str(" | ");
-                }
-                search.push_str(&fold(&part));
-            }
-            let birth_year = match kind.field("birth_year").ok().and_then(|s| r.get(s)) {
-                Some(Value::Int(y)) => Some(y),
-                _ => None,
-            };
+                .map(|s| fold(&s))
+                .collect::<Vec<_>>()
+                .join(" | ");
             tx.prepare_cached(
-                "INSERT INTO persons (record_id, name, nickname, other_names, search, situation, alert_level,
-                                      status, birth_year, created_at, updated_at, last_seen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
-                         (SELECT max(occurred_at) FROM encounter_persons WHERE person_id = ?1))
-                 ON CONFLICT (record_id) DO UPDATE SET
-                    name = excluded.name, nickname = excluded.nickname, other_names = excluded.other_names,
-                    search = excluded.search, situation = excluded.situation,
-                    alert_level = excluded.alert_level, status = excluded.status,
-                    birth_year = excluded.birth_year, updated_at = excluded.updated_at",
+                "INSERT OR REPLACE INTO persons (record_id, name, nickname, other_names, search, situation,
+                    alert_level, status, birth_year, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 key,
@@ -101,92 +236,57 @@ pub(crate) fn refresh(
                 nickname,
                 joined(&others),
                 search,
-                text(&r, kind, "situation"),
-                text(&r, kind, "alert_level"),
-                text(&r, kind, "status"),
-                birth_year,
-                created_at(doc, now_ms),
+                f.text("situation"),
+                f.text("alert_level"),
+                f.text("status"),
+                f.int("birth_year"),
+                f.created_at(now_ms),
                 now_ms,
             ])?;
         }
         Kind::Encounter => {
-            let occurred_at =
-                time_ms(&r, kind, "occurred_at").unwrap_or_else(|| created_at(doc, now_ms));
-            let persons: Vec<RecordId> = list(&r, kind, "persons")
-                .into_iter()
-                .filter_map(|v| match v {
-                    Value::Ref(p) => Some(p),
-                    _ => None,
-                })
-                .collect();
-            let previous: Option<i64> = tx
-                .prepare_cached("SELECT occurred_at FROM encounters WHERE record_id = ?1")?
-                .query_row([key], |row| row.get(0))
-                .optional()?;
-            let mut touched: Vec<RecordId> = persons.clone();
-            if let Some(prev) = previous {
-                // Drop the links written for the previous state of this encounter.
-                let mut old_links =
-                    tx.prepare_cached("SELECT persons FROM encounters WHERE record_id = ?1")?;
-                let old_persons: String = old_links.query_row([key], |row| row.get(0))?;
-                for p in old_persons.split(',').filter(|s| !s.is_empty()) {
-                    let p: RecordId = p.parse()?;
+            if let Some((occurred_at, persons)) = &before.encounter {
+                tx.prepare_cached(
+                    "DELETE FROM encounters WHERE occurred_at = ?1 AND record_id = ?2",
+                )?
+                .execute(params![occurred_at, key])?;
+                for p in persons {
                     tx.prepare_cached(
                         "DELETE FROM encounter_persons WHERE person_id = ?1 AND occurred_at = ?2 AND encounter_id = ?3",
                     )?
-                    .execute(params![p.as_bytes(), prev, key])?;
-                    touched.push(p);
+                    .execute(params![p.as_bytes(), occurred_at, key])?;
                 }
             }
-            let services = list(&r, kind, "services");
+            let occurred_at = f
+                .time_ms("occurred_at")
+                .unwrap_or_else(|| f.created_at(now_ms));
+            let persons = f.persons();
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO encounters (record_id, occurred_at, recorded_at, device, team, place,
+                "INSERT OR REPLACE INTO encounters (occurred_at, record_id, recorded_at, device, team, place,
                     territory, encounter_kind, anonymous_count, services, workers, persons, notes, follow_up)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
-                key,
                 occurred_at,
-                time_ms(&r, kind, "recorded_at"),
-                creator(doc),
-                text(&r, kind, "team"),
-                text(&r, kind, "place"),
-                text(&r, kind, "territory"),
-                text(&r, kind, "encounter_kind"),
-                match kind.field("anonymous_count").ok().and_then(|s| r.get(s)) {
-                    Some(Value::Int(n)) => n,
-                    _ => 0,
-                },
-                joined(&services),
-                joined(&list(&r, kind, "workers")),
-                joined(&persons.iter().map(|p| Value::Ref(*p)).collect::<Vec<_>>()),
-                text(&r, kind, "notes"),
-                matches!(kind.field("follow_up").ok().and_then(|s| r.get(s)), Some(Value::Bool(true))),
+                key,
+                f.time_ms("recorded_at"),
+                creator,
+                f.text("team"),
+                f.text("place"),
+                f.text("territory"),
+                f.text("encounter_kind"),
+                f.int("anonymous_count").unwrap_or(0),
+                f.joined("services"),
+                f.joined("workers"),
+                f.joined("persons"),
+                f.text("notes"),
+                matches!(f.value("follow_up"), Some(Value::Bool(true))),
             ])?;
             for p in &persons {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO encounter_persons (person_id, occurred_at, encounter_id) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![p.as_bytes(), occurred_at, key])?;
-            }
-            touched.sort();
-            touched.dedup();
-            for p in touched {
-                if previous.is_none() {
-                    // A new encounter can only move "last seen" forward.
-                    tx.prepare_cached(
-                        "UPDATE persons SET last_seen_at = ?2
-                         WHERE record_id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2)",
-                    )?
-                    .execute(params![p.as_bytes(), occurred_at])?;
-                } else {
-                    tx.prepare_cached(
-                        "UPDATE persons SET last_seen_at =
-                            (SELECT max(occurred_at) FROM encounter_persons WHERE person_id = ?1)
-                         WHERE record_id = ?1",
-                    )?
-                    .execute([p.as_bytes()])?;
-                }
             }
         }
         Kind::Action => {
@@ -197,15 +297,15 @@ pub(crate) fn refresh(
             )?
             .execute(params![
                 key,
-                person_ref(&r, kind),
-                text(&r, kind, "title"),
-                text(&r, kind, "category"),
-                text(&r, kind, "due_at"),
-                text(&r, kind, "status"),
-                text(&r, kind, "assigned_to"),
-                time_ms(&r, kind, "done_at"),
-                created_at(doc, now_ms),
-                creator(doc),
+                f.person_ref(),
+                f.text("title"),
+                f.text("category"),
+                f.text("due_at"),
+                f.text("status"),
+                f.text("assigned_to"),
+                f.time_ms("done_at"),
+                f.created_at(now_ms),
+                creator,
             ])?;
         }
         Kind::Referral => {
@@ -216,80 +316,73 @@ pub(crate) fn refresh(
             )?
             .execute(params![
                 key,
-                person_ref(&r, kind),
-                text(&r, kind, "target"),
-                text(&r, kind, "target_name"),
-                text(&r, kind, "date"),
-                text(&r, kind, "status"),
-                text(&r, kind, "outcome"),
-                created_at(doc, now_ms),
-                creator(doc),
+                f.person_ref(),
+                f.text("target"),
+                f.text("target_name"),
+                f.text("date"),
+                f.text("status"),
+                f.text("outcome"),
+                f.created_at(now_ms),
+                creator,
             ])?;
         }
         Kind::Observation => {
-            let counts = kind
-                .field("counts")
-                .map(|s| r.text_map(s))
-                .unwrap_or_default();
-            let total: i64 = counts.values().filter_map(|v| v.parse::<i64>().ok()).sum();
+            let total: i64 = match f.root.get("counts") {
+                Some(hydrate::Value::Map(counts)) => counts
+                    .iter()
+                    .filter_map(|(_, v)| match &v.value {
+                        hydrate::Value::Scalar(automerge::ScalarValue::Str(n)) => {
+                            n.parse::<i64>().ok()
+                        }
+                        _ => None,
+                    })
+                    .sum(),
+                _ => 0,
+            };
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO observations (record_id, territory, team, date, total, notes)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![
-                key,
-                text(&r, kind, "territory"),
-                text(&r, kind, "team"),
-                text(&r, kind, "date"),
-                total,
-                text(&r, kind, "notes"),
-            ])?;
+            .execute(params![key, f.text("territory"), f.text("team"), f.text("date"), total, f.text("notes")])?;
         }
-        Kind::Roster => {
-            for k in doc.keys(ROOT) {
-                let Some(hex) = k.strip_prefix("device:") else {
-                    continue;
-                };
-                let Ok(Some((automerge::Value::Object(_), entry))) = doc.get(ROOT, k.as_str())
-                else {
-                    continue;
-                };
-                let field = |name: &str| match doc.get(&entry, name).ok().flatten() {
-                    Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-                        automerge::ScalarValue::Str(v) => Some(v.to_string()),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let Some(bytes) = decode_hex(hex) else {
-                    continue;
-                };
-                let device = DeviceId::from_bytes(&bytes);
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO devices (device, name, worker) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![
-                    device.to_bytes(),
-                    field("name").unwrap_or_else(|| device.short()),
-                    field("worker").unwrap_or_default(),
-                ])?;
-            }
-        }
+        Kind::Roster => {}
     }
     Ok(())
 }
 
-fn person_ref(r: &Reader, kind: Kind) -> Option<Vec<u8>> {
-    let spec = kind.field("person").ok()?;
-    debug_assert_eq!(spec.ty, FieldType::Ref(Kind::Person));
-    match r.get(spec) {
-        Some(Value::Ref(p)) => Some(p.as_bytes().to_vec()),
-        _ => None,
+fn refresh_roster(tx: &Connection, doc: &AutoCommit) -> Result<()> {
+    for k in doc.keys(ROOT) {
+        let Some(hex) = k.strip_prefix("device:") else {
+            continue;
+        };
+        let Ok(Some((automerge::Value::Object(_), entry))) = doc.get(ROOT, k.as_str()) else {
+            continue;
+        };
+        let field = |name: &str| match doc.get(&entry, name).ok().flatten() {
+            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+                automerge::ScalarValue::Str(v) => Some(v.to_string()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(bytes) = decode_hex(hex) else {
+            continue;
+        };
+        let device = DeviceId::from_bytes(&bytes);
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO devices (device, name, worker) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![
+            device.to_bytes(),
+            field("name").unwrap_or_else(|| device.short()),
+            field("worker").unwrap_or_default(),
+        ])?;
     }
+    Ok(())
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 || hex.is_empty() || hex.len() > 64 {
+    if !hex.len().is_multiple_of(2) || hex.is_empty() || hex.len() > 64 {
         return None;
     }
     (0..hex.len())
@@ -299,7 +392,7 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
 }
 
 /// Rewrites the conflict rows of one record: fields with concurrent values are listed (keeping
-/// the time they were first seen), settled ones are removed.
+/// the time they were first seen), settled ones are removed. Returns how many are new.
 pub(crate) fn refresh_conflicts(
     tx: &Connection,
     kind: Kind,

@@ -101,6 +101,9 @@ pub struct DueAction {
 /// The encrypted local store of one device.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// The organisation's extra codes, read at open and after each change (every write checks
+    /// its codes against them).
+    extra: std::sync::RwLock<Vec<ExtraTerm>>,
     me: Identity,
     clock: Arc<dyn Clock>,
     path: PathBuf,
@@ -115,6 +118,12 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// SQLCipher settings, applied at every open (they are not stored in the file). HMAC-SHA256
+/// instead of the default SHA-512: phones and this machine's CPUs compute SHA-256 in hardware,
+/// and every page a transaction writes is authenticated, so it is the largest share of a write.
+pub const CIPHER_SETTINGS: &str =
+    "PRAGMA cipher_hmac_algorithm = HMAC_SHA256; PRAGMA cipher_page_size = 1024;";
+
 fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
@@ -125,6 +134,7 @@ fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection
         "PRAGMA key = \"{}\";",
         key.sqlcipher_literal().as_str()
     ))?;
+    conn.execute_batch(CIPHER_SETTINGS)?;
     // The first read decrypts page 1: a wrong key fails here, before anything is written.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
@@ -135,7 +145,8 @@ fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection
     })?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;",
+        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -16384;",
     )?;
     Ok(conn)
 }
@@ -184,6 +195,7 @@ impl Store {
             tx.commit()?;
         }
         let store = Store {
+            extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
             me: Identity {
                 device,
@@ -222,6 +234,7 @@ impl Store {
             worker: text(meta("worker")?)?,
         };
         Ok(Store {
+            extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
             me,
             clock,
@@ -254,7 +267,7 @@ impl Store {
         let (mut doc, existed) = match load_doc(&tx, ROSTER_ID)? {
             Some(doc) => (doc, true),
             None => (
-                doc::new_record(Kind::Roster, &self.me.device, now_ms)?,
+                doc::new_record(Kind::Roster, &self.me.device, now_ms, &[])?.0,
                 false,
             ),
         };
@@ -283,14 +296,21 @@ impl Store {
                 params![ROSTER_ID.as_bytes(), now_ms],
             )?;
         }
-        index::refresh(&tx, Kind::Roster, ROSTER_ID, &doc, now_ms)?;
+        index::refresh(
+            &tx,
+            Kind::Roster,
+            ROSTER_ID,
+            &doc,
+            now_ms,
+            &index::Before::default(),
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// The organisation's extra codes.
     pub fn extra_terms(&self) -> Result<Vec<ExtraTerm>> {
-        extra_terms(&self.lock())
+        Ok(self.extra.read().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
     /// Adds an extra code to a code list (an organisation's own service, target...).
@@ -313,10 +333,12 @@ impl Store {
                 "both French and English labels are needed",
             ));
         }
-        self.lock().execute(
+        let conn = self.lock();
+        conn.execute(
             "INSERT OR REPLACE INTO vocab_extra (vocab, code, fr, en) VALUES (?1, ?2, ?3, ?4)",
             params![vocab.name(), code, fr.trim(), en.trim()],
         )?;
+        *self.extra.write().unwrap_or_else(|p| p.into_inner()) = extra_terms(&conn)?;
         Ok(())
     }
 
@@ -423,6 +445,7 @@ impl Store {
         let tx = conn.transaction()?;
         let kind = record_kind(&tx, id)?;
         let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let before = index::Before::read(Some(kind), &doc);
         let conflicts = Reader::new(&doc).conflicts(kind);
         let Some((_, values)) = conflicts.iter().find(|(p, _)| p == path) else {
             let fields: Vec<_> = conflicts.iter().map(|(p, _)| p.as_str()).collect();
@@ -471,13 +494,13 @@ impl Store {
             &self.me.worker,
             now_ms,
         )?;
-        self.commit_edit(&tx, id, kind, &mut doc, now_ms)?;
+        self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
         tx.commit()?;
         Ok(())
     }
 
     fn checker_edits(&self, conn: &Connection, kind: Kind, edits: &[Edit]) -> Result<()> {
-        let extra = extra_terms(conn)?;
+        let extra = self.extra.read().unwrap_or_else(|p| p.into_inner());
         let checker = Checker {
             now: self.clock.now(),
             extra: &extra,
@@ -547,10 +570,7 @@ impl Store {
         let mut conn = self.lock();
         self.checker_edits(&conn, kind, &edits)?;
         let id = RecordId::new_at(now_ms, rand::random());
-        let mut doc = doc::new_record(kind, &self.me.device, now_ms)?;
-        for edit in &edits {
-            doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
-        }
+        let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
         check_record_rules(kind, &doc)?;
         doc::commit(&mut doc, now_ms);
         let change = doc
@@ -560,7 +580,7 @@ impl Store {
         insert_change(&tx, id, &change, true, now_ms)?;
         tx.prepare_cached("INSERT INTO records (record_id, kind, created_at) VALUES (?1, ?2, ?3)")?
             .execute(params![id.as_bytes(), kind.name(), now_ms])?;
-        index::refresh(&tx, kind, id, &doc, now_ms)?;
+        index::insert_new(&tx, kind, id, root, &self.me.device, now_ms)?;
         tx.commit()?;
         Ok(id)
     }
@@ -590,12 +610,13 @@ impl Store {
         }
         self.checker_edits(&tx, kind, edits)?;
         let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let before = index::Before::read(Some(kind), &doc);
         doc.set_actor(self.me.device.actor().clone());
         for edit in edits {
             doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
         }
         check_record_rules(kind, &doc)?;
-        self.commit_edit(&tx, id, kind, &mut doc, now_ms)?;
+        self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
         tx.commit()?;
         Ok(())
     }
@@ -607,6 +628,7 @@ impl Store {
         kind: Kind,
         doc: &mut AutoCommit,
         now_ms: i64,
+        before: &index::Before,
     ) -> Result<()> {
         if doc::commit(doc, now_ms).is_none() {
             return Ok(());
@@ -615,7 +637,7 @@ impl Store {
             .get_last_local_change()
             .ok_or_else(|| CoreError::corrupt("edit has no change"))?;
         insert_change(tx, id, &change, true, now_ms)?;
-        index::refresh(tx, kind, id, doc, now_ms)?;
+        index::refresh(tx, kind, id, doc, now_ms, before)?;
         index::refresh_conflicts(tx, kind, id, doc, now_ms)?;
         maybe_snapshot(tx, id, doc)?;
         Ok(())
@@ -682,64 +704,42 @@ impl Store {
     /// Lists persons from the index (no document is loaded).
     pub fn list_persons(&self, query: &PersonQuery) -> Result<Vec<PersonSummary>> {
         let conn = self.lock();
-        let mut sql = String::from(
-            "SELECT record_id, name, nickname, situation, alert_level, status, last_seen_at FROM persons",
-        );
+        let limit = query.limit.min(100_000);
+        let search = query.search.as_deref().map(fold).filter(|s| !s.is_empty());
+        if query.sort == PersonSort::RecentlySeen && search.is_none() && limit <= 1_000 {
+            return recent_persons(&conn, limit, query.include_inactive);
+        }
+        let mut sql = format!("SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p");
         let mut clauses = Vec::new();
         let mut args: Vec<String> = Vec::new();
         if !query.include_inactive {
-            clauses.push("status IS NOT 'inactive'".to_string());
+            clauses.push("p.status IS NOT 'inactive'".to_string());
         }
-        if let Some(search) = query.search.as_deref().map(fold).filter(|s| !s.is_empty()) {
+        if let Some(search) = search {
             for word in search.split(' ') {
                 let escaped = word
                     .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_");
                 args.push(format!("%{escaped}%"));
-                clauses.push(format!("search LIKE ?{} ESCAPE '\\'", args.len()));
+                clauses.push(format!("p.search LIKE ?{} ESCAPE '\\'", args.len()));
             }
         }
         if !clauses.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&clauses.join(" AND "));
         }
-        let order = match query.sort {
-            PersonSort::RecentlySeen => " ORDER BY last_seen_at IS NULL, last_seen_at DESC",
-            PersonSort::Name => " ORDER BY search",
-        };
-        sql.push_str(order);
-        sql.push_str(&format!(" LIMIT {}", query.limit.min(100_000)));
+        sql.push_str(match query.sort {
+            PersonSort::RecentlySeen => {
+                " ORDER BY last_seen IS NULL, last_seen DESC, p.created_at DESC"
+            }
+            PersonSort::Name => " ORDER BY p.search",
+        });
+        sql.push_str(&format!(" LIMIT {limit}"));
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            let id: Vec<u8> = r.get(0)?;
-            let name: Option<String> = r.get(1)?;
-            let nickname: Option<String> = r.get(2)?;
-            Ok((
-                id,
-                name,
-                nickname,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get::<_, Option<i64>>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, name, nickname, situation, alert_level, status, seen) = row?;
-            out.push(PersonSummary {
-                id: RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
-                display_name: display_name(name.as_deref(), nickname.as_deref()),
-                name,
-                nickname,
-                situation,
-                alert_level,
-                status,
-                last_seen_at: seen.and_then(DateTime::from_timestamp_millis),
-            });
-        }
-        Ok(out)
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), person_row)?;
+        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect()
     }
 
     /// Open actions due on or before `by` (all open actions with a due date when `None`), oldest
@@ -812,10 +812,14 @@ impl Store {
 
     /// How many local changes wait to be sent.
     pub fn pending_changes(&self) -> Result<u64> {
-        Ok(self
-            .lock()
-            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
-            as u64)
+        let conn = self.lock();
+        let cursor = push_cursor(&conn)?;
+        let count: i64 = conn.query_row(
+            "SELECT count(*) FROM changes WHERE seq > ?1 AND local = 1",
+            [cursor],
+            |r| r.get(0),
+        )?;
+        Ok(count as u64)
     }
 
     /// The record's Automerge document, as bytes any Automerge implementation loads.
@@ -895,6 +899,96 @@ impl Store {
             )),
         }
     }
+}
+
+const PERSON_COLUMNS: &str =
+    "p.record_id, p.name, p.nickname, p.situation, p.alert_level, p.status";
+const LAST_SEEN: &str =
+    "(SELECT max(occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id) AS last_seen";
+
+type PersonRow = Result<PersonSummary>;
+
+fn person_row(r: &rusqlite::Row) -> rusqlite::Result<PersonRow> {
+    let id: Vec<u8> = r.get(0)?;
+    let name: Option<String> = r.get(1)?;
+    let nickname: Option<String> = r.get(2)?;
+    let seen: Option<i64> = r.get(6)?;
+    Ok(RecordId::from_slice(&id)
+        .ok_or_else(|| CoreError::corrupt("bad record id"))
+        .map(|id| PersonSummary {
+            id,
+            display_name: display_name(name.as_deref(), nickname.as_deref()),
+            name,
+            nickname,
+            situation: r.get(3).unwrap_or_default(),
+            alert_level: r.get(4).unwrap_or_default(),
+            status: r.get(5).unwrap_or_default(),
+            last_seen_at: seen.and_then(DateTime::from_timestamp_millis),
+        }))
+}
+
+/// The `limit` most recently met persons, walking the encounters back from the newest (a few
+/// hundred rows for a screenful), then persons never met, newest first.
+fn recent_persons(
+    conn: &Connection,
+    limit: usize,
+    include_inactive: bool,
+) -> Result<Vec<PersonSummary>> {
+    let mut out: Vec<PersonSummary> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut walk = conn
+        .prepare_cached("SELECT occurred_at, persons FROM encounters ORDER BY occurred_at DESC")?;
+    let mut person = conn.prepare_cached(&format!(
+        "SELECT {PERSON_COLUMNS}, ?2 FROM persons p WHERE p.record_id = ?1"
+    ))?;
+    let mut rows = walk.query([])?;
+    while out.len() < limit {
+        let Some(row) = rows.next()? else { break };
+        let at: i64 = row.get(0)?;
+        let persons: String = row.get(1)?;
+        for id in persons.split(',').filter(|s| !s.is_empty()) {
+            let Ok(id) = id.parse::<RecordId>() else {
+                continue;
+            };
+            if out.len() >= limit || !seen.insert(id) {
+                continue;
+            }
+            let found = person
+                .query_row(params![id.as_bytes(), at], person_row)
+                .optional()?;
+            if let Some(p) = found.transpose()? {
+                if include_inactive || p.status.as_deref() != Some("inactive") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    if out.len() < limit {
+        let mut never = conn.prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS}, NULL FROM persons p
+             WHERE NOT EXISTS (SELECT 1 FROM encounter_persons e WHERE e.person_id = p.record_id)
+               AND (?1 OR p.status IS NOT 'inactive')
+             ORDER BY p.created_at DESC LIMIT ?2"
+        ))?;
+        let rows = never.query_map(
+            params![include_inactive, (limit - out.len()) as i64],
+            person_row,
+        )?;
+        for row in rows {
+            out.push(row??);
+        }
+    }
+    Ok(out)
+}
+
+/// The outbox is every local change whose `seq` is past this cursor (the last change the relay
+/// acknowledged); it is written only by sync, so a write touches no outbox row.
+pub(crate) fn push_cursor(conn: &Connection) -> Result<i64> {
+    let cursor: Option<i64> = conn
+        .prepare_cached("SELECT value FROM sync_state WHERE key = 'push_cursor'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(cursor.unwrap_or(0))
 }
 
 /// The key of a device's entry in the roster document.
@@ -980,7 +1074,8 @@ pub(crate) fn load_doc(conn: &Connection, id: RecordId) -> Result<Option<AutoCom
     Ok(Some(doc))
 }
 
-/// Stores one change; returns whether it was new. A local change also enters the outbox.
+/// Stores one change; returns whether it was new. Local changes past the push cursor are the
+/// outbox.
 pub(crate) fn insert_change(
     tx: &Connection,
     id: RecordId,
@@ -993,11 +1088,6 @@ pub(crate) fn insert_change(
             "INSERT OR IGNORE INTO changes (record_id, hash, bytes, local, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
         .execute(params![id.as_bytes(), change.hash().0, change.raw_bytes(), local, now_ms])?;
-    if inserted == 1 && local {
-        let seq = tx.last_insert_rowid();
-        tx.prepare_cached("INSERT INTO outbox (change_seq) VALUES (?1)")?
-            .execute([seq])?;
-    }
     Ok(inserted == 1)
 }
 

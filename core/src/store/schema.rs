@@ -36,8 +36,9 @@ CREATE TABLE snapshots (
     bytes BLOB NOT NULL
 );
 
--- Local changes not yet acknowledged by the relay, in the order they were written.
-CREATE TABLE outbox (change_seq INTEGER PRIMARY KEY);
+-- Sync cursors. The outbox is the local changes (`changes.local = 1`) past `push_cursor`, so
+-- that a write adds no outbox row of its own.
+CREATE TABLE sync_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 
 -- The devices of the roster: actor id -> device name and worker.
 CREATE TABLE devices (
@@ -59,14 +60,15 @@ CREATE TABLE persons (
     status TEXT,
     birth_year INTEGER,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    last_seen_at INTEGER
+    updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX persons_by_last_seen ON persons(last_seen_at);
 
+-- Keyed by time, so that reports read a period and the recent-persons list walks back from now
+-- with no secondary index: logging an encounter writes this row, its links, and nothing about
+-- the persons themselves (their "last seen" is read from here).
 CREATE TABLE encounters (
-    record_id BLOB PRIMARY KEY,
     occurred_at INTEGER NOT NULL,
+    record_id BLOB NOT NULL,
     recorded_at INTEGER,
     device BLOB NOT NULL,
     team TEXT,
@@ -78,9 +80,9 @@ CREATE TABLE encounters (
     workers TEXT NOT NULL,
     persons TEXT NOT NULL,
     notes TEXT,
-    follow_up INTEGER NOT NULL
+    follow_up INTEGER NOT NULL,
+    PRIMARY KEY (occurred_at, record_id)
 ) WITHOUT ROWID;
-CREATE INDEX encounters_by_time ON encounters(occurred_at);
 
 CREATE TABLE encounter_persons (
     person_id BLOB NOT NULL,

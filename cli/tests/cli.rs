@@ -1,0 +1,355 @@
+//! The command line, driven as a person would: real processes, real stores in temporary
+//! folders, keys and passphrases from the environment.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const KEY: &str = "clé de test du magasin";
+const BUNDLE: &str = "phrase du bundle de test";
+
+fn cli(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("allervers").unwrap();
+    cmd.arg("--data")
+        .arg(dir)
+        .env("ALLERVERS_KEY", KEY)
+        .env("ALLERVERS_BUNDLE_PASSPHRASE", BUNDLE)
+        .env_remove("ALLERVERS_DATA");
+    cmd
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = cli(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(dir, &all)).unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}"))
+}
+
+/// Runs a command that must fail; returns its stderr, checked to be one line.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = cli(dir).args(args).output().unwrap();
+    assert!(!out.status.success(), "{args:?} should have failed");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected, got: {err}"
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    err
+}
+
+fn init(dir: &Path, device: &str, worker: &str) {
+    ok(dir, &["init", "--device-name", device, "--worker", worker]);
+}
+
+#[test]
+fn a_field_session_from_init_to_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Téléphone maraude 1", "Amina");
+    let helene = json(
+        d,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Hélène",
+            "--nickname",
+            "la Fée",
+            "--situation",
+            "street",
+            "--need",
+            "health",
+        ],
+    );
+    let id = helene["id"].as_str().unwrap().to_string();
+    json(d, &["person", "add", "--nickname", "Papi"]);
+
+    // Search is accent- and case-insensitive.
+    let found = json(d, &["person", "list", "--search", "HELENE"]);
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["id"], id.as_str());
+
+    // A person can be named instead of an id when the name is unique.
+    json(
+        d,
+        &[
+            "encounter",
+            "log",
+            "--person",
+            "helene",
+            "--place",
+            "Gare de l'Est",
+            "--service",
+            "food",
+            "--service",
+            "blanket",
+            "--at",
+            "2026-01-10 21:30",
+        ],
+    );
+    json(
+        d,
+        &[
+            "encounter",
+            "log",
+            "--anonymous",
+            "3",
+            "--place",
+            "Canal Saint-Martin",
+        ],
+    );
+    json(
+        d,
+        &[
+            "person",
+            "edit",
+            &id,
+            "--situation",
+            "emergency_shelter",
+            "--need",
+            "papers",
+        ],
+    );
+    let action = json(
+        d,
+        &[
+            "action",
+            "add",
+            &id,
+            "--title",
+            "Dossier SIAO",
+            "--category",
+            "siao_referral",
+            "--due",
+            "2026-01-01",
+        ],
+    );
+    let due = json(d, &["action", "due"]);
+    assert_eq!(due[0]["overdue"], true);
+    json(
+        d,
+        &[
+            "action",
+            "done",
+            action["id"].as_str().unwrap(),
+            "--comment",
+            "Dossier déposé",
+        ],
+    );
+    let referral = json(d, &["referral", "add", &id, "--to", "pass_health"]);
+    json(
+        d,
+        &[
+            "referral",
+            "update",
+            referral["id"].as_str().unwrap(),
+            "--status",
+            "accepted",
+        ],
+    );
+    json(
+        d,
+        &[
+            "observation",
+            "add",
+            "--territory",
+            "Canal Saint-Martin",
+            "--count",
+            "tentes=12",
+        ],
+    );
+
+    let person = json(d, &["person", "show", &id]);
+    assert_eq!(person["situation"], "emergency_shelter");
+    assert_eq!(person["needs"], serde_json::json!(["health", "papers"]));
+
+    let timeline = json(d, &["timeline", &id]);
+    let types: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["item"]["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"encounter")
+            && types.contains(&"action")
+            && types.contains(&"referral")
+            && types.contains(&"change"),
+        "{types:?}"
+    );
+    let text = ok(d, &["timeline", "Hélène"]);
+    assert!(
+        text.contains("Gare de l'Est") && text.contains("Amina"),
+        "{text}"
+    );
+
+    let history = json(d, &["history", &id]);
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["field"] == "situation"
+            && h["new"] == "emergency_shelter"
+            && h["old"][0] == "street"));
+
+    // export-doc writes a document any Automerge implementation loads.
+    let out = d.join("helene.automerge");
+    ok(d, &["export-doc", &id, "--out", out.to_str().unwrap()]);
+    let doc = automerge::AutoCommit::load(&std::fs::read(&out).unwrap()).unwrap();
+    use automerge::ReadDoc;
+    assert_eq!(
+        doc.get(automerge::ROOT, "name")
+            .unwrap()
+            .unwrap()
+            .0
+            .as_str(),
+        Some("Hélène")
+    );
+}
+
+#[test]
+fn bad_input_gets_one_line_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let err = fails(d, &["person", "list"]);
+    assert!(err.contains("allervers init"), "{err}");
+    init(d, "Téléphone", "Amina");
+    assert!(fails(d, &["person", "add"]).contains("name"));
+    assert!(fails(
+        d,
+        &["person", "add", "--name", "Jo", "--situation", "castle"]
+    )
+    .contains("situation"));
+    assert!(fails(
+        d,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Jo",
+            "--birth-date",
+            "1850-01-01"
+        ]
+    )
+    .contains("before 1900"));
+    assert!(fails(d, &["encounter", "log", "--place", "Parvis"]).contains("persons"));
+    assert!(fails(
+        d,
+        &[
+            "encounter",
+            "log",
+            "--anonymous",
+            "1",
+            "--at",
+            "2999-01-01 10:00"
+        ]
+    )
+    .contains("future"));
+    assert!(fails(
+        d,
+        &["person", "show", "0190f0c2-0000-7000-8000-000000000000"]
+    )
+    .contains("unknown record"));
+    assert!(fails(d, &["history", "not-an-id"]).contains("record id"));
+    assert!(fails(d, &["changes", "import", "/nonexistent/file"]).contains("cannot read"));
+    assert!(fails(d, &["init", "--device-name", "again"]).contains("already exists"));
+    // A wrong key is refused, and the store is untouched.
+    let out = cli(d)
+        .env("ALLERVERS_KEY", "pas la bonne clé")
+        .args(["person", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong key"));
+    assert!(json(d, &["person", "list"]).as_array().unwrap().is_empty());
+}
+
+#[test]
+fn two_stores_merge_through_bundle_files_and_a_conflict_is_resolved() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a_dir.path(), b_dir.path());
+    init(a, "Téléphone A", "Amina");
+    init(b, "Téléphone B", "Julien");
+    let karim = json(a, &["person", "add", "--name", "Karim"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bundle = a.join("a.bundle");
+    ok(a, &["changes", "export", "--out", bundle.to_str().unwrap()]);
+    json(b, &["changes", "import", bundle.to_str().unwrap()]);
+
+    ok(a, &["person", "edit", &karim, "--situation", "hotel"]);
+    ok(b, &["person", "edit", &karim, "--situation", "squat"]);
+    let back = b.join("b.bundle");
+    ok(a, &["changes", "export", "--out", bundle.to_str().unwrap()]);
+    ok(b, &["changes", "export", "--out", back.to_str().unwrap()]);
+    let into_b = json(b, &["changes", "import", bundle.to_str().unwrap()]);
+    assert_eq!(into_b["new_conflicts"], 1);
+    json(a, &["changes", "import", back.to_str().unwrap()]);
+    let again = json(a, &["changes", "import", back.to_str().unwrap()]);
+    assert_eq!(again["new_changes"], 0, "importing twice changes nothing");
+
+    let conflicts = json(a, &["conflicts"]);
+    assert_eq!(conflicts.as_array().unwrap().len(), 1);
+    assert_eq!(conflicts[0]["field"], "situation");
+    let workers: Vec<&str> = conflicts[0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["author"]["worker"].as_str().unwrap())
+        .collect();
+    assert!(workers.contains(&"Amina") && workers.contains(&"Julien"));
+    assert!(fails(a, &["resolve", &karim, "situation", "palace"]).contains("situation"));
+    ok(a, &["resolve", &karim, "situation", "hotel"]);
+    assert!(json(a, &["conflicts"]).as_array().unwrap().is_empty());
+
+    // A tampered bundle is refused whole.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let n = bytes.len();
+    bytes[n - 5] ^= 1;
+    let tampered = a.join("tampered.bundle");
+    std::fs::write(&tampered, bytes).unwrap();
+    assert!(fails(b, &["changes", "import", tampered.to_str().unwrap()]).contains("refused"));
+    let wrong = cli(b)
+        .env("ALLERVERS_BUNDLE_PASSPHRASE", "autre")
+        .args(["changes", "import", bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+}
+
+#[test]
+fn seed_generates_data_and_demo_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    let seeded = json(d, &["seed", "--persons", "30", "--encounters", "200"]);
+    assert_eq!(seeded["encounters"], 200);
+    let listed = json(d, &["person", "list", "--limit", "10"]);
+    assert_eq!(listed.as_array().unwrap().len(), 10);
+    assert!(listed[0]["last_seen_at"].is_string());
+
+    let demo = ok(d, &["demo"]);
+    assert!(
+        demo.contains("same records with the same heads: yes"),
+        "{demo}"
+    );
+    assert!(demo.contains("0 open conflict"), "{demo}");
+    assert!(demo.contains("Timeline of Karim"), "{demo}");
+}
