@@ -34,7 +34,7 @@ fn file_size(path: &Path) -> u64 {
 }
 
 /// A raw SQLCipher connection with the store's settings (raw key, the store's cipher settings,
-/// WAL, synchronous=NORMAL, cache size).
+/// WAL, synchronous=NORMAL).
 fn raw_connection(path: &Path, key: &RawKey) -> Connection {
     let conn = Connection::open(path).unwrap();
     let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
@@ -44,10 +44,8 @@ fn raw_connection(path: &Path, key: &RawKey) -> Connection {
         .unwrap();
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
         .unwrap();
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;",
-    )
-    .unwrap();
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
+        .unwrap();
     conn.execute_batch("CREATE TABLE raw (id BLOB PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID")
         .unwrap();
     conn

@@ -144,9 +144,10 @@ fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection
         other => other,
     })?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    // The page cache keeps SQLite's default size: a larger one made every write slower (the
+    // cache is walked at the end of each write transaction) for no gain on the lists.
     conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -16384;",
+        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;",
     )?;
     Ok(conn)
 }
@@ -572,12 +573,12 @@ impl Store {
         let id = RecordId::new_at(now_ms, rand::random());
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
         check_record_rules(kind, &doc)?;
-        doc::commit(&mut doc, now_ms);
-        let change = doc
-            .get_last_local_change()
+        let hash = doc::commit(&mut doc, now_ms)
             .ok_or_else(|| CoreError::corrupt("new record has no change"))?;
+        // The document is new: everything after its (empty) save cursor is this one change.
+        let bytes = doc.save_incremental();
         let tx = conn.transaction()?;
-        insert_change(&tx, id, &change, true, now_ms)?;
+        insert_raw_change(&tx, id, &hash, &bytes, true, now_ms)?;
         tx.prepare_cached("INSERT INTO records (record_id, kind, created_at) VALUES (?1, ?2, ?3)")?
             .execute(params![id.as_bytes(), kind.name(), now_ms])?;
         index::insert_new(&tx, kind, id, root, &self.me.device, now_ms)?;
@@ -1083,11 +1084,22 @@ pub(crate) fn insert_change(
     local: bool,
     now_ms: i64,
 ) -> Result<bool> {
+    insert_raw_change(tx, id, &change.hash(), change.raw_bytes(), local, now_ms)
+}
+
+fn insert_raw_change(
+    tx: &Connection,
+    id: RecordId,
+    hash: &automerge::ChangeHash,
+    bytes: &[u8],
+    local: bool,
+    now_ms: i64,
+) -> Result<bool> {
     let inserted = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO changes (record_id, hash, bytes, local, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![id.as_bytes(), change.hash().0, change.raw_bytes(), local, now_ms])?;
+        .execute(params![id.as_bytes(), hash.0, bytes, local, now_ms])?;
     Ok(inserted == 1)
 }
 
