@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: what the README's quick start and CI run. Installs nothing today: the
-# core, the store (SQLCipher is compiled in, with a vendored OpenSSL) and the command line need
-# only the Rust toolchain and a C compiler. Later milestones add their tools here, idempotently.
+# The whole test suite: what the README's quick start and CI run. Installs what is missing first
+# (scripts/setup.sh), then runs every test of the workspace in one profile and one target
+# directory (dev, dependencies at opt-level 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-for tool in cargo cc; do
-    command -v "$tool" >/dev/null || { echo "scripts/test.sh: $tool is required" >&2; exit 1; }
-done
-
-# One profile (dev, dependencies at opt-level 1) and one target directory for everything.
+scripts/setup.sh
 cargo test --workspace --locked "$@"

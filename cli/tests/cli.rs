@@ -37,7 +37,11 @@ fn json(dir: &Path, args: &[&str]) -> Value {
 
 /// Runs a command that must fail; returns its stderr, checked to be one line.
 fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = cli(dir).args(args).output().unwrap();
+    fails_with(&mut cli(dir), args)
+}
+
+fn fails_with(cmd: &mut Command, args: &[&str]) -> String {
+    let out = cmd.args(args).output().unwrap();
     assert!(!out.status.success(), "{args:?} should have failed");
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
@@ -270,13 +274,11 @@ fn bad_input_gets_one_line_and_a_non_zero_exit() {
     assert!(fails(d, &["changes", "import", "/nonexistent/file"]).contains("cannot read"));
     assert!(fails(d, &["init", "--device-name", "again"]).contains("already exists"));
     // A wrong key is refused, and the store is untouched.
-    let out = cli(d)
-        .env("ALLERVERS_KEY", "pas la bonne clé")
-        .args(["person", "list"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong key"));
+    let err = fails_with(
+        cli(d).env("ALLERVERS_KEY", "pas la bonne clé"),
+        &["person", "list"],
+    );
+    assert!(err.contains("wrong key"), "{err}");
     assert!(json(d, &["person", "list"]).as_array().unwrap().is_empty());
 }
 

@@ -130,6 +130,8 @@ fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
     let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs a wrong key to stderr by itself; the error we return says it once.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.execute_batch(&format!(
         "PRAGMA key = \"{}\";",
         key.sqlcipher_literal().as_str()
