@@ -76,7 +76,11 @@ pub fn person(p: &Person, lang: Lang) -> String {
     };
     let _ = writeln!(out, "{}  ({})", p.display_name(), p.id);
     let mut line = |label: &str, field: &str, value: String| {
-        let _ = writeln!(out, "  {label:<24} {value}{}", mark(field));
+        let label = match (lang, Kind::Person.field(field)) {
+            (Lang::Fr, Ok(spec)) => spec.fr,
+            _ => label,
+        };
+        let _ = writeln!(out, "  {label:<32} {value}{}", mark(field));
     };
     line("name", "name", opt(&p.name).into());
     line("nickname", "nickname", opt(&p.nickname).into());
@@ -265,7 +269,39 @@ fn change_line(h: &HistoryEntry, kind: Kind, lang: Lang) -> String {
     }
 }
 
+/// Words of the timeline, in the language asked for.
+struct Words {
+    encounter: &'static str,
+    action: &'static str,
+    referral: &'static str,
+    created: &'static str,
+    changed: &'static str,
+    due: &'static str,
+}
+
+const FR: Words = Words {
+    encounter: "RENCONTRE",
+    action: "SUIVI",
+    referral: "ORIENTATION",
+    created: "FICHE créée",
+    changed: "modification",
+    due: "échéance",
+};
+
+const EN: Words = Words {
+    encounter: "ENCOUNTER",
+    action: "ACTION",
+    referral: "REFERRAL",
+    created: "RECORD created",
+    changed: "changed",
+    due: "due",
+};
+
 pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
+    let w = match lang {
+        Lang::Fr => &FR,
+        Lang::En => &EN,
+    };
     let mut out = String::new();
     let _ = writeln!(out, "Timeline of {} ({})", p.display_name(), p.id);
     let mut creation_fields = Vec::new();
@@ -284,7 +320,8 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
                 ..
             } => {
                 let mut s = format!(
-                    "RENCONTRE {} — {} [{}]",
+                    "{} {} — {} [{}]",
+                    w.encounter,
                     kind.as_deref()
                         .map(|k| l(Vocab::EncounterKind, k, lang))
                         .unwrap_or_default(),
@@ -309,12 +346,14 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
                 due_at,
                 ..
             } => format!(
-                "SUIVI {} ({}) due {} — {}",
+                "{} {} ({}) {} {} — {}",
+                w.action,
                 opt(title),
                 category
                     .as_deref()
                     .map(|c| l(Vocab::ActionCategory, c, lang))
                     .unwrap_or_default(),
+                w.due,
                 due_at.map(|d| d.to_string()).unwrap_or("-".into()),
                 status
                     .as_deref()
@@ -328,7 +367,8 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
                 outcome,
                 ..
             } => format!(
-                "ORIENTATION {}{} — {}{}",
+                "{} {}{} — {}{}",
+                w.referral,
                 target
                     .as_deref()
                     .map(|t| l(Vocab::ReferralTarget, t, lang))
@@ -351,7 +391,7 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
                 if creation_fields.len() > 1 {
                     continue;
                 }
-                "FICHE créée".to_string()
+                w.created.to_string()
             }
             TimelineItem::Change(h) => {
                 let kind = if h.record_id == p.id {
@@ -361,7 +401,7 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
                 } else {
                     Kind::Action
                 };
-                format!("modification {}", change_line(h, kind, lang))
+                format!("{} {}", w.changed, change_line(h, kind, lang))
             }
         };
         let _ = writeln!(out, "{when}  {who:<28} {text}");

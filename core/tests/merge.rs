@@ -364,3 +364,39 @@ fn changes_that_arrive_before_their_dependencies_wait_and_then_apply() {
         a.store.record_heads(p).unwrap()
     );
 }
+
+#[test]
+fn damaged_or_random_change_bytes_are_refused_and_never_block_the_genuine_ones() {
+    use rand::{Rng, SeedableRng};
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Ioana");
+    meet(&a.store, &[p], "Rue Myrha");
+    let good = a.store.export_changes().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    for round in 0..300 {
+        let (id, bytes) = &good[round % good.len()];
+        let mut bytes = bytes.clone();
+        match round % 3 {
+            0 => bytes.truncate(rng.gen_range(0..bytes.len())),
+            1 => {
+                for _ in 0..rng.gen_range(1..4) {
+                    let i = rng.gen_range(0..bytes.len());
+                    bytes[i] = rng.gen();
+                }
+            }
+            _ => bytes = (0..rng.gen_range(0..600)).map(|_| rng.gen()).collect(),
+        }
+        if bytes == good[round % good.len()].1 {
+            continue;
+        }
+        let err = b.store.import_changes(&[(*id, bytes)]).unwrap_err();
+        assert!(
+            matches!(err, CoreError::ChangesRefused(_)),
+            "round {round}: {err:?}"
+        );
+    }
+    // The store still works and takes the genuine changes.
+    b.store.import_changes(&good).unwrap();
+    assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Ioana"));
+}

@@ -58,6 +58,15 @@ impl Store {
                     i + 1
                 ))
             })?;
+            // Automerge parses a change without checking the checksum in its header (the first
+            // four bytes of its hash): a damaged change would otherwise be stored as a different
+            // change under the same author and sequence number, and block the genuine one.
+            if bytes.get(4..8) != Some(&change.hash().0[..4]) {
+                return Err(CoreError::ChangesRefused(format!(
+                    "change {} (record {id}) fails its checksum",
+                    i + 1
+                )));
+            }
             by_record.entry(*id).or_default().push(change);
         }
         let now_ms = self.clock.now_ms();
@@ -86,8 +95,20 @@ impl Store {
             };
             let mut doc = load_doc(&tx, id)?.unwrap_or_else(AutoCommit::new);
             let before = index::Before::read(existing_kind, &doc);
-            doc.apply_changes(new.iter().cloned())
-                .map_err(|e| CoreError::ChangesRefused(format!("record {id}: {e}")))?;
+            // Changes come from other devices: a malformed one must refuse the batch, never take
+            // the process down. The document is dropped and the transaction rolled back.
+            let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                doc.apply_changes(new.iter().cloned())
+            }));
+            match applied {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(CoreError::ChangesRefused(format!("record {id}: {e}"))),
+                Err(_) => {
+                    return Err(CoreError::ChangesRefused(format!(
+                        "record {id}: a change could not be applied"
+                    )))
+                }
+            }
             let kind = if id == ROSTER_ID {
                 Some(Kind::Roster)
             } else {
