@@ -419,74 +419,7 @@ fn person_input(f: &PersonFields) -> Result<NewPerson> {
 }
 
 fn person_edits(store: &Store, f: &PersonFields) -> Result<Vec<Edit>> {
-    let mut edits = Vec::new();
-    let text = |field: &str, v: &Option<String>, edits: &mut Vec<Edit>| {
-        if let Some(v) = v {
-            edits.push(Edit::Set(field.into(), Value::Text(v.trim().into())));
-        }
-    };
-    text("name", &f.name, &mut edits);
-    text("nickname", &f.nickname, &mut edits);
-    text("phone", &f.phone, &mut edits);
-    text("description", &f.description, &mut edits);
-    for (field, v) in [
-        ("gender", &f.gender),
-        ("alert_level", &f.alert),
-        ("situation", &f.situation),
-    ] {
-        if let Some(v) = v {
-            edits.push(Edit::Set(field.into(), Value::Code(v.trim().into())));
-        }
-    }
-    if let Some(y) = f.birth_year {
-        edits.push(Edit::Set("birth_year".into(), Value::Int(y)));
-    }
-    if let Some(d) = date("birth date", &f.birth_date)? {
-        edits.push(Edit::Set("birth_date".into(), Value::Date(d)));
-    }
-    for (field, v) in [
-        (
-            "consent_record",
-            yes_no("consent to record", &f.consent_record)?,
-        ),
-        (
-            "consent_share",
-            yes_no("consent to share", &f.consent_share)?,
-        ),
-    ] {
-        if let Some(v) = v {
-            edits.push(Edit::Set(field.into(), Value::Bool(v)));
-            edits.push(Edit::Set(
-                "consent_date".into(),
-                Value::Date(store.now().date_naive()),
-            ));
-            edits.push(Edit::Set(
-                "consent_by".into(),
-                Value::Text(store.identity().worker.clone()),
-            ));
-        }
-    }
-    edits.extend(
-        f.other_names
-            .iter()
-            .map(|n| Edit::Add("other_names".into(), Value::Text(n.trim().into()))),
-    );
-    edits.extend(
-        f.languages
-            .iter()
-            .map(|n| Edit::Add("languages".into(), Value::Text(n.trim().into()))),
-    );
-    edits.extend(
-        f.teams
-            .iter()
-            .map(|n| Edit::Add("teams".into(), Value::Text(n.trim().into()))),
-    );
-    edits.extend(
-        f.needs
-            .iter()
-            .map(|n| Edit::Add("needs".into(), Value::Code(n.trim().into()))),
-    );
-    Ok(edits)
+    Ok(person_input(f)?.changes(store.now().date_naive(), &store.identity().worker))
 }
 
 /// `--set FIELD=VALUE` for any scalar field of a kind.

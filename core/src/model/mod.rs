@@ -57,7 +57,18 @@ pub struct NewPerson {
 }
 
 impl NewPerson {
+    /// The edits that record a new person: the fields given, the day they start to be followed
+    /// and the active status.
     pub(crate) fn edits(&self, today: NaiveDate, worker: &str) -> Vec<Edit> {
+        let mut e = self.changes(today, worker);
+        set(&mut e, "followed_since", Some(Value::Date(today)));
+        set(&mut e, "status", Some(Value::Code("active".into())));
+        e
+    }
+
+    /// The edits that set the fields given here (and only those) on a person: lists and sets
+    /// are appended to; consent given records the day and the worker who recorded it.
+    pub fn changes(&self, today: NaiveDate, worker: &str) -> Vec<Edit> {
         let mut e = Vec::new();
         set(&mut e, "name", text(&self.name));
         set(&mut e, "nickname", text(&self.nickname));
@@ -105,8 +116,6 @@ impl NewPerson {
             "teams",
             self.teams.iter().map(|s| Value::Text(s.trim().into())),
         );
-        set(&mut e, "followed_since", Some(Value::Date(today)));
-        set(&mut e, "status", Some(Value::Code("active".into())));
         for (k, v) in &self.custom {
             e.push(Edit::Put("custom".into(), k.clone(), v.clone()));
         }
