@@ -1,0 +1,401 @@
+//! The relay's HTTP surface (axum): the endpoints of the wire protocol, bearer-token
+//! authentication, body limits, `/healthz` and `/metrics`. Handlers know envelopes, devices and
+//! spaces only; storage sits behind [`Storage`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use allervers_protocol::{
+    decode, encode, parse_hex_id, CreateInvite, CreateSpace, Enroll, Push, Pushed, Registered,
+    SpaceId, CONTENT_TYPE,
+};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::storage::{sha256, Caller, Storage, StorageError};
+
+/// The most envelopes one page returns.
+pub const MAX_PAGE: usize = 1_000;
+
+/// Shared state of the handlers.
+pub struct Relay {
+    pub storage: Arc<dyn Storage>,
+    pub admin_token_hash: [u8; 32],
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    pushed: AtomicU64,
+    pulled: AtomicU64,
+}
+
+impl Relay {
+    pub fn new(storage: Arc<dyn Storage>, admin_token_hash: [u8; 32]) -> Arc<Relay> {
+        Arc::new(Relay {
+            storage,
+            admin_token_hash,
+            requests: Mutex::new(BTreeMap::new()),
+            pushed: AtomicU64::new(0),
+            pulled: AtomicU64::new(0),
+        })
+    }
+}
+
+/// An error response: a status and a short reason in the body, never a record's content.
+pub struct Refused(StatusCode, String);
+
+impl Refused {
+    fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Refused(status, reason.into())
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.1,
+        )
+            .into_response()
+    }
+}
+
+impl From<StorageError> for Refused {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict(why) => Refused::new(StatusCode::CONFLICT, why),
+            StorageError::NotFound(why) => Refused::new(StatusCode::NOT_FOUND, why),
+            StorageError::Failed(why) => {
+                tracing::error!(error = %why, "storage failed");
+                Refused::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable, try again",
+                )
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn body(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response()
+}
+
+fn parse<T: for<'a> Deserialize<'a>>(bytes: &Bytes) -> Result<T, Refused> {
+    decode(bytes).map_err(|why| Refused::new(StatusCode::BAD_REQUEST, why))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<[u8; 32], Refused> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Refused::new(StatusCode::UNAUTHORIZED, "missing bearer token"))?;
+    Ok(sha256(value.as_bytes()))
+}
+
+fn space_param(s: &str) -> Result<SpaceId, Refused> {
+    parse_hex_id(s).ok_or_else(|| Refused::new(StatusCode::BAD_REQUEST, "malformed space id"))
+}
+
+/// Runs a storage call off the async executor.
+async fn blocking<T: Send + 'static>(
+    relay: &Arc<Relay>,
+    f: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, Refused> {
+    let storage = relay.storage.clone();
+    tokio::task::spawn_blocking(move || f(storage.as_ref()))
+        .await
+        .map_err(|_| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))?
+        .map_err(Refused::from)
+}
+
+/// The device behind a token, refused unless it is an active member of `space`.
+async fn member(
+    relay: &Arc<Relay>,
+    headers: &HeaderMap,
+    space: SpaceId,
+    coordinator: bool,
+) -> Result<Caller, Refused> {
+    let hash = bearer(headers)?;
+    let caller = blocking(relay, move |s| s.caller(hash))
+        .await?
+        .ok_or_else(|| Refused::new(StatusCode::UNAUTHORIZED, "unknown device token"))?;
+    if caller.revoked {
+        return Err(Refused::new(
+            StatusCode::FORBIDDEN,
+            "this device has been revoked",
+        ));
+    }
+    if caller.space != space {
+        return Err(Refused::new(
+            StatusCode::FORBIDDEN,
+            "this device does not belong to this space",
+        ));
+    }
+    if coordinator && !caller.coordinator {
+        return Err(Refused::new(
+            StatusCode::FORBIDDEN,
+            "only a coordinator's device may do this",
+        ));
+    }
+    Ok(caller)
+}
+
+fn new_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+async fn create_space(
+    State(relay): State<Arc<Relay>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Refused> {
+    let presented = bearer(&headers)?;
+    if !bool::from(presented.ct_eq(&relay.admin_token_hash)) {
+        return Err(Refused::new(StatusCode::UNAUTHORIZED, "wrong admin token"));
+    }
+    let req: CreateSpace = parse(&bytes)?;
+    let token = new_token();
+    let hash = sha256(token.as_bytes());
+    blocking(&relay, move |s| {
+        s.create_space(req.space, req.device, hash, now_ms())
+    })
+    .await?;
+    tracing::info!(space = %hex::encode(req.space), "space created");
+    Ok((
+        StatusCode::CREATED,
+        body(encode(&Registered {
+            device_token: token,
+        })),
+    )
+        .into_response())
+}
+
+async fn create_invite(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode, Refused> {
+    let space = space_param(&space)?;
+    let caller = member(&relay, &headers, space, true).await?;
+    let req: CreateInvite = parse(&bytes)?;
+    if req.expires_at_ms <= now_ms() {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "the invite expires in the past",
+        ));
+    }
+    blocking(&relay, move |s| {
+        s.add_invite(space, caller.device, req.secret_hash, req.expires_at_ms)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enroll(State(relay): State<Arc<Relay>>, bytes: Bytes) -> Result<Response, Refused> {
+    let req: Enroll = parse(&bytes)?;
+    let token = new_token();
+    let hash = sha256(token.as_bytes());
+    let secret_hash = sha256(&req.secret);
+    blocking(&relay, move |s| {
+        s.enroll(req.space, secret_hash, req.device, hash, now_ms())
+    })
+    .await?;
+    tracing::info!(space = %hex::encode(req.space), "device enrolled");
+    Ok((
+        StatusCode::CREATED,
+        body(encode(&Registered {
+            device_token: token,
+        })),
+    )
+        .into_response())
+}
+
+async fn devices(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let space = space_param(&space)?;
+    member(&relay, &headers, space, true).await?;
+    let list = blocking(&relay, move |s| s.devices(space)).await?;
+    Ok(body(encode(&list)))
+}
+
+async fn revoke(
+    State(relay): State<Arc<Relay>>,
+    Path((space, device)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Refused> {
+    let space = space_param(&space)?;
+    let device = parse_hex_id(&device)
+        .ok_or_else(|| Refused::new(StatusCode::BAD_REQUEST, "malformed device id"))?;
+    member(&relay, &headers, space, true).await?;
+    blocking(&relay, move |s| s.revoke(space, device, now_ms())).await?;
+    tracing::info!(space = %hex::encode(space), device = %hex::encode(device), "device revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn push(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Refused> {
+    let space = space_param(&space)?;
+    let caller = member(&relay, &headers, space, false).await?;
+    let req: Push = parse(&bytes)?;
+    let count = req.envelopes.len() as u64;
+    let seqs = blocking(&relay, move |s| {
+        s.push(space, caller.device, &req.envelopes, now_ms())
+    })
+    .await?;
+    relay.pushed.fetch_add(count, Ordering::Relaxed);
+    Ok(body(encode(&Pushed { seqs })))
+}
+
+#[derive(Deserialize)]
+struct PullQuery {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn pull(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let space = space_param(&space)?;
+    let Query(q) = query.map_err(|_| {
+        Refused::new(
+            StatusCode::BAD_REQUEST,
+            "after and limit must be whole numbers",
+        )
+    })?;
+    member(&relay, &headers, space, false).await?;
+    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let page = blocking(&relay, move |s| s.pull(space, q.after.unwrap_or(0), limit)).await?;
+    relay
+        .pulled
+        .fetch_add(page.envelopes.len() as u64, Ordering::Relaxed);
+    Ok(body(encode(&page)))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn metrics(State(relay): State<Arc<Relay>>) -> Result<Response, Refused> {
+    let totals = blocking(&relay, |s| s.totals()).await?;
+    let mut out = String::new();
+    out.push_str("# HELP allervers_relay_requests_total HTTP requests by route and status.\n");
+    out.push_str("# TYPE allervers_relay_requests_total counter\n");
+    for ((route, status), n) in relay
+        .requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        out.push_str(&format!(
+            "allervers_relay_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+        ));
+    }
+    let gauges = [
+        (
+            "allervers_relay_envelopes_pushed_total",
+            "counter",
+            "Envelopes received since start (including repeats).",
+            relay.pushed.load(Ordering::Relaxed),
+        ),
+        (
+            "allervers_relay_envelopes_pulled_total",
+            "counter",
+            "Envelopes served since start.",
+            relay.pulled.load(Ordering::Relaxed),
+        ),
+        (
+            "allervers_relay_envelopes_stored",
+            "gauge",
+            "Envelopes stored.",
+            totals.envelopes,
+        ),
+        (
+            "allervers_relay_envelope_bytes_stored",
+            "gauge",
+            "Sealed bytes stored.",
+            totals.envelope_bytes,
+        ),
+        (
+            "allervers_relay_spaces",
+            "gauge",
+            "Spaces registered.",
+            totals.spaces,
+        ),
+        (
+            "allervers_relay_active_devices",
+            "gauge",
+            "Enrolled devices not revoked.",
+            totals.active_devices,
+        ),
+    ];
+    for (name, kind, help, value) in gauges {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}
+
+async fn count_requests(State(relay): State<Arc<Relay>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    let key = (route, response.status().as_u16());
+    *relay
+        .requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_default() += 1;
+    response
+}
+
+/// The relay's router. `max_body` bounds every request body (413 beyond it).
+pub fn router(relay: Arc<Relay>, max_body: usize) -> Router {
+    Router::new()
+        .route("/v1/spaces", post(create_space))
+        .route("/v1/spaces/{space}/invites", post(create_invite))
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/spaces/{space}/devices", get(devices))
+        .route("/v1/spaces/{space}/devices/{device}/revoke", post(revoke))
+        .route("/v1/spaces/{space}/envelopes", post(push).get(pull))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .route_layer(middleware::from_fn_with_state(
+            relay.clone(),
+            count_requests,
+        ))
+        .with_state(relay)
+}

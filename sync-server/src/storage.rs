@@ -1,0 +1,375 @@
+//! Where the relay keeps spaces, devices, invites and envelopes: one trait, so that a PostgreSQL
+//! backend can follow without touching the handlers, and its default SQLite implementation (one
+//! file, WAL). Tokens and invite secrets are stored as SHA-256 hashes only.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use allervers_protocol::{DeviceEntry, DeviceId, Envelope, Page, SpaceId, Stored};
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+/// What went wrong in storage, as the handlers map it to a status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StorageError {
+    /// The thing already exists (a space id taken, a device enrolled twice).
+    Conflict(&'static str),
+    /// The thing does not exist or is no longer usable (an invite used or expired).
+    NotFound(&'static str),
+    /// The database failed.
+    Failed(String),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Failed(e.to_string())
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A device that presented a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub space: SpaceId,
+    pub device: DeviceId,
+    pub coordinator: bool,
+    pub revoked: bool,
+}
+
+/// Figures for `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub spaces: u64,
+    pub envelopes: u64,
+    pub envelope_bytes: u64,
+    pub active_devices: u64,
+}
+
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// The relay's storage. Every method is one transaction: an acknowledged write is durable.
+pub trait Storage: Send + Sync + 'static {
+    /// The hash of the admin token, if one was stored by an earlier start.
+    fn admin_token_hash(&self) -> StorageResult<Option<[u8; 32]>>;
+    fn set_admin_token_hash(&self, hash: [u8; 32]) -> StorageResult<()>;
+    fn create_space(
+        &self,
+        space: SpaceId,
+        coordinator: DeviceId,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StorageResult<()>;
+    fn caller(&self, token_hash: [u8; 32]) -> StorageResult<Option<Caller>>;
+    fn add_invite(
+        &self,
+        space: SpaceId,
+        by: DeviceId,
+        secret_hash: [u8; 32],
+        expires_at_ms: i64,
+    ) -> StorageResult<()>;
+    /// Uses an invite (once) and enrols the device with the token hash.
+    fn enroll(
+        &self,
+        space: SpaceId,
+        secret_hash: [u8; 32],
+        device: DeviceId,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StorageResult<()>;
+    fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>>;
+    fn revoke(&self, space: SpaceId, device: DeviceId, now_ms: i64) -> StorageResult<()>;
+    /// Appends envelopes; one already stored (same sealed bytes) keeps its sequence number.
+    fn push(
+        &self,
+        space: SpaceId,
+        from: DeviceId,
+        envelopes: &[Envelope],
+        now_ms: i64,
+    ) -> StorageResult<Vec<u64>>;
+    fn pull(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<Page>;
+    fn totals(&self) -> StorageResult<Totals>;
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS spaces (space BLOB PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+    space BLOB NOT NULL,
+    device BLOB NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    coordinator INTEGER NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    PRIMARY KEY (space, device)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS invites (
+    secret_hash BLOB PRIMARY KEY,
+    space BLOB NOT NULL,
+    created_by BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+) WITHOUT ROWID;
+-- One log for all spaces: `seq` is assigned at commit and only grows; a space's log is its
+-- rows in `seq` order. `digest` (SHA-256 of the sealed bytes) makes pushes idempotent.
+CREATE TABLE IF NOT EXISTS envelopes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    space BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    record BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    nonce BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    device BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (space, digest)
+);
+CREATE INDEX IF NOT EXISTS envelopes_by_space ON envelopes (space, seq);
+"#;
+
+/// The default storage: one SQLite file.
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStorage {
+    pub fn open(path: &Path) -> StorageResult<SqliteStorage> {
+        let conn = Connection::open(path)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        // FULL: an envelope the relay acknowledged survives a power cut, not only a crash.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn id16(bytes: Vec<u8>) -> [u8; 16] {
+    <[u8; 16]>::try_from(bytes.as_slice()).unwrap_or_default()
+}
+
+impl Storage for SqliteStorage {
+    fn admin_token_hash(&self) -> StorageResult<Option<[u8; 32]>> {
+        let v: Option<Vec<u8>> = self
+            .lock()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'admin_token_hash'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()))
+    }
+
+    fn set_admin_token_hash(&self, hash: [u8; 32]) -> StorageResult<()> {
+        self.lock().execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('admin_token_hash', ?1)",
+            [hash.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn create_space(
+        &self,
+        space: SpaceId,
+        coordinator: DeviceId,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO spaces (space, created_at) VALUES (?1, ?2)",
+            params![space, now_ms],
+        )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict("this space already exists"));
+        }
+        tx.execute(
+            "INSERT INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, 1, ?4)",
+            params![space, coordinator, token_hash, now_ms],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn caller(&self, token_hash: [u8; 32]) -> StorageResult<Option<Caller>> {
+        let found = self
+            .lock()
+            .prepare_cached("SELECT space, device, coordinator, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1")?
+            .query_row([token_hash], |r| {
+                Ok(Caller {
+                    space: id16(r.get(0)?),
+                    device: id16(r.get(1)?),
+                    coordinator: r.get(2)?,
+                    revoked: r.get(3)?,
+                })
+            })
+            .optional()?;
+        Ok(found)
+    }
+
+    fn add_invite(
+        &self,
+        space: SpaceId,
+        by: DeviceId,
+        secret_hash: [u8; 32],
+        expires_at_ms: i64,
+    ) -> StorageResult<()> {
+        let inserted = self.lock().execute(
+            "INSERT OR IGNORE INTO invites (secret_hash, space, created_by, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![secret_hash, space, by, expires_at_ms],
+        )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict("this invite already exists"));
+        }
+        Ok(())
+    }
+
+    fn enroll(
+        &self,
+        space: SpaceId,
+        secret_hash: [u8; 32],
+        device: DeviceId,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let used = tx.execute(
+            "UPDATE invites SET used_at = ?3 WHERE secret_hash = ?1 AND space = ?2 AND used_at IS NULL AND expires_at > ?3",
+            params![secret_hash, space, now_ms],
+        )?;
+        if used == 0 {
+            return Err(StorageError::NotFound(
+                "this invite is unknown, already used or expired",
+            ));
+        }
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, 0, ?4)",
+            params![space, device, token_hash, now_ms],
+        )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict(
+                "this device is already enrolled in this space",
+            ));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT device, coordinator, enrolled_at, revoked_at FROM devices WHERE space = ?1 ORDER BY enrolled_at",
+        )?;
+        let rows = stmt.query_map([space], |r| {
+            Ok(DeviceEntry {
+                device: id16(r.get(0)?),
+                coordinator: r.get(1)?,
+                enrolled_at_ms: r.get(2)?,
+                revoked_at_ms: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke(&self, space: SpaceId, device: DeviceId, now_ms: i64) -> StorageResult<()> {
+        let updated = self.lock().execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?3) WHERE space = ?1 AND device = ?2",
+            params![space, device, now_ms],
+        )?;
+        if updated == 0 {
+            return Err(StorageError::NotFound("no such device in this space"));
+        }
+        Ok(())
+    }
+
+    fn push(
+        &self,
+        space: SpaceId,
+        from: DeviceId,
+        envelopes: &[Envelope],
+        now_ms: i64,
+    ) -> StorageResult<Vec<u64>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut seqs = Vec::with_capacity(envelopes.len());
+        for e in envelopes {
+            let digest = sha256(&e.sealed);
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO envelopes (space, digest, record, epoch, nonce, sealed, device, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![space, digest, e.record, e.epoch, e.nonce, e.sealed, from, now_ms])?;
+            let seq: i64 = if inserted == 1 {
+                tx.last_insert_rowid()
+            } else {
+                tx.prepare_cached("SELECT seq FROM envelopes WHERE space = ?1 AND digest = ?2")?
+                    .query_row(params![space, digest], |r| r.get(0))?
+            };
+            seqs.push(seq as u64);
+        }
+        tx.commit()?;
+        Ok(seqs)
+    }
+
+    fn pull(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<Page> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, received_at, record, epoch, nonce, sealed FROM envelopes
+             WHERE space = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![space, after as i64, limit as i64 + 1], |r| {
+            let nonce: Vec<u8> = r.get(4)?;
+            Ok(Stored {
+                seq: r.get::<_, i64>(0)? as u64,
+                received_at_ms: r.get(1)?,
+                envelope: Envelope {
+                    record: id16(r.get(2)?),
+                    epoch: r.get(3)?,
+                    nonce: <[u8; 24]>::try_from(nonce.as_slice()).unwrap_or([0; 24]),
+                    sealed: r.get(5)?,
+                },
+            })
+        })?;
+        let mut envelopes: Vec<Stored> = rows.collect::<Result<_, _>>()?;
+        let more = envelopes.len() > limit;
+        envelopes.truncate(limit);
+        let next = envelopes.last().map_or(after, |e| e.seq);
+        Ok(Page {
+            envelopes,
+            next,
+            more,
+        })
+    }
+
+    fn totals(&self) -> StorageResult<Totals> {
+        let conn = self.lock();
+        let (envelopes, bytes): (i64, i64) = conn.query_row(
+            "SELECT count(*), coalesce(sum(length(sealed)), 0) FROM envelopes",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let spaces: i64 = conn.query_row("SELECT count(*) FROM spaces", [], |r| r.get(0))?;
+        let active: i64 = conn.query_row(
+            "SELECT count(*) FROM devices WHERE revoked_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(Totals {
+            spaces: spaces as u64,
+            envelopes: envelopes as u64,
+            envelope_bytes: bytes as u64,
+            active_devices: active as u64,
+        })
+    }
+}
