@@ -271,6 +271,7 @@ fn bad_input_gets_one_line_and_a_non_zero_exit() {
     )
     .contains("unknown record"));
     assert!(fails(d, &["history", "not-an-id"]).contains("record id"));
+    assert!(fails(d, &["seed", "--days", "200000000"]).contains("days"));
     assert!(fails(d, &["changes", "import", "/nonexistent/file"]).contains("cannot read"));
     assert!(fails(d, &["init", "--device-name", "again"]).contains("already exists"));
     // A wrong key is refused, and the store is untouched.

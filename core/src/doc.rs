@@ -457,13 +457,16 @@ impl<'a> Reader<'a> {
     }
 
     /// The paths of fields holding concurrent values (conflicts), with those values.
+    /// Two devices writing the same value concurrently is agreement, not a conflict: only
+    /// fields holding at least two distinct values are listed.
     pub fn conflicts(&self, kind: Kind) -> Vec<(String, Vec<Value>)> {
+        let distinct = |values: &[Value]| values.iter().any(|v| *v != values[0]);
         let mut out = Vec::new();
         for spec in kind.fields() {
             match spec.ty {
                 FieldType::CodeSet(_) | FieldType::TextMap => {
                     for (k, v) in self.map(spec) {
-                        if v.len() > 1 {
+                        if v.len() > 1 && distinct(&v) {
                             out.push((format!("{}.{k}", spec.name), v));
                         }
                     }
@@ -471,7 +474,7 @@ impl<'a> Reader<'a> {
                 ty if ty.is_container() => {}
                 _ => {
                     let all = self.all(spec);
-                    if all.len() > 1 {
+                    if all.len() > 1 && distinct(&all) {
                         out.push((spec.name.to_string(), all));
                     }
                 }

@@ -37,6 +37,15 @@ pub enum CoreError {
     /// Changes received from elsewhere are malformed or inconsistent; nothing was applied.
     #[error("changes refused, nothing was applied: {0}")]
     ChangesRefused(String),
+    /// This store has not joined a space (no relay to sync with).
+    #[error("not enrolled: this device has not joined a space (allervers space create, or allervers join CODE)")]
+    NotEnrolled,
+    /// The relay could not be reached (no network, relay down, timeout).
+    #[error("relay unreachable: {0}")]
+    RelayUnreachable(String),
+    /// The relay answered with a refusal.
+    #[error("relay refused ({status}): {reason}")]
+    RelayRefused { status: u16, reason: String },
     /// The disk is full.
     #[error("storage full: free some space on this device and try again")]
     StorageFull,

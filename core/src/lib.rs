@@ -18,6 +18,7 @@ mod ids;
 pub mod model;
 pub mod seed;
 pub mod store;
+pub mod sync;
 pub mod text;
 pub mod vocab;
 
@@ -33,3 +34,4 @@ pub use model::{
     Observation, Person, PersonSummary, Record, Referral,
 };
 pub use store::{DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store};
+pub use sync::{Membership, SyncProgress, SyncSummary, Transport};

@@ -1,7 +1,7 @@
 //! Generated data for demos, tests and benchmarks: French first names, nicknames, streets and
 //! services in realistic mixes. Never real people. Deterministic for a given seed.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -301,6 +301,18 @@ pub fn seed(
     plan: &SeedPlan,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Seeded> {
+    if !(1..=36_500).contains(&plan.days) {
+        return Err(crate::CoreError::invalid(
+            "days",
+            "must be between 1 and 36,500",
+        ));
+    }
+    if plan.end.year() - (plan.days / 365) as i32 <= 1900 {
+        return Err(crate::CoreError::invalid(
+            "days",
+            "the period would start before 1900",
+        ));
+    }
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let actions = plan.persons / 5;
     let referrals = plan.persons / 7;

@@ -400,3 +400,54 @@ fn damaged_or_random_change_bytes_are_refused_and_never_block_the_genuine_ones()
     b.store.import_changes(&good).unwrap();
     assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Ioana"));
 }
+
+#[test]
+fn the_same_value_written_on_both_sides_is_agreement_not_a_conflict() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Tatiana");
+    send(&a.store, &b.store);
+    for d in [&a, &b] {
+        d.store
+            .edit(
+                p,
+                &[
+                    Edit::Add("needs".into(), Value::Code("health".into())),
+                    Edit::Set("situation".into(), Value::Code("hotel".into())),
+                ],
+            )
+            .unwrap();
+    }
+    let s = send(&a.store, &b.store);
+    send(&b.store, &a.store);
+    assert_eq!(s.new_conflicts, 0);
+    assert!(a.store.conflicts().unwrap().is_empty() && b.store.conflicts().unwrap().is_empty());
+    assert!(a.store.person(p).unwrap().conflicts.is_empty());
+}
+
+#[test]
+fn resolving_a_conflict_follows_the_same_rules_as_an_edit() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Jérôme");
+    send(&a.store, &b.store);
+    a.store
+        .edit(
+            p,
+            &[Edit::Set("name".into(), Value::Text("Jérôme D.".into()))],
+        )
+        .unwrap();
+    b.store
+        .edit(p, &[Edit::Set("name".into(), Value::Text("Jerome".into()))])
+        .unwrap();
+    send(&b.store, &a.store);
+    assert_eq!(a.store.conflicts().unwrap().len(), 1);
+    let err = a.store.resolve(p, "name", "   ").unwrap_err();
+    assert!(
+        matches!(err, CoreError::InvalidInput { ref field, .. } if field == "name"),
+        "{err:?}"
+    );
+    assert_eq!(a.store.conflicts().unwrap().len(), 1, "nothing was written");
+    a.store.resolve(p, "name", "Jérôme D.").unwrap();
+    assert!(a.store.conflicts().unwrap().is_empty());
+}

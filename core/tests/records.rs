@@ -366,3 +366,63 @@ fn an_organisation_extends_a_code_list_and_unknown_codes_are_kept() {
         vec!["phone_charge"]
     );
 }
+
+#[test]
+fn generic_edits_keep_the_rules_of_each_kind() {
+    let d = device("Téléphone A", "Amina");
+    let anonymous = d
+        .store
+        .log_encounter(&NewEncounter {
+            anonymous_count: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    let err = d
+        .store
+        .edit(
+            anonymous,
+            &[Edit::Set("anonymous_count".into(), Value::Int(0))],
+        )
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "persons");
+    let o = d
+        .store
+        .add_observation(&NewObservation {
+            territory: "Porte de la Chapelle".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let err = d
+        .store
+        .edit(
+            o,
+            &[Edit::Put(
+                "counts".into(),
+                "tentes".into(),
+                "beaucoup".into(),
+            )],
+        )
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "counts");
+    let err = d
+        .store
+        .edit(o, &[Edit::Clear("territory".into())])
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "territory");
+    let p = person(&d.store, "Adama");
+    let a = d
+        .store
+        .add_action(&NewAction {
+            person: p,
+            title: "Papiers".into(),
+            category: "papers".into(),
+            due_at: None,
+            assigned_to: None,
+        })
+        .unwrap();
+    let err = d
+        .store
+        .edit(a, &[Edit::Clear("person".into())])
+        .unwrap_err();
+    assert_eq!(invalid_field(err), "person");
+}

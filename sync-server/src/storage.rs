@@ -122,6 +122,7 @@ CREATE TABLE IF NOT EXISTS envelopes (
     epoch INTEGER NOT NULL,
     nonce BLOB NOT NULL,
     sealed BLOB NOT NULL,
+    wrapped_key BLOB,
     device BLOB NOT NULL,
     received_at INTEGER NOT NULL,
     UNIQUE (space, digest)
@@ -306,10 +307,10 @@ impl Storage for SqliteStorage {
             let digest = sha256(&e.sealed);
             let inserted = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO envelopes (space, digest, record, epoch, nonce, sealed, device, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT OR IGNORE INTO envelopes (space, digest, record, epoch, nonce, sealed, wrapped_key, device, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?
-                .execute(params![space, digest, e.record, e.epoch, e.nonce, e.sealed, from, now_ms])?;
+                .execute(params![space, digest, e.record, e.epoch, e.nonce, e.sealed, e.key, from, now_ms])?;
             let seq: i64 = if inserted == 1 {
                 tx.last_insert_rowid()
             } else {
@@ -325,7 +326,7 @@ impl Storage for SqliteStorage {
     fn pull(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<Page> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, received_at, record, epoch, nonce, sealed FROM envelopes
+            "SELECT seq, received_at, record, epoch, nonce, sealed, wrapped_key FROM envelopes
              WHERE space = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![space, after as i64, limit as i64 + 1], |r| {
@@ -338,6 +339,7 @@ impl Storage for SqliteStorage {
                     epoch: r.get(3)?,
                     nonce: <[u8; 24]>::try_from(nonce.as_slice()).unwrap_or([0; 24]),
                     sealed: r.get(5)?,
+                    key: r.get(6)?,
                 },
             })
         })?;

@@ -120,6 +120,7 @@ fn envelope(i: u8, size: usize) -> Envelope {
         epoch: 0,
         nonce: [i; 24],
         sealed: vec![i; size],
+        key: i.is_multiple_of(2).then(|| vec![i; 72]),
     }
 }
 

@@ -50,6 +50,16 @@ impl Store {
     /// checked before the batch commits; a bad change refuses the whole batch. Changes already
     /// known are ignored, so importing twice changes nothing.
     pub fn import_changes(&self, batch: &[(RecordId, Vec<u8>)]) -> Result<ImportSummary> {
+        self.import_with(batch, |_| Ok(()))
+    }
+
+    /// Imports a batch and runs `also` in the same transaction (a sync cursor moves with the
+    /// changes it covers).
+    pub(crate) fn import_with(
+        &self,
+        batch: &[(RecordId, Vec<u8>)],
+        also: impl FnOnce(&rusqlite::Connection) -> Result<()>,
+    ) -> Result<ImportSummary> {
         let mut by_record: BTreeMap<RecordId, Vec<Change>> = BTreeMap::new();
         for (i, (id, bytes)) in batch.iter().enumerate() {
             let change = Change::try_from(&bytes[..]).map_err(|e| {
@@ -148,6 +158,7 @@ impl Store {
                 maybe_snapshot(&tx, id, &mut doc)?;
             }
         }
+        also(&tx)?;
         tx.commit()?;
         Ok(summary)
     }

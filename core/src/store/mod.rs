@@ -180,6 +180,25 @@ impl Store {
                 path: path.display().to_string(),
             });
         }
+        let built = Self::build_new(path, key, device_name, worker, clock);
+        if built.is_err() {
+            // Nothing half-made stays behind: a retry starts from scratch.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        built
+    }
+
+    fn build_new(
+        path: &Path,
+        key: &RawKey,
+        device_name: &str,
+        worker: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
         let mut conn = open_connection(path, key, true)?;
         schema::migrate(&mut conn)?;
         let device = DeviceId::random(rand::random());
@@ -486,8 +505,10 @@ impl Store {
                 ))
             }
         };
+        self.checker_edits(&tx, kind, std::slice::from_ref(&edit))?;
         doc.set_actor(self.me.device.actor().clone());
         doc::apply(&mut doc, kind, &edit, &self.me.worker, now_ms)?;
+        check_record_rules(kind, &doc)?;
         let replaced: Vec<String> = values.iter().map(|v| v.to_string()).collect();
         doc::record_resolution(
             &mut doc,
@@ -1028,12 +1049,44 @@ fn check_record_rules(kind: Kind, doc: &AutoCommit) -> Result<()> {
             .and_then(|s| r.get(s))
             .is_some_and(|v| !v.to_string().trim().is_empty())
     };
+    let field = |name: &str| kind.field(name).ok();
     match kind {
         Kind::Person if !present("name") && !present("nickname") => Err(CoreError::invalid(
             "name",
             "a person needs a name or a nickname",
         )),
+        Kind::Encounter => {
+            let persons = field("persons").map(|s| r.list(s).len()).unwrap_or(0);
+            let anonymous = match field("anonymous_count").and_then(|s| r.get(s)) {
+                Some(Value::Int(n)) => n,
+                _ => 0,
+            };
+            if persons == 0 && anonymous <= 0 {
+                return Err(CoreError::invalid(
+                    "persons",
+                    "an encounter needs at least one person met or an anonymous count",
+                ));
+            }
+            Ok(())
+        }
         Kind::Action if !present("title") => Err(CoreError::invalid("title", "is empty")),
+        Kind::Action | Kind::Referral if !present("person") => {
+            Err(CoreError::invalid("person", "is required"))
+        }
+        Kind::Referral if !present("target") => Err(CoreError::invalid("target", "is required")),
+        Kind::Observation => {
+            if !present("territory") {
+                return Err(CoreError::invalid("territory", "is empty"));
+            }
+            let counts = field("counts").map(|s| r.text_map(s)).unwrap_or_default();
+            match counts.iter().find(|(_, v)| v.parse::<u32>().is_err()) {
+                Some((k, v)) => Err(CoreError::invalid(
+                    "counts",
+                    format!("{k} = {v:?} is not a whole number of zero or more"),
+                )),
+                None => Ok(()),
+            }
+        }
         _ => Ok(()),
     }
 }

@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::{CoreError, Result};
 
 /// Migrations in order; migration `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- Store-wide settings: this device's id and names.
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 
@@ -144,7 +145,29 @@ CREATE TABLE vocab_extra (
     en TEXT NOT NULL,
     PRIMARY KEY (vocab, code)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+-- The space this store syncs with (one for now) and its credentials.
+CREATE TABLE space (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    space BLOB NOT NULL,
+    name TEXT NOT NULL,
+    relay TEXT NOT NULL,
+    token TEXT NOT NULL,
+    key BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    coordinator INTEGER NOT NULL,
+    joined_at INTEGER NOT NULL
+);
+
+-- Record keys, by the blinded id the relay sees.
+CREATE TABLE record_keys (
+    blind BLOB PRIMARY KEY,
+    record_id BLOB NOT NULL,
+    key BLOB NOT NULL
+) WITHOUT ROWID;
+"#,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

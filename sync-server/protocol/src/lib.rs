@@ -51,13 +51,15 @@ pub struct DeviceEntry {
     pub revoked_at_ms: Option<i64>,
 }
 
-/// One sealed change: an opaque record id, the key epoch, the nonce and the sealed bytes.
+/// One sealed change: an opaque record id, the key epoch, the nonce and the sealed bytes; on a
+/// record's first envelope, its record key wrapped with the space key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     pub record: [u8; 16],
     pub epoch: u32,
     pub nonce: [u8; 24],
     pub sealed: Vec<u8>,
+    pub key: Option<Vec<u8>>,
 }
 
 /// `POST /v1/spaces/{space}/envelopes`: a batch in.
@@ -133,6 +135,7 @@ mod tests {
                     epoch: 0,
                     nonce: [2; 24],
                     sealed: vec![3; 40],
+                    key: Some(vec![4; 72]),
                 },
             }],
             next: 7,

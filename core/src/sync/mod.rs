@@ -1,0 +1,355 @@
+//! Sync with a relay, sans IO: the store decides what to push and what to apply; a
+//! [`Transport`] does the I/O (a blocking HTTP client by default, or one a phone shell gives).
+//!
+//! A round pushes the outbox (local changes past the push cursor) in batches, then pulls pages
+//! until none remain. A page is decrypted whole before anything is applied, then applied with
+//! the cursor move in one transaction: a sync cut at any point resumes without loss or
+//! duplication (pushes are idempotent at the relay, pages are applied once).
+
+mod seal;
+
+use allervers_protocol::{Page, Push, Pushed, SpaceId};
+use automerge::Change;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use crate::crypto::RawKey;
+use crate::store::{ImportSummary, Store, ROSTER_ID};
+use crate::{CoreError, RecordId, Result};
+pub(crate) use seal::SpaceKeys;
+
+/// Changes pushed in one request.
+pub const PUSH_BATCH: usize = 256;
+/// Envelopes asked for in one pull.
+pub const PULL_PAGE: usize = 1_000;
+
+/// The space this store syncs with, and its credentials. Secret: kept in the encrypted store.
+#[derive(Clone)]
+pub struct Membership {
+    pub space: SpaceId,
+    pub name: String,
+    pub relay: String,
+    pub token: String,
+    pub key: RawKey,
+    pub epoch: u32,
+    pub coordinator: bool,
+}
+
+impl std::fmt::Debug for Membership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Membership")
+            .field("space", &allervers_protocol::hex_id(&self.space))
+            .field("name", &self.name)
+            .field("relay", &self.relay)
+            .field("coordinator", &self.coordinator)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Carries requests to the relay. Errors are `RelayUnreachable` (retry later) or `RelayRefused`.
+pub trait Transport {
+    fn push(&self, relay: &str, space: &SpaceId, token: &str, push: &Push) -> Result<Pushed>;
+    fn pull(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Page>;
+}
+
+/// Where a sync round is, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncProgress {
+    Pushing { done: usize, total: usize },
+    Pulling { received: usize },
+}
+
+/// What a sync round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncSummary {
+    pub pushed: usize,
+    pub pulled: usize,
+    pub new_changes: usize,
+    pub new_conflicts: usize,
+    pub waiting: usize,
+    /// The pull cursor after the round.
+    pub cursor: u64,
+    pub requests: usize,
+}
+
+/// A batch of the outbox, sealed, with the last change sequence it covers.
+pub struct OutboxBatch {
+    pub push: Push,
+    pub last_seq: i64,
+}
+
+fn cursor(conn: &rusqlite::Connection, key: &str) -> Result<i64> {
+    let v: Option<i64> = conn
+        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    Ok(v.unwrap_or(0))
+}
+
+fn set_cursor(conn: &rusqlite::Connection, key: &str, value: i64) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?1, ?2)")?
+        .execute(params![key, value])?;
+    Ok(())
+}
+
+impl Store {
+    /// Records that this store syncs with `membership` (after creating or joining a space).
+    pub fn join_space(&self, membership: &Membership) -> Result<()> {
+        if membership.relay.trim().is_empty() || membership.token.is_empty() {
+            return Err(CoreError::invalid(
+                "space",
+                "a relay address and a device token are needed",
+            ));
+        }
+        let conn = self.lock();
+        if conn.query_row("SELECT count(*) FROM space", [], |r| r.get::<_, i64>(0))? > 0 {
+            return Err(CoreError::invalid(
+                "space",
+                "this store already belongs to a space",
+            ));
+        }
+        conn.execute(
+            "INSERT INTO space (id, space, name, relay, token, key, epoch, coordinator, joined_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                membership.space,
+                membership.name,
+                membership.relay.trim_end_matches('/'),
+                membership.token,
+                membership.key.as_bytes(),
+                membership.epoch,
+                membership.coordinator,
+                self.now().timestamp_millis()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The space this store syncs with, if any.
+    pub fn membership(&self) -> Result<Option<Membership>> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT space, name, relay, token, key, epoch, coordinator FROM space WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                        r.get::<_, u32>(5)?,
+                        r.get::<_, bool>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((space, name, relay, token, key, epoch, coordinator)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Membership {
+            space: <[u8; 16]>::try_from(space.as_slice())
+                .map_err(|_| CoreError::corrupt("bad space id"))?,
+            name,
+            relay,
+            token,
+            key: RawKey::from_slice(&key).map_err(|_| CoreError::corrupt("bad space key"))?,
+            epoch,
+            coordinator,
+        }))
+    }
+
+    fn keys(&self) -> Result<(Membership, SpaceKeys)> {
+        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+        let keys = SpaceKeys {
+            key: m.key.clone(),
+            epoch: m.epoch,
+        };
+        Ok((m, keys))
+    }
+
+    /// The next batch of the outbox, sealed (record keys are created for records that have
+    /// none yet). `None` when everything was pushed.
+    pub fn outbox_batch(&self, limit: usize) -> Result<Option<OutboxBatch>> {
+        let (_, space) = self.keys()?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let after = cursor(&tx, "push_cursor")?;
+        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = tx
+            .prepare_cached("SELECT seq, record_id, bytes FROM changes WHERE local = 1 AND seq > ?1 ORDER BY seq LIMIT ?2")?
+            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(last_seq) = rows.last().map(|r| r.0) else {
+            return Ok(None);
+        };
+        let mut envelopes = Vec::with_capacity(rows.len());
+        for (_, id, bytes) in rows {
+            let record =
+                RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+            let key = record_key(&tx, &space, record, true)?
+                .ok_or_else(|| CoreError::corrupt("record key missing"))?;
+            let mut change = Change::try_from(&bytes[..])
+                .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
+            envelopes.push(space.seal(record, &key, &mut change));
+        }
+        tx.commit()?;
+        Ok(Some(OutboxBatch {
+            push: Push { envelopes },
+            last_seq,
+        }))
+    }
+
+    /// The relay acknowledged a batch: its changes leave the outbox.
+    pub fn ack_push(&self, batch: &OutboxBatch, pushed: &Pushed) -> Result<()> {
+        if pushed.seqs.len() != batch.push.envelopes.len() {
+            return Err(CoreError::RelayRefused {
+                status: 200,
+                reason: format!(
+                    "acknowledged {} envelopes of {}",
+                    pushed.seqs.len(),
+                    batch.push.envelopes.len()
+                ),
+            });
+        }
+        set_cursor(&self.lock(), "push_cursor", batch.last_seq)
+    }
+
+    /// Where the next pull starts.
+    pub fn pull_cursor(&self) -> Result<u64> {
+        Ok(cursor(&self.lock(), "pull_cursor")? as u64)
+    }
+
+    /// Applies one page: every envelope is opened first, then the changes and the cursor move
+    /// commit together. A page with one envelope that does not open is refused whole and the
+    /// cursor stays where it was.
+    pub fn apply_page(&self, page: &Page) -> Result<ImportSummary> {
+        let (_, space) = self.keys()?;
+        let mut changes = Vec::with_capacity(page.envelopes.len());
+        let mut new_keys: Vec<([u8; 16], RecordId, RawKey)> = Vec::new();
+        {
+            let conn = self.lock();
+            for stored in &page.envelopes {
+                let env = &stored.envelope;
+                let key = match &env.key {
+                    Some(wrapped) => space.unwrap(&env.record, wrapped)?,
+                    None => match new_keys.iter().find(|(b, _, _)| *b == env.record) {
+                        Some((_, _, k)) => k.clone(),
+                        None => known_key(&conn, &space, &env.record)?.ok_or_else(|| {
+                            CoreError::ChangesRefused(
+                                "an envelope's record key is unknown here".into(),
+                            )
+                        })?,
+                    },
+                };
+                let (record, change) = space.open(env, &key)?;
+                if env.key.is_some() && !new_keys.iter().any(|(b, _, _)| *b == env.record) {
+                    new_keys.push((env.record, record, key));
+                }
+                changes.push((record, change.raw_bytes().to_vec()));
+            }
+        }
+        let next = page.next as i64;
+        self.import_with(&changes, |tx| {
+            for (blind, record, key) in &new_keys {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
+            }
+            set_cursor(tx, "pull_cursor", next)
+        })
+    }
+
+    /// One sync round with the relay: push the outbox, then pull until nothing remains.
+    pub fn sync(
+        &self,
+        transport: &dyn Transport,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<SyncSummary> {
+        let (m, _) = self.keys()?;
+        let mut summary = SyncSummary::default();
+        let total = self.pending_changes()? as usize;
+        while let Some(batch) = self.outbox_batch(PUSH_BATCH)? {
+            let pushed = transport.push(&m.relay, &m.space, &m.token, &batch.push)?;
+            summary.requests += 1;
+            self.ack_push(&batch, &pushed)?;
+            summary.pushed += batch.push.envelopes.len();
+            progress(SyncProgress::Pushing {
+                done: summary.pushed,
+                total,
+            });
+        }
+        loop {
+            let after = self.pull_cursor()?;
+            let page = transport.pull(&m.relay, &m.space, &m.token, after, PULL_PAGE)?;
+            summary.requests += 1;
+            if page.envelopes.is_empty() {
+                summary.cursor = after;
+                break;
+            }
+            if page.next <= after {
+                return Err(CoreError::ChangesRefused(
+                    "the relay's cursor did not move forward".into(),
+                ));
+            }
+            let applied = self.apply_page(&page)?;
+            summary.pulled += page.envelopes.len();
+            summary.new_changes += applied.new_changes;
+            summary.new_conflicts += applied.new_conflicts;
+            summary.waiting = applied.waiting;
+            summary.cursor = page.next;
+            progress(SyncProgress::Pulling {
+                received: summary.pulled,
+            });
+            if !page.more {
+                break;
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// The key of a record, by its blinded id, if this store knows it.
+fn known_key(
+    conn: &rusqlite::Connection,
+    space: &SpaceKeys,
+    blind: &[u8; 16],
+) -> Result<Option<RawKey>> {
+    if *blind == space.blind(ROSTER_ID) {
+        return Ok(Some(space.roster_key()));
+    }
+    let key: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT key FROM record_keys WHERE blind = ?1")?
+        .query_row([blind], |r| r.get(0))
+        .optional()?;
+    key.map(|k| RawKey::from_slice(&k).map_err(|_| CoreError::corrupt("bad record key")))
+        .transpose()
+}
+
+/// The key of a record; with `create`, a new random one is stored for a record that has none.
+fn record_key(
+    conn: &rusqlite::Connection,
+    space: &SpaceKeys,
+    record: RecordId,
+    create: bool,
+) -> Result<Option<RawKey>> {
+    let blind = space.blind(record);
+    if let Some(key) = known_key(conn, space, &blind)? {
+        return Ok(Some(key));
+    }
+    if !create {
+        return Ok(None);
+    }
+    let key = RawKey::generate();
+    conn.prepare_cached("INSERT INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)")?
+        .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
+    Ok(Some(key))
+}
