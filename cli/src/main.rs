@@ -4,7 +4,9 @@
 
 mod demo;
 mod keys;
+mod qr;
 mod render;
+mod sync;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -107,6 +109,37 @@ enum Command {
     },
     /// A scripted field day on a temporary store: start here.
     Demo,
+    /// Spaces: sharing scopes synced through a relay.
+    #[command(subcommand)]
+    Space(SpaceCmd),
+    /// Creates a one-time invite code (and its QR code) for a new device (coordinator).
+    Invite {
+        /// Where to write the QR code PNG (default: invite-SPACE.png here).
+        #[arg(long)]
+        qr: Option<PathBuf>,
+    },
+    /// Joins a space with an invite code.
+    Join { code: String },
+    /// The devices of the space (coordinator).
+    Devices,
+    /// Revokes a device (coordinator): its next request is refused.
+    Revoke {
+        /// The device id, or its first hex digits (see `allervers devices`).
+        device: String,
+    },
+    /// Pushes this device's changes and pulls everyone else's.
+    Sync,
+}
+
+#[derive(Subcommand)]
+enum SpaceCmd {
+    /// Registers a new space at a relay, with this device as its coordinator (reads the relay's
+    /// admin token from ALLERVERS_RELAY_ADMIN_TOKEN).
+    Create {
+        name: String,
+        #[arg(long)]
+        relay: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -687,6 +720,14 @@ fn run(cli: Cli) -> Result<()> {
             })?;
         }
         Command::Demo => demo::run(ctx.lang)?,
+        Command::Space(SpaceCmd::Create { name, relay }) => {
+            sync::create_space(&ctx, &name, &relay)?
+        }
+        Command::Invite { qr } => sync::invite(&ctx, qr)?,
+        Command::Join { code } => sync::join(&ctx, &code)?,
+        Command::Devices => sync::devices(&ctx)?,
+        Command::Revoke { device } => sync::revoke(&ctx, &device)?,
+        Command::Sync => sync::sync(&ctx)?,
     }
     Ok(())
 }

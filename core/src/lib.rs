@@ -34,4 +34,4 @@ pub use model::{
     Observation, Person, PersonSummary, Record, Referral,
 };
 pub use store::{DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store};
-pub use sync::{Membership, SyncProgress, SyncSummary, Transport};
+pub use sync::{Invite, Membership, SyncProgress, SyncSummary, Transport, TransportError};

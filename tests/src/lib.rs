@@ -1,1 +1,186 @@
-//! End-to-end scenarios across several stores; the tests live in `tests/tests/`.
+//! Helpers for end-to-end scenarios: a real relay process on a loopback port, and devices
+//! (stores in temporary folders) enrolled in one space through it. The scenarios live in
+//! `tests/tests/`; the command line's own tests use the relay helper too.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use allervers_core::{Invite, ManualClock, Membership, RawKey, Store};
+use allervers_protocol::client::HttpClient;
+use allervers_protocol::{CreateInvite, Enroll};
+use chrono::{TimeZone, Utc};
+
+pub const ADMIN_TOKEN: &str = "end-to-end-admin-token";
+
+/// The relay binary of this workspace, built if it is not there yet (so that a test of this
+/// crate alone still runs the real relay).
+pub fn relay_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = profile_dir.join(format!("allervers-relay{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "allervers-relay", "--bin", "allervers-relay"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building the relay failed");
+    }
+    bin
+}
+
+/// A free loopback port (bound and released: good enough for tests on one machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A relay process with its own data folder.
+pub struct RelayProcess {
+    child: Child,
+    pub url: String,
+    pub port: u16,
+    pub data: PathBuf,
+}
+
+impl RelayProcess {
+    pub fn start(data: &Path) -> RelayProcess {
+        Self::start_on(data, free_port())
+    }
+
+    /// Starts on a given port (a restarted relay keeps its address).
+    pub fn start_on(data: &Path, port: u16) -> RelayProcess {
+        let mut child = Command::new(relay_binary())
+            .arg("--addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data")
+            .arg(data)
+            .args(["--admin-token", ADMIN_TOKEN])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the relay");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("relay said: {line:?}"))
+            .to_string();
+        RelayProcess {
+            child,
+            url,
+            port,
+            data: data.to_path_buf(),
+        }
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One device: a store in its own folder, with a stepped clock.
+pub struct Device {
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn device(name: &str, worker: &str) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 2, 10, 20, 0, 0).unwrap(),
+    ));
+    let store = Store::create_with_clock(
+        &dir.path().join("store.db"),
+        &RawKey::generate(),
+        name,
+        worker,
+        clock.clone(),
+    )
+    .unwrap();
+    Device { store, clock, dir }
+}
+
+fn device_id(store: &Store) -> [u8; 16] {
+    <[u8; 16]>::try_from(store.identity().device.to_bytes().as_slice()).unwrap()
+}
+
+/// Registers a space at the relay with `coordinator` as its first device.
+pub fn create_space(relay: &RelayProcess, coordinator: &Store, name: &str) -> Membership {
+    let space: [u8; 16] =
+        std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(name.len() as u8));
+    let token = HttpClient::default()
+        .create_space(&relay.url, ADMIN_TOKEN, space, device_id(coordinator))
+        .unwrap()
+        .device_token;
+    let m = Membership {
+        space,
+        name: name.into(),
+        relay: relay.url.clone(),
+        token,
+        key: RawKey::generate(),
+        epoch: 0,
+        coordinator: true,
+    };
+    coordinator.join_space(&m).unwrap();
+    m
+}
+
+/// A coordinator's invite code, registered at the relay.
+pub fn invite(coordinator: &Store) -> String {
+    let m = coordinator.membership().unwrap().unwrap();
+    let invite = Invite::new(&m);
+    HttpClient::default()
+        .create_invite(
+            &m.relay,
+            &m.space,
+            &m.token,
+            &CreateInvite {
+                secret_hash: invite.secret_hash(),
+                expires_at_ms: i64::MAX,
+            },
+        )
+        .unwrap();
+    invite.code()
+}
+
+/// Redeems an invite code for `store`.
+pub fn join(store: &Store, code: &str) -> Result<(), allervers_core::CoreError> {
+    let invite = Invite::from_code(code)?;
+    let token = HttpClient::default()
+        .enroll(
+            &invite.relay,
+            &Enroll {
+                space: invite.space,
+                secret: invite.secret,
+                device: device_id(store),
+            },
+        )
+        .map_err(allervers_core::CoreError::from)?
+        .device_token;
+    store.join_space(&invite.membership(token))
+}

@@ -46,17 +46,104 @@ impl std::fmt::Debug for Membership {
     }
 }
 
-/// Carries requests to the relay. Errors are `RelayUnreachable` (retry later) or `RelayRefused`.
-pub trait Transport {
-    fn push(&self, relay: &str, space: &SpaceId, token: &str, push: &Push) -> Result<Pushed>;
-    fn pull(
-        &self,
-        relay: &str,
-        space: &SpaceId,
-        token: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Page>;
+pub use allervers_protocol::{Transport, TransportError};
+
+impl From<TransportError> for CoreError {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::Unreachable(why) => CoreError::RelayUnreachable(why),
+            TransportError::Refused { status, reason } => {
+                CoreError::RelayRefused { status, reason }
+            }
+        }
+    }
+}
+
+/// An invitation to join a space: everything a new device needs (the relay's address, the space
+/// and its key, a one-time enrolment secret). It is a secret itself: hand it over in person (a
+/// QR code), never by mail.
+#[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Invite {
+    pub relay: String,
+    pub space: SpaceId,
+    pub name: String,
+    pub key: [u8; 32],
+    pub epoch: u32,
+    pub secret: [u8; 32],
+}
+
+const INVITE_PREFIX: &str = "ALV1-";
+
+impl Invite {
+    /// A new invitation to the space of `membership`, with a fresh secret.
+    pub fn new(membership: &Membership) -> Invite {
+        Invite {
+            relay: membership.relay.clone(),
+            space: membership.space,
+            name: membership.name.clone(),
+            key: *membership.key.as_bytes(),
+            epoch: membership.epoch,
+            secret: rand::random(),
+        }
+    }
+
+    /// The hash of the secret, which is all the relay keeps.
+    pub fn secret_hash(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.secret).into()
+    }
+
+    /// The code to type or scan.
+    pub fn code(&self) -> String {
+        use base64::Engine;
+        let bytes = postcard::to_stdvec(self).unwrap_or_default();
+        format!(
+            "{INVITE_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        )
+    }
+
+    /// Reads a code; a mistyped or truncated code is refused.
+    pub fn from_code(code: &str) -> Result<Invite> {
+        use base64::Engine;
+        let bad = || {
+            CoreError::invalid(
+                "invite code",
+                "is not an allervers invite code (mistyped or cut?)",
+            )
+        };
+        let body = code.trim().strip_prefix(INVITE_PREFIX).ok_or_else(bad)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| bad())?;
+        let invite: Invite = postcard::from_bytes(&bytes).map_err(|_| bad())?;
+        if !(invite.relay.starts_with("http://") || invite.relay.starts_with("https://")) {
+            return Err(bad());
+        }
+        Ok(invite)
+    }
+
+    /// The membership a device gets once the relay enrolled it with `token`.
+    pub fn membership(&self, token: String) -> Membership {
+        Membership {
+            space: self.space,
+            name: self.name.clone(),
+            relay: self.relay.clone(),
+            token,
+            key: RawKey::from_bytes(self.key),
+            epoch: self.epoch,
+            coordinator: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Invite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invite")
+            .field("relay", &self.relay)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a sync round is, for a progress bar.

@@ -92,6 +92,49 @@ pub struct Page {
     pub more: bool,
 }
 
+/// Why a request to the relay did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransportError {
+    /// No answer (no network, relay down, timeout): try again later.
+    Unreachable(String),
+    /// The relay answered with a refusal: its status and short reason.
+    Refused { status: u16, reason: String },
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Unreachable(why) => write!(f, "relay unreachable: {why}"),
+            TransportError::Refused { status, reason } => {
+                write!(f, "relay refused ({status}): {reason}")
+            }
+        }
+    }
+}
+
+/// What a device's sync needs from the relay. The default implementation is the blocking
+/// [`client::HttpClient`]; a phone shell may give its own (OkHttp, URLSession).
+pub trait Transport {
+    fn push(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        push: &Push,
+    ) -> Result<Pushed, TransportError>;
+    fn pull(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Page, TransportError>;
+}
+
+#[cfg(feature = "client")]
+pub mod client;
+
 /// Encodes a body.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Serialising these plain structs into a Vec cannot fail.
