@@ -1,0 +1,114 @@
+//! The sync commands against a real relay process: space create, invite (with its QR code),
+//! join, sync, devices, revoke.
+
+use std::path::Path;
+
+use allervers_e2e::{RelayProcess, ADMIN_TOKEN};
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn cli(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("allervers").unwrap();
+    cmd.arg("--data")
+        .arg(dir)
+        .env("ALLERVERS_KEY", "clé du test de synchronisation")
+        .env("ALLERVERS_RELAY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env_remove("ALLERVERS_DATA");
+    cmd
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = cli(dir).arg("--json").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = cli(dir).args(args).output().unwrap();
+    assert!(!out.status.success(), "{args:?} should fail");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
+
+#[test]
+fn two_stores_sync_through_the_relay_from_the_command_line() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let (a_dir, b_dir, c_dir) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (a, b, c) = (a_dir.path(), b_dir.path(), c_dir.path());
+    json(
+        a,
+        &[
+            "init",
+            "--device-name",
+            "Poste bureau",
+            "--worker",
+            "Sophie",
+        ],
+    );
+    json(
+        b,
+        &[
+            "init",
+            "--device-name",
+            "Téléphone maraude",
+            "--worker",
+            "Julien",
+        ],
+    );
+    json(
+        c,
+        &["init", "--device-name", "Téléphone 3", "--worker", "Inès"],
+    );
+
+    assert!(fails(b, &["sync"]).contains("not enrolled"));
+    json(
+        a,
+        &["space", "create", "Maraude nord", "--relay", &relay.url],
+    );
+    let qr = a.join("invite.png");
+    let invite = json(a, &["invite", "--qr", qr.to_str().unwrap()]);
+    let code = invite["code"].as_str().unwrap().to_string();
+    let png = std::fs::read(&qr).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG QR code");
+    json(b, &["join", &code]);
+    assert!(
+        fails(c, &["join", &code]).contains("404"),
+        "an invite is used once"
+    );
+
+    json(
+        a,
+        &["person", "add", "--name", "Hélène", "--situation", "street"],
+    );
+    let pushed = json(a, &["sync"]);
+    assert_eq!(pushed["pushed"], 2, "roster entry and person");
+    let pulled = json(b, &["sync"]);
+    assert_eq!(pulled["new_changes"], 2);
+    let found = json(b, &["person", "list", "--search", "helene"]);
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    json(a, &["sync"]);
+
+    let devices = json(a, &["devices"]);
+    let list = devices.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let julien = list
+        .iter()
+        .find(|d| d["worker"] == "Julien")
+        .expect("names come from the synced roster");
+    let prefix = &julien["device"].as_str().unwrap()[..8];
+    assert!(fails(b, &["devices"]).contains("coordinator"));
+    json(a, &["revoke", prefix]);
+    json(b, &["person", "add", "--nickname", "Papi"]);
+    let err = fails(b, &["sync"]);
+    assert!(err.contains("403") && err.contains("revoked"), "{err}");
+}

@@ -1,0 +1,213 @@
+//! The sync engine without a network: an in-memory relay behind the `Transport` trait, which a
+//! test can make fail, drop answers, or tamper with.
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+
+use allervers_core::{CoreError, Membership, RawKey, Store, Transport, TransportError};
+use allervers_protocol::{Page, Push, Pushed, SpaceId, Stored};
+use common::{device, meet, person};
+
+#[derive(Default)]
+struct MemoryRelay {
+    log: RefCell<Vec<Stored>>,
+    /// Fail every call after this many (None: never).
+    fail_after: Cell<Option<usize>>,
+    calls: Cell<usize>,
+    /// Store a push but answer as if the connection dropped.
+    drop_push_answer: Cell<bool>,
+    /// Flip a byte of the sealed content of served envelopes.
+    tamper: Cell<bool>,
+}
+
+impl MemoryRelay {
+    fn tick(&self) -> Result<(), TransportError> {
+        self.calls.set(self.calls.get() + 1);
+        match self.fail_after.get() {
+            Some(n) if self.calls.get() > n => {
+                Err(TransportError::Unreachable("connection reset".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Transport for MemoryRelay {
+    fn push(&self, _: &str, _: &SpaceId, _: &str, push: &Push) -> Result<Pushed, TransportError> {
+        self.tick()?;
+        let mut log = self.log.borrow_mut();
+        let mut seqs = Vec::new();
+        for e in &push.envelopes {
+            match log.iter().find(|s| s.envelope.sealed == e.sealed) {
+                Some(s) => seqs.push(s.seq),
+                None => {
+                    let seq = log.len() as u64 + 1;
+                    log.push(Stored {
+                        seq,
+                        received_at_ms: 0,
+                        envelope: e.clone(),
+                    });
+                    seqs.push(seq);
+                }
+            }
+        }
+        if self.drop_push_answer.get() {
+            return Err(TransportError::Unreachable("answer lost".into()));
+        }
+        Ok(Pushed { seqs })
+    }
+
+    fn pull(
+        &self,
+        _: &str,
+        _: &SpaceId,
+        _: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Page, TransportError> {
+        self.tick()?;
+        let log = self.log.borrow();
+        let mut envelopes: Vec<Stored> = log
+            .iter()
+            .filter(|s| s.seq > after)
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let more = envelopes.len() > limit;
+        envelopes.truncate(limit);
+        if self.tamper.get() {
+            if let Some(last) = envelopes.last_mut() {
+                let n = last.envelope.sealed.len();
+                last.envelope.sealed[n / 2] ^= 1;
+            }
+        }
+        let next = envelopes.last().map_or(after, |s| s.seq);
+        Ok(Page {
+            envelopes,
+            next,
+            more,
+        })
+    }
+}
+
+fn enrol(stores: &[&Store]) {
+    let key = RawKey::generate();
+    for (i, s) in stores.iter().enumerate() {
+        s.join_space(&Membership {
+            space: [7; 16],
+            name: "Maraude test".into(),
+            relay: "http://relay.invalid".into(),
+            token: format!("token-{i}"),
+            key: key.clone(),
+            epoch: 0,
+            coordinator: i == 0,
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_tampered_envelope_refuses_the_whole_page_and_the_cursor_stays() {
+    let relay = MemoryRelay::default();
+    let (a, b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    let p = person(&a.store, "Hamza");
+    meet(&a.store, &[p], "Porte de Clignancourt");
+    a.store.sync(&relay, &mut |_| {}).unwrap();
+
+    relay.tamper.set(true);
+    let err = b.store.sync(&relay, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
+    assert_eq!(b.store.pull_cursor().unwrap(), 0, "the cursor did not move");
+    assert!(
+        matches!(b.store.person(p), Err(CoreError::RecordNotFound(_))),
+        "nothing of the page was applied"
+    );
+
+    relay.tamper.set(false);
+    b.store.sync(&relay, &mut |_| {}).unwrap();
+    assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Hamza"));
+}
+
+#[test]
+fn a_push_whose_answer_was_lost_is_stored_once_when_retried() {
+    let relay = MemoryRelay::default();
+    let (a, b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    person(&a.store, "Martine");
+    relay.drop_push_answer.set(true);
+    assert!(matches!(
+        a.store.sync(&relay, &mut |_| {}),
+        Err(CoreError::RelayUnreachable(_))
+    ));
+    assert_eq!(
+        a.store.pending_changes().unwrap(),
+        2,
+        "not acknowledged, still in the outbox"
+    );
+    relay.drop_push_answer.set(false);
+    let s = a.store.sync(&relay, &mut |_| {}).unwrap();
+    assert_eq!(s.pushed, 2);
+    assert_eq!(
+        relay.log.borrow().len(),
+        2,
+        "the retry carried the same sealed bytes: stored once"
+    );
+    b.store.sync(&relay, &mut |_| {}).unwrap();
+    assert_eq!(b.store.list_persons(&Default::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn a_pull_cut_between_pages_resumes_without_loss_or_duplication() {
+    let relay = MemoryRelay::default();
+    let (a, b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    let p = person(&a.store, "Didier");
+    for i in 0..2_500 {
+        a.store
+            .log_encounter(&allervers_core::NewEncounter {
+                persons: vec![p],
+                notes: Some(format!("{i}")),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    a.store.sync(&relay, &mut |_| {}).unwrap();
+    relay.calls.set(0);
+    relay.fail_after.set(Some(3)); // its own push, two pages of 1,000, then the network goes
+    let err = b.store.sync(&relay, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, CoreError::RelayUnreachable(_)));
+    assert_eq!(b.store.pull_cursor().unwrap(), 2_000);
+    relay.fail_after.set(None);
+    let s = b.store.sync(&relay, &mut |_| {}).unwrap();
+    assert_eq!(s.pulled as usize, relay.log.borrow().len() - 2_000);
+    assert_eq!(
+        b.store.export_changes().unwrap().len(),
+        a.store.export_changes().unwrap().len() + 1,
+        "plus b's own roster entry"
+    );
+    assert_eq!(
+        b.store.timeline(p).unwrap().len(),
+        2_500 + a.store.history(p).unwrap().len()
+    );
+}
+
+#[test]
+fn a_store_without_a_space_is_told_so() {
+    let a = device("Téléphone A", "Amina");
+    let err = a
+        .store
+        .sync(&MemoryRelay::default(), &mut |_| {})
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NotEnrolled));
+}
