@@ -190,7 +190,7 @@ fn a_pull_cut_between_pages_resumes_without_loss_or_duplication() {
     assert_eq!(b.store.pull_cursor().unwrap(), 2_000);
     relay.fail_after.set(None);
     let s = b.store.sync(&relay, &mut |_| {}).unwrap();
-    assert_eq!(s.pulled as usize, relay.log.borrow().len() - 2_000);
+    assert_eq!(s.pulled, relay.log.borrow().len() - 2_000);
     assert_eq!(
         b.store.export_changes().unwrap().len(),
         a.store.export_changes().unwrap().len() + 1,
