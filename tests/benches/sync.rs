@@ -1,0 +1,219 @@
+//! Sync benchmark: prints the figures recorded in BENCHMARKS.md.
+//!
+//! `cargo bench -p allervers-e2e --bench sync` (release; `ALLERVERS_BENCH_QUICK=1` for a small
+//! store and a 5-second load). Everything runs on this machine: the relay is a real process on
+//! a loopback port; the load's request loops are bounded in time and stop by themselves.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use allervers_core::seed::{self, SeedPlan};
+use allervers_core::Invite;
+use allervers_e2e::{create_space, device, invite, join, RelayProcess, ADMIN_TOKEN};
+use allervers_protocol::client::HttpClient;
+use allervers_protocol::{CreateInvite, Enroll, Envelope, Push, Transport};
+
+/// A loopback TCP proxy in front of the relay that counts the bytes each way: what really goes
+/// over the wire, headers included.
+struct CountingProxy {
+    url: String,
+    up: Arc<AtomicU64>,
+    down: Arc<AtomicU64>,
+}
+
+impl CountingProxy {
+    fn start(target: &str) -> CountingProxy {
+        let target = target.trim_start_matches("http://").to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (u, d) = (up.clone(), down.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let Ok(server) = std::net::TcpStream::connect(&target) else { break };
+                for (mut from, mut to, counter) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap(), u.clone()),
+                    (server, client, d.clone()),
+                ] {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16 * 1024];
+                        use std::io::{Read, Write};
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                            counter.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        CountingProxy { url, up, down }
+    }
+
+    fn reset(&self) {
+        self.up.store(0, Ordering::Relaxed);
+        self.down.store(0, Ordering::Relaxed);
+    }
+
+    fn bytes(&self) -> (u64, u64) {
+        // Let the forwarding threads finish copying what was already answered.
+        std::thread::sleep(Duration::from_millis(100));
+        (self.up.load(Ordering::Relaxed), self.down.load(Ordering::Relaxed))
+    }
+}
+
+fn wire(client: &HttpClient) -> (u64, u64, u64) {
+    (
+        client.stats.requests.load(Ordering::Relaxed),
+        client.stats.bytes_sent.load(Ordering::Relaxed),
+        client.stats.bytes_received.load(Ordering::Relaxed),
+    )
+}
+
+fn main() {
+    let quick = std::env::var_os("ALLERVERS_BENCH_QUICK").is_some();
+    let (persons, encounters, load_secs) = if quick { (1_000, 10_000, 5) } else { (10_000, 100_000, 30) };
+    println!("allervers sync benchmark ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+
+    // 1. A fresh device restoring a whole space.
+    let source = device("Poste bureau", "Sophie");
+    create_space(&relay, &source.store, "Maraude bench");
+    let t = Instant::now();
+    let plan = SeedPlan { persons, encounters, days: 365, end: source.store.now(), seed: 3 };
+    let seeded = seed::seed(&source.store, &plan, &mut |_, _| {}).unwrap();
+    let records = source.store.record_ids().unwrap().len();
+    println!("seeded {records} records ({} persons, {} encounters) in {:.1} s", seeded.persons.len(), seeded.encounters, t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let pushed = source.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    println!("first push of {} changes: {:.1} s", pushed.pushed, t.elapsed().as_secs_f64());
+    let fresh = device("Téléphone neuf", "Inès");
+    join(&fresh.store, &invite(&source.store)).unwrap();
+    let client = HttpClient::default();
+    let t = Instant::now();
+    let restored = fresh.store.sync(&client, &mut |_| {}).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let (req, _, received) = wire(&client);
+    println!(
+        "fresh device restore: {} changes, {records} records in {secs:.1} s = {:.0} records/s (bound 2,000); {req} requests, {:.1} MB received",
+        restored.pulled,
+        records as f64 / secs,
+        received as f64 / 1e6
+    );
+
+    // 2. Bytes on the wire per new encounter against the size of its Automerge change, counted
+    //    by a proxy in front of the relay (the device is pointed at it).
+    source.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    let proxy = CountingProxy::start(&relay.url);
+    let observed = device("Téléphone observé", "Julien");
+    join(&observed.store, &invite(&source.store)).unwrap();
+    let mut m = observed.store.membership().unwrap().unwrap();
+    m.relay = proxy.url.clone();
+    let moved = device("Téléphone observé 2", "Julien");
+    moved.store.join_space(&m).unwrap();
+    moved.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    let before = moved.store.export_changes().unwrap().len();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
+    for i in 0..50 {
+        let e = seed::encounter(&mut rng, vec![seeded.persons[i]], moved.store.now() - chrono::Duration::minutes(30));
+        moved.store.log_encounter(&e).unwrap();
+    }
+    let change_bytes: usize = moved.store.export_changes().unwrap()[before..].iter().map(|(_, c)| c.len()).sum();
+    let batch = moved.store.outbox_batch(256).unwrap().unwrap();
+    let body = allervers_protocol::encode(&batch.push).len();
+    proxy.reset();
+    let round = moved.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    let (up, down) = proxy.bytes();
+    println!(
+        "50 new encounters in one sync: Automerge changes {change_bytes} B; push body {body} B (ratio {:.2}, bound 1.3); all bytes sent on the wire by the round ({} requests, headers included) {up} B (ratio {:.2}); received {down} B",
+        body as f64 / change_bytes as f64,
+        round.requests,
+        up as f64 / change_bytes as f64
+    );
+
+    // 3. A sync with nothing new.
+    proxy.reset();
+    let idle = moved.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    let (up, down) = proxy.bytes();
+    println!("sync with nothing new: {} request(s), {up} B sent + {down} B received = {} B on the wire (bound 1 KB)", idle.requests, up + down);
+
+    // 4. The relay under 200 concurrent simulated devices pushing and pulling.
+    let spaces = 20;
+    let per_space = 10;
+    let mut devices = Vec::new();
+    let client = HttpClient::default();
+    for s in 0..spaces {
+        let space: [u8; 16] = std::array::from_fn(|i| (i as u8) ^ (s as u8).wrapping_mul(29) ^ 0x5a);
+        let device_id = |d: usize| -> [u8; 16] { std::array::from_fn(|i| match i { 0 => s as u8, 1 => d as u8, _ => 0xd0 }) };
+        let coordinator = client.create_space(&relay.url, ADMIN_TOKEN, space, device_id(0)).unwrap().device_token;
+        devices.push((space, coordinator.clone()));
+        for d in 1..per_space {
+            let secret: [u8; 32] = rand::random();
+            let invite = Invite { relay: relay.url.clone(), space, name: String::new(), key: [0; 32], epoch: 0, secret };
+            client
+                .create_invite(&relay.url, &space, &coordinator, &CreateInvite { secret_hash: invite.secret_hash(), expires_at_ms: i64::MAX })
+                .unwrap();
+            let token = client.enroll(&relay.url, &Enroll { space, secret, device: device_id(d) }).unwrap().device_token;
+            devices.push((space, token));
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let deadline = Instant::now() + Duration::from_secs(load_secs);
+    let t = Instant::now();
+    let threads: Vec<_> = devices
+        .into_iter()
+        .enumerate()
+        .map(|(n, (space, token))| {
+            let (url, stop, errors, latencies) = (relay.url.clone(), stop.clone(), errors.clone(), latencies.clone());
+            std::thread::spawn(move || {
+                let client = HttpClient::new(Duration::from_secs(30));
+                let mut local = Vec::new();
+                let mut after = 0;
+                let mut i = 0u32;
+                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let envelope = Envelope { record: [n as u8; 16], epoch: 0, nonce: [0; 24], sealed: format!("device {n} change {i}").into_bytes().repeat(12), key: None };
+                    let t = Instant::now();
+                    if client.push(&url, &space, &token, &Push { envelopes: vec![envelope] }).is_err() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    local.push(t.elapsed().as_micros() as u32);
+                    let t = Instant::now();
+                    match client.pull(&url, &space, &token, after, 200) {
+                        Ok(page) => after = page.next,
+                        Err(_) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    local.push(t.elapsed().as_micros() as u32);
+                }
+                latencies.lock().unwrap().extend(local);
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = t.elapsed().as_secs_f64();
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort_unstable();
+    let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q) as usize] as f64 / 1000.0;
+    println!(
+        "relay under {} concurrent devices for {elapsed:.0} s: {} requests, {:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms, errors {}",
+        spaces * per_space,
+        lat.len(),
+        lat.len() as f64 / elapsed,
+        p(0.5),
+        p(0.99),
+        errors.load(Ordering::Relaxed)
+    );
+    drop(relay);
+}
