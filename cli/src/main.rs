@@ -129,6 +129,32 @@ enum Command {
     },
     /// Pushes this device's changes and pulls everyone else's.
     Sync,
+    /// The activity report for a period (each figure beside the previous period's).
+    Report {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        team: Option<String>,
+        /// Print CSV (section, item, current, previous) instead of text.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
+    /// Writes persons, encounters, actions or referrals of a period to a CSV file.
+    Export {
+        /// persons, encounters, actions or referrals
+        kind: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Replace names, ids and free text with stable pseudonyms (for funders, researchers).
+        #[arg(long)]
+        pseudonymise: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -418,6 +444,14 @@ fn date(field: &str, s: &Option<String>) -> Result<Option<NaiveDate>> {
                 .ok_or_else(|| anyhow!("invalid {field}: {s:?} is not a date (YYYY-MM-DD)"))
         })
         .transpose()
+}
+
+fn period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let from = parse_date(from)
+        .ok_or_else(|| anyhow!("invalid --from: {from:?} is not a date (YYYY-MM-DD)"))?;
+    let to =
+        parse_date(to).ok_or_else(|| anyhow!("invalid --to: {to:?} is not a date (YYYY-MM-DD)"))?;
+    Ok((from, to))
 }
 
 fn yes_no(field: &str, s: &Option<String>) -> Result<Option<bool>> {
@@ -728,6 +762,55 @@ fn run(cli: Cli) -> Result<()> {
         Command::Devices => sync::devices(&ctx)?,
         Command::Revoke { device } => sync::revoke(&ctx, &device)?,
         Command::Sync => sync::sync(&ctx)?,
+        Command::Report {
+            from,
+            to,
+            team,
+            csv,
+        } => {
+            let store = ctx.open()?;
+            let (from, to) = period(&from, &to)?;
+            let report = store.report(from, to, team.as_deref())?;
+            if csv {
+                let mut w = ::csv::Writer::from_writer(Vec::new());
+                w.write_record(["section", "item", "current", "previous"])?;
+                for (section, item, current, previous) in report.rows() {
+                    w.write_record([section, item, current.to_string(), previous.to_string()])?;
+                }
+                let bytes = w
+                    .into_inner()
+                    .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
+                std::io::stdout().write_all(&bytes)?;
+            } else {
+                ctx.print(&report, || render::report(&report, ctx.lang))?;
+            }
+        }
+        Command::Export {
+            kind,
+            from,
+            to,
+            pseudonymise,
+            out,
+        } => {
+            let store = ctx.open()?;
+            let kind = allervers_core::export::ExportKind::from_name(&kind).ok_or_else(|| {
+                anyhow!("invalid kind: {kind:?} is not persons, encounters, actions or referrals")
+            })?;
+            let (from, to) = period(&from, &to)?;
+            let table = store.export(kind, from, to, pseudonymise)?;
+            let mut w = ::csv::Writer::from_writer(Vec::new());
+            w.write_record(&table.header)?;
+            for row in &table.rows {
+                w.write_record(row)?;
+            }
+            let bytes = w
+                .into_inner()
+                .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
+            write_atomically(&out, &bytes)?;
+            ctx.print(&serde_json::json!({"file": out, "rows": table.rows.len(), "pseudonymised": pseudonymise}), || {
+                format!("{} rows written to {}{}", table.rows.len(), out.display(), if pseudonymise { " (pseudonymised)" } else { "" })
+            })?;
+        }
     }
     Ok(())
 }

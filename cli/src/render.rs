@@ -494,3 +494,64 @@ pub fn import(s: &ImportSummary) -> String {
     }
     out
 }
+
+pub fn report(r: &allervers_core::report::Report, lang: Lang) -> String {
+    use allervers_core::report::Figure;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Activity report {} to {}{} (previous period {} to {})",
+        r.from,
+        r.to,
+        r.team
+            .as_deref()
+            .map(|t| format!(", team {t}"))
+            .unwrap_or_default(),
+        r.previous_from,
+        r.previous_to
+    );
+    let line = |out: &mut String, label: &str, f: &Figure| {
+        let _ = writeln!(
+            out,
+            "  {label:<44} {:>7}   (before: {})",
+            f.current, f.previous
+        );
+    };
+    line(&mut out, "encounters", &r.encounters);
+    line(&mut out, "distinct persons met", &r.persons_met);
+    line(&mut out, "new persons", &r.new_persons);
+    line(&mut out, "anonymous contacts", &r.anonymous_contacts);
+    for (title, vocab, map) in [
+        ("services given", Some(Vocab::Service), &r.services),
+        ("needs observed (persons met)", Some(Vocab::Need), &r.needs),
+        (
+            "referrals by target",
+            Some(Vocab::ReferralTarget),
+            &r.referrals_by_target,
+        ),
+        (
+            "referrals by outcome",
+            Some(Vocab::ReferralStatus),
+            &r.referrals_by_outcome,
+        ),
+        ("situation changes", None, &r.situation_changes),
+    ] {
+        let _ = writeln!(out, "{title}");
+        for (k, f) in map {
+            let label = match vocab {
+                Some(v) => l(v, k, lang),
+                None => k
+                    .split(" -> ")
+                    .map(|s| l(Vocab::Situation, s, lang))
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
+            };
+            line(&mut out, &format!("  {label}"), f);
+        }
+    }
+    let _ = writeln!(out, "actions");
+    line(&mut out, "  done", &r.actions_done);
+    line(&mut out, "  due in the period", &r.actions_due);
+    line(&mut out, "  overdue", &r.actions_overdue);
+    out
+}

@@ -25,6 +25,10 @@ use crate::storage::{sha256, Caller, Storage, StorageError};
 
 /// The most envelopes one page returns.
 pub const MAX_PAGE: usize = 1_000;
+/// The most envelopes one push may carry (each is one row written under the storage lock).
+pub const MAX_PUSH: usize = 5_000;
+/// How long an invite may live.
+const MAX_INVITE_MS: i64 = 30 * 24 * 3_600_000;
 
 /// Shared state of the handlers.
 pub struct Relay {
@@ -202,6 +206,12 @@ async fn create_invite(
             "the invite expires in the past",
         ));
     }
+    if req.expires_at_ms > now_ms() + MAX_INVITE_MS {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "an invite lives 30 days at most",
+        ));
+    }
     blocking(&relay, move |s| {
         s.add_invite(space, caller.device, req.secret_hash, req.expires_at_ms)
     })
@@ -262,6 +272,12 @@ async fn push(
     let space = space_param(&space)?;
     let caller = member(&relay, &headers, space, false).await?;
     let req: Push = parse(&bytes)?;
+    if req.envelopes.len() > MAX_PUSH {
+        return Err(Refused::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {MAX_PUSH} envelopes a push"),
+        ));
+    }
     let count = req.envelopes.len() as u64;
     let seqs = blocking(&relay, move |s| {
         s.push(space, caller.device, &req.envelopes, now_ms())

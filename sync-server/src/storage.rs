@@ -28,6 +28,9 @@ impl From<rusqlite::Error> for StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// Sealed bytes served in one page, at most (one larger envelope is served alone).
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// A device that presented a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -245,7 +248,10 @@ impl Storage for SqliteStorage {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let used = tx.execute(
-            "UPDATE invites SET used_at = ?3 WHERE secret_hash = ?1 AND space = ?2 AND used_at IS NULL AND expires_at > ?3",
+            "UPDATE invites SET used_at = ?3
+             WHERE secret_hash = ?1 AND space = ?2 AND used_at IS NULL AND expires_at > ?3
+               AND EXISTS (SELECT 1 FROM devices d WHERE d.space = invites.space
+                           AND d.device = invites.created_by AND d.revoked_at IS NULL)",
             params![secret_hash, space, now_ms],
         )?;
         if used == 0 {
@@ -283,13 +289,21 @@ impl Storage for SqliteStorage {
     }
 
     fn revoke(&self, space: SpaceId, device: DeviceId, now_ms: i64) -> StorageResult<()> {
-        let updated = self.lock().execute(
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let updated = tx.execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, ?3) WHERE space = ?1 AND device = ?2",
             params![space, device, now_ms],
         )?;
         if updated == 0 {
             return Err(StorageError::NotFound("no such device in this space"));
         }
+        // Invites the revoked device made and nobody used die with it.
+        tx.execute(
+            "DELETE FROM invites WHERE space = ?1 AND created_by = ?2 AND used_at IS NULL",
+            params![space, device],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -343,9 +357,22 @@ impl Storage for SqliteStorage {
                 },
             })
         })?;
-        let mut envelopes: Vec<Stored> = rows.collect::<Result<_, _>>()?;
-        let more = envelopes.len() > limit;
-        envelopes.truncate(limit);
+        // A page stops at `limit` envelopes or PAGE_BYTES of sealed bytes (at least one
+        // envelope), so that no page is too large to hold in memory on either side.
+        let mut envelopes: Vec<Stored> = Vec::new();
+        let mut bytes = 0;
+        let mut more = false;
+        for row in rows {
+            let stored = row?;
+            if envelopes.len() == limit
+                || (!envelopes.is_empty() && bytes + stored.envelope.sealed.len() > PAGE_BYTES)
+            {
+                more = true;
+                break;
+            }
+            bytes += stored.envelope.sealed.len();
+            envelopes.push(stored);
+        }
         let next = envelopes.last().map_or(after, |e| e.seq);
         Ok(Page {
             envelopes,

@@ -311,7 +311,11 @@ fn invites_enrol_once_and_revoked_devices_are_refused() {
     let secret = [42u8; 32];
     let invite = CreateInvite {
         secret_hash: allervers_relay::storage::sha256(&secret),
-        expires_at_ms: i64::MAX,
+        expires_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 86_400_000,
     };
     let invites = format!("{}/v1/spaces/{}/invites", relay.url, hex_id(&space));
     assert_eq!(
@@ -467,4 +471,63 @@ fn a_relay_started_without_a_token_generates_one_and_prints_it_once() {
         second.starts_with("listening on "),
         "not printed again: {second}"
     );
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[test]
+fn invites_are_short_lived_and_die_with_a_revoked_inviter() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let space = [8u8; 16];
+    let coordinator = create_space(&relay, space, [1; 16]);
+    let invites = format!("{}/v1/spaces/{}/invites", relay.url, hex_id(&space));
+    let secret = [3u8; 32];
+    let hash = allervers_relay::storage::sha256(&secret);
+    let too_long = CreateInvite {
+        secret_hash: hash,
+        expires_at_ms: now_ms() + 400 * 86_400_000,
+    };
+    assert_eq!(
+        call(
+            "POST",
+            &invites,
+            Some(&coordinator),
+            Some(encode(&too_long))
+        )
+        .0,
+        400
+    );
+    let ok = CreateInvite {
+        secret_hash: hash,
+        expires_at_ms: now_ms() + 86_400_000,
+    };
+    assert_eq!(
+        call("POST", &invites, Some(&coordinator), Some(encode(&ok))).0,
+        204
+    );
+    // The inviting phone is lost and revoked: its pending invite no longer enrols anyone.
+    let revoke = format!(
+        "{}/v1/spaces/{}/devices/{}/revoke",
+        relay.url,
+        hex_id(&space),
+        hex_id(&[1; 16])
+    );
+    assert_eq!(call("POST", &revoke, Some(&coordinator), None).0, 204);
+    let (status, body) = call(
+        "POST",
+        &format!("{}/v1/enroll", relay.url),
+        None,
+        Some(encode(&Enroll {
+            space,
+            secret,
+            device: [2; 16],
+        })),
+    );
+    assert_eq!(status, 404, "{}", text(&body));
 }

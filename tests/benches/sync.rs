@@ -32,9 +32,15 @@ impl CountingProxy {
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { break };
-                let Ok(server) = std::net::TcpStream::connect(&target) else { break };
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    break;
+                };
                 for (mut from, mut to, counter) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap(), u.clone()),
+                    (
+                        client.try_clone().unwrap(),
+                        server.try_clone().unwrap(),
+                        u.clone(),
+                    ),
                     (server, client, d.clone()),
                 ] {
                     std::thread::spawn(move || {
@@ -62,7 +68,10 @@ impl CountingProxy {
     fn bytes(&self) -> (u64, u64) {
         // Let the forwarding threads finish copying what was already answered.
         std::thread::sleep(Duration::from_millis(100));
-        (self.up.load(Ordering::Relaxed), self.down.load(Ordering::Relaxed))
+        (
+            self.up.load(Ordering::Relaxed),
+            self.down.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -76,8 +85,19 @@ fn wire(client: &HttpClient) -> (u64, u64, u64) {
 
 fn main() {
     let quick = std::env::var_os("ALLERVERS_BENCH_QUICK").is_some();
-    let (persons, encounters, load_secs) = if quick { (1_000, 10_000, 5) } else { (10_000, 100_000, 30) };
-    println!("allervers sync benchmark ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    let (persons, encounters, load_secs) = if quick {
+        (1_000, 10_000, 5)
+    } else {
+        (10_000, 100_000, 30)
+    };
+    println!(
+        "allervers sync benchmark ({} build)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
     let relay_dir = tempfile::tempdir().unwrap();
     let relay = RelayProcess::start(relay_dir.path());
 
@@ -85,13 +105,31 @@ fn main() {
     let source = device("Poste bureau", "Sophie");
     create_space(&relay, &source.store, "Maraude bench");
     let t = Instant::now();
-    let plan = SeedPlan { persons, encounters, days: 365, end: source.store.now(), seed: 3 };
+    let plan = SeedPlan {
+        persons,
+        encounters,
+        days: 365,
+        end: source.store.now(),
+        seed: 3,
+    };
     let seeded = seed::seed(&source.store, &plan, &mut |_, _| {}).unwrap();
     let records = source.store.record_ids().unwrap().len();
-    println!("seeded {records} records ({} persons, {} encounters) in {:.1} s", seeded.persons.len(), seeded.encounters, t.elapsed().as_secs_f64());
+    println!(
+        "seeded {records} records ({} persons, {} encounters) in {:.1} s",
+        seeded.persons.len(),
+        seeded.encounters,
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
-    let pushed = source.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
-    println!("first push of {} changes: {:.1} s", pushed.pushed, t.elapsed().as_secs_f64());
+    let pushed = source
+        .store
+        .sync(&HttpClient::default(), &mut |_| {})
+        .unwrap();
+    println!(
+        "first push of {} changes: {:.1} s",
+        pushed.pushed,
+        t.elapsed().as_secs_f64()
+    );
     let fresh = device("Téléphone neuf", "Inès");
     join(&fresh.store, &invite(&source.store)).unwrap();
     let client = HttpClient::default();
@@ -108,7 +146,10 @@ fn main() {
 
     // 2. Bytes on the wire per new encounter against the size of its Automerge change, counted
     //    by a proxy in front of the relay (the device is pointed at it).
-    source.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    source
+        .store
+        .sync(&HttpClient::default(), &mut |_| {})
+        .unwrap();
     let proxy = CountingProxy::start(&relay.url);
     let observed = device("Téléphone observé", "Julien");
     join(&observed.store, &invite(&source.store)).unwrap();
@@ -116,18 +157,31 @@ fn main() {
     m.relay = proxy.url.clone();
     let moved = device("Téléphone observé 2", "Julien");
     moved.store.join_space(&m).unwrap();
-    moved.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    moved
+        .store
+        .sync(&HttpClient::default(), &mut |_| {})
+        .unwrap();
     let before = moved.store.export_changes().unwrap().len();
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
     for i in 0..50 {
-        let e = seed::encounter(&mut rng, vec![seeded.persons[i]], moved.store.now() - chrono::Duration::minutes(30));
+        let e = seed::encounter(
+            &mut rng,
+            vec![seeded.persons[i]],
+            moved.store.now() - chrono::Duration::minutes(30),
+        );
         moved.store.log_encounter(&e).unwrap();
     }
-    let change_bytes: usize = moved.store.export_changes().unwrap()[before..].iter().map(|(_, c)| c.len()).sum();
+    let change_bytes: usize = moved.store.export_changes().unwrap()[before..]
+        .iter()
+        .map(|(_, c)| c.len())
+        .sum();
     let batch = moved.store.outbox_batch(256).unwrap().unwrap();
     let body = allervers_protocol::encode(&batch.push).len();
     proxy.reset();
-    let round = moved.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    let round = moved
+        .store
+        .sync(&HttpClient::default(), &mut |_| {})
+        .unwrap();
     let (up, down) = proxy.bytes();
     println!(
         "50 new encounters in one sync: Automerge changes {change_bytes} B; push body {body} B (ratio {:.2}, bound 1.3); all bytes sent on the wire by the round ({} requests, headers included) {up} B (ratio {:.2}); received {down} B",
@@ -138,7 +192,10 @@ fn main() {
 
     // 3. A sync with nothing new.
     proxy.reset();
-    let idle = moved.store.sync(&HttpClient::default(), &mut |_| {}).unwrap();
+    let idle = moved
+        .store
+        .sync(&HttpClient::default(), &mut |_| {})
+        .unwrap();
     let (up, down) = proxy.bytes();
     println!("sync with nothing new: {} request(s), {up} B sent + {down} B received = {} B on the wire (bound 1 KB)", idle.requests, up + down);
 
@@ -148,17 +205,56 @@ fn main() {
     let mut devices = Vec::new();
     let client = HttpClient::default();
     for s in 0..spaces {
-        let space: [u8; 16] = std::array::from_fn(|i| (i as u8) ^ (s as u8).wrapping_mul(29) ^ 0x5a);
-        let device_id = |d: usize| -> [u8; 16] { std::array::from_fn(|i| match i { 0 => s as u8, 1 => d as u8, _ => 0xd0 }) };
-        let coordinator = client.create_space(&relay.url, ADMIN_TOKEN, space, device_id(0)).unwrap().device_token;
+        let space: [u8; 16] =
+            std::array::from_fn(|i| (i as u8) ^ (s as u8).wrapping_mul(29) ^ 0x5a);
+        let device_id = |d: usize| -> [u8; 16] {
+            std::array::from_fn(|i| match i {
+                0 => s as u8,
+                1 => d as u8,
+                _ => 0xd0,
+            })
+        };
+        let coordinator = client
+            .create_space(&relay.url, ADMIN_TOKEN, space, device_id(0))
+            .unwrap()
+            .device_token;
         devices.push((space, coordinator.clone()));
         for d in 1..per_space {
             let secret: [u8; 32] = rand::random();
-            let invite = Invite { relay: relay.url.clone(), space, name: String::new(), key: [0; 32], epoch: 0, secret };
+            let invite = Invite {
+                relay: relay.url.clone(),
+                space,
+                name: String::new(),
+                key: [0; 32],
+                epoch: 0,
+                secret,
+            };
             client
-                .create_invite(&relay.url, &space, &coordinator, &CreateInvite { secret_hash: invite.secret_hash(), expires_at_ms: i64::MAX })
+                .create_invite(
+                    &relay.url,
+                    &space,
+                    &coordinator,
+                    &CreateInvite {
+                        secret_hash: invite.secret_hash(),
+                        expires_at_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_millis() as i64
+                            + 86_400_000,
+                    },
+                )
                 .unwrap();
-            let token = client.enroll(&relay.url, &Enroll { space, secret, device: device_id(d) }).unwrap().device_token;
+            let token = client
+                .enroll(
+                    &relay.url,
+                    &Enroll {
+                        space,
+                        secret,
+                        device: device_id(d),
+                    },
+                )
+                .unwrap()
+                .device_token;
             devices.push((space, token));
         }
     }
@@ -171,7 +267,12 @@ fn main() {
         .into_iter()
         .enumerate()
         .map(|(n, (space, token))| {
-            let (url, stop, errors, latencies) = (relay.url.clone(), stop.clone(), errors.clone(), latencies.clone());
+            let (url, stop, errors, latencies) = (
+                relay.url.clone(),
+                stop.clone(),
+                errors.clone(),
+                latencies.clone(),
+            );
             std::thread::spawn(move || {
                 let client = HttpClient::new(Duration::from_secs(30));
                 let mut local = Vec::new();
@@ -179,9 +280,25 @@ fn main() {
                 let mut i = 0u32;
                 while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                     i += 1;
-                    let envelope = Envelope { record: [n as u8; 16], epoch: 0, nonce: [0; 24], sealed: format!("device {n} change {i}").into_bytes().repeat(12), key: None };
+                    let envelope = Envelope {
+                        record: [n as u8; 16],
+                        epoch: 0,
+                        nonce: [0; 24],
+                        sealed: format!("device {n} change {i}").into_bytes().repeat(12),
+                        key: None,
+                    };
                     let t = Instant::now();
-                    if client.push(&url, &space, &token, &Push { envelopes: vec![envelope] }).is_err() {
+                    if client
+                        .push(
+                            &url,
+                            &space,
+                            &token,
+                            &Push {
+                                envelopes: vec![envelope],
+                            },
+                        )
+                        .is_err()
+                    {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                     local.push(t.elapsed().as_micros() as u32);

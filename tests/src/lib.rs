@@ -161,7 +161,11 @@ pub fn invite(coordinator: &Store) -> String {
             &m.token,
             &CreateInvite {
                 secret_hash: invite.secret_hash(),
-                expires_at_ms: i64::MAX,
+                expires_at_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as i64
+                    + 86_400_000,
             },
         )
         .unwrap();

@@ -307,3 +307,45 @@ fn a_relay_killed_in_the_middle_of_a_push_loses_nothing_and_the_next_sync_comple
     sync(&a);
     assert_identical(&[&a.store, &b.store]);
 }
+
+#[test]
+fn a_record_received_in_a_bundle_and_edited_reaches_the_whole_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path());
+    let (a, b) = (
+        device("Téléphone 1", "Amina"),
+        device("Téléphone 2", "Julien"),
+    );
+    let outside = device("Poste hors ligne", "Bastien");
+    create_space(&relay, &a.store, "Maraude sud");
+    join(&b.store, &invite(&a.store)).unwrap();
+    // A person recorded on a device outside the space reaches b by a bundle; b edits it.
+    let p = person(&outside.store, "Gérard");
+    let bundle = outside.store.export_bundle("phrase").unwrap();
+    b.store.import_bundle(&bundle, "phrase").unwrap();
+    b.clock.advance_ms(60_000);
+    b.store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("hotel".into()))],
+        )
+        .unwrap();
+    sync(&b);
+    sync(&a);
+    let seen = a.store.person(p).unwrap();
+    assert_eq!(seen.name.as_deref(), Some("Gérard"));
+    assert_eq!(seen.situation.as_deref(), Some("hotel"));
+    // And a's own edit of it goes back to b.
+    a.clock.advance_ms(120_000);
+    a.store
+        .edit(
+            p,
+            &[Edit::Add("needs".into(), Value::Code("health".into()))],
+        )
+        .unwrap();
+    sync(&a);
+    sync(&b);
+    assert_eq!(b.store.person(p).unwrap().needs, vec!["health"]);
+    sync(&a);
+    assert_identical(&[&a.store, &b.store]);
+}

@@ -68,6 +68,14 @@ impl Store {
                     i + 1
                 ))
             })?;
+            // Only plain change chunks: a compressed one would be inflated by Automerge with no
+            // size limit (and this store never writes one).
+            if bytes.get(8) != Some(&1) {
+                return Err(CoreError::ChangesRefused(format!(
+                    "change {} (record {id}) is not an uncompressed change",
+                    i + 1
+                )));
+            }
             // Automerge parses a change without checking the checksum in its header (the first
             // four bytes of its hash): a damaged change would otherwise be stored as a different
             // change under the same author and sequence number, and block the genuine one.
@@ -104,7 +112,8 @@ impl Store {
                 Err(e) => return Err(e),
             };
             let mut doc = load_doc(&tx, id)?.unwrap_or_else(AutoCommit::new);
-            let before = index::Before::read(existing_kind, &doc);
+            let mut before = index::Before::read(existing_kind, &doc);
+            before.written_at = new.iter().map(|c| c.timestamp()).max();
             // Changes come from other devices: a malformed one must refuse the batch, never take
             // the process down. The document is dropped and the transaction rolled back.
             let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

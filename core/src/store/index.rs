@@ -4,7 +4,7 @@
 
 use automerge::hydrate;
 use automerge::{AutoCommit, ReadDoc, ROOT};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::doc::{self, Reader, CREATED_AT};
 use crate::model::schema::{Kind, Value};
@@ -117,6 +117,8 @@ fn creator(doc: &AutoCommit) -> Vec<u8> {
 #[derive(Default)]
 pub(crate) struct Before {
     encounter: Option<(i64, Vec<RecordId>)>,
+    /// When the changes being indexed were written (device time), if not now.
+    pub(crate) written_at: Option<i64>,
 }
 
 impl Before {
@@ -145,6 +147,7 @@ impl Before {
             _ => created_ms(doc),
         };
         Before {
+            written_at: None,
             encounter: Some((occurred_ms, persons)),
         }
     }
@@ -225,10 +228,41 @@ fn write(
                 .map(|s| fold(&s))
                 .collect::<Vec<_>>()
                 .join(" | ");
+            let situation = f.text("situation");
+            let previous: Option<Option<String>> = tx
+                .prepare_cached("SELECT situation FROM persons WHERE record_id = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?;
+            if let (Some(Some(from)), Some(to)) = (&previous, &situation) {
+                if from != to {
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO situation_changes (at, person_id, from_situation, to_situation)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![before.written_at.unwrap_or(now_ms), key, from, to])?;
+                }
+            }
+            let needs = match f.root.get("needs") {
+                Some(hydrate::Value::Map(set)) => {
+                    let mut codes: Vec<&str> = set
+                        .iter()
+                        .filter(|(_, v)| {
+                            matches!(
+                                v.value,
+                                hydrate::Value::Scalar(automerge::ScalarValue::Boolean(true))
+                            )
+                        })
+                        .map(|(k, _)| k.as_str())
+                        .collect();
+                    codes.sort_unstable();
+                    codes.join(",")
+                }
+                _ => String::new(),
+            };
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO persons (record_id, name, nickname, other_names, search, situation,
-                    alert_level, status, birth_year, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    alert_level, status, birth_year, created_at, updated_at, teams, needs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 key,
@@ -236,12 +270,14 @@ fn write(
                 nickname,
                 joined(&others),
                 search,
-                f.text("situation"),
+                situation,
                 f.text("alert_level"),
                 f.text("status"),
                 f.int("birth_year"),
                 f.created_at(now_ms),
                 now_ms,
+                f.joined("teams"),
+                needs,
             ])?;
         }
         Kind::Encounter => {

@@ -839,7 +839,7 @@ impl Store {
         let conn = self.lock();
         let cursor = push_cursor(&conn)?;
         let count: i64 = conn.query_row(
-            "SELECT count(*) FROM changes WHERE seq > ?1 AND local = 1",
+            "SELECT count(*) FROM changes WHERE seq > ?1 AND relay_at IS NULL",
             [cursor],
             |r| r.get(0),
         )?;

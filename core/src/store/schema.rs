@@ -167,6 +167,21 @@ CREATE TABLE record_keys (
     key BLOB NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- What the supervisor's report and exports read without loading documents.
+ALTER TABLE persons ADD COLUMN teams TEXT NOT NULL DEFAULT '';
+ALTER TABLE persons ADD COLUMN needs TEXT NOT NULL DEFAULT '';
+-- Each change of a person's situation (street -> shelter...), when it was written.
+CREATE TABLE situation_changes (
+    at INTEGER NOT NULL,
+    person_id BLOB NOT NULL,
+    from_situation TEXT NOT NULL,
+    to_situation TEXT NOT NULL,
+    PRIMARY KEY (at, person_id, to_situation)
+) WITHOUT ROWID;
+-- The relay's time for changes received through it.
+ALTER TABLE changes ADD COLUMN relay_at INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -18,8 +18,10 @@ use crate::store::{ImportSummary, Store, ROSTER_ID};
 use crate::{CoreError, RecordId, Result};
 pub(crate) use seal::SpaceKeys;
 
-/// Changes pushed in one request.
+/// Changes pushed in one request, at most.
 pub const PUSH_BATCH: usize = 256;
+/// Bytes of changes pushed in one request, at most (well under the relay's body limit).
+pub const PUSH_BYTES: usize = 2 * 1024 * 1024;
 /// Envelopes asked for in one pull.
 pub const PULL_PAGE: usize = 1_000;
 
@@ -270,10 +272,24 @@ impl Store {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let after = cursor(&tx, "push_cursor")?;
-        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = tx
-            .prepare_cached("SELECT seq, record_id, bytes FROM changes WHERE local = 1 AND seq > ?1 ORDER BY seq LIMIT ?2")?
-            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
+        // Every change the relay has not given us: this device's own, and those that came in a
+        // bundle (the relay stores a change it already has once).
+        let mut rows: Vec<(i64, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut bytes_total = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, record_id, bytes FROM changes WHERE seq > ?1 AND relay_at IS NULL ORDER BY seq LIMIT ?2",
+            )?;
+            let mut q = stmt.query(params![after, limit as i64])?;
+            while let Some(r) = q.next()? {
+                let bytes: Vec<u8> = r.get(2)?;
+                if !rows.is_empty() && bytes_total + bytes.len() > PUSH_BYTES {
+                    break;
+                }
+                bytes_total += bytes.len();
+                rows.push((r.get(0)?, r.get(1)?, bytes));
+            }
+        }
         let Some(last_seq) = rows.last().map(|r| r.0) else {
             return Ok(None);
         };
@@ -283,9 +299,9 @@ impl Store {
                 RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
             let key = record_key(&tx, &space, record, true)?
                 .ok_or_else(|| CoreError::corrupt("record key missing"))?;
-            let mut change = Change::try_from(&bytes[..])
+            let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
-            envelopes.push(space.seal(record, &key, &mut change));
+            envelopes.push(space.seal(record, &key, &change));
         }
         tx.commit()?;
         Ok(Some(OutboxBatch {
@@ -320,6 +336,7 @@ impl Store {
     pub fn apply_page(&self, page: &Page) -> Result<ImportSummary> {
         let (_, space) = self.keys()?;
         let mut changes = Vec::with_capacity(page.envelopes.len());
+        let mut relay_times = Vec::with_capacity(page.envelopes.len());
         let mut new_keys: Vec<([u8; 16], RecordId, RawKey)> = Vec::new();
         {
             let conn = self.lock();
@@ -340,11 +357,17 @@ impl Store {
                 if env.key.is_some() && !new_keys.iter().any(|(b, _, _)| *b == env.record) {
                     new_keys.push((env.record, record, key));
                 }
+                relay_times.push((record, change.hash(), stored.received_at_ms));
                 changes.push((record, change.raw_bytes().to_vec()));
             }
         }
-        let next = page.next as i64;
+        let next = i64::try_from(page.next)
+            .map_err(|_| CoreError::ChangesRefused("the relay's cursor is out of range".into()))?;
         self.import_with(&changes, |tx| {
+            for (record, hash, at) in &relay_times {
+                tx.prepare_cached("UPDATE changes SET relay_at = ?3 WHERE record_id = ?1 AND hash = ?2 AND local = 0")?
+                    .execute(params![record.as_bytes(), hash.0, at])?;
+            }
             for (blind, record, key) in &new_keys {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)",

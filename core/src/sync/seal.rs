@@ -2,13 +2,15 @@
 //! read.
 //!
 //! - Each record has its own random 256-bit key (the roster's is derived from the space key, as
-//!   every device writes to it); it travels wrapped with the space key on the record's first
-//!   envelope (its creation change).
+//!   every device writes to it); it travels wrapped with the space key on every envelope, so that
+//!   any envelope opens on its own (a device that edits a record whose key it never received,
+//!   say one that came in a bundle, seals with a key of its own and says so).
 //! - The relay sees a blinded record id (HMAC of the id under the space key), the key epoch, a
 //!   nonce and the sealed bytes: XChaCha20-Poly1305 under the record key of the record id and the
-//!   (compressed) change, with the blinded id and epoch as associated data.
-//! - Nonces are derived from the change hash, so a retried push carries the very same bytes and
-//!   the relay stores it once.
+//!   change (deflated by us, inflated with a size cap: an envelope cannot be a decompression
+//!   bomb), with the blinded id and epoch as associated data.
+//! - The nonce is derived from the plaintext (SIV-like), so a retried push carries the very
+//!   same bytes and the relay stores it once, and different bytes never share a nonce.
 
 use allervers_protocol::Envelope;
 use automerge::Change;
@@ -27,6 +29,25 @@ fn prf(key: &[u8; 32], label: &[u8], data: &[u8]) -> [u8; 32] {
     mac.update(label);
     mac.update(data);
     mac.finalize().into_bytes().into()
+}
+
+/// The largest change an envelope may hold once inflated.
+pub(crate) const MAX_CHANGE: u64 = 16 * 1024 * 1024;
+
+fn deflate(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// Inflates at most `MAX_CHANGE` bytes; more is refused, never allocated.
+fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut dec = flate2::read::DeflateDecoder::new(bytes).take(MAX_CHANGE + 1);
+    dec.read_to_end(&mut out).ok()?;
+    (out.len() as u64 <= MAX_CHANGE).then_some(out)
 }
 
 /// The keys of the space this store syncs with.
@@ -106,18 +127,18 @@ impl SpaceKeys {
         RawKey::from_slice(&key).map_err(|_| refuse())
     }
 
-    /// Seals one change of `record` under its record key. The creation change (no dependencies)
-    /// carries the wrapped record key, except the roster's.
-    pub fn seal(&self, record: RecordId, record_key: &RawKey, change: &mut Change) -> Envelope {
+    /// Seals one change of `record` under its record key, with the record key wrapped (except
+    /// the roster's, which every device derives).
+    pub fn seal(&self, record: RecordId, record_key: &RawKey, change: &Change) -> Envelope {
         let blind = self.blind(record);
-        let n = prf(record_key.as_bytes(), b"allervers nonce", &change.hash().0);
-        let mut nonce = [0u8; 24];
-        nonce.copy_from_slice(&n[..24]);
         let inner = Inner {
             record: *record.as_bytes(),
-            change: change.bytes().into_owned(),
+            change: deflate(change.raw_bytes()),
         };
         let plain = zeroize::Zeroizing::new(postcard::to_stdvec(&inner).unwrap_or_default());
+        let n = prf(record_key.as_bytes(), b"allervers nonce", &plain);
+        let mut nonce = [0u8; 24];
+        nonce.copy_from_slice(&n[..24]);
         let cipher = XChaCha20Poly1305::new(record_key.as_bytes().into());
         let sealed = cipher
             .encrypt(
@@ -128,8 +149,7 @@ impl SpaceKeys {
                 },
             )
             .unwrap_or_default();
-        let key = (change.deps().is_empty() && record != ROSTER_ID)
-            .then(|| self.wrap(record, record_key));
+        let key = (record != ROSTER_ID).then(|| self.wrap(record, record_key));
         Envelope {
             record: blind,
             epoch: self.epoch,
@@ -168,7 +188,14 @@ impl SpaceKeys {
                 "an envelope's record id does not match its sealed content",
             ));
         }
-        let change = Change::try_from(&inner.change[..])
+        let raw = inflate(&inner.change)
+            .ok_or_else(|| refuse("an envelope's change does not inflate, or is too large"))?;
+        if raw.get(8) != Some(&1) {
+            return Err(refuse(
+                "an envelope holds something else than one uncompressed change",
+            ));
+        }
+        let change = Change::try_from(&raw[..])
             .map_err(|e| refuse(&format!("an envelope holds no valid change: {e}")))?;
         Ok((record, change))
     }

@@ -51,8 +51,8 @@ pub struct DeviceEntry {
     pub revoked_at_ms: Option<i64>,
 }
 
-/// One sealed change: an opaque record id, the key epoch, the nonce and the sealed bytes; on a
-/// record's first envelope, its record key wrapped with the space key.
+/// One sealed change: an opaque record id, the key epoch, the nonce, the sealed bytes, and the
+/// record key wrapped with the space key (so that any envelope opens on its own).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     pub record: [u8; 16],
