@@ -356,3 +356,73 @@ fn seed_generates_data_and_demo_runs() {
     assert!(demo.contains("0 open conflict"), "{demo}");
     assert!(demo.contains("Timeline of Karim"), "{demo}");
 }
+
+#[test]
+fn report_and_exports_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    json(
+        d,
+        &[
+            "seed",
+            "--persons",
+            "40",
+            "--encounters",
+            "300",
+            "--days",
+            "60",
+        ],
+    );
+    let today = chrono_today();
+    let from = (today - chrono::Duration::days(29))
+        .format("%Y-%m-%d")
+        .to_string();
+    let to = today.format("%Y-%m-%d").to_string();
+    let report = json(d, &["report", "--from", &from, "--to", &to]);
+    let encounters = report["encounters"]["current"].as_i64().unwrap();
+    assert!(
+        encounters > 100 && report["encounters"]["previous"].as_i64().unwrap() > 100,
+        "{report}"
+    );
+    let csv = ok(d, &["report", "--from", &from, "--to", &to, "--csv"]);
+    assert!(csv.starts_with("section,item,current,previous"));
+    assert!(
+        csv.contains(&format!("encounters,total,{encounters},")),
+        "{csv}"
+    );
+    let text = ok(d, &["report", "--from", &from, "--to", &to]);
+    assert!(text.contains("encounters") && text.contains(&encounters.to_string()));
+    assert!(fails(d, &["report", "--from", "2026-13-01", "--to", &to]).contains("--from"));
+
+    let out = d.join("encounters.csv");
+    let written = json(
+        d,
+        &[
+            "export",
+            "encounters",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--pseudonymise",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(written["rows"].as_i64().unwrap(), encounters);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(csv.lines().count() as i64, encounters + 1);
+    for name in ["Amina", "Julien", "Sophie", "rue ", "boulevard"] {
+        assert!(!csv.contains(name), "{name} in a pseudonymised export");
+    }
+    assert!(fails(
+        d,
+        &["export", "cats", "--from", &from, "--to", &to, "--out", "x.csv"]
+    )
+    .contains("kind"));
+}
+
+fn chrono_today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}

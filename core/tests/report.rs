@@ -1,0 +1,227 @@
+//! The supervisor's activity report and CSV exports.
+
+mod common;
+
+use allervers_core::export::ExportKind;
+use allervers_core::{
+    CoreError, Edit, Membership, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Value,
+};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use common::device;
+
+fn day(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+}
+
+#[test]
+fn the_report_counts_the_period_and_the_one_before() {
+    let d = device("Poste bureau", "Sophie");
+    d.clock
+        .set(Utc.with_ymd_and_hms(2026, 2, 10, 9, 0, 0).unwrap());
+    let old = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Ancien".into()),
+            situation: Some("street".into()),
+            needs: vec!["housing".into()],
+            teams: vec!["nord".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    d.store
+        .log_encounter(&NewEncounter {
+            persons: vec![old],
+            team: Some("nord".into()),
+            services: vec!["food".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    d.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 5, 21, 0, 0).unwrap());
+    let new = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Nouvelle".into()),
+            needs: vec!["health".into(), "housing".into()],
+            teams: vec!["nord".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    for (persons, anonymous, team, services) in [
+        (vec![old, new], 0, "nord", vec!["food", "drink"]),
+        (vec![old], 2, "nord", vec!["drink"]),
+        (vec![], 3, "est", vec!["blanket"]),
+    ] {
+        d.store
+            .log_encounter(&NewEncounter {
+                persons,
+                anonymous_count: anonymous,
+                team: Some(team.into()),
+                services: services.into_iter().map(String::from).collect(),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    d.store
+        .edit(
+            old,
+            &[Edit::Set(
+                "situation".into(),
+                Value::Code("emergency_shelter".into()),
+            )],
+        )
+        .unwrap();
+    d.store
+        .add_referral(&NewReferral {
+            person: new,
+            target: "pass_health".into(),
+            target_name: None,
+            date: None,
+            status: Some("accepted".into()),
+        })
+        .unwrap();
+    let a = d
+        .store
+        .add_action(&NewAction {
+            person: new,
+            title: "Rendez-vous".into(),
+            category: "health_appointment".into(),
+            due_at: Some(day(3, 20)),
+            assigned_to: None,
+        })
+        .unwrap();
+    d.store
+        .add_action(&NewAction {
+            person: old,
+            title: "Dossier".into(),
+            category: "papers".into(),
+            due_at: Some(day(3, 2)),
+            assigned_to: None,
+        })
+        .unwrap();
+    d.clock.advance_ms(3_600_000);
+    d.store.complete_action(a, None).unwrap();
+
+    let r = d.store.report(day(3, 1), day(3, 31), None).unwrap();
+    assert_eq!((r.previous_from, r.previous_to), (day(1, 29), day(2, 28)));
+    assert_eq!((r.encounters.current, r.encounters.previous), (3, 1));
+    assert_eq!((r.persons_met.current, r.persons_met.previous), (2, 1));
+    assert_eq!((r.new_persons.current, r.new_persons.previous), (1, 1));
+    assert_eq!(r.anonymous_contacts.current, 5);
+    assert_eq!(r.services["drink"].current, 2);
+    assert_eq!(
+        (r.services["food"].current, r.services["food"].previous),
+        (1, 1)
+    );
+    assert_eq!(r.needs["housing"].current, 2);
+    assert_eq!(r.needs["health"].current, 1);
+    assert_eq!(r.referrals_by_target["pass_health"].current, 1);
+    assert_eq!(r.referrals_by_outcome["accepted"].current, 1);
+    assert_eq!(r.actions_done.current, 1);
+    assert_eq!(
+        r.actions_overdue.current, 1,
+        "the papers action, due on the 2nd, still to do"
+    );
+    assert_eq!(
+        r.situation_changes["street -> emergency_shelter"].current,
+        1
+    );
+
+    let nord = d.store.report(day(3, 1), day(3, 31), Some("nord")).unwrap();
+    assert_eq!(nord.encounters.current, 2);
+    assert_eq!(nord.anonymous_contacts.current, 2);
+    assert!(matches!(
+        d.store.report(day(3, 31), day(3, 1), None),
+        Err(CoreError::InvalidInput { .. })
+    ));
+    assert!(r
+        .rows()
+        .iter()
+        .any(|(s, i, c, p)| s == "encounters" && i == "total" && *c == 3 && *p == 1));
+}
+
+#[test]
+fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
+    let d = device("Poste bureau", "Sophie");
+    let p = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Bartholomé".into()),
+            nickname: Some("Barth".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let e = d
+        .store
+        .log_encounter(&NewEncounter {
+            persons: vec![p],
+            place: Some("Sous le pont Marie".into()),
+            notes: Some("Parle de son frère Alain".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let today = d.store.now().date_naive();
+    let (from, to) = (today - Duration::days(1), today);
+
+    let plain = d
+        .store
+        .export(ExportKind::Encounters, from, to, false)
+        .unwrap();
+    assert_eq!(plain.rows.len(), 1);
+    assert_eq!(plain.rows[0][0], e.to_string());
+    assert!(plain.rows[0]
+        .iter()
+        .any(|c| c == "Parle de son frère Alain"));
+
+    let persons = d.store.export(ExportKind::Persons, from, to, true).unwrap();
+    let encounters = d
+        .store
+        .export(ExportKind::Encounters, from, to, true)
+        .unwrap();
+    let again = d
+        .store
+        .export(ExportKind::Encounters, from, to, true)
+        .unwrap();
+    assert_eq!(encounters, again, "pseudonyms are stable");
+    for table in [&persons, &encounters] {
+        for cell in table.rows.iter().flatten() {
+            for secret in [
+                "Bartholomé",
+                "Barth",
+                "Sous le pont",
+                "Alain",
+                &p.to_string(),
+                &e.to_string(),
+            ] {
+                assert!(!cell.contains(secret), "{secret} leaked in {cell}");
+            }
+        }
+    }
+    let person_pseudonym = &persons.rows[0][0];
+    assert!(person_pseudonym.starts_with("P-"));
+    assert_eq!(
+        &encounters.rows[0][6], person_pseudonym,
+        "the encounter names the same pseudonym"
+    );
+
+    // A worker's phone in a space may not export.
+    d.store
+        .join_space(&Membership {
+            space: [1; 16],
+            name: "x".into(),
+            relay: "http://relay.invalid".into(),
+            token: "t".into(),
+            key: RawKey::generate(),
+            epoch: 0,
+            coordinator: false,
+        })
+        .unwrap();
+    let err = d
+        .store
+        .export(ExportKind::Persons, from, to, true)
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::InvalidInput { ref field, .. } if field == "export"),
+        "{err:?}"
+    );
+}
