@@ -2,6 +2,7 @@
 //!
 //! Every reading command takes `--json`. Bad input gets one line on stderr and a non-zero exit.
 
+mod dashboard;
 mod demo;
 mod keys;
 mod qr;
@@ -140,6 +141,12 @@ enum Command {
         /// Print CSV (section, item, current, previous) instead of text.
         #[arg(long, conflicts_with = "json")]
         csv: bool,
+    },
+    /// Serves the supervisor's dashboard on 127.0.0.1 (the printed address holds its token).
+    Dashboard {
+        /// Port to listen on (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
     /// Writes persons, encounters, actions or referrals of a period to a CSV file.
     Export {
@@ -785,6 +792,7 @@ fn run(cli: Cli) -> Result<()> {
                 ctx.print(&report, || render::report(&report, ctx.lang))?;
             }
         }
+        Command::Dashboard { port } => dashboard::serve(ctx.open()?, ctx.lang, port)?,
         Command::Export {
             kind,
             from,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use automerge::{AutoCommit, ChangeHash, PatchAction, Prop, ReadDoc, ROOT};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::doc::{self, Reader, RESOLUTIONS};
@@ -68,6 +68,65 @@ pub struct HistoryEntry {
     pub old: Vec<Value>,
     /// The value written (`None` when cleared).
     pub new: Option<Value>,
+    /// When the relay received the change (changes that came through it).
+    pub relay_at: Option<DateTime<Utc>>,
+    /// The writing device's clock was off by more than ten minutes against the relay's when it
+    /// sent the change.
+    pub clock_off: bool,
+}
+
+/// How far off a device clock may be before its changes are marked.
+pub const CLOCK_TOLERANCE_MS: i64 = 10 * 60 * 1000;
+
+/// Relay time and device clock offset of each change of a record that came through the relay.
+pub(crate) type RelayTimes = HashMap<[u8; 32], (i64, Option<i64>)>;
+
+pub(crate) fn relay_times(conn: &Connection, id: RecordId) -> Result<RelayTimes> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT hash, relay_at, clock_offset FROM changes WHERE record_id = ?1 AND relay_at IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([id.as_bytes()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (hash, at, offset) = row?;
+        if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
+            out.insert(hash, (at, offset));
+        }
+    }
+    Ok(out)
+}
+
+fn relay_info(times: &RelayTimes, hash: &[u8; 32]) -> (Option<DateTime<Utc>>, bool) {
+    match times.get(hash) {
+        Some((at, offset)) => (
+            DateTime::from_timestamp_millis(*at),
+            offset.is_some_and(|o| o.abs() > CLOCK_TOLERANCE_MS),
+        ),
+        None => (None, false),
+    }
+}
+
+/// Relay time and clock mark of a record's first change (an encounter is one change, mostly).
+fn first_relay_info(conn: &Connection, id: RecordId) -> Result<(Option<DateTime<Utc>>, bool)> {
+    let row: Option<(Option<i64>, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT relay_at, clock_offset FROM changes WHERE record_id = ?1 ORDER BY seq LIMIT 1",
+        )?
+        .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((at, offset)) => (
+            at.and_then(DateTime::from_timestamp_millis),
+            offset.is_some_and(|o| o.abs() > CLOCK_TOLERANCE_MS),
+        ),
+        None => (None, false),
+    })
 }
 
 pub(crate) fn authors(conn: &Connection) -> Result<HashMap<Vec<u8>, (String, String)>> {
@@ -110,6 +169,7 @@ pub(crate) fn record_history(
     kind: Kind,
     doc: &mut AutoCommit,
     known: &HashMap<Vec<u8>, (String, String)>,
+    times: &RelayTimes,
 ) -> Vec<HistoryEntry> {
     let changes: Vec<_> = doc
         .get_changes(&[])
@@ -129,6 +189,7 @@ pub(crate) fn record_history(
         let patches = doc.diff(&deps, &after);
         let author = author_of(known, &actor);
         let at = DateTime::from_timestamp_millis(ts).unwrap_or_default();
+        let (relay_at, clock_off) = relay_info(times, &hash.0);
         let resolving = patches
             .iter()
             .any(|p| matches!(p.path.first(), Some((_, Prop::Map(k))) if k == RESOLUTIONS));
@@ -147,6 +208,8 @@ pub(crate) fn record_history(
                         op,
                         old,
                         new,
+                        relay_at,
+                        clock_off,
                     };
                 match (&patch.path[..], &patch.action) {
                     // A scalar field at the root.
@@ -280,6 +343,10 @@ pub struct TimelineEntry {
     /// When it happened (occurred at for encounters, device time of the change otherwise).
     pub at: DateTime<Utc>,
     pub author: Author,
+    /// When the relay received the record's first change, for records that came through it.
+    pub relay_at: Option<DateTime<Utc>>,
+    /// The writing device's clock was off by more than ten minutes against the relay's.
+    pub clock_off: bool,
     pub item: TimelineItem,
 }
 
@@ -297,7 +364,8 @@ impl Store {
         let kind = record_kind(&conn, id)?;
         let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
         let known = authors(&conn)?;
-        Ok(record_history(id, kind, &mut doc, &known))
+        let times = relay_times(&conn, id)?;
+        Ok(record_history(id, kind, &mut doc, &known, &times))
     }
 
     /// The merged visit history of one person: every encounter, action, referral and change
@@ -318,10 +386,13 @@ impl Store {
 
         // Changes to the person's own record (the creation is the first entry).
         let mut doc = load_doc(&conn, person)?.ok_or(CoreError::RecordNotFound(person))?;
-        for entry in record_history(person, Kind::Person, &mut doc, &known) {
+        let times = relay_times(&conn, person)?;
+        for entry in record_history(person, Kind::Person, &mut doc, &known, &times) {
             out.push(TimelineEntry {
                 at: entry.at,
                 author: entry.author.clone(),
+                relay_at: entry.relay_at,
+                clock_off: entry.clock_off,
                 item: TimelineItem::Change(entry),
             });
         }
@@ -362,9 +433,14 @@ impl Store {
                 anonymous,
                 persons,
             ) = row?;
+            let record =
+                RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+            let (relay_at, clock_off) = first_relay_info(&conn, record)?;
             out.push(TimelineEntry {
                 at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
                 author: author_of(&known, &automerge::ActorId::from(&device[..])),
+                relay_at,
+                clock_off,
                 item: TimelineItem::Encounter {
                     id: RecordId::from_slice(&id)
                         .ok_or_else(|| CoreError::corrupt("bad record id"))?,
@@ -398,7 +474,8 @@ impl Store {
             let Some(mut doc) = load_doc(&conn, id)? else {
                 continue;
             };
-            let history = record_history(id, kind, &mut doc, &known);
+            let times = relay_times(&conn, id)?;
+            let history = record_history(id, kind, &mut doc, &known, &times);
             let r = Reader::new(&doc);
             let text = |f: &str| {
                 kind.field(f)
@@ -428,6 +505,8 @@ impl Store {
                 out.push(TimelineEntry {
                     at: first.at,
                     author: first.author.clone(),
+                    relay_at: first.relay_at,
+                    clock_off: first.clock_off,
                     item,
                 });
             }
@@ -435,6 +514,8 @@ impl Store {
                 out.push(TimelineEntry {
                     at: entry.at,
                     author: entry.author.clone(),
+                    relay_at: entry.relay_at,
+                    clock_off: entry.clock_off,
                     item: TimelineItem::Change(entry),
                 });
             }

@@ -179,8 +179,10 @@ CREATE TABLE situation_changes (
     to_situation TEXT NOT NULL,
     PRIMARY KEY (at, person_id, to_situation)
 ) WITHOUT ROWID;
--- The relay's time for changes received through it.
+-- The relay's time for changes received through it, and how far the writing device's clock
+-- was from the relay's when it sent the change (relay time minus device time at sending).
 ALTER TABLE changes ADD COLUMN relay_at INTEGER;
+ALTER TABLE changes ADD COLUMN clock_offset INTEGER;
 "#,
 ];
 

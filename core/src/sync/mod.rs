@@ -269,6 +269,7 @@ impl Store {
     /// none yet). `None` when everything was pushed.
     pub fn outbox_batch(&self, limit: usize) -> Result<Option<OutboxBatch>> {
         let (_, space) = self.keys()?;
+        let now_ms = self.now().timestamp_millis();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let after = cursor(&tx, "push_cursor")?;
@@ -301,7 +302,7 @@ impl Store {
                 .ok_or_else(|| CoreError::corrupt("record key missing"))?;
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
-            envelopes.push(space.seal(record, &key, &change));
+            envelopes.push(space.seal(record, &key, &change, now_ms));
         }
         tx.commit()?;
         Ok(Some(OutboxBatch {
@@ -353,20 +354,27 @@ impl Store {
                         })?,
                     },
                 };
-                let (record, change) = space.open(env, &key)?;
+                let (record, change, sent_at) = space.open(env, &key)?;
                 if env.key.is_some() && !new_keys.iter().any(|(b, _, _)| *b == env.record) {
                     new_keys.push((env.record, record, key));
                 }
-                relay_times.push((record, change.hash(), stored.received_at_ms));
+                relay_times.push((
+                    record,
+                    change.hash(),
+                    stored.received_at_ms,
+                    stored.received_at_ms - sent_at,
+                ));
                 changes.push((record, change.raw_bytes().to_vec()));
             }
         }
         let next = i64::try_from(page.next)
             .map_err(|_| CoreError::ChangesRefused("the relay's cursor is out of range".into()))?;
         self.import_with(&changes, |tx| {
-            for (record, hash, at) in &relay_times {
-                tx.prepare_cached("UPDATE changes SET relay_at = ?3 WHERE record_id = ?1 AND hash = ?2 AND local = 0")?
-                    .execute(params![record.as_bytes(), hash.0, at])?;
+            for (record, hash, at, offset) in &relay_times {
+                tx.prepare_cached(
+                    "UPDATE changes SET relay_at = ?3, clock_offset = ?4 WHERE record_id = ?1 AND hash = ?2 AND local = 0",
+                )?
+                .execute(params![record.as_bytes(), hash.0, at, offset])?;
             }
             for (blind, record, key) in &new_keys {
                 tx.prepare_cached(

@@ -1,0 +1,454 @@
+//! Server-rendered pages of the dashboard: plain HTML with every value escaped, bar charts as
+//! inline SVG, French labels by default and English on demand.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use allervers_core::history::{Conflict, TimelineEntry, TimelineItem};
+use allervers_core::report::{Figure, Report};
+use allervers_core::vocab::{label, Lang, Vocab};
+use allervers_core::{Person, PersonSummary};
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The words of the pages.
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    let (fr, en) = match key {
+        "persons" => ("Personnes", "Persons"),
+        "conflicts" => ("Conflits", "Conflicts"),
+        "report" => ("Rapport d'activité", "Activity report"),
+        "search" => ("Rechercher", "Search"),
+        "name" => ("Nom", "Name"),
+        "situation" => ("Situation", "Situation"),
+        "last_seen" => ("Dernière rencontre", "Last seen"),
+        "never" => ("jamais", "never"),
+        "timeline" => ("Historique des passages", "Visit history"),
+        "when" => ("Quand", "When"),
+        "who" => ("Qui (appareil)", "Who (device)"),
+        "what" => ("Quoi", "What"),
+        "relay_time" => ("Heure du relais", "Relay time"),
+        "clock_off" => ("horloge de l'appareil décalée", "device clock off"),
+        "encounter" => ("Rencontre", "Encounter"),
+        "action" => ("Suivi", "Action"),
+        "referral" => ("Orientation", "Referral"),
+        "change" => ("Modification", "Change"),
+        "created" => ("Fiche créée", "Record created"),
+        "no_conflict" => ("Aucun conflit.", "No conflict."),
+        "field" => ("Champ", "Field"),
+        "choose" => ("Choisir", "Choose"),
+        "since" => ("depuis", "since"),
+        "from" => ("Du", "From"),
+        "to" => ("au", "to"),
+        "team" => ("Équipe", "Team"),
+        "all_teams" => ("toutes", "all"),
+        "show" => ("Afficher", "Show"),
+        "current" => ("Période", "Period"),
+        "previous" => ("Période précédente", "Previous period"),
+        "encounters" => ("Rencontres", "Encounters"),
+        "persons_met" => ("Personnes rencontrées (distinctes)", "Distinct persons met"),
+        "new_persons" => ("Nouvelles personnes", "New persons"),
+        "anonymous" => ("Contacts anonymes", "Anonymous contacts"),
+        "services" => ("Prestations", "Services given"),
+        "needs" => ("Besoins observés", "Needs observed"),
+        "by_target" => ("Orientations par destination", "Referrals by target"),
+        "by_outcome" => ("Orientations par suite", "Referrals by outcome"),
+        "situation_changes" => ("Changements de situation", "Situation changes"),
+        "actions_done" => ("Suivis faits", "Actions done"),
+        "actions_due" => ("Suivis à échéance", "Actions due"),
+        "actions_overdue" => ("Suivis en retard", "Actions overdue"),
+        "language" => ("English", "Français"),
+        _ => ("?", "?"),
+    };
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+}
+
+pub fn page(lang: Lang, title: &str, body: &str) -> String {
+    let other = match lang {
+        Lang::Fr => "en",
+        Lang::En => "fr",
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="{lang_code}"><head><meta charset="utf-8"><title>{title} — allervers</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 0; color: #1d2733; }}
+nav {{ background: #1d3b5a; padding: .6em 1em; }} nav a {{ color: #fff; margin-right: 1.2em; text-decoration: none; }}
+main {{ padding: 1em 1.5em; max-width: 72em; }}
+table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #dde3ea; padding: .35em .5em; text-align: left; vertical-align: top; }}
+th {{ background: #f2f5f8; }} .num {{ text-align: right; }} .warn {{ color: #a0380e; font-weight: bold; }}
+.chip {{ display: inline-block; background: #eef2f6; border-radius: .3em; padding: 0 .4em; margin: 0 .2em .2em 0; }}
+form.inline {{ display: inline; }} button {{ cursor: pointer; }}
+</style></head>
+<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="?lang={other}" id="lang">{language}</a></nav>
+<main><h1>{title}</h1>
+{body}
+</main></body></html>"#,
+        lang_code = match lang {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        },
+        title = esc(title),
+        persons = t(lang, "persons"),
+        conflicts = t(lang, "conflicts"),
+        report = t(lang, "report"),
+        language = t(lang, "language"),
+    )
+}
+
+fn l(vocab: Vocab, code: &str, lang: Lang) -> String {
+    label(vocab, code, &[], lang)
+}
+
+pub fn persons(list: &[PersonSummary], search: &str, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<form method="get" action="/"><input name="q" value="{}" placeholder="{}" autofocus> <button>{}</button></form>
+<table id="persons"><tr><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        esc(search),
+        t(lang, "search"),
+        t(lang, "search"),
+        t(lang, "name"),
+        t(lang, "situation"),
+        t(lang, "last_seen")
+    );
+    for p in list {
+        let _ = write!(
+            out,
+            r#"<tr><td><a href="/person/{}">{}</a></td><td>{}</td><td>{}</td></tr>"#,
+            p.id,
+            esc(&p.display_name),
+            esc(&p
+                .situation
+                .as_deref()
+                .map(|s| l(Vocab::Situation, s, lang))
+                .unwrap_or_default()),
+            p.last_seen_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| t(lang, "never").into())
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn item_text(e: &TimelineEntry, person: &Person, lang: Lang) -> (String, String) {
+    match &e.item {
+        TimelineItem::Encounter {
+            place,
+            team,
+            kind,
+            services,
+            workers,
+            notes,
+            anonymous_count,
+            other_persons,
+            ..
+        } => {
+            let mut s = format!(
+                "{} — {} [{}]",
+                kind.as_deref()
+                    .map(|k| l(Vocab::EncounterKind, k, lang))
+                    .unwrap_or_default(),
+                place.as_deref().unwrap_or("-"),
+                team.as_deref().unwrap_or("-")
+            );
+            for sv in services {
+                let _ = write!(s, " · {}", l(Vocab::Service, sv, lang));
+            }
+            if !workers.is_empty() {
+                let _ = write!(s, " ({})", workers.join(", "));
+            }
+            if *other_persons > 0 || *anonymous_count > 0 {
+                let _ = write!(s, " +{other_persons}/+{anonymous_count}");
+            }
+            if let Some(n) = notes {
+                let _ = write!(s, " — «{n}»");
+            }
+            (t(lang, "encounter").into(), s)
+        }
+        TimelineItem::Action {
+            title,
+            status,
+            due_at,
+            ..
+        } => (
+            t(lang, "action").into(),
+            format!(
+                "{} — {} {}",
+                title.as_deref().unwrap_or("-"),
+                status
+                    .as_deref()
+                    .map(|s| l(Vocab::ActionStatus, s, lang))
+                    .unwrap_or_default(),
+                due_at.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        ),
+        TimelineItem::Referral {
+            target,
+            target_name,
+            status,
+            outcome,
+            ..
+        } => (
+            t(lang, "referral").into(),
+            format!(
+                "{}{} — {}{}",
+                target
+                    .as_deref()
+                    .map(|s| l(Vocab::ReferralTarget, s, lang))
+                    .unwrap_or_default(),
+                target_name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                status
+                    .as_deref()
+                    .map(|s| l(Vocab::ReferralStatus, s, lang))
+                    .unwrap_or_default(),
+                outcome
+                    .as_deref()
+                    .map(|o| format!(": {o}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        TimelineItem::Change(h) if h.creation && h.record_id == person.id => {
+            (t(lang, "created").into(), String::new())
+        }
+        TimelineItem::Change(h) => {
+            let old: Vec<String> = h.old.iter().map(|v| v.to_string()).collect();
+            let new = h.new.as_ref().map(|v| v.to_string()).unwrap_or_default();
+            let arrow = if old.is_empty() {
+                new
+            } else {
+                format!("{} → {new}", old.join(" | "))
+            };
+            (t(lang, "change").into(), format!("{}: {arrow}", h.field))
+        }
+    }
+}
+
+pub fn person(p: &Person, timeline: &[TimelineEntry], lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<p><span class="chip">{}</span>{}</p><h2>{}</h2><table id="timeline"><tr><th>{}</th><th>{}</th><th>{}</th><th></th><th>{}</th></tr>"#,
+        esc(&p
+            .situation
+            .as_deref()
+            .map(|s| l(Vocab::Situation, s, lang))
+            .unwrap_or_default()),
+        p.needs
+            .iter()
+            .map(|n| format!(
+                r#"<span class="chip">{}</span>"#,
+                esc(&l(Vocab::Need, n, lang))
+            ))
+            .collect::<String>(),
+        t(lang, "timeline"),
+        t(lang, "when"),
+        t(lang, "who"),
+        t(lang, "what"),
+        t(lang, "relay_time"),
+    );
+    let mut creation_shown = false;
+    for e in timeline {
+        if let TimelineItem::Change(h) = &e.item {
+            if h.creation && h.record_id == p.id {
+                if creation_shown {
+                    continue;
+                }
+                creation_shown = true;
+            }
+        }
+        let (kind, text) = item_text(e, p, lang);
+        let relay = match &e.item {
+            TimelineItem::Change(h) => h.relay_at,
+            _ => e.relay_at,
+        };
+        let skew = match &e.item {
+            TimelineItem::Change(h) => h.clock_off,
+            _ => e.clock_off,
+        };
+        let _ = write!(
+            out,
+            r#"<tr class="entry"><td>{}</td><td class="author">{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>"#,
+            e.at.format("%Y-%m-%d %H:%M"),
+            esc(&e.author.label()),
+            esc(kind.as_str()),
+            esc(&text),
+            relay
+                .map(|r| r.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default(),
+            if skew {
+                format!(r#" <span class="warn">⚠ {}</span>"#, t(lang, "clock_off"))
+            } else {
+                String::new()
+            }
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+pub fn conflicts(list: &[Conflict], token: &str, lang: Lang) -> String {
+    if list.is_empty() {
+        return format!(r#"<p id="no-conflict">{}</p>"#, t(lang, "no_conflict"));
+    }
+    let mut out = String::from(r#"<table id="conflicts">"#);
+    for c in list {
+        let _ = write!(
+            out,
+            r#"<tr class="conflict"><td><a href="/person/{id}">{label}</a><br>{field_l}: <b>{field}</b><br>{since_l} {since}</td><td>"#,
+            id = c.record_id,
+            label = esc(&c.record_label),
+            field_l = t(lang, "field"),
+            field = esc(&c.field),
+            since_l = t(lang, "since"),
+            since = c.since.format("%Y-%m-%d %H:%M"),
+        );
+        for v in &c.values {
+            let value = v.value.to_string();
+            let _ = write!(
+                out,
+                r#"<form class="inline" method="post" action="/conflicts/resolve"><input type="hidden" name="token" value="{token}"><input type="hidden" name="record" value="{id}"><input type="hidden" name="field" value="{field}"><input type="hidden" name="value" value="{value}"><button class="resolve" data-value="{value}">{choose} «{value}»</button> <small>{author}, {at}</small></form><br>"#,
+                token = esc(token),
+                id = c.record_id,
+                field = esc(&c.field),
+                value = esc(&value),
+                choose = t(lang, "choose"),
+                author = esc(&v.author.label()),
+                at = v.at.format("%Y-%m-%d %H:%M"),
+            );
+        }
+        out.push_str("</td></tr>");
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// A horizontal bar chart: the period in dark, the previous period in light.
+fn chart(title: &str, rows: &[(String, Figure)]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let max = rows
+        .iter()
+        .map(|(_, f)| f.current.max(f.previous))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let (label_w, bar_w, row_h) = (230.0, 360.0, 26.0);
+    let height = row_h * rows.len() as f64 + 10.0;
+    let mut svg = format!(
+        r#"<figure><figcaption>{}</figcaption><svg class="chart" width="{}" height="{height}" role="img" aria-label="{}">"#,
+        esc(title),
+        label_w + bar_w + 80.0,
+        esc(title)
+    );
+    for (i, (name, f)) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 4.0;
+        let cw = bar_w * f.current as f64 / max;
+        let pw = bar_w * f.previous as f64 / max;
+        let _ = write!(
+            svg,
+            r##"<text x="0" y="{ty}" font-size="13">{name}</text><rect x="{label_w}" y="{y}" width="{pw:.1}" height="10" fill="#b9cbe0"/><rect x="{label_w}" y="{y2}" width="{cw:.1}" height="10" fill="#1d3b5a"/><text x="{tx:.1}" y="{ty}" font-size="12">{c}</text>"##,
+            ty = y + 13.0,
+            name = esc(name),
+            y2 = y + 10.0,
+            tx = label_w + cw.max(pw) + 6.0,
+            c = f.current,
+        );
+    }
+    svg.push_str("</svg></figure>");
+    svg
+}
+
+pub fn report(r: &Report, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<form method="get" action="/report">{} <input type="date" name="from" value="{}"> {} <input type="date" name="to" value="{}"> {} <input name="team" value="{}" placeholder="{}"> <button>{}</button></form>
+<table id="report"><tr><th></th><th class="num">{} {} – {}</th><th class="num">{} {} – {}</th></tr>"#,
+        t(lang, "from"),
+        r.from,
+        t(lang, "to"),
+        r.to,
+        t(lang, "team"),
+        esc(r.team.as_deref().unwrap_or("")),
+        t(lang, "all_teams"),
+        t(lang, "show"),
+        t(lang, "current"),
+        r.from,
+        r.to,
+        t(lang, "previous"),
+        r.previous_from,
+        r.previous_to,
+    );
+    for (key, f) in [
+        ("encounters", r.encounters),
+        ("persons_met", r.persons_met),
+        ("new_persons", r.new_persons),
+        ("anonymous", r.anonymous_contacts),
+        ("actions_done", r.actions_done),
+        ("actions_due", r.actions_due),
+        ("actions_overdue", r.actions_overdue),
+    ] {
+        let _ = write!(
+            out,
+            r#"<tr data-figure="{key}"><td>{}</td><td class="num current">{}</td><td class="num previous">{}</td></tr>"#,
+            t(lang, key),
+            f.current,
+            f.previous
+        );
+    }
+    out.push_str("</table>");
+    let labelled =
+        |vocab: Option<Vocab>, map: &BTreeMap<String, Figure>| -> Vec<(String, Figure)> {
+            map.iter()
+                .map(|(k, f)| {
+                    let name = match vocab {
+                        Some(v) => l(v, k, lang),
+                        None => k
+                            .split(" -> ")
+                            .map(|s| l(Vocab::Situation, s, lang))
+                            .collect::<Vec<_>>()
+                            .join(" → "),
+                    };
+                    (name, *f)
+                })
+                .collect()
+        };
+    for (key, vocab, map) in [
+        ("services", Some(Vocab::Service), &r.services),
+        ("needs", Some(Vocab::Need), &r.needs),
+        (
+            "by_target",
+            Some(Vocab::ReferralTarget),
+            &r.referrals_by_target,
+        ),
+        (
+            "by_outcome",
+            Some(Vocab::ReferralStatus),
+            &r.referrals_by_outcome,
+        ),
+        ("situation_changes", None, &r.situation_changes),
+    ] {
+        out.push_str(&chart(t(lang, key), &labelled(vocab, map)));
+    }
+    out
+}

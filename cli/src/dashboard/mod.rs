@@ -1,0 +1,299 @@
+//! `allervers dashboard`: the supervisor's local web page, served on 127.0.0.1 (a free port)
+//! from this device's decrypted store, protected by a one-time token in the printed address.
+//! Person list with search, a person's merged timeline, the conflict queue with resolve
+//! buttons, and the activity report with charts.
+
+mod html;
+
+use std::sync::Arc;
+
+use allervers_core::vocab::Lang;
+use allervers_core::{PersonQuery, PersonSort, RecordId, Store};
+use anyhow::{Context, Result};
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+
+const COOKIE: &str = "allervers_dashboard";
+const LANG_COOKIE: &str = "allervers_lang";
+
+struct Dash {
+    store: Arc<Store>,
+    token: String,
+    default_lang: Lang,
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Every request needs the token, from the printed address (then kept in a cookie) or the
+/// cookie; a request with `?lang=` also sets the language.
+async fn guard(State(dash): State<Arc<Dash>>, request: Request, next: Next) -> Response {
+    let query = request.uri().query().map(str::to_string);
+    let from_query = query_param(query.as_deref(), "token");
+    let from_cookie = cookie(request.headers(), COOKIE);
+    let ok = |t: Option<&str>| {
+        t.is_some_and(|t| bool::from(subtle_eq(t.as_bytes(), dash.token.as_bytes())))
+    };
+    if !ok(from_query) && !ok(from_cookie) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Html(
+                "<h1>401</h1><p>Missing or wrong token: open the address the command printed.</p>",
+            ),
+        )
+            .into_response();
+    }
+    let set_lang = query_param(query.as_deref(), "lang")
+        .filter(|l| *l == "fr" || *l == "en")
+        .map(str::to_string);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if ok(from_query) {
+        if let Ok(v) = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", dash.token).parse()
+        {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    if let Some(lang) = set_lang {
+        if let Ok(v) = format!("{LANG_COOKIE}={lang}; SameSite=Strict; Path=/").parse() {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+fn subtle_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
+    use subtle::ConstantTimeEq;
+    if a.len() != b.len() {
+        return subtle::Choice::from(0);
+    }
+    a.ct_eq(b)
+}
+
+fn lang(dash: &Dash, headers: &HeaderMap, query: Option<&str>) -> Lang {
+    match query.or_else(|| cookie(headers, LANG_COOKIE)) {
+        Some("en") => Lang::En,
+        Some("fr") => Lang::Fr,
+        _ => dash.default_lang,
+    }
+}
+
+fn failure(e: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Html(format!(
+            "<h1>Error</h1><p>{}</p>",
+            html::esc(&e.to_string())
+        )),
+    )
+        .into_response()
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> allervers_core::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(failure)?
+        .map_err(failure)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    lang: Option<String>,
+}
+
+async fn persons(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let search = q.q.clone().unwrap_or_default();
+    let store = dash.store.clone();
+    let query = PersonQuery {
+        search: Some(search.clone()).filter(|s| !s.trim().is_empty()),
+        sort: PersonSort::RecentlySeen,
+        limit: 200,
+        include_inactive: true,
+    };
+    match blocking(move || store.list_persons(&query)).await {
+        Ok(list) => Html(html::page(
+            lang,
+            html::t(lang, "persons"),
+            &html::persons(&list, &search, lang),
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+async fn person(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let Ok(id) = id.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || Ok((store.person(id)?, store.timeline(id)?))).await {
+        Ok((p, timeline)) => Html(html::page(
+            lang,
+            &p.display_name(),
+            &html::person(&p, &timeline, lang),
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn conflicts(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let store = dash.store.clone();
+    match blocking(move || store.conflicts()).await {
+        Ok(list) => Html(html::page(
+            lang,
+            html::t(lang, "conflicts"),
+            &html::conflicts(&list, &dash.token, lang),
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct Resolve {
+    token: String,
+    record: String,
+    field: String,
+    value: String,
+}
+
+async fn resolve(State(dash): State<Arc<Dash>>, Form(form): Form<Resolve>) -> Response {
+    if !bool::from(subtle_eq(form.token.as_bytes(), dash.token.as_bytes())) {
+        return (StatusCode::FORBIDDEN, "wrong form token").into_response();
+    }
+    let Ok(id) = form.record.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || store.resolve(id, &form.field, &form.value)).await {
+        Ok(()) => Redirect::to("/conflicts").into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    from: Option<String>,
+    to: Option<String>,
+    team: Option<String>,
+    lang: Option<String>,
+}
+
+async fn report(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<ReportQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let today = dash.store.now().date_naive();
+    let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let parse = |s: &Option<String>, default: NaiveDate| {
+        s.as_deref()
+            .filter(|s| !s.is_empty())
+            .map_or(Some(default), allervers_core::model::schema::parse_date)
+    };
+    let (Some(from), Some(to)) = (parse(&q.from, month_start), parse(&q.to, today)) else {
+        return failure("dates are YYYY-MM-DD");
+    };
+    let store = dash.store.clone();
+    let team = q.team.clone().filter(|t| !t.trim().is_empty());
+    match blocking(move || store.report(from, to, team.as_deref())).await {
+        Ok(r) => Html(html::page(
+            lang,
+            html::t(lang, "report"),
+            &html::report(&r, lang),
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+fn router(dash: Arc<Dash>) -> Router {
+    Router::new()
+        .route("/", get(persons))
+        .route("/person/{id}", get(person))
+        .route("/conflicts", get(conflicts))
+        .route("/conflicts/resolve", post(resolve))
+        .route("/report", get(report))
+        .layer(middleware::from_fn_with_state(dash.clone(), guard))
+        .with_state(dash)
+}
+
+/// Serves the dashboard until Ctrl-C. The address (with its token) is printed on stdout.
+pub fn serve(store: Store, lang: Lang, port: u16) -> Result<()> {
+    let token: String = (0..32)
+        .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+        .collect();
+    let dash = Arc::new(Dash {
+        store: Arc::new(store),
+        token: token.clone(),
+        default_lang: lang,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the dashboard")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .context("cannot listen on 127.0.0.1")?;
+        let addr = listener.local_addr()?;
+        println!("Dashboard: http://{addr}/?token={token}");
+        println!("Only this computer can reach it; stop it with Ctrl-C.");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        axum::serve(listener, router(dash))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the dashboard stopped")
+    })
+}
