@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Installs what building and testing allervers needs beyond a Rust toolchain, idempotently:
-# a C compiler, make and perl (SQLCipher and its vendored OpenSSL are compiled from source).
-# Does nothing when everything is already there.
+# - a C compiler, make and perl (SQLCipher and its vendored OpenSSL are compiled from source);
+# - for the dashboard's browser test: Debian's chromium, Node.js with npm, and playwright-core
+#   from the npm registry (which never downloads a browser of its own).
+# Does nothing for what is already there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 command -v cc >/dev/null || missing+=(gcc libc6-dev)
 command -v make >/dev/null || missing+=(make)
 command -v perl >/dev/null || missing+=(perl)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         echo "setup: installing ${missing[*]}"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "setup: please install ${missing[*]} (a C compiler, make, perl)" >&2
+        echo "setup: please install ${missing[*]}" >&2
         exit 1
     fi
 fi
@@ -24,3 +30,10 @@ command -v cargo >/dev/null || {
     echo "setup: a Rust toolchain (cargo, rustc >= 1.90) is required: https://rustup.rs" >&2
     exit 1
 }
+
+# playwright-core, exactly as locked; skipped when already installed at that version.
+wanted=$(node -p "require('./tests/browser/package.json').devDependencies['playwright-core']")
+installed=$(node -p "require('./tests/browser/node_modules/playwright-core/package.json').version" 2>/dev/null || true)
+if [ "$wanted" != "$installed" ]; then
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi

@@ -357,7 +357,7 @@ fn chart(title: &str, rows: &[(String, Figure)]) -> String {
     let (label_w, bar_w, row_h) = (230.0, 360.0, 26.0);
     let height = row_h * rows.len() as f64 + 10.0;
     let mut svg = format!(
-        r#"<figure><figcaption>{}</figcaption><svg class="chart" width="{}" height="{height}" role="img" aria-label="{}">"#,
+        r#"<figure><figcaption>{} <small>(▬ dark: period, light: previous period)</small></figcaption><svg class="chart" width="{}" height="{height}" role="img" aria-label="{}">"#,
         esc(title),
         label_w + bar_w + 80.0,
         esc(title)

@@ -1,0 +1,130 @@
+// The supervisor's dashboard in a real browser: Debian's headless Chromium driven by
+// playwright-core (never a browser it downloads). Two workers' stores are made with the command
+// line; the dashboard of one is opened on localhost; the test opens a person, sees encounters
+// from both devices in one timeline, resolves a conflict with a button, and checks the report's
+// figures against `allervers report --json`.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const bin = process.env.ALLERVERS_BIN ?? join(root, 'target', 'debug', 'allervers');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const work = mkdtempSync(join(tmpdir(), 'allervers-dashboard-'));
+const env = { ...process.env, ALLERVERS_KEY: 'clé du test navigateur', ALLERVERS_BUNDLE_PASSPHRASE: 'phrase du test' };
+delete env.ALLERVERS_DATA;
+
+function cli(store, ...args) {
+  const out = execFileSync(bin, ['--data', join(work, store), '--json', ...args], { env, encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : null;
+}
+
+let dashboard;
+let browser;
+let url;
+let karim;
+const today = new Date().toISOString().slice(0, 10);
+
+before(async () => {
+  cli('a', 'init', '--device-name', 'Téléphone maraude 1', '--worker', 'Amina');
+  cli('b', 'init', '--device-name', 'Téléphone maraude 2', '--worker', 'Julien');
+  karim = cli('a', 'person', 'add', '--name', 'Karim', '--nickname', 'le Grand', '--situation', 'street').id;
+  const bundle = (s) => join(work, `${s}.bundle`);
+  cli('a', 'changes', 'export', '--out', bundle('a'));
+  cli('b', 'changes', 'import', bundle('a'));
+  cli('a', 'encounter', 'log', '--person', karim, '--place', "parvis de la gare de l'Est", '--service', 'drink');
+  cli('a', 'person', 'edit', karim, '--situation', 'emergency_shelter');
+  cli('b', 'encounter', 'log', '--person', karim, '--place', 'quai de Valmy', '--service', 'food', '--anonymous', '2');
+  cli('b', 'person', 'edit', karim, '--situation', 'squat');
+  cli('a', 'changes', 'export', '--out', bundle('a'));
+  cli('b', 'changes', 'export', '--out', bundle('b'));
+  cli('a', 'changes', 'import', bundle('b'));
+  cli('b', 'changes', 'import', bundle('a'));
+  assert.equal(cli('a', 'conflicts').length, 1);
+
+  dashboard = spawn(bin, ['--data', join(work, 'a'), 'dashboard'], { env });
+  url = await new Promise((ok, fail) => {
+    let seen = '';
+    dashboard.stdout.on('data', (d) => {
+      seen += d;
+      const m = seen.match(/Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/);
+      if (m) ok(m[1]);
+    });
+    dashboard.on('exit', (code) => fail(new Error(`dashboard exited: ${code}`)));
+    setTimeout(() => fail(new Error('no dashboard address within 20 s')), 20_000);
+  });
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  dashboard?.kill('SIGINT');
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('without the token the dashboard refuses', async () => {
+  const page = await browser.newPage();
+  const response = await page.goto(url.replace(/\?token=.*/, ''));
+  assert.equal(response.status(), 401);
+  await page.close();
+});
+
+test('a person found by search shows encounters from both devices in one timeline', async () => {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.fill('input[name=q]', 'KARIM');
+  await page.click('form button');
+  await page.click('#persons a:has-text("Karim")');
+  await page.waitForSelector('#timeline');
+  const rows = await page.locator('#timeline tr.entry').allInnerTexts();
+  const text = rows.join('\n');
+  assert.match(text, /gare de l'Est/);
+  assert.match(text, /quai de Valmy/);
+  const authors = await page.locator('#timeline td.author').allInnerTexts();
+  assert.ok(authors.some((a) => a.includes('Amina')), authors.join(', '));
+  assert.ok(authors.some((a) => a.includes('Julien')), authors.join(', '));
+  await page.screenshot({ path: join(work, 'person.png') });
+  await page.close();
+});
+
+test('a conflict is resolved with a button and the choice is recorded', async () => {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.click('nav a[href="/conflicts"]');
+  await page.waitForSelector('#conflicts tr.conflict');
+  await page.click('button.resolve[data-value="emergency_shelter"]');
+  await page.waitForSelector('#no-conflict');
+  assert.deepEqual(cli('a', 'conflicts'), []);
+  const person = cli('a', 'person', 'show', karim);
+  assert.equal(person.situation, 'emergency_shelter');
+  const history = cli('a', 'history', karim);
+  const resolved = history.filter((h) => h.op === 'resolved');
+  assert.equal(resolved.length, 1);
+  assert.equal(resolved[0].author.worker, 'Amina');
+  await page.close();
+});
+
+test('the report page shows the same figures as the command line', async () => {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.goto(new URL(`/report?from=${today}&to=${today}&lang=en`, url).href);
+  const figure = async (name) => Number(await page.locator(`tr[data-figure="${name}"] td.current`).innerText());
+  const expected = cli('a', 'report', '--from', today, '--to', today);
+  assert.equal(await figure('encounters'), expected.encounters.current);
+  assert.equal(await figure('encounters'), 2);
+  assert.equal(await figure('persons_met'), expected.persons_met.current);
+  assert.equal(await figure('anonymous'), expected.anonymous_contacts.current);
+  assert.equal(await figure('new_persons'), expected.new_persons.current);
+  assert.ok(await page.locator('svg.chart').count() >= 1, 'charts are drawn');
+  assert.match(await page.locator('h1').innerText(), /Activity report/);
+  await page.close();
+});
