@@ -404,7 +404,12 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
                 format!("{} {}", w.changed, change_line(h, kind, lang))
             }
         };
-        let _ = writeln!(out, "{when}  {who:<28} {text}");
+        let relay = e
+            .relay_at
+            .map(|r| format!("  [relais {}]", r.format("%Y-%m-%d %H:%M")))
+            .unwrap_or_default();
+        let clock = if e.clock_off { "  ⚠ horloge de l'appareil décalée" } else { "" };
+        let _ = writeln!(out, "{when}  {who:<28} {text}{relay}{clock}");
     }
     out
 }

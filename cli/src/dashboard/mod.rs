@@ -68,8 +68,13 @@ async fn guard(State(dash): State<Arc<Dash>>, request: Request, next: Next) -> R
     let set_lang = query_param(query.as_deref(), "lang")
         .filter(|l| *l == "fr" || *l == "en")
         .map(str::to_string);
+    let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // How long the page took to make, for the browser's tools and the benchmark.
+    if let Ok(v) = format!("app;dur={:.2}", started.elapsed().as_secs_f64() * 1000.0).parse() {
+        headers.insert("server-timing", v);
+    }
     if ok(from_query) {
         if let Ok(v) = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", dash.token).parse()
         {
