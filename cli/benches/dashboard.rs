@@ -20,14 +20,24 @@ fn run(dir: &Path, args: &[&str]) -> String {
         .env("ALLERVERS_KEY", "benchmark passphrase")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn server_ms(agent: &ureq::Agent, url: &str) -> f64 {
     let response = agent.get(url).call().unwrap();
     assert_eq!(response.status(), 200);
-    let timing = response.headers().get("server-timing").unwrap().to_str().unwrap().to_string();
+    let timing = response
+        .headers()
+        .get("server-timing")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     timing.trim_start_matches("app;dur=").parse().unwrap()
 }
 
@@ -38,18 +48,61 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let quick = std::env::var_os("ALLERVERS_BENCH_QUICK").is_some();
-    let (persons, encounters) = if quick { ("1000", "10000") } else { ("10000", "100000") };
+    let (persons, encounters) = if quick {
+        ("1000", "10000")
+    } else {
+        ("10000", "100000")
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    run(d, &["init", "--device-name", "Poste bureau", "--worker", "Sophie"]);
+    run(
+        d,
+        &[
+            "init",
+            "--device-name",
+            "Poste bureau",
+            "--worker",
+            "Sophie",
+        ],
+    );
     let t = Instant::now();
-    run(d, &["seed", "--persons", persons, "--encounters", encounters]);
-    println!("seeded {persons} persons and {encounters} encounters with the command line in {:.1} s", t.elapsed().as_secs_f64());
-    let added = run(d, &["person", "add", "--name", "Karim", "--nickname", "le Grand"]);
-    let id = added.split("\"id\": \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    run(
+        d,
+        &["seed", "--persons", persons, "--encounters", encounters],
+    );
+    println!(
+        "seeded {persons} persons and {encounters} encounters with the command line in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let added = run(
+        d,
+        &["person", "add", "--name", "Karim", "--nickname", "le Grand"],
+    );
+    let id = added
+        .split("\"id\": \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     for i in 0..200 {
         let at = format!("2026-0{}-{:02} 21:{:02}", 1 + i % 9, 1 + i % 28, i % 60);
-        run(d, &["encounter", "log", "--person", &id, "--at", &at, "--place", "Gare du Nord", "--service", "drink"]);
+        run(
+            d,
+            &[
+                "encounter",
+                "log",
+                "--person",
+                &id,
+                "--at",
+                &at,
+                "--place",
+                "Gare du Nord",
+                "--service",
+                "drink",
+            ],
+        );
     }
     let mut child = Command::new(BIN)
         .arg("--data")
@@ -60,17 +113,37 @@ fn main() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line.trim().trim_start_matches("Dashboard: ").to_string();
     let (base, token) = url.split_once("/?token=").unwrap();
     let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().build());
-    let page = |path: &str| format!("{base}{path}{}token={token}", if path.contains('?') { "&" } else { "?" });
-    let person: Vec<f64> = (0..30).map(|_| server_ms(&agent, &page(&format!("/person/{id}")))).collect();
+    let page = |path: &str| {
+        format!(
+            "{base}{path}{}token={token}",
+            if path.contains('?') { "&" } else { "?" }
+        )
+    };
+    let person: Vec<f64> = (0..30)
+        .map(|_| server_ms(&agent, &page(&format!("/person/{id}"))))
+        .collect();
     let list: Vec<f64> = (0..15).map(|_| server_ms(&agent, &page("/"))).collect();
-    let report: Vec<f64> = (0..7).map(|_| server_ms(&agent, &page("/report"))).collect();
-    println!("dashboard server time, person page with 200 encounters: median {:.2} ms (bound 100 ms)", median(person));
-    println!("dashboard server time, person list (200 most recently seen): median {:.2} ms", median(list));
-    println!("dashboard server time, report page (this month and the one before): median {:.2} ms", median(report));
+    let report: Vec<f64> = (0..7)
+        .map(|_| server_ms(&agent, &page("/report")))
+        .collect();
+    println!(
+        "dashboard server time, person page with 200 encounters: median {:.2} ms (bound 100 ms)",
+        median(person)
+    );
+    println!(
+        "dashboard server time, person list (200 most recently seen): median {:.2} ms",
+        median(list)
+    );
+    println!(
+        "dashboard server time, report page (this month and the one before): median {:.2} ms",
+        median(report)
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

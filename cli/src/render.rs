@@ -408,7 +408,11 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
             .relay_at
             .map(|r| format!("  [relais {}]", r.format("%Y-%m-%d %H:%M")))
             .unwrap_or_default();
-        let clock = if e.clock_off { "  ⚠ horloge de l'appareil décalée" } else { "" };
+        let clock = if e.clock_off {
+            "  ⚠ horloge de l'appareil décalée"
+        } else {
+            ""
+        };
         let _ = writeln!(out, "{when}  {who:<28} {text}{relay}{clock}");
     }
     out

@@ -192,7 +192,12 @@ fn main() {
         println!("monthly activity report (31 days, with the previous period): median {:.1} ms (bound 200 ms)", ms(median(times)));
         let t = Instant::now();
         let table = store
-            .export(allervers_core::export::ExportKind::Encounters, today - chrono::Duration::days(400), today, false)
+            .export(
+                allervers_core::export::ExportKind::Encounters,
+                today - chrono::Duration::days(400),
+                today,
+                false,
+            )
             .unwrap();
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(&table.header).unwrap();

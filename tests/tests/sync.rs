@@ -354,7 +354,11 @@ fn a_record_received_in_a_bundle_and_edited_reaches_the_whole_space() {
 fn a_device_whose_clock_is_off_is_marked_against_the_relay_time() {
     let dir = tempfile::tempdir().unwrap();
     let relay = RelayProcess::start(dir.path());
-    let (office, right, wrong) = (device("Poste bureau", "Sophie"), device("Téléphone à l'heure", "Amina"), device("Téléphone déréglé", "Julien"));
+    let (office, right, wrong) = (
+        device("Poste bureau", "Sophie"),
+        device("Téléphone à l'heure", "Amina"),
+        device("Téléphone déréglé", "Julien"),
+    );
     let now = chrono::Utc::now();
     office.clock.set(now);
     right.clock.set(now);
@@ -376,11 +380,19 @@ fn a_device_whose_clock_is_off_is_marked_against_the_relay_time() {
         .unwrap()
         .into_iter()
         .filter_map(|e| match e.item {
-            TimelineItem::Encounter { notes, .. } => Some((notes.unwrap(), e.clock_off, e.relay_at.is_some())),
+            TimelineItem::Encounter { notes, .. } => {
+                Some((notes.unwrap(), e.clock_off, e.relay_at.is_some()))
+            }
             _ => None,
         })
         .collect();
     assert_eq!(marks.len(), 2);
-    assert!(marks.contains(&("à l'heure".into(), false, true)), "{marks:?}");
-    assert!(marks.contains(&("trois heures d'avance".into(), true, true)), "{marks:?}");
+    assert!(
+        marks.contains(&("à l'heure".into(), false, true)),
+        "{marks:?}"
+    );
+    assert!(
+        marks.contains(&("trois heures d'avance".into(), true, true)),
+        "{marks:?}"
+    );
 }
