@@ -276,7 +276,6 @@ struct Words {
     referral: &'static str,
     created: &'static str,
     changed: &'static str,
-    due: &'static str,
 }
 
 const FR: Words = Words {
@@ -285,7 +284,6 @@ const FR: Words = Words {
     referral: "ORIENTATION",
     created: "FICHE créée",
     changed: "modification",
-    due: "échéance",
 };
 
 const EN: Words = Words {
@@ -294,115 +292,144 @@ const EN: Words = Words {
     referral: "REFERRAL",
     created: "RECORD created",
     changed: "changed",
-    due: "due",
 };
 
-pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
+/// What a timeline entry says, without its kind word: the one wording of the command line and
+/// the dashboard.
+pub fn describe(item: &TimelineItem, lang: Lang) -> String {
+    match item {
+        TimelineItem::Encounter {
+            place,
+            team,
+            kind,
+            services,
+            workers,
+            notes,
+            anonymous_count,
+            other_persons,
+            ..
+        } => {
+            let mut s = format!(
+                "{} — {} [{}]",
+                kind.as_deref()
+                    .map(|k| l(Vocab::EncounterKind, k, lang))
+                    .unwrap_or_default(),
+                opt(place),
+                opt(team)
+            );
+            if !services.is_empty() {
+                let _ = write!(s, " — {}", codes(Vocab::Service, services, lang));
+            }
+            if !workers.is_empty() {
+                let _ = write!(s, " ({})", workers.join(", "));
+            }
+            if *other_persons > 0 || *anonymous_count > 0 {
+                let _ = write!(s, " (+{other_persons} known, +{anonymous_count} anonymous)");
+            }
+            if let Some(n) = notes {
+                let _ = write!(s, " — «{n}»");
+            }
+            s
+        }
+        TimelineItem::Action {
+            title,
+            category,
+            status,
+            due_at,
+            ..
+        } => format!(
+            "{} ({}) {} — {}",
+            opt(title),
+            category
+                .as_deref()
+                .map(|c| l(Vocab::ActionCategory, c, lang))
+                .unwrap_or_default(),
+            due_at.map(|d| d.to_string()).unwrap_or("-".into()),
+            status
+                .as_deref()
+                .map(|s| l(Vocab::ActionStatus, s, lang))
+                .unwrap_or_default()
+        ),
+        TimelineItem::Referral {
+            target,
+            target_name,
+            status,
+            outcome,
+            ..
+        } => format!(
+            "{}{} — {}{}",
+            target
+                .as_deref()
+                .map(|t| l(Vocab::ReferralTarget, t, lang))
+                .unwrap_or_default(),
+            target_name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            status
+                .as_deref()
+                .map(|s| l(Vocab::ReferralStatus, s, lang))
+                .unwrap_or_default(),
+            outcome
+                .as_deref()
+                .map(|o| format!(": {o}"))
+                .unwrap_or_default()
+        ),
+        TimelineItem::Change(h) => {
+            let kind = if h.field == "outcome" || h.field == "target" {
+                Kind::Referral
+            } else {
+                Kind::Person
+            };
+            change_line(h, kind, lang)
+        }
+    }
+}
+
+/// The kind word of a timeline entry; `created` for the person's own creation.
+pub fn kind_word(
+    item: &TimelineItem,
+    person: allervers_core::RecordId,
+    lang: Lang,
+) -> &'static str {
     let w = match lang {
         Lang::Fr => &FR,
         Lang::En => &EN,
     };
+    match item {
+        TimelineItem::Encounter { .. } => w.encounter,
+        TimelineItem::Action { .. } => w.action,
+        TimelineItem::Referral { .. } => w.referral,
+        TimelineItem::Change(h) if h.creation && h.record_id == person => w.created,
+        TimelineItem::Change(_) => w.changed,
+    }
+}
+
+/// Whether an entry is one of the person's creation fields after the first (shown once).
+pub fn repeated_creation(
+    item: &TimelineItem,
+    person: allervers_core::RecordId,
+    shown: &mut bool,
+) -> bool {
+    match item {
+        TimelineItem::Change(h) if h.creation && h.record_id == person => {
+            std::mem::replace(shown, true)
+        }
+        _ => false,
+    }
+}
+
+pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Timeline of {} ({})", p.display_name(), p.id);
-    let mut creation_fields = Vec::new();
+    let mut creation_shown = false;
     for e in entries {
-        let when = e.at.format("%Y-%m-%d %H:%M");
-        let who = e.author.label();
+        if repeated_creation(&e.item, p.id, &mut creation_shown) {
+            continue;
+        }
         let text = match &e.item {
-            TimelineItem::Encounter {
-                place,
-                team,
-                kind,
-                services,
-                notes,
-                anonymous_count,
-                other_persons,
-                ..
-            } => {
-                let mut s = format!(
-                    "{} {} — {} [{}]",
-                    w.encounter,
-                    kind.as_deref()
-                        .map(|k| l(Vocab::EncounterKind, k, lang))
-                        .unwrap_or_default(),
-                    opt(place),
-                    opt(team)
-                );
-                if !services.is_empty() {
-                    let _ = write!(s, " — {}", codes(Vocab::Service, services, lang));
-                }
-                if *other_persons > 0 || *anonymous_count > 0 {
-                    let _ = write!(s, " (+{other_persons} known, +{anonymous_count} anonymous)");
-                }
-                if let Some(n) = notes {
-                    let _ = write!(s, " — «{n}»");
-                }
-                s
-            }
-            TimelineItem::Action {
-                title,
-                category,
-                status,
-                due_at,
-                ..
-            } => format!(
-                "{} {} ({}) {} {} — {}",
-                w.action,
-                opt(title),
-                category
-                    .as_deref()
-                    .map(|c| l(Vocab::ActionCategory, c, lang))
-                    .unwrap_or_default(),
-                w.due,
-                due_at.map(|d| d.to_string()).unwrap_or("-".into()),
-                status
-                    .as_deref()
-                    .map(|s| l(Vocab::ActionStatus, s, lang))
-                    .unwrap_or_default()
-            ),
-            TimelineItem::Referral {
-                target,
-                target_name,
-                status,
-                outcome,
-                ..
-            } => format!(
-                "{} {}{} — {}{}",
-                w.referral,
-                target
-                    .as_deref()
-                    .map(|t| l(Vocab::ReferralTarget, t, lang))
-                    .unwrap_or_default(),
-                target_name
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default(),
-                status
-                    .as_deref()
-                    .map(|s| l(Vocab::ReferralStatus, s, lang))
-                    .unwrap_or_default(),
-                outcome
-                    .as_deref()
-                    .map(|o| format!(": {o}"))
-                    .unwrap_or_default()
-            ),
-            TimelineItem::Change(h) if h.creation && h.record_id == p.id => {
-                creation_fields.push(h.field.clone());
-                if creation_fields.len() > 1 {
-                    continue;
-                }
-                w.created.to_string()
-            }
-            TimelineItem::Change(h) => {
-                let kind = if h.record_id == p.id {
-                    Kind::Person
-                } else if h.field == "outcome" || h.field == "target" {
-                    Kind::Referral
-                } else {
-                    Kind::Action
-                };
-                format!("{} {}", w.changed, change_line(h, kind, lang))
-            }
+            TimelineItem::Change(h) if h.creation && h.record_id == p.id => String::new(),
+            item => describe(item, lang),
         };
         let relay = e
             .relay_at
@@ -413,7 +440,13 @@ pub fn timeline(p: &Person, entries: &[TimelineEntry], lang: Lang) -> String {
         } else {
             ""
         };
-        let _ = writeln!(out, "{when}  {who:<28} {text}{relay}{clock}");
+        let _ = writeln!(
+            out,
+            "{}  {:<28} {} {text}{relay}{clock}",
+            e.at.format("%Y-%m-%d %H:%M"),
+            e.author.label(),
+            kind_word(&e.item, p.id, lang)
+        );
     }
     out
 }

@@ -42,11 +42,6 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "what" => ("Quoi", "What"),
         "relay_time" => ("Heure du relais", "Relay time"),
         "clock_off" => ("horloge de l'appareil décalée", "device clock off"),
-        "encounter" => ("Rencontre", "Encounter"),
-        "action" => ("Suivi", "Action"),
-        "referral" => ("Orientation", "Referral"),
-        "change" => ("Modification", "Change"),
-        "created" => ("Fiche créée", "Record created"),
         "no_conflict" => ("Aucun conflit.", "No conflict."),
         "field" => ("Champ", "Field"),
         "choose" => ("Choisir", "Choose"),
@@ -148,102 +143,6 @@ pub fn persons(list: &[PersonSummary], search: &str, lang: Lang) -> String {
     out
 }
 
-fn item_text(e: &TimelineEntry, person: &Person, lang: Lang) -> (String, String) {
-    match &e.item {
-        TimelineItem::Encounter {
-            place,
-            team,
-            kind,
-            services,
-            workers,
-            notes,
-            anonymous_count,
-            other_persons,
-            ..
-        } => {
-            let mut s = format!(
-                "{} — {} [{}]",
-                kind.as_deref()
-                    .map(|k| l(Vocab::EncounterKind, k, lang))
-                    .unwrap_or_default(),
-                place.as_deref().unwrap_or("-"),
-                team.as_deref().unwrap_or("-")
-            );
-            for sv in services {
-                let _ = write!(s, " · {}", l(Vocab::Service, sv, lang));
-            }
-            if !workers.is_empty() {
-                let _ = write!(s, " ({})", workers.join(", "));
-            }
-            if *other_persons > 0 || *anonymous_count > 0 {
-                let _ = write!(s, " +{other_persons}/+{anonymous_count}");
-            }
-            if let Some(n) = notes {
-                let _ = write!(s, " — «{n}»");
-            }
-            (t(lang, "encounter").into(), s)
-        }
-        TimelineItem::Action {
-            title,
-            status,
-            due_at,
-            ..
-        } => (
-            t(lang, "action").into(),
-            format!(
-                "{} — {} {}",
-                title.as_deref().unwrap_or("-"),
-                status
-                    .as_deref()
-                    .map(|s| l(Vocab::ActionStatus, s, lang))
-                    .unwrap_or_default(),
-                due_at.map(|d| d.to_string()).unwrap_or_default()
-            ),
-        ),
-        TimelineItem::Referral {
-            target,
-            target_name,
-            status,
-            outcome,
-            ..
-        } => (
-            t(lang, "referral").into(),
-            format!(
-                "{}{} — {}{}",
-                target
-                    .as_deref()
-                    .map(|s| l(Vocab::ReferralTarget, s, lang))
-                    .unwrap_or_default(),
-                target_name
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default(),
-                status
-                    .as_deref()
-                    .map(|s| l(Vocab::ReferralStatus, s, lang))
-                    .unwrap_or_default(),
-                outcome
-                    .as_deref()
-                    .map(|o| format!(": {o}"))
-                    .unwrap_or_default()
-            ),
-        ),
-        TimelineItem::Change(h) if h.creation && h.record_id == person.id => {
-            (t(lang, "created").into(), String::new())
-        }
-        TimelineItem::Change(h) => {
-            let old: Vec<String> = h.old.iter().map(|v| v.to_string()).collect();
-            let new = h.new.as_ref().map(|v| v.to_string()).unwrap_or_default();
-            let arrow = if old.is_empty() {
-                new
-            } else {
-                format!("{} → {new}", old.join(" | "))
-            };
-            (t(lang, "change").into(), format!("{}: {arrow}", h.field))
-        }
-    }
-}
-
 pub fn person(p: &Person, timeline: &[TimelineEntry], lang: Lang) -> String {
     let mut out = String::new();
     let _ = write!(
@@ -269,29 +168,21 @@ pub fn person(p: &Person, timeline: &[TimelineEntry], lang: Lang) -> String {
     );
     let mut creation_shown = false;
     for e in timeline {
-        if let TimelineItem::Change(h) = &e.item {
-            if h.creation && h.record_id == p.id {
-                if creation_shown {
-                    continue;
-                }
-                creation_shown = true;
-            }
+        if crate::render::repeated_creation(&e.item, p.id, &mut creation_shown) {
+            continue;
         }
-        let (kind, text) = item_text(e, p, lang);
-        let relay = match &e.item {
-            TimelineItem::Change(h) => h.relay_at,
-            _ => e.relay_at,
+        let kind = crate::render::kind_word(&e.item, p.id, lang);
+        let text = match &e.item {
+            TimelineItem::Change(h) if h.creation && h.record_id == p.id => String::new(),
+            item => crate::render::describe(item, lang),
         };
-        let skew = match &e.item {
-            TimelineItem::Change(h) => h.clock_off,
-            _ => e.clock_off,
-        };
+        let (relay, skew) = (e.relay_at, e.clock_off);
         let _ = write!(
             out,
             r#"<tr class="entry"><td>{}</td><td class="author">{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>"#,
             e.at.format("%Y-%m-%d %H:%M"),
             esc(&e.author.label()),
-            esc(kind.as_str()),
+            esc(kind),
             esc(&text),
             relay
                 .map(|r| r.format("%Y-%m-%d %H:%M").to_string())
