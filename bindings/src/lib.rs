@@ -1,2 +1,468 @@
-//! uniffi bindings over `allervers-core`. Empty until the bindings milestone: the crate is a
-//! workspace member now so that the layout of the workspace is fixed from the start.
+//! uniffi bindings over `allervers-core`: thin wrappers, no logic. Core types are mirrored as
+//! uniffi records and enums (never JSON strings); every error crosses as a typed `FfiError`;
+//! every entry point catches what it calls, so no panic crosses the boundary.
+
+use std::sync::Arc;
+
+use allervers_core as core;
+use chrono::{DateTime, NaiveDate, Utc};
+
+uniffi::setup_scaffolding!();
+
+/// The errors a shell can act on (mirrors `CoreError`).
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FfiError {
+    #[error("wrong key")]
+    WrongKey,
+    #[error("{message}")]
+    StoreNotFound { message: String },
+    #[error("{message}")]
+    StoreExists { message: String },
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    #[error("unknown record {id}")]
+    RecordNotFound { id: String },
+    #[error("{message}")]
+    WrongKind { message: String },
+    #[error("not enrolled")]
+    NotEnrolled,
+    #[error("relay unreachable: {message}")]
+    RelayUnreachable { message: String },
+    #[error("relay refused ({status}): {reason}")]
+    RelayRefused { status: u16, reason: String },
+    #[error("{message}")]
+    Refused { message: String },
+    #[error("storage full")]
+    StorageFull,
+    #[error("{message}")]
+    Storage { message: String },
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+impl From<core::CoreError> for FfiError {
+    fn from(e: core::CoreError) -> Self {
+        use core::CoreError as E;
+        match e {
+            E::WrongKey => FfiError::WrongKey,
+            E::StoreNotFound { .. } => FfiError::StoreNotFound { message: e.to_string() },
+            E::StoreExists { .. } => FfiError::StoreExists { message: e.to_string() },
+            E::InvalidInput { field, reason } => FfiError::InvalidInput { field, reason },
+            E::RecordNotFound(id) => FfiError::RecordNotFound { id: id.to_string() },
+            E::WrongKind { .. } => FfiError::WrongKind { message: e.to_string() },
+            E::NotEnrolled => FfiError::NotEnrolled,
+            E::RelayUnreachable(message) => FfiError::RelayUnreachable { message },
+            E::RelayRefused { status, reason } => FfiError::RelayRefused { status, reason },
+            E::BundleRefused(_) | E::ChangesRefused(_) => FfiError::Refused { message: e.to_string() },
+            E::StorageFull => FfiError::StorageFull,
+            E::NewerSchema { .. } | E::StorageCorrupt(_) | E::Storage(_) => FfiError::Storage { message: e.to_string() },
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, FfiError>;
+
+/// Runs a call into the core, turning a panic into an error instead of unwinding across FFI.
+fn guard<T>(f: impl FnOnce() -> std::result::Result<T, core::CoreError>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(FfiError::from),
+        Err(_) => Err(FfiError::Internal { message: "the core failed unexpectedly".into() }),
+    }
+}
+
+fn id(text: &str) -> std::result::Result<core::RecordId, core::CoreError> {
+    text.parse()
+}
+
+fn date(field: &str, text: &Option<String>) -> std::result::Result<Option<NaiveDate>, core::CoreError> {
+    text.as_deref()
+        .map(|t| {
+            core::model::schema::parse_date(t).ok_or_else(|| core::CoreError::InvalidInput {
+                field: field.into(),
+                reason: format!("{t:?} is not a date (YYYY-MM-DD)"),
+            })
+        })
+        .transpose()
+}
+
+fn ms(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(|t| t.timestamp_millis())
+}
+
+/// This device.
+#[derive(uniffi::Record)]
+pub struct Identity {
+    pub device: String,
+    pub device_name: String,
+    pub worker: String,
+}
+
+/// A person to record.
+#[derive(uniffi::Record, Default)]
+pub struct NewPerson {
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub birth_year: Option<i64>,
+    pub situation: Option<String>,
+    pub needs: Vec<String>,
+    pub description: Option<String>,
+    pub alert_level: Option<String>,
+    pub consent_record: Option<bool>,
+    pub consent_share: Option<bool>,
+}
+
+/// A person as merged from every device.
+#[derive(uniffi::Record)]
+pub struct Person {
+    pub id: String,
+    pub display_name: String,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub birth_year: Option<i64>,
+    pub situation: Option<String>,
+    pub needs: Vec<String>,
+    pub description: Option<String>,
+    pub alert_level: Option<String>,
+    pub status: Option<String>,
+    /// Fields holding concurrent values.
+    pub conflicts: Vec<String>,
+}
+
+/// A person as listed.
+#[derive(uniffi::Record)]
+pub struct PersonSummary {
+    pub id: String,
+    pub display_name: String,
+    pub situation: Option<String>,
+    /// Milliseconds since the epoch.
+    pub last_seen_at_ms: Option<i64>,
+}
+
+/// How to sort the list.
+#[derive(uniffi::Enum)]
+pub enum PersonSort {
+    RecentlySeen,
+    Name,
+}
+
+/// A contact in the street.
+#[derive(uniffi::Record)]
+pub struct NewEncounter {
+    pub persons: Vec<String>,
+    pub anonymous_count: i64,
+    /// Milliseconds since the epoch; now when absent.
+    pub occurred_at_ms: Option<i64>,
+    pub place: Option<String>,
+    pub team: Option<String>,
+    pub kind: Option<String>,
+    pub services: Vec<String>,
+    pub notes: Option<String>,
+    pub follow_up: bool,
+}
+
+/// A follow-up action to add.
+#[derive(uniffi::Record)]
+pub struct NewAction {
+    pub person: String,
+    pub title: String,
+    pub category: String,
+    /// YYYY-MM-DD.
+    pub due_at: Option<String>,
+}
+
+/// A due action.
+#[derive(uniffi::Record)]
+pub struct DueAction {
+    pub id: String,
+    pub person_name: Option<String>,
+    pub title: Option<String>,
+    pub due_at: Option<String>,
+    pub overdue: bool,
+}
+
+/// What an entry of a person's timeline is.
+#[derive(uniffi::Enum)]
+pub enum TimelineKind {
+    Encounter,
+    Action,
+    Referral,
+    Change,
+}
+
+/// One entry of a person's merged visit history.
+#[derive(uniffi::Record)]
+pub struct TimelineEntry {
+    pub at_ms: i64,
+    pub kind: TimelineKind,
+    pub record_id: String,
+    pub worker: Option<String>,
+    pub device_name: Option<String>,
+    /// The place (encounters), title (actions), target (referrals) or field (changes).
+    pub title: Option<String>,
+    pub services: Vec<String>,
+    pub notes: Option<String>,
+    pub relay_at_ms: Option<i64>,
+    pub clock_off: bool,
+}
+
+/// One value of a conflict.
+#[derive(uniffi::Record)]
+pub struct ConflictValue {
+    pub value: String,
+    pub worker: Option<String>,
+    pub device_name: Option<String>,
+    pub at_ms: i64,
+}
+
+/// A field with concurrent values.
+#[derive(uniffi::Record)]
+pub struct Conflict {
+    pub record_id: String,
+    pub record_label: String,
+    pub field: String,
+    pub values: Vec<ConflictValue>,
+}
+
+fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
+    use core::TimelineItem as I;
+    let (kind, record_id, title, services, notes) = match e.item {
+        I::Encounter { id, place, services, notes, .. } => (TimelineKind::Encounter, id.to_string(), place, services, notes),
+        I::Action { id, title, .. } => (TimelineKind::Action, id.to_string(), title, vec![], None),
+        I::Referral { id, target, .. } => (TimelineKind::Referral, id.to_string(), target, vec![], None),
+        I::Change(h) => (TimelineKind::Change, h.record_id.to_string(), Some(h.field), vec![], h.new.map(|v| v.to_string())),
+    };
+    TimelineEntry {
+        at_ms: e.at.timestamp_millis(),
+        kind,
+        record_id,
+        worker: e.author.worker,
+        device_name: e.author.device_name,
+        title,
+        services,
+        notes,
+        relay_at_ms: ms(e.relay_at),
+        clock_off: e.clock_off,
+    }
+}
+
+/// The encrypted store of this device.
+#[derive(uniffi::Object)]
+pub struct Store {
+    inner: core::Store,
+}
+
+#[uniffi::export]
+impl Store {
+    /// Creates the store of a new device. `key` is 32 random bytes kept in the Keystore or the
+    /// Keychain.
+    #[uniffi::constructor]
+    pub fn create(path: String, key: Vec<u8>, device_name: String, worker: String) -> Result<Arc<Store>> {
+        guard(|| {
+            let key = core::RawKey::from_slice(&key)?;
+            Ok(Arc::new(Store { inner: core::Store::create(std::path::Path::new(&path), &key, &device_name, &worker)? }))
+        })
+    }
+
+    /// Opens an existing store; a wrong key is `FfiError::WrongKey`.
+    #[uniffi::constructor]
+    pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Store>> {
+        guard(|| {
+            let key = core::RawKey::from_slice(&key)?;
+            Ok(Arc::new(Store { inner: core::Store::open(std::path::Path::new(&path), &key)? }))
+        })
+    }
+
+    pub fn identity(&self) -> Identity {
+        let me = self.inner.identity();
+        Identity { device: me.device.to_string(), device_name: me.device_name.clone(), worker: me.worker.clone() }
+    }
+
+    pub fn add_person(&self, person: NewPerson) -> Result<String> {
+        guard(|| {
+            let p = core::NewPerson {
+                name: person.name,
+                nickname: person.nickname,
+                birth_year: person.birth_year,
+                situation: person.situation,
+                needs: person.needs,
+                description: person.description,
+                alert_level: person.alert_level,
+                consent_record: person.consent_record,
+                consent_share: person.consent_share,
+                ..Default::default()
+            };
+            Ok(self.inner.add_person(&p)?.to_string())
+        })
+    }
+
+    /// Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
+    pub fn set_field(&self, record: String, field: String, value: String) -> Result<()> {
+        guard(|| {
+            let record = id(&record)?;
+            let kind = self.inner.kind_of(record)?;
+            let spec = kind.field(&field)?;
+            let extra = self.inner.extra_terms()?;
+            let checker = core::model::schema::Checker { now: self.inner.now(), extra: &extra };
+            let edit = match spec.ty {
+                core::FieldType::CodeSet(_) => core::Edit::Add(field.clone(), core::Value::Code(value.clone())),
+                ty if ty.is_container() => core::Edit::Add(field.clone(), checker.parse(&field, ty, &value)?),
+                ty => core::Edit::Set(field.clone(), checker.parse(&field, ty, &value)?),
+            };
+            self.inner.edit(record, &[edit])
+        })
+    }
+
+    pub fn person(&self, id_text: String) -> Result<Person> {
+        guard(|| {
+            let p = self.inner.person(id(&id_text)?)?;
+            Ok(Person {
+                id: p.id.to_string(),
+                display_name: p.display_name(),
+                name: p.name,
+                nickname: p.nickname,
+                birth_year: p.birth_year,
+                situation: p.situation,
+                needs: p.needs,
+                description: p.description,
+                alert_level: p.alert_level,
+                status: p.status,
+                conflicts: p.conflicts,
+            })
+        })
+    }
+
+    pub fn list_persons(&self, search: Option<String>, sort: PersonSort, limit: u32) -> Result<Vec<PersonSummary>> {
+        guard(|| {
+            let list = self.inner.list_persons(&core::PersonQuery {
+                search,
+                sort: match sort {
+                    PersonSort::RecentlySeen => core::PersonSort::RecentlySeen,
+                    PersonSort::Name => core::PersonSort::Name,
+                },
+                limit: limit as usize,
+                include_inactive: false,
+            })?;
+            Ok(list
+                .into_iter()
+                .map(|p| PersonSummary { id: p.id.to_string(), display_name: p.display_name, situation: p.situation, last_seen_at_ms: ms(p.last_seen_at) })
+                .collect())
+        })
+    }
+
+    pub fn log_encounter(&self, encounter: NewEncounter) -> Result<String> {
+        guard(|| {
+            let persons = encounter.persons.iter().map(|p| id(p)).collect::<std::result::Result<Vec<_>, _>>()?;
+            let occurred_at = match encounter.occurred_at_ms {
+                Some(ms) => Some(DateTime::from_timestamp_millis(ms).ok_or_else(|| core::CoreError::InvalidInput {
+                    field: "occurred_at".into(),
+                    reason: "is out of range".into(),
+                })?),
+                None => None,
+            };
+            Ok(self
+                .inner
+                .log_encounter(&core::NewEncounter {
+                    occurred_at,
+                    place: encounter.place,
+                    team: encounter.team,
+                    persons,
+                    anonymous_count: encounter.anonymous_count,
+                    kind: encounter.kind,
+                    services: encounter.services,
+                    notes: encounter.notes,
+                    follow_up: encounter.follow_up,
+                    ..Default::default()
+                })?
+                .to_string())
+        })
+    }
+
+    pub fn add_action(&self, action: NewAction) -> Result<String> {
+        guard(|| {
+            Ok(self
+                .inner
+                .add_action(&core::NewAction {
+                    person: id(&action.person)?,
+                    title: action.title,
+                    category: action.category,
+                    due_at: date("due_at", &action.due_at)?,
+                    assigned_to: None,
+                })?
+                .to_string())
+        })
+    }
+
+    pub fn complete_action(&self, action: String, comment: Option<String>) -> Result<()> {
+        guard(|| self.inner.complete_action(id(&action)?, comment.as_deref()))
+    }
+
+    pub fn due_actions(&self) -> Result<Vec<DueAction>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .due_actions(None)?
+                .into_iter()
+                .map(|a| DueAction {
+                    id: a.id.to_string(),
+                    person_name: a.person_name,
+                    title: a.title,
+                    due_at: a.due_at.map(|d| d.to_string()),
+                    overdue: a.overdue,
+                })
+                .collect())
+        })
+    }
+
+    pub fn timeline(&self, person: String) -> Result<Vec<TimelineEntry>> {
+        guard(|| Ok(self.inner.timeline(id(&person)?)?.into_iter().map(timeline_entry).collect()))
+    }
+
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .conflicts()?
+                .into_iter()
+                .map(|c| Conflict {
+                    record_id: c.record_id.to_string(),
+                    record_label: c.record_label,
+                    field: c.field,
+                    values: c
+                        .values
+                        .into_iter()
+                        .map(|v| ConflictValue {
+                            value: v.value.to_string(),
+                            worker: v.author.worker,
+                            device_name: v.author.device_name,
+                            at_ms: v.at.timestamp_millis(),
+                        })
+                        .collect(),
+                })
+                .collect())
+        })
+    }
+
+    pub fn resolve(&self, record: String, field: String, value: String) -> Result<()> {
+        guard(|| self.inner.resolve(id(&record)?, &field, &value))
+    }
+
+    pub fn pending_changes(&self) -> Result<u64> {
+        guard(|| self.inner.pending_changes())
+    }
+
+    /// Every change of this store sealed with a passphrase (a bundle file's bytes).
+    pub fn export_bundle(&self, passphrase: String) -> Result<Vec<u8>> {
+        guard(|| self.inner.export_bundle(&passphrase))
+    }
+
+    /// Applies a bundle; returns how many changes were new.
+    pub fn import_bundle(&self, bytes: Vec<u8>, passphrase: String) -> Result<u64> {
+        guard(|| Ok(self.inner.import_bundle(&bytes, &passphrase)?.new_changes as u64))
+    }
+}
+
+/// A fresh random 256-bit store key, for a shell to keep in its keystore.
+#[uniffi::export]
+pub fn generate_key() -> Vec<u8> {
+    core::RawKey::generate().as_bytes().to_vec()
+}

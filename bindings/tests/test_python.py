@@ -1,0 +1,103 @@
+"""The generated Python bindings, driven like a shell would: a field session on fresh stores in a
+temporary folder, a conflict between two stores, and errors raised as typed exceptions.
+
+Run by scripts/test.sh after scripts/bindings.sh generated build/bindings/python."""
+
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "build", "bindings", "python"))
+
+import allervers_ffi as av  # noqa: E402
+
+
+def new_store(folder, device, worker):
+    key = av.generate_key()
+    path = os.path.join(folder, f"{worker}.db")
+    return av.Store.create(path, key, device, worker), path, key
+
+
+def person(name=None, nickname=None, situation=None, needs=()):
+    return av.NewPerson(name=name, nickname=nickname, birth_year=None, situation=situation, needs=list(needs),
+                        description=None, alert_level=None, consent_record=True, consent_share=None)
+
+
+def encounter(persons, place, services=(), anonymous=0, notes=None):
+    return av.NewEncounter(persons=list(persons), anonymous_count=anonymous, occurred_at_ms=None, place=place,
+                           team="maraude-nord", kind="follow_up", services=list(services), notes=notes, follow_up=False)
+
+
+class FieldSession(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.store, self.path, self.key = new_store(self.dir.name, "Téléphone maraude 1", "Amina")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def test_a_field_session(self):
+        self.assertEqual(self.store.identity().worker, "Amina")
+        helene = self.store.add_person(person(name="Hélène", nickname="la Fée", situation="street", needs=["health"]))
+        self.store.add_person(person(nickname="Papi"))
+        self.store.log_encounter(encounter([helene], "parvis de la gare de l'Est", ["drink", "food"], notes="Fatiguée"))
+        self.store.set_field(helene, "situation", "emergency_shelter")
+        found = self.store.list_persons("HELENE", av.PersonSort.RECENTLY_SEEN, 10)
+        self.assertEqual([p.id for p in found], [helene])
+        self.assertIsNotNone(found[0].last_seen_at_ms)
+        p = self.store.person(helene)
+        self.assertEqual((p.situation, p.needs), ("emergency_shelter", ["health"]))
+        kinds = [e.kind for e in self.store.timeline(helene)]
+        self.assertIn(av.TimelineKind.ENCOUNTER, kinds)
+        self.assertIn(av.TimelineKind.CHANGE, kinds)
+        action = self.store.add_action(av.NewAction(person=helene, title="Rendez-vous PASS", category="health_appointment", due_at="2020-01-02"))
+        due = self.store.due_actions()
+        self.assertEqual([(a.id, a.overdue) for a in due], [(action, True)])
+        self.store.complete_action(action, "fait")
+        self.assertEqual(self.store.due_actions(), [])
+        self.assertGreaterEqual(self.store.pending_changes(), 4)
+
+    def test_reopening_and_a_wrong_key(self):
+        pid = self.store.add_person(person(name="Karim"))
+        again = av.Store.open(self.path, self.key)
+        self.assertEqual(again.person(pid).name, "Karim")
+        with self.assertRaises(av.FfiError.WrongKey):
+            av.Store.open(self.path, av.generate_key())
+        with self.assertRaises(av.FfiError.StoreNotFound):
+            av.Store.open(os.path.join(self.dir.name, "absent.db"), self.key)
+
+    def test_errors_are_typed_exceptions(self):
+        with self.assertRaises(av.FfiError.InvalidInput) as e:
+            self.store.add_person(person())
+        self.assertEqual(e.exception.field, "name")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            self.store.log_encounter(encounter([], "nulle part"))
+        with self.assertRaises(av.FfiError.InvalidInput):
+            self.store.person("not an id")
+        with self.assertRaises(av.FfiError.RecordNotFound):
+            self.store.person("0190f0c2-0000-7000-8000-000000000000")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            av.Store.create(os.path.join(self.dir.name, "k.db"), b"short key", "x", "y")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            self.store.set_field(self.store.add_person(person(name="Jo")), "situation", "castle")
+
+    def test_a_conflict_between_two_stores_is_listed_and_resolved(self):
+        other, _, _ = new_store(self.dir.name, "Téléphone maraude 2", "Julien")
+        karim = self.store.add_person(person(name="Karim", situation="street"))
+        other.import_bundle(self.store.export_bundle("phrase"), "phrase")
+        self.store.set_field(karim, "situation", "hotel")
+        other.set_field(karim, "situation", "squat")
+        self.store.import_bundle(other.export_bundle("phrase"), "phrase")
+        conflicts = self.store.conflicts()
+        self.assertEqual(len(conflicts), 1)
+        self.assertEqual(conflicts[0].field, "situation")
+        self.assertEqual(sorted((v.value, v.worker) for v in conflicts[0].values), [("hotel", "Amina"), ("squat", "Julien")])
+        with self.assertRaises(av.FfiError.Refused):
+            self.store.import_bundle(b"not a bundle", "phrase")
+        self.store.resolve(karim, "situation", "hotel")
+        self.assertEqual(self.store.conflicts(), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
