@@ -2,7 +2,10 @@
 # Installs what building and testing allervers needs beyond a Rust toolchain, idempotently:
 # - a C compiler, make and perl (SQLCipher and its vendored OpenSSL are compiled from source);
 # - for the dashboard's browser test: Debian's chromium, Node.js with npm, and playwright-core
-#   from the npm registry (which never downloads a browser of its own).
+#   from the npm registry (which never downloads a browser of its own);
+# - for the Kotlin bindings' test: Java, JNA (Debian's libjna-java) and a Kotlin 2.x compiler,
+#   taken from the PyPI wheel kotlin-jupyter-kernel into .tools/kotlin (Debian's kotlin is 1.3,
+#   too old for uniffi's output).
 # Does nothing for what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +17,9 @@ command -v perl >/dev/null || missing+=(perl)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v java >/dev/null || missing+=(default-jdk-headless)
+[ -f /usr/share/java/jna.jar ] || missing+=(libjna-java)
+command -v python3 >/dev/null || missing+=(python3 python3-pip)
 
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -36,4 +42,9 @@ wanted=$(node -p "require('./tests/browser/package.json').devDependencies['playw
 installed=$(node -p "require('./tests/browser/node_modules/playwright-core/package.json').version" 2>/dev/null || true)
 if [ "$wanted" != "$installed" ]; then
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
+
+# The Kotlin 2.x compiler, from PyPI, into the project's own tools folder.
+if ! ls .tools/kotlin/run_kotlin_kernel/jars/kotlin-jupyter-kernel-*-all.jar >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check --target .tools/kotlin kotlin-jupyter-kernel
 fi

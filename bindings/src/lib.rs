@@ -14,30 +14,30 @@ uniffi::setup_scaffolding!();
 pub enum FfiError {
     #[error("wrong key")]
     WrongKey,
-    #[error("{message}")]
-    StoreNotFound { message: String },
-    #[error("{message}")]
-    StoreExists { message: String },
+    #[error("{detail}")]
+    StoreNotFound { detail: String },
+    #[error("{detail}")]
+    StoreExists { detail: String },
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: String, reason: String },
     #[error("unknown record {id}")]
     RecordNotFound { id: String },
-    #[error("{message}")]
-    WrongKind { message: String },
+    #[error("{detail}")]
+    WrongKind { detail: String },
     #[error("not enrolled")]
     NotEnrolled,
-    #[error("relay unreachable: {message}")]
-    RelayUnreachable { message: String },
+    #[error("relay unreachable: {detail}")]
+    RelayUnreachable { detail: String },
     #[error("relay refused ({status}): {reason}")]
     RelayRefused { status: u16, reason: String },
-    #[error("{message}")]
-    Refused { message: String },
+    #[error("{detail}")]
+    Refused { detail: String },
     #[error("storage full")]
     StorageFull,
-    #[error("{message}")]
-    Storage { message: String },
-    #[error("internal error: {message}")]
-    Internal { message: String },
+    #[error("{detail}")]
+    Storage { detail: String },
+    #[error("internal error: {detail}")]
+    Internal { detail: String },
 }
 
 impl From<core::CoreError> for FfiError {
@@ -45,17 +45,27 @@ impl From<core::CoreError> for FfiError {
         use core::CoreError as E;
         match e {
             E::WrongKey => FfiError::WrongKey,
-            E::StoreNotFound { .. } => FfiError::StoreNotFound { message: e.to_string() },
-            E::StoreExists { .. } => FfiError::StoreExists { message: e.to_string() },
+            E::StoreNotFound { .. } => FfiError::StoreNotFound {
+                detail: e.to_string(),
+            },
+            E::StoreExists { .. } => FfiError::StoreExists {
+                detail: e.to_string(),
+            },
             E::InvalidInput { field, reason } => FfiError::InvalidInput { field, reason },
             E::RecordNotFound(id) => FfiError::RecordNotFound { id: id.to_string() },
-            E::WrongKind { .. } => FfiError::WrongKind { message: e.to_string() },
+            E::WrongKind { .. } => FfiError::WrongKind {
+                detail: e.to_string(),
+            },
             E::NotEnrolled => FfiError::NotEnrolled,
-            E::RelayUnreachable(message) => FfiError::RelayUnreachable { message },
+            E::RelayUnreachable(detail) => FfiError::RelayUnreachable { detail },
             E::RelayRefused { status, reason } => FfiError::RelayRefused { status, reason },
-            E::BundleRefused(_) | E::ChangesRefused(_) => FfiError::Refused { message: e.to_string() },
+            E::BundleRefused(_) | E::ChangesRefused(_) => FfiError::Refused {
+                detail: e.to_string(),
+            },
             E::StorageFull => FfiError::StorageFull,
-            E::NewerSchema { .. } | E::StorageCorrupt(_) | E::Storage(_) => FfiError::Storage { message: e.to_string() },
+            E::NewerSchema { .. } | E::StorageCorrupt(_) | E::Storage(_) => FfiError::Storage {
+                detail: e.to_string(),
+            },
         }
     }
 }
@@ -66,7 +76,9 @@ type Result<T> = std::result::Result<T, FfiError>;
 fn guard<T>(f: impl FnOnce() -> std::result::Result<T, core::CoreError>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r.map_err(FfiError::from),
-        Err(_) => Err(FfiError::Internal { message: "the core failed unexpectedly".into() }),
+        Err(_) => Err(FfiError::Internal {
+            detail: "the core failed unexpectedly".into(),
+        }),
     }
 }
 
@@ -74,7 +86,10 @@ fn id(text: &str) -> std::result::Result<core::RecordId, core::CoreError> {
     text.parse()
 }
 
-fn date(field: &str, text: &Option<String>) -> std::result::Result<Option<NaiveDate>, core::CoreError> {
+fn date(
+    field: &str,
+    text: &Option<String>,
+) -> std::result::Result<Option<NaiveDate>, core::CoreError> {
     text.as_deref()
         .map(|t| {
             core::model::schema::parse_date(t).ok_or_else(|| core::CoreError::InvalidInput {
@@ -226,10 +241,30 @@ pub struct Conflict {
 fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
     use core::TimelineItem as I;
     let (kind, record_id, title, services, notes) = match e.item {
-        I::Encounter { id, place, services, notes, .. } => (TimelineKind::Encounter, id.to_string(), place, services, notes),
+        I::Encounter {
+            id,
+            place,
+            services,
+            notes,
+            ..
+        } => (
+            TimelineKind::Encounter,
+            id.to_string(),
+            place,
+            services,
+            notes,
+        ),
         I::Action { id, title, .. } => (TimelineKind::Action, id.to_string(), title, vec![], None),
-        I::Referral { id, target, .. } => (TimelineKind::Referral, id.to_string(), target, vec![], None),
-        I::Change(h) => (TimelineKind::Change, h.record_id.to_string(), Some(h.field), vec![], h.new.map(|v| v.to_string())),
+        I::Referral { id, target, .. } => {
+            (TimelineKind::Referral, id.to_string(), target, vec![], None)
+        }
+        I::Change(h) => (
+            TimelineKind::Change,
+            h.record_id.to_string(),
+            Some(h.field),
+            vec![],
+            h.new.map(|v| v.to_string()),
+        ),
     };
     TimelineEntry {
         at_ms: e.at.timestamp_millis(),
@@ -256,10 +291,22 @@ impl Store {
     /// Creates the store of a new device. `key` is 32 random bytes kept in the Keystore or the
     /// Keychain.
     #[uniffi::constructor]
-    pub fn create(path: String, key: Vec<u8>, device_name: String, worker: String) -> Result<Arc<Store>> {
+    pub fn create(
+        path: String,
+        key: Vec<u8>,
+        device_name: String,
+        worker: String,
+    ) -> Result<Arc<Store>> {
         guard(|| {
             let key = core::RawKey::from_slice(&key)?;
-            Ok(Arc::new(Store { inner: core::Store::create(std::path::Path::new(&path), &key, &device_name, &worker)? }))
+            Ok(Arc::new(Store {
+                inner: core::Store::create(
+                    std::path::Path::new(&path),
+                    &key,
+                    &device_name,
+                    &worker,
+                )?,
+            }))
         })
     }
 
@@ -268,13 +315,19 @@ impl Store {
     pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Store>> {
         guard(|| {
             let key = core::RawKey::from_slice(&key)?;
-            Ok(Arc::new(Store { inner: core::Store::open(std::path::Path::new(&path), &key)? }))
+            Ok(Arc::new(Store {
+                inner: core::Store::open(std::path::Path::new(&path), &key)?,
+            }))
         })
     }
 
     pub fn identity(&self) -> Identity {
         let me = self.inner.identity();
-        Identity { device: me.device.to_string(), device_name: me.device_name.clone(), worker: me.worker.clone() }
+        Identity {
+            device: me.device.to_string(),
+            device_name: me.device_name.clone(),
+            worker: me.worker.clone(),
+        }
     }
 
     pub fn add_person(&self, person: NewPerson) -> Result<String> {
@@ -302,10 +355,17 @@ impl Store {
             let kind = self.inner.kind_of(record)?;
             let spec = kind.field(&field)?;
             let extra = self.inner.extra_terms()?;
-            let checker = core::model::schema::Checker { now: self.inner.now(), extra: &extra };
+            let checker = core::model::schema::Checker {
+                now: self.inner.now(),
+                extra: &extra,
+            };
             let edit = match spec.ty {
-                core::FieldType::CodeSet(_) => core::Edit::Add(field.clone(), core::Value::Code(value.clone())),
-                ty if ty.is_container() => core::Edit::Add(field.clone(), checker.parse(&field, ty, &value)?),
+                core::FieldType::CodeSet(_) => {
+                    core::Edit::Add(field.clone(), core::Value::Code(value.clone()))
+                }
+                ty if ty.is_container() => {
+                    core::Edit::Add(field.clone(), checker.parse(&field, ty, &value)?)
+                }
                 ty => core::Edit::Set(field.clone(), checker.parse(&field, ty, &value)?),
             };
             self.inner.edit(record, &[edit])
@@ -331,7 +391,12 @@ impl Store {
         })
     }
 
-    pub fn list_persons(&self, search: Option<String>, sort: PersonSort, limit: u32) -> Result<Vec<PersonSummary>> {
+    pub fn list_persons(
+        &self,
+        search: Option<String>,
+        sort: PersonSort,
+        limit: u32,
+    ) -> Result<Vec<PersonSummary>> {
         guard(|| {
             let list = self.inner.list_persons(&core::PersonQuery {
                 search,
@@ -344,18 +409,29 @@ impl Store {
             })?;
             Ok(list
                 .into_iter()
-                .map(|p| PersonSummary { id: p.id.to_string(), display_name: p.display_name, situation: p.situation, last_seen_at_ms: ms(p.last_seen_at) })
+                .map(|p| PersonSummary {
+                    id: p.id.to_string(),
+                    display_name: p.display_name,
+                    situation: p.situation,
+                    last_seen_at_ms: ms(p.last_seen_at),
+                })
                 .collect())
         })
     }
 
     pub fn log_encounter(&self, encounter: NewEncounter) -> Result<String> {
         guard(|| {
-            let persons = encounter.persons.iter().map(|p| id(p)).collect::<std::result::Result<Vec<_>, _>>()?;
+            let persons = encounter
+                .persons
+                .iter()
+                .map(|p| id(p))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
             let occurred_at = match encounter.occurred_at_ms {
-                Some(ms) => Some(DateTime::from_timestamp_millis(ms).ok_or_else(|| core::CoreError::InvalidInput {
-                    field: "occurred_at".into(),
-                    reason: "is out of range".into(),
+                Some(ms) => Some(DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+                    core::CoreError::InvalidInput {
+                        field: "occurred_at".into(),
+                        reason: "is out of range".into(),
+                    }
                 })?),
                 None => None,
             };
@@ -414,7 +490,14 @@ impl Store {
     }
 
     pub fn timeline(&self, person: String) -> Result<Vec<TimelineEntry>> {
-        guard(|| Ok(self.inner.timeline(id(&person)?)?.into_iter().map(timeline_entry).collect()))
+        guard(|| {
+            Ok(self
+                .inner
+                .timeline(id(&person)?)?
+                .into_iter()
+                .map(timeline_entry)
+                .collect())
+        })
     }
 
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
