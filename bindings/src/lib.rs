@@ -280,10 +280,129 @@ fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
     }
 }
 
+/// One HTTP request to the relay, for a shell's own HTTP stack (OkHttp, URLSession).
+#[derive(uniffi::Record)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    pub url: String,
+    /// Headers to send (authorization, content type).
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+#[derive(uniffi::Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// The relay's answer.
+#[derive(uniffi::Record)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Why a shell's HTTP stack got no answer.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum HttpFailure {
+    #[error("no answer: {detail}")]
+    Unreachable { detail: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for HttpFailure {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        HttpFailure::Unreachable { detail: e.reason }
+    }
+}
+
+/// A shell's HTTP stack: it moves bytes; the core builds and reads the requests.
+#[uniffi::export(with_foreign)]
+pub trait HttpExchange: Send + Sync {
+    fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, HttpFailure>;
+}
+
+/// Where a sync round is (for a progress bar) and when records changed (to refresh a screen).
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_progress(&self, pushed: u64, to_push: u64, pulled: u64);
+    fn on_records_changed(&self);
+}
+
+/// What a sync round did.
+#[derive(uniffi::Record)]
+pub struct SyncSummary {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub new_changes: u64,
+    pub new_conflicts: u64,
+    pub cursor: u64,
+}
+
+/// A shell's HTTP stack as the protocol's exchange.
+struct Foreign(Arc<dyn HttpExchange>);
+
+impl allervers_protocol::Exchange for Foreign {
+    fn exchange(
+        &self,
+        r: allervers_protocol::Request,
+    ) -> std::result::Result<(u16, Vec<u8>), allervers_protocol::TransportError> {
+        let mut headers = vec![HttpHeader {
+            name: "Content-Type".into(),
+            value: allervers_protocol::CONTENT_TYPE.into(),
+        }];
+        if let Some(token) = r.bearer {
+            headers.push(HttpHeader {
+                name: "Authorization".into(),
+                value: format!("Bearer {token}"),
+            });
+        }
+        let request = HttpRequest {
+            method: r.method.into(),
+            url: r.url,
+            headers,
+            body: r.body,
+        };
+        match self.0.send(request) {
+            Ok(response) => Ok((response.status, response.body)),
+            Err(HttpFailure::Unreachable { detail }) => {
+                Err(allervers_protocol::TransportError::Unreachable(detail))
+            }
+        }
+    }
+}
+
+fn with_exchange<T>(
+    exchange: Option<Arc<dyn HttpExchange>>,
+    f: impl FnOnce(&dyn ExchangeApi) -> std::result::Result<T, core::CoreError>,
+) -> std::result::Result<T, core::CoreError> {
+    match exchange {
+        Some(e) => f(&Foreign(e)),
+        None => f(&allervers_protocol::client::HttpClient::default()),
+    }
+}
+
+/// The protocol's relay API and sync transport, object-safe for `with_exchange`.
+trait ExchangeApi {
+    fn api(&self) -> &dyn allervers_protocol::Exchange;
+    fn transport(&self) -> &dyn allervers_protocol::Transport;
+}
+
+impl<T: allervers_protocol::Exchange> ExchangeApi for T {
+    fn api(&self) -> &dyn allervers_protocol::Exchange {
+        self
+    }
+    fn transport(&self) -> &dyn allervers_protocol::Transport {
+        self
+    }
+}
+
 /// The encrypted store of this device.
 #[derive(uniffi::Object)]
 pub struct Store {
     inner: core::Store,
+    listener: std::sync::Mutex<Option<Arc<dyn SyncListener>>>,
 }
 
 #[uniffi::export]
@@ -306,6 +425,7 @@ impl Store {
                     &device_name,
                     &worker,
                 )?,
+                listener: Default::default(),
             }))
         })
     }
@@ -317,6 +437,7 @@ impl Store {
             let key = core::RawKey::from_slice(&key)?;
             Ok(Arc::new(Store {
                 inner: core::Store::open(std::path::Path::new(&path), &key)?,
+                listener: Default::default(),
             }))
         })
     }
@@ -538,10 +659,136 @@ impl Store {
         guard(|| self.inner.export_bundle(&passphrase))
     }
 
+    /// Registers a coordinator's new space at a relay (`admin_token` is the relay's).
+    /// `exchange`: the shell's HTTP stack, or none for the built-in client (plain HTTP only).
+    pub fn create_space(
+        &self,
+        name: String,
+        relay: String,
+        admin_token: String,
+        exchange: Option<Arc<dyn HttpExchange>>,
+    ) -> Result<()> {
+        guard(|| {
+            with_exchange(exchange, |x| {
+                use allervers_protocol::RelayApi;
+                let space: [u8; 16] = rand::random();
+                let device = device_id(&self.inner)?;
+                let relay = relay.trim_end_matches('/').to_string();
+                let token = x
+                    .api()
+                    .create_space(&relay, &admin_token, space, device)?
+                    .device_token;
+                self.inner.join_space(&core::Membership {
+                    space,
+                    name,
+                    relay,
+                    token,
+                    key: core::RawKey::generate(),
+                    epoch: 0,
+                    coordinator: true,
+                })
+            })
+        })
+    }
+
+    /// A one-time invite code for a new device (coordinator).
+    pub fn invite(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<String> {
+        guard(|| {
+            with_exchange(exchange, |x| {
+                use allervers_protocol::RelayApi;
+                let m = self
+                    .inner
+                    .membership()?
+                    .ok_or(core::CoreError::NotEnrolled)?;
+                let invite = core::Invite::new(&m);
+                let expires_at_ms = self.inner.now().timestamp_millis() + 7 * 86_400_000;
+                x.api().create_invite(
+                    &m.relay,
+                    &m.space,
+                    &m.token,
+                    &allervers_protocol::CreateInvite {
+                        secret_hash: invite.secret_hash(),
+                        expires_at_ms,
+                    },
+                )?;
+                Ok(invite.code())
+            })
+        })
+    }
+
+    /// Joins the space of an invite code.
+    pub fn join(&self, code: String, exchange: Option<Arc<dyn HttpExchange>>) -> Result<()> {
+        guard(|| {
+            with_exchange(exchange, |x| {
+                use allervers_protocol::RelayApi;
+                let invite = core::Invite::from_code(&code)?;
+                let enroll = allervers_protocol::Enroll {
+                    space: invite.space,
+                    secret: invite.secret,
+                    device: device_id(&self.inner)?,
+                };
+                let token = x.api().enroll(&invite.relay, &enroll)?.device_token;
+                self.inner.join_space(&invite.membership(token))
+            })
+        })
+    }
+
+    /// Whether this store belongs to a space.
+    pub fn is_enrolled(&self) -> Result<bool> {
+        guard(|| Ok(self.inner.membership()?.is_some()))
+    }
+
+    /// Called with sync progress and after records changed through a sync.
+    pub fn set_listener(&self, listener: Option<Arc<dyn SyncListener>>) {
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = listener;
+    }
+
+    /// Pushes this device's changes and pulls everyone else's.
+    pub fn sync(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<SyncSummary> {
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let summary = guard(|| {
+            with_exchange(exchange, |x| {
+                self.inner.sync(x.transport(), &mut |p| {
+                    if let Some(l) = &listener {
+                        match p {
+                            core::SyncProgress::Pushing { done, total } => {
+                                l.on_progress(done as u64, total as u64, 0)
+                            }
+                            core::SyncProgress::Pulling { received } => {
+                                l.on_progress(0, 0, received as u64)
+                            }
+                        }
+                    }
+                })
+            })
+        })?;
+        if summary.new_changes > 0 {
+            if let Some(l) = &listener {
+                l.on_records_changed();
+            }
+        }
+        Ok(SyncSummary {
+            pushed: summary.pushed as u64,
+            pulled: summary.pulled as u64,
+            new_changes: summary.new_changes as u64,
+            new_conflicts: summary.new_conflicts as u64,
+            cursor: summary.cursor,
+        })
+    }
+
     /// Applies a bundle; returns how many changes were new.
     pub fn import_bundle(&self, bytes: Vec<u8>, passphrase: String) -> Result<u64> {
         guard(|| Ok(self.inner.import_bundle(&bytes, &passphrase)?.new_changes as u64))
     }
+}
+
+fn device_id(store: &core::Store) -> std::result::Result<[u8; 16], core::CoreError> {
+    <[u8; 16]>::try_from(store.identity().device.to_bytes().as_slice())
+        .map_err(|_| core::CoreError::StorageCorrupt("device id is not 16 bytes".into()))
 }
 
 /// A fresh random 256-bit store key, for a shell to keep in its keystore.

@@ -4,9 +4,13 @@ temporary folder, a conflict between two stores, and errors raised as typed exce
 Run by scripts/test.sh after scripts/bindings.sh generated build/bindings/python."""
 
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "build", "bindings", "python"))
 
@@ -97,6 +101,92 @@ class FieldSession(unittest.TestCase):
             self.store.import_bundle(b"not a bundle", "phrase")
         self.store.resolve(karim, "situation", "hotel")
         self.assertEqual(self.store.conflicts(), [])
+
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+ADMIN = "python-bindings-admin-token"
+
+
+class UrllibExchange(av.HttpExchange):
+    """A shell's own HTTP stack, as an Android or iOS app would give OkHttp or URLSession."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def send(self, request):
+        self.requests += 1
+        headers = {h.name: h.value for h in request.headers}
+        data = bytes(request.body) if request.method == "POST" else None
+        req = urllib.request.Request(request.url, data=data, headers=headers, method=request.method)
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return av.HttpResponse(status=r.status, body=r.read())
+        except urllib.error.HTTPError as e:
+            return av.HttpResponse(status=e.code, body=e.read())
+        except OSError as e:
+            raise av.HttpFailure.Unreachable(str(e))
+
+
+class Listener(av.SyncListener):
+    def __init__(self):
+        self.progress = []
+        self.changed = 0
+
+    def on_progress(self, pushed, to_push, pulled):
+        self.progress.append((pushed, to_push, pulled))
+
+    def on_records_changed(self):
+        self.changed += 1
+
+
+class SyncThroughTheRelay(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        relay = os.path.join(ROOT, "target", "debug", "allervers-relay")
+        self.relay = subprocess.Popen(
+            [relay, "--addr", f"127.0.0.1:{port}", "--data", os.path.join(self.dir.name, "relay"), "--admin-token", ADMIN],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = self.relay.stdout.readline().strip().removeprefix("listening on ")
+
+    def tearDown(self):
+        self.relay.kill()
+        self.relay.wait()
+        self.relay.stdout.close()
+        self.dir.cleanup()
+
+    def test_two_phones_sync_with_a_foreign_and_the_built_in_transport(self):
+        a, _, _ = new_store(self.dir.name, "Téléphone maraude 1", "Amina")
+        b, _, _ = new_store(self.dir.name, "Téléphone maraude 2", "Julien")
+        with self.assertRaises(av.FfiError.NotEnrolled):
+            b.sync(None)
+        exchange = UrllibExchange()
+        a.create_space("Maraude nord", self.url, ADMIN, exchange)
+        code = a.invite(exchange)
+        b.join(code, None)
+        with self.assertRaises(av.FfiError.RelayRefused) as e:
+            new_store(self.dir.name, "Téléphone 3", "Inès")[0].join(code, None)
+        self.assertEqual(e.exception.status, 404)
+        with self.assertRaises(av.FfiError.InvalidInput):
+            b.join("ALV1-garbage", None)
+        karim = a.add_person(person(name="Karim"))
+        a.log_encounter(encounter([karim], "gare de l'Est", ["drink"]))
+        listener = Listener()
+        a.set_listener(listener)
+        pushed = a.sync(exchange)
+        self.assertEqual(pushed.pushed, 3)
+        self.assertGreater(exchange.requests, 3)
+        self.assertTrue(any(p[0] == 3 for p in listener.progress), listener.progress)
+        b_listener = Listener()
+        b.set_listener(b_listener)
+        pulled = b.sync(None)
+        self.assertEqual(pulled.new_changes, 3)
+        self.assertEqual(b_listener.changed, 1)
+        self.assertEqual(b.person(karim).name, "Karim")
+        self.assertEqual(len([e for e in b.timeline(karim) if e.kind == av.TimelineKind.ENCOUNTER]), 1)
+        self.assertEqual(b.pending_changes(), 0)
 
 
 if __name__ == "__main__":

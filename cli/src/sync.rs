@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use allervers_core::{Invite, Membership, RawKey, Store, SyncProgress};
 use allervers_protocol::client::HttpClient;
+use allervers_protocol::RelayApi;
 use allervers_protocol::{hex_id, CreateInvite, Enroll};
 use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, Utc};

@@ -12,6 +12,7 @@ use allervers_core::seed::{self, SeedPlan};
 use allervers_core::Invite;
 use allervers_e2e::{create_space, device, invite, join, RelayProcess, ADMIN_TOKEN};
 use allervers_protocol::client::HttpClient;
+use allervers_protocol::RelayApi;
 use allervers_protocol::{CreateInvite, Enroll, Envelope, Push, Transport};
 
 /// A loopback TCP proxy in front of the relay that counts the bytes each way: what really goes

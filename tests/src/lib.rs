@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use allervers_core::{Invite, ManualClock, Membership, RawKey, Store};
 use allervers_protocol::client::HttpClient;
+use allervers_protocol::RelayApi;
 use allervers_protocol::{CreateInvite, Enroll};
 use chrono::{TimeZone, Utc};
 

@@ -6,6 +6,7 @@ use allervers_core::{
 };
 use allervers_e2e::{create_space, device, invite, join, Device, RelayProcess};
 use allervers_protocol::client::HttpClient;
+use allervers_protocol::RelayApi;
 
 fn sync(d: &Device) -> allervers_core::SyncSummary {
     d.store.sync(&HttpClient::default(), &mut |_| {}).unwrap()

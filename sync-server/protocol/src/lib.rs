@@ -112,8 +112,8 @@ impl std::fmt::Display for TransportError {
     }
 }
 
-/// What a device's sync needs from the relay. The default implementation is the blocking
-/// [`client::HttpClient`]; a phone shell may give its own (OkHttp, URLSession).
+/// What a device's sync needs from the relay. Anything that is an [`Exchange`] is one (the
+/// blocking `client::HttpClient`, or a phone shell's OkHttp or URLSession behind an adapter).
 pub trait Transport {
     fn push(
         &self,
@@ -134,6 +134,8 @@ pub trait Transport {
 
 #[cfg(feature = "client")]
 pub mod client;
+mod relay_api;
+pub use relay_api::{Exchange, RelayApi, Request};
 
 /// Encodes a body.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {

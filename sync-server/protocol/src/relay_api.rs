@@ -1,0 +1,164 @@
+//! The relay's API over any HTTP stack: the wire format (paths, bodies, statuses) is here once;
+//! an [`Exchange`] only moves bytes (the ureq client, or a phone's OkHttp or URLSession).
+
+use crate::{
+    decode, encode, hex_id, CreateInvite, CreateSpace, DeviceEntry, DeviceId, Enroll, Page, Push,
+    Pushed, Registered, SpaceId, Transport, TransportError,
+};
+
+/// One HTTP request to the relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    pub url: String,
+    /// The bearer token, if any.
+    pub bearer: Option<String>,
+    /// The body (POST), sent with the content type [`crate::CONTENT_TYPE`].
+    pub body: Vec<u8>,
+}
+
+/// Moves one request to the relay and its answer back: status and body. A failure to get an
+/// answer is `TransportError::Unreachable`.
+pub trait Exchange {
+    fn exchange(&self, request: Request) -> Result<(u16, Vec<u8>), TransportError>;
+}
+
+fn checked(answer: Result<(u16, Vec<u8>), TransportError>) -> Result<Vec<u8>, TransportError> {
+    let (status, body) = answer?;
+    if (200..300).contains(&status) {
+        Ok(body)
+    } else {
+        let reason: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        Err(TransportError::Refused {
+            status,
+            reason: reason.trim().to_string(),
+        })
+    }
+}
+
+fn decoded<T: for<'a> serde::Deserialize<'a>>(body: Vec<u8>) -> Result<T, TransportError> {
+    decode(&body).map_err(|why| TransportError::Refused {
+        status: 200,
+        reason: why,
+    })
+}
+
+fn get(url: String, token: &str) -> Request {
+    Request {
+        method: "GET",
+        url,
+        bearer: Some(token.to_string()),
+        body: Vec::new(),
+    }
+}
+
+fn post(url: String, token: Option<&str>, body: Vec<u8>) -> Request {
+    Request {
+        method: "POST",
+        url,
+        bearer: token.map(str::to_string),
+        body,
+    }
+}
+
+/// The relay's endpoints, for anything that can exchange requests.
+pub trait RelayApi: Exchange {
+    fn create_space(
+        &self,
+        relay: &str,
+        admin_token: &str,
+        space: SpaceId,
+        device: DeviceId,
+    ) -> Result<Registered, TransportError> {
+        decoded(checked(self.exchange(post(
+            format!("{relay}/v1/spaces"),
+            Some(admin_token),
+            encode(&CreateSpace { space, device }),
+        )))?)
+    }
+
+    fn create_invite(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        invite: &CreateInvite,
+    ) -> Result<(), TransportError> {
+        checked(self.exchange(post(
+            format!("{relay}/v1/spaces/{}/invites", hex_id(space)),
+            Some(token),
+            encode(invite),
+        )))?;
+        Ok(())
+    }
+
+    fn enroll(&self, relay: &str, enroll: &Enroll) -> Result<Registered, TransportError> {
+        decoded(checked(self.exchange(post(
+            format!("{relay}/v1/enroll"),
+            None,
+            encode(enroll),
+        )))?)
+    }
+
+    fn devices(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+    ) -> Result<Vec<DeviceEntry>, TransportError> {
+        decoded(checked(self.exchange(get(
+            format!("{relay}/v1/spaces/{}/devices", hex_id(space)),
+            token,
+        )))?)
+    }
+
+    fn revoke(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        device: &DeviceId,
+    ) -> Result<(), TransportError> {
+        let url = format!(
+            "{relay}/v1/spaces/{}/devices/{}/revoke",
+            hex_id(space),
+            hex_id(device)
+        );
+        checked(self.exchange(post(url, Some(token), Vec::new())))?;
+        Ok(())
+    }
+}
+
+impl<T: Exchange + ?Sized> RelayApi for T {}
+
+impl<T: Exchange> Transport for T {
+    fn push(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        push: &Push,
+    ) -> Result<Pushed, TransportError> {
+        decoded(checked(self.exchange(post(
+            format!("{relay}/v1/spaces/{}/envelopes", hex_id(space)),
+            Some(token),
+            encode(push),
+        )))?)
+    }
+
+    fn pull(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Page, TransportError> {
+        let url = format!(
+            "{relay}/v1/spaces/{}/envelopes?after={after}&limit={limit}",
+            hex_id(space)
+        );
+        decoded(checked(self.exchange(get(url, token)))?)
+    }
+}
