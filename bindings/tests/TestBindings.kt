@@ -84,6 +84,8 @@ fun main() {
         expect(store.conflicts().isEmpty(), "resolved")
     }
 
+    testRepository(::check)
+
     dir.deleteRecursively()
     println("$passed passed, $failed failed")
     if (failed > 0) kotlin.system.exitProcess(1)
