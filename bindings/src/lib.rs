@@ -195,6 +195,46 @@ pub struct DueAction {
     pub overdue: bool,
 }
 
+/// A referral to add.
+#[derive(uniffi::Record)]
+pub struct NewReferral {
+    pub person: String,
+    /// siao_115, emergency_shelter, chrs, social_landlord, psychiatry_cmp, pass_health, day_centre, other
+    pub target: String,
+    pub target_name: Option<String>,
+    /// YYYY-MM-DD; today when absent.
+    pub date: Option<String>,
+}
+
+/// A territory observation to add.
+#[derive(uniffi::Record)]
+pub struct NewObservation {
+    pub territory: String,
+    pub team: Option<String>,
+    pub counts: Vec<Count>,
+    pub notes: Option<String>,
+}
+
+#[derive(uniffi::Record)]
+pub struct Count {
+    pub name: String,
+    pub value: i64,
+}
+
+/// One field-level change of a record.
+#[derive(uniffi::Record)]
+pub struct HistoryEntry {
+    pub at_ms: i64,
+    pub worker: Option<String>,
+    pub device_name: Option<String>,
+    pub field: String,
+    pub old: Vec<String>,
+    pub new: Option<String>,
+    pub creation: bool,
+    pub relay_at_ms: Option<i64>,
+    pub clock_off: bool,
+}
+
 /// What an entry of a person's timeline is.
 #[derive(uniffi::Enum)]
 pub enum TimelineKind {
@@ -586,6 +626,75 @@ impl Store {
                     assigned_to: None,
                 })?
                 .to_string())
+        })
+    }
+
+    pub fn add_referral(&self, referral: NewReferral) -> Result<String> {
+        guard(|| {
+            Ok(self
+                .inner
+                .add_referral(&core::NewReferral {
+                    person: id(&referral.person)?,
+                    target: referral.target,
+                    target_name: referral.target_name,
+                    date: date("date", &referral.date)?,
+                    status: None,
+                })?
+                .to_string())
+        })
+    }
+
+    /// Records what became of a referral (status: sent, pending, accepted, refused, no_answer).
+    pub fn update_referral(
+        &self,
+        referral: String,
+        status: Option<String>,
+        outcome: Option<String>,
+    ) -> Result<()> {
+        guard(|| {
+            self.inner
+                .update_referral(id(&referral)?, status.as_deref(), outcome.as_deref())
+        })
+    }
+
+    pub fn add_observation(&self, observation: NewObservation) -> Result<String> {
+        guard(|| {
+            Ok(self
+                .inner
+                .add_observation(&core::NewObservation {
+                    territory: observation.territory,
+                    team: observation.team,
+                    date: None,
+                    counts: observation
+                        .counts
+                        .into_iter()
+                        .map(|c| (c.name, c.value))
+                        .collect(),
+                    notes: observation.notes,
+                })?
+                .to_string())
+        })
+    }
+
+    /// The field-level history of any record, in causal order.
+    pub fn history(&self, record: String) -> Result<Vec<HistoryEntry>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .history(id(&record)?)?
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at_ms: h.at.timestamp_millis(),
+                    worker: h.author.worker,
+                    device_name: h.author.device_name,
+                    field: h.field,
+                    old: h.old.iter().map(|v| v.to_string()).collect(),
+                    new: h.new.map(|v| v.to_string()),
+                    creation: h.creation,
+                    relay_at_ms: ms(h.relay_at),
+                    clock_off: h.clock_off,
+                })
+                .collect())
         })
     }
 

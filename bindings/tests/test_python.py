@@ -86,6 +86,50 @@ class FieldSession(unittest.TestCase):
         with self.assertRaises(av.FfiError.InvalidInput):
             self.store.set_field(self.store.add_person(person(name="Jo")), "situation", "castle")
 
+    def test_referrals_observations_and_history(self):
+        karim = self.store.add_person(person(name="Karim"))
+        ref = self.store.add_referral(av.NewReferral(person=karim, target="pass_health", target_name=None, date=None))
+        self.store.update_referral(ref, "accepted", "Rendez-vous jeudi")
+        obs = self.store.add_observation(av.NewObservation(territory="Canal", team=None, counts=[av.Count(name="tentes", value=12)], notes=None))
+        self.assertTrue(obs)
+        history = self.store.history(ref)
+        self.assertIn(("status", ["sent"], "accepted"), [(h.field, h.old, h.new) for h in history if not h.creation])
+        kinds = [e.kind for e in self.store.timeline(karim)]
+        self.assertIn(av.TimelineKind.REFERRAL, kinds)
+
+    def test_every_entry_point_refuses_bad_input_with_a_typed_error(self):
+        bad_id = "not-an-id"
+        unknown = "0190f0c2-0000-7000-8000-000000000000"
+        calls = [
+            lambda: self.store.person(bad_id),
+            lambda: self.store.person(unknown),
+            lambda: self.store.timeline(bad_id),
+            lambda: self.store.history(unknown),
+            lambda: self.store.set_field(bad_id, "situation", "hotel"),
+            lambda: self.store.set_field(self.store.add_person(person(name="A")), "no_such_field", "x"),
+            lambda: self.store.log_encounter(encounter([bad_id], "x")),
+            lambda: self.store.log_encounter(av.NewEncounter(persons=[], anonymous_count=1, occurred_at_ms=2**62, place=None, team=None, kind=None, services=[], notes=None, follow_up=False)),
+            lambda: self.store.add_action(av.NewAction(person=unknown, title="t", category="papers", due_at=None)),
+            lambda: self.store.add_action(av.NewAction(person=self.store.add_person(person(name="B")), title="t", category="papers", due_at="demain")),
+            lambda: self.store.complete_action(bad_id, None),
+            lambda: self.store.add_referral(av.NewReferral(person=unknown, target="chrs", target_name=None, date=None)),
+            lambda: self.store.update_referral(unknown, "accepted", None),
+            lambda: self.store.add_observation(av.NewObservation(territory="", team=None, counts=[], notes=None)),
+            lambda: self.store.resolve(unknown, "situation", "hotel"),
+            lambda: self.store.import_bundle(b"", "x"),
+            lambda: self.store.export_bundle(""),
+            lambda: self.store.join("nonsense", None),
+            lambda: self.store.invite(None),
+            lambda: self.store.sync(None),
+            lambda: av.Store.open(os.path.join(self.dir.name, "none.db"), b"x" * 32),
+            lambda: av.Store.create(self.path, av.generate_key(), "again", "again"),
+            lambda: av.Store.create(os.path.join(self.dir.name, "n.db"), av.generate_key(), "", "w"),
+        ]
+        for i, call in enumerate(calls):
+            with self.subTest(entry=i):
+                with self.assertRaises(av.FfiError):
+                    call()
+
     def test_a_conflict_between_two_stores_is_listed_and_resolved(self):
         other, _, _ = new_store(self.dir.name, "Téléphone maraude 2", "Julien")
         karim = self.store.add_person(person(name="Karim", situation="street"))
