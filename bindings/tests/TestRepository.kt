@@ -28,6 +28,9 @@ fun testRepository(check: (String, () -> Unit) -> Unit) {
         val problem = (failed.exceptionOrNull() as FfiException).toProblem()
         expect(problem.message.startsWith("name:"), problem.message)
         expect(repo.saveEncounter(EncounterForm()).isFailure, "an empty form is refused")
+        expect(!repo.isEnrolled(), "a new phone belongs to no team")
+        val join = repo.join("ALV1-mistyped", null)
+        expect((join.exceptionOrNull() as? FfiException.InvalidInput)?.field == "invite code", "$join")
         val sync = repo.sync(null, null)
         expect((sync.exceptionOrNull() as? FfiException)?.toProblem()?.message == "This phone has not joined a team yet.", "$sync")
     }

@@ -9,8 +9,12 @@ final class FieldModel: ObservableObject {
     @Published var persons: [PersonSummary] = []
     @Published var pending: UInt64 = 0
     @Published var message: String?
+    @Published var enrolled: Bool
 
-    init(store: Store) { self.store = store }
+    init(store: Store) {
+        self.store = store
+        self.enrolled = (try? store.isEnrolled()) ?? false
+    }
 
     nonisolated static func openStore() throws -> Store {
         let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
@@ -42,6 +46,27 @@ final class FieldModel: ObservableObject {
     }
 }
 
+struct JoinView: View {
+    @EnvironmentObject var model: FieldModel
+    @State private var code = ""
+    @State private var problem: String?
+
+    var body: some View {
+        Form {
+            Text("Le code d'invitation donné par la coordination (ALV1-…)")
+            TextField("Code", text: $code)
+            if let problem { Text(problem).foregroundColor(.red) }
+            Button("Rejoindre") {
+                do {
+                    try model.store.join(code: code.trimmingCharacters(in: .whitespaces), exchange: URLSessionExchange())
+                    model.enrolled = true
+                } catch { problem = "\(error)" }
+            }
+        }
+        .navigationTitle("Rejoindre l'équipe")
+    }
+}
+
 struct PersonListView: View {
     @EnvironmentObject var model: FieldModel
     @State private var search = ""
@@ -56,6 +81,7 @@ struct PersonListView: View {
             .onAppear { model.refresh(search: search) }
             .navigationTitle("Personnes")
             .toolbar {
+                if !model.enrolled { NavigationLink("Rejoindre") { JoinView() } }
                 NavigationLink("Échéances") { DueActionsView() }
                 NavigationLink("Rencontre") { LogEncounterView(personId: nil) }
                 Button("Synchroniser (\(model.pending))") { model.sync() }

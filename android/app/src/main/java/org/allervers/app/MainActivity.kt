@@ -22,6 +22,7 @@ import kotlinx.coroutines.withContext
 import org.allervers.logic.*
 
 sealed interface Screen {
+    data object Join : Screen
     data object Persons : Screen
     data class Person(val id: String) : Screen
     data class LogEncounter(val personId: String?) : Screen
@@ -38,8 +39,9 @@ class MainActivity : ComponentActivity() {
 
 @Composable
 fun App(repo: FieldRepository) {
-    var screen by remember { mutableStateOf<Screen>(Screen.Persons) }
+    var screen by remember { mutableStateOf<Screen>(if (repo.isEnrolled()) Screen.Persons else Screen.Join) }
     when (val s = screen) {
+        Screen.Join -> JoinScreen(repo, joined = { screen = Screen.Persons })
         Screen.Persons -> PersonListScreen(repo, open = { screen = Screen.Person(it) }, log = { screen = Screen.LogEncounter(null) }, due = { screen = Screen.Due })
         is Screen.Person -> PersonScreen(repo, s.id, back = { screen = Screen.Persons }, log = { screen = Screen.LogEncounter(s.id) })
         is Screen.LogEncounter -> EncounterScreen(repo, s.personId, done = { screen = Screen.Persons })
@@ -158,6 +160,32 @@ fun DueScreen(repo: FieldRepository, back: () -> Unit) {
                     headlineContent = { Text(a.title ?: "") },
                     supportingContent = { Text(listOfNotNull(a.personName, a.dueAt, if (a.overdue) "en retard" else null).joinToString(" · ")) },
                 )
+            }
+        }
+    }
+}
+
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun JoinScreen(repo: FieldRepository, joined: () -> Unit) {
+    var code by remember { mutableStateOf("") }
+    var problem by remember { mutableStateOf<String?>(null) }
+    val scope = rememberCoroutineScope()
+    Scaffold(topBar = { TopAppBar(title = { Text("Rejoindre l'équipe") }) }) { padding ->
+        Column(Modifier.padding(padding).padding(12.dp)) {
+            Text("Le code d'invitation donné par la coordination (ALV1-…)")
+            OutlinedTextField(code, { code = it }, label = { Text("Code") }, modifier = Modifier.fillMaxWidth())
+            problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+            Row {
+                Button(onClick = {
+                    scope.launch {
+                        withContext(Dispatchers.IO) { repo.join(code, OkHttpExchange()) }.fold(
+                            { joined() },
+                            { problem = (it as? uniffi.allervers_ffi.FfiException)?.toProblem()?.message ?: it.message },
+                        )
+                    }
+                }) { Text("Rejoindre") }
+                TextButton(onClick = joined) { Text("Plus tard (hors ligne)") }
             }
         }
     }

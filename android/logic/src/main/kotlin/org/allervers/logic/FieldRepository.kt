@@ -90,6 +90,11 @@ class FieldRepository(private val store: Store, private val team: String?) {
 
     fun dueActions(): List<DueAction> = try { store.dueActions() } catch (e: FfiException) { emptyList() }
 
+    fun isEnrolled(): Boolean = try { store.isEnrolled() } catch (e: FfiException) { false }
+
+    /** Joins the team's space with the invite code a coordinator handed over (typed or scanned). */
+    fun join(code: String, exchange: HttpExchange?): Result<Unit> = runCatching { store.join(code.trim(), exchange) }
+
     /** One sync round; `exchange` is the app's HTTP stack (OkHttp), null for the built-in one. */
     fun sync(exchange: HttpExchange?, listener: SyncListener?): Result<String> = runCatching {
         store.setListener(listener)
