@@ -113,7 +113,7 @@ pub struct Identity {
 }
 
 /// A person to record.
-#[derive(uniffi::Record, Default)]
+#[derive(uniffi::Record)]
 pub struct NewPerson {
     pub name: Option<String>,
     pub nickname: Option<String>,
@@ -413,28 +413,30 @@ impl allervers_protocol::Exchange for Foreign {
     }
 }
 
-fn with_exchange<T>(
-    exchange: Option<Arc<dyn HttpExchange>>,
-    f: impl FnOnce(&dyn ExchangeApi) -> std::result::Result<T, core::CoreError>,
-) -> std::result::Result<T, core::CoreError> {
-    match exchange {
-        Some(e) => f(&Foreign(e)),
-        None => f(&allervers_protocol::client::HttpClient::default()),
+/// The HTTP stack a call uses: the shell's, or the built-in client (plain HTTP only).
+enum Http {
+    Foreign(Foreign),
+    Builtin(allervers_protocol::client::HttpClient),
+}
+
+impl From<Option<Arc<dyn HttpExchange>>> for Http {
+    fn from(exchange: Option<Arc<dyn HttpExchange>>) -> Self {
+        match exchange {
+            Some(e) => Http::Foreign(Foreign(e)),
+            None => Http::Builtin(allervers_protocol::client::HttpClient::default()),
+        }
     }
 }
 
-/// The protocol's relay API and sync transport, object-safe for `with_exchange`.
-trait ExchangeApi {
-    fn api(&self) -> &dyn allervers_protocol::Exchange;
-    fn transport(&self) -> &dyn allervers_protocol::Transport;
-}
-
-impl<T: allervers_protocol::Exchange> ExchangeApi for T {
-    fn api(&self) -> &dyn allervers_protocol::Exchange {
-        self
-    }
-    fn transport(&self) -> &dyn allervers_protocol::Transport {
-        self
+impl allervers_protocol::Exchange for Http {
+    fn exchange(
+        &self,
+        r: allervers_protocol::Request,
+    ) -> std::result::Result<(u16, Vec<u8>), allervers_protocol::TransportError> {
+        match self {
+            Http::Foreign(f) => f.exchange(r),
+            Http::Builtin(b) => b.exchange(r),
+        }
     }
 }
 
@@ -778,68 +780,27 @@ impl Store {
         exchange: Option<Arc<dyn HttpExchange>>,
     ) -> Result<()> {
         guard(|| {
-            with_exchange(exchange, |x| {
-                use allervers_protocol::RelayApi;
-                let space: [u8; 16] = rand::random();
-                let device = device_id(&self.inner)?;
-                let relay = relay.trim_end_matches('/').to_string();
-                let token = x
-                    .api()
-                    .create_space(&relay, &admin_token, space, device)?
-                    .device_token;
-                self.inner.join_space(&core::Membership {
-                    space,
-                    name,
-                    relay,
-                    token,
-                    key: core::RawKey::generate(),
-                    epoch: 0,
-                    coordinator: true,
-                })
-            })
+            let http = Http::from(exchange);
+            self.inner
+                .create_space(&http, &relay, &admin_token, &name)
+                .map(|_| ())
         })
     }
 
-    /// A one-time invite code for a new device (coordinator).
+    /// A one-time invite code for a new device, valid seven days (coordinator).
     pub fn invite(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<String> {
         guard(|| {
-            with_exchange(exchange, |x| {
-                use allervers_protocol::RelayApi;
-                let m = self
-                    .inner
-                    .membership()?
-                    .ok_or(core::CoreError::NotEnrolled)?;
-                let invite = core::Invite::new(&m);
-                let expires_at_ms = self.inner.now().timestamp_millis() + 7 * 86_400_000;
-                x.api().create_invite(
-                    &m.relay,
-                    &m.space,
-                    &m.token,
-                    &allervers_protocol::CreateInvite {
-                        secret_hash: invite.secret_hash(),
-                        expires_at_ms,
-                    },
-                )?;
-                Ok(invite.code())
-            })
+            let expires_at_ms = self.inner.now().timestamp_millis() + 7 * 86_400_000;
+            Ok(self
+                .inner
+                .invite(&Http::from(exchange), expires_at_ms)?
+                .code())
         })
     }
 
     /// Joins the space of an invite code.
     pub fn join(&self, code: String, exchange: Option<Arc<dyn HttpExchange>>) -> Result<()> {
-        guard(|| {
-            with_exchange(exchange, |x| {
-                use allervers_protocol::RelayApi;
-                let invite = core::Invite::from_code(&code)?;
-                let enroll = allervers_protocol::Enroll {
-                    space: invite.space,
-                    secret: invite.secret,
-                    device: device_id(&self.inner)?,
-                };
-                let token = x.api().enroll(&invite.relay, &enroll)?.device_token;
-                self.inner.join_space(&invite.membership(token))
-            })
-        })
+        guard(|| self.inner.join(&Http::from(exchange), &code).map(|_| ()))
     }
 
     /// Whether this store belongs to a space.
@@ -860,19 +821,17 @@ impl Store {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let summary = guard(|| {
-            with_exchange(exchange, |x| {
-                self.inner.sync(x.transport(), &mut |p| {
-                    if let Some(l) = &listener {
-                        match p {
-                            core::SyncProgress::Pushing { done, total } => {
-                                l.on_progress(done as u64, total as u64, 0)
-                            }
-                            core::SyncProgress::Pulling { received } => {
-                                l.on_progress(0, 0, received as u64)
-                            }
+            self.inner.sync(&Http::from(exchange), &mut |p| {
+                if let Some(l) = &listener {
+                    match p {
+                        core::SyncProgress::Pushing { done, total } => {
+                            l.on_progress(done as u64, total as u64, 0)
+                        }
+                        core::SyncProgress::Pulling { received } => {
+                            l.on_progress(0, 0, received as u64)
                         }
                     }
-                })
+                }
             })
         })?;
         if summary.new_changes > 0 {
@@ -893,11 +852,6 @@ impl Store {
     pub fn import_bundle(&self, bytes: Vec<u8>, passphrase: String) -> Result<u64> {
         guard(|| Ok(self.inner.import_bundle(&bytes, &passphrase)?.new_changes as u64))
     }
-}
-
-fn device_id(store: &core::Store) -> std::result::Result<[u8; 16], core::CoreError> {
-    <[u8; 16]>::try_from(store.identity().device.to_bytes().as_slice())
-        .map_err(|_| core::CoreError::StorageCorrupt("device id is not 16 bytes".into()))
 }
 
 /// A fresh random 256-bit store key, for a shell to keep in its keystore.

@@ -62,7 +62,7 @@ fn secret(var: &str, prompt: &str, confirm: bool) -> Result<String> {
 /// Creates the key settings for a new store and returns its key.
 pub fn new_store_key(dir: &Path) -> Result<RawKey> {
     let passphrase = secret("ALLERVERS_KEY", "Passphrase for the new store: ", true)?;
-    let salt: [u8; 16] = rand_salt();
+    let salt: [u8; 16] = rand::random();
     let p = KdfParams::DEFAULT;
     let params = KeyParams {
         kdf: "argon2id".into(),
@@ -115,12 +115,4 @@ pub fn bundle_passphrase(confirm: bool) -> Result<String> {
         "Bundle passphrase: ",
         confirm,
     )
-}
-
-fn rand_salt() -> [u8; 16] {
-    // The raw key generator is the one random source the core exposes.
-    let key = RawKey::generate();
-    let mut salt = [0u8; 16];
-    salt.copy_from_slice(&key.as_bytes()[..16]);
-    salt
 }

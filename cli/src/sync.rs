@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use allervers_core::{Invite, Membership, RawKey, Store, SyncProgress};
+use allervers_core::{Membership, Store, SyncProgress};
 use allervers_protocol::client::HttpClient;
+use allervers_protocol::hex_id;
 use allervers_protocol::RelayApi;
-use allervers_protocol::{hex_id, CreateInvite, Enroll};
 use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,54 +16,26 @@ use crate::Ctx;
 /// How long an invite can be redeemed.
 const INVITE_DAYS: i64 = 7;
 
-fn device_bytes(store: &Store) -> Result<[u8; 16]> {
-    <[u8; 16]>::try_from(store.identity().device.to_bytes().as_slice())
-        .map_err(|_| anyhow!("this device's id is not 16 bytes"))
-}
-
 fn enrolled(store: &Store) -> Result<Membership> {
     store.membership()?.ok_or_else(|| {
         anyhow!("not enrolled: run `allervers space create` or `allervers join CODE` first")
     })
 }
 
-fn relay_url(url: &str) -> Result<String> {
-    let url = url.trim().trim_end_matches('/');
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-        bail!("invalid relay: {url:?} is not an http:// or https:// address");
-    }
-    Ok(url.to_string())
-}
-
 pub fn create_space(ctx: &Ctx, name: &str, relay: &str) -> Result<()> {
     let store = ctx.open()?;
-    if store.membership()?.is_some() {
-        bail!("this store already belongs to a space");
-    }
-    let name = name.trim();
-    if name.is_empty() {
-        bail!("invalid space name: is empty");
-    }
-    let relay = relay_url(relay)?;
     let admin = std::env::var("ALLERVERS_RELAY_ADMIN_TOKEN")
         .map_err(|_| anyhow!("set ALLERVERS_RELAY_ADMIN_TOKEN to the relay's admin token"))?;
-    let space: [u8; 16] = rand::random();
-    let registered = HttpClient::default()
-        .create_space(&relay, &admin, space, device_bytes(&store)?)
-        .map_err(allervers_core::CoreError::from)?;
-    let membership = Membership {
-        space,
-        name: name.to_string(),
-        relay: relay.clone(),
-        token: registered.device_token,
-        key: RawKey::generate(),
-        epoch: 0,
-        coordinator: true,
-    };
-    store.join_space(&membership)?;
-    ctx.print(&serde_json::json!({"space": hex_id(&space), "name": name, "relay": relay}), || {
-        format!("Space «{name}» created on {relay}; this device is its coordinator. Next: allervers invite")
-    })
+    let m = store.create_space(&HttpClient::default(), relay, &admin, name)?;
+    ctx.print(
+        &serde_json::json!({"space": hex_id(&m.space), "name": m.name, "relay": m.relay}),
+        || {
+            format!(
+                "Space «{}» created on {}; this device is its coordinator. Next: allervers invite",
+                m.name, m.relay
+            )
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -76,22 +48,8 @@ struct InviteOut {
 pub fn invite(ctx: &Ctx, qr: Option<PathBuf>) -> Result<()> {
     let store = ctx.open()?;
     let m = enrolled(&store)?;
-    if !m.coordinator {
-        bail!("only a coordinator's device can invite");
-    }
-    let invite = Invite::new(&m);
     let expires_at = Utc::now() + chrono::Duration::days(INVITE_DAYS);
-    HttpClient::default()
-        .create_invite(
-            &m.relay,
-            &m.space,
-            &m.token,
-            &CreateInvite {
-                secret_hash: invite.secret_hash(),
-                expires_at_ms: expires_at.timestamp_millis(),
-            },
-        )
-        .map_err(allervers_core::CoreError::from)?;
+    let invite = store.invite(&HttpClient::default(), expires_at.timestamp_millis())?;
     let code = invite.code();
     let qr = qr.unwrap_or_else(|| PathBuf::from(format!("invite-{}.png", &hex_id(&m.space)[..8])));
     crate::qr::write_png(&code, &qr)?;
@@ -112,21 +70,7 @@ pub fn invite(ctx: &Ctx, qr: Option<PathBuf>) -> Result<()> {
 
 pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
     let store = ctx.open()?;
-    if store.membership()?.is_some() {
-        bail!("this store already belongs to a space");
-    }
-    let invite = Invite::from_code(code)?;
-    let registered = HttpClient::default()
-        .enroll(
-            &invite.relay,
-            &Enroll {
-                space: invite.space,
-                secret: invite.secret,
-                device: device_bytes(&store)?,
-            },
-        )
-        .map_err(allervers_core::CoreError::from)?;
-    store.join_space(&invite.membership(registered.device_token))?;
+    let invite = store.join(&HttpClient::default(), code)?;
     ctx.print(&serde_json::json!({"space": hex_id(&invite.space), "name": invite.name, "relay": invite.relay}), || {
         format!("Joined «{}» on {}. Next: allervers sync", invite.name, invite.relay)
     })

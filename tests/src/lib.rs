@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use allervers_core::{Invite, ManualClock, Membership, RawKey, Store};
+use allervers_core::{ManualClock, Membership, RawKey, Store};
 use allervers_protocol::client::HttpClient;
-use allervers_protocol::RelayApi;
-use allervers_protocol::{CreateInvite, Enroll};
 use chrono::{TimeZone, Utc};
 
 pub const ADMIN_TOKEN: &str = "end-to-end-admin-token";
@@ -126,66 +124,23 @@ pub fn device(name: &str, worker: &str) -> Device {
     Device { store, clock, dir }
 }
 
-fn device_id(store: &Store) -> [u8; 16] {
-    <[u8; 16]>::try_from(store.identity().device.to_bytes().as_slice()).unwrap()
-}
-
 /// Registers a space at the relay with `coordinator` as its first device.
 pub fn create_space(relay: &RelayProcess, coordinator: &Store, name: &str) -> Membership {
-    let space: [u8; 16] =
-        std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(name.len() as u8));
-    let token = HttpClient::default()
-        .create_space(&relay.url, ADMIN_TOKEN, space, device_id(coordinator))
+    coordinator
+        .create_space(&HttpClient::default(), &relay.url, ADMIN_TOKEN, name)
         .unwrap()
-        .device_token;
-    let m = Membership {
-        space,
-        name: name.into(),
-        relay: relay.url.clone(),
-        token,
-        key: RawKey::generate(),
-        epoch: 0,
-        coordinator: true,
-    };
-    coordinator.join_space(&m).unwrap();
-    m
 }
 
-/// A coordinator's invite code, registered at the relay.
+/// A coordinator's invite code, registered at the relay for a day.
 pub fn invite(coordinator: &Store) -> String {
-    let m = coordinator.membership().unwrap().unwrap();
-    let invite = Invite::new(&m);
-    HttpClient::default()
-        .create_invite(
-            &m.relay,
-            &m.space,
-            &m.token,
-            &CreateInvite {
-                secret_hash: invite.secret_hash(),
-                expires_at_ms: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis() as i64
-                    + 86_400_000,
-            },
-        )
-        .unwrap();
-    invite.code()
+    let expires_at_ms = chrono::Utc::now().timestamp_millis() + 86_400_000;
+    coordinator
+        .invite(&HttpClient::default(), expires_at_ms)
+        .unwrap()
+        .code()
 }
 
 /// Redeems an invite code for `store`.
 pub fn join(store: &Store, code: &str) -> Result<(), allervers_core::CoreError> {
-    let invite = Invite::from_code(code)?;
-    let token = HttpClient::default()
-        .enroll(
-            &invite.relay,
-            &Enroll {
-                space: invite.space,
-                secret: invite.secret,
-                device: device_id(store),
-            },
-        )
-        .map_err(allervers_core::CoreError::from)?
-        .device_token;
-    store.join_space(&invite.membership(token))
+    store.join(&HttpClient::default(), code).map(|_| ())
 }

@@ -377,20 +377,11 @@ impl Store {
 
     /// Logs an encounter.
     pub fn log_encounter(&self, encounter: &NewEncounter) -> Result<RecordId> {
-        if encounter.persons.is_empty() && encounter.anonymous_count <= 0 {
-            return Err(CoreError::invalid(
-                "persons",
-                "an encounter needs at least one person met or an anonymous count",
-            ));
-        }
         self.create_record(Kind::Encounter, encounter.edits(self.clock.now()))
     }
 
     /// Adds a follow-up action about a person.
     pub fn add_action(&self, action: &NewAction) -> Result<RecordId> {
-        if action.title.trim().is_empty() {
-            return Err(CoreError::invalid("title", "is empty"));
-        }
         self.create_record(Kind::Action, action.edits())
     }
 
@@ -439,9 +430,6 @@ impl Store {
 
     /// Records a territory observation.
     pub fn add_observation(&self, observation: &NewObservation) -> Result<RecordId> {
-        if observation.territory.trim().is_empty() {
-            return Err(CoreError::invalid("territory", "is empty"));
-        }
         if let Some((k, v)) = observation.counts.iter().find(|(_, v)| **v < 0) {
             return Err(CoreError::invalid(
                 "counts",

@@ -8,7 +8,7 @@
 
 mod seal;
 
-use allervers_protocol::{Page, Push, Pushed, SpaceId};
+use allervers_protocol::{CreateInvite, Enroll, Exchange, Page, Push, Pushed, RelayApi, SpaceId};
 use automerge::Change;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -221,6 +221,94 @@ impl Store {
         Ok(())
     }
 
+    fn device_bytes(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        let bytes = self.identity().device.to_bytes();
+        out[..bytes.len().min(16)].copy_from_slice(&bytes[..bytes.len().min(16)]);
+        out
+    }
+
+    fn not_in_a_space(&self) -> Result<()> {
+        if self.membership()?.is_some() {
+            return Err(CoreError::invalid(
+                "space",
+                "this store already belongs to a space",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Registers a new space at `relay` (with the relay's admin token), this device its
+    /// coordinator, and joins it.
+    pub fn create_space(
+        &self,
+        exchange: &dyn Exchange,
+        relay: &str,
+        admin_token: &str,
+        name: &str,
+    ) -> Result<Membership> {
+        self.not_in_a_space()?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CoreError::invalid("space name", "is empty"));
+        }
+        let relay = relay.trim().trim_end_matches('/');
+        if !(relay.starts_with("http://") || relay.starts_with("https://")) || relay.len() < 10 {
+            return Err(CoreError::invalid(
+                "relay",
+                format!("{relay:?} is not an http:// or https:// address"),
+            ));
+        }
+        let space: SpaceId = rand::random();
+        let token = exchange
+            .create_space(relay, admin_token, space, self.device_bytes())?
+            .device_token;
+        let membership = Membership {
+            space,
+            name: name.to_string(),
+            relay: relay.to_string(),
+            token,
+            key: RawKey::generate(),
+            epoch: 0,
+            coordinator: true,
+        };
+        self.join_space(&membership)?;
+        Ok(membership)
+    }
+
+    /// A one-time invite to this store's space, registered at the relay until `expires_at_ms`
+    /// (relay clock; a coordinator's device only).
+    pub fn invite(&self, exchange: &dyn Exchange, expires_at_ms: i64) -> Result<Invite> {
+        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+        if !m.coordinator {
+            return Err(CoreError::invalid(
+                "invite",
+                "only a coordinator's device can invite",
+            ));
+        }
+        let invite = Invite::new(&m);
+        let request = CreateInvite {
+            secret_hash: invite.secret_hash(),
+            expires_at_ms,
+        };
+        exchange.create_invite(&m.relay, &m.space, &m.token, &request)?;
+        Ok(invite)
+    }
+
+    /// Redeems an invite code at its relay and joins its space.
+    pub fn join(&self, exchange: &dyn Exchange, code: &str) -> Result<Invite> {
+        self.not_in_a_space()?;
+        let invite = Invite::from_code(code)?;
+        let enroll = Enroll {
+            space: invite.space,
+            secret: invite.secret,
+            device: self.device_bytes(),
+        };
+        let token = exchange.enroll(&invite.relay, &enroll)?.device_token;
+        self.join_space(&invite.membership(token))?;
+        Ok(invite)
+    }
+
     /// The space this store syncs with, if any.
     pub fn membership(&self) -> Result<Option<Membership>> {
         let conn = self.lock();
@@ -298,8 +386,7 @@ impl Store {
         for (_, id, bytes) in rows {
             let record =
                 RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
-            let key = record_key(&tx, &space, record, true)?
-                .ok_or_else(|| CoreError::corrupt("record key missing"))?;
+            let key = record_key(&tx, &space, record)?;
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
             envelopes.push(space.seal(record, &key, &change, now_ms));
@@ -452,22 +539,14 @@ fn known_key(
         .transpose()
 }
 
-/// The key of a record; with `create`, a new random one is stored for a record that has none.
-fn record_key(
-    conn: &rusqlite::Connection,
-    space: &SpaceKeys,
-    record: RecordId,
-    create: bool,
-) -> Result<Option<RawKey>> {
+/// The key of a record; a new random one is stored for a record that has none yet.
+fn record_key(conn: &rusqlite::Connection, space: &SpaceKeys, record: RecordId) -> Result<RawKey> {
     let blind = space.blind(record);
     if let Some(key) = known_key(conn, space, &blind)? {
-        return Ok(Some(key));
-    }
-    if !create {
-        return Ok(None);
+        return Ok(key);
     }
     let key = RawKey::generate();
     conn.prepare_cached("INSERT INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)")?
         .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
-    Ok(Some(key))
+    Ok(key)
 }
