@@ -7,7 +7,7 @@ mod index;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use automerge::{AutoCommit, Change};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -124,7 +124,28 @@ impl std::fmt::Debug for Store {
 pub const CIPHER_SETTINGS: &str =
     "PRAGMA cipher_hmac_algorithm = HMAC_SHA256; PRAGMA cipher_page_size = 1024;";
 
+/// Finishes SQLite's process-wide start-up on one thread before any store is opened.
+///
+/// SQLite marks itself initialised before it runs SQLCipher's own start-up, so a thread that
+/// opened its first connection while another thread was still in that start-up found SQLCipher
+/// not ready and `PRAGMA key` failed (about one run in three hundred of a test binary whose tests
+/// each open a store). The first connection of the process is now opened here, under a lock that
+/// every other opener waits on, and SQLite's start-up, SQLCipher's included, is complete when
+/// the lock is released.
+fn sqlite_started() -> Result<()> {
+    static STARTED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    STARTED
+        .get_or_init(|| {
+            Connection::open_in_memory()
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(CoreError::Storage)
+}
+
 fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection> {
+    sqlite_started()?;
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
