@@ -140,6 +140,76 @@ fn the_report_counts_the_period_and_the_one_before() {
         .any(|(s, i, c, p)| s == "encounters" && i == "total" && *c == 3 && *p == 1));
 }
 
+/// The office's replica is usually a device that joined later and restored everything: its
+/// report must be the street devices' report, situation changes included, whether the changes
+/// arrived one by one or all in one batch.
+#[test]
+fn a_replica_that_restores_later_reports_the_same_figures() {
+    let street = device("Téléphone maraude", "Yanis");
+    street
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 3, 20, 0, 0).unwrap());
+    let karim = street
+        .store
+        .add_person(&NewPerson {
+            name: Some("Karim".into()),
+            situation: Some("street".into()),
+            teams: vec!["nord".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let step = device("Tablette relais", "Inès");
+    let moves = [("emergency_shelter", 4), ("street", 12), ("hotel", 20)];
+    for (situation, day_of_march) in moves {
+        street.clock.set(
+            Utc.with_ymd_and_hms(2026, 3, day_of_march, 21, 0, 0)
+                .unwrap(),
+        );
+        street
+            .store
+            .edit(
+                karim,
+                &[Edit::Set("situation".into(), Value::Code(situation.into()))],
+            )
+            .unwrap();
+        // One replica follows each step as it happens...
+        common::send(&street.store, &step.store);
+    }
+    // ...and the office's, enrolled at the end of the month, receives the whole history at once.
+    let office = device("Poste bureau", "Sophie");
+    common::send(&street.store, &office.store);
+
+    let expected = street.store.report(day(3, 1), day(3, 31), None).unwrap();
+    assert_eq!(
+        expected
+            .situation_changes
+            .iter()
+            .map(|(k, f)| (k.as_str(), f.current))
+            .collect::<Vec<_>>(),
+        vec![
+            ("emergency_shelter -> street", 1),
+            ("street -> emergency_shelter", 1),
+            ("street -> hotel", 1),
+        ]
+    );
+    for replica in [&step, &office] {
+        assert_eq!(
+            replica.store.report(day(3, 1), day(3, 31), None).unwrap(),
+            expected
+        );
+        assert_eq!(
+            replica
+                .store
+                .report(day(3, 1), day(3, 31), Some("nord"))
+                .unwrap(),
+            street
+                .store
+                .report(day(3, 1), day(3, 31), Some("nord"))
+                .unwrap()
+        );
+    }
+}
+
 #[test]
 fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
     let d = device("Poste bureau", "Sophie");

@@ -305,3 +305,95 @@ fn snapshots_keep_documents_whole_across_many_edits_and_reopening() {
         40
     );
 }
+
+/// A store written before the index gained its report columns (schema version 2) is migrated and
+/// its index rebuilt from the documents, in one transaction: lists, conflicts and the report read
+/// the same as on a store that always had them.
+#[test]
+fn migrating_an_older_store_rebuilds_its_index_from_the_documents() {
+    let d = device("Téléphone A", "Amina");
+    let other = device("Téléphone B", "Bruno");
+    let p = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Aïcha".into()),
+            situation: Some("street".into()),
+            teams: vec!["nord".into()],
+            needs: vec!["health".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    meet(&d.store, &[p], "Place Bellecour");
+    common::send(&d.store, &other.store);
+    d.clock.advance_ms(3_600_000);
+    other.clock.advance_ms(3_600_000);
+    d.store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("hotel".into()))],
+        )
+        .unwrap();
+    other
+        .store
+        .edit(
+            p,
+            &[Edit::Set("description".into(), Value::Text("grand".into()))],
+        )
+        .unwrap();
+    d.store
+        .edit(
+            p,
+            &[Edit::Set(
+                "description".into(),
+                Value::Text("petite".into()),
+            )],
+        )
+        .unwrap();
+    common::send(&other.store, &d.store);
+    let day = |m, dd| chrono::NaiveDate::from_ymd_opt(2026, m, dd).unwrap();
+    let report = d.store.report(day(3, 1), day(3, 31), None).unwrap();
+    let nord = d.store.report(day(3, 1), day(3, 31), Some("nord")).unwrap();
+    assert_eq!(report.needs["health"].current, 1);
+    assert_eq!(nord.situation_changes["street -> hotel"].current, 1);
+    assert_eq!(nord.new_persons.current, 1);
+    let persons = d.store.list_persons(&Default::default()).unwrap();
+    let conflicts = d.store.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    drop(d.store);
+
+    // Take the file back to schema version 2: the report columns and table did not exist.
+    {
+        let conn = rusqlite::Connection::open(&d.path).unwrap();
+        let hex: String = d
+            .key
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
+            .unwrap();
+        conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
+            .unwrap();
+        conn.execute_batch(
+            "DROP TABLE situation_changes;
+             ALTER TABLE persons DROP COLUMN teams;
+             ALTER TABLE persons DROP COLUMN needs;
+             ALTER TABLE changes DROP COLUMN relay_at;
+             ALTER TABLE changes DROP COLUMN clock_offset;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap(),
+    ));
+    let store = Store::open_with_clock(&d.path, &d.key, clock).unwrap();
+    assert_eq!(store.report(day(3, 1), day(3, 31), None).unwrap(), report);
+    assert_eq!(
+        store.report(day(3, 1), day(3, 31), Some("nord")).unwrap(),
+        nord
+    );
+    assert_eq!(store.list_persons(&Default::default()).unwrap(), persons);
+    assert_eq!(store.conflicts().unwrap(), conflicts);
+}

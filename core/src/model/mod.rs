@@ -408,7 +408,7 @@ pub fn display_name(name: Option<&str>, nickname: Option<&str>) -> String {
 }
 
 /// A person as listed (read from the index, without loading the document).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PersonSummary {
     pub id: RecordId,
     pub display_name: String,

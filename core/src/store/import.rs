@@ -112,8 +112,7 @@ impl Store {
                 Err(e) => return Err(e),
             };
             let mut doc = load_doc(&tx, id)?.unwrap_or_else(AutoCommit::new);
-            let mut before = index::Before::read(existing_kind, &doc);
-            before.written_at = new.iter().map(|c| c.timestamp()).max();
+            let before = index::Before::read(existing_kind, &mut doc);
             // Changes come from other devices: a malformed one must refuse the batch, never take
             // the process down. The document is dropped and the transaction rolled back.
             let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -162,7 +161,7 @@ impl Store {
             if let Some(kind) = kind {
                 tx.prepare_cached("INSERT OR IGNORE INTO records (record_id, kind, created_at) VALUES (?1, ?2, ?3)")?
                     .execute(params![id.as_bytes(), kind.name(), now_ms])?;
-                index::refresh(&tx, kind, id, &doc, now_ms, &before)?;
+                index::refresh(&tx, kind, id, &mut doc, now_ms, &before)?;
                 summary.new_conflicts += index::refresh_conflicts(&tx, kind, id, &doc, now_ms)?;
                 maybe_snapshot(&tx, id, &mut doc)?;
             }

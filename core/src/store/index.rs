@@ -3,8 +3,8 @@
 //! one pass (`hydrate`), which is much cheaper than one lookup per field.
 
 use automerge::hydrate;
-use automerge::{AutoCommit, ReadDoc, ROOT};
-use rusqlite::{params, Connection, OptionalExtension};
+use automerge::{AutoCommit, ChangeHash, ReadDoc, ROOT};
+use rusqlite::{params, Connection};
 
 use crate::doc::{self, Reader, CREATED_AT};
 use crate::model::schema::{Kind, Value};
@@ -112,20 +112,24 @@ fn creator(doc: &AutoCommit) -> Vec<u8> {
     }
 }
 
-/// What identifies a record's index rows before a change, for the tables keyed by a field
-/// value (an encounter's rows are keyed by its time): read before the document changes.
+/// What a record looked like before a change, read before the document changes: the keys of
+/// the rows written for it (an encounter's rows are keyed by its time) and the document's heads,
+/// so that what the change brought can be told apart.
 #[derive(Default)]
 pub(crate) struct Before {
     encounter: Option<(i64, Vec<RecordId>)>,
-    /// When the changes being indexed were written (device time), if not now.
-    pub(crate) written_at: Option<i64>,
+    heads: Vec<ChangeHash>,
 }
 
 impl Before {
-    /// The keys of a record's current rows (nothing for a record new to this store).
-    pub(crate) fn read(kind: Option<Kind>, doc: &AutoCommit) -> Before {
+    /// The state of a record before a change (empty for a record new to this store).
+    pub(crate) fn read(kind: Option<Kind>, doc: &mut AutoCommit) -> Before {
+        let heads = doc.get_heads();
         if kind != Some(Kind::Encounter) {
-            return Before::default();
+            return Before {
+                encounter: None,
+                heads,
+            };
         }
         let r = Reader::new(doc);
         let occurred = Kind::Encounter
@@ -147,8 +151,8 @@ impl Before {
             _ => created_ms(doc),
         };
         Before {
-            written_at: None,
             encounter: Some((occurred_ms, persons)),
+            heads,
         }
     }
 }
@@ -182,13 +186,13 @@ pub(crate) fn insert_new(
     )
 }
 
-/// Rewrites the index rows of one record from its document. `before` holds the keys of the
-/// rows written for its previous state (empty for a record new to this store).
+/// Rewrites the index rows of one record from its document. `before` is the record as it was
+/// before the changes being indexed (empty for a record new to this store).
 pub(crate) fn refresh(
     tx: &Connection,
     kind: Kind,
     id: RecordId,
-    doc: &AutoCommit,
+    doc: &mut AutoCommit,
     now_ms: i64,
     before: &Before,
 ) -> Result<()> {
@@ -202,7 +206,50 @@ pub(crate) fn refresh(
         &creator(doc),
         now_ms,
         before,
-    )
+    )?;
+    if kind == Kind::Person {
+        situation_changes(tx, id, doc, &before.heads)?;
+    }
+    Ok(())
+}
+
+/// Writes a `situation_changes` row for each change of a person's document past `since` (the
+/// heads before these changes arrived) that moved the situation from one value to another: the
+/// value the change saw (at its dependencies) and the value it left, at the change's own time.
+/// The rows follow from the changes alone, so every device that holds the same changes holds the
+/// same rows, whatever order and batches they arrived in (a device restoring a person's whole
+/// history writes every step of it).
+fn situation_changes(
+    tx: &Connection,
+    id: RecordId,
+    doc: &mut AutoCommit,
+    since: &[ChangeHash],
+) -> Result<()> {
+    let spec = Kind::Person.field("situation")?;
+    let at = |doc: &AutoCommit, heads: &[ChangeHash]| -> Option<String> {
+        if heads.is_empty() {
+            return None;
+        }
+        match doc.get_at(ROOT, "situation", heads).ok().flatten() {
+            Some((automerge::Value::Scalar(s), _)) => {
+                Some(doc::from_scalar(spec.ty, &s).to_string())
+            }
+            _ => None,
+        }
+    };
+    for change in doc.get_changes(since) {
+        let (Some(from), Some(to)) = (at(doc, change.deps()), at(doc, &[change.hash()])) else {
+            continue;
+        };
+        if from != to {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO situation_changes (at, person_id, from_situation, to_situation)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![change.timestamp(), id.as_bytes(), from, to])?;
+        }
+    }
+    Ok(())
 }
 
 fn write(
@@ -229,19 +276,6 @@ fn write(
                 .collect::<Vec<_>>()
                 .join(" | ");
             let situation = f.text("situation");
-            let previous: Option<Option<String>> = tx
-                .prepare_cached("SELECT situation FROM persons WHERE record_id = ?1")?
-                .query_row([key], |r| r.get(0))
-                .optional()?;
-            if let (Some(Some(from)), Some(to)) = (&previous, &situation) {
-                if from != to {
-                    tx.prepare_cached(
-                        "INSERT OR IGNORE INTO situation_changes (at, person_id, from_situation, to_situation)
-                         VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![before.written_at.unwrap_or(now_ms), key, from, to])?;
-                }
-            }
             let needs = match f.root.get("needs") {
                 Some(hydrate::Value::Map(set)) => {
                     let mut codes: Vec<&str> = set

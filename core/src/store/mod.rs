@@ -221,7 +221,7 @@ impl Store {
         clock: Arc<dyn Clock>,
     ) -> Result<Store> {
         let mut conn = open_connection(path, key, true)?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn, |_| Ok(()))?;
         let device = DeviceId::random(rand::random());
         {
             let tx = conn.transaction()?;
@@ -264,7 +264,7 @@ impl Store {
             });
         }
         let mut conn = open_connection(path, key, false)?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn, |tx| rebuild_index(tx, clock.now_ms()))?;
         let meta = |k: &str| -> Result<Vec<u8>> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
                 .optional()?
@@ -343,7 +343,7 @@ impl Store {
             &tx,
             Kind::Roster,
             ROSTER_ID,
-            &doc,
+            &mut doc,
             now_ms,
             &index::Before::default(),
         )?;
@@ -476,7 +476,7 @@ impl Store {
         let tx = conn.transaction()?;
         let kind = record_kind(&tx, id)?;
         let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
-        let before = index::Before::read(Some(kind), &doc);
+        let before = index::Before::read(Some(kind), &mut doc);
         let conflicts = Reader::new(&doc).conflicts(kind);
         let Some((_, values)) = conflicts.iter().find(|(p, _)| p == path) else {
             let fields: Vec<_> = conflicts.iter().map(|(p, _)| p.as_str()).collect();
@@ -643,7 +643,7 @@ impl Store {
         }
         self.checker_edits(&tx, kind, edits)?;
         let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
-        let before = index::Before::read(Some(kind), &doc);
+        let before = index::Before::read(Some(kind), &mut doc);
         doc.set_actor(self.me.device.actor().clone());
         for edit in edits {
             doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
@@ -1098,6 +1098,31 @@ fn check_record_rules(kind: Kind, doc: &AutoCommit) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Rebuilds the index tables from the documents (after a migration that added index columns an
+/// older store holds nothing in). Conflicts keep the time they were first seen.
+fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM persons; DELETE FROM encounters; DELETE FROM encounter_persons;
+         DELETE FROM actions; DELETE FROM referrals; DELETE FROM observations;
+         DELETE FROM situation_changes;",
+    )?;
+    let records: Vec<(Vec<u8>, String)> = tx
+        .prepare("SELECT record_id, kind FROM records")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, kind) in records {
+        let id = RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+        let kind = Kind::from_name(&kind)
+            .ok_or_else(|| CoreError::corrupt(format!("record {id} has unknown kind {kind}")))?;
+        let Some(mut doc) = load_doc(tx, id)? else {
+            continue;
+        };
+        index::refresh(tx, kind, id, &mut doc, now_ms, &index::Before::default())?;
+        index::refresh_conflicts(tx, kind, id, &doc, now_ms)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn record_kind(conn: &Connection, id: RecordId) -> Result<Kind> {

@@ -1,5 +1,5 @@
 //! The SQL schema of the local store, as numbered migrations. `PRAGMA user_version` holds the
-//! number of migrations applied; each migration runs in the transaction that bumps it.
+//! number of migrations applied; the pending migrations run in the transaction that bumps it.
 
 use rusqlite::Connection;
 
@@ -189,8 +189,17 @@ ALTER TABLE changes ADD COLUMN clock_offset INTEGER;
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the schema up to date; refuses a store written by a newer build.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+/// Versions whose migration adds index columns or tables that an older store holds no rows for:
+/// migrating past one rebuilds the index tables from the documents.
+const REINDEX_AT: &[i64] = &[3];
+
+/// Brings the schema up to date; refuses a store written by a newer build. Every pending
+/// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in
+/// one transaction: a store is never left migrated but not indexed.
+pub fn migrate(
+    conn: &mut Connection,
+    reindex: impl FnOnce(&Connection) -> Result<()>,
+) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(CoreError::NewerSchema {
@@ -198,11 +207,18 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             known: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
+    if found == SCHEMA_VERSION {
+        return Ok(());
     }
+    let tx = conn.transaction()?;
+    for sql in &MIGRATIONS[found as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    // A new store (version 0) has no records to index.
+    if found > 0 && REINDEX_AT.iter().any(|v| *v > found) {
+        reindex(&tx)?;
+    }
+    tx.commit()?;
     Ok(())
 }
