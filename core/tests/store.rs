@@ -359,9 +359,11 @@ fn migrating_an_older_store_rebuilds_its_index_from_the_documents() {
     let persons = d.store.list_persons(&Default::default()).unwrap();
     let conflicts = d.store.conflicts().unwrap();
     assert_eq!(conflicts.len(), 1);
+    let ids = d.store.record_ids().unwrap();
     drop(d.store);
 
-    // Take the file back to schema version 2: the report columns and table did not exist.
+    // Take the file back to schema version 2: the report columns and table did not exist, and
+    // records had a table of their own rather than a kind on each change.
     {
         let conn = rusqlite::Connection::open(&d.path).unwrap();
         let hex: String = d
@@ -380,6 +382,11 @@ fn migrating_an_older_store_rebuilds_its_index_from_the_documents() {
              ALTER TABLE persons DROP COLUMN needs;
              ALTER TABLE changes DROP COLUMN relay_at;
              ALTER TABLE changes DROP COLUMN clock_offset;
+             CREATE TABLE records (record_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
+                 created_at INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO records SELECT DISTINCT record_id, kind, 0 FROM changes
+                 WHERE kind IS NOT NULL;
+             ALTER TABLE changes DROP COLUMN kind;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -396,4 +403,6 @@ fn migrating_an_older_store_rebuilds_its_index_from_the_documents() {
     );
     assert_eq!(store.list_persons(&Default::default()).unwrap(), persons);
     assert_eq!(store.conflicts().unwrap(), conflicts);
+    assert_eq!(store.record_ids().unwrap(), ids);
+    assert_eq!(store.person(p).unwrap().situation.as_deref(), Some("hotel"));
 }

@@ -150,7 +150,7 @@ impl Store {
                 )));
             }
             for change in &new {
-                insert_change(&tx, id, change, false, now_ms)?;
+                insert_change(&tx, id, kind, change, false, now_ms)?;
             }
             summary.records += 1;
             summary.new_changes += new.len();
@@ -159,8 +159,13 @@ impl Store {
                 summary.waiting += new.len();
             }
             if let Some(kind) = kind {
-                tx.prepare_cached("INSERT OR IGNORE INTO records (record_id, kind, created_at) VALUES (?1, ?2, ?3)")?
-                    .execute(params![id.as_bytes(), kind.name(), now_ms])?;
+                if existing_kind.is_none() {
+                    // Changes that waited for the one saying what their record is.
+                    tx.prepare_cached(
+                        "UPDATE changes SET kind = ?2 WHERE record_id = ?1 AND kind IS NULL",
+                    )?
+                    .execute(params![id.as_bytes(), kind.name()])?;
+                }
                 index::refresh(&tx, kind, id, &mut doc, now_ms, &before)?;
                 summary.new_conflicts += index::refresh_conflicts(&tx, kind, id, &doc, now_ms)?;
                 maybe_snapshot(&tx, id, &mut doc)?;

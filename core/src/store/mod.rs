@@ -6,6 +6,7 @@ mod import;
 mod index;
 pub mod schema;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -17,7 +18,7 @@ use serde::Serialize;
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::RawKey;
 use crate::doc::{self, Edit, Reader};
-use crate::model::schema::{Checker, FieldType, Kind, Value};
+use crate::model::schema::{Checker, FieldSpec, FieldType, Kind, Value};
 use crate::model::{
     display_name, Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson,
     NewReferral, Observation, Person, PersonSummary, Record, Referral,
@@ -307,12 +308,9 @@ impl Store {
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let (mut doc, existed) = match load_doc(&tx, ROSTER_ID)? {
-            Some(doc) => (doc, true),
-            None => (
-                doc::new_record(Kind::Roster, &self.me.device, now_ms, &[])?.0,
-                false,
-            ),
+        let mut doc = match load_doc(&tx, ROSTER_ID)? {
+            Some(doc) => doc,
+            None => doc::new_record(Kind::Roster, &self.me.device, now_ms, &[])?.0,
         };
         doc.set_actor(self.me.device.actor().clone());
         let entry = doc.put_object(
@@ -332,13 +330,7 @@ impl Store {
         let change = doc
             .get_last_local_change()
             .ok_or_else(|| CoreError::corrupt("roster change missing"))?;
-        insert_change(&tx, ROSTER_ID, &change, true, now_ms)?;
-        if !existed {
-            tx.execute(
-                "INSERT OR IGNORE INTO records (record_id, kind, created_at) VALUES (?1, 'roster', ?2)",
-                params![ROSTER_ID.as_bytes(), now_ms],
-            )?;
-        }
+        insert_change(&tx, ROSTER_ID, Some(Kind::Roster), &change, true, now_ms)?;
         index::refresh(
             &tx,
             Kind::Roster,
@@ -517,7 +509,7 @@ impl Store {
         self.checker_edits(&tx, kind, std::slice::from_ref(&edit))?;
         doc.set_actor(self.me.device.actor().clone());
         doc::apply(&mut doc, kind, &edit, &self.me.worker, now_ms)?;
-        check_record_rules(kind, &doc)?;
+        check_record_rules(kind, &Reader::new(&doc))?;
         let replaced: Vec<String> = values.iter().map(|v| v.to_string()).collect();
         doc::record_resolution(
             &mut doc,
@@ -604,15 +596,13 @@ impl Store {
         self.checker_edits(&conn, kind, &edits)?;
         let id = RecordId::new_at(now_ms, rand::random());
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
-        check_record_rules(kind, &doc)?;
+        check_record_rules(kind, &root)?;
         let hash = doc::commit(&mut doc, now_ms)
             .ok_or_else(|| CoreError::corrupt("new record has no change"))?;
         // The document is new: everything after its (empty) save cursor is this one change.
         let bytes = doc.save_incremental();
         let tx = conn.transaction()?;
-        insert_raw_change(&tx, id, &hash, &bytes, true, now_ms)?;
-        tx.prepare_cached("INSERT INTO records (record_id, kind, created_at) VALUES (?1, ?2, ?3)")?
-            .execute(params![id.as_bytes(), kind.name(), now_ms])?;
+        insert_raw_change(&tx, id, Some(kind), &hash, &bytes, true, now_ms)?;
         index::insert_new(&tx, kind, id, root, &self.me.device, now_ms)?;
         tx.commit()?;
         Ok(id)
@@ -648,7 +638,7 @@ impl Store {
         for edit in edits {
             doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
         }
-        check_record_rules(kind, &doc)?;
+        check_record_rules(kind, &Reader::new(&doc))?;
         self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
         tx.commit()?;
         Ok(())
@@ -669,7 +659,7 @@ impl Store {
         let change = doc
             .get_last_local_change()
             .ok_or_else(|| CoreError::corrupt("edit has no change"))?;
-        insert_change(tx, id, &change, true, now_ms)?;
+        insert_change(tx, id, Some(kind), &change, true, now_ms)?;
         index::refresh(tx, kind, id, doc, now_ms, before)?;
         index::refresh_conflicts(tx, kind, id, doc, now_ms)?;
         maybe_snapshot(tx, id, doc)?;
@@ -876,7 +866,9 @@ impl Store {
     pub fn record_ids(&self) -> Result<Vec<(RecordId, Kind)>> {
         let conn = self.lock();
         let mut stmt =
-            conn.prepare_cached("SELECT record_id, kind FROM records ORDER BY record_id")?;
+            conn.prepare_cached(
+                "SELECT DISTINCT record_id, kind FROM changes WHERE kind IS NOT NULL ORDER BY record_id",
+            )?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
         })?;
@@ -1049,24 +1041,72 @@ pub(crate) fn extra_terms(conn: &Connection) -> Result<Vec<ExtraTerm>> {
     Ok(out)
 }
 
+/// What the record rules read of a record: its merged document after edits, or the root a new
+/// record is built from (read without going through Automerge, which costs more than the
+/// rules themselves on a write).
+trait RuleFields {
+    fn value(&self, spec: &FieldSpec) -> Option<Value>;
+    fn list_len(&self, spec: &FieldSpec) -> usize;
+    fn text_map(&self, spec: &FieldSpec) -> BTreeMap<String, String>;
+}
+
+impl RuleFields for Reader<'_> {
+    fn value(&self, spec: &FieldSpec) -> Option<Value> {
+        self.get(spec)
+    }
+    fn list_len(&self, spec: &FieldSpec) -> usize {
+        self.list(spec).len()
+    }
+    fn text_map(&self, spec: &FieldSpec) -> BTreeMap<String, String> {
+        Reader::text_map(self, spec)
+    }
+}
+
+impl RuleFields for automerge::hydrate::Map {
+    fn value(&self, spec: &FieldSpec) -> Option<Value> {
+        match self.get(spec.name)? {
+            automerge::hydrate::Value::Scalar(s) => Some(doc::from_scalar(spec.ty, s)),
+            _ => None,
+        }
+    }
+    fn list_len(&self, spec: &FieldSpec) -> usize {
+        match self.get(spec.name) {
+            Some(automerge::hydrate::Value::List(items)) => items.len(),
+            _ => 0,
+        }
+    }
+    fn text_map(&self, spec: &FieldSpec) -> BTreeMap<String, String> {
+        match self.get(spec.name) {
+            Some(automerge::hydrate::Value::Map(map)) => map
+                .iter()
+                .filter_map(|(k, v)| match &v.value {
+                    automerge::hydrate::Value::Scalar(automerge::ScalarValue::Str(s)) => {
+                        Some((k.to_string(), s.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+}
+
 /// Rules over a whole record, checked after edits and before commit.
-fn check_record_rules(kind: Kind, doc: &AutoCommit) -> Result<()> {
-    let r = Reader::new(doc);
+fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> {
+    let field = |name: &str| kind.field(name).ok();
     let present = |name: &str| {
-        kind.field(name)
-            .ok()
-            .and_then(|s| r.get(s))
+        field(name)
+            .and_then(|s| r.value(s))
             .is_some_and(|v| !v.to_string().trim().is_empty())
     };
-    let field = |name: &str| kind.field(name).ok();
     match kind {
         Kind::Person if !present("name") && !present("nickname") => Err(CoreError::invalid(
             "name",
             "a person needs a name or a nickname",
         )),
         Kind::Encounter => {
-            let persons = field("persons").map(|s| r.list(s).len()).unwrap_or(0);
-            let anonymous = match field("anonymous_count").and_then(|s| r.get(s)) {
+            let persons = field("persons").map(|s| r.list_len(s)).unwrap_or(0);
+            let anonymous = match field("anonymous_count").and_then(|s| r.value(s)) {
                 Some(Value::Int(n)) => n,
                 _ => 0,
             };
@@ -1109,7 +1149,7 @@ fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
          DELETE FROM situation_changes;",
     )?;
     let records: Vec<(Vec<u8>, String)> = tx
-        .prepare("SELECT record_id, kind FROM records")?
+        .prepare("SELECT DISTINCT record_id, kind FROM changes WHERE kind IS NOT NULL")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (id, kind) in records {
@@ -1127,7 +1167,9 @@ fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
 
 pub(crate) fn record_kind(conn: &Connection, id: RecordId) -> Result<Kind> {
     let kind: Option<String> = conn
-        .prepare_cached("SELECT kind FROM records WHERE record_id = ?1")?
+        .prepare_cached(
+            "SELECT kind FROM changes WHERE record_id = ?1 AND kind IS NOT NULL LIMIT 1",
+        )?
         .query_row([id.as_bytes()], |r| r.get(0))
         .optional()?;
     let kind = kind.ok_or(CoreError::RecordNotFound(id))?;
@@ -1166,19 +1208,31 @@ pub(crate) fn load_doc(conn: &Connection, id: RecordId) -> Result<Option<AutoCom
 
 /// Stores one change; returns whether it was new. Local changes past the push cursor are the
 /// outbox.
+/// Stores a change of record `id`, with the record's kind when it is known (a change received
+/// before the one that says what its record is waits with none).
 pub(crate) fn insert_change(
     tx: &Connection,
     id: RecordId,
+    kind: Option<Kind>,
     change: &Change,
     local: bool,
     now_ms: i64,
 ) -> Result<bool> {
-    insert_raw_change(tx, id, &change.hash(), change.raw_bytes(), local, now_ms)
+    insert_raw_change(
+        tx,
+        id,
+        kind,
+        &change.hash(),
+        change.raw_bytes(),
+        local,
+        now_ms,
+    )
 }
 
 fn insert_raw_change(
     tx: &Connection,
     id: RecordId,
+    kind: Option<Kind>,
     hash: &automerge::ChangeHash,
     bytes: &[u8],
     local: bool,
@@ -1186,9 +1240,17 @@ fn insert_raw_change(
 ) -> Result<bool> {
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO changes (record_id, hash, bytes, local, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO changes (record_id, hash, bytes, local, received_at, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![id.as_bytes(), hash.0, bytes, local, now_ms])?;
+        .execute(params![
+            id.as_bytes(),
+            hash.0,
+            bytes,
+            local,
+            now_ms,
+            kind.map(Kind::name)
+        ])?;
     Ok(inserted == 1)
 }
 
