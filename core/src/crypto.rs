@@ -65,12 +65,13 @@ impl KdfParams {
         p_cost: 1,
     };
 
-    /// Refuses settings read from a file that would cost absurd time or memory (a crafted file
-    /// must not be able to make this device allocate gigabytes).
+    /// Refuses settings read from a file that would cost absurd time or memory: they are read
+    /// before anything is authenticated, so a crafted file could otherwise make a phone allocate
+    /// gigabytes. At most 64 MiB (a little over three times the default) and 8 passes.
     pub fn check(self) -> Result<Self> {
-        let ok = (8 * 1024..=1024 * 1024).contains(&self.m_cost_kib)
-            && (1..=16).contains(&self.t_cost)
-            && (1..=8).contains(&self.p_cost);
+        let ok = (8 * 1024..=64 * 1024).contains(&self.m_cost_kib)
+            && (1..=8).contains(&self.t_cost)
+            && (1..=4).contains(&self.p_cost);
         if ok {
             Ok(self)
         } else {

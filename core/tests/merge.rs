@@ -271,9 +271,14 @@ fn a_tampered_truncated_or_wrongly_sealed_bundle_is_refused_and_changes_nothing(
     let mut header = bundle.clone();
     header[40] ^= 0x80; // inside the salt
     let truncated = bundle[..bundle.len() - 10].to_vec();
+    // The key settings are read before anything is authenticated: a file asking for 1 GiB of
+    // argon2 memory is refused before any is allocated.
+    let mut greedy = bundle.clone();
+    greedy[17..21].copy_from_slice(&(1024u32 * 1024).to_le_bytes());
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("flipped byte", flipped, "mot de passe"),
         ("altered header", header, "mot de passe"),
+        ("1 GiB of key memory", greedy, "mot de passe"),
         ("truncated", truncated, "mot de passe"),
         ("cut to the header", bundle[..60].to_vec(), "mot de passe"),
         ("not a bundle", b"hello".to_vec(), "mot de passe"),

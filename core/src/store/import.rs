@@ -111,7 +111,9 @@ impl Store {
                 Err(CoreError::RecordNotFound(_)) => None,
                 Err(e) => return Err(e),
             };
-            let mut doc = load_doc(&tx, id)?.unwrap_or_else(AutoCommit::new);
+            let stored = load_doc(&tx, id)?;
+            let had_changes = stored.is_some();
+            let mut doc = stored.unwrap_or_else(AutoCommit::new);
             let before = index::Before::read(existing_kind, &mut doc);
             // Changes come from other devices: a malformed one must refuse the batch, never take
             // the process down. The document is dropped and the transaction rolled back.
@@ -159,7 +161,7 @@ impl Store {
                 summary.waiting += new.len();
             }
             if let Some(kind) = kind {
-                if existing_kind.is_none() {
+                if existing_kind.is_none() && had_changes {
                     // Changes that waited for the one saying what their record is.
                     tx.prepare_cached(
                         "UPDATE changes SET kind = ?2 WHERE record_id = ?1 AND kind IS NULL",

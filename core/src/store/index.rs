@@ -237,8 +237,14 @@ fn situation_changes(
             _ => None,
         }
     };
-    for change in doc.get_changes(since) {
-        let (Some(from), Some(to)) = (at(doc, change.deps()), at(doc, &[change.hash()])) else {
+    // The changes' metadata only: re-encoding whole changes would cost more than the rest.
+    let changes: Vec<(ChangeHash, Vec<ChangeHash>, i64)> = doc
+        .get_changes_meta(since)
+        .into_iter()
+        .map(|m| (m.hash, m.deps, m.timestamp))
+        .collect();
+    for (hash, deps, timestamp) in changes {
+        let (Some(from), Some(to)) = (at(doc, &deps), at(doc, &[hash])) else {
             continue;
         };
         if from != to {
@@ -246,7 +252,7 @@ fn situation_changes(
                 "INSERT OR IGNORE INTO situation_changes (at, person_id, from_situation, to_situation)
                  VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![change.timestamp(), id.as_bytes(), from, to])?;
+            .execute(params![timestamp, id.as_bytes(), from, to])?;
         }
     }
     Ok(())

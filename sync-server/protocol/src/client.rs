@@ -78,3 +78,60 @@ impl crate::Exchange for HttpClient {
         Ok((status, bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use crate::{Exchange, Request};
+
+    use super::HttpClient;
+
+    /// A relay behind a TLS front (a reverse proxy with a public certificate) is reached with an
+    /// `https://` address: the client must open a TLS session, not send plain HTTP. The listener
+    /// here is no TLS server: it only records the first bytes the client sends.
+    #[test]
+    fn an_https_relay_address_opens_a_tls_session() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        // What the client sent first, if it connected within five seconds.
+        let server = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        conn.set_nonblocking(false).ok()?;
+                        conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+                        let mut first = [0u8; 3];
+                        conn.read_exact(&mut first).ok()?;
+                        return Some(first);
+                    }
+                    Err(_) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => return None,
+                }
+            }
+        });
+        let client = HttpClient::new(Duration::from_secs(5));
+        let result = client.exchange(Request {
+            method: "GET",
+            url: format!("https://127.0.0.1:{port}/healthz"),
+            bearer: None,
+            body: Vec::new(),
+        });
+        let first = server.join().unwrap().expect("the client never connected");
+        // A TLS handshake record (type 22), protocol version 3.x: a ClientHello.
+        assert_eq!(
+            first[0], 0x16,
+            "the client sent {first:?}, not a TLS handshake"
+        );
+        assert_eq!(first[1], 0x03);
+        // The listener never answers as a TLS server: the exchange fails, it is not retried in
+        // plain text.
+        assert!(result.is_err());
+    }
+}
