@@ -549,7 +549,9 @@ pub struct Conflict {
 }
 
 impl Store {
-    /// Every open conflict, oldest first.
+    /// Every open conflict, oldest first: by when the conflict came to be (the latest of its
+    /// concurrent writes, in the writing devices' time), which every replica holding the same
+    /// changes agrees on, then by record and field.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
         let conn = self.lock();
         let known = authors(&conn)?;
@@ -580,6 +582,13 @@ impl Store {
                 values,
             });
         }
+        out.sort_by_cached_key(|c| {
+            (
+                c.values.iter().map(|v| v.at).max(),
+                c.record_id,
+                c.field.clone(),
+            )
+        });
         Ok(out)
     }
 }

@@ -456,3 +456,58 @@ fn resolving_a_conflict_follows_the_same_rules_as_an_edit() {
     a.store.resolve(p, "name", "Jérôme D.").unwrap();
     assert!(a.store.conflicts().unwrap().is_empty());
 }
+
+/// The conflict queue is in the same order on every replica, whatever order each one met the
+/// conflicts in: by the latest of each conflict's concurrent writes.
+#[test]
+fn every_replica_lists_the_conflict_queue_in_the_same_order() {
+    use chrono::{TimeZone, Utc};
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Pascale");
+    let q = person(&a.store, "Quentin");
+    send(&a.store, &b.store);
+    let describe = |d: &common::Device, id, hour, minute, text: &str| {
+        d.clock
+            .set(Utc.with_ymd_and_hms(2026, 3, 2, hour, minute, 0).unwrap());
+        d.store
+            .edit(
+                id,
+                &[Edit::Set("description".into(), Value::Text(text.into()))],
+            )
+            .unwrap();
+    };
+    // Apart. P's conflict comes to be at 10:10 (Julien's write), Q's at 10:05 (Amina's).
+    describe(&a, p, 10, 0, "veste rouge");
+    describe(&a, q, 10, 5, "chien noir");
+    describe(&b, p, 10, 10, "veste bleue");
+    describe(&b, q, 9, 50, "chien blanc");
+
+    // One replica meets P's conflict first, an hour before Q's...
+    let c = device("Poste bureau", "Sophie");
+    send(&a.store, &c.store);
+    let julien: Vec<_> = b.store.export_changes().unwrap();
+    let only = |id| -> Vec<_> { julien.iter().filter(|(r, _)| *r == id).cloned().collect() };
+    c.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap());
+    c.store.import_changes(&only(p)).unwrap();
+    c.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 3, 10, 0, 0).unwrap());
+    c.store.import_changes(&only(q)).unwrap();
+    // ...the others meet both at once.
+    send(&b.store, &a.store);
+    let order = |d: &common::Device| -> Vec<_> {
+        d.store
+            .conflicts()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.record_id, c.field))
+            .collect()
+    };
+    let expected = vec![
+        (q, "description".to_string()),
+        (p, "description".to_string()),
+    ];
+    assert_eq!(order(&c), expected);
+    assert_eq!(order(&a), expected);
+}
