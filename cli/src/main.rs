@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use allervers_core::model::schema::{parse_date, parse_time, Checker, Kind};
 use allervers_core::seed::{self, SeedPlan};
-use allervers_core::vocab::Lang;
+use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
     Edit, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral, PersonQuery, PersonSort,
     RecordId, Store, Value,
@@ -75,6 +75,10 @@ enum Command {
     /// Territory observations.
     #[command(subcommand)]
     Observation(ObservationCmd),
+    /// The code lists (services, needs, situations, referral targets...) and the
+    /// organisation's own codes.
+    #[command(subcommand)]
+    Code(CodeCmd),
     /// The merged visit history of one person.
     Timeline { person: String },
     /// The field-level history of one record.
@@ -379,6 +383,25 @@ enum ObservationCmd {
 }
 
 #[derive(Subcommand)]
+enum CodeCmd {
+    /// The codes of one list (service, need, situation, referral_target...), or of every list,
+    /// with their French and English labels.
+    List { list: Option<String> },
+    /// Adds the organisation's own code to a list. It is kept in the space's roster and reaches
+    /// every device with the next sync.
+    Add {
+        /// service, need, situation, referral_target, action_category...
+        list: String,
+        /// 1 to 64 lowercase letters, digits or underscores, for instance phone_charge.
+        code: String,
+        #[arg(long)]
+        fr: String,
+        #[arg(long)]
+        en: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum ChangesCmd {
     /// Writes every change of this store to a sealed file.
     Export {
@@ -438,6 +461,16 @@ impl Ctx {
         writeln!(stdout, "{}", out.trim_end())?;
         Ok(())
     }
+}
+
+fn code_list(name: &str) -> Result<Vocab> {
+    Vocab::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Vocab::ALL.iter().map(|v| v.name()).collect();
+        anyhow!(
+            "invalid list: {name:?} is not a code list ({})",
+            names.join(", ")
+        )
+    })
 }
 
 fn record_id(s: &str) -> Result<RecordId> {
@@ -665,6 +698,20 @@ fn run(cli: Cli) -> Result<()> {
             let store = ctx.open()?;
             let history = store.history(record_id(&record)?)?;
             ctx.print(&history, || render::history(&history))?;
+        }
+        Command::Code(CodeCmd::List { list }) => {
+            let store = ctx.open()?;
+            let lists = match list {
+                Some(name) => vec![code_list(&name)?],
+                None => Vocab::ALL.to_vec(),
+            };
+            let codes = render::CodeRow::all(&lists, &store.extra_terms()?);
+            ctx.print(&codes, || render::code_list(&codes, ctx.lang))?;
+        }
+        Command::Code(CodeCmd::Add { list, code, fr, en }) => {
+            let store = ctx.open()?;
+            store.add_term(code_list(&list)?, &code, &fr, &en)?;
+            println!("Added {code} to {list}; it reaches the other devices with the next sync.");
         }
         Command::Conflicts => {
             let store = ctx.open()?;

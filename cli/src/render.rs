@@ -2,8 +2,10 @@
 
 use std::fmt::Write;
 
+use serde::Serialize;
+
 use allervers_core::history::{HistoryEntry, Op};
-use allervers_core::vocab::{label, Lang, Vocab};
+use allervers_core::vocab::{label, ExtraTerm, Lang, Vocab};
 use allervers_core::{
     Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary, TimelineEntry,
     TimelineItem, Value,
@@ -595,5 +597,68 @@ pub fn report(r: &allervers_core::report::Report, lang: Lang) -> String {
     line(&mut out, "  done", &r.actions_done);
     line(&mut out, "  due in the period", &r.actions_due);
     line(&mut out, "  overdue", &r.actions_overdue);
+    out
+}
+
+/// One code of a code list, as `allervers code list` shows it.
+#[derive(Serialize)]
+pub struct CodeRow {
+    pub list: &'static str,
+    pub code: String,
+    pub fr: String,
+    pub en: String,
+    /// Added by the organisation (kept in the space's roster), not built in.
+    pub organisation: bool,
+}
+
+impl CodeRow {
+    pub fn all(lists: &[Vocab], extra: &[ExtraTerm]) -> Vec<CodeRow> {
+        let mut rows = Vec::new();
+        for &list in lists {
+            rows.extend(list.terms().iter().map(|t| CodeRow {
+                list: list.name(),
+                code: t.code.into(),
+                fr: t.fr.into(),
+                en: t.en.into(),
+                organisation: false,
+            }));
+            let mut own: Vec<_> = extra.iter().filter(|t| t.vocab == list).collect();
+            own.sort_by(|a, b| a.code.cmp(&b.code));
+            rows.extend(own.into_iter().map(|t| CodeRow {
+                list: list.name(),
+                code: t.code.clone(),
+                fr: t.fr.clone(),
+                en: t.en.clone(),
+                organisation: true,
+            }));
+        }
+        rows
+    }
+}
+
+pub fn code_list(rows: &[CodeRow], lang: Lang) -> String {
+    let mut out = String::new();
+    let mut list = "";
+    for r in rows {
+        if r.list != list {
+            list = r.list;
+            let _ = writeln!(out, "{list}:");
+        }
+        let shown = match lang {
+            Lang::Fr => &r.fr,
+            Lang::En => &r.en,
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} {}{}",
+            r.code,
+            shown,
+            if r.organisation {
+                "  (organisation)"
+            } else {
+                ""
+            }
+        );
+    }
     out
 }

@@ -337,6 +337,86 @@ fn two_stores_merge_through_bundle_files_and_a_conflict_is_resolved() {
     assert!(!wrong.status.success());
 }
 
+/// The office adds its own code to a list; another store learns it with the next exchange.
+#[test]
+fn an_organisation_code_is_added_listed_and_reaches_another_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    init(&a, "Poste bureau", "Sophie");
+    init(&b, "Téléphone maraude", "Yanis");
+    assert!(fails(
+        &a,
+        &["code", "add", "snacks", "chips", "--fr", "x", "--en", "y"]
+    )
+    .contains("not a code list"));
+    assert!(fails(
+        &a,
+        &[
+            "code",
+            "add",
+            "service",
+            "Phone Charge",
+            "--fr",
+            "x",
+            "--en",
+            "y"
+        ]
+    )
+    .contains("lowercase"));
+    assert!(fails(
+        &a,
+        &["code", "add", "service", "food", "--fr", "repas", "--en", "meal"]
+    )
+    .contains("already"));
+    ok(
+        &a,
+        &[
+            "code",
+            "add",
+            "service",
+            "phone_charge",
+            "--fr",
+            "recharge de téléphone",
+            "--en",
+            "phone charging",
+        ],
+    );
+    let listed = json(&a, &["code", "list", "service"]);
+    let rows = listed.as_array().unwrap();
+    assert!(rows
+        .iter()
+        .any(|r| r["code"] == "food" && r["organisation"] == false));
+    let own: Vec<_> = rows.iter().filter(|r| r["organisation"] == true).collect();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0]["code"], "phone_charge");
+    assert_eq!(own[0]["fr"], "recharge de téléphone");
+    assert!(ok(&a, &["code", "list", "service"]).contains("recharge de téléphone  (organisation)"));
+
+    // The phone does not know the code yet, then learns it from the office's changes.
+    let log = [
+        "encounter",
+        "log",
+        "--anonymous",
+        "1",
+        "--service",
+        "phone_charge",
+    ];
+    assert!(fails(&b, &log).contains("services"));
+    let bundle = dir.path().join("office.bundle");
+    ok(
+        &a,
+        &["changes", "export", "--out", bundle.to_str().unwrap()],
+    );
+    json(&b, &["changes", "import", bundle.to_str().unwrap()]);
+    let on_phone = json(&b, &["code", "list", "service"]);
+    assert!(on_phone
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["code"] == "phone_charge" && r["en"] == "phone charging"));
+    ok(&b, &log);
+}
+
 #[test]
 fn seed_generates_data_and_demo_runs() {
     let dir = tempfile::tempdir().unwrap();

@@ -222,7 +222,8 @@ pub enum Lang {
     En,
 }
 
-/// An organisation's extra code, stored in the local store.
+/// An organisation's extra code, kept in the space's roster (so it reaches every device) and
+/// indexed in the local store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExtraTerm {
     pub vocab: Vocab,

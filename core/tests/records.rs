@@ -360,11 +360,38 @@ fn an_organisation_extends_a_code_list_and_unknown_codes_are_kept() {
 
     // A code written by a newer device reaches an older one as it is, never dropped.
     let other = device("Téléphone B", "Julien");
+    let unknown_here = allervers_core::vocab::label(
+        Vocab::Service,
+        "phone_charge",
+        &other.store.extra_terms().unwrap(),
+        allervers_core::vocab::Lang::Fr,
+    );
+    assert_eq!(unknown_here, "phone_charge", "shown raw while unknown");
     common::send(&d.store, &other.store);
     assert_eq!(
         other.store.encounter(e).unwrap().services,
         vec!["phone_charge"]
     );
+    // The organisation's code travels in the space's roster: the other device now knows its
+    // labels and accepts it in its own records.
+    let terms = other.store.extra_terms().unwrap();
+    assert!(
+        terms.iter().any(|t| t.vocab == Vocab::Service
+            && t.code == "phone_charge"
+            && t.fr == "recharge de téléphone"
+            && t.en == "phone charging"),
+        "{terms:?}"
+    );
+    assert_eq!(
+        allervers_core::vocab::label(
+            Vocab::Service,
+            "phone_charge",
+            &terms,
+            allervers_core::vocab::Lang::Fr
+        ),
+        "recharge de téléphone"
+    );
+    other.store.log_encounter(&with_charge).unwrap();
 }
 
 #[test]

@@ -89,6 +89,7 @@ impl Store {
         }
         let now_ms = self.clock.now_ms();
         let mut summary = ImportSummary::default();
+        let mut roster_changed = false;
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         for (id, changes) in by_record {
@@ -155,6 +156,7 @@ impl Store {
                 insert_change(&tx, id, kind, change, false, now_ms)?;
             }
             summary.records += 1;
+            roster_changed |= id == ROSTER_ID;
             summary.new_changes += new.len();
             let missing = doc.get_missing_deps(&[]);
             if !missing.is_empty() {
@@ -175,6 +177,9 @@ impl Store {
         }
         also(&tx)?;
         tx.commit()?;
+        if roster_changed {
+            self.reload_extra_terms(&conn)?;
+        }
         Ok(summary)
     }
 }

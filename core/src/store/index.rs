@@ -7,8 +7,9 @@ use automerge::{AutoCommit, ChangeHash, ReadDoc, ROOT};
 use rusqlite::{params, Connection};
 
 use crate::doc::{self, Reader, CREATED_AT};
-use crate::model::schema::{Kind, Value};
+use crate::model::schema::{is_valid_code, Kind, Value};
 use crate::text::fold;
+use crate::vocab::Vocab;
 use crate::{CoreError, DeviceId, RecordId, Result};
 
 /// The winning values of a record's fields, read in one pass.
@@ -426,8 +427,43 @@ fn write(
     Ok(())
 }
 
+/// The roster's key for an organisation's extra code.
+pub(crate) fn term_key(vocab: Vocab, code: &str) -> String {
+    format!("term:{}:{code}", vocab.name())
+}
+
+/// An extra code as the roster holds it, if it is well formed: codes and labels come from
+/// other devices and are checked like the ones typed here.
+fn roster_term(doc: &AutoCommit, key: &str) -> Option<(Vocab, String, String, String)> {
+    let (vocab, code) = key.strip_prefix("term:")?.split_once(':')?;
+    let vocab = Vocab::from_name(vocab)?;
+    if !is_valid_code(code) || vocab.builtin(code).is_some() {
+        return None;
+    }
+    let Ok(Some((automerge::Value::Object(_), entry))) = doc.get(ROOT, key) else {
+        return None;
+    };
+    let label = |lang: &str| match doc.get(&entry, lang).ok().flatten() {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Str(v) if !v.trim().is_empty() && v.len() <= 200 => {
+                Some(v.trim().to_string())
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    Some((vocab, code.to_string(), label("fr")?, label("en")?))
+}
+
 fn refresh_roster(tx: &Connection, doc: &AutoCommit) -> Result<()> {
     for k in doc.keys(ROOT) {
+        if let Some((vocab, code, fr, en)) = roster_term(doc, &k) {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO vocab_extra (vocab, code, fr, en) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![vocab.name(), code, fr, en])?;
+            continue;
+        }
         let Some(hex) = k.strip_prefix("device:") else {
             continue;
         };

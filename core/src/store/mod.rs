@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use automerge::{AutoCommit, Change};
+use automerge::{AutoCommit, Change, ObjType, ScalarValue, ROOT};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -305,6 +305,20 @@ impl Store {
     }
 
     fn register_device(&self) -> Result<()> {
+        let me = &self.me;
+        self.write_roster(|doc, now_ms| {
+            use automerge::transaction::Transactable;
+            let entry = doc.put_object(ROOT, device_key(&me.device), ObjType::Map)?;
+            doc.put(&entry, "name", me.device_name.as_str())?;
+            doc.put(&entry, "worker", me.worker.as_str())?;
+            doc.put(&entry, "joined_at", ScalarValue::Timestamp(now_ms))?;
+            Ok(())
+        })
+    }
+
+    /// Writes one change to the roster, the space's shared document (devices and the
+    /// organisation's extra codes), in one transaction with its index rows.
+    fn write_roster(&self, edit: impl FnOnce(&mut AutoCommit, i64) -> Result<()>) -> Result<()> {
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -313,19 +327,7 @@ impl Store {
             None => doc::new_record(Kind::Roster, &self.me.device, now_ms, &[])?.0,
         };
         doc.set_actor(self.me.device.actor().clone());
-        let entry = doc.put_object(
-            automerge::ROOT,
-            device_key(&self.me.device),
-            automerge::ObjType::Map,
-        )?;
-        use automerge::transaction::Transactable;
-        doc.put(&entry, "name", self.me.device_name.as_str())?;
-        doc.put(&entry, "worker", self.me.worker.as_str())?;
-        doc.put(
-            &entry,
-            "joined_at",
-            automerge::ScalarValue::Timestamp(now_ms),
-        )?;
+        edit(&mut doc, now_ms)?;
         doc::commit(&mut doc, now_ms);
         let change = doc
             .get_last_local_change()
@@ -340,6 +342,12 @@ impl Store {
             &index::Before::default(),
         )?;
         tx.commit()?;
+        self.reload_extra_terms(&conn)
+    }
+
+    /// Re-reads the organisation's extra codes after the roster changed.
+    pub(crate) fn reload_extra_terms(&self, conn: &Connection) -> Result<()> {
+        *self.extra.write().unwrap_or_else(|p| p.into_inner()) = extra_terms(conn)?;
         Ok(())
     }
 
@@ -368,13 +376,14 @@ impl Store {
                 "both French and English labels are needed",
             ));
         }
-        let conn = self.lock();
-        conn.execute(
-            "INSERT OR REPLACE INTO vocab_extra (vocab, code, fr, en) VALUES (?1, ?2, ?3, ?4)",
-            params![vocab.name(), code, fr.trim(), en.trim()],
-        )?;
-        *self.extra.write().unwrap_or_else(|p| p.into_inner()) = extra_terms(&conn)?;
-        Ok(())
+        // In the roster, so that it reaches every device of the space with the next sync.
+        self.write_roster(|doc, _| {
+            use automerge::transaction::Transactable;
+            let entry = doc.put_object(ROOT, index::term_key(vocab, code), ObjType::Map)?;
+            doc.put(&entry, "fr", fr.trim())?;
+            doc.put(&entry, "en", en.trim())?;
+            Ok(())
+        })
     }
 
     // ----- writes -----
