@@ -448,7 +448,9 @@ impl Ctx {
             );
         }
         let key = keys::store_key(&self.dir)?;
-        Ok(Store::open(&self.store_path(), &key)?)
+        let store = Store::open(&self.store_path(), &key)?;
+        render::know_extra_terms(store.extra_terms()?);
+        Ok(store)
     }
 
     fn print<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<()> {

@@ -11,8 +11,22 @@ use allervers_core::{
     TimelineItem, Value,
 };
 
-fn l(vocab: Vocab, code: &str, lang: Lang) -> String {
-    label(vocab, code, &[], lang)
+/// The organisation's extra codes of the store this process opened (one store a process).
+static EXTRA_TERMS: std::sync::OnceLock<Vec<ExtraTerm>> = std::sync::OnceLock::new();
+
+/// Makes the opened store's extra codes known to the labels below.
+pub fn know_extra_terms(terms: Vec<ExtraTerm>) {
+    let _ = EXTRA_TERMS.set(terms);
+}
+
+/// The label of a code: built in, the organisation's, or the code itself.
+pub(crate) fn l(vocab: Vocab, code: &str, lang: Lang) -> String {
+    label(
+        vocab,
+        code,
+        EXTRA_TERMS.get().map_or(&[], Vec::as_slice),
+        lang,
+    )
 }
 
 fn opt(v: &Option<String>) -> &str {

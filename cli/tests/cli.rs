@@ -414,7 +414,12 @@ fn an_organisation_code_is_added_listed_and_reaches_another_store() {
         .unwrap()
         .iter()
         .any(|r| r["code"] == "phone_charge" && r["en"] == "phone charging"));
-    ok(&b, &log);
+    let logged = json(&b, &log);
+    let id = logged["id"].as_str().unwrap();
+    let shown = ok(&b, &["encounter", "show", id]);
+    assert!(shown.contains("recharge de téléphone"), "{shown}");
+    let shown = ok(&b, &["--lang", "en", "encounter", "show", id]);
+    assert!(shown.contains("phone charging"), "{shown}");
 }
 
 #[test]

@@ -6,7 +6,9 @@ use std::fmt::Write;
 
 use allervers_core::history::{Conflict, TimelineEntry, TimelineItem};
 use allervers_core::report::{Figure, Report};
-use allervers_core::vocab::{label, Lang, Vocab};
+use allervers_core::vocab::{Lang, Vocab};
+
+use crate::render::l;
 use allervers_core::{Person, PersonSummary};
 
 /// Escapes text for HTML content and attribute values.
@@ -106,10 +108,6 @@ form.inline {{ display: inline; }} button {{ cursor: pointer; }}
         report = t(lang, "report"),
         language = t(lang, "language"),
     )
-}
-
-fn l(vocab: Vocab, code: &str, lang: Lang) -> String {
-    label(vocab, code, &[], lang)
 }
 
 pub fn persons(list: &[PersonSummary], search: &str, lang: Lang) -> String {
