@@ -582,9 +582,14 @@ impl Store {
                 values,
             });
         }
+        // A conflict none of whose values can be read (a damaged change) goes last.
         out.sort_by_cached_key(|c| {
             (
-                c.values.iter().map(|v| v.at).max(),
+                c.values
+                    .iter()
+                    .map(|v| v.at)
+                    .max()
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
                 c.record_id,
                 c.field.clone(),
             )

@@ -306,11 +306,17 @@ fn snapshots_keep_documents_whole_across_many_edits_and_reopening() {
     );
 }
 
-/// A store written before the index gained its report columns (schema version 2) is migrated and
-/// its index rebuilt from the documents, in one transaction: lists, conflicts and the report read
-/// the same as on a store that always had them.
+/// Stores written by older builds are migrated and their index rebuilt from the documents, in
+/// one transaction: lists, conflicts and the report read the same as on a store that always had
+/// the current schema. Version 2 had no report columns; version 3 had a table of records, the
+/// change bytes before the small columns, and situation changes derived from arrival order.
 #[test]
 fn migrating_an_older_store_rebuilds_its_index_from_the_documents() {
+    migrates_from(2);
+    migrates_from(3);
+}
+
+fn migrates_from(version: i64) {
     let d = device("Téléphone A", "Amina");
     let other = device("Téléphone B", "Bruno");
     let p = d
@@ -362,8 +368,7 @@ fn migrating_an_older_store_rebuilds_its_index_from_the_documents() {
     let ids = d.store.record_ids().unwrap();
     drop(d.store);
 
-    // Take the file back to schema version 2: the report columns and table did not exist, and
-    // records had a table of their own rather than a kind on each change.
+    // Take the file back to the older schema.
     {
         let conn = rusqlite::Connection::open(&d.path).unwrap();
         let hex: String = d
@@ -376,20 +381,42 @@ fn migrating_an_older_store_rebuilds_its_index_from_the_documents() {
             .unwrap();
         conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
             .unwrap();
+        // Version 3: records in a table of their own, the bytes before the small columns, and a
+        // situation row the old derivation could leave (a net move, not a change's own).
         conn.execute_batch(
-            "DROP TABLE situation_changes;
-             ALTER TABLE persons DROP COLUMN teams;
-             ALTER TABLE persons DROP COLUMN needs;
-             ALTER TABLE changes DROP COLUMN relay_at;
-             ALTER TABLE changes DROP COLUMN clock_offset;
-             CREATE TABLE records (record_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
+            "CREATE TABLE records (record_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
                  created_at INTEGER NOT NULL) WITHOUT ROWID;
              INSERT INTO records SELECT DISTINCT record_id, kind, 0 FROM changes
                  WHERE kind IS NOT NULL;
-             ALTER TABLE changes DROP COLUMN kind;
-             PRAGMA user_version = 2;",
+             CREATE TABLE changes3 (seq INTEGER PRIMARY KEY, record_id BLOB NOT NULL,
+                 hash BLOB NOT NULL, bytes BLOB NOT NULL, local INTEGER NOT NULL,
+                 received_at INTEGER NOT NULL, relay_at INTEGER, clock_offset INTEGER);
+             INSERT INTO changes3 SELECT seq, record_id, hash, bytes, local, received_at,
+                 relay_at, clock_offset FROM changes;
+             DROP TABLE changes;
+             ALTER TABLE changes3 RENAME TO changes;
+             CREATE UNIQUE INDEX changes_by_record ON changes(record_id, hash);
+             DROP TABLE situation_changes;
+             CREATE TABLE situation_changes (at INTEGER NOT NULL, person_id BLOB NOT NULL,
+                 from_situation TEXT NOT NULL, to_situation TEXT NOT NULL,
+                 PRIMARY KEY (at, person_id, to_situation)) WITHOUT ROWID;
+             INSERT INTO situation_changes
+                 SELECT 1772485200000, record_id, 'street', 'squat' FROM persons;
+             PRAGMA user_version = 3;",
         )
         .unwrap();
+        if version == 2 {
+            // Version 2: no report columns or table, no relay times.
+            conn.execute_batch(
+                "DROP TABLE situation_changes;
+                 ALTER TABLE persons DROP COLUMN teams;
+                 ALTER TABLE persons DROP COLUMN needs;
+                 ALTER TABLE changes DROP COLUMN relay_at;
+                 ALTER TABLE changes DROP COLUMN clock_offset;
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        }
     }
 
     let clock = Arc::new(ManualClock::new(

@@ -8,7 +8,7 @@ pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::{AutoCommit, Change, ObjType, ScalarValue, ROOT};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -131,18 +131,17 @@ pub const CIPHER_SETTINGS: &str =
 /// opened its first connection while another thread was still in that start-up found SQLCipher
 /// not ready and `PRAGMA key` failed (about one run in three hundred of a test binary whose tests
 /// each open a store). The first connection of the process is now opened here, under a lock that
-/// every other opener waits on, and SQLite's start-up, SQLCipher's included, is complete when
-/// the lock is released.
+/// every other opener takes, and SQLite's start-up, SQLCipher's included, is complete when the
+/// lock is released.
 fn sqlite_started() -> Result<()> {
-    static STARTED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
-    STARTED
-        .get_or_init(|| {
-            Connection::open_in_memory()
-                .map(drop)
-                .map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(CoreError::Storage)
+    static STARTED: Mutex<bool> = Mutex::new(false);
+    let mut started = STARTED.lock().unwrap_or_else(|p| p.into_inner());
+    if !*started {
+        // A failure is not remembered: the next open tries again.
+        drop(Connection::open_in_memory()?);
+        *started = true;
+    }
+    Ok(())
 }
 
 fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection> {

@@ -1,7 +1,7 @@
 //! The SQL schema of the local store, as numbered migrations. `PRAGMA user_version` holds the
 //! number of migrations applied; the pending migrations run in the transaction that bumps it.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::{CoreError, Result};
 
@@ -187,19 +187,49 @@ ALTER TABLE changes ADD COLUMN clock_offset INTEGER;
     r#"
 -- A record's kind moves onto its changes (set on each of them once known; none on a change
 -- that waits for the one saying what its record is). Creating a record then writes one b-tree
--- fewer: each page a write dirties is encrypted and authenticated at commit.
-ALTER TABLE changes ADD COLUMN kind TEXT;
-UPDATE changes SET kind = (SELECT r.kind FROM records r WHERE r.record_id = changes.record_id);
+-- fewer: each page a write dirties is encrypted and authenticated at commit. The table is
+-- rebuilt so that the small columns come before the change bytes: reading a change's kind or
+-- relay time never follows the overflow pages of a large change.
+CREATE TABLE changes4 (
+    seq INTEGER PRIMARY KEY,
+    record_id BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    kind TEXT,
+    local INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    relay_at INTEGER,
+    clock_offset INTEGER,
+    bytes BLOB NOT NULL
+);
+INSERT INTO changes4 (seq, record_id, hash, kind, local, received_at, relay_at, clock_offset, bytes)
+    SELECT c.seq, c.record_id, c.hash, r.kind, c.local, c.received_at, c.relay_at,
+        c.clock_offset, c.bytes
+    FROM changes c LEFT JOIN records r ON r.record_id = c.record_id;
+DROP TABLE changes;
+ALTER TABLE changes4 RENAME TO changes;
+CREATE UNIQUE INDEX changes_by_record ON changes(record_id, hash);
 DROP TABLE records;
+-- Situation changes become one row per change that moved a situation; two concurrent moves in
+-- the same millisecond to the same place from different ones are two rows. The rows are
+-- rebuilt from the documents after this migration.
+DROP TABLE situation_changes;
+CREATE TABLE situation_changes (
+    at INTEGER NOT NULL,
+    person_id BLOB NOT NULL,
+    from_situation TEXT NOT NULL,
+    to_situation TEXT NOT NULL,
+    PRIMARY KEY (at, person_id, from_situation, to_situation)
+) WITHOUT ROWID;
 "#,
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Versions whose migration adds index columns or tables that an older store holds no rows for:
-/// migrating past one rebuilds the index tables from the documents.
-const REINDEX_AT: &[i64] = &[3];
+/// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
+/// needs, situation changes; 4: situation changes, one row per change): migrating past one
+/// rebuilds the index tables from the documents.
+const REINDEX_AT: &[i64] = &[3, 4];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in
@@ -208,7 +238,10 @@ pub fn migrate(
     conn: &mut Connection,
     reindex: impl FnOnce(&Connection) -> Result<()>,
 ) -> Result<()> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = |c: &Connection| -> Result<i64> {
+        Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    };
+    let found = version(conn)?;
     if found > SCHEMA_VERSION {
         return Err(CoreError::NewerSchema {
             found,
@@ -218,7 +251,13 @@ pub fn migrate(
     if found == SCHEMA_VERSION {
         return Ok(());
     }
-    let tx = conn.transaction()?;
+    // Another process may be migrating the same store: take the write lock first, then read the
+    // version again under it.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = version(&tx)?;
+    if found >= SCHEMA_VERSION {
+        return Ok(());
+    }
     for sql in &MIGRATIONS[found as usize..] {
         tx.execute_batch(sql)?;
     }

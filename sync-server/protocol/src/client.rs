@@ -26,15 +26,19 @@ impl Default for HttpClient {
 }
 
 impl HttpClient {
+    /// A client that honours the usual proxy variables (`HTTPS_PROXY`, `ALL_PROXY`...), as an
+    /// office network may require.
     pub fn new(timeout: Duration) -> Self {
-        let agent = ureq::Agent::new_with_config(
+        Self::with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
-                .timeout_global(Some(timeout))
-                .build(),
-        );
+                .timeout_global(Some(timeout)),
+        )
+    }
+
+    fn with_config(config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>) -> Self {
         HttpClient {
-            agent,
+            agent: ureq::Agent::new_with_config(config.build()),
             stats: WireStats::default(),
         }
     }
@@ -116,7 +120,13 @@ mod tests {
                 }
             }
         });
-        let client = HttpClient::new(Duration::from_secs(5));
+        // Straight to the listener, whatever proxy the environment names.
+        let client = HttpClient::with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(5)))
+                .proxy(None),
+        );
         let result = client.exchange(Request {
             method: "GET",
             url: format!("https://127.0.0.1:{port}/healthz"),
