@@ -232,6 +232,44 @@ pub struct ExtraTerm {
     pub en: String,
 }
 
+/// The longest label an organisation's code may have, in bytes.
+const MAX_LABEL: usize = 200;
+
+/// Checks an organisation's extra code and its labels, typed here or received from another
+/// device: a well-formed code that is not built in, and two labels (trimmed, not empty, at most
+/// 200 bytes).
+pub(crate) fn check_term(vocab: Vocab, code: &str, fr: &str, en: &str) -> crate::Result<()> {
+    use crate::CoreError;
+    if !is_code_shaped(code) {
+        return Err(CoreError::invalid(
+            "code",
+            "must be 1 to 64 lowercase letters, digits or underscores",
+        ));
+    }
+    if vocab.builtin(code).is_some() {
+        return Err(CoreError::invalid(
+            "code",
+            format!("{code:?} is already a {} code", vocab.name()),
+        ));
+    }
+    for label in [fr, en] {
+        let label = label.trim();
+        if label.is_empty() {
+            return Err(CoreError::invalid(
+                "label",
+                "both French and English labels are needed",
+            ));
+        }
+        if label.len() > MAX_LABEL {
+            return Err(CoreError::invalid(
+                "label",
+                format!("is longer than {MAX_LABEL} bytes"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The label of `code` in `vocab`: built-in, then the organisation's extra codes, then the raw
 /// code itself (a code from a newer device is shown as it is, never dropped).
 pub fn label(vocab: Vocab, code: &str, extra: &[ExtraTerm], lang: Lang) -> String {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::vocab::{self, ExtraTerm, Vocab};
+use crate::vocab::{ExtraTerm, Vocab};
 use crate::{CoreError, RecordId, Result};
 
 /// The kinds of record. Every record is one Automerge document.
@@ -453,8 +453,4 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         }
     }
     parse_date(text).map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
-}
-
-pub(crate) fn is_valid_code(code: &str) -> bool {
-    vocab::is_code_shaped(code)
 }

@@ -7,9 +7,9 @@ use automerge::{AutoCommit, ChangeHash, ReadDoc, ROOT};
 use rusqlite::{params, Connection};
 
 use crate::doc::{self, Reader, CREATED_AT};
-use crate::model::schema::{is_valid_code, Kind, Value};
+use crate::model::schema::{Kind, Value};
 use crate::text::fold;
-use crate::vocab::Vocab;
+use crate::vocab::{check_term, Vocab};
 use crate::{CoreError, DeviceId, RecordId, Result};
 
 /// The winning values of a record's fields, read in one pass.
@@ -437,22 +437,19 @@ pub(crate) fn term_key(vocab: Vocab, code: &str) -> String {
 fn roster_term(doc: &AutoCommit, key: &str) -> Option<(Vocab, String, String, String)> {
     let (vocab, code) = key.strip_prefix("term:")?.split_once(':')?;
     let vocab = Vocab::from_name(vocab)?;
-    if !is_valid_code(code) || vocab.builtin(code).is_some() {
-        return None;
-    }
     let Ok(Some((automerge::Value::Object(_), entry))) = doc.get(ROOT, key) else {
         return None;
     };
     let label = |lang: &str| match doc.get(&entry, lang).ok().flatten() {
         Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-            automerge::ScalarValue::Str(v) if !v.trim().is_empty() && v.len() <= 200 => {
-                Some(v.trim().to_string())
-            }
+            automerge::ScalarValue::Str(v) => Some(v.trim().to_string()),
             _ => None,
         },
         _ => None,
     };
-    Some((vocab, code.to_string(), label("fr")?, label("en")?))
+    let (fr, en) = (label("fr")?, label("en")?);
+    check_term(vocab, code, &fr, &en).ok()?;
+    Some((vocab, code.to_string(), fr, en))
 }
 
 fn refresh_roster(tx: &Connection, doc: &AutoCommit) -> Result<()> {

@@ -357,24 +357,7 @@ impl Store {
 
     /// Adds an extra code to a code list (an organisation's own service, target...).
     pub fn add_term(&self, vocab: Vocab, code: &str, fr: &str, en: &str) -> Result<()> {
-        if !crate::model::schema::is_valid_code(code) {
-            return Err(CoreError::invalid(
-                "code",
-                "must be 1 to 64 lowercase letters, digits or underscores",
-            ));
-        }
-        if vocab.builtin(code).is_some() {
-            return Err(CoreError::invalid(
-                "code",
-                format!("{code:?} is already a {} code", vocab.name()),
-            ));
-        }
-        if fr.trim().is_empty() || en.trim().is_empty() {
-            return Err(CoreError::invalid(
-                "label",
-                "both French and English labels are needed",
-            ));
-        }
+        crate::vocab::check_term(vocab, code, fr, en)?;
         // In the roster, so that it reaches every device of the space with the next sync.
         self.write_roster(|doc, _| {
             use automerge::transaction::Transactable;
@@ -872,23 +855,7 @@ impl Store {
 
     /// Every record id with its kind, in id order.
     pub fn record_ids(&self) -> Result<Vec<(RecordId, Kind)>> {
-        let conn = self.lock();
-        let mut stmt =
-            conn.prepare_cached(
-                "SELECT DISTINCT record_id, kind FROM changes WHERE kind IS NOT NULL ORDER BY record_id",
-            )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, kind) = row?;
-            let id =
-                RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
-            let kind = Kind::from_name(&kind).ok_or_else(|| CoreError::corrupt("unknown kind"))?;
-            out.push((id, kind));
-        }
-        Ok(out)
+        all_records(&self.lock())
     }
 
     /// Finds persons by an id or by words of their names: the id must exist; words must match
@@ -1156,14 +1123,7 @@ fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
          DELETE FROM actions; DELETE FROM referrals; DELETE FROM observations;
          DELETE FROM situation_changes;",
     )?;
-    let records: Vec<(Vec<u8>, String)> = tx
-        .prepare("SELECT DISTINCT record_id, kind FROM changes WHERE kind IS NOT NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (id, kind) in records {
-        let id = RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
-        let kind = Kind::from_name(&kind)
-            .ok_or_else(|| CoreError::corrupt(format!("record {id} has unknown kind {kind}")))?;
+    for (id, kind) in all_records(tx)? {
         let Some(mut doc) = load_doc(tx, id)? else {
             continue;
         };
@@ -1171,6 +1131,25 @@ fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
         index::refresh_conflicts(tx, kind, id, &doc, now_ms)?;
     }
     Ok(())
+}
+
+/// Every record whose kind is known, with its kind, in id order.
+fn all_records(conn: &Connection) -> Result<Vec<(RecordId, Kind)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT record_id, kind FROM changes WHERE kind IS NOT NULL ORDER BY record_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind) = row?;
+        let id = RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+        let kind = Kind::from_name(&kind)
+            .ok_or_else(|| CoreError::corrupt(format!("record {id} has unknown kind {kind}")))?;
+        out.push((id, kind));
+    }
+    Ok(out)
 }
 
 pub(crate) fn record_kind(conn: &Connection, id: RecordId) -> Result<Kind> {
