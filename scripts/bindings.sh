@@ -5,19 +5,22 @@
 #   scripts/bindings.sh [--release]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-profile=debug
-args=()
 if [ "${1:-}" = "--release" ]; then
     profile=release
-    args=(--release)
+    cargo build --release --locked -p allervers-ffi -p allervers-bindgen
+else
+    # The same targets and features as `cargo test --workspace`, so that after the tests this
+    # builds nothing but the generator's binary (a build of these two packages alone resolves
+    # other features and compiles a third of the workspace's dependencies again).
+    profile=debug
+    cargo build --locked --workspace --lib --bins --tests
 fi
-cargo build -p allervers-ffi --lib --bin uniffi-bindgen "${args[@]}"
 lib="target/$profile/liballervers_ffi.so"
 [ -f "$lib" ] || lib="target/$profile/liballervers_ffi.dylib"
 out=build/bindings
 rm -rf "$out"
 for language in kotlin swift python; do
-    "target/$profile/uniffi-bindgen" generate --library "$lib" --language "$language" --out-dir "$out/$language" >/dev/null
+    "target/$profile/uniffi-bindgen" "$lib" "$language" "$out/$language" >/dev/null
 done
 cp "$lib" "$out/python/"
 echo "bindings generated in $out (kotlin, swift, python) from $lib"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing allervers needs beyond a Rust toolchain, idempotently:
-# - a C compiler, make and perl (SQLCipher and its vendored OpenSSL are compiled from source);
+# - a C compiler and OpenSSL's headers (SQLCipher is compiled from source and, on desktops and
+#   servers, links the system's libcrypto; phone builds compile their own OpenSSL);
 # - for the dashboard's browser test: Debian's chromium, Node.js with npm, and playwright-core
 #   from the npm registry (which never downloads a browser of its own);
 # - for the Kotlin bindings' test: Java, JNA (Debian's libjna-java) and a Kotlin 2.x compiler,
@@ -12,8 +13,7 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v cc >/dev/null || missing+=(gcc libc6-dev)
-command -v make >/dev/null || missing+=(make)
-command -v perl >/dev/null || missing+=(perl)
+[ -f /usr/include/openssl/crypto.h ] || missing+=(libssl-dev)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)

@@ -51,9 +51,9 @@ val uniffiBindings by tasks.registering(Exec::class) {
     dependsOn(cargoNdk)
     workingDir = repoRoot
     commandLine(
-        "cargo", "run", "--release", "-p", "allervers-ffi", "--bin", "uniffi-bindgen", "--",
-        "generate", "--library", jniLibsDir.get().file("arm64-v8a/liballervers_ffi.so").asFile.absolutePath,
-        "--language", "kotlin", "--out-dir", bindingsDir.get().asFile.absolutePath,
+        "cargo", "run", "--release", "-p", "allervers-bindgen", "--",
+        jniLibsDir.get().file("arm64-v8a/liballervers_ffi.so").asFile.absolutePath,
+        "kotlin", bindingsDir.get().asFile.absolutePath,
     )
 }
 

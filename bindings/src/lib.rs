@@ -34,6 +34,8 @@ pub enum FfiError {
     Refused { detail: String },
     #[error("storage full")]
     StorageFull,
+    #[error("storage read-only")]
+    StorageReadOnly,
     #[error("{detail}")]
     Storage { detail: String },
     #[error("internal error: {detail}")]
@@ -63,6 +65,7 @@ impl From<core::CoreError> for FfiError {
                 detail: e.to_string(),
             },
             E::StorageFull => FfiError::StorageFull,
+            E::StorageReadOnly => FfiError::StorageReadOnly,
             E::NewerSchema { .. } | E::StorageCorrupt(_) | E::Storage(_) => FfiError::Storage {
                 detail: e.to_string(),
             },

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use allervers_core::vocab::Lang;
 use allervers_core::{
-    Edit, ManualClock, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Store, Value,
+    Edit, ManualClock, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Store,
+    StoreOptions, Value,
 };
 use anyhow::Result;
 use chrono::{Duration, TimeZone, Utc};
@@ -28,19 +29,19 @@ pub fn run(lang: Lang) -> Result<()> {
     println!("allervers demo: a winter day of the maraude nord (fictitious data, temporary stores in {})", dir.path().display());
 
     step("Morning at the office: two phones, each with its own encrypted store");
-    let amina = Store::create_with_clock(
+    let amina = Store::create_with(
         &dir.path().join("amina.db"),
         &RawKey::generate(),
         "Téléphone maraude 1",
         "Amina",
-        clock_a.clone(),
+        StoreOptions::with_clock(clock_a.clone()),
     )?;
-    let julien = Store::create_with_clock(
+    let julien = Store::create_with(
         &dir.path().join("julien.db"),
         &RawKey::generate(),
         "Téléphone maraude 2",
         "Julien",
-        clock_b.clone(),
+        StoreOptions::with_clock(clock_b.clone()),
     )?;
     println!(
         "Amina's phone: device {}   Julien's phone: device {}",

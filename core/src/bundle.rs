@@ -10,6 +10,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{derive_key, KdfParams};
+use crate::entropy::{self, Entropy};
 use crate::store::ImportSummary;
 use crate::{CoreError, RecordId, Result, Store};
 
@@ -30,10 +31,11 @@ pub fn seal(
     device: &[u8],
     created_at_ms: i64,
     passphrase: &str,
+    entropy: &dyn Entropy,
 ) -> Result<Vec<u8>> {
     let params = KdfParams::DEFAULT;
-    let salt: [u8; 16] = rand::random();
-    let nonce: [u8; 24] = rand::random();
+    let salt: [u8; 16] = entropy::bytes(entropy);
+    let nonce: [u8; 24] = entropy::bytes(entropy);
     let key = derive_key(passphrase.as_bytes(), &salt, params)?;
     let mut out = Vec::with_capacity(HEADER_LEN);
     out.extend_from_slice(MAGIC);
@@ -129,6 +131,7 @@ impl Store {
             &self.identity().device.to_bytes(),
             self.now().timestamp_millis(),
             passphrase,
+            &*self.entropy(),
         )
     }
 

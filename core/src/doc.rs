@@ -226,7 +226,7 @@ pub(crate) fn apply(
     };
     match edit {
         Edit::Set(_, value) if !spec.ty.is_container() => {
-            doc.put(ROOT, spec.name, to_scalar(value))?
+            put_over(doc, &ROOT, spec.name, to_scalar(value))?
         }
         Edit::Clear(_) if !spec.ty.is_container() => doc.delete(ROOT, spec.name)?,
         Edit::Add(_, value) => match spec.ty {
@@ -237,20 +237,20 @@ pub(crate) fn apply(
             }
             FieldType::CodeSet(_) => {
                 let set = container(doc, &ROOT, spec.name)?;
-                doc.put(&set, value.to_string(), true)?;
+                put_over(doc, &set, &value.to_string(), true.into())?;
             }
             _ => return Err(wrong()),
         },
         Edit::Remove(_, value) => match spec.ty {
             FieldType::CodeSet(_) => {
                 let set = container(doc, &ROOT, spec.name)?;
-                doc.put(&set, value.to_string(), false)?;
+                put_over(doc, &set, &value.to_string(), false.into())?;
             }
             _ => return Err(wrong()),
         },
         Edit::Put(_, key, value) if spec.ty == FieldType::TextMap => {
             let map = container(doc, &ROOT, spec.name)?;
-            doc.put(&map, key.as_str(), value.as_str())?;
+            put_over(doc, &map, key, value.as_str().into())?;
         }
         Edit::Comment(_, text) if spec.ty == FieldType::Comments => {
             let list = container(doc, &ROOT, spec.name)?;
@@ -262,6 +262,22 @@ pub(crate) fn apply(
         }
         _ => return Err(wrong()),
     }
+    Ok(())
+}
+
+/// Writes a scalar over every value a map key holds.
+///
+/// When the key holds concurrent values and the new value equals one of them, Automerge writes
+/// only a deletion of the others, and a deletion loses to a concurrent write: a second device
+/// resolving the same conflict to another value at the same time would silently win. Deleting
+/// the key first, then writing the value, makes every resolution a write of its own, so two
+/// concurrent resolutions to different values end as a conflict between them on every replica
+/// (and two to the same value agree).
+fn put_over(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: ScalarValue) -> Result<()> {
+    if doc.get_all(obj, key)?.len() > 1 {
+        doc.delete(obj, key)?;
+    }
+    doc.put(obj, key, value)?;
     Ok(())
 }
 

@@ -49,6 +49,9 @@ pub enum CoreError {
     /// The disk is full.
     #[error("storage full: free some space on this device and try again")]
     StorageFull,
+    /// The store's storage cannot be written (a read-only disk or mount): reading still works.
+    #[error("storage read-only: this store can be read but not changed (is the disk mounted read-only?)")]
+    StorageReadOnly,
     /// The store file is damaged.
     #[error("store damaged: {0}")]
     StorageCorrupt(String),
@@ -80,6 +83,7 @@ impl From<rusqlite::Error> for CoreError {
             rusqlite::Error::SqliteFailure(e, _) => match e.code {
                 ErrorCode::NotADatabase => CoreError::WrongKey,
                 ErrorCode::DiskFull => CoreError::StorageFull,
+                ErrorCode::ReadOnly => CoreError::StorageReadOnly,
                 ErrorCode::DatabaseCorrupt => CoreError::StorageCorrupt(err.to_string()),
                 _ => CoreError::Storage(err.to_string()),
             },

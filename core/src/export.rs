@@ -126,7 +126,7 @@ impl Store {
         if let Some(key) = stored.and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok()) {
             return Ok(key);
         }
-        let key: [u8; 32] = rand::random();
+        let key: [u8; 32] = self.random();
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('pseudonym_key', ?1)",
             [key.as_slice()],

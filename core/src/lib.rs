@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod clock;
 pub mod crypto;
 mod doc;
+pub mod entropy;
 mod error;
 pub mod export;
 pub mod history;
@@ -27,6 +28,7 @@ pub mod vocab;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::RawKey;
 pub use doc::{Comment, Edit};
+pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use error::{CoreError, Result};
 pub use history::{Author, Conflict, ConflictValue, HistoryEntry, Op, TimelineEntry, TimelineItem};
 pub use ids::{DeviceId, RecordId};
@@ -35,5 +37,7 @@ pub use model::{
     Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
     Observation, Person, PersonSummary, Record, Referral,
 };
-pub use store::{DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store};
+pub use store::{
+    DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store, StoreOptions,
+};
 pub use sync::{Invite, Membership, SyncProgress, SyncSummary, Transport, TransportError};

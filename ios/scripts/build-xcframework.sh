@@ -12,8 +12,8 @@ out=ios/build
 rm -rf "$out" ios/Generated && mkdir -p "$out/sim" ios/Generated
 lipo -create target/aarch64-apple-ios-sim/release/liballervers_ffi.a target/x86_64-apple-ios/release/liballervers_ffi.a \
     -output "$out/sim/liballervers_ffi.a"
-cargo run --release -p allervers-ffi --bin uniffi-bindgen -- generate \
-    --library target/aarch64-apple-ios/release/liballervers_ffi.a --language swift --out-dir ios/Generated
+cargo run --release -p allervers-bindgen -- \
+    target/aarch64-apple-ios/release/liballervers_ffi.a swift ios/Generated
 # The C header and module map travel inside the framework; the Swift file joins the app target.
 mkdir -p "$out/headers"
 cp ios/Generated/allervers_ffiFFI.h "$out/headers/"

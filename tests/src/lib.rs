@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use allervers_core::{ManualClock, Membership, RawKey, Store};
+use allervers_core::{ManualClock, Membership, RawKey, Store, StoreOptions};
 use allervers_protocol::client::HttpClient;
 use chrono::{TimeZone, Utc};
 
@@ -113,12 +113,12 @@ pub fn device(name: &str, worker: &str) -> Device {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 2, 10, 20, 0, 0).unwrap(),
     ));
-    let store = Store::create_with_clock(
+    let store = Store::create_with(
         &dir.path().join("store.db"),
         &RawKey::generate(),
         name,
         worker,
-        clock.clone(),
+        StoreOptions::with_clock(clock.clone()),
     )
     .unwrap();
     Device { store, clock, dir }

@@ -12,12 +12,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::{AutoCommit, Change, ObjType, ScalarValue, ROOT};
 use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::ffi::ErrorCode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::RawKey;
 use crate::doc::{self, Edit, Reader};
+use crate::entropy::{self, Entropy, OsEntropy};
 use crate::model::schema::{Checker, FieldSpec, FieldType, Kind, Value};
 use crate::model::{
     display_name, Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson,
@@ -99,6 +101,34 @@ pub struct DueAction {
     pub overdue: bool,
 }
 
+/// What a store is given besides its path and key: where it reads the time and draws random
+/// bytes. The defaults are the device's clock and the OS's generator; tests and the simulation
+/// pass a stepped clock and a seeded generator.
+#[derive(Clone)]
+pub struct StoreOptions {
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(OsEntropy),
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The default options with another clock.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        StoreOptions {
+            clock,
+            ..Default::default()
+        }
+    }
+}
+
 /// The encrypted local store of one device.
 pub struct Store {
     conn: Mutex<Connection>,
@@ -107,6 +137,7 @@ pub struct Store {
     extra: std::sync::RwLock<Vec<ExtraTerm>>,
     me: Identity,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
     path: PathBuf,
 }
 
@@ -150,7 +181,91 @@ fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
-    let conn = Connection::open_with_flags(path, flags)?;
+    let opened = match keyed_connection(path, flags, key, false) {
+        // A full disk: SQLite could not size the write-ahead log's shared index file beside
+        // the store. In exclusive locking mode it keeps that index in memory, so the store
+        // still reads, and a write says the disk is full.
+        Err(e) if !create && sqlite_code(&e) == Some(ErrorCode::SystemIoFailure) => {
+            keyed_connection(path, flags, key, true)
+        }
+        other => other,
+    };
+    match opened {
+        // A read-only disk: SQLite cannot create the write-ahead log's files beside the store,
+        // so open it for reading only; a write says the storage is read-only.
+        Err(e) if !create && is_read_only(&e) => open_read_only(path, key),
+        Err(e) if sqlite_code(&e) == Some(ErrorCode::CannotOpen) => Err(CoreError::Storage(
+            "the store file cannot be opened (permissions, or a missing folder?)".into(),
+        )),
+        other => Ok(other?),
+    }
+}
+
+fn sqlite_code(e: &rusqlite::Error) -> Option<ErrorCode> {
+    match e {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+        _ => None,
+    }
+}
+
+fn is_read_only(e: &rusqlite::Error) -> bool {
+    matches!(
+        sqlite_code(e),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen)
+    )
+}
+
+/// A store on storage that cannot be written. With the write-ahead log's files present (the
+/// store was not closed cleanly) SQLite reads through them; without them, everything is in the
+/// database file and it is opened as immutable.
+fn open_read_only(path: &Path, key: &RawKey) -> Result<Connection> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if Path::new(&wal).exists() {
+        keyed_connection(path, flags, key, false)
+    } else {
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        keyed_connection(
+            Path::new(&uri),
+            flags | OpenFlags::SQLITE_OPEN_URI,
+            key,
+            false,
+        )
+    };
+    conn.map_err(|e| {
+        if is_read_only(&e) {
+            CoreError::StorageReadOnly
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// A path as the path of a `file:` URI: every byte but letters, digits, `/` and `-._~`
+/// percent-encoded.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Opens and keys a connection, checks the key with a first read and sets the connection up;
+/// `exclusive` holds the store for this connection alone, with no shared-memory file.
+fn keyed_connection(
+    path: &Path,
+    flags: OpenFlags,
+    key: &RawKey,
+    exclusive: bool,
+) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher logs a wrong key to stderr by itself; the error we return says it once.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.execute_batch(&format!(
@@ -158,35 +273,42 @@ fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection
         key.sqlcipher_literal().as_str()
     ))?;
     conn.execute_batch(CIPHER_SETTINGS)?;
-    // The first read decrypts page 1: a wrong key fails here, before anything is written.
+    if exclusive {
+        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE;")?;
+    }
+    // The first read decrypts page 1: a wrong key fails here (SQLITE_NOTADB), before anything
+    // is written. Any other failure is said as what it is (a full or read-only disk...).
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
-    })
-    .map_err(|e| match CoreError::from(e) {
-        CoreError::Storage(_) | CoreError::StorageCorrupt(_) => CoreError::WrongKey,
-        other => other,
     })?;
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    if !flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    }
     // The page cache keeps SQLite's default size: a larger one made every write slower (the
     // cache is walked at the end of each write transaction) for no gain on the lists.
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;",
     )?;
+    // Every write transaction takes the write lock when it begins: a transaction that read
+    // first and asked for the lock later could not wait for it (SQLite answers "database is
+    // locked" at once, without the busy timeout), and another process writing the same store
+    // made it fail.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     Ok(conn)
 }
 
 impl Store {
     /// Creates a new store at `path` for this device. Fails if a store is already there.
     pub fn create(path: &Path, key: &RawKey, device_name: &str, worker: &str) -> Result<Store> {
-        Self::create_with_clock(path, key, device_name, worker, Arc::new(SystemClock))
+        Self::create_with(path, key, device_name, worker, StoreOptions::default())
     }
 
-    pub fn create_with_clock(
+    pub fn create_with(
         path: &Path,
         key: &RawKey,
         device_name: &str,
         worker: &str,
-        clock: Arc<dyn Clock>,
+        options: StoreOptions,
     ) -> Result<Store> {
         let device_name = device_name.trim();
         let worker = worker.trim();
@@ -201,7 +323,7 @@ impl Store {
                 path: path.display().to_string(),
             });
         }
-        let built = Self::build_new(path, key, device_name, worker, clock);
+        let built = Self::build_new(path, key, device_name, worker, options);
         if built.is_err() {
             // Nothing half-made stays behind: a retry starts from scratch.
             for suffix in ["", "-wal", "-shm"] {
@@ -218,11 +340,11 @@ impl Store {
         key: &RawKey,
         device_name: &str,
         worker: &str,
-        clock: Arc<dyn Clock>,
+        options: StoreOptions,
     ) -> Result<Store> {
         let mut conn = open_connection(path, key, true)?;
         schema::migrate(&mut conn, |_| Ok(()))?;
-        let device = DeviceId::random(rand::random());
+        let device = DeviceId::random(entropy::bytes(&*options.entropy));
         {
             let tx = conn.transaction()?;
             for (k, v) in [
@@ -245,7 +367,8 @@ impl Store {
                 device_name: device_name.to_string(),
                 worker: worker.to_string(),
             },
-            clock,
+            clock: options.clock,
+            entropy: options.entropy,
             path: path.to_path_buf(),
         };
         store.register_device()?;
@@ -254,10 +377,11 @@ impl Store {
 
     /// Opens an existing store. A wrong key is `CoreError::WrongKey`; nothing is created.
     pub fn open(path: &Path, key: &RawKey) -> Result<Store> {
-        Self::open_with_clock(path, key, Arc::new(SystemClock))
+        Self::open_with(path, key, StoreOptions::default())
     }
 
-    pub fn open_with_clock(path: &Path, key: &RawKey, clock: Arc<dyn Clock>) -> Result<Store> {
+    pub fn open_with(path: &Path, key: &RawKey, options: StoreOptions) -> Result<Store> {
+        let StoreOptions { clock, entropy } = options;
         if !path.is_file() {
             return Err(CoreError::StoreNotFound {
                 path: path.display().to_string(),
@@ -281,8 +405,19 @@ impl Store {
             conn: Mutex::new(conn),
             me,
             clock,
+            entropy,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The store's source of randomness.
+    pub(crate) fn entropy(&self) -> Arc<dyn Entropy> {
+        self.entropy.clone()
+    }
+
+    /// `N` bytes from the store's source of randomness.
+    pub(crate) fn random<const N: usize>(&self) -> [u8; N] {
+        entropy::bytes(&*self.entropy)
     }
 
     pub fn identity(&self) -> &Identity {
@@ -585,7 +720,7 @@ impl Store {
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         self.checker_edits(&conn, kind, &edits)?;
-        let id = RecordId::new_at(now_ms, rand::random());
+        let id = RecordId::new_at(now_ms, self.random());
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
         check_record_rules(kind, &root)?;
         let hash = doc::commit(&mut doc, now_ms)

@@ -77,15 +77,15 @@ pub struct Invite {
 const INVITE_PREFIX: &str = "ALV1-";
 
 impl Invite {
-    /// A new invitation to the space of `membership`, with a fresh secret.
-    pub fn new(membership: &Membership) -> Invite {
+    /// A new invitation to the space of `membership`, with a fresh `secret`.
+    pub fn new(membership: &Membership, secret: [u8; 32]) -> Invite {
         Invite {
             relay: membership.relay.clone(),
             space: membership.space,
             name: membership.name.clone(),
             key: *membership.key.as_bytes(),
             epoch: membership.epoch,
-            secret: rand::random(),
+            secret,
         }
     }
 
@@ -259,7 +259,7 @@ impl Store {
                 format!("{relay:?} is not an http:// or https:// address"),
             ));
         }
-        let space: SpaceId = rand::random();
+        let space: SpaceId = self.random();
         let token = exchange
             .create_space(relay, admin_token, space, self.device_bytes())?
             .device_token;
@@ -268,7 +268,7 @@ impl Store {
             name: name.to_string(),
             relay: relay.to_string(),
             token,
-            key: RawKey::generate(),
+            key: RawKey::from_bytes(self.random()),
             epoch: 0,
             coordinator: true,
         };
@@ -286,7 +286,7 @@ impl Store {
                 "only a coordinator's device can invite",
             ));
         }
-        let invite = Invite::new(&m);
+        let invite = Invite::new(&m, self.random());
         let request = CreateInvite {
             secret_hash: invite.secret_hash(),
             expires_at_ms,
@@ -386,7 +386,7 @@ impl Store {
         for (_, id, bytes) in rows {
             let record =
                 RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
-            let key = record_key(&tx, &space, record)?;
+            let key = record_key(&tx, &space, record, &*self.entropy())?;
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
             envelopes.push(space.seal(record, &key, &change, now_ms));
@@ -540,12 +540,17 @@ fn known_key(
 }
 
 /// The key of a record; a new random one is stored for a record that has none yet.
-fn record_key(conn: &rusqlite::Connection, space: &SpaceKeys, record: RecordId) -> Result<RawKey> {
+fn record_key(
+    conn: &rusqlite::Connection,
+    space: &SpaceKeys,
+    record: RecordId,
+    entropy: &dyn crate::Entropy,
+) -> Result<RawKey> {
     let blind = space.blind(record);
     if let Some(key) = known_key(conn, space, &blind)? {
         return Ok(key);
     }
-    let key = RawKey::generate();
+    let key = RawKey::from_bytes(crate::entropy::bytes(entropy));
     conn.prepare_cached("INSERT INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)")?
         .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
     Ok(key)

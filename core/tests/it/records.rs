@@ -1,14 +1,12 @@
 //! Records: creating, reading, editing and validating persons, encounters, actions, referrals and
 //! observations through the store.
 
-mod common;
-
+use crate::common::{device, meet, person};
 use allervers_core::{
     CoreError, Edit, Kind, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
     PersonQuery, PersonSort, Value,
 };
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use common::{device, meet, person};
 
 #[test]
 fn a_person_is_created_read_back_and_edited() {
@@ -367,7 +365,7 @@ fn an_organisation_extends_a_code_list_and_unknown_codes_are_kept() {
         allervers_core::vocab::Lang::Fr,
     );
     assert_eq!(unknown_here, "phone_charge", "shown raw while unknown");
-    common::send(&d.store, &other.store);
+    crate::common::send(&d.store, &other.store);
     assert_eq!(
         other.store.encounter(e).unwrap().services,
         vec!["phone_charge"]

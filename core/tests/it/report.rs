@@ -1,13 +1,11 @@
 //! The supervisor's activity report and CSV exports.
 
-mod common;
-
+use crate::common::device;
 use allervers_core::export::ExportKind;
 use allervers_core::{
     CoreError, Edit, Membership, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Value,
 };
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use common::device;
 
 fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).unwrap()
@@ -173,11 +171,11 @@ fn a_replica_that_restores_later_reports_the_same_figures() {
             )
             .unwrap();
         // One replica follows each step as it happens...
-        common::send(&street.store, &step.store);
+        crate::common::send(&street.store, &step.store);
     }
     // ...and the office's, enrolled at the end of the month, receives the whole history at once.
     let office = device("Poste bureau", "Sophie");
-    common::send(&street.store, &office.store);
+    crate::common::send(&street.store, &office.store);
 
     let expected = street.store.report(day(3, 1), day(3, 31), None).unwrap();
     assert_eq!(

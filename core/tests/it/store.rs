@@ -1,14 +1,13 @@
 //! The encrypted store: keys, reopening, history, document export, and no plaintext on disk.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::{device, meet, person};
 use allervers_core::{
-    CoreError, Edit, ManualClock, NewEncounter, NewPerson, Op, RawKey, Store, TimelineItem, Value,
+    CoreError, Edit, ManualClock, NewEncounter, NewPerson, Op, RawKey, Store, StoreOptions,
+    TimelineItem, Value,
 };
 use chrono::{TimeZone, Utc};
-use common::{device, meet, person};
 
 #[test]
 fn opening_with_a_wrong_key_is_a_clear_error_and_leaves_the_store_intact() {
@@ -289,7 +288,7 @@ fn snapshots_keep_documents_whole_across_many_edits_and_reopening() {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap(),
     ));
-    let store = Store::open_with_clock(&d.path, &d.key, clock).unwrap();
+    let store = Store::open_with(&d.path, &d.key, StoreOptions::with_clock(clock)).unwrap();
     assert_eq!(store.record_heads(p).unwrap(), heads);
     assert_eq!(
         store.person(p).unwrap().description.as_deref(),
@@ -330,7 +329,7 @@ fn migrates_from(version: i64) {
         })
         .unwrap();
     meet(&d.store, &[p], "Place Bellecour");
-    common::send(&d.store, &other.store);
+    crate::common::send(&d.store, &other.store);
     d.clock.advance_ms(3_600_000);
     other.clock.advance_ms(3_600_000);
     d.store
@@ -355,7 +354,7 @@ fn migrates_from(version: i64) {
             )],
         )
         .unwrap();
-    common::send(&other.store, &d.store);
+    crate::common::send(&other.store, &d.store);
     let day = |m, dd| chrono::NaiveDate::from_ymd_opt(2026, m, dd).unwrap();
     let report = d.store.report(day(3, 1), day(3, 31), None).unwrap();
     let nord = d.store.report(day(3, 1), day(3, 31), Some("nord")).unwrap();
@@ -422,7 +421,7 @@ fn migrates_from(version: i64) {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap(),
     ));
-    let store = Store::open_with_clock(&d.path, &d.key, clock).unwrap();
+    let store = Store::open_with(&d.path, &d.key, StoreOptions::with_clock(clock)).unwrap();
     assert_eq!(store.report(day(3, 1), day(3, 31), None).unwrap(), report);
     assert_eq!(
         store.report(day(3, 1), day(3, 31), Some("nord")).unwrap(),
@@ -432,4 +431,158 @@ fn migrates_from(version: i64) {
     assert_eq!(store.conflicts().unwrap(), conflicts);
     assert_eq!(store.record_ids().unwrap(), ids);
     assert_eq!(store.person(p).unwrap().situation.as_deref(), Some("hotel"));
+}
+
+/// Two handles on one store (as two processes: the command line syncing while another command
+/// writes) each run edits that read the record before writing it. Every write waits for the
+/// other instead of failing with "database is locked".
+#[test]
+fn concurrent_writers_on_one_store_wait_for_each_other_instead_of_failing() {
+    let d = device("Poste bureau", "Sophie");
+    let p = person(&d.store, "Mireille");
+    let other = Arc::new(Store::open(&d.path, &d.key).unwrap());
+    let mine = Arc::new(Store::open(&d.path, &d.key).unwrap());
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let handles: Vec<_> = [mine, other]
+        .into_iter()
+        .enumerate()
+        .map(|(i, store)| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut failures = Vec::new();
+                for n in 0..150 {
+                    let edit = Edit::Set(
+                        "description".into(),
+                        Value::Text(format!("passage {i}-{n}")),
+                    );
+                    if let Err(e) = store.edit(p, &[edit]) {
+                        failures.push(e.to_string());
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let failures: Vec<String> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    let edits = d
+        .store
+        .history(p)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.field == "description")
+        .count();
+    assert_eq!(edits, 300, "every edit is in the history");
+}
+
+/// A tmpfs of its own, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "mounting a tmpfs needs root (the test command runs as root)"
+        );
+        SmallDisk { dir }
+    }
+
+    fn remount_read_only(&self) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(self.dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount read-only");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// A full disk and a read-only disk are said as what they are, never as a wrong key, and the
+/// store can still be read.
+#[test]
+fn a_full_or_read_only_disk_is_reported_as_such_and_reads_keep_working() {
+    let disk = SmallDisk::mount("3m");
+    let path = disk.dir.path().join("store.db");
+    let key = RawKey::generate();
+    let p = {
+        let store = Store::create(&path, &key, "Téléphone A", "Amina").unwrap();
+        person(&store, "Lucienne")
+    };
+
+    // Fill the disk to the last byte.
+    let filler = disk.dir.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&[0]).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let store = Store::open(&path, &key).expect("a full disk still opens");
+    assert_eq!(store.person(p).unwrap().name.as_deref(), Some("Lucienne"));
+    let mut failure = None;
+    for i in 0..200 {
+        let new = NewPerson {
+            name: Some(format!("Personne {i}")),
+            description: Some("x".repeat(2_000)),
+            ..Default::default()
+        };
+        if let Err(e) = store.add_person(&new) {
+            failure = Some(e);
+            break;
+        }
+    }
+    let err = failure.expect("writes fail on a full disk");
+    assert!(matches!(err, CoreError::StorageFull), "{err:?}");
+    assert!(err.to_string().starts_with("storage full"), "{err}");
+    assert_eq!(store.person(p).unwrap().name.as_deref(), Some("Lucienne"));
+    drop(store);
+
+    // The same store on a disk remounted read-only.
+    std::fs::remove_file(&filler).unwrap();
+    let store = Store::open(&path, &key).unwrap();
+    store.checkpoint().unwrap();
+    drop(store);
+    disk.remount_read_only();
+    let store = Store::open(&path, &key).expect("a read-only disk still opens");
+    assert_eq!(store.person(p).unwrap().name.as_deref(), Some("Lucienne"));
+    assert!(!store.list_persons(&Default::default()).unwrap().is_empty());
+    let err = store
+        .add_person(&NewPerson {
+            name: Some("Gaston".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(matches!(err, CoreError::StorageReadOnly), "{err:?}");
+    // A wrong key on that disk is still a wrong key.
+    assert!(matches!(
+        Store::open(&path, &RawKey::generate()),
+        Err(CoreError::WrongKey)
+    ));
 }

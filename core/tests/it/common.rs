@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use allervers_core::{ManualClock, NewEncounter, NewPerson, RawKey, RecordId, Store};
+use allervers_core::{ManualClock, NewEncounter, NewPerson, RawKey, RecordId, Store, StoreOptions};
 use chrono::{TimeZone, Utc};
 
 pub struct Device {
@@ -25,8 +25,14 @@ pub fn device(name: &str, worker: &str) -> Device {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
     ));
-    let store =
-        Store::create_with_clock(&path, &key, name, worker, clock.clone()).expect("create store");
+    let store = Store::create_with(
+        &path,
+        &key,
+        name,
+        worker,
+        StoreOptions::with_clock(clock.clone()),
+    )
+    .expect("create store");
     Device {
         store,
         clock,

@@ -1,10 +1,8 @@
 //! Merge without loss: two devices that edited while apart exchange sealed bundles and end up
 //! identical; concurrent edits of one field become a conflict; appends from both sides are kept.
 
-mod common;
-
+use crate::common::{device, meet, person, send};
 use allervers_core::{CoreError, Edit, Kind, NewAction, Op, TimelineItem, Value};
-use common::{device, meet, person, send};
 
 #[test]
 fn two_devices_that_edited_apart_merge_into_identical_stores_with_a_conflict() {
@@ -467,7 +465,7 @@ fn every_replica_lists_the_conflict_queue_in_the_same_order() {
     let p = person(&a.store, "Pascale");
     let q = person(&a.store, "Quentin");
     send(&a.store, &b.store);
-    let describe = |d: &common::Device, id, hour, minute, text: &str| {
+    let describe = |d: &crate::common::Device, id, hour, minute, text: &str| {
         d.clock
             .set(Utc.with_ymd_and_hms(2026, 3, 2, hour, minute, 0).unwrap());
         d.store
@@ -496,7 +494,7 @@ fn every_replica_lists_the_conflict_queue_in_the_same_order() {
     c.store.import_changes(&only(q)).unwrap();
     // ...the others meet both at once.
     send(&b.store, &a.store);
-    let order = |d: &common::Device| -> Vec<_> {
+    let order = |d: &crate::common::Device| -> Vec<_> {
         d.store
             .conflicts()
             .unwrap()
@@ -510,4 +508,111 @@ fn every_replica_lists_the_conflict_queue_in_the_same_order() {
     ];
     assert_eq!(order(&c), expected);
     assert_eq!(order(&a), expected);
+}
+
+/// Two coordinators resolve the same conflict at the same time, one to the value their screen
+/// shows, the other to the other value: neither decision is lost. Both replicas end with a
+/// conflict between the two choices; resolving it again settles it everywhere.
+#[test]
+fn concurrent_resolutions_of_one_conflict_end_as_a_conflict_between_the_choices() {
+    for field in ["situation", "phone", "needs.health"] {
+        let a = device("Téléphone A", "Amina");
+        let b = device("Téléphone B", "Julien");
+        let p = person(&a.store, "Nadia");
+        send(&a.store, &b.store);
+        let (first, second) = match field {
+            "situation" => (Value::Code("street".into()), Value::Code("squat".into())),
+            "phone" => (
+                Value::Text("06 12 34 56 78".into()),
+                Value::Text("07 98 76 54 32".into()),
+            ),
+            _ => (Value::Bool(true), Value::Bool(false)),
+        };
+        let edit = |v: &Value| match field {
+            "needs.health" if *v == Value::Bool(true) => {
+                Edit::Add("needs".into(), Value::Code("health".into()))
+            }
+            "needs.health" => Edit::Remove("needs".into(), Value::Code("health".into())),
+            _ => Edit::Set(field.into(), v.clone()),
+        };
+        a.store.edit(p, &[edit(&first)]).unwrap();
+        b.clock.advance_ms(1_000);
+        b.store.edit(p, &[edit(&second)]).unwrap();
+        send(&a.store, &b.store);
+        send(&b.store, &a.store);
+        let shown = a.store.conflicts().unwrap();
+        assert_eq!(shown.len(), 1, "{field}: {shown:?}");
+        assert_eq!(shown[0].field, field);
+
+        // Each picks a different value, one of them the value both screens show.
+        a.clock.advance_ms(60_000);
+        b.clock.advance_ms(60_000);
+        a.store.resolve(p, field, &first.to_string()).unwrap();
+        b.store.resolve(p, field, &second.to_string()).unwrap();
+        assert!(a.store.conflicts().unwrap().is_empty());
+        assert!(b.store.conflicts().unwrap().is_empty());
+        send(&a.store, &b.store);
+        send(&b.store, &a.store);
+
+        for d in [&a, &b] {
+            let conflicts = d.store.conflicts().unwrap();
+            assert_eq!(
+                conflicts.len(),
+                1,
+                "{field}: a choice was lost: {conflicts:?}"
+            );
+            let mut values: Vec<String> = conflicts[0]
+                .values
+                .iter()
+                .map(|v| v.value.to_string())
+                .collect();
+            values.sort();
+            let mut expected = vec![first.to_string(), second.to_string()];
+            expected.sort();
+            assert_eq!(values, expected, "{field}");
+        }
+        assert_eq!(
+            a.store.record_heads(p).unwrap(),
+            b.store.record_heads(p).unwrap()
+        );
+
+        a.store.resolve(p, field, &second.to_string()).unwrap();
+        send(&a.store, &b.store);
+        assert!(b.store.conflicts().unwrap().is_empty(), "{field}");
+        assert_eq!(
+            format!("{:?}", a.store.person(p).unwrap()),
+            format!("{:?}", b.store.person(p).unwrap()),
+            "{field}"
+        );
+    }
+}
+
+/// Two coordinators who resolve a conflict to the same value agree: no conflict remains.
+#[test]
+fn concurrent_resolutions_to_the_same_value_agree() {
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Nadia");
+    send(&a.store, &b.store);
+    a.store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("street".into()))],
+        )
+        .unwrap();
+    b.store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("car".into()))],
+        )
+        .unwrap();
+    send(&a.store, &b.store);
+    send(&b.store, &a.store);
+    a.store.resolve(p, "situation", "car").unwrap();
+    b.store.resolve(p, "situation", "car").unwrap();
+    send(&a.store, &b.store);
+    send(&b.store, &a.store);
+    assert!(a.store.conflicts().unwrap().is_empty());
+    assert!(b.store.conflicts().unwrap().is_empty());
+    assert_eq!(a.store.person(p).unwrap().situation.as_deref(), Some("car"));
 }

@@ -1,13 +1,11 @@
 //! The sync engine without a network: an in-memory relay behind the `Transport` trait, which a
 //! test can make fail, drop answers, or tamper with.
 
-mod common;
-
 use std::cell::{Cell, RefCell};
 
+use crate::common::{device, meet, person};
 use allervers_core::{CoreError, Membership, RawKey, Store, Transport, TransportError};
 use allervers_protocol::{Page, Push, Pushed, SpaceId, Stored};
-use common::{device, meet, person};
 
 #[derive(Default)]
 struct MemoryRelay {

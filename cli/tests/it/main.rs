@@ -1,0 +1,5 @@
+//! The command line's tests, in one binary: the real `allervers` binary driven as a person
+//! would (`commands`), and the sync commands against a real relay process (`sync`).
+
+mod commands;
+mod sync;

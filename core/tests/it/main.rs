@@ -1,0 +1,11 @@
+//! The core's integration tests, in one binary (one link of SQLCipher and Automerge instead of
+//! one per file). They need no external resource: stores live in temporary folders, the relay
+//! of the sync tests is in memory.
+
+mod common;
+mod merge;
+mod records;
+mod report;
+mod startup;
+mod store;
+mod sync;
