@@ -824,7 +824,7 @@ impl Store {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let summary = guard(|| {
-            self.inner.sync(&Http::from(exchange), &mut |p| {
+            allervers_client::sync(&self.inner, &Http::from(exchange), &mut |p| {
                 if let Some(l) = &listener {
                     match p {
                         core::SyncProgress::Pushing { done, total } => {

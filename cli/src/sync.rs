@@ -170,7 +170,7 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let client = HttpClient::default();
-    let summary = store.sync(&client, &mut |p| match p {
+    let summary = allervers_client::sync(&store, &client, &mut |p| match p {
         SyncProgress::Pushing { done, total } => {
             bar.set_message(format!("pushing {done}/{total} changes"))
         }

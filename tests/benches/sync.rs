@@ -122,10 +122,8 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let pushed = source
-        .store
-        .sync(&HttpClient::default(), &mut |_| {})
-        .unwrap();
+    let pushed =
+        allervers_client::sync(&source.store, &HttpClient::default(), &mut |_| {}).unwrap();
     println!(
         "first push of {} changes: {:.1} s",
         pushed.pushed,
@@ -135,7 +133,7 @@ fn main() {
     join(&fresh.store, &invite(&source.store)).unwrap();
     let client = HttpClient::default();
     let t = Instant::now();
-    let restored = fresh.store.sync(&client, &mut |_| {}).unwrap();
+    let restored = allervers_client::sync(&fresh.store, &client, &mut |_| {}).unwrap();
     let secs = t.elapsed().as_secs_f64();
     let (req, _, received) = wire(&client);
     println!(
@@ -147,10 +145,7 @@ fn main() {
 
     // 2. Bytes on the wire per new encounter against the size of its Automerge change, counted
     //    by a proxy in front of the relay (the device is pointed at it).
-    source
-        .store
-        .sync(&HttpClient::default(), &mut |_| {})
-        .unwrap();
+    allervers_client::sync(&source.store, &HttpClient::default(), &mut |_| {}).unwrap();
     let proxy = CountingProxy::start(&relay.url);
     let observed = device("Téléphone observé", "Julien");
     join(&observed.store, &invite(&source.store)).unwrap();
@@ -158,10 +153,7 @@ fn main() {
     m.relay = proxy.url.clone();
     let moved = device("Téléphone observé 2", "Julien");
     moved.store.join_space(&m).unwrap();
-    moved
-        .store
-        .sync(&HttpClient::default(), &mut |_| {})
-        .unwrap();
+    allervers_client::sync(&moved.store, &HttpClient::default(), &mut |_| {}).unwrap();
     let before = moved.store.export_changes().unwrap().len();
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
     for i in 0..50 {
@@ -179,10 +171,7 @@ fn main() {
     let batch = moved.store.outbox_batch(256).unwrap().unwrap();
     let body = allervers_protocol::encode(&batch.push).len();
     proxy.reset();
-    let round = moved
-        .store
-        .sync(&HttpClient::default(), &mut |_| {})
-        .unwrap();
+    let round = allervers_client::sync(&moved.store, &HttpClient::default(), &mut |_| {}).unwrap();
     let (up, down) = proxy.bytes();
     println!(
         "50 new encounters in one sync: Automerge changes {change_bytes} B; push body {body} B (ratio {:.2}, bound 1.3); all bytes sent on the wire by the round ({} requests, headers included) {up} B (ratio {:.2}); received {down} B",
@@ -193,10 +182,7 @@ fn main() {
 
     // 3. A sync with nothing new.
     proxy.reset();
-    let idle = moved
-        .store
-        .sync(&HttpClient::default(), &mut |_| {})
-        .unwrap();
+    let idle = allervers_client::sync(&moved.store, &HttpClient::default(), &mut |_| {}).unwrap();
     let (up, down) = proxy.bytes();
     println!("sync with nothing new: {} request(s), {up} B sent + {down} B received = {} B on the wire (bound 1 KB)", idle.requests, up + down);
 

@@ -9,7 +9,7 @@ use allervers_protocol::client::HttpClient;
 use allervers_protocol::RelayApi;
 
 fn sync(d: &Device) -> allervers_core::SyncSummary {
-    d.store.sync(&HttpClient::default(), &mut |_| {}).unwrap()
+    allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()
 }
 
 fn person(store: &Store, name: &str) -> allervers_core::RecordId {
@@ -208,10 +208,7 @@ fn revoked_devices_and_reused_invites_are_refused() {
         .revoke(&m.relay, &m.space, &m.token, &b_id)
         .unwrap();
     person(&b.store, "Après révocation");
-    let err = b
-        .store
-        .sync(&HttpClient::default(), &mut |_| {})
-        .unwrap_err();
+    let err = allervers_client::sync(&b.store, &HttpClient::default(), &mut |_| {}).unwrap_err();
     match err {
         CoreError::RelayRefused { status, reason } => {
             assert_eq!(status, 403);
@@ -258,7 +255,7 @@ fn a_relay_killed_in_the_middle_of_a_push_loses_nothing_and_the_next_sync_comple
     let pushed = std::sync::atomic::AtomicUsize::new(0);
     let result = std::thread::scope(|s| {
         let worker = s.spawn(|| {
-            a.store.sync(&HttpClient::default(), &mut |p| {
+            allervers_client::sync(&a.store, &HttpClient::default(), &mut |p| {
                 if let allervers_core::SyncProgress::Pushing { done, .. } = p {
                     pushed.store(done, std::sync::atomic::Ordering::SeqCst);
                 }

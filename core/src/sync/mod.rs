@@ -6,6 +6,7 @@
 //! the cursor move in one transaction: a sync cut at any point resumes without loss or
 //! duplication (pushes are idempotent at the relay, pages are applied once).
 
+mod engine;
 mod seal;
 
 use allervers_protocol::{CreateInvite, Enroll, Exchange, Page, Push, Pushed, RelayApi, SpaceId};
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::crypto::RawKey;
 use crate::store::{ImportSummary, Store, ROSTER_ID};
 use crate::{CoreError, RecordId, Result};
+pub use engine::{Request, Response, SyncRound};
 pub(crate) use seal::SpaceKeys;
 
 /// Changes pushed in one request, at most.
@@ -398,19 +400,16 @@ impl Store {
         }))
     }
 
-    /// The relay acknowledged a batch: its changes leave the outbox.
-    pub fn ack_push(&self, batch: &OutboxBatch, pushed: &Pushed) -> Result<()> {
-        if pushed.seqs.len() != batch.push.envelopes.len() {
+    /// The relay acknowledged a batch of `count` envelopes ending at change `last_seq`: its
+    /// changes leave the outbox.
+    pub(crate) fn ack_push(&self, last_seq: i64, count: usize, pushed: &Pushed) -> Result<()> {
+        if pushed.seqs.len() != count {
             return Err(CoreError::RelayRefused {
                 status: 200,
-                reason: format!(
-                    "acknowledged {} envelopes of {}",
-                    pushed.seqs.len(),
-                    batch.push.envelopes.len()
-                ),
+                reason: format!("acknowledged {} envelopes of {count}", pushed.seqs.len()),
             });
         }
-        set_cursor(&self.lock(), "push_cursor", batch.last_seq)
+        set_cursor(&self.lock(), "push_cursor", last_seq)
     }
 
     /// Where the next pull starts.
@@ -471,54 +470,6 @@ impl Store {
             }
             set_cursor(tx, "pull_cursor", next)
         })
-    }
-
-    /// One sync round with the relay: push the outbox, then pull until nothing remains.
-    pub fn sync(
-        &self,
-        transport: &dyn Transport,
-        progress: &mut dyn FnMut(SyncProgress),
-    ) -> Result<SyncSummary> {
-        let (m, _) = self.keys()?;
-        let mut summary = SyncSummary::default();
-        let total = self.pending_changes()? as usize;
-        while let Some(batch) = self.outbox_batch(PUSH_BATCH)? {
-            let pushed = transport.push(&m.relay, &m.space, &m.token, &batch.push)?;
-            summary.requests += 1;
-            self.ack_push(&batch, &pushed)?;
-            summary.pushed += batch.push.envelopes.len();
-            progress(SyncProgress::Pushing {
-                done: summary.pushed,
-                total,
-            });
-        }
-        loop {
-            let after = self.pull_cursor()?;
-            let page = transport.pull(&m.relay, &m.space, &m.token, after, PULL_PAGE)?;
-            summary.requests += 1;
-            if page.envelopes.is_empty() {
-                summary.cursor = after;
-                break;
-            }
-            if page.next <= after {
-                return Err(CoreError::ChangesRefused(
-                    "the relay's cursor did not move forward".into(),
-                ));
-            }
-            let applied = self.apply_page(&page)?;
-            summary.pulled += page.envelopes.len();
-            summary.new_changes += applied.new_changes;
-            summary.new_conflicts += applied.new_conflicts;
-            summary.waiting = applied.waiting;
-            summary.cursor = page.next;
-            progress(SyncProgress::Pulling {
-                received: summary.pulled,
-            });
-            if !page.more {
-                break;
-            }
-        }
-        Ok(summary)
     }
 }
 

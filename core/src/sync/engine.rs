@@ -1,0 +1,172 @@
+//! One sync round as a state machine, with no I/O (in the manner of quinn-proto): the caller
+//! asks [`SyncRound::poll`] what to send, sends it however it likes (the blocking HTTP client,
+//! a phone's own HTTP stack, the deterministic simulation's relay), and hands the answer to
+//! [`SyncRound::handle`]. Time and randomness come from the store's `StoreOptions`.
+//!
+//! A round pushes the outbox in batches, then pulls pages until none remain. Everything that
+//! must survive is in the store when `handle` returns (the push cursor with the acknowledgement,
+//! the pull cursor with the page's changes, in one transaction), so a round abandoned at any
+//! point (no answer, the app killed, the device reopened) loses nothing: the next round starts
+//! where this one stopped, and the relay stores a pushed envelope once.
+
+use allervers_protocol::{Page, Push, Pushed};
+
+use super::{Membership, SyncProgress, SyncSummary, PULL_PAGE, PUSH_BATCH};
+use crate::{CoreError, Result, Store};
+
+/// What to send to the relay next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Push a batch of sealed changes.
+    Push(Push),
+    /// Ask for the page of envelopes after `after`.
+    Pull { after: u64, limit: usize },
+}
+
+/// What the relay answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response {
+    Pushed(Pushed),
+    Page(Page),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// Next: the outbox's next batch, or the first pull when it is empty.
+    Push,
+    /// A batch was sent; its acknowledgement is awaited.
+    Pushing {
+        last_seq: i64,
+        count: usize,
+    },
+    /// Next: a pull from the cursor.
+    Pull,
+    /// A pull was sent; its page is awaited.
+    Pulling {
+        after: u64,
+    },
+    Done,
+}
+
+/// One sync round of a store with the relay of its space.
+pub struct SyncRound<'s> {
+    store: &'s Store,
+    membership: Membership,
+    step: Step,
+    summary: SyncSummary,
+    to_push: usize,
+}
+
+impl<'s> SyncRound<'s> {
+    /// A round of `store` with its space; `NotEnrolled` outside any space.
+    pub fn new(store: &'s Store) -> Result<Self> {
+        let membership = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+        Ok(SyncRound {
+            store,
+            membership,
+            step: Step::Push,
+            summary: SyncSummary::default(),
+            to_push: store.pending_changes()? as usize,
+        })
+    }
+
+    /// The space, its relay and this device's token, for whoever sends the requests.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// What the round did so far.
+    pub fn summary(&self) -> &SyncSummary {
+        &self.summary
+    }
+
+    /// The next request to send, or `None` when the round is over.
+    pub fn poll(&mut self) -> Result<Option<Request>> {
+        if let Step::Push = self.step {
+            match self.store.outbox_batch(PUSH_BATCH)? {
+                Some(batch) => {
+                    self.step = Step::Pushing {
+                        last_seq: batch.last_seq,
+                        count: batch.push.envelopes.len(),
+                    };
+                    return Ok(Some(Request::Push(batch.push)));
+                }
+                None => self.step = Step::Pull,
+            }
+        }
+        match self.step {
+            Step::Pull => {
+                let after = self.store.pull_cursor()?;
+                self.step = Step::Pulling { after };
+                Ok(Some(Request::Pull {
+                    after,
+                    limit: PULL_PAGE,
+                }))
+            }
+            Step::Done => Ok(None),
+            Step::Push | Step::Pushing { .. } | Step::Pulling { .. } => Err(CoreError::invalid(
+                "sync",
+                "the answer to the last request is still awaited",
+            )),
+        }
+    }
+
+    /// The relay's answer to the last request; what to show of the round's progress.
+    pub fn handle(&mut self, response: Response) -> Result<SyncProgress> {
+        self.summary.requests += 1;
+        match (self.step, response) {
+            (Step::Pushing { last_seq, count }, Response::Pushed(pushed)) => {
+                self.store.ack_push(last_seq, count, &pushed)?;
+                self.summary.pushed += count;
+                self.step = Step::Push;
+                Ok(SyncProgress::Pushing {
+                    done: self.summary.pushed,
+                    total: self.to_push.max(self.summary.pushed),
+                })
+            }
+            (Step::Pulling { after }, Response::Page(page)) => {
+                self.step = Step::Done;
+                if page.envelopes.is_empty() {
+                    self.summary.cursor = after;
+                } else {
+                    check_page(&page, after)?;
+                    let applied = self.store.apply_page(&page)?;
+                    self.summary.pulled += page.envelopes.len();
+                    self.summary.new_changes += applied.new_changes;
+                    self.summary.new_conflicts += applied.new_conflicts;
+                    self.summary.waiting = applied.waiting;
+                    self.summary.cursor = page.next;
+                    if page.more {
+                        self.step = Step::Pull;
+                    }
+                }
+                Ok(SyncProgress::Pulling {
+                    received: self.summary.pulled,
+                })
+            }
+            _ => Err(CoreError::ChangesRefused(
+                "the relay's answer is not the one awaited".into(),
+            )),
+        }
+    }
+}
+
+/// A page must move the cursor forward and hold only envelopes after it, in order: anything
+/// else (a stale or replayed answer, a confused relay) is refused before anything is applied.
+fn check_page(page: &Page, after: u64) -> Result<()> {
+    let refuse = |why: &str| Err(CoreError::ChangesRefused(why.into()));
+    if page.next <= after {
+        return refuse("the relay's cursor did not move forward");
+    }
+    let mut previous = after;
+    for stored in &page.envelopes {
+        if stored.seq <= previous {
+            return refuse("the relay's page is out of order or starts before the cursor");
+        }
+        previous = stored.seq;
+    }
+    if page.next < previous {
+        return refuse("the relay's cursor is behind its own page");
+    }
+    Ok(())
+}
