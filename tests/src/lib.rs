@@ -12,6 +12,8 @@ use allervers_core::{ManualClock, Membership, RawKey, Store, StoreOptions};
 use allervers_protocol::client::HttpClient;
 use chrono::{TimeZone, Utc};
 
+pub mod sim;
+
 pub const ADMIN_TOKEN: &str = "end-to-end-admin-token";
 
 /// The relay binary of this workspace, built if it is not there yet (so that a test of this

@@ -535,3 +535,45 @@ pub(crate) fn refresh_conflicts(
     }
     Ok(new)
 }
+
+/// The index tables, and the columns of theirs that say only when this device wrote a row.
+const REPLICATED: &[(&str, &[&str])] = &[
+    ("persons", &["updated_at"]),
+    ("encounters", &[]),
+    ("encounter_persons", &[]),
+    ("actions", &[]),
+    ("referrals", &[]),
+    ("observations", &[]),
+    ("situation_changes", &[]),
+    ("conflicts", &["since"]),
+    ("devices", &[]),
+    ("vocab_extra", &[]),
+];
+
+impl crate::Store {
+    /// Every row of the index tables as text, sorted, without the columns that say only when
+    /// this device wrote it: two replicas holding the same changes hold the same rows (the
+    /// deterministic simulation compares them).
+    pub fn index_rows(&self) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut out = Vec::new();
+        for (table, local) in REPLICATED {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {table}"))?;
+            let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let mut text = format!("{table}:");
+                for (i, name) in names.iter().enumerate() {
+                    if local.contains(&name.as_str()) {
+                        continue;
+                    }
+                    let value: rusqlite::types::Value = row.get(i)?;
+                    text.push_str(&format!(" {name}={value:?}"));
+                }
+                out.push(text);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}

@@ -1,0 +1,915 @@
+//! The deterministic simulation: 3 to 8 devices and an in-memory relay, driven from one seed.
+//!
+//! A schedule writes records of every kind on random devices (new persons, concurrent edits of
+//! the same fields, appends, conflict resolutions, the organisation's codes), syncs random
+//! devices in random orders through the core's `SyncRound` while the network loses requests
+//! and answers and replays stale pages, partitions devices, takes the relay down, and drops and
+//! reopens devices between any two steps (mid-round included). Time and randomness come from
+//! the seed: each device has a stepped clock and a seeded `Entropy` kept across its reopenings,
+//! so a seed replays the same schedule.
+//!
+//! Checked at every step: a device's pull cursor never goes back, its records never disappear.
+//! Checked at quiescence (network healed, every device synced until nothing moves): every
+//! replica holds the same documents (heads), the same index rows, person list, conflict queue
+//! (fields, values, authors, in order) and report; every change any device wrote is on every
+//! replica; and no write to a field is lost (every write that no later write saw is still one
+//! of the field's values).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use allervers_core::seed as gen;
+use allervers_core::vocab::Vocab;
+use allervers_core::{
+    CoreError, Edit, Kind, ManualClock, Membership, NewAction, NewObservation, NewReferral,
+    PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy, Store,
+    StoreOptions, SyncRound, Value,
+};
+use allervers_protocol::{Page, Push, Pushed, Stored};
+use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
+use chrono::{NaiveDate, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// What one schedule found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Replicas that disagree at quiescence, or a step that failed unexpectedly.
+    pub divergence: Option<String>,
+    /// Writes missing somewhere at quiescence.
+    pub lost: Vec<String>,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.divergence.is_none() && self.lost.is_empty()
+    }
+}
+
+/// The relay: one space's log, idempotent on the sealed bytes, as the real one.
+#[derive(Default)]
+struct Relay {
+    log: Vec<Stored>,
+    by_digest: HashMap<Vec<u8>, u64>,
+    now_ms: i64,
+    /// Sync attempts left while the relay is down.
+    down_for: u32,
+}
+
+impl Relay {
+    fn push(&mut self, push: &Push) -> Pushed {
+        let mut seqs = Vec::new();
+        for e in &push.envelopes {
+            let seq = match self.by_digest.get(&e.sealed) {
+                Some(seq) => *seq,
+                None => {
+                    let seq = self.log.len() as u64 + 1;
+                    self.log.push(Stored {
+                        seq,
+                        received_at_ms: self.now_ms,
+                        envelope: e.clone(),
+                    });
+                    self.by_digest.insert(e.sealed.clone(), seq);
+                    seq
+                }
+            };
+            seqs.push(seq);
+        }
+        Pushed { seqs }
+    }
+
+    fn pull(&self, after: u64, limit: usize) -> Page {
+        let envelopes: Vec<Stored> = self
+            .log
+            .iter()
+            .skip(after as usize)
+            .take(limit)
+            .cloned()
+            .collect();
+        let next = envelopes.last().map_or(after, |e| e.seq);
+        Page {
+            more: (next as usize) < self.log.len(),
+            envelopes,
+            next,
+        }
+    }
+}
+
+struct Device {
+    path: PathBuf,
+    key: RawKey,
+    options: StoreOptions,
+    clock: Arc<ManualClock>,
+    store: Option<Store>,
+    partitioned: bool,
+    cursor: u64,
+    records: usize,
+    /// The last page this device received, replayed by a faulty network.
+    last_page: Option<Page>,
+}
+
+impl Device {
+    fn store(&self) -> &Store {
+        self.store.as_ref().expect("device is open")
+    }
+
+    fn reopen(&mut self) -> Result<(), String> {
+        self.store = None;
+        let store = Store::open_with(&self.path, &self.key, self.options.clone())
+            .map_err(|e| format!("reopening failed: {e}"))?;
+        self.store = Some(store);
+        Ok(())
+    }
+}
+
+/// One write to a scalar field (or an entry of a set), remembered to check that no decision is
+/// lost: the record, the field path, the value written and the change that wrote it.
+struct Write {
+    record: RecordId,
+    path: String,
+    value: String,
+    change: ChangeHash,
+}
+
+struct Sim {
+    rng: StdRng,
+    relay: Relay,
+    devices: Vec<Device>,
+    writes: Vec<Write>,
+    /// Every change a device wrote, by record.
+    changes: Vec<(RecordId, ChangeHash)>,
+    /// The heads of the record about to be edited.
+    heads_before: Option<Vec<String>>,
+    log: Vec<String>,
+}
+
+const SITUATIONS: &[&str] = &["street", "squat", "car", "emergency_shelter", "hotel"];
+const ALERTS: &[&str] = &["none", "watch", "very_vulnerable"];
+const NEEDS: &[&str] = &["housing", "health", "papers", "food"];
+const PHONES: &[&str] = &["06 11 22 33 44", "07 55 66 77 88", "06 99 88 77 66"];
+
+/// Runs the schedule of `seed` with its stores under `dir`.
+pub fn run(seed: u64, dir: &Path) -> Outcome {
+    let mut sim = match Sim::new(seed, dir) {
+        Ok(sim) => sim,
+        Err(e) => {
+            return Outcome {
+                divergence: Some(format!("setting up: {e}")),
+                ..Default::default()
+            }
+        }
+    };
+    // A morning at the office: two persons known to every phone before the day starts.
+    for _ in 0..2 {
+        if let Err(e) = sim.write(0) {
+            return Outcome {
+                divergence: Some(format!("setting up: {e}")),
+                ..Default::default()
+            };
+        }
+    }
+    for d in 0..sim.devices.len() {
+        if let Err(e) = sim.sync(d, false) {
+            return Outcome {
+                divergence: Some(format!("setting up: {e}")),
+                ..Default::default()
+            };
+        }
+    }
+    let steps = sim.rng.gen_range(15..45);
+    for step in 0..steps {
+        if let Err(e) = sim.step() {
+            return Outcome {
+                divergence: Some(format!("step {step}: {e}\n{}", sim.log.join("\n"))),
+                ..Default::default()
+            };
+        }
+    }
+    match sim.quiesce() {
+        Err(e) => Outcome {
+            divergence: Some(format!("at quiescence: {e}\n{}", sim.log.join("\n"))),
+            ..Default::default()
+        },
+        Ok(()) => sim.compare(),
+    }
+}
+
+impl Sim {
+    fn new(seed: u64, dir: &Path) -> Result<Sim, String> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let count = if rng.gen_bool(0.8) {
+            rng.gen_range(3..=4)
+        } else {
+            rng.gen_range(5..=8)
+        };
+        let start = Utc.with_ymd_and_hms(2026, 1, 12, 20, 0, 0).unwrap();
+        let membership = Membership {
+            space: rng.gen(),
+            name: "Maraude simulée".into(),
+            relay: "sim://relay".into(),
+            token: "jeton".into(),
+            key: RawKey::from_bytes(rng.gen()),
+            epoch: 0,
+            coordinator: true,
+        };
+        let mut devices = Vec::new();
+        for i in 0..count {
+            let clock = Arc::new(ManualClock::new(
+                start + chrono::Duration::seconds(rng.gen_range(-300..300)),
+            ));
+            let options = StoreOptions {
+                clock: clock.clone(),
+                entropy: Arc::new(SeededEntropy::new(rng.gen())),
+            };
+            let path = dir.join(format!("device-{i}.db"));
+            let key = RawKey::from_bytes(rng.gen());
+            let worker = gen::WORKERS[i % gen::WORKERS.len()];
+            let store = Store::create_with(
+                &path,
+                &key,
+                &format!("Téléphone {i}"),
+                worker,
+                options.clone(),
+            )
+            .map_err(|e| e.to_string())?;
+            store
+                .join_space(&Membership {
+                    coordinator: i == 0,
+                    ..membership.clone()
+                })
+                .map_err(|e| e.to_string())?;
+            devices.push(Device {
+                path,
+                key,
+                options,
+                clock,
+                store: Some(store),
+                partitioned: false,
+                cursor: 0,
+                records: 0,
+                last_page: None,
+            });
+        }
+        Ok(Sim {
+            rng,
+            relay: Relay {
+                now_ms: start.timestamp_millis(),
+                ..Default::default()
+            },
+            devices,
+            writes: Vec::new(),
+            changes: Vec::new(),
+            heads_before: None,
+            log: Vec::new(),
+        })
+    }
+
+    fn step(&mut self) -> Result<(), String> {
+        for d in &self.devices {
+            d.clock.advance_ms(self.rng.gen_range(1_000..600_000));
+        }
+        self.relay.now_ms += self.rng.gen_range(1_000..600_000);
+        let d = self.rng.gen_range(0..self.devices.len());
+        match self.rng.gen_range(0..100) {
+            0..=49 => self.write(d)?,
+            50..=79 => self.sync(d, true)?,
+            80..=87 => {
+                self.log.push(format!("reopen {d}"));
+                self.devices[d].reopen()?;
+            }
+            88..=95 => {
+                let p = !self.devices[d].partitioned;
+                self.log.push(format!("partition {d} {p}"));
+                self.devices[d].partitioned = p;
+            }
+            _ => {
+                self.log.push("relay down".into());
+                self.relay.down_for = self.rng.gen_range(1..4);
+            }
+        }
+        self.check_step(d)
+    }
+
+    /// Invariants checked after every step on the device that acted.
+    fn check_step(&mut self, d: usize) -> Result<(), String> {
+        let dev = &mut self.devices[d];
+        let store = dev.store();
+        let cursor = store.pull_cursor().map_err(|e| e.to_string())?;
+        if cursor < dev.cursor {
+            return Err(format!(
+                "device {d}'s pull cursor went back from {} to {cursor}",
+                dev.cursor
+            ));
+        }
+        let records = store.record_ids().map_err(|e| e.to_string())?.len();
+        if records < dev.records {
+            return Err(format!(
+                "device {d} lost records: {} then {records}",
+                dev.records
+            ));
+        }
+        dev.cursor = cursor;
+        dev.records = records;
+        Ok(())
+    }
+
+    fn persons(&self, d: usize) -> Result<Vec<RecordId>, String> {
+        Ok(self.devices[d]
+            .store()
+            .list_persons(&PersonQuery {
+                sort: PersonSort::Name,
+                limit: 1_000,
+                include_inactive: true,
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|p| p.id)
+            .collect())
+    }
+
+    fn records_of(&self, d: usize, kind: Kind) -> Result<Vec<RecordId>, String> {
+        Ok(self.devices[d]
+            .store()
+            .record_ids()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|(_, k)| *k == kind)
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Remembers the change a write made (the writer's single head right after it); a write
+    /// that left the heads as they were changed nothing (the value was already there).
+    fn wrote(
+        &mut self,
+        d: usize,
+        record: RecordId,
+        field: Option<(String, String)>,
+    ) -> Result<(), String> {
+        let heads = self.devices[d]
+            .store()
+            .record_heads(record)
+            .map_err(|e| e.to_string())?;
+        if self.heads_before.as_ref() == Some(&heads) {
+            return Ok(());
+        }
+        let [head] = heads.as_slice() else {
+            return Err(format!("a local write left {} heads", heads.len()));
+        };
+        let change: ChangeHash = head.parse().map_err(|_| "bad head".to_string())?;
+        self.changes.push((record, change));
+        if let Some((path, value)) = field {
+            self.writes.push(Write {
+                record,
+                path,
+                value,
+                change,
+            });
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, d: usize) -> Result<(), String> {
+        let persons = self.persons(d)?;
+        let pick = self.rng.gen_range(0..100);
+        let store_err = |e: CoreError| e.to_string();
+        if persons.len() < 2 || pick < 8 {
+            let new = gen::person(&mut self.rng);
+            let id = self.devices[d]
+                .store()
+                .add_person(&new)
+                .map_err(store_err)?;
+            self.log.push(format!("{d} adds person {id}"));
+            return self.wrote(d, id, None);
+        }
+        // Most edits go to a few persons, so that devices often edit the same fields apart, and
+        // a device that shows conflicts often resolves one.
+        let person = persons[self.rng.gen_range(0..persons.len().min(3))];
+        if self.rng.gen_bool(0.3)
+            && !self.devices[d]
+                .store()
+                .conflicts()
+                .map_err(store_err)?
+                .is_empty()
+        {
+            return self.resolve(d);
+        }
+        let store = self.devices[d].store.as_ref().expect("open");
+        self.heads_before = store.record_heads(person).ok();
+        match pick {
+            8..=49 => {
+                let (path, edit, value) = match self.rng.gen_range(0..6) {
+                    0 | 1 => {
+                        let v = SITUATIONS[self.rng.gen_range(0..SITUATIONS.len())];
+                        (
+                            "situation".to_string(),
+                            Edit::Set("situation".into(), Value::Code(v.into())),
+                            v.to_string(),
+                        )
+                    }
+                    2 => {
+                        let v = PHONES[self.rng.gen_range(0..PHONES.len())];
+                        (
+                            "phone".to_string(),
+                            Edit::Set("phone".into(), Value::Text(v.into())),
+                            v.to_string(),
+                        )
+                    }
+                    3 => {
+                        let v = ALERTS[self.rng.gen_range(0..ALERTS.len())];
+                        (
+                            "alert_level".to_string(),
+                            Edit::Set("alert_level".into(), Value::Code(v.into())),
+                            v.to_string(),
+                        )
+                    }
+                    _ => {
+                        let need = NEEDS[self.rng.gen_range(0..NEEDS.len())];
+                        let on = self.rng.gen_bool(0.6);
+                        let edit = if on {
+                            Edit::Add("needs".into(), Value::Code(need.into()))
+                        } else {
+                            Edit::Remove("needs".into(), Value::Code(need.into()))
+                        };
+                        (format!("needs.{need}"), edit, on.to_string())
+                    }
+                };
+                self.log.push(format!("{d} sets {person} {path} = {value}"));
+                store.edit(person, &[edit]).map_err(store_err)?;
+                self.wrote(d, person, Some((path, value)))
+            }
+            50..=54 => {
+                let name = gen::NICKNAMES[self.rng.gen_range(0..gen::NICKNAMES.len())];
+                self.log.push(format!("{d} adds other name to {person}"));
+                store
+                    .edit(
+                        person,
+                        &[Edit::Add("other_names".into(), Value::Text(name.into()))],
+                    )
+                    .map_err(store_err)?;
+                self.wrote(d, person, None)
+            }
+            55..=69 => {
+                let mut met = vec![person];
+                if persons.len() > 1 && self.rng.gen_bool(0.3) {
+                    let other = persons[self.rng.gen_range(0..persons.len())];
+                    if other != person {
+                        met.push(other);
+                    }
+                }
+                let mut encounter = gen::encounter(&mut self.rng, met, store.now());
+                encounter.anonymous_count = self.rng.gen_range(0..3);
+                let id = store.log_encounter(&encounter).map_err(store_err)?;
+                self.log.push(format!("{d} logs encounter {id}"));
+                self.wrote(d, id, None)
+            }
+            70..=76 => {
+                let id = store
+                    .add_action(&NewAction {
+                        person,
+                        title: "Rappeler le 115".into(),
+                        category: "siao_referral".into(),
+                        due_at: Some(store.now().date_naive()),
+                        assigned_to: None,
+                    })
+                    .map_err(store_err)?;
+                self.log.push(format!("{d} adds action {id}"));
+                self.wrote(d, id, None)
+            }
+            77..=80 => {
+                let actions = self.records_of(d, Kind::Action)?;
+                let Some(&action) = actions.get(self.rng.gen_range(0..actions.len().max(1))) else {
+                    return Ok(());
+                };
+                let store = self.devices[d].store();
+                self.heads_before = store.record_heads(action).ok();
+                store
+                    .complete_action(action, Some("Fait, appel passé"))
+                    .map_err(store_err)?;
+                self.log.push(format!("{d} completes {action}"));
+                self.wrote(d, action, None)
+            }
+            81..=85 => {
+                let id = store
+                    .add_referral(&NewReferral {
+                        person,
+                        target: "siao_115".into(),
+                        target_name: None,
+                        date: None,
+                        status: Some("sent".into()),
+                    })
+                    .map_err(store_err)?;
+                self.log.push(format!("{d} adds referral {id}"));
+                self.wrote(d, id, None)
+            }
+            86..=88 => {
+                let id = store
+                    .add_observation(&NewObservation {
+                        territory: gen::STREETS[self.rng.gen_range(0..gen::STREETS.len())].into(),
+                        team: None,
+                        date: None,
+                        counts: BTreeMap::from([("tentes".to_string(), self.rng.gen_range(0..9))]),
+                        notes: None,
+                    })
+                    .map_err(store_err)?;
+                self.log.push(format!("{d} observes {id}"));
+                self.wrote(d, id, None)
+            }
+            89..=90 => {
+                let code = format!("maraude_{}", self.rng.gen_range(0..4));
+                self.log.push(format!("{d} adds code {code}"));
+                store
+                    .add_term(Vocab::Service, &code, "Service maison", "House service")
+                    .map_err(store_err)
+            }
+            _ => self.resolve(d),
+        }
+    }
+
+    /// Resolves a conflict the device shows, to one of its values.
+    fn resolve(&mut self, d: usize) -> Result<(), String> {
+        let conflicts = self.devices[d]
+            .store()
+            .conflicts()
+            .map_err(|e| e.to_string())?;
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        let c = &conflicts[self.rng.gen_range(0..conflicts.len())];
+        let value = c.values[self.rng.gen_range(0..c.values.len())]
+            .value
+            .to_string();
+        self.log.push(format!(
+            "{d} resolves {} {} = {value}",
+            c.record_id, c.field
+        ));
+        let (record, field) = (c.record_id, c.field.clone());
+        self.heads_before = self.devices[d].store().record_heads(record).ok();
+        self.devices[d]
+            .store()
+            .resolve(record, &field, &value)
+            .map_err(|e| e.to_string())?;
+        // A set entry's values show as yes / no and are stored as booleans.
+        let stored = match value.as_str() {
+            "yes" => "true".to_string(),
+            "no" => "false".to_string(),
+            _ => value,
+        };
+        self.wrote(d, record, Some((field, stored)))
+    }
+
+    /// One sync round of device `d`, through the faulty network when `faults`.
+    fn sync(&mut self, d: usize, faults: bool) -> Result<(), String> {
+        self.log.push(format!("sync {d}"));
+        let dev = &mut self.devices[d];
+        if faults && (dev.partitioned || self.relay.down_for > 0) {
+            self.relay.down_for = self.relay.down_for.saturating_sub(1);
+            return Ok(()); // unreachable: the round ends before it starts
+        }
+        let store = dev.store.as_ref().expect("open");
+        let mut round = SyncRound::new(store).map_err(|e| e.to_string())?;
+        let mut replay_next = false;
+        loop {
+            let request = match round.poll() {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("poll: {e}")),
+            };
+            let fault = if faults {
+                self.rng.gen_range(0..100)
+            } else {
+                100
+            };
+            if fault < 4 {
+                self.log.push("  request lost".into());
+                return Ok(());
+            }
+            let response = match &request {
+                Request::Push(push) => Response::Pushed(self.relay.push(push)),
+                Request::Pull { after, limit } => {
+                    let page = self.relay.pull(*after, *limit);
+                    match (replay_next, &dev.last_page) {
+                        (true, Some(stale)) => {
+                            self.log.push("  stale page replayed".into());
+                            Response::Page(stale.clone())
+                        }
+                        _ => Response::Page(page),
+                    }
+                }
+            };
+            if fault < 8 {
+                self.log.push("  answer lost".into());
+                return Ok(());
+            }
+            if fault < 10 {
+                // The app is killed while the answer is on its way.
+                self.log.push("  device dropped mid-round".into());
+                drop(round);
+                return dev.reopen();
+            }
+            replay_next = fault < 14;
+            let mut response = response;
+            if let (Response::Page(page), true) = (&mut response, fault < 17) {
+                // A byte flipped on the way: the page must be refused whole.
+                if let Some(stored) = page.envelopes.last_mut() {
+                    let n = stored.envelope.sealed.len();
+                    stored.envelope.sealed[n / 2] ^= 0x20;
+                    self.log.push("  page tampered with".into());
+                }
+            }
+            if let (Response::Page(page), false) = (&response, (14..17).contains(&fault)) {
+                if !page.envelopes.is_empty() {
+                    dev.last_page = Some(page.clone());
+                }
+            }
+            match round.handle(response) {
+                Ok(_) => {}
+                Err(CoreError::ChangesRefused(why)) if faults => {
+                    self.log.push(format!("  refused: {why}"));
+                    return Ok(());
+                }
+                Err(e) => return Err(format!("handle: {e}")),
+            }
+        }
+    }
+
+    /// Heals the network and syncs every device until a whole pass moves nothing.
+    fn quiesce(&mut self) -> Result<(), String> {
+        self.log.push("quiesce".into());
+        for d in &mut self.devices {
+            d.partitioned = false;
+        }
+        self.relay.down_for = 0;
+        for _ in 0..6 {
+            let before = self.relay.log.len();
+            let mut cursors = Vec::new();
+            for d in 0..self.devices.len() {
+                self.sync(d, false)?;
+                cursors.push(
+                    self.devices[d]
+                        .store()
+                        .pull_cursor()
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            let top = self.relay.log.len() as u64;
+            if self.relay.log.len() == before && cursors.iter().all(|c| *c == top) {
+                return Ok(());
+            }
+        }
+        Err("the devices did not settle in six passes".into())
+    }
+
+    fn compare(&self) -> Outcome {
+        let mut outcome = Outcome::default();
+        let mut views = Vec::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            match view(d.store()) {
+                Ok(v) => views.push(v),
+                Err(e) => {
+                    outcome.divergence = Some(format!("reading device {i}: {e}"));
+                    return outcome;
+                }
+            }
+        }
+        for (i, v) in views.iter().enumerate().skip(1) {
+            if let Some(what) = views[0].differs(v) {
+                outcome.divergence = Some(format!(
+                    "device 0 and device {i} differ in {what}\n{}",
+                    self.log.join("\n")
+                ));
+                return outcome;
+            }
+        }
+        // Every change written is on every replica, and no write to a field is lost.
+        let store = self.devices[0].store();
+        let mut docs: HashMap<RecordId, AutoCommit> = HashMap::new();
+        for (record, change) in &self.changes {
+            let doc = match docs.entry(*record) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let loaded = store
+                        .record_document(*record)
+                        .ok()
+                        .and_then(|bytes| AutoCommit::load(&bytes).ok());
+                    match loaded {
+                        Some(doc) => e.insert(doc),
+                        None => {
+                            outcome.lost.push(format!("record {record} is missing"));
+                            continue;
+                        }
+                    }
+                }
+            };
+            if doc.get_change_by_hash(change).is_none() {
+                outcome
+                    .lost
+                    .push(format!("change {change} of {record} is missing"));
+            }
+        }
+        for w in &self.writes {
+            let Some(doc) = docs.get_mut(&w.record) else {
+                continue;
+            };
+            let superseded = self.writes.iter().any(|later| {
+                later.record == w.record
+                    && later.path == w.path
+                    && later.change != w.change
+                    && !doc
+                        .get_changes(&[later.change])
+                        .iter()
+                        .any(|c| c.hash() == w.change)
+            });
+            if superseded {
+                continue;
+            }
+            let values = field_values(doc, &w.path);
+            if !values.contains(&w.value) {
+                outcome.lost.push(format!(
+                    "{} {} = {} was lost (the field holds {values:?})\n{}",
+                    w.record,
+                    w.path,
+                    w.value,
+                    self.log.join("\n")
+                ));
+            }
+        }
+        outcome
+    }
+}
+
+/// Every value a field (or a set entry, `needs.health`) holds at the document's heads.
+fn field_values(doc: &AutoCommit, path: &str) -> Vec<String> {
+    let (obj, key) = match path.split_once('.') {
+        Some((field, key)) => match doc.get(ROOT, field) {
+            Ok(Some((automerge::Value::Object(_), id))) => (id, key),
+            _ => return Vec::new(),
+        },
+        None => (ROOT, path),
+    };
+    doc.get_all(&obj, key)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(v, _)| match v {
+            automerge::Value::Scalar(s) => Some(match s.as_ref() {
+                ScalarValue::Str(s) => s.to_string(),
+                other => other.to_string(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What two replicas must agree on.
+struct View {
+    heads: Vec<(RecordId, Vec<String>)>,
+    index: Vec<String>,
+    persons: String,
+    conflicts: String,
+    report: String,
+}
+
+impl View {
+    fn differs(&self, other: &View) -> Option<&'static str> {
+        if self.heads != other.heads {
+            Some("documents (heads)")
+        } else if self.index != other.index {
+            Some("index rows")
+        } else if self.persons != other.persons {
+            Some("person list")
+        } else if self.conflicts != other.conflicts {
+            Some("conflict queue")
+        } else if self.report != other.report {
+            Some("report")
+        } else {
+            None
+        }
+    }
+}
+
+fn view(store: &Store) -> Result<View, CoreError> {
+    let mut heads = Vec::new();
+    for (id, _) in store.record_ids()? {
+        heads.push((id, store.record_heads(id)?));
+    }
+    let mut persons = String::new();
+    for sort in [PersonSort::RecentlySeen, PersonSort::Name] {
+        persons.push_str(&format!(
+            "{:?}",
+            store.list_persons(&PersonQuery {
+                sort,
+                limit: 1_000,
+                include_inactive: true,
+                ..Default::default()
+            })?
+        ));
+    }
+    let conflicts: Vec<_> = store
+        .conflicts()?
+        .into_iter()
+        .map(|mut c| {
+            c.since = Default::default(); // when this device first saw it: its own
+            c
+        })
+        .collect();
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).expect("date");
+    Ok(View {
+        heads,
+        index: store.index_rows()?,
+        persons,
+        conflicts: format!("{conflicts:?}"),
+        report: format!("{:?}", store.report(day(1, 1), day(2, 28), None)?),
+    })
+}
+
+/// What a run of many schedules found.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub schedules: u64,
+    pub divergent: u64,
+    pub lost: u64,
+    /// The seeds that failed, with what was found (the first few).
+    pub failures: Vec<(u64, String)>,
+}
+
+/// The seed of schedule `i` of a run started from `seed`.
+pub fn schedule_seed(seed: u64, i: u64) -> u64 {
+    seed.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Runs schedules `0..count` of `seed` on `threads` threads, until all are run or `deadline`
+/// passes (at least `min` of them in any case), with stores in a RAM folder where there is one.
+pub fn run_many(
+    seed: u64,
+    count: u64,
+    min: u64,
+    deadline: Option<std::time::Instant>,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Summary {
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let summary = std::sync::Mutex::new(Summary::default());
+    let root = if Path::new("/dev/shm").is_dir() {
+        tempfile::tempdir_in("/dev/shm")
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("a folder for the simulated stores");
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let late = deadline.is_some_and(|d| std::time::Instant::now() > d);
+                if i >= count || (i >= min && late) {
+                    break;
+                }
+                let seed = schedule_seed(seed, i);
+                let dir = root.path().join(format!("s{seed:016x}"));
+                std::fs::create_dir_all(&dir).expect("schedule folder");
+                let outcome = run(seed, &dir);
+                let _ = std::fs::remove_dir_all(&dir);
+                let mut summary = summary.lock().unwrap_or_else(|p| p.into_inner());
+                summary.schedules += 1;
+                if outcome.divergence.is_some() {
+                    summary.divergent += 1;
+                }
+                if !outcome.lost.is_empty() {
+                    summary.lost += 1;
+                }
+                if !outcome.ok() && summary.failures.len() < 5 {
+                    let what = outcome
+                        .divergence
+                        .unwrap_or_else(|| outcome.lost.join("\n"));
+                    summary.failures.push((seed, what));
+                }
+                progress(summary.schedules);
+            });
+        }
+    });
+    summary.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the schedule of `seed` left on its first device: every record id with its heads, and
+/// its index rows (two runs of one seed must give the same).
+pub fn fingerprint(seed: u64, dir: &Path) -> Vec<String> {
+    let mut sim = match Sim::new(seed, dir) {
+        Ok(sim) => sim,
+        Err(e) => return vec![e],
+    };
+    for _ in 0..30 {
+        if let Err(e) = sim.step() {
+            return vec![e];
+        }
+    }
+    let store = sim.devices[0].store();
+    let mut out: Vec<String> = store
+        .record_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, _)| format!("{id} {:?}", store.record_heads(id).unwrap_or_default()))
+        .collect();
+    out.extend(store.index_rows().unwrap_or_default());
+    out
+}
