@@ -386,11 +386,11 @@ pub struct SyncSummary {
 /// A shell's HTTP stack as the protocol's exchange.
 struct Foreign(Arc<dyn HttpExchange>);
 
-impl allervers_protocol::Exchange for Foreign {
+impl allervers_client::Exchange for Foreign {
     fn exchange(
         &self,
-        r: allervers_protocol::Request,
-    ) -> std::result::Result<(u16, Vec<u8>), allervers_protocol::TransportError> {
+        r: allervers_client::HttpRequest,
+    ) -> std::result::Result<(u16, Vec<u8>), allervers_client::TransportError> {
         let mut headers = vec![HttpHeader {
             name: "Content-Type".into(),
             value: allervers_protocol::CONTENT_TYPE.into(),
@@ -410,7 +410,7 @@ impl allervers_protocol::Exchange for Foreign {
         match self.0.send(request) {
             Ok(response) => Ok((response.status, response.body)),
             Err(HttpFailure::Unreachable { detail }) => {
-                Err(allervers_protocol::TransportError::Unreachable(detail))
+                Err(allervers_client::TransportError::Unreachable(detail))
             }
         }
     }
@@ -419,23 +419,23 @@ impl allervers_protocol::Exchange for Foreign {
 /// The HTTP stack a call uses: the shell's, or the built-in client (plain HTTP only).
 enum Http {
     Foreign(Foreign),
-    Builtin(allervers_protocol::client::HttpClient),
+    Builtin(allervers_client::HttpClient),
 }
 
 impl From<Option<Arc<dyn HttpExchange>>> for Http {
     fn from(exchange: Option<Arc<dyn HttpExchange>>) -> Self {
         match exchange {
             Some(e) => Http::Foreign(Foreign(e)),
-            None => Http::Builtin(allervers_protocol::client::HttpClient::default()),
+            None => Http::Builtin(allervers_client::HttpClient::default()),
         }
     }
 }
 
-impl allervers_protocol::Exchange for Http {
+impl allervers_client::Exchange for Http {
     fn exchange(
         &self,
-        r: allervers_protocol::Request,
-    ) -> std::result::Result<(u16, Vec<u8>), allervers_protocol::TransportError> {
+        r: allervers_client::HttpRequest,
+    ) -> std::result::Result<(u16, Vec<u8>), allervers_client::TransportError> {
         match self {
             Http::Foreign(f) => f.exchange(r),
             Http::Builtin(b) => b.exchange(r),
@@ -784,8 +784,7 @@ impl Store {
     ) -> Result<()> {
         guard(|| {
             let http = Http::from(exchange);
-            self.inner
-                .create_space(&http, &relay, &admin_token, &name)
+            allervers_client::create_space(&self.inner, &http, &relay, &admin_token, &name)
                 .map(|_| ())
         })
     }
@@ -794,16 +793,13 @@ impl Store {
     pub fn invite(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<String> {
         guard(|| {
             let expires_at_ms = self.inner.now().timestamp_millis() + 7 * 86_400_000;
-            Ok(self
-                .inner
-                .invite(&Http::from(exchange), expires_at_ms)?
-                .code())
+            Ok(allervers_client::invite(&self.inner, &Http::from(exchange), expires_at_ms)?.code())
         })
     }
 
     /// Joins the space of an invite code.
     pub fn join(&self, code: String, exchange: Option<Arc<dyn HttpExchange>>) -> Result<()> {
-        guard(|| self.inner.join(&Http::from(exchange), &code).map(|_| ()))
+        guard(|| allervers_client::join(&self.inner, &Http::from(exchange), &code).map(|_| ()))
     }
 
     /// Whether this store belongs to a space.

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use allervers_client::HttpClient;
+use allervers_client::RelayApi;
 use allervers_core::{Membership, Store, SyncProgress};
-use allervers_protocol::client::HttpClient;
 use allervers_protocol::hex_id;
-use allervers_protocol::RelayApi;
 use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -26,7 +26,7 @@ pub fn create_space(ctx: &Ctx, name: &str, relay: &str) -> Result<()> {
     let store = ctx.open()?;
     let admin = std::env::var("ALLERVERS_RELAY_ADMIN_TOKEN")
         .map_err(|_| anyhow!("set ALLERVERS_RELAY_ADMIN_TOKEN to the relay's admin token"))?;
-    let m = store.create_space(&HttpClient::default(), relay, &admin, name)?;
+    let m = allervers_client::create_space(&store, &HttpClient::default(), relay, &admin, name)?;
     ctx.print(
         &serde_json::json!({"space": hex_id(&m.space), "name": m.name, "relay": m.relay}),
         || {
@@ -49,7 +49,11 @@ pub fn invite(ctx: &Ctx, qr: Option<PathBuf>) -> Result<()> {
     let store = ctx.open()?;
     let m = enrolled(&store)?;
     let expires_at = Utc::now() + chrono::Duration::days(INVITE_DAYS);
-    let invite = store.invite(&HttpClient::default(), expires_at.timestamp_millis())?;
+    let invite = allervers_client::invite(
+        &store,
+        &HttpClient::default(),
+        expires_at.timestamp_millis(),
+    )?;
     let code = invite.code();
     let qr = qr.unwrap_or_else(|| PathBuf::from(format!("invite-{}.png", &hex_id(&m.space)[..8])));
     crate::qr::write_png(&code, &qr)?;
@@ -70,7 +74,7 @@ pub fn invite(ctx: &Ctx, qr: Option<PathBuf>) -> Result<()> {
 
 pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
     let store = ctx.open()?;
-    let invite = store.join(&HttpClient::default(), code)?;
+    let invite = allervers_client::join(&store, &HttpClient::default(), code)?;
     ctx.print(&serde_json::json!({"space": hex_id(&invite.space), "name": invite.name, "relay": invite.relay}), || {
         format!("Joined «{}» on {}. Next: allervers sync", invite.name, invite.relay)
     })

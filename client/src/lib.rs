@@ -1,9 +1,20 @@
-//! allervers-client: the blocking loop that drives the core's sans-IO sync engine
-//! ([`allervers_core::SyncRound`]) over a [`Transport`]: the command line, the bindings and the
-//! end-to-end tests sync through it. The core itself never waits on a network.
+//! allervers-client: a device's side of the relay protocol over HTTP. The blocking loop that
+//! drives the core's sans-IO sync engine ([`allervers_core::SyncRound`]) over a [`Transport`];
+//! creating, inviting to and joining a space; the relay's API over any [`Exchange`] (one HTTP
+//! request in, status and body out) and the built-in ureq [`HttpClient`]. The command line, the
+//! bindings and the end-to-end tests use it; the core itself never sees a network.
+
+mod http;
+mod relay_api;
+mod space;
+mod transport;
 
 use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, SyncSummary};
-use allervers_protocol::Transport;
+
+pub use http::{HttpClient, WireStats};
+pub use relay_api::{Exchange, HttpRequest, RelayApi};
+pub use space::{create_space, invite, join};
+pub use transport::{Transport, TransportError};
 
 /// One sync round of `store` with its space's relay: pushes the outbox, then pulls until
 /// nothing remains, telling `progress` how far it got. A failure ends the round; nothing done

@@ -40,7 +40,4 @@ pub use model::{
 pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store, StoreOptions,
 };
-pub use sync::{
-    Invite, Membership, Request, Response, SyncProgress, SyncRound, SyncSummary, Transport,
-    TransportError,
-};
+pub use sync::{Invite, Membership, Request, Response, SyncProgress, SyncRound, SyncSummary};

@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use allervers_client::HttpClient;
+use allervers_client::RelayApi;
+use allervers_client::Transport;
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::Invite;
 use allervers_e2e::{create_space, device, invite, join, RelayProcess, ADMIN_TOKEN};
-use allervers_protocol::client::HttpClient;
-use allervers_protocol::RelayApi;
-use allervers_protocol::{CreateInvite, Enroll, Envelope, Push, Transport};
+use allervers_protocol::{CreateInvite, Enroll, Envelope, Push};
 
 /// A loopback TCP proxy in front of the relay that counts the bytes each way: what really goes
 /// over the wire, headers included.

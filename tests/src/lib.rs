@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use allervers_client::HttpClient;
 use allervers_core::{ManualClock, Membership, RawKey, Store, StoreOptions};
-use allervers_protocol::client::HttpClient;
 use chrono::{TimeZone, Utc};
 
 pub mod sim;
@@ -128,21 +128,25 @@ pub fn device(name: &str, worker: &str) -> Device {
 
 /// Registers a space at the relay with `coordinator` as its first device.
 pub fn create_space(relay: &RelayProcess, coordinator: &Store, name: &str) -> Membership {
-    coordinator
-        .create_space(&HttpClient::default(), &relay.url, ADMIN_TOKEN, name)
-        .unwrap()
+    allervers_client::create_space(
+        coordinator,
+        &HttpClient::default(),
+        &relay.url,
+        ADMIN_TOKEN,
+        name,
+    )
+    .unwrap()
 }
 
 /// A coordinator's invite code, registered at the relay for a day.
 pub fn invite(coordinator: &Store) -> String {
     let expires_at_ms = chrono::Utc::now().timestamp_millis() + 86_400_000;
-    coordinator
-        .invite(&HttpClient::default(), expires_at_ms)
+    allervers_client::invite(coordinator, &HttpClient::default(), expires_at_ms)
         .unwrap()
         .code()
 }
 
 /// Redeems an invite code for `store`.
 pub fn join(store: &Store, code: &str) -> Result<(), allervers_core::CoreError> {
-    store.join(&HttpClient::default(), code).map(|_| ())
+    allervers_client::join(store, &HttpClient::default(), code).map(|_| ())
 }

@@ -1,5 +1,5 @@
 //! Sync with a relay, sans IO: the store decides what to push and what to apply; a
-//! [`Transport`] does the I/O (a blocking HTTP client by default, or one a phone shell gives).
+//! transport outside the core does the I/O (the client crate drives [`SyncRound`]).
 //!
 //! A round pushes the outbox (local changes past the push cursor) in batches, then pulls pages
 //! until none remain. A page is decrypted whole before anything is applied, then applied with
@@ -9,7 +9,7 @@
 mod engine;
 mod seal;
 
-use allervers_protocol::{CreateInvite, Enroll, Exchange, Page, Push, Pushed, RelayApi, SpaceId};
+use allervers_protocol::{Page, Push, Pushed, SpaceId};
 use automerge::Change;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -47,19 +47,6 @@ impl std::fmt::Debug for Membership {
             .field("relay", &self.relay)
             .field("coordinator", &self.coordinator)
             .finish_non_exhaustive()
-    }
-}
-
-pub use allervers_protocol::{Transport, TransportError};
-
-impl From<TransportError> for CoreError {
-    fn from(e: TransportError) -> Self {
-        match e {
-            TransportError::Unreachable(why) => CoreError::RelayUnreachable(why),
-            TransportError::Refused { status, reason } => {
-                CoreError::RelayRefused { status, reason }
-            }
-        }
     }
 }
 
@@ -223,7 +210,8 @@ impl Store {
         Ok(())
     }
 
-    fn device_bytes(&self) -> [u8; 16] {
+    /// This device's id as the relay knows it.
+    pub fn device_bytes(&self) -> [u8; 16] {
         let mut out = [0u8; 16];
         let bytes = self.identity().device.to_bytes();
         out[..bytes.len().min(16)].copy_from_slice(&bytes[..bytes.len().min(16)]);
@@ -240,15 +228,10 @@ impl Store {
         Ok(())
     }
 
-    /// Registers a new space at `relay` (with the relay's admin token), this device its
-    /// coordinator, and joins it.
-    pub fn create_space(
-        &self,
-        exchange: &dyn Exchange,
-        relay: &str,
-        admin_token: &str,
-        name: &str,
-    ) -> Result<Membership> {
+    /// A new space at `relay` with this device its coordinator: a fresh space id and key. The
+    /// caller registers it at the relay, puts the device token it gets in, and joins it
+    /// ([`Store::join_space`]).
+    pub fn new_space(&self, relay: &str, name: &str) -> Result<Membership> {
         self.not_in_a_space()?;
         let name = name.trim();
         if name.is_empty() {
@@ -261,26 +244,20 @@ impl Store {
                 format!("{relay:?} is not an http:// or https:// address"),
             ));
         }
-        let space: SpaceId = self.random();
-        let token = exchange
-            .create_space(relay, admin_token, space, self.device_bytes())?
-            .device_token;
-        let membership = Membership {
-            space,
+        Ok(Membership {
+            space: self.random(),
             name: name.to_string(),
             relay: relay.to_string(),
-            token,
+            token: String::new(),
             key: RawKey::from_bytes(self.random()),
             epoch: 0,
             coordinator: true,
-        };
-        self.join_space(&membership)?;
-        Ok(membership)
+        })
     }
 
-    /// A one-time invite to this store's space, registered at the relay until `expires_at_ms`
-    /// (relay clock; a coordinator's device only).
-    pub fn invite(&self, exchange: &dyn Exchange, expires_at_ms: i64) -> Result<Invite> {
+    /// A new one-time invite to this store's space, with its membership (a coordinator's
+    /// device only). The caller registers the secret's hash at the relay.
+    pub fn new_invite(&self) -> Result<(Membership, Invite)> {
         let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
         if !m.coordinator {
             return Err(CoreError::invalid(
@@ -289,26 +266,13 @@ impl Store {
             ));
         }
         let invite = Invite::new(&m, self.random());
-        let request = CreateInvite {
-            secret_hash: invite.secret_hash(),
-            expires_at_ms,
-        };
-        exchange.create_invite(&m.relay, &m.space, &m.token, &request)?;
-        Ok(invite)
+        Ok((m, invite))
     }
 
-    /// Redeems an invite code at its relay and joins its space.
-    pub fn join(&self, exchange: &dyn Exchange, code: &str) -> Result<Invite> {
+    /// Reads an invite code for this store, which must not belong to a space yet.
+    pub fn read_invite(&self, code: &str) -> Result<Invite> {
         self.not_in_a_space()?;
-        let invite = Invite::from_code(code)?;
-        let enroll = Enroll {
-            space: invite.space,
-            secret: invite.secret,
-            device: self.device_bytes(),
-        };
-        let token = exchange.enroll(&invite.relay, &enroll)?.device_token;
-        self.join_space(&invite.membership(token))?;
-        Ok(invite)
+        Invite::from_code(code)
     }
 
     /// The space this store syncs with, if any.

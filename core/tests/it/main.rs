@@ -2,6 +2,7 @@
 //! one per file). They need no external resource: stores live in temporary folders, the relay
 //! of the sync tests is in memory.
 
+mod architecture;
 mod common;
 mod merge;
 mod records;

@@ -1,31 +1,25 @@
-//! The sync engine without a network: an in-memory relay behind the `Transport` trait, which a
-//! test can make fail, drop answers, or tamper with.
+//! The sync engine without a network: an in-memory relay that answers the engine's requests,
+//! which a test can make fail, drop answers, or tamper with.
 
 use std::cell::{Cell, RefCell};
 
 use crate::common::{device, meet, person};
 use allervers_core::{
     CoreError, Membership, RawKey, Request, Response, Store, SyncProgress, SyncRound, SyncSummary,
-    Transport, TransportError,
 };
-use allervers_protocol::{Page, Push, Pushed, SpaceId, Stored};
+use allervers_protocol::{Page, Push, Pushed, Stored};
 
 /// Drives one sync round of `store` through `relay`, as the client crate does over HTTP.
 fn sync(
     store: &Store,
-    relay: &dyn Transport,
+    relay: &MemoryRelay,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncSummary, CoreError> {
     let mut round = SyncRound::new(store)?;
-    let m = round.membership().clone();
     while let Some(request) = round.poll()? {
         let response = match request {
-            Request::Push(push) => {
-                Response::Pushed(relay.push(&m.relay, &m.space, &m.token, &push)?)
-            }
-            Request::Pull { after, limit } => {
-                Response::Page(relay.pull(&m.relay, &m.space, &m.token, after, limit)?)
-            }
+            Request::Push(push) => Response::Pushed(relay.push(&push)?),
+            Request::Pull { after, limit } => Response::Page(relay.pull(after, limit)?),
         };
         progress(round.handle(response)?);
     }
@@ -45,19 +39,19 @@ struct MemoryRelay {
 }
 
 impl MemoryRelay {
-    fn tick(&self) -> Result<(), TransportError> {
+    fn tick(&self) -> Result<(), CoreError> {
         self.calls.set(self.calls.get() + 1);
         match self.fail_after.get() {
             Some(n) if self.calls.get() > n => {
-                Err(TransportError::Unreachable("connection reset".into()))
+                Err(CoreError::RelayUnreachable("connection reset".into()))
             }
             _ => Ok(()),
         }
     }
 }
 
-impl Transport for MemoryRelay {
-    fn push(&self, _: &str, _: &SpaceId, _: &str, push: &Push) -> Result<Pushed, TransportError> {
+impl MemoryRelay {
+    fn push(&self, push: &Push) -> Result<Pushed, CoreError> {
         self.tick()?;
         let mut log = self.log.borrow_mut();
         let mut seqs = Vec::new();
@@ -76,19 +70,12 @@ impl Transport for MemoryRelay {
             }
         }
         if self.drop_push_answer.get() {
-            return Err(TransportError::Unreachable("answer lost".into()));
+            return Err(CoreError::RelayUnreachable("answer lost".into()));
         }
         Ok(Pushed { seqs })
     }
 
-    fn pull(
-        &self,
-        _: &str,
-        _: &SpaceId,
-        _: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Page, TransportError> {
+    fn pull(&self, after: u64, limit: usize) -> Result<Page, CoreError> {
         self.tick()?;
         let log = self.log.borrow();
         let mut envelopes: Vec<Stored> = log

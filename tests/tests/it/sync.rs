@@ -1,12 +1,12 @@
 //! End to end: devices that meet the network converge through a real relay process, which
 //! reads nothing.
 
+use allervers_client::HttpClient;
+use allervers_client::RelayApi;
 use allervers_core::{
     CoreError, Edit, NewEncounter, NewPerson, PersonQuery, Store, TimelineItem, Value,
 };
 use allervers_e2e::{create_space, device, invite, join, Device, RelayProcess};
-use allervers_protocol::client::HttpClient;
-use allervers_protocol::RelayApi;
 
 fn sync(d: &Device) -> allervers_core::SyncSummary {
     allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()

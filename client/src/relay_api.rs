@@ -1,27 +1,29 @@
 //! The relay's API over any HTTP stack: the wire format (paths, bodies, statuses) is here once;
 //! an [`Exchange`] only moves bytes (the ureq client, or a phone's OkHttp or URLSession).
 
-use crate::{
+use allervers_protocol::{
     decode, encode, hex_id, CreateInvite, CreateSpace, DeviceEntry, DeviceId, Enroll, Page, Push,
-    Pushed, Registered, SpaceId, Transport, TransportError,
+    Pushed, Registered, SpaceId,
 };
+
+use crate::{Transport, TransportError};
 
 /// One HTTP request to the relay.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
+pub struct HttpRequest {
     /// `GET` or `POST`.
     pub method: &'static str,
     pub url: String,
     /// The bearer token, if any.
     pub bearer: Option<String>,
-    /// The body (POST), sent with the content type [`crate::CONTENT_TYPE`].
+    /// The body (POST), sent with the content type [`allervers_protocol::CONTENT_TYPE`].
     pub body: Vec<u8>,
 }
 
 /// Moves one request to the relay and its answer back: status and body. A failure to get an
 /// answer is `TransportError::Unreachable`.
 pub trait Exchange {
-    fn exchange(&self, request: Request) -> Result<(u16, Vec<u8>), TransportError>;
+    fn exchange(&self, request: HttpRequest) -> Result<(u16, Vec<u8>), TransportError>;
 }
 
 fn checked(answer: Result<(u16, Vec<u8>), TransportError>) -> Result<Vec<u8>, TransportError> {
@@ -44,8 +46,8 @@ fn decoded<T: for<'a> serde::Deserialize<'a>>(body: Vec<u8>) -> Result<T, Transp
     })
 }
 
-fn get(url: String, token: &str) -> Request {
-    Request {
+fn get(url: String, token: &str) -> HttpRequest {
+    HttpRequest {
         method: "GET",
         url,
         bearer: Some(token.to_string()),
@@ -53,8 +55,8 @@ fn get(url: String, token: &str) -> Request {
     }
 }
 
-fn post(url: String, token: Option<&str>, body: Vec<u8>) -> Request {
-    Request {
+fn post(url: String, token: Option<&str>, body: Vec<u8>) -> HttpRequest {
+    HttpRequest {
         method: "POST",
         url,
         bearer: token.map(str::to_string),

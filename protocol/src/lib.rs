@@ -1,6 +1,6 @@
-//! The relay's wire protocol: the only crate that knows how bodies are encoded. Bodies are
-//! postcard (binary, compact, no base64); errors are a short `text/plain` reason with the HTTP
-//! status. Everything the relay sees is here: space ids, opaque record ids, device ids, sizes,
+//! The relay's wire protocol: the only crate that knows how bodies are encoded, and nothing
+//! about HTTP (the client crate and the relay speak it). Bodies are postcard (binary, compact,
+//! no base64); errors are a short `text/plain` reason with the HTTP status. Everything the relay sees is here: space ids, opaque record ids, device ids, sizes,
 //! times and sealed bytes. No record field ever appears in these types.
 
 use serde::{Deserialize, Serialize};
@@ -91,51 +91,6 @@ pub struct Page {
     pub next: u64,
     pub more: bool,
 }
-
-/// Why a request to the relay did not succeed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TransportError {
-    /// No answer (no network, relay down, timeout): try again later.
-    Unreachable(String),
-    /// The relay answered with a refusal: its status and short reason.
-    Refused { status: u16, reason: String },
-}
-
-impl std::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TransportError::Unreachable(why) => write!(f, "relay unreachable: {why}"),
-            TransportError::Refused { status, reason } => {
-                write!(f, "relay refused ({status}): {reason}")
-            }
-        }
-    }
-}
-
-/// What a device's sync needs from the relay. Anything that is an [`Exchange`] is one (the
-/// blocking `client::HttpClient`, or a phone shell's OkHttp or URLSession behind an adapter).
-pub trait Transport {
-    fn push(
-        &self,
-        relay: &str,
-        space: &SpaceId,
-        token: &str,
-        push: &Push,
-    ) -> Result<Pushed, TransportError>;
-    fn pull(
-        &self,
-        relay: &str,
-        space: &SpaceId,
-        token: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Page, TransportError>;
-}
-
-#[cfg(feature = "client")]
-pub mod client;
-mod relay_api;
-pub use relay_api::{Exchange, RelayApi, Request};
 
 /// Encodes a body.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {

@@ -1,9 +1,12 @@
 //! A small blocking HTTP client of the relay (ureq), for the command line, tests and the phones'
-//! default transport. The relay's API comes with it through [`crate::RelayApi`].
+//! default transport. The relay's API comes with it through [`crate::RelayApi`]. An `https://`
+//! relay is reached through rustls with Mozilla's root certificates.
 
 use std::time::Duration;
 
-use crate::{TransportError, CONTENT_TYPE};
+use allervers_protocol::CONTENT_TYPE;
+
+use crate::TransportError;
 
 /// Counts what went over the wire (request and response bodies and headers, approximately).
 #[derive(Debug, Default)]
@@ -45,7 +48,7 @@ impl HttpClient {
 }
 
 impl crate::Exchange for HttpClient {
-    fn exchange(&self, request: crate::Request) -> Result<(u16, Vec<u8>), TransportError> {
+    fn exchange(&self, request: crate::HttpRequest) -> Result<(u16, Vec<u8>), TransportError> {
         use std::sync::atomic::Ordering::Relaxed;
         let auth = request.bearer.as_ref().map(|t| format!("Bearer {t}"));
         let sent =
@@ -89,7 +92,7 @@ mod tests {
     use std::net::TcpListener;
     use std::time::Duration;
 
-    use crate::{Exchange, Request};
+    use crate::{Exchange, HttpRequest};
 
     use super::HttpClient;
 
@@ -127,7 +130,7 @@ mod tests {
                 .timeout_global(Some(Duration::from_secs(5)))
                 .proxy(None),
         );
-        let result = client.exchange(Request {
+        let result = client.exchange(HttpRequest {
             method: "GET",
             url: format!("https://127.0.0.1:{port}/healthz"),
             bearer: None,
