@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 uniffi::setup_scaffolding!();
 
-/// The errors a shell can act on (mirrors `CoreError`).
+/// The errors a shell can act on: the core's public `ApiError`, mirrored.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FfiError {
     #[error("wrong key")]
@@ -18,8 +18,14 @@ pub enum FfiError {
     StoreNotFound { detail: String },
     #[error("{detail}")]
     StoreExists { detail: String },
+    #[error("this store was written by a newer version of allervers")]
+    NewerVersion,
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: String, reason: String },
+    #[error("no person matches these words")]
+    NoPersonMatches,
+    #[error("{} persons match these words", candidates.len())]
+    AmbiguousPerson { candidates: Vec<String> },
     #[error("unknown record {id}")]
     RecordNotFound { id: String },
     #[error("{detail}")]
@@ -36,40 +42,45 @@ pub enum FfiError {
     StorageFull,
     #[error("storage read-only")]
     StorageReadOnly,
+    #[error("store damaged")]
+    StorageCorrupt,
     #[error("{detail}")]
     Storage { detail: String },
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }
 
-impl From<core::CoreError> for FfiError {
-    fn from(e: core::CoreError) -> Self {
-        use core::CoreError as E;
+impl From<core::ApiError> for FfiError {
+    fn from(e: core::ApiError) -> Self {
+        use core::ApiError as E;
+        let detail = e.to_string();
         match e {
             E::WrongKey => FfiError::WrongKey,
-            E::StoreNotFound { .. } => FfiError::StoreNotFound {
-                detail: e.to_string(),
-            },
-            E::StoreExists { .. } => FfiError::StoreExists {
-                detail: e.to_string(),
-            },
+            E::StoreNotFound { .. } => FfiError::StoreNotFound { detail },
+            E::StoreExists { .. } => FfiError::StoreExists { detail },
+            E::NewerVersion => FfiError::NewerVersion,
             E::InvalidInput { field, reason } => FfiError::InvalidInput { field, reason },
+            E::NoPersonMatches => FfiError::NoPersonMatches,
+            E::AmbiguousPerson { candidates } => FfiError::AmbiguousPerson {
+                candidates: candidates.iter().map(ToString::to_string).collect(),
+            },
             E::RecordNotFound(id) => FfiError::RecordNotFound { id: id.to_string() },
-            E::WrongKind { .. } => FfiError::WrongKind {
-                detail: e.to_string(),
-            },
+            E::WrongKind { .. } => FfiError::WrongKind { detail },
+            E::Refused { .. } => FfiError::Refused { detail },
             E::NotEnrolled => FfiError::NotEnrolled,
-            E::RelayUnreachable(detail) => FfiError::RelayUnreachable { detail },
+            E::RelayUnreachable { reason } => FfiError::RelayUnreachable { detail: reason },
             E::RelayRefused { status, reason } => FfiError::RelayRefused { status, reason },
-            E::BundleRefused(_) | E::ChangesRefused(_) => FfiError::Refused {
-                detail: e.to_string(),
-            },
             E::StorageFull => FfiError::StorageFull,
             E::StorageReadOnly => FfiError::StorageReadOnly,
-            E::NewerSchema { .. } | E::StorageCorrupt(_) | E::Storage(_) => FfiError::Storage {
-                detail: e.to_string(),
-            },
+            E::StorageCorrupt => FfiError::StorageCorrupt,
+            E::Storage { .. } => FfiError::Storage { detail },
         }
+    }
+}
+
+impl From<core::CoreError> for FfiError {
+    fn from(e: core::CoreError) -> Self {
+        core::ApiError::from(e).into()
     }
 }
 

@@ -17,8 +17,8 @@ use allervers_core::model::schema::{parse_date, parse_time, Checker, Kind};
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
-    Edit, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral, PersonQuery, PersonSort,
-    RecordId, Store, Value,
+    ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
+    PersonQuery, PersonSort, RecordId, Store, Value,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{NaiveDate, Utc};
@@ -475,6 +475,29 @@ fn code_list(name: &str) -> Result<Vocab> {
     })
 }
 
+/// The person that a PERSON argument (an id, or words of one person's names) names. Words that
+/// match several persons list them, by id and name, on this supervisor's own terminal (the
+/// core's error carries only their ids).
+fn find_person(store: &Store, words: &str) -> Result<RecordId> {
+    match store.find_person(words) {
+        Err(CoreError::AmbiguousPerson(ids)) => {
+            let names: Vec<String> = ids
+                .iter()
+                .map(|id| match store.person(*id) {
+                    Ok(p) => format!("{} {id}", p.display_name()),
+                    Err(_) => id.to_string(),
+                })
+                .collect();
+            bail!(
+                "{} persons match {words:?} ({}): give the id",
+                ids.len(),
+                names.join("; ")
+            )
+        }
+        other => Ok(other?),
+    }
+}
+
 fn record_id(s: &str) -> Result<RecordId> {
     Ok(s.parse::<RecordId>()?)
 }
@@ -609,7 +632,7 @@ fn run(cli: Cli) -> Result<()> {
                     due,
                     assign,
                 } => {
-                    let person = store.find_person(&person)?;
+                    let person = find_person(&store, &person)?;
                     let id = store.add_action(&NewAction {
                         person,
                         title,
@@ -640,7 +663,7 @@ fn run(cli: Cli) -> Result<()> {
                     date: d,
                     status,
                 } => {
-                    let person = store.find_person(&person)?;
+                    let person = find_person(&store, &person)?;
                     let id = store.add_referral(&NewReferral {
                         person,
                         target,
@@ -691,7 +714,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Timeline { person } => {
             let store = ctx.open()?;
-            let id = store.find_person(&person)?;
+            let id = find_person(&store, &person)?;
             let p = store.person(id)?;
             let timeline = store.timeline(id)?;
             ctx.print(&timeline, || render::timeline(&p, &timeline, ctx.lang))?;
@@ -903,7 +926,7 @@ fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
             ctx.print(&persons, || render::persons(&persons, ctx.lang))?;
         }
         PersonCmd::Show { person } => {
-            let id = store.find_person(&person)?;
+            let id = find_person(&store, &person)?;
             let p = store.person(id)?;
             ctx.print(&p, || render::person(&p, ctx.lang))?;
         }
@@ -916,7 +939,7 @@ fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
             set,
             clear,
         } => {
-            let id = store.find_person(&person)?;
+            let id = find_person(&store, &person)?;
             let mut edits = person_edits(&store, &fields)?;
             edits.extend(
                 remove_needs
@@ -979,8 +1002,8 @@ fn encounter_cmd(ctx: &Ctx, cmd: EncounterCmd) -> Result<()> {
         } => {
             let persons = persons
                 .iter()
-                .map(|p| store.find_person(p))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|p| find_person(&store, p))
+                .collect::<Result<Vec<_>>>()?;
             let occurred_at = at
                 .as_deref()
                 .map(|s| {
@@ -1031,6 +1054,14 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
+            // The core's errors are said as their public form.
+            let e = match e.chain().count() {
+                1 => match e.downcast::<CoreError>() {
+                    Ok(core) => anyhow::Error::new(ApiError::from(core)),
+                    Err(other) => other,
+                },
+                _ => e,
+            };
             let msg = format!("{e:#}").replace('\n', " ");
             eprintln!("error: {msg}");
             ExitCode::FAILURE

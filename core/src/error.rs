@@ -1,9 +1,12 @@
-//! The one error type of the core. Every variant is something a person can act on, and none
-//! carries a field value: errors end up in logs and on screens, records hold secrets.
+//! Two error types. `CoreError` is what the core's functions return: it keeps the cause it came
+//! from (SQLite's, Automerge's) for logs and tests. `ApiError` is what a person or a shell is
+//! shown: a small set of variants one can act on, carrying ids, field names and counts only,
+//! never a field value or a person's name. `ApiError::from(CoreError)` is the one mapping.
+//! Neither carries a field value: errors end up in logs and on screens, records hold secrets.
 
 use crate::RecordId;
 
-/// What went wrong, in terms a worker, a supervisor or a shell developer can act on.
+/// What went wrong inside the core, with its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     /// The key does not open this store (or the file is not a store at all).
@@ -21,6 +24,12 @@ pub enum CoreError {
     /// A value given by a person or a program is not acceptable.
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: String, reason: String },
+    /// Words that were to name one person match none.
+    #[error("no person matches these words")]
+    NoPersonMatches,
+    /// Words that were to name one person match several: their ids (at most five).
+    #[error("{} persons match these words: give the id", .0.len())]
+    AmbiguousPerson(Vec<RecordId>),
     /// No record with this id is known to this store.
     #[error("unknown record {0}")]
     RecordNotFound(RecordId),
@@ -52,10 +61,20 @@ pub enum CoreError {
     /// The store's storage cannot be written (a read-only disk or mount): reading still works.
     #[error("storage read-only: this store can be read but not changed (is the disk mounted read-only?)")]
     StorageReadOnly,
-    /// The store file is damaged.
-    #[error("store damaged: {0}")]
-    StorageCorrupt(String),
-    /// Any other storage failure (I/O, locking).
+    /// The store holds something it cannot have written: `what`, and the cause if any.
+    #[error("store damaged: {what}")]
+    StorageCorrupt {
+        what: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A record document the store holds does not load or apply.
+    #[error("store damaged: a record document: {0}")]
+    Document(#[source] automerge::AutomergeError),
+    /// Any other failure of SQLite (I/O, locking...).
+    #[error("storage error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+    /// A failure outside SQLite (a file, an encoding).
     #[error("storage error: {0}")]
     Storage(String),
 }
@@ -72,7 +91,10 @@ impl CoreError {
     }
 
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
-        CoreError::StorageCorrupt(what.to_string())
+        CoreError::StorageCorrupt {
+            what: what.to_string(),
+            source: None,
+        }
     }
 }
 
@@ -84,16 +106,102 @@ impl From<rusqlite::Error> for CoreError {
                 ErrorCode::NotADatabase => CoreError::WrongKey,
                 ErrorCode::DiskFull => CoreError::StorageFull,
                 ErrorCode::ReadOnly => CoreError::StorageReadOnly,
-                ErrorCode::DatabaseCorrupt => CoreError::StorageCorrupt(err.to_string()),
-                _ => CoreError::Storage(err.to_string()),
+                ErrorCode::DatabaseCorrupt => CoreError::StorageCorrupt {
+                    what: "the database file".into(),
+                    source: Some(Box::new(err)),
+                },
+                _ => CoreError::Sqlite(err),
             },
-            _ => CoreError::Storage(err.to_string()),
+            _ => CoreError::Sqlite(err),
         }
     }
 }
 
 impl From<automerge::AutomergeError> for CoreError {
     fn from(err: automerge::AutomergeError) -> Self {
-        CoreError::StorageCorrupt(format!("record document: {err}"))
+        CoreError::Document(err)
+    }
+}
+
+/// What a person or a shell is told: variants one can act on, with ids, field names and
+/// counts, never a field value or a person's name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("wrong key: this store cannot be opened with the key given")]
+    WrongKey,
+    #[error("no store at {path}: create one first (allervers init)")]
+    StoreNotFound { path: String },
+    #[error("a store already exists at {path}")]
+    StoreExists { path: String },
+    #[error("this store was written by a newer version of allervers: update the app")]
+    NewerVersion,
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    #[error("no person matches these words")]
+    NoPersonMatches,
+    #[error("{} persons match these words: give the id", .candidates.len())]
+    AmbiguousPerson { candidates: Vec<RecordId> },
+    #[error("unknown record {0}")]
+    RecordNotFound(RecordId),
+    #[error("record {id} is a {actual}, not a {expected}")]
+    WrongKind {
+        id: RecordId,
+        expected: String,
+        actual: String,
+    },
+    /// A bundle, a change or a page from elsewhere was refused whole; nothing was applied.
+    #[error("refused, nothing was applied: {reason}")]
+    Refused { reason: String },
+    #[error("not enrolled: this device has not joined a space")]
+    NotEnrolled,
+    #[error("relay unreachable: {reason}")]
+    RelayUnreachable { reason: String },
+    #[error("relay refused ({status}): {reason}")]
+    RelayRefused { status: u16, reason: String },
+    #[error("storage full: free some space on this device and try again")]
+    StorageFull,
+    #[error("storage read-only: this store can be read but not changed")]
+    StorageReadOnly,
+    #[error("store damaged: restore it from another device or a backup")]
+    StorageCorrupt,
+    #[error("storage error: {reason}")]
+    Storage { reason: String },
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::WrongKey => ApiError::WrongKey,
+            CoreError::StoreNotFound { path } => ApiError::StoreNotFound { path },
+            CoreError::StoreExists { path } => ApiError::StoreExists { path },
+            CoreError::NewerSchema { .. } => ApiError::NewerVersion,
+            CoreError::InvalidInput { field, reason } => ApiError::InvalidInput { field, reason },
+            CoreError::NoPersonMatches => ApiError::NoPersonMatches,
+            CoreError::AmbiguousPerson(candidates) => ApiError::AmbiguousPerson { candidates },
+            CoreError::RecordNotFound(id) => ApiError::RecordNotFound(id),
+            CoreError::WrongKind {
+                id,
+                expected,
+                actual,
+            } => ApiError::WrongKind {
+                id,
+                expected: expected.to_string(),
+                actual,
+            },
+            CoreError::BundleRefused(reason) | CoreError::ChangesRefused(reason) => {
+                ApiError::Refused { reason }
+            }
+            CoreError::NotEnrolled => ApiError::NotEnrolled,
+            CoreError::RelayUnreachable(reason) => ApiError::RelayUnreachable { reason },
+            CoreError::RelayRefused { status, reason } => ApiError::RelayRefused { status, reason },
+            CoreError::StorageFull => ApiError::StorageFull,
+            CoreError::StorageReadOnly => ApiError::StorageReadOnly,
+            CoreError::StorageCorrupt { .. } | CoreError::Document(_) => ApiError::StorageCorrupt,
+            // SQLite's own words name tables and constraints, never a value.
+            CoreError::Sqlite(e) => ApiError::Storage {
+                reason: e.to_string(),
+            },
+            CoreError::Storage(reason) => ApiError::Storage { reason },
+        }
     }
 }

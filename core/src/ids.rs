@@ -61,7 +61,7 @@ impl FromStr for RecordId {
     fn from_str(s: &str) -> Result<Self, CoreError> {
         Uuid::parse_str(s.trim())
             .map(RecordId)
-            .map_err(|_| CoreError::invalid("record id", format!("{s:?} is not a record id")))
+            .map_err(|_| CoreError::invalid("record id", "is not a record id"))
     }
 }
 

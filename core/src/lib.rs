@@ -29,7 +29,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::RawKey;
 pub use doc::{Comment, Edit};
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
-pub use error::{CoreError, Result};
+pub use error::{ApiError, CoreError, Result};
 pub use history::{Author, Conflict, ConflictValue, HistoryEntry, Op, TimelineEntry, TimelineItem};
 pub use ids::{DeviceId, RecordId};
 pub use model::schema::{FieldSpec, FieldType, Kind, Value};

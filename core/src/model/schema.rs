@@ -321,31 +321,25 @@ impl Checker<'_> {
             T::Text => Value::Text(text.to_string()),
             T::Int { .. } => Value::Int(
                 text.parse()
-                    .map_err(|_| bad(format!("{text:?} is not a whole number")))?,
+                    .map_err(|_| bad("is not a whole number".into()))?,
             ),
-            T::Float { .. } => Value::Float(
-                text.parse()
-                    .map_err(|_| bad(format!("{text:?} is not a number")))?,
-            ),
+            T::Float { .. } => {
+                Value::Float(text.parse().map_err(|_| bad("is not a number".into()))?)
+            }
             T::Bool => Value::Bool(match text.to_lowercase().as_str() {
                 "yes" | "oui" | "true" | "1" => true,
                 "no" | "non" | "false" | "0" => false,
-                _ => return Err(bad(format!("{text:?} is not yes or no"))),
+                _ => return Err(bad("is not yes or no".into())),
             }),
             T::Date(_) => Value::Date(
-                parse_date(text)
-                    .ok_or_else(|| bad(format!("{text:?} is not a date (YYYY-MM-DD)")))?,
+                parse_date(text).ok_or_else(|| bad("is not a date (YYYY-MM-DD)".into()))?,
             ),
-            T::Time(_) => Value::Time(parse_time(text).ok_or_else(|| {
-                bad(format!(
-                    "{text:?} is not a date and time (YYYY-MM-DD HH:MM, UTC)"
-                ))
-            })?),
+            T::Time(_) => Value::Time(
+                parse_time(text)
+                    .ok_or_else(|| bad("is not a date and time (YYYY-MM-DD HH:MM, UTC)".into()))?,
+            ),
             T::Code(_) => Value::Code(text.to_string()),
-            T::Ref(_) => Value::Ref(
-                text.parse()
-                    .map_err(|_| bad(format!("{text:?} is not a record id")))?,
-            ),
+            T::Ref(_) => Value::Ref(text.parse().map_err(|_| bad("is not a record id".into()))?),
             container => return Err(bad(format!("a {container:?} field takes no single value"))),
         };
         self.check(field, ty.element(), &value)?;
@@ -366,12 +360,12 @@ impl Checker<'_> {
             }
             (T::Int { min, max }, Value::Int(i)) => {
                 if *i < min || *i > max {
-                    return bad(format!("{i} is outside {min}..={max}"));
+                    return bad(format!("is outside {min}..={max}"));
                 }
             }
             (T::Float { min, max }, Value::Float(x)) => {
                 if !x.is_finite() || *x < min || *x > max {
-                    return bad(format!("{x} is outside {min}..={max}"));
+                    return bad(format!("is outside {min}..={max}"));
                 }
             }
             (T::Bool, Value::Bool(_)) => {}
@@ -402,7 +396,7 @@ impl Checker<'_> {
                 }
             }
             (T::Ref(_), Value::Ref(_)) => {}
-            (ty, value) => return bad(format!("{value:?} does not fit a {ty:?} field")),
+            (ty, _) => return bad(format!("does not fit a {ty:?} field")),
         }
         Ok(())
     }

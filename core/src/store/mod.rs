@@ -569,11 +569,8 @@ impl Store {
 
     /// Records a territory observation.
     pub fn add_observation(&self, observation: &NewObservation) -> Result<RecordId> {
-        if let Some((k, v)) = observation.counts.iter().find(|(_, v)| **v < 0) {
-            return Err(CoreError::invalid(
-                "counts",
-                format!("{k} is negative ({v})"),
-            ));
+        if let Some((k, _)) = observation.counts.iter().find(|(_, v)| **v < 0) {
+            return Err(CoreError::invalid("counts", format!("{k} is negative")));
         }
         self.create_record(
             Kind::Observation,
@@ -1015,22 +1012,9 @@ impl Store {
         })?;
         match found.as_slice() {
             [one] => Ok(one.id),
-            [] => Err(CoreError::invalid(
-                "person",
-                format!("no person matches {id_or_name:?}"),
-            )),
-            many => Err(CoreError::invalid(
-                "person",
-                format!(
-                    "{id_or_name:?} matches {}{} persons ({}): give the id",
-                    if many.len() > 5 { "more than " } else { "" },
-                    many.len().min(5),
-                    many.iter()
-                        .take(5)
-                        .map(|p| format!("{} {}", p.display_name, p.id))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
+            [] => Err(CoreError::NoPersonMatches),
+            many => Err(CoreError::AmbiguousPerson(
+                many.iter().take(5).map(|p| p.id).collect(),
             )),
         }
     }
@@ -1239,9 +1223,9 @@ fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> {
             }
             let counts = field("counts").map(|s| r.text_map(s)).unwrap_or_default();
             match counts.iter().find(|(_, v)| v.parse::<u32>().is_err()) {
-                Some((k, v)) => Err(CoreError::invalid(
+                Some((k, _)) => Err(CoreError::invalid(
                     "counts",
-                    format!("{k} = {v:?} is not a whole number of zero or more"),
+                    format!("{k} is not a whole number of zero or more"),
                 )),
                 None => Ok(()),
             }

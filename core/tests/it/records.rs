@@ -2,9 +2,10 @@
 //! observations through the store.
 
 use crate::common::{device, meet, person};
+use allervers_core::model::schema::Checker;
 use allervers_core::{
-    CoreError, Edit, Kind, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
-    PersonQuery, PersonSort, Value,
+    ApiError, CoreError, Edit, Kind, NewAction, NewEncounter, NewObservation, NewPerson,
+    NewReferral, PersonQuery, PersonSort, Value,
 };
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
@@ -450,4 +451,51 @@ fn generic_edits_keep_the_rules_of_each_kind() {
         .edit(a, &[Edit::Clear("person".into())])
         .unwrap_err();
     assert_eq!(invalid_field(err), "person");
+}
+
+/// An ambiguous person search returns the candidates' ids, and the public error says how many
+/// matched without a name; a value typed wrong is not echoed back.
+#[test]
+fn errors_carry_ids_and_field_names_never_names_or_values() {
+    let d = device("Poste bureau", "Sophie");
+    let a = person(&d.store, "Karim Benali");
+    let b = person(&d.store, "Karim Ouvrard");
+    let err = d.store.find_person("karim").unwrap_err();
+    match &err {
+        CoreError::AmbiguousPerson(ids) => {
+            let mut ids = ids.clone();
+            ids.sort();
+            let mut expected = vec![a, b];
+            expected.sort();
+            assert_eq!(ids, expected);
+        }
+        other => panic!("{other:?}"),
+    }
+    let public = ApiError::from(err);
+    for text in [public.to_string(), format!("{public:?}")] {
+        assert!(!text.contains("Karim") && !text.contains("karim"), "{text}");
+    }
+    assert_eq!(
+        public.to_string(),
+        "2 persons match these words: give the id"
+    );
+    assert!(matches!(
+        d.store.find_person("Zéphyrine"),
+        Err(CoreError::NoPersonMatches)
+    ));
+
+    let checker = Checker {
+        now: d.store.now(),
+        extra: &[],
+    };
+    let spec = Kind::Person.field("birth_year").unwrap();
+    let err = checker
+        .parse("birth_year", spec.ty, "Hépatite-Xq-1987")
+        .unwrap_err();
+    let public = ApiError::from(err);
+    assert!(
+        matches!(&public, ApiError::InvalidInput { field, .. } if field == "birth_year"),
+        "{public:?}"
+    );
+    assert!(!public.to_string().contains("Hépatite"), "{public}");
 }
