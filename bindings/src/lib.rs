@@ -106,7 +106,7 @@ fn date(
 ) -> std::result::Result<Option<NaiveDate>, core::CoreError> {
     text.as_deref()
         .map(|t| {
-            core::model::schema::parse_date(t).ok_or_else(|| core::CoreError::InvalidInput {
+            core::model::fields::parse_date(t).ok_or_else(|| core::CoreError::InvalidInput {
                 field: field.into(),
                 reason: format!("{t:?} is not a date (YYYY-MM-DD)"),
             })
@@ -532,7 +532,7 @@ impl Store {
             let kind = self.inner.kind_of(record)?;
             let spec = kind.field(&field)?;
             let extra = self.inner.extra_terms()?;
-            let checker = core::model::schema::Checker {
+            let checker = core::model::fields::Checker {
                 now: self.inner.now(),
                 extra: &extra,
             };

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use allervers_core::model::schema::{parse_date, parse_time, Checker, Kind};
+use allervers_core::model::fields::{parse_date, parse_time, Checker, Kind};
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
@@ -853,8 +853,15 @@ fn run(cli: Cli) -> Result<()> {
             if csv {
                 let mut w = ::csv::Writer::from_writer(Vec::new());
                 w.write_record(["section", "item", "current", "previous"])?;
-                for (section, item, current, previous) in report.rows() {
-                    w.write_record([section, item, current.to_string(), previous.to_string()])?;
+                for section in report.sections(ctx.lang, render::extra_terms()) {
+                    for line in &section.lines {
+                        w.write_record([
+                            section.key,
+                            &line.key,
+                            &line.figure.current.to_string(),
+                            &line.figure.previous.to_string(),
+                        ])?;
+                    }
                 }
                 let bytes = w
                     .into_inner()

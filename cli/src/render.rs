@@ -19,14 +19,14 @@ pub fn know_extra_terms(terms: Vec<ExtraTerm>) {
     let _ = EXTRA_TERMS.set(terms);
 }
 
+/// The organisation's extra codes, as the opened store knows them.
+pub(crate) fn extra_terms() -> &'static [ExtraTerm] {
+    EXTRA_TERMS.get().map_or(&[], Vec::as_slice)
+}
+
 /// The label of a code: built in, the organisation's, or the code itself.
 pub(crate) fn l(vocab: Vocab, code: &str, lang: Lang) -> String {
-    label(
-        vocab,
-        code,
-        EXTRA_TERMS.get().map_or(&[], Vec::as_slice),
-        lang,
-    )
+    label(vocab, code, extra_terms(), lang)
 }
 
 fn opt(v: &Option<String>) -> &str {
@@ -554,7 +554,6 @@ pub fn import(s: &ImportSummary) -> String {
 }
 
 pub fn report(r: &allervers_core::report::Report, lang: Lang) -> String {
-    use allervers_core::report::Figure;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -568,49 +567,16 @@ pub fn report(r: &allervers_core::report::Report, lang: Lang) -> String {
         r.previous_from,
         r.previous_to
     );
-    let line = |out: &mut String, label: &str, f: &Figure| {
-        let _ = writeln!(
-            out,
-            "  {label:<44} {:>7}   (before: {})",
-            f.current, f.previous
-        );
-    };
-    line(&mut out, "encounters", &r.encounters);
-    line(&mut out, "distinct persons met", &r.persons_met);
-    line(&mut out, "new persons", &r.new_persons);
-    line(&mut out, "anonymous contacts", &r.anonymous_contacts);
-    for (title, vocab, map) in [
-        ("services given", Some(Vocab::Service), &r.services),
-        ("needs observed (persons met)", Some(Vocab::Need), &r.needs),
-        (
-            "referrals by target",
-            Some(Vocab::ReferralTarget),
-            &r.referrals_by_target,
-        ),
-        (
-            "referrals by outcome",
-            Some(Vocab::ReferralStatus),
-            &r.referrals_by_outcome,
-        ),
-        ("situation changes", None, &r.situation_changes),
-    ] {
-        let _ = writeln!(out, "{title}");
-        for (k, f) in map {
-            let label = match vocab {
-                Some(v) => l(v, k, lang),
-                None => k
-                    .split(" -> ")
-                    .map(|s| l(Vocab::Situation, s, lang))
-                    .collect::<Vec<_>>()
-                    .join(" -> "),
-            };
-            line(&mut out, &format!("  {label}"), f);
+    for section in r.sections(lang, extra_terms()) {
+        let _ = writeln!(out, "{}", section.title);
+        for line in &section.lines {
+            let _ = writeln!(
+                out,
+                "  {:<44} {:>7}   (before: {})",
+                line.label, line.figure.current, line.figure.previous
+            );
         }
     }
-    let _ = writeln!(out, "actions");
-    line(&mut out, "  done", &r.actions_done);
-    line(&mut out, "  due in the period", &r.actions_due);
-    line(&mut out, "  overdue", &r.actions_overdue);
     out
 }
 

@@ -16,7 +16,7 @@ use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, RO
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::model::schema::{FieldSpec, FieldType, Kind, Value};
+use crate::model::fields::{FieldSpec, FieldType, Kind, Value};
 use crate::{CoreError, DeviceId, RecordId, Result};
 
 pub(crate) const RESOLUTIONS: &str = "_resolutions";
@@ -454,7 +454,7 @@ impl<'a> Reader<'a> {
                         .scalars(
                             &entry,
                             "at",
-                            FieldType::Time(crate::model::schema::Horizon::Past),
+                            FieldType::Time(crate::model::fields::Horizon::Past),
                         )
                         .pop()?
                     {

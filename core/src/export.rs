@@ -159,8 +159,8 @@ impl Store {
             },
         };
         let (start, end) = (
-            crate::model::schema::date_ms(from),
-            crate::model::schema::date_ms(to + Duration::days(1)),
+            crate::model::fields::date_ms(from),
+            crate::model::fields::date_ms(to + Duration::days(1)),
         );
         let (from_s, to_s) = (
             from.format("%Y-%m-%d").to_string(),

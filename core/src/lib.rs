@@ -10,6 +10,7 @@
 
 pub mod bundle;
 pub mod clock;
+pub mod conflicts;
 pub mod crypto;
 mod doc;
 pub mod entropy;
@@ -23,16 +24,18 @@ pub mod seed;
 pub mod store;
 pub mod sync;
 pub mod text;
+pub mod timeline;
 pub mod vocab;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conflicts::{Conflict, ConflictValue};
 pub use crypto::RawKey;
 pub use doc::{Comment, Edit};
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use error::{ApiError, CoreError, Result};
-pub use history::{Author, Conflict, ConflictValue, HistoryEntry, Op, TimelineEntry, TimelineItem};
+pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
-pub use model::schema::{FieldSpec, FieldType, Kind, Value};
+pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::{
     Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
     Observation, Person, PersonSummary, Record, Referral,
@@ -41,3 +44,4 @@ pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store, StoreOptions,
 };
 pub use sync::{Invite, Membership, Request, Response, SyncProgress, SyncRound, SyncSummary};
+pub use timeline::{TimelineEntry, TimelineItem};

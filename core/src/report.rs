@@ -2,13 +2,14 @@
 //! signal"): what the team did over a period, each figure beside the same figure for the period
 //! just before. Read from the index tables only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
-use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::{CoreError, RecordId, Result, Store};
+use crate::store::activity::period;
+use crate::vocab::{label, ExtraTerm, Lang, Vocab};
+use crate::{CoreError, Result, Store};
 
 /// A figure for the period and for the period before it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -38,132 +39,6 @@ pub struct Report {
     pub actions_overdue: Figure,
     /// "street -> emergency_shelter" and so on.
     pub situation_changes: BTreeMap<String, Figure>,
-}
-
-#[derive(Default)]
-struct Period {
-    encounters: i64,
-    persons_met: i64,
-    new_persons: i64,
-    anonymous: i64,
-    services: BTreeMap<String, i64>,
-    needs: BTreeMap<String, i64>,
-    by_target: BTreeMap<String, i64>,
-    by_outcome: BTreeMap<String, i64>,
-    actions_done: i64,
-    actions_due: i64,
-    actions_overdue: i64,
-    situations: BTreeMap<String, i64>,
-}
-
-fn day_ms(d: NaiveDate) -> i64 {
-    crate::model::schema::date_ms(d)
-}
-
-fn team_clause(column: &str) -> String {
-    format!("(?3 IS NULL OR (',' || {column} || ',') LIKE '%,' || ?3 || ',%')")
-}
-
-fn period(conn: &Connection, from: NaiveDate, to: NaiveDate, team: Option<&str>) -> Result<Period> {
-    let (start, end) = (day_ms(from), day_ms(to + Duration::days(1)));
-    let (from_s, to_s) = (
-        from.format("%Y-%m-%d").to_string(),
-        to.format("%Y-%m-%d").to_string(),
-    );
-    let mut p = Period::default();
-    let mut met = BTreeSet::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT persons, anonymous_count, services FROM encounters
-         WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)",
-    )?;
-    let mut rows = stmt.query(params![start, end, team])?;
-    while let Some(row) = rows.next()? {
-        p.encounters += 1;
-        p.anonymous += row.get::<_, i64>(1)?;
-        for s in row
-            .get::<_, String>(2)?
-            .split(',')
-            .filter(|s| !s.is_empty())
-        {
-            *p.services.entry(s.to_string()).or_default() += 1;
-        }
-        for id in row
-            .get::<_, String>(0)?
-            .split(',')
-            .filter(|s| !s.is_empty())
-        {
-            if let Ok(id) = id.parse::<RecordId>() {
-                met.insert(id);
-            }
-        }
-    }
-    p.persons_met = met.len() as i64;
-    let mut needs = conn.prepare_cached("SELECT needs FROM persons WHERE record_id = ?1")?;
-    for id in &met {
-        let row: Option<String> =
-            rusqlite::OptionalExtension::optional(needs.query_row([id.as_bytes()], |r| r.get(0)))?;
-        for n in row.unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
-            *p.needs.entry(n.to_string()).or_default() += 1;
-        }
-    }
-    p.new_persons = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM persons WHERE created_at >= ?1 AND created_at < ?2 AND {}",
-            team_clause("teams")
-        ))?
-        .query_row(params![start, end, team], |r| r.get(0))?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT r.target, r.status FROM referrals r LEFT JOIN persons p ON p.record_id = r.person_id
-         WHERE r.date >= ?1 AND r.date <= ?2 AND {}",
-        team_clause("coalesce(p.teams, '')")
-    ))?;
-    let mut rows = stmt.query(params![from_s, to_s, team])?;
-    while let Some(row) = rows.next()? {
-        *p.by_target
-            .entry(row.get::<_, Option<String>>(0)?.unwrap_or_default())
-            .or_default() += 1;
-        *p.by_outcome
-            .entry(row.get::<_, Option<String>>(1)?.unwrap_or_default())
-            .or_default() += 1;
-    }
-    let actions = |condition: &str, args: &[&dyn rusqlite::ToSql]| -> Result<i64> {
-        let sql = format!(
-            "SELECT count(*) FROM actions a LEFT JOIN persons p ON p.record_id = a.person_id
-             WHERE {condition} AND {}",
-            team_clause("coalesce(p.teams, '')")
-        );
-        Ok(conn.prepare_cached(&sql)?.query_row(args, |r| r.get(0))?)
-    };
-    p.actions_done = actions(
-        "a.status = 'done' AND a.done_at >= ?1 AND a.done_at < ?2",
-        &[&start, &end, &team],
-    )?;
-    p.actions_due = actions(
-        "a.status = 'todo' AND a.due_at >= ?1 AND a.due_at <= ?2",
-        &[&from_s, &to_s, &team],
-    )?;
-    // Overdue at the end of the period: still to do, due before its last day. (?1 is bound but
-    // unused: the helper binds the period's two bounds and the team.)
-    p.actions_overdue = actions(
-        "a.status = 'todo' AND a.due_at < ?2 AND ?1 IS NOT NULL",
-        &[&from_s, &to_s, &team],
-    )?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT s.from_situation, s.to_situation FROM situation_changes s
-         LEFT JOIN persons p ON p.record_id = s.person_id
-         WHERE s.at >= ?1 AND s.at < ?2 AND {}",
-        team_clause("coalesce(p.teams, '')")
-    ))?;
-    let mut rows = stmt.query(params![start, end, team])?;
-    while let Some(row) = rows.next()? {
-        let key = format!(
-            "{} -> {}",
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?
-        );
-        *p.situations.entry(key).or_default() += 1;
-    }
-    Ok(p)
 }
 
 fn pair(
@@ -222,31 +97,142 @@ impl Store {
     }
 }
 
+/// One section of the report as every output shows it (text, CSV, dashboard): defined here once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// A stable key (`activity`, `services`...): the CSV's first column.
+    pub key: &'static str,
+    pub title: &'static str,
+    /// A breakdown by code (drawn as a chart), or a few headline figures (a table).
+    pub breakdown: bool,
+    pub lines: Vec<Line>,
+}
+
+/// One figure of a section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Line {
+    /// A stable key (`encounters`, a code, `street -> squat`): the CSV's second column.
+    pub key: String,
+    /// What a person reads, in the language asked for.
+    pub label: String,
+    pub figure: Figure,
+}
+
 impl Report {
-    /// The report as rows of (section, item, current, previous), for a CSV file.
-    pub fn rows(&self) -> Vec<(String, String, i64, i64)> {
-        let mut rows = Vec::new();
-        let mut one = |section: &str, item: &str, f: &Figure| {
-            rows.push((section.to_string(), item.to_string(), f.current, f.previous))
+    /// The report's sections, in order, labelled in `lang` (codes by their list's labels,
+    /// the organisation's own codes included).
+    pub fn sections(&self, lang: Lang, extra: &[ExtraTerm]) -> Vec<Section> {
+        let words = |fr: &'static str, en: &'static str| match lang {
+            Lang::Fr => fr,
+            Lang::En => en,
         };
-        one("encounters", "total", &self.encounters);
-        one("persons", "met", &self.persons_met);
-        one("persons", "new", &self.new_persons);
-        one("encounters", "anonymous contacts", &self.anonymous_contacts);
-        for (section, map) in [
-            ("services", &self.services),
-            ("needs", &self.needs),
-            ("referrals by target", &self.referrals_by_target),
-            ("referrals by outcome", &self.referrals_by_outcome),
-            ("situation changes", &self.situation_changes),
-        ] {
-            for (k, f) in map {
-                one(section, k, f);
-            }
-        }
-        one("actions", "done", &self.actions_done);
-        one("actions", "due", &self.actions_due);
-        one("actions", "overdue", &self.actions_overdue);
-        rows
+        let fixed = |lines: &[(&str, &'static str, &'static str, Figure)]| {
+            lines
+                .iter()
+                .map(|(key, fr, en, figure)| Line {
+                    key: key.to_string(),
+                    label: words(fr, en).to_string(),
+                    figure: *figure,
+                })
+                .collect()
+        };
+        let coded = |vocab: Vocab, map: &BTreeMap<String, Figure>| {
+            map.iter()
+                .map(|(code, figure)| Line {
+                    key: code.clone(),
+                    label: label(vocab, code, extra, lang),
+                    figure: *figure,
+                })
+                .collect()
+        };
+        let changes = self
+            .situation_changes
+            .iter()
+            .map(|(key, figure)| Line {
+                key: key.clone(),
+                label: key
+                    .split(" -> ")
+                    .map(|code| label(Vocab::Situation, code, extra, lang))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+                figure: *figure,
+            })
+            .collect();
+        vec![
+            Section {
+                key: "activity",
+                title: words("Activité", "Activity"),
+                breakdown: false,
+                lines: fixed(&[
+                    ("encounters", "Rencontres", "Encounters", self.encounters),
+                    (
+                        "persons_met",
+                        "Personnes rencontrées (distinctes)",
+                        "Distinct persons met",
+                        self.persons_met,
+                    ),
+                    (
+                        "new_persons",
+                        "Nouvelles personnes",
+                        "New persons",
+                        self.new_persons,
+                    ),
+                    (
+                        "anonymous_contacts",
+                        "Contacts anonymes",
+                        "Anonymous contacts",
+                        self.anonymous_contacts,
+                    ),
+                ]),
+            },
+            Section {
+                key: "services",
+                title: words("Prestations", "Services given"),
+                breakdown: true,
+                lines: coded(Vocab::Service, &self.services),
+            },
+            Section {
+                key: "needs",
+                title: words(
+                    "Besoins observés (personnes rencontrées)",
+                    "Needs observed (persons met)",
+                ),
+                breakdown: true,
+                lines: coded(Vocab::Need, &self.needs),
+            },
+            Section {
+                key: "referrals_by_target",
+                title: words("Orientations par destination", "Referrals by target"),
+                breakdown: true,
+                lines: coded(Vocab::ReferralTarget, &self.referrals_by_target),
+            },
+            Section {
+                key: "referrals_by_outcome",
+                title: words("Orientations par suite", "Referrals by outcome"),
+                breakdown: true,
+                lines: coded(Vocab::ReferralStatus, &self.referrals_by_outcome),
+            },
+            Section {
+                key: "situation_changes",
+                title: words("Changements de situation", "Situation changes"),
+                breakdown: true,
+                lines: changes,
+            },
+            Section {
+                key: "actions",
+                title: words("Suivis", "Actions"),
+                breakdown: false,
+                lines: fixed(&[
+                    ("done", "Faits", "Done", self.actions_done),
+                    (
+                        "due",
+                        "À échéance dans la période",
+                        "Due in the period",
+                        self.actions_due,
+                    ),
+                    ("overdue", "En retard", "Overdue", self.actions_overdue),
+                ]),
+            },
+        ]
     }
 }

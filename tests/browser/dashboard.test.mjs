@@ -119,11 +119,11 @@ test('the report page shows the same figures as the command line', async () => {
   await page.goto(new URL(`/report?from=${today}&to=${today}&lang=en`, url).href);
   const figure = async (name) => Number(await page.locator(`tr[data-figure="${name}"] td.current`).innerText());
   const expected = cli('a', 'report', '--from', today, '--to', today);
-  assert.equal(await figure('encounters'), expected.encounters.current);
-  assert.equal(await figure('encounters'), 2);
-  assert.equal(await figure('persons_met'), expected.persons_met.current);
-  assert.equal(await figure('anonymous'), expected.anonymous_contacts.current);
-  assert.equal(await figure('new_persons'), expected.new_persons.current);
+  assert.equal(await figure('activity.encounters'), expected.encounters.current);
+  assert.equal(await figure('activity.encounters'), 2);
+  assert.equal(await figure('activity.persons_met'), expected.persons_met.current);
+  assert.equal(await figure('activity.anonymous_contacts'), expected.anonymous_contacts.current);
+  assert.equal(await figure('activity.new_persons'), expected.new_persons.current);
   assert.ok(await page.locator('svg.chart').count() >= 1, 'charts are drawn');
   assert.match(await page.locator('h1').innerText(), /Activity report/);
   await page.close();

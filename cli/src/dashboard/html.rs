@@ -1,12 +1,11 @@
 //! Server-rendered pages of the dashboard: plain HTML with every value escaped, bar charts as
 //! inline SVG, French labels by default and English on demand.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use allervers_core::history::{Conflict, TimelineEntry, TimelineItem};
 use allervers_core::report::{Figure, Report};
 use allervers_core::vocab::{Lang, Vocab};
+use allervers_core::{Conflict, TimelineEntry, TimelineItem};
 
 use crate::render::l;
 use allervers_core::{Person, PersonSummary};
@@ -55,18 +54,6 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "show" => ("Afficher", "Show"),
         "current" => ("Période", "Period"),
         "previous" => ("Période précédente", "Previous period"),
-        "encounters" => ("Rencontres", "Encounters"),
-        "persons_met" => ("Personnes rencontrées (distinctes)", "Distinct persons met"),
-        "new_persons" => ("Nouvelles personnes", "New persons"),
-        "anonymous" => ("Contacts anonymes", "Anonymous contacts"),
-        "services" => ("Prestations", "Services given"),
-        "needs" => ("Besoins observés", "Needs observed"),
-        "by_target" => ("Orientations par destination", "Referrals by target"),
-        "by_outcome" => ("Orientations par suite", "Referrals by outcome"),
-        "situation_changes" => ("Changements de situation", "Situation changes"),
-        "actions_done" => ("Suivis faits", "Actions done"),
-        "actions_due" => ("Suivis à échéance", "Actions due"),
-        "actions_overdue" => ("Suivis en retard", "Actions overdue"),
         "language" => ("English", "Français"),
         _ => ("?", "?"),
     };
@@ -288,56 +275,28 @@ pub fn report(r: &Report, lang: Lang) -> String {
         r.previous_from,
         r.previous_to,
     );
-    for (key, f) in [
-        ("encounters", r.encounters),
-        ("persons_met", r.persons_met),
-        ("new_persons", r.new_persons),
-        ("anonymous", r.anonymous_contacts),
-        ("actions_done", r.actions_done),
-        ("actions_due", r.actions_due),
-        ("actions_overdue", r.actions_overdue),
-    ] {
-        let _ = write!(
-            out,
-            r#"<tr data-figure="{key}"><td>{}</td><td class="num current">{}</td><td class="num previous">{}</td></tr>"#,
-            t(lang, key),
-            f.current,
-            f.previous
-        );
+    let sections = r.sections(lang, crate::render::extra_terms());
+    for section in sections.iter().filter(|s| !s.breakdown) {
+        for line in &section.lines {
+            let _ = write!(
+                out,
+                r#"<tr data-figure="{}.{}"><td>{}</td><td class="num current">{}</td><td class="num previous">{}</td></tr>"#,
+                section.key,
+                esc(&line.key),
+                esc(&line.label),
+                line.figure.current,
+                line.figure.previous
+            );
+        }
     }
     out.push_str("</table>");
-    let labelled =
-        |vocab: Option<Vocab>, map: &BTreeMap<String, Figure>| -> Vec<(String, Figure)> {
-            map.iter()
-                .map(|(k, f)| {
-                    let name = match vocab {
-                        Some(v) => l(v, k, lang),
-                        None => k
-                            .split(" -> ")
-                            .map(|s| l(Vocab::Situation, s, lang))
-                            .collect::<Vec<_>>()
-                            .join(" → "),
-                    };
-                    (name, *f)
-                })
-                .collect()
-        };
-    for (key, vocab, map) in [
-        ("services", Some(Vocab::Service), &r.services),
-        ("needs", Some(Vocab::Need), &r.needs),
-        (
-            "by_target",
-            Some(Vocab::ReferralTarget),
-            &r.referrals_by_target,
-        ),
-        (
-            "by_outcome",
-            Some(Vocab::ReferralStatus),
-            &r.referrals_by_outcome,
-        ),
-        ("situation_changes", None, &r.situation_changes),
-    ] {
-        out.push_str(&chart(t(lang, key), &labelled(vocab, map)));
+    for section in sections.iter().filter(|s| s.breakdown) {
+        let rows: Vec<(String, Figure)> = section
+            .lines
+            .iter()
+            .map(|line| (line.label.clone(), line.figure))
+            .collect();
+        out.push_str(&chart(section.title, &rows));
     }
     out
 }

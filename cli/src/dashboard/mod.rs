@@ -242,7 +242,7 @@ async fn report(
     let parse = |s: &Option<String>, default: NaiveDate| {
         s.as_deref()
             .filter(|s| !s.is_empty())
-            .map_or(Some(default), allervers_core::model::schema::parse_date)
+            .map_or(Some(default), allervers_core::model::fields::parse_date)
     };
     let (Some(from), Some(to)) = (parse(&q.from, month_start), parse(&q.to, today)) else {
         return failure("dates are YYYY-MM-DD");

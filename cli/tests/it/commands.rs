@@ -473,11 +473,11 @@ fn report_and_exports_from_the_command_line() {
     let csv = ok(d, &["report", "--from", &from, "--to", &to, "--csv"]);
     assert!(csv.starts_with("section,item,current,previous"));
     assert!(
-        csv.contains(&format!("encounters,total,{encounters},")),
+        csv.contains(&format!("activity,encounters,{encounters},")),
         "{csv}"
     );
     let text = ok(d, &["report", "--from", &from, "--to", &to]);
-    assert!(text.contains("encounters") && text.contains(&encounters.to_string()));
+    assert!(text.contains("Rencontres") && text.contains(&encounters.to_string()));
     assert!(fails(d, &["report", "--from", "2026-13-01", "--to", &to]).contains("--from"));
 
     let out = d.join("encounters.csv");

@@ -2,7 +2,8 @@
 //! store returns (`Person`, `Encounter`...). Inputs become field edits, checked against
 //! [`schema`]; views are read back from the record documents.
 
-pub mod schema;
+pub mod fields;
+pub(crate) mod rules;
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use crate::doc::{Comment, Edit, Reader};
 use crate::RecordId;
-use schema::{Kind, Value};
+use fields::{Kind, Value};
 
 fn set(edits: &mut Vec<Edit>, field: &str, value: Option<Value>) {
     if let Some(v) = value {

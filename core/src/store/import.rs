@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{index, insert_change, load_doc, maybe_snapshot, Store, ROSTER_ID};
 use crate::doc;
-use crate::model::schema::Kind;
+use crate::model::fields::Kind;
 use crate::{CoreError, RecordId, Result};
 
 /// What an import did.

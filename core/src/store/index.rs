@@ -7,7 +7,7 @@ use automerge::{AutoCommit, ChangeHash, ReadDoc, ROOT};
 use rusqlite::{params, Connection};
 
 use crate::doc::{self, Reader, CREATED_AT};
-use crate::model::schema::{Kind, Value};
+use crate::model::fields::{Kind, Value};
 use crate::text::fold;
 use crate::vocab::{check_term, Vocab};
 use crate::{CoreError, DeviceId, RecordId, Result};

@@ -11,11 +11,10 @@ mod seal;
 
 use allervers_protocol::{Page, Push, Pushed, SpaceId};
 use automerge::Change;
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::crypto::RawKey;
-use crate::store::{ImportSummary, Store, ROSTER_ID};
+use crate::store::{sync_state, ImportSummary, Store, ROSTER_ID};
 use crate::{CoreError, RecordId, Result};
 pub use engine::{Request, Response, SyncRound};
 pub(crate) use seal::SpaceKeys;
@@ -163,20 +162,6 @@ pub struct OutboxBatch {
     pub last_seq: i64,
 }
 
-fn cursor(conn: &rusqlite::Connection, key: &str) -> Result<i64> {
-    let v: Option<i64> = conn
-        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?;
-    Ok(v.unwrap_or(0))
-}
-
-fn set_cursor(conn: &rusqlite::Connection, key: &str, value: i64) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?1, ?2)")?
-        .execute(params![key, value])?;
-    Ok(())
-}
-
 impl Store {
     /// Records that this store syncs with `membership` (after creating or joining a space).
     pub fn join_space(&self, membership: &Membership) -> Result<()> {
@@ -187,27 +172,13 @@ impl Store {
             ));
         }
         let conn = self.lock();
-        if conn.query_row("SELECT count(*) FROM space", [], |r| r.get::<_, i64>(0))? > 0 {
+        if sync_state::membership(&conn)?.is_some() {
             return Err(CoreError::invalid(
                 "space",
                 "this store already belongs to a space",
             ));
         }
-        conn.execute(
-            "INSERT INTO space (id, space, name, relay, token, key, epoch, coordinator, joined_at)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                membership.space,
-                membership.name,
-                membership.relay.trim_end_matches('/'),
-                membership.token,
-                membership.key.as_bytes(),
-                membership.epoch,
-                membership.coordinator,
-                self.now().timestamp_millis()
-            ],
-        )?;
-        Ok(())
+        sync_state::insert_membership(&conn, membership, self.now().timestamp_millis())
     }
 
     /// This device's id as the relay knows it.
@@ -277,37 +248,7 @@ impl Store {
 
     /// The space this store syncs with, if any.
     pub fn membership(&self) -> Result<Option<Membership>> {
-        let conn = self.lock();
-        let row = conn
-            .query_row(
-                "SELECT space, name, relay, token, key, epoch, coordinator FROM space WHERE id = 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Vec<u8>>(4)?,
-                        r.get::<_, u32>(5)?,
-                        r.get::<_, bool>(6)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((space, name, relay, token, key, epoch, coordinator)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(Membership {
-            space: <[u8; 16]>::try_from(space.as_slice())
-                .map_err(|_| CoreError::corrupt("bad space id"))?,
-            name,
-            relay,
-            token,
-            key: RawKey::from_slice(&key).map_err(|_| CoreError::corrupt("bad space key"))?,
-            epoch,
-            coordinator,
-        }))
+        sync_state::membership(&self.lock())
     }
 
     fn keys(&self) -> Result<(Membership, SpaceKeys)> {
@@ -326,32 +267,13 @@ impl Store {
         let now_ms = self.now().timestamp_millis();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let after = cursor(&tx, "push_cursor")?;
-        // Every change the relay has not given us: this device's own, and those that came in a
-        // bundle (the relay stores a change it already has once).
-        let mut rows: Vec<(i64, Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut bytes_total = 0;
-        {
-            let mut stmt = tx.prepare_cached(
-                "SELECT seq, record_id, bytes FROM changes WHERE seq > ?1 AND relay_at IS NULL ORDER BY seq LIMIT ?2",
-            )?;
-            let mut q = stmt.query(params![after, limit as i64])?;
-            while let Some(r) = q.next()? {
-                let bytes: Vec<u8> = r.get(2)?;
-                if !rows.is_empty() && bytes_total + bytes.len() > PUSH_BYTES {
-                    break;
-                }
-                bytes_total += bytes.len();
-                rows.push((r.get(0)?, r.get(1)?, bytes));
-            }
-        }
+        let after = sync_state::cursor(&tx, sync_state::PUSH_CURSOR)?;
+        let rows = sync_state::outbox(&tx, after, limit, PUSH_BYTES)?;
         let Some(last_seq) = rows.last().map(|r| r.0) else {
             return Ok(None);
         };
         let mut envelopes = Vec::with_capacity(rows.len());
-        for (_, id, bytes) in rows {
-            let record =
-                RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+        for (_, record, bytes) in rows {
             let key = record_key(&tx, &space, record, &*self.entropy())?;
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
@@ -373,12 +295,12 @@ impl Store {
                 reason: format!("acknowledged {} envelopes of {count}", pushed.seqs.len()),
             });
         }
-        set_cursor(&self.lock(), "push_cursor", last_seq)
+        sync_state::set_cursor(&self.lock(), sync_state::PUSH_CURSOR, last_seq)
     }
 
     /// Where the next pull starts.
     pub fn pull_cursor(&self) -> Result<u64> {
-        Ok(cursor(&self.lock(), "pull_cursor")? as u64)
+        Ok(sync_state::cursor(&self.lock(), sync_state::PULL_CURSOR)? as u64)
     }
 
     /// Applies one page: every envelope is opened first, then the changes and the cursor move
@@ -421,18 +343,12 @@ impl Store {
             .map_err(|_| CoreError::ChangesRefused("the relay's cursor is out of range".into()))?;
         self.import_with(&changes, |tx| {
             for (record, hash, at, offset) in &relay_times {
-                tx.prepare_cached(
-                    "UPDATE changes SET relay_at = ?3, clock_offset = ?4 WHERE record_id = ?1 AND hash = ?2 AND local = 0",
-                )?
-                .execute(params![record.as_bytes(), hash.0, at, offset])?;
+                sync_state::set_relay_time(tx, *record, hash, *at, *offset)?;
             }
             for (blind, record, key) in &new_keys {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
+                sync_state::insert_record_key(tx, blind, *record, key)?;
             }
-            set_cursor(tx, "pull_cursor", next)
+            sync_state::set_cursor(tx, sync_state::PULL_CURSOR, next)
         })
     }
 }
@@ -446,12 +362,7 @@ fn known_key(
     if *blind == space.blind(ROSTER_ID) {
         return Ok(Some(space.roster_key()));
     }
-    let key: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT key FROM record_keys WHERE blind = ?1")?
-        .query_row([blind], |r| r.get(0))
-        .optional()?;
-    key.map(|k| RawKey::from_slice(&k).map_err(|_| CoreError::corrupt("bad record key")))
-        .transpose()
+    sync_state::record_key(conn, blind)
 }
 
 /// The key of a record; a new random one is stored for a record that has none yet.
@@ -466,7 +377,6 @@ fn record_key(
         return Ok(key);
     }
     let key = RawKey::from_bytes(crate::entropy::bytes(entropy));
-    conn.prepare_cached("INSERT INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)")?
-        .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
+    sync_state::insert_record_key(conn, &blind, record, &key)?;
     Ok(key)
 }

@@ -2,7 +2,7 @@
 //! observations through the store.
 
 use crate::common::{device, meet, person};
-use allervers_core::model::schema::Checker;
+use allervers_core::model::fields::Checker;
 use allervers_core::{
     ApiError, CoreError, Edit, Kind, NewAction, NewEncounter, NewObservation, NewPerson,
     NewReferral, PersonQuery, PersonSort, Value,

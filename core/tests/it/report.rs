@@ -2,6 +2,7 @@
 
 use crate::common::device;
 use allervers_core::export::ExportKind;
+use allervers_core::vocab::Lang;
 use allervers_core::{
     CoreError, Edit, Membership, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Value,
 };
@@ -132,10 +133,18 @@ fn the_report_counts_the_period_and_the_one_before() {
         d.store.report(day(3, 31), day(3, 1), None),
         Err(CoreError::InvalidInput { .. })
     ));
-    assert!(r
-        .rows()
-        .iter()
-        .any(|(s, i, c, p)| s == "encounters" && i == "total" && *c == 3 && *p == 1));
+    let sections = r.sections(Lang::En, &[]);
+    let activity = &sections[0];
+    assert_eq!(activity.key, "activity");
+    assert!(activity.lines.iter().any(|l| l.key == "encounters"
+        && l.label == "Encounters"
+        && l.figure.current == 3
+        && l.figure.previous == 1));
+    let services = sections.iter().find(|s| s.key == "services").unwrap();
+    assert!(services.breakdown);
+    assert_eq!(services.lines.len(), r.services.len());
+    let fr = r.sections(Lang::Fr, &[]);
+    assert_eq!(fr[0].lines[0].label, "Rencontres");
 }
 
 /// The office's replica is usually a device that joined later and restored everything: its

@@ -1,0 +1,141 @@
+//! The counts behind the activity report, for one period and optionally one team, read from
+//! the index tables.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, NaiveDate};
+use rusqlite::{params, Connection};
+
+use crate::{RecordId, Result};
+
+/// What a team did over one period, counted from the index tables.
+#[derive(Default)]
+pub(crate) struct Period {
+    pub(crate) encounters: i64,
+    pub(crate) persons_met: i64,
+    pub(crate) new_persons: i64,
+    pub(crate) anonymous: i64,
+    pub(crate) services: BTreeMap<String, i64>,
+    pub(crate) needs: BTreeMap<String, i64>,
+    pub(crate) by_target: BTreeMap<String, i64>,
+    pub(crate) by_outcome: BTreeMap<String, i64>,
+    pub(crate) actions_done: i64,
+    pub(crate) actions_due: i64,
+    pub(crate) actions_overdue: i64,
+    pub(crate) situations: BTreeMap<String, i64>,
+}
+
+fn day_ms(d: NaiveDate) -> i64 {
+    crate::model::fields::date_ms(d)
+}
+
+fn team_clause(column: &str) -> String {
+    format!("(?3 IS NULL OR (',' || {column} || ',') LIKE '%,' || ?3 || ',%')")
+}
+
+pub(crate) fn period(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    team: Option<&str>,
+) -> Result<Period> {
+    let (start, end) = (day_ms(from), day_ms(to + Duration::days(1)));
+    let (from_s, to_s) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
+    let mut p = Period::default();
+    let mut met = BTreeSet::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT persons, anonymous_count, services FROM encounters
+         WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)",
+    )?;
+    let mut rows = stmt.query(params![start, end, team])?;
+    while let Some(row) = rows.next()? {
+        p.encounters += 1;
+        p.anonymous += row.get::<_, i64>(1)?;
+        for s in row
+            .get::<_, String>(2)?
+            .split(',')
+            .filter(|s| !s.is_empty())
+        {
+            *p.services.entry(s.to_string()).or_default() += 1;
+        }
+        for id in row
+            .get::<_, String>(0)?
+            .split(',')
+            .filter(|s| !s.is_empty())
+        {
+            if let Ok(id) = id.parse::<RecordId>() {
+                met.insert(id);
+            }
+        }
+    }
+    p.persons_met = met.len() as i64;
+    let mut needs = conn.prepare_cached("SELECT needs FROM persons WHERE record_id = ?1")?;
+    for id in &met {
+        let row: Option<String> =
+            rusqlite::OptionalExtension::optional(needs.query_row([id.as_bytes()], |r| r.get(0)))?;
+        for n in row.unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+            *p.needs.entry(n.to_string()).or_default() += 1;
+        }
+    }
+    p.new_persons = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM persons WHERE created_at >= ?1 AND created_at < ?2 AND {}",
+            team_clause("teams")
+        ))?
+        .query_row(params![start, end, team], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT r.target, r.status FROM referrals r LEFT JOIN persons p ON p.record_id = r.person_id
+         WHERE r.date >= ?1 AND r.date <= ?2 AND {}",
+        team_clause("coalesce(p.teams, '')")
+    ))?;
+    let mut rows = stmt.query(params![from_s, to_s, team])?;
+    while let Some(row) = rows.next()? {
+        *p.by_target
+            .entry(row.get::<_, Option<String>>(0)?.unwrap_or_default())
+            .or_default() += 1;
+        *p.by_outcome
+            .entry(row.get::<_, Option<String>>(1)?.unwrap_or_default())
+            .or_default() += 1;
+    }
+    let actions = |condition: &str, args: &[&dyn rusqlite::ToSql]| -> Result<i64> {
+        let sql = format!(
+            "SELECT count(*) FROM actions a LEFT JOIN persons p ON p.record_id = a.person_id
+             WHERE {condition} AND {}",
+            team_clause("coalesce(p.teams, '')")
+        );
+        Ok(conn.prepare_cached(&sql)?.query_row(args, |r| r.get(0))?)
+    };
+    p.actions_done = actions(
+        "a.status = 'done' AND a.done_at >= ?1 AND a.done_at < ?2",
+        &[&start, &end, &team],
+    )?;
+    p.actions_due = actions(
+        "a.status = 'todo' AND a.due_at >= ?1 AND a.due_at <= ?2",
+        &[&from_s, &to_s, &team],
+    )?;
+    // Overdue at the end of the period: still to do, due before its last day. (?1 is bound but
+    // unused: the helper binds the period's two bounds and the team.)
+    p.actions_overdue = actions(
+        "a.status = 'todo' AND a.due_at < ?2 AND ?1 IS NOT NULL",
+        &[&from_s, &to_s, &team],
+    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT s.from_situation, s.to_situation FROM situation_changes s
+         LEFT JOIN persons p ON p.record_id = s.person_id
+         WHERE s.at >= ?1 AND s.at < ?2 AND {}",
+        team_clause("coalesce(p.teams, '')")
+    ))?;
+    let mut rows = stmt.query(params![start, end, team])?;
+    while let Some(row) = rows.next()? {
+        let key = format!(
+            "{} -> {}",
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?
+        );
+        *p.situations.entry(key).or_default() += 1;
+    }
+    Ok(p)
+}

@@ -1,0 +1,294 @@
+//! Opening and creating a store: SQLCipher's settings and keying, the first read that tells a
+//! wrong key from a full or read-only disk, the connection's settings, and the migrations (with
+//! a rebuild of the index tables when a migration asks for one).
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::ffi::ErrorCode;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::crypto::RawKey;
+use crate::entropy::{self};
+use crate::{CoreError, DeviceId, Result};
+
+use super::*;
+
+/// SQLCipher settings, applied at every open (they are not stored in the file). HMAC-SHA256
+/// instead of the default SHA-512: phones and this machine's CPUs compute SHA-256 in hardware,
+/// and every page a transaction writes is authenticated, so it is the largest share of a write.
+pub const CIPHER_SETTINGS: &str =
+    "PRAGMA cipher_hmac_algorithm = HMAC_SHA256; PRAGMA cipher_page_size = 1024;";
+
+/// Finishes SQLite's process-wide start-up on one thread before any store is opened.
+///
+/// SQLite marks itself initialised before it runs SQLCipher's own start-up, so a thread that
+/// opened its first connection while another thread was still in that start-up found SQLCipher
+/// not ready and `PRAGMA key` failed (about one run in three hundred of a test binary whose tests
+/// each open a store). The first connection of the process is now opened here, under a lock that
+/// every other opener takes, and SQLite's start-up, SQLCipher's included, is complete when the
+/// lock is released.
+fn sqlite_started() -> Result<()> {
+    static STARTED: Mutex<bool> = Mutex::new(false);
+    let mut started = STARTED.lock().unwrap_or_else(|p| p.into_inner());
+    if !*started {
+        // A failure is not remembered: the next open tries again.
+        drop(Connection::open_in_memory()?);
+        *started = true;
+    }
+    Ok(())
+}
+
+fn open_connection(path: &Path, key: &RawKey, create: bool) -> Result<Connection> {
+    sqlite_started()?;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let opened = match keyed_connection(path, flags, key, false) {
+        // A full disk: SQLite could not size the write-ahead log's shared index file beside
+        // the store. In exclusive locking mode it keeps that index in memory, so the store
+        // still reads, and a write says the disk is full.
+        Err(e) if !create && sqlite_code(&e) == Some(ErrorCode::SystemIoFailure) => {
+            keyed_connection(path, flags, key, true)
+        }
+        other => other,
+    };
+    match opened {
+        // A read-only disk: SQLite cannot create the write-ahead log's files beside the store,
+        // so open it for reading only; a write says the storage is read-only.
+        Err(e) if !create && is_read_only(&e) => open_read_only(path, key),
+        Err(e) if sqlite_code(&e) == Some(ErrorCode::CannotOpen) => Err(CoreError::Storage(
+            "the store file cannot be opened (permissions, or a missing folder?)".into(),
+        )),
+        other => Ok(other?),
+    }
+}
+
+fn sqlite_code(e: &rusqlite::Error) -> Option<ErrorCode> {
+    match e {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+        _ => None,
+    }
+}
+
+fn is_read_only(e: &rusqlite::Error) -> bool {
+    matches!(
+        sqlite_code(e),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen)
+    )
+}
+
+/// A store on storage that cannot be written. With the write-ahead log's files present (the
+/// store was not closed cleanly) SQLite reads through them; without them, everything is in the
+/// database file and it is opened as immutable.
+fn open_read_only(path: &Path, key: &RawKey) -> Result<Connection> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if Path::new(&wal).exists() {
+        keyed_connection(path, flags, key, false)
+    } else {
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        keyed_connection(
+            Path::new(&uri),
+            flags | OpenFlags::SQLITE_OPEN_URI,
+            key,
+            false,
+        )
+    };
+    conn.map_err(|e| {
+        if is_read_only(&e) {
+            CoreError::StorageReadOnly
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// A path as the path of a `file:` URI: every byte but letters, digits, `/` and `-._~`
+/// percent-encoded.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Opens and keys a connection, checks the key with a first read and sets the connection up;
+/// `exclusive` holds the store for this connection alone, with no shared-memory file.
+fn keyed_connection(
+    path: &Path,
+    flags: OpenFlags,
+    key: &RawKey,
+    exclusive: bool,
+) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs a wrong key to stderr by itself; the error we return says it once.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"{}\";",
+        key.sqlcipher_literal().as_str()
+    ))?;
+    conn.execute_batch(CIPHER_SETTINGS)?;
+    if exclusive {
+        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE;")?;
+    }
+    // The first read decrypts page 1: a wrong key fails here (SQLITE_NOTADB), before anything
+    // is written. Any other failure is said as what it is (a full or read-only disk...).
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    if !flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    }
+    // The page cache keeps SQLite's default size: a larger one made every write slower (the
+    // cache is walked at the end of each write transaction) for no gain on the lists.
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;",
+    )?;
+    // Every write transaction takes the write lock when it begins: a transaction that read
+    // first and asked for the lock later could not wait for it (SQLite answers "database is
+    // locked" at once, without the busy timeout), and another process writing the same store
+    // made it fail.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    Ok(conn)
+}
+
+/// Rebuilds the index tables from the documents (after a migration that added index columns an
+/// older store holds nothing in). Conflicts keep the time they were first seen.
+fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM persons; DELETE FROM encounters; DELETE FROM encounter_persons;
+         DELETE FROM actions; DELETE FROM referrals; DELETE FROM observations;
+         DELETE FROM situation_changes;",
+    )?;
+    for (id, kind) in all_records(tx)? {
+        let Some(mut doc) = load_doc(tx, id)? else {
+            continue;
+        };
+        index::refresh(tx, kind, id, &mut doc, now_ms, &index::Before::default())?;
+        index::refresh_conflicts(tx, kind, id, &doc, now_ms)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a new store at `path` for this device. Fails if a store is already there.
+    pub fn create(path: &Path, key: &RawKey, device_name: &str, worker: &str) -> Result<Store> {
+        Self::create_with(path, key, device_name, worker, StoreOptions::default())
+    }
+
+    pub fn create_with(
+        path: &Path,
+        key: &RawKey,
+        device_name: &str,
+        worker: &str,
+        options: StoreOptions,
+    ) -> Result<Store> {
+        let device_name = device_name.trim();
+        let worker = worker.trim();
+        if device_name.is_empty() {
+            return Err(CoreError::invalid("device name", "is empty"));
+        }
+        if worker.is_empty() {
+            return Err(CoreError::invalid("worker", "is empty"));
+        }
+        if path.exists() {
+            return Err(CoreError::StoreExists {
+                path: path.display().to_string(),
+            });
+        }
+        let built = Self::build_new(path, key, device_name, worker, options);
+        if built.is_err() {
+            // Nothing half-made stays behind: a retry starts from scratch.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        built
+    }
+
+    fn build_new(
+        path: &Path,
+        key: &RawKey,
+        device_name: &str,
+        worker: &str,
+        options: StoreOptions,
+    ) -> Result<Store> {
+        let mut conn = open_connection(path, key, true)?;
+        migrations::migrate(&mut conn, |_| Ok(()))?;
+        let device = DeviceId::random(entropy::bytes(&*options.entropy));
+        {
+            let tx = conn.transaction()?;
+            for (k, v) in [
+                ("device", device.to_bytes()),
+                ("device_name", device_name.as_bytes().to_vec()),
+                ("worker", worker.as_bytes().to_vec()),
+            ] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
+            }
+            tx.commit()?;
+        }
+        let store = Store {
+            extra: std::sync::RwLock::new(extra_terms(&conn)?),
+            conn: Mutex::new(conn),
+            me: Identity {
+                device,
+                device_name: device_name.to_string(),
+                worker: worker.to_string(),
+            },
+            clock: options.clock,
+            entropy: options.entropy,
+            path: path.to_path_buf(),
+        };
+        store.register_device()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store. A wrong key is `CoreError::WrongKey`; nothing is created.
+    pub fn open(path: &Path, key: &RawKey) -> Result<Store> {
+        Self::open_with(path, key, StoreOptions::default())
+    }
+
+    pub fn open_with(path: &Path, key: &RawKey, options: StoreOptions) -> Result<Store> {
+        let StoreOptions { clock, entropy } = options;
+        if !path.is_file() {
+            return Err(CoreError::StoreNotFound {
+                path: path.display().to_string(),
+            });
+        }
+        let mut conn = open_connection(path, key, false)?;
+        migrations::migrate(&mut conn, |tx| rebuild_index(tx, clock.now_ms()))?;
+        let meta = |k: &str| -> Result<Vec<u8>> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::corrupt(format!("store has no {k}")))
+        };
+        let text = |v: Vec<u8>| String::from_utf8(v).map_err(CoreError::corrupt);
+        let me = Identity {
+            device: DeviceId::from_bytes(&meta("device")?),
+            device_name: text(meta("device_name")?)?,
+            worker: text(meta("worker")?)?,
+        };
+        Ok(Store {
+            extra: std::sync::RwLock::new(extra_terms(&conn)?),
+            conn: Mutex::new(conn),
+            me,
+            clock,
+            entropy,
+            path: path.to_path_buf(),
+        })
+    }
+}

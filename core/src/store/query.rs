@@ -1,0 +1,458 @@
+//! Reads: records by id, and the lists (persons, due actions, devices) read from the index
+//! tables without loading a document.
+
+use chrono::{DateTime, NaiveDate};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::doc::Reader;
+use crate::model::fields::Kind;
+use crate::model::{
+    display_name, Action, Encounter, Observation, Person, PersonSummary, Record, Referral,
+};
+use crate::text::fold;
+use crate::{CoreError, DeviceId, RecordId, Result};
+
+use super::*;
+
+/// How to sort the person list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PersonSort {
+    /// Most recently met first (never met last).
+    #[default]
+    RecentlySeen,
+    /// By name (or nickname), alphabetically, ignoring accents and case.
+    Name,
+}
+
+/// What person list to read.
+#[derive(Clone, Debug)]
+pub struct PersonQuery {
+    /// Words to find in names, nicknames and other names (accent- and case-insensitive).
+    pub search: Option<String>,
+    pub sort: PersonSort,
+    pub limit: usize,
+    /// Include persons out of the active list.
+    pub include_inactive: bool,
+}
+
+impl Default for PersonQuery {
+    fn default() -> Self {
+        PersonQuery {
+            search: None,
+            sort: PersonSort::RecentlySeen,
+            limit: 50,
+            include_inactive: false,
+        }
+    }
+}
+
+/// An action as listed in the due list.
+#[derive(Clone, Debug, Serialize)]
+pub struct DueAction {
+    pub id: RecordId,
+    pub person: Option<RecordId>,
+    pub person_name: Option<String>,
+    pub title: Option<String>,
+    pub category: Option<String>,
+    pub due_at: Option<NaiveDate>,
+    pub assigned_to: Option<String>,
+    pub overdue: bool,
+}
+
+/// A device known from the roster.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceInfo {
+    pub device: DeviceId,
+    pub name: String,
+    pub worker: String,
+}
+
+const PERSON_COLUMNS: &str =
+    "p.record_id, p.name, p.nickname, p.situation, p.alert_level, p.status";
+const LAST_SEEN: &str =
+    "(SELECT max(occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id) AS last_seen";
+
+type PersonRow = Result<PersonSummary>;
+
+fn person_row(r: &rusqlite::Row) -> rusqlite::Result<PersonRow> {
+    let id: Vec<u8> = r.get(0)?;
+    let name: Option<String> = r.get(1)?;
+    let nickname: Option<String> = r.get(2)?;
+    let seen: Option<i64> = r.get(6)?;
+    Ok(RecordId::from_slice(&id)
+        .ok_or_else(|| CoreError::corrupt("bad record id"))
+        .map(|id| PersonSummary {
+            id,
+            display_name: display_name(name.as_deref(), nickname.as_deref()),
+            name,
+            nickname,
+            situation: r.get(3).unwrap_or_default(),
+            alert_level: r.get(4).unwrap_or_default(),
+            status: r.get(5).unwrap_or_default(),
+            last_seen_at: seen.and_then(DateTime::from_timestamp_millis),
+        }))
+}
+
+/// The `limit` most recently met persons, walking the encounters back from the newest (a few
+/// hundred rows for a screenful), then persons never met, newest first.
+fn recent_persons(
+    conn: &Connection,
+    limit: usize,
+    include_inactive: bool,
+) -> Result<Vec<PersonSummary>> {
+    let mut out: Vec<PersonSummary> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut walk = conn
+        .prepare_cached("SELECT occurred_at, persons FROM encounters ORDER BY occurred_at DESC")?;
+    let mut person = conn.prepare_cached(&format!(
+        "SELECT {PERSON_COLUMNS}, ?2 FROM persons p WHERE p.record_id = ?1"
+    ))?;
+    let mut rows = walk.query([])?;
+    while out.len() < limit {
+        let Some(row) = rows.next()? else { break };
+        let at: i64 = row.get(0)?;
+        let persons: String = row.get(1)?;
+        for id in persons.split(',').filter(|s| !s.is_empty()) {
+            let Ok(id) = id.parse::<RecordId>() else {
+                continue;
+            };
+            if out.len() >= limit || !seen.insert(id) {
+                continue;
+            }
+            let found = person
+                .query_row(params![id.as_bytes(), at], person_row)
+                .optional()?;
+            if let Some(p) = found.transpose()? {
+                if include_inactive || p.status.as_deref() != Some("inactive") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    if out.len() < limit {
+        let mut never = conn.prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS}, NULL FROM persons p
+             WHERE NOT EXISTS (SELECT 1 FROM encounter_persons e WHERE e.person_id = p.record_id)
+               AND (?1 OR p.status IS NOT 'inactive')
+             ORDER BY p.created_at DESC LIMIT ?2"
+        ))?;
+        let rows = never.query_map(
+            params![include_inactive, (limit - out.len()) as i64],
+            person_row,
+        )?;
+        for row in rows {
+            out.push(row??);
+        }
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// The kind of a record.
+    pub fn kind_of(&self, id: RecordId) -> Result<Kind> {
+        record_kind(&self.lock(), id)
+    }
+
+    fn read<T>(&self, id: RecordId, kind: Kind, read: impl FnOnce(&Reader) -> T) -> Result<T> {
+        let conn = self.lock();
+        let actual = record_kind(&conn, id)?;
+        if actual != kind {
+            return Err(CoreError::WrongKind {
+                id,
+                expected: kind.name(),
+                actual: actual.name().to_string(),
+            });
+        }
+        let doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        Ok(read(&Reader::new(&doc)))
+    }
+
+    pub fn person(&self, id: RecordId) -> Result<Person> {
+        self.read(id, Kind::Person, |r| Person::read(id, r))
+    }
+
+    pub fn encounter(&self, id: RecordId) -> Result<Encounter> {
+        self.read(id, Kind::Encounter, |r| Encounter::read(id, r))
+    }
+
+    pub fn action(&self, id: RecordId) -> Result<Action> {
+        self.read(id, Kind::Action, |r| Action::read(id, r))
+    }
+
+    pub fn referral(&self, id: RecordId) -> Result<Referral> {
+        self.read(id, Kind::Referral, |r| Referral::read(id, r))
+    }
+
+    pub fn observation(&self, id: RecordId) -> Result<Observation> {
+        self.read(id, Kind::Observation, |r| Observation::read(id, r))
+    }
+
+    /// Any record, whatever its kind.
+    pub fn record(&self, id: RecordId) -> Result<Record> {
+        Ok(match self.kind_of(id)? {
+            Kind::Person => Record::Person(self.person(id)?),
+            Kind::Encounter => Record::Encounter(self.encounter(id)?),
+            Kind::Action => Record::Action(self.action(id)?),
+            Kind::Referral => Record::Referral(self.referral(id)?),
+            Kind::Observation => Record::Observation(self.observation(id)?),
+            Kind::Roster => {
+                return Err(CoreError::invalid(
+                    "record",
+                    "the roster is read with devices()",
+                ))
+            }
+        })
+    }
+
+    /// Lists persons from the index (no document is loaded).
+    pub fn list_persons(&self, query: &PersonQuery) -> Result<Vec<PersonSummary>> {
+        let conn = self.lock();
+        let limit = query.limit.min(100_000);
+        let search = query.search.as_deref().map(fold).filter(|s| !s.is_empty());
+        if query.sort == PersonSort::RecentlySeen && search.is_none() && limit <= 1_000 {
+            return recent_persons(&conn, limit, query.include_inactive);
+        }
+        let mut sql = format!("SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p");
+        let mut clauses = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if !query.include_inactive {
+            clauses.push("p.status IS NOT 'inactive'".to_string());
+        }
+        if let Some(search) = search {
+            for word in search.split(' ') {
+                let escaped = word
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                args.push(format!("%{escaped}%"));
+                clauses.push(format!("p.search LIKE ?{} ESCAPE '\\'", args.len()));
+            }
+        }
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(match query.sort {
+            PersonSort::RecentlySeen => {
+                " ORDER BY last_seen IS NULL, last_seen DESC, p.created_at DESC"
+            }
+            PersonSort::Name => " ORDER BY p.search",
+        });
+        sql.push_str(&format!(" LIMIT {limit}"));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), person_row)?;
+        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect()
+    }
+
+    /// Open actions due on or before `by` (all open actions with a due date when `None`), oldest
+    /// first, with the person's name.
+    pub fn due_actions(&self, by: Option<NaiveDate>) -> Result<Vec<DueAction>> {
+        let today = self.clock.now().date_naive();
+        let by = by.map_or_else(
+            || "9999-12-31".to_string(),
+            |d| d.format("%Y-%m-%d").to_string(),
+        );
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.record_id, a.person_id, p.name, p.nickname, a.title, a.category, a.due_at, a.assigned_to
+             FROM actions a LEFT JOIN persons p ON p.record_id = a.person_id
+             WHERE a.status = 'todo' AND a.due_at IS NOT NULL AND a.due_at <= ?1
+             ORDER BY a.due_at",
+        )?;
+        let rows = stmt.query_map([by], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, person, name, nickname, title, category, due, assigned_to) = row?;
+            let due_at = due.as_deref().and_then(crate::model::fields::parse_date);
+            out.push(DueAction {
+                id: RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
+                person: person.as_deref().and_then(RecordId::from_slice),
+                person_name: (name.is_some() || nickname.is_some())
+                    .then(|| display_name(name.as_deref(), nickname.as_deref())),
+                title,
+                category,
+                overdue: due_at.is_some_and(|d| d < today),
+                due_at,
+                assigned_to,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The devices of the roster.
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare_cached("SELECT device, name, worker FROM devices ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeviceInfo {
+                device: DeviceId::from_bytes(&r.get::<_, Vec<u8>>(0)?),
+                name: r.get(1)?,
+                worker: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Moves the write-ahead log into the database file and empties it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// How many local changes wait to be sent.
+    pub fn pending_changes(&self) -> Result<u64> {
+        super::sync_state::pending(&self.lock())
+    }
+
+    /// The record's Automerge document, as bytes any Automerge implementation loads.
+    pub fn record_document(&self, id: RecordId) -> Result<Vec<u8>> {
+        let conn = self.lock();
+        record_kind(&conn, id)?;
+        let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        Ok(doc.save())
+    }
+
+    /// The current heads of a record (hex change hashes, sorted): equal heads mean equal records.
+    pub fn record_heads(&self, id: RecordId) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+        heads.sort();
+        Ok(heads)
+    }
+
+    /// Every record id with its kind, in id order.
+    pub fn record_ids(&self) -> Result<Vec<(RecordId, Kind)>> {
+        all_records(&self.lock())
+    }
+
+    /// Finds persons by an id or by words of their names: the id must exist; words must match
+    /// exactly one person.
+    pub fn find_person(&self, id_or_name: &str) -> Result<RecordId> {
+        if let Ok(id) = id_or_name.parse::<RecordId>() {
+            let kind = self.kind_of(id)?;
+            if kind != Kind::Person {
+                return Err(CoreError::WrongKind {
+                    id,
+                    expected: "person",
+                    actual: kind.name().into(),
+                });
+            }
+            return Ok(id);
+        }
+        let found = self.list_persons(&PersonQuery {
+            search: Some(id_or_name.to_string()),
+            limit: 6,
+            include_inactive: true,
+            ..Default::default()
+        })?;
+        match found.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err(CoreError::NoPersonMatches),
+            many => Err(CoreError::AmbiguousPerson(
+                many.iter().take(5).map(|p| p.id).collect(),
+            )),
+        }
+    }
+}
+
+/// An encounter as the timeline shows it, read from the index.
+pub(crate) struct EncounterRow {
+    pub id: RecordId,
+    pub occurred_at: i64,
+    pub device: Vec<u8>,
+    pub place: Option<String>,
+    pub team: Option<String>,
+    pub kind: Option<String>,
+    pub services: String,
+    pub workers: String,
+    pub notes: Option<String>,
+    pub follow_up: bool,
+    pub anonymous_count: i64,
+    pub persons: String,
+}
+
+/// The encounters where `person` was met, oldest first.
+pub(crate) fn person_encounters(conn: &Connection, person: RecordId) -> Result<Vec<EncounterRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.record_id, e.occurred_at, e.device, e.place, e.team, e.encounter_kind, e.services,
+                e.workers, e.notes, e.follow_up, e.anonymous_count, e.persons
+         FROM encounter_persons ep JOIN encounters e ON e.occurred_at = ep.occurred_at AND e.record_id = ep.encounter_id
+         WHERE ep.person_id = ?1 ORDER BY ep.occurred_at",
+    )?;
+    let rows = stmt.query_map([person.as_bytes()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            EncounterRow {
+                id: person,
+                occurred_at: r.get(1)?,
+                device: r.get(2)?,
+                place: r.get(3)?,
+                team: r.get(4)?,
+                kind: r.get(5)?,
+                services: r.get(6)?,
+                workers: r.get(7)?,
+                notes: r.get(8)?,
+                follow_up: r.get(9)?,
+                anonymous_count: r.get(10)?,
+                persons: r.get(11)?,
+            },
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, mut row) = row?;
+        row.id = RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// The actions, then the referrals, about `person`, each in creation order.
+pub(crate) fn person_actions_and_referrals(
+    conn: &Connection,
+    person: RecordId,
+) -> Result<Vec<(RecordId, Kind)>> {
+    let mut out = Vec::new();
+    for (table, kind) in [("actions", Kind::Action), ("referrals", Kind::Referral)] {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"
+        ))?;
+        let ids = stmt.query_map([person.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+        for id in ids {
+            let id =
+                RecordId::from_slice(&id?).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+            out.push((id, kind));
+        }
+    }
+    Ok(out)
+}
+
+/// The fields in conflict: record, field, and when this device first saw the conflict.
+pub(crate) fn conflict_rows(conn: &Connection) -> Result<Vec<(RecordId, String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT record_id, field, since FROM conflicts ORDER BY since, record_id, field",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, field, since) = row?;
+        let id = RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+        out.push((id, field, since));
+    }
+    Ok(out)
+}

@@ -1,0 +1,154 @@
+//! What sync keeps in the store: the space this store belongs to (relay, token, key, epoch), the
+//! push and pull cursors, the record keys by blinded id, the relay times of received changes,
+//! and the outbox (local changes past the push cursor, read from the change log).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::crypto::RawKey;
+use crate::sync::Membership;
+use crate::{CoreError, RecordId, Result};
+
+/// The last change the relay acknowledged: the outbox is every change after it.
+pub(crate) const PUSH_CURSOR: &str = "push_cursor";
+/// The relay's sequence number this store has applied up to.
+pub(crate) const PULL_CURSOR: &str = "pull_cursor";
+
+pub(crate) fn cursor(conn: &Connection, key: &str) -> Result<i64> {
+    let v: Option<i64> = conn
+        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    Ok(v.unwrap_or(0))
+}
+
+pub(crate) fn set_cursor(conn: &Connection, key: &str, value: i64) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?1, ?2)")?
+        .execute(params![key, value])?;
+    Ok(())
+}
+
+/// The space this store syncs with, if any.
+pub(crate) fn membership(conn: &Connection) -> Result<Option<Membership>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT space, name, relay, token, key, epoch, coordinator FROM space WHERE id = 1",
+        )?
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, u32>(5)?,
+                r.get::<_, bool>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((space, name, relay, token, key, epoch, coordinator)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Membership {
+        space: <[u8; 16]>::try_from(space.as_slice())
+            .map_err(|_| CoreError::corrupt("bad space id"))?,
+        name,
+        relay,
+        token,
+        key: RawKey::from_slice(&key).map_err(|_| CoreError::corrupt("bad space key"))?,
+        epoch,
+        coordinator,
+    }))
+}
+
+pub(crate) fn insert_membership(conn: &Connection, m: &Membership, now_ms: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO space (id, space, name, relay, token, key, epoch, coordinator, joined_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            m.space,
+            m.name,
+            m.relay.trim_end_matches('/'),
+            m.token,
+            m.key.as_bytes(),
+            m.epoch,
+            m.coordinator,
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// The outbox after `after`: every change the relay has not given us (this device's own, and
+/// those that came in a bundle: the relay stores a change it already has once), in order, at
+/// most `limit` of them and `max_bytes` of change bytes (at least one).
+pub(crate) fn outbox(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Vec<(i64, RecordId, Vec<u8>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, record_id, bytes FROM changes WHERE seq > ?1 AND relay_at IS NULL ORDER BY seq LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![after, limit as i64])?;
+    let mut out = Vec::new();
+    let mut total = 0;
+    while let Some(r) = rows.next()? {
+        let bytes: Vec<u8> = r.get(2)?;
+        if !out.is_empty() && total + bytes.len() > max_bytes {
+            break;
+        }
+        total += bytes.len();
+        let id: Vec<u8> = r.get(1)?;
+        let id = RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+        out.push((r.get(0)?, id, bytes));
+    }
+    Ok(out)
+}
+
+/// How many local changes wait to be sent.
+pub(crate) fn pending(conn: &Connection) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM changes WHERE seq > ?1 AND relay_at IS NULL")?
+        .query_row([cursor(conn, PUSH_CURSOR)?], |r| r.get(0))?;
+    Ok(count as u64)
+}
+
+/// Marks a received change with the relay's time and the sending device's clock offset.
+pub(crate) fn set_relay_time(
+    conn: &Connection,
+    record: RecordId,
+    hash: &automerge::ChangeHash,
+    at: i64,
+    offset: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE changes SET relay_at = ?3, clock_offset = ?4 WHERE record_id = ?1 AND hash = ?2 AND local = 0",
+    )?
+    .execute(params![record.as_bytes(), hash.0, at, offset])?;
+    Ok(())
+}
+
+/// A record's key by its blinded id, if this store knows it.
+pub(crate) fn record_key(conn: &Connection, blind: &[u8; 16]) -> Result<Option<RawKey>> {
+    let key: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT key FROM record_keys WHERE blind = ?1")?
+        .query_row([blind], |r| r.get(0))
+        .optional()?;
+    key.map(|k| RawKey::from_slice(&k).map_err(|_| CoreError::corrupt("bad record key")))
+        .transpose()
+}
+
+/// Keeps a record's key (the first one known for a blinded id stays).
+pub(crate) fn insert_record_key(
+    conn: &Connection,
+    blind: &[u8; 16],
+    record: RecordId,
+    key: &RawKey,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO record_keys (blind, record_id, key) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! Every write: a record created or edited is checked (field values, then the record's rules),
+//! changed in its Automerge document, and committed with its index rows in one transaction.
+
+use automerge::AutoCommit;
+use rusqlite::{Connection, Transaction};
+
+use crate::doc::{self, Edit, Reader};
+use crate::model::fields::{Checker, FieldType, Kind, Value};
+use crate::model::rules::check_record_rules;
+use crate::model::{NewAction, NewEncounter, NewObservation, NewPerson, NewReferral};
+use crate::{CoreError, RecordId, Result};
+
+use super::*;
+
+impl Store {
+    /// Records a person met in the street.
+    pub fn add_person(&self, person: &NewPerson) -> Result<RecordId> {
+        let now = self.clock.now();
+        self.create_record(
+            Kind::Person,
+            person.edits(now.date_naive(), &self.me.worker),
+        )
+    }
+
+    /// Logs an encounter.
+    pub fn log_encounter(&self, encounter: &NewEncounter) -> Result<RecordId> {
+        self.create_record(Kind::Encounter, encounter.edits(self.clock.now()))
+    }
+
+    /// Adds a follow-up action about a person.
+    pub fn add_action(&self, action: &NewAction) -> Result<RecordId> {
+        self.create_record(Kind::Action, action.edits())
+    }
+
+    /// Marks an action done, with an optional closing comment.
+    pub fn complete_action(&self, id: RecordId, comment: Option<&str>) -> Result<()> {
+        let mut edits = vec![
+            Edit::Set("status".into(), Value::Code("done".into())),
+            Edit::Set("done_at".into(), Value::Time(self.clock.now())),
+        ];
+        if let Some(c) = comment.map(str::trim).filter(|c| !c.is_empty()) {
+            edits.push(Edit::Comment("comments".into(), c.to_string()));
+        }
+        self.edit_kind(id, Some(Kind::Action), &edits)
+    }
+
+    /// Adds a referral.
+    pub fn add_referral(&self, referral: &NewReferral) -> Result<RecordId> {
+        self.create_record(
+            Kind::Referral,
+            referral.edits(self.clock.now().date_naive()),
+        )
+    }
+
+    /// Records what became of a referral.
+    pub fn update_referral(
+        &self,
+        id: RecordId,
+        status: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<()> {
+        let mut edits = Vec::new();
+        if let Some(s) = status {
+            edits.push(Edit::Set("status".into(), Value::Code(s.trim().into())));
+        }
+        if let Some(o) = outcome.map(str::trim).filter(|o| !o.is_empty()) {
+            edits.push(Edit::Set("outcome".into(), Value::Text(o.into())));
+        }
+        if edits.is_empty() {
+            return Err(CoreError::invalid(
+                "referral",
+                "nothing to update: give a status or an outcome",
+            ));
+        }
+        self.edit_kind(id, Some(Kind::Referral), &edits)
+    }
+
+    /// Records a territory observation.
+    pub fn add_observation(&self, observation: &NewObservation) -> Result<RecordId> {
+        if let Some((k, _)) = observation.counts.iter().find(|(_, v)| **v < 0) {
+            return Err(CoreError::invalid("counts", format!("{k} is negative")));
+        }
+        self.create_record(
+            Kind::Observation,
+            observation.edits(self.clock.now().date_naive()),
+        )
+    }
+
+    /// Applies edits to a record of any kind, by field name.
+    pub fn edit(&self, id: RecordId, edits: &[Edit]) -> Result<()> {
+        self.edit_kind(id, None, edits)
+    }
+
+    /// Settles a conflict: writes `value` over every concurrent value of `path` (a field name, or
+    /// `field.key` for sets and free maps) and records who resolved it and what was replaced.
+    pub fn resolve(&self, id: RecordId, path: &str, value: &str) -> Result<()> {
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let kind = record_kind(&tx, id)?;
+        let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let before = index::Before::read(Some(kind), &mut doc);
+        let conflicts = Reader::new(&doc).conflicts(kind);
+        let Some((_, values)) = conflicts.iter().find(|(p, _)| p == path) else {
+            let fields: Vec<_> = conflicts.iter().map(|(p, _)| p.as_str()).collect();
+            return Err(CoreError::invalid(
+                "field",
+                if fields.is_empty() {
+                    format!("record {id} has no conflict")
+                } else {
+                    format!(
+                        "{path:?} is not in conflict on record {id} (conflicts: {})",
+                        fields.join(", ")
+                    )
+                },
+            ));
+        };
+        let (field, key) = doc::split_path(path);
+        let spec = kind.field(field)?;
+        let extra = extra_terms(&tx)?;
+        let checker = Checker {
+            now: self.clock.now(),
+            extra: &extra,
+        };
+        let parsed = checker.parse(path, spec.ty, value)?;
+        let edit = match (spec.ty, key) {
+            (FieldType::CodeSet(_), Some(k)) => match parsed {
+                Value::Bool(true) => Edit::Add(field.into(), Value::Code(k.into())),
+                _ => Edit::Remove(field.into(), Value::Code(k.into())),
+            },
+            (FieldType::TextMap, Some(k)) => Edit::Put(field.into(), k.into(), parsed.to_string()),
+            (_, None) => Edit::Set(field.into(), parsed.clone()),
+            _ => {
+                return Err(CoreError::invalid(
+                    "field",
+                    format!("{path:?} cannot be resolved"),
+                ))
+            }
+        };
+        self.checker_edits(&tx, kind, std::slice::from_ref(&edit))?;
+        doc.set_actor(self.me.device.actor().clone());
+        doc::apply(&mut doc, kind, &edit, &self.me.worker, now_ms)?;
+        check_record_rules(kind, &Reader::new(&doc))?;
+        let replaced: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        doc::record_resolution(
+            &mut doc,
+            path,
+            &parsed.to_string(),
+            &replaced,
+            &self.me.worker,
+            now_ms,
+        )?;
+        self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn checker_edits(&self, conn: &Connection, kind: Kind, edits: &[Edit]) -> Result<()> {
+        let extra = self.extra.read().unwrap_or_else(|p| p.into_inner());
+        let checker = Checker {
+            now: self.clock.now(),
+            extra: &extra,
+        };
+        for edit in edits {
+            let spec = kind.field(edit.field())?;
+            match edit {
+                Edit::Set(_, v) | Edit::Add(_, v) | Edit::Remove(_, v) => {
+                    let ty = match (edit, spec.ty) {
+                        (Edit::Set(..), ty) if !ty.is_container() => ty,
+                        (Edit::Add(..) | Edit::Remove(..), FieldType::CodeSet(v)) => {
+                            FieldType::Code(v)
+                        }
+                        (
+                            Edit::Add(..),
+                            ty @ (FieldType::TextList
+                            | FieldType::CodeList(_)
+                            | FieldType::RefList(_)),
+                        ) => ty.element(),
+                        _ => {
+                            return Err(CoreError::invalid(
+                                spec.name,
+                                "this change does not apply to this kind of field",
+                            ))
+                        }
+                    };
+                    checker.check(spec.name, ty, v)?;
+                    if let (FieldType::Ref(target), Value::Ref(r)) = (ty, v) {
+                        let actual = record_kind(conn, *r)?;
+                        if actual != target {
+                            return Err(CoreError::WrongKind {
+                                id: *r,
+                                expected: target.name(),
+                                actual: actual.name().to_string(),
+                            });
+                        }
+                    }
+                    if let Value::Text(t) = v {
+                        if t.is_empty() && matches!(edit, Edit::Add(..)) {
+                            return Err(CoreError::invalid(spec.name, "is empty"));
+                        }
+                    }
+                }
+                Edit::Clear(_) => {}
+                Edit::Put(_, k, v) => {
+                    if k.trim().is_empty() || k.chars().count() > 64 {
+                        return Err(CoreError::invalid(
+                            spec.name,
+                            "names are 1 to 64 characters",
+                        ));
+                    }
+                    checker.check(spec.name, FieldType::Text, &Value::Text(v.clone()))?;
+                }
+                Edit::Comment(_, text) => {
+                    if text.trim().is_empty() {
+                        return Err(CoreError::invalid(spec.name, "comment is empty"));
+                    }
+                    checker.check(spec.name, FieldType::Text, &Value::Text(text.clone()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        self.checker_edits(&conn, kind, &edits)?;
+        let id = RecordId::new_at(now_ms, self.random());
+        let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
+        check_record_rules(kind, &root)?;
+        let hash = doc::commit(&mut doc, now_ms)
+            .ok_or_else(|| CoreError::corrupt("new record has no change"))?;
+        // The document is new: everything after its (empty) save cursor is this one change.
+        let bytes = doc.save_incremental();
+        let tx = conn.transaction()?;
+        insert_raw_change(&tx, id, Some(kind), &hash, &bytes, true, now_ms)?;
+        index::insert_new(&tx, kind, id, root, &self.me.device, now_ms)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn edit_kind(&self, id: RecordId, expected: Option<Kind>, edits: &[Edit]) -> Result<()> {
+        if edits.is_empty() {
+            return Err(CoreError::invalid("edit", "nothing to change"));
+        }
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let kind = record_kind(&tx, id)?;
+        if let Some(expected) = expected {
+            if kind != expected {
+                return Err(CoreError::WrongKind {
+                    id,
+                    expected: expected.name(),
+                    actual: kind.name().to_string(),
+                });
+            }
+        }
+        if kind == Kind::Roster {
+            return Err(CoreError::invalid(
+                "record",
+                "the roster is not edited field by field",
+            ));
+        }
+        self.checker_edits(&tx, kind, edits)?;
+        let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let before = index::Before::read(Some(kind), &mut doc);
+        doc.set_actor(self.me.device.actor().clone());
+        for edit in edits {
+            doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
+        }
+        check_record_rules(kind, &Reader::new(&doc))?;
+        self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn commit_edit(
+        &self,
+        tx: &Transaction,
+        id: RecordId,
+        kind: Kind,
+        doc: &mut AutoCommit,
+        now_ms: i64,
+        before: &index::Before,
+    ) -> Result<()> {
+        if doc::commit(doc, now_ms).is_none() {
+            return Ok(());
+        }
+        let change = doc
+            .get_last_local_change()
+            .ok_or_else(|| CoreError::corrupt("edit has no change"))?;
+        insert_change(tx, id, Some(kind), &change, true, now_ms)?;
+        index::refresh(tx, kind, id, doc, now_ms, before)?;
+        index::refresh_conflicts(tx, kind, id, doc, now_ms)?;
+        maybe_snapshot(tx, id, doc)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! Timelines: `timeline(person)` merges everything about one person from every device
+//! (encounters, actions, referrals, field changes) in time order.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::doc::Reader;
+use crate::history::{author_of, first_relay_info, record_history, Author, HistoryEntry};
+use crate::model::fields::Kind;
+use crate::store::{
+    authors, load_doc, person_actions_and_referrals, person_encounters, record_kind, relay_times,
+    Store,
+};
+use crate::{CoreError, RecordId, Result};
+
+/// What a timeline entry is about.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineItem {
+    Encounter {
+        id: RecordId,
+        place: Option<String>,
+        team: Option<String>,
+        kind: Option<String>,
+        services: Vec<String>,
+        workers: Vec<String>,
+        notes: Option<String>,
+        follow_up: bool,
+        anonymous_count: i64,
+        other_persons: usize,
+    },
+    Action {
+        id: RecordId,
+        title: Option<String>,
+        category: Option<String>,
+        status: Option<String>,
+        due_at: Option<NaiveDate>,
+    },
+    Referral {
+        id: RecordId,
+        target: Option<String>,
+        target_name: Option<String>,
+        status: Option<String>,
+        outcome: Option<String>,
+    },
+    /// A change to the person's record, or to an action or referral about them.
+    Change(HistoryEntry),
+}
+
+/// One entry of a person's merged visit history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// When it happened (occurred at for encounters, device time of the change otherwise).
+    pub at: DateTime<Utc>,
+    pub author: Author,
+    /// When the relay received the record's first change, for records that came through it.
+    pub relay_at: Option<DateTime<Utc>>,
+    /// The writing device's clock was off by more than ten minutes against the relay's.
+    pub clock_off: bool,
+    pub item: TimelineItem,
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Store {
+    /// The merged visit history of one person: every encounter, action, referral and change
+    /// about them, from every device, oldest first.
+    pub fn timeline(&self, person: RecordId) -> Result<Vec<TimelineEntry>> {
+        let conn = self.lock();
+        let kind = record_kind(&conn, person)?;
+        if kind != Kind::Person {
+            return Err(CoreError::WrongKind {
+                id: person,
+                expected: "person",
+                actual: kind.name().into(),
+            });
+        }
+        let known = authors(&conn)?;
+        let mut out = Vec::new();
+
+        // Changes to the person's own record (the creation is the first entry).
+        let mut doc = load_doc(&conn, person)?.ok_or(CoreError::RecordNotFound(person))?;
+        let times = relay_times(&conn, person)?;
+        for entry in record_history(person, Kind::Person, &mut doc, &known, &times) {
+            out.push(TimelineEntry {
+                at: entry.at,
+                author: entry.author.clone(),
+                relay_at: entry.relay_at,
+                clock_off: entry.clock_off,
+                item: TimelineItem::Change(entry),
+            });
+        }
+        for e in person_encounters(&conn, person)? {
+            let (relay_at, clock_off) = first_relay_info(&conn, e.id)?;
+            out.push(TimelineEntry {
+                at: DateTime::from_timestamp_millis(e.occurred_at).unwrap_or_default(),
+                author: author_of(&known, &automerge::ActorId::from(&e.device[..])),
+                relay_at,
+                clock_off,
+                item: TimelineItem::Encounter {
+                    id: e.id,
+                    place: e.place,
+                    team: e.team,
+                    kind: e.kind,
+                    services: split_list(&e.services),
+                    workers: split_list(&e.workers),
+                    notes: e.notes,
+                    follow_up: e.follow_up,
+                    anonymous_count: e.anonymous_count,
+                    other_persons: split_list(&e.persons).len().saturating_sub(1),
+                },
+            });
+        }
+
+        // Actions and referrals: their creation, then their later changes (status, outcome).
+        for (id, kind) in person_actions_and_referrals(&conn, person)? {
+            let Some(mut doc) = load_doc(&conn, id)? else {
+                continue;
+            };
+            let times = relay_times(&conn, id)?;
+            let history = record_history(id, kind, &mut doc, &known, &times);
+            let r = Reader::new(&doc);
+            let text = |f: &str| {
+                kind.field(f)
+                    .ok()
+                    .and_then(|s| r.get(s))
+                    .map(|v| v.to_string())
+            };
+            if let Some(first) = history.first() {
+                let item = match kind {
+                    Kind::Action => TimelineItem::Action {
+                        id,
+                        title: text("title"),
+                        category: text("category"),
+                        status: text("status"),
+                        due_at: text("due_at")
+                            .as_deref()
+                            .and_then(crate::model::fields::parse_date),
+                    },
+                    _ => TimelineItem::Referral {
+                        id,
+                        target: text("target"),
+                        target_name: text("target_name"),
+                        status: text("status"),
+                        outcome: text("outcome"),
+                    },
+                };
+                out.push(TimelineEntry {
+                    at: first.at,
+                    author: first.author.clone(),
+                    relay_at: first.relay_at,
+                    clock_off: first.clock_off,
+                    item,
+                });
+            }
+            for entry in history.into_iter().filter(|e| !e.creation) {
+                out.push(TimelineEntry {
+                    at: entry.at,
+                    author: entry.author.clone(),
+                    relay_at: entry.relay_at,
+                    clock_off: entry.clock_off,
+                    item: TimelineItem::Change(entry),
+                });
+            }
+        }
+
+        // Stable sort: entries of one record keep their causal order when times tie.
+        out.sort_by_key(|e| e.at);
+        Ok(out)
+    }
+}
