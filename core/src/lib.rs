@@ -15,7 +15,6 @@ pub mod crypto;
 mod doc;
 pub mod entropy;
 mod error;
-pub mod export;
 pub mod history;
 mod ids;
 pub mod model;
@@ -40,6 +39,7 @@ pub use model::{
     Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
     Observation, Person, PersonSummary, Record, Referral,
 };
+pub use store::export;
 pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store, StoreOptions,
 };

@@ -9,6 +9,7 @@
 
 pub(crate) mod activity;
 mod changes;
+pub mod export;
 mod import;
 mod index;
 pub mod migrations;

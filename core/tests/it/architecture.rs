@@ -43,3 +43,36 @@ fn core_depends_on_no_network_runtime_server_or_ffi_crate() {
         );
     }
 }
+
+/// SQL lives in the store's modules only (`core/src/store/`): no other file of core prepares,
+/// executes or queries a statement.
+#[test]
+fn no_sql_outside_the_store_modules() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path != src.join("store") {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for needle in [
+                ".prepare(",
+                ".prepare_cached(",
+                ".execute(",
+                ".execute_batch(",
+                ".query_row(",
+            ] {
+                if text.contains(needle) {
+                    offenders.push(format!("{} uses {needle}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
