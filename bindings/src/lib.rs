@@ -108,7 +108,7 @@ fn date(
         .map(|t| {
             core::model::fields::parse_date(t).ok_or_else(|| core::CoreError::InvalidInput {
                 field: field.into(),
-                reason: format!("{t:?} is not a date (YYYY-MM-DD)"),
+                reason: "is not a date (YYYY-MM-DD)".into(),
             })
         })
         .transpose()
@@ -138,23 +138,124 @@ pub struct NewPerson {
     pub alert_level: Option<String>,
     pub consent_record: Option<bool>,
     pub consent_share: Option<bool>,
+    #[uniffi(default = [])]
+    pub other_names: Vec<String>,
+    /// YYYY-MM-DD.
+    #[uniffi(default = None)]
+    pub birth_date: Option<String>,
+    #[uniffi(default = None)]
+    pub gender: Option<String>,
+    #[uniffi(default = [])]
+    pub languages: Vec<String>,
+    #[uniffi(default = None)]
+    pub phone: Option<String>,
+    /// YYYY-MM-DD.
+    #[uniffi(default = None)]
+    pub on_street_since: Option<String>,
+    #[uniffi(default = [])]
+    pub teams: Vec<String>,
+    /// The organisation's own fields, by name.
+    #[uniffi(default = [])]
+    pub custom: Vec<CustomField>,
 }
 
-/// A person as merged from every device.
+impl TryFrom<NewPerson> for core::NewPerson {
+    type Error = core::CoreError;
+
+    fn try_from(p: NewPerson) -> std::result::Result<Self, Self::Error> {
+        Ok(core::NewPerson {
+            name: p.name,
+            nickname: p.nickname,
+            other_names: p.other_names,
+            birth_year: p.birth_year,
+            birth_date: date("birth_date", &p.birth_date)?,
+            gender: p.gender,
+            languages: p.languages,
+            phone: p.phone,
+            description: p.description,
+            alert_level: p.alert_level,
+            on_street_since: date("on_street_since", &p.on_street_since)?,
+            situation: p.situation,
+            needs: p.needs,
+            consent_record: p.consent_record,
+            consent_share: p.consent_share,
+            teams: p.teams,
+            custom: p.custom.into_iter().map(|c| (c.name, c.value)).collect(),
+        })
+    }
+}
+
+/// A person as merged from every device: every field of the core's person (dates as
+/// YYYY-MM-DD).
 #[derive(uniffi::Record)]
 pub struct Person {
     pub id: String,
     pub display_name: String,
     pub name: Option<String>,
     pub nickname: Option<String>,
+    pub other_names: Vec<String>,
     pub birth_year: Option<i64>,
-    pub situation: Option<String>,
-    pub needs: Vec<String>,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub languages: Vec<String>,
+    pub phone: Option<String>,
     pub description: Option<String>,
     pub alert_level: Option<String>,
+    pub on_street_since: Option<String>,
+    pub situation: Option<String>,
+    pub needs: Vec<String>,
+    pub consent_record: Option<bool>,
+    pub consent_share: Option<bool>,
+    pub consent_date: Option<String>,
+    pub consent_by: Option<String>,
+    pub teams: Vec<String>,
+    pub followed_since: Option<String>,
     pub status: Option<String>,
+    pub status_reason: Option<String>,
+    pub status_date: Option<String>,
+    pub household: Option<String>,
+    pub custom: Vec<CustomField>,
     /// Fields holding concurrent values.
     pub conflicts: Vec<String>,
+}
+
+impl From<core::Person> for Person {
+    fn from(p: core::Person) -> Self {
+        let day = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+        Person {
+            id: p.id.to_string(),
+            display_name: p.display_name(),
+            name: p.name,
+            nickname: p.nickname,
+            other_names: p.other_names,
+            birth_year: p.birth_year,
+            birth_date: day(p.birth_date),
+            gender: p.gender,
+            languages: p.languages,
+            phone: p.phone,
+            description: p.description,
+            alert_level: p.alert_level,
+            on_street_since: day(p.on_street_since),
+            situation: p.situation,
+            needs: p.needs,
+            consent_record: p.consent_record,
+            consent_share: p.consent_share,
+            consent_date: day(p.consent_date),
+            consent_by: p.consent_by,
+            teams: p.teams,
+            followed_since: day(p.followed_since),
+            status: p.status,
+            status_reason: p.status_reason,
+            status_date: day(p.status_date),
+            household: p.household,
+            custom: p
+                .custom
+                .into_iter()
+                .map(|(name, value)| CustomField { name, value })
+                .collect(),
+            conflicts: p.conflicts,
+        }
+    }
 }
 
 /// A person as listed.
@@ -187,6 +288,49 @@ pub struct NewEncounter {
     pub services: Vec<String>,
     pub notes: Option<String>,
     pub follow_up: bool,
+    #[uniffi(default = None)]
+    pub territory: Option<String>,
+    #[uniffi(default = None)]
+    pub latitude: Option<f64>,
+    #[uniffi(default = None)]
+    pub longitude: Option<f64>,
+    #[uniffi(default = [])]
+    pub workers: Vec<String>,
+}
+
+impl TryFrom<NewEncounter> for core::NewEncounter {
+    type Error = core::CoreError;
+
+    fn try_from(e: NewEncounter) -> std::result::Result<Self, Self::Error> {
+        let occurred_at = match e.occurred_at_ms {
+            Some(ms) => Some(DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+                core::CoreError::InvalidInput {
+                    field: "occurred_at".into(),
+                    reason: "is out of range".into(),
+                }
+            })?),
+            None => None,
+        };
+        Ok(core::NewEncounter {
+            occurred_at,
+            place: e.place,
+            latitude: e.latitude,
+            longitude: e.longitude,
+            territory: e.territory,
+            team: e.team,
+            workers: e.workers,
+            persons: e
+                .persons
+                .iter()
+                .map(|p| id(p))
+                .collect::<std::result::Result<_, _>>()?,
+            anonymous_count: e.anonymous_count,
+            kind: e.kind,
+            services: e.services,
+            notes: e.notes,
+            follow_up: e.follow_up,
+        })
+    }
 }
 
 /// A follow-up action to add.
@@ -197,6 +341,22 @@ pub struct NewAction {
     pub category: String,
     /// YYYY-MM-DD.
     pub due_at: Option<String>,
+    #[uniffi(default = None)]
+    pub assigned_to: Option<String>,
+}
+
+impl TryFrom<NewAction> for core::NewAction {
+    type Error = core::CoreError;
+
+    fn try_from(a: NewAction) -> std::result::Result<Self, Self::Error> {
+        Ok(core::NewAction {
+            person: id(&a.person)?,
+            title: a.title,
+            category: a.category,
+            due_at: date("due_at", &a.due_at)?,
+            assigned_to: a.assigned_to,
+        })
+    }
 }
 
 /// A due action.
@@ -218,6 +378,23 @@ pub struct NewReferral {
     pub target_name: Option<String>,
     /// YYYY-MM-DD; today when absent.
     pub date: Option<String>,
+    /// sent (default), pending, accepted, refused, no_answer.
+    #[uniffi(default = None)]
+    pub status: Option<String>,
+}
+
+impl TryFrom<NewReferral> for core::NewReferral {
+    type Error = core::CoreError;
+
+    fn try_from(r: NewReferral) -> std::result::Result<Self, Self::Error> {
+        Ok(core::NewReferral {
+            person: id(&r.person)?,
+            target: r.target,
+            target_name: r.target_name,
+            date: date("date", &r.date)?,
+            status: r.status,
+        })
+    }
 }
 
 /// A territory observation to add.
@@ -227,6 +404,30 @@ pub struct NewObservation {
     pub team: Option<String>,
     pub counts: Vec<Count>,
     pub notes: Option<String>,
+    /// YYYY-MM-DD; today when absent.
+    #[uniffi(default = None)]
+    pub date: Option<String>,
+}
+
+impl TryFrom<NewObservation> for core::NewObservation {
+    type Error = core::CoreError;
+
+    fn try_from(o: NewObservation) -> std::result::Result<Self, Self::Error> {
+        Ok(core::NewObservation {
+            territory: o.territory,
+            team: o.team,
+            date: date("date", &o.date)?,
+            counts: o.counts.into_iter().map(|c| (c.name, c.value)).collect(),
+            notes: o.notes,
+        })
+    }
+}
+
+/// One of the organisation's own fields: a name and its text.
+#[derive(uniffi::Record)]
+pub struct CustomField {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(uniffi::Record)]
@@ -508,64 +709,22 @@ impl Store {
     }
 
     pub fn add_person(&self, person: NewPerson) -> Result<String> {
-        guard(|| {
-            let p = core::NewPerson {
-                name: person.name,
-                nickname: person.nickname,
-                birth_year: person.birth_year,
-                situation: person.situation,
-                needs: person.needs,
-                description: person.description,
-                alert_level: person.alert_level,
-                consent_record: person.consent_record,
-                consent_share: person.consent_share,
-                ..Default::default()
-            };
-            Ok(self.inner.add_person(&p)?.to_string())
-        })
+        guard(|| Ok(self.inner.add_person(&person.try_into()?)?.to_string()))
     }
 
     /// Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
     pub fn set_field(&self, record: String, field: String, value: String) -> Result<()> {
         guard(|| {
             let record = id(&record)?;
-            let kind = self.inner.kind_of(record)?;
-            let spec = kind.field(&field)?;
-            let extra = self.inner.extra_terms()?;
-            let checker = core::model::fields::Checker {
-                now: self.inner.now(),
-                extra: &extra,
-            };
-            let edit = match spec.ty {
-                core::FieldType::CodeSet(_) => {
-                    core::Edit::Add(field.clone(), core::Value::Code(value.clone()))
-                }
-                ty if ty.is_container() => {
-                    core::Edit::Add(field.clone(), checker.parse(&field, ty, &value)?)
-                }
-                ty => core::Edit::Set(field.clone(), checker.parse(&field, ty, &value)?),
-            };
+            let edit = self
+                .inner
+                .edit_from_text(self.inner.kind_of(record)?, &field, &value)?;
             self.inner.edit(record, &[edit])
         })
     }
 
     pub fn person(&self, id_text: String) -> Result<Person> {
-        guard(|| {
-            let p = self.inner.person(id(&id_text)?)?;
-            Ok(Person {
-                id: p.id.to_string(),
-                display_name: p.display_name(),
-                name: p.name,
-                nickname: p.nickname,
-                birth_year: p.birth_year,
-                situation: p.situation,
-                needs: p.needs,
-                description: p.description,
-                alert_level: p.alert_level,
-                status: p.status,
-                conflicts: p.conflicts,
-            })
-        })
+        guard(|| Ok(self.inner.person(id(&id_text)?)?.into()))
     }
 
     pub fn list_persons(
@@ -598,66 +757,19 @@ impl Store {
 
     pub fn log_encounter(&self, encounter: NewEncounter) -> Result<String> {
         guard(|| {
-            let persons = encounter
-                .persons
-                .iter()
-                .map(|p| id(p))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let occurred_at = match encounter.occurred_at_ms {
-                Some(ms) => Some(DateTime::from_timestamp_millis(ms).ok_or_else(|| {
-                    core::CoreError::InvalidInput {
-                        field: "occurred_at".into(),
-                        reason: "is out of range".into(),
-                    }
-                })?),
-                None => None,
-            };
             Ok(self
                 .inner
-                .log_encounter(&core::NewEncounter {
-                    occurred_at,
-                    place: encounter.place,
-                    team: encounter.team,
-                    persons,
-                    anonymous_count: encounter.anonymous_count,
-                    kind: encounter.kind,
-                    services: encounter.services,
-                    notes: encounter.notes,
-                    follow_up: encounter.follow_up,
-                    ..Default::default()
-                })?
+                .log_encounter(&encounter.try_into()?)?
                 .to_string())
         })
     }
 
     pub fn add_action(&self, action: NewAction) -> Result<String> {
-        guard(|| {
-            Ok(self
-                .inner
-                .add_action(&core::NewAction {
-                    person: id(&action.person)?,
-                    title: action.title,
-                    category: action.category,
-                    due_at: date("due_at", &action.due_at)?,
-                    assigned_to: None,
-                })?
-                .to_string())
-        })
+        guard(|| Ok(self.inner.add_action(&action.try_into()?)?.to_string()))
     }
 
     pub fn add_referral(&self, referral: NewReferral) -> Result<String> {
-        guard(|| {
-            Ok(self
-                .inner
-                .add_referral(&core::NewReferral {
-                    person: id(&referral.person)?,
-                    target: referral.target,
-                    target_name: referral.target_name,
-                    date: date("date", &referral.date)?,
-                    status: None,
-                })?
-                .to_string())
-        })
+        guard(|| Ok(self.inner.add_referral(&referral.try_into()?)?.to_string()))
     }
 
     /// Records what became of a referral (status: sent, pending, accepted, refused, no_answer).
@@ -677,17 +789,7 @@ impl Store {
         guard(|| {
             Ok(self
                 .inner
-                .add_observation(&core::NewObservation {
-                    territory: observation.territory,
-                    team: observation.team,
-                    date: None,
-                    counts: observation
-                        .counts
-                        .into_iter()
-                        .map(|c| (c.name, c.value))
-                        .collect(),
-                    notes: observation.notes,
-                })?
+                .add_observation(&observation.try_into()?)?
                 .to_string())
         })
     }

@@ -41,6 +41,28 @@ class FieldSession(unittest.TestCase):
     def tearDown(self):
         self.dir.cleanup()
 
+    def test_every_field_of_a_person_crosses_and_set_field_takes_any_field(self):
+        p = av.NewPerson(name="Mireille", nickname=None, birth_year=None, situation="squat", needs=["papers"],
+                         description=None, alert_level="watch", consent_record=True, consent_share=None,
+                         other_names=["Mimi"], birth_date="1971-04-02", languages=["fr", "ar"],
+                         phone="06 12 34 56 78", on_street_since="2025-11-01", teams=["maraude-nord"],
+                         custom=[av.CustomField(name="chien", value="Rex")])
+        mireille = self.store.add_person(p)
+        back = self.store.person(mireille)
+        self.assertEqual(back.other_names, ["Mimi"])
+        self.assertEqual((back.birth_date, back.on_street_since), ("1971-04-02", "2025-11-01"))
+        self.assertEqual(back.languages, ["fr", "ar"])
+        self.assertEqual(back.teams, ["maraude-nord"])
+        self.assertEqual([(c.name, c.value) for c in back.custom], [("chien", "Rex")])
+        self.store.set_field(mireille, "needs", "housing")
+        self.store.set_field(mireille, "other_names", "la Grande")
+        back = self.store.person(mireille)
+        self.assertEqual(sorted(back.needs), ["housing", "papers"])
+        self.assertEqual(back.other_names, ["Mimi", "la Grande"])
+        with self.assertRaises(av.FfiError.InvalidInput) as bad:
+            self.store.set_field(mireille, "birth_date", "Mireille-1971")
+        self.assertNotIn("Mireille", str(bad.exception))
+
     def test_a_field_session(self):
         self.assertEqual(self.store.identity().worker, "Amina")
         helene = self.store.add_person(person(name="Hélène", nickname="la Fée", situation="street", needs=["health"]))

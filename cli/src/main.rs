@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use allervers_core::model::fields::{parse_date, parse_time, Checker, Kind};
+use allervers_core::model::fields::{parse_date, parse_time, Kind};
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
@@ -554,25 +554,12 @@ fn person_edits(store: &Store, f: &PersonFields) -> Result<Vec<Edit>> {
     Ok(person_input(f)?.changes(store.now().date_naive(), &store.identity().worker))
 }
 
-/// `--set FIELD=VALUE` for any scalar field of a kind.
+/// `--set FIELD=VALUE` for any field of a kind (a list or a set gets the value added).
 fn generic_set(store: &Store, kind: Kind, assignment: &str) -> Result<Edit> {
     let (field, value) = assignment
         .split_once('=')
         .ok_or_else(|| anyhow!("invalid --set: {assignment:?} is not FIELD=VALUE"))?;
-    let spec = kind.field(field.trim())?;
-    if spec.ty.is_container() {
-        bail!(
-            "invalid --set: {} is a list or set; use its own option",
-            spec.name
-        );
-    }
-    let extra = store.extra_terms()?;
-    let checker = Checker {
-        now: store.now(),
-        extra: &extra,
-    };
-    let value = checker.parse(spec.name, spec.ty, value)?;
-    Ok(Edit::Set(spec.name.into(), value))
+    Ok(store.edit_from_text(kind, field, value)?)
 }
 
 fn run(cli: Cli) -> Result<()> {

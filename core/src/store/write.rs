@@ -297,3 +297,34 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The edit that typed text asks for on a field of a record of `kind` (`set FIELD=VALUE` on
+    /// the command line, `set_field` in the FFI): a scalar field takes the value, a list or a
+    /// code set gets it appended or added, a free map takes `name=text`, comments a comment.
+    /// The value is checked as a typed one would be.
+    pub fn edit_from_text(&self, kind: Kind, field: &str, value: &str) -> Result<Edit> {
+        let spec = kind.field(field.trim())?;
+        let extra = self.extra_terms()?;
+        let checker = Checker {
+            now: self.now(),
+            extra: &extra,
+        };
+        let name = spec.name.to_string();
+        Ok(match spec.ty {
+            FieldType::CodeSet(vocab) => Edit::Add(
+                name,
+                checker.parse(spec.name, FieldType::Code(vocab), value)?,
+            ),
+            FieldType::TextMap => {
+                let (key, text) = value
+                    .split_once('=')
+                    .ok_or_else(|| CoreError::invalid(spec.name, "takes NAME=TEXT"))?;
+                Edit::Put(name, key.trim().to_string(), text.trim().to_string())
+            }
+            FieldType::Comments => Edit::Comment(name, value.trim().to_string()),
+            ty if ty.is_container() => Edit::Add(name, checker.parse(spec.name, ty, value)?),
+            ty => Edit::Set(name, checker.parse(spec.name, ty, value)?),
+        })
+    }
+}

@@ -499,3 +499,61 @@ fn errors_carry_ids_and_field_names_never_names_or_values() {
     );
     assert!(!public.to_string().contains("Hépatite"), "{public}");
 }
+
+/// Typed text becomes an edit of any field kind through one function (the command line's
+/// `--set` and the FFI's `set_field`), checked like a typed value.
+#[test]
+fn typed_text_becomes_an_edit_of_any_kind_of_field() {
+    let d = device("Poste bureau", "Sophie");
+    let p = person(&d.store, "Gaston");
+    let cases = [
+        (
+            "situation",
+            "hotel",
+            Edit::Set("situation".into(), Value::Code("hotel".into())),
+        ),
+        (
+            "needs",
+            "health",
+            Edit::Add("needs".into(), Value::Code("health".into())),
+        ),
+        (
+            "other_names",
+            "Tonton",
+            Edit::Add("other_names".into(), Value::Text("Tonton".into())),
+        ),
+        (
+            "custom",
+            "chien = Rex",
+            Edit::Put("custom".into(), "chien".into(), "Rex".into()),
+        ),
+        (
+            "birth_year",
+            "1961",
+            Edit::Set("birth_year".into(), Value::Int(1961)),
+        ),
+    ];
+    for (field, text, expected) in cases {
+        let edit = d.store.edit_from_text(Kind::Person, field, text).unwrap();
+        assert_eq!(edit, expected, "{field}");
+        d.store.edit(p, &[edit]).unwrap();
+    }
+    let back = d.store.person(p).unwrap();
+    assert_eq!(back.situation.as_deref(), Some("hotel"));
+    assert_eq!(back.needs, vec!["health".to_string()]);
+    assert_eq!(back.custom.get("chien").map(String::as_str), Some("Rex"));
+    for (field, text) in [
+        ("needs", "licorne"),
+        ("birth_year", "vieux"),
+        ("custom", "sans égal"),
+        ("nope", "x"),
+    ] {
+        assert!(
+            matches!(
+                d.store.edit_from_text(Kind::Person, field, text),
+                Err(CoreError::InvalidInput { .. })
+            ),
+            "{field} = {text}"
+        );
+    }
+}
