@@ -62,10 +62,13 @@ pub struct Envelope {
     pub key: Option<Vec<u8>>,
 }
 
-/// `POST /v1/spaces/{space}/envelopes`: a batch in.
+/// `POST /v1/spaces/{space}/envelopes`: a batch in, with the device's clock when it sent the
+/// request (an envelope is sealed once and may be sent again much later: the relay measures the
+/// device's clock offset from the request, not from the sealed content).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Push {
     pub envelopes: Vec<Envelope>,
+    pub sent_at_ms: i64,
 }
 
 /// The sequence number of each pushed envelope, in order (an envelope pushed before keeps the
@@ -75,11 +78,13 @@ pub struct Pushed {
     pub seqs: Vec<u64>,
 }
 
-/// An envelope as stored: its sequence number in the space's log and the relay's time.
+/// An envelope as stored: its sequence number in the space's log, the relay's time, and how far
+/// the pushing device's clock was from the relay's when it pushed it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stored {
     pub seq: u64,
     pub received_at_ms: i64,
+    pub clock_offset_ms: i64,
     pub envelope: Envelope,
 }
 
@@ -130,6 +135,7 @@ mod tests {
             envelopes: vec![Stored {
                 seq: 7,
                 received_at_ms: 1_700_000_000_000,
+                clock_offset_ms: -1_200,
                 envelope: Envelope {
                     record: [1; 16],
                     epoch: 0,

@@ -280,7 +280,14 @@ async fn push(
     }
     let count = req.envelopes.len() as u64;
     let seqs = blocking(&relay, move |s| {
-        s.push(space, caller.device, &req.envelopes, now_ms())
+        let now = now_ms();
+        s.push(
+            space,
+            caller.device,
+            &req.envelopes,
+            now,
+            now.saturating_sub(req.sent_at_ms),
+        )
     })
     .await?;
     relay.pushed.fetch_add(count, Ordering::Relaxed);

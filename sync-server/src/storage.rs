@@ -84,13 +84,15 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<()>;
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>>;
     fn revoke(&self, space: SpaceId, device: DeviceId, now_ms: i64) -> StorageResult<()>;
-    /// Appends envelopes; one already stored (same sealed bytes) keeps its sequence number.
+    /// Appends envelopes, with the pushing device's clock offset measured from the request; one
+    /// already stored (same sealed bytes) keeps its sequence number and offset.
     fn push(
         &self,
         space: SpaceId,
         from: DeviceId,
         envelopes: &[Envelope],
         now_ms: i64,
+        clock_offset_ms: i64,
     ) -> StorageResult<Vec<u64>>;
     fn pull(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<Page>;
     fn totals(&self) -> StorageResult<Totals>;
@@ -128,6 +130,7 @@ CREATE TABLE IF NOT EXISTS envelopes (
     wrapped_key BLOB,
     device BLOB NOT NULL,
     received_at INTEGER NOT NULL,
+    clock_offset INTEGER NOT NULL DEFAULT 0,
     UNIQUE (space, digest)
 );
 CREATE INDEX IF NOT EXISTS envelopes_by_space ON envelopes (space, seq);
@@ -145,6 +148,15 @@ impl SqliteStorage {
         // FULL: an envelope the relay acknowledged survives a power cut, not only a crash.
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")?;
         conn.execute_batch(SCHEMA)?;
+        // A relay file from before the clock offsets: add their column.
+        let has_offset = conn
+            .prepare("SELECT 1 FROM pragma_table_info('envelopes') WHERE name = 'clock_offset'")?
+            .exists([])?;
+        if !has_offset {
+            conn.execute_batch(
+                "ALTER TABLE envelopes ADD COLUMN clock_offset INTEGER NOT NULL DEFAULT 0",
+            )?;
+        }
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
         })
@@ -313,6 +325,7 @@ impl Storage for SqliteStorage {
         from: DeviceId,
         envelopes: &[Envelope],
         now_ms: i64,
+        clock_offset_ms: i64,
     ) -> StorageResult<Vec<u64>> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -321,10 +334,10 @@ impl Storage for SqliteStorage {
             let digest = sha256(&e.sealed);
             let inserted = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO envelopes (space, digest, record, epoch, nonce, sealed, wrapped_key, device, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT OR IGNORE INTO envelopes (space, digest, record, epoch, nonce, sealed, wrapped_key, device, received_at, clock_offset)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?
-                .execute(params![space, digest, e.record, e.epoch, e.nonce, e.sealed, e.key, from, now_ms])?;
+                .execute(params![space, digest, e.record, e.epoch, e.nonce, e.sealed, e.key, from, now_ms, clock_offset_ms])?;
             let seq: i64 = if inserted == 1 {
                 tx.last_insert_rowid()
             } else {
@@ -340,7 +353,7 @@ impl Storage for SqliteStorage {
     fn pull(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<Page> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, received_at, record, epoch, nonce, sealed, wrapped_key FROM envelopes
+            "SELECT seq, received_at, record, epoch, nonce, sealed, wrapped_key, clock_offset FROM envelopes
              WHERE space = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![space, after as i64, limit as i64 + 1], |r| {
@@ -348,6 +361,7 @@ impl Storage for SqliteStorage {
             Ok(Stored {
                 seq: r.get::<_, i64>(0)? as u64,
                 received_at_ms: r.get(1)?,
+                clock_offset_ms: r.get(7)?,
                 envelope: Envelope {
                     record: id16(r.get(2)?),
                     epoch: r.get(3)?,

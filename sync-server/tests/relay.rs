@@ -129,7 +129,10 @@ fn push(relay: &Relay, space: [u8; 16], token: &str, envelopes: Vec<Envelope>) -
         "POST",
         &format!("{}/v1/spaces/{}/envelopes", relay.url, hex_id(&space)),
         Some(token),
-        Some(encode(&Push { envelopes })),
+        Some(encode(&Push {
+            envelopes,
+            sent_at_ms: 0,
+        })),
     )
 }
 
@@ -243,6 +246,7 @@ fn bad_requests_are_refused_with_a_reason_and_store_nothing() {
             None,
             encode(&Push {
                 envelopes: vec![envelope(1, 10)],
+                sent_at_ms: 0,
             }),
             401,
         ),
@@ -251,6 +255,7 @@ fn bad_requests_are_refused_with_a_reason_and_store_nothing() {
             Some("abcdef"),
             encode(&Push {
                 envelopes: vec![envelope(1, 10)],
+                sent_at_ms: 0,
             }),
             401,
         ),
@@ -265,6 +270,7 @@ fn bad_requests_are_refused_with_a_reason_and_store_nothing() {
             Some(&token),
             encode(&Push {
                 envelopes: vec![envelope(1, 8000)],
+                sent_at_ms: 0,
             }),
             413,
         ),

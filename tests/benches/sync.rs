@@ -283,6 +283,7 @@ fn main() {
                             &token,
                             &Push {
                                 envelopes: vec![envelope],
+                                sent_at_ms: 0,
                             },
                         )
                         .is_err()

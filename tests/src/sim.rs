@@ -68,6 +68,7 @@ impl Relay {
                     self.log.push(Stored {
                         seq,
                         received_at_ms: self.now_ms,
+                        clock_offset_ms: self.now_ms - push.sent_at_ms,
                         envelope: e.clone(),
                     });
                     self.by_digest.insert(e.sealed.clone(), seq);

@@ -221,6 +221,11 @@ CREATE TABLE situation_changes (
     PRIMARY KEY (at, person_id, from_situation, to_situation)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- A change is sealed once, when it first leaves the device, and its envelope is kept until the
+-- relay acknowledges it: a retried push sends the very same bytes.
+CREATE TABLE sealed (seq INTEGER PRIMARY KEY, envelope BLOB NOT NULL);
+"#,
 ];
 
 /// The schema version this build writes.

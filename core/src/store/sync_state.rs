@@ -2,6 +2,7 @@
 //! push and pull cursors, the record keys by blinded id, the relay times of received changes,
 //! and the outbox (local changes past the push cursor, read from the change log).
 
+use allervers_protocol::Envelope;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::crypto::RawKey;
@@ -112,6 +113,37 @@ pub(crate) fn pending(conn: &Connection) -> Result<u64> {
         .prepare_cached("SELECT count(*) FROM changes WHERE seq > ?1 AND relay_at IS NULL")?
         .query_row([cursor(conn, PUSH_CURSOR)?], |r| r.get(0))?;
     Ok(count as u64)
+}
+
+/// The envelope an outbox change was sealed into when it first left, if it did.
+pub(crate) fn sealed(conn: &Connection, seq: i64) -> Result<Option<Envelope>> {
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT envelope FROM sealed WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))
+        .optional()?;
+    bytes
+        .map(|b| {
+            allervers_protocol::decode(&b).map_err(|_| CoreError::corrupt("a sealed envelope"))
+        })
+        .transpose()
+}
+
+/// Keeps the envelope an outbox change was sealed into, until the relay acknowledges it.
+pub(crate) fn keep_sealed(conn: &Connection, seq: i64, envelope: &Envelope) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO sealed (seq, envelope) VALUES (?1, ?2)")?
+        .execute(params![seq, allervers_protocol::encode(envelope)])?;
+    Ok(())
+}
+
+/// The relay acknowledged every change up to `seq`: the push cursor moves there and their
+/// sealed envelopes go, in one transaction.
+pub(crate) fn acknowledge(conn: &mut Connection, seq: i64) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.prepare_cached("DELETE FROM sealed WHERE seq <= ?1")?
+        .execute([seq])?;
+    set_cursor(&tx, PUSH_CURSOR, seq)?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Marks a received change with the relay's time and the sending device's clock offset.

@@ -260,8 +260,10 @@ impl Store {
         Ok((m, keys))
     }
 
-    /// The next batch of the outbox, sealed (record keys are created for records that have
-    /// none yet). `None` when everything was pushed.
+    /// The next batch of the outbox, sealed: a change already sealed by an earlier attempt goes
+    /// out in the very same envelope; one never sent is sealed now and kept until acknowledged
+    /// (record keys are created for records that have none yet). `None` when everything was
+    /// pushed.
     pub fn outbox_batch(&self, limit: usize) -> Result<Option<OutboxBatch>> {
         let (_, space) = self.keys()?;
         let now_ms = self.now().timestamp_millis();
@@ -273,15 +275,24 @@ impl Store {
             return Ok(None);
         };
         let mut envelopes = Vec::with_capacity(rows.len());
-        for (_, record, bytes) in rows {
+        for (seq, record, bytes) in rows {
+            if let Some(envelope) = sync_state::sealed(&tx, seq)? {
+                envelopes.push(envelope);
+                continue;
+            }
             let key = record_key(&tx, &space, record, &*self.entropy())?;
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
-            envelopes.push(space.seal(record, &key, &change, now_ms));
+            let envelope = space.seal(record, &key, &change);
+            sync_state::keep_sealed(&tx, seq, &envelope)?;
+            envelopes.push(envelope);
         }
         tx.commit()?;
         Ok(Some(OutboxBatch {
-            push: Push { envelopes },
+            push: Push {
+                envelopes,
+                sent_at_ms: now_ms,
+            },
             last_seq,
         }))
     }
@@ -295,7 +306,7 @@ impl Store {
                 reason: format!("acknowledged {} envelopes of {count}", pushed.seqs.len()),
             });
         }
-        sync_state::set_cursor(&self.lock(), sync_state::PUSH_CURSOR, last_seq)
+        sync_state::acknowledge(&mut self.lock(), last_seq)
     }
 
     /// Where the next pull starts.
@@ -326,7 +337,7 @@ impl Store {
                         })?,
                     },
                 };
-                let (record, change, sent_at) = space.open(env, &key)?;
+                let (record, change) = space.open(env, &key)?;
                 if env.key.is_some() && !new_keys.iter().any(|(b, _, _)| *b == env.record) {
                     new_keys.push((env.record, record, key));
                 }
@@ -334,7 +345,7 @@ impl Store {
                     record,
                     change.hash(),
                     stored.received_at_ms,
-                    stored.received_at_ms - sent_at,
+                    stored.clock_offset_ms,
                 ));
                 changes.push((record, change.raw_bytes().to_vec()));
             }

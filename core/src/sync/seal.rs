@@ -62,8 +62,6 @@ pub(crate) struct SpaceKeys {
 struct Inner {
     record: [u8; 16],
     change: Vec<u8>,
-    /// The sending device's clock when it sealed the envelope (to spot a clock that is off).
-    sent_at_ms: i64,
 }
 
 impl SpaceKeys {
@@ -131,18 +129,11 @@ impl SpaceKeys {
 
     /// Seals one change of `record` under its record key, with the record key wrapped (except
     /// the roster's, which every device derives).
-    pub fn seal(
-        &self,
-        record: RecordId,
-        record_key: &RawKey,
-        change: &Change,
-        now_ms: i64,
-    ) -> Envelope {
+    pub fn seal(&self, record: RecordId, record_key: &RawKey, change: &Change) -> Envelope {
         let blind = self.blind(record);
         let inner = Inner {
             record: *record.as_bytes(),
             change: deflate(change.raw_bytes()),
-            sent_at_ms: now_ms,
         };
         let plain = zeroize::Zeroizing::new(postcard::to_stdvec(&inner).unwrap_or_default());
         let n = prf(record_key.as_bytes(), b"allervers nonce", &plain);
@@ -170,11 +161,7 @@ impl SpaceKeys {
 
     /// Opens an envelope with its record key: the record id and the change's bytes. Refuses an
     /// envelope that does not authenticate or whose record id does not match its blinded id.
-    pub fn open(
-        &self,
-        envelope: &Envelope,
-        record_key: &RawKey,
-    ) -> Result<(RecordId, Change, i64)> {
+    pub fn open(&self, envelope: &Envelope, record_key: &RawKey) -> Result<(RecordId, Change)> {
         let refuse = |why: &str| CoreError::ChangesRefused(why.to_string());
         if envelope.epoch != self.epoch {
             return Err(refuse("an envelope is sealed with an unknown key epoch"));
@@ -210,6 +197,6 @@ impl SpaceKeys {
         }
         let change = Change::try_from(&raw[..])
             .map_err(|e| refuse(&format!("an envelope holds no valid change: {e}")))?;
-        Ok((record, change, inner.sent_at_ms))
+        Ok((record, change))
     }
 }

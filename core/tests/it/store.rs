@@ -383,7 +383,8 @@ fn migrates_from(version: i64) {
         // Version 3: records in a table of their own, the bytes before the small columns, and a
         // situation row the old derivation could leave (a net move, not a change's own).
         conn.execute_batch(
-            "CREATE TABLE records (record_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
+            "DROP TABLE sealed;
+             CREATE TABLE records (record_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
                  created_at INTEGER NOT NULL) WITHOUT ROWID;
              INSERT INTO records SELECT DISTINCT record_id, kind, 0 FROM changes
                  WHERE kind IS NOT NULL;

@@ -7,6 +7,7 @@ use crate::common::{device, meet, person};
 use allervers_core::{
     CoreError, Membership, RawKey, Request, Response, Store, SyncProgress, SyncRound, SyncSummary,
 };
+use allervers_core::{Edit, Value};
 use allervers_protocol::{Page, Push, Pushed, Stored};
 
 /// Drives one sync round of `store` through `relay`, as the client crate does over HTTP.
@@ -36,6 +37,8 @@ struct MemoryRelay {
     drop_push_answer: Cell<bool>,
     /// Flip a byte of the sealed content of served envelopes.
     tamper: Cell<bool>,
+    /// The relay's clock.
+    now_ms: Cell<i64>,
 }
 
 impl MemoryRelay {
@@ -62,7 +65,8 @@ impl MemoryRelay {
                     let seq = log.len() as u64 + 1;
                     log.push(Stored {
                         seq,
-                        received_at_ms: 0,
+                        received_at_ms: self.now_ms.get(),
+                        clock_offset_ms: self.now_ms.get() - push.sent_at_ms,
                         envelope: e.clone(),
                     });
                     seqs.push(seq);
@@ -217,4 +221,68 @@ fn a_store_without_a_space_is_told_so() {
     let a = device("Téléphone A", "Amina");
     let err = sync(&a.store, &MemoryRelay::default(), &mut |_| {}).unwrap_err();
     assert!(matches!(err, CoreError::NotEnrolled));
+}
+
+/// A change is sealed once: a push retried hours later sends the very same bytes (the relay
+/// stores it once), and the device's clock offset is measured from the request that got
+/// through, not from when the change was first sealed.
+#[test]
+fn a_push_retried_hours_later_is_byte_identical_and_its_clock_offset_comes_from_the_retry() {
+    let relay = MemoryRelay::default();
+    let (a, b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    relay.now_ms.set(a.store.now().timestamp_millis());
+    let p = person(&a.store, "Martine");
+
+    // In the metro: the push's answer is lost (stored), then the network is gone (not stored).
+    relay.drop_push_answer.set(true);
+    assert!(sync(&a.store, &relay, &mut |_| {}).is_err());
+    relay.drop_push_answer.set(false);
+    let first: Vec<Vec<u8>> = relay
+        .log
+        .borrow()
+        .iter()
+        .map(|s| s.envelope.sealed.clone())
+        .collect();
+    a.store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("squat".into()))],
+        )
+        .unwrap();
+    relay.fail_after.set(Some(relay.calls.get()));
+    assert!(sync(&a.store, &relay, &mut |_| {}).is_err());
+
+    // Three hours later, on the wifi of the day centre: both clocks moved on together.
+    a.clock.advance_ms(3 * 3_600_000);
+    relay.now_ms.set(relay.now_ms.get() + 3 * 3_600_000);
+    relay.fail_after.set(None);
+    sync(&a.store, &relay, &mut |_| {}).unwrap();
+    let log = relay.log.borrow().clone();
+    assert_eq!(log.len(), 3, "the first two stored once, the edit once");
+    for (i, bytes) in first.iter().enumerate() {
+        assert_eq!(
+            &log[i].envelope.sealed, bytes,
+            "the retry was byte-identical"
+        );
+    }
+    assert_eq!(log[2].clock_offset_ms, 0, "measured from the retry");
+
+    sync(&b.store, &relay, &mut |_| {}).unwrap();
+    let edit = b
+        .store
+        .history(p)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.field == "situation" && !e.creation)
+        .expect("the edit arrived");
+    assert!(edit.relay_at.is_some());
+    assert!(
+        !edit.clock_off,
+        "a correct clock is not marked because the push was late"
+    );
+    assert_eq!(a.store.pending_changes().unwrap(), 0);
 }
