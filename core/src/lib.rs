@@ -15,6 +15,8 @@ mod doc;
 pub mod entropy;
 mod error;
 pub mod export;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod history;
 mod ids;
 pub mod model;

@@ -138,14 +138,19 @@ impl SpaceKeys {
         change: &Change,
         now_ms: i64,
     ) -> Envelope {
-        let blind = self.blind(record);
         let inner = Inner {
             record: *record.as_bytes(),
             change: deflate(change.raw_bytes()),
             sent_at_ms: now_ms,
         };
         let plain = zeroize::Zeroizing::new(postcard::to_stdvec(&inner).unwrap_or_default());
-        let n = prf(record_key.as_bytes(), b"allervers nonce", &plain);
+        self.seal_plain(record, record_key, &plain)
+    }
+
+    /// Seals an envelope's plaintext (an encoded `Inner`) under the record key.
+    fn seal_plain(&self, record: RecordId, record_key: &RawKey, plain: &[u8]) -> Envelope {
+        let blind = self.blind(record);
+        let n = prf(record_key.as_bytes(), b"allervers nonce", plain);
         let mut nonce = [0u8; 24];
         nonce.copy_from_slice(&n[..24]);
         let cipher = XChaCha20Poly1305::new(record_key.as_bytes().into());
@@ -153,7 +158,7 @@ impl SpaceKeys {
             .encrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
-                    msg: &plain,
+                    msg: plain,
                     aad: &self.aad(&blind),
                 },
             )
@@ -211,5 +216,29 @@ impl SpaceKeys {
         let change = Change::try_from(&raw[..])
             .map_err(|e| refuse(&format!("an envelope holds no valid change: {e}")))?;
         Ok((record, change, inner.sent_at_ms))
+    }
+}
+
+/// What the fuzz targets need to reach what is inside an envelope: its plaintext sealed as is.
+#[cfg(feature = "fuzzing")]
+impl SpaceKeys {
+    /// The plaintext `seal` encrypts for one change.
+    pub(crate) fn plaintext(&self, record: RecordId, change: &Change, now_ms: i64) -> Vec<u8> {
+        let inner = Inner {
+            record: *record.as_bytes(),
+            change: deflate(change.raw_bytes()),
+            sent_at_ms: now_ms,
+        };
+        postcard::to_stdvec(&inner).unwrap_or_default()
+    }
+
+    /// Any bytes sealed as an envelope's plaintext for `record`.
+    pub(crate) fn seal_plaintext(
+        &self,
+        record: RecordId,
+        record_key: &RawKey,
+        plain: &[u8],
+    ) -> Envelope {
+        self.seal_plain(record, record_key, plain)
     }
 }

@@ -3,6 +3,7 @@
 //! of the sync tests is in memory.
 
 mod common;
+mod fuzz_corpus;
 mod merge;
 mod records;
 mod report;

@@ -1,0 +1,7 @@
+#![no_main]
+//! Automerge changes from elsewhere: a record id (16 bytes) then a change, imported into a
+//! store made once per process.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| allervers_core::fuzzing::changes(data));
