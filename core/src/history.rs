@@ -106,7 +106,7 @@ fn relay_info(times: &RelayTimes, hash: &[u8; 32]) -> (Option<DateTime<Utc>>, bo
     match times.get(hash) {
         Some((at, offset)) => (
             DateTime::from_timestamp_millis(*at),
-            offset.is_some_and(|o| o.abs() > CLOCK_TOLERANCE_MS),
+            offset.is_some_and(|o| o.saturating_abs() > CLOCK_TOLERANCE_MS),
         ),
         None => (None, false),
     }
@@ -123,7 +123,7 @@ fn first_relay_info(conn: &Connection, id: RecordId) -> Result<(Option<DateTime<
     Ok(match row {
         Some((at, offset)) => (
             at.and_then(DateTime::from_timestamp_millis),
-            offset.is_some_and(|o| o.abs() > CLOCK_TOLERANCE_MS),
+            offset.is_some_and(|o| o.saturating_abs() > CLOCK_TOLERANCE_MS),
         ),
         None => (None, false),
     })

@@ -448,7 +448,8 @@ impl Store {
                     record,
                     change.hash(),
                     stored.received_at_ms,
-                    stored.received_at_ms - sent_at,
+                    // The relay's time is not sealed: any number may come.
+                    stored.received_at_ms.saturating_sub(sent_at),
                 ));
                 changes.push((record, change.raw_bytes().to_vec()));
             }

@@ -231,3 +231,38 @@ fn a_store_without_a_space_is_told_so() {
     let err = sync(&a.store, &MemoryRelay::default(), &mut |_| {}).unwrap_err();
     assert!(matches!(err, CoreError::NotEnrolled));
 }
+
+#[test]
+fn a_page_with_a_relay_time_at_the_end_of_the_range_is_applied_and_marked() {
+    // The relay's time is not sealed: a page may carry any number there. The clock offset (the
+    // relay's time minus the sealed sending time) overflowed on such a page and panicked.
+    let (a, b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    let p = person(&a.store, "Odile");
+    let batch = a.store.outbox_batch(256).unwrap().unwrap();
+    let envelopes: Vec<Stored> = batch
+        .push
+        .envelopes
+        .into_iter()
+        .enumerate()
+        .map(|(i, envelope)| Stored {
+            seq: i as u64 + 1,
+            received_at_ms: i64::MIN,
+            envelope,
+        })
+        .collect();
+    let page = Page {
+        next: envelopes.len() as u64,
+        envelopes,
+        more: false,
+    };
+    let applied = b.store.apply_page(&page).unwrap();
+    assert_eq!(applied.new_changes, 2);
+    let history = b.store.history(p).unwrap();
+    assert!(!history.is_empty());
+    assert!(history.iter().all(|e| e.clock_off && e.relay_at.is_none()));
+    assert!(b.store.timeline(p).is_ok());
+}
