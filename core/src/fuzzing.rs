@@ -111,6 +111,16 @@ fn bundle_key() -> &'static RawKey {
     })
 }
 
+/// The fuzz targets' panic hook (their `init`). libfuzzer-sys's hook aborts at any panic, even
+/// one core catches on purpose (Automerge's, around parsing and applying received changes); this
+/// one only prints it. A panic that escapes an entry point is still a crash: libfuzzer-sys catches
+/// it around the target and aborts.
+pub fn report_panics_without_aborting() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("panic (a crash only if it escapes the entry point): {info}");
+    }));
+}
+
 /// a. An envelope as the relay hands it over (postcard), opened with the space key: its record
 /// key unwrapped when it carries one, the roster's key otherwise.
 ///

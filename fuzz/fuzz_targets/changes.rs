@@ -4,4 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| allervers_core::fuzzing::changes(data));
+fuzz_target!(
+    init: allervers_core::fuzzing::report_panics_without_aborting(),
+    |data: &[u8]| allervers_core::fuzzing::changes(data)
+);

@@ -213,7 +213,7 @@ impl SpaceKeys {
                 "an envelope holds something else than one uncompressed change",
             ));
         }
-        let change = Change::try_from(&raw[..])
+        let change = crate::doc::parse_change(&raw)
             .map_err(|e| refuse(&format!("an envelope holds no valid change: {e}")))?;
         Ok((record, change, inner.sent_at_ms))
     }
