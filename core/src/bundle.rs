@@ -9,7 +9,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{derive_key, KdfParams};
+use crate::crypto::{derive_key, KdfParams, RawKey};
 use crate::entropy::{self, Entropy};
 use crate::store::ImportSummary;
 use crate::{CoreError, RecordId, Result, Store};
@@ -74,7 +74,21 @@ pub fn seal(
 /// Opens a bundle: checks its header, derives the key, authenticates and decodes every change
 /// record id. Nothing is trusted before the whole file has been authenticated.
 pub fn open(bytes: &[u8], passphrase: &str) -> Result<Vec<(RecordId, Vec<u8>)>> {
-    let refuse = |why: &str| CoreError::BundleRefused(why.to_string());
+    let header = read_header(bytes)?;
+    let key = derive_key(passphrase.as_bytes(), header.salt, header.params)?;
+    open_with_key(bytes, &key)
+}
+
+/// What a bundle's header says, once checked (nothing authenticated yet).
+pub(crate) struct Header<'a> {
+    /// The argon2id settings, already within the accepted range.
+    pub params: KdfParams,
+    pub salt: &'a [u8],
+}
+
+/// Reads and checks a bundle's header: the magic, the length, the version and the key settings,
+/// which are refused when out of range before any key is derived with them.
+pub(crate) fn read_header(bytes: &[u8]) -> Result<Header<'_>> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(refuse("this is not an allervers bundle"));
     }
@@ -95,9 +109,18 @@ pub fn open(bytes: &[u8], passphrase: &str) -> Result<Vec<(RecordId, Vec<u8>)>> 
     }
     .check()
     .map_err(|_| refuse("its key settings are out of range (altered file?)"))?;
-    let salt = &bytes[29..45];
+    Ok(Header {
+        params,
+        salt: &bytes[29..45],
+    })
+}
+
+/// Authenticates and decodes a bundle with its key (derived from the header's settings).
+pub(crate) fn open_with_key(bytes: &[u8], key: &RawKey) -> Result<Vec<(RecordId, Vec<u8>)>> {
+    if bytes.len() < HEADER_LEN + 16 {
+        return Err(refuse("the file is truncated"));
+    }
     let nonce = &bytes[45..69];
-    let key = derive_key(passphrase.as_bytes(), salt, params)?;
     let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
     let plain = zeroize::Zeroizing::new(
         cipher
@@ -120,6 +143,10 @@ pub fn open(bytes: &[u8], passphrase: &str) -> Result<Vec<(RecordId, Vec<u8>)>> 
                 .ok_or_else(|| refuse("it holds a malformed record id"))
         })
         .collect()
+}
+
+fn refuse(why: &str) -> CoreError {
+    CoreError::BundleRefused(why.to_string())
 }
 
 impl Store {

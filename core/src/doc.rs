@@ -184,6 +184,17 @@ pub(crate) fn new_record(
 }
 
 /// Commits the pending operations as one change stamped with `now_ms`; `None` if nothing changed.
+/// Parses a change received from elsewhere. Automerge's parser panics on some malformed bytes
+/// (an `unwrap` of an out-of-range counter in its key decoder, automerge 0.12): a bad change must
+/// be refused, never take the process down, so the panic is caught and said as an error.
+pub(crate) fn parse_change(bytes: &[u8]) -> std::result::Result<automerge::Change, String> {
+    match std::panic::catch_unwind(|| automerge::Change::try_from(bytes)) {
+        Ok(Ok(change)) => Ok(change),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("it could not be read".to_string()),
+    }
+}
+
 pub(crate) fn commit(doc: &mut AutoCommit, now_ms: i64) -> Option<ChangeHash> {
     if doc.pending_ops() == 0 {
         return None;

@@ -79,7 +79,7 @@ fn relay_info(times: &RelayTimes, hash: &[u8; 32]) -> (Option<DateTime<Utc>>, bo
     match times.get(hash) {
         Some((at, offset)) => (
             DateTime::from_timestamp_millis(*at),
-            offset.is_some_and(|o| o.abs() > CLOCK_TOLERANCE_MS),
+            offset.is_some_and(|o| o.saturating_abs() > CLOCK_TOLERANCE_MS),
         ),
         None => (None, false),
     }
@@ -93,7 +93,7 @@ pub(crate) fn first_relay_info(
     let (at, offset) = crate::store::first_relay_time(conn, id)?;
     Ok((
         at.and_then(DateTime::from_timestamp_millis),
-        offset.is_some_and(|o| o.abs() > CLOCK_TOLERANCE_MS),
+        offset.is_some_and(|o| o.saturating_abs() > CLOCK_TOLERANCE_MS),
     ))
 }
 

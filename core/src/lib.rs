@@ -15,6 +15,8 @@ pub mod crypto;
 mod doc;
 pub mod entropy;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod history;
 mod ids;
 pub mod model;

@@ -62,7 +62,7 @@ impl Store {
     ) -> Result<ImportSummary> {
         let mut by_record: BTreeMap<RecordId, Vec<Change>> = BTreeMap::new();
         for (i, (id, bytes)) in batch.iter().enumerate() {
-            let change = Change::try_from(&bytes[..]).map_err(|e| {
+            let change = doc::parse_change(bytes).map_err(|e| {
                 CoreError::ChangesRefused(format!(
                     "change {} (record {id}) is not a valid change: {e}",
                     i + 1

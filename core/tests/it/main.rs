@@ -4,6 +4,7 @@
 
 mod architecture;
 mod common;
+mod fuzz_corpus;
 mod merge;
 mod records;
 mod report;

@@ -587,3 +587,21 @@ fn a_full_or_read_only_disk_is_reported_as_such_and_reads_keep_working() {
         Err(CoreError::WrongKey)
     ));
 }
+
+#[test]
+fn a_change_that_panics_automerge_s_parser_is_refused() {
+    // Found by fuzzing the import of received changes: Automerge 0.12 unwraps an out-of-range
+    // counter while parsing this change. Record id (16 bytes), then the change.
+    let input = include_bytes!("../../../fuzz/corpus/changes/regress-change-parse-panic");
+    let d = device("Téléphone A", "Amina");
+    let id = allervers_core::RecordId::from_slice(&input[..16]).unwrap();
+    let err = d
+        .store
+        .import_changes(&[(id, input[16..].to_vec())])
+        .unwrap_err();
+    assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
+    assert!(
+        d.store.export_changes().unwrap().len() < 3,
+        "nothing imported"
+    );
+}

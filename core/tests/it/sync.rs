@@ -286,3 +286,39 @@ fn a_push_retried_hours_later_is_byte_identical_and_its_clock_offset_comes_from_
     );
     assert_eq!(a.store.pending_changes().unwrap(), 0);
 }
+
+/// The relay's time and clock offset are not sealed: a page may carry any number there. The
+/// offset once overflowed on such a page and panicked.
+#[test]
+fn a_page_with_a_relay_time_at_the_end_of_the_range_is_applied_and_marked() {
+    let (a, b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    let p = person(&a.store, "Odile");
+    let batch = a.store.outbox_batch(256).unwrap().unwrap();
+    let envelopes: Vec<Stored> = batch
+        .push
+        .envelopes
+        .into_iter()
+        .enumerate()
+        .map(|(i, envelope)| Stored {
+            seq: i as u64 + 1,
+            received_at_ms: i64::MIN,
+            clock_offset_ms: i64::MIN,
+            envelope,
+        })
+        .collect();
+    let page = Page {
+        next: envelopes.len() as u64,
+        envelopes,
+        more: false,
+    };
+    let applied = b.store.apply_page(&page).unwrap();
+    assert_eq!(applied.new_changes, 2);
+    let history = b.store.history(p).unwrap();
+    assert!(!history.is_empty());
+    assert!(history.iter().all(|e| e.clock_off && e.relay_at.is_none()));
+    assert!(b.store.timeline(p).is_ok());
+}

@@ -1,0 +1,383 @@
+//! Entry points for coverage-guided fuzzing (`fuzz/` at the workspace root) and for replaying
+//! the fuzz corpora in the test suite (`core/tests/it/fuzz_corpus.rs`). Built only with the
+//! `fuzzing` feature, which normal builds leave off.
+//!
+//! One function per decoder of outside input. Each takes any bytes and returns nothing: refusing
+//! the input is fine, panicking is a bug. Keys are fixed (these are test keys, never a real
+//! space's), so that seed inputs made by [`seeds`] open.
+//!
+//! The store that pages and changes are applied to is made once per process, in a temporary
+//! folder (left behind when the process ends; `TMPDIR` chooses where). Inputs it accepts stay in
+//! it, as on a device.
+
+use std::sync::{Arc, OnceLock};
+
+use allervers_protocol::{
+    decode, encode, CreateInvite, CreateSpace, DeviceEntry, Enroll, Envelope, Page, Push, Pushed,
+    Registered, Stored,
+};
+use chrono::{TimeZone, Utc};
+
+use crate::bundle;
+use crate::crypto::{derive_key, KdfParams, RawKey};
+use crate::sync::{Invite, Membership, SpaceKeys, PUSH_BATCH};
+use crate::{
+    CoreError, ManualClock, NewEncounter, NewPerson, RecordId, Result, SeededEntropy, Store,
+    StoreOptions,
+};
+
+/// The space key of every fuzzed envelope and page.
+const SPACE_KEY: [u8; 32] = [0x5a; 32];
+/// The passphrase of the seed bundles.
+const BUNDLE_PASSPHRASE: &str = "phrase de passe du fuzzing";
+/// The seed of the entropy that seals seed bundles: its first 16 bytes are their salt.
+const BUNDLE_ENTROPY_SEED: u64 = 0xb0d1e;
+
+fn space_keys() -> SpaceKeys {
+    SpaceKeys {
+        key: RawKey::from_bytes(SPACE_KEY),
+        epoch: 0,
+    }
+}
+
+fn membership(token: &str) -> Membership {
+    Membership {
+        space: [0x11; 16],
+        name: "Espace de fuzzing".into(),
+        relay: "http://relay.invalid".into(),
+        token: token.into(),
+        key: RawKey::from_bytes(SPACE_KEY),
+        epoch: 0,
+        coordinator: false,
+    }
+}
+
+fn options(seed: u64) -> StoreOptions {
+    StoreOptions {
+        clock: Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        )),
+        entropy: Arc::new(SeededEntropy::new(seed)),
+    }
+}
+
+/// A store in its own temporary folder (fields drop in order: the store, then the folder).
+struct TempStore {
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+/// A new store in a new temporary folder, member of the fuzzing space.
+fn new_store(seed: u64, device: &str, token: &str) -> Result<TempStore> {
+    let dir = tempfile::Builder::new()
+        .prefix("allervers-fuzz-")
+        .tempdir()
+        .map_err(|e| CoreError::Storage(format!("temporary folder: {e}")))?;
+    let store = Store::create_with(
+        &dir.path().join("store.db"),
+        &RawKey::from_bytes([0x42; 32]),
+        device,
+        "Travailleur fictif",
+        options(seed),
+    )?;
+    store.join_space(&membership(token))?;
+    Ok(TempStore { store, _dir: dir })
+}
+
+/// The store every page and change is applied to, made once per process (a static is never
+/// dropped: its folder is left behind when the process ends). A store that cannot be made stops
+/// the run at its first input rather than letting it pass without testing anything.
+fn target_store() -> &'static Store {
+    static STORE: OnceLock<TempStore> = OnceLock::new();
+    &STORE
+        .get_or_init(|| match new_store(1, "Appareil cible", "jeton-cible") {
+            Ok(store) => store,
+            Err(e) => panic!("the fuzzing store cannot be made: {e}"),
+        })
+        .store
+}
+
+/// The key of seed bundles (derived once: argon2id is far too slow to run per input).
+fn bundle_key() -> &'static RawKey {
+    static KEY: OnceLock<RawKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let salt: [u8; 16] = crate::entropy::bytes(&SeededEntropy::new(BUNDLE_ENTROPY_SEED));
+        match derive_key(BUNDLE_PASSPHRASE.as_bytes(), &salt, KdfParams::DEFAULT) {
+            Ok(key) => key,
+            Err(e) => panic!("the fuzzing bundle key cannot be derived: {e}"),
+        }
+    })
+}
+
+/// The fuzz targets' panic hook (their `init`). libfuzzer-sys's hook aborts at any panic, even
+/// one core catches on purpose (Automerge's, around parsing and applying received changes); this
+/// one only prints it. A panic that escapes an entry point is still a crash: libfuzzer-sys catches
+/// it around the target and aborts.
+pub fn report_panics_without_aborting() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("panic (a crash only if it escapes the entry point): {info}");
+    }));
+}
+
+/// a. An envelope as the relay hands it over (postcard), opened with the space key: its record
+/// key unwrapped when it carries one, the roster's key otherwise.
+///
+/// The sealed part only opens for bytes sealed with the key, so the same input is also sealed
+/// as an envelope's plaintext under a fixed record key and opened: what a member device (that
+/// holds the space key) could send is decoded too.
+pub fn envelope(data: &[u8]) {
+    let keys = space_keys();
+    if let Ok(env) = decode::<Envelope>(data) {
+        let key = match &env.key {
+            Some(wrapped) => keys.unwrap(&env.record, wrapped).ok(),
+            None => Some(keys.roster_key()),
+        };
+        if let Some(key) = key {
+            let _ = keys.open(&env, &key);
+        }
+    }
+    let _ = open_plaintext(&keys, data);
+}
+
+/// Seals `plain` as an envelope's plaintext and opens it. The plaintext begins with the record
+/// id (16 bytes): the envelope is addressed to it, as a sealing device does, so that opening goes
+/// past the record id check.
+fn open_plaintext(keys: &SpaceKeys, plain: &[u8]) -> Result<()> {
+    let record_key = RawKey::from_bytes([0x33; 32]);
+    let record = RecordId::from_bytes(plain.first_chunk::<16>().copied().unwrap_or([0x44; 16]));
+    let env = keys.seal_plaintext(record, &record_key, plain);
+    keys.open(&env, &record_key).map(|_| ())
+}
+
+/// b. A page from the relay (postcard), applied to the store.
+pub fn page(data: &[u8]) {
+    if let Ok(page) = decode::<Page>(data) {
+        let _ = target_store().apply_page(&page);
+    }
+}
+
+/// c. A bundle file: its header read and checked (bad key settings refused before deriving
+/// anything), then its body authenticated and decoded with the key of the seed bundles.
+pub fn bundle(data: &[u8]) {
+    if let Ok(header) = bundle::read_header(data) {
+        assert!(
+            header.params.check().is_ok(),
+            "a bundle header passed with key settings out of range"
+        );
+    }
+    let _ = bundle::open_with_key(data, bundle_key());
+}
+
+/// d. An invite code, typed or scanned.
+pub fn invite(data: &[u8]) {
+    let _ = Invite::from_code(&String::from_utf8_lossy(data));
+}
+
+/// e. Every body the relay decodes (requests) and every one a device decodes (answers).
+pub fn relay_bodies(data: &[u8]) {
+    let _ = decode::<CreateSpace>(data);
+    let _ = decode::<CreateInvite>(data);
+    let _ = decode::<Enroll>(data);
+    let _ = decode::<Push>(data);
+    let _ = decode::<Registered>(data);
+    let _ = decode::<Pushed>(data);
+    let _ = decode::<Page>(data);
+    let _ = decode::<Vec<DeviceEntry>>(data);
+}
+
+/// f. Automerge changes received from elsewhere: the record id (16 bytes) then one change's
+/// bytes, imported into the store.
+pub fn changes(data: &[u8]) {
+    let Some((id, bytes)) = data.split_first_chunk::<16>() else {
+        return;
+    };
+    let _ = target_store().import_changes(&[(RecordId::from_bytes(*id), bytes.to_vec())]);
+}
+
+/// Valid inputs for each fuzz target, made with the real code: `(target, file name, bytes)`.
+pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    // A device of the same space writes a few records and seals them as it would push them.
+    let source = new_store(2, "Appareil source", "jeton-source")?;
+    let source = &source.store;
+    let first_person = source.add_person(&NewPerson {
+        name: Some("Personne Fictive".into()),
+        nickname: Some("Fifi".into()),
+        ..Default::default()
+    })?;
+    let second_person = source.add_person(&NewPerson {
+        name: Some("Autre Fictif".into()),
+        ..Default::default()
+    })?;
+    source.log_encounter(&NewEncounter {
+        persons: vec![first_person, second_person],
+        place: Some("Gare fictive".into()),
+        services: vec!["food".into()],
+        ..Default::default()
+    })?;
+    let changes = source.export_changes()?;
+    for (i, (id, bytes)) in changes.iter().enumerate() {
+        let mut input = id.as_bytes().to_vec();
+        input.extend_from_slice(bytes);
+        out.push(("changes", format!("seed-change-{i}"), input));
+    }
+    let batch = source
+        .outbox_batch(PUSH_BATCH)?
+        .ok_or_else(|| CoreError::Storage("nothing to push".into()))?;
+    let envelopes = batch.push.envelopes;
+    let keys = space_keys();
+    for (i, env) in envelopes.iter().enumerate() {
+        out.push(("envelope", format!("seed-envelope-{i}"), encode(env)));
+        out.push(("relay_bodies", format!("seed-envelope-{i}"), encode(env)));
+    }
+    // Plaintexts of envelopes (the second half of the envelope target).
+    for (i, (id, bytes)) in changes.iter().take(2).enumerate() {
+        let change = automerge::Change::try_from(&bytes[..])
+            .map_err(|e| CoreError::Storage(format!("seed change: {e}")))?;
+        out.push((
+            "envelope",
+            format!("seed-plaintext-{i}"),
+            keys.plaintext(*id, &change),
+        ));
+    }
+    let stored: Vec<Stored> = envelopes
+        .iter()
+        .enumerate()
+        .map(|(i, env)| Stored {
+            seq: i as u64 + 1,
+            received_at_ms: 1_772_441_000_000 + i as i64,
+            clock_offset_ms: 0,
+            envelope: env.clone(),
+        })
+        .collect();
+    let whole = Page {
+        next: stored.len() as u64,
+        envelopes: stored.clone(),
+        more: false,
+    };
+    let first = Page {
+        envelopes: stored.iter().take(1).cloned().collect(),
+        next: 1,
+        more: true,
+    };
+    let empty = Page {
+        envelopes: Vec::new(),
+        next: 0,
+        more: false,
+    };
+    for (name, page) in [("whole", &whole), ("first", &first), ("empty", &empty)] {
+        out.push(("page", format!("seed-page-{name}"), encode(page)));
+        out.push(("relay_bodies", format!("seed-page-{name}"), encode(page)));
+    }
+    // The relay's other bodies.
+    let bodies = [
+        (
+            "create-space",
+            encode(&CreateSpace {
+                space: [1; 16],
+                device: [2; 16],
+            }),
+        ),
+        (
+            "create-invite",
+            encode(&CreateInvite {
+                secret_hash: [3; 32],
+                expires_at_ms: 1_772_441_000_000,
+            }),
+        ),
+        (
+            "enroll",
+            encode(&Enroll {
+                space: [1; 16],
+                secret: [4; 32],
+                device: [5; 16],
+            }),
+        ),
+        (
+            "push",
+            encode(&Push {
+                envelopes: envelopes.iter().take(2).cloned().collect(),
+                sent_at_ms: 1_772_441_000_000,
+            }),
+        ),
+        (
+            "registered",
+            encode(&Registered {
+                device_token: "jeton-fictif-0123456789".into(),
+            }),
+        ),
+        (
+            "pushed",
+            encode(&Pushed {
+                seqs: vec![1, 2, 300],
+            }),
+        ),
+        (
+            "devices",
+            encode(&vec![
+                DeviceEntry {
+                    device: [6; 16],
+                    coordinator: true,
+                    enrolled_at_ms: 1_772_441_000_000,
+                    revoked_at_ms: None,
+                },
+                DeviceEntry {
+                    device: [7; 16],
+                    coordinator: false,
+                    enrolled_at_ms: 1_772_441_000_000,
+                    revoked_at_ms: Some(1_772_442_000_000),
+                },
+            ]),
+        ),
+    ];
+    for (name, body) in bodies {
+        out.push(("relay_bodies", format!("seed-{name}"), body));
+    }
+    // Bundles: sealed as `export_bundle` does, with the salt the fuzz target's key was derived
+    // with.
+    for (name, take) in [("one", 1), ("all", changes.len())] {
+        let bytes = bundle::seal(
+            &changes[..take.min(changes.len())],
+            &[9; 16],
+            1_772_441_000_000,
+            BUNDLE_PASSPHRASE,
+            &SeededEntropy::new(BUNDLE_ENTROPY_SEED),
+        )?;
+        out.push(("bundle", format!("seed-bundle-{name}"), bytes));
+    }
+    // Invite codes.
+    for (i, secret) in [[1u8; 32], [2; 32]].into_iter().enumerate() {
+        let code = Invite::new(&membership("jeton"), secret).code();
+        out.push(("invite", format!("seed-invite-{i}"), code.into_bytes()));
+    }
+    check_seeds(&out)?;
+    Ok(out)
+}
+
+/// Seeds that would not get past the keys would teach the fuzzer nothing: each one is opened
+/// here as its target opens it.
+fn check_seeds(seeds: &[(&'static str, String, Vec<u8>)]) -> Result<()> {
+    let keys = space_keys();
+    let bad = |name: &str| CoreError::Storage(format!("seed {name} does not open"));
+    for (target, name, bytes) in seeds {
+        match *target {
+            "envelope" if name.starts_with("seed-envelope") => {
+                let env = decode::<Envelope>(bytes).map_err(|_| bad(name))?;
+                let key = match &env.key {
+                    Some(wrapped) => keys.unwrap(&env.record, wrapped)?,
+                    None => keys.roster_key(),
+                };
+                keys.open(&env, &key)?;
+            }
+            "envelope" => open_plaintext(&keys, bytes)?,
+            "bundle" => {
+                bundle::read_header(bytes)?;
+                bundle::open_with_key(bytes, bundle_key())?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
