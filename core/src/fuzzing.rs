@@ -28,6 +28,8 @@ use crate::{
 
 /// The space key of every fuzzed envelope and page.
 const SPACE_KEY: [u8; 32] = [0x5a; 32];
+/// The space of every fuzzed page.
+const SPACE: [u8; 16] = [0x11; 16];
 /// The passphrase of the seed bundles.
 const BUNDLE_PASSPHRASE: &str = "phrase de passe du fuzzing";
 /// The seed of the entropy that seals seed bundles: its first 16 bytes are their salt.
@@ -42,7 +44,7 @@ fn space_keys() -> SpaceKeys {
 
 fn membership(token: &str) -> Membership {
     Membership {
-        space: [0x11; 16],
+        space: SPACE,
         name: "Espace de fuzzing".into(),
         relay: "http://relay.invalid".into(),
         token: token.into(),
@@ -154,7 +156,7 @@ fn open_plaintext(keys: &SpaceKeys, plain: &[u8]) -> Result<()> {
 /// b. A page from the relay (postcard), applied to the store.
 pub fn page(data: &[u8]) {
     if let Ok(page) = decode::<Page>(data) {
-        let _ = target_store().apply_page(&page);
+        let _ = target_store().apply_page(&SPACE, &page);
     }
 }
 
@@ -224,7 +226,7 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
         out.push(("changes", format!("seed-change-{i}"), input));
     }
     let batch = source
-        .outbox_batch(PUSH_BATCH)?
+        .outbox_batch(&SPACE, PUSH_BATCH)?
         .ok_or_else(|| CoreError::Storage("nothing to push".into()))?;
     let envelopes = batch.push.envelopes;
     let keys = space_keys();

@@ -169,7 +169,7 @@ fn main() {
         .iter()
         .map(|(_, c)| c.len())
         .sum();
-    let batch = moved.store.outbox_batch(256).unwrap().unwrap();
+    let batch = moved.store.outbox_batch(&m.space, 256).unwrap().unwrap();
     let body = allervers_protocol::encode(&batch.push).len();
     proxy.reset();
     let round = allervers_client::sync(&moved.store, &HttpClient::default(), &mut |_| {}).unwrap();

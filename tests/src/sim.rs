@@ -145,6 +145,9 @@ struct Sim {
     log: Vec<String>,
 }
 
+/// The space every simulated device belongs to.
+const SPACE: [u8; 16] = [0x5e; 16];
+
 const SITUATIONS: &[&str] = &["street", "squat", "car", "emergency_shelter", "hotel"];
 const ALERTS: &[&str] = &["none", "watch", "very_vulnerable"];
 const NEEDS: &[&str] = &["housing", "health", "papers", "food"];
@@ -206,7 +209,7 @@ impl Sim {
         };
         let start = Utc.with_ymd_and_hms(2026, 1, 12, 20, 0, 0).unwrap();
         let membership = Membership {
-            space: rng.gen(),
+            space: SPACE,
             name: "Maraude simulée".into(),
             relay: "sim://relay".into(),
             token: "jeton".into(),
@@ -296,7 +299,7 @@ impl Sim {
     fn check_step(&mut self, d: usize) -> Result<(), String> {
         let dev = &mut self.devices[d];
         let store = dev.store();
-        let cursor = store.pull_cursor().map_err(|e| e.to_string())?;
+        let cursor = store.pull_cursor(&SPACE).map_err(|e| e.to_string())?;
         if cursor < dev.cursor {
             return Err(format!(
                 "device {d}'s pull cursor went back from {} to {cursor}",
@@ -651,7 +654,7 @@ impl Sim {
                 cursors.push(
                     self.devices[d]
                         .store()
-                        .pull_cursor()
+                        .pull_cursor(&SPACE)
                         .map_err(|e| e.to_string())?,
                 );
             }
@@ -754,13 +757,27 @@ fn field_values(doc: &AutoCommit, path: &str) -> Vec<String> {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(v, _)| match v {
-            automerge::Value::Scalar(s) => Some(match s.as_ref() {
-                ScalarValue::Str(s) => s.to_string(),
-                other => other.to_string(),
-            }),
+            automerge::Value::Scalar(s) => Some(scalar_text(s.as_ref())),
             _ => None,
         })
         .collect()
+}
+
+/// A stored value as the sim records a written one: texts and codes as they are, numbers as
+/// numbers, booleans as true / false, times to the minute (as a resolution typed from a
+/// conflict's shown value is).
+fn scalar_text(s: &ScalarValue) -> String {
+    match s {
+        ScalarValue::Str(s) => s.to_string(),
+        ScalarValue::Int(i) => i.to_string(),
+        ScalarValue::Uint(u) => u.to_string(),
+        ScalarValue::F64(x) => x.to_string(),
+        ScalarValue::Boolean(b) => b.to_string(),
+        ScalarValue::Timestamp(ms) => chrono::DateTime::from_timestamp_millis(*ms)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default(),
+        other => other.to_string(),
+    }
 }
 
 /// What two replicas must agree on.

@@ -222,9 +222,36 @@ CREATE TABLE situation_changes (
 ) WITHOUT ROWID;
 "#,
     r#"
--- A change is sealed once, when it first leaves the device, and its envelope is kept until the
--- relay acknowledges it: a retried push sends the very same bytes.
-CREATE TABLE sealed (seq INTEGER PRIMARY KEY, envelope BLOB NOT NULL);
+-- A store may belong to several spaces (a team and its partnerships), each with its own relay,
+-- key and cursors: the space row and the two cursors move into one table keyed by space.
+CREATE TABLE spaces (
+    space BLOB PRIMARY KEY,
+    name TEXT NOT NULL,
+    relay TEXT NOT NULL,
+    token TEXT NOT NULL,
+    key BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    coordinator INTEGER NOT NULL,
+    joined_at INTEGER NOT NULL,
+    push_cursor INTEGER NOT NULL DEFAULT 0,
+    pull_cursor INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO spaces (space, name, relay, token, key, epoch, coordinator, joined_at, push_cursor,
+        pull_cursor)
+    SELECT space, name, relay, token, key, epoch, coordinator, joined_at,
+        coalesce((SELECT value FROM sync_state WHERE key = 'push_cursor'), 0),
+        coalesce((SELECT value FROM sync_state WHERE key = 'pull_cursor'), 0)
+    FROM space;
+DROP TABLE space;
+DELETE FROM sync_state WHERE key IN ('push_cursor', 'pull_cursor');
+-- A change is sealed once for a space, when it first leaves the device for it, and its envelope
+-- is kept until that space's relay acknowledges it: a retried push sends the very same bytes.
+CREATE TABLE sealed (
+    space BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    envelope BLOB NOT NULL,
+    PRIMARY KEY (space, seq)
+) WITHOUT ROWID;
 "#,
 ];
 

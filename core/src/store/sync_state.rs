@@ -1,70 +1,94 @@
-//! What sync keeps in the store: the space this store belongs to (relay, token, key, epoch), the
-//! push and pull cursors, the record keys by blinded id, the relay times of received changes,
+//! What sync keeps in the store: the spaces this store belongs to (relay, token, key, epoch) and
+//! each one's push and pull cursors and sealed envelopes, the record keys by blinded id, the relay times of received changes,
 //! and the outbox (local changes past the push cursor, read from the change log).
 
-use allervers_protocol::Envelope;
+use allervers_protocol::{Envelope, SpaceId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::crypto::RawKey;
 use crate::sync::Membership;
 use crate::{CoreError, RecordId, Result};
 
-/// The last change the relay acknowledged: the outbox is every change after it.
-pub(crate) const PUSH_CURSOR: &str = "push_cursor";
-/// The relay's sequence number this store has applied up to.
-pub(crate) const PULL_CURSOR: &str = "pull_cursor";
+/// A space's cursors.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cursor {
+    /// The last change the space's relay acknowledged: its outbox is every change after it.
+    Push,
+    /// The relay's sequence number this store has applied the space's log up to.
+    Pull,
+}
 
-pub(crate) fn cursor(conn: &Connection, key: &str) -> Result<i64> {
+impl Cursor {
+    fn column(self) -> &'static str {
+        match self {
+            Cursor::Push => "push_cursor",
+            Cursor::Pull => "pull_cursor",
+        }
+    }
+}
+
+pub(crate) fn cursor(conn: &Connection, space: &SpaceId, which: Cursor) -> Result<i64> {
     let v: Option<i64> = conn
-        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
+        .prepare_cached(&format!(
+            "SELECT {} FROM spaces WHERE space = ?1",
+            which.column()
+        ))?
+        .query_row([space], |r| r.get(0))
         .optional()?;
     Ok(v.unwrap_or(0))
 }
 
-pub(crate) fn set_cursor(conn: &Connection, key: &str, value: i64) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?1, ?2)")?
-        .execute(params![key, value])?;
+pub(crate) fn set_cursor(
+    conn: &Connection,
+    space: &SpaceId,
+    which: Cursor,
+    value: i64,
+) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "UPDATE spaces SET {} = ?2 WHERE space = ?1",
+        which.column()
+    ))?
+    .execute(params![space, value])?;
     Ok(())
 }
 
-/// The space this store syncs with, if any.
-pub(crate) fn membership(conn: &Connection) -> Result<Option<Membership>> {
-    let row = conn
-        .prepare_cached(
-            "SELECT space, name, relay, token, key, epoch, coordinator FROM space WHERE id = 1",
-        )?
-        .query_row([], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
-                r.get::<_, u32>(5)?,
-                r.get::<_, bool>(6)?,
-            ))
-        })
-        .optional()?;
-    let Some((space, name, relay, token, key, epoch, coordinator)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(Membership {
-        space: <[u8; 16]>::try_from(space.as_slice())
-            .map_err(|_| CoreError::corrupt("bad space id"))?,
-        name,
-        relay,
-        token,
-        key: RawKey::from_slice(&key).map_err(|_| CoreError::corrupt("bad space key"))?,
-        epoch,
-        coordinator,
-    }))
+/// The spaces this store syncs with, in the order it joined them.
+pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT space, name, relay, token, key, epoch, coordinator FROM spaces ORDER BY joined_at, space",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Vec<u8>>(4)?,
+            r.get::<_, u32>(5)?,
+            r.get::<_, bool>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (space, name, relay, token, key, epoch, coordinator) = row?;
+        out.push(Membership {
+            space: <[u8; 16]>::try_from(space.as_slice())
+                .map_err(|_| CoreError::corrupt("bad space id"))?,
+            name,
+            relay,
+            token,
+            key: RawKey::from_slice(&key).map_err(|_| CoreError::corrupt("bad space key"))?,
+            epoch,
+            coordinator,
+        });
+    }
+    Ok(out)
 }
 
 pub(crate) fn insert_membership(conn: &Connection, m: &Membership, now_ms: i64) -> Result<()> {
     conn.execute(
-        "INSERT INTO space (id, space, name, relay, token, key, epoch, coordinator, joined_at)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO spaces (space, name, relay, token, key, epoch, coordinator, joined_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             m.space,
             m.name,
@@ -107,19 +131,23 @@ pub(crate) fn outbox(
     Ok(out)
 }
 
-/// How many local changes wait to be sent.
+/// How many local changes wait to be sent to the space that is furthest behind (all of them
+/// when the store belongs to no space).
 pub(crate) fn pending(conn: &Connection) -> Result<u64> {
     let count: i64 = conn
-        .prepare_cached("SELECT count(*) FROM changes WHERE seq > ?1 AND relay_at IS NULL")?
-        .query_row([cursor(conn, PUSH_CURSOR)?], |r| r.get(0))?;
+        .prepare_cached(
+            "SELECT count(*) FROM changes WHERE relay_at IS NULL
+               AND seq > coalesce((SELECT min(push_cursor) FROM spaces), 0)",
+        )?
+        .query_row([], |r| r.get(0))?;
     Ok(count as u64)
 }
 
-/// The envelope an outbox change was sealed into when it first left, if it did.
-pub(crate) fn sealed(conn: &Connection, seq: i64) -> Result<Option<Envelope>> {
+/// The envelope an outbox change was sealed into for `space` when it first left, if it did.
+pub(crate) fn sealed(conn: &Connection, space: &SpaceId, seq: i64) -> Result<Option<Envelope>> {
     let bytes: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT envelope FROM sealed WHERE seq = ?1")?
-        .query_row([seq], |r| r.get(0))
+        .prepare_cached("SELECT envelope FROM sealed WHERE space = ?1 AND seq = ?2")?
+        .query_row(params![space, seq], |r| r.get(0))
         .optional()?;
     bytes
         .map(|b| {
@@ -128,20 +156,28 @@ pub(crate) fn sealed(conn: &Connection, seq: i64) -> Result<Option<Envelope>> {
         .transpose()
 }
 
-/// Keeps the envelope an outbox change was sealed into, until the relay acknowledges it.
-pub(crate) fn keep_sealed(conn: &Connection, seq: i64, envelope: &Envelope) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO sealed (seq, envelope) VALUES (?1, ?2)")?
-        .execute(params![seq, allervers_protocol::encode(envelope)])?;
+/// Keeps the envelope an outbox change was sealed into for `space`, until its relay
+/// acknowledges it.
+pub(crate) fn keep_sealed(
+    conn: &Connection,
+    space: &SpaceId,
+    seq: i64,
+    envelope: &Envelope,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO sealed (space, seq, envelope) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![space, seq, allervers_protocol::encode(envelope)])?;
     Ok(())
 }
 
-/// The relay acknowledged every change up to `seq`: the push cursor moves there and their
-/// sealed envelopes go, in one transaction.
-pub(crate) fn acknowledge(conn: &mut Connection, seq: i64) -> Result<()> {
+/// The space's relay acknowledged every change up to `seq`: the push cursor moves there and
+/// their sealed envelopes go, in one transaction.
+pub(crate) fn acknowledge(conn: &mut Connection, space: &SpaceId, seq: i64) -> Result<()> {
     let tx = conn.transaction()?;
-    tx.prepare_cached("DELETE FROM sealed WHERE seq <= ?1")?
-        .execute([seq])?;
-    set_cursor(&tx, PUSH_CURSOR, seq)?;
+    tx.prepare_cached("DELETE FROM sealed WHERE space = ?1 AND seq <= ?2")?
+        .execute(params![space, seq])?;
+    set_cursor(&tx, space, Cursor::Push, seq)?;
     tx.commit()?;
     Ok(())
 }

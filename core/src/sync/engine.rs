@@ -9,7 +9,7 @@
 //! point (no answer, the app killed, the device reopened) loses nothing: the next round starts
 //! where this one stopped, and the relay stores a pushed envelope once.
 
-use allervers_protocol::{Page, Push, Pushed};
+use allervers_protocol::{Page, Push, Pushed, SpaceId};
 
 use super::{Membership, SyncProgress, SyncSummary, PULL_PAGE, PUSH_BATCH};
 use crate::{CoreError, Result, Store};
@@ -58,9 +58,23 @@ pub struct SyncRound<'s> {
 }
 
 impl<'s> SyncRound<'s> {
-    /// A round of `store` with its space; `NotEnrolled` outside any space.
+    /// A round of `store` with the space it first joined; `NotEnrolled` outside any space.
     pub fn new(store: &'s Store) -> Result<Self> {
         let membership = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+        Self::with(store, membership)
+    }
+
+    /// A round of `store` with one of its spaces (each has its own cursors and outbox).
+    pub fn for_space(store: &'s Store, space: &SpaceId) -> Result<Self> {
+        let membership = store
+            .memberships()?
+            .into_iter()
+            .find(|m| m.space == *space)
+            .ok_or(CoreError::NotEnrolled)?;
+        Self::with(store, membership)
+    }
+
+    fn with(store: &'s Store, membership: Membership) -> Result<Self> {
         Ok(SyncRound {
             store,
             membership,
@@ -83,7 +97,10 @@ impl<'s> SyncRound<'s> {
     /// The next request to send, or `None` when the round is over.
     pub fn poll(&mut self) -> Result<Option<Request>> {
         if let Step::Push = self.step {
-            match self.store.outbox_batch(PUSH_BATCH)? {
+            match self
+                .store
+                .outbox_batch(&self.membership.space, PUSH_BATCH)?
+            {
                 Some(batch) => {
                     self.step = Step::Pushing {
                         last_seq: batch.last_seq,
@@ -96,7 +113,7 @@ impl<'s> SyncRound<'s> {
         }
         match self.step {
             Step::Pull => {
-                let after = self.store.pull_cursor()?;
+                let after = self.store.pull_cursor(&self.membership.space)?;
                 self.step = Step::Pulling { after };
                 Ok(Some(Request::Pull {
                     after,
@@ -116,7 +133,8 @@ impl<'s> SyncRound<'s> {
         self.summary.requests += 1;
         match (self.step, response) {
             (Step::Pushing { last_seq, count }, Response::Pushed(pushed)) => {
-                self.store.ack_push(last_seq, count, &pushed)?;
+                self.store
+                    .ack_push(&self.membership.space, last_seq, count, &pushed)?;
                 self.summary.pushed += count;
                 self.step = Step::Push;
                 Ok(SyncProgress::Pushing {
@@ -130,7 +148,7 @@ impl<'s> SyncRound<'s> {
                     self.summary.cursor = after;
                 } else {
                     check_page(&page, after)?;
-                    let applied = self.store.apply_page(&page)?;
+                    let applied = self.store.apply_page(&self.membership.space, &page)?;
                     self.summary.pulled += page.envelopes.len();
                     self.summary.new_changes += applied.new_changes;
                     self.summary.new_conflicts += applied.new_conflicts;

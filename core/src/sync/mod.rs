@@ -14,7 +14,8 @@ use automerge::Change;
 use serde::Serialize;
 
 use crate::crypto::RawKey;
-use crate::store::{sync_state, ImportSummary, Store, ROSTER_ID};
+use crate::store::sync_state::{self, Cursor};
+use crate::store::{ImportSummary, Store, ROSTER_ID};
 use crate::{CoreError, RecordId, Result};
 pub use engine::{Request, Response, SyncRound};
 pub(crate) use seal::SpaceKeys;
@@ -172,7 +173,10 @@ impl Store {
             ));
         }
         let conn = self.lock();
-        if sync_state::membership(&conn)?.is_some() {
+        // The store keeps each space's state apart, but every change goes to every space it
+        // belongs to: until partnerships receive only a consented projection, a store joins
+        // one space.
+        if !sync_state::memberships(&conn)?.is_empty() {
             return Err(CoreError::invalid(
                 "space",
                 "this store already belongs to a space",
@@ -246,13 +250,22 @@ impl Store {
         Invite::from_code(code)
     }
 
-    /// The space this store syncs with, if any.
+    /// The space this store first joined (its team's), if any.
     pub fn membership(&self) -> Result<Option<Membership>> {
-        sync_state::membership(&self.lock())
+        Ok(self.memberships()?.into_iter().next())
     }
 
-    fn keys(&self) -> Result<(Membership, SpaceKeys)> {
-        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+    /// Every space this store syncs with, in the order it joined them.
+    pub fn memberships(&self) -> Result<Vec<Membership>> {
+        sync_state::memberships(&self.lock())
+    }
+
+    fn keys(&self, space: &SpaceId) -> Result<(Membership, SpaceKeys)> {
+        let m = self
+            .memberships()?
+            .into_iter()
+            .find(|m| m.space == *space)
+            .ok_or(CoreError::NotEnrolled)?;
         let keys = SpaceKeys {
             key: m.key.clone(),
             epoch: m.epoch,
@@ -264,19 +277,19 @@ impl Store {
     /// out in the very same envelope; one never sent is sealed now and kept until acknowledged
     /// (record keys are created for records that have none yet). `None` when everything was
     /// pushed.
-    pub fn outbox_batch(&self, limit: usize) -> Result<Option<OutboxBatch>> {
-        let (_, space) = self.keys()?;
+    pub fn outbox_batch(&self, space_id: &SpaceId, limit: usize) -> Result<Option<OutboxBatch>> {
+        let (_, space) = self.keys(space_id)?;
         let now_ms = self.now().timestamp_millis();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let after = sync_state::cursor(&tx, sync_state::PUSH_CURSOR)?;
+        let after = sync_state::cursor(&tx, space_id, Cursor::Push)?;
         let rows = sync_state::outbox(&tx, after, limit, PUSH_BYTES)?;
         let Some(last_seq) = rows.last().map(|r| r.0) else {
             return Ok(None);
         };
         let mut envelopes = Vec::with_capacity(rows.len());
         for (seq, record, bytes) in rows {
-            if let Some(envelope) = sync_state::sealed(&tx, seq)? {
+            if let Some(envelope) = sync_state::sealed(&tx, space_id, seq)? {
                 envelopes.push(envelope);
                 continue;
             }
@@ -284,7 +297,7 @@ impl Store {
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
             let envelope = space.seal(record, &key, &change);
-            sync_state::keep_sealed(&tx, seq, &envelope)?;
+            sync_state::keep_sealed(&tx, space_id, seq, &envelope)?;
             envelopes.push(envelope);
         }
         tx.commit()?;
@@ -299,26 +312,32 @@ impl Store {
 
     /// The relay acknowledged a batch of `count` envelopes ending at change `last_seq`: its
     /// changes leave the outbox.
-    pub(crate) fn ack_push(&self, last_seq: i64, count: usize, pushed: &Pushed) -> Result<()> {
+    pub(crate) fn ack_push(
+        &self,
+        space: &SpaceId,
+        last_seq: i64,
+        count: usize,
+        pushed: &Pushed,
+    ) -> Result<()> {
         if pushed.seqs.len() != count {
             return Err(CoreError::RelayRefused {
                 status: 200,
                 reason: format!("acknowledged {} envelopes of {count}", pushed.seqs.len()),
             });
         }
-        sync_state::acknowledge(&mut self.lock(), last_seq)
+        sync_state::acknowledge(&mut self.lock(), space, last_seq)
     }
 
     /// Where the next pull starts.
-    pub fn pull_cursor(&self) -> Result<u64> {
-        Ok(sync_state::cursor(&self.lock(), sync_state::PULL_CURSOR)? as u64)
+    pub fn pull_cursor(&self, space: &SpaceId) -> Result<u64> {
+        Ok(sync_state::cursor(&self.lock(), space, Cursor::Pull)? as u64)
     }
 
     /// Applies one page: every envelope is opened first, then the changes and the cursor move
     /// commit together. A page with one envelope that does not open is refused whole and the
     /// cursor stays where it was.
-    pub fn apply_page(&self, page: &Page) -> Result<ImportSummary> {
-        let (_, space) = self.keys()?;
+    pub fn apply_page(&self, space_id: &SpaceId, page: &Page) -> Result<ImportSummary> {
+        let (_, space) = self.keys(space_id)?;
         let mut changes = Vec::with_capacity(page.envelopes.len());
         let mut relay_times = Vec::with_capacity(page.envelopes.len());
         let mut new_keys: Vec<([u8; 16], RecordId, RawKey)> = Vec::new();
@@ -359,7 +378,7 @@ impl Store {
             for (blind, record, key) in &new_keys {
                 sync_state::insert_record_key(tx, blind, *record, key)?;
             }
-            sync_state::set_cursor(tx, sync_state::PULL_CURSOR, next)
+            sync_state::set_cursor(tx, space_id, Cursor::Pull, next)
         })
     }
 }

@@ -14,7 +14,8 @@ pub struct Device {
     pub clock: Arc<ManualClock>,
     pub path: PathBuf,
     pub key: RawKey,
-    _dir: Option<tempfile::TempDir>,
+    /// The folder of the store, deleted when the device is dropped (take it to keep it).
+    pub dir: Option<tempfile::TempDir>,
 }
 
 /// A store for one device in its own temporary folder, with a clock set to 2026-03-02 09:00 UTC.
@@ -38,7 +39,7 @@ pub fn device(name: &str, worker: &str) -> Device {
         clock,
         path,
         key,
-        _dir: Some(dir),
+        dir: Some(dir),
     }
 }
 

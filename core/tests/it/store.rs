@@ -384,6 +384,10 @@ fn migrates_from(version: i64) {
         // situation row the old derivation could leave (a net move, not a change's own).
         conn.execute_batch(
             "DROP TABLE sealed;
+             DROP TABLE spaces;
+             CREATE TABLE space (id INTEGER PRIMARY KEY CHECK (id = 1), space BLOB NOT NULL,
+                 name TEXT NOT NULL, relay TEXT NOT NULL, token TEXT NOT NULL, key BLOB NOT NULL,
+                 epoch INTEGER NOT NULL, coordinator INTEGER NOT NULL, joined_at INTEGER NOT NULL);
              CREATE TABLE records (record_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
                  created_at INTEGER NOT NULL) WITHOUT ROWID;
              INSERT INTO records SELECT DISTINCT record_id, kind, 0 FROM changes
@@ -505,13 +509,23 @@ impl SmallDisk {
         SmallDisk { dir }
     }
 
+    /// Remounts the disk read-only. The kernel refuses while a file on it is open for writing,
+    /// which a child process another test spawns can hold for a moment after it was forked:
+    /// tried again for up to ten seconds.
     fn remount_read_only(&self) {
-        let ok = std::process::Command::new("mount")
-            .args(["-o", "remount,ro"])
-            .arg(self.dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "remount read-only");
+        for _ in 0..100 {
+            let ok = std::process::Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(self.dir.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the disk could not be remounted read-only");
     }
 }
 

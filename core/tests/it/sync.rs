@@ -136,7 +136,11 @@ fn a_tampered_envelope_refuses_the_whole_page_and_the_cursor_stays() {
     relay.tamper.set(true);
     let err = sync(&b.store, &relay, &mut |_| {}).unwrap_err();
     assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
-    assert_eq!(b.store.pull_cursor().unwrap(), 0, "the cursor did not move");
+    assert_eq!(
+        b.store.pull_cursor(&[7; 16]).unwrap(),
+        0,
+        "the cursor did not move"
+    );
     assert!(
         matches!(b.store.person(p), Err(CoreError::RecordNotFound(_))),
         "nothing of the page was applied"
@@ -201,7 +205,7 @@ fn a_pull_cut_between_pages_resumes_without_loss_or_duplication() {
     relay.fail_after.set(Some(3)); // its own push, two pages of 1,000, then the network goes
     let err = sync(&b.store, &relay, &mut |_| {}).unwrap_err();
     assert!(matches!(err, CoreError::RelayUnreachable(_)));
-    assert_eq!(b.store.pull_cursor().unwrap(), 2_000);
+    assert_eq!(b.store.pull_cursor(&[7; 16]).unwrap(), 2_000);
     relay.fail_after.set(None);
     let s = sync(&b.store, &relay, &mut |_| {}).unwrap();
     assert_eq!(s.pulled, relay.log.borrow().len() - 2_000);
@@ -297,7 +301,7 @@ fn a_page_with_a_relay_time_at_the_end_of_the_range_is_applied_and_marked() {
     );
     enrol(&[&a.store, &b.store]);
     let p = person(&a.store, "Odile");
-    let batch = a.store.outbox_batch(256).unwrap().unwrap();
+    let batch = a.store.outbox_batch(&[7; 16], 256).unwrap().unwrap();
     let envelopes: Vec<Stored> = batch
         .push
         .envelopes
@@ -315,10 +319,71 @@ fn a_page_with_a_relay_time_at_the_end_of_the_range_is_applied_and_marked() {
         envelopes,
         more: false,
     };
-    let applied = b.store.apply_page(&page).unwrap();
+    let applied = b.store.apply_page(&[7; 16], &page).unwrap();
     assert_eq!(applied.new_changes, 2);
     let history = b.store.history(p).unwrap();
     assert!(!history.is_empty());
     assert!(history.iter().all(|e| e.clock_off && e.relay_at.is_none()));
     assert!(b.store.timeline(p).is_ok());
+}
+
+/// A store of schema 4 (one space row, cursors beside it) keeps its space, its cursors and its
+/// outbox when it moves to per-space state.
+#[test]
+fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
+    let relay = MemoryRelay::default();
+    let (a, mut b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    person(&a.store, "Fatou");
+    sync(&a.store, &relay, &mut |_| {}).unwrap();
+    sync(&b.store, &relay, &mut |_| {}).unwrap();
+    person(&b.store, "Yvette");
+    let cursor = b.store.pull_cursor(&[7; 16]).unwrap();
+    assert_eq!(
+        cursor, 3,
+        "A's roster entry and person, and B's own roster entry"
+    );
+    let pending = b.store.pending_changes().unwrap();
+    let membership = format!("{:?}", b.store.membership().unwrap());
+    let path = b.path.clone();
+    let key = b.key.clone();
+    let _folder = b.dir.take();
+    drop(b);
+
+    // Back to schema 4 by hand: the single space row and the cursors in sync_state.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\";",
+            hex::encode(key.as_bytes())
+        ))
+        .unwrap();
+        conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
+            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE space (id INTEGER PRIMARY KEY CHECK (id = 1), space BLOB NOT NULL,
+                 name TEXT NOT NULL, relay TEXT NOT NULL, token TEXT NOT NULL, key BLOB NOT NULL,
+                 epoch INTEGER NOT NULL, coordinator INTEGER NOT NULL, joined_at INTEGER NOT NULL);
+             INSERT INTO space SELECT 1, space, name, relay, token, key, epoch, coordinator,
+                 joined_at FROM spaces;
+             INSERT INTO sync_state SELECT 'push_cursor', push_cursor FROM spaces;
+             INSERT INTO sync_state SELECT 'pull_cursor', pull_cursor FROM spaces;
+             DROP TABLE spaces;
+             DROP TABLE sealed;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    }
+    let b = Store::open(&path, &key).unwrap();
+    assert_eq!(format!("{:?}", b.membership().unwrap()), membership);
+    assert_eq!(b.pull_cursor(&[7; 16]).unwrap(), cursor);
+    assert_eq!(b.pending_changes().unwrap(), pending);
+    let s = sync(&b, &relay, &mut |_| {}).unwrap();
+    assert_eq!(s.pushed, pending as usize, "the outbox was kept");
+    assert_eq!(s.new_changes, 0, "nothing new came back");
+    sync(&a.store, &relay, &mut |_| {}).unwrap();
+    assert_eq!(a.store.list_persons(&Default::default()).unwrap().len(), 2);
 }
