@@ -855,7 +855,18 @@ fn run(cli: Cli) -> Result<()> {
                     .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
                 std::io::stdout().write_all(&bytes)?;
             } else {
-                ctx.print(&report, || render::report(&report, ctx.lang))?;
+                /// The report's figures, and its sections as every other output shows them.
+                #[derive(Serialize)]
+                struct ReportJson<'a> {
+                    #[serde(flatten)]
+                    report: &'a allervers_core::report::Report,
+                    sections: Vec<allervers_core::report::Section>,
+                }
+                let json = ReportJson {
+                    report: &report,
+                    sections: report.sections(ctx.lang, render::extra_terms()),
+                };
+                ctx.print(&json, || render::report(&report, ctx.lang))?;
             }
         }
         Command::Dashboard { port } => dashboard::serve(ctx.open()?, ctx.lang, port)?,

@@ -466,6 +466,12 @@ fn report_and_exports_from_the_command_line() {
     let to = today.format("%Y-%m-%d").to_string();
     let report = json(d, &["report", "--from", &from, "--to", &to]);
     let encounters = report["encounters"]["current"].as_i64().unwrap();
+    assert_eq!(report["sections"][0]["key"], "activity", "{report}");
+    assert_eq!(report["sections"][0]["lines"][0]["key"], "encounters");
+    assert_eq!(
+        report["sections"][0]["lines"][0]["figure"]["current"].as_i64(),
+        Some(encounters)
+    );
     assert!(
         encounters > 100 && report["encounters"]["previous"].as_i64().unwrap() > 100,
         "{report}"
