@@ -4,8 +4,9 @@
 //!
 //! `Store` is a thin front: opening and migrations (`open.rs`, `migrations.rs`), the change log
 //! (`changes.rs`), writes (`write.rs`), reads and lists (`query.rs`), the roster (`roster.rs`),
-//! received changes (`import.rs`) and the index tables (`index.rs`) each have a module; no SQL
-//! lives outside the store's modules but the sync state's, the report's and history's reads.
+//! sync's state (`sync_state.rs`), the report's counts (`activity.rs`), exports (`export.rs`),
+//! received changes (`import.rs`) and the index tables (`index.rs`) each have a module. No SQL
+//! lives outside them (`core/tests/it/architecture.rs` checks it).
 
 pub(crate) mod activity;
 mod changes;

@@ -283,6 +283,7 @@ impl Store {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let after = sync_state::cursor(&tx, space_id, Cursor::Push)?;
+        let entropy = self.entropy();
         let rows = sync_state::outbox(&tx, after, limit, PUSH_BYTES)?;
         let Some(last_seq) = rows.last().map(|r| r.0) else {
             return Ok(None);
@@ -293,7 +294,7 @@ impl Store {
                 envelopes.push(envelope);
                 continue;
             }
-            let key = record_key(&tx, &space, record, &*self.entropy())?;
+            let key = record_key(&tx, &space, record, &*entropy)?;
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
             let envelope = space.seal(record, &key, &change);
