@@ -11,23 +11,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{derive_key, KdfParams, RawKey};
 use crate::entropy::{self, Entropy};
-use crate::store::ImportSummary;
+use crate::store::{ImportSummary, SignedChange};
 use crate::{CoreError, RecordId, Result, Store};
 
 const MAGIC: &[u8; 16] = b"ALLERVERS-BUNDLE";
-const VERSION: u8 = 1;
+/// Version 2: each change travels with its author's signature (version 1 had none, and a store
+/// that checks authorship cannot take its changes).
+const VERSION: u8 = 2;
 const HEADER_LEN: usize = 16 + 1 + 12 + 16 + 24;
 
 #[derive(Serialize, Deserialize)]
 struct Body {
     created_at_ms: i64,
     device: Vec<u8>,
-    changes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Record id, change, signature.
+    changes: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
 }
 
 /// Seals changes into a bundle.
 pub fn seal(
-    changes: &[(RecordId, Vec<u8>)],
+    changes: &[SignedChange],
     device: &[u8],
     created_at_ms: i64,
     passphrase: &str,
@@ -50,7 +53,13 @@ pub fn seal(
         device: device.to_vec(),
         changes: changes
             .iter()
-            .map(|(id, c)| (id.as_bytes().to_vec(), c.clone()))
+            .map(|c| {
+                (
+                    c.record.as_bytes().to_vec(),
+                    c.bytes.clone(),
+                    c.signature.clone(),
+                )
+            })
             .collect(),
     };
     let plain = zeroize::Zeroizing::new(
@@ -73,7 +82,7 @@ pub fn seal(
 
 /// Opens a bundle: checks its header, derives the key, authenticates and decodes every change
 /// record id. Nothing is trusted before the whole file has been authenticated.
-pub fn open(bytes: &[u8], passphrase: &str) -> Result<Vec<(RecordId, Vec<u8>)>> {
+pub fn open(bytes: &[u8], passphrase: &str) -> Result<Vec<SignedChange>> {
     let header = read_header(bytes)?;
     let key = derive_key(passphrase.as_bytes(), header.salt, header.params)?;
     open_with_key(bytes, &key)
@@ -94,6 +103,11 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header<'_>> {
     }
     if bytes.len() < HEADER_LEN + 16 {
         return Err(refuse("the file is truncated"));
+    }
+    if bytes[16] == 1 {
+        return Err(refuse(
+            "this bundle was written by an older version of allervers, without signatures: export it again",
+        ));
     }
     if bytes[16] != VERSION {
         return Err(refuse(
@@ -116,7 +130,7 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header<'_>> {
 }
 
 /// Authenticates and decodes a bundle with its key (derived from the header's settings).
-pub(crate) fn open_with_key(bytes: &[u8], key: &RawKey) -> Result<Vec<(RecordId, Vec<u8>)>> {
+pub(crate) fn open_with_key(bytes: &[u8], key: &RawKey) -> Result<Vec<SignedChange>> {
     if bytes.len() < HEADER_LEN + 16 {
         return Err(refuse("the file is truncated"));
     }
@@ -137,9 +151,13 @@ pub(crate) fn open_with_key(bytes: &[u8], key: &RawKey) -> Result<Vec<(RecordId,
         postcard::from_bytes(&plain).map_err(|_| refuse("its content does not decode"))?;
     body.changes
         .into_iter()
-        .map(|(id, change)| {
+        .map(|(id, bytes, signature)| {
             RecordId::from_slice(&id)
-                .map(|id| (id, change))
+                .map(|record| SignedChange {
+                    record,
+                    bytes,
+                    signature,
+                })
                 .ok_or_else(|| refuse("it holds a malformed record id"))
         })
         .collect()

@@ -20,6 +20,7 @@ use chrono::{TimeZone, Utc};
 
 use crate::bundle;
 use crate::crypto::{derive_key, KdfParams, RawKey};
+use crate::store::SignedChange;
 use crate::sync::{Invite, Membership, SpaceKeys, PUSH_BATCH};
 use crate::{
     CoreError, ManualClock, NewEncounter, NewPerson, RecordId, Result, SeededEntropy, Store,
@@ -36,10 +37,7 @@ const BUNDLE_PASSPHRASE: &str = "phrase de passe du fuzzing";
 const BUNDLE_ENTROPY_SEED: u64 = 0xb0d1e;
 
 fn space_keys() -> SpaceKeys {
-    SpaceKeys {
-        key: RawKey::from_bytes(SPACE_KEY),
-        epoch: 0,
-    }
+    SpaceKeys::new(&RawKey::from_bytes(SPACE_KEY), 0)
 }
 
 fn membership(token: &str) -> Membership {
@@ -101,6 +99,21 @@ fn target_store() -> &'static Store {
         .store
 }
 
+/// A second store, which does not check signatures, for the target of received changes.
+fn unverified_store() -> &'static Store {
+    static STORE: OnceLock<TempStore> = OnceLock::new();
+    let store = &STORE
+        .get_or_init(
+            || match new_store(3, "Appareil sans contrôle", "jeton-sans") {
+                Ok(store) => store,
+                Err(e) => panic!("the fuzzing store cannot be made: {e}"),
+            },
+        )
+        .store;
+    store.skip_signature_checks();
+    store
+}
+
 /// The key of seed bundles (derived once: argon2id is far too slow to run per input).
 fn bundle_key() -> &'static RawKey {
     static KEY: OnceLock<RawKey> = OnceLock::new();
@@ -137,7 +150,7 @@ pub fn envelope(data: &[u8]) {
             None => Some(keys.roster_key()),
         };
         if let Some(key) = key {
-            let _ = keys.open(&env, &key);
+            let _ = keys.open(&env, &key, u64::MAX);
         }
     }
     let _ = open_plaintext(&keys, data);
@@ -150,7 +163,7 @@ fn open_plaintext(keys: &SpaceKeys, plain: &[u8]) -> Result<()> {
     let record_key = RawKey::from_bytes([0x33; 32]);
     let record = RecordId::from_bytes(plain.first_chunk::<16>().copied().unwrap_or([0x44; 16]));
     let env = keys.seal_plaintext(record, &record_key, plain);
-    keys.open(&env, &record_key).map(|_| ())
+    keys.open(&env, &record_key, u64::MAX).map(|_| ())
 }
 
 /// b. A page from the relay (postcard), applied to the store.
@@ -190,12 +203,17 @@ pub fn relay_bodies(data: &[u8]) {
 }
 
 /// f. Automerge changes received from elsewhere: the record id (16 bytes) then one change's
-/// bytes, imported into the store.
+/// bytes, imported into the store (a store that does not check signatures: a fuzzed change
+/// cannot carry its author's, and what lies past the check is what is fuzzed here).
 pub fn changes(data: &[u8]) {
     let Some((id, bytes)) = data.split_first_chunk::<16>() else {
         return;
     };
-    let _ = target_store().import_changes(&[(RecordId::from_bytes(*id), bytes.to_vec())]);
+    let _ = unverified_store().import_changes(&[SignedChange {
+        record: RecordId::from_bytes(*id),
+        bytes: bytes.to_vec(),
+        signature: Vec::new(),
+    }]);
 }
 
 /// Valid inputs for each fuzz target, made with the real code: `(target, file name, bytes)`.
@@ -220,9 +238,9 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
         ..Default::default()
     })?;
     let changes = source.export_changes()?;
-    for (i, (id, bytes)) in changes.iter().enumerate() {
-        let mut input = id.as_bytes().to_vec();
-        input.extend_from_slice(bytes);
+    for (i, c) in changes.iter().enumerate() {
+        let mut input = c.record.as_bytes().to_vec();
+        input.extend_from_slice(&c.bytes);
         out.push(("changes", format!("seed-change-{i}"), input));
     }
     let batch = source
@@ -235,13 +253,13 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
         out.push(("relay_bodies", format!("seed-envelope-{i}"), encode(env)));
     }
     // Plaintexts of envelopes (the second half of the envelope target).
-    for (i, (id, bytes)) in changes.iter().take(2).enumerate() {
-        let change = automerge::Change::try_from(&bytes[..])
+    for (i, c) in changes.iter().take(2).enumerate() {
+        let change = automerge::Change::try_from(&c.bytes[..])
             .map_err(|e| CoreError::Storage(format!("seed change: {e}")))?;
         out.push((
             "envelope",
             format!("seed-plaintext-{i}"),
-            keys.plaintext(*id, &change),
+            keys.plaintext(c.record, &change),
         ));
     }
     let stored: Vec<Stored> = envelopes
@@ -371,7 +389,7 @@ fn check_seeds(seeds: &[(&'static str, String, Vec<u8>)]) -> Result<()> {
                     Some(wrapped) => keys.unwrap(&env.record, wrapped)?,
                     None => keys.roster_key(),
                 };
-                keys.open(&env, &key)?;
+                keys.open(&env, &key, u64::MAX)?;
             }
             "envelope" => open_plaintext(&keys, bytes)?,
             "bundle" => {

@@ -18,6 +18,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod history;
+pub mod identity;
 mod ids;
 pub mod model;
 pub mod report;
@@ -43,7 +44,8 @@ pub use model::{
 };
 pub use store::export;
 pub use store::{
-    DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, Store, StoreOptions,
+    DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, SetAside,
+    SignedChange, Store, StoreOptions,
 };
 pub use sync::{Invite, Membership, Request, Response, SyncProgress, SyncRound, SyncSummary};
 pub use timeline::{TimelineEntry, TimelineItem};

@@ -167,7 +167,7 @@ fn main() {
     }
     let change_bytes: usize = moved.store.export_changes().unwrap()[before..]
         .iter()
-        .map(|(_, c)| c.len())
+        .map(|c| c.bytes.len())
         .sum();
     let batch = moved.store.outbox_batch(&m.space, 256).unwrap().unwrap();
     let body = allervers_protocol::encode(&batch.push).len();

@@ -614,18 +614,25 @@ impl Sim {
                 return dev.reopen();
             }
             replay_next = fault < 14;
-            let mut response = response;
-            if let (Response::Page(page), true) = (&mut response, fault < 17) {
-                // A byte flipped on the way: the page must be refused whole.
-                if let Some(stored) = page.envelopes.last_mut() {
-                    let n = stored.envelope.sealed.len();
-                    stored.envelope.sealed[n / 2] ^= 0x20;
-                    self.log.push("  page tampered with".into());
-                }
-            }
-            if let (Response::Page(page), false) = (&response, (14..17).contains(&fault)) {
+            // What a later stale replay serves: a page as the relay sent it (damage on the way
+            // is never the same twice, so it is not what is replayed).
+            if let Response::Page(page) = &response {
                 if !page.envelopes.is_empty() {
                     dev.last_page = Some(page.clone());
+                }
+            }
+            let mut response = response;
+            if let (Response::Page(page), true) = (&mut response, fault < 17) {
+                // Bytes damaged on the way (a random run of them: damage on the way is never
+                // the same twice): the envelope is quarantined, and asked for again at the
+                // next round, since the relay's copy may be intact.
+                if let Some(stored) = page.envelopes.last_mut() {
+                    let n = stored.envelope.sealed.len();
+                    let at = self.rng.gen_range(0..n.saturating_sub(8).max(1));
+                    for byte in stored.envelope.sealed[at..].iter_mut().take(8) {
+                        *byte ^= self.rng.gen_range(1..=255u8);
+                    }
+                    self.log.push("  page tampered with".into());
                 }
             }
             match round.handle(response) {

@@ -72,10 +72,9 @@ pub(crate) fn load_doc(conn: &Connection, id: RecordId) -> Result<Option<AutoCom
     Ok(Some(doc))
 }
 
-/// Stores one change; returns whether it was new. Local changes past the push cursor are the
-/// outbox.
 /// Stores a change of record `id`, with the record's kind when it is known (a change received
-/// before the one that says what its record is waits with none).
+/// before the one that says what its record is waits with none) and its author's signature when
+/// it has one (a local change is signed when it first leaves); returns whether it was new.
 pub(crate) fn insert_change(
     tx: &Connection,
     id: RecordId,
@@ -92,9 +91,11 @@ pub(crate) fn insert_change(
         change.raw_bytes(),
         local,
         now_ms,
+        None,
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_raw_change(
     tx: &Connection,
     id: RecordId,
@@ -103,11 +104,12 @@ pub(crate) fn insert_raw_change(
     bytes: &[u8],
     local: bool,
     now_ms: i64,
+    signature: Option<&[u8]>,
 ) -> Result<bool> {
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO changes (record_id, hash, bytes, local, received_at, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO changes (record_id, hash, bytes, local, received_at, kind, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             id.as_bytes(),
@@ -115,7 +117,8 @@ pub(crate) fn insert_raw_change(
             bytes,
             local,
             now_ms,
-            kind.map(Kind::name)
+            kind.map(Kind::name),
+            signature
         ])?;
     Ok(inserted == 1)
 }

@@ -1,5 +1,8 @@
-//! Applying changes received from elsewhere (a bundle file now, the relay later): all of a batch
-//! is checked before anything is written, and the batch commits in one transaction or not at all.
+//! Applying changes received from elsewhere (a bundle file, a relay's page): every change is
+//! checked before anything is written (its bytes, its author's signature, what it may touch),
+//! and the batch commits in one transaction. A bundle is all or nothing; a relay's page sets a
+//! change that fails a check aside (`trust.rs`) and applies the others, so that no envelope
+//! stops a space.
 
 use std::collections::BTreeMap;
 
@@ -7,10 +10,22 @@ use automerge::{AutoCommit, Change};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{index, insert_change, load_doc, maybe_snapshot, Store, ROSTER_ID};
+use super::roster::check_roster_change;
+use super::trust::{self, Setback};
+use super::{index, insert_raw_change, load_doc, maybe_snapshot, Store, ROSTER_ID};
 use crate::doc;
+use crate::identity::{verify_all, ChangeSignature, PublicKeys, ToVerify};
 use crate::model::fields::Kind;
-use crate::{CoreError, RecordId, Result};
+use crate::{CoreError, DeviceId, RecordId, Result};
+
+/// A change as it travels between stores: its record, its bytes and its author's signature
+/// (an encoded [`ChangeSignature`]; empty on a change that was never signed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedChange {
+    pub record: RecordId,
+    pub bytes: Vec<u8>,
+    pub signature: Vec<u8>,
+}
 
 /// What an import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -25,88 +40,218 @@ pub struct ImportSummary {
     pub new_conflicts: usize,
     /// Changes stored but waiting for changes they depend on.
     pub waiting: usize,
+    /// Changes held until a key arrives (their author's, say), and changes quarantined (see
+    /// `trust.rs`); neither stops the others.
+    pub held: usize,
+    pub quarantined: usize,
+    /// Devices whose keys this batch taught the store.
+    pub learned_keys: usize,
 }
 
 impl Store {
-    /// Every change of the store, in local order, with its record id.
-    pub fn export_changes(&self) -> Result<Vec<(RecordId, Vec<u8>)>> {
+    /// Every change of the store, in local order, with its record id and signature. This
+    /// device's changes that never left it are signed now.
+    pub fn export_changes(&self) -> Result<Vec<SignedChange>> {
+        self.sign_unsigned()?;
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached("SELECT record_id, bytes FROM changes ORDER BY seq")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT record_id, bytes, coalesce(signature, x'') FROM changes ORDER BY seq",
+        )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, bytes) = row?;
-            out.push((
-                RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
+            let (id, bytes, signature) = row?;
+            out.push(SignedChange {
+                record: RecordId::from_slice(&id)
+                    .ok_or_else(|| CoreError::corrupt("bad record id"))?,
                 bytes,
-            ));
+                signature,
+            });
         }
         Ok(out)
     }
 
-    /// Applies changes received from other devices. Every change is parsed and every record
-    /// checked before the batch commits; a bad change refuses the whole batch. Changes already
-    /// known are ignored, so importing twice changes nothing.
-    pub fn import_changes(&self, batch: &[(RecordId, Vec<u8>)]) -> Result<ImportSummary> {
-        self.import_with(batch, |_| Ok(()))
+    /// Signs this device's changes that have no signature yet (in one transaction).
+    fn sign_unsigned(&self) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for (seq, record, bytes) in trust::unsigned_local(&tx)? {
+            let change = automerge::Change::try_from(&bytes[..])
+                .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
+            if let Some(signature) = self.sign_change(record, &change) {
+                trust::set_signature(&tx, seq, &signature)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
-    /// Imports a batch and runs `also` in the same transaction (a sync cursor moves with the
-    /// changes it covers).
+    /// This device's signature of one of its changes; `None` for a change it did not write
+    /// (one written before this store's device had keys carries another actor).
+    pub(crate) fn sign_change(&self, record: RecordId, change: &Change) -> Option<ChangeSignature> {
+        (*change.actor_id() == *self.me.device.actor()).then(|| {
+            self.keys
+                .sign(record, &change.hash().0, record == ROSTER_ID)
+        })
+    }
+
+    /// Applies changes received from other devices. Every change is parsed, its signature and
+    /// every record checked before the batch commits; a bad change refuses the whole batch.
+    /// Changes already known are ignored, so importing twice changes nothing.
+    pub fn import_changes(&self, batch: &[SignedChange]) -> Result<ImportSummary> {
+        self.import_with(batch, true, |_, _| Ok(()))
+    }
+
+    /// Imports a batch and runs `also` in the same transaction, with what became of each change
+    /// (`None`: applied or already known; a setback otherwise). `strict` refuses the whole
+    /// batch at the first setback; otherwise a change that fails a check is set aside and the
+    /// others apply.
     pub(crate) fn import_with(
         &self,
-        batch: &[(RecordId, Vec<u8>)],
-        also: impl FnOnce(&rusqlite::Connection) -> Result<()>,
+        batch: &[SignedChange],
+        strict: bool,
+        also: impl FnOnce(&rusqlite::Connection, &[Option<Setback>]) -> Result<()>,
     ) -> Result<ImportSummary> {
-        let mut by_record: BTreeMap<RecordId, Vec<Change>> = BTreeMap::new();
-        for (i, (id, bytes)) in batch.iter().enumerate() {
-            let change = doc::parse_change(bytes).map_err(|e| {
-                CoreError::ChangesRefused(format!(
-                    "change {} (record {id}) is not a valid change: {e}",
-                    i + 1
-                ))
-            })?;
-            // Only plain change chunks: a compressed one would be inflated by Automerge with no
-            // size limit (and this store never writes one).
-            if bytes.get(8) != Some(&1) {
+        let mut verdicts: Vec<Option<Setback>> = vec![None; batch.len()];
+        let set_back = |verdicts: &mut Vec<Option<Setback>>, i: usize, s: Setback| {
+            if strict {
+                let why = match &s {
+                    Setback::Hold(why) | Setback::Quarantine(why) => why.clone(),
+                };
                 return Err(CoreError::ChangesRefused(format!(
-                    "change {} (record {id}) is not an uncompressed change",
-                    i + 1
+                    "change {} (record {}) {why}",
+                    i + 1,
+                    batch[i].record
                 )));
             }
-            // Automerge parses a change without checking the checksum in its header (the first
-            // four bytes of its hash): a damaged change would otherwise be stored as a different
-            // change under the same author and sequence number, and block the genuine one.
-            if bytes.get(4..8) != Some(&change.hash().0[..4]) {
-                return Err(CoreError::ChangesRefused(format!(
-                    "change {} (record {id}) fails its checksum",
-                    i + 1
-                )));
+            verdicts[i] = Some(s);
+            Ok(())
+        };
+        let mut parsed: Vec<Option<Change>> = Vec::with_capacity(batch.len());
+        for (i, incoming) in batch.iter().enumerate() {
+            match parse(&incoming.bytes) {
+                Ok(change) => parsed.push(Some(change)),
+                Err(why) => {
+                    set_back(&mut verdicts, i, Setback::Quarantine(why))?;
+                    parsed.push(None);
+                }
             }
-            by_record.entry(*id).or_default().push(change);
         }
         let now_ms = self.clock.now_ms();
         let mut summary = ImportSummary::default();
         let mut roster_changed = false;
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        for (id, changes) in by_record {
-            let mut new = Vec::new();
-            for change in changes {
-                let known = tx
-                    .prepare_cached("SELECT 1 FROM changes WHERE record_id = ?1 AND hash = ?2")?
-                    .exists(params![id.as_bytes(), change.hash().0])?;
-                if known || new.iter().any(|c: &Change| c.hash() == change.hash()) {
-                    summary.known_changes += 1;
-                } else {
-                    new.push(change);
-                }
-            }
-            if new.is_empty() {
+
+        // Changes this store already has are skipped; the others' signatures are checked, in
+        // one batch.
+        let mut known = vec![false; batch.len()];
+        let mut learned: BTreeMap<Vec<u8>, PublicKeys> = BTreeMap::new();
+        let mut signatures: Vec<Option<ChangeSignature>> = vec![None; batch.len()];
+        for (i, change) in parsed.iter().enumerate() {
+            let Some(change) = change else { continue };
+            let id = batch[i].record;
+            known[i] = tx
+                .prepare_cached("SELECT 1 FROM changes WHERE record_id = ?1 AND hash = ?2")?
+                .exists(params![id.as_bytes(), change.hash().0])?;
+            if known[i] || !self.verifies_signatures() {
                 continue;
             }
+            let Some(signature) = ChangeSignature::decode(&batch[i].signature) else {
+                set_back(
+                    &mut verdicts,
+                    i,
+                    Setback::Quarantine("carries no valid signature".into()),
+                )?;
+                continue;
+            };
+            if let Some(keys) = signature.keys {
+                if keys.device().actor() != change.actor_id() {
+                    set_back(
+                        &mut verdicts,
+                        i,
+                        Setback::Quarantine("is signed by another device than its author".into()),
+                    )?;
+                    continue;
+                }
+                learned.insert(change.actor_id().to_bytes().to_vec(), keys);
+            }
+            signatures[i] = Some(signature);
+        }
+        let mut to_verify = Vec::new();
+        let mut positions = Vec::new();
+        for (i, change) in parsed.iter().enumerate() {
+            let (Some(change), Some(signature)) = (change, &signatures[i]) else {
+                continue;
+            };
+            let actor = change.actor_id().to_bytes().to_vec();
+            let keys = match learned.get(&actor) {
+                Some(keys) => Some(*keys),
+                None => trust::device_keys(&tx, &DeviceId::from_bytes(&actor))?,
+            };
+            let Some(keys) = keys else {
+                set_back(
+                    &mut verdicts,
+                    i,
+                    Setback::Hold("its author's keys have not arrived yet".into()),
+                )?;
+                continue;
+            };
+            to_verify.push(ToVerify {
+                record: batch[i].record,
+                hash: change.hash().0,
+                keys,
+                signature: &signature.signature,
+            });
+            positions.push(i);
+        }
+        for (ok, i) in verify_all(&to_verify).into_iter().zip(positions) {
+            if !ok {
+                set_back(
+                    &mut verdicts,
+                    i,
+                    Setback::Quarantine("its signature does not verify".into()),
+                )?;
+            }
+        }
+        drop(to_verify);
+        for keys in learned.values() {
+            if trust::learn_device_keys(&tx, keys)? {
+                summary.learned_keys += 1;
+            }
+        }
+
+        let mut by_record: BTreeMap<RecordId, Vec<(usize, Change)>> = BTreeMap::new();
+        for (i, change) in parsed.into_iter().enumerate() {
+            let Some(change) = change else { continue };
+            if known[i] {
+                summary.known_changes += 1;
+                continue;
+            }
+            if verdicts[i].is_some() {
+                continue;
+            }
+            let id = batch[i].record;
+            if id == ROSTER_ID {
+                if let Err(why) = check_roster_change(&change) {
+                    set_back(&mut verdicts, i, Setback::Quarantine(why))?;
+                    continue;
+                }
+            }
+            let new = by_record.entry(id).or_default();
+            if new.iter().any(|(_, c)| c.hash() == change.hash()) {
+                summary.known_changes += 1;
+            } else {
+                new.push((i, change));
+            }
+        }
+        for (id, new) in by_record {
             let existing_kind: Option<Kind> = match super::record_kind(&tx, id) {
                 Ok(kind) => Some(kind),
                 Err(CoreError::RecordNotFound(_)) => None,
@@ -116,51 +261,52 @@ impl Store {
             let had_changes = stored.is_some();
             let mut doc = stored.unwrap_or_else(AutoCommit::new);
             let before = index::Before::read(existing_kind, &mut doc);
-            // Changes come from other devices: a malformed one must refuse the batch, never take
-            // the process down. The document is dropped and the transaction rolled back.
-            let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                doc.apply_changes(new.iter().cloned())
-            }));
-            match applied {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(CoreError::ChangesRefused(format!("record {id}: {e}"))),
+            let changes: Vec<Change> = new.iter().map(|(_, c)| c.clone()).collect();
+            let (kind, accepted) = match apply(&mut doc, id, existing_kind, &changes) {
+                Ok(kind) => (kind, new),
+                Err(why) if strict => return Err(CoreError::ChangesRefused(why)),
                 Err(_) => {
-                    return Err(CoreError::ChangesRefused(format!(
-                        "record {id}: a change could not be applied"
-                    )))
-                }
-            }
-            let kind = if id == ROSTER_ID {
-                Some(Kind::Roster)
-            } else {
-                match doc::kind_of(&doc) {
-                    Some(name) => Kind::from_name(&name).filter(|k| *k != Kind::Roster),
-                    None => None,
+                    // One by one, to find the changes that cannot apply: they are set aside,
+                    // the others apply.
+                    let mut doc_ok = load_doc(&tx, id)?.unwrap_or_else(AutoCommit::new);
+                    let mut accepted = Vec::new();
+                    let mut kind = existing_kind;
+                    for (i, change) in new {
+                        let mut trial = doc_ok.fork();
+                        match apply(&mut trial, id, existing_kind, std::slice::from_ref(&change)) {
+                            Ok(k) => {
+                                doc_ok = trial;
+                                kind = k;
+                                accepted.push((i, change));
+                            }
+                            Err(why) => set_back(&mut verdicts, i, Setback::Quarantine(why))?,
+                        }
+                    }
+                    doc = doc_ok;
+                    (kind, accepted)
                 }
             };
-            if let (Some(existing), Some(kind)) = (existing_kind, kind) {
-                if existing != kind {
-                    return Err(CoreError::ChangesRefused(format!(
-                        "record {id} is a {} here but the changes make it a {}",
-                        existing.name(),
-                        kind.name()
-                    )));
-                }
+            if accepted.is_empty() {
+                continue;
             }
-            if existing_kind.is_some() && kind.is_none() {
-                return Err(CoreError::ChangesRefused(format!(
-                    "record {id} lost its kind"
-                )));
-            }
-            for change in &new {
-                insert_change(&tx, id, kind, change, false, now_ms)?;
+            for (i, change) in &accepted {
+                insert_raw_change(
+                    &tx,
+                    id,
+                    kind,
+                    &change.hash(),
+                    change.raw_bytes(),
+                    false,
+                    now_ms,
+                    Some(&batch[*i].signature),
+                )?;
             }
             summary.records += 1;
             roster_changed |= id == ROSTER_ID;
-            summary.new_changes += new.len();
+            summary.new_changes += accepted.len();
             let missing = doc.get_missing_deps(&[]);
             if !missing.is_empty() {
-                summary.waiting += new.len();
+                summary.waiting += accepted.len();
             }
             if let Some(kind) = kind {
                 if existing_kind.is_none() && had_changes {
@@ -175,11 +321,75 @@ impl Store {
                 maybe_snapshot(&tx, id, &mut doc)?;
             }
         }
-        also(&tx)?;
+        for verdict in verdicts.iter().flatten() {
+            match verdict {
+                Setback::Hold(_) => summary.held += 1,
+                Setback::Quarantine(_) => summary.quarantined += 1,
+            }
+        }
+        also(&tx, &verdicts)?;
         tx.commit()?;
         if roster_changed {
             self.reload_extra_terms(&conn)?;
         }
         Ok(summary)
     }
+}
+
+/// Reads one received change: only plain change chunks whose checksum holds.
+fn parse(bytes: &[u8]) -> std::result::Result<Change, String> {
+    let change = doc::parse_change(bytes).map_err(|e| format!("is not a valid change: {e}"))?;
+    // Only plain change chunks: a compressed one would be inflated by Automerge with no size
+    // limit (and this store never writes one).
+    if bytes.get(8) != Some(&1) {
+        return Err("is not an uncompressed change".into());
+    }
+    // Automerge parses a change without checking the checksum in its header (the first four
+    // bytes of its hash): a damaged change would otherwise be stored as a different change under
+    // the same author and sequence number, and block the genuine one.
+    if bytes.get(4..8) != Some(&change.hash().0[..4]) {
+        return Err("fails its checksum".into());
+    }
+    Ok(change)
+}
+
+/// Applies changes of record `id` to its document and says what the record is then; refuses
+/// changes Automerge refuses (or panics on) and changes that would change the record's kind.
+fn apply(
+    doc: &mut AutoCommit,
+    id: RecordId,
+    existing_kind: Option<Kind>,
+    changes: &[Change],
+) -> std::result::Result<Option<Kind>, String> {
+    // Changes come from other devices: a malformed one must be refused, never take the process
+    // down.
+    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        doc.apply_changes(changes.iter().cloned())
+    }));
+    match applied {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(format!("record {id}: {e}")),
+        Err(_) => return Err(format!("record {id}: a change could not be applied")),
+    }
+    let kind = if id == ROSTER_ID {
+        Some(Kind::Roster)
+    } else {
+        match doc::kind_of(doc) {
+            Some(name) => Kind::from_name(&name).filter(|k| *k != Kind::Roster),
+            None => None,
+        }
+    };
+    if let (Some(existing), Some(kind)) = (existing_kind, kind) {
+        if existing != kind {
+            return Err(format!(
+                "record {id} is a {} here but the changes make it a {}",
+                existing.name(),
+                kind.name()
+            ));
+        }
+    }
+    if existing_kind.is_some() && kind.is_none() {
+        return Err(format!("record {id} lost its kind"));
+    }
+    Ok(kind.or(existing_kind))
 }

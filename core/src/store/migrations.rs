@@ -253,6 +253,44 @@ CREATE TABLE sealed (
     PRIMARY KEY (space, seq)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Signed authorship. A change's signature is made when it first leaves its device and kept
+-- with it (NULL on a local change not sent yet); the public keys of the devices whose
+-- signatures this store has checked, learnt from their roster changes.
+ALTER TABLE changes ADD COLUMN signature BLOB;
+CREATE TABLE device_keys (
+    device BLOB PRIMARY KEY,
+    sign BLOB NOT NULL,
+    agree BLOB NOT NULL
+) WITHOUT ROWID;
+-- Envelopes set aside so that none stops a space: held ones wait for a key this store does not
+-- have yet (an epoch's, an author's) and are tried again when one arrives (`generation` is the
+-- count of keys known when it was held); quarantined ones failed a check that gives the same
+-- answer on every device, and are tried again only by a build with newer checks (and once
+-- more as the relay serves them again, until it served the same bytes twice: `confirmed`).
+CREATE TABLE held (
+    space BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    clock_offset INTEGER NOT NULL,
+    envelope BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    PRIMARY KEY (space, seq)
+) WITHOUT ROWID;
+CREATE TABLE quarantine (
+    space BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    clock_offset INTEGER NOT NULL,
+    envelope BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    checks INTEGER NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (space, seq)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -18,6 +18,7 @@ mod open;
 mod query;
 mod roster;
 pub(crate) mod sync_state;
+pub(crate) mod trust;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -36,12 +37,13 @@ pub(crate) use changes::{
     all_records, first_relay_time, insert_change, insert_raw_change, load_doc, maybe_snapshot,
     record_kind, relay_times, RelayTimes,
 };
-pub use import::ImportSummary;
+pub use import::{ImportSummary, SignedChange};
 pub use open::CIPHER_SETTINGS;
 pub(crate) use query::{conflict_rows, person_actions_and_referrals, person_encounters};
 pub use query::{DeviceInfo, DueAction, PersonQuery, PersonSort};
 pub use roster::ROSTER_ID;
 pub(crate) use roster::{authors, extra_terms};
+pub use trust::SetAside;
 
 /// Who this device is.
 #[derive(Clone, Debug, Serialize)]
@@ -82,6 +84,11 @@ impl StoreOptions {
 /// The encrypted local store of one device.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// This device's secret keys (its id is the hash of their public halves).
+    keys: crate::identity::DeviceKeys,
+    /// Whether received changes' signatures are checked: always, except where the `fuzzing`
+    /// feature's tools switch it off (fuzzing what lies past the check, a benchmark's baseline).
+    verify_signatures: std::sync::atomic::AtomicBool,
     /// The organisation's extra codes, read at open and after each change (every write checks
     /// its codes against them).
     extra: std::sync::RwLock<Vec<ExtraTerm>>,
@@ -121,6 +128,19 @@ impl Store {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Switches the checking of received changes' signatures off: for the fuzz targets that
+    /// reach past it and the benchmark that measures what it costs. Never in a product.
+    #[cfg(feature = "fuzzing")]
+    pub fn skip_signature_checks(&self) {
+        self.verify_signatures
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn verifies_signatures(&self) -> bool {
+        self.verify_signatures
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {

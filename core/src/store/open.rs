@@ -10,7 +10,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::crypto::RawKey;
 use crate::entropy::{self};
-use crate::{CoreError, DeviceId, Result};
+use crate::identity::DeviceKeys;
+use crate::{CoreError, Result};
 
 use super::*;
 
@@ -226,11 +227,11 @@ impl Store {
     ) -> Result<Store> {
         let mut conn = open_connection(path, key, true)?;
         migrations::migrate(&mut conn, |_| Ok(()))?;
-        let device = DeviceId::random(entropy::bytes(&*options.entropy));
+        let keys = new_device_keys(&*options.entropy);
+        let device = keys.public().device();
         {
             let tx = conn.transaction()?;
             for (k, v) in [
-                ("device", device.to_bytes()),
                 ("device_name", device_name.as_bytes().to_vec()),
                 ("worker", worker.as_bytes().to_vec()),
             ] {
@@ -239,9 +240,12 @@ impl Store {
                     params![k, v],
                 )?;
             }
+            keep_device_keys(&tx, &keys)?;
             tx.commit()?;
         }
         let store = Store {
+            keys,
+            verify_signatures: true.into(),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
             me: Identity {
@@ -277,18 +281,70 @@ impl Store {
                 .ok_or_else(|| CoreError::corrupt(format!("store has no {k}")))
         };
         let text = |v: Vec<u8>| String::from_utf8(v).map_err(CoreError::corrupt);
-        let me = Identity {
-            device: DeviceId::from_bytes(&meta("device")?),
-            device_name: text(meta("device_name")?)?,
-            worker: text(meta("worker")?)?,
+        let device_name = text(meta("device_name")?)?;
+        let worker = text(meta("worker")?)?;
+        // A store made before devices had keys gets its keys now, and with them a new device
+        // id (an id is the hash of its keys): its later changes are signed under that id.
+        let (keys, new_identity) = match (meta("signing_key"), meta("agreement_key")) {
+            (Ok(sign), Ok(agree)) => (
+                DeviceKeys::from_secrets(
+                    sign.try_into()
+                        .map_err(|_| CoreError::corrupt("the device's signing key"))?,
+                    agree
+                        .try_into()
+                        .map_err(|_| CoreError::corrupt("the device's agreement key"))?,
+                ),
+                false,
+            ),
+            _ => {
+                let keys = new_device_keys(&*entropy);
+                let tx = conn.transaction()?;
+                keep_device_keys(&tx, &keys)?;
+                tx.commit()?;
+                (keys, true)
+            }
         };
-        Ok(Store {
+        let me = Identity {
+            device: keys.public().device(),
+            device_name,
+            worker,
+        };
+        let store = Store {
+            keys,
+            verify_signatures: true.into(),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
             me,
             clock,
             entropy,
             path: path.to_path_buf(),
-        })
+        };
+        if new_identity {
+            store.register_device()?;
+        }
+        Ok(store)
     }
+}
+
+/// A device's two key pairs, drawn from the store's entropy.
+fn new_device_keys(entropy: &dyn crate::Entropy) -> DeviceKeys {
+    DeviceKeys::from_secrets(entropy::bytes(entropy), entropy::bytes(entropy))
+}
+
+/// Keeps this device's secret keys (and its id, the hash of their public halves) in the store,
+/// and its public keys with the other devices'.
+fn keep_device_keys(tx: &Connection, keys: &DeviceKeys) -> Result<()> {
+    let (sign, agree) = keys.secrets();
+    for (k, v) in [
+        ("device", keys.public().device().to_bytes()),
+        ("signing_key", sign.to_vec()),
+        ("agreement_key", agree.to_vec()),
+    ] {
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
+    }
+    super::trust::learn_device_keys(tx, &keys.public())?;
+    Ok(())
 }

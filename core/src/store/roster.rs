@@ -55,6 +55,9 @@ impl Store {
             doc.put(&entry, "name", me.device_name.as_str())?;
             doc.put(&entry, "worker", me.worker.as_str())?;
             doc.put(&entry, "joined_at", ScalarValue::Timestamp(now_ms))?;
+            let keys = self.keys.public();
+            doc.put(&entry, "sign_key", ScalarValue::Bytes(keys.sign.to_vec()))?;
+            doc.put(&entry, "agree_key", ScalarValue::Bytes(keys.agree.to_vec()))?;
             Ok(())
         })
     }
@@ -111,6 +114,30 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Whether a roster change only touches what its author may write: its own device entry
+/// (`device:<its actor>` and what is inside it) and the organisation's codes. A change that
+/// writes, overwrites or deletes another device's entry is refused; the answer depends on the
+/// change alone, so every device gives the same one.
+pub(crate) fn check_roster_change(change: &automerge::Change) -> std::result::Result<(), String> {
+    use automerge::legacy::{Key, ObjectId};
+    let author = change.actor_id();
+    let own = device_key(&DeviceId(author.clone()));
+    for op in change.decode().operations {
+        let allowed = match &op.obj {
+            ObjectId::Root => match &op.key {
+                Key::Map(key) => *key == own || key.starts_with("term:"),
+                Key::Seq(_) => false,
+            },
+            // Inside an object: only one its author created.
+            ObjectId::Id(id) => id.1 == *author,
+        };
+        if !allowed {
+            return Err("it writes another device's roster entry".into());
+        }
+    }
+    Ok(())
 }
 
 /// Every device of the roster: actor id -> (device name, worker).

@@ -233,7 +233,7 @@ impl Store {
         // The document is new: everything after its (empty) save cursor is this one change.
         let bytes = doc.save_incremental();
         let tx = conn.transaction()?;
-        insert_raw_change(&tx, id, Some(kind), &hash, &bytes, true, now_ms)?;
+        insert_raw_change(&tx, id, Some(kind), &hash, &bytes, true, now_ms, None)?;
         index::insert_new(&tx, kind, id, root, &self.me.device, now_ms)?;
         tx.commit()?;
         Ok(id)

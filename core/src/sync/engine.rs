@@ -12,7 +12,7 @@
 use allervers_protocol::{Page, Push, Pushed, SpaceId};
 
 use super::{Membership, SyncProgress, SyncSummary, PULL_PAGE, PUSH_BATCH};
-use crate::{CoreError, Result, Store};
+use crate::{CoreError, ImportSummary, Result, Store};
 
 /// What to send to the relay next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +45,10 @@ enum Step {
     Pulling {
         after: u64,
     },
+    /// A quarantined envelope was asked for again; it is awaited.
+    Rechecking {
+        seq: u64,
+    },
     Done,
 }
 
@@ -55,6 +59,10 @@ pub struct SyncRound<'s> {
     step: Step,
     summary: SyncSummary,
     to_push: usize,
+    /// Whether the envelopes set aside earlier were tried again this round.
+    retried: bool,
+    /// Quarantined envelopes to ask the relay for again this round.
+    recheck: Vec<u64>,
 }
 
 impl<'s> SyncRound<'s> {
@@ -81,6 +89,8 @@ impl<'s> SyncRound<'s> {
             step: Step::Push,
             summary: SyncSummary::default(),
             to_push: store.pending_changes()? as usize,
+            retried: false,
+            recheck: Vec::new(),
         })
     }
 
@@ -113,6 +123,22 @@ impl<'s> SyncRound<'s> {
         }
         match self.step {
             Step::Pull => {
+                if !self.retried {
+                    // What was set aside earlier and may apply now (a key learnt since, newer
+                    // checks), before the new pages; and the quarantined envelopes the relay
+                    // served only once, asked for again.
+                    self.retried = true;
+                    let applied = self.store.retry_set_aside(&self.membership.space)?;
+                    self.count(&applied);
+                    self.recheck = self.store.to_recheck(&self.membership.space)?;
+                }
+                if let Some(seq) = self.recheck.pop() {
+                    self.step = Step::Rechecking { seq };
+                    return Ok(Some(Request::Pull {
+                        after: seq.saturating_sub(1),
+                        limit: 1,
+                    }));
+                }
                 let after = self.store.pull_cursor(&self.membership.space)?;
                 self.step = Step::Pulling { after };
                 Ok(Some(Request::Pull {
@@ -121,10 +147,12 @@ impl<'s> SyncRound<'s> {
                 }))
             }
             Step::Done => Ok(None),
-            Step::Push | Step::Pushing { .. } | Step::Pulling { .. } => Err(CoreError::invalid(
-                "sync",
-                "the answer to the last request is still awaited",
-            )),
+            Step::Push | Step::Pushing { .. } | Step::Pulling { .. } | Step::Rechecking { .. } => {
+                Err(CoreError::invalid(
+                    "sync",
+                    "the answer to the last request is still awaited",
+                ))
+            }
         }
     }
 
@@ -142,6 +170,15 @@ impl<'s> SyncRound<'s> {
                     total: self.to_push.max(self.summary.pushed),
                 })
             }
+            (Step::Rechecking { seq }, Response::Page(page)) => {
+                self.step = Step::Pull;
+                let served = page.envelopes.iter().find(|s| s.seq == seq);
+                let applied = self.store.recheck(&self.membership.space, seq, served)?;
+                self.count(&applied);
+                Ok(SyncProgress::Pulling {
+                    received: self.summary.pulled,
+                })
+            }
             (Step::Pulling { after }, Response::Page(page)) => {
                 self.step = Step::Done;
                 if page.envelopes.is_empty() {
@@ -150,8 +187,7 @@ impl<'s> SyncRound<'s> {
                     check_page(&page, after)?;
                     let applied = self.store.apply_page(&self.membership.space, &page)?;
                     self.summary.pulled += page.envelopes.len();
-                    self.summary.new_changes += applied.new_changes;
-                    self.summary.new_conflicts += applied.new_conflicts;
+                    self.count(&applied);
                     self.summary.waiting = applied.waiting;
                     self.summary.cursor = page.next;
                     if page.more {
@@ -166,6 +202,15 @@ impl<'s> SyncRound<'s> {
                 "the relay's answer is not the one awaited".into(),
             )),
         }
+    }
+}
+
+impl SyncRound<'_> {
+    fn count(&mut self, applied: &ImportSummary) {
+        self.summary.new_changes += applied.new_changes;
+        self.summary.new_conflicts += applied.new_conflicts;
+        self.summary.held += applied.held;
+        self.summary.quarantined += applied.quarantined;
     }
 }
 

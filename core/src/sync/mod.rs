@@ -9,13 +9,14 @@
 mod engine;
 mod seal;
 
-use allervers_protocol::{Page, Push, Pushed, SpaceId};
+use allervers_protocol::{Page, Push, Pushed, SpaceId, Stored};
 use automerge::Change;
 use serde::Serialize;
 
 use crate::crypto::RawKey;
 use crate::store::sync_state::{self, Cursor};
-use crate::store::{ImportSummary, Store, ROSTER_ID};
+use crate::store::trust::{self, Setback};
+use crate::store::{ImportSummary, SetAside, SignedChange, Store, ROSTER_ID};
 use crate::{CoreError, RecordId, Result};
 pub use engine::{Request, Response, SyncRound};
 pub(crate) use seal::SpaceKeys;
@@ -26,6 +27,9 @@ pub const PUSH_BATCH: usize = 256;
 pub const PUSH_BYTES: usize = 2 * 1024 * 1024;
 /// Envelopes asked for in one pull.
 pub const PULL_PAGE: usize = 1_000;
+/// Bytes of changes (once inflated) opened and applied in one transaction, at most: a page of
+/// many large, compressible changes is applied in slices, never held whole.
+pub const PAGE_INFLATED: u64 = 32 * 1024 * 1024;
 
 /// The space this store syncs with, and its credentials. Secret: kept in the encrypted store.
 #[derive(Clone)]
@@ -152,6 +156,10 @@ pub struct SyncSummary {
     pub new_changes: usize,
     pub new_conflicts: usize,
     pub waiting: usize,
+    /// Envelopes set aside this round: held until a key arrives, or quarantined (see
+    /// [`Store::set_aside`]); the cursor moved past them.
+    pub held: usize,
+    pub quarantined: usize,
     /// The pull cursor after the round.
     pub cursor: u64,
     pub requests: usize,
@@ -266,10 +274,7 @@ impl Store {
             .into_iter()
             .find(|m| m.space == *space)
             .ok_or(CoreError::NotEnrolled)?;
-        let keys = SpaceKeys {
-            key: m.key.clone(),
-            epoch: m.epoch,
-        };
+        let keys = SpaceKeys::new(&m.key, m.epoch);
         Ok((m, keys))
     }
 
@@ -297,7 +302,19 @@ impl Store {
             let key = record_key(&tx, &space, record, &*entropy)?;
             let change = Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
-            let envelope = space.seal(record, &key, &change);
+            // Signed when it first leaves: this device's own change now, a change that came in
+            // a bundle with the signature it came with.
+            let signature = match trust::signature(&tx, seq)? {
+                Some(signature) => signature,
+                None => match self.sign_change(record, &change) {
+                    Some(signature) => {
+                        trust::set_signature(&tx, seq, &signature)?;
+                        signature.encode()
+                    }
+                    None => Vec::new(),
+                },
+            };
+            let envelope = space.seal(record, &key, &change, signature);
             sync_state::keep_sealed(&tx, space_id, seq, &envelope)?;
             envelopes.push(envelope);
         }
@@ -334,54 +351,255 @@ impl Store {
         Ok(sync_state::cursor(&self.lock(), space, Cursor::Pull)? as u64)
     }
 
-    /// Applies one page: every envelope is opened first, then the changes and the cursor move
-    /// commit together. A page with one envelope that does not open is refused whole and the
-    /// cursor stays where it was.
+    /// Applies one page. Its envelopes are opened and applied in slices of at most
+    /// `PAGE_INFLATED` bytes of changes (a page of many large, compressible changes is never
+    /// held whole), each slice with the cursor moved to its last envelope in one transaction.
+    /// An envelope this store cannot open or check yet is held, one that fails a check every
+    /// device makes the same way is quarantined (`Store::set_aside`); neither stops the others
+    /// or the cursor. Envelopes held earlier are tried again when the page taught the store a
+    /// key.
     pub fn apply_page(&self, space_id: &SpaceId, page: &Page) -> Result<ImportSummary> {
-        let (_, space) = self.keys(space_id)?;
-        let mut changes = Vec::with_capacity(page.envelopes.len());
-        let mut relay_times = Vec::with_capacity(page.envelopes.len());
-        let mut new_keys: Vec<([u8; 16], RecordId, RawKey)> = Vec::new();
-        {
-            let conn = self.lock();
-            for stored in &page.envelopes {
-                let env = &stored.envelope;
-                let key = match &env.key {
-                    Some(wrapped) => space.unwrap(&env.record, wrapped)?,
-                    None => match new_keys.iter().find(|(b, _, _)| *b == env.record) {
-                        Some((_, _, k)) => k.clone(),
-                        None => known_key(&conn, &space, &env.record)?.ok_or_else(|| {
-                            CoreError::ChangesRefused(
-                                "an envelope's record key is unknown here".into(),
-                            )
-                        })?,
-                    },
-                };
-                let (record, change) = space.open(env, &key)?;
-                if env.key.is_some() && !new_keys.iter().any(|(b, _, _)| *b == env.record) {
-                    new_keys.push((env.record, record, key));
-                }
-                relay_times.push((
-                    record,
-                    change.hash(),
-                    stored.received_at_ms,
-                    stored.clock_offset_ms,
-                ));
-                changes.push((record, change.raw_bytes().to_vec()));
-            }
-        }
         let next = i64::try_from(page.next)
             .map_err(|_| CoreError::ChangesRefused("the relay's cursor is out of range".into()))?;
-        self.import_with(&changes, |tx| {
-            for (record, hash, at, offset) in &relay_times {
-                sync_state::set_relay_time(tx, *record, hash, *at, *offset)?;
-            }
-            for (blind, record, key) in &new_keys {
-                sync_state::insert_record_key(tx, blind, *record, key)?;
-            }
-            sync_state::set_cursor(tx, space_id, Cursor::Pull, next)
-        })
+        let mut summary = ImportSummary::default();
+        let mut start = 0;
+        while start < page.envelopes.len() {
+            let (applied, taken) =
+                self.apply_envelopes(space_id, &page.envelopes[start..], Some(next))?;
+            add(&mut summary, applied);
+            start += taken;
+        }
+        if page.envelopes.is_empty() {
+            sync_state::set_cursor(&self.lock(), space_id, Cursor::Pull, next)?;
+        }
+        if summary.learned_keys > 0 {
+            add(&mut summary, self.retry_set_aside(space_id)?);
+        }
+        Ok(summary)
     }
+
+    /// Tries again the envelopes set aside in `space` that may apply now (held ones, once the
+    /// store learnt a key; quarantined ones, after an upgrade of the checks).
+    pub fn retry_set_aside(&self, space_id: &SpaceId) -> Result<ImportSummary> {
+        let mut total = ImportSummary::default();
+        // Each pass may teach keys that open more of them: at most one pass per envelope.
+        loop {
+            let retry = trust::to_retry(&self.lock(), space_id)?;
+            if retry.is_empty() {
+                break;
+            }
+            let mut summary = ImportSummary::default();
+            let mut start = 0;
+            while start < retry.len() {
+                let (applied, taken) = self.apply_envelopes(space_id, &retry[start..], None)?;
+                add(&mut summary, applied);
+                start += taken;
+            }
+            let learned = summary.learned_keys;
+            add(&mut total, summary);
+            if learned == 0 {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// The sequence numbers of quarantined envelopes that the relay should serve once more
+    /// (see [`Store::recheck`]).
+    pub fn to_recheck(&self, space_id: &SpaceId) -> Result<Vec<u64>> {
+        trust::unconfirmed(&self.lock(), space_id)
+    }
+
+    /// The relay served a quarantined envelope again: the same bytes confirm the quarantine
+    /// (the check gives the same answer everywhere); other bytes (the first copy was damaged on
+    /// the way) are opened and applied, or set aside on their own merits.
+    /// `None` when the relay no longer serves it: the quarantine stays as it is.
+    pub fn recheck(
+        &self,
+        space_id: &SpaceId,
+        seq: u64,
+        served: Option<&Stored>,
+    ) -> Result<ImportSummary> {
+        let kept = trust::quarantined(&self.lock(), space_id, seq)?;
+        let stored = match (kept, served) {
+            (Some(kept), Some(served)) if kept != served.envelope => served,
+            _ => {
+                trust::confirm(&self.lock(), space_id, seq)?;
+                return Ok(ImportSummary::default());
+            }
+        };
+        let (mut summary, _) =
+            self.apply_envelopes(space_id, std::slice::from_ref(stored), None)?;
+        if summary.quarantined > 0 {
+            // Quarantined again with the new bytes: those are worth one more look too.
+            summary.quarantined = 0;
+        }
+        Ok(summary)
+    }
+
+    /// Envelopes this store set aside in `space`: quarantined ones (with the check they failed)
+    /// and held ones (with the key they wait for).
+    pub fn set_aside(&self, space_id: &SpaceId) -> Result<Vec<SetAside>> {
+        trust::set_aside(&self.lock(), space_id)
+    }
+
+    /// Opens and applies the first envelopes of `envelopes`, up to `PAGE_INFLATED` bytes of
+    /// changes (at least one envelope), in one transaction. With `page_end` (the page's next
+    /// cursor), the pull cursor moves with them: to `page_end` when all were taken, to the last
+    /// one taken otherwise. Returns what was applied and how many envelopes were taken.
+    fn apply_envelopes(
+        &self,
+        space_id: &SpaceId,
+        envelopes: &[Stored],
+        page_end: Option<i64>,
+    ) -> Result<(ImportSummary, usize)> {
+        let (_, space) = self.keys(space_id)?;
+        let mut opened: Vec<SignedChange> = Vec::new();
+        let mut origin: Vec<usize> = Vec::new();
+        let mut early: Vec<(usize, Setback)> = Vec::new();
+        let mut new_keys: Vec<([u8; 16], RecordId, RawKey)> = Vec::new();
+        let mut inflated: u64 = 0;
+        let mut taken = 0;
+        {
+            let conn = self.lock();
+            for (i, stored) in envelopes.iter().enumerate() {
+                if inflated >= PAGE_INFLATED {
+                    break;
+                }
+                taken = i + 1;
+                let env = &stored.envelope;
+                if env.epoch != space.epoch {
+                    early.push((
+                        i,
+                        Setback::Hold(format!(
+                            "sealed under key epoch {}, which this device has not received",
+                            env.epoch
+                        )),
+                    ));
+                    continue;
+                }
+                let key = match &env.key {
+                    Some(wrapped) => match space.unwrap(&env.record, wrapped) {
+                        Ok(key) => key,
+                        Err(e) => {
+                            early.push((i, Setback::Quarantine(reason(e))));
+                            continue;
+                        }
+                    },
+                    None => match new_keys.iter().find(|(b, _, _)| *b == env.record) {
+                        Some((_, _, k)) => k.clone(),
+                        None => match known_key(&conn, &space, &env.record)? {
+                            Some(key) => key,
+                            None => {
+                                early.push((
+                                    i,
+                                    Setback::Hold(
+                                        "carries no record key, and its record's key is unknown here"
+                                            .into(),
+                                    ),
+                                ));
+                                continue;
+                            }
+                        },
+                    },
+                };
+                let room = (PAGE_INFLATED - inflated).max(seal::MAX_CHANGE);
+                let open = match space.open(env, &key, room) {
+                    Ok(open) => open,
+                    Err(e) => {
+                        early.push((i, Setback::Quarantine(reason(e))));
+                        continue;
+                    }
+                };
+                inflated += open.bytes.len() as u64;
+                if env.key.is_some() && !new_keys.iter().any(|(b, _, _)| *b == env.record) {
+                    new_keys.push((env.record, open.record, key));
+                }
+                opened.push(SignedChange {
+                    record: open.record,
+                    bytes: open.bytes,
+                    signature: open.signature,
+                });
+                origin.push(i);
+            }
+        }
+        let cursor = match page_end {
+            Some(end) if taken == envelopes.len() => Some(end),
+            Some(_) => Some(envelopes[taken - 1].seq as i64),
+            None => None,
+        };
+        let envelopes = &envelopes[..taken];
+        let now_ms = self.now().timestamp_millis();
+        let mut summary = self.import_with(&opened, false, |tx, verdicts| {
+            let generation = trust::known_keys(tx)?;
+            let mut setbacks: Vec<(usize, &Setback)> = early.iter().map(|(i, s)| (*i, s)).collect();
+            for (j, verdict) in verdicts.iter().enumerate() {
+                let stored = &envelopes[origin[j]];
+                match verdict {
+                    Some(setback) => setbacks.push((origin[j], setback)),
+                    None => {
+                        let change = &opened[j];
+                        if let Ok(parsed) = Change::try_from(&change.bytes[..]) {
+                            sync_state::set_relay_time(
+                                tx,
+                                change.record,
+                                &parsed.hash(),
+                                stored.received_at_ms,
+                                stored.clock_offset_ms,
+                            )?;
+                        }
+                        if let Some((blind, record, key)) = new_keys
+                            .iter()
+                            .find(|(b, r, _)| *r == change.record && *b == stored.envelope.record)
+                        {
+                            sync_state::insert_record_key(tx, blind, *record, key)?;
+                        }
+                        trust::release(tx, space_id, stored.seq)?;
+                    }
+                }
+            }
+            for (i, setback) in setbacks {
+                let stored = &envelopes[i];
+                trust::release(tx, space_id, stored.seq)?;
+                match setback {
+                    Setback::Hold(why) => trust::hold(tx, space_id, stored, why, generation)?,
+                    Setback::Quarantine(why) => {
+                        trust::quarantine(tx, space_id, stored, why, now_ms)?
+                    }
+                }
+            }
+            if let Some(cursor) = cursor {
+                sync_state::set_cursor(tx, space_id, Cursor::Pull, cursor)?;
+            }
+            Ok(())
+        })?;
+        for (_, setback) in &early {
+            match setback {
+                Setback::Hold(_) => summary.held += 1,
+                Setback::Quarantine(_) => summary.quarantined += 1,
+            }
+        }
+        Ok((summary, taken))
+    }
+}
+
+/// The reason an envelope was refused, without the error's wrapping.
+fn reason(e: CoreError) -> String {
+    match e {
+        CoreError::ChangesRefused(why) => why,
+        other => other.to_string(),
+    }
+}
+
+fn add(total: &mut ImportSummary, more: ImportSummary) {
+    total.records += more.records;
+    total.new_changes += more.new_changes;
+    total.known_changes += more.known_changes;
+    total.new_conflicts += more.new_conflicts;
+    total.waiting = more.waiting.max(total.waiting);
+    total.held += more.held;
+    total.quarantined += more.quarantined;
+    total.learned_keys += more.learned_keys;
 }
 
 /// The key of a record, by its blinded id, if this store knows it.

@@ -2,13 +2,14 @@
 //! read.
 //!
 //! - Each record has its own random 256-bit key (the roster's is derived from the space key, as
-//!   every device writes to it); it travels wrapped with the space key on every envelope, so that
+//!   every device writes to it); it travels wrapped (under a subkey of the space key, with a
+//!   nonce derived from the record id and the record key) on every envelope, so that
 //!   any envelope opens on its own (a device that edits a record whose key it never received,
 //!   say one that came in a bundle, seals with a key of its own and says so).
-//! - The relay sees a blinded record id (HMAC of the id under the space key), the key epoch, a
+//! - The relay sees a blinded record id (HMAC of the id under a subkey of the space key), the key epoch, a
 //!   nonce and the sealed bytes: XChaCha20-Poly1305 under the record key of the record id and the
 //!   change (deflated by us, inflated with a size cap: an envelope cannot be a decompression
-//!   bomb), with the blinded id and epoch as associated data.
+//!   bomb) and its author's signature, with the blinded id and epoch as associated data.
 //! - The nonce is derived from the plaintext (SIV-like), so a retried push carries the very
 //!   same bytes and the relay stores it once, and different bytes never share a nonce.
 
@@ -19,6 +20,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use zeroize::Zeroize;
 
 use crate::crypto::RawKey;
 use crate::store::ROSTER_ID;
@@ -41,34 +43,64 @@ fn deflate(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// Inflates at most `MAX_CHANGE` bytes; more is refused, never allocated.
-fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+/// Inflates at most `max` bytes; more is refused, never allocated.
+fn inflate(bytes: &[u8], max: u64) -> Option<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
-    let mut dec = flate2::read::DeflateDecoder::new(bytes).take(MAX_CHANGE + 1);
+    let mut dec = flate2::read::DeflateDecoder::new(bytes).take(max + 1);
     dec.read_to_end(&mut out).ok()?;
-    (out.len() as u64 <= MAX_CHANGE).then_some(out)
+    (out.len() as u64 <= max).then_some(out)
 }
 
-/// The keys of the space this store syncs with.
+/// The keys of a space at one epoch: separate subkeys, derived from the space key with HKDF,
+/// for wrapping record keys, blinding record ids and the roster's record key.
 #[derive(Clone)]
 pub(crate) struct SpaceKeys {
-    pub key: RawKey,
+    wrap: RawKey,
+    blind: RawKey,
+    roster: RawKey,
     pub epoch: u32,
 }
 
-/// What is sealed inside an envelope (never seen by the relay).
+/// What is sealed inside an envelope (never seen by the relay): the record id, the change
+/// (deflated) and its author's signature (an encoded `ChangeSignature`).
 #[derive(Serialize, Deserialize)]
 struct Inner {
     record: [u8; 16],
     change: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// What an envelope holds once opened: a change of `record`, not parsed yet, with its
+/// signature.
+pub(crate) struct Opened {
+    pub record: RecordId,
+    pub bytes: Vec<u8>,
+    pub signature: Vec<u8>,
 }
 
 impl SpaceKeys {
+    /// The subkeys of `key`, the space key of `epoch`.
+    pub fn new(key: &RawKey, epoch: u32) -> Self {
+        let hkdf = hkdf::Hkdf::<Sha256>::new(Some(b"allervers space key v1"), key.as_bytes());
+        let subkey = |label: &[u8]| {
+            let mut out = [0u8; 32];
+            // 32 bytes is far below HKDF-SHA256's limit: this cannot fail.
+            let _ = hkdf.expand(label, &mut out);
+            RawKey::from_bytes(out)
+        };
+        SpaceKeys {
+            wrap: subkey(b"wrap record keys"),
+            blind: subkey(b"blind record ids"),
+            roster: subkey(b"roster record key"),
+            epoch,
+        }
+    }
+
     /// The opaque id the relay sees for a record.
     pub fn blind(&self, record: RecordId) -> [u8; 16] {
         let mac = prf(
-            self.key.as_bytes(),
+            self.blind.as_bytes(),
             b"allervers record id",
             record.as_bytes(),
         );
@@ -79,7 +111,7 @@ impl SpaceKeys {
 
     /// The roster's record key: every device writes to the roster, so they derive one key.
     pub fn roster_key(&self) -> RawKey {
-        RawKey::from_bytes(prf(self.key.as_bytes(), b"allervers roster key", &[]))
+        self.roster.clone()
     }
 
     fn aad(&self, blind: &[u8; 16]) -> Vec<u8> {
@@ -88,12 +120,18 @@ impl SpaceKeys {
         aad
     }
 
-    /// A record key wrapped with the space key: nonce (24) then sealed key (48).
+    /// A record key wrapped with the space's wrapping key: nonce (24) then sealed key (48).
+    /// The nonce is derived from the record id and the record key both: a record that has two
+    /// keys (one made by a device that never received the first) never wraps them under one
+    /// nonce.
     pub fn wrap(&self, record: RecordId, key: &RawKey) -> Vec<u8> {
         let blind = self.blind(record);
-        let n = prf(self.key.as_bytes(), b"allervers wrap", record.as_bytes());
+        let mut input = record.as_bytes().to_vec();
+        input.extend_from_slice(key.as_bytes());
+        let n = prf(self.wrap.as_bytes(), b"allervers wrap", &input);
+        input.zeroize();
         let nonce = XNonce::from_slice(&n[..24]);
-        let cipher = XChaCha20Poly1305::new(self.key.as_bytes().into());
+        let cipher = XChaCha20Poly1305::new(self.wrap.as_bytes().into());
         let sealed = cipher
             .encrypt(
                 nonce,
@@ -114,7 +152,7 @@ impl SpaceKeys {
         if wrapped.len() != 24 + 32 + 16 {
             return Err(refuse());
         }
-        let cipher = XChaCha20Poly1305::new(self.key.as_bytes().into());
+        let cipher = XChaCha20Poly1305::new(self.wrap.as_bytes().into());
         let key = cipher
             .decrypt(
                 XNonce::from_slice(&wrapped[..24]),
@@ -127,12 +165,19 @@ impl SpaceKeys {
         RawKey::from_slice(&key).map_err(|_| refuse())
     }
 
-    /// Seals one change of `record` under its record key, with the record key wrapped (except
-    /// the roster's, which every device derives).
-    pub fn seal(&self, record: RecordId, record_key: &RawKey, change: &Change) -> Envelope {
+    /// Seals one change of `record` and its signature under its record key, with the record
+    /// key wrapped (except the roster's, which every device derives).
+    pub fn seal(
+        &self,
+        record: RecordId,
+        record_key: &RawKey,
+        change: &Change,
+        signature: Vec<u8>,
+    ) -> Envelope {
         let inner = Inner {
             record: *record.as_bytes(),
             change: deflate(change.raw_bytes()),
+            signature,
         };
         let plain = zeroize::Zeroizing::new(postcard::to_stdvec(&inner).unwrap_or_default());
         self.seal_plain(record, record_key, &plain)
@@ -164,9 +209,16 @@ impl SpaceKeys {
         }
     }
 
-    /// Opens an envelope with its record key: the record id and the change's bytes. Refuses an
-    /// envelope that does not authenticate or whose record id does not match its blinded id.
-    pub fn open(&self, envelope: &Envelope, record_key: &RawKey) -> Result<(RecordId, Change)> {
+    /// Opens an envelope with its record key: the record id, the change's bytes (checked by
+    /// the import) and its signature. Refuses an envelope that does not authenticate, whose
+    /// record id does not match its blinded id, or whose change inflates past `max_change`
+    /// bytes.
+    pub fn open(
+        &self,
+        envelope: &Envelope,
+        record_key: &RawKey,
+        max_change: u64,
+    ) -> Result<Opened> {
         let refuse = |why: &str| CoreError::ChangesRefused(why.to_string());
         if envelope.epoch != self.epoch {
             return Err(refuse("an envelope is sealed with an unknown key epoch"));
@@ -193,16 +245,13 @@ impl SpaceKeys {
                 "an envelope's record id does not match its sealed content",
             ));
         }
-        let raw = inflate(&inner.change)
+        let bytes = inflate(&inner.change, max_change.min(MAX_CHANGE))
             .ok_or_else(|| refuse("an envelope's change does not inflate, or is too large"))?;
-        if raw.get(8) != Some(&1) {
-            return Err(refuse(
-                "an envelope holds something else than one uncompressed change",
-            ));
-        }
-        let change = crate::doc::parse_change(&raw)
-            .map_err(|e| refuse(&format!("an envelope holds no valid change: {e}")))?;
-        Ok((record, change))
+        Ok(Opened {
+            record,
+            bytes,
+            signature: inner.signature,
+        })
     }
 }
 
@@ -214,6 +263,7 @@ impl SpaceKeys {
         let inner = Inner {
             record: *record.as_bytes(),
             change: deflate(change.raw_bytes()),
+            signature: Vec::new(),
         };
         postcard::to_stdvec(&inner).unwrap_or_default()
     }

@@ -2,7 +2,10 @@
 //! identical; concurrent edits of one field become a conflict; appends from both sides are kept.
 
 use crate::common::{device, meet, person, send};
-use allervers_core::{CoreError, Edit, Kind, NewAction, Op, TimelineItem, Value};
+use allervers_core::store::ROSTER_ID;
+use allervers_core::{
+    CoreError, Edit, Kind, NewAction, Op, RecordId, SignedChange, TimelineItem, Value,
+};
 
 #[test]
 fn two_devices_that_edited_apart_merge_into_identical_stores_with_a_conflict() {
@@ -309,8 +312,11 @@ fn a_batch_with_one_bad_change_is_refused_whole() {
     let b = device("Téléphone B", "Julien");
     let p = person(&a.store, "Aïcha");
     let mut changes = a.store.export_changes().unwrap();
-    let bad_id = changes[0].0;
-    changes.push((bad_id, b"not an automerge change".to_vec()));
+    let bad = SignedChange {
+        bytes: b"not an automerge change".to_vec(),
+        ..changes[0].clone()
+    };
+    changes.push(bad);
     let err = b.store.import_changes(&changes).unwrap_err();
     assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
     assert!(matches!(
@@ -321,9 +327,9 @@ fn a_batch_with_one_bad_change_is_refused_whole() {
     // A change that would turn a known person into another kind of record is refused too.
     let enc = meet(&a.store, &[p], "Rue Myrha");
     let mut changes = a.store.export_changes().unwrap();
-    for (id, _) in changes.iter_mut() {
-        if *id == enc {
-            *id = p;
+    for change in changes.iter_mut() {
+        if change.record == enc {
+            change.record = p;
         }
     }
     send(&a.store, &b.store);
@@ -343,13 +349,10 @@ fn changes_that_arrive_before_their_dependencies_wait_and_then_apply() {
             &[Edit::Set("situation".into(), Value::Code("hotel".into()))],
         )
         .unwrap();
-    let changes: Vec<_> = a
-        .store
-        .export_changes()
-        .unwrap()
-        .into_iter()
-        .filter(|(id, _)| *id == p)
-        .collect();
+    let all = a.store.export_changes().unwrap();
+    // The author's roster entry first: it carries the keys that its changes are checked with.
+    b.store.import_changes(&only(&all, ROSTER_ID)).unwrap();
+    let changes = only(&all, p);
     assert_eq!(changes.len(), 2);
     // The edit first: it waits, the person is not visible yet.
     let first = b.store.import_changes(&changes[1..]).unwrap();
@@ -378,8 +381,8 @@ fn damaged_or_random_change_bytes_are_refused_and_never_block_the_genuine_ones()
     let good = a.store.export_changes().unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     for round in 0..300 {
-        let (id, bytes) = &good[round % good.len()];
-        let mut bytes = bytes.clone();
+        let original = &good[round % good.len()];
+        let mut bytes = original.bytes.clone();
         match round % 3 {
             0 => bytes.truncate(rng.gen_range(0..bytes.len())),
             1 => {
@@ -390,10 +393,16 @@ fn damaged_or_random_change_bytes_are_refused_and_never_block_the_genuine_ones()
             }
             _ => bytes = (0..rng.gen_range(0..600)).map(|_| rng.gen()).collect(),
         }
-        if bytes == good[round % good.len()].1 {
+        if bytes == original.bytes {
             continue;
         }
-        let err = b.store.import_changes(&[(*id, bytes)]).unwrap_err();
+        let err = b
+            .store
+            .import_changes(&[SignedChange {
+                bytes,
+                ..original.clone()
+            }])
+            .unwrap_err();
         assert!(
             matches!(err, CoreError::ChangesRefused(_)),
             "round {round}: {err:?}"
@@ -485,13 +494,13 @@ fn every_replica_lists_the_conflict_queue_in_the_same_order() {
     let c = device("Poste bureau", "Sophie");
     send(&a.store, &c.store);
     let julien: Vec<_> = b.store.export_changes().unwrap();
-    let only = |id| -> Vec<_> { julien.iter().filter(|(r, _)| *r == id).cloned().collect() };
+    c.store.import_changes(&only(&julien, ROSTER_ID)).unwrap();
     c.clock
         .set(Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap());
-    c.store.import_changes(&only(p)).unwrap();
+    c.store.import_changes(&only(&julien, p)).unwrap();
     c.clock
         .set(Utc.with_ymd_and_hms(2026, 3, 3, 10, 0, 0).unwrap());
-    c.store.import_changes(&only(q)).unwrap();
+    c.store.import_changes(&only(&julien, q)).unwrap();
     // ...the others meet both at once.
     send(&b.store, &a.store);
     let order = |d: &crate::common::Device| -> Vec<_> {
@@ -615,4 +624,13 @@ fn concurrent_resolutions_to_the_same_value_agree() {
     assert!(a.store.conflicts().unwrap().is_empty());
     assert!(b.store.conflicts().unwrap().is_empty());
     assert_eq!(a.store.person(p).unwrap().situation.as_deref(), Some("car"));
+}
+
+/// The changes of one record, in the order given.
+fn only(changes: &[SignedChange], record: RecordId) -> Vec<SignedChange> {
+    changes
+        .iter()
+        .filter(|c| c.record == record)
+        .cloned()
+        .collect()
 }

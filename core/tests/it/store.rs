@@ -365,6 +365,7 @@ fn migrates_from(version: i64) {
     let conflicts = d.store.conflicts().unwrap();
     assert_eq!(conflicts.len(), 1);
     let ids = d.store.record_ids().unwrap();
+    let old_device = d.store.identity().device.clone();
     drop(d.store);
 
     // Take the file back to the older schema.
@@ -385,6 +386,10 @@ fn migrates_from(version: i64) {
         conn.execute_batch(
             "DROP TABLE sealed;
              DROP TABLE spaces;
+             DROP TABLE device_keys;
+             DROP TABLE held;
+             DROP TABLE quarantine;
+             DELETE FROM meta WHERE key IN ('signing_key', 'agreement_key');
              CREATE TABLE space (id INTEGER PRIMARY KEY CHECK (id = 1), space BLOB NOT NULL,
                  name TEXT NOT NULL, relay TEXT NOT NULL, token TEXT NOT NULL, key BLOB NOT NULL,
                  epoch INTEGER NOT NULL, coordinator INTEGER NOT NULL, joined_at INTEGER NOT NULL);
@@ -436,6 +441,24 @@ fn migrates_from(version: i64) {
     assert_eq!(store.conflicts().unwrap(), conflicts);
     assert_eq!(store.record_ids().unwrap(), ids);
     assert_eq!(store.person(p).unwrap().situation.as_deref(), Some("hotel"));
+
+    // The store had no device keys: it has them now, and the device id they hash to. What it
+    // writes from now on is signed under that id and accepted by another device.
+    assert_ne!(store.identity().device, old_device);
+    let later = person(&store, "Noémie");
+    let other = device("Poste bureau", "Sophie");
+    let ours: Vec<_> = store
+        .export_changes()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.record == later || c.record == allervers_core::store::ROSTER_ID)
+        .filter(|c| !c.signature.is_empty())
+        .collect();
+    other.store.import_changes(&ours).unwrap();
+    assert_eq!(
+        other.store.person(later).unwrap().name.as_deref(),
+        Some("Noémie")
+    );
 }
 
 /// Two handles on one store (as two processes: the command line syncing while another command
@@ -611,7 +634,11 @@ fn a_change_that_panics_automerge_s_parser_is_refused() {
     let id = allervers_core::RecordId::from_slice(&input[..16]).unwrap();
     let err = d
         .store
-        .import_changes(&[(id, input[16..].to_vec())])
+        .import_changes(&[allervers_core::SignedChange {
+            record: id,
+            bytes: input[16..].to_vec(),
+            signature: Vec::new(),
+        }])
         .unwrap_err();
     assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
     assert!(

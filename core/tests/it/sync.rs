@@ -122,33 +122,43 @@ fn enrol(stores: &[&Store]) {
 }
 
 #[test]
-fn a_tampered_envelope_refuses_the_whole_page_and_the_cursor_stays() {
+fn a_tampered_envelope_is_quarantined_and_the_rest_of_the_page_applies() {
     let relay = MemoryRelay::default();
-    let (a, b) = (
+    let (a, b, c) = (
         device("Téléphone A", "Amina"),
         device("Téléphone B", "Julien"),
+        device("Téléphone C", "Sophie"),
     );
-    enrol(&[&a.store, &b.store]);
+    enrol(&[&a.store, &b.store, &c.store]);
+    sync(&b.store, &relay, &mut |_| {}).unwrap();
     let p = person(&a.store, "Hamza");
-    meet(&a.store, &[p], "Porte de Clignancourt");
+    let e = meet(&a.store, &[p], "Porte de Clignancourt");
     sync(&a.store, &relay, &mut |_| {}).unwrap();
 
+    // The page's last envelope (the encounter) does not open: it is set aside with its reason,
+    // the others apply and the cursor moves past it.
     relay.tamper.set(true);
-    let err = sync(&b.store, &relay, &mut |_| {}).unwrap_err();
-    assert!(matches!(err, CoreError::ChangesRefused(_)), "{err:?}");
-    assert_eq!(
-        b.store.pull_cursor(&[7; 16]).unwrap(),
-        0,
-        "the cursor did not move"
-    );
-    assert!(
-        matches!(b.store.person(p), Err(CoreError::RecordNotFound(_))),
-        "nothing of the page was applied"
-    );
-
-    relay.tamper.set(false);
-    sync(&b.store, &relay, &mut |_| {}).unwrap();
+    let summary = sync(&b.store, &relay, &mut |_| {}).unwrap();
+    assert_eq!(summary.quarantined, 1, "{summary:?}");
+    assert_eq!(summary.cursor, 4);
     assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Hamza"));
+    assert!(matches!(
+        b.store.encounter(e),
+        Err(CoreError::RecordNotFound(_))
+    ));
+    let aside = b.store.set_aside(&[7; 16]).unwrap();
+    assert_eq!(aside.len(), 1);
+    assert!(aside[0].quarantined);
+    assert_eq!(aside[0].seq, 4);
+    assert!(aside[0].reason.contains("does not decrypt"), "{aside:?}");
+    // The next round goes on from there.
+    relay.tamper.set(false);
+    let again = sync(&b.store, &relay, &mut |_| {}).unwrap();
+    assert_eq!(again.quarantined, 0);
+    // A device that received the genuine envelope has it all.
+    sync(&c.store, &relay, &mut |_| {}).unwrap();
+    assert!(c.store.encounter(e).is_ok());
+    assert!(c.store.set_aside(&[7; 16]).unwrap().is_empty());
 }
 
 #[test]
@@ -373,6 +383,10 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              INSERT INTO sync_state SELECT 'pull_cursor', pull_cursor FROM spaces;
              DROP TABLE spaces;
              DROP TABLE sealed;
+             DROP TABLE device_keys;
+             DROP TABLE held;
+             DROP TABLE quarantine;
+             ALTER TABLE changes DROP COLUMN signature;
              PRAGMA user_version = 4;",
         )
         .unwrap();

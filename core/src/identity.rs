@@ -1,0 +1,205 @@
+//! Who wrote a change: each device has a signing key pair (Ed25519) and a key-agreement key pair
+//! (X25519), kept in the encrypted store, and its id (the Automerge actor of every change it
+//! writes) is a hash of its two public keys. A device therefore cannot be impersonated: a change
+//! under actor `A` must carry a signature that `A`'s keys verify, and keys that hash to `A` are
+//! the only keys that can.
+//!
+//! A change is signed when it first leaves its device (sealed for a relay, or put in a bundle),
+//! not in the write's transaction. The signature covers the record id and the change's hash (so a
+//! signed change cannot be replayed into another record), and travels with the change wherever
+//! it goes. A roster change also carries its author's public keys: that is how every other device
+//! learns them (the roster is where a device first writes, when its store is created).
+
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{DeviceId, RecordId};
+
+/// A device's public keys: what others need to check its signatures and seal keys for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeys {
+    pub sign: [u8; 32],
+    pub agree: [u8; 32],
+}
+
+impl PublicKeys {
+    /// The device id these keys stand for.
+    pub fn device(&self) -> DeviceId {
+        let mut h = Sha256::new();
+        h.update(b"allervers device v1");
+        h.update(self.sign);
+        h.update(self.agree);
+        let digest = h.finalize();
+        DeviceId::from_bytes(&digest[..16])
+    }
+}
+
+/// This device's secret keys. Never leaves the store.
+pub(crate) struct DeviceKeys {
+    signing: SigningKey,
+    agreement: x25519_dalek::StaticSecret,
+}
+
+impl DeviceKeys {
+    /// Keys from their two 32-byte secrets (drawn from the store's entropy).
+    pub fn from_secrets(signing: [u8; 32], agreement: [u8; 32]) -> Self {
+        DeviceKeys {
+            signing: SigningKey::from_bytes(&signing),
+            agreement: x25519_dalek::StaticSecret::from(agreement),
+        }
+    }
+
+    pub fn secrets(&self) -> (zeroize::Zeroizing<[u8; 32]>, zeroize::Zeroizing<[u8; 32]>) {
+        (
+            zeroize::Zeroizing::new(self.signing.to_bytes()),
+            zeroize::Zeroizing::new(self.agreement.to_bytes()),
+        )
+    }
+
+    pub fn public(&self) -> PublicKeys {
+        PublicKeys {
+            sign: self.signing.verifying_key().to_bytes(),
+            agree: x25519_dalek::PublicKey::from(&self.agreement).to_bytes(),
+        }
+    }
+
+    /// Signs one change of `record`; `with_keys` adds this device's public keys (roster
+    /// changes).
+    pub fn sign(&self, record: RecordId, hash: &[u8; 32], with_keys: bool) -> ChangeSignature {
+        ChangeSignature {
+            signature: self.signing.sign(&message(record, hash)).to_bytes(),
+            keys: with_keys.then(|| self.public()),
+        }
+    }
+}
+
+/// The signed message of a change: a label, the record id and the change's hash.
+fn message(record: RecordId, hash: &[u8; 32]) -> [u8; 19 + 16 + 32] {
+    let mut out = [0u8; 19 + 16 + 32];
+    out[..19].copy_from_slice(b"allervers change v1");
+    out[19..35].copy_from_slice(record.as_bytes());
+    out[35..].copy_from_slice(hash);
+    out
+}
+
+/// A change's signature, as it travels and is kept with the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSignature {
+    #[serde(with = "serde_bytes64")]
+    pub signature: [u8; 64],
+    /// The author's public keys, carried by roster changes.
+    pub keys: Option<PublicKeys>,
+}
+
+impl ChangeSignature {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+mod serde_bytes64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+        let v: &[u8] = Deserialize::deserialize(d)?;
+        <[u8; 64]>::try_from(v).map_err(|_| serde::de::Error::custom("a signature is 64 bytes"))
+    }
+}
+
+/// One change to check: its record, hash, author and signature.
+pub(crate) struct ToVerify<'a> {
+    pub record: RecordId,
+    pub hash: [u8; 32],
+    pub keys: PublicKeys,
+    pub signature: &'a [u8; 64],
+}
+
+/// Checks many signatures at once (a batch costs about half of checking them one by one); when
+/// the batch fails, each is checked alone to find the bad ones. `true` for each good one.
+pub(crate) fn verify_all(items: &[ToVerify<'_>]) -> Vec<bool> {
+    let parsed: Vec<Option<(VerifyingKey, ed25519_dalek::Signature)>> = items
+        .iter()
+        .map(|i| {
+            VerifyingKey::from_bytes(&i.keys.sign)
+                .ok()
+                .map(|k| (k, ed25519_dalek::Signature::from_bytes(i.signature)))
+        })
+        .collect();
+    let messages: Vec<_> = items.iter().map(|i| message(i.record, &i.hash)).collect();
+    if parsed.iter().all(Option::is_some) && !items.is_empty() {
+        let (keys, sigs): (Vec<_>, Vec<_>) = parsed.iter().flatten().cloned().unzip();
+        let msgs: Vec<&[u8]> = messages.iter().map(|m| &m[..]).collect();
+        if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
+            return vec![true; items.len()];
+        }
+    }
+    parsed
+        .iter()
+        .zip(&messages)
+        .map(|(p, m)| match p {
+            // `verify_strict` refuses the weak keys and malleable signatures that a plain
+            // verification lets through.
+            Some((k, s)) => k.verify_strict(m, s).is_ok() && k.verify(m, s).is_ok(),
+            None => false,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_verifies_only_for_its_record_change_and_keys() {
+        let keys = DeviceKeys::from_secrets([1; 32], [2; 32]);
+        let other = DeviceKeys::from_secrets([3; 32], [4; 32]);
+        let record = RecordId::from_bytes([5; 16]);
+        let sig = keys.sign(record, &[6; 32], false);
+        let check = |record, hash, k: &DeviceKeys| {
+            verify_all(&[ToVerify {
+                record,
+                hash,
+                keys: k.public(),
+                signature: &sig.signature,
+            }])[0]
+        };
+        assert!(check(record, [6; 32], &keys));
+        assert!(!check(record, [7; 32], &keys));
+        assert!(!check(RecordId::from_bytes([8; 16]), [6; 32], &keys));
+        assert!(!check(record, [6; 32], &other));
+        assert_ne!(keys.public().device(), other.public().device());
+        let with_keys = keys.sign(record, &[6; 32], true);
+        assert_eq!(
+            ChangeSignature::decode(&with_keys.encode()),
+            Some(with_keys)
+        );
+        assert_eq!(ChangeSignature::decode(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn a_batch_with_one_bad_signature_names_that_one() {
+        let keys = DeviceKeys::from_secrets([1; 32], [2; 32]);
+        let record = RecordId::from_bytes([5; 16]);
+        let sigs: Vec<_> = (0..5u8)
+            .map(|i| keys.sign(record, &[i; 32], false))
+            .collect();
+        let items: Vec<_> = (0..5u8)
+            .map(|i| ToVerify {
+                record,
+                hash: if i == 3 { [9; 32] } else { [i; 32] },
+                keys: keys.public(),
+                signature: &sigs[i as usize].signature,
+            })
+            .collect();
+        assert_eq!(verify_all(&items), vec![true, true, true, false, true]);
+    }
+}
