@@ -83,7 +83,11 @@ pub struct Pushed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stored {
     pub seq: u64,
+    /// When the relay received the envelope, in milliseconds since the Unix epoch, relay clock;
+    /// the relay keeps it to the second, so this is a multiple of 1000.
     pub received_at_ms: i64,
+    /// The relay's clock minus the pushing device's when it pushed, in milliseconds, rounded to
+    /// the nearest whole second by the relay (a multiple of 1000).
     pub clock_offset_ms: i64,
     pub envelope: Envelope,
 }

@@ -1,12 +1,15 @@
 //! Where the relay keeps spaces, devices, invites and envelopes: one trait, so that a PostgreSQL
 //! backend can follow without touching the handlers, and its default SQLite implementation (one
-//! file, WAL). Tokens and invite secrets are stored as SHA-256 hashes only.
+//! file, WAL). Tokens and invite secrets are stored as SHA-256 hashes only; an envelope is
+//! stored without the device that pushed it, and the times the relay writes are whole seconds.
+//! The schema is versioned (`PRAGMA user_version`, [`SCHEMA_VERSION`]); older files are
+//! migrated when the relay opens them.
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use allervers_protocol::{DeviceEntry, DeviceId, Envelope, Page, SpaceId, Stored};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
 /// What went wrong in storage, as the handlers map it to a status.
@@ -54,6 +57,11 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// The relay's storage. Every method is one transaction: an acknowledged write is durable.
+///
+/// Times come in as the relay's clock in milliseconds; a backend keeps those it writes to the
+/// second ([`whole_seconds`], clock offsets [`rounded_seconds`]) and serves them as milliseconds
+/// that are multiples of 1000. Only an invite's expiry, chosen by the coordinator's device, is
+/// kept as it came. No envelope is stored with the device that pushed it.
 pub trait Storage: Send + Sync + 'static {
     /// The hash of the admin token, if one was stored by an earlier start.
     fn admin_token_hash(&self) -> StorageResult<Option<[u8; 32]>>;
@@ -85,11 +93,11 @@ pub trait Storage: Send + Sync + 'static {
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>>;
     fn revoke(&self, space: SpaceId, device: DeviceId, now_ms: i64) -> StorageResult<()>;
     /// Appends envelopes, with the pushing device's clock offset measured from the request; one
-    /// already stored (same sealed bytes) keeps its sequence number and offset.
+    /// already stored (same sealed bytes) keeps its sequence number and offset. The caller has
+    /// checked that the pushing device belongs to `space`; which device it was is not stored.
     fn push(
         &self,
         space: SpaceId,
-        from: DeviceId,
         envelopes: &[Envelope],
         now_ms: i64,
         clock_offset_ms: i64,
@@ -98,7 +106,16 @@ pub trait Storage: Send + Sync + 'static {
     fn totals(&self) -> StorageResult<Totals>;
 }
 
-const SCHEMA: &str = r#"
+/// Migrations in order; migration `i` brings a relay file from version `i` to `i + 1`, and
+/// `PRAGMA user_version` holds the number applied. Version 0 is a new file, or one written before
+/// the schema was versioned: the first migration creates only what is missing.
+const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[legacy_schema, less_to_know];
+
+/// The schema the relay had before it was versioned, with the clock offsets that a file older
+/// still lacks.
+fn legacy_schema(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS spaces (space BLOB PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS devices (
@@ -134,7 +151,87 @@ CREATE TABLE IF NOT EXISTS envelopes (
     UNIQUE (space, digest)
 );
 CREATE INDEX IF NOT EXISTS envelopes_by_space ON envelopes (space, seq);
-"#;
+"#,
+    )?;
+    let has_offset = tx
+        .prepare("SELECT 1 FROM pragma_table_info('envelopes') WHERE name = 'clock_offset'")?
+        .exists([])?;
+    if !has_offset {
+        tx.execute_batch(
+            "ALTER TABLE envelopes ADD COLUMN clock_offset INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
+}
+
+/// Less for the relay to know: no device id beside an envelope (nothing reads it: pushes are
+/// idempotent on the digest, pages follow `seq`), every time the relay writes itself to the
+/// second (`received_at`, `clock_offset`, `spaces.created_at`, `devices.enrolled_at` and
+/// `revoked_at`; an invite's `expires_at` stays as the coordinator's device chose it, in
+/// milliseconds), and no invite kept once used (the device's enrolment says when).
+fn less_to_know(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+ALTER TABLE envelopes DROP COLUMN device;
+UPDATE envelopes SET
+    received_at = received_at / 1000,
+    clock_offset = clock_offset / 1000
+        + CASE WHEN clock_offset % 1000 >= 500 THEN 1
+               WHEN clock_offset % 1000 <= -500 THEN -1
+               ELSE 0 END;
+UPDATE spaces SET created_at = created_at / 1000;
+UPDATE devices SET enrolled_at = enrolled_at / 1000, revoked_at = revoked_at / 1000;
+DELETE FROM invites WHERE used_at IS NOT NULL;
+ALTER TABLE invites DROP COLUMN used_at;
+"#,
+    )
+}
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// A time of the relay's clock, kept to the second.
+pub fn whole_seconds(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// A clock offset, rounded to the nearest second (half away from zero, as the migration of
+/// older files rounds it).
+pub fn rounded_seconds(ms: i64) -> i64 {
+    let (q, r) = (ms / 1000, ms % 1000);
+    match r {
+        500.. => q + 1,
+        ..=-500 => q - 1,
+        _ => q,
+    }
+}
+
+/// Seconds as the wire types carry them (milliseconds, a multiple of 1000).
+fn as_ms(seconds: i64) -> i64 {
+    seconds.saturating_mul(1000)
+}
+
+/// Runs the pending migrations in one transaction that takes the write lock first and reads the
+/// version under it. Refuses a file written by a newer relay.
+fn migrate(conn: &mut Connection) -> StorageResult<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let found = usize::try_from(found).unwrap_or(usize::MAX);
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::Failed(format!(
+            "this relay file has schema version {found}, newer than this relay's {SCHEMA_VERSION}"
+        )));
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(false);
+    }
+    for step in &MIGRATIONS[found..] {
+        step(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION as i64)?;
+    tx.commit()?;
+    Ok(true)
+}
 
 /// The default storage: one SQLite file.
 pub struct SqliteStorage {
@@ -143,19 +240,16 @@ pub struct SqliteStorage {
 
 impl SqliteStorage {
     pub fn open(path: &Path) -> StorageResult<SqliteStorage> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         // FULL: an envelope the relay acknowledged survives a power cut, not only a crash.
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")?;
-        conn.execute_batch(SCHEMA)?;
-        // A relay file from before the clock offsets: add their column.
-        let has_offset = conn
-            .prepare("SELECT 1 FROM pragma_table_info('envelopes') WHERE name = 'clock_offset'")?
-            .exists([])?;
-        if !has_offset {
-            conn.execute_batch(
-                "ALTER TABLE envelopes ADD COLUMN clock_offset INTEGER NOT NULL DEFAULT 0",
-            )?;
+        // Deleted content (a used invite, a dropped column) is overwritten with zeros, not
+        // left in free pages of the file.
+        conn.execute_batch("PRAGMA secure_delete = ON;")?;
+        if migrate(&mut conn)? {
+            // The log may still hold frames of the rows as they were before: empty it.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         }
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
@@ -203,14 +297,14 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction()?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO spaces (space, created_at) VALUES (?1, ?2)",
-            params![space, now_ms],
+            params![space, whole_seconds(now_ms)],
         )?;
         if inserted == 0 {
             return Err(StorageError::Conflict("this space already exists"));
         }
         tx.execute(
             "INSERT INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, 1, ?4)",
-            params![space, coordinator, token_hash, now_ms],
+            params![space, coordinator, token_hash, whole_seconds(now_ms)],
         )?;
         tx.commit()?;
         Ok(())
@@ -259,9 +353,11 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<()> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
+        // An invite is used once: it is deleted, and the device's enrolment time is all the
+        // relay keeps of it.
         let used = tx.execute(
-            "UPDATE invites SET used_at = ?3
-             WHERE secret_hash = ?1 AND space = ?2 AND used_at IS NULL AND expires_at > ?3
+            "DELETE FROM invites
+             WHERE secret_hash = ?1 AND space = ?2 AND expires_at > ?3
                AND EXISTS (SELECT 1 FROM devices d WHERE d.space = invites.space
                            AND d.device = invites.created_by AND d.revoked_at IS NULL)",
             params![secret_hash, space, now_ms],
@@ -273,13 +369,15 @@ impl Storage for SqliteStorage {
         }
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, 0, ?4)",
-            params![space, device, token_hash, now_ms],
+            params![space, device, token_hash, whole_seconds(now_ms)],
         )?;
         if inserted == 0 {
             return Err(StorageError::Conflict(
                 "this device is already enrolled in this space",
             ));
         }
+        // Expired invites enrol nobody: they go too.
+        tx.execute("DELETE FROM invites WHERE expires_at <= ?1", [now_ms])?;
         tx.commit()?;
         Ok(())
     }
@@ -287,14 +385,15 @@ impl Storage for SqliteStorage {
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT device, coordinator, enrolled_at, revoked_at FROM devices WHERE space = ?1 ORDER BY enrolled_at",
+            "SELECT device, coordinator, enrolled_at, revoked_at FROM devices WHERE space = ?1
+             ORDER BY enrolled_at, coordinator DESC, device",
         )?;
         let rows = stmt.query_map([space], |r| {
             Ok(DeviceEntry {
                 device: id16(r.get(0)?),
                 coordinator: r.get(1)?,
-                enrolled_at_ms: r.get(2)?,
-                revoked_at_ms: r.get(3)?,
+                enrolled_at_ms: as_ms(r.get(2)?),
+                revoked_at_ms: r.get::<_, Option<i64>>(3)?.map(as_ms),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -305,14 +404,14 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction()?;
         let updated = tx.execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, ?3) WHERE space = ?1 AND device = ?2",
-            params![space, device, now_ms],
+            params![space, device, whole_seconds(now_ms)],
         )?;
         if updated == 0 {
             return Err(StorageError::NotFound("no such device in this space"));
         }
         // Invites the revoked device made and nobody used die with it.
         tx.execute(
-            "DELETE FROM invites WHERE space = ?1 AND created_by = ?2 AND used_at IS NULL",
+            "DELETE FROM invites WHERE space = ?1 AND created_by = ?2",
             params![space, device],
         )?;
         tx.commit()?;
@@ -322,11 +421,11 @@ impl Storage for SqliteStorage {
     fn push(
         &self,
         space: SpaceId,
-        from: DeviceId,
         envelopes: &[Envelope],
         now_ms: i64,
         clock_offset_ms: i64,
     ) -> StorageResult<Vec<u64>> {
+        let (now, offset) = (whole_seconds(now_ms), rounded_seconds(clock_offset_ms));
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let mut seqs = Vec::with_capacity(envelopes.len());
@@ -334,10 +433,10 @@ impl Storage for SqliteStorage {
             let digest = sha256(&e.sealed);
             let inserted = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO envelopes (space, digest, record, epoch, nonce, sealed, wrapped_key, device, received_at, clock_offset)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT OR IGNORE INTO envelopes (space, digest, record, epoch, nonce, sealed, wrapped_key, received_at, clock_offset)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?
-                .execute(params![space, digest, e.record, e.epoch, e.nonce, e.sealed, e.key, from, now_ms, clock_offset_ms])?;
+                .execute(params![space, digest, e.record, e.epoch, e.nonce, e.sealed, e.key, now, offset])?;
             let seq: i64 = if inserted == 1 {
                 tx.last_insert_rowid()
             } else {
@@ -360,8 +459,8 @@ impl Storage for SqliteStorage {
             let nonce: Vec<u8> = r.get(4)?;
             Ok(Stored {
                 seq: r.get::<_, i64>(0)? as u64,
-                received_at_ms: r.get(1)?,
-                clock_offset_ms: r.get(7)?,
+                received_at_ms: as_ms(r.get(1)?),
+                clock_offset_ms: as_ms(r.get(7)?),
                 envelope: Envelope {
                     record: id16(r.get(2)?),
                     epoch: r.get(3)?,

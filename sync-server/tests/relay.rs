@@ -537,3 +537,449 @@ fn invites_are_short_lived_and_die_with_a_revoked_inviter() {
     );
     assert_eq!(status, 404, "{}", text(&body));
 }
+
+/// Every value of every column of `table`, as the bytes SQLite holds (blobs and text).
+fn column_bytes(db: &rusqlite::Connection, table: &str) -> Vec<(String, Vec<u8>)> {
+    let columns: Vec<String> = db
+        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = Vec::new();
+    for column in columns {
+        let mut stmt = db
+            .prepare(&format!("SELECT \"{column}\" FROM {table}"))
+            .unwrap();
+        let values = stmt
+            .query_map([], |r| r.get::<_, rusqlite::types::Value>(0))
+            .unwrap();
+        for value in values {
+            let bytes = match value.unwrap() {
+                rusqlite::types::Value::Blob(b) => b,
+                rusqlite::types::Value::Text(t) => t.into_bytes(),
+                rusqlite::types::Value::Integer(i) => i.to_le_bytes().to_vec(),
+                rusqlite::types::Value::Real(f) => f.to_le_bytes().to_vec(),
+                rusqlite::types::Value::Null => Vec::new(),
+            };
+            out.push((column.clone(), bytes));
+        }
+    }
+    out
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn integers(db: &rusqlite::Connection, sql: &str) -> Vec<i64> {
+    db.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn columns(db: &rusqlite::Connection, table: &str) -> Vec<String> {
+    db.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn the_relay_stores_no_device_id_beside_an_envelope_and_times_to_the_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let space = [10u8; 16];
+    let coordinator_id: [u8; 16] = *b"coordinator-dev1";
+    let member_id: [u8; 16] = *b"member-device-02";
+    let coordinator = create_space(&relay, space, coordinator_id);
+    let secret = [11u8; 32];
+    let invite = CreateInvite {
+        secret_hash: allervers_relay::storage::sha256(&secret),
+        expires_at_ms: now_ms() + 86_400_000,
+    };
+    let invites = format!("{}/v1/spaces/{}/invites", relay.url, hex_id(&space));
+    assert_eq!(
+        call("POST", &invites, Some(&coordinator), Some(encode(&invite))).0,
+        204
+    );
+    let (status, body) = call(
+        "POST",
+        &format!("{}/v1/enroll", relay.url),
+        None,
+        Some(encode(&Enroll {
+            space,
+            secret,
+            device: member_id,
+        })),
+    );
+    assert_eq!(status, 201, "{}", text(&body));
+    let member = decode::<Registered>(&body).unwrap().device_token;
+
+    // Both devices push, their clocks 1.234 s behind the relay's.
+    let envelopes_url = format!("{}/v1/spaces/{}/envelopes", relay.url, hex_id(&space));
+    for (token, first) in [(&coordinator, 0u8), (&member, 10)] {
+        let (status, body) = call(
+            "POST",
+            &envelopes_url,
+            Some(token),
+            Some(encode(&Push {
+                envelopes: (first..first + 3).map(|i| envelope(i, 200)).collect(),
+                sent_at_ms: now_ms() - 1_234,
+            })),
+        );
+        assert_eq!(status, 200, "{}", text(&body));
+    }
+    let revoke = format!(
+        "{}/v1/spaces/{}/devices/{}/revoke",
+        relay.url,
+        hex_id(&space),
+        hex_id(&member_id)
+    );
+    assert_eq!(call("POST", &revoke, Some(&coordinator), None).0, 204);
+
+    // What it serves: whole seconds.
+    let page = pull(&relay, space, &coordinator, 0, 100);
+    assert_eq!(page.envelopes.len(), 6);
+    for stored in &page.envelopes {
+        assert_eq!(stored.received_at_ms % 1000, 0, "{stored:?}");
+        assert!(
+            [1000, 2000].contains(&stored.clock_offset_ms),
+            "1.234 s, rounded: {stored:?}"
+        );
+    }
+    let (status, body) = call(
+        "GET",
+        &format!("{}/v1/spaces/{}/devices", relay.url, hex_id(&space)),
+        Some(&coordinator),
+        None,
+    );
+    assert_eq!(status, 200);
+    let devices: Vec<DeviceEntry> = decode(&body).unwrap();
+    assert_eq!(devices.len(), 2);
+    assert!(devices.iter().all(|d| d.enrolled_at_ms % 1000 == 0));
+    assert_eq!(devices[1].device, member_id);
+    assert_eq!(devices[1].revoked_at_ms.map(|t| t % 1000), Some(0));
+
+    // What it keeps: no column of the envelopes table holds either device's id, and its times
+    // are seconds (a time in milliseconds would be a thousand times larger).
+    let db = rusqlite::Connection::open(dir.path().join("relay.db")).unwrap();
+    let cells = column_bytes(&db, "envelopes");
+    assert!(cells.len() >= 6 * 9, "{} cells", cells.len());
+    for (column, bytes) in &cells {
+        for id in [coordinator_id, member_id] {
+            assert!(!holds(bytes, &id), "envelopes.{column} holds a device id");
+        }
+    }
+    let now_s = now_ms() / 1000;
+    let times = integers(&db, "SELECT received_at FROM envelopes");
+    assert_eq!(times.len(), 6);
+    assert!(
+        times.iter().all(|t| (now_s - 120..=now_s).contains(t)),
+        "{times:?} against {now_s}"
+    );
+    assert!(integers(&db, "SELECT clock_offset FROM envelopes")
+        .iter()
+        .all(|o| [1, 2].contains(o)));
+    let enrolment = integers(
+        &db,
+        "SELECT enrolled_at FROM devices UNION ALL SELECT revoked_at FROM devices WHERE revoked_at IS NOT NULL
+         UNION ALL SELECT created_at FROM spaces",
+    );
+    assert_eq!(enrolment.len(), 4);
+    assert!(
+        enrolment.iter().all(|t| (now_s - 120..=now_s).contains(t)),
+        "{enrolment:?} against {now_s}"
+    );
+    // The used invite is gone: the member's enrolment says when it was used.
+    assert_eq!(integers(&db, "SELECT count(*) FROM invites"), [0]);
+    assert_eq!(
+        integers(&db, "PRAGMA user_version"),
+        [allervers_relay::storage::SCHEMA_VERSION as i64]
+    );
+}
+
+#[test]
+fn clock_offsets_round_to_the_nearest_second_and_times_to_the_second_below() {
+    use allervers_relay::storage::{rounded_seconds, whole_seconds};
+    let cases = [
+        (0, 0),
+        (499, 0),
+        (500, 1),
+        (1_234, 1),
+        (-499, 0),
+        (-500, -1),
+        (-1_500, -2),
+        (3 * 3_600_000 + 700, 3 * 3_600 + 1),
+        (i64::MAX, i64::MAX / 1000 + 1),
+        (i64::MIN, i64::MIN / 1000 - 1),
+    ];
+    for (ms, s) in cases {
+        assert_eq!(rounded_seconds(ms), s, "offset {ms} ms");
+    }
+    assert_eq!(whole_seconds(1_772_441_000_999), 1_772_441_000);
+    assert_eq!(whole_seconds(1_772_441_000_000), 1_772_441_000);
+}
+
+/// The relay's schema before it was versioned (user_version 0), as its files still are.
+const OLD_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS spaces (space BLOB PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+    space BLOB NOT NULL,
+    device BLOB NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    coordinator INTEGER NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    PRIMARY KEY (space, device)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS invites (
+    secret_hash BLOB PRIMARY KEY,
+    space BLOB NOT NULL,
+    created_by BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS envelopes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    space BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    record BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    nonce BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    wrapped_key BLOB,
+    device BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    clock_offset INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (space, digest)
+);
+CREATE INDEX IF NOT EXISTS envelopes_by_space ON envelopes (space, seq);
+"#;
+
+#[test]
+fn a_relay_file_of_the_old_schema_is_migrated_when_the_relay_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    let space = [12u8; 16];
+    let other_space = [13u8; 16];
+    let coordinator_id: [u8; 16] = *b"old-coordinator1";
+    let revoked_id: [u8; 16] = *b"old-lost-phone-2";
+    // A pusher that appears nowhere else in the file: finding its bytes anywhere after the
+    // migration would mean the dropped column left them behind.
+    let marker: [u8; 16] = *b"only-in-envelope";
+    let token = "old-coordinator-token-0123456789";
+    let hash = allervers_relay::storage::sha256;
+    let future = now_ms() + 86_400_000;
+    let (used_secret, pending_secret) = ([20u8; 32], [21u8; 32]);
+    // (seq, space, envelope, pusher, received_at ms, clock_offset ms)
+    let rows = [
+        (
+            3i64,
+            space,
+            envelope(1, 120),
+            coordinator_id,
+            1_772_441_000_999i64,
+            -1_499i64,
+        ),
+        (
+            5,
+            other_space,
+            envelope(2, 80),
+            revoked_id,
+            1_772_441_001_000,
+            0,
+        ),
+        // Larger than a page: the columns after `sealed` sit on overflow pages.
+        (
+            7,
+            space,
+            envelope(3, 9_000),
+            marker,
+            1_772_441_002_500,
+            2_500,
+        ),
+        (
+            8,
+            space,
+            envelope(4, 60),
+            revoked_id,
+            1_772_441_003_001,
+            10_800_400,
+        ),
+    ];
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        db.execute_batch(OLD_SCHEMA).unwrap();
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('admin_token_hash', ?1)",
+            [hash(ADMIN.as_bytes()).as_slice()],
+        )
+        .unwrap();
+        for s in [space, other_space] {
+            db.execute(
+                "INSERT INTO spaces (space, created_at) VALUES (?1, 1772440000123)",
+                [s],
+            )
+            .unwrap();
+        }
+        db.execute(
+            "INSERT INTO devices VALUES (?1, ?2, ?3, 1, 1772440000456, NULL)",
+            rusqlite::params![space, coordinator_id, hash(token.as_bytes())],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO devices VALUES (?1, ?2, ?3, 0, 1772440500789, 1772442000999)",
+            rusqlite::params![space, revoked_id, hash(b"the lost phone's token")],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO invites VALUES (?1, ?2, ?3, ?4, 1772440500789)",
+            rusqlite::params![hash(&used_secret), space, coordinator_id, future],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO invites VALUES (?1, ?2, ?3, ?4, NULL)",
+            rusqlite::params![hash(&pending_secret), space, coordinator_id, future],
+        )
+        .unwrap();
+        for (seq, s, e, device, at, offset) in &rows {
+            db.execute(
+                "INSERT INTO envelopes (seq, space, digest, record, epoch, nonce, sealed, wrapped_key, device, received_at, clock_offset)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                rusqlite::params![seq, s, hash(&e.sealed), e.record, e.epoch, e.nonce, e.sealed, e.key, device, at, offset],
+            )
+            .unwrap();
+        }
+    }
+    assert!(holds(&std::fs::read(&path).unwrap(), &marker));
+
+    let relay = Relay::start(dir.path());
+    let page = pull(&relay, space, token, 0, 100);
+    let served: Vec<(u64, Envelope, i64, i64)> = page
+        .envelopes
+        .into_iter()
+        .map(|s| (s.seq, s.envelope, s.received_at_ms, s.clock_offset_ms))
+        .collect();
+    assert_eq!(
+        served,
+        vec![
+            (3, envelope(1, 120), 1_772_441_000_000, -1_000),
+            (7, envelope(3, 9_000), 1_772_441_002_000, 3_000),
+            (8, envelope(4, 60), 1_772_441_003_000, 10_800_000),
+        ],
+        "every envelope, with its sequence number, times to the second"
+    );
+    // The log goes on after the last sequence number it ever gave, and a repeat is still
+    // recognised by its digest.
+    let (status, body) = push(
+        &relay,
+        space,
+        token,
+        vec![envelope(3, 9_000), envelope(9, 40)],
+    );
+    assert_eq!(status, 200, "{}", text(&body));
+    let seqs = decode::<Pushed>(&body).unwrap().seqs;
+    assert_eq!(seqs[0], 7);
+    assert!(seqs[1] > 8, "{seqs:?}");
+    let (status, body) = call(
+        "GET",
+        &format!("{}/v1/spaces/{}/devices", relay.url, hex_id(&space)),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200);
+    let devices: Vec<DeviceEntry> = decode(&body).unwrap();
+    assert_eq!(
+        devices,
+        vec![
+            DeviceEntry {
+                device: coordinator_id,
+                coordinator: true,
+                enrolled_at_ms: 1_772_440_000_000,
+                revoked_at_ms: None,
+            },
+            DeviceEntry {
+                device: revoked_id,
+                coordinator: false,
+                enrolled_at_ms: 1_772_440_500_000,
+                revoked_at_ms: Some(1_772_442_000_000),
+            },
+        ]
+    );
+    // The pending invite still enrols a device; the used one does not.
+    let enroll = |secret: [u8; 32]| {
+        call(
+            "POST",
+            &format!("{}/v1/enroll", relay.url),
+            None,
+            Some(encode(&Enroll {
+                space,
+                secret,
+                device: [14; 16],
+            })),
+        )
+    };
+    assert_eq!(enroll(used_secret).0, 404);
+    let (status, body) = enroll(pending_secret);
+    assert_eq!(status, 201, "{}", text(&body));
+
+    let db = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(
+        integers(&db, "PRAGMA user_version"),
+        [allervers_relay::storage::SCHEMA_VERSION as i64]
+    );
+    let envelope_columns = columns(&db, "envelopes");
+    assert!(
+        !envelope_columns.iter().any(|c| c == "device"),
+        "{envelope_columns:?}"
+    );
+    assert!(!columns(&db, "invites").iter().any(|c| c == "used_at"));
+    assert_eq!(
+        integers(&db, "SELECT count(*) FROM invites"),
+        [0],
+        "used invites are not kept"
+    );
+    assert_eq!(
+        integers(
+            &db,
+            "SELECT received_at FROM envelopes WHERE seq <= 8 ORDER BY seq"
+        ),
+        [1_772_441_000, 1_772_441_001, 1_772_441_002, 1_772_441_003]
+    );
+    assert_eq!(
+        integers(
+            &db,
+            "SELECT clock_offset FROM envelopes WHERE seq <= 8 ORDER BY seq"
+        ),
+        [-1, 0, 3, 10_800]
+    );
+    assert_eq!(
+        integers(&db, "SELECT created_at FROM spaces"),
+        [1_772_440_000, 1_772_440_000]
+    );
+    for (column, bytes) in column_bytes(&db, "envelopes") {
+        for id in [coordinator_id, revoked_id, marker] {
+            assert!(!holds(&bytes, &id), "envelopes.{column} holds a device id");
+        }
+    }
+    drop(db);
+    drop(relay);
+    for file in ["relay.db", "relay.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(file)) {
+            assert!(
+                !holds(&bytes, &marker),
+                "{file} still holds the dropped column's bytes"
+            );
+        }
+    }
+}
