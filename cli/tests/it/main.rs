@@ -2,4 +2,5 @@
 //! would (`commands`), and the sync commands against a real relay process (`sync`).
 
 mod commands;
+mod hygiene;
 mod sync;
