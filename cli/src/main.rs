@@ -119,7 +119,7 @@ enum Command {
     Space(SpaceCmd),
     /// Creates a one-time invite code (and its QR code) for a new device (coordinator).
     Invite {
-        /// Where to write the QR code PNG (default: invite-SPACE.png here).
+        /// Where to write the QR code PNG (0600); without it no file is written.
         #[arg(long)]
         qr: Option<PathBuf>,
     },
