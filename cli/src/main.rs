@@ -597,9 +597,7 @@ fn run(cli: Cli) -> Result<()> {
             if device_name.trim().is_empty() {
                 bail!("invalid device name: is empty");
             }
-            // The store's folder is its owner's alone (0700), before key-params.json lands in it.
-            allervers_core::store::files::private_folder(&ctx.dir)
-                .with_context(|| format!("cannot create a private folder {}", ctx.dir.display()))?;
+            // Checks the passphrase, then makes the store's private folder and key settings.
             let key = keys::new_store_key(&ctx.dir)?;
             let worker = worker.unwrap_or_else(|| device_name.clone());
             let store = Store::create(&ctx.store_path(), &key, &device_name, &worker).inspect_err(
