@@ -68,15 +68,18 @@ fun main() {
         expectThrows<FfiException.RecordNotFound> { store.person("0190f0c2-0000-7000-8000-000000000000") }
         expectThrows<FfiException.InvalidInput> { Store.create("${dir.path}/short.db", byteArrayOf(1, 2, 3), "x", "y") }
         expectThrows<FfiException.Refused> { store.importBundle(byteArrayOf(1, 2, 3), "phrase") }
+        // A new bundle needs a passphrase of 12 characters or more (characters, not bytes).
+        val short = expectThrows<FfiException.InvalidInput> { store.exportBundle("éléphant ok") }
+        expect(short.field == "passphrase", "the field is named: ${short.field}")
     }
 
     check("a conflict between two stores is listed and resolved") {
         val other = Store.create("${dir.path}/julien.db", generateKey(), "Téléphone maraude 2", "Julien")
         val fatou = store.addPerson(person("Fatou", situation = "car"))
-        other.importBundle(store.exportBundle("phrase"), "phrase")
+        other.importBundle(store.exportBundle("phrase du test Kotlin"), "phrase du test Kotlin")
         store.setField(fatou, "situation", "hotel")
         other.setField(fatou, "situation", "squat")
-        store.importBundle(other.exportBundle("phrase"), "phrase")
+        store.importBundle(other.exportBundle("phrase du test Kotlin"), "phrase du test Kotlin")
         val conflicts = store.conflicts()
         expect(conflicts.size == 1 && conflicts[0].field == "situation", "one conflict: $conflicts")
         expect(conflicts[0].values.map { it.worker }.toSet() == setOf("Amina", "Julien"), "both authors")

@@ -107,6 +107,10 @@ class FieldSession(unittest.TestCase):
             av.Store.create(os.path.join(self.dir.name, "k.db"), b"short key", "x", "y")
         with self.assertRaises(av.FfiError.InvalidInput):
             self.store.set_field(self.store.add_person(person(name="Jo")), "situation", "castle")
+        # A new bundle needs a passphrase of 12 characters or more (11 here, in 13 bytes).
+        with self.assertRaises(av.FfiError.InvalidInput) as e:
+            self.store.export_bundle("éléphant ok")
+        self.assertEqual(e.exception.field, "passphrase")
 
     def test_referrals_observations_and_history(self):
         karim = self.store.add_person(person(name="Karim"))
@@ -155,10 +159,10 @@ class FieldSession(unittest.TestCase):
     def test_a_conflict_between_two_stores_is_listed_and_resolved(self):
         other, _, _ = new_store(self.dir.name, "Téléphone maraude 2", "Julien")
         karim = self.store.add_person(person(name="Karim", situation="street"))
-        other.import_bundle(self.store.export_bundle("phrase"), "phrase")
+        other.import_bundle(self.store.export_bundle("phrase du test Python"), "phrase du test Python")
         self.store.set_field(karim, "situation", "hotel")
         other.set_field(karim, "situation", "squat")
-        self.store.import_bundle(other.export_bundle("phrase"), "phrase")
+        self.store.import_bundle(other.export_bundle("phrase du test Python"), "phrase du test Python")
         conflicts = self.store.conflicts()
         self.assertEqual(len(conflicts), 1)
         self.assertEqual(conflicts[0].field, "situation")

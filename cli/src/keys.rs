@@ -1,11 +1,13 @@
 //! Where the command line gets its secrets: the store key (derived once per run from
 //! `ALLERVERS_KEY` or a prompt, with argon2id and a salt kept beside the store) and bundle
-//! passphrases (`ALLERVERS_BUNDLE_PASSPHRASE` or a prompt).
+//! passphrases (`ALLERVERS_BUNDLE_PASSPHRASE` or a prompt). A passphrase for a new store or a
+//! new bundle follows core's rule (`check_new_passphrase`: at least 12 characters).
 
 use std::io::IsTerminal;
 use std::path::Path;
 
-use allervers_core::crypto::{derive_key, KdfParams};
+use allervers_core::crypto::{check_new_passphrase, derive_key, KdfParams};
+use allervers_core::store::files::private_folder;
 use allervers_core::RawKey;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -36,10 +38,15 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .flatten()
 }
 
-fn secret(var: &str, prompt: &str, confirm: bool) -> Result<String> {
+/// A secret from `var` or the terminal. A `new` one (for a store or a bundle being created) must
+/// follow core's rule for new passphrases, checked before it is asked a second time.
+fn secret(var: &str, prompt: &str, new: bool) -> Result<String> {
     if let Ok(value) = std::env::var(var) {
         if value.is_empty() {
             bail!("{var} is set but empty");
+        }
+        if new {
+            check_new_passphrase(&value)?;
         }
         return Ok(value);
     }
@@ -50,18 +57,24 @@ fn secret(var: &str, prompt: &str, confirm: bool) -> Result<String> {
     if value.is_empty() {
         bail!("empty passphrase");
     }
-    if confirm
-        && rpassword::prompt_password("Confirm: ").context("could not read from the terminal")?
+    if new {
+        check_new_passphrase(&value)?;
+        if rpassword::prompt_password("Confirm: ").context("could not read from the terminal")?
             != value
-    {
-        bail!("the two passphrases differ");
+        {
+            bail!("the two passphrases differ");
+        }
     }
     Ok(value)
 }
 
-/// Creates the key settings for a new store and returns its key.
+/// Creates the store's private folder and key settings, and returns the new store's key. The
+/// passphrase is read and checked first: a refused one leaves nothing behind.
 pub fn new_store_key(dir: &Path) -> Result<RawKey> {
     let passphrase = secret("ALLERVERS_KEY", "Passphrase for the new store: ", true)?;
+    // The store's folder is its owner's alone (0700), before key-params.json lands in it.
+    private_folder(dir)
+        .with_context(|| format!("cannot create a private folder {}", dir.display()))?;
     let salt: [u8; 16] = rand::random();
     let p = KdfParams::DEFAULT;
     let params = KeyParams {
@@ -108,11 +121,7 @@ pub fn store_key(dir: &Path) -> Result<RawKey> {
     )?)
 }
 
-/// The passphrase sealing or opening a change bundle.
-pub fn bundle_passphrase(confirm: bool) -> Result<String> {
-    secret(
-        "ALLERVERS_BUNDLE_PASSPHRASE",
-        "Bundle passphrase: ",
-        confirm,
-    )
+/// The passphrase sealing a `new` change bundle, or opening one.
+pub fn bundle_passphrase(new: bool) -> Result<String> {
+    secret("ALLERVERS_BUNDLE_PASSPHRASE", "Bundle passphrase: ", new)
 }

@@ -119,7 +119,7 @@ enum Command {
     Space(SpaceCmd),
     /// Creates a one-time invite code (and its QR code) for a new device (coordinator).
     Invite {
-        /// Where to write the QR code PNG (default: invite-SPACE.png here).
+        /// Where to write the QR code PNG (0600); without it no file is written.
         #[arg(long)]
         qr: Option<PathBuf>,
     },
@@ -412,8 +412,8 @@ enum ChangesCmd {
     Import { file: PathBuf },
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, so that a crash or a
-/// full disk never leaves a half-written file under the final name.
+/// Writes `bytes` to `path` (mode 0600) through a temporary file in the same folder, so that a
+/// crash or a full disk never leaves a half-written file under the final name.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -421,6 +421,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
+    // Everything written holds something private (key settings, sealed changes, exports, an
+    // invite's QR code with the space key): readable by its owner only, whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -588,8 +597,7 @@ fn run(cli: Cli) -> Result<()> {
             if device_name.trim().is_empty() {
                 bail!("invalid device name: is empty");
             }
-            std::fs::create_dir_all(&ctx.dir)
-                .with_context(|| format!("cannot create {}", ctx.dir.display()))?;
+            // Checks the passphrase, then makes the store's private folder and key settings.
             let key = keys::new_store_key(&ctx.dir)?;
             let worker = worker.unwrap_or_else(|| device_name.clone());
             let store = Store::create(&ctx.store_path(), &key, &device_name, &worker).inspect_err(

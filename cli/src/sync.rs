@@ -55,19 +55,25 @@ pub fn invite(ctx: &Ctx, qr: Option<PathBuf>) -> Result<()> {
         expires_at.timestamp_millis(),
     )?;
     let code = invite.code();
-    let qr = qr.unwrap_or_else(|| PathBuf::from(format!("invite-{}.png", &hex_id(&m.space)[..8])));
-    crate::qr::write_png(&code, &qr)?;
+    // The QR code carries the space key: it is written only where `--qr` says, never by
+    // default into whatever folder the command was run from.
+    if let Some(path) = &qr {
+        crate::qr::write_png(&code, path)?;
+    }
+    let written = match &qr {
+        Some(path) => format!("QR code written to {}. ", path.display()),
+        None => String::new(),
+    };
     let out = InviteOut {
         code: code.clone(),
         expires_at,
-        qr: Some(qr.clone()),
+        qr,
     };
     ctx.print(&out, || {
         format!(
-            "Invite to «{}» (valid until {}, usable once):\n{code}\nQR code written to {}. It carries the space key: hand it over in person.",
+            "Invite to «{}» (valid until {}, usable once):\n{code}\n{written}It carries the space key: hand it over in person.",
             m.name,
             expires_at.format("%Y-%m-%d %H:%M UTC"),
-            qr.display()
         )
     })
 }

@@ -9,7 +9,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{derive_key, KdfParams, RawKey};
+use crate::crypto::{check_new_passphrase, derive_key, KdfParams, RawKey};
 use crate::entropy::{self, Entropy};
 use crate::store::{ImportSummary, SignedChange};
 use crate::{CoreError, RecordId, Result, Store};
@@ -28,7 +28,9 @@ struct Body {
     changes: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
 }
 
-/// Seals changes into a bundle.
+/// Seals changes into a bundle. The format's own step: it does not judge the passphrase (the
+/// fuzz corpora are sealed with it); a bundle made for a person goes through
+/// [`Store::export_bundle`], which does.
 pub fn seal(
     changes: &[SignedChange],
     device: &[u8],
@@ -168,8 +170,10 @@ fn refuse(why: &str) -> CoreError {
 }
 
 impl Store {
-    /// Every change of this store, sealed with `passphrase`.
+    /// Every change of this store, sealed with `passphrase`, which must hold a new passphrase's
+    /// characters ([`crate::crypto::check_new_passphrase`]).
     pub fn export_bundle(&self, passphrase: &str) -> Result<Vec<u8>> {
+        check_new_passphrase(passphrase)?;
         let changes = self.export_changes()?;
         seal(
             &changes,

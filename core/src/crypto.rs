@@ -83,6 +83,23 @@ impl KdfParams {
     }
 }
 
+/// The fewest characters a new passphrase may have.
+pub const MIN_NEW_PASSPHRASE_CHARS: usize = 12;
+
+/// The rule for a passphrase about to protect something new (a store's key, a bundle): at least
+/// [`MIN_NEW_PASSPHRASE_CHARS`] characters, counted as characters (Unicode scalar values), not
+/// bytes: "é" counts once. Only creation is judged: a store or a bundle made earlier with a
+/// shorter passphrase still opens with it. The error says the rule, not the passphrase's length.
+pub fn check_new_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_NEW_PASSPHRASE_CHARS {
+        return Err(CoreError::invalid(
+            "passphrase",
+            format!("a new passphrase needs at least {MIN_NEW_PASSPHRASE_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// Derives a 256-bit key from a passphrase and a salt with argon2id.
 pub fn derive_key(passphrase: &[u8], salt: &[u8], params: KdfParams) -> Result<RawKey> {
     if passphrase.is_empty() {

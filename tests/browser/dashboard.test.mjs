@@ -2,7 +2,8 @@
 // playwright-core (never a browser it downloads). Two workers' stores are made with the command
 // line; the dashboard of one is opened on localhost; the test opens a person, sees encounters
 // from both devices in one timeline, resolves a conflict with a button, and checks the report's
-// figures against `allervers report --json`.
+// figures against `allervers report --json`; every page runs under the dashboard's
+// Content-Security-Policy (no script, no inline style) with its style sheet applied.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,5 +127,29 @@ test('the report page shows the same figures as the command line', async () => {
   assert.equal(await figure('activity.new_persons'), expected.new_persons.current);
   assert.ok(await page.locator('svg.chart').count() >= 1, 'charts are drawn');
   assert.match(await page.locator('h1').innerText(), /Activity report/);
+  await page.close();
+});
+
+test('every page runs under the Content-Security-Policy with its style sheet applied', async () => {
+  const page = await browser.newPage();
+  const refused = [];
+  page.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) refused.push(m.text());
+  });
+  const response = await page.goto(url);
+  const csp = response.headers()['content-security-policy'];
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(response.headers()['x-frame-options'], 'DENY');
+  assert.equal(response.headers()['cache-control'], 'no-store');
+  for (const href of ['/conflicts', '/report', '/']) {
+    await page.click(`nav a[href="${href}"]`);
+    await page.waitForLoadState('load');
+    const nav = await page.locator('nav').evaluate((n) => getComputedStyle(n).backgroundColor);
+    assert.equal(nav, 'rgb(29, 59, 90)', `${href}: the style sheet is applied`);
+  }
+  await page.click('#persons a:has-text("Karim")');
+  await page.waitForSelector('#timeline');
+  assert.deepEqual(refused, [], 'nothing the policy had to refuse');
   await page.close();
 });

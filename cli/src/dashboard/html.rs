@@ -1,5 +1,6 @@
 //! Server-rendered pages of the dashboard: plain HTML with every value escaped, bar charts as
-//! inline SVG, French labels by default and English on demand.
+//! inline SVG, French labels by default and English on demand. No script, and no inline style:
+//! the style sheet is a file of its own (`STYLE`, served as `/style.css`).
 
 use std::fmt::Write;
 
@@ -9,6 +10,17 @@ use allervers_core::{Conflict, TimelineEntry, TimelineItem};
 
 use crate::render::l;
 use allervers_core::{Person, PersonSummary};
+
+/// The pages' style sheet, served as `/style.css`: the Content-Security-Policy lets no inline
+/// style or script run, so nothing is inlined.
+pub const STYLE: &str = "body { font-family: system-ui, sans-serif; margin: 0; color: #1d2733; }
+nav { background: #1d3b5a; padding: .6em 1em; } nav a { color: #fff; margin-right: 1.2em; text-decoration: none; }
+main { padding: 1em 1.5em; max-width: 72em; }
+table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid #dde3ea; padding: .35em .5em; text-align: left; vertical-align: top; }
+th { background: #f2f5f8; } .num { text-align: right; } .warn { color: #a0380e; font-weight: bold; }
+.chip { display: inline-block; background: #eef2f6; border-radius: .3em; padding: 0 .4em; margin: 0 .2em .2em 0; }
+form.inline { display: inline; } button { cursor: pointer; }
+";
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -72,15 +84,7 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
         r#"<!doctype html>
 <html lang="{lang_code}"><head><meta charset="utf-8"><title>{title} — allervers</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 0; color: #1d2733; }}
-nav {{ background: #1d3b5a; padding: .6em 1em; }} nav a {{ color: #fff; margin-right: 1.2em; text-decoration: none; }}
-main {{ padding: 1em 1.5em; max-width: 72em; }}
-table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #dde3ea; padding: .35em .5em; text-align: left; vertical-align: top; }}
-th {{ background: #f2f5f8; }} .num {{ text-align: right; }} .warn {{ color: #a0380e; font-weight: bold; }}
-.chip {{ display: inline-block; background: #eef2f6; border-radius: .3em; padding: 0 .4em; margin: 0 .2em .2em 0; }}
-form.inline {{ display: inline; }} button {{ cursor: pointer; }}
-</style></head>
+<link rel="stylesheet" href="/style.css"></head>
 <body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="?lang={other}" id="lang">{language}</a></nav>
 <main><h1>{title}</h1>
 {body}

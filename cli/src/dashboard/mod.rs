@@ -2,6 +2,10 @@
 //! from this device's decrypted store, protected by a one-time token in the printed address.
 //! Person list with search, a person's merged timeline, the conflict queue with resolve
 //! buttons, and the activity report with charts.
+//!
+//! Every response says no caching, a Content-Security-Policy with no script and no inline style,
+//! no framing and no type sniffing; a request naming another host than the dashboard's own
+//! address (a web page whose name was rebound to 127.0.0.1) is refused before anything else.
 
 mod html;
 
@@ -11,7 +15,7 @@ use allervers_core::vocab::Lang;
 use allervers_core::{PersonQuery, PersonSort, RecordId, Store};
 use anyhow::{Context, Result};
 use axum::extract::{Form, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -26,6 +30,67 @@ struct Dash {
     store: Arc<Store>,
     token: String,
     default_lang: Lang,
+    /// The port it listens on: `127.0.0.1:PORT` and `localhost:PORT` are the only hosts served.
+    port: u16,
+}
+
+/// What the browser may load and run on these pages: only this server's own files, no script
+/// at all, no inline style (the style sheet is `/style.css`), forms posted back here only, and
+/// no other site may frame them.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; \
+    style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
+    frame-ancestors 'none'";
+
+/// Whether a request names the dashboard itself: one `Host` header, `127.0.0.1:PORT` or
+/// `localhost:PORT`, and no other host in the request line. A page of another site whose name
+/// was rebound to 127.0.0.1 (DNS rebinding) sends its own name and is refused.
+fn own_host(dash: &Dash, request: &Request) -> bool {
+    let ours = |host: &str| {
+        let (name, port) = host.rsplit_once(':').unwrap_or((host, ""));
+        (name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost"))
+            && port == dash.port.to_string()
+    };
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let host_ok = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host.to_str().is_ok_and(ours),
+        _ => false,
+    };
+    host_ok && request.uri().authority().is_none_or(|a| ours(a.as_str()))
+}
+
+/// The first layer of every request: refuses another host, and sets the headers every response
+/// carries (a refusal and a 401 included). The pages hold personal data: nothing is cached.
+async fn protect(State(dash): State<Arc<Dash>>, request: Request, next: Next) -> Response {
+    let mut response = if own_host(&dash, &request) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            "unknown host: open the address the dashboard printed",
+        )
+            .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The pages' style sheet. It holds nothing private, so it needs no token.
+async fn style() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        html::STYLE,
+    )
+        .into_response()
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -268,6 +333,8 @@ fn router(dash: Arc<Dash>) -> Router {
         .route("/conflicts/resolve", post(resolve))
         .route("/report", get(report))
         .layer(middleware::from_fn_with_state(dash.clone(), guard))
+        .route("/style.css", get(style))
+        .layer(middleware::from_fn_with_state(dash.clone(), protect))
         .with_state(dash)
 }
 
@@ -276,11 +343,6 @@ pub fn serve(store: Store, lang: Lang, port: u16) -> Result<()> {
     let token: String = (0..32)
         .map(|_| format!("{:x}", rand::random::<u8>() % 16))
         .collect();
-    let dash = Arc::new(Dash {
-        store: Arc::new(store),
-        token: token.clone(),
-        default_lang: lang,
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -290,10 +352,22 @@ pub fn serve(store: Store, lang: Lang, port: u16) -> Result<()> {
             .await
             .context("cannot listen on 127.0.0.1")?;
         let addr = listener.local_addr()?;
-        println!("Dashboard: http://{addr}/?token={token}");
-        println!("Only this computer can reach it; stop it with Ctrl-C.");
+        let dash = Arc::new(Dash {
+            store: Arc::new(store),
+            token: token.clone(),
+            default_lang: lang,
+            port: addr.port(),
+        });
+        // A closed stdout (the reader of the address went away) is no reason to panic.
         use std::io::Write;
-        let _ = std::io::stdout().flush();
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "Dashboard: http://{addr}/?token={token}");
+        let _ = writeln!(
+            stdout,
+            "Only this computer can reach it; stop it with Ctrl-C."
+        );
+        let _ = stdout.flush();
+        drop(stdout);
         axum::serve(listener, router(dash))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

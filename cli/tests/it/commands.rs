@@ -6,10 +6,10 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
-const KEY: &str = "clé de test du magasin";
-const BUNDLE: &str = "phrase du bundle de test";
+pub(crate) const KEY: &str = "clé de test du magasin";
+pub(crate) const BUNDLE: &str = "phrase du bundle de test";
 
-fn cli(dir: &Path) -> Command {
+pub(crate) fn cli(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("allervers").unwrap();
     cmd.arg("--data")
         .arg(dir)
@@ -19,7 +19,7 @@ fn cli(dir: &Path) -> Command {
     cmd
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let out = cli(dir).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -29,18 +29,18 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn json(dir: &Path, args: &[&str]) -> Value {
+pub(crate) fn json(dir: &Path, args: &[&str]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     serde_json::from_str(&ok(dir, &all)).unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}"))
 }
 
 /// Runs a command that must fail; returns its stderr, checked to be one line.
-fn fails(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn fails(dir: &Path, args: &[&str]) -> String {
     fails_with(&mut cli(dir), args)
 }
 
-fn fails_with(cmd: &mut Command, args: &[&str]) -> String {
+pub(crate) fn fails_with(cmd: &mut Command, args: &[&str]) -> String {
     let out = cmd.args(args).output().unwrap();
     assert!(!out.status.success(), "{args:?} should have failed");
     let err = String::from_utf8(out.stderr).unwrap();
@@ -57,7 +57,7 @@ fn fails_with(cmd: &mut Command, args: &[&str]) -> String {
     err
 }
 
-fn init(dir: &Path, device: &str, worker: &str) {
+pub(crate) fn init(dir: &Path, device: &str, worker: &str) {
     ok(dir, &["init", "--device-name", device, "--worker", worker]);
 }
 

@@ -2,4 +2,6 @@
 //! would (`commands`), and the sync commands against a real relay process (`sync`).
 
 mod commands;
+mod dashboard;
+mod hygiene;
 mod sync;

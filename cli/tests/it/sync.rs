@@ -112,3 +112,76 @@ fn two_stores_sync_through_the_relay_from_the_command_line() {
     let err = fails(b, &["sync"]);
     assert!(err.contains("403") && err.contains("revoked"), "{err}");
 }
+
+/// The QR code carries the space key: `invite` writes it only where `--qr` says, never into the
+/// folder it was run from.
+#[test]
+fn invite_writes_its_qr_code_only_where_qr_says() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let (office_dir, here_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (office, here) = (office_dir.path(), here_dir.path());
+    json(
+        office,
+        &[
+            "init",
+            "--device-name",
+            "Poste bureau",
+            "--worker",
+            "Sophie",
+        ],
+    );
+    json(
+        office,
+        &["space", "create", "Maraude sud", "--relay", &relay.url],
+    );
+    let files = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let store_files = files(office);
+
+    let out = cli(office)
+        .current_dir(here)
+        .args(["--json", "invite"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let invite: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(invite["code"].as_str().unwrap().starts_with("ALV1-"));
+    assert!(invite["qr"].is_null(), "{invite}");
+    assert!(files(here).is_empty(), "written here: {:?}", files(here));
+    assert_eq!(
+        files(office),
+        store_files,
+        "nothing new in the store's folder"
+    );
+    let text = cli(office)
+        .current_dir(here)
+        .arg("invite")
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("QR code written"));
+    assert!(files(here).is_empty(), "written here: {:?}", files(here));
+
+    let qr = here.join("pour-julien.png");
+    let invite = json(office, &["invite", "--qr", qr.to_str().unwrap()]);
+    assert_eq!(invite["qr"], qr.to_str().unwrap());
+    assert_eq!(files(here), ["pour-julien.png"]);
+    assert_eq!(&std::fs::read(&qr).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&qr).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the QR code carries the space key");
+    }
+}

@@ -206,6 +206,19 @@ impl Store {
                 path: path.display().to_string(),
             });
         }
+        // The folder is made private before the store's first byte lands in it, and the store
+        // file is made here, empty and private, before SQLite opens it: SQLite would create it
+        // with the umask's mode, readable by every account of the machine.
+        let folder = path.parent().unwrap_or(Path::new("."));
+        files::private_folder(folder).map_err(|e| {
+            CoreError::Storage(format!("cannot make the store's folder private: {e}"))
+        })?;
+        files::create_private_file(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => CoreError::StoreExists {
+                path: path.display().to_string(),
+            },
+            _ => CoreError::Storage(format!("cannot create the store file: {e}")),
+        })?;
         let built = Self::build_new(path, key, device_name, worker, options);
         if built.is_err() {
             // Nothing half-made stays behind: a retry starts from scratch.
@@ -226,6 +239,11 @@ impl Store {
         options: StoreOptions,
     ) -> Result<Store> {
         let mut conn = open_connection(path, key, true)?;
+        // SQLite's log files took the store file's mode; a file left open by anything else is
+        // narrowed before the first write.
+        files::tighten_store_files(path).map_err(|e| {
+            CoreError::Storage(format!("cannot make the store's files private: {e}"))
+        })?;
         migrations::migrate(&mut conn, |_| Ok(()))?;
         let keys = new_device_keys(&*options.entropy);
         let device = keys.public().device();
@@ -273,7 +291,12 @@ impl Store {
                 path: path.display().to_string(),
             });
         }
+        // A store made before its files were private, or log files another program left open to
+        // others, are narrowed before SQLite reads them and again once its log files exist.
+        // Best effort: a store on a read-only disk, or a file of another account, still opens.
+        let _ = files::tighten_store_files(path);
         let mut conn = open_connection(path, key, false)?;
+        let _ = files::tighten_store_files(path);
         migrations::migrate(&mut conn, |tx| rebuild_index(tx, clock.now_ms()))?;
         let meta = |k: &str| -> Result<Vec<u8>> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))

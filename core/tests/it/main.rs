@@ -6,6 +6,7 @@ mod architecture;
 mod common;
 mod fuzz_corpus;
 mod merge;
+mod private_files;
 mod records;
 mod report;
 mod startup;

@@ -634,3 +634,46 @@ fn only(changes: &[SignedChange], record: RecordId) -> Vec<SignedChange> {
         .cloned()
         .collect()
 }
+
+/// A new bundle needs a passphrase of 12 characters or more, counted as characters ("é" once,
+/// though it takes two bytes); a bundle sealed earlier with a shorter one still opens with it.
+#[test]
+fn a_new_bundle_needs_a_passphrase_of_twelve_characters_and_an_older_short_one_still_opens() {
+    use allervers_core::crypto::check_new_passphrase;
+    for (passphrase, accepted) in [
+        ("", false),
+        ("phrase", false),
+        ("éléphant ok", false), // 11 characters in 13 bytes
+        ("éléphant ok!", true),
+        ("mot de passe", true),
+    ] {
+        assert_eq!(
+            check_new_passphrase(passphrase).is_ok(),
+            accepted,
+            "{passphrase:?}"
+        );
+    }
+
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let p = person(&a.store, "Fatou");
+    let err = a.store.export_bundle("éléphant ok").unwrap_err();
+    assert!(
+        matches!(&err, CoreError::InvalidInput { field, .. } if field == "passphrase"),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("éléphant"), "{err}");
+    a.store.export_bundle("éléphant ok!").unwrap();
+
+    // A bundle sealed before the rule, with a short passphrase: importing is not creating.
+    let old = allervers_core::bundle::seal(
+        &a.store.export_changes().unwrap(),
+        &a.store.identity().device.to_bytes(),
+        0,
+        "court",
+        &allervers_core::SeededEntropy::new(7),
+    )
+    .unwrap();
+    b.store.import_bundle(&old, "court").unwrap();
+    assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Fatou"));
+}

@@ -319,8 +319,13 @@ fn a_record_received_in_a_bundle_and_edited_reaches_the_whole_space() {
     join(&b.store, &invite(&a.store)).unwrap();
     // A person recorded on a device outside the space reaches b by a bundle; b edits it.
     let p = person(&outside.store, "Gérard");
-    let bundle = outside.store.export_bundle("phrase").unwrap();
-    b.store.import_bundle(&bundle, "phrase").unwrap();
+    let bundle = outside
+        .store
+        .export_bundle("phrase de passe du test")
+        .unwrap();
+    b.store
+        .import_bundle(&bundle, "phrase de passe du test")
+        .unwrap();
     b.clock.advance_ms(60_000);
     b.store
         .edit(

@@ -1,0 +1,256 @@
+//! The local dashboard as a browser meets it, spoken to over raw HTTP/1.1 so that every header
+//! (the `Host` above all) is the test's own: the security headers on every response, and a
+//! request for another host refused.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Stdio};
+
+use crate::commands::{cli, init, json};
+
+/// A running `allervers dashboard`, stopped when dropped.
+struct Dashboard {
+    child: Child,
+    /// Kept open: the dashboard prints more than its address.
+    _stdout: BufReader<ChildStdout>,
+    /// `127.0.0.1:PORT`
+    addr: String,
+    token: String,
+}
+
+impl Dashboard {
+    fn start(dir: &Path) -> Dashboard {
+        let mut child = std::process::Command::new(cli(dir).get_program())
+            .args(cli(dir).get_args())
+            .envs(
+                cli(dir)
+                    .get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .env_remove("ALLERVERS_DATA")
+            .arg("dashboard")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let url = line.trim().trim_start_matches("Dashboard: http://");
+        let (addr, token) = url.split_once("/?token=").expect("the printed address");
+        Dashboard {
+            addr: addr.to_string(),
+            token: token.to_string(),
+            child,
+            _stdout: stdout,
+        }
+    }
+
+    fn port(&self) -> &str {
+        self.addr.rsplit_once(':').unwrap().1
+    }
+
+    /// Sends one request line and headers (`Host` is the caller's, or none) and reads the whole
+    /// answer: status, headers (names in lower case) and body.
+    fn send(&self, request_line: &str, host: Option<&str>) -> Answer {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let mut request = format!("{request_line}\r\nConnection: close\r\n");
+        if let Some(host) = host {
+            request.push_str(&format!("Host: {host}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {raw:?}"));
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Answer {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    /// A GET of `path` for the dashboard's own address.
+    fn get(&self, path: &str) -> Answer {
+        self.send(&format!("GET {path} HTTP/1.1"), Some(&self.addr))
+    }
+
+    fn with_token(&self, path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{sep}token={}", self.token)
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn dashboard_with_a_person() -> (tempfile::TempDir, Dashboard, String) {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), "Poste bureau", "Sophie");
+    let id = json(dir.path(), &["person", "add", "--name", "Karim"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dashboard = Dashboard::start(dir.path());
+    (dir, dashboard, id)
+}
+
+/// Whether an HTML text holds an inline event handler (` onclick=`, ` onload=`...).
+fn has_event_handler(html: &str) -> bool {
+    html.match_indices(" on").any(|(i, _)| {
+        let rest = &html[i + 3..];
+        let name = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        name > 0 && rest[name..].starts_with('=')
+    })
+}
+
+fn assert_protected(what: &str, answer: &Answer) {
+    assert_eq!(answer.header("cache-control"), Some("no-store"), "{what}");
+    assert_eq!(answer.header("x-frame-options"), Some("DENY"), "{what}");
+    assert_eq!(
+        answer.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    let csp = answer
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"));
+    for directive in [
+        "default-src 'self'",
+        "script-src 'none'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{what}: {directive} not in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+}
+
+#[test]
+fn every_dashboard_response_forbids_caching_framing_sniffing_and_inline_code() {
+    let (_dir, dashboard, karim) = dashboard_with_a_person();
+    let pages = [
+        ("persons", dashboard.with_token("/")),
+        ("search", dashboard.with_token("/?q=karim")),
+        ("person", dashboard.with_token(&format!("/person/{karim}"))),
+        ("conflicts", dashboard.with_token("/conflicts")),
+        ("report", dashboard.with_token("/report?lang=en")),
+    ];
+    for (what, path) in &pages {
+        let answer = dashboard.get(path);
+        assert_eq!(answer.status, 200, "{what}: {}", answer.body);
+        assert_protected(what, &answer);
+        // The policy lets no inline code run: the pages hold none.
+        let body = answer.body.to_ascii_lowercase();
+        for inline in ["<script", "<style", " style=", "javascript:"] {
+            assert!(!body.contains(inline), "{what} holds {inline:?}");
+        }
+        assert!(
+            !has_event_handler(&body),
+            "{what} holds an on...= attribute"
+        );
+        assert!(answer.body.contains(r#"href="/style.css""#), "{what}");
+    }
+    assert!(dashboard.get(&pages[2].1).body.contains("Karim"));
+
+    let css = dashboard.get("/style.css");
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    assert!(css.body.contains("font-family"));
+    assert_protected("style sheet", &css);
+
+    let no_token = dashboard.get("/");
+    assert_eq!(no_token.status, 401);
+    assert_protected("401", &no_token);
+    let missing = dashboard.get(&dashboard.with_token("/nowhere"));
+    assert_eq!(missing.status, 404);
+    assert_protected("404", &missing);
+    let bad_id = dashboard.get(&dashboard.with_token("/person/not-an-id"));
+    assert_eq!(bad_id.status, 400);
+    assert_protected("400", &bad_id);
+}
+
+/// A web page of another site whose name was rebound to 127.0.0.1 reaches the dashboard's port
+/// with its own name in `Host`: refused, token or not, before anything is read.
+#[test]
+fn the_dashboard_refuses_a_request_for_another_host() {
+    let (_dir, dashboard, _) = dashboard_with_a_person();
+    let port = dashboard.port().to_string();
+    let page = dashboard.with_token("/");
+    let get = format!("GET {page} HTTP/1.1");
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+    ] {
+        assert_eq!(dashboard.send(&get, Some(&host)).status, 200, "{host}");
+    }
+    for host in [
+        Some(format!("evil.example:{port}")),
+        Some("evil.example".to_string()),
+        Some(format!("127.0.0.1.evil.example:{port}")),
+        Some("127.0.0.1".to_string()),
+        Some(format!("localhost:{}", port.parse::<u32>().unwrap() + 1)),
+        Some(format!("[::1]:{port}")),
+        None,
+    ] {
+        let answer = dashboard.send(&get, host.as_deref());
+        assert!(
+            answer.status == 421 || answer.status == 400,
+            "{host:?}: {} {}",
+            answer.status,
+            answer.body
+        );
+        assert!(!answer.body.contains("Karim"), "{host:?}");
+        assert_eq!(
+            answer.body.trim_end().lines().count(),
+            1,
+            "{host:?}: one short reason"
+        );
+        assert_protected(&format!("{host:?}"), &answer);
+    }
+    // A request line naming another host is refused too, whatever `Host` says.
+    let absolute = dashboard.send(
+        &format!("GET http://evil.example:{port}{page} HTTP/1.1"),
+        Some(&dashboard.addr),
+    );
+    assert!(
+        absolute.status == 421 || absolute.status == 400,
+        "{}",
+        absolute.status
+    );
+    assert!(!absolute.body.contains("Karim"));
+}
