@@ -34,12 +34,96 @@ pub struct CreateInvite {
     pub expires_at_ms: i64,
 }
 
-/// `POST /v1/enroll`: the secret of an invite, once, for a new device token.
+/// `POST /v1/enroll`: an invite's redemption token, once, for a new device token. The relay
+/// keeps only `sha256(redeem)` of each invite (`CreateInvite::secret_hash`); it never sees the
+/// invite's secret, from which both `redeem` and the key of `mac` are derived. The relay writes a
+/// [`ControlBody::Enrolled`] item with the device's public keys and `mac` for the space's
+/// coordinators, who check `mac` before they deliver the space key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enroll {
     pub space: SpaceId,
-    pub secret: [u8; 32],
+    pub redeem: [u8; 32],
     pub device: DeviceId,
+    pub sign_key: [u8; 32],
+    pub agree_key: [u8; 32],
+    /// HMAC-SHA256 of the space, device and both keys, under a key only the invite's holder and
+    /// its coordinator can derive.
+    pub mac: [u8; 32],
+}
+
+/// One item of a space's control log (`GET /v1/spaces/{space}/control?after=SEQ&limit=N`, any
+/// device of the space that is not revoked): what devices need besides envelopes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControlBody {
+    /// Written by the relay when a device redeems an invite: `invite` is the invite's
+    /// `secret_hash`.
+    Enrolled {
+        invite: [u8; 32],
+        device: DeviceId,
+        sign_key: [u8; 32],
+        agree_key: [u8; 32],
+        mac: [u8; 32],
+    },
+    /// Posted by a coordinator's device (`POST /v1/spaces/{space}/control`): the space key of
+    /// `epoch` sealed to the agreement key of device `to`, signed by device `from`.
+    Keys {
+        epoch: u32,
+        to: DeviceId,
+        from: DeviceId,
+        sealed: Vec<u8>,
+        signature: Vec<u8>,
+    },
+    /// Written by the relay when a coordinator starts a new key epoch.
+    Epoch { epoch: u32, by: DeviceId },
+}
+
+/// A control item with its sequence number in the space's control log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Control {
+    pub seq: u64,
+    pub body: ControlBody,
+}
+
+/// One page of a space's control log, the next cursor, and whether more remain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPage {
+    pub items: Vec<Control>,
+    pub next: u64,
+    pub more: bool,
+}
+
+/// `POST /v1/spaces/{space}/control` (coordinator): key deliveries (only `ControlBody::Keys`);
+/// answered with `Pushed` (their sequence numbers; an item posted twice is stored once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostControl {
+    pub items: Vec<ControlBody>,
+}
+
+/// `POST /v1/spaces/{space}/epochs` (coordinator): starts epoch `expected + 1` if the space's
+/// epoch is still `expected` (the relay numbers epochs one at a time: two coordinators revoking
+/// at once cannot fork them); otherwise 409 and the current epoch in `EpochStarted`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartEpoch {
+    pub expected: u32,
+}
+
+/// The space's epoch after `StartEpoch` (the new one, or on 409 the current one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochStarted {
+    pub epoch: u32,
+}
+
+/// `POST /v1/spaces/{space}/devices/{device}/revoke` (coordinator): the order, signed by a
+/// coordinator's device, that the revoked device erase its store. The relay keeps it and
+/// answers every later request of the revoked device with `410 Gone` and this order as the body
+/// (`403` when a device was revoked without one). Devices check the signature; the relay cannot
+/// forge one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WipeOrder {
+    pub space: SpaceId,
+    pub device: DeviceId,
+    pub by: DeviceId,
+    pub signature: Vec<u8>,
 }
 
 /// One device of a space, as `GET /v1/spaces/{space}/devices` lists it.
