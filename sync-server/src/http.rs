@@ -1,6 +1,6 @@
 //! The relay's HTTP surface (axum): the endpoints of the wire protocol, bearer-token
-//! authentication, body limits, `/healthz` and `/metrics`. Handlers know envelopes, devices and
-//! spaces only; storage sits behind [`Storage`].
+//! authentication, body limits, `/healthz` and `/metrics`. Handlers know envelopes, devices,
+//! spaces, epochs and control items only; storage sits behind [`Storage`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use allervers_protocol::{
-    decode, encode, parse_hex_id, CreateInvite, CreateSpace, Enroll, Push, Pushed, Registered,
-    SpaceId, CONTENT_TYPE,
+    decode, encode, parse_hex_id, ControlBody, CreateInvite, CreateSpace, Enroll, EpochStarted,
+    PostControl, Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder, CONTENT_TYPE,
 };
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -21,12 +21,14 @@ use axum::Router;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::storage::{sha256, Caller, Storage, StorageError};
+use crate::storage::{sha256, Caller, Enrolment, EpochOutcome, Storage, StorageError};
 
 /// The most envelopes one page returns.
 pub const MAX_PAGE: usize = 1_000;
 /// The most envelopes one push may carry (each is one row written under the storage lock).
 pub const MAX_PUSH: usize = 5_000;
+/// The most items one post to a control log may carry.
+pub const MAX_CONTROL_POST: usize = 1_000;
 /// How long an invite may live.
 const MAX_INVITE_MS: i64 = 30 * 24 * 3_600_000;
 
@@ -51,23 +53,31 @@ impl Relay {
     }
 }
 
-/// An error response: a status and a short reason in the body, never a record's content.
-pub struct Refused(StatusCode, String);
+/// An error response: a status and a short reason in the body, never a record's content; or,
+/// where the protocol says so, a wire value (a revoked device's wipe order with 410, the current
+/// epoch with 409).
+pub enum Refused {
+    Reason(StatusCode, String),
+    Body(StatusCode, Vec<u8>),
+}
 
 impl Refused {
     fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Refused(status, reason.into())
+        Refused::Reason(status, reason.into())
     }
 }
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        (
-            self.0,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            self.1,
-        )
-            .into_response()
+        match self {
+            Refused::Reason(status, reason) => (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                reason,
+            )
+                .into_response(),
+            Refused::Body(status, bytes) => (status, body(bytes)).into_response(),
+        }
     }
 }
 
@@ -129,7 +139,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(Refused::from)
 }
 
-/// The device behind a token, refused unless it is an active member of `space`.
+/// The device behind a token, refused unless it is an active member of `space`. A revoked
+/// device is answered `410 Gone` with its wipe order whatever it asks, or `403` when it was
+/// revoked without one.
 async fn member(
     relay: &Arc<Relay>,
     headers: &HeaderMap,
@@ -141,6 +153,9 @@ async fn member(
         .await?
         .ok_or_else(|| Refused::new(StatusCode::UNAUTHORIZED, "unknown device token"))?;
     if caller.revoked {
+        if let Some(order) = caller.wipe_order {
+            return Err(Refused::Body(StatusCode::GONE, order));
+        }
         return Err(Refused::new(
             StatusCode::FORBIDDEN,
             "this device has been revoked",
@@ -223,11 +238,17 @@ async fn enroll(State(relay): State<Arc<Relay>>, bytes: Bytes) -> Result<Respons
     let req: Enroll = parse(&bytes)?;
     let token = new_token();
     let hash = sha256(token.as_bytes());
-    let secret_hash = sha256(&req.secret);
-    blocking(&relay, move |s| {
-        s.enroll(req.space, secret_hash, req.device, hash, now_ms())
-    })
-    .await?;
+    // Only the hash of the redemption token is looked up and written (into the Enrolled item);
+    // the token itself goes no further than this request.
+    let enrolment = Enrolment {
+        space: req.space,
+        invite: sha256(&req.redeem),
+        device: req.device,
+        sign_key: req.sign_key,
+        agree_key: req.agree_key,
+        mac: req.mac,
+    };
+    blocking(&relay, move |s| s.enroll(&enrolment, hash, now_ms())).await?;
     tracing::info!(space = %hex::encode(req.space), "device enrolled");
     Ok((
         StatusCode::CREATED,
@@ -249,18 +270,114 @@ async fn devices(
     Ok(body(encode(&list)))
 }
 
+/// Revokes a device; the body is empty, or the wipe order the device will be served from then
+/// on (it must name this space and device; its signature is the devices' to check).
 async fn revoke(
     State(relay): State<Arc<Relay>>,
     Path((space, device)): Path<(String, String)>,
     headers: HeaderMap,
+    bytes: Bytes,
 ) -> Result<StatusCode, Refused> {
     let space = space_param(&space)?;
     let device = parse_hex_id(&device)
         .ok_or_else(|| Refused::new(StatusCode::BAD_REQUEST, "malformed device id"))?;
     member(&relay, &headers, space, true).await?;
-    blocking(&relay, move |s| s.revoke(space, device, now_ms())).await?;
-    tracing::info!(space = %hex::encode(space), device = %hex::encode(device), "device revoked");
+    let order: Option<WipeOrder> = if bytes.is_empty() {
+        None
+    } else {
+        Some(parse(&bytes)?)
+    };
+    if order
+        .as_ref()
+        .is_some_and(|o| o.space != space || o.device != device)
+    {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "the wipe order names another space or device",
+        ));
+    }
+    let with_order = order.is_some();
+    blocking(&relay, move |s| {
+        s.revoke(space, device, order.as_ref(), now_ms())
+    })
+    .await?;
+    tracing::info!(space = %hex::encode(space), device = %hex::encode(device), with_order, "device revoked");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Key deliveries from a coordinator's device into the space's control log. The other kinds
+/// are the relay's own to write.
+async fn post_control(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Refused> {
+    let space = space_param(&space)?;
+    member(&relay, &headers, space, true).await?;
+    let req: PostControl = parse(&bytes)?;
+    if req.items.len() > MAX_CONTROL_POST {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            format!("at most {MAX_CONTROL_POST} control items a post"),
+        ));
+    }
+    if req
+        .items
+        .iter()
+        .any(|item| !matches!(item, ControlBody::Keys { .. }))
+    {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "only key deliveries may be posted: enrolments and epochs are the relay's to write",
+        ));
+    }
+    let seqs = blocking(&relay, move |s| s.post_control(space, &req.items)).await?;
+    Ok(body(encode(&Pushed { seqs })))
+}
+
+async fn get_control(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let space = space_param(&space)?;
+    let q = page_query(query)?;
+    member(&relay, &headers, space, false).await?;
+    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let page = blocking(&relay, move |s| {
+        s.control(space, q.after.unwrap_or(0), limit)
+    })
+    .await?;
+    Ok(body(encode(&page)))
+}
+
+/// Starts the space's next epoch if it is still at the one the coordinator's device expects:
+/// the relay numbers epochs one at a time, so two coordinators cannot fork them.
+async fn start_epoch(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Refused> {
+    let space = space_param(&space)?;
+    let caller = member(&relay, &headers, space, true).await?;
+    let req: StartEpoch = parse(&bytes)?;
+    let outcome = blocking(&relay, move |s| {
+        s.start_epoch(space, req.expected, caller.device)
+    })
+    .await?;
+    match outcome {
+        EpochOutcome::Started(epoch) => {
+            tracing::info!(space = %hex::encode(space), epoch, "epoch started");
+            Ok(body(encode(&EpochStarted { epoch })))
+        }
+        EpochOutcome::Stale(epoch) => Err(Refused::Body(
+            StatusCode::CONFLICT,
+            encode(&EpochStarted { epoch }),
+        )),
+    }
 }
 
 async fn push(
@@ -300,6 +417,17 @@ struct PullQuery {
     limit: Option<usize>,
 }
 
+fn page_query(
+    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<PullQuery, Refused> {
+    query.map(|Query(q)| q).map_err(|_| {
+        Refused::new(
+            StatusCode::BAD_REQUEST,
+            "after and limit must be whole numbers",
+        )
+    })
+}
+
 async fn pull(
     State(relay): State<Arc<Relay>>,
     Path(space): Path<String>,
@@ -307,12 +435,7 @@ async fn pull(
     headers: HeaderMap,
 ) -> Result<Response, Refused> {
     let space = space_param(&space)?;
-    let Query(q) = query.map_err(|_| {
-        Refused::new(
-            StatusCode::BAD_REQUEST,
-            "after and limit must be whole numbers",
-        )
-    })?;
+    let q = page_query(query)?;
     member(&relay, &headers, space, false).await?;
     let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
     let page = blocking(&relay, move |s| s.pull(space, q.after.unwrap_or(0), limit)).await?;
@@ -413,6 +536,11 @@ pub fn router(relay: Arc<Relay>, max_body: usize) -> Router {
         .route("/v1/spaces/{space}/devices", get(devices))
         .route("/v1/spaces/{space}/devices/{device}/revoke", post(revoke))
         .route("/v1/spaces/{space}/envelopes", post(push).get(pull))
+        .route(
+            "/v1/spaces/{space}/control",
+            post(post_control).get(get_control),
+        )
+        .route("/v1/spaces/{space}/epochs", post(start_epoch))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(max_body))

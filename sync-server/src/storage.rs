@@ -1,14 +1,18 @@
-//! Where the relay keeps spaces, devices, invites and envelopes: one trait, so that a PostgreSQL
-//! backend can follow without touching the handlers, and its default SQLite implementation (one
-//! file, WAL). Tokens and invite secrets are stored as SHA-256 hashes only; an envelope is
-//! stored without the device that pushed it, and the times the relay writes are whole seconds.
+//! Where the relay keeps spaces, devices, invites, envelopes and each space's control log: one
+//! trait, so that a PostgreSQL backend can follow without touching the handlers, and its default
+//! SQLite implementation (one file, WAL). Tokens and invite secrets are stored as SHA-256 hashes
+//! only (an invite's redemption token never is); an envelope is stored without the device that
+//! pushed it, and the times the relay writes are whole seconds.
 //! The schema is versioned (`PRAGMA user_version`, [`SCHEMA_VERSION`]); older files are
 //! migrated when the relay opens them.
 
 use std::path::Path;
 use std::sync::Mutex;
 
-use allervers_protocol::{DeviceEntry, DeviceId, Envelope, Page, SpaceId, Stored};
+use allervers_protocol::{
+    decode, encode, Control, ControlBody, ControlPage, DeviceEntry, DeviceId, Envelope, Page,
+    SpaceId, Stored, WipeOrder,
+};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
@@ -41,6 +45,31 @@ pub struct Caller {
     pub device: DeviceId,
     pub coordinator: bool,
     pub revoked: bool,
+    /// For a revoked device, the wipe order stored with its revocation, as the protocol encodes
+    /// it (served as is).
+    pub wipe_order: Option<Vec<u8>>,
+}
+
+/// A redeemed invite: what the relay writes into the space's control log as
+/// [`ControlBody::Enrolled`] when it enrols the device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolment {
+    pub space: SpaceId,
+    /// `sha256(redeem)`: the invite's `secret_hash`.
+    pub invite: [u8; 32],
+    pub device: DeviceId,
+    pub sign_key: [u8; 32],
+    pub agree_key: [u8; 32],
+    pub mac: [u8; 32],
+}
+
+/// What became of a request to start a space's next epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EpochOutcome {
+    /// The space was at the expected epoch: this is the new one.
+    Started(u32),
+    /// The space was not at the expected epoch: this is its current one, unchanged.
+    Stale(u32),
 }
 
 /// Figures for `/metrics`.
@@ -81,17 +110,41 @@ pub trait Storage: Send + Sync + 'static {
         secret_hash: [u8; 32],
         expires_at_ms: i64,
     ) -> StorageResult<()>;
-    /// Uses an invite (once) and enrols the device with the token hash.
+    /// Uses an invite of the space (once, unexpired, its inviter not revoked), enrols the device
+    /// with the token hash and appends a [`ControlBody::Enrolled`] item to the space's control
+    /// log; returns that item's sequence number.
     fn enroll(
         &self,
-        space: SpaceId,
-        secret_hash: [u8; 32],
-        device: DeviceId,
+        enrolment: &Enrolment,
         token_hash: [u8; 32],
         now_ms: i64,
-    ) -> StorageResult<()>;
+    ) -> StorageResult<u64>;
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>>;
-    fn revoke(&self, space: SpaceId, device: DeviceId, now_ms: i64) -> StorageResult<()>;
+    /// Revokes a device of the space, with the wipe order it will be served from then on when
+    /// one is given (the caller has checked that it names this space and device). A device
+    /// revoked again keeps its first revocation time, and its first order if it had one.
+    fn revoke(
+        &self,
+        space: SpaceId,
+        device: DeviceId,
+        order: Option<&WipeOrder>,
+        now_ms: i64,
+    ) -> StorageResult<()>;
+    /// Appends items posted by a coordinator's device to the space's control log (the caller
+    /// has checked that they are [`ControlBody::Keys`]); an item already in the log (same
+    /// encoded bytes) keeps its sequence number.
+    fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>>;
+    /// One page of the space's control log after `after`: at most `limit` items and
+    /// [`PAGE_BYTES`] (at least one item).
+    fn control(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<ControlPage>;
+    /// Starts epoch `expected + 1` if the space is at `expected`, appending a
+    /// [`ControlBody::Epoch`] item by device `by`; otherwise changes nothing.
+    fn start_epoch(
+        &self,
+        space: SpaceId,
+        expected: u32,
+        by: DeviceId,
+    ) -> StorageResult<EpochOutcome>;
     /// Appends envelopes, with the pushing device's clock offset measured from the request; one
     /// already stored (same sealed bytes) keeps its sequence number and offset. The caller has
     /// checked that the pushing device belongs to `space`; which device it was is not stored.
@@ -109,7 +162,8 @@ pub trait Storage: Send + Sync + 'static {
 /// Migrations in order; migration `i` brings a relay file from version `i` to `i + 1`, and
 /// `PRAGMA user_version` holds the number applied. Version 0 is a new file, or one written before
 /// the schema was versioned: the first migration creates only what is missing.
-const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[legacy_schema, less_to_know];
+const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
+    &[legacy_schema, less_to_know, control_log];
 
 /// The schema the relay had before it was versioned, with the clock offsets that a file older
 /// still lacks.
@@ -183,6 +237,27 @@ UPDATE spaces SET created_at = created_at / 1000;
 UPDATE devices SET enrolled_at = enrolled_at / 1000, revoked_at = revoked_at / 1000;
 DELETE FROM invites WHERE used_at IS NOT NULL;
 ALTER TABLE invites DROP COLUMN used_at;
+"#,
+    )
+}
+
+/// What devices need besides envelopes: each space's epoch (0 for the spaces that exist), the
+/// wipe order stored beside a revoked device, and one control log for all spaces, numbered apart
+/// from the envelopes, idempotent on the SHA-256 of each item's encoded bytes (`body`, the
+/// [`ControlBody`] as the protocol encodes it).
+fn control_log(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+ALTER TABLE spaces ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN wipe_order BLOB;
+CREATE TABLE control (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    space BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (space, digest)
+);
+CREATE INDEX control_by_space ON control (space, seq);
 "#,
     )
 }
@@ -265,6 +340,23 @@ fn id16(bytes: Vec<u8>) -> [u8; 16] {
     <[u8; 16]>::try_from(bytes.as_slice()).unwrap_or_default()
 }
 
+/// Appends an item to a space's control log, or finds it there (same encoded bytes): its
+/// sequence number.
+fn append_control(tx: &Transaction, space: SpaceId, item: &ControlBody) -> StorageResult<u64> {
+    let body = encode(item);
+    let digest = sha256(&body);
+    let inserted = tx
+        .prepare_cached("INSERT OR IGNORE INTO control (space, digest, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![space, digest, body])?;
+    let seq: i64 = if inserted == 1 {
+        tx.last_insert_rowid()
+    } else {
+        tx.prepare_cached("SELECT seq FROM control WHERE space = ?1 AND digest = ?2")?
+            .query_row(params![space, digest], |r| r.get(0))?
+    };
+    Ok(seq as u64)
+}
+
 impl Storage for SqliteStorage {
     fn admin_token_hash(&self) -> StorageResult<Option<[u8; 32]>> {
         let v: Option<Vec<u8>> = self
@@ -313,13 +405,18 @@ impl Storage for SqliteStorage {
     fn caller(&self, token_hash: [u8; 32]) -> StorageResult<Option<Caller>> {
         let found = self
             .lock()
-            .prepare_cached("SELECT space, device, coordinator, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1")?
+            .prepare_cached(
+                "SELECT space, device, coordinator, revoked_at IS NOT NULL,
+                        CASE WHEN revoked_at IS NOT NULL THEN wipe_order END
+                 FROM devices WHERE token_hash = ?1",
+            )?
             .query_row([token_hash], |r| {
                 Ok(Caller {
                     space: id16(r.get(0)?),
                     device: id16(r.get(1)?),
                     coordinator: r.get(2)?,
                     revoked: r.get(3)?,
+                    wipe_order: r.get(4)?,
                 })
             })
             .optional()?;
@@ -345,14 +442,20 @@ impl Storage for SqliteStorage {
 
     fn enroll(
         &self,
-        space: SpaceId,
-        secret_hash: [u8; 32],
-        device: DeviceId,
+        enrolment: &Enrolment,
         token_hash: [u8; 32],
         now_ms: i64,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<u64> {
+        let Enrolment {
+            space,
+            invite: secret_hash,
+            device,
+            ..
+        } = *enrolment;
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        // The write lock first: the invite is read and deleted under it, so that of two
+        // redemptions of one invite exactly one finds it.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // An invite is used once: it is deleted, and the device's enrolment time is all the
         // relay keeps of it.
         let used = tx.execute(
@@ -376,10 +479,22 @@ impl Storage for SqliteStorage {
                 "this device is already enrolled in this space",
             ));
         }
+        // The coordinators learn of the device, its keys and the invite's mac from the log.
+        let seq = append_control(
+            &tx,
+            space,
+            &ControlBody::Enrolled {
+                invite: secret_hash,
+                device,
+                sign_key: enrolment.sign_key,
+                agree_key: enrolment.agree_key,
+                mac: enrolment.mac,
+            },
+        )?;
         // Expired invites enrol nobody: they go too.
         tx.execute("DELETE FROM invites WHERE expires_at <= ?1", [now_ms])?;
         tx.commit()?;
-        Ok(())
+        Ok(seq)
     }
 
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>> {
@@ -399,12 +514,20 @@ impl Storage for SqliteStorage {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn revoke(&self, space: SpaceId, device: DeviceId, now_ms: i64) -> StorageResult<()> {
+    fn revoke(
+        &self,
+        space: SpaceId,
+        device: DeviceId,
+        order: Option<&WipeOrder>,
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        let order = order.map(encode);
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let updated = tx.execute(
-            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?3) WHERE space = ?1 AND device = ?2",
-            params![space, device, whole_seconds(now_ms)],
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?3), wipe_order = coalesce(wipe_order, ?4)
+             WHERE space = ?1 AND device = ?2",
+            params![space, device, whole_seconds(now_ms), order],
         )?;
         if updated == 0 {
             return Err(StorageError::NotFound("no such device in this space"));
@@ -492,6 +615,77 @@ impl Storage for SqliteStorage {
             next,
             more,
         })
+    }
+
+    fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seqs = items
+            .iter()
+            .map(|item| append_control(&tx, space, item))
+            .collect::<StorageResult<Vec<u64>>>()?;
+        tx.commit()?;
+        Ok(seqs)
+    }
+
+    fn control(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<ControlPage> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, body FROM control WHERE space = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let after_sql = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![space, after_sql, limit as i64 + 1], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        // As envelope pages: at most `limit` items or PAGE_BYTES (at least one item).
+        let mut items: Vec<Control> = Vec::new();
+        let mut bytes = 0;
+        let mut more = false;
+        for row in rows {
+            let (seq, body) = row?;
+            if items.len() == limit || (!items.is_empty() && bytes + body.len() > PAGE_BYTES) {
+                more = true;
+                break;
+            }
+            bytes += body.len();
+            let body = decode::<ControlBody>(&body).map_err(|why| {
+                StorageError::Failed(format!("control item {seq} unreadable: {why}"))
+            })?;
+            items.push(Control { seq, body });
+        }
+        let next = items.last().map_or(after, |c| c.seq);
+        Ok(ControlPage { items, next, more })
+    }
+
+    fn start_epoch(
+        &self,
+        space: SpaceId,
+        expected: u32,
+        by: DeviceId,
+    ) -> StorageResult<EpochOutcome> {
+        let mut conn = self.lock();
+        // The epoch is read under the write lock: two starts from the same epoch cannot both
+        // see it.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: Option<u32> = tx
+            .query_row("SELECT epoch FROM spaces WHERE space = ?1", [space], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let current = current.ok_or(StorageError::NotFound("no such space"))?;
+        if current != expected {
+            return Ok(EpochOutcome::Stale(current));
+        }
+        let epoch = current
+            .checked_add(1)
+            .ok_or(StorageError::Conflict("this space has no epoch left"))?;
+        tx.execute(
+            "UPDATE spaces SET epoch = ?2 WHERE space = ?1",
+            params![space, epoch],
+        )?;
+        append_control(&tx, space, &ControlBody::Epoch { epoch, by })?;
+        tx.commit()?;
+        Ok(EpochOutcome::Started(epoch))
     }
 
     fn totals(&self) -> StorageResult<Totals> {
