@@ -18,7 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::storage::{sha256, Caller, Enrolment, EpochOutcome, Storage, StorageError};
@@ -108,8 +108,18 @@ fn body(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response()
 }
 
-fn parse<T: for<'a> Deserialize<'a>>(bytes: &Bytes) -> Result<T, Refused> {
-    decode(bytes).map_err(|why| Refused::new(StatusCode::BAD_REQUEST, why))
+/// Decodes a request body, refused (400) unless it is exactly one value: bytes left after it
+/// are as malformed as missing ones (the protocol's encoding is canonical, so a value encodes
+/// back to as many bytes as it was read from).
+fn parse<T: for<'a> Deserialize<'a> + Serialize>(bytes: &Bytes) -> Result<T, Refused> {
+    let value: T = decode(bytes).map_err(|why| Refused::new(StatusCode::BAD_REQUEST, why))?;
+    if encode(&value).len() != bytes.len() {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "malformed body: bytes after the value",
+        ));
+    }
+    Ok(value)
 }
 
 fn bearer(headers: &HeaderMap) -> Result<[u8; 32], Refused> {
