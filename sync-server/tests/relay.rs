@@ -1,5 +1,6 @@
 //! The relay as a real process on a loopback port, driven over HTTP: spaces, enrolment,
-//! idempotent pushes, paging, refusals, revocation, durability across SIGKILL, and shutdown.
+//! idempotent pushes, paging, refusals, revocation and wipe orders, the control log, epochs,
+//! durability across SIGKILL, migrations and shutdown.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -7,8 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use allervers_protocol::{
-    decode, encode, hex_id, CreateInvite, CreateSpace, DeviceEntry, Enroll, Envelope, Page, Push,
-    Pushed, Registered, CONTENT_TYPE,
+    decode, encode, hex_id, ControlBody, ControlPage, CreateInvite, CreateSpace, DeviceEntry,
+    Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered, StartEpoch,
+    WipeOrder, CONTENT_TYPE,
 };
 
 const ADMIN: &str = "relay-admin-token-for-tests";
@@ -69,6 +71,17 @@ fn agent() -> ureq::Agent {
 
 /// (status, body)
 fn call(method: &str, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> (u16, Vec<u8>) {
+    let (status, _, body) = call_typed(method, url, token, body);
+    (status, body)
+}
+
+/// (status, content type, body)
+fn call_typed(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> (u16, String, Vec<u8>) {
     let agent = agent();
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut response = match method {
@@ -88,8 +101,15 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> 
         }
     };
     let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     (
         status,
+        content_type,
         response
             .body_mut()
             .with_config()
@@ -964,6 +984,11 @@ fn a_relay_file_of_the_old_schema_is_migrated_when_the_relay_starts() {
         integers(&db, "SELECT created_at FROM spaces"),
         [1_772_440_000, 1_772_440_000]
     );
+    assert_eq!(
+        integers(&db, "SELECT epoch FROM spaces"),
+        [0, 0],
+        "existing spaces start at epoch 0"
+    );
     for (column, bytes) in column_bytes(&db, "envelopes") {
         for id in [coordinator_id, revoked_id, marker] {
             assert!(!holds(&bytes, &id), "envelopes.{column} holds a device id");
@@ -979,4 +1004,839 @@ fn a_relay_file_of_the_old_schema_is_migrated_when_the_relay_starts() {
             );
         }
     }
+}
+
+// The control log, epochs and wipe orders.
+
+/// A space with its coordinator's token, on a running relay.
+struct Space<'a> {
+    relay: &'a Relay,
+    id: [u8; 16],
+    coordinator: String,
+}
+
+impl<'a> Space<'a> {
+    fn create(relay: &'a Relay, id: [u8; 16], coordinator: [u8; 16]) -> Space<'a> {
+        let coordinator = create_space(relay, id, coordinator);
+        Space {
+            relay,
+            id,
+            coordinator,
+        }
+    }
+
+    fn url(&self, tail: &str) -> String {
+        format!("{}/v1/spaces/{}/{tail}", self.relay.url, hex_id(&self.id))
+    }
+
+    /// Registers an invite whose redemption token is `redeem` (the relay gets its hash only).
+    fn invite(&self, redeem: [u8; 32]) {
+        let invite = CreateInvite {
+            secret_hash: allervers_relay::storage::sha256(&redeem),
+            expires_at_ms: now_ms() + 86_400_000,
+        };
+        let (status, body) = call(
+            "POST",
+            &self.url("invites"),
+            Some(&self.coordinator),
+            Some(encode(&invite)),
+        );
+        assert_eq!(status, 204, "{}", text(&body));
+    }
+
+    fn enroll(&self, enroll: &Enroll) -> (u16, Vec<u8>) {
+        call(
+            "POST",
+            &format!("{}/v1/enroll", self.relay.url),
+            None,
+            Some(encode(enroll)),
+        )
+    }
+
+    /// A new member's device token, through a fresh invite.
+    fn member(&self, device: [u8; 16]) -> String {
+        let redeem = [device[0].wrapping_add(100); 32];
+        self.invite(redeem);
+        let (status, body) = self.enroll(&enrolment(self.id, redeem, device));
+        assert_eq!(status, 201, "{}", text(&body));
+        decode::<Registered>(&body).unwrap().device_token
+    }
+
+    fn control(&self, token: &str, after: u64, limit: usize) -> ControlPage {
+        let (status, body) = call(
+            "GET",
+            &self.url(&format!("control?after={after}&limit={limit}")),
+            Some(token),
+            None,
+        );
+        assert_eq!(status, 200, "{}", text(&body));
+        decode(&body).unwrap()
+    }
+
+    /// Every item of the control log, read page by page.
+    fn whole_control(&self, token: &str) -> Vec<ControlBody> {
+        let (mut items, mut after) = (Vec::new(), 0);
+        loop {
+            let page = self.control(token, after, 3);
+            items.extend(page.items.into_iter().map(|c| c.body));
+            after = page.next;
+            if !page.more {
+                return items;
+            }
+        }
+    }
+
+    fn post_control(&self, token: &str, items: Vec<ControlBody>) -> (u16, Vec<u8>) {
+        call(
+            "POST",
+            &self.url("control"),
+            Some(token),
+            Some(encode(&PostControl { items })),
+        )
+    }
+
+    fn start_epoch(&self, token: &str, expected: u32) -> (u16, String, Vec<u8>) {
+        call_typed(
+            "POST",
+            &self.url("epochs"),
+            Some(token),
+            Some(encode(&StartEpoch { expected })),
+        )
+    }
+
+    fn revoke(&self, device: [u8; 16], order: Option<&WipeOrder>) -> (u16, Vec<u8>) {
+        call(
+            "POST",
+            &self.url(&format!("devices/{}/revoke", hex_id(&device))),
+            Some(&self.coordinator),
+            order.map(encode),
+        )
+    }
+}
+
+/// A key delivery; the relay reads none of it.
+fn keys(i: u8, to: [u8; 16], from: [u8; 16]) -> ControlBody {
+    ControlBody::Keys {
+        epoch: 1,
+        to,
+        from,
+        sealed: vec![i; 48 + i as usize],
+        signature: vec![i ^ 0xff; 64],
+    }
+}
+
+fn wipe_order(space: [u8; 16], device: [u8; 16], by: [u8; 16], mark: u8) -> WipeOrder {
+    WipeOrder {
+        space,
+        device,
+        by,
+        signature: vec![mark; 64],
+    }
+}
+
+/// The names of every table of the relay's database.
+fn tables(db: &rusqlite::Connection) -> Vec<String> {
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn enrolment_writes_one_enrolled_item_with_the_posted_keys_and_never_stores_the_redeem_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [30; 16], coordinator_id);
+    // Bytes that appear nowhere but in the enrolment request.
+    let redeem: [u8; 32] = *b"redeem-token-only-in-the-request";
+    let invite = allervers_relay::storage::sha256(&redeem);
+    space.invite(redeem);
+    let device: [u8; 16] = *b"new-phone-device";
+    let enroll = Enroll {
+        space: space.id,
+        redeem,
+        device,
+        sign_key: *b"sign-key-of-the-new-phone-32-byt",
+        agree_key: *b"agree-key-of-the-new-phone-32-by",
+        mac: *b"mac-the-relay-cannot-check-32-by",
+    };
+    let (status, body) = space.enroll(&enroll);
+    assert_eq!(status, 201, "{}", text(&body));
+    let member = decode::<Registered>(&body).unwrap().device_token;
+
+    let expected = ControlBody::Enrolled {
+        invite,
+        device,
+        sign_key: enroll.sign_key,
+        agree_key: enroll.agree_key,
+        mac: enroll.mac,
+    };
+    let page = space.control(&space.coordinator, 0, 100);
+    assert_eq!(page.items.len(), 1, "{page:?}");
+    assert_eq!(page.items[0].body, expected);
+    assert_eq!((page.next, page.more), (page.items[0].seq, false));
+    // Any device of the space reads the log, the new one too.
+    assert_eq!(space.control(&member, 0, 100), page);
+    // Enrolling pushed no envelope.
+    assert!(pull(&relay, space.id, &member, 0, 10).envelopes.is_empty());
+
+    // The relay's database holds the invite's hash (in the Enrolled item), never the token.
+    relay.kill();
+    let db = rusqlite::Connection::open(dir.path().join("relay.db")).unwrap();
+    let mut hash_seen = false;
+    for table in tables(&db) {
+        for (column, bytes) in column_bytes(&db, &table) {
+            assert!(
+                !holds(&bytes, &redeem),
+                "{table}.{column} holds the redeem token"
+            );
+            hash_seen |= holds(&bytes, &invite);
+        }
+    }
+    assert!(hash_seen, "the Enrolled item names the invite by its hash");
+    drop(db);
+    for file in ["relay.db", "relay.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(file)) {
+            assert!(!holds(&bytes, &redeem), "{file} holds the redeem token");
+        }
+    }
+}
+
+#[test]
+fn an_invite_redeemed_twice_at_once_enrols_one_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let space = Space::create(&relay, [31; 16], [1; 16]);
+    let mut winners = Vec::new();
+    for round in 0..8u8 {
+        let redeem = [round; 32];
+        space.invite(redeem);
+        let barrier = std::sync::Barrier::new(2);
+        let devices = [[2 * round + 10; 16], [2 * round + 11; 16]];
+        let statuses: Vec<(u16, [u8; 16])> = std::thread::scope(|scope| {
+            let handles: Vec<_> = devices
+                .iter()
+                .map(|&device| {
+                    let (space, barrier) = (&space, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        (space.enroll(&enrolment(space.id, redeem, device)).0, device)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut codes: Vec<u16> = statuses.iter().map(|s| s.0).collect();
+        codes.sort();
+        assert_eq!(codes, [201, 404], "round {round}: {statuses:?}");
+        winners.extend(statuses.iter().filter(|s| s.0 == 201).map(|s| s.1));
+    }
+    // One device per invite, in the devices table and in the control log.
+    let (status, body) = call("GET", &space.url("devices"), Some(&space.coordinator), None);
+    assert_eq!(status, 200);
+    let devices: Vec<DeviceEntry> = decode(&body).unwrap();
+    assert_eq!(devices.len(), 1 + winners.len());
+    let mut enrolled: Vec<[u8; 16]> = space
+        .whole_control(&space.coordinator)
+        .into_iter()
+        .map(|item| match item {
+            ControlBody::Enrolled { device, .. } => device,
+            other => panic!("only enrolments: {other:?}"),
+        })
+        .collect();
+    enrolled.sort();
+    winners.sort();
+    assert_eq!(enrolled, winners);
+}
+
+#[test]
+fn the_control_log_pages_by_seq_with_after_limit_next_and_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [32; 16], coordinator_id);
+    let member = space.member([2; 16]);
+    space.member([3; 16]);
+    let deliveries: Vec<ControlBody> = (0..3).map(|i| keys(i, [2; 16], coordinator_id)).collect();
+    let (status, body) = space.post_control(&space.coordinator, deliveries.clone());
+    assert_eq!(status, 200, "{}", text(&body));
+    let (status, ..) = space.start_epoch(&space.coordinator, 0);
+    assert_eq!(status, 200);
+    // Envelopes are numbered apart: pushing some adds nothing to the control log.
+    assert_eq!(
+        push(&relay, space.id, &member, vec![envelope(1, 10)]).0,
+        200
+    );
+
+    let first = space.control(&member, 0, 4);
+    assert_eq!(first.items.len(), 4);
+    assert!(first.more);
+    assert_eq!(first.next, first.items[3].seq);
+    let rest = space.control(&member, first.next, 4);
+    assert_eq!(rest.items.len(), 2);
+    assert!(!rest.more);
+    assert_eq!(rest.next, rest.items[1].seq);
+    let none = space.control(&member, rest.next, 4);
+    assert!(none.items.is_empty() && !none.more && none.next == rest.next);
+    let beyond = space.control(&member, u64::MAX, 4);
+    assert!(beyond.items.is_empty() && !beyond.more && beyond.next == u64::MAX);
+
+    let all: Vec<_> = first.items.iter().chain(&rest.items).collect();
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "{all:?}");
+    assert!(matches!(all[0].body, ControlBody::Enrolled { device, .. } if device == [2; 16]));
+    assert!(matches!(all[1].body, ControlBody::Enrolled { device, .. } if device == [3; 16]));
+    let posted: Vec<ControlBody> = all[2..5].iter().map(|c| c.body.clone()).collect();
+    assert_eq!(posted, deliveries);
+    assert_eq!(
+        all[5].body,
+        ControlBody::Epoch {
+            epoch: 1,
+            by: coordinator_id
+        }
+    );
+    // A limit of 0 is one item, a limit above the most a page holds is that most.
+    assert_eq!(space.control(&member, 0, 0).items.len(), 1);
+    assert_eq!(space.control(&member, 0, 1_000_000).items.len(), 6);
+    // Each space has its own log; a device of another space reads neither.
+    let other = Space::create(&relay, [33; 16], [4; 16]);
+    assert!(other.whole_control(&other.coordinator).is_empty());
+    let (status, body) = call("GET", &space.url("control"), Some(&other.coordinator), None);
+    assert_eq!(status, 403, "{}", text(&body));
+    assert_eq!(call("GET", &space.url("control"), None, None).0, 401);
+    assert_eq!(
+        call(
+            "GET",
+            &space.url("control?after=-1"),
+            Some(&space.coordinator),
+            None
+        )
+        .0,
+        400
+    );
+}
+
+#[test]
+fn control_posts_are_key_deliveries_from_coordinators_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [34; 16], coordinator_id);
+    let member = space.member([2; 16]);
+    let k1 = keys(1, [2; 16], coordinator_id);
+    let k2 = keys(2, [2; 16], coordinator_id);
+
+    let (status, body) = space.post_control(&member, vec![k1.clone()]);
+    assert_eq!(status, 403, "a member posts no keys: {}", text(&body));
+    let refused = [
+        vec![ControlBody::Epoch {
+            epoch: 7,
+            by: coordinator_id,
+        }],
+        vec![enrolment_item([9; 16])],
+        vec![
+            k1.clone(),
+            ControlBody::Epoch {
+                epoch: 1,
+                by: [2; 16],
+            },
+        ],
+        vec![k1.clone(); 1_001],
+    ];
+    for items in refused {
+        let n = items.len();
+        let (status, body) = space.post_control(&space.coordinator, items);
+        assert_eq!(status, 400, "{n} items: {}", text(&body));
+        assert!(!body.is_empty() && body.len() < 200, "{}", text(&body));
+    }
+    assert_eq!(
+        space.whole_control(&member).len(),
+        1,
+        "only the member's enrolment: nothing refused was stored"
+    );
+
+    let seqs = |items: Vec<ControlBody>| {
+        let (status, body) = space.post_control(&space.coordinator, items);
+        assert_eq!(status, 200, "{}", text(&body));
+        decode::<Pushed>(&body).unwrap().seqs
+    };
+    let first = seqs(vec![k1.clone()]);
+    let again = seqs(vec![k1.clone(), k2.clone()]);
+    assert_eq!(again[0], first[0], "the same item keeps its number");
+    assert!(again[1] > first[0]);
+    assert_eq!(seqs(vec![k2.clone(), k2.clone()]), [again[1], again[1]]);
+    assert_eq!(seqs(Vec::new()), Vec::<u64>::new());
+    assert_eq!(seqs(vec![k1.clone(); 1_000]), vec![first[0]; 1_000]);
+    let log = space.whole_control(&member);
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(&log[1..], &[k1, k2]);
+}
+
+fn enrolment_item(device: [u8; 16]) -> ControlBody {
+    ControlBody::Enrolled {
+        invite: [7; 32],
+        device,
+        sign_key: [8; 32],
+        agree_key: [9; 32],
+        mac: [10; 32],
+    }
+}
+
+#[test]
+fn two_epochs_started_at_once_from_the_same_epoch_one_succeeds_the_other_gets_409_and_the_new_epoch(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [35; 16], coordinator_id);
+    let member = space.member([2; 16]);
+    for expected in 0..5u32 {
+        let barrier = std::sync::Barrier::new(2);
+        let answers: Vec<(u16, String, Vec<u8>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (space, barrier) = (&space, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        space.start_epoch(&space.coordinator, expected)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "from epoch {expected}");
+        for (status, content_type, body) in &answers {
+            assert_eq!(content_type, CONTENT_TYPE, "{status}");
+            assert_eq!(
+                decode::<EpochStarted>(body).unwrap(),
+                EpochStarted {
+                    epoch: expected + 1
+                },
+                "{status}: the new epoch, to the winner and to the loser"
+            );
+        }
+    }
+    // A stale start changes nothing; the log holds one Epoch item per epoch, in order.
+    let (status, content_type, body) = space.start_epoch(&space.coordinator, 2);
+    assert_eq!((status, content_type.as_str()), (409, CONTENT_TYPE));
+    assert_eq!(decode::<EpochStarted>(&body).unwrap().epoch, 5);
+    let epochs: Vec<ControlBody> = space
+        .whole_control(&member)
+        .into_iter()
+        .filter(|item| matches!(item, ControlBody::Epoch { .. }))
+        .collect();
+    assert_eq!(
+        epochs,
+        (1..=5)
+            .map(|epoch| ControlBody::Epoch {
+                epoch,
+                by: coordinator_id
+            })
+            .collect::<Vec<_>>()
+    );
+    // Only a coordinator's device starts an epoch.
+    let (status, _, body) = space.start_epoch(&member, 5);
+    assert_eq!(status, 403, "{}", text(&body));
+    let (status, _, body) = space.start_epoch(&space.coordinator, 5);
+    assert_eq!(status, 200, "{}", text(&body));
+}
+
+#[test]
+fn a_revoked_device_with_a_wipe_order_gets_410_and_the_order_on_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [36; 16], coordinator_id);
+    let (lost_id, other_id) = ([2u8; 16], [3u8; 16]);
+    let lost = space.member(lost_id);
+    let other = space.member(other_id);
+
+    // An order must name this space and this device; a refused one revokes nobody.
+    for order in [
+        wipe_order([99; 16], lost_id, coordinator_id, 1),
+        wipe_order(space.id, other_id, coordinator_id, 1),
+    ] {
+        let (status, body) = space.revoke(lost_id, Some(&order));
+        assert_eq!(status, 400, "{}", text(&body));
+    }
+    assert_eq!(pull(&relay, space.id, &lost, 0, 10).next, 0, "not revoked");
+
+    let order = wipe_order(space.id, lost_id, coordinator_id, 0xab);
+    let (status, body) = space.revoke(lost_id, Some(&order));
+    assert_eq!(status, 204, "{}", text(&body));
+    // Revoked again with another order: the first one stands.
+    let (status, _) = space.revoke(lost_id, Some(&wipe_order(space.id, lost_id, [7; 16], 0xcd)));
+    assert_eq!(status, 204);
+    let (status, _) = space.revoke(lost_id, None);
+    assert_eq!(status, 204);
+
+    let other_space = Space::create(&relay, [37; 16], [4; 16]);
+    let requests: Vec<(&str, String, Option<Vec<u8>>)> = vec![
+        (
+            "POST",
+            space.url("envelopes"),
+            Some(encode(&Push {
+                envelopes: vec![envelope(1, 10)],
+                sent_at_ms: 0,
+            })),
+        ),
+        ("GET", space.url("envelopes?after=0"), None),
+        ("GET", space.url("control"), None),
+        (
+            "POST",
+            space.url("control"),
+            Some(encode(&PostControl {
+                items: vec![keys(1, other_id, lost_id)],
+            })),
+        ),
+        (
+            "POST",
+            space.url("epochs"),
+            Some(encode(&StartEpoch { expected: 0 })),
+        ),
+        ("GET", space.url("devices"), None),
+        (
+            "POST",
+            space.url("invites"),
+            Some(encode(&CreateInvite {
+                secret_hash: [5; 32],
+                expires_at_ms: now_ms() + 60_000,
+            })),
+        ),
+        // A malformed body or another space's path: still the order.
+        (
+            "POST",
+            space.url("envelopes"),
+            Some(b"\xff garbage".to_vec()),
+        ),
+        ("GET", other_space.url("envelopes"), None),
+    ];
+    for (method, url, body) in requests {
+        let (status, content_type, reply) = call_typed(method, &url, Some(&lost), body);
+        assert_eq!(status, 410, "{method} {url}: {}", text(&reply));
+        assert_eq!(content_type, CONTENT_TYPE, "{method} {url}");
+        assert_eq!(reply, encode(&order), "{method} {url}: exactly the order");
+    }
+    // The other devices go on.
+    assert_eq!(push(&relay, space.id, &other, vec![envelope(2, 10)]).0, 200);
+    assert_eq!(pull(&relay, space.id, &other, 0, 10).envelopes.len(), 1);
+}
+
+#[test]
+fn a_device_revoked_without_an_order_gets_403_until_an_order_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [38; 16], coordinator_id);
+    let lost_id = [2u8; 16];
+    let lost = space.member(lost_id);
+    let (status, body) = space.revoke(lost_id, None);
+    assert_eq!(status, 204, "{}", text(&body));
+    for (method, url) in [
+        ("GET", space.url("control")),
+        ("GET", space.url("envelopes")),
+    ] {
+        let (status, content_type, reply) = call_typed(method, &url, Some(&lost), None);
+        assert_eq!(status, 403, "{url}");
+        assert!(content_type.starts_with("text/plain"), "{content_type}");
+        assert!(text(&reply).contains("revoked"), "{}", text(&reply));
+    }
+    let (status, body) = push(&relay, space.id, &lost, vec![envelope(1, 10)]);
+    assert_eq!((status, text(&body).contains("revoked")), (403, true));
+
+    // The first revocation had no order: a later one stores its order, and that one stays.
+    let order = wipe_order(space.id, lost_id, coordinator_id, 0x11);
+    assert_eq!(space.revoke(lost_id, Some(&order)).0, 204);
+    assert_eq!(
+        space
+            .revoke(
+                lost_id,
+                Some(&wipe_order(space.id, lost_id, coordinator_id, 0x22))
+            )
+            .0,
+        204
+    );
+    let (status, content_type, reply) = call_typed("GET", &space.url("control"), Some(&lost), None);
+    assert_eq!((status, content_type.as_str()), (410, CONTENT_TYPE));
+    assert_eq!(reply, encode(&order));
+    // A device that is not in the space cannot be revoked.
+    assert_eq!(space.revoke([9; 16], None).0, 404);
+}
+
+#[test]
+fn malformed_bodies_and_queries_are_refused_with_400_and_never_stop_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start_with(dir.path(), &["--max-body", "65536"]);
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [39; 16], coordinator_id);
+    let member_id = [2u8; 16];
+    space.member(member_id);
+    let garbage: Vec<Vec<u8>> = vec![
+        b"\xff\xfe not postcard".to_vec(),
+        vec![0xff; 40],
+        // A control item of a kind that does not exist.
+        vec![1, 7, 0, 0],
+        // A valid body cut short.
+        {
+            let mut b = encode(&PostControl {
+                items: vec![keys(1, member_id, coordinator_id)],
+            });
+            b.truncate(b.len() - 3);
+            b
+        },
+        {
+            let mut b = encode(&enrolment(space.id, [1; 32], [5; 16]));
+            b.truncate(40);
+            b
+        },
+    ];
+    let admin_url = format!("{}/v1/spaces", relay.url);
+    let enroll_url = format!("{}/v1/enroll", relay.url);
+    let revoke_url = space.url(&format!("devices/{}/revoke", hex_id(&member_id)));
+    // Each endpoint with a body it would accept.
+    let endpoints: Vec<(String, Option<&str>, Vec<u8>)> = vec![
+        (
+            admin_url,
+            Some(ADMIN),
+            encode(&CreateSpace {
+                space: [50; 16],
+                device: [5; 16],
+            }),
+        ),
+        (
+            enroll_url.clone(),
+            None,
+            encode(&enrolment(space.id, [1; 32], [5; 16])),
+        ),
+        (
+            space.url("invites"),
+            Some(&space.coordinator),
+            encode(&CreateInvite {
+                secret_hash: [5; 32],
+                expires_at_ms: now_ms() + 60_000,
+            }),
+        ),
+        (
+            space.url("envelopes"),
+            Some(&space.coordinator),
+            encode(&Push {
+                envelopes: vec![envelope(1, 10)],
+                sent_at_ms: 0,
+            }),
+        ),
+        (
+            space.url("control"),
+            Some(&space.coordinator),
+            encode(&PostControl {
+                items: vec![keys(1, member_id, coordinator_id)],
+            }),
+        ),
+        (
+            space.url("epochs"),
+            Some(&space.coordinator),
+            encode(&StartEpoch { expected: 0 }),
+        ),
+        (
+            revoke_url,
+            Some(&space.coordinator),
+            encode(&wipe_order(space.id, member_id, coordinator_id, 1)),
+        ),
+    ];
+    for (url, token, valid) in &endpoints {
+        // A valid body with a byte after it is malformed too: nothing of it is done.
+        let mut longer = valid.clone();
+        longer.push(0);
+        for body in garbage.iter().chain([&longer]) {
+            let (status, content_type, reply) = call_typed("POST", url, *token, Some(body.clone()));
+            assert_eq!(status, 400, "{url} {body:?}: {}", text(&reply));
+            assert!(
+                content_type.starts_with("text/plain"),
+                "{url}: {content_type}"
+            );
+            assert!(!reply.is_empty() && reply.len() < 200, "{}", text(&reply));
+        }
+    }
+    // An empty body is a malformed one, except for a revocation (which then has no order).
+    for url in [
+        enroll_url,
+        space.url("control"),
+        space.url("epochs"),
+        space.url("invites"),
+    ] {
+        let token = (!url.ends_with("enroll")).then_some(space.coordinator.as_str());
+        assert_eq!(call("POST", &url, token, None).0, 400, "{url}");
+    }
+    for query in [
+        "after=x",
+        "limit=-3",
+        "after=1&limit=999999999999999999999999",
+    ] {
+        let (status, body) = call(
+            "GET",
+            &space.url(&format!("control?{query}")),
+            Some(&space.coordinator),
+            None,
+        );
+        assert_eq!(status, 400, "{query}: {}", text(&body));
+    }
+    // Too large a post: 413, like any body.
+    let (status, _) = space.post_control(
+        &space.coordinator,
+        vec![ControlBody::Keys {
+            epoch: 1,
+            to: member_id,
+            from: coordinator_id,
+            sealed: vec![0; 70_000],
+            signature: vec![],
+        }],
+    );
+    assert_eq!(status, 413);
+
+    // Still up, and nothing refused was stored: no space was created, the member is not
+    // revoked, the space is at epoch 0, its control log holds only the enrolment and its log
+    // no envelope.
+    let (status, body) = call("GET", &format!("{}/healthz", relay.url), None, None);
+    assert_eq!((status, text(&body).trim()), (200, "ok"));
+    let (status, body) = call("GET", &space.url("devices"), Some(&space.coordinator), None);
+    assert_eq!(status, 200);
+    let devices: Vec<DeviceEntry> = decode(&body).unwrap();
+    assert!(devices.iter().all(|d| d.revoked_at_ms.is_none()));
+    assert_eq!(space.whole_control(&space.coordinator).len(), 1);
+    assert_eq!(space.start_epoch(&space.coordinator, 0).0, 200);
+    assert!(pull(&relay, space.id, &space.coordinator, 0, 10)
+        .envelopes
+        .is_empty());
+    create_space(&relay, [50; 16], [5; 16]);
+}
+
+/// The relay's schema at version 2 (before the control log), as running relays' files are.
+const V2_SCHEMA: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE spaces (space BLOB PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE devices (
+    space BLOB NOT NULL,
+    device BLOB NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    coordinator INTEGER NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    PRIMARY KEY (space, device)
+) WITHOUT ROWID;
+CREATE TABLE invites (
+    secret_hash BLOB PRIMARY KEY,
+    space BLOB NOT NULL,
+    created_by BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE envelopes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    space BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    record BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    nonce BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    wrapped_key BLOB,
+    received_at INTEGER NOT NULL,
+    clock_offset INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (space, digest)
+);
+CREATE INDEX envelopes_by_space ON envelopes (space, seq);
+PRAGMA user_version = 2;
+"#;
+
+#[test]
+fn a_version_2_relay_file_gains_epochs_a_control_log_and_wipe_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    let space = [40u8; 16];
+    let (coordinator_id, revoked_id, member_id) = ([1u8; 16], [2u8; 16], [3u8; 16]);
+    let hash = allervers_relay::storage::sha256;
+    let (token, revoked_token, member_token) = ("v2-coordinator", "v2-revoked", "v2-member");
+    let pending: [u8; 32] = [41; 32];
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        db.execute_batch(V2_SCHEMA).unwrap();
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('admin_token_hash', ?1)",
+            [hash(ADMIN.as_bytes()).as_slice()],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO spaces (space, created_at) VALUES (?1, 1772440000)",
+            [space],
+        )
+        .unwrap();
+        for (device, token, coordinator, revoked) in [
+            (coordinator_id, token, 1, None),
+            (revoked_id, revoked_token, 0, Some(1772440900)),
+            (member_id, member_token, 0, None),
+        ] {
+            db.execute(
+                "INSERT INTO devices VALUES (?1, ?2, ?3, ?4, 1772440000, ?5)",
+                rusqlite::params![space, device, hash(token.as_bytes()), coordinator, revoked],
+            )
+            .unwrap();
+        }
+        db.execute(
+            "INSERT INTO invites VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![hash(&pending), space, coordinator_id, now_ms() + 86_400_000],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO envelopes (space, digest, record, epoch, nonce, sealed, wrapped_key, received_at, clock_offset)
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, NULL, 1772441000, 0)",
+            rusqlite::params![space, hash(&[6; 30]), [6u8; 16], [6u8; 24], vec![6u8; 30]],
+        )
+        .unwrap();
+    }
+
+    let relay = Relay::start(dir.path());
+    let space = Space {
+        relay: &relay,
+        id: space,
+        coordinator: token.to_string(),
+    };
+    // The space starts at epoch 0 with an empty control log; its envelopes are still there.
+    assert!(space.whole_control(member_token).is_empty());
+    assert_eq!(
+        pull(&relay, space.id, member_token, 0, 10).envelopes.len(),
+        1
+    );
+    let (status, _, body) = space.start_epoch(token, 0);
+    assert_eq!(status, 200, "{}", text(&body));
+    assert_eq!(decode::<EpochStarted>(&body).unwrap().epoch, 1);
+    // A device revoked before has no order: 403.
+    assert_eq!(
+        call("GET", &space.url("control"), Some(revoked_token), None).0,
+        403
+    );
+    // The pending invite enrols with the new body and writes its Enrolled item.
+    let (status, body) = space.enroll(&enrolment(space.id, pending, [4; 16]));
+    assert_eq!(status, 201, "{}", text(&body));
+    let log = space.whole_control(member_token);
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(
+        log[0],
+        ControlBody::Epoch {
+            epoch: 1,
+            by: coordinator_id
+        }
+    );
+    assert!(matches!(log[1], ControlBody::Enrolled { invite, .. } if invite == hash(&pending)));
+    drop(relay);
+
+    let db = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(
+        integers(&db, "PRAGMA user_version"),
+        [allervers_relay::storage::SCHEMA_VERSION as i64]
+    );
+    assert_eq!(integers(&db, "SELECT epoch FROM spaces"), [1]);
+    assert!(columns(&db, "devices").iter().any(|c| c == "wipe_order"));
 }
