@@ -1,8 +1,9 @@
 //! allervers-relay: stores and serves sealed envelopes it cannot read.
 //!
 //! Architecture invariant: the relay knows spaces, devices, opaque record ids, sizes and times,
-//! and nothing of persons or encounters; it never holds a key. Its only shared code with the
-//! devices is the wire types of `allervers-protocol`.
+//! and nothing of persons or encounters; it never holds a key that opens anything (devices'
+//! public keys, and space keys sealed to them, only). Its only shared code with the devices is
+//! the wire types of `allervers-protocol`.
 
 pub mod http;
 pub mod storage;
