@@ -32,6 +32,10 @@ pub enum FfiError {
     WrongKind { detail: String },
     #[error("not enrolled")]
     NotEnrolled,
+    /// A coordinator revoked this device and its store was erased: the shell deletes the store
+    /// key from the Keystore or Keychain and goes back to its first screen.
+    #[error("this device was revoked by a coordinator: its store has been erased")]
+    Wiped,
     #[error("relay unreachable: {detail}")]
     RelayUnreachable { detail: String },
     #[error("relay refused ({status}): {reason}")]
@@ -68,6 +72,7 @@ impl From<core::ApiError> for FfiError {
             E::WrongKind { .. } => FfiError::WrongKind { detail },
             E::Refused { .. } => FfiError::Refused { detail },
             E::NotEnrolled => FfiError::NotEnrolled,
+            E::Wiped => FfiError::Wiped,
             E::RelayUnreachable { reason } => FfiError::RelayUnreachable { detail: reason },
             E::RelayRefused { status, reason } => FfiError::RelayRefused { status, reason },
             E::StorageFull => FfiError::StorageFull,
@@ -593,6 +598,22 @@ pub struct SyncSummary {
     pub new_changes: u64,
     pub new_conflicts: u64,
     pub cursor: u64,
+    /// Envelopes set aside this round (see `Store::set_aside`).
+    pub quarantined: u64,
+    pub held: u64,
+    /// Whether this device holds the space's key (a device that just joined waits for a
+    /// coordinator's device to sync).
+    pub has_space_key: bool,
+}
+
+/// An envelope sync set aside, as listed to a coordinator.
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct SetAside {
+    pub seq: u64,
+    pub quarantined: bool,
+    pub reason: String,
+    pub received_at_ms: i64,
+    pub size: u64,
 }
 
 /// A shell's HTTP stack as the protocol's exchange.
@@ -951,12 +972,74 @@ impl Store {
                 l.on_records_changed();
             }
         }
+        let has_space_key = guard(|| match self.inner.membership()? {
+            Some(m) => self.inner.holds_space_key(&m.space),
+            None => Ok(false),
+        })?;
         Ok(SyncSummary {
             pushed: summary.pushed as u64,
             pulled: summary.pulled as u64,
             new_changes: summary.new_changes as u64,
             new_conflicts: summary.new_conflicts as u64,
             cursor: summary.cursor,
+            quarantined: summary.quarantined as u64,
+            held: summary.held as u64,
+            has_space_key,
+        })
+    }
+
+    /// The envelopes sync set aside: quarantined ones with the check they failed, held ones
+    /// with the key they wait for (a coordinator's device).
+    pub fn set_aside(&self) -> Result<Vec<SetAside>> {
+        guard(|| {
+            let m = self
+                .inner
+                .membership()?
+                .ok_or(core::CoreError::NotEnrolled)?;
+            if !m.coordinator {
+                return Err(core::CoreError::InvalidInput {
+                    field: "quarantine".into(),
+                    reason: "only a coordinator's device lists what sync set aside".into(),
+                });
+            }
+            Ok(self
+                .inner
+                .set_aside(&m.space)?
+                .into_iter()
+                .map(|a| SetAside {
+                    seq: a.seq,
+                    quarantined: a.quarantined,
+                    reason: a.reason,
+                    received_at_ms: a.received_at_ms,
+                    size: a.size as u64,
+                })
+                .collect())
+        })
+    }
+
+    /// Delivers the space's keys to a device that enrolled with another coordinator's invite,
+    /// at the next sync (a coordinator's device); `device` is its id or first hex digits.
+    pub fn approve(&self, device: String) -> Result<String> {
+        guard(|| Ok(self.inner.approve(&device)?.to_string()))
+    }
+
+    /// Revokes a device (a coordinator's device; `device` is its full hex id): the relay hands
+    /// it a wipe order signed here and a new key epoch starts for the others. Returns the new
+    /// epoch.
+    pub fn revoke(&self, device: String, exchange: Option<Arc<dyn HttpExchange>>) -> Result<u32> {
+        guard(|| {
+            let id = allervers_protocol::parse_hex_id(device.trim()).ok_or_else(|| {
+                core::CoreError::InvalidInput {
+                    field: "device".into(),
+                    reason: "is not a device id (32 hex digits)".into(),
+                }
+            })?;
+            let done = allervers_client::revoke(
+                &self.inner,
+                &Http::from(exchange),
+                &core::DeviceId::from_bytes(&id),
+            )?;
+            Ok(done.epoch)
         })
     }
 

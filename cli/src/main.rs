@@ -125,13 +125,26 @@ enum Command {
     },
     /// Joins a space with an invite code.
     Join { code: String },
-    /// The devices of the space (coordinator).
+    /// The devices of the space and the enrolments waiting for approval (coordinator).
     Devices,
-    /// Revokes a device (coordinator): its next request is refused.
-    Revoke {
+    /// Delivers the space's keys to a device that enrolled with another coordinator's invite
+    /// (coordinator); a device that enrolled with this device's invite gets them at its sync.
+    Approve {
         /// The device id, or its first hex digits (see `allervers devices`).
         device: String,
     },
+    /// Revokes a device (coordinator): the relay refuses it and hands it a wipe order signed
+    /// here, and a new key epoch starts for the remaining devices.
+    Revoke {
+        /// The device id, or its first hex digits (see `allervers devices`).
+        device: String,
+        /// Do not ask for confirmation (what the device has not pushed is lost).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Envelopes set aside by sync: quarantined (a check failed) or held (a key is missing)
+    /// (coordinator).
+    Quarantine,
     /// Pushes this device's changes and pulls everyone else's.
     Sync,
     /// The activity report for a period (each figure beside the previous period's).
@@ -834,7 +847,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Invite { qr } => sync::invite(&ctx, qr)?,
         Command::Join { code } => sync::join(&ctx, &code)?,
         Command::Devices => sync::devices(&ctx)?,
-        Command::Revoke { device } => sync::revoke(&ctx, &device)?,
+        Command::Approve { device } => sync::approve(&ctx, &device)?,
+        Command::Revoke { device, yes } => sync::revoke(&ctx, &device, yes)?,
+        Command::Quarantine => sync::quarantine(&ctx)?,
         Command::Sync => sync::sync(&ctx)?,
         Command::Report {
             from,

@@ -1,11 +1,13 @@
-//! The commands that talk to a relay: `space create`, `invite`, `join`, `devices`, `revoke` and
-//! `sync`. The relay is reached with the blocking client of `allervers-protocol`.
+//! The commands that talk to a relay: `space create`, `invite`, `join`, `devices`, `approve`,
+//! `revoke`, `quarantine` and `sync`. The relay is reached with the blocking client of
+//! `allervers-client`.
 
 use std::path::PathBuf;
 
 use allervers_client::HttpClient;
 use allervers_client::RelayApi;
-use allervers_core::{Membership, Store, SyncProgress};
+use allervers_core::store::EnrolmentStatus;
+use allervers_core::{CoreError, Membership, Store, SyncProgress};
 use allervers_protocol::hex_id;
 use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, Utc};
@@ -82,7 +84,12 @@ pub fn join(ctx: &Ctx, code: &str) -> Result<()> {
     let store = ctx.open()?;
     let invite = allervers_client::join(&store, &HttpClient::default(), code)?;
     ctx.print(&serde_json::json!({"space": hex_id(&invite.space), "name": invite.name, "relay": invite.relay}), || {
-        format!("Joined «{}» on {}. Next: allervers sync", invite.name, invite.relay)
+        format!(
+            "Joined «{}» on {}. This device is {}: the coordinator's device delivers the space's key at its next sync. Next: allervers sync",
+            invite.name,
+            invite.relay,
+            store.identity().device.short()
+        )
     })
 }
 
@@ -118,30 +125,73 @@ fn relay_devices(store: &Store, m: &Membership) -> Result<Vec<DeviceOut>> {
         .collect())
 }
 
+#[derive(Serialize)]
+struct DevicesOut {
+    devices: Vec<DeviceOut>,
+    enrolments: Vec<allervers_core::store::Enrolment>,
+}
+
 pub fn devices(ctx: &Ctx) -> Result<()> {
     let store = ctx.open()?;
     let m = enrolled(&store)?;
     let list = relay_devices(&store, &m)?;
-    ctx.print(&list, || {
-        list.iter()
+    let enrolments = if m.coordinator {
+        store.enrolments()?
+    } else {
+        Vec::new()
+    };
+    let out = DevicesOut {
+        devices: list,
+        enrolments,
+    };
+    ctx.print(&out, || {
+        let mut lines: Vec<String> = out
+            .devices
+            .iter()
             .map(|d| {
+                let status = out
+                    .enrolments
+                    .iter()
+                    .find(|e| e.device.to_string() == d.device)
+                    .map(|e| match e.status {
+                        EnrolmentStatus::Approved => "",
+                        EnrolmentStatus::Pending => "WAITING FOR APPROVAL (allervers approve) ",
+                        EnrolmentStatus::Refused => "REFUSED: keys did not match its invite ",
+                    })
+                    .unwrap_or("");
                 format!(
-                    "{}  {:<24} {:<12} {}{}",
+                    "{}  {:<24} {:<12} {}{}{}",
                     &d.device[..8],
                     d.name.as_deref().unwrap_or("(not synced yet)"),
                     d.worker.as_deref().unwrap_or(""),
                     if d.coordinator { "coordinator " } else { "" },
+                    status,
                     d.revoked_at
                         .map(|t| format!("REVOKED {}", t.format("%Y-%m-%d")))
                         .unwrap_or_default()
                 )
             })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        if lines.is_empty() {
+            lines.push("No devices.".into());
+        }
+        lines.join("\n")
     })
 }
 
-pub fn revoke(ctx: &Ctx, device: &str) -> Result<()> {
+pub fn approve(ctx: &Ctx, device: &str) -> Result<()> {
+    let store = ctx.open()?;
+    enrolled(&store)?;
+    let id = store.approve(device)?;
+    ctx.print(&serde_json::json!({"approved": id.to_string()}), || {
+        format!(
+            "Device {} approved: its keys go with the next sync (allervers sync)",
+            id.short()
+        )
+    })
+}
+
+pub fn revoke(ctx: &Ctx, device: &str, yes: bool) -> Result<()> {
     let store = ctx.open()?;
     let m = enrolled(&store)?;
     let wanted = device.trim().to_lowercase();
@@ -160,41 +210,139 @@ pub fn revoke(ctx: &Ctx, device: &str) -> Result<()> {
     };
     let id = allervers_protocol::parse_hex_id(&target.device)
         .ok_or_else(|| anyhow!("malformed device id from the relay"))?;
-    HttpClient::default()
-        .revoke(&m.relay, &m.space, &m.token, &id)
-        .map_err(allervers_core::CoreError::from)?;
-    ctx.print(&serde_json::json!({"revoked": target.device}), || {
-        format!(
-            "Device {} ({}) revoked: its next request will be refused",
+    let device_id = allervers_core::DeviceId::from_bytes(&id);
+    if device_id == store.identity().device {
+        bail!("invalid device: this is this device itself");
+    }
+    if !yes {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            bail!("revoking needs a confirmation: run it in a terminal, or add --yes");
+        }
+        let last = store.last_change_from(&device_id)?;
+        eprintln!(
+            "Device {} ({}, {}): enrolled {}, last change received from it {}.",
             &target.device[..8],
-            target.name.as_deref().unwrap_or("?")
-        )
+            target.name.as_deref().unwrap_or("name not synced yet"),
+            target.worker.as_deref().unwrap_or("?"),
+            target
+                .enrolled_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "?".into()),
+            last.map(|t| format!("relayed {}", t.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_else(|| "never".into())
+        );
+        eprintln!("What it has not pushed yet will be lost. Revoke it? [y/N]");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "o" | "oui") {
+            bail!("not revoked");
+        }
+    }
+    let done = allervers_client::revoke(&store, &HttpClient::default(), &device_id)?;
+    let undelivered: Vec<String> = done.undelivered.iter().map(|d| d.to_string()).collect();
+    ctx.print(
+        &serde_json::json!({"revoked": target.device, "epoch": done.epoch, "undelivered": undelivered}),
+        || {
+            let mut text = format!(
+                "Device {} ({}) revoked: the relay refuses it and hands it the wipe order; key epoch {} started for the other devices",
+                &target.device[..8],
+                target.name.as_deref().unwrap_or("?"),
+                done.epoch
+            );
+            if !undelivered.is_empty() {
+                text.push_str(&format!(
+                    "\n{} device(s) did not get the new key (keys unknown here): {}",
+                    undelivered.len(),
+                    undelivered.iter().map(|d| &d[..8]).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            text
+        },
+    )
+}
+
+pub fn quarantine(ctx: &Ctx) -> Result<()> {
+    let store = ctx.open()?;
+    let m = enrolled(&store)?;
+    if !m.coordinator {
+        bail!("refused: only a coordinator's device lists what sync set aside");
+    }
+    let list = store.set_aside(&m.space)?;
+    ctx.print(&list, || {
+        if list.is_empty() {
+            return "Nothing set aside: every envelope received applied.".into();
+        }
+        list.iter()
+            .map(|a| {
+                format!(
+                    "#{:<8} {} {:>7} bytes  {}  {}",
+                    a.seq,
+                    DateTime::from_timestamp_millis(a.received_at_ms)
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default(),
+                    a.size,
+                    if a.quarantined {
+                        "QUARANTINED"
+                    } else {
+                        "held       "
+                    },
+                    a.reason
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     })
 }
 
 pub fn sync(ctx: &Ctx) -> Result<()> {
     let store = ctx.open()?;
-    enrolled(&store)?;
+    let m = enrolled(&store)?;
     let bar = indicatif::ProgressBar::new_spinner();
     if ctx.json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let client = HttpClient::default();
-    let summary = allervers_client::sync(&store, &client, &mut |p| match p {
+    let summary = match allervers_client::sync(&store, &client, &mut |p| match p {
         SyncProgress::Pushing { done, total } => {
             bar.set_message(format!("pushing {done}/{total} changes"))
         }
         SyncProgress::Pulling { received } => bar.set_message(format!("pulled {received} changes")),
-    })?;
+    }) {
+        Ok(summary) => summary,
+        Err(CoreError::Wiped) => {
+            bar.finish_and_clear();
+            // The store is gone; so is what turned the passphrase into its key.
+            let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
+            let _ = std::fs::remove_dir(&ctx.dir);
+            return Err(CoreError::Wiped.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     bar.finish_and_clear();
     ctx.print(&summary, || {
-        format!(
+        let mut text = format!(
             "Synced: pushed {}, pulled {} ({} new), {} new conflicts, cursor {}",
             summary.pushed,
             summary.pulled,
             summary.new_changes,
             summary.new_conflicts,
             summary.cursor
-        )
+        );
+        if summary.keys_received > 0 {
+            text.push_str(&format!(", {} space key(s) received", summary.keys_received));
+        }
+        if summary.approved > 0 {
+            text.push_str(&format!(", {} device(s) approved", summary.approved));
+        }
+        if summary.quarantined + summary.held > 0 {
+            text.push_str(&format!(
+                "\nSet aside: {} quarantined, {} held (allervers quarantine)",
+                summary.quarantined, summary.held
+            ));
+        }
+        if !store.holds_space_key(&m.space).unwrap_or(true) {
+            text.push_str("\nThis device has not received the space's key yet: its changes wait until a coordinator's device syncs");
+        }
+        text
     })
 }

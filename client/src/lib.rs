@@ -13,7 +13,7 @@ use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, 
 
 pub use http::{HttpClient, WireStats};
 pub use relay_api::{Exchange, HttpRequest, RelayApi};
-pub use space::{create_space, invite, join};
+pub use space::{create_space, invite, join, revoke, Revoked};
 pub use transport::{Transport, TransportError};
 
 /// One sync round of `store` with its space's relay: pushes the outbox, then pulls until
@@ -27,13 +27,25 @@ pub fn sync(
     let mut round = SyncRound::new(store)?;
     let m = round.membership().clone();
     while let Some(request) = round.poll()? {
-        let response = match request {
-            Request::Push(push) => {
-                Response::Pushed(transport.push(&m.relay, &m.space, &m.token, &push)?)
-            }
-            Request::Pull { after, limit } => {
-                Response::Page(transport.pull(&m.relay, &m.space, &m.token, after, limit)?)
-            }
+        let answer = match request {
+            Request::Control { after, limit } => transport
+                .control(&m.relay, &m.space, &m.token, after, limit)
+                .map(Response::Control),
+            Request::PostControl(post) => transport
+                .post_control(&m.relay, &m.space, &m.token, &post)
+                .map(Response::Posted),
+            Request::Push(push) => transport
+                .push(&m.relay, &m.space, &m.token, &push)
+                .map(Response::Pushed),
+            Request::Pull { after, limit } => transport
+                .pull(&m.relay, &m.space, &m.token, after, limit)
+                .map(Response::Page),
+        };
+        let response = match answer {
+            Ok(response) => response,
+            // Revoked: the store obeys a wipe order only if a coordinator it trusts signed it.
+            Err(TransportError::Revoked(order)) => return Err(store.obey_wipe(&order)),
+            Err(e) => return Err(e.into()),
         };
         progress(round.handle(response)?);
     }

@@ -2,8 +2,8 @@
 //! an [`Exchange`] only moves bytes (the ureq client, or a phone's OkHttp or URLSession).
 
 use allervers_protocol::{
-    decode, encode, hex_id, CreateInvite, CreateSpace, DeviceEntry, DeviceId, Enroll, Page, Push,
-    Pushed, Registered, SpaceId,
+    decode, encode, hex_id, ControlPage, CreateInvite, CreateSpace, DeviceEntry, DeviceId, Enroll,
+    EpochStarted, Page, PostControl, Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder,
 };
 
 use crate::{Transport, TransportError};
@@ -30,6 +30,9 @@ fn checked(answer: Result<(u16, Vec<u8>), TransportError>) -> Result<Vec<u8>, Tr
     let (status, body) = answer?;
     if (200..300).contains(&status) {
         Ok(body)
+    } else if let (410, Ok(order)) = (status, decode::<WipeOrder>(&body)) {
+        // Revoked, with the order a coordinator signed (the device checks the signature).
+        Err(TransportError::Revoked(order))
     } else {
         let reason: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         Err(TransportError::Refused {
@@ -115,20 +118,46 @@ pub trait RelayApi: Exchange {
         )))?)
     }
 
+    /// Revokes `device`, with the wipe order the relay serves it at its next request.
     fn revoke(
         &self,
         relay: &str,
         space: &SpaceId,
         token: &str,
         device: &DeviceId,
+        order: Option<&WipeOrder>,
     ) -> Result<(), TransportError> {
         let url = format!(
             "{relay}/v1/spaces/{}/devices/{}/revoke",
             hex_id(space),
             hex_id(device)
         );
-        checked(self.exchange(post(url, Some(token), Vec::new())))?;
+        let body = order.map(encode).unwrap_or_default();
+        checked(self.exchange(post(url, Some(token), body)))?;
         Ok(())
+    }
+
+    /// Starts epoch `expected + 1`: `Ok(new epoch)`, or `Err(Ok(current))` when another
+    /// coordinator started one first (the relay answered 409 with the current epoch).
+    fn start_epoch(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        expected: u32,
+    ) -> Result<Result<u32, u32>, TransportError> {
+        let (status, body) = self.exchange(post(
+            format!("{relay}/v1/spaces/{}/epochs", hex_id(space)),
+            Some(token),
+            encode(&StartEpoch { expected }),
+        ))?;
+        if status == 409 {
+            if let Ok(current) = decode::<EpochStarted>(&body) {
+                return Ok(Err(current.epoch));
+            }
+        }
+        let started: EpochStarted = decoded(checked(Ok((status, body)))?)?;
+        Ok(Ok(started.epoch))
     }
 }
 
@@ -162,5 +191,34 @@ impl<T: Exchange> Transport for T {
             hex_id(space)
         );
         decoded(checked(self.exchange(get(url, token)))?)
+    }
+
+    fn control(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<ControlPage, TransportError> {
+        let url = format!(
+            "{relay}/v1/spaces/{}/control?after={after}&limit={limit}",
+            hex_id(space)
+        );
+        decoded(checked(self.exchange(get(url, token)))?)
+    }
+
+    fn post_control(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        post_control: &PostControl,
+    ) -> Result<Pushed, TransportError> {
+        decoded(checked(self.exchange(post(
+            format!("{relay}/v1/spaces/{}/control", hex_id(space)),
+            Some(token),
+            encode(post_control),
+        )))?)
     }
 }

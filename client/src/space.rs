@@ -1,8 +1,8 @@
 //! Creating a space, inviting to it and joining it: the core decides (fresh ids, keys and
 //! secrets from the store's entropy, who may invite), the relay registers.
 
-use allervers_core::{Invite, Membership, Result, Store};
-use allervers_protocol::{CreateInvite, Enroll};
+use allervers_core::{CoreError, DeviceId, Invite, Membership, Result, Store};
+use allervers_protocol::CreateInvite;
 
 use crate::{Exchange, RelayApi};
 
@@ -35,15 +35,84 @@ pub fn invite(store: &Store, exchange: &dyn Exchange, expires_at_ms: i64) -> Res
     Ok(invite)
 }
 
-/// Redeems an invite code at its relay and joins its space.
+/// Redeems an invite code at its relay and joins its space: this device's public keys go to
+/// the relay with their MAC, and the coordinator's device delivers the space's key at its next
+/// sync (until then this device holds what it receives and pushes nothing).
 pub fn join(store: &Store, exchange: &dyn Exchange, code: &str) -> Result<Invite> {
     let invite = store.read_invite(code)?;
-    let enroll = Enroll {
-        space: invite.space,
-        secret: invite.secret,
-        device: store.device_bytes(),
-    };
-    let token = exchange.enroll(&invite.relay, &enroll)?.device_token;
-    store.join_space(&invite.membership(token))?;
+    let token = exchange
+        .enroll(&invite.relay, &store.enrolment(&invite))?
+        .device_token;
+    store.join_invited(&invite, token)?;
     Ok(invite)
+}
+
+/// What a revocation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoked {
+    pub device: DeviceId,
+    /// The key epoch started for the devices that remain.
+    pub epoch: u32,
+    /// Remaining devices whose keys this device does not know: they did not get the new key
+    /// (a coordinator that knows them delivers it with `approve`).
+    pub undelivered: Vec<DeviceId>,
+}
+
+/// Revokes `device` (a coordinator's device): the relay refuses it from now on and serves it a
+/// wipe order signed here; a new key epoch is started (the relay numbers it: when another
+/// coordinator started one first, this device syncs to receive it and starts the next), its key
+/// is delivered to every remaining device, and a sync posts the deliveries.
+pub fn revoke(store: &Store, exchange: &dyn Exchange, device: &DeviceId) -> Result<Revoked> {
+    let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+    let order = store.wipe_order(device)?;
+    let target = order.device;
+    exchange.revoke(&m.relay, &m.space, &m.token, &target, Some(&order))?;
+    for _ in 0..5 {
+        let expected = store.membership()?.ok_or(CoreError::NotEnrolled)?.epoch;
+        match exchange.start_epoch(&m.relay, &m.space, &m.token, expected)? {
+            Ok(epoch) => {
+                let remaining: Vec<DeviceId> = exchange
+                    .devices(&m.relay, &m.space, &m.token)?
+                    .into_iter()
+                    .filter(|d| d.revoked_at_ms.is_none() && d.device != target)
+                    .map(|d| DeviceId::from_bytes(&d.device))
+                    .collect();
+                let undelivered = store.rotate(epoch, &remaining)?;
+                crate::sync(store, &Via(exchange), &mut |_| {})?;
+                return Ok(Revoked {
+                    device: device.clone(),
+                    epoch,
+                    undelivered,
+                });
+            }
+            Err(current) => {
+                // Another coordinator started an epoch: receive its key, then start the next.
+                crate::sync(store, &Via(exchange), &mut |_| {})?;
+                if store.membership()?.ok_or(CoreError::NotEnrolled)?.epoch < current {
+                    return Err(CoreError::RelayRefused {
+                        status: 409,
+                        reason: format!(
+                            "another coordinator started key epoch {current}, whose key this device has not received"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Err(CoreError::RelayRefused {
+        status: 409,
+        reason: "key epochs kept changing: try again".into(),
+    })
+}
+
+/// A `dyn Exchange` seen as a transport.
+struct Via<'a>(&'a dyn Exchange);
+
+impl Exchange for Via<'_> {
+    fn exchange(
+        &self,
+        request: crate::HttpRequest,
+    ) -> std::result::Result<(u16, Vec<u8>), crate::TransportError> {
+        self.0.exchange(request)
+    }
 }

@@ -1,7 +1,7 @@
 //! What a device's sync needs from the relay, whatever carries the bytes.
 
 use allervers_core::CoreError;
-use allervers_protocol::{Page, Push, Pushed, SpaceId};
+use allervers_protocol::{ControlPage, Page, PostControl, Push, Pushed, SpaceId, WipeOrder};
 
 /// Why a request to the relay did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,6 +10,9 @@ pub enum TransportError {
     Unreachable(String),
     /// The relay answered with a refusal: its status and short reason.
     Refused { status: u16, reason: String },
+    /// The relay refused a revoked device and served the wipe order a coordinator left for it
+    /// (`410 Gone`); the device checks it before it obeys.
+    Revoked(WipeOrder),
 }
 
 impl std::fmt::Display for TransportError {
@@ -19,6 +22,7 @@ impl std::fmt::Display for TransportError {
             TransportError::Refused { status, reason } => {
                 write!(f, "relay refused ({status}): {reason}")
             }
+            TransportError::Revoked(_) => write!(f, "relay refused (410): this device was revoked"),
         }
     }
 }
@@ -41,6 +45,21 @@ pub trait Transport {
         after: u64,
         limit: usize,
     ) -> Result<Page, TransportError>;
+    fn control(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<ControlPage, TransportError>;
+    fn post_control(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        post: &PostControl,
+    ) -> Result<Pushed, TransportError>;
 }
 
 impl From<TransportError> for CoreError {
@@ -50,6 +69,10 @@ impl From<TransportError> for CoreError {
             TransportError::Refused { status, reason } => {
                 CoreError::RelayRefused { status, reason }
             }
+            TransportError::Revoked(_) => CoreError::RelayRefused {
+                status: 410,
+                reason: "this device was revoked".into(),
+            },
         }
     }
 }

@@ -49,6 +49,9 @@ pub enum CoreError {
     /// This store has not joined a space (no relay to sync with).
     #[error("not enrolled: this device has not joined a space (allervers space create, or allervers join CODE)")]
     NotEnrolled,
+    /// A coordinator revoked this device and ordered its store erased: it was.
+    #[error("this device was revoked by a coordinator: its store has been erased")]
+    Wiped,
     /// The relay could not be reached (no network, relay down, timeout).
     #[error("relay unreachable: {0}")]
     RelayUnreachable(String),
@@ -154,6 +157,8 @@ pub enum ApiError {
     Refused { reason: String },
     #[error("not enrolled: this device has not joined a space")]
     NotEnrolled,
+    #[error("this device was revoked by a coordinator: its store has been erased")]
+    Wiped,
     #[error("relay unreachable: {reason}")]
     RelayUnreachable { reason: String },
     #[error("relay refused ({status}): {reason}")]
@@ -192,6 +197,7 @@ impl From<CoreError> for ApiError {
                 ApiError::Refused { reason }
             }
             CoreError::NotEnrolled => ApiError::NotEnrolled,
+            CoreError::Wiped => ApiError::Wiped,
             CoreError::RelayUnreachable(reason) => ApiError::RelayUnreachable { reason },
             CoreError::RelayRefused { status, reason } => ApiError::RelayRefused { status, reason },
             CoreError::StorageFull => ApiError::StorageFull,

@@ -46,9 +46,9 @@ fn membership(token: &str) -> Membership {
         name: "Espace de fuzzing".into(),
         relay: "http://relay.invalid".into(),
         token: token.into(),
-        key: RawKey::from_bytes(SPACE_KEY),
         epoch: 0,
         coordinator: false,
+        root: None,
     }
 }
 
@@ -83,6 +83,7 @@ fn new_store(seed: u64, device: &str, token: &str) -> Result<TempStore> {
         options(seed),
     )?;
     store.join_space(&membership(token))?;
+    store.keep_space_key(&SPACE, 0, &RawKey::from_bytes(SPACE_KEY))?;
     Ok(TempStore { store, _dir: dir })
 }
 
@@ -311,8 +312,11 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
             "enroll",
             encode(&Enroll {
                 space: [1; 16],
-                secret: [4; 32],
+                redeem: [4; 32],
                 device: [5; 16],
+                sign_key: [6; 32],
+                agree_key: [7; 32],
+                mac: [8; 32],
             }),
         ),
         (
@@ -369,7 +373,18 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
     }
     // Invite codes.
     for (i, secret) in [[1u8; 32], [2; 32]].into_iter().enumerate() {
-        let code = Invite::new(&membership("jeton"), secret).code();
+        let m = membership("jeton");
+        let code = Invite {
+            relay: m.relay,
+            space: m.space,
+            name: m.name,
+            coordinator: crate::identity::PublicKeys {
+                sign: [3; 32],
+                agree: [4; 32],
+            },
+            secret,
+        }
+        .code();
         out.push(("invite", format!("seed-invite-{i}"), code.into_bytes()));
     }
     check_seeds(&out)?;

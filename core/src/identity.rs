@@ -74,6 +74,92 @@ impl DeviceKeys {
     }
 }
 
+impl DeviceKeys {
+    /// Signs any message of this device's (a key delivery, a wipe order).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+
+    /// Opens a box sealed to this device's agreement key by [`seal_to`]; `None` if it does not
+    /// open.
+    pub fn open_box(&self, sealed: &[u8], aad: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let ephemeral: [u8; 32] = sealed.get(..32)?.try_into().ok()?;
+        let nonce = sealed.get(32..56)?;
+        let shared = self
+            .agreement
+            .diffie_hellman(&x25519_dalek::PublicKey::from(ephemeral));
+        if !shared.was_contributory() {
+            return None;
+        }
+        let key = box_key(shared.as_bytes(), &ephemeral, &self.public().agree);
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new((&*key).into());
+        cipher
+            .decrypt(
+                chacha20poly1305::XNonce::from_slice(nonce),
+                Payload {
+                    msg: &sealed[56..],
+                    aad,
+                },
+            )
+            .ok()
+            .map(zeroize::Zeroizing::new)
+    }
+}
+
+/// Seals `message` to a device's agreement key (X25519 with a fresh ephemeral key, HKDF,
+/// XChaCha20-Poly1305): ephemeral public key (32), nonce (24), sealed bytes.
+pub(crate) fn seal_to(
+    recipient: &[u8; 32],
+    message: &[u8],
+    aad: &[u8],
+    entropy: &dyn crate::Entropy,
+) -> Vec<u8> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let secret = x25519_dalek::StaticSecret::from(crate::entropy::bytes::<32>(entropy));
+    let ephemeral = x25519_dalek::PublicKey::from(&secret).to_bytes();
+    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(*recipient));
+    let key = box_key(shared.as_bytes(), &ephemeral, recipient);
+    let nonce: [u8; 24] = crate::entropy::bytes(entropy);
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new((&*key).into());
+    let sealed = cipher
+        .encrypt(
+            chacha20poly1305::XNonce::from_slice(&nonce),
+            Payload { msg: message, aad },
+        )
+        .unwrap_or_default();
+    let mut out = ephemeral.to_vec();
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    out
+}
+
+fn box_key(
+    shared: &[u8; 32],
+    ephemeral: &[u8; 32],
+    recipient: &[u8; 32],
+) -> zeroize::Zeroizing<[u8; 32]> {
+    let mut info = ephemeral.to_vec();
+    info.extend_from_slice(recipient);
+    let hkdf = hkdf::Hkdf::<Sha256>::new(Some(b"allervers box v1"), shared);
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    // 32 bytes is far below HKDF-SHA256's limit: this cannot fail.
+    let _ = hkdf.expand(&info, &mut *key);
+    key
+}
+
+/// Checks one signature by `keys` over `message`.
+pub(crate) fn verify_bytes(keys: &PublicKeys, message: &[u8], signature: &[u8]) -> bool {
+    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
+        return false;
+    };
+    let Ok(key) = VerifyingKey::from_bytes(&keys.sign) else {
+        return false;
+    };
+    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature))
+        .is_ok()
+}
+
 /// The signed message of a change: a label, the record id and the change's hash.
 fn message(record: RecordId, hash: &[u8; 32]) -> [u8; 19 + 16 + 32] {
     let mut out = [0u8; 19 + 16 + 32];

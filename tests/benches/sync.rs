@@ -130,31 +130,59 @@ fn main() {
         pushed.pushed,
         t.elapsed().as_secs_f64()
     );
-    let fresh = device("Téléphone neuf", "Inès");
-    join(&fresh.store, &invite(&source.store)).unwrap();
-    let client = HttpClient::default();
-    let t = Instant::now();
-    let restored = allervers_client::sync(&fresh.store, &client, &mut |_| {}).unwrap();
-    let secs = t.elapsed().as_secs_f64();
-    let (req, _, received) = wire(&client);
+    // Fresh devices join; the coordinator's sync delivers them the key. Two check signatures,
+    // two do not (the baseline of what checking costs), restored in turn: V, U, U, V.
+    let fresh: Vec<_> = (0..4)
+        .map(|i| {
+            let d = device(&format!("Téléphone neuf {i}"), "Inès");
+            join(&d.store, &invite(&source.store)).unwrap();
+            if i == 1 || i == 2 {
+                d.store.skip_signature_checks();
+            }
+            d
+        })
+        .collect();
+    allervers_client::sync(&source.store, &HttpClient::default(), &mut |_| {}).unwrap();
+    let mut verified = 0.0;
+    let mut unverified = 0.0;
+    for (i, d) in fresh.iter().enumerate() {
+        let client = HttpClient::default();
+        let t = Instant::now();
+        let restored = allervers_client::sync(&d.store, &client, &mut |_| {}).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(restored.keys_received, 1);
+        assert_eq!(restored.held + restored.quarantined, 0);
+        let checks = !(i == 1 || i == 2);
+        if checks {
+            verified += secs;
+        } else {
+            unverified += secs;
+        }
+        let (req, _, received) = wire(&client);
+        println!(
+            "fresh device restore ({}): {} changes, {records} records in {secs:.2} s = {:.0} records/s (bound 2,000); {req} requests, {:.1} MB received",
+            if checks { "signatures checked" } else { "signatures not checked" },
+            restored.pulled,
+            records as f64 / secs,
+            received as f64 / 1e6
+        );
+    }
     println!(
-        "fresh device restore: {} changes, {records} records in {secs:.1} s = {:.0} records/s (bound 2,000); {req} requests, {:.1} MB received",
-        restored.pulled,
-        records as f64 / secs,
-        received as f64 / 1e6
+        "restore with signatures checked / without: {:.3} (bound 1.10)",
+        verified / unverified
     );
 
     // 2. Bytes on the wire per new encounter against the size of its Automerge change, counted
     //    by a proxy in front of the relay (the device is pointed at it).
     allervers_client::sync(&source.store, &HttpClient::default(), &mut |_| {}).unwrap();
     let proxy = CountingProxy::start(&relay.url);
-    let observed = device("Téléphone observé", "Julien");
-    join(&observed.store, &invite(&source.store)).unwrap();
-    let mut m = observed.store.membership().unwrap().unwrap();
-    m.relay = proxy.url.clone();
-    let moved = device("Téléphone observé 2", "Julien");
-    moved.store.join_space(&m).unwrap();
+    let moved = device("Téléphone observé", "Julien");
+    let mut through_proxy = Invite::from_code(&invite(&source.store)).unwrap();
+    through_proxy.relay = proxy.url.clone();
+    join(&moved.store, &through_proxy.code()).unwrap();
+    allervers_client::sync(&source.store, &HttpClient::default(), &mut |_| {}).unwrap();
     allervers_client::sync(&moved.store, &HttpClient::default(), &mut |_| {}).unwrap();
+    let m = moved.store.membership().unwrap().unwrap();
     let before = moved.store.export_changes().unwrap().len();
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
     for i in 0..50 {
@@ -174,9 +202,12 @@ fn main() {
     proxy.reset();
     let round = allervers_client::sync(&moved.store, &HttpClient::default(), &mut |_| {}).unwrap();
     let (up, down) = proxy.bytes();
+    let changes = batch.push.envelopes.len();
     println!(
-        "50 new encounters in one sync: Automerge changes {change_bytes} B; push body {body} B (ratio {:.2}, bound 1.3); all bytes sent on the wire by the round ({} requests, headers included) {up} B (ratio {:.2}); received {down} B",
+        "{changes} new changes (50 encounters) in one sync: Automerge changes {change_bytes} B; push body {body} B (ratio {:.2}; bound 1.3 x changes + 64 B per change = {:.0} B, ratio {:.2}); all bytes sent on the wire by the round ({} requests, headers included) {up} B (ratio {:.2}); received {down} B",
         body as f64 / change_bytes as f64,
+        1.3 * change_bytes as f64 + 64.0 * changes as f64,
+        body as f64 / (1.3 * change_bytes as f64 + 64.0 * changes as f64),
         round.requests,
         up as f64 / change_bytes as f64
     );
@@ -213,8 +244,10 @@ fn main() {
                 relay: relay.url.clone(),
                 space,
                 name: String::new(),
-                key: [0; 32],
-                epoch: 0,
+                coordinator: allervers_core::identity::PublicKeys {
+                    sign: [1; 32],
+                    agree: [2; 32],
+                },
                 secret,
             };
             client
@@ -237,8 +270,11 @@ fn main() {
                     &relay.url,
                     &Enroll {
                         space,
-                        secret,
+                        redeem: invite.redeem(),
                         device: device_id(d),
+                        sign_key: [3; 32],
+                        agree_key: [4; 32],
+                        mac: [5; 32],
                     },
                 )
                 .unwrap()

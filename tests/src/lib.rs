@@ -146,6 +146,18 @@ pub fn invite(coordinator: &Store) -> String {
         .code()
 }
 
+/// A coordinator's device and the devices that just joined sync in turn: the coordinator's
+/// delivers the space's key, and the others receive it (until then they hold what they pull and
+/// push nothing).
+pub fn welcome(coordinator: &Store, joined: &[&Store]) {
+    let http = HttpClient::default();
+    allervers_client::sync(coordinator, &http, &mut |_| {}).unwrap();
+    for store in joined {
+        let summary = allervers_client::sync(store, &http, &mut |_| {}).unwrap();
+        assert!(summary.keys_received > 0, "{summary:?}");
+    }
+}
+
 /// Redeems an invite code for `store`.
 pub fn join(store: &Store, code: &str) -> Result<(), allervers_core::CoreError> {
     allervers_client::join(store, &HttpClient::default(), code).map(|_| ())

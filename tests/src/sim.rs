@@ -26,7 +26,7 @@ use allervers_core::{
     PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy, Store,
     StoreOptions, SyncRound, Value,
 };
-use allervers_protocol::{Page, Push, Pushed, Stored};
+use allervers_protocol::{ControlPage, Page, Push, Pushed, Stored};
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -208,14 +208,17 @@ impl Sim {
             rng.gen_range(5..=8)
         };
         let start = Utc.with_ymd_and_hms(2026, 1, 12, 20, 0, 0).unwrap();
+        // The space's key is handed to every device here: the simulated relay keeps no control
+        // log (key deliveries are tested against the real relay).
+        let space_key = RawKey::from_bytes(rng.gen());
         let membership = Membership {
             space: SPACE,
             name: "Maraude simulée".into(),
             relay: "sim://relay".into(),
             token: "jeton".into(),
-            key: RawKey::from_bytes(rng.gen()),
             epoch: 0,
             coordinator: true,
+            root: None,
         };
         let mut devices = Vec::new();
         for i in 0..count {
@@ -242,6 +245,9 @@ impl Sim {
                     coordinator: i == 0,
                     ..membership.clone()
                 })
+                .map_err(|e| e.to_string())?;
+            store
+                .keep_space_key(&SPACE, 0, &space_key)
                 .map_err(|e| e.to_string())?;
             devices.push(Device {
                 path,
@@ -591,6 +597,14 @@ impl Sim {
                 return Ok(());
             }
             let response = match &request {
+                Request::Control { after, .. } => Response::Control(ControlPage {
+                    items: Vec::new(),
+                    next: *after,
+                    more: false,
+                }),
+                Request::PostControl(post) => Response::Posted(Pushed {
+                    seqs: vec![0; post.items.len()],
+                }),
                 Request::Push(push) => Response::Pushed(self.relay.push(push)),
                 Request::Pull { after, limit } => {
                     let page = self.relay.pull(*after, *limit);

@@ -90,31 +90,50 @@ fn two_stores_sync_through_the_relay_from_the_command_line() {
         a,
         &["person", "add", "--name", "Hélène", "--situation", "street"],
     );
+    // The coordinator's sync checks the new device's enrolment and delivers the space's key.
     let pushed = json(a, &["sync"]);
     assert_eq!(pushed["pushed"], 2, "roster entry and person");
+    assert_eq!(pushed["approved"], 1);
     let pulled = json(b, &["sync"]);
+    assert_eq!(pulled["keys_received"], 1);
     assert_eq!(pulled["new_changes"], 2);
+    assert_eq!(
+        pulled["pushed"], 1,
+        "its own roster entry, once it holds the key"
+    );
     let found = json(b, &["person", "list", "--search", "helene"]);
     assert_eq!(found.as_array().unwrap().len(), 1);
     json(a, &["sync"]);
 
     let devices = json(a, &["devices"]);
-    let list = devices.as_array().unwrap();
+    let list = devices["devices"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     let julien = list
         .iter()
         .find(|d| d["worker"] == "Julien")
         .expect("names come from the synced roster");
     let prefix = &julien["device"].as_str().unwrap()[..8];
+    assert_eq!(devices["enrolments"][0]["status"], "approved");
     assert!(fails(b, &["devices"]).contains("coordinator"));
-    json(a, &["revoke", prefix]);
+    // Revoking asks for a confirmation, which a script gives with --yes.
+    assert!(fails(a, &["revoke", prefix]).contains("--yes"));
+    let revoked = json(a, &["revoke", prefix, "--yes"]);
+    assert_eq!(revoked["epoch"], 1);
     json(b, &["person", "add", "--nickname", "Papi"]);
     let err = fails(b, &["sync"]);
-    assert!(err.contains("403") && err.contains("revoked"), "{err}");
+    assert!(err.contains("revoked") && err.contains("erased"), "{err}");
+    assert!(
+        !b.join("store.db").exists(),
+        "the revoked phone's store is gone"
+    );
+    assert!(!b.join("key-params.json").exists());
+    // The coordinator goes on under the new epoch.
+    json(a, &["person", "add", "--name", "Rosalie"]);
+    assert_eq!(json(a, &["sync"])["pushed"], 1);
 }
 
-/// The QR code carries the space key: `invite` writes it only where `--qr` says, never into the
-/// folder it was run from.
+/// The QR code enrols whoever scans it first: `invite` writes it only where `--qr` says, never
+/// into the folder it was run from.
 #[test]
 fn invite_writes_its_qr_code_only_where_qr_says() {
     let relay_dir = tempfile::tempdir().unwrap();
@@ -156,7 +175,7 @@ fn invite_writes_its_qr_code_only_where_qr_says() {
         String::from_utf8_lossy(&out.stderr)
     );
     let invite: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(invite["code"].as_str().unwrap().starts_with("ALV1-"));
+    assert!(invite["code"].as_str().unwrap().starts_with("ALV2-"));
     assert!(invite["qr"].is_null(), "{invite}");
     assert!(files(here).is_empty(), "written here: {:?}", files(here));
     assert_eq!(

@@ -291,6 +291,65 @@ CREATE TABLE quarantine (
     PRIMARY KEY (space, seq)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Keys by epoch. A space's key is no longer in its row (a device that joined holds none until
+-- a coordinator delivers it); every epoch's key it received is kept, to open what was sealed
+-- under it. `root` is the coordinator this device trusts for key deliveries and wipe orders
+-- (its own id for the space's creator); `control_cursor` is where its control log was read to.
+CREATE TABLE space_keys (
+    space BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    PRIMARY KEY (space, epoch)
+) WITHOUT ROWID;
+INSERT INTO space_keys (space, epoch, key) SELECT space, epoch, key FROM spaces;
+CREATE TABLE spaces7 (
+    space BLOB PRIMARY KEY,
+    name TEXT NOT NULL,
+    relay TEXT NOT NULL,
+    token TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    coordinator INTEGER NOT NULL,
+    root BLOB,
+    joined_at INTEGER NOT NULL,
+    push_cursor INTEGER NOT NULL DEFAULT 0,
+    pull_cursor INTEGER NOT NULL DEFAULT 0,
+    control_cursor INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO spaces7 (space, name, relay, token, epoch, coordinator, joined_at, push_cursor,
+        pull_cursor)
+    SELECT space, name, relay, token, epoch, coordinator, joined_at, push_cursor, pull_cursor
+    FROM spaces;
+DROP TABLE spaces;
+ALTER TABLE spaces7 RENAME TO spaces;
+-- The invites a coordinator's device issued, with their secrets: the key of an enrolment's MAC
+-- is derived from them.
+CREATE TABLE invites (
+    hash BLOB PRIMARY KEY,
+    space BLOB NOT NULL,
+    secret BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Devices that redeemed an invite, as the control log said, and what became of them here
+-- ('approved': keys delivered; 'pending': waiting for `approve`; 'refused': the MAC did not
+-- match, someone swapped the keys).
+CREATE TABLE enrolments (
+    space BLOB NOT NULL,
+    device BLOB NOT NULL,
+    sign BLOB NOT NULL,
+    agree BLOB NOT NULL,
+    status TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (space, device)
+) WITHOUT ROWID;
+-- Control items to post at the next sync (key deliveries), until the relay acknowledges them.
+CREATE TABLE control_out (
+    space BLOB NOT NULL,
+    n INTEGER NOT NULL,
+    item BLOB NOT NULL,
+    PRIMARY KEY (space, n)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

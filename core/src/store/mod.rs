@@ -11,6 +11,7 @@
 
 pub(crate) mod activity;
 mod changes;
+pub(crate) mod control;
 pub mod export;
 pub mod files;
 mod import;
@@ -39,6 +40,7 @@ pub(crate) use changes::{
     all_records, first_relay_time, insert_change, insert_raw_change, load_doc, maybe_snapshot,
     record_kind, relay_times, RelayTimes,
 };
+pub use control::{Enrolment, EnrolmentStatus};
 pub use import::{ImportSummary, SignedChange};
 pub use open::CIPHER_SETTINGS;
 pub(crate) use query::{conflict_rows, person_actions_and_referrals, person_encounters};
@@ -122,6 +124,11 @@ impl Store {
 
     pub fn identity(&self) -> &Identity {
         &self.me
+    }
+
+    /// This device's keys.
+    pub(crate) fn device_keys(&self) -> &crate::identity::DeviceKeys {
+        &self.keys
     }
 
     pub fn path(&self) -> &Path {

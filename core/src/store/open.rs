@@ -349,6 +349,42 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Erases the store: every table emptied in one transaction (so that nothing stays readable
+    /// even if removing the files fails), then its files removed. The store is unusable after.
+    pub(crate) fn erase(&self) -> Result<()> {
+        {
+            let mut conn = self.lock();
+            let tables: Vec<String> = {
+                let mut stmt = conn.prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect::<std::result::Result<_, _>>()?
+            };
+            let tx = conn.transaction()?;
+            for table in &tables {
+                tx.execute(
+                    &format!("DELETE FROM \"{}\"", table.replace('"', "\"\"")),
+                    [],
+                )?;
+            }
+            tx.commit()?;
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = self.path.as_os_str().to_owned();
+            file.push(suffix);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(CoreError::Storage(format!("erasing the store: {e}"))),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A device's two key pairs, drawn from the store's entropy.
 fn new_device_keys(entropy: &dyn crate::Entropy) -> DeviceKeys {
     DeviceKeys::from_secrets(entropy::bytes(entropy), entropy::bytes(entropy))

@@ -1,7 +1,7 @@
 //! Reads: records by id, and the lists (persons, due actions, devices) read from the index
 //! tables without loading a document.
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::doc::Reader;
@@ -289,6 +289,26 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// When the relay received the newest change written by `device` that reached this store
+    /// (among the last 20,000 received), if any: what a coordinator sees before revoking it.
+    pub fn last_change_from(&self, device: &DeviceId) -> Result<Option<DateTime<Utc>>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT relay_at, bytes FROM changes WHERE relay_at IS NOT NULL ORDER BY seq DESC LIMIT 20000",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let at: i64 = row.get(0)?;
+            let bytes: Vec<u8> = row.get(1)?;
+            if let Ok(change) = crate::doc::parse_change(&bytes) {
+                if change.actor_id() == device.actor() {
+                    return Ok(DateTime::from_timestamp_millis(at));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The devices of the roster.

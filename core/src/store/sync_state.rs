@@ -1,4 +1,5 @@
-//! What sync keeps in the store: the spaces this store belongs to (relay, token, key, epoch) and
+//! What sync keeps in the store: the spaces this store belongs to (relay, token, epoch) and their
+//! keys by epoch, and
 //! each one's push and pull cursors and sealed envelopes, the record keys by blinded id, the relay times of received changes,
 //! and the outbox (local changes past the push cursor, read from the change log).
 
@@ -16,6 +17,8 @@ pub(crate) enum Cursor {
     Push,
     /// The relay's sequence number this store has applied the space's log up to.
     Pull,
+    /// Where this store read the space's control log up to.
+    Control,
 }
 
 impl Cursor {
@@ -23,6 +26,7 @@ impl Cursor {
         match self {
             Cursor::Push => "push_cursor",
             Cursor::Pull => "pull_cursor",
+            Cursor::Control => "control_cursor",
         }
     }
 }
@@ -55,7 +59,7 @@ pub(crate) fn set_cursor(
 /// The spaces this store syncs with, in the order it joined them.
 pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT space, name, relay, token, key, epoch, coordinator FROM spaces ORDER BY joined_at, space",
+        "SELECT space, name, relay, token, epoch, coordinator, root FROM spaces ORDER BY joined_at, space",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -63,23 +67,23 @@ pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
-            r.get::<_, Vec<u8>>(4)?,
-            r.get::<_, u32>(5)?,
-            r.get::<_, bool>(6)?,
+            r.get::<_, u32>(4)?,
+            r.get::<_, bool>(5)?,
+            r.get::<_, Option<Vec<u8>>>(6)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (space, name, relay, token, key, epoch, coordinator) = row?;
+        let (space, name, relay, token, epoch, coordinator, root) = row?;
         out.push(Membership {
             space: <[u8; 16]>::try_from(space.as_slice())
                 .map_err(|_| CoreError::corrupt("bad space id"))?,
             name,
             relay,
             token,
-            key: RawKey::from_slice(&key).map_err(|_| CoreError::corrupt("bad space key"))?,
             epoch,
             coordinator,
+            root: root.map(|r| crate::DeviceId::from_bytes(&r)),
         });
     }
     Ok(out)
@@ -87,20 +91,83 @@ pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
 
 pub(crate) fn insert_membership(conn: &Connection, m: &Membership, now_ms: i64) -> Result<()> {
     conn.execute(
-        "INSERT INTO spaces (space, name, relay, token, key, epoch, coordinator, joined_at)
+        "INSERT INTO spaces (space, name, relay, token, epoch, coordinator, root, joined_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             m.space,
             m.name,
             m.relay.trim_end_matches('/'),
             m.token,
-            m.key.as_bytes(),
             m.epoch,
             m.coordinator,
+            m.root.as_ref().map(|r| r.to_bytes()),
             now_ms
         ],
     )?;
     Ok(())
+}
+
+/// The key of `space` at `epoch`, if this store received it.
+pub(crate) fn space_key(conn: &Connection, space: &SpaceId, epoch: u32) -> Result<Option<RawKey>> {
+    let key: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT key FROM space_keys WHERE space = ?1 AND epoch = ?2")?
+        .query_row(params![space, epoch], |r| r.get(0))
+        .optional()?;
+    key.map(|k| RawKey::from_slice(&k).map_err(|_| CoreError::corrupt("bad space key")))
+        .transpose()
+}
+
+/// Every key of `space` this store holds, by epoch.
+pub(crate) fn space_keys(conn: &Connection, space: &SpaceId) -> Result<Vec<(u32, RawKey)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT epoch, key FROM space_keys WHERE space = ?1 ORDER BY epoch")?;
+    let rows = stmt.query_map([space], |r| {
+        Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (epoch, key) = row?;
+        out.push((
+            epoch,
+            RawKey::from_slice(&key).map_err(|_| CoreError::corrupt("bad space key"))?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Keeps the key of `space` at `epoch` (the first one received for an epoch stays); a key of a
+/// later epoch than the space's becomes the one new envelopes are sealed with, and envelopes
+/// sealed under an older one and not acknowledged yet are dropped, to be sealed again under
+/// it. Returns whether the key was new.
+pub(crate) fn keep_space_key(
+    conn: &Connection,
+    space: &SpaceId,
+    epoch: u32,
+    key: &RawKey,
+) -> Result<bool> {
+    let new = conn
+        .prepare_cached("INSERT OR IGNORE INTO space_keys (space, epoch, key) VALUES (?1, ?2, ?3)")?
+        .execute(params![space, epoch, key.as_bytes()])?
+        == 1;
+    let current: Option<u32> = conn
+        .prepare_cached("SELECT epoch FROM spaces WHERE space = ?1")?
+        .query_row([space], |r| r.get(0))
+        .optional()?;
+    if current.is_some_and(|c| epoch > c) {
+        conn.prepare_cached("UPDATE spaces SET epoch = ?2 WHERE space = ?1")?
+            .execute(params![space, epoch])?;
+        conn.prepare_cached("DELETE FROM sealed WHERE space = ?1")?
+            .execute([space])?;
+    }
+    Ok(new)
+}
+
+/// How many space keys this store holds: with the devices' keys, what decides whether held
+/// envelopes are worth another try.
+pub(crate) fn space_key_count(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM space_keys")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// The outbox after `after`: every change the relay has not given us (this device's own, and

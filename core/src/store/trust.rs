@@ -43,11 +43,13 @@ pub(crate) fn learn_device_keys(conn: &Connection, keys: &PublicKeys) -> Result<
         == 1)
 }
 
-/// How many devices' keys this store knows: held envelopes are tried again when it grows.
+/// How many keys (devices' and spaces') this store knows: held envelopes are tried again when
+/// it grows.
 pub(crate) fn known_keys(conn: &Connection) -> Result<i64> {
-    Ok(conn
+    let devices: i64 = conn
         .prepare_cached("SELECT count(*) FROM device_keys")?
-        .query_row([], |r| r.get(0))?)
+        .query_row([], |r| r.get(0))?;
+    Ok(devices + super::sync_state::space_key_count(conn)?)
 }
 
 /// The signature kept with a change, if it has one.

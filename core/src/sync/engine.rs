@@ -3,20 +3,29 @@
 //! a phone's own HTTP stack, the deterministic simulation's relay), and hands the answer to
 //! [`SyncRound::handle`]. Time and randomness come from the store's `StoreOptions`.
 //!
-//! A round pushes the outbox in batches, then pulls pages until none remain. Everything that
+//! A round first reads the space's control log (key deliveries for this device, enrolments to
+//! approve) and posts the key deliveries it queued, then pushes the outbox in batches (once it
+//! holds the space's key), then pulls pages until none remain. Everything that
 //! must survive is in the store when `handle` returns (the push cursor with the acknowledgement,
 //! the pull cursor with the page's changes, in one transaction), so a round abandoned at any
 //! point (no answer, the app killed, the device reopened) loses nothing: the next round starts
 //! where this one stopped, and the relay stores a pushed envelope once.
 
-use allervers_protocol::{Page, Push, Pushed, SpaceId};
+use allervers_protocol::{ControlPage, Page, PostControl, Push, Pushed, SpaceId};
 
 use super::{Membership, SyncProgress, SyncSummary, PULL_PAGE, PUSH_BATCH};
+
+/// Control items asked for in one request.
+pub const CONTROL_PAGE: usize = 500;
 use crate::{CoreError, ImportSummary, Result, Store};
 
 /// What to send to the relay next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
+    /// Ask for the page of the space's control log after `after`.
+    Control { after: u64, limit: usize },
+    /// Post key deliveries.
+    PostControl(PostControl),
     /// Push a batch of sealed changes.
     Push(Push),
     /// Ask for the page of envelopes after `after`.
@@ -26,12 +35,28 @@ pub enum Request {
 /// What the relay answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
+    Control(ControlPage),
+    /// The sequence numbers of posted control items.
+    Posted(Pushed),
     Pushed(Pushed),
     Page(Page),
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
+    /// Next: a page of the control log.
+    Control,
+    /// A control page was asked for; it is awaited.
+    Controlling {
+        after: u64,
+    },
+    /// Next: the key deliveries waiting to be posted, if any.
+    PostControl,
+    /// Key deliveries were posted up to this number; the answer is awaited.
+    PostingControl {
+        last: i64,
+        count: usize,
+    },
     /// Next: the outbox's next batch, or the first pull when it is empty.
     Push,
     /// A batch was sent; its acknowledgement is awaited.
@@ -86,7 +111,7 @@ impl<'s> SyncRound<'s> {
         Ok(SyncRound {
             store,
             membership,
-            step: Step::Push,
+            step: Step::Control,
             summary: SyncSummary::default(),
             to_push: store.pending_changes()? as usize,
             retried: false,
@@ -106,6 +131,34 @@ impl<'s> SyncRound<'s> {
 
     /// The next request to send, or `None` when the round is over.
     pub fn poll(&mut self) -> Result<Option<Request>> {
+        let space = self.membership.space;
+        if let Step::Control = self.step {
+            let after = self.store.control_cursor(&space)?;
+            self.step = Step::Controlling { after };
+            return Ok(Some(Request::Control {
+                after,
+                limit: CONTROL_PAGE,
+            }));
+        }
+        if let Step::PostControl = self.step {
+            match self.store.control_batch(&space)? {
+                Some((post, last)) => {
+                    self.step = Step::PostingControl {
+                        last,
+                        count: post.items.len(),
+                    };
+                    return Ok(Some(Request::PostControl(post)));
+                }
+                None => self.step = Step::Push,
+            }
+        }
+        if let Step::Push = self.step {
+            // A device that has not received the space's key yet seals nothing: its changes
+            // wait in the outbox.
+            if !self.store.holds_space_key(&space)? {
+                self.step = Step::Pull;
+            }
+        }
         if let Step::Push = self.step {
             match self
                 .store
@@ -147,12 +200,17 @@ impl<'s> SyncRound<'s> {
                 }))
             }
             Step::Done => Ok(None),
-            Step::Push | Step::Pushing { .. } | Step::Pulling { .. } | Step::Rechecking { .. } => {
-                Err(CoreError::invalid(
-                    "sync",
-                    "the answer to the last request is still awaited",
-                ))
-            }
+            Step::Push
+            | Step::Control
+            | Step::Controlling { .. }
+            | Step::PostControl
+            | Step::PostingControl { .. }
+            | Step::Pushing { .. }
+            | Step::Pulling { .. }
+            | Step::Rechecking { .. } => Err(CoreError::invalid(
+                "sync",
+                "the answer to the last request is still awaited",
+            )),
         }
     }
 
@@ -160,6 +218,41 @@ impl<'s> SyncRound<'s> {
     pub fn handle(&mut self, response: Response) -> Result<SyncProgress> {
         self.summary.requests += 1;
         match (self.step, response) {
+            (Step::Controlling { after }, Response::Control(page)) => {
+                if page.next < after || (page.next == after && !page.items.is_empty()) {
+                    return Err(CoreError::ChangesRefused(
+                        "the relay's control cursor went backwards".into(),
+                    ));
+                }
+                let done = self.store.apply_control(&self.membership.space, &page)?;
+                self.summary.keys_received += done.keys_received;
+                self.summary.approved += done.approved;
+                self.step = if page.more && page.next > after {
+                    Step::Control
+                } else {
+                    Step::PostControl
+                };
+                Ok(SyncProgress::Pulling {
+                    received: self.summary.pulled,
+                })
+            }
+            (Step::PostingControl { last, count }, Response::Posted(posted)) => {
+                if posted.seqs.len() != count {
+                    return Err(CoreError::RelayRefused {
+                        status: 200,
+                        reason: format!(
+                            "acknowledged {} control items of {count}",
+                            posted.seqs.len()
+                        ),
+                    });
+                }
+                self.store.control_posted(&self.membership.space, last)?;
+                self.step = Step::PostControl;
+                Ok(SyncProgress::Pushing {
+                    done: self.summary.pushed,
+                    total: self.to_push.max(self.summary.pushed),
+                })
+            }
             (Step::Pushing { last_seq, count }, Response::Pushed(pushed)) => {
                 self.store
                     .ack_push(&self.membership.space, last_seq, count, &pushed)?;

@@ -6,6 +6,7 @@
 //! the cursor move in one transaction: a sync cut at any point resumes without loss or
 //! duplication (pushes are idempotent at the relay, pages are applied once).
 
+mod control;
 mod engine;
 mod seal;
 
@@ -14,11 +15,14 @@ use automerge::Change;
 use serde::Serialize;
 
 use crate::crypto::RawKey;
+use crate::identity::PublicKeys;
+use crate::store::control as control_state;
 use crate::store::sync_state::{self, Cursor};
 use crate::store::trust::{self, Setback};
 use crate::store::{ImportSummary, SetAside, SignedChange, Store, ROSTER_ID};
-use crate::{CoreError, RecordId, Result};
-pub use engine::{Request, Response, SyncRound};
+use crate::{CoreError, DeviceId, RecordId, Result};
+pub use control::{ControlSummary, CONTROL_BATCH};
+pub use engine::{Request, Response, SyncRound, CONTROL_PAGE};
 pub(crate) use seal::SpaceKeys;
 
 /// Changes pushed in one request, at most.
@@ -31,16 +35,21 @@ pub const PULL_PAGE: usize = 1_000;
 /// many large, compressible changes is applied in slices, never held whole.
 pub const PAGE_INFLATED: u64 = 32 * 1024 * 1024;
 
-/// The space this store syncs with, and its credentials. Secret: kept in the encrypted store.
+/// A space this store syncs with, and its credentials. Secret: kept in the encrypted store. The
+/// space's keys are kept apart, by epoch: a device that joined holds none until a coordinator
+/// delivers them.
 #[derive(Clone)]
 pub struct Membership {
     pub space: SpaceId,
     pub name: String,
     pub relay: String,
     pub token: String,
-    pub key: RawKey,
+    /// The newest key epoch this store holds a key of (0 until it holds one).
     pub epoch: u32,
     pub coordinator: bool,
+    /// The coordinator's device this store trusts for key deliveries and wipe orders: the one
+    /// whose invite it joined with, or itself for the space's creator.
+    pub root: Option<DeviceId>,
 }
 
 impl std::fmt::Debug for Membership {
@@ -54,38 +63,46 @@ impl std::fmt::Debug for Membership {
     }
 }
 
-/// An invitation to join a space: everything a new device needs (the relay's address, the space
-/// and its key, a one-time enrolment secret). It is a secret itself: hand it over in person (a
-/// QR code), never by mail.
+/// An invitation to join a space: the relay's address, the space, the inviting coordinator's
+/// public keys and a one-time secret. It carries nothing that decrypts: the relay only ever sees
+/// the redemption token derived from the secret, and the joining device authenticates its keys
+/// under a MAC key also derived from it, which the relay never sees; the coordinator's device
+/// checks that MAC before it delivers the space key. Hand it over in person (a QR code): whoever
+/// holds it first can enrol.
 #[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Invite {
     pub relay: String,
     pub space: SpaceId,
     pub name: String,
-    pub key: [u8; 32],
-    pub epoch: u32,
+    pub coordinator: PublicKeys,
     pub secret: [u8; 32],
 }
 
-const INVITE_PREFIX: &str = "ALV1-";
+const INVITE_PREFIX: &str = "ALV2-";
+
+fn derive(secret: &[u8; 32], label: &[u8]) -> [u8; 32] {
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"allervers invite v2"), secret);
+    let mut out = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's limit: this cannot fail.
+    let _ = hkdf.expand(label, &mut out);
+    out
+}
 
 impl Invite {
-    /// A new invitation to the space of `membership`, with a fresh `secret`.
-    pub fn new(membership: &Membership, secret: [u8; 32]) -> Invite {
-        Invite {
-            relay: membership.relay.clone(),
-            space: membership.space,
-            name: membership.name.clone(),
-            key: *membership.key.as_bytes(),
-            epoch: membership.epoch,
-            secret,
-        }
+    /// The token that redeems the invite at the relay (once).
+    pub fn redeem(&self) -> [u8; 32] {
+        derive(&self.secret, b"redeem")
     }
 
-    /// The hash of the secret, which is all the relay keeps.
+    /// The hash of the redemption token, which is all the relay keeps.
     pub fn secret_hash(&self) -> [u8; 32] {
         use sha2::Digest;
-        sha2::Sha256::digest(self.secret).into()
+        sha2::Sha256::digest(self.redeem()).into()
+    }
+
+    /// The MAC under which a joining device authenticates its public keys.
+    pub fn mac(&self, device: &DeviceId, keys: &PublicKeys) -> [u8; 32] {
+        enrolment_mac(&self.secret, &self.space, device, keys)
     }
 
     /// The code to type or scan.
@@ -107,7 +124,14 @@ impl Invite {
                 "is not an allervers invite code (mistyped or cut?)",
             )
         };
-        let body = code.trim().strip_prefix(INVITE_PREFIX).ok_or_else(bad)?;
+        let code = code.trim();
+        if code.starts_with("ALV1-") {
+            return Err(CoreError::invalid(
+                "invite code",
+                "was made by an older version of allervers: ask for a new one",
+            ));
+        }
+        let body = code.strip_prefix(INVITE_PREFIX).ok_or_else(bad)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(body)
             .map_err(|_| bad())?;
@@ -118,18 +142,39 @@ impl Invite {
         Ok(invite)
     }
 
-    /// The membership a device gets once the relay enrolled it with `token`.
+    /// The membership a device gets once the relay enrolled it with `token`: no key yet, the
+    /// inviting coordinator its root.
     pub fn membership(&self, token: String) -> Membership {
         Membership {
             space: self.space,
             name: self.name.clone(),
             relay: self.relay.clone(),
             token,
-            key: RawKey::from_bytes(self.key),
-            epoch: self.epoch,
+            epoch: 0,
             coordinator: false,
+            root: Some(self.coordinator.device()),
         }
     }
+}
+
+/// The MAC of an enrolment: the space, the device and its keys under a key derived from the
+/// invite's secret.
+fn enrolment_mac(
+    secret: &[u8; 32],
+    space: &SpaceId,
+    device: &DeviceId,
+    keys: &PublicKeys,
+) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let key = derive(secret, b"mac");
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+    mac.update(b"allervers enrol v1");
+    mac.update(space);
+    mac.update(&device.to_bytes());
+    mac.update(&keys.sign);
+    mac.update(&keys.agree);
+    mac.finalize().into_bytes().into()
 }
 
 impl std::fmt::Debug for Invite {
@@ -160,6 +205,9 @@ pub struct SyncSummary {
     /// [`Store::set_aside`]); the cursor moved past them.
     pub held: usize,
     pub quarantined: usize,
+    /// Space keys this device received, and devices whose enrolment it approved.
+    pub keys_received: usize,
+    pub approved: usize,
     /// The pull cursor after the round.
     pub cursor: u64,
     pub requests: usize,
@@ -172,7 +220,8 @@ pub struct OutboxBatch {
 }
 
 impl Store {
-    /// Records that this store syncs with `membership` (after creating or joining a space).
+    /// Records that this store syncs with `membership` (after creating or joining a space). A
+    /// coordinator joining the space it created (its own root) draws the space's first key.
     pub fn join_space(&self, membership: &Membership) -> Result<()> {
         if membership.relay.trim().is_empty() || membership.token.is_empty() {
             return Err(CoreError::invalid(
@@ -180,7 +229,10 @@ impl Store {
                 "a relay address and a device token are needed",
             ));
         }
-        let conn = self.lock();
+        let creator =
+            membership.coordinator && membership.root.as_ref() == Some(&self.identity().device);
+        let key = creator.then(|| RawKey::from_bytes(self.random()));
+        let mut conn = self.lock();
         // The store keeps each space's state apart, but every change goes to every space it
         // belongs to: until partnerships receive only a consented projection, a store joins
         // one space.
@@ -190,7 +242,40 @@ impl Store {
                 "this store already belongs to a space",
             ));
         }
-        sync_state::insert_membership(&conn, membership, self.now().timestamp_millis())
+        let tx = conn.transaction()?;
+        sync_state::insert_membership(&tx, membership, self.now().timestamp_millis())?;
+        if let Some(key) = key {
+            sync_state::keep_space_key(&tx, &membership.space, membership.epoch, &key)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Joins the space of `invite` with the device token the relay gave: the inviting
+    /// coordinator's keys (from the invite, which came by hand) are the ones this store trusts
+    /// for its key deliveries.
+    pub fn join_invited(&self, invite: &Invite, token: String) -> Result<()> {
+        trust::learn_device_keys(&self.lock(), &invite.coordinator)?;
+        self.join_space(&invite.membership(token))
+    }
+
+    /// What `POST /v1/enroll` needs for `invite`: this device's id and keys, and their MAC.
+    pub fn enrolment(&self, invite: &Invite) -> allervers_protocol::Enroll {
+        let keys = self.device_keys().public();
+        allervers_protocol::Enroll {
+            space: invite.space,
+            redeem: invite.redeem(),
+            device: self.device_bytes(),
+            sign_key: keys.sign,
+            agree_key: keys.agree,
+            mac: invite.mac(&self.identity().device, &keys),
+        }
+    }
+
+    /// A key of a space received out of band (tests and the simulation, which have no
+    /// coordinator delivering keys).
+    pub fn keep_space_key(&self, space: &SpaceId, epoch: u32, key: &RawKey) -> Result<()> {
+        sync_state::keep_space_key(&self.lock(), space, epoch, key).map(|_| ())
     }
 
     /// This device's id as the relay knows it.
@@ -232,14 +317,15 @@ impl Store {
             name: name.to_string(),
             relay: relay.to_string(),
             token: String::new(),
-            key: RawKey::from_bytes(self.random()),
             epoch: 0,
             coordinator: true,
+            root: Some(self.identity().device.clone()),
         })
     }
 
     /// A new one-time invite to this store's space, with its membership (a coordinator's
-    /// device only). The caller registers the secret's hash at the relay.
+    /// device only). Its secret is kept here, to check the MAC of the device that redeems it;
+    /// the caller registers the redemption token's hash at the relay.
     pub fn new_invite(&self) -> Result<(Membership, Invite)> {
         let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
         if !m.coordinator {
@@ -248,7 +334,20 @@ impl Store {
                 "only a coordinator's device can invite",
             ));
         }
-        let invite = Invite::new(&m, self.random());
+        let invite = Invite {
+            relay: m.relay.clone(),
+            space: m.space,
+            name: m.name.clone(),
+            coordinator: self.device_keys().public(),
+            secret: self.random(),
+        };
+        control_state::keep_invite(
+            &self.lock(),
+            &m.space,
+            &invite.secret_hash(),
+            &invite.secret,
+            self.now().timestamp_millis(),
+        )?;
         Ok((m, invite))
     }
 
@@ -274,8 +373,28 @@ impl Store {
             .into_iter()
             .find(|m| m.space == *space)
             .ok_or(CoreError::NotEnrolled)?;
-        let keys = SpaceKeys::new(&m.key, m.epoch);
+        let key = sync_state::space_key(&self.lock(), space, m.epoch)?.ok_or_else(|| {
+            CoreError::invalid(
+                "space",
+                "this device has not received the space's key yet: a coordinator's device delivers it at its next sync",
+            )
+        })?;
+        let keys = SpaceKeys::new(&key, m.epoch);
         Ok((m, keys))
+    }
+
+    /// The keys of `space` at `epoch`, if this store holds them.
+    fn keys_at(&self, space: &SpaceId, epoch: u32) -> Result<Option<SpaceKeys>> {
+        Ok(sync_state::space_key(&self.lock(), space, epoch)?
+            .map(|key| SpaceKeys::new(&key, epoch)))
+    }
+
+    /// Whether this store holds the key new envelopes of `space` are sealed with.
+    pub fn holds_space_key(&self, space: &SpaceId) -> Result<bool> {
+        let Some(m) = self.memberships()?.into_iter().find(|m| m.space == *space) else {
+            return Ok(false);
+        };
+        Ok(self.keys_at(space, m.epoch)?.is_some())
     }
 
     /// The next batch of the outbox, sealed: a change already sealed by an earlier attempt goes
@@ -413,16 +532,20 @@ impl Store {
     /// The relay served a quarantined envelope again: the same bytes confirm the quarantine
     /// (the check gives the same answer everywhere); other bytes (the first copy was damaged on
     /// the way) are opened and applied, or set aside on their own merits.
-    /// `None` when the relay no longer serves it: the quarantine stays as it is.
+    /// `None` when the answer did not hold it (a confused or stale answer): it is asked for
+    /// again at the next round.
     pub fn recheck(
         &self,
         space_id: &SpaceId,
         seq: u64,
         served: Option<&Stored>,
     ) -> Result<ImportSummary> {
+        let Some(served) = served else {
+            return Ok(ImportSummary::default());
+        };
         let kept = trust::quarantined(&self.lock(), space_id, seq)?;
-        let stored = match (kept, served) {
-            (Some(kept), Some(served)) if kept != served.envelope => served,
+        let stored = match kept {
+            Some(kept) if kept != served.envelope => served,
             _ => {
                 trust::confirm(&self.lock(), space_id, seq)?;
                 return Ok(ImportSummary::default());
@@ -453,7 +576,7 @@ impl Store {
         envelopes: &[Stored],
         page_end: Option<i64>,
     ) -> Result<(ImportSummary, usize)> {
-        let (_, space) = self.keys(space_id)?;
+        let mut epochs: Vec<(u32, Option<SpaceKeys>)> = Vec::new();
         let mut opened: Vec<SignedChange> = Vec::new();
         let mut origin: Vec<usize> = Vec::new();
         let mut early: Vec<(usize, Setback)> = Vec::new();
@@ -468,16 +591,25 @@ impl Store {
                 }
                 taken = i + 1;
                 let env = &stored.envelope;
-                if env.epoch != space.epoch {
+                let space = match epochs.iter().find(|(e, _)| *e == env.epoch) {
+                    Some((_, keys)) => keys.clone(),
+                    None => {
+                        let keys = sync_state::space_key(&conn, space_id, env.epoch)?
+                            .map(|key| SpaceKeys::new(&key, env.epoch));
+                        epochs.push((env.epoch, keys.clone()));
+                        keys
+                    }
+                };
+                let Some(space) = space else {
                     early.push((
                         i,
                         Setback::Hold(format!(
-                            "sealed under key epoch {}, which this device has not received",
+                            "sealed under key epoch {}, whose key this device has not received",
                             env.epoch
                         )),
                     ));
                     continue;
-                }
+                };
                 let key = match &env.key {
                     Some(wrapped) => match space.unwrap(&env.record, wrapped) {
                         Ok(key) => key,

@@ -4,7 +4,7 @@ use crate::common::device;
 use allervers_core::export::ExportKind;
 use allervers_core::vocab::Lang;
 use allervers_core::{
-    CoreError, Edit, Membership, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Value,
+    CoreError, Edit, Membership, NewAction, NewEncounter, NewPerson, NewReferral, Value,
 };
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
@@ -288,9 +288,9 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
             name: "x".into(),
             relay: "http://relay.invalid".into(),
             token: "t".into(),
-            key: RawKey::generate(),
             epoch: 0,
             coordinator: false,
+            root: None,
         })
         .unwrap();
     let err = d

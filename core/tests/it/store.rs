@@ -386,6 +386,10 @@ fn migrates_from(version: i64) {
         conn.execute_batch(
             "DROP TABLE sealed;
              DROP TABLE spaces;
+             DROP TABLE space_keys;
+             DROP TABLE invites;
+             DROP TABLE enrolments;
+             DROP TABLE control_out;
              DROP TABLE device_keys;
              DROP TABLE held;
              DROP TABLE quarantine;

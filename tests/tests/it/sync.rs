@@ -6,7 +6,7 @@ use allervers_client::RelayApi;
 use allervers_core::{
     CoreError, Edit, NewEncounter, NewPerson, PersonQuery, Store, TimelineItem, Value,
 };
-use allervers_e2e::{create_space, device, invite, join, Device, RelayProcess};
+use allervers_e2e::{create_space, device, invite, join, welcome, Device, RelayProcess};
 
 fn sync(d: &Device) -> allervers_core::SyncSummary {
     allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()
@@ -35,6 +35,18 @@ fn meet(
             services: vec!["drink".into()],
             ..Default::default()
         })
+        .unwrap()
+}
+
+/// How many envelopes the relay at `url` stores, from its metrics.
+fn stored_envelopes(url: &str) -> u64 {
+    let mut r = ureq::get(format!("{url}/metrics")).call().unwrap();
+    r.body_mut()
+        .read_to_string()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("allervers_relay_envelopes_stored "))
+        .and_then(|n| n.trim().parse().ok())
         .unwrap()
 }
 
@@ -123,16 +135,31 @@ fn three_devices_that_worked_apart_converge_in_any_order_and_a_late_device_resto
             4
         );
     }
-    // A nothing-new sync is one request.
+    // A nothing-new sync is two requests: the control log, then the envelopes.
     let idle = sync(&a);
-    assert_eq!((idle.pushed, idle.pulled, idle.requests), (0, 0, 1));
+    assert_eq!((idle.pushed, idle.pulled, idle.requests), (0, 0, 2));
 
-    // A fresh device joins later and restores everything.
+    // A fresh device joins later and syncs before its key arrives: it holds everything it
+    // pulls and pushes nothing...
     let late = device("Téléphone 4", "Inès");
     join(&late.store, &invite(&a.store)).unwrap();
+    let early = sync(&late);
+    assert!(early.pulled > 10, "{early:?}");
+    assert_eq!((early.pushed, early.new_changes), (0, 0), "{early:?}");
+    assert_eq!(early.held, early.pulled, "{early:?}");
+    // ...then the coordinator's device checks its enrolment and delivers the key, and the
+    // device restores everything it held.
+    let approving = sync(&a);
+    assert_eq!(approving.approved, 1, "{approving:?}");
     let restored = sync(&late);
-    assert!(restored.pulled > 10, "{restored:?}");
+    assert_eq!(restored.keys_received, 1, "{restored:?}");
+    assert_eq!(restored.new_changes, early.pulled, "{restored:?}");
     assert_eq!(restored.pushed, 1, "its own roster entry");
+    assert!(late
+        .store
+        .set_aside(&late.store.membership().unwrap().unwrap().space)
+        .unwrap()
+        .is_empty());
     sync(&a);
     assert_identical(&[&a.store, &late.store]);
     assert_eq!(late.store.conflicts().unwrap().len(), 1);
@@ -190,6 +217,7 @@ fn revoked_devices_and_reused_invites_are_refused() {
     create_space(&relay, &a.store, "Maraude est");
     let code = invite(&a.store);
     join(&b.store, &code).unwrap();
+    welcome(&a.store, &[&b.store]);
     let err = join(&c.store, &code).unwrap_err();
     assert!(
         matches!(err, CoreError::RelayRefused { status: 404, .. }),
@@ -205,7 +233,7 @@ fn revoked_devices_and_reused_invites_are_refused() {
     let m = a.store.membership().unwrap().unwrap();
     let b_id: [u8; 16] = b.store.identity().device.to_bytes().try_into().unwrap();
     HttpClient::default()
-        .revoke(&m.relay, &m.space, &m.token, &b_id)
+        .revoke(&m.relay, &m.space, &m.token, &b_id, None)
         .unwrap();
     person(&b.store, "Après révocation");
     let err = allervers_client::sync(&b.store, &HttpClient::default(), &mut |_| {}).unwrap_err();
@@ -239,6 +267,7 @@ fn a_relay_killed_in_the_middle_of_a_push_loses_nothing_and_the_next_sync_comple
     );
     create_space(&relay, &a.store, "Maraude centre");
     join(&b.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&b.store]);
     let p = person(&a.store, "Fatou");
     for i in 0..3_000 {
         a.store
@@ -251,6 +280,7 @@ fn a_relay_killed_in_the_middle_of_a_push_loses_nothing_and_the_next_sync_comple
             .unwrap();
     }
     let total = a.store.pending_changes().unwrap();
+    let before = stored_envelopes(&relay.url);
     // Kill the relay once a few batches were acknowledged, while the push goes on.
     let pushed = std::sync::atomic::AtomicUsize::new(0);
     let result = std::thread::scope(|s| {
@@ -282,16 +312,7 @@ fn a_relay_killed_in_the_middle_of_a_push_loses_nothing_and_the_next_sync_comple
     assert_eq!(resumed.pushed as u64, left, "the rest, and only the rest");
     assert_eq!(a.store.pending_changes().unwrap(), 0);
     // Every change reached the relay exactly once.
-    let (_, body) = {
-        let mut r = ureq::get(format!("{}/metrics", relay.url)).call().unwrap();
-        ((), r.body_mut().read_to_string().unwrap())
-    };
-    let stored: u64 = body
-        .lines()
-        .find_map(|l| l.strip_prefix("allervers_relay_envelopes_stored "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap();
-    assert_eq!(stored, total);
+    assert_eq!(stored_envelopes(&relay.url), before + total);
     sync(&b);
     assert_eq!(
         b.store
@@ -317,6 +338,7 @@ fn a_record_received_in_a_bundle_and_edited_reaches_the_whole_space() {
     let outside = device("Poste hors ligne", "Bastien");
     create_space(&relay, &a.store, "Maraude sud");
     join(&b.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&b.store]);
     // A person recorded on a device outside the space reaches b by a bundle; b edits it.
     let p = person(&outside.store, "Gérard");
     let bundle = outside
@@ -369,6 +391,7 @@ fn a_device_whose_clock_is_off_is_marked_against_the_relay_time() {
     create_space(&relay, &office.store, "Maraude horloges");
     join(&right.store, &invite(&office.store)).unwrap();
     join(&wrong.store, &invite(&office.store)).unwrap();
+    welcome(&office.store, &[&right.store, &wrong.store]);
     let p = person(&right.store, "Awa");
     sync(&right);
     sync(&wrong);

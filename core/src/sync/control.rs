@@ -1,0 +1,381 @@
+//! The control side of sync: what devices exchange besides envelopes, through the space's
+//! control log on the relay.
+//!
+//! - **Enrolment.** A device that redeemed an invite appears in the log with its public keys and
+//!   a MAC under a key derived from the invite's secret. The coordinator's device that issued the
+//!   invite checks the MAC (a relay that swapped in keys of its own cannot make one), then
+//!   delivers every space key it holds, sealed to the new device's agreement key. An enrolment
+//!   whose invite another device issued waits for [`Store::approve`].
+//! - **Key delivery.** A space key of one epoch sealed to one device and signed by the
+//!   coordinator's device; a device takes only deliveries signed by the coordinator it trusts
+//!   (its `root`).
+//! - **Revocation.** A coordinator signs a wipe order for the revoked device, which the relay
+//!   serves it at its next request; then starts a new epoch (the relay numbers them one at a
+//!   time) with a fresh key, delivered to every remaining device. What is sealed after a device
+//!   learns of the new epoch uses it, with fresh record keys (record ids are blinded per epoch).
+
+use allervers_protocol::{ControlBody, ControlPage, PostControl, SpaceId, WipeOrder};
+
+use super::Membership;
+use crate::crypto::RawKey;
+use crate::identity::{self, PublicKeys};
+use crate::store::control::{self, Enrolment, EnrolmentStatus};
+use crate::store::sync_state::{self, Cursor};
+use crate::store::trust;
+use crate::{CoreError, DeviceId, Result, Store};
+
+/// Key deliveries posted in one request, at most.
+pub const CONTROL_BATCH: usize = 500;
+
+/// What a page of the control log did here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControlSummary {
+    /// Space keys this device received.
+    pub keys_received: usize,
+    /// Devices whose enrolment this device approved (keys queued for them).
+    pub approved: usize,
+    /// Enrolments whose MAC did not match, and key deliveries that did not check out.
+    pub refused: usize,
+}
+
+fn keys_message(space: &SpaceId, epoch: u32, to: &[u8; 16], from: &[u8; 16]) -> Vec<u8> {
+    let mut out = b"allervers keys v1".to_vec();
+    out.extend_from_slice(space);
+    out.extend_from_slice(&epoch.to_le_bytes());
+    out.extend_from_slice(to);
+    out.extend_from_slice(from);
+    out
+}
+
+fn wipe_message(space: &SpaceId, device: &[u8; 16]) -> Vec<u8> {
+    let mut out = b"allervers wipe v1".to_vec();
+    out.extend_from_slice(space);
+    out.extend_from_slice(device);
+    out
+}
+
+fn id16(device: &DeviceId) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let bytes = device.to_bytes();
+    let n = bytes.len().min(16);
+    out[..n].copy_from_slice(&bytes[..n]);
+    out
+}
+
+impl Store {
+    fn membership_of(&self, space: &SpaceId) -> Result<Membership> {
+        self.memberships()?
+            .into_iter()
+            .find(|m| m.space == *space)
+            .ok_or(CoreError::NotEnrolled)
+    }
+
+    /// Where the next read of `space`'s control log starts.
+    pub fn control_cursor(&self, space: &SpaceId) -> Result<u64> {
+        Ok(sync_state::cursor(&self.lock(), space, Cursor::Control)? as u64)
+    }
+
+    /// Applies one page of the control log, with the cursor's move, in one transaction.
+    pub fn apply_control(&self, space: &SpaceId, page: &ControlPage) -> Result<ControlSummary> {
+        let m = self.membership_of(space)?;
+        let me = id16(&self.identity().device);
+        let now_ms = self.now().timestamp_millis();
+        let mut summary = ControlSummary::default();
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for item in &page.items {
+            match &item.body {
+                ControlBody::Enrolled {
+                    invite,
+                    device,
+                    sign_key,
+                    agree_key,
+                    mac,
+                } => {
+                    let keys = PublicKeys {
+                        sign: *sign_key,
+                        agree: *agree_key,
+                    };
+                    if !m.coordinator || id16(&keys.device()) != *device {
+                        continue;
+                    }
+                    let status = match control::invite_secret(&tx, space, invite)? {
+                        Some(secret) => {
+                            let expected =
+                                super::enrolment_mac(&secret, space, &keys.device(), &keys);
+                            if subtle_eq(&expected, mac) {
+                                EnrolmentStatus::Approved
+                            } else {
+                                summary.refused += 1;
+                                EnrolmentStatus::Refused
+                            }
+                        }
+                        None => EnrolmentStatus::Pending,
+                    };
+                    control::keep_enrolment(&tx, space, &keys, status, now_ms)?;
+                    if status == EnrolmentStatus::Approved {
+                        trust::learn_device_keys(&tx, &keys)?;
+                        self.deliver_all(&tx, space, &keys)?;
+                        summary.approved += 1;
+                    }
+                }
+                ControlBody::Keys {
+                    epoch,
+                    to,
+                    from,
+                    sealed,
+                    signature,
+                } => {
+                    if *to != me {
+                        continue;
+                    }
+                    let from_id = DeviceId::from_bytes(from);
+                    let trusted = m.root.as_ref() == Some(&from_id);
+                    let from_keys = trust::device_keys(&tx, &from_id)?;
+                    let mut message = keys_message(space, *epoch, to, from);
+                    let aad = message.clone();
+                    message.extend_from_slice(sealed);
+                    let key = match (trusted, from_keys) {
+                        (true, Some(keys))
+                            if identity::verify_bytes(&keys, &message, signature) =>
+                        {
+                            self.device_keys()
+                                .open_box(sealed, &aad)
+                                .and_then(|k| RawKey::from_slice(&k).ok())
+                        }
+                        _ => None,
+                    };
+                    match key {
+                        Some(key) => {
+                            if sync_state::keep_space_key(&tx, space, *epoch, &key)? {
+                                summary.keys_received += 1;
+                            }
+                        }
+                        None => summary.refused += 1,
+                    }
+                }
+                ControlBody::Epoch { .. } => {}
+            }
+        }
+        let next = i64::try_from(page.next)
+            .map_err(|_| CoreError::ChangesRefused("the relay's cursor is out of range".into()))?;
+        sync_state::set_cursor(&tx, space, Cursor::Control, next)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    /// Queues, for the device with `keys`, every key of `space` this store holds.
+    fn deliver_all(
+        &self,
+        conn: &rusqlite::Connection,
+        space: &SpaceId,
+        keys: &PublicKeys,
+    ) -> Result<()> {
+        for (epoch, key) in sync_state::space_keys(conn, space)? {
+            self.deliver(conn, space, keys, epoch, &key)?;
+        }
+        Ok(())
+    }
+
+    /// Queues one key delivery: `key` (of `epoch`) sealed to `to` and signed by this device.
+    fn deliver(
+        &self,
+        conn: &rusqlite::Connection,
+        space: &SpaceId,
+        to: &PublicKeys,
+        epoch: u32,
+        key: &RawKey,
+    ) -> Result<()> {
+        let to_id = id16(&to.device());
+        let from = id16(&self.identity().device);
+        let aad = keys_message(space, epoch, &to_id, &from);
+        let sealed = identity::seal_to(&to.agree, key.as_bytes(), &aad, &*self.entropy());
+        let mut message = aad;
+        message.extend_from_slice(&sealed);
+        let signature = self.device_keys().sign_bytes(&message).to_vec();
+        control::queue(
+            conn,
+            space,
+            &ControlBody::Keys {
+                epoch,
+                to: to_id,
+                from,
+                sealed,
+                signature,
+            },
+        )
+    }
+
+    /// The next key deliveries to post, with the number to acknowledge them by.
+    pub fn control_batch(&self, space: &SpaceId) -> Result<Option<(PostControl, i64)>> {
+        let (items, last) = control::queued(&self.lock(), space, CONTROL_BATCH)?;
+        Ok((!items.is_empty()).then_some((PostControl { items }, last)))
+    }
+
+    /// The relay stored the deliveries up to `last`.
+    pub(crate) fn control_posted(&self, space: &SpaceId, last: i64) -> Result<()> {
+        control::posted(&self.lock(), space, last)
+    }
+
+    /// The devices that enrolled in this store's space, as its control log said, and what
+    /// became of them here (a coordinator's device).
+    pub fn enrolments(&self) -> Result<Vec<Enrolment>> {
+        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+        control::enrolments(&self.lock(), &m.space)
+    }
+
+    /// Approves a pending enrolment by hand (its invite was not issued by this device): the
+    /// space's keys are delivered to it at the next sync. `device` is its id or its first hex
+    /// digits, as `devices` shows them.
+    pub fn approve(&self, device: &str) -> Result<DeviceId> {
+        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+        if !m.coordinator {
+            return Err(CoreError::invalid(
+                "approve",
+                "only a coordinator's device can approve a device",
+            ));
+        }
+        let wanted = device.trim().to_ascii_lowercase();
+        let all = control::enrolments(&self.lock(), &m.space)?;
+        let matching: Vec<_> = all
+            .iter()
+            .filter(|e| !wanted.is_empty() && e.device.to_string().starts_with(&wanted))
+            .collect();
+        let enrolment = match matching.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(CoreError::invalid(
+                    "device",
+                    "no device of this space enrolled with that id",
+                ))
+            }
+            _ => {
+                return Err(CoreError::invalid(
+                    "device",
+                    "several enrolled devices start with these digits: give more of them",
+                ))
+            }
+        };
+        if enrolment.status == EnrolmentStatus::Refused {
+            return Err(CoreError::invalid(
+                "device",
+                "its keys did not match its invite (swapped on the way): it must enrol again with a new invite",
+            ));
+        }
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        if enrolment.status == EnrolmentStatus::Pending {
+            control::keep_enrolment(
+                &tx,
+                &m.space,
+                &enrolment.keys,
+                EnrolmentStatus::Approved,
+                self.now().timestamp_millis(),
+            )?;
+            trust::learn_device_keys(&tx, &enrolment.keys)?;
+            self.deliver_all(&tx, &m.space, &enrolment.keys)?;
+        }
+        tx.commit()?;
+        Ok(enrolment.device.clone())
+    }
+
+    /// The order, signed by this coordinator's device, that `device` erase its store.
+    pub fn wipe_order(&self, device: &DeviceId) -> Result<WipeOrder> {
+        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+        if !m.coordinator {
+            return Err(CoreError::invalid(
+                "revoke",
+                "only a coordinator's device can revoke a device",
+            ));
+        }
+        let target = id16(device);
+        Ok(WipeOrder {
+            space: m.space,
+            device: target,
+            by: id16(&self.identity().device),
+            signature: self
+                .device_keys()
+                .sign_bytes(&wipe_message(&m.space, &target))
+                .to_vec(),
+        })
+    }
+
+    /// Starts key epoch `epoch` of this store's space (the relay numbered it): a fresh space
+    /// key, kept here and queued for each device of `recipients` whose keys this store knows.
+    /// Everything this store seals from now on uses it. Returns the devices it could not
+    /// deliver to (keys unknown here).
+    pub fn rotate(&self, epoch: u32, recipients: &[DeviceId]) -> Result<Vec<DeviceId>> {
+        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+        if !m.coordinator {
+            return Err(CoreError::invalid(
+                "revoke",
+                "only a coordinator's device can start a key epoch",
+            ));
+        }
+        let key = RawKey::from_bytes(self.random());
+        let mut missing = Vec::new();
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        sync_state::keep_space_key(&tx, &m.space, epoch, &key)?;
+        for device in recipients {
+            if *device == self.identity().device {
+                continue;
+            }
+            match trust::device_keys(&tx, device)? {
+                Some(keys) => self.deliver(&tx, &m.space, &keys, epoch, &key)?,
+                None => missing.push(device.clone()),
+            }
+        }
+        tx.commit()?;
+        Ok(missing)
+    }
+
+    /// A refusal from the relay that carries a wipe order: if a coordinator this store trusts
+    /// signed it for this very device, the store is erased (every table emptied, then its files
+    /// removed) and `Wiped` is returned; an order that does not check out erases nothing and is
+    /// an ordinary refusal.
+    pub fn obey_wipe(&self, order: &WipeOrder) -> CoreError {
+        match self.check_wipe(order) {
+            Ok(true) => match self.erase() {
+                Ok(()) => CoreError::Wiped,
+                Err(e) => e,
+            },
+            Ok(false) => CoreError::RelayRefused {
+                status: 410,
+                reason: "revoked, with a wipe order this device does not trust: nothing was erased"
+                    .into(),
+            },
+            Err(e) => e,
+        }
+    }
+
+    fn check_wipe(&self, order: &WipeOrder) -> Result<bool> {
+        let Some(m) = self
+            .memberships()?
+            .into_iter()
+            .find(|m| m.space == order.space)
+        else {
+            return Ok(false);
+        };
+        if order.device != id16(&self.identity().device) {
+            return Ok(false);
+        }
+        let by = DeviceId::from_bytes(&order.by);
+        if m.root.as_ref() != Some(&by) {
+            return Ok(false);
+        }
+        let Some(keys) = trust::device_keys(&self.lock(), &by)? else {
+            return Ok(false);
+        };
+        Ok(identity::verify_bytes(
+            &keys,
+            &wipe_message(&order.space, &order.device),
+            &order.signature,
+        ))
+    }
+}
+
+/// Compares two MACs in constant time.
+fn subtle_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
