@@ -241,6 +241,10 @@ class SyncThroughTheRelay(unittest.TestCase):
         self.assertEqual(e.exception.status, 404)
         with self.assertRaises(av.FfiError.InvalidInput):
             b.join("ALV1-garbage", None)
+        # Until the coordinator's device has synced, b holds no key: it pushes nothing.
+        early = b.sync(None)
+        self.assertFalse(early.has_space_key)
+        self.assertEqual(early.pushed, 0)
         karim = a.add_person(person(name="Karim"))
         a.log_encounter(encounter([karim], "gare de l'Est", ["drink"]))
         listener = Listener()
@@ -257,6 +261,15 @@ class SyncThroughTheRelay(unittest.TestCase):
         self.assertEqual(b.person(karim).name, "Karim")
         self.assertEqual(len([e for e in b.timeline(karim) if e.kind == av.TimelineKind.ENCOUNTER]), 1)
         self.assertEqual(b.pending_changes(), 0)
+        self.assertTrue(pulled.has_space_key)
+        self.assertEqual(a.set_aside(), [])
+
+        # Revoked with a wipe order: b's next sync erases its store and says so.
+        epoch = a.revoke(b.identity().device, exchange)
+        self.assertEqual(epoch, 1)
+        with self.assertRaises(av.FfiError.Wiped):
+            b.sync(None)
+        self.assertFalse(os.path.exists(os.path.join(self.dir.name, "Julien.db")))
 
 
 if __name__ == "__main__":

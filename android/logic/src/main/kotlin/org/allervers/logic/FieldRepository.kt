@@ -23,6 +23,7 @@ fun FfiException.toProblem(): Problem = when (this) {
     is FfiException.RelayRefused -> Problem("The relay refused (${this.status}): ${this.reason}")
     is FfiException.WrongKey -> Problem("This phone's key does not open its store.")
     is FfiException.NotEnrolled -> Problem("This phone has not joined a team yet.")
+    is FfiException.Wiped -> Problem("A coordinator removed this phone from the team: its records were erased.")
     else -> Problem(this.message ?: "Unexpected error")
 }
 
