@@ -1,6 +1,7 @@
 //! The fields of each record kind: their names, types and bounds. Writing, reading, history,
 //! conflicts and the command line all go through this one table, so a field is declared once.
 
+use automerge::ScalarValue;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -448,3 +449,92 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     }
     parse_date(text).map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
 }
+
+/// The checks a received change's values pass that give the same answer on every device (no
+/// clock, no organisation's list): text at most 10,000 characters with no control characters,
+/// times and dates from 1900 to 2200, and, for a known field set at the top of a record of a
+/// known kind, a value of the field's type within its bounds. Unknown fields, kinds and codes
+/// are kept: they may come from a newer version or another organisation's list.
+pub(crate) fn check_received(
+    kind: Option<Kind>,
+    change: &automerge::Change,
+) -> std::result::Result<(), String> {
+    use automerge::legacy::{Key, ObjectId, OpType};
+    let ops = change.decode().operations;
+    let kind = kind.or_else(|| {
+        ops.iter()
+            .find_map(|op| match (&op.obj, &op.key, &op.action) {
+                (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(name)))
+                    if k.as_str() == crate::doc::KIND =>
+                {
+                    Kind::from_name(name)
+                }
+                _ => None,
+            })
+    });
+    for op in &ops {
+        let OpType::Put(scalar) = &op.action else {
+            continue;
+        };
+        let field = match (&op.obj, &op.key) {
+            (ObjectId::Root, Key::Map(key)) => Some(key.as_str()),
+            _ => None,
+        };
+        let name = field.unwrap_or("a value");
+        let refuse = |why: &str| Err(format!("{name} {why}"));
+        match scalar {
+            ScalarValue::Str(s) => {
+                if s.chars().count() > 10_000 {
+                    return refuse("is longer than 10,000 characters");
+                }
+                if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                    return refuse("contains control characters");
+                }
+            }
+            ScalarValue::Timestamp(ms) => {
+                if !(MIN_RECEIVED_MS..=MAX_RECEIVED_MS).contains(ms) {
+                    return refuse("is a time before 1900 or after 2200");
+                }
+            }
+            ScalarValue::F64(x) if !x.is_finite() => return refuse("is not a finite number"),
+            _ => {}
+        }
+        let spec = match (kind, field) {
+            (Some(kind), Some(field)) => match kind.field(field) {
+                Ok(spec) if !spec.ty.is_container() => spec,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        match (spec.ty, scalar) {
+            (T::Int { min, max }, ScalarValue::Int(i)) if *i < min || *i > max => {
+                return refuse(&format!("is outside {min}..={max}"))
+            }
+            (T::Int { max, .. }, ScalarValue::Uint(u)) if *u > max.max(0) as u64 => {
+                return refuse(&format!("is more than {max}"))
+            }
+            (T::Float { min, max }, ScalarValue::F64(x)) if *x < min || *x > max => {
+                return refuse(&format!("is outside {min}..={max}"))
+            }
+            (T::Date(_), ScalarValue::Str(s)) => match parse_date(s) {
+                Some(d) if (1900..=2200).contains(&d.year()) => {}
+                _ => return refuse("is not a date from 1900 to 2200 (YYYY-MM-DD)"),
+            },
+            (T::Ref(_), ScalarValue::Str(s)) if s.parse::<crate::RecordId>().is_err() => {
+                return refuse("is not a record id")
+            }
+            (T::Text | T::Code(_) | T::Ref(_), ScalarValue::Str(_))
+            | (T::Int { .. }, ScalarValue::Int(_) | ScalarValue::Uint(_))
+            | (T::Float { .. }, ScalarValue::F64(_) | ScalarValue::Int(_))
+            | (T::Bool, ScalarValue::Boolean(_))
+            | (T::Time(_), ScalarValue::Timestamp(_))
+            | (_, ScalarValue::Unknown { .. } | ScalarValue::Null) => {}
+            _ => return refuse(&format!("does not fit a {:?} field", spec.ty)),
+        }
+    }
+    Ok(())
+}
+
+/// 1900-01-01 and 2200-12-31T23:59:59.999Z in milliseconds.
+const MIN_RECEIVED_MS: i64 = -2_208_988_800_000;
+const MAX_RECEIVED_MS: i64 = 7_289_654_399_999;

@@ -257,6 +257,19 @@ impl Store {
                 Err(CoreError::RecordNotFound(_)) => None,
                 Err(e) => return Err(e),
             };
+            // Values every device checks the same way: a change with one out of bounds is set
+            // aside before anything applies.
+            let mut checked = Vec::with_capacity(new.len());
+            for (i, change) in new {
+                match crate::model::fields::check_received(existing_kind, &change) {
+                    Ok(()) => checked.push((i, change)),
+                    Err(why) => set_back(&mut verdicts, i, Setback::Quarantine(why))?,
+                }
+            }
+            let new = checked;
+            if new.is_empty() {
+                continue;
+            }
             let stored = load_doc(&tx, id)?;
             let had_changes = stored.is_some();
             let mut doc = stored.unwrap_or_else(AutoCommit::new);

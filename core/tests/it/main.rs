@@ -7,6 +7,7 @@ mod common;
 mod fuzz_corpus;
 mod merge;
 mod private_files;
+mod received;
 mod records;
 mod report;
 mod startup;
