@@ -491,10 +491,8 @@ pub(crate) fn check_received(
                     return refuse("contains control characters");
                 }
             }
-            ScalarValue::Timestamp(ms) => {
-                if !(MIN_RECEIVED_MS..=MAX_RECEIVED_MS).contains(ms) {
-                    return refuse("is a time before 1900 or after 2200");
-                }
+            ScalarValue::Timestamp(ms) if !(MIN_RECEIVED_MS..=MAX_RECEIVED_MS).contains(ms) => {
+                return refuse("is a time before 1900 or after 2200")
             }
             ScalarValue::F64(x) if !x.is_finite() => return refuse("is not a finite number"),
             _ => {}
