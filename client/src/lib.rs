@@ -28,17 +28,18 @@ pub fn sync(
     let m = round.membership().clone();
     while let Some(request) = round.poll()? {
         let answer = match request {
-            Request::Control { after, limit } => transport
-                .control(&m.relay, &m.space, &m.token, after, limit)
-                .map(Response::Control),
             Request::PostControl(post) => transport
                 .post_control(&m.relay, &m.space, &m.token, &post)
                 .map(Response::Posted),
             Request::Push(push) => transport
                 .push(&m.relay, &m.space, &m.token, &push)
                 .map(Response::Pushed),
-            Request::Pull { after, limit } => transport
-                .pull(&m.relay, &m.space, &m.token, after, limit)
+            Request::Pull {
+                after,
+                limit,
+                control_after,
+            } => transport
+                .pull(&m.relay, &m.space, &m.token, after, limit, control_after)
                 .map(Response::Page),
         };
         let response = match answer {

@@ -118,6 +118,22 @@ pub trait RelayApi: Exchange {
         )))?)
     }
 
+    /// A page of the space's control log (the sync gets it with its pulls).
+    fn control(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<ControlPage, TransportError> {
+        let url = format!(
+            "{relay}/v1/spaces/{}/control?after={after}&limit={limit}",
+            hex_id(space)
+        );
+        decoded(checked(self.exchange(get(url, token)))?)
+    }
+
     /// Revokes `device`, with the wipe order the relay serves it at its next request.
     fn revoke(
         &self,
@@ -185,26 +201,15 @@ impl<T: Exchange> Transport for T {
         token: &str,
         after: u64,
         limit: usize,
+        control_after: Option<u64>,
     ) -> Result<Page, TransportError> {
-        let url = format!(
+        let mut url = format!(
             "{relay}/v1/spaces/{}/envelopes?after={after}&limit={limit}",
             hex_id(space)
         );
-        decoded(checked(self.exchange(get(url, token)))?)
-    }
-
-    fn control(
-        &self,
-        relay: &str,
-        space: &SpaceId,
-        token: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<ControlPage, TransportError> {
-        let url = format!(
-            "{relay}/v1/spaces/{}/control?after={after}&limit={limit}",
-            hex_id(space)
-        );
+        if let Some(c) = control_after {
+            url.push_str(&format!("&control_after={c}"));
+        }
         decoded(checked(self.exchange(get(url, token)))?)
     }
 

@@ -1,7 +1,7 @@
 //! What a device's sync needs from the relay, whatever carries the bytes.
 
 use allervers_core::CoreError;
-use allervers_protocol::{ControlPage, Page, PostControl, Push, Pushed, SpaceId, WipeOrder};
+use allervers_protocol::{Page, PostControl, Push, Pushed, SpaceId, WipeOrder};
 
 /// Why a request to the relay did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,15 +44,8 @@ pub trait Transport {
         token: &str,
         after: u64,
         limit: usize,
+        control_after: Option<u64>,
     ) -> Result<Page, TransportError>;
-    fn control(
-        &self,
-        relay: &str,
-        space: &SpaceId,
-        token: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<ControlPage, TransportError>;
     fn post_control(
         &self,
         relay: &str,

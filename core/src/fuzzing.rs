@@ -277,16 +277,19 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
         next: stored.len() as u64,
         envelopes: stored.clone(),
         more: false,
+        control: None,
     };
     let first = Page {
         envelopes: stored.iter().take(1).cloned().collect(),
         next: 1,
         more: true,
+        control: None,
     };
     let empty = Page {
         envelopes: Vec::new(),
         next: 0,
         more: false,
+        control: None,
     };
     for (name, page) in [("whole", &whole), ("first", &first), ("empty", &empty)] {
         out.push(("page", format!("seed-page-{name}"), encode(page)));

@@ -176,13 +176,15 @@ pub struct Stored {
     pub envelope: Envelope,
 }
 
-/// `GET /v1/spaces/{space}/envelopes?after=SEQ&limit=N`: one page, the next cursor, and
-/// whether more remain.
+/// `GET /v1/spaces/{space}/envelopes?after=SEQ&limit=N[&control_after=C]`: one page, the next
+/// cursor, and whether more remain; with `control_after`, the page of the space's control log
+/// after `C` too (so that a sync with nothing new stays one round trip).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
     pub envelopes: Vec<Stored>,
     pub next: u64,
     pub more: bool,
+    pub control: Option<ControlPage>,
 }
 
 /// Encodes a body.
@@ -234,6 +236,7 @@ mod tests {
             }],
             next: 7,
             more: false,
+            control: None,
         };
         assert_eq!(decode::<Page>(&encode(&page)).unwrap(), page);
         assert!(decode::<Page>(b"\xff\xff\xff\xff\xff").is_err());

@@ -425,6 +425,8 @@ async fn push(
 struct PullQuery {
     after: Option<u64>,
     limit: Option<usize>,
+    /// With a pull of envelopes: the control log's items after this too.
+    control_after: Option<u64>,
 }
 
 fn page_query(
@@ -448,7 +450,15 @@ async fn pull(
     let q = page_query(query)?;
     member(&relay, &headers, space, false).await?;
     let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-    let page = blocking(&relay, move |s| s.pull(space, q.after.unwrap_or(0), limit)).await?;
+    let control_after = q.control_after;
+    let page = blocking(&relay, move |s| {
+        let mut page = s.pull(space, q.after.unwrap_or(0), limit)?;
+        if let Some(after) = control_after {
+            page.control = Some(s.control(space, after, MAX_PAGE)?);
+        }
+        Ok(page)
+    })
+    .await?;
     relay
         .pulled
         .fetch_add(page.envelopes.len() as u64, Ordering::Relaxed);

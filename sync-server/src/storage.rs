@@ -614,6 +614,7 @@ impl Storage for SqliteStorage {
             envelopes,
             next,
             more,
+            control: None,
         })
     }
 

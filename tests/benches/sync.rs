@@ -328,7 +328,7 @@ fn main() {
                     }
                     local.push(t.elapsed().as_micros() as u32);
                     let t = Instant::now();
-                    match client.pull(&url, &space, &token, after, 200) {
+                    match client.pull(&url, &space, &token, after, 200, None) {
                         Ok(page) => after = page.next,
                         Err(_) => {
                             errors.fetch_add(1, Ordering::Relaxed);

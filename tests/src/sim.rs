@@ -26,7 +26,7 @@ use allervers_core::{
     PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy, Store,
     StoreOptions, SyncRound, Value,
 };
-use allervers_protocol::{ControlPage, Page, Push, Pushed, Stored};
+use allervers_protocol::{Page, Push, Pushed, Stored};
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -93,6 +93,7 @@ impl Relay {
             more: (next as usize) < self.log.len(),
             envelopes,
             next,
+            control: None,
         }
     }
 }
@@ -597,16 +598,11 @@ impl Sim {
                 return Ok(());
             }
             let response = match &request {
-                Request::Control { after, .. } => Response::Control(ControlPage {
-                    items: Vec::new(),
-                    next: *after,
-                    more: false,
-                }),
                 Request::PostControl(post) => Response::Posted(Pushed {
                     seqs: vec![0; post.items.len()],
                 }),
                 Request::Push(push) => Response::Pushed(self.relay.push(push)),
-                Request::Pull { after, limit } => {
+                Request::Pull { after, limit, .. } => {
                     let page = self.relay.pull(*after, *limit);
                     match (replay_next, &dev.last_page) {
                         (true, Some(stale)) => {

@@ -3,60 +3,48 @@
 //! a phone's own HTTP stack, the deterministic simulation's relay), and hands the answer to
 //! [`SyncRound::handle`]. Time and randomness come from the store's `StoreOptions`.
 //!
-//! A round first reads the space's control log (key deliveries for this device, enrolments to
-//! approve) and posts the key deliveries it queued, then pushes the outbox in batches (once it
-//! holds the space's key), then pulls pages until none remain. Everything that
-//! must survive is in the store when `handle` returns (the push cursor with the acknowledgement,
-//! the pull cursor with the page's changes, in one transaction), so a round abandoned at any
-//! point (no answer, the app killed, the device reopened) loses nothing: the next round starts
-//! where this one stopped, and the relay stores a pushed envelope once.
+//! A round pushes the outbox in batches (once the device holds the space's key), then pulls
+//! pages until none remain; each pull also brings the space's control log after this device's
+//! control cursor (key deliveries for it, enrolments to approve), applied before the page's
+//! envelopes, so that a sync with nothing new stays one round trip. Then it posts the key
+//! deliveries it queued, and, if the key arrived during the round, pushes what waited for it.
+//! Everything that must survive is in the store when `handle` returns (the push cursor with the
+//! acknowledgement, the pull and control cursors with the page's changes), so a round abandoned
+//! at any point (no answer, the app killed, the device reopened) loses nothing: the next round
+//! starts where this one stopped, and the relay stores a pushed envelope once.
 
-use allervers_protocol::{ControlPage, Page, PostControl, Push, Pushed, SpaceId};
+use allervers_protocol::{Page, PostControl, Push, Pushed, SpaceId};
 
 use super::{Membership, SyncProgress, SyncSummary, PULL_PAGE, PUSH_BATCH};
-
-/// Control items asked for in one request.
-pub const CONTROL_PAGE: usize = 500;
 use crate::{CoreError, ImportSummary, Result, Store};
 
 /// What to send to the relay next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    /// Ask for the page of the space's control log after `after`.
-    Control { after: u64, limit: usize },
-    /// Post key deliveries.
-    PostControl(PostControl),
     /// Push a batch of sealed changes.
     Push(Push),
-    /// Ask for the page of envelopes after `after`.
-    Pull { after: u64, limit: usize },
+    /// Ask for the page of envelopes after `after`, with the control log's items after
+    /// `control_after`.
+    Pull {
+        after: u64,
+        limit: usize,
+        control_after: Option<u64>,
+    },
+    /// Post key deliveries.
+    PostControl(PostControl),
 }
 
 /// What the relay answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
-    Control(ControlPage),
-    /// The sequence numbers of posted control items.
-    Posted(Pushed),
     Pushed(Pushed),
     Page(Page),
+    /// The sequence numbers of posted control items.
+    Posted(Pushed),
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
-    /// Next: a page of the control log.
-    Control,
-    /// A control page was asked for; it is awaited.
-    Controlling {
-        after: u64,
-    },
-    /// Next: the key deliveries waiting to be posted, if any.
-    PostControl,
-    /// Key deliveries were posted up to this number; the answer is awaited.
-    PostingControl {
-        last: i64,
-        count: usize,
-    },
     /// Next: the outbox's next batch, or the first pull when it is empty.
     Push,
     /// A batch was sent; its acknowledgement is awaited.
@@ -69,10 +57,18 @@ enum Step {
     /// A pull was sent; its page is awaited.
     Pulling {
         after: u64,
+        control_after: u64,
     },
     /// A quarantined envelope was asked for again; it is awaited.
     Rechecking {
         seq: u64,
+    },
+    /// Next: the key deliveries waiting to be posted, if any.
+    PostControl,
+    /// Key deliveries were posted up to this number; the answer is awaited.
+    PostingControl {
+        last: i64,
+        count: usize,
     },
     Done,
 }
@@ -88,6 +84,9 @@ pub struct SyncRound<'s> {
     retried: bool,
     /// Quarantined envelopes to ask the relay for again this round.
     recheck: Vec<u64>,
+    /// Whether the round began without the space's key (then, if it arrives, the round pushes
+    /// once more at its end).
+    keyless: bool,
 }
 
 impl<'s> SyncRound<'s> {
@@ -108,14 +107,16 @@ impl<'s> SyncRound<'s> {
     }
 
     fn with(store: &'s Store, membership: Membership) -> Result<Self> {
+        let keyless = !store.holds_space_key(&membership.space)?;
         Ok(SyncRound {
             store,
             membership,
-            step: Step::Control,
+            step: Step::Push,
             summary: SyncSummary::default(),
             to_push: store.pending_changes()? as usize,
             retried: false,
             recheck: Vec::new(),
+            keyless,
         })
     }
 
@@ -132,12 +133,55 @@ impl<'s> SyncRound<'s> {
     /// The next request to send, or `None` when the round is over.
     pub fn poll(&mut self) -> Result<Option<Request>> {
         let space = self.membership.space;
-        if let Step::Control = self.step {
-            let after = self.store.control_cursor(&space)?;
-            self.step = Step::Controlling { after };
-            return Ok(Some(Request::Control {
+        if let Step::Push = self.step {
+            // A device that has not received the space's key yet seals nothing: its changes
+            // wait in the outbox.
+            let batch = if self.store.holds_space_key(&space)? {
+                self.store.outbox_batch(&space, PUSH_BATCH)?
+            } else {
+                None
+            };
+            match batch {
+                Some(batch) => {
+                    self.step = Step::Pushing {
+                        last_seq: batch.last_seq,
+                        count: batch.push.envelopes.len(),
+                    };
+                    return Ok(Some(Request::Push(batch.push)));
+                }
+                // After the late push (the key came during the round), the round is over.
+                None if self.retried => self.step = Step::Done,
+                None => self.step = Step::Pull,
+            }
+        }
+        if let Step::Pull = self.step {
+            if !self.retried {
+                // What was set aside earlier and may apply now (a key learnt since, newer
+                // checks), before the new pages; and the quarantined envelopes the relay
+                // served only once, asked for again.
+                self.retried = true;
+                let applied = self.store.retry_set_aside(&space)?;
+                self.count(&applied);
+                self.recheck = self.store.to_recheck(&space)?;
+            }
+            if let Some(seq) = self.recheck.pop() {
+                self.step = Step::Rechecking { seq };
+                return Ok(Some(Request::Pull {
+                    after: seq.saturating_sub(1),
+                    limit: 1,
+                    control_after: None,
+                }));
+            }
+            let after = self.store.pull_cursor(&space)?;
+            let control_after = self.store.control_cursor(&space)?;
+            self.step = Step::Pulling {
                 after,
-                limit: CONTROL_PAGE,
+                control_after,
+            };
+            return Ok(Some(Request::Pull {
+                after,
+                limit: PULL_PAGE,
+                control_after: Some(control_after),
             }));
         }
         if let Step::PostControl = self.step {
@@ -149,65 +193,18 @@ impl<'s> SyncRound<'s> {
                     };
                     return Ok(Some(Request::PostControl(post)));
                 }
-                None => self.step = Step::Push,
-            }
-        }
-        if let Step::Push = self.step {
-            // A device that has not received the space's key yet seals nothing: its changes
-            // wait in the outbox.
-            if !self.store.holds_space_key(&space)? {
-                self.step = Step::Pull;
-            }
-        }
-        if let Step::Push = self.step {
-            match self
-                .store
-                .outbox_batch(&self.membership.space, PUSH_BATCH)?
-            {
-                Some(batch) => {
-                    self.step = Step::Pushing {
-                        last_seq: batch.last_seq,
-                        count: batch.push.envelopes.len(),
-                    };
-                    return Ok(Some(Request::Push(batch.push)));
+                None if self.keyless && self.store.holds_space_key(&space)? => {
+                    // The key arrived during this round: push what waited for it.
+                    self.keyless = false;
+                    self.step = Step::Push;
+                    return self.poll();
                 }
-                None => self.step = Step::Pull,
+                None => self.step = Step::Done,
             }
         }
         match self.step {
-            Step::Pull => {
-                if !self.retried {
-                    // What was set aside earlier and may apply now (a key learnt since, newer
-                    // checks), before the new pages; and the quarantined envelopes the relay
-                    // served only once, asked for again.
-                    self.retried = true;
-                    let applied = self.store.retry_set_aside(&self.membership.space)?;
-                    self.count(&applied);
-                    self.recheck = self.store.to_recheck(&self.membership.space)?;
-                }
-                if let Some(seq) = self.recheck.pop() {
-                    self.step = Step::Rechecking { seq };
-                    return Ok(Some(Request::Pull {
-                        after: seq.saturating_sub(1),
-                        limit: 1,
-                    }));
-                }
-                let after = self.store.pull_cursor(&self.membership.space)?;
-                self.step = Step::Pulling { after };
-                Ok(Some(Request::Pull {
-                    after,
-                    limit: PULL_PAGE,
-                }))
-            }
             Step::Done => Ok(None),
-            Step::Push
-            | Step::Control
-            | Step::Controlling { .. }
-            | Step::PostControl
-            | Step::PostingControl { .. }
-            | Step::Pushing { .. }
-            | Step::Pulling { .. }
-            | Step::Rechecking { .. } => Err(CoreError::invalid(
+            _ => Err(CoreError::invalid(
                 "sync",
                 "the answer to the last request is still awaited",
             )),
@@ -217,21 +214,70 @@ impl<'s> SyncRound<'s> {
     /// The relay's answer to the last request; what to show of the round's progress.
     pub fn handle(&mut self, response: Response) -> Result<SyncProgress> {
         self.summary.requests += 1;
+        let space = self.membership.space;
         match (self.step, response) {
-            (Step::Controlling { after }, Response::Control(page)) => {
-                if page.next < after || (page.next == after && !page.items.is_empty()) {
-                    return Err(CoreError::ChangesRefused(
-                        "the relay's control cursor went backwards".into(),
-                    ));
+            (Step::Pushing { last_seq, count }, Response::Pushed(pushed)) => {
+                self.store.ack_push(&space, last_seq, count, &pushed)?;
+                self.summary.pushed += count;
+                self.step = Step::Push;
+                Ok(SyncProgress::Pushing {
+                    done: self.summary.pushed,
+                    total: self.to_push.max(self.summary.pushed),
+                })
+            }
+            (Step::Rechecking { seq }, Response::Page(page)) => {
+                self.step = Step::Pull;
+                let served = page.envelopes.iter().find(|s| s.seq == seq);
+                let applied = self.store.recheck(&space, seq, served)?;
+                self.count(&applied);
+                Ok(SyncProgress::Pulling {
+                    received: self.summary.pulled,
+                })
+            }
+            (
+                Step::Pulling {
+                    after,
+                    control_after,
+                },
+                Response::Page(page),
+            ) => {
+                // The control log first: a key delivered in it opens the envelopes below.
+                let mut control_more = false;
+                if let Some(control) = &page.control {
+                    if control.next < control_after
+                        || (control.next == control_after && !control.items.is_empty())
+                    {
+                        return Err(CoreError::ChangesRefused(
+                            "the relay's control cursor went backwards".into(),
+                        ));
+                    }
+                    let done = self.store.apply_control(&space, control)?;
+                    self.summary.keys_received += done.keys_received;
+                    self.summary.approved += done.approved;
+                    if done.keys_received > 0 {
+                        // What was held for want of that key.
+                        let applied = self.store.retry_set_aside(&space)?;
+                        self.count(&applied);
+                    }
+                    control_more = control.more && control.next > control_after;
                 }
-                let done = self.store.apply_control(&self.membership.space, &page)?;
-                self.summary.keys_received += done.keys_received;
-                self.summary.approved += done.approved;
-                self.step = if page.more && page.next > after {
-                    Step::Control
+                self.step = Step::PostControl;
+                if page.envelopes.is_empty() {
+                    self.summary.cursor = after;
                 } else {
-                    Step::PostControl
-                };
+                    check_page(&page, after)?;
+                    let applied = self.store.apply_page(&space, &page)?;
+                    self.summary.pulled += page.envelopes.len();
+                    self.count(&applied);
+                    self.summary.waiting = applied.waiting;
+                    self.summary.cursor = page.next;
+                    if page.more {
+                        self.step = Step::Pull;
+                    }
+                }
+                if control_more {
+                    self.step = Step::Pull;
+                }
                 Ok(SyncProgress::Pulling {
                     received: self.summary.pulled,
                 })
@@ -246,49 +292,11 @@ impl<'s> SyncRound<'s> {
                         ),
                     });
                 }
-                self.store.control_posted(&self.membership.space, last)?;
+                self.store.control_posted(&space, last)?;
                 self.step = Step::PostControl;
                 Ok(SyncProgress::Pushing {
                     done: self.summary.pushed,
                     total: self.to_push.max(self.summary.pushed),
-                })
-            }
-            (Step::Pushing { last_seq, count }, Response::Pushed(pushed)) => {
-                self.store
-                    .ack_push(&self.membership.space, last_seq, count, &pushed)?;
-                self.summary.pushed += count;
-                self.step = Step::Push;
-                Ok(SyncProgress::Pushing {
-                    done: self.summary.pushed,
-                    total: self.to_push.max(self.summary.pushed),
-                })
-            }
-            (Step::Rechecking { seq }, Response::Page(page)) => {
-                self.step = Step::Pull;
-                let served = page.envelopes.iter().find(|s| s.seq == seq);
-                let applied = self.store.recheck(&self.membership.space, seq, served)?;
-                self.count(&applied);
-                Ok(SyncProgress::Pulling {
-                    received: self.summary.pulled,
-                })
-            }
-            (Step::Pulling { after }, Response::Page(page)) => {
-                self.step = Step::Done;
-                if page.envelopes.is_empty() {
-                    self.summary.cursor = after;
-                } else {
-                    check_page(&page, after)?;
-                    let applied = self.store.apply_page(&self.membership.space, &page)?;
-                    self.summary.pulled += page.envelopes.len();
-                    self.count(&applied);
-                    self.summary.waiting = applied.waiting;
-                    self.summary.cursor = page.next;
-                    if page.more {
-                        self.step = Step::Pull;
-                    }
-                }
-                Ok(SyncProgress::Pulling {
-                    received: self.summary.pulled,
                 })
             }
             _ => Err(CoreError::ChangesRefused(

@@ -22,7 +22,7 @@ use crate::store::trust::{self, Setback};
 use crate::store::{ImportSummary, SetAside, SignedChange, Store, ROSTER_ID};
 use crate::{CoreError, DeviceId, RecordId, Result};
 pub use control::{ControlSummary, CONTROL_BATCH};
-pub use engine::{Request, Response, SyncRound, CONTROL_PAGE};
+pub use engine::{Request, Response, SyncRound};
 pub(crate) use seal::SpaceKeys;
 
 /// Changes pushed in one request, at most.

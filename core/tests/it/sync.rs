@@ -8,7 +8,7 @@ use allervers_core::{
     CoreError, Membership, RawKey, Request, Response, Store, SyncProgress, SyncRound, SyncSummary,
 };
 use allervers_core::{Edit, Value};
-use allervers_protocol::{ControlPage, Page, Push, Pushed, Stored};
+use allervers_protocol::{Page, Push, Pushed, Stored};
 
 /// Drives one sync round of `store` through `relay`, as the client crate does over HTTP.
 fn sync(
@@ -19,17 +19,12 @@ fn sync(
     let mut round = SyncRound::new(store)?;
     while let Some(request) = round.poll()? {
         let response = match request {
-            // This relay keeps no control log: the keys are handed to each store by `enrol`.
-            Request::Control { after, .. } => Response::Control(ControlPage {
-                items: Vec::new(),
-                next: after,
-                more: false,
-            }),
             Request::PostControl(post) => Response::Posted(Pushed {
                 seqs: vec![0; post.items.len()],
             }),
             Request::Push(push) => Response::Pushed(relay.push(&push)?),
-            Request::Pull { after, limit } => Response::Page(relay.pull(after, limit)?),
+            // This relay keeps no control log: the keys are handed to each store by `enrol`.
+            Request::Pull { after, limit, .. } => Response::Page(relay.pull(after, limit)?),
         };
         progress(round.handle(response)?);
     }
@@ -110,6 +105,7 @@ impl MemoryRelay {
             envelopes,
             next,
             more,
+            control: None,
         })
     }
 }
@@ -338,6 +334,7 @@ fn a_page_with_a_relay_time_at_the_end_of_the_range_is_applied_and_marked() {
         next: envelopes.len() as u64,
         envelopes,
         more: false,
+        control: None,
     };
     let applied = b.store.apply_page(&[7; 16], &page).unwrap();
     assert_eq!(applied.new_changes, 2);
