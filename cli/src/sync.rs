@@ -157,6 +157,7 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
                         EnrolmentStatus::Approved => "",
                         EnrolmentStatus::Pending => "WAITING FOR APPROVAL (allervers approve) ",
                         EnrolmentStatus::Refused => "REFUSED: keys did not match its invite ",
+                        EnrolmentStatus::Revoked => "",
                     })
                     .unwrap_or("");
                 format!(

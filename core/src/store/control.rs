@@ -51,6 +51,8 @@ pub enum EnrolmentStatus {
     Pending,
     /// Its MAC did not match its invite: its keys were swapped on the way. It gets nothing.
     Refused,
+    /// A coordinator revoked it: it gets nothing again, whatever the relay replays.
+    Revoked,
 }
 
 impl EnrolmentStatus {
@@ -59,6 +61,7 @@ impl EnrolmentStatus {
             EnrolmentStatus::Approved => "approved",
             EnrolmentStatus::Pending => "pending",
             EnrolmentStatus::Refused => "refused",
+            EnrolmentStatus::Revoked => "revoked",
         }
     }
 
@@ -67,6 +70,7 @@ impl EnrolmentStatus {
             "approved" => Some(EnrolmentStatus::Approved),
             "pending" => Some(EnrolmentStatus::Pending),
             "refused" => Some(EnrolmentStatus::Refused),
+            "revoked" => Some(EnrolmentStatus::Revoked),
             _ => None,
         }
     }
@@ -81,6 +85,44 @@ pub struct Enrolment {
     pub at_ms: i64,
     #[serde(skip)]
     pub(crate) keys: PublicKeys,
+}
+
+/// Whether `device` enrolled in `space` before (an enrolment the relay serves again is not
+/// approved again).
+pub(crate) fn known_enrolment(
+    conn: &Connection,
+    space: &SpaceId,
+    device: &DeviceId,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM enrolments WHERE space = ?1 AND device = ?2")?
+        .exists(params![space, device.to_bytes()])?)
+}
+
+/// Marks `device` revoked here, whether or not this store saw its enrolment.
+pub(crate) fn mark_revoked(
+    conn: &Connection,
+    space: &SpaceId,
+    device: &DeviceId,
+    keys: Option<&PublicKeys>,
+    now_ms: i64,
+) -> Result<()> {
+    let (sign, agree) = keys.map_or((Vec::new(), Vec::new()), |k| {
+        (k.sign.to_vec(), k.agree.to_vec())
+    });
+    conn.prepare_cached(
+        "INSERT INTO enrolments (space, device, sign, agree, status, at) VALUES (?1, ?2, ?3, ?4, 'revoked', ?5)
+         ON CONFLICT (space, device) DO UPDATE SET status = 'revoked'",
+    )?
+    .execute(params![space, device.to_bytes(), sign, agree, now_ms])?;
+    Ok(())
+}
+
+/// An invite was used: its secret goes.
+pub(crate) fn forget_invite(conn: &Connection, hash: &[u8; 32]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM invites WHERE hash = ?1")?
+        .execute([hash])?;
+    Ok(())
 }
 
 /// Records an enrolment; an approved or refused one is never changed back to pending.
@@ -122,6 +164,10 @@ pub(crate) fn enrolments(conn: &Connection, space: &SpaceId) -> Result<Vec<Enrol
     let mut out = Vec::new();
     for row in rows {
         let (sign, agree, status, at_ms) = row?;
+        if sign.is_empty() {
+            // Revoked before this store saw its enrolment: nothing to show of it.
+            continue;
+        }
         let keys = PublicKeys {
             sign: sign
                 .try_into()

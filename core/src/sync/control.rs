@@ -96,7 +96,12 @@ impl Store {
                         sign: *sign_key,
                         agree: *agree_key,
                     };
-                    if !m.coordinator || id16(&keys.device()) != *device {
+                    if !m.coordinator
+                        || id16(&keys.device()) != *device
+                        || control::known_enrolment(&tx, space, &keys.device())?
+                    {
+                        // Not ours to approve, inconsistent, or seen before (a relay serving
+                        // an old enrolment again, after a revocation say, gets nothing).
                         continue;
                     }
                     let status = match control::invite_secret(&tx, space, invite)? {
@@ -114,6 +119,9 @@ impl Store {
                     };
                     control::keep_enrolment(&tx, space, &keys, status, now_ms)?;
                     if status == EnrolmentStatus::Approved {
+                        // Used: its secret goes (a forged item with a wrong MAC does not burn
+                        // it).
+                        control::forget_invite(&tx, invite)?;
                         trust::learn_device_keys(&tx, &keys)?;
                         self.deliver_all(&tx, space, &keys)?;
                         summary.approved += 1;
@@ -256,11 +264,17 @@ impl Store {
                 ))
             }
         };
-        if enrolment.status == EnrolmentStatus::Refused {
-            return Err(CoreError::invalid(
-                "device",
-                "its keys did not match its invite (swapped on the way): it must enrol again with a new invite",
-            ));
+        match enrolment.status {
+            EnrolmentStatus::Refused => {
+                return Err(CoreError::invalid(
+                    "device",
+                    "its keys did not match its invite (swapped on the way): it must enrol again with a new invite",
+                ))
+            }
+            EnrolmentStatus::Revoked => {
+                return Err(CoreError::invalid("device", "it was revoked"))
+            }
+            EnrolmentStatus::Pending | EnrolmentStatus::Approved => {}
         }
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -289,6 +303,15 @@ impl Store {
             ));
         }
         let target = id16(device);
+        // From now on it gets no key from this device, whatever the relay serves.
+        let keys = trust::device_keys(&self.lock(), device)?;
+        control::mark_revoked(
+            &self.lock(),
+            &m.space,
+            device,
+            keys.as_ref(),
+            self.now().timestamp_millis(),
+        )?;
         Ok(WipeOrder {
             space: m.space,
             device: target,
@@ -317,8 +340,13 @@ impl Store {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         sync_state::keep_space_key(&tx, &m.space, epoch, &key)?;
+        let revoked: Vec<DeviceId> = control::enrolments(&tx, &m.space)?
+            .into_iter()
+            .filter(|e| e.status == EnrolmentStatus::Revoked)
+            .map(|e| e.device)
+            .collect();
         for device in recipients {
-            if *device == self.identity().device {
+            if *device == self.identity().device || revoked.contains(device) {
                 continue;
             }
             match trust::device_keys(&tx, device)? {

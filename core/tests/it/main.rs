@@ -4,6 +4,7 @@
 
 mod architecture;
 mod common;
+mod control;
 mod fuzz_corpus;
 mod merge;
 mod private_files;
