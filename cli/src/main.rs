@@ -133,6 +133,12 @@ enum Command {
         /// The device id, or its first hex digits (see `allervers devices`).
         device: String,
     },
+    /// Makes another device of the space a coordinator too (coordinator): a grant signed here,
+    /// checked by every device; keep at least two, so that losing one phone loses no power.
+    Coordinator {
+        /// The device id, or its first hex digits (see `allervers devices`).
+        device: String,
+    },
     /// Revokes a device (coordinator): the relay refuses it and hands it a wipe order signed
     /// here, and a new key epoch starts for the remaining devices.
     Revoke {
@@ -848,6 +854,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Join { code } => sync::join(&ctx, &code)?,
         Command::Devices => sync::devices(&ctx)?,
         Command::Approve { device } => sync::approve(&ctx, &device)?,
+        Command::Coordinator { device } => sync::coordinator(&ctx, &device)?,
         Command::Revoke { device, yes } => sync::revoke(&ctx, &device, yes)?,
         Command::Quarantine => sync::quarantine(&ctx)?,
         Command::Sync => sync::sync(&ctx)?,

@@ -192,23 +192,46 @@ pub fn approve(ctx: &Ctx, device: &str) -> Result<()> {
     })
 }
 
-pub fn revoke(ctx: &Ctx, device: &str, yes: bool) -> Result<()> {
-    let store = ctx.open()?;
-    let m = enrolled(&store)?;
+/// The one device of the space whose id starts with `device`.
+fn one_device<'a>(list: &'a [DeviceOut], device: &str) -> Result<&'a DeviceOut> {
     let wanted = device.trim().to_lowercase();
     if wanted.len() < 4 {
         bail!("invalid device: give at least 4 hex digits of its id (see allervers devices)");
     }
-    let list = relay_devices(&store, &m)?;
     let matches: Vec<_> = list
         .iter()
         .filter(|d| d.device.starts_with(&wanted))
         .collect();
-    let target = match matches.as_slice() {
-        [one] => one,
+    match matches.as_slice() {
+        [one] => Ok(one),
         [] => bail!("invalid device: no device of this space starts with {wanted}"),
         _ => bail!("invalid device: {wanted} matches several devices; give more digits"),
-    };
+    }
+}
+
+pub fn coordinator(ctx: &Ctx, device: &str) -> Result<()> {
+    let store = ctx.open()?;
+    let m = enrolled(&store)?;
+    let list = relay_devices(&store, &m)?;
+    let target = one_device(&list, device)?;
+    let id = allervers_protocol::parse_hex_id(&target.device)
+        .ok_or_else(|| anyhow!("malformed device id from the relay"))?;
+    let device_id = allervers_core::DeviceId::from_bytes(&id);
+    allervers_client::make_coordinator(&store, &HttpClient::default(), &device_id)?;
+    ctx.print(&serde_json::json!({"coordinator": target.device}), || {
+        format!(
+            "Device {} ({}) is a coordinator too: its grant goes with this sync",
+            &target.device[..8],
+            target.name.as_deref().unwrap_or("?")
+        )
+    })
+}
+
+pub fn revoke(ctx: &Ctx, device: &str, yes: bool) -> Result<()> {
+    let store = ctx.open()?;
+    let m = enrolled(&store)?;
+    let list = relay_devices(&store, &m)?;
+    let target = one_device(&list, device)?;
     let id = allervers_protocol::parse_hex_id(&target.device)
         .ok_or_else(|| anyhow!("malformed device id from the relay"))?;
     let device_id = allervers_core::DeviceId::from_bytes(&id);

@@ -153,6 +153,23 @@ pub trait RelayApi: Exchange {
         Ok(())
     }
 
+    /// Makes `device` a coordinator of the space at the relay.
+    fn make_coordinator(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        device: &DeviceId,
+    ) -> Result<(), TransportError> {
+        let url = format!(
+            "{relay}/v1/spaces/{}/devices/{}/coordinator",
+            hex_id(space),
+            hex_id(device)
+        );
+        checked(self.exchange(post(url, Some(token), Vec::new())))?;
+        Ok(())
+    }
+
     /// Starts epoch `expected + 1`: `Ok(new epoch)`, or `Err(Ok(current))` when another
     /// coordinator started one first (the relay answered 409 with the current epoch).
     fn start_epoch(

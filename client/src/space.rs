@@ -47,6 +47,24 @@ pub fn join(store: &Store, exchange: &dyn Exchange, code: &str) -> Result<Invite
     Ok(invite)
 }
 
+/// Makes `device` a second (third...) coordinator of the space: a grant signed here goes into
+/// the roster (every device can check it), the relay lets it do what coordinators do, and a
+/// sync sends the grant.
+pub fn make_coordinator(store: &Store, exchange: &dyn Exchange, device: &DeviceId) -> Result<()> {
+    let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+    store.make_coordinator(device)?;
+    let id: [u8; 16] = device
+        .to_bytes()
+        .try_into()
+        .map_err(|_| CoreError::InvalidInput {
+            field: "device".into(),
+            reason: "is not a device id".into(),
+        })?;
+    exchange.make_coordinator(&m.relay, &m.space, &m.token, &id)?;
+    crate::sync(store, &Via(exchange), &mut |_| {})?;
+    Ok(())
+}
+
 /// What a revocation did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revoked {

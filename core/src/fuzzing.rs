@@ -49,6 +49,7 @@ fn membership(token: &str) -> Membership {
         epoch: 0,
         coordinator: false,
         root: None,
+        founder: None,
     }
 }
 
@@ -382,6 +383,10 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
             space: m.space,
             name: m.name,
             coordinator: crate::identity::PublicKeys {
+                sign: [3; 32],
+                agree: [4; 32],
+            },
+            founder: crate::identity::PublicKeys {
                 sign: [3; 32],
                 agree: [4; 32],
             },

@@ -70,6 +70,7 @@ impl DeviceKeys {
         ChangeSignature {
             signature: self.signing.sign(&message(record, hash)).to_bytes(),
             keys: with_keys.then(|| self.public()),
+            credentials: Vec::new(),
         }
     }
 }
@@ -176,6 +177,99 @@ pub struct ChangeSignature {
     pub signature: [u8; 64],
     /// The author's public keys, carried by roster changes.
     pub keys: Option<PublicKeys>,
+    /// On a roster change by a coordinator other than the space's founder: the grants that make
+    /// it one, from the founder down (see [`Grant`]).
+    pub credentials: Vec<Grant>,
+}
+
+/// A role in a space, bound to a device by a coordinator's signed [`Grant`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Worker,
+    Coordinator,
+}
+
+/// A coordinator's signed statement that a device (its public keys) holds a role in a space.
+/// The space's founder (its creator's device, whose keys every invite carries) is a coordinator
+/// by itself; any other coordinator is one by a chain of grants from the founder down, each
+/// signed by a coordinator of the chain above it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub device: PublicKeys,
+    pub role: Role,
+    pub by: PublicKeys,
+    pub signature: Vec<u8>,
+}
+
+impl Grant {
+    fn message(space: &[u8; 16], device: &PublicKeys, role: Role) -> Vec<u8> {
+        let mut out = b"allervers grant v1".to_vec();
+        out.extend_from_slice(space);
+        out.extend_from_slice(&device.sign);
+        out.extend_from_slice(&device.agree);
+        out.push(match role {
+            Role::Worker => 0,
+            Role::Coordinator => 1,
+        });
+        out
+    }
+
+    /// `by`'s grant of `role` to `device` in `space`.
+    pub(crate) fn new(space: &[u8; 16], device: PublicKeys, role: Role, by: &DeviceKeys) -> Grant {
+        Grant {
+            device,
+            role,
+            by: by.public(),
+            signature: by
+                .sign_bytes(&Grant::message(space, &device, role))
+                .to_vec(),
+        }
+    }
+
+    fn verifies(&self, space: &[u8; 16]) -> bool {
+        verify_bytes(
+            &self.by,
+            &Grant::message(space, &self.device, self.role),
+            &self.signature,
+        )
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Grant> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+/// Whether `chain` (grants from the founder down) makes `device` a coordinator of `space`: the
+/// founder is one by itself; otherwise the first grant is the founder's, each next one is
+/// signed by the device the previous one made a coordinator, and the last names `device` as a
+/// coordinator.
+pub fn is_coordinator(
+    space: &[u8; 16],
+    founder: &PublicKeys,
+    device: &DeviceId,
+    chain: &[Grant],
+) -> bool {
+    if founder.device() == *device {
+        return true;
+    }
+    let mut signer = *founder;
+    for (i, grant) in chain.iter().enumerate() {
+        if grant.by != signer || !grant.verifies(space) {
+            return false;
+        }
+        if grant.role != Role::Coordinator {
+            return false;
+        }
+        if i + 1 == chain.len() {
+            return grant.device.device() == *device;
+        }
+        signer = grant.device;
+    }
+    false
 }
 
 impl ChangeSignature {

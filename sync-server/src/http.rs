@@ -315,6 +315,22 @@ async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A coordinator makes another device of the space a coordinator too (its device holds the
+/// signed grant; the relay only lets it do what coordinators do here).
+async fn make_coordinator(
+    State(relay): State<Arc<Relay>>,
+    Path((space, device)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Refused> {
+    let space = space_param(&space)?;
+    let device = parse_hex_id(&device)
+        .ok_or_else(|| Refused::new(StatusCode::BAD_REQUEST, "malformed device id"))?;
+    member(&relay, &headers, space, true).await?;
+    blocking(&relay, move |s| s.make_coordinator(space, device)).await?;
+    tracing::info!(space = %hex::encode(space), device = %hex::encode(device), "coordinator added");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Key deliveries from a coordinator's device into the space's control log. The other kinds
 /// are the relay's own to write.
 async fn post_control(
@@ -555,6 +571,10 @@ pub fn router(relay: Arc<Relay>, max_body: usize) -> Router {
         .route("/v1/enroll", post(enroll))
         .route("/v1/spaces/{space}/devices", get(devices))
         .route("/v1/spaces/{space}/devices/{device}/revoke", post(revoke))
+        .route(
+            "/v1/spaces/{space}/devices/{device}/coordinator",
+            post(make_coordinator),
+        )
         .route("/v1/spaces/{space}/envelopes", post(push).get(pull))
         .route(
             "/v1/spaces/{space}/control",

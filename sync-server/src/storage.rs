@@ -130,6 +130,9 @@ pub trait Storage: Send + Sync + 'static {
         order: Option<&WipeOrder>,
         now_ms: i64,
     ) -> StorageResult<()>;
+    /// Makes an enrolled device that is not revoked a coordinator of the space (it may invite,
+    /// list and revoke devices, post key deliveries and start epochs).
+    fn make_coordinator(&self, space: SpaceId, device: DeviceId) -> StorageResult<()>;
     /// Appends items posted by a coordinator's device to the space's control log (the caller
     /// has checked that they are [`ControlBody::Keys`]); an item already in the log (same
     /// encoded bytes) keeps its sequence number.
@@ -538,6 +541,20 @@ impl Storage for SqliteStorage {
             params![space, device],
         )?;
         tx.commit()?;
+        Ok(())
+    }
+
+    fn make_coordinator(&self, space: SpaceId, device: DeviceId) -> StorageResult<()> {
+        let conn = self.lock();
+        let updated = conn.execute(
+            "UPDATE devices SET coordinator = 1 WHERE space = ?1 AND device = ?2 AND revoked_at IS NULL",
+            params![space, device],
+        )?;
+        if updated == 0 {
+            return Err(StorageError::NotFound(
+                "no such device in this space, or it was revoked",
+            ));
+        }
         Ok(())
     }
 

@@ -248,6 +248,10 @@ fn main() {
                     sign: [1; 32],
                     agree: [2; 32],
                 },
+                founder: allervers_core::identity::PublicKeys {
+                    sign: [1; 32],
+                    agree: [2; 32],
+                },
                 secret,
             };
             client

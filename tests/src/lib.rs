@@ -17,7 +17,9 @@ pub mod sim;
 pub const ADMIN_TOKEN: &str = "end-to-end-admin-token";
 
 /// The relay binary of this workspace, built if it is not there yet (so that a test of this
-/// crate alone still runs the real relay).
+/// crate alone still runs the real relay); a benchmark (release) always has cargo bring it up to
+/// date, since `cargo bench` does not build other crates' binaries and a stale relay would
+/// speak an older protocol.
 pub fn relay_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
     let profile_dir = exe
@@ -25,11 +27,12 @@ pub fn relay_binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("target/<profile>");
     let bin = profile_dir.join(format!("allervers-relay{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    if !bin.exists() || release {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-p", "allervers-relay", "--bin", "allervers-relay"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
+        if release {
             cmd.arg("--release");
         }
         let status = cmd.status().expect("run cargo build");

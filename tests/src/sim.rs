@@ -220,6 +220,7 @@ impl Sim {
             epoch: 0,
             coordinator: true,
             root: None,
+            founder: None,
         };
         let mut devices = Vec::new();
         for i in 0..count {

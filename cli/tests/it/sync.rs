@@ -115,6 +115,31 @@ fn two_stores_sync_through_the_relay_from_the_command_line() {
     let prefix = &julien["device"].as_str().unwrap()[..8];
     assert_eq!(devices["enrolments"][0]["status"], "approved");
     assert!(fails(b, &["devices"]).contains("coordinator"));
+
+    // A worker's phone defines no codes; made a coordinator, it does, and it invites and
+    // approves a third phone, which trusts it for its keys.
+    let shower = [
+        "code", "add", "service", "douche", "--fr", "Douche", "--en", "Shower",
+    ];
+    assert!(fails(b, &shower).contains("coordinator"));
+    json(a, &["coordinator", prefix]);
+    json(b, &["sync"]);
+    let added = cli(b).args(shower).output().unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let code = json(b, &["invite"])["code"].as_str().unwrap().to_string();
+    json(c, &["join", &code]);
+    assert_eq!(json(b, &["sync"])["approved"], 1);
+    let third = json(c, &["sync"]);
+    assert_eq!(third["keys_received"], 1, "{third}");
+    json(a, &["sync"]);
+    let services = json(a, &["code", "list", "service"]);
+    assert!(
+        services.to_string().contains("douche"),
+        "the new coordinator's code reached the founder's device: {services}"
+    );
+    assert!(json(c, &["code", "list", "service"])
+        .to_string()
+        .contains("douche"));
     // Revoking asks for a confirmation, which a script gives with --yes.
     assert!(fails(a, &["revoke", prefix]).contains("--yes"));
     let revoked = json(a, &["revoke", prefix, "--yes"]);

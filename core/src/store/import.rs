@@ -84,7 +84,7 @@ impl Store {
         for (seq, record, bytes) in trust::unsigned_local(&tx)? {
             let change = automerge::Change::try_from(&bytes[..])
                 .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
-            if let Some(signature) = self.sign_change(record, &change) {
+            if let Some(signature) = self.sign_change(&tx, record, &change)? {
                 trust::set_signature(&tx, seq, &signature)?;
             }
         }
@@ -93,12 +93,32 @@ impl Store {
     }
 
     /// This device's signature of one of its changes; `None` for a change it did not write
-    /// (one written before this store's device had keys carries another actor).
-    pub(crate) fn sign_change(&self, record: RecordId, change: &Change) -> Option<ChangeSignature> {
-        (*change.actor_id() == *self.me.device.actor()).then(|| {
-            self.keys
-                .sign(record, &change.hash().0, record == ROSTER_ID)
-        })
+    /// (one written before this store's device had keys carries another actor). A roster
+    /// change by a coordinator other than the founder carries the grants that make it one.
+    pub(crate) fn sign_change(
+        &self,
+        conn: &rusqlite::Connection,
+        record: RecordId,
+        change: &Change,
+    ) -> Result<Option<ChangeSignature>> {
+        if *change.actor_id() != *self.me.device.actor() {
+            return Ok(None);
+        }
+        let mut signature = self
+            .keys
+            .sign(record, &change.hash().0, record == ROSTER_ID);
+        if record == ROSTER_ID {
+            let anchor = super::sync_state::memberships(conn)?
+                .into_iter()
+                .next()
+                .and_then(|m| m.founder.map(|founder| (m.space, founder)));
+            if let (Some((space, founder)), Some(doc)) = (anchor, load_doc(conn, ROSTER_ID)?) {
+                signature.credentials =
+                    super::roster::coordinator_chain(&doc, &space, &founder, &self.me.device)
+                        .unwrap_or_default();
+            }
+        }
+        Ok(Some(signature))
     }
 
     /// Applies changes received from other devices. Every change is parsed, its signature and
@@ -146,6 +166,10 @@ impl Store {
         let now_ms = self.clock.now_ms();
         let mut summary = ImportSummary::default();
         let mut roster_changed = false;
+        // The space's founder anchors the roles the roster rule reads.
+        let anchor = self
+            .membership()?
+            .and_then(|m| m.founder.map(|founder| (m.space, founder)));
         let mut conn = self.lock();
         let tx = conn.transaction()?;
 
@@ -239,7 +263,11 @@ impl Store {
             }
             let id = batch[i].record;
             if id == ROSTER_ID {
-                if let Err(why) = check_roster_change(&change) {
+                let credentials = signatures[i]
+                    .as_ref()
+                    .map_or(&[][..], |s| s.credentials.as_slice());
+                let anchor = anchor.as_ref().map(|(space, founder)| (space, founder));
+                if let Err(why) = check_roster_change(&change, credentials, anchor) {
                     set_back(&mut verdicts, i, Setback::Quarantine(why))?;
                     continue;
                 }
@@ -344,6 +372,12 @@ impl Store {
         tx.commit()?;
         if roster_changed {
             self.reload_extra_terms(&conn)?;
+            // A grant in the roster may have made this device a coordinator.
+            if let Some((space, founder)) = &anchor {
+                if super::roster::coordinator_in(&conn, space, founder, &self.me.device)? {
+                    super::sync_state::set_coordinator(&conn, space)?;
+                }
+            }
         }
         Ok(summary)
     }

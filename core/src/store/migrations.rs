@@ -295,7 +295,8 @@ CREATE TABLE quarantine (
 -- Keys by epoch. A space's key is no longer in its row (a device that joined holds none until
 -- a coordinator delivers it); every epoch's key it received is kept, to open what was sealed
 -- under it. `root` is the coordinator this device trusts for key deliveries and wipe orders
--- (its own id for the space's creator); `control_cursor` is where its control log was read to.
+-- (its own id for the space's creator), `founder` the public keys of the space's creator (the
+-- anchor of coordinators' grants); `control_cursor` is where its control log was read to.
 CREATE TABLE space_keys (
     space BLOB NOT NULL,
     epoch INTEGER NOT NULL,
@@ -311,6 +312,7 @@ CREATE TABLE spaces7 (
     epoch INTEGER NOT NULL,
     coordinator INTEGER NOT NULL,
     root BLOB,
+    founder BLOB,
     joined_at INTEGER NOT NULL,
     push_cursor INTEGER NOT NULL DEFAULT 0,
     pull_cursor INTEGER NOT NULL DEFAULT 0,

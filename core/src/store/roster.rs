@@ -9,6 +9,7 @@ use automerge::{AutoCommit, ObjType, ScalarValue, ROOT};
 use rusqlite::Connection;
 
 use crate::doc::{self};
+use crate::identity::{is_coordinator, Grant, PublicKeys, Role};
 use crate::model::fields::Kind;
 use crate::vocab::{ExtraTerm, Vocab};
 use crate::{CoreError, DeviceId, RecordId, Result};
@@ -105,6 +106,14 @@ impl Store {
     /// Adds an extra code to a code list (an organisation's own service, target...).
     pub fn add_term(&self, vocab: Vocab, code: &str, fr: &str, en: &str) -> Result<()> {
         crate::vocab::check_term(vocab, code, fr, en)?;
+        // In a space, the organisation's codes are its coordinators' to define (every device
+        // refuses a code written by another).
+        if self.is_coordinator(&self.me.device)? == Some(false) {
+            return Err(CoreError::invalid(
+                "code",
+                "only a coordinator's device can add the organisation's codes",
+            ));
+        }
         // In the roster, so that it reaches every device of the space with the next sync.
         self.write_roster(|doc, _| {
             use automerge::transaction::Transactable;
@@ -116,19 +125,120 @@ impl Store {
     }
 }
 
+/// The key of a device's grant in the roster document.
+pub(crate) fn grant_key(device: &DeviceId) -> String {
+    format!("grant:{device}")
+}
+
+/// Every grant the roster holds (every concurrent value of each `grant:` entry).
+fn grants(doc: &AutoCommit) -> Vec<Grant> {
+    use automerge::ReadDoc;
+    let mut out = Vec::new();
+    for key in doc.keys(ROOT) {
+        if !key.starts_with("grant:") {
+            continue;
+        }
+        for (value, _) in doc.get_all(ROOT, key.as_str()).unwrap_or_default() {
+            if let automerge::Value::Scalar(s) = value {
+                if let ScalarValue::Bytes(bytes) = s.as_ref() {
+                    if let Some(grant) = Grant::decode(bytes) {
+                        out.push(grant);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The chain of grants, from the founder down, that makes `device` a coordinator of `space`
+/// by the grants in the roster `doc`; `Some(vec![])` for the founder itself, `None` when it is
+/// not one.
+pub(crate) fn coordinator_chain(
+    doc: &AutoCommit,
+    space: &[u8; 16],
+    founder: &PublicKeys,
+    device: &DeviceId,
+) -> Option<Vec<Grant>> {
+    if founder.device() == *device {
+        return Some(Vec::new());
+    }
+    let all: Vec<Grant> = grants(doc)
+        .into_iter()
+        .filter(|g| g.role == Role::Coordinator)
+        .collect();
+    // Up from the device, one grant at a time, to the founder (no chain is longer than the
+    // roster has grants).
+    let mut chain: Vec<Grant> = Vec::new();
+    let mut current = device.clone();
+    for _ in 0..=all.len() {
+        let step = all.iter().find(|g| {
+            g.device.device() == current && !chain.iter().any(|c| c.device == g.device)
+        })?;
+        chain.push(step.clone());
+        if step.by == *founder {
+            chain.reverse();
+            return is_coordinator(space, founder, device, &chain).then_some(chain);
+        }
+        current = step.by.device();
+    }
+    None
+}
+
+/// Whether `device` is a coordinator of `space` by the grants of the roster stored in `conn`.
+pub(crate) fn coordinator_in(
+    conn: &Connection,
+    space: &[u8; 16],
+    founder: &PublicKeys,
+    device: &DeviceId,
+) -> Result<bool> {
+    if founder.device() == *device {
+        return Ok(true);
+    }
+    Ok(match load_doc(conn, ROSTER_ID)? {
+        Some(doc) => coordinator_chain(&doc, space, founder, device).is_some(),
+        None => false,
+    })
+}
+
 /// Whether a roster change only touches what its author may write: its own device entry
-/// (`device:<its actor>` and what is inside it) and the organisation's codes. A change that
-/// writes, overwrites or deletes another device's entry is refused; the answer depends on the
-/// change alone, so every device gives the same one.
-pub(crate) fn check_roster_change(change: &automerge::Change) -> std::result::Result<(), String> {
+/// (`device:<its actor>` and what is inside it) and, if it is a coordinator of the space, the
+/// organisation's codes (`term:...`) and coordinators' grants (`grant:...`). `anchor` is the
+/// space and its founder's keys; a store outside any space has none, and no roles. Whether the
+/// author is a coordinator is read from the grants the change itself carries, so the answer
+/// depends on the change alone: every device gives the same one.
+pub(crate) fn check_roster_change(
+    change: &automerge::Change,
+    credentials: &[Grant],
+    anchor: Option<(&[u8; 16], &PublicKeys)>,
+) -> std::result::Result<(), String> {
     use automerge::legacy::{Key, ObjectId};
     let author = change.actor_id();
     let own = device_key(&DeviceId(author.clone()));
+    let coordinator = match anchor {
+        None => true,
+        Some((space, founder)) => {
+            is_coordinator(space, founder, &DeviceId(author.clone()), credentials)
+        }
+    };
     for op in change.decode().operations {
         let allowed = match &op.obj {
             ObjectId::Root => match &op.key {
-                Key::Map(key) => *key == own || key.starts_with("term:"),
-                Key::Seq(_) => false,
+                Key::Map(key) if *key == own => true,
+                Key::Map(key) if key.starts_with("term:") || key.starts_with("grant:") => {
+                    if !coordinator {
+                        return Err(format!(
+                            "only a coordinator may write {}",
+                            if key.starts_with("term:") {
+                                "the organisation's codes"
+                            } else {
+                                "roles"
+                            }
+                        ));
+                    }
+                    true
+                }
+                _ => false,
             },
             // Inside an object: only one its author created.
             ObjectId::Id(id) => id.1 == *author,
@@ -138,6 +248,55 @@ pub(crate) fn check_roster_change(change: &automerge::Change) -> std::result::Re
         }
     }
     Ok(())
+}
+
+impl Store {
+    /// Makes `device` (its id or first hex digits, a device whose keys this store knows) a
+    /// coordinator of the space: a grant signed by this coordinator's device, written in the
+    /// roster. The relay is told by the caller (it gates invites, revocations and key posts).
+    pub fn make_coordinator(&self, device: &DeviceId) -> Result<()> {
+        let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
+        if !self.is_coordinator(&self.me.device)?.unwrap_or(false) {
+            return Err(CoreError::invalid(
+                "coordinator",
+                "only a coordinator's device can make another one",
+            ));
+        }
+        let keys = super::trust::device_keys(&self.lock(), device)?.ok_or_else(|| {
+            CoreError::invalid(
+                "device",
+                "its keys are not known here yet: sync once it has synced",
+            )
+        })?;
+        if !self.is_coordinator(device)?.unwrap_or(false) {
+            let grant = Grant::new(&m.space, keys, Role::Coordinator, &self.keys);
+            let key = grant_key(device);
+            self.write_roster(|doc, _| {
+                use automerge::transaction::Transactable;
+                doc.put(ROOT, key, ScalarValue::Bytes(grant.encode()))?;
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether `device` is a coordinator of this store's space by the roster's grants; `None`
+    /// outside a space (or in one made before grants).
+    pub fn is_coordinator(&self, device: &DeviceId) -> Result<Option<bool>> {
+        let Some(m) = self.membership()? else {
+            return Ok(None);
+        };
+        let Some(founder) = m.founder else {
+            return Ok(None);
+        };
+        let conn = self.lock();
+        let Some(doc) = load_doc(&conn, ROSTER_ID)? else {
+            return Ok(Some(founder.device() == *device));
+        };
+        Ok(Some(
+            coordinator_chain(&doc, &m.space, &founder, device).is_some(),
+        ))
+    }
 }
 
 /// Every device of the roster: actor id -> (device name, worker).

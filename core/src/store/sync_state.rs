@@ -59,7 +59,7 @@ pub(crate) fn set_cursor(
 /// The spaces this store syncs with, in the order it joined them.
 pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT space, name, relay, token, epoch, coordinator, root FROM spaces ORDER BY joined_at, space",
+        "SELECT space, name, relay, token, epoch, coordinator, root, founder FROM spaces ORDER BY joined_at, space",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -70,11 +70,12 @@ pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
             r.get::<_, u32>(4)?,
             r.get::<_, bool>(5)?,
             r.get::<_, Option<Vec<u8>>>(6)?,
+            r.get::<_, Option<Vec<u8>>>(7)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (space, name, relay, token, epoch, coordinator, root) = row?;
+        let (space, name, relay, token, epoch, coordinator, root, founder) = row?;
         out.push(Membership {
             space: <[u8; 16]>::try_from(space.as_slice())
                 .map_err(|_| CoreError::corrupt("bad space id"))?,
@@ -84,6 +85,12 @@ pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
             epoch,
             coordinator,
             root: root.map(|r| crate::DeviceId::from_bytes(&r)),
+            founder: founder.and_then(|f| {
+                Some(crate::identity::PublicKeys {
+                    sign: f.get(..32)?.try_into().ok()?,
+                    agree: f.get(32..64)?.try_into().ok()?,
+                })
+            }),
         });
     }
     Ok(out)
@@ -91,8 +98,8 @@ pub(crate) fn memberships(conn: &Connection) -> Result<Vec<Membership>> {
 
 pub(crate) fn insert_membership(conn: &Connection, m: &Membership, now_ms: i64) -> Result<()> {
     conn.execute(
-        "INSERT INTO spaces (space, name, relay, token, epoch, coordinator, root, joined_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO spaces (space, name, relay, token, epoch, coordinator, root, founder, joined_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             m.space,
             m.name,
@@ -101,9 +108,17 @@ pub(crate) fn insert_membership(conn: &Connection, m: &Membership, now_ms: i64) 
             m.epoch,
             m.coordinator,
             m.root.as_ref().map(|r| r.to_bytes()),
+            m.founder.map(|f| [f.sign, f.agree].concat()),
             now_ms
         ],
     )?;
+    Ok(())
+}
+
+/// This device became a coordinator of `space` (a grant in the roster).
+pub(crate) fn set_coordinator(conn: &Connection, space: &SpaceId) -> Result<()> {
+    conn.prepare_cached("UPDATE spaces SET coordinator = 1 WHERE space = ?1")?
+        .execute([space])?;
     Ok(())
 }
 

@@ -138,7 +138,7 @@ impl Store {
                         continue;
                     }
                     let from_id = DeviceId::from_bytes(from);
-                    let trusted = m.root.as_ref() == Some(&from_id);
+                    let trusted = self.trusted_coordinator(&tx, &m, &from_id)?;
                     let from_keys = trust::device_keys(&tx, &from_id)?;
                     let mut message = keys_message(space, *epoch, to, from);
                     let aad = message.clone();
@@ -389,10 +389,11 @@ impl Store {
             return Ok(false);
         }
         let by = DeviceId::from_bytes(&order.by);
-        if m.root.as_ref() != Some(&by) {
+        let conn = self.lock();
+        if !self.trusted_coordinator(&conn, &m, &by)? {
             return Ok(false);
         }
-        let Some(keys) = trust::device_keys(&self.lock(), &by)? else {
+        let Some(keys) = trust::device_keys(&conn, &by)? else {
             return Ok(false);
         };
         Ok(identity::verify_bytes(
@@ -400,6 +401,25 @@ impl Store {
             &wipe_message(&order.space, &order.device),
             &order.signature,
         ))
+    }
+}
+
+impl Store {
+    /// Whether this store takes key deliveries and wipe orders from `device`: the coordinator
+    /// whose invite it joined with, or any coordinator of the space by the roster's grants.
+    fn trusted_coordinator(
+        &self,
+        conn: &rusqlite::Connection,
+        m: &Membership,
+        device: &DeviceId,
+    ) -> Result<bool> {
+        if m.root.as_ref() == Some(device) {
+            return Ok(true);
+        }
+        match &m.founder {
+            Some(founder) => crate::store::coordinator_in(conn, &m.space, founder, device),
+            None => Ok(false),
+        }
     }
 }
 

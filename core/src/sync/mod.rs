@@ -50,6 +50,9 @@ pub struct Membership {
     /// The coordinator's device this store trusts for key deliveries and wipe orders: the one
     /// whose invite it joined with, or itself for the space's creator.
     pub root: Option<DeviceId>,
+    /// The public keys of the space's founder (its creator's device): the anchor of the grants
+    /// that make other devices coordinators.
+    pub founder: Option<PublicKeys>,
 }
 
 impl std::fmt::Debug for Membership {
@@ -75,6 +78,7 @@ pub struct Invite {
     pub space: SpaceId,
     pub name: String,
     pub coordinator: PublicKeys,
+    pub founder: PublicKeys,
     pub secret: [u8; 32],
 }
 
@@ -153,6 +157,7 @@ impl Invite {
             epoch: 0,
             coordinator: false,
             root: Some(self.coordinator.device()),
+            founder: Some(self.founder),
         }
     }
 }
@@ -320,6 +325,7 @@ impl Store {
             epoch: 0,
             coordinator: true,
             root: Some(self.identity().device.clone()),
+            founder: Some(self.device_keys().public()),
         })
     }
 
@@ -334,11 +340,18 @@ impl Store {
                 "only a coordinator's device can invite",
             ));
         }
+        let founder = m.founder.ok_or_else(|| {
+            CoreError::invalid(
+                "invite",
+                "this space was created by an older version: create it anew to invite",
+            )
+        })?;
         let invite = Invite {
             relay: m.relay.clone(),
             space: m.space,
             name: m.name.clone(),
             coordinator: self.device_keys().public(),
+            founder,
             secret: self.random(),
         };
         control_state::keep_invite(
@@ -425,7 +438,7 @@ impl Store {
             // a bundle with the signature it came with.
             let signature = match trust::signature(&tx, seq)? {
                 Some(signature) => signature,
-                None => match self.sign_change(record, &change) {
+                None => match self.sign_change(&tx, record, &change)? {
                     Some(signature) => {
                         trust::set_signature(&tx, seq, &signature)?;
                         signature.encode()

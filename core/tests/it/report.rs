@@ -291,6 +291,7 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
             epoch: 0,
             coordinator: false,
             root: None,
+            founder: None,
         })
         .unwrap();
     let err = d

@@ -121,6 +121,7 @@ fn enrol(stores: &[&Store]) {
             epoch: 0,
             coordinator: i == 0,
             root: None,
+            founder: None,
         })
         .unwrap();
         s.keep_space_key(&[7; 16], 0, &key).unwrap();
