@@ -648,7 +648,11 @@ fn a_revoked_devices_keys_open_nothing_sealed_after_the_rotation_and_its_store_i
         "c's keys open what was sealed before"
     );
     for env in after {
-        assert!(!opens(env), "c's keys open an envelope of epoch {}", env.epoch);
+        assert!(
+            !opens(env),
+            "c's keys open an envelope of epoch {}",
+            env.epoch
+        );
     }
 
     let err = try_sync(c).unwrap_err();
@@ -684,8 +688,14 @@ fn a_refusal_without_a_wipe_order_the_device_trusts_erases_nothing() {
     http.revoke(&m.relay, &m.space, &m.token, &id16(&id(c)), None)
         .unwrap();
     let by_member = fuzzing::sign_wipe_order(&b.store, &id(d)).unwrap();
-    http.revoke(&m.relay, &m.space, &m.token, &id16(&id(d)), Some(&by_member))
-        .unwrap();
+    http.revoke(
+        &m.relay,
+        &m.space,
+        &m.token,
+        &id16(&id(d)),
+        Some(&by_member),
+    )
+    .unwrap();
     let mut in_coordinators_name = fuzzing::sign_wipe_order(&b.store, &id(e)).unwrap();
     in_coordinators_name.by = id16(&id(a));
     http.revoke(
