@@ -13,8 +13,8 @@
 use std::sync::{Arc, OnceLock};
 
 use allervers_protocol::{
-    decode, encode, CreateInvite, CreateSpace, DeviceEntry, Enroll, Envelope, Page, Push, Pushed,
-    Registered, Stored,
+    decode, encode, ControlBody, CreateInvite, CreateSpace, DeviceEntry, Enroll, Envelope, Page,
+    Push, Pushed, Registered, Stored, WipeOrder,
 };
 use chrono::{TimeZone, Utc};
 
@@ -423,4 +423,95 @@ fn check_seeds(seeds: &[(&'static str, String, Vec<u8>)]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+// Hooks for the adversarial end-to-end tests (`tests/tests/it/adversarial.rs`): they let a test
+// play a member device that misbehaves (sealing and signing what the store itself never would)
+// and look inside envelopes with a device's keys. They read a store's keys and never change what
+// a store checks.
+
+/// Seals any change bytes with any signature bytes, as `store` seals a change of `record` for
+/// its space at its current epoch: under the record's key if the store knows it (the roster's
+/// derived key for the roster), a fresh one otherwise (not kept). The bytes need not be a change.
+pub fn seal_change(
+    store: &Store,
+    record: RecordId,
+    change: &[u8],
+    signature: Vec<u8>,
+) -> Result<Envelope> {
+    let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+    let key = crate::store::sync_state::space_key(&store.lock(), &m.space, m.epoch)?
+        .ok_or(CoreError::NotEnrolled)?;
+    let keys = SpaceKeys::new(&key, m.epoch);
+    let record_key = if record == crate::store::ROSTER_ID {
+        keys.roster_key()
+    } else {
+        match crate::store::sync_state::record_key(&store.lock(), &keys.blind(record))? {
+            Some(key) => key,
+            None => RawKey::from_bytes(store.random()),
+        }
+    };
+    Ok(keys.seal_bytes(record, &record_key, change, signature))
+}
+
+/// `store`'s signature of a change of `record` (an encoded `ChangeSignature`, with the device's
+/// public keys for a roster change), whichever actor the change names.
+pub fn sign_change(store: &Store, record: RecordId, change: &[u8]) -> Result<Vec<u8>> {
+    let change = automerge::Change::try_from(change)
+        .map_err(|e| CoreError::invalid("change", e.to_string()))?;
+    Ok(store
+        .device_keys()
+        .sign(record, &change.hash().0, record == crate::store::ROSTER_ID)
+        .encode())
+}
+
+/// A wipe order for `device`, signed by `store`'s device whether or not it is a coordinator's.
+pub fn sign_wipe_order(store: &Store, device: &crate::DeviceId) -> Result<WipeOrder> {
+    crate::sync::wipe_order_signed_by(store, device)
+}
+
+/// Every space key `store` holds, with its epoch.
+pub fn space_keys_held(store: &Store) -> Result<Vec<(u32, [u8; 32])>> {
+    let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+    Ok(
+        crate::store::sync_state::space_keys(&store.lock(), &m.space)?
+            .into_iter()
+            .map(|(epoch, key)| (epoch, *key.as_bytes()))
+            .collect(),
+    )
+}
+
+/// Every record key `store` holds.
+pub fn record_keys_held(store: &Store) -> Result<Vec<[u8; 32]>> {
+    Ok(crate::store::sync_state::all_record_keys(&store.lock())?
+        .into_iter()
+        .map(|key| *key.as_bytes())
+        .collect())
+}
+
+/// Whether `envelope` opens with `space_key` taken as the key of its epoch: its record key
+/// unwrapped (the roster's derived when it carries none), then its content opened.
+pub fn opens_with_space_key(envelope: &Envelope, space_key: &[u8; 32]) -> bool {
+    let keys = SpaceKeys::new(&RawKey::from_bytes(*space_key), envelope.epoch);
+    let record_key = match &envelope.key {
+        Some(wrapped) => match keys.unwrap(&envelope.record, wrapped) {
+            Ok(key) => key,
+            Err(_) => return false,
+        },
+        None => keys.roster_key(),
+    };
+    keys.open(envelope, &record_key, u64::MAX).is_ok()
+}
+
+/// Whether `envelope`'s sealed content decrypts with `record_key`.
+pub fn opens_with_record_key(envelope: &Envelope, record_key: &[u8; 32]) -> bool {
+    // The epoch's subkeys play no part in decrypting (only the blinded id and the epoch, which
+    // the envelope carries, are associated data): any space key will do.
+    SpaceKeys::new(&RawKey::from_bytes([0; 32]), envelope.epoch)
+        .decrypts(envelope, &RawKey::from_bytes(*record_key))
+}
+
+/// Whether a control item is a key delivery that opens with `store`'s agreement key.
+pub fn opens_delivery(store: &Store, space: &[u8; 16], body: &ControlBody) -> bool {
+    crate::sync::delivery_opens(store, space, body)
 }

@@ -106,11 +106,13 @@ impl Drop for RelayProcess {
     }
 }
 
-/// One device: a store in its own folder, with a stepped clock.
+/// One device: a store in its own folder, with a stepped clock (and the store's key, to open it
+/// again).
 pub struct Device {
     pub store: Store,
     pub clock: Arc<ManualClock>,
     pub dir: tempfile::TempDir,
+    pub key: RawKey,
 }
 
 pub fn device(name: &str, worker: &str) -> Device {
@@ -118,15 +120,21 @@ pub fn device(name: &str, worker: &str) -> Device {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 2, 10, 20, 0, 0).unwrap(),
     ));
+    let key = RawKey::generate();
     let store = Store::create_with(
         &dir.path().join("store.db"),
-        &RawKey::generate(),
+        &key,
         name,
         worker,
         StoreOptions::with_clock(clock.clone()),
     )
     .unwrap();
-    Device { store, clock, dir }
+    Device {
+        store,
+        clock,
+        dir,
+        key,
+    }
 }
 
 /// Registers a space at the relay with `coordinator` as its first device.

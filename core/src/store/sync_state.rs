@@ -302,3 +302,16 @@ pub(crate) fn insert_record_key(
     .execute(params![blind, record.as_bytes(), key.as_bytes()])?;
     Ok(())
 }
+
+/// Every record key this store holds (the adversarial tests copy a device's keys before it is
+/// revoked).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn all_record_keys(conn: &Connection) -> Result<Vec<RawKey>> {
+    let mut stmt = conn.prepare_cached("SELECT key FROM record_keys ORDER BY blind")?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(RawKey::from_slice(&row?)?);
+    }
+    Ok(out)
+}

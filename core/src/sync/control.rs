@@ -423,6 +423,43 @@ impl Store {
     }
 }
 
+/// Whether a key delivery of the control log opens with `store`'s agreement key (whatever it is
+/// addressed to and whoever signed it): for the adversarial tests, which check that keys a relay
+/// swapped in never receive one.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn delivery_opens(store: &Store, space: &SpaceId, body: &ControlBody) -> bool {
+    match body {
+        ControlBody::Keys {
+            epoch,
+            to,
+            from,
+            sealed,
+            ..
+        } => store
+            .device_keys()
+            .open_box(sealed, &keys_message(space, *epoch, to, from))
+            .is_some(),
+        _ => false,
+    }
+}
+
+/// A wipe order for `device`, signed by `store`'s device whatever its role (a member's device
+/// forging one, for the adversarial tests; [`Store::wipe_order`] refuses it).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn wipe_order_signed_by(store: &Store, device: &DeviceId) -> Result<WipeOrder> {
+    let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+    let target = id16(device);
+    Ok(WipeOrder {
+        space: m.space,
+        device: target,
+        by: id16(&store.identity().device),
+        signature: store
+            .device_keys()
+            .sign_bytes(&wipe_message(&m.space, &target))
+            .to_vec(),
+    })
+}
+
 /// Compares two MACs in constant time.
 fn subtle_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

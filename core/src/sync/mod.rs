@@ -21,6 +21,8 @@ use crate::store::sync_state::{self, Cursor};
 use crate::store::trust::{self, Setback};
 use crate::store::{ImportSummary, SetAside, SignedChange, Store, ROSTER_ID};
 use crate::{CoreError, DeviceId, RecordId, Result};
+#[cfg(feature = "fuzzing")]
+pub(crate) use control::{delivery_opens, wipe_order_signed_by};
 pub use control::{ControlSummary, CONTROL_BATCH};
 pub use engine::{Request, Response, SyncRound};
 pub(crate) use seal::SpaceKeys;

@@ -268,6 +268,38 @@ impl SpaceKeys {
         postcard::to_stdvec(&inner).unwrap_or_default()
     }
 
+    /// Any change bytes (not parsed: they need not be a change) and any signature bytes sealed
+    /// for `record` as [`SpaceKeys::seal`] seals a change.
+    pub(crate) fn seal_bytes(
+        &self,
+        record: RecordId,
+        record_key: &RawKey,
+        change: &[u8],
+        signature: Vec<u8>,
+    ) -> Envelope {
+        let inner = Inner {
+            record: *record.as_bytes(),
+            change: deflate(change),
+            signature,
+        };
+        let plain = zeroize::Zeroizing::new(postcard::to_stdvec(&inner).unwrap_or_default());
+        self.seal_plain(record, record_key, &plain)
+    }
+
+    /// Whether `envelope`'s sealed bytes authenticate under `record_key` (at this epoch).
+    pub(crate) fn decrypts(&self, envelope: &Envelope, record_key: &RawKey) -> bool {
+        envelope.epoch == self.epoch
+            && XChaCha20Poly1305::new(record_key.as_bytes().into())
+                .decrypt(
+                    XNonce::from_slice(&envelope.nonce),
+                    Payload {
+                        msg: &envelope.sealed,
+                        aad: &self.aad(&envelope.record),
+                    },
+                )
+                .is_ok()
+    }
+
     /// Any bytes sealed as an envelope's plaintext for `record`.
     pub(crate) fn seal_plaintext(
         &self,

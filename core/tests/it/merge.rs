@@ -339,6 +339,50 @@ fn a_batch_with_one_bad_change_is_refused_whole() {
 }
 
 #[test]
+fn a_change_of_a_records_kind_is_refused_even_beside_the_records_creation() {
+    use automerge::transaction::Transactable;
+    let a = device("Téléphone A", "Amina");
+    let b = device("Téléphone B", "Julien");
+    let c = device("Téléphone C", "Sophie");
+    let p = person(&a.store, "Aïcha");
+    // b, which received p, writes a change of its own (signed by b) that makes it an encounter.
+    send(&a.store, &b.store);
+    let mut doc = automerge::AutoCommit::load(&b.store.record_document(p).unwrap()).unwrap();
+    doc.set_actor(b.store.identity().device.actor().clone());
+    doc.put(automerge::ROOT, "kind", "encounter").unwrap();
+    doc.commit();
+    let bytes = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let signature = allervers_core::fuzzing::sign_change(&b.store, p, &bytes).unwrap();
+    // A device that never held p receives p's creation and that change together: the answer
+    // must be the one a device that held p gives (it compares with the kind it holds), not
+    // "an encounter".
+    let mut batch = a.store.export_changes().unwrap();
+    batch.extend(
+        b.store
+            .export_changes()
+            .unwrap()
+            .into_iter()
+            .filter(|ch| ch.record == ROSTER_ID),
+    );
+    batch.push(SignedChange {
+        record: p,
+        bytes,
+        signature,
+    });
+    let err = c.store.import_changes(&batch).unwrap_err();
+    assert!(
+        matches!(&err, CoreError::ChangesRefused(why) if why.contains("kind")),
+        "{err:?}"
+    );
+    assert!(matches!(
+        c.store.kind_of(p),
+        Err(CoreError::RecordNotFound(_))
+    ));
+    send(&a.store, &c.store);
+    assert_eq!(c.store.kind_of(p).unwrap(), Kind::Person);
+}
+
+#[test]
 fn changes_that_arrive_before_their_dependencies_wait_and_then_apply() {
     let a = device("Téléphone A", "Amina");
     let b = device("Téléphone B", "Julien");

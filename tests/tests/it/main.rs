@@ -1,5 +1,8 @@
-//! End-to-end tests, in one binary: devices syncing through a real relay process (`sync`) and
-//! the deterministic simulation of many devices (`simulation`).
+//! End-to-end tests, in one binary: devices syncing through a real relay process (`sync`), what
+//! a misbehaving member or relay can send them (`adversarial`, with the counting allocator of
+//! `alloc_peak`) and the deterministic simulation of many devices (`simulation`).
 
+mod adversarial;
+mod alloc_peak;
 mod simulation;
 mod sync;
