@@ -988,6 +988,12 @@ impl Store {
         })
     }
 
+    /// Names the worker using this (shared) phone from now on: each change it writes records
+    /// them.
+    pub fn set_worker(&self, name: String) -> Result<()> {
+        guard(|| self.inner.set_worker(&name))
+    }
+
     /// The envelopes sync set aside: quarantined ones with the check they failed, held ones
     /// with the key they wait for (a coordinator's device).
     pub fn set_aside(&self) -> Result<Vec<SetAside>> {

@@ -153,6 +153,9 @@ enum Command {
     Quarantine,
     /// Pushes this device's changes and pulls everyone else's.
     Sync,
+    /// The worker using this device (each change records it); with a name, sets it (a shared
+    /// device used by several workers in turn).
+    Worker { name: Option<String> },
     /// The activity report for a period (each figure beside the previous period's).
     Report {
         #[arg(long)]
@@ -858,6 +861,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Revoke { device, yes } => sync::revoke(&ctx, &device, yes)?,
         Command::Quarantine => sync::quarantine(&ctx)?,
         Command::Sync => sync::sync(&ctx)?,
+        Command::Worker { name } => {
+            let store = ctx.open()?;
+            if let Some(name) = name {
+                store.set_worker(&name)?;
+            }
+            let worker = store.worker();
+            ctx.print(&serde_json::json!({ "worker": worker }), || {
+                format!("This device's changes are recorded as written by {worker}.")
+            })?;
+        }
         Command::Report {
             from,
             to,

@@ -140,7 +140,7 @@ fn conflict_values(
         };
         out.push(ConflictValue {
             value,
-            author: author_of(known, &actor),
+            author: author_of(known, &actor, None),
             at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
         });
     }

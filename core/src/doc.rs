@@ -195,11 +195,17 @@ pub(crate) fn parse_change(bytes: &[u8]) -> std::result::Result<automerge::Chang
     }
 }
 
-pub(crate) fn commit(doc: &mut AutoCommit, now_ms: i64) -> Option<ChangeHash> {
+/// Commits the pending operations as one change, with its time and the worker who made it (a
+/// shared team phone is one device, used by several workers in turn: the change says which).
+pub(crate) fn commit(doc: &mut AutoCommit, now_ms: i64, worker: &str) -> Option<ChangeHash> {
     if doc.pending_ops() == 0 {
         return None;
     }
-    doc.commit_with(CommitOptions::default().with_time(now_ms))
+    doc.commit_with(
+        CommitOptions::default()
+            .with_time(now_ms)
+            .with_message(worker.to_string()),
+    )
 }
 
 /// The kind recorded in a document, if any.

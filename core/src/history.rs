@@ -97,21 +97,28 @@ pub(crate) fn first_relay_info(
     ))
 }
 
+/// Who wrote a change: its device, named from the roster, and its worker: the one the change
+/// itself records (a shared team phone is used by several), else the device's from the roster.
 pub(crate) fn author_of(
     known: &HashMap<Vec<u8>, (String, String)>,
     actor: &automerge::ActorId,
+    recorded_worker: Option<&str>,
 ) -> Author {
     let device = DeviceId(actor.clone());
+    let recorded = recorded_worker
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().take(100).collect::<String>());
     match known.get(actor.to_bytes()) {
         Some((name, worker)) => Author {
             device: device.to_string(),
             device_name: Some(name.clone()),
-            worker: Some(worker.clone()).filter(|w| !w.is_empty()),
+            worker: recorded.or_else(|| Some(worker.clone()).filter(|w| !w.is_empty())),
         },
         None => Author {
             device: device.to_string(),
             device_name: None,
-            worker: None,
+            worker: recorded,
         },
     }
 }
@@ -140,14 +147,15 @@ pub(crate) fn record_history(
                 c.deps().to_vec(),
                 c.actor_id().clone(),
                 c.timestamp(),
+                c.message().map(str::to_string),
             )
         })
         .collect();
     let mut out = Vec::new();
-    for (i, (hash, deps, actor, ts)) in changes.into_iter().enumerate() {
+    for (i, (hash, deps, actor, ts, message)) in changes.into_iter().enumerate() {
         let after = [hash];
         let patches = doc.diff(&deps, &after);
-        let author = author_of(known, &actor);
+        let author = author_of(known, &actor, message.as_deref());
         let at = DateTime::from_timestamp_millis(ts).unwrap_or_default();
         let (relay_at, clock_off) = relay_info(times, &hash.0);
         let resolving = patches

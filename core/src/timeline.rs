@@ -99,7 +99,7 @@ impl Store {
             let (relay_at, clock_off) = first_relay_info(&conn, e.id)?;
             out.push(TimelineEntry {
                 at: DateTime::from_timestamp_millis(e.occurred_at).unwrap_or_default(),
-                author: author_of(&known, &automerge::ActorId::from(&e.device[..])),
+                author: author_of(&known, &automerge::ActorId::from(&e.device[..]), None),
                 relay_at,
                 clock_off,
                 item: TimelineItem::Encounter {

@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::clock::{Clock, SystemClock};
 use crate::entropy::{self, Entropy, OsEntropy};
 use crate::vocab::ExtraTerm;
-use crate::DeviceId;
+use crate::{DeviceId, Result};
 
 pub(crate) use changes::{
     all_records, first_relay_time, insert_change, insert_raw_change, load_doc, maybe_snapshot,
@@ -97,6 +97,9 @@ pub struct Store {
     /// its codes against them).
     extra: std::sync::RwLock<Vec<ExtraTerm>>,
     me: Identity,
+    /// The worker using the device now (recorded with each change it writes): the one named
+    /// when the store was made, until `set_worker` names another (a shared team phone).
+    worker: std::sync::RwLock<String>,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     path: PathBuf,
@@ -124,6 +127,32 @@ impl Store {
 
     pub fn identity(&self) -> &Identity {
         &self.me
+    }
+
+    /// The worker using this device now.
+    pub fn worker(&self) -> String {
+        self.worker
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Names the worker using this device from now on (a shared team phone: each change records
+    /// who wrote it); kept in the store.
+    pub fn set_worker(&self, name: &str) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(crate::CoreError::invalid(
+                "worker",
+                "is empty or longer than 100 characters",
+            ));
+        }
+        self.lock().execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('worker', ?1)",
+            [name.as_bytes()],
+        )?;
+        *self.worker.write().unwrap_or_else(|p| p.into_inner()) = name.to_string();
+        Ok(())
     }
 
     /// This device's keys.

@@ -264,6 +264,7 @@ impl Store {
         let store = Store {
             keys,
             verify_signatures: true.into(),
+            worker: std::sync::RwLock::new(worker.to_string()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
             me: Identity {
@@ -335,6 +336,7 @@ impl Store {
         let store = Store {
             keys,
             verify_signatures: true.into(),
+            worker: std::sync::RwLock::new(me.worker.clone()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
             me,

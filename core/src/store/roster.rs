@@ -75,7 +75,7 @@ impl Store {
         };
         doc.set_actor(self.me.device.actor().clone());
         edit(&mut doc, now_ms)?;
-        doc::commit(&mut doc, now_ms);
+        doc::commit(&mut doc, now_ms, &self.worker());
         let change = doc
             .get_last_local_change()
             .ok_or_else(|| CoreError::corrupt("roster change missing"))?;

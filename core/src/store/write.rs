@@ -18,7 +18,7 @@ impl Store {
         let now = self.clock.now();
         self.create_record(
             Kind::Person,
-            person.edits(now.date_naive(), &self.me.worker),
+            person.edits(now.date_naive(), &self.worker()),
         )
     }
 
@@ -139,7 +139,7 @@ impl Store {
         };
         self.checker_edits(&tx, kind, std::slice::from_ref(&edit))?;
         doc.set_actor(self.me.device.actor().clone());
-        doc::apply(&mut doc, kind, &edit, &self.me.worker, now_ms)?;
+        doc::apply(&mut doc, kind, &edit, &self.worker(), now_ms)?;
         check_record_rules(kind, &Reader::new(&doc))?;
         let replaced: Vec<String> = values.iter().map(|v| v.to_string()).collect();
         doc::record_resolution(
@@ -147,7 +147,7 @@ impl Store {
             path,
             &parsed.to_string(),
             &replaced,
-            &self.me.worker,
+            &self.worker(),
             now_ms,
         )?;
         self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
@@ -228,7 +228,7 @@ impl Store {
         let id = RecordId::new_at(now_ms, self.random());
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
         check_record_rules(kind, &root)?;
-        let hash = doc::commit(&mut doc, now_ms)
+        let hash = doc::commit(&mut doc, now_ms, &self.worker())
             .ok_or_else(|| CoreError::corrupt("new record has no change"))?;
         // The document is new: everything after its (empty) save cursor is this one change.
         let bytes = doc.save_incremental();
@@ -267,7 +267,7 @@ impl Store {
         let before = index::Before::read(Some(kind), &mut doc);
         doc.set_actor(self.me.device.actor().clone());
         for edit in edits {
-            doc::apply(&mut doc, kind, edit, &self.me.worker, now_ms)?;
+            doc::apply(&mut doc, kind, edit, &self.worker(), now_ms)?;
         }
         check_record_rules(kind, &Reader::new(&doc))?;
         self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
@@ -284,7 +284,7 @@ impl Store {
         now_ms: i64,
         before: &index::Before,
     ) -> Result<()> {
-        if doc::commit(doc, now_ms).is_none() {
+        if doc::commit(doc, now_ms, &self.worker()).is_none() {
             return Ok(());
         }
         let change = doc

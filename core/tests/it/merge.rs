@@ -721,3 +721,40 @@ fn a_new_bundle_needs_a_passphrase_of_twelve_characters_and_an_older_short_one_s
     b.store.import_bundle(&old, "court").unwrap();
     assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Fatou"));
 }
+
+/// A shared team phone is one device, used by several workers in turn: each change records the
+/// worker who made it, signed with it, and every device's history names that worker.
+#[test]
+fn a_shared_phone_records_the_worker_of_each_change_and_other_devices_show_it() {
+    let phone = device("Téléphone d'équipe", "Amina");
+    let office = device("Poste bureau", "Sophie");
+    let p = person(&phone.store, "Ibrahim");
+    phone.store.set_worker("Bastien").unwrap();
+    assert_eq!(phone.store.worker(), "Bastien");
+    phone
+        .store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("squat".into()))],
+        )
+        .unwrap();
+    assert!(phone.store.set_worker("  ").is_err());
+    send(&phone.store, &office.store);
+    for store in [&phone.store, &office.store] {
+        let history = store.history(p).unwrap();
+        let worker_of = |field: &str| {
+            history
+                .iter()
+                .find(|e| e.field == field)
+                .and_then(|e| e.author.worker.clone())
+        };
+        assert_eq!(worker_of("name").as_deref(), Some("Amina"));
+        assert_eq!(worker_of("situation").as_deref(), Some("Bastien"));
+    }
+    // Kept in the store: the phone reopened still writes as Bastien.
+    let path = phone.path.clone();
+    let key = phone.key.clone();
+    drop(phone.store);
+    let reopened = allervers_core::Store::open(&path, &key).unwrap();
+    assert_eq!(reopened.worker(), "Bastien");
+}
