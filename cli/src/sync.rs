@@ -192,8 +192,18 @@ pub fn approve(ctx: &Ctx, device: &str) -> Result<()> {
     })
 }
 
-/// The one device of the space whose id starts with `device`.
-fn one_device<'a>(list: &'a [DeviceOut], device: &str) -> Result<&'a DeviceOut> {
+/// The one device of the space whose id starts with `device`, with its id.
+fn one_device<'a>(
+    list: &'a [DeviceOut],
+    device: &str,
+) -> Result<(&'a DeviceOut, allervers_core::DeviceId)> {
+    let target = matching_device(list, device)?;
+    let id = allervers_protocol::parse_hex_id(&target.device)
+        .ok_or_else(|| anyhow!("malformed device id from the relay"))?;
+    Ok((target, allervers_core::DeviceId::from_bytes(&id)))
+}
+
+fn matching_device<'a>(list: &'a [DeviceOut], device: &str) -> Result<&'a DeviceOut> {
     let wanted = device.trim().to_lowercase();
     if wanted.len() < 4 {
         bail!("invalid device: give at least 4 hex digits of its id (see allervers devices)");
@@ -213,10 +223,7 @@ pub fn coordinator(ctx: &Ctx, device: &str) -> Result<()> {
     let store = ctx.open()?;
     let m = enrolled(&store)?;
     let list = relay_devices(&store, &m)?;
-    let target = one_device(&list, device)?;
-    let id = allervers_protocol::parse_hex_id(&target.device)
-        .ok_or_else(|| anyhow!("malformed device id from the relay"))?;
-    let device_id = allervers_core::DeviceId::from_bytes(&id);
+    let (target, device_id) = one_device(&list, device)?;
     allervers_client::make_coordinator(&store, &HttpClient::default(), &device_id)?;
     ctx.print(&serde_json::json!({"coordinator": target.device}), || {
         format!(
@@ -231,10 +238,7 @@ pub fn revoke(ctx: &Ctx, device: &str, yes: bool) -> Result<()> {
     let store = ctx.open()?;
     let m = enrolled(&store)?;
     let list = relay_devices(&store, &m)?;
-    let target = one_device(&list, device)?;
-    let id = allervers_protocol::parse_hex_id(&target.device)
-        .ok_or_else(|| anyhow!("malformed device id from the relay"))?;
-    let device_id = allervers_core::DeviceId::from_bytes(&id);
+    let (target, device_id) = one_device(&list, device)?;
     if device_id == store.identity().device {
         bail!("invalid device: this is this device itself");
     }

@@ -173,3 +173,18 @@ pub fn welcome(coordinator: &Store, joined: &[&Store]) {
 pub fn join(store: &Store, code: &str) -> Result<(), allervers_core::CoreError> {
     allervers_client::join(store, &HttpClient::default(), code).map(|_| ())
 }
+
+/// Same records, same heads, on every store.
+pub fn assert_identical(stores: &[&Store]) {
+    let ids = stores[0].record_ids().unwrap();
+    for s in &stores[1..] {
+        assert_eq!(s.record_ids().unwrap(), ids);
+        for (id, _) in &ids {
+            assert_eq!(
+                s.record_heads(*id).unwrap(),
+                stores[0].record_heads(*id).unwrap(),
+                "{id}"
+            );
+        }
+    }
+}

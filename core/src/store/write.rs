@@ -16,10 +16,7 @@ impl Store {
     /// Records a person met in the street.
     pub fn add_person(&self, person: &NewPerson) -> Result<RecordId> {
         let now = self.clock.now();
-        self.create_record(
-            Kind::Person,
-            person.edits(now.date_naive(), &self.worker()),
-        )
+        self.create_record(Kind::Person, person.edits(now.date_naive(), &self.worker()))
     }
 
     /// Logs an encounter.

@@ -12,7 +12,9 @@ use allervers_core::{
     fuzzing, CoreError, DeviceId, Edit, Invite, Kind, NewPerson, PersonQuery, RecordId, SetAside,
     Store, SyncSummary, Value,
 };
-use allervers_e2e::{create_space, device, invite, join, welcome, Device, RelayProcess};
+use allervers_e2e::{
+    assert_identical, create_space, device, invite, join, welcome, Device, RelayProcess,
+};
 use allervers_protocol::{ControlBody, Envelope, Push};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ReadDoc, ROOT};
@@ -173,21 +175,6 @@ fn relay_envelopes(relay: &RelayProcess) -> Vec<Envelope> {
     .unwrap()
     .collect::<Result<_, _>>()
     .unwrap()
-}
-
-/// Same records, same heads.
-fn assert_identical(stores: &[&Store]) {
-    let ids = stores[0].record_ids().unwrap();
-    for s in &stores[1..] {
-        assert_eq!(s.record_ids().unwrap(), ids);
-        for (id, _) in &ids {
-            assert_eq!(
-                s.record_heads(*id).unwrap(),
-                stores[0].record_heads(*id).unwrap(),
-                "{id}"
-            );
-        }
-    }
 }
 
 #[test]

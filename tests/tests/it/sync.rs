@@ -6,7 +6,9 @@ use allervers_client::RelayApi;
 use allervers_core::{
     CoreError, Edit, NewEncounter, NewPerson, PersonQuery, Store, TimelineItem, Value,
 };
-use allervers_e2e::{create_space, device, invite, join, welcome, Device, RelayProcess};
+use allervers_e2e::{
+    assert_identical, create_space, device, invite, join, welcome, Device, RelayProcess,
+};
 
 fn sync(d: &Device) -> allervers_core::SyncSummary {
     allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()
@@ -48,21 +50,6 @@ fn stored_envelopes(url: &str) -> u64 {
         .find_map(|l| l.strip_prefix("allervers_relay_envelopes_stored "))
         .and_then(|n| n.trim().parse().ok())
         .unwrap()
-}
-
-/// Same records, same heads.
-fn assert_identical(stores: &[&Store]) {
-    let ids = stores[0].record_ids().unwrap();
-    for s in &stores[1..] {
-        assert_eq!(s.record_ids().unwrap(), ids);
-        for (id, _) in &ids {
-            assert_eq!(
-                s.record_heads(*id).unwrap(),
-                stores[0].record_heads(*id).unwrap(),
-                "{id}"
-            );
-        }
-    }
 }
 
 #[test]
