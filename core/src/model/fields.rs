@@ -472,6 +472,17 @@ pub(crate) fn check_received(
                 _ => None,
             })
     });
+    // Only a record's first change (no dependencies) says what the record is: a later one
+    // that writes or deletes its kind is refused on the change alone, so devices that hold the
+    // record and devices that receive both at once agree.
+    if !change.deps().is_empty()
+        && ops.iter().any(|op| {
+            matches!(op.obj, ObjectId::Root)
+                && matches!(&op.key, Key::Map(key) if key.as_str() == crate::doc::KIND)
+        })
+    {
+        return Err("it changes the kind of an existing record".into());
+    }
     for op in &ops {
         let OpType::Put(scalar) = &op.action else {
             continue;

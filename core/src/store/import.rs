@@ -262,18 +262,15 @@ impl Store {
                 continue;
             }
             let id = batch[i].record;
-            let checked = if id == ROSTER_ID {
+            if id == ROSTER_ID {
                 let credentials = signatures[i]
                     .as_ref()
                     .map_or(&[][..], |s| s.credentials.as_slice());
                 let anchor = anchor.as_ref().map(|(space, founder)| (space, founder));
-                check_roster_change(&change, credentials, anchor)
-            } else {
-                check_kind_unchanged(&change)
-            };
-            if let Err(why) = checked {
-                set_back(&mut verdicts, i, Setback::Quarantine(why))?;
-                continue;
+                if let Err(why) = check_roster_change(&change, credentials, anchor) {
+                    set_back(&mut verdicts, i, Setback::Quarantine(why))?;
+                    continue;
+                }
             }
             let new = by_record.entry(id).or_default();
             if new.iter().any(|(_, c)| c.hash() == change.hash()) {
@@ -401,25 +398,6 @@ fn parse(bytes: &[u8]) -> std::result::Result<Change, String> {
         return Err("fails its checksum".into());
     }
     Ok(change)
-}
-
-/// Whether a change leaves its record's kind alone: only a record's first change (it depends on
-/// none) writes `kind`. The answer depends on the change alone, so every device gives the same
-/// one: the kind check of [`apply`] compares with the kind a device already holds, and a device
-/// that received a record's creation and a change of its kind in one batch would take the record
-/// for what the second says, while the others refuse it.
-fn check_kind_unchanged(change: &Change) -> std::result::Result<(), String> {
-    use automerge::legacy::{Key, ObjectId};
-    if change.deps().is_empty() {
-        return Ok(());
-    }
-    let writes_kind = change.decode().operations.iter().any(|op| {
-        matches!(op.obj, ObjectId::Root) && matches!(&op.key, Key::Map(key) if key == doc::KIND)
-    });
-    if writes_kind {
-        return Err("it changes the kind of an existing record".into());
-    }
-    Ok(())
 }
 
 /// Applies changes of record `id` to its document and says what the record is then; refuses
