@@ -340,7 +340,7 @@ async fn post_control(
     bytes: Bytes,
 ) -> Result<Response, Refused> {
     let space = space_param(&space)?;
-    member(&relay, &headers, space, true).await?;
+    let caller = member(&relay, &headers, space, true).await?;
     let req: PostControl = parse(&bytes)?;
     if req.items.len() > MAX_CONTROL_POST {
         return Err(Refused::new(
@@ -356,6 +356,18 @@ async fn post_control(
         return Err(Refused::new(
             StatusCode::BAD_REQUEST,
             "only key deliveries may be posted: enrolments and epochs are the relay's to write",
+        ));
+    }
+    // Devices check each delivery's signature; the relay still refuses one that claims to come
+    // from another device than the one posting it.
+    if req
+        .items
+        .iter()
+        .any(|item| matches!(item, ControlBody::Keys { from, .. } if *from != caller.device))
+    {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "a key delivery names another device than the one posting it",
         ));
     }
     let seqs = blocking(&relay, move |s| s.post_control(space, &req.items)).await?;

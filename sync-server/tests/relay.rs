@@ -1344,6 +1344,8 @@ fn control_posts_are_key_deliveries_from_coordinators_stored_once() {
             },
         ],
         vec![k1.clone(); 1_001],
+        // A delivery that claims to come from another device than the one posting it.
+        vec![keys(3, [2; 16], [2; 16])],
     ];
     for items in refused {
         let n = items.len();
