@@ -13,8 +13,9 @@
 use std::sync::{Arc, OnceLock};
 
 use allervers_protocol::{
-    decode, encode, ControlBody, CreateInvite, CreateSpace, DeviceEntry, Enroll, Envelope, Page,
-    Push, Pushed, Registered, Stored, WipeOrder,
+    decode, encode, Control, ControlBody, ControlPage, CreateInvite, CreateSpace, DeviceEntry,
+    Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered, StartEpoch,
+    Stored, WipeOrder,
 };
 use chrono::{TimeZone, Utc};
 
@@ -192,16 +193,41 @@ pub fn invite(data: &[u8]) {
     let _ = Invite::from_code(&String::from_utf8_lossy(data));
 }
 
-/// e. Every body the relay decodes (requests) and every one a device decodes (answers).
+/// e. Every body the relay decodes (requests: `CreateSpace`, `CreateInvite`, `Enroll`, `Push`,
+/// `PostControl`, `StartEpoch`, a revocation's `WipeOrder`; and the control items it reads back
+/// from its database) and every one a device decodes (answers: `Registered`, `Pushed`, `Page`
+/// with its control log, `ControlPage`, `Vec<DeviceEntry>`, `EpochStarted`, a 410's `WipeOrder`).
 pub fn relay_bodies(data: &[u8]) {
-    let _ = decode::<CreateSpace>(data);
-    let _ = decode::<CreateInvite>(data);
-    let _ = decode::<Enroll>(data);
-    let _ = decode::<Push>(data);
-    let _ = decode::<Registered>(data);
-    let _ = decode::<Pushed>(data);
-    let _ = decode::<Page>(data);
-    let _ = decode::<Vec<DeviceEntry>>(data);
+    body::<CreateSpace>(data);
+    body::<CreateInvite>(data);
+    body::<Enroll>(data);
+    body::<Push>(data);
+    body::<PostControl>(data);
+    body::<StartEpoch>(data);
+    body::<WipeOrder>(data);
+    body::<ControlBody>(data);
+    body::<Registered>(data);
+    body::<Pushed>(data);
+    body::<Page>(data);
+    body::<ControlPage>(data);
+    body::<Vec<DeviceEntry>>(data);
+    body::<EpochStarted>(data);
+}
+
+/// Decodes `data` as a `T`; a value it decodes is encoded again (as the relay does to refuse
+/// bytes after a body) and must decode back to itself.
+fn body<T>(data: &[u8])
+where
+    T: for<'a> serde::Deserialize<'a> + serde::Serialize + PartialEq + std::fmt::Debug,
+{
+    if let Ok(value) = decode::<T>(data) {
+        let again = encode(&value);
+        assert_eq!(
+            decode::<T>(&again).ok().as_ref(),
+            Some(&value),
+            "a body does not decode back to itself once encoded"
+        );
+    }
 }
 
 /// f. Automerge changes received from elsewhere: the record id (16 bytes) then one change's
@@ -292,7 +318,49 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
         more: false,
         control: None,
     };
-    for (name, page) in [("whole", &whole), ("first", &first), ("empty", &empty)] {
+    let control = ControlPage {
+        items: vec![
+            Control {
+                seq: 1,
+                body: ControlBody::Enrolled {
+                    invite: [3; 32],
+                    device: [5; 16],
+                    sign_key: [6; 32],
+                    agree_key: [7; 32],
+                    mac: [8; 32],
+                },
+            },
+            Control {
+                seq: 2,
+                body: ControlBody::Keys {
+                    epoch: 1,
+                    to: [5; 16],
+                    from: [6; 16],
+                    sealed: vec![9; 80],
+                    signature: vec![10; 64],
+                },
+            },
+            Control {
+                seq: 3,
+                body: ControlBody::Epoch {
+                    epoch: 1,
+                    by: [6; 16],
+                },
+            },
+        ],
+        next: 3,
+        more: false,
+    };
+    let with_control = Page {
+        control: Some(control.clone()),
+        ..whole.clone()
+    };
+    for (name, page) in [
+        ("whole", &whole),
+        ("first", &first),
+        ("empty", &empty),
+        ("control", &with_control),
+    ] {
         out.push(("page", format!("seed-page-{name}"), encode(page)));
         out.push(("relay_bodies", format!("seed-page-{name}"), encode(page)));
     }
@@ -360,6 +428,26 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
             ]),
         ),
     ];
+    let bodies = bodies.into_iter().chain([
+        ("control-page", encode(&control)),
+        (
+            "post-control",
+            encode(&PostControl {
+                items: control.items[1..2].iter().map(|c| c.body.clone()).collect(),
+            }),
+        ),
+        ("start-epoch", encode(&StartEpoch { expected: 0 })),
+        ("epoch-started", encode(&EpochStarted { epoch: 1 })),
+        (
+            "wipe-order",
+            encode(&WipeOrder {
+                space: SPACE,
+                device: [5; 16],
+                by: [6; 16],
+                signature: vec![11; 64],
+            }),
+        ),
+    ]);
     for (name, body) in bodies {
         out.push(("relay_bodies", format!("seed-{name}"), body));
     }
