@@ -633,22 +633,17 @@ impl Store {
                             continue;
                         }
                     },
-                    None => match new_keys.iter().find(|(b, _, _)| *b == env.record) {
-                        Some((_, _, k)) => k.clone(),
-                        None => match known_key(&conn, &space, &env.record)? {
-                            Some(key) => key,
-                            None => {
-                                early.push((
-                                    i,
-                                    Setback::Hold(
-                                        "carries no record key, and its record's key is unknown here"
-                                            .into(),
-                                    ),
-                                ));
-                                continue;
-                            }
-                        },
-                    },
+                    // Only the roster's envelopes carry no record key (every device derives
+                    // it): any other without one is refused, the same way on every device,
+                    // whether or not this one happens to know the record's key.
+                    None if env.record == space.blind(ROSTER_ID) => space.roster_key(),
+                    None => {
+                        early.push((
+                            i,
+                            Setback::Quarantine("carries no wrapped record key".into()),
+                        ));
+                        continue;
+                    }
                 };
                 let room = (PAGE_INFLATED - inflated).max(seal::MAX_CHANGE);
                 let open = match space.open(env, &key, room) {

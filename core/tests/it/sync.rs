@@ -415,3 +415,47 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
     sync(&a.store, &relay, &mut |_| {}).unwrap();
     assert_eq!(a.store.list_persons(&Default::default()).unwrap().len(), 2);
 }
+
+/// Every envelope but the roster's carries its record key: one without is refused the same way
+/// by a device that knows the record's key and by one that does not (else they would disagree).
+#[test]
+fn an_envelope_without_its_record_key_is_quarantined_whether_or_not_the_device_knows_the_key() {
+    let relay = MemoryRelay::default();
+    let (a, b, c) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+        device("Téléphone C", "Sophie"),
+    );
+    enrol(&[&a.store, &b.store, &c.store]);
+    let p = person(&a.store, "Fanta");
+    sync(&a.store, &relay, &mut |_| {}).unwrap();
+    sync(&b.store, &relay, &mut |_| {}).unwrap();
+    // A change of Fanta's record sealed under its key, sent without it.
+    let creation = a
+        .store
+        .export_changes()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.record == p)
+        .unwrap();
+    let signature = allervers_core::fuzzing::sign_change(&b.store, p, &creation.bytes).unwrap();
+    let mut envelope =
+        allervers_core::fuzzing::seal_change(&a.store, p, &creation.bytes, signature).unwrap();
+    envelope.key = None;
+    relay
+        .push(&Push {
+            envelopes: vec![envelope],
+            sent_at_ms: 0,
+        })
+        .unwrap();
+    for d in [&b, &c] {
+        let summary = sync(&d.store, &relay, &mut |_| {}).unwrap();
+        assert_eq!((summary.quarantined, summary.held), (1, 0), "{summary:?}");
+        let aside = d.store.set_aside(&[7; 16]).unwrap();
+        assert!(
+            aside[0].reason.contains("no wrapped record key"),
+            "{aside:?}"
+        );
+    }
+    assert_eq!(c.store.person(p).unwrap().name.as_deref(), Some("Fanta"));
+}
