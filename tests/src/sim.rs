@@ -14,19 +14,30 @@
 //! (fields, values, authors, in order) and report; every change any device wrote is on every
 //! replica; and no write to a field is lost (every write that no later write saw is still one
 //! of the field's values).
+//!
+//! In a third of the schedules one more member of the space misbehaves (`adversary.rs`): at
+//! random steps it pushes forged changes and random envelopes into the relay. The honest devices
+//! must still converge and lose nothing, and at quiescence each of them holds every forgery set
+//! aside as expected (the same sequence numbers quarantined, and held, on every honest device,
+//! and nothing else), has applied no forged change, and shows every honest device's roster entry
+//! as its device wrote it.
 
-use std::collections::{BTreeMap, HashMap};
+mod adversary;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use allervers_core::seed as gen;
 use allervers_core::vocab::Vocab;
 use allervers_core::{
-    CoreError, Edit, Kind, ManualClock, Membership, NewAction, NewObservation, NewReferral,
-    PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy, Store,
-    StoreOptions, SyncRound, Value,
+    CoreError, DeviceId, Edit, Kind, ManualClock, Membership, NewAction, NewObservation,
+    NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy,
+    Store, StoreOptions, SyncRound, Value,
 };
 use allervers_protocol::{Page, Push, Pushed, Stored};
+
+use adversary::Expect;
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -39,6 +50,8 @@ pub struct Outcome {
     pub divergence: Option<String>,
     /// Writes missing somewhere at quiescence.
     pub lost: Vec<String>,
+    /// With an adversary: how many forged envelopes the relay stored.
+    pub forged: Option<usize>,
 }
 
 impl Outcome {
@@ -137,7 +150,17 @@ struct Write {
 struct Sim {
     rng: StdRng,
     relay: Relay,
+    /// The honest devices, then the adversary if the schedule has one.
     devices: Vec<Device>,
+    /// How many devices are honest.
+    honest: usize,
+    /// What the adversary pushed that the relay stored: how every honest device must end up
+    /// holding it, by sequence number.
+    forged: BTreeMap<u64, Expect>,
+    /// The changes the adversary forged: applied on no honest device.
+    forged_changes: Vec<(RecordId, ChangeHash)>,
+    /// Each honest device's roster entry as it wrote it: (device, name, worker).
+    entries: Vec<(DeviceId, String, String)>,
     writes: Vec<Write>,
     /// Every change a device wrote, by record.
     changes: Vec<(RecordId, ChangeHash)>,
@@ -196,7 +219,10 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
             divergence: Some(format!("at quiescence: {e}\n{}", sim.log.join("\n"))),
             ..Default::default()
         },
-        Ok(()) => sim.compare(),
+        Ok(()) => Outcome {
+            forged: (sim.devices.len() > sim.honest).then_some(sim.forged.len()),
+            ..sim.compare()
+        },
     }
 }
 
@@ -208,6 +234,8 @@ impl Sim {
         } else {
             rng.gen_range(5..=8)
         };
+        // A third of the schedules have one more device, a member that misbehaves.
+        let adversary = rng.gen_ratio(1, 3);
         let start = Utc.with_ymd_and_hms(2026, 1, 12, 20, 0, 0).unwrap();
         // The space's key is handed to every device here: the simulated relay keeps no control
         // log (key deliveries are tested against the real relay).
@@ -223,7 +251,8 @@ impl Sim {
             founder: None,
         };
         let mut devices = Vec::new();
-        for i in 0..count {
+        let mut entries = Vec::new();
+        for i in 0..count + usize::from(adversary) {
             let clock = Arc::new(ManualClock::new(
                 start + chrono::Duration::seconds(rng.gen_range(-300..300)),
             ));
@@ -251,6 +280,10 @@ impl Sim {
             store
                 .keep_space_key(&SPACE, 0, &space_key)
                 .map_err(|e| e.to_string())?;
+            if i < count {
+                let me = store.identity();
+                entries.push((me.device.clone(), me.device_name.clone(), me.worker.clone()));
+            }
             devices.push(Device {
                 path,
                 key,
@@ -270,6 +303,10 @@ impl Sim {
                 ..Default::default()
             },
             devices,
+            honest: count,
+            forged: BTreeMap::new(),
+            forged_changes: Vec::new(),
+            entries,
             writes: Vec::new(),
             changes: Vec::new(),
             heads_before: None,
@@ -282,7 +319,10 @@ impl Sim {
             d.clock.advance_ms(self.rng.gen_range(1_000..600_000));
         }
         self.relay.now_ms += self.rng.gen_range(1_000..600_000);
-        let d = self.rng.gen_range(0..self.devices.len());
+        if self.devices.len() > self.honest && self.rng.gen_ratio(1, 4) {
+            self.misbehave()?;
+        }
+        let d = self.rng.gen_range(0..self.honest);
         match self.rng.gen_range(0..100) {
             0..=49 => self.write(d)?,
             50..=79 => self.sync(d, true)?,
@@ -301,6 +341,31 @@ impl Sim {
             }
         }
         self.check_step(d)
+    }
+
+    /// The adversary's turn: it syncs as any device, or pushes one to three forgeries.
+    fn misbehave(&mut self) -> Result<(), String> {
+        let a = self.honest;
+        if self.rng.gen_bool(0.3) {
+            return self.sync(a, true);
+        }
+        let honest: Vec<DeviceId> = self.entries.iter().map(|e| e.0.clone()).collect();
+        let mut forgeries = Vec::new();
+        for _ in 0..self.rng.gen_range(1..=3) {
+            let f = adversary::forge(&mut self.rng, self.devices[a].store(), &honest)
+                .map_err(|e| format!("forging: {e}"))?;
+            self.log.push(format!("adversary pushes {}", f.what));
+            forgeries.push(f);
+        }
+        let pushed = self.relay.push(&Push {
+            envelopes: forgeries.iter().map(|f| f.envelope.clone()).collect(),
+            sent_at_ms: self.devices[a].store().now().timestamp_millis(),
+        });
+        for (seq, f) in pushed.seqs.into_iter().zip(forgeries) {
+            self.forged.insert(seq, f.expect);
+            self.forged_changes.extend(f.change);
+        }
+        Ok(())
     }
 
     /// Invariants checked after every step on the device that acted.
@@ -667,7 +732,7 @@ impl Sim {
         for _ in 0..6 {
             let before = self.relay.log.len();
             let mut cursors = Vec::new();
-            for d in 0..self.devices.len() {
+            for d in 0..self.honest {
                 self.sync(d, false)?;
                 cursors.push(
                     self.devices[d]
@@ -687,7 +752,7 @@ impl Sim {
     fn compare(&self) -> Outcome {
         let mut outcome = Outcome::default();
         let mut views = Vec::new();
-        for (i, d) in self.devices.iter().enumerate() {
+        for (i, d) in self.devices[..self.honest].iter().enumerate() {
             match view(d.store()) {
                 Ok(v) => views.push(v),
                 Err(e) => {
@@ -704,6 +769,10 @@ impl Sim {
                 ));
                 return outcome;
             }
+        }
+        if let Err(what) = self.check_adversary() {
+            outcome.divergence = Some(format!("{what}\n{}", self.log.join("\n")));
+            return outcome;
         }
         // Every change written is on every replica, and no write to a field is lost.
         let store = self.devices[0].store();
@@ -759,6 +828,69 @@ impl Sim {
             }
         }
         outcome
+    }
+
+    /// What the adversary pushed, as every honest device must hold it at quiescence: each
+    /// forgery set aside as expected and nothing else set aside (so the same sequence numbers
+    /// on every device), no forged change applied, every honest device's roster entry as its
+    /// device wrote it.
+    fn check_adversary(&self) -> Result<(), String> {
+        let expected = |e: Expect| -> BTreeSet<u64> {
+            self.forged
+                .iter()
+                .filter(|(_, x)| **x == e)
+                .map(|(seq, _)| *seq)
+                .collect()
+        };
+        let (quarantine, hold) = (expected(Expect::Quarantined), expected(Expect::Held));
+        for (i, d) in self.devices[..self.honest].iter().enumerate() {
+            let store = d.store();
+            let set_aside = store.set_aside(&SPACE).map_err(|e| e.to_string())?;
+            let seqs = |q: bool| -> BTreeSet<u64> {
+                set_aside
+                    .iter()
+                    .filter(|s| s.quarantined == q)
+                    .map(|s| s.seq)
+                    .collect()
+            };
+            if seqs(true) != quarantine || seqs(false) != hold {
+                return Err(format!(
+                    "device {i} sets aside {set_aside:?}; expected quarantined {quarantine:?}, \
+                     held {hold:?}"
+                ));
+            }
+            let mut docs: HashMap<RecordId, Option<AutoCommit>> = HashMap::new();
+            for (record, change) in &self.forged_changes {
+                let doc = docs.entry(*record).or_insert_with(|| {
+                    store
+                        .record_document(*record)
+                        .ok()
+                        .and_then(|bytes| AutoCommit::load(&bytes).ok())
+                });
+                if doc
+                    .as_mut()
+                    .is_some_and(|doc| doc.get_change_by_hash(change).is_some())
+                {
+                    return Err(format!(
+                        "device {i} applied the forged change {change} of {record}"
+                    ));
+                }
+            }
+            let devices = store.devices().map_err(|e| e.to_string())?;
+            for (device, name, worker) in &self.entries {
+                let entry = devices
+                    .iter()
+                    .find(|e| e.device == *device)
+                    .map(|e| (&e.name, &e.worker));
+                if entry != Some((name, worker)) {
+                    return Err(format!(
+                        "device {i} shows {device}'s roster entry as {entry:?}, not ({name:?}, \
+                         {worker:?})"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -866,6 +998,9 @@ pub struct Summary {
     pub schedules: u64,
     pub divergent: u64,
     pub lost: u64,
+    /// Schedules with an adversary, and the forged envelopes they pushed.
+    pub adversarial: u64,
+    pub forged: u64,
     /// The seeds that failed, with what was found (the first few).
     pub failures: Vec<(u64, String)>,
 }
@@ -913,6 +1048,10 @@ pub fn run_many(
                 }
                 if !outcome.lost.is_empty() {
                     summary.lost += 1;
+                }
+                if let Some(forged) = outcome.forged {
+                    summary.adversarial += 1;
+                    summary.forged += forged as u64;
                 }
                 if !outcome.ok() && summary.failures.len() < 5 {
                     let what = outcome
