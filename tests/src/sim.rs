@@ -205,6 +205,12 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
             };
         }
     }
+    if let Err(e) = sim.grant_roles() {
+        return Outcome {
+            divergence: Some(format!("setting up: {e}")),
+            ..Default::default()
+        };
+    }
     let steps = sim.rng.gen_range(15..45);
     for step in 0..steps {
         if let Err(e) = sim.step() {
@@ -240,7 +246,7 @@ impl Sim {
         // The space's key is handed to every device here: the simulated relay keeps no control
         // log (key deliveries are tested against the real relay).
         let space_key = RawKey::from_bytes(rng.gen());
-        let membership = Membership {
+        let mut membership = Membership {
             space: SPACE,
             name: "Maraude simulée".into(),
             relay: "sim://relay".into(),
@@ -271,6 +277,13 @@ impl Sim {
                 options.clone(),
             )
             .map_err(|e| e.to_string())?;
+            if i == 0 {
+                // The first device founded the space: roles are read from its keys.
+                membership.founder = store
+                    .new_space("http://sim.invalid", &membership.name)
+                    .map_err(|e| e.to_string())?
+                    .founder;
+            }
             store
                 .join_space(&Membership {
                     coordinator: i == 0,
@@ -341,6 +354,20 @@ impl Sim {
             }
         }
         self.check_step(d)
+    }
+
+    /// The founder (device 0), which has learnt every device's keys at the first syncs, makes
+    /// every other honest device a coordinator and pushes the grants; the devices receive them
+    /// with their next syncs. The adversary is a member, never a coordinator.
+    fn grant_roles(&mut self) -> Result<(), String> {
+        self.sync(0, false)?;
+        for (device, _, _) in &self.entries[1..] {
+            self.devices[0]
+                .store()
+                .make_coordinator(device)
+                .map_err(|e| format!("granting {device}: {e}"))?;
+        }
+        self.sync(0, false)
     }
 
     /// The adversary's turn: it syncs as any device, or pushes one to three forgeries.
@@ -596,6 +623,12 @@ impl Sim {
             }
             89..=90 => {
                 let code = format!("maraude_{}", self.rng.gen_range(0..4));
+                // A device whose grant has not reached it yet is offered no such thing.
+                let me = store.identity().device.clone();
+                if store.is_coordinator(&me).map_err(store_err)? == Some(false) {
+                    self.log.push(format!("{d} is no coordinator yet"));
+                    return Ok(());
+                }
                 self.log.push(format!("{d} adds code {code}"));
                 store
                     .add_term(Vocab::Service, &code, "Service maison", "House service")

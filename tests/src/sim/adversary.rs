@@ -7,16 +7,15 @@
 //! What it forges (with the `fuzzing` hooks that seal and sign as a store's device would):
 //! a change written under an honest device's actor, signed with the adversary's own keys or not
 //! at all (to a record, or to the victim's own roster entry); a roster change of its own that
-//! renames, replaces or deletes an honest device's `device:` entry; random envelopes; and a
-//! validly signed change that turns an existing record into another kind. The simulated space
-//! has no founder, so roles are not enforced there and `term:` / `grant:` writes (which any
-//! member may make in such a space) are not forged.
+//! renames, replaces or deletes an honest device's `device:` entry, or writes the
+//! organisation's codes (`term:`) or a role (`grant:`) though it is no coordinator; random
+//! envelopes; and a validly signed change that turns an existing record into another kind.
 
 use allervers_core::store::ROSTER_ID;
 use allervers_core::{fuzzing, DeviceId, Kind, RecordId, Store};
 use allervers_protocol::Envelope;
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, ROOT};
+use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, ScalarValue, ROOT};
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -103,6 +102,33 @@ pub(super) fn forge(
                 bytes,
                 signature,
                 format!("roster entry of {victim} under its actor, signed by itself"),
+            )
+        }
+        // A roster change of its own that writes a code, or makes itself a coordinator.
+        2 if rng.gen_bool(0.3) => {
+            let grant = rng.gen_bool(0.5);
+            let code = format!("term:service:faux_{}", rng.gen_range(0..4));
+            let bytes = change(adversary, ROSTER_ID, &me, |doc| {
+                if grant {
+                    let bytes: Vec<u8> = (0..rng.gen_range(0..120)).map(|_| rng.gen()).collect();
+                    doc.put(ROOT, format!("grant:{me}"), ScalarValue::Bytes(bytes))
+                } else {
+                    let entry = doc.put_object(ROOT, code.as_str(), ObjType::Map)?;
+                    doc.put(&entry, "fr", "Faux service")?;
+                    doc.put(&entry, "en", "Fake service")
+                }
+            })?;
+            let signature = fuzzing::sign_change(adversary, ROSTER_ID, &bytes).map_err(err)?;
+            sealed(
+                adversary,
+                ROSTER_ID,
+                bytes,
+                signature,
+                if grant {
+                    "own roster change granting itself the coordinator's role".into()
+                } else {
+                    format!("own roster change writing the code {code}")
+                },
             )
         }
         // A roster change of its own that renames, replaces or deletes the victim's entry.
