@@ -37,12 +37,12 @@ use allervers_core::{
     Store, StoreOptions, SyncRound, Value,
 };
 use allervers_protocol::{Page, Push, Pushed, Stored};
-
-use adversary::Expect;
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use adversary::Expect;
 
 /// What one schedule found.
 #[derive(Debug, Default)]
