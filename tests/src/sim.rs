@@ -14,23 +14,35 @@
 //! (fields, values, authors, in order) and report; every change any device wrote is on every
 //! replica; and no write to a field is lost (every write that no later write saw is still one
 //! of the field's values).
+//!
+//! In a third of the schedules one more member of the space misbehaves (`adversary.rs`): at
+//! random steps it pushes forged changes and random envelopes into the relay. The honest devices
+//! must still converge and lose nothing, and at quiescence each of them holds every forgery set
+//! aside as expected (the same sequence numbers quarantined, and held, on every honest device,
+//! and nothing else), has applied no forged change, and shows every honest device's roster entry
+//! as its device wrote it. In those schedules the first device founds the space and makes the
+//! other honest devices coordinators, so that roles are enforced (the adversary is a member).
 
-use std::collections::{BTreeMap, HashMap};
+mod adversary;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use allervers_core::seed as gen;
 use allervers_core::vocab::Vocab;
 use allervers_core::{
-    CoreError, Edit, Kind, ManualClock, Membership, NewAction, NewObservation, NewReferral,
-    PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy, Store,
-    StoreOptions, SyncRound, Value,
+    CoreError, DeviceId, Edit, Kind, ManualClock, Membership, NewAction, NewObservation,
+    NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy,
+    Store, StoreOptions, SyncRound, Value,
 };
 use allervers_protocol::{Page, Push, Pushed, Stored};
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use adversary::Expect;
 
 /// What one schedule found.
 #[derive(Debug, Default)]
@@ -39,6 +51,8 @@ pub struct Outcome {
     pub divergence: Option<String>,
     /// Writes missing somewhere at quiescence.
     pub lost: Vec<String>,
+    /// With an adversary: how many forged envelopes the relay stored.
+    pub forged: Option<usize>,
 }
 
 impl Outcome {
@@ -137,7 +151,17 @@ struct Write {
 struct Sim {
     rng: StdRng,
     relay: Relay,
+    /// The honest devices, then the adversary if the schedule has one.
     devices: Vec<Device>,
+    /// How many devices are honest.
+    honest: usize,
+    /// What the adversary pushed that the relay stored: how every honest device must end up
+    /// holding it, by sequence number.
+    forged: BTreeMap<u64, Expect>,
+    /// The changes the adversary forged: applied on no honest device.
+    forged_changes: Vec<(RecordId, ChangeHash)>,
+    /// Each honest device's roster entry as it wrote it: (device, name, worker).
+    entries: Vec<(DeviceId, String, String)>,
     writes: Vec<Write>,
     /// Every change a device wrote, by record.
     changes: Vec<(RecordId, ChangeHash)>,
@@ -182,6 +206,12 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
             };
         }
     }
+    if let Err(e) = sim.grant_roles() {
+        return Outcome {
+            divergence: Some(format!("setting up: {e}")),
+            ..Default::default()
+        };
+    }
     let steps = sim.rng.gen_range(15..45);
     for step in 0..steps {
         if let Err(e) = sim.step() {
@@ -196,7 +226,10 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
             divergence: Some(format!("at quiescence: {e}\n{}", sim.log.join("\n"))),
             ..Default::default()
         },
-        Ok(()) => sim.compare(),
+        Ok(()) => Outcome {
+            forged: (sim.devices.len() > sim.honest).then_some(sim.forged.len()),
+            ..sim.compare()
+        },
     }
 }
 
@@ -208,11 +241,13 @@ impl Sim {
         } else {
             rng.gen_range(5..=8)
         };
+        // A third of the schedules have one more device, a member that misbehaves.
+        let adversary = rng.gen_ratio(1, 3);
         let start = Utc.with_ymd_and_hms(2026, 1, 12, 20, 0, 0).unwrap();
         // The space's key is handed to every device here: the simulated relay keeps no control
         // log (key deliveries are tested against the real relay).
         let space_key = RawKey::from_bytes(rng.gen());
-        let membership = Membership {
+        let mut membership = Membership {
             space: SPACE,
             name: "Maraude simulée".into(),
             relay: "sim://relay".into(),
@@ -223,7 +258,8 @@ impl Sim {
             founder: None,
         };
         let mut devices = Vec::new();
-        for i in 0..count {
+        let mut entries = Vec::new();
+        for i in 0..count + usize::from(adversary) {
             let clock = Arc::new(ManualClock::new(
                 start + chrono::Duration::seconds(rng.gen_range(-300..300)),
             ));
@@ -242,6 +278,15 @@ impl Sim {
                 options.clone(),
             )
             .map_err(|e| e.to_string())?;
+            if i == 0 && adversary {
+                // The first device founded the space: roles are read from its keys (only where
+                // an adversary tries them: the other schedules run in a space without roles, as
+                // one made by an older version).
+                membership.founder = store
+                    .new_space("http://sim.invalid", &membership.name)
+                    .map_err(|e| e.to_string())?
+                    .founder;
+            }
             store
                 .join_space(&Membership {
                     coordinator: i == 0,
@@ -251,6 +296,10 @@ impl Sim {
             store
                 .keep_space_key(&SPACE, 0, &space_key)
                 .map_err(|e| e.to_string())?;
+            if i < count {
+                let me = store.identity();
+                entries.push((me.device.clone(), me.device_name.clone(), me.worker.clone()));
+            }
             devices.push(Device {
                 path,
                 key,
@@ -270,6 +319,10 @@ impl Sim {
                 ..Default::default()
             },
             devices,
+            honest: count,
+            forged: BTreeMap::new(),
+            forged_changes: Vec::new(),
+            entries,
             writes: Vec::new(),
             changes: Vec::new(),
             heads_before: None,
@@ -282,7 +335,10 @@ impl Sim {
             d.clock.advance_ms(self.rng.gen_range(1_000..600_000));
         }
         self.relay.now_ms += self.rng.gen_range(1_000..600_000);
-        let d = self.rng.gen_range(0..self.devices.len());
+        if self.devices.len() > self.honest && self.rng.gen_ratio(1, 6) {
+            self.misbehave()?;
+        }
+        let d = self.rng.gen_range(0..self.honest);
         match self.rng.gen_range(0..100) {
             0..=49 => self.write(d)?,
             50..=79 => self.sync(d, true)?,
@@ -301,6 +357,48 @@ impl Sim {
             }
         }
         self.check_step(d)
+    }
+
+    /// With an adversary, the founder (device 0), which has learnt every device's keys at the first syncs, makes
+    /// every other honest device a coordinator and pushes the grants; the devices receive them
+    /// with their next syncs. The adversary is a member, never a coordinator.
+    fn grant_roles(&mut self) -> Result<(), String> {
+        if self.devices.len() == self.honest {
+            return Ok(());
+        }
+        self.sync(0, false)?;
+        for (device, _, _) in &self.entries[1..] {
+            self.devices[0]
+                .store()
+                .make_coordinator(device)
+                .map_err(|e| format!("granting {device}: {e}"))?;
+        }
+        self.sync(0, false)
+    }
+
+    /// The adversary's turn: it syncs as any device, or pushes one or two forgeries.
+    fn misbehave(&mut self) -> Result<(), String> {
+        let a = self.honest;
+        if self.rng.gen_bool(0.2) {
+            return self.sync(a, true);
+        }
+        let honest: Vec<DeviceId> = self.entries.iter().map(|e| e.0.clone()).collect();
+        let mut forgeries = Vec::new();
+        for _ in 0..self.rng.gen_range(1..=2) {
+            let f = adversary::forge(&mut self.rng, self.devices[a].store(), &honest)
+                .map_err(|e| format!("forging: {e}"))?;
+            self.log.push(format!("adversary pushes {}", f.what));
+            forgeries.push(f);
+        }
+        let pushed = self.relay.push(&Push {
+            envelopes: forgeries.iter().map(|f| f.envelope.clone()).collect(),
+            sent_at_ms: self.devices[a].store().now().timestamp_millis(),
+        });
+        for (seq, f) in pushed.seqs.into_iter().zip(forgeries) {
+            self.forged.insert(seq, f.expect);
+            self.forged_changes.extend(f.change);
+        }
+        Ok(())
     }
 
     /// Invariants checked after every step on the device that acted.
@@ -531,6 +629,12 @@ impl Sim {
             }
             89..=90 => {
                 let code = format!("maraude_{}", self.rng.gen_range(0..4));
+                // A device whose grant has not reached it yet is offered no such thing.
+                let me = store.identity().device.clone();
+                if store.is_coordinator(&me).map_err(store_err)? == Some(false) {
+                    self.log.push(format!("{d} is no coordinator yet"));
+                    return Ok(());
+                }
                 self.log.push(format!("{d} adds code {code}"));
                 store
                     .add_term(Vocab::Service, &code, "Service maison", "House service")
@@ -667,7 +771,7 @@ impl Sim {
         for _ in 0..6 {
             let before = self.relay.log.len();
             let mut cursors = Vec::new();
-            for d in 0..self.devices.len() {
+            for d in 0..self.honest {
                 self.sync(d, false)?;
                 cursors.push(
                     self.devices[d]
@@ -687,7 +791,7 @@ impl Sim {
     fn compare(&self) -> Outcome {
         let mut outcome = Outcome::default();
         let mut views = Vec::new();
-        for (i, d) in self.devices.iter().enumerate() {
+        for (i, d) in self.devices[..self.honest].iter().enumerate() {
             match view(d.store()) {
                 Ok(v) => views.push(v),
                 Err(e) => {
@@ -704,6 +808,10 @@ impl Sim {
                 ));
                 return outcome;
             }
+        }
+        if let Err(what) = self.check_adversary() {
+            outcome.divergence = Some(format!("{what}\n{}", self.log.join("\n")));
+            return outcome;
         }
         // Every change written is on every replica, and no write to a field is lost.
         let store = self.devices[0].store();
@@ -759,6 +867,69 @@ impl Sim {
             }
         }
         outcome
+    }
+
+    /// What the adversary pushed, as every honest device must hold it at quiescence: each
+    /// forgery set aside as expected and nothing else set aside (so the same sequence numbers
+    /// on every device), no forged change applied, every honest device's roster entry as its
+    /// device wrote it.
+    fn check_adversary(&self) -> Result<(), String> {
+        let expected = |e: Expect| -> BTreeSet<u64> {
+            self.forged
+                .iter()
+                .filter(|(_, x)| **x == e)
+                .map(|(seq, _)| *seq)
+                .collect()
+        };
+        let (quarantine, hold) = (expected(Expect::Quarantined), expected(Expect::Held));
+        for (i, d) in self.devices[..self.honest].iter().enumerate() {
+            let store = d.store();
+            let set_aside = store.set_aside(&SPACE).map_err(|e| e.to_string())?;
+            let seqs = |q: bool| -> BTreeSet<u64> {
+                set_aside
+                    .iter()
+                    .filter(|s| s.quarantined == q)
+                    .map(|s| s.seq)
+                    .collect()
+            };
+            if seqs(true) != quarantine || seqs(false) != hold {
+                return Err(format!(
+                    "device {i} sets aside {set_aside:?}; expected quarantined {quarantine:?}, \
+                     held {hold:?}"
+                ));
+            }
+            let mut docs: HashMap<RecordId, Option<AutoCommit>> = HashMap::new();
+            for (record, change) in &self.forged_changes {
+                let doc = docs.entry(*record).or_insert_with(|| {
+                    store
+                        .record_document(*record)
+                        .ok()
+                        .and_then(|bytes| AutoCommit::load(&bytes).ok())
+                });
+                if doc
+                    .as_mut()
+                    .is_some_and(|doc| doc.get_change_by_hash(change).is_some())
+                {
+                    return Err(format!(
+                        "device {i} applied the forged change {change} of {record}"
+                    ));
+                }
+            }
+            let devices = store.devices().map_err(|e| e.to_string())?;
+            for (device, name, worker) in &self.entries {
+                let entry = devices
+                    .iter()
+                    .find(|e| e.device == *device)
+                    .map(|e| (&e.name, &e.worker));
+                if entry != Some((name, worker)) {
+                    return Err(format!(
+                        "device {i} shows {device}'s roster entry as {entry:?}, not ({name:?}, \
+                         {worker:?})"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -866,6 +1037,9 @@ pub struct Summary {
     pub schedules: u64,
     pub divergent: u64,
     pub lost: u64,
+    /// Schedules with an adversary, and the forged envelopes they pushed.
+    pub adversarial: u64,
+    pub forged: u64,
     /// The seeds that failed, with what was found (the first few).
     pub failures: Vec<(u64, String)>,
 }
@@ -913,6 +1087,10 @@ pub fn run_many(
                 }
                 if !outcome.lost.is_empty() {
                     summary.lost += 1;
+                }
+                if let Some(forged) = outcome.forged {
+                    summary.adversarial += 1;
+                    summary.forged += forged as u64;
                 }
                 if !outcome.ok() && summary.failures.len() < 5 {
                     let what = outcome

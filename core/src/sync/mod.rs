@@ -572,6 +572,11 @@ impl Store {
             // Quarantined again with the new bytes: those are worth one more look too.
             summary.quarantined = 0;
         }
+        if summary.learned_keys > 0 {
+            // The genuine copy taught a device's keys (its roster change): what was held for
+            // them applies now, as after a page, not a round later.
+            add(&mut summary, self.retry_set_aside(space_id)?);
+        }
         Ok(summary)
     }
 

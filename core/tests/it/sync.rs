@@ -41,6 +41,9 @@ struct MemoryRelay {
     drop_push_answer: Cell<bool>,
     /// Flip a byte of the sealed content of served envelopes.
     tamper: Cell<bool>,
+    /// Answer a quarantined envelope's recheck (a pull of one) with an empty page, as a
+    /// confused or stale answer would.
+    lose_rechecks: Cell<bool>,
     /// The relay's clock.
     now_ms: Cell<i64>,
 }
@@ -85,6 +88,14 @@ impl MemoryRelay {
 
     fn pull(&self, after: u64, limit: usize) -> Result<Page, CoreError> {
         self.tick()?;
+        if limit == 1 && self.lose_rechecks.get() {
+            return Ok(Page {
+                envelopes: Vec::new(),
+                next: after,
+                more: false,
+                control: None,
+            });
+        }
         let log = self.log.borrow();
         let mut envelopes: Vec<Stored> = log
             .iter()
@@ -166,6 +177,40 @@ fn a_tampered_envelope_is_quarantined_and_the_rest_of_the_page_applies() {
     sync(&c.store, &relay, &mut |_| {}).unwrap();
     assert!(c.store.encounter(e).is_ok());
     assert!(c.store.set_aside(&[7; 16]).unwrap().is_empty());
+}
+
+/// A device's keys come with its first roster change. When that envelope was damaged on the way,
+/// the device's later changes are held until the recheck brings its genuine copy: they apply in
+/// the round that learns the keys, not one round later (a round that moves nothing else would
+/// otherwise leave the replicas apart).
+#[test]
+fn changes_held_for_keys_that_a_recheck_brings_apply_in_the_same_round() {
+    let relay = MemoryRelay::default();
+    let (a, b) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+    );
+    enrol(&[&a.store, &b.store]);
+    // b's roster entry, then a's; b's next round damages a's on the way: quarantined, to be
+    // rechecked.
+    sync(&b.store, &relay, &mut |_| {}).unwrap();
+    sync(&a.store, &relay, &mut |_| {}).unwrap();
+    relay.tamper.set(true);
+    let first = sync(&b.store, &relay, &mut |_| {}).unwrap();
+    relay.tamper.set(false);
+    assert_eq!(first.quarantined, 1, "{first:?}");
+    // a's person arrives while the recheck goes unanswered: held for a's keys.
+    let p = person(&a.store, "Hamza");
+    sync(&a.store, &relay, &mut |_| {}).unwrap();
+    relay.lose_rechecks.set(true);
+    let held = sync(&b.store, &relay, &mut |_| {}).unwrap();
+    relay.lose_rechecks.set(false);
+    assert_eq!(held.held, 1, "{held:?}");
+    assert!(b.store.person(p).is_err());
+    // The recheck brings the keys; the person applies in that round.
+    sync(&b.store, &relay, &mut |_| {}).unwrap();
+    assert!(b.store.set_aside(&[7; 16]).unwrap().is_empty());
+    assert_eq!(b.store.person(p).unwrap().name.as_deref(), Some("Hamza"));
 }
 
 #[test]

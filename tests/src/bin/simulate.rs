@@ -46,9 +46,11 @@ fn main() {
         println!("replay: scripts/simulate.sh --schedules 1 --seed {failed}");
     }
     println!(
-        "{} schedules in {:.0} s",
+        "{} schedules in {:.0} s ({} with an adversary, {} forged envelopes)",
         summary.schedules,
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        summary.adversarial,
+        summary.forged
     );
     println!(
         "{} schedules, {} divergent, {} lost",
