@@ -186,11 +186,12 @@ pub(super) fn forge(
             )
         }
         // Random bytes: under the space's epoch with a (random) wrapped key, they fail to open;
-        // under an epoch no device has, or with no record key, they wait for a key forever.
+        // with no record key (not the roster's), they are refused outright; under an epoch no
+        // device has, they wait for a key forever.
         _ => {
             let (epoch, key, expect) = match rng.gen_range(0..10) {
                 0 => (rng.gen_range(1..4), true, Expect::Held),
-                1 => (0, false, Expect::Held),
+                1 => (0, false, Expect::Quarantined),
                 _ => (0, true, Expect::Quarantined),
             };
             let len = rng.gen_range(0..200);
