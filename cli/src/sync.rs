@@ -33,7 +33,9 @@ pub fn create_space(ctx: &Ctx, name: &str, relay: &str) -> Result<()> {
         &serde_json::json!({"space": hex_id(&m.space), "name": m.name, "relay": m.relay}),
         || {
             format!(
-                "Space «{}» created on {}; this device is its coordinator. Next: allervers invite",
+                "Space «{}» created on {}; this device is its coordinator. Next: allervers invite\n\
+                 Make a second device a coordinator once it has joined (allervers coordinator DEVICE): \
+                 a space whose only coordinator's device is lost can no longer invite or revoke.",
                 m.name, m.relay
             )
         },
@@ -175,6 +177,16 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
             .collect();
         if lines.is_empty() {
             lines.push("No devices.".into());
+        }
+        let coordinators = out
+            .devices
+            .iter()
+            .filter(|d| d.coordinator && d.revoked_at.is_none())
+            .count();
+        if coordinators < 2 {
+            lines.push(
+                "Only one coordinator: make a second one (allervers coordinator DEVICE), or losing its device loses the power to invite and revoke.".into(),
+            );
         }
         lines.join("\n")
     })
