@@ -21,9 +21,9 @@ use crate::store::sync_state::{self, Cursor};
 use crate::store::trust::{self, Setback};
 use crate::store::{ImportSummary, SetAside, SignedChange, Store, ROSTER_ID};
 use crate::{CoreError, DeviceId, RecordId, Result};
+pub use control::ControlSummary;
 #[cfg(feature = "fuzzing")]
 pub(crate) use control::{delivery_opens, wipe_order_signed_by};
-pub use control::{ControlSummary, CONTROL_BATCH};
 pub use engine::{Request, Response, SyncRound};
 pub(crate) use seal::SpaceKeys;
 
@@ -749,18 +749,6 @@ fn add(total: &mut ImportSummary, more: ImportSummary) {
     total.learned_keys += more.learned_keys;
 }
 
-/// The key of a record, by its blinded id, if this store knows it.
-fn known_key(
-    conn: &rusqlite::Connection,
-    space: &SpaceKeys,
-    blind: &[u8; 16],
-) -> Result<Option<RawKey>> {
-    if *blind == space.blind(ROSTER_ID) {
-        return Ok(Some(space.roster_key()));
-    }
-    sync_state::record_key(conn, blind)
-}
-
 /// The key of a record; a new random one is stored for a record that has none yet.
 fn record_key(
     conn: &rusqlite::Connection,
@@ -768,8 +756,11 @@ fn record_key(
     record: RecordId,
     entropy: &dyn crate::Entropy,
 ) -> Result<RawKey> {
+    if record == ROSTER_ID {
+        return Ok(space.roster_key());
+    }
     let blind = space.blind(record);
-    if let Some(key) = known_key(conn, space, &blind)? {
+    if let Some(key) = sync_state::record_key(conn, &blind)? {
         return Ok(key);
     }
     let key = RawKey::from_bytes(crate::entropy::bytes(entropy));
