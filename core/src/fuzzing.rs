@@ -543,14 +543,18 @@ pub fn seal_change(
 }
 
 /// `store`'s signature of a change of `record` (an encoded `ChangeSignature`, with the device's
-/// public keys for a roster change), whichever actor the change names.
+/// public keys and its grants for a roster change), whichever actor the change names.
 pub fn sign_change(store: &Store, record: RecordId, change: &[u8]) -> Result<Vec<u8>> {
     let change = automerge::Change::try_from(change)
         .map_err(|e| CoreError::invalid("change", e.to_string()))?;
-    Ok(store
-        .device_keys()
-        .sign(record, &change.hash().0, record == crate::store::ROSTER_ID)
-        .encode())
+    let mut signature =
+        store
+            .device_keys()
+            .sign(record, &change.hash().0, record == crate::store::ROSTER_ID);
+    if record == crate::store::ROSTER_ID {
+        signature.credentials = store.own_credentials(&store.lock())?;
+    }
+    Ok(signature.encode())
 }
 
 /// A wipe order for `device`, signed by `store`'s device whether or not it is a coordinator's.
@@ -602,4 +606,23 @@ pub fn opens_with_record_key(envelope: &Envelope, record_key: &[u8; 32]) -> bool
 /// Whether a control item is a key delivery that opens with `store`'s agreement key.
 pub fn opens_delivery(store: &Store, space: &[u8; 16], body: &ControlBody) -> bool {
     crate::sync::delivery_opens(store, space, body)
+}
+
+/// What a coordinator's approval does, without a control log (the simulation hands keys over
+/// out of band): `coordinator` learns `device`'s keys and writes its worker's grant in the
+/// roster, and `device` keeps the grants that prove its membership.
+pub fn admit(coordinator: &Store, device: &Store) -> Result<()> {
+    let m = coordinator.membership()?.ok_or(CoreError::NotEnrolled)?;
+    let founder = m.founder.ok_or(CoreError::NotEnrolled)?;
+    let keys = device.device_keys().public();
+    let mut conn = coordinator.lock();
+    let tx = conn.transaction()?;
+    let chain = coordinator
+        .own_coordinator_chain(&tx, &m.space, &founder)?
+        .ok_or_else(|| CoreError::invalid("admit", "not a coordinator"))?;
+    crate::store::trust::learn_device_keys(&tx, &keys)?;
+    let credentials = coordinator.grant_worker_in(&tx, &m.space, &chain, keys)?;
+    tx.commit()?;
+    drop(conn);
+    crate::store::sync_state::set_credentials(&device.lock(), &m.space, &credentials)
 }

@@ -243,33 +243,43 @@ impl Grant {
     }
 }
 
-/// Whether `chain` (grants from the founder down) makes `device` a coordinator of `space`: the
-/// founder is one by itself; otherwise the first grant is the founder's, each next one is
-/// signed by the device the previous one made a coordinator, and the last names `device` as a
-/// coordinator.
+/// The role `chain` (grants from the founder down) gives `device` in `space`: the founder is a
+/// coordinator by itself; otherwise the first grant is the founder's, each next one is signed
+/// by the device the previous one made a coordinator, and the last names `device` (as a worker
+/// or a coordinator). `None` when the chain proves nothing.
+pub fn role_of(
+    space: &[u8; 16],
+    founder: &PublicKeys,
+    device: &DeviceId,
+    chain: &[Grant],
+) -> Option<Role> {
+    if founder.device() == *device {
+        return Some(Role::Coordinator);
+    }
+    let mut signer = *founder;
+    for (i, grant) in chain.iter().enumerate() {
+        if grant.by != signer || !grant.verifies(space) {
+            return None;
+        }
+        if i + 1 == chain.len() {
+            return (grant.device.device() == *device).then_some(grant.role);
+        }
+        if grant.role != Role::Coordinator {
+            return None;
+        }
+        signer = grant.device;
+    }
+    None
+}
+
+/// Whether `chain` makes `device` a coordinator of `space` (see [`role_of`]).
 pub fn is_coordinator(
     space: &[u8; 16],
     founder: &PublicKeys,
     device: &DeviceId,
     chain: &[Grant],
 ) -> bool {
-    if founder.device() == *device {
-        return true;
-    }
-    let mut signer = *founder;
-    for (i, grant) in chain.iter().enumerate() {
-        if grant.by != signer || !grant.verifies(space) {
-            return false;
-        }
-        if grant.role != Role::Coordinator {
-            return false;
-        }
-        if i + 1 == chain.len() {
-            return grant.device.device() == *device;
-        }
-        signer = grant.device;
-    }
-    false
+    role_of(space, founder, device, chain) == Some(Role::Coordinator)
 }
 
 impl ChangeSignature {
@@ -363,6 +373,41 @@ mod tests {
             Some(with_keys)
         );
         assert_eq!(ChangeSignature::decode(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn a_role_is_proven_only_by_a_chain_of_coordinators_grants_from_the_founder() {
+        let space = [7; 16];
+        let founder = DeviceKeys::from_secrets([1; 32], [2; 32]);
+        let coordinator = DeviceKeys::from_secrets([3; 32], [4; 32]);
+        let worker = DeviceKeys::from_secrets([5; 32], [6; 32]);
+        let other = DeviceKeys::from_secrets([8; 32], [9; 32]);
+        let f = founder.public();
+        let role = |device: &DeviceKeys, chain: &[Grant]| {
+            role_of(&space, &f, &device.public().device(), chain)
+        };
+        let made = Grant::new(&space, coordinator.public(), Role::Coordinator, &founder);
+        let added = Grant::new(&space, worker.public(), Role::Worker, &coordinator);
+        assert_eq!(role(&founder, &[]), Some(Role::Coordinator));
+        assert_eq!(role(&coordinator, &[made.clone()]), Some(Role::Coordinator));
+        assert_eq!(
+            role(&worker, &[made.clone(), added.clone()]),
+            Some(Role::Worker)
+        );
+        // No grant, a chain that does not start at the founder, one for another space, or a
+        // grant for another device: nothing.
+        assert_eq!(role(&worker, &[]), None);
+        assert_eq!(role(&worker, &[added.clone()]), None);
+        let elsewhere = Grant::new(&[8; 16], coordinator.public(), Role::Coordinator, &founder);
+        assert_eq!(role(&worker, &[elsewhere, added.clone()]), None);
+        assert_eq!(role(&other, &[made.clone(), added.clone()]), None);
+        // A worker cannot add anyone, and a grant claiming the founder's name without its
+        // signature proves nothing.
+        let by_worker = Grant::new(&space, other.public(), Role::Worker, &worker);
+        assert_eq!(role(&other, &[made.clone(), added, by_worker]), None);
+        let mut forged = Grant::new(&space, other.public(), Role::Coordinator, &other);
+        forged.by = f;
+        assert_eq!(role(&other, &[forged]), None);
     }
 
     #[test]

@@ -16,29 +16,30 @@ pub mod sim;
 
 pub const ADMIN_TOKEN: &str = "end-to-end-admin-token";
 
-/// The relay binary of this workspace, built if it is not there yet (so that a test of this
-/// crate alone still runs the real relay); a benchmark (release) always has cargo bring it up to
-/// date, since `cargo bench` does not build other crates' binaries and a stale relay would
-/// speak an older protocol.
+/// The relay binary of this workspace, brought up to date by cargo once per test process
+/// (`cargo test` and `cargo bench` do not build other crates' binaries, and a stale relay would
+/// speak an older protocol).
 pub fn relay_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let bin = profile_dir.join(format!("allervers-relay{}", std::env::consts::EXE_SUFFIX));
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    if !bin.exists() || release {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "allervers-relay", "--bin", "allervers-relay"]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building the relay failed");
-    }
-    bin
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>");
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-p", "allervers-relay", "--bin", "allervers-relay"]);
+            if release {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build");
+            assert!(status.success(), "building the relay failed");
+            profile_dir.join(format!("allervers-relay{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 /// A free loopback port (bound and released: good enough for tests on one machine).

@@ -20,8 +20,9 @@
 //! must still converge and lose nothing, and at quiescence each of them holds every forgery set
 //! aside as expected (the same sequence numbers quarantined, and held, on every honest device,
 //! and nothing else), has applied no forged change, and shows every honest device's roster entry
-//! as its device wrote it. In those schedules the first device founds the space and makes the
-//! other honest devices coordinators, so that roles are enforced (the adversary is a member).
+//! as its device wrote it. In those schedules the first device founds the space, adds every
+//! other device with a worker's grant (the adversary is a member) and makes the other honest
+//! devices coordinators, so that roles are enforced.
 
 mod adversary;
 
@@ -311,6 +312,14 @@ impl Sim {
                 records: 0,
                 last_page: None,
             });
+        }
+        if adversary {
+            // The founder adds every other device, the adversary included, with a worker's
+            // grant, as its approval of their enrolment would.
+            for d in &devices[1..] {
+                allervers_core::fuzzing::admit(devices[0].store(), d.store())
+                    .map_err(|e| format!("admitting a device: {e}"))?;
+            }
         }
         Ok(Sim {
             rng,

@@ -90,13 +90,17 @@ fn two_stores_sync_through_the_relay_from_the_command_line() {
         a,
         &["person", "add", "--name", "Hélène", "--situation", "street"],
     );
-    // The coordinator's sync checks the new device's enrolment and delivers the space's key.
+    // The coordinator's sync checks the new device's enrolment, adds it to the roster with a
+    // signed grant and delivers the space's key.
     let pushed = json(a, &["sync"]);
-    assert_eq!(pushed["pushed"], 2, "roster entry and person");
+    assert_eq!(
+        pushed["pushed"], 3,
+        "roster entry, person and the new device's grant"
+    );
     assert_eq!(pushed["approved"], 1);
     let pulled = json(b, &["sync"]);
     assert_eq!(pulled["keys_received"], 1);
-    assert_eq!(pulled["new_changes"], 2);
+    assert_eq!(pulled["new_changes"], 3);
     assert_eq!(
         pulled["pushed"], 1,
         "its own roster entry, once it holds the key"

@@ -14,7 +14,7 @@ use super::roster::check_roster_change;
 use super::trust::{self, Setback};
 use super::{index, insert_raw_change, load_doc, maybe_snapshot, Store, ROSTER_ID};
 use crate::doc;
-use crate::identity::{verify_all, ChangeSignature, PublicKeys, ToVerify};
+use crate::identity::{role_of, verify_all, ChangeSignature, Grant, PublicKeys, ToVerify};
 use crate::model::fields::Kind;
 use crate::{CoreError, DeviceId, RecordId, Result};
 
@@ -93,8 +93,8 @@ impl Store {
     }
 
     /// This device's signature of one of its changes; `None` for a change it did not write
-    /// (one written before this store's device had keys carries another actor). A roster
-    /// change by a coordinator other than the founder carries the grants that make it one.
+    /// (one written before this store's device had keys carries another actor). In a space, a
+    /// roster change carries the grants that make its author a member (none for the founder).
     pub(crate) fn sign_change(
         &self,
         conn: &rusqlite::Connection,
@@ -108,17 +108,28 @@ impl Store {
             .keys
             .sign(record, &change.hash().0, record == ROSTER_ID);
         if record == ROSTER_ID {
-            let anchor = super::sync_state::memberships(conn)?
-                .into_iter()
-                .next()
-                .and_then(|m| m.founder.map(|founder| (m.space, founder)));
-            if let (Some((space, founder)), Some(doc)) = (anchor, load_doc(conn, ROSTER_ID)?) {
-                signature.credentials =
-                    super::roster::coordinator_chain(&doc, &space, &founder, &self.me.device)
-                        .unwrap_or_default();
-            }
+            signature.credentials = self.own_credentials(conn)?;
         }
         Ok(Some(signature))
+    }
+
+    /// The grants this device's roster changes carry in a space: the roster's when they prove
+    /// it a member (a coordinator's chain wins), else those delivered with its first key; none
+    /// outside a space and for the founder.
+    pub(crate) fn own_credentials(&self, conn: &rusqlite::Connection) -> Result<Vec<Grant>> {
+        let anchor = super::sync_state::memberships(conn)?
+            .into_iter()
+            .next()
+            .and_then(|m| m.founder.map(|founder| (m.space, founder)));
+        let Some((space, founder)) = anchor else {
+            return Ok(Vec::new());
+        };
+        let from_roster = load_doc(conn, ROSTER_ID)?
+            .and_then(|doc| super::roster::member_chain(&doc, &space, &founder, &self.me.device));
+        match from_roster {
+            Some(chain) => Ok(chain),
+            None => super::sync_state::credentials(conn, &space),
+        }
     }
 
     /// Applies changes received from other devices. Every change is parsed, its signature and
@@ -203,6 +214,20 @@ impl Store {
                         Setback::Quarantine("is signed by another device than its author".into()),
                     )?;
                     continue;
+                }
+                // In a space, a device's keys are learnt only with the grants that make it a
+                // member: whoever holds the space key without a coordinator's grant gets no
+                // change of theirs applied anywhere.
+                if let Some((space, founder)) = &anchor {
+                    let author = DeviceId::from_bytes(&change.actor_id().to_bytes());
+                    if role_of(space, founder, &author, &signature.credentials).is_none() {
+                        set_back(
+                            &mut verdicts,
+                            i,
+                            Setback::Quarantine(super::roster::NOT_A_MEMBER.into()),
+                        )?;
+                        continue;
+                    }
                 }
                 learned.insert(change.actor_id().to_bytes().to_vec(), keys);
             }

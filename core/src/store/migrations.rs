@@ -352,6 +352,11 @@ CREATE TABLE control_out (
     PRIMARY KEY (space, n)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Membership by grants: the chain of grants a coordinator delivered with this device's first
+-- key (postcard), which its roster changes carry until the roster's own grants prove it.
+ALTER TABLE spaces ADD COLUMN credentials BLOB;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -9,7 +9,7 @@ use automerge::{AutoCommit, ObjType, ScalarValue, ROOT};
 use rusqlite::Connection;
 
 use crate::doc::{self};
-use crate::identity::{is_coordinator, Grant, PublicKeys, Role};
+use crate::identity::{role_of, Grant, PublicKeys, Role};
 use crate::model::fields::Kind;
 use crate::vocab::{ExtraTerm, Vocab};
 use crate::{CoreError, DeviceId, RecordId, Result};
@@ -66,10 +66,21 @@ impl Store {
     /// Writes one change to the roster, the space's shared document (devices and the
     /// organisation's extra codes), in one transaction with its index rows.
     fn write_roster(&self, edit: impl FnOnce(&mut AutoCommit, i64) -> Result<()>) -> Result<()> {
-        let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let mut doc = match load_doc(&tx, ROSTER_ID)? {
+        self.write_roster_in(&tx, edit)?;
+        tx.commit()?;
+        self.reload_extra_terms(&conn)
+    }
+
+    /// Writes one change to the roster, with its index rows, in the caller's transaction.
+    pub(crate) fn write_roster_in(
+        &self,
+        tx: &Connection,
+        edit: impl FnOnce(&mut AutoCommit, i64) -> Result<()>,
+    ) -> Result<()> {
+        let now_ms = self.clock.now_ms();
+        let mut doc = match load_doc(tx, ROSTER_ID)? {
             Some(doc) => doc,
             None => doc::new_record(Kind::Roster, &self.me.device, now_ms, &[])?.0,
         };
@@ -79,17 +90,15 @@ impl Store {
         let change = doc
             .get_last_local_change()
             .ok_or_else(|| CoreError::corrupt("roster change missing"))?;
-        insert_change(&tx, ROSTER_ID, Some(Kind::Roster), &change, true, now_ms)?;
+        insert_change(tx, ROSTER_ID, Some(Kind::Roster), &change, true, now_ms)?;
         index::refresh(
-            &tx,
+            tx,
             Kind::Roster,
             ROSTER_ID,
             &mut doc,
             now_ms,
             &index::Before::default(),
-        )?;
-        tx.commit()?;
-        self.reload_extra_terms(&conn)
+        )
     }
 
     /// Re-reads the organisation's extra codes after the roster changed.
@@ -124,6 +133,10 @@ impl Store {
         })
     }
 }
+
+/// Why a change whose author no coordinator added to the space is refused.
+pub(crate) const NOT_A_MEMBER: &str =
+    "its author was not added to this space by a coordinator's signed grant";
 
 /// The key of a device's grant in the roster document.
 pub(crate) fn grant_key(device: &DeviceId) -> String {
@@ -178,11 +191,34 @@ pub(crate) fn coordinator_chain(
         chain.push(step.clone());
         if step.by == *founder {
             chain.reverse();
-            return is_coordinator(space, founder, device, &chain).then_some(chain);
+            return (role_of(space, founder, device, &chain) == Some(Role::Coordinator))
+                .then_some(chain);
         }
         current = step.by.device();
     }
     None
+}
+
+/// The chain of grants that makes `device` a member of `space` by the roster `doc`: its
+/// coordinator chain if it is one, else a worker's grant signed by a coordinator, after that
+/// coordinator's chain. `None` when the roster holds no grant for it.
+pub(crate) fn member_chain(
+    doc: &AutoCommit,
+    space: &[u8; 16],
+    founder: &PublicKeys,
+    device: &DeviceId,
+) -> Option<Vec<Grant>> {
+    if let Some(chain) = coordinator_chain(doc, space, founder, device) {
+        return Some(chain);
+    }
+    grants(doc)
+        .into_iter()
+        .filter(|g| g.role == Role::Worker && g.device.device() == *device)
+        .find_map(|grant| {
+            let mut chain = coordinator_chain(doc, space, founder, &grant.by.device())?;
+            chain.push(grant);
+            (role_of(space, founder, device, &chain) == Some(Role::Worker)).then_some(chain)
+        })
 }
 
 /// Whether `device` is a coordinator of `space` by the grants of the roster stored in `conn`.
@@ -203,10 +239,11 @@ pub(crate) fn coordinator_in(
 
 /// Whether a roster change only touches what its author may write: its own device entry
 /// (`device:<its actor>` and what is inside it) and, if it is a coordinator of the space, the
-/// organisation's codes (`term:...`) and coordinators' grants (`grant:...`). `anchor` is the
-/// space and its founder's keys; a store outside any space has none, and no roles. Whether the
-/// author is a coordinator is read from the grants the change itself carries, so the answer
-/// depends on the change alone: every device gives the same one.
+/// organisation's codes (`term:...`) and grants (`grant:...`). In a space, its author must be
+/// a member: the founder, or a device a coordinator's signed grant added. `anchor` is the space
+/// and its founder's keys; a store outside any space has none, and no roles. The author's role
+/// is read from the grants the change itself carries, so the answer depends on the change
+/// alone: every device gives the same one, whatever the order changes arrive in.
 pub(crate) fn check_roster_change(
     change: &automerge::Change,
     credentials: &[Grant],
@@ -218,7 +255,10 @@ pub(crate) fn check_roster_change(
     let coordinator = match anchor {
         None => true,
         Some((space, founder)) => {
-            is_coordinator(space, founder, &DeviceId(author.clone()), credentials)
+            match role_of(space, founder, &DeviceId(author.clone()), credentials) {
+                Some(role) => role == Role::Coordinator,
+                None => return Err(NOT_A_MEMBER.into()),
+            }
         }
     };
     for op in change.decode().operations {
@@ -278,6 +318,44 @@ impl Store {
             })?;
         }
         Ok(())
+    }
+
+    /// This device's chain of grants as a coordinator of `space` (empty for the founder), by
+    /// the roster in `conn`; `None` when it is not one.
+    pub(crate) fn own_coordinator_chain(
+        &self,
+        conn: &Connection,
+        space: &[u8; 16],
+        founder: &PublicKeys,
+    ) -> Result<Option<Vec<Grant>>> {
+        if founder.device() == self.me.device {
+            return Ok(Some(Vec::new()));
+        }
+        Ok(load_doc(conn, ROSTER_ID)?
+            .and_then(|doc| coordinator_chain(&doc, space, founder, &self.me.device)))
+    }
+
+    /// Adds the device with `keys` to the space as a worker: a grant signed by this
+    /// coordinator's device (whose own chain is `chain`), written in the roster in the caller's
+    /// transaction. Returns the chain that proves the new device's membership, for it to carry.
+    pub(crate) fn grant_worker_in(
+        &self,
+        tx: &Connection,
+        space: &[u8; 16],
+        chain: &[Grant],
+        keys: PublicKeys,
+    ) -> Result<Vec<Grant>> {
+        let grant = Grant::new(space, keys, Role::Worker, &self.keys);
+        let key = grant_key(&keys.device());
+        let value = grant.encode();
+        self.write_roster_in(tx, |doc, _| {
+            use automerge::transaction::Transactable;
+            doc.put(ROOT, key, ScalarValue::Bytes(value))?;
+            Ok(())
+        })?;
+        let mut out = chain.to_vec();
+        out.push(grant);
+        Ok(out)
     }
 
     /// Whether `device` is a coordinator of this store's space by the roster's grants; `None`

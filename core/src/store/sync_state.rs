@@ -7,6 +7,7 @@ use allervers_protocol::{Envelope, SpaceId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::crypto::RawKey;
+use crate::identity::Grant;
 use crate::sync::Membership;
 use crate::{CoreError, RecordId, Result};
 
@@ -119,6 +120,27 @@ pub(crate) fn insert_membership(conn: &Connection, m: &Membership, now_ms: i64) 
 pub(crate) fn set_coordinator(conn: &Connection, space: &SpaceId) -> Result<()> {
     conn.prepare_cached("UPDATE spaces SET coordinator = 1 WHERE space = ?1")?
         .execute([space])?;
+    Ok(())
+}
+
+/// The grants a coordinator delivered with this device's first key of `space`: the chain that
+/// makes it a member, carried by its roster changes until the roster's own grants prove it.
+pub(crate) fn credentials(conn: &Connection, space: &SpaceId) -> Result<Vec<Grant>> {
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT credentials FROM spaces WHERE space = ?1")?
+        .query_row([space], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(bytes
+        .and_then(|b| postcard::from_bytes(&b).ok())
+        .unwrap_or_default())
+}
+
+pub(crate) fn set_credentials(conn: &Connection, space: &SpaceId, chain: &[Grant]) -> Result<()> {
+    let bytes =
+        postcard::to_stdvec(chain).map_err(|e| CoreError::corrupt(format!("credentials: {e}")))?;
+    conn.prepare_cached("UPDATE spaces SET credentials = ?2 WHERE space = ?1")?
+        .execute(params![space, bytes])?;
     Ok(())
 }
 

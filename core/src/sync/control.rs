@@ -18,7 +18,7 @@ use allervers_protocol::{ControlBody, ControlPage, PostControl, SpaceId, WipeOrd
 
 use super::Membership;
 use crate::crypto::RawKey;
-use crate::identity::{self, PublicKeys};
+use crate::identity::{self, Grant, PublicKeys};
 use crate::store::control::{self, Enrolment, EnrolmentStatus};
 use crate::store::sync_state::{self, Cursor};
 use crate::store::trust;
@@ -45,6 +45,34 @@ fn keys_message(space: &SpaceId, epoch: u32, to: &[u8; 16], from: &[u8; 16]) -> 
     out.extend_from_slice(to);
     out.extend_from_slice(from);
     out
+}
+
+/// What a key delivery seals: the space key of one epoch, then (in a device's first delivery)
+/// the grants that make it a member, from the founder down.
+struct Delivery {
+    key: RawKey,
+    credentials: Vec<Grant>,
+}
+
+impl Delivery {
+    fn write(key: &RawKey, credentials: &[Grant]) -> zeroize::Zeroizing<Vec<u8>> {
+        let mut out = zeroize::Zeroizing::new(key.as_bytes().to_vec());
+        if !credentials.is_empty() {
+            out.extend_from_slice(&postcard::to_stdvec(credentials).unwrap_or_default());
+        }
+        out
+    }
+
+    fn read(plain: &[u8]) -> Option<Delivery> {
+        let key = RawKey::from_slice(plain.get(..32)?).ok()?;
+        let rest = &plain[32..];
+        let credentials = if rest.is_empty() {
+            Vec::new()
+        } else {
+            postcard::from_bytes(rest).ok()?
+        };
+        Some(Delivery { key, credentials })
+    }
 }
 
 fn wipe_message(space: &SpaceId, device: &[u8; 16]) -> Vec<u8> {
@@ -96,8 +124,16 @@ impl Store {
                         sign: *sign_key,
                         agree: *agree_key,
                     };
-                    if !m.coordinator
-                        || id16(&keys.device()) != *device
+                    // The grants that make this device a coordinator: the new device's grant
+                    // follows them (none in a space made before grants).
+                    let chain = match m.founder {
+                        Some(founder) => self.own_coordinator_chain(&tx, space, &founder)?,
+                        None => Some(Vec::new()),
+                    };
+                    let Some(chain) = chain.filter(|_| m.coordinator) else {
+                        continue;
+                    };
+                    if id16(&keys.device()) != *device
                         || control::known_enrolment(&tx, space, &keys.device())?
                     {
                         // Not ours to approve, inconsistent, or seen before (a relay serving
@@ -122,8 +158,7 @@ impl Store {
                         // Used: its secret goes (a forged item with a wrong MAC does not burn
                         // it).
                         control::forget_invite(&tx, invite)?;
-                        trust::learn_device_keys(&tx, &keys)?;
-                        self.deliver_all(&tx, space, &keys)?;
+                        self.add_worker(&tx, &m, &chain, &keys)?;
                         summary.approved += 1;
                     }
                 }
@@ -143,21 +178,20 @@ impl Store {
                     let mut message = keys_message(space, *epoch, to, from);
                     let aad = message.clone();
                     message.extend_from_slice(sealed);
-                    let key = match (trusted, from_keys) {
+                    let opened = match (trusted, from_keys) {
                         (true, Some(keys))
                             if identity::verify_bytes(&keys, &message, signature) =>
                         {
-                            self.device_keys()
-                                .open_box(sealed, &aad)
-                                .and_then(|k| RawKey::from_slice(&k).ok())
+                            self.device_keys().open_box(sealed, &aad)
                         }
                         _ => None,
                     };
-                    match key {
-                        Some(key) => {
-                            if sync_state::keep_space_key(&tx, space, *epoch, &key)? {
+                    match opened.as_deref().and_then(|o| Delivery::read(o)) {
+                        Some(delivery) => {
+                            if sync_state::keep_space_key(&tx, space, *epoch, &delivery.key)? {
                                 summary.keys_received += 1;
                             }
+                            self.keep_credentials(&tx, &m, &delivery.credentials)?;
                         }
                         None => summary.refused += 1,
                     }
@@ -172,20 +206,48 @@ impl Store {
         Ok(summary)
     }
 
-    /// Queues, for the device with `keys`, every key of `space` this store holds.
-    fn deliver_all(
+    /// Adds an approved device to the space: its keys learnt, a worker's grant written in the
+    /// roster (after `chain`, this coordinator's own), and every key of the space this store
+    /// holds queued for it, with the grants that prove its membership.
+    fn add_worker(
         &self,
         conn: &rusqlite::Connection,
-        space: &SpaceId,
+        m: &Membership,
+        chain: &[Grant],
         keys: &PublicKeys,
     ) -> Result<()> {
-        for (epoch, key) in sync_state::space_keys(conn, space)? {
-            self.deliver(conn, space, keys, epoch, &key)?;
+        trust::learn_device_keys(conn, keys)?;
+        let credentials = match m.founder {
+            Some(_) => self.grant_worker_in(conn, &m.space, chain, *keys)?,
+            None => Vec::new(),
+        };
+        for (epoch, key) in sync_state::space_keys(conn, &m.space)? {
+            self.deliver(conn, &m.space, keys, epoch, &key, &credentials)?;
         }
         Ok(())
     }
 
-    /// Queues one key delivery: `key` (of `epoch`) sealed to `to` and signed by this device.
+    /// Keeps the grants delivered with a key, when they prove this device a member and those it
+    /// kept did not.
+    fn keep_credentials(
+        &self,
+        conn: &rusqlite::Connection,
+        m: &Membership,
+        credentials: &[Grant],
+    ) -> Result<()> {
+        let Some(founder) = m.founder else {
+            return Ok(());
+        };
+        let me = &self.identity().device;
+        let proves = |chain: &[Grant]| identity::role_of(&m.space, &founder, me, chain).is_some();
+        if proves(credentials) && !proves(&sync_state::credentials(conn, &m.space)?) {
+            sync_state::set_credentials(conn, &m.space, credentials)?;
+        }
+        Ok(())
+    }
+
+    /// Queues one key delivery: `key` (of `epoch`) and the grants of `credentials`, sealed to
+    /// `to` and signed by this device.
     fn deliver(
         &self,
         conn: &rusqlite::Connection,
@@ -193,11 +255,13 @@ impl Store {
         to: &PublicKeys,
         epoch: u32,
         key: &RawKey,
+        credentials: &[Grant],
     ) -> Result<()> {
         let to_id = id16(&to.device());
         let from = id16(&self.identity().device);
         let aad = keys_message(space, epoch, &to_id, &from);
-        let sealed = identity::seal_to(&to.agree, key.as_bytes(), &aad, &*self.entropy());
+        let plain = Delivery::write(key, credentials);
+        let sealed = identity::seal_to(&to.agree, &plain, &aad, &*self.entropy());
         let mut message = aad;
         message.extend_from_slice(&sealed);
         let signature = self.device_keys().sign_bytes(&message).to_vec();
@@ -286,8 +350,18 @@ impl Store {
                 EnrolmentStatus::Approved,
                 self.now().timestamp_millis(),
             )?;
-            trust::learn_device_keys(&tx, &enrolment.keys)?;
-            self.deliver_all(&tx, &m.space, &enrolment.keys)?;
+            let chain = match m.founder {
+                Some(founder) => self
+                    .own_coordinator_chain(&tx, &m.space, &founder)?
+                    .ok_or_else(|| {
+                        CoreError::invalid(
+                            "approve",
+                            "this device's coordinator grant has not arrived yet: sync, then approve",
+                        )
+                    })?,
+                None => Vec::new(),
+            };
+            self.add_worker(&tx, &m, &chain, &enrolment.keys)?;
         }
         tx.commit()?;
         Ok(enrolment.device.clone())
@@ -350,7 +424,7 @@ impl Store {
                 continue;
             }
             match trust::device_keys(&tx, device)? {
-                Some(keys) => self.deliver(&tx, &m.space, &keys, epoch, &key)?,
+                Some(keys) => self.deliver(&tx, &m.space, &keys, epoch, &key, &[])?,
                 None => missing.push(device.clone()),
             }
         }

@@ -87,6 +87,8 @@ pub struct SyncRound<'s> {
     /// Whether the round began without the space's key (then, if it arrives, the round pushes
     /// once more at its end).
     keyless: bool,
+    /// Whether the round pushed once more at its end (done at most once).
+    late_pushed: bool,
 }
 
 impl<'s> SyncRound<'s> {
@@ -117,6 +119,7 @@ impl<'s> SyncRound<'s> {
             retried: false,
             recheck: Vec::new(),
             keyless,
+            late_pushed: false,
         })
     }
 
@@ -193,9 +196,13 @@ impl<'s> SyncRound<'s> {
                     };
                     return Ok(Some(Request::PostControl(post)));
                 }
-                None if self.keyless && self.store.holds_space_key(&space)? => {
-                    // The key arrived during this round: push what waited for it.
-                    self.keyless = false;
+                None if (self.keyless || self.summary.approved > 0)
+                    && !self.late_pushed
+                    && self.store.holds_space_key(&space)? =>
+                {
+                    // The key arrived during this round, or this coordinator added devices
+                    // (their grants are roster changes): push what waited for it.
+                    self.late_pushed = true;
                     self.step = Step::Push;
                     return self.poll();
                 }

@@ -2,8 +2,8 @@
 //! operator, can send into a space, and what the honest devices make of it. A member forges
 //! changes under another device's actor, rewrites another device's roster entry, pushes random
 //! and refused envelopes or a page that inflates to gigabytes; a relay swaps a joining device's
-//! keys; a used invite code and a revoked device's keys are tried on everything the relay
-//! stores; a refusal without a trusted wipe order must erase nothing. The test-only hooks that
+//! keys; a device holding a leaked space key but no coordinator's grant syncs into the space; a
+//! used invite code and a revoked device's keys are tried on everything the relay stores; a refusal without a trusted wipe order must erase nothing. The test-only hooks that
 //! seal, sign and open what a store never would are in `allervers_core::fuzzing`.
 
 use allervers_client::{HttpClient, RelayApi, Transport};
@@ -404,6 +404,69 @@ fn random_and_refused_envelopes_are_quarantined_everywhere_sync_goes_on_and_a_la
             .len(),
         3
     );
+}
+
+#[test]
+fn a_device_holding_the_space_key_without_a_coordinators_grant_gets_nothing_applied_anywhere() {
+    let rng = &mut StdRng::seed_from_u64(9);
+    let Team { a, b, c, .. } = &team("Maraude à clé divulguée", rng);
+    // The space's key and c's device token leaked to a device no coordinator added: it joins
+    // with them and syncs like any device (its roster entry, then a person).
+    let intruder = device("Téléphone inconnu", &name(rng));
+    let m = c.store.membership().unwrap().unwrap();
+    intruder.store.join_space(&m).unwrap();
+    for (epoch, key) in fuzzing::space_keys_held(&c.store).unwrap() {
+        intruder
+            .store
+            .keep_space_key(&m.space, epoch, &allervers_core::RawKey::from_bytes(key))
+            .unwrap();
+    }
+    let intruded = person(&intruder.store, &name(rng));
+    let pushed = sync(&intruder);
+    assert_eq!(pushed.pushed, 2, "{pushed:?}");
+    let intruder_id = intruder.store.identity().device.clone();
+    let later = person(&b.store, &name(rng));
+
+    let check = |d: &Device| {
+        let aside = d.store.set_aside(&space_of(&d.store)).unwrap();
+        // Its roster entry is refused for want of a grant; its person waits for keys no
+        // device will ever learn.
+        let refused: Vec<_> = aside
+            .iter()
+            .filter(|s| s.quarantined && s.reason.contains("grant"))
+            .collect();
+        assert_eq!(refused.len(), 1, "{aside:?}");
+        assert_eq!(
+            aside.iter().filter(|s| !s.quarantined).count(),
+            1,
+            "{aside:?}"
+        );
+        assert!(d.store.person(intruded).is_err());
+        assert!(d.store.person(later).is_ok());
+        assert!(!d
+            .store
+            .devices()
+            .unwrap()
+            .iter()
+            .any(|e| e.device == intruder_id));
+    };
+    for d in [b, a, c, b] {
+        sync(d);
+    }
+    for d in [a, b, c] {
+        check(d);
+    }
+    // A device that joins later restores everything else, and sets the two aside too.
+    let late = device("Téléphone 4", &name(rng));
+    join(&late.store, &invite(&a.store)).unwrap();
+    sync(&late);
+    sync(a);
+    sync(&late);
+    for d in [a, b, c] {
+        sync(d);
+    }
+    check(&late);
+    assert_identical(&[&a.store, &b.store, &c.store, &late.store]);
 }
 
 /// Envelopes of the bomb, and what each change holds once inflated.

@@ -140,7 +140,8 @@ fn three_devices_that_worked_apart_converge_in_any_order_and_a_late_device_resto
     assert_eq!(approving.approved, 1, "{approving:?}");
     let restored = sync(&late);
     assert_eq!(restored.keys_received, 1, "{restored:?}");
-    assert_eq!(restored.new_changes, early.pulled, "{restored:?}");
+    // Everything it held, and the coordinator's grant that added it to the roster.
+    assert_eq!(restored.new_changes, early.pulled + 1, "{restored:?}");
     assert_eq!(restored.pushed, 1, "its own roster entry");
     assert!(late
         .store
@@ -318,23 +319,39 @@ fn a_relay_killed_in_the_middle_of_a_push_loses_nothing_and_the_next_sync_comple
 fn a_record_received_in_a_bundle_and_edited_reaches_the_whole_space() {
     let dir = tempfile::tempdir().unwrap();
     let relay = RelayProcess::start(dir.path());
-    let (a, b) = (
+    let (a, b, offline) = (
         device("Téléphone 1", "Amina"),
         device("Téléphone 2", "Julien"),
+        device("Poste hors ligne", "Bastien"),
     );
-    let outside = device("Poste hors ligne", "Bastien");
+    let outside = device("Poste d'une autre équipe", "Odile");
     create_space(&relay, &a.store, "Maraude sud");
     join(&b.store, &invite(&a.store)).unwrap();
-    welcome(&a.store, &[&b.store]);
-    // A person recorded on a device outside the space reaches b by a bundle; b edits it.
-    let p = person(&outside.store, "Gérard");
-    let bundle = outside
+    join(&offline.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&b.store, &offline.store]);
+    // A member of the space without network: a person it records reaches b by a bundle, and
+    // b edits it.
+    let p = person(&offline.store, "Gérard");
+    let bundle = offline
         .store
         .export_bundle("phrase de passe du test")
         .unwrap();
     b.store
         .import_bundle(&bundle, "phrase de passe du test")
         .unwrap();
+    // A bundle from a device no coordinator added to the space is refused whole.
+    person(&outside.store, "Rémi");
+    let foreign = outside
+        .store
+        .export_bundle("phrase de passe du test")
+        .unwrap();
+    let before = b.store.record_ids().unwrap();
+    let err = b
+        .store
+        .import_bundle(&foreign, "phrase de passe du test")
+        .expect_err("its author is no member");
+    assert!(err.to_string().contains("grant"), "{err}");
+    assert_eq!(b.store.record_ids().unwrap(), before);
     b.clock.advance_ms(60_000);
     b.store
         .edit(
