@@ -389,7 +389,10 @@ mod tests {
         let made = Grant::new(&space, coordinator.public(), Role::Coordinator, &founder);
         let added = Grant::new(&space, worker.public(), Role::Worker, &coordinator);
         assert_eq!(role(&founder, &[]), Some(Role::Coordinator));
-        assert_eq!(role(&coordinator, &[made.clone()]), Some(Role::Coordinator));
+        assert_eq!(
+            role(&coordinator, std::slice::from_ref(&made)),
+            Some(Role::Coordinator)
+        );
         assert_eq!(
             role(&worker, &[made.clone(), added.clone()]),
             Some(Role::Worker)
@@ -397,7 +400,7 @@ mod tests {
         // No grant, a chain that does not start at the founder, one for another space, or a
         // grant for another device: nothing.
         assert_eq!(role(&worker, &[]), None);
-        assert_eq!(role(&worker, &[added.clone()]), None);
+        assert_eq!(role(&worker, std::slice::from_ref(&added)), None);
         let elsewhere = Grant::new(&[8; 16], coordinator.public(), Role::Coordinator, &founder);
         assert_eq!(role(&worker, &[elsewhere, added.clone()]), None);
         assert_eq!(role(&other, &[made.clone(), added.clone()]), None);

@@ -219,7 +219,7 @@ impl Store {
                 // member: whoever holds the space key without a coordinator's grant gets no
                 // change of theirs applied anywhere.
                 if let Some((space, founder)) = &anchor {
-                    let author = DeviceId::from_bytes(&change.actor_id().to_bytes());
+                    let author = DeviceId::from_bytes(change.actor_id().to_bytes());
                     if role_of(space, founder, &author, &signature.credentials).is_none() {
                         set_back(
                             &mut verdicts,
