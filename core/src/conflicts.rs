@@ -1,9 +1,9 @@
-//! The conflict queue: fields holding concurrent values, each value with its author, in an
-//! order every replica agrees on.
+//! The conflict queue: fields holding concurrent values, each value with its author (the device,
+//! and the worker recorded in the change that wrote it), in an order every replica agrees on.
 
 use std::collections::HashMap;
 
-use automerge::{AutoCommit, ChangeHash, ReadDoc, ROOT};
+use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -17,6 +17,7 @@ use crate::{CoreError, RecordId, Result};
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConflictValue {
     pub value: Value,
+    /// The device, and the worker recorded in the change that wrote the value.
     pub author: Author,
     pub at: DateTime<Utc>,
 }
@@ -42,16 +43,17 @@ impl Store {
         let conn = self.lock();
         let known = authors(&conn)?;
         let rows = conflict_rows(&conn)?;
-        let mut docs: HashMap<RecordId, (Kind, AutoCommit)> = HashMap::new();
+        let mut docs: HashMap<RecordId, (Kind, AutoCommit, Writers)> = HashMap::new();
         let mut out = Vec::new();
         for (id, field, since) in rows {
             if let std::collections::hash_map::Entry::Vacant(e) = docs.entry(id) {
                 let kind = record_kind(&conn, id)?;
-                let doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
-                e.insert((kind, doc));
+                let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+                let writers = Writers::of(&mut doc);
+                e.insert((kind, doc, writers));
             }
-            let (kind, doc) = docs.get_mut(&id).expect("inserted above");
-            let values = conflict_values(doc, *kind, &field, &known);
+            let (kind, doc, writers) = docs.get_mut(&id).expect("inserted above");
+            let values = conflict_values(doc, *kind, &field, writers, &known);
             out.push(Conflict {
                 record_id: id,
                 kind: *kind,
@@ -103,10 +105,51 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
     }
 }
 
+/// The changes of one record document by the ops they made: each actor's changes with their
+/// range of op counters (an actor's ranges never overlap), time and recorded worker. Read once
+/// per record from the changes' metadata, which re-encodes no change.
+struct Writers(HashMap<ActorId, Vec<Written>>);
+
+struct Written {
+    start_op: u64,
+    max_op: u64,
+    timestamp: i64,
+    worker: Option<String>,
+}
+
+impl Writers {
+    fn of(doc: &mut AutoCommit) -> Writers {
+        let mut by_actor: HashMap<ActorId, Vec<Written>> = HashMap::new();
+        for meta in doc.get_changes_meta(&[]) {
+            by_actor
+                .entry(meta.actor.into_owned())
+                .or_default()
+                .push(Written {
+                    start_op: meta.start_op,
+                    max_op: meta.max_op,
+                    timestamp: meta.timestamp,
+                    worker: meta.message.map(|m| m.into_owned()),
+                });
+        }
+        for changes in by_actor.values_mut() {
+            changes.sort_unstable_by_key(|c| c.start_op);
+        }
+        Writers(by_actor)
+    }
+
+    /// The change of `actor` that made the op numbered `counter`.
+    fn of_op(&self, actor: &ActorId, counter: u64) -> Option<&Written> {
+        let changes = self.0.get(actor)?;
+        let i = changes.partition_point(|c| c.start_op <= counter);
+        changes[..i].last().filter(|c| counter <= c.max_op)
+    }
+}
+
 fn conflict_values(
     doc: &mut AutoCommit,
     kind: Kind,
     path: &str,
+    writers: &Writers,
     known: &HashMap<Vec<u8>, (String, String)>,
 ) -> Vec<ConflictValue> {
     let (field, key) = doc::split_path(path);
@@ -130,17 +173,16 @@ fn conflict_values(
     let mut out = Vec::new();
     for (value, op) in values {
         let Some(value) = value else { continue };
-        let hash: Option<ChangeHash> = doc.hash_for_opid(&op);
-        let (actor, at) = match hash.and_then(|h| doc.get_change_by_hash(&h)) {
-            Some(c) => (c.actor_id().clone(), c.timestamp()),
-            None => match &op {
-                automerge::ObjId::Id(_, actor, _) => (actor.clone(), 0),
-                automerge::ObjId::Root => continue,
-            },
+        let automerge::ObjId::Id(counter, actor, _) = &op else {
+            continue;
+        };
+        let (at, worker) = match writers.of_op(actor, *counter) {
+            Some(c) => (c.timestamp, c.worker.as_deref()),
+            None => (0, None),
         };
         out.push(ConflictValue {
             value,
-            author: author_of(known, &actor, None),
+            author: author_of(known, actor, worker),
             at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
         });
     }

@@ -85,16 +85,31 @@ fn relay_info(times: &RelayTimes, hash: &[u8; 32]) -> (Option<DateTime<Utc>>, bo
     }
 }
 
-/// Relay time and clock mark of a record's first change (an encounter is one change, mostly).
-pub(crate) fn first_relay_info(
+/// Who created a record and when the relay received that creation.
+pub(crate) struct Creation {
+    /// The device, and the worker the creating change records.
+    pub(crate) author: Author,
+    pub(crate) relay_at: Option<DateTime<Utc>>,
+    pub(crate) clock_off: bool,
+}
+
+/// A record's creation, from the creating change's row alone (a timeline lists encounters
+/// without loading their documents); `None` when the store holds no creation of the record.
+pub(crate) fn creation(
     conn: &rusqlite::Connection,
     id: RecordId,
-) -> Result<(Option<DateTime<Utc>>, bool)> {
-    let (at, offset) = crate::store::first_relay_time(conn, id)?;
-    Ok((
-        at.and_then(DateTime::from_timestamp_millis),
-        offset.is_some_and(|o| o.saturating_abs() > CLOCK_TOLERANCE_MS),
-    ))
+    known: &HashMap<Vec<u8>, (String, String)>,
+) -> Result<Option<Creation>> {
+    let Some(stored) = crate::store::creating_change(conn, id)? else {
+        return Ok(None);
+    };
+    Ok(Some(Creation {
+        author: author_of(known, stored.change.actor_id(), stored.change.message()),
+        relay_at: stored.relay_at.and_then(DateTime::from_timestamp_millis),
+        clock_off: stored
+            .clock_offset
+            .is_some_and(|o| o.saturating_abs() > CLOCK_TOLERANCE_MS),
+    }))
 }
 
 /// Who wrote a change: its device, named from the roster, and its worker: the one the change

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::doc::Reader;
-use crate::history::{author_of, first_relay_info, record_history, Author, HistoryEntry};
+use crate::history::{author_of, creation, record_history, Author, Creation, HistoryEntry};
 use crate::model::fields::Kind;
 use crate::store::{
     authors, load_doc, person_actions_and_referrals, person_encounters, record_kind, relay_times,
@@ -52,8 +52,11 @@ pub enum TimelineItem {
 pub struct TimelineEntry {
     /// When it happened (occurred at for encounters, device time of the change otherwise).
     pub at: DateTime<Utc>,
+    /// Who wrote it: the device, and the worker the change records (for an encounter, action or
+    /// referral, the change that created it), else the device's worker from the roster.
     pub author: Author,
-    /// When the relay received the record's first change, for records that came through it.
+    /// When the relay received that change (the creation, for an encounter, action or
+    /// referral), for changes that came through it.
     pub relay_at: Option<DateTime<Utc>>,
     /// The writing device's clock was off by more than ten minutes against the relay's.
     pub clock_off: bool,
@@ -95,13 +98,18 @@ impl Store {
                 item: TimelineItem::Change(entry),
             });
         }
+        // Encounters, from the index: who logged one is the worker its creating change records.
         for e in person_encounters(&conn, person)? {
-            let (relay_at, clock_off) = first_relay_info(&conn, e.id)?;
+            let made = creation(&conn, e.id, &known)?.unwrap_or_else(|| Creation {
+                author: author_of(&known, &automerge::ActorId::from(&e.device[..]), None),
+                relay_at: None,
+                clock_off: false,
+            });
             out.push(TimelineEntry {
                 at: DateTime::from_timestamp_millis(e.occurred_at).unwrap_or_default(),
-                author: author_of(&known, &automerge::ActorId::from(&e.device[..]), None),
-                relay_at,
-                clock_off,
+                author: made.author,
+                relay_at: made.relay_at,
+                clock_off: made.clock_off,
                 item: TimelineItem::Encounter {
                     id: e.id,
                     place: e.place,

@@ -166,16 +166,34 @@ pub(crate) fn relay_times(conn: &Connection, id: RecordId) -> Result<RelayTimes>
     Ok(out)
 }
 
-/// The relay time and clock offset of a record's first change, if it came through the relay.
-pub(crate) fn first_relay_time(
-    conn: &Connection,
-    id: RecordId,
-) -> Result<(Option<i64>, Option<i64>)> {
-    let row: Option<(Option<i64>, Option<i64>)> = conn
-        .prepare_cached(
-            "SELECT relay_at, clock_offset FROM changes WHERE record_id = ?1 ORDER BY seq LIMIT 1",
-        )?
-        .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(row.unwrap_or((None, None)))
+/// A change as stored, with the relay's time and how far the writing device's clock was from it
+/// (for a change that came through the relay).
+pub(crate) struct StoredChange {
+    pub(crate) change: Change,
+    pub(crate) relay_at: Option<i64>,
+    pub(crate) clock_offset: Option<i64>,
+}
+
+/// A record's creating change (the only one with no dependencies), read from its row without
+/// loading the document; `None` when the store holds no such change. Rows are read in local
+/// order, so it is nearly always the first one read (an encounter is one change, mostly): only a
+/// change received before its record's creation comes earlier.
+pub(crate) fn creating_change(conn: &Connection, id: RecordId) -> Result<Option<StoredChange>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT bytes, relay_at, clock_offset FROM changes WHERE record_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([id.as_bytes()])?;
+    while let Some(row) = rows.next()? {
+        let bytes: Vec<u8> = row.get(0)?;
+        let change = Change::try_from(&bytes[..])
+            .map_err(|e| CoreError::corrupt(format!("stored change: {e}")))?;
+        if change.deps().is_empty() {
+            return Ok(Some(StoredChange {
+                change,
+                relay_at: row.get(1)?,
+                clock_offset: row.get(2)?,
+            }));
+        }
+    }
+    Ok(None)
 }

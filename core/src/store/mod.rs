@@ -37,7 +37,7 @@ use crate::vocab::ExtraTerm;
 use crate::{DeviceId, Result};
 
 pub(crate) use changes::{
-    all_records, first_relay_time, insert_change, insert_raw_change, load_doc, maybe_snapshot,
+    all_records, creating_change, insert_change, insert_raw_change, load_doc, maybe_snapshot,
     record_kind, relay_times, RelayTimes,
 };
 pub use control::{Enrolment, EnrolmentStatus};

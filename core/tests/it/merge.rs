@@ -4,7 +4,7 @@
 use crate::common::{device, meet, person, send};
 use allervers_core::store::ROSTER_ID;
 use allervers_core::{
-    CoreError, Edit, Kind, NewAction, Op, RecordId, SignedChange, TimelineItem, Value,
+    CoreError, Edit, Kind, NewAction, NewReferral, Op, RecordId, SignedChange, TimelineItem, Value,
 };
 
 #[test]
@@ -757,4 +757,175 @@ fn a_shared_phone_records_the_worker_of_each_change_and_other_devices_show_it() 
     drop(phone.store);
     let reopened = allervers_core::Store::open(&path, &key).unwrap();
     assert_eq!(reopened.worker(), "Bastien");
+}
+
+/// On a shared phone, the timeline and the conflict queue name the worker each change records,
+/// not the phone's worker in the roster: what Nadia wrote stays hers after Karim takes the phone,
+/// on the phone and on the device that received it.
+#[test]
+fn timelines_and_conflicts_name_the_worker_recorded_in_each_change_of_a_shared_phone() {
+    let phone = device("Téléphone d'équipe", "Nadia");
+    let office = device("Poste bureau", "Julien");
+    let p = person(&phone.store, "Moussa");
+    send(&phone.store, &office.store);
+
+    // Nadia: a situation, an encounter, an action.
+    phone.clock.advance_ms(60_000);
+    phone
+        .store
+        .edit(
+            p,
+            &[Edit::Set("situation".into(), Value::Code("squat".into()))],
+        )
+        .unwrap();
+    let met_by_nadia = meet(&phone.store, &[p], "Gare du Nord");
+    let action = phone
+        .store
+        .add_action(&NewAction {
+            person: p,
+            title: "Dossier SIAO".into(),
+            category: "siao_referral".into(),
+            due_at: None,
+            assigned_to: None,
+        })
+        .unwrap();
+    // Karim takes the phone: a nickname, an encounter, a referral.
+    phone.store.set_worker("Karim").unwrap();
+    phone.clock.advance_ms(60_000);
+    phone
+        .store
+        .edit(
+            p,
+            &[Edit::Set("nickname".into(), Value::Text("le Grand".into()))],
+        )
+        .unwrap();
+    let met_by_karim = meet(&phone.store, &[p], "Quai de Valmy");
+    let referral = phone
+        .store
+        .add_referral(&NewReferral {
+            person: p,
+            target: "siao_115".into(),
+            target_name: None,
+            date: None,
+            status: None,
+        })
+        .unwrap();
+    // Meanwhile, at the office, Julien writes both fields.
+    office.clock.advance_ms(90_000);
+    office
+        .store
+        .edit(
+            p,
+            &[
+                Edit::Set("situation".into(), Value::Code("hotel".into())),
+                Edit::Set("nickname".into(), Value::Text("Tonton".into())),
+            ],
+        )
+        .unwrap();
+    send(&phone.store, &office.store);
+    send(&office.store, &phone.store);
+
+    for store in [&phone.store, &office.store] {
+        let mut values: Vec<(String, String, String)> = store
+            .conflicts()
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| {
+                c.values
+                    .into_iter()
+                    .map(move |v| (c.field.clone(), v.value.to_string(), v.author.label()))
+            })
+            .collect();
+        values.sort();
+        let value = |field: &str, value: &str, by: &str| (field.into(), value.into(), by.into());
+        assert_eq!(
+            values,
+            vec![
+                value("nickname", "Tonton", "Julien (Poste bureau)"),
+                value("nickname", "le Grand", "Karim (Téléphone d'équipe)"),
+                value("situation", "hotel", "Julien (Poste bureau)"),
+                value("situation", "squat", "Nadia (Téléphone d'équipe)"),
+            ]
+        );
+
+        let timeline = store.timeline(p).unwrap();
+        let by = |record: RecordId| -> Vec<String> {
+            timeline
+                .iter()
+                .filter(|e| match &e.item {
+                    TimelineItem::Encounter { id, .. }
+                    | TimelineItem::Action { id, .. }
+                    | TimelineItem::Referral { id, .. } => *id == record,
+                    TimelineItem::Change(_) => false,
+                })
+                .map(|e| e.author.label())
+                .collect()
+        };
+        assert_eq!(by(met_by_nadia), ["Nadia (Téléphone d'équipe)"]);
+        assert_eq!(by(action), ["Nadia (Téléphone d'équipe)"]);
+        assert_eq!(by(met_by_karim), ["Karim (Téléphone d'équipe)"]);
+        assert_eq!(by(referral), ["Karim (Téléphone d'équipe)"]);
+        let changed = |field: &str| -> Vec<String> {
+            let mut workers: Vec<String> = timeline
+                .iter()
+                .filter_map(|e| match &e.item {
+                    TimelineItem::Change(h) if h.record_id == p && h.field == field => {
+                        Some(e.author.label())
+                    }
+                    _ => None,
+                })
+                .collect();
+            workers.sort();
+            workers
+        };
+        assert_eq!(
+            changed("situation"),
+            ["Julien (Poste bureau)", "Nadia (Téléphone d'équipe)"]
+        );
+        assert_eq!(
+            changed("nickname"),
+            ["Julien (Poste bureau)", "Karim (Téléphone d'équipe)"]
+        );
+    }
+}
+
+/// An encounter's author is its creating change's worker, even on a device that received a later
+/// edit of it before the creation (the edit is then the encounter's first stored change).
+#[test]
+fn an_encounter_is_credited_to_its_creation_even_when_an_edit_of_it_arrived_first() {
+    let phone = device("Téléphone d'équipe", "Nadia");
+    let office = device("Poste bureau", "Julien");
+    let p = person(&phone.store, "Moussa");
+    let met = meet(&phone.store, &[p], "Gare du Nord");
+    phone.store.set_worker("Karim").unwrap();
+    phone
+        .store
+        .edit(
+            met,
+            &[Edit::Set(
+                "notes".into(),
+                Value::Text("Revu le soir".into()),
+            )],
+        )
+        .unwrap();
+    let all = phone.store.export_changes().unwrap();
+    office.store.import_changes(&only(&all, ROSTER_ID)).unwrap();
+    office.store.import_changes(&only(&all, p)).unwrap();
+    let changes = only(&all, met);
+    assert_eq!(changes.len(), 2);
+    assert_eq!(
+        office.store.import_changes(&changes[1..]).unwrap().waiting,
+        1
+    );
+    office.store.import_changes(&changes[..1]).unwrap();
+
+    let authors: Vec<String> = office
+        .store
+        .timeline(p)
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.item, TimelineItem::Encounter { id, .. } if id == met))
+        .map(|e| e.author.label())
+        .collect();
+    assert_eq!(authors, ["Nadia (Téléphone d'équipe)"]);
 }
