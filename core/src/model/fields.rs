@@ -452,26 +452,18 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 
 /// The checks a received change's values pass that give the same answer on every device (no
 /// clock, no organisation's list): text at most 10,000 characters with no control characters,
-/// times and dates from 1900 to 2200, and, for a known field set at the top of a record of a
-/// known kind, a value of the field's type within its bounds. Unknown fields, kinds and codes
-/// are kept: they may come from a newer version or another organisation's list.
-pub(crate) fn check_received(
-    kind: Option<Kind>,
-    change: &automerge::Change,
-) -> std::result::Result<(), String> {
+/// times and dates from 1900 to 2200, and, for a known field set at the top of a record, a value
+/// of the field's type within its bounds. Unknown fields, kinds and codes are kept: they may come
+/// from a newer version or another organisation's list.
+///
+/// The answer depends on the change alone, never on what this device holds: a field is checked
+/// against its type in every kind that has a field of that name (where kinds share a name, they
+/// give it the same type, but for the code list, which is not checked here), not against the
+/// record's kind on this device, which a device that has not received the record's creation
+/// does not know yet and which a second creation can change (`import.rs`).
+pub(crate) fn check_received(change: &automerge::Change) -> std::result::Result<(), String> {
     use automerge::legacy::{Key, ObjectId, OpType};
     let ops = change.decode().operations;
-    let kind = kind.or_else(|| {
-        ops.iter()
-            .find_map(|op| match (&op.obj, &op.key, &op.action) {
-                (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(name)))
-                    if k.as_str() == crate::doc::KIND =>
-                {
-                    Kind::from_name(name)
-                }
-                _ => None,
-            })
-    });
     // Only a record's first change (no dependencies) says what the record is: a later one
     // that writes or deletes its kind is refused on the change alone, so devices that hold the
     // record and devices that receive both at once agree.
@@ -508,37 +500,37 @@ pub(crate) fn check_received(
             ScalarValue::F64(x) if !x.is_finite() => return refuse("is not a finite number"),
             _ => {}
         }
-        let spec = match (kind, field) {
-            (Some(kind), Some(field)) => match kind.field(field) {
-                Ok(spec) if !spec.ty.is_container() => spec,
-                _ => continue,
-            },
-            _ => continue,
-        };
-        match (spec.ty, scalar) {
-            (T::Int { min, max }, ScalarValue::Int(i)) if *i < min || *i > max => {
-                return refuse(&format!("is outside {min}..={max}"))
+        let Some(field) = field else { continue };
+        let specs = Kind::ALL
+            .iter()
+            .filter_map(|kind| kind.fields().iter().find(|spec| spec.name == field))
+            .filter(|spec| !spec.ty.is_container());
+        for spec in specs {
+            match (spec.ty, scalar) {
+                (T::Int { min, max }, ScalarValue::Int(i)) if *i < min || *i > max => {
+                    return refuse(&format!("is outside {min}..={max}"))
+                }
+                (T::Int { max, .. }, ScalarValue::Uint(u)) if *u > max.max(0) as u64 => {
+                    return refuse(&format!("is more than {max}"))
+                }
+                (T::Float { min, max }, ScalarValue::F64(x)) if *x < min || *x > max => {
+                    return refuse(&format!("is outside {min}..={max}"))
+                }
+                (T::Date(_), ScalarValue::Str(s)) => match parse_date(s) {
+                    Some(d) if (1900..=2200).contains(&d.year()) => {}
+                    _ => return refuse("is not a date from 1900 to 2200 (YYYY-MM-DD)"),
+                },
+                (T::Ref(_), ScalarValue::Str(s)) if s.parse::<crate::RecordId>().is_err() => {
+                    return refuse("is not a record id")
+                }
+                (T::Text | T::Code(_) | T::Ref(_), ScalarValue::Str(_))
+                | (T::Int { .. }, ScalarValue::Int(_) | ScalarValue::Uint(_))
+                | (T::Float { .. }, ScalarValue::F64(_) | ScalarValue::Int(_))
+                | (T::Bool, ScalarValue::Boolean(_))
+                | (T::Time(_), ScalarValue::Timestamp(_))
+                | (_, ScalarValue::Unknown { .. } | ScalarValue::Null) => {}
+                _ => return refuse(&format!("does not fit a {:?} field", spec.ty)),
             }
-            (T::Int { max, .. }, ScalarValue::Uint(u)) if *u > max.max(0) as u64 => {
-                return refuse(&format!("is more than {max}"))
-            }
-            (T::Float { min, max }, ScalarValue::F64(x)) if *x < min || *x > max => {
-                return refuse(&format!("is outside {min}..={max}"))
-            }
-            (T::Date(_), ScalarValue::Str(s)) => match parse_date(s) {
-                Some(d) if (1900..=2200).contains(&d.year()) => {}
-                _ => return refuse("is not a date from 1900 to 2200 (YYYY-MM-DD)"),
-            },
-            (T::Ref(_), ScalarValue::Str(s)) if s.parse::<crate::RecordId>().is_err() => {
-                return refuse("is not a record id")
-            }
-            (T::Text | T::Code(_) | T::Ref(_), ScalarValue::Str(_))
-            | (T::Int { .. }, ScalarValue::Int(_) | ScalarValue::Uint(_))
-            | (T::Float { .. }, ScalarValue::F64(_) | ScalarValue::Int(_))
-            | (T::Bool, ScalarValue::Boolean(_))
-            | (T::Time(_), ScalarValue::Timestamp(_))
-            | (_, ScalarValue::Unknown { .. } | ScalarValue::Null) => {}
-            _ => return refuse(&format!("does not fit a {:?} field", spec.ty)),
         }
     }
     Ok(())

@@ -310,11 +310,11 @@ impl Store {
                 Err(CoreError::RecordNotFound(_)) => None,
                 Err(e) => return Err(e),
             };
-            // Values every device checks the same way: a change with one out of bounds is set
-            // aside before anything applies.
+            // Values every device checks the same way, on the change alone: a change with one out
+            // of bounds is set aside before anything applies.
             let mut checked = Vec::with_capacity(new.len());
             for (i, change) in new {
-                match crate::model::fields::check_received(existing_kind, &change) {
+                match crate::model::fields::check_received(&change) {
                     Ok(()) => checked.push((i, change)),
                     Err(why) => set_back(&mut verdicts, i, Setback::Quarantine(why))?,
                 }
@@ -326,9 +326,9 @@ impl Store {
             let stored = load_doc(&tx, id)?;
             let had_changes = stored.is_some();
             let mut doc = stored.unwrap_or_else(AutoCommit::new);
-            let before = index::Before::read(existing_kind, &mut doc);
+            let mut before = index::Before::read(existing_kind, &mut doc);
             let changes: Vec<Change> = new.iter().map(|(_, c)| c.clone()).collect();
-            let (kind, accepted) = match apply(&mut doc, id, existing_kind, &changes) {
+            let (kind, accepted) = match apply(&mut doc, id, &changes) {
                 Ok(kind) => (kind, new),
                 Err(why) if strict => return Err(CoreError::ChangesRefused(why)),
                 Err(_) => {
@@ -339,7 +339,7 @@ impl Store {
                     let mut kind = existing_kind;
                     for (i, change) in new {
                         let mut trial = doc_ok.fork();
-                        match apply(&mut trial, id, existing_kind, std::slice::from_ref(&change)) {
+                        match apply(&mut trial, id, std::slice::from_ref(&change)) {
                             Ok(k) => {
                                 doc_ok = trial;
                                 kind = k;
@@ -374,14 +374,18 @@ impl Store {
             if !missing.is_empty() {
                 summary.waiting += accepted.len();
             }
-            if let Some(kind) = kind {
-                if existing_kind.is_none() && had_changes {
-                    // Changes that waited for the one saying what their record is.
-                    tx.prepare_cached(
-                        "UPDATE changes SET kind = ?2 WHERE record_id = ?1 AND kind IS NULL",
-                    )?
-                    .execute(params![id.as_bytes(), kind.name()])?;
+            if kind != existing_kind && had_changes {
+                // Changes that waited for the one saying what their record is; or a second
+                // creation made the record another kind (see `apply`): its rows of the old kind
+                // go, and its new ones are written from its whole history.
+                tx.prepare_cached("UPDATE changes SET kind = ?2 WHERE record_id = ?1")?
+                    .execute(params![id.as_bytes(), kind.map(Kind::name)])?;
+                if let Some(old) = existing_kind {
+                    index::remove(&tx, old, id, &before)?;
+                    before = index::Before::default();
                 }
+            }
+            if let Some(kind) = kind {
                 index::refresh(&tx, kind, id, &mut doc, now_ms, &before)?;
                 summary.new_conflicts += index::refresh_conflicts(&tx, kind, id, &doc, now_ms)?;
                 maybe_snapshot(&tx, id, &mut doc)?;
@@ -426,11 +430,19 @@ fn parse(bytes: &[u8]) -> std::result::Result<Change, String> {
 }
 
 /// Applies changes of record `id` to its document and says what the record is then; refuses
-/// changes Automerge refuses (or panics on) and changes that would change the record's kind.
+/// changes Automerge refuses (or panics on).
+///
+/// A record is what its merged document says, and is never refused for it. Only a creation (a
+/// change with no dependencies) writes a kind (`fields::check_received`), but nothing ties a
+/// record's id to the device that created it: a member's device can sign, as itself, a second
+/// creation of someone else's record, of another kind. Which creation is the genuine one cannot
+/// be told from the changes, and refusing the one that arrives second would keep a different
+/// one on each device. Both apply, and the record's kind is the value Automerge's merge keeps of
+/// the concurrent ones (the same on every device, whatever order they came in): the record may
+/// become another kind, or one this version does not know, and it does on every device.
 fn apply(
     doc: &mut AutoCommit,
     id: RecordId,
-    existing_kind: Option<Kind>,
     changes: &[Change],
 ) -> std::result::Result<Option<Kind>, String> {
     // Changes come from other devices: a malformed one must be refused, never take the process
@@ -443,25 +455,10 @@ fn apply(
         Ok(Err(e)) => return Err(format!("record {id}: {e}")),
         Err(_) => return Err(format!("record {id}: a change could not be applied")),
     }
-    let kind = if id == ROSTER_ID {
-        Some(Kind::Roster)
-    } else {
-        match doc::kind_of(doc) {
-            Some(name) => Kind::from_name(&name).filter(|k| *k != Kind::Roster),
-            None => None,
-        }
-    };
-    if let (Some(existing), Some(kind)) = (existing_kind, kind) {
-        if existing != kind {
-            return Err(format!(
-                "record {id} is a {} here but the changes make it a {}",
-                existing.name(),
-                kind.name()
-            ));
-        }
+    if id == ROSTER_ID {
+        return Ok(Some(Kind::Roster));
     }
-    if existing_kind.is_some() && kind.is_none() {
-        return Err(format!("record {id} lost its kind"));
-    }
-    Ok(kind.or(existing_kind))
+    Ok(doc::kind_of(doc)
+        .and_then(|name| Kind::from_name(&name))
+        .filter(|k| *k != Kind::Roster))
 }

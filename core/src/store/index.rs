@@ -322,18 +322,7 @@ fn write(
             ])?;
         }
         Kind::Encounter => {
-            if let Some((occurred_at, persons)) = &before.encounter {
-                tx.prepare_cached(
-                    "DELETE FROM encounters WHERE occurred_at = ?1 AND record_id = ?2",
-                )?
-                .execute(params![occurred_at, key])?;
-                for p in persons {
-                    tx.prepare_cached(
-                        "DELETE FROM encounter_persons WHERE person_id = ?1 AND occurred_at = ?2 AND encounter_id = ?3",
-                    )?
-                    .execute(params![p.as_bytes(), occurred_at, key])?;
-                }
-            }
+            remove_encounter(tx, id, before)?;
             let occurred_at = f
                 .time_ms("occurred_at")
                 .unwrap_or_else(|| f.created_at(now_ms));
@@ -424,6 +413,51 @@ fn write(
         }
         Kind::Roster => {}
     }
+    Ok(())
+}
+
+/// Deletes an encounter's rows as they were `before` (they are keyed by its time).
+fn remove_encounter(tx: &Connection, id: RecordId, before: &Before) -> Result<()> {
+    let key = id.as_bytes();
+    if let Some((occurred_at, persons)) = &before.encounter {
+        tx.prepare_cached("DELETE FROM encounters WHERE occurred_at = ?1 AND record_id = ?2")?
+            .execute(params![occurred_at, key])?;
+        for p in persons {
+            tx.prepare_cached(
+                "DELETE FROM encounter_persons WHERE person_id = ?1 AND occurred_at = ?2 AND encounter_id = ?3",
+            )?
+            .execute(params![p.as_bytes(), occurred_at, key])?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every row of a record that was of `kind` (as it was `before`) and is no longer: a
+/// second creation made it another kind (`import.rs`).
+pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before) -> Result<()> {
+    let key = id.as_bytes();
+    let table = match kind {
+        Kind::Person => {
+            // A scan of the table (keyed by time), for an event this rare.
+            tx.prepare_cached("DELETE FROM situation_changes WHERE person_id = ?1")?
+                .execute([key])?;
+            Some("persons")
+        }
+        Kind::Encounter => {
+            remove_encounter(tx, id, before)?;
+            None
+        }
+        Kind::Action => Some("actions"),
+        Kind::Referral => Some("referrals"),
+        Kind::Observation => Some("observations"),
+        Kind::Roster => None,
+    };
+    if let Some(table) = table {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE record_id = ?1"))?
+            .execute([key])?;
+    }
+    tx.prepare_cached("DELETE FROM conflicts WHERE record_id = ?1")?
+        .execute([key])?;
     Ok(())
 }
 

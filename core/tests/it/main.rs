@@ -11,6 +11,7 @@ mod private_files;
 mod received;
 mod records;
 mod report;
+mod second_creation;
 mod startup;
 mod store;
 mod sync;
