@@ -907,7 +907,9 @@ impl Store {
         guard(|| self.inner.export_bundle(&passphrase))
     }
 
-    /// Registers a coordinator's new space at a relay (`admin_token` is the relay's).
+    /// Registers a coordinator's new space at a relay (`admin_token` is the relay's), and
+    /// returns its recovery code: show it once, to be printed and kept in a safe (it makes a
+    /// new device the coordinator if every coordinator's device is lost).
     /// `exchange`: the shell's HTTP stack, or none for the built-in client (plain HTTP only).
     pub fn create_space(
         &self,
@@ -915,12 +917,23 @@ impl Store {
         relay: String,
         admin_token: String,
         exchange: Option<Arc<dyn HttpExchange>>,
-    ) -> Result<()> {
+    ) -> Result<String> {
         guard(|| {
             let http = Http::from(exchange);
-            allervers_client::create_space(&self.inner, &http, &relay, &admin_token, &name)
-                .map(|_| ())
+            allervers_client::create_space(&self.inner, &http, &relay, &admin_token, &name)?;
+            Ok(allervers_client::recovery_code(&self.inner, &http)?.code())
         })
+    }
+
+    /// A new recovery code for this device's space (coordinator); the one before stops working.
+    pub fn recovery_code(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<String> {
+        guard(|| Ok(allervers_client::recovery_code(&self.inner, &Http::from(exchange))?.code()))
+    }
+
+    /// Recovers a space with its recovery code (a new device, in no space yet): it becomes the
+    /// space's coordinator.
+    pub fn recover(&self, code: String, exchange: Option<Arc<dyn HttpExchange>>) -> Result<()> {
+        guard(|| allervers_client::recover(&self.inner, &Http::from(exchange), &code).map(|_| ()))
     }
 
     /// A one-time invite code for a new device, valid seven days (coordinator).

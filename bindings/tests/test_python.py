@@ -233,7 +233,8 @@ class SyncThroughTheRelay(unittest.TestCase):
         with self.assertRaises(av.FfiError.NotEnrolled):
             b.sync(None)
         exchange = UrllibExchange()
-        a.create_space("Maraude nord", self.url, ADMIN, exchange)
+        recovery = a.create_space("Maraude nord", self.url, ADMIN, exchange)
+        self.assertTrue(recovery.startswith("ALVR1-"))
         code = a.invite(exchange)
         b.join(code, None)
         with self.assertRaises(av.FfiError.RelayRefused) as e:
@@ -256,7 +257,8 @@ class SyncThroughTheRelay(unittest.TestCase):
         b_listener = Listener()
         b.set_listener(b_listener)
         pulled = b.sync(None)
-        self.assertEqual(pulled.new_changes, 3)
+        # The person, the encounter, a's roster entry, the recovery identity's grant and b's.
+        self.assertEqual(pulled.new_changes, 5)
         self.assertEqual(b_listener.changed, 1)
         self.assertEqual(b.person(karim).name, "Karim")
         self.assertEqual(len([e for e in b.timeline(karim) if e.kind == av.TimelineKind.ENCOUNTER]), 1)
@@ -270,6 +272,15 @@ class SyncThroughTheRelay(unittest.TestCase):
         with self.assertRaises(av.FfiError.Wiped):
             b.sync(None)
         self.assertFalse(os.path.exists(os.path.join(self.dir.name, "Julien.db")))
+
+        # a's phone lost too: a new phone recovers the space with the recovery code.
+        c, _, _ = new_store(self.dir.name, "Téléphone neuf", "Sophie")
+        c.recover(recovery, None)
+        c.sync(None)
+        self.assertEqual(c.person(karim).name, "Karim")
+        self.assertTrue(c.invite(None).startswith("ALV2-"))
+        with self.assertRaises(av.FfiError.RelayRefused):
+            new_store(self.dir.name, "Téléphone trouvé", "Lucien")[0].recover(recovery, None)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,9 @@ enum Command {
     },
     /// Joins a space with an invite code.
     Join { code: String },
+    /// Recovers a space whose coordinators' devices are all lost, with the recovery code printed
+    /// when it was created: this new device becomes its coordinator.
+    Recover { code: String },
     /// The devices of the space and the enrolments waiting for approval (coordinator).
     Devices,
     /// Delivers the space's keys to a device that enrolled with another coordinator's invite
@@ -199,6 +202,8 @@ enum SpaceCmd {
         #[arg(long)]
         relay: String,
     },
+    /// Makes a new recovery code for the space (coordinator): the one before stops working.
+    RecoveryCode,
 }
 
 #[derive(Subcommand)]
@@ -854,7 +859,9 @@ fn run(cli: Cli) -> Result<()> {
             sync::create_space(&ctx, &name, &relay)?
         }
         Command::Invite { qr } => sync::invite(&ctx, qr)?,
+        Command::Space(SpaceCmd::RecoveryCode) => sync::recovery_code(&ctx)?,
         Command::Join { code } => sync::join(&ctx, &code)?,
+        Command::Recover { code } => sync::recover(&ctx, &code)?,
         Command::Devices => sync::devices(&ctx)?,
         Command::Approve { device } => sync::approve(&ctx, &device)?,
         Command::Coordinator { device } => sync::coordinator(&ctx, &device)?,

@@ -1,5 +1,5 @@
-//! The commands that talk to a relay: `space create`, `invite`, `join`, `devices`, `approve`,
-//! `revoke`, `quarantine` and `sync`. The relay is reached with the blocking client of
+//! The commands that talk to a relay: `space create`, `space recovery-code`, `invite`, `join`,
+//! `recover`, `devices`, `approve`, `revoke`, `quarantine` and `sync`. The relay is reached with the blocking client of
 //! `allervers-client`.
 
 use std::path::PathBuf;
@@ -28,15 +28,53 @@ pub fn create_space(ctx: &Ctx, name: &str, relay: &str) -> Result<()> {
     let store = ctx.open()?;
     let admin = std::env::var("ALLERVERS_RELAY_ADMIN_TOKEN")
         .map_err(|_| anyhow!("set ALLERVERS_RELAY_ADMIN_TOKEN to the relay's admin token"))?;
-    let m = allervers_client::create_space(&store, &HttpClient::default(), relay, &admin, name)?;
+    let http = HttpClient::default();
+    let m = allervers_client::create_space(&store, &http, relay, &admin, name)?;
+    let recovery = allervers_client::recovery_code(&store, &http).map_err(|e| {
+        anyhow!(
+            "space «{}» created, but its recovery code could not be made ({}): run `allervers space recovery-code`",
+            m.name,
+            allervers_core::ApiError::from(e)
+        )
+    })?;
+    let code = recovery.code();
     ctx.print(
-        &serde_json::json!({"space": hex_id(&m.space), "name": m.name, "relay": m.relay}),
+        &serde_json::json!({"space": hex_id(&m.space), "name": m.name, "relay": m.relay, "recovery_code": code}),
         || {
             format!(
-                "Space «{}» created on {}; this device is its coordinator. Next: allervers invite\n\
-                 Make a second device a coordinator once it has joined (allervers coordinator DEVICE): \
-                 a space whose only coordinator's device is lost can no longer invite or revoke.",
+                "Space «{}» created on {}; this device is its coordinator. Next: allervers invite\n\n\
+                 {RECOVERY_NOTE}\n{code}",
                 m.name, m.relay
+            )
+        },
+    )
+}
+
+/// What the recovery code is for, printed with it.
+const RECOVERY_NOTE: &str = "Recovery code, shown this once: print it and keep it in a safe, never on a phone. If every coordinator's device is lost, `allervers recover CODE` on a new device makes it the space's coordinator (the code then works no more: make a new one). Whoever holds it can do the same.";
+
+pub fn recovery_code(ctx: &Ctx) -> Result<()> {
+    let store = ctx.open()?;
+    let m = enrolled(&store)?;
+    let recovery = allervers_client::recovery_code(&store, &HttpClient::default())?;
+    let code = recovery.code();
+    ctx.print(
+        &serde_json::json!({"space": hex_id(&m.space), "recovery_code": code}),
+        || format!("New recovery code for «{}» (the one before no longer works).\n{RECOVERY_NOTE}\n{code}", m.name),
+    )
+}
+
+pub fn recover(ctx: &Ctx, code: &str) -> Result<()> {
+    let store = ctx.open()?;
+    let recovery = allervers_client::recover(&store, &HttpClient::default(), code)?;
+    ctx.print(
+        &serde_json::json!({"space": hex_id(&recovery.space), "name": recovery.name, "relay": recovery.relay}),
+        || {
+            format!(
+                "Recovered «{}» on {}: this device ({}) is its coordinator. Next: revoke the lost devices (allervers devices, allervers revoke DEVICE), then make a new recovery code (allervers space recovery-code)",
+                recovery.name,
+                recovery.relay,
+                store.identity().device.short()
             )
         },
     )

@@ -13,7 +13,9 @@ use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, 
 
 pub use http::{HttpClient, WireStats};
 pub use relay_api::{Exchange, HttpRequest, RelayApi};
-pub use space::{create_space, invite, join, make_coordinator, revoke, Revoked};
+pub use space::{
+    create_space, invite, join, make_coordinator, recover, recovery_code, revoke, Revoked,
+};
 pub use transport::{Transport, TransportError};
 
 /// One sync round of `store` with its space's relay: pushes the outbox, then pulls until

@@ -2,8 +2,9 @@
 //! an [`Exchange`] only moves bytes (the ureq client, or a phone's OkHttp or URLSession).
 
 use allervers_protocol::{
-    decode, encode, hex_id, ControlPage, CreateInvite, CreateSpace, DeviceEntry, DeviceId, Enroll,
-    EpochStarted, Page, PostControl, Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder,
+    decode, encode, hex_id, ControlPage, CreateInvite, CreateRecovery, CreateSpace, DeviceEntry,
+    DeviceId, Enroll, EpochStarted, Page, PostControl, Push, Pushed, Registered, SpaceId,
+    StartEpoch, WipeOrder,
 };
 
 use crate::{Transport, TransportError};
@@ -94,6 +95,22 @@ pub trait RelayApi: Exchange {
             format!("{relay}/v1/spaces/{}/invites", hex_id(space)),
             Some(token),
             encode(invite),
+        )))?;
+        Ok(())
+    }
+
+    /// Sets the space's recovery token (coordinator), replacing the one before.
+    fn set_recovery(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        recovery: &CreateRecovery,
+    ) -> Result<(), TransportError> {
+        checked(self.exchange(post(
+            format!("{relay}/v1/spaces/{}/recovery", hex_id(space)),
+            Some(token),
+            encode(recovery),
         )))?;
         Ok(())
     }

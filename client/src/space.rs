@@ -1,8 +1,8 @@
 //! Creating a space, inviting to it and joining it: the core decides (fresh ids, keys and
 //! secrets from the store's entropy, who may invite), the relay registers.
 
-use allervers_core::{CoreError, DeviceId, Invite, Membership, Result, Store};
-use allervers_protocol::CreateInvite;
+use allervers_core::{CoreError, DeviceId, Invite, Membership, RecoveryCode, Result, Store};
+use allervers_protocol::{CreateInvite, CreateRecovery};
 
 use crate::{Exchange, RelayApi};
 
@@ -45,6 +45,33 @@ pub fn join(store: &Store, exchange: &dyn Exchange, code: &str) -> Result<Invite
         .device_token;
     store.join_invited(&invite, token)?;
     Ok(invite)
+}
+
+/// A new recovery code for the store's space (a coordinator's device): its redemption token's
+/// hash replaces the one before at the relay, and a sync sends the recovery identity's grant and
+/// the keys sealed to it. Show the code once, to be printed and kept in a safe.
+pub fn recovery_code(store: &Store, exchange: &dyn Exchange) -> Result<RecoveryCode> {
+    let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+    let code = store.new_recovery()?;
+    let request = CreateRecovery {
+        secret_hash: code.secret_hash(),
+    };
+    exchange.set_recovery(&m.relay, &m.space, &m.token, &request)?;
+    crate::sync(store, &Via(exchange), &mut |_| {})?;
+    Ok(code)
+}
+
+/// Recovers a space with its recovery code, on a new device outside any space: the relay enrols
+/// it as a coordinator (once per code), and a sync opens the keys sealed to the recovery
+/// identity and makes this device a coordinator by a grant the recovery identity signs.
+pub fn recover(store: &Store, exchange: &dyn Exchange, code: &str) -> Result<RecoveryCode> {
+    let code = store.read_recovery(code)?;
+    let token = exchange
+        .enroll(&code.relay, &store.recovery_enrolment(&code))?
+        .device_token;
+    store.join_recovered(&code, token)?;
+    crate::sync(store, &Via(exchange), &mut |_| {})?;
+    Ok(code)
 }
 
 /// Makes `device` a second (third...) coordinator of the space: a grant signed here goes into

@@ -13,9 +13,9 @@
 use std::sync::{Arc, OnceLock};
 
 use allervers_protocol::{
-    decode, encode, Control, ControlBody, ControlPage, CreateInvite, CreateSpace, DeviceEntry,
-    Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered, StartEpoch,
-    Stored, WipeOrder,
+    decode, encode, Control, ControlBody, ControlPage, CreateInvite, CreateRecovery, CreateSpace,
+    DeviceEntry, Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered,
+    StartEpoch, Stored, WipeOrder,
 };
 use chrono::{TimeZone, Utc};
 
@@ -188,18 +188,22 @@ pub fn bundle(data: &[u8]) {
     let _ = bundle::open_with_key(data, bundle_key());
 }
 
-/// d. An invite code, typed or scanned.
+/// d. An invite code or a recovery code, typed or scanned.
 pub fn invite(data: &[u8]) {
-    let _ = Invite::from_code(&String::from_utf8_lossy(data));
+    let text = String::from_utf8_lossy(data);
+    let _ = Invite::from_code(&text);
+    let _ = crate::RecoveryCode::from_code(&text);
 }
 
-/// e. Every body the relay decodes (requests: `CreateSpace`, `CreateInvite`, `Enroll`, `Push`,
+/// e. Every body the relay decodes (requests: `CreateSpace`, `CreateInvite`, `CreateRecovery`,
+/// `Enroll`, `Push`,
 /// `PostControl`, `StartEpoch`, a revocation's `WipeOrder`; and the control items it reads back
 /// from its database) and every one a device decodes (answers: `Registered`, `Pushed`, `Page`
 /// with its control log, `ControlPage`, `Vec<DeviceEntry>`, `EpochStarted`, a 410's `WipeOrder`).
 pub fn relay_bodies(data: &[u8]) {
     body::<CreateSpace>(data);
     body::<CreateInvite>(data);
+    body::<CreateRecovery>(data);
     body::<Enroll>(data);
     body::<Push>(data);
     body::<PostControl>(data);
@@ -483,6 +487,20 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
         .code();
         out.push(("invite", format!("seed-invite-{i}"), code.into_bytes()));
     }
+    // A recovery code (the same target reads both).
+    let m = membership("jeton");
+    let code = crate::RecoveryCode {
+        relay: m.relay,
+        space: m.space,
+        name: m.name,
+        founder: crate::identity::PublicKeys {
+            sign: [3; 32],
+            agree: [4; 32],
+        },
+        secret: [5; 32],
+    }
+    .code();
+    out.push(("invite", "seed-recovery-0".into(), code.into_bytes()));
     check_seeds(&out)?;
     Ok(out)
 }
@@ -625,4 +643,10 @@ pub fn admit(coordinator: &Store, device: &Store) -> Result<()> {
     tx.commit()?;
     drop(conn);
     crate::store::sync_state::set_credentials(&device.lock(), &m.space, &credentials)
+}
+
+/// Whether `store` still keeps the secret of a recovery code it recovered its space with.
+pub fn holds_recovery_secret(store: &Store) -> Result<bool> {
+    let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
+    Ok(crate::store::sync_state::recovery_secret(&store.lock(), &m.space)?.is_some())
 }

@@ -47,5 +47,7 @@ pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, SetAside,
     SignedChange, Store, StoreOptions,
 };
-pub use sync::{Invite, Membership, Request, Response, SyncProgress, SyncRound, SyncSummary};
+pub use sync::{
+    Invite, Membership, RecoveryCode, Request, Response, SyncProgress, SyncRound, SyncSummary,
+};
 pub use timeline::{TimelineEntry, TimelineItem};

@@ -34,6 +34,15 @@ pub struct CreateInvite {
     pub expires_at_ms: i64,
 }
 
+/// `POST /v1/spaces/{space}/recovery` (coordinator): the hash of the space's recovery token,
+/// which replaces the one before. Redeemed through `POST /v1/enroll` like an invite's (once, and
+/// only while the coordinator who set it is not revoked), it enrols the device as a coordinator:
+/// how a space whose only coordinator's phone was lost gets one again. It does not expire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRecovery {
+    pub secret_hash: [u8; 32],
+}
+
 /// `POST /v1/enroll`: an invite's redemption token, once, for a new device token. The relay
 /// keeps only `sha256(redeem)` of each invite (`CreateInvite::secret_hash`); it never sees the
 /// invite's secret, from which both `redeem` and the key of `mac` are derived. The relay writes a

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use allervers_protocol::{
-    decode, encode, parse_hex_id, ControlBody, CreateInvite, CreateSpace, Enroll, EpochStarted,
-    PostControl, Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder, CONTENT_TYPE,
+    decode, encode, parse_hex_id, ControlBody, CreateInvite, CreateRecovery, CreateSpace, Enroll,
+    EpochStarted, PostControl, Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder,
+    CONTENT_TYPE,
 };
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -241,6 +242,25 @@ async fn create_invite(
         s.add_invite(space, caller.device, req.secret_hash, req.expires_at_ms)
     })
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A coordinator sets the space's recovery token (replacing the one before): redeemed once
+/// through `enroll`, it enrols a coordinator.
+async fn set_recovery(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode, Refused> {
+    let space = space_param(&space)?;
+    let caller = member(&relay, &headers, space, true).await?;
+    let req: CreateRecovery = parse(&bytes)?;
+    blocking(&relay, move |s| {
+        s.set_recovery(space, caller.device, req.secret_hash)
+    })
+    .await?;
+    tracing::info!(space = %hex::encode(space), "recovery token set");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -580,6 +600,7 @@ pub fn router(relay: Arc<Relay>, max_body: usize) -> Router {
     Router::new()
         .route("/v1/spaces", post(create_space))
         .route("/v1/spaces/{space}/invites", post(create_invite))
+        .route("/v1/spaces/{space}/recovery", post(set_recovery))
         .route("/v1/enroll", post(enroll))
         .route("/v1/spaces/{space}/devices", get(devices))
         .route("/v1/spaces/{space}/devices/{device}/revoke", post(revoke))

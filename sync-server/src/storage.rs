@@ -110,6 +110,14 @@ pub trait Storage: Send + Sync + 'static {
         secret_hash: [u8; 32],
         expires_at_ms: i64,
     ) -> StorageResult<()>;
+    /// Sets the space's recovery token (an invite that enrols a coordinator and never expires),
+    /// replacing the one before.
+    fn set_recovery(
+        &self,
+        space: SpaceId,
+        by: DeviceId,
+        secret_hash: [u8; 32],
+    ) -> StorageResult<()>;
     /// Uses an invite of the space (once, unexpired, its inviter not revoked), enrols the device
     /// with the token hash and appends a [`ControlBody::Enrolled`] item to the space's control
     /// log; returns that item's sequence number.
@@ -166,7 +174,7 @@ pub trait Storage: Send + Sync + 'static {
 /// `PRAGMA user_version` holds the number applied. Version 0 is a new file, or one written before
 /// the schema was versioned: the first migration creates only what is missing.
 const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
-    &[legacy_schema, less_to_know, control_log];
+    &[legacy_schema, less_to_know, control_log, recovery];
 
 /// The schema the relay had before it was versioned, with the clock offsets that a file older
 /// still lacks.
@@ -263,6 +271,12 @@ CREATE TABLE control (
 CREATE INDEX control_by_space ON control (space, seq);
 "#,
     )
+}
+
+/// Recovery tokens: an invite row marked `coordinator` enrols its device as a coordinator; a
+/// space has at most one, which never expires.
+fn recovery(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE invites ADD COLUMN coordinator INTEGER NOT NULL DEFAULT 0")
 }
 
 /// The schema version this code writes.
@@ -443,6 +457,30 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn set_recovery(
+        &self,
+        space: SpaceId,
+        by: DeviceId,
+        secret_hash: [u8; 32],
+    ) -> StorageResult<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM invites WHERE space = ?1 AND coordinator = 1",
+            [space],
+        )?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO invites (secret_hash, space, created_by, expires_at, coordinator)
+             VALUES (?1, ?2, ?3, ?4, 1)",
+            params![secret_hash, space, by, i64::MAX],
+        )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict("this token already exists"));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn enroll(
         &self,
         enrolment: &Enrolment,
@@ -461,21 +499,25 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // An invite is used once: it is deleted, and the device's enrolment time is all the
         // relay keeps of it.
-        let used = tx.execute(
-            "DELETE FROM invites
-             WHERE secret_hash = ?1 AND space = ?2 AND expires_at > ?3
-               AND EXISTS (SELECT 1 FROM devices d WHERE d.space = invites.space
-                           AND d.device = invites.created_by AND d.revoked_at IS NULL)",
-            params![secret_hash, space, now_ms],
-        )?;
-        if used == 0 {
+        let coordinator: Option<bool> = tx
+            .query_row(
+                "DELETE FROM invites
+                 WHERE secret_hash = ?1 AND space = ?2 AND expires_at > ?3
+                   AND EXISTS (SELECT 1 FROM devices d WHERE d.space = invites.space
+                               AND d.device = invites.created_by AND d.revoked_at IS NULL)
+                 RETURNING coordinator",
+                params![secret_hash, space, now_ms],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(coordinator) = coordinator else {
             return Err(StorageError::NotFound(
                 "this invite is unknown, already used or expired",
             ));
-        }
+        };
         let inserted = tx.execute(
-            "INSERT OR IGNORE INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, 0, ?4)",
-            params![space, device, token_hash, whole_seconds(now_ms)],
+            "INSERT OR IGNORE INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![space, device, token_hash, coordinator, whole_seconds(now_ms)],
         )?;
         if inserted == 0 {
             return Err(StorageError::Conflict(

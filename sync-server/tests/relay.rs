@@ -8,9 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use allervers_protocol::{
-    decode, encode, hex_id, ControlBody, ControlPage, CreateInvite, CreateSpace, DeviceEntry,
-    Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered, StartEpoch,
-    WipeOrder, CONTENT_TYPE,
+    decode, encode, hex_id, ControlBody, ControlPage, CreateInvite, CreateRecovery, CreateSpace,
+    DeviceEntry, Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered,
+    StartEpoch, WipeOrder, CONTENT_TYPE,
 };
 
 const ADMIN: &str = "relay-admin-token-for-tests";
@@ -413,6 +413,72 @@ fn invites_enrol_once_and_revoked_devices_are_refused() {
         None,
     );
     assert_eq!(status, 403);
+}
+
+#[test]
+fn a_recovery_token_enrols_a_coordinator_once_is_replaced_by_the_next_and_dies_with_its_setter() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let space = [6u8; 16];
+    let coordinator = create_space(&relay, space, [1; 16]);
+    let url = format!("{}/v1/spaces/{}/recovery", relay.url, hex_id(&space));
+    let set = |token: &str, redeem: [u8; 32]| {
+        let body = CreateRecovery {
+            secret_hash: allervers_relay::storage::sha256(&redeem),
+        };
+        call("POST", &url, Some(token), Some(encode(&body))).0
+    };
+    let enroll = |device: [u8; 16], redeem: [u8; 32]| {
+        call(
+            "POST",
+            &format!("{}/v1/enroll", relay.url),
+            None,
+            Some(encode(&enrolment(space, redeem, device))),
+        )
+    };
+    let devices = |token: &str| -> Vec<DeviceEntry> {
+        let (status, body) = call(
+            "GET",
+            &format!("{}/v1/spaces/{}/devices", relay.url, hex_id(&space)),
+            Some(token),
+            None,
+        );
+        assert_eq!(status, 200, "{}", text(&body));
+        decode(&body).unwrap()
+    };
+    // Set, then replaced: the first token enrols nobody any more.
+    assert_eq!(set(&coordinator, [10; 32]), 204);
+    assert_eq!(set(&coordinator, [11; 32]), 204);
+    assert_eq!(enroll([2; 16], [10; 32]).0, 404);
+    let (status, body) = enroll([2; 16], [11; 32]);
+    assert_eq!(status, 201, "{}", text(&body));
+    let recovered = decode::<Registered>(&body).unwrap().device_token;
+    assert_eq!(enroll([3; 16], [11; 32]).0, 404, "used once");
+    // Its device is a coordinator: it lists devices and sets the next token.
+    let list = devices(&recovered);
+    assert!(list.iter().all(|d| d.coordinator), "{list:?}");
+    assert_eq!(set(&recovered, [12; 32]), 204);
+    // A member cannot set one; a token set by a coordinator revoked since enrols nobody.
+    let invite = CreateInvite {
+        secret_hash: allervers_relay::storage::sha256(&[13; 32]),
+        expires_at_ms: now_ms() + 86_400_000,
+    };
+    let invites = format!("{}/v1/spaces/{}/invites", relay.url, hex_id(&space));
+    assert_eq!(
+        call("POST", &invites, Some(&coordinator), Some(encode(&invite))).0,
+        204
+    );
+    let (_, body) = enroll([4; 16], [13; 32]);
+    let member = decode::<Registered>(&body).unwrap().device_token;
+    assert_eq!(set(&member, [14; 32]), 403);
+    let revoke = format!(
+        "{}/v1/spaces/{}/devices/{}/revoke",
+        relay.url,
+        hex_id(&space),
+        hex_id(&[2; 16])
+    );
+    assert_eq!(call("POST", &revoke, Some(&coordinator), None).0, 204);
+    assert_eq!(enroll([5; 16], [12; 32]).0, 404);
 }
 
 #[test]

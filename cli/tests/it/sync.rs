@@ -71,10 +71,12 @@ fn two_stores_sync_through_the_relay_from_the_command_line() {
     );
 
     assert!(fails(b, &["sync"]).contains("not enrolled"));
-    json(
+    let created = json(
         a,
         &["space", "create", "Maraude nord", "--relay", &relay.url],
     );
+    let recovery = created["recovery_code"].as_str().unwrap().to_string();
+    assert!(recovery.starts_with("ALVR1-"), "{created}");
     let qr = a.join("invite.png");
     let invite = json(a, &["invite", "--qr", qr.to_str().unwrap()]);
     let code = invite["code"].as_str().unwrap().to_string();
@@ -93,14 +95,13 @@ fn two_stores_sync_through_the_relay_from_the_command_line() {
     // The coordinator's sync checks the new device's enrolment, adds it to the roster with a
     // signed grant and delivers the space's key.
     let pushed = json(a, &["sync"]);
-    assert_eq!(
-        pushed["pushed"], 3,
-        "roster entry, person and the new device's grant"
-    );
+    // (Its roster entry and the recovery identity's grant went with `space create`.)
+    assert_eq!(pushed["pushed"], 2, "the person and the new device's grant");
     assert_eq!(pushed["approved"], 1);
     let pulled = json(b, &["sync"]);
     assert_eq!(pulled["keys_received"], 1);
-    assert_eq!(pulled["new_changes"], 3);
+    // The founder's roster entry, the recovery identity's grant, the person and b's grant.
+    assert_eq!(pulled["new_changes"], 4);
     assert_eq!(
         pulled["pushed"], 1,
         "its own roster entry, once it holds the key"
@@ -159,6 +160,47 @@ fn two_stores_sync_through_the_relay_from_the_command_line() {
     // The coordinator goes on under the new epoch.
     json(a, &["person", "add", "--name", "Rosalie"]);
     assert_eq!(json(a, &["sync"])["pushed"], 1);
+
+    // Every coordinator's phone lost: a new one recovers the space with the recovery code,
+    // holds everything, and is a coordinator (it lists devices, it invites).
+    let new_dir = tempfile::tempdir().unwrap();
+    let new = new_dir.path();
+    json(
+        new,
+        &[
+            "init",
+            "--device-name",
+            "Téléphone neuf",
+            "--worker",
+            "Sophie",
+        ],
+    );
+    let recovered = json(new, &["recover", &recovery]);
+    assert_eq!(recovered["name"], "Maraude nord");
+    json(new, &["sync"]);
+    let everyone = json(new, &["person", "list"]);
+    assert_eq!(everyone.as_array().unwrap().len(), 2, "{everyone}");
+    assert!(json(new, &["devices"])["devices"].as_array().unwrap().len() >= 3);
+    assert!(json(new, &["invite"])["code"]
+        .as_str()
+        .unwrap()
+        .starts_with("ALV2-"));
+    // The code worked once; a new one replaces it.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = other_dir.path();
+    json(
+        other,
+        &[
+            "init",
+            "--device-name",
+            "Téléphone trouvé",
+            "--worker",
+            "Inconnu",
+        ],
+    );
+    assert!(fails(other, &["recover", &recovery]).contains("404"));
+    let renewed = json(new, &["space", "recovery-code"]);
+    assert_ne!(renewed["recovery_code"].as_str().unwrap(), recovery);
 }
 
 /// The QR code enrols whoever scans it first: `invite` writes it only where `--qr` says, never

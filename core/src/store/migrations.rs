@@ -356,6 +356,9 @@ CREATE TABLE control_out (
 -- Membership by grants: the chain of grants a coordinator delivered with this device's first
 -- key (postcard), which its roster changes carry until the roster's own grants prove it.
 ALTER TABLE spaces ADD COLUMN credentials BLOB;
+-- The secret of the recovery code a device recovered the space with, kept only until it has
+-- read the key deliveries sealed to the recovery identity.
+ALTER TABLE spaces ADD COLUMN recovery BLOB;
 "#,
 ];
 

@@ -19,7 +19,7 @@ mod index;
 pub mod migrations;
 mod open;
 mod query;
-mod roster;
+pub(crate) mod roster;
 pub(crate) mod sync_state;
 pub(crate) mod trust;
 mod write;

@@ -143,12 +143,28 @@ pub(crate) fn grant_key(device: &DeviceId) -> String {
     format!("grant:{device}")
 }
 
-/// Every grant the roster holds (every concurrent value of each `grant:` entry).
+/// The roster key of the space's recovery identity's grant (see `sync/recovery.rs`).
+pub(crate) const RECOVERY_KEY: &str = "recovery";
+
+/// The grant of the space's current recovery identity, if a coordinator made one.
+pub(crate) fn recovery_grant(doc: &AutoCommit) -> Option<Grant> {
+    use automerge::ReadDoc;
+    match doc.get(ROOT, RECOVERY_KEY).ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Bytes(bytes) => Grant::decode(bytes),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Every grant the roster holds (every concurrent value of each `grant:` entry, and of the
+/// recovery identity's).
 fn grants(doc: &AutoCommit) -> Vec<Grant> {
     use automerge::ReadDoc;
     let mut out = Vec::new();
     for key in doc.keys(ROOT) {
-        if !key.starts_with("grant:") {
+        if !key.starts_with("grant:") && key != RECOVERY_KEY {
             continue;
         }
         for (value, _) in doc.get_all(ROOT, key.as_str()).unwrap_or_default() {
@@ -265,7 +281,11 @@ pub(crate) fn check_roster_change(
         let allowed = match &op.obj {
             ObjectId::Root => match &op.key {
                 Key::Map(key) if *key == own => true,
-                Key::Map(key) if key.starts_with("term:") || key.starts_with("grant:") => {
+                Key::Map(key)
+                    if key.starts_with("term:")
+                        || key.starts_with("grant:")
+                        || key == RECOVERY_KEY =>
+                {
                     if !coordinator {
                         return Err(format!(
                             "only a coordinator may write {}",
@@ -331,8 +351,17 @@ impl Store {
         if founder.device() == self.me.device {
             return Ok(Some(Vec::new()));
         }
-        Ok(load_doc(conn, ROSTER_ID)?
-            .and_then(|doc| coordinator_chain(&doc, space, founder, &self.me.device)))
+        if let Some(chain) = load_doc(conn, ROSTER_ID)?
+            .and_then(|doc| coordinator_chain(&doc, space, founder, &self.me.device))
+        {
+            return Ok(Some(chain));
+        }
+        // The chain it carries, before the roster holds it (a device that recovered the space).
+        let own = super::sync_state::credentials(conn, space)?;
+        Ok(
+            (role_of(space, founder, &self.me.device, &own) == Some(Role::Coordinator))
+                .then_some(own),
+        )
     }
 
     /// Adds the device with `keys` to the space as a worker: a grant signed by this
@@ -368,6 +397,14 @@ impl Store {
             return Ok(None);
         };
         let conn = self.lock();
+        if *device == self.me.device {
+            // This device's own grants may not be in the roster yet (a device that recovered
+            // the space carries the chain it made).
+            let own = self.own_credentials(&conn)?;
+            if role_of(&m.space, &founder, device, &own) == Some(Role::Coordinator) {
+                return Ok(Some(true));
+            }
+        }
         let Some(doc) = load_doc(&conn, ROSTER_ID)? else {
             return Ok(Some(founder.device() == *device));
         };

@@ -144,6 +144,26 @@ pub(crate) fn set_credentials(conn: &Connection, space: &SpaceId, chain: &[Grant
     Ok(())
 }
 
+/// The secret of the recovery code this device recovered `space` with, until it is forgotten.
+pub(crate) fn recovery_secret(conn: &Connection, space: &SpaceId) -> Result<Option<[u8; 32]>> {
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT recovery FROM spaces WHERE space = ?1")?
+        .query_row([space], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(bytes.and_then(|b| b.try_into().ok()))
+}
+
+pub(crate) fn set_recovery_secret(
+    conn: &Connection,
+    space: &SpaceId,
+    secret: Option<&[u8; 32]>,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE spaces SET recovery = ?2 WHERE space = ?1")?
+        .execute(params![space, secret])?;
+    Ok(())
+}
+
 /// The key of `space` at `epoch`, if this store received it.
 pub(crate) fn space_key(conn: &Connection, space: &SpaceId, epoch: u32) -> Result<Option<RawKey>> {
     let key: Option<Vec<u8>> = conn

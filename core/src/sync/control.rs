@@ -18,7 +18,7 @@ use allervers_protocol::{ControlBody, ControlPage, PostControl, SpaceId, WipeOrd
 
 use super::Membership;
 use crate::crypto::RawKey;
-use crate::identity::{self, Grant, PublicKeys};
+use crate::identity::{self, Grant, PublicKeys, Role};
 use crate::store::control::{self, Enrolment, EnrolmentStatus};
 use crate::store::sync_state::{self, Cursor};
 use crate::store::trust;
@@ -47,31 +47,35 @@ fn keys_message(space: &SpaceId, epoch: u32, to: &[u8; 16], from: &[u8; 16]) -> 
     out
 }
 
-/// What a key delivery seals: the space key of one epoch, then (in a device's first delivery)
-/// the grants that make it a member, from the founder down.
+/// What a key delivery seals: the space key of one epoch; in a device's first delivery, the
+/// grants that make it a member (`member`, from the founder down); and the grants that make the
+/// sender a coordinator (`sender`), so that a device that does not know the roster yet (one
+/// recovering the space) can still tell a coordinator's delivery from anyone else's.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Delivery {
-    key: RawKey,
-    credentials: Vec<Grant>,
+    key: [u8; 32],
+    member: Vec<Grant>,
+    sender: Vec<Grant>,
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+    }
 }
 
 impl Delivery {
-    fn write(key: &RawKey, credentials: &[Grant]) -> zeroize::Zeroizing<Vec<u8>> {
-        let mut out = zeroize::Zeroizing::new(key.as_bytes().to_vec());
-        if !credentials.is_empty() {
-            out.extend_from_slice(&postcard::to_stdvec(credentials).unwrap_or_default());
-        }
-        out
+    fn write(key: &RawKey, member: &[Grant], sender: &[Grant]) -> zeroize::Zeroizing<Vec<u8>> {
+        let delivery = Delivery {
+            key: *key.as_bytes(),
+            member: member.to_vec(),
+            sender: sender.to_vec(),
+        };
+        zeroize::Zeroizing::new(postcard::to_stdvec(&delivery).unwrap_or_default())
     }
 
     fn read(plain: &[u8]) -> Option<Delivery> {
-        let key = RawKey::from_slice(plain.get(..32)?).ok()?;
-        let rest = &plain[32..];
-        let credentials = if rest.is_empty() {
-            Vec::new()
-        } else {
-            postcard::from_bytes(rest).ok()?
-        };
-        Some(Delivery { key, credentials })
+        postcard::from_bytes(plain).ok()
     }
 }
 
@@ -111,6 +115,8 @@ impl Store {
         let mut summary = ControlSummary::default();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
+        let recovery =
+            sync_state::recovery_secret(&tx, space)?.map(|s| super::recovery::identity_of(&s));
         for item in &page.items {
             match &item.body {
                 ControlBody::Enrolled {
@@ -134,6 +140,7 @@ impl Store {
                         continue;
                     };
                     if id16(&keys.device()) != *device
+                        || keys.device() == self.identity().device
                         || control::known_enrolment(&tx, space, &keys.device())?
                     {
                         // Not ours to approve, inconsistent, or seen before (a relay serving
@@ -169,35 +176,54 @@ impl Store {
                     sealed,
                     signature,
                 } => {
-                    if *to != me {
-                        continue;
-                    }
-                    let from_id = DeviceId::from_bytes(from);
-                    let trusted = self.trusted_coordinator(&tx, &m, &from_id)?;
-                    let from_keys = trust::device_keys(&tx, &from_id)?;
+                    // To this device, or to the recovery identity it recovers the space with.
+                    let opener = if *to == me {
+                        self.device_keys()
+                    } else {
+                        match &recovery {
+                            Some(r) if id16(&r.public().device()) == *to => r,
+                            _ => continue,
+                        }
+                    };
                     let mut message = keys_message(space, *epoch, to, from);
                     let aad = message.clone();
                     message.extend_from_slice(sealed);
-                    let opened = match (trusted, from_keys) {
-                        (true, Some(keys))
-                            if identity::verify_bytes(&keys, &message, signature) =>
+                    let opened = opener
+                        .open_box(sealed, &aad)
+                        .and_then(|plain| Delivery::read(&plain));
+                    let accepted = match opened {
+                        Some(d)
+                            if self.delivered_by_coordinator(
+                                &tx, &m, from, &d, &message, signature,
+                            )? =>
                         {
-                            self.device_keys().open_box(sealed, &aad)
+                            Some(d)
                         }
                         _ => None,
                     };
-                    match opened.as_deref().and_then(|o| Delivery::read(o)) {
+                    match accepted {
                         Some(delivery) => {
-                            if sync_state::keep_space_key(&tx, space, *epoch, &delivery.key)? {
+                            let key = RawKey::from_bytes(delivery.key);
+                            if sync_state::keep_space_key(&tx, space, *epoch, &key)? {
                                 summary.keys_received += 1;
                             }
-                            self.keep_credentials(&tx, &m, &delivery.credentials)?;
+                            match &recovery {
+                                Some(r) if *to != me => {
+                                    self.take_over(&tx, &m, r, &delivery.member)?
+                                }
+                                _ => self.keep_credentials(&tx, &m, &delivery.member)?,
+                            }
                         }
                         None => summary.refused += 1,
                     }
                 }
                 ControlBody::Epoch { .. } => {}
             }
+        }
+        if recovery.is_some() && !page.more && self.own_role(&tx, &m)? == Some(Role::Coordinator) {
+            // The log read to its end and the role taken: the recovery identity's secret goes
+            // (later keys are delivered to this device itself).
+            sync_state::set_recovery_secret(&tx, space, None)?;
         }
         let next = i64::try_from(page.next)
             .map_err(|_| CoreError::ChangesRefused("the relay's cursor is out of range".into()))?;
@@ -222,7 +248,7 @@ impl Store {
             None => Vec::new(),
         };
         for (epoch, key) in sync_state::space_keys(conn, &m.space)? {
-            self.deliver(conn, &m.space, keys, epoch, &key, &credentials)?;
+            self.deliver(conn, &m.space, keys, epoch, &key, &credentials, chain)?;
         }
         Ok(())
     }
@@ -246,21 +272,24 @@ impl Store {
         Ok(())
     }
 
-    /// Queues one key delivery: `key` (of `epoch`) and the grants of `credentials`, sealed to
-    /// `to` and signed by this device.
-    fn deliver(
+    /// Queues one key delivery: `key` (of `epoch`), the grants that make `to` a member
+    /// (`member`, in its first delivery) and those that make this device a coordinator
+    /// (`sender`), sealed to `to` and signed by this device.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn deliver(
         &self,
         conn: &rusqlite::Connection,
         space: &SpaceId,
         to: &PublicKeys,
         epoch: u32,
         key: &RawKey,
-        credentials: &[Grant],
+        member: &[Grant],
+        sender: &[Grant],
     ) -> Result<()> {
         let to_id = id16(&to.device());
         let from = id16(&self.identity().device);
         let aad = keys_message(space, epoch, &to_id, &from);
-        let plain = Delivery::write(key, credentials);
+        let plain = Delivery::write(key, member, sender);
         let sealed = identity::seal_to(&to.agree, &plain, &aad, &*self.entropy());
         let mut message = aad;
         message.extend_from_slice(&sealed);
@@ -419,14 +448,25 @@ impl Store {
             .filter(|e| e.status == EnrolmentStatus::Revoked)
             .map(|e| e.device)
             .collect();
+        let sender = match m.founder {
+            Some(founder) => self
+                .own_coordinator_chain(&tx, &m.space, &founder)?
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         for device in recipients {
             if *device == self.identity().device || revoked.contains(device) {
                 continue;
             }
             match trust::device_keys(&tx, device)? {
-                Some(keys) => self.deliver(&tx, &m.space, &keys, epoch, &key, &[])?,
+                Some(keys) => self.deliver(&tx, &m.space, &keys, epoch, &key, &[], &sender)?,
                 None => missing.push(device.clone()),
             }
+        }
+        // The space's recovery identity, which no relay lists: the key goes to it too, with the
+        // grants that make it a coordinator (for whoever recovers the space with its code).
+        if let Some((keys, member)) = self.recovery_identity(&tx, &m)? {
+            self.deliver(&tx, &m.space, &keys, epoch, &key, &member, &sender)?;
         }
         tx.commit()?;
         Ok(missing)
@@ -481,6 +521,42 @@ impl Store {
 impl Store {
     /// Whether this store takes key deliveries and wipe orders from `device`: the coordinator
     /// whose invite it joined with, or any coordinator of the space by the roster's grants.
+    /// Whether a key delivery from `from` is a coordinator's: its signature verifies under the
+    /// sender's keys (known here, or those of the grants sealed with it), and the sender is this
+    /// device's root, a coordinator by the roster's grants, or one by the grants sealed with it.
+    fn delivered_by_coordinator(
+        &self,
+        conn: &rusqlite::Connection,
+        m: &Membership,
+        from: &[u8; 16],
+        delivery: &Delivery,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool> {
+        let from_id = DeviceId::from_bytes(from);
+        let keys = match trust::device_keys(conn, &from_id)? {
+            Some(keys) => Some(keys),
+            None => delivery
+                .sender
+                .last()
+                .map(|g| g.device)
+                .or(m.founder)
+                .filter(|k| id16(&k.device()) == *from),
+        };
+        let Some(keys) = keys else {
+            return Ok(false);
+        };
+        if !identity::verify_bytes(&keys, message, signature) {
+            return Ok(false);
+        }
+        if self.trusted_coordinator(conn, m, &from_id)? {
+            return Ok(true);
+        }
+        Ok(m.founder.is_some_and(|founder| {
+            identity::is_coordinator(&m.space, &founder, &from_id, &delivery.sender)
+        }))
+    }
+
     fn trusted_coordinator(
         &self,
         conn: &rusqlite::Connection,

@@ -8,6 +8,7 @@
 
 mod control;
 mod engine;
+mod recovery;
 mod seal;
 
 use allervers_protocol::{Page, Push, Pushed, SpaceId, Stored};
@@ -25,6 +26,7 @@ pub use control::ControlSummary;
 #[cfg(feature = "fuzzing")]
 pub(crate) use control::{delivery_opens, wipe_order_signed_by};
 pub use engine::{Request, Response, SyncRound};
+pub use recovery::RecoveryCode;
 pub(crate) use seal::SpaceKeys;
 
 /// Changes pushed in one request, at most.
@@ -230,6 +232,12 @@ impl Store {
     /// Records that this store syncs with `membership` (after creating or joining a space). A
     /// coordinator joining the space it created (its own root) draws the space's first key.
     pub fn join_space(&self, membership: &Membership) -> Result<()> {
+        self.join_space_with(membership, None)
+    }
+
+    /// [`Store::join_space`], keeping the secret of the recovery code it recovers the space
+    /// with, if any, in the same transaction.
+    fn join_space_with(&self, membership: &Membership, recovery: Option<&[u8; 32]>) -> Result<()> {
         if membership.relay.trim().is_empty() || membership.token.is_empty() {
             return Err(CoreError::invalid(
                 "space",
@@ -253,6 +261,9 @@ impl Store {
         sync_state::insert_membership(&tx, membership, self.now().timestamp_millis())?;
         if let Some(key) = key {
             sync_state::keep_space_key(&tx, &membership.space, membership.epoch, &key)?;
+        }
+        if let Some(secret) = recovery {
+            sync_state::set_recovery_secret(&tx, &membership.space, Some(secret))?;
         }
         tx.commit()?;
         Ok(())

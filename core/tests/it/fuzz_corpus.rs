@@ -82,11 +82,14 @@ fn seed_inputs_are_accepted() {
                 assert!(decode::<Envelope>(bytes).is_ok(), "{name}")
             }
             "page" => assert!(decode::<Page>(bytes).is_ok(), "{name}"),
-            "invite" => assert!(
-                allervers_core::Invite::from_code(std::str::from_utf8(bytes).expect("utf-8"))
-                    .is_ok(),
-                "{name}"
-            ),
+            "invite" => {
+                let code = std::str::from_utf8(bytes).expect("utf-8");
+                assert!(
+                    allervers_core::Invite::from_code(code).is_ok()
+                        || allervers_core::RecoveryCode::from_code(code).is_ok(),
+                    "{name}"
+                )
+            }
             "bundle" => assert!(
                 allervers_core::bundle::open(bytes, "phrase de passe du fuzzing").is_ok(),
                 "{name}"

@@ -262,7 +262,7 @@ fn a_change_forged_under_another_devices_actor_is_quarantined_and_the_real_autho
 }
 
 #[test]
-fn a_roster_change_that_rewrites_another_devices_entry_is_quarantined_and_the_entry_stays() {
+fn a_roster_change_that_rewrites_another_devices_entry_or_the_recovery_grant_is_quarantined() {
     let rng = &mut StdRng::seed_from_u64(2);
     let Team { a, b, c, .. } = &team("Maraude usurpée", rng);
     let b_id = b.store.identity().device.clone();
@@ -292,7 +292,17 @@ fn a_roster_change_that_rewrites_another_devices_entry_is_quarantined_and_the_en
         doc.put(&obj, "worker", name(&mut StdRng::seed_from_u64(20)))
             .unwrap();
     });
-    let envelopes = [renamed, replaced]
+    // And a recovery identity of its own: the role of coordinator, for whoever holds c's
+    // made-up code.
+    let recovery = forge(&c.store, ROSTER_ID, &c_id, |doc| {
+        doc.put(
+            ROOT,
+            "recovery",
+            automerge::ScalarValue::Bytes(vec![7; 200]),
+        )
+        .unwrap();
+    });
+    let envelopes = [renamed, replaced, recovery]
         .iter()
         .map(|bytes| {
             let signature = fuzzing::sign_change(&c.store, ROSTER_ID, bytes).unwrap();
@@ -304,9 +314,10 @@ fn a_roster_change_that_rewrites_another_devices_entry_is_quarantined_and_the_en
         sync(d);
     }
     for d in [a, b, c] {
-        for &seq in &seqs {
+        for &seq in &seqs[..2] {
             assert_quarantined(d, seq, &["another device's roster entry"]);
         }
+        assert_quarantined(d, seqs[2], &["only a coordinator"]);
         assert_eq!(entry_of(&d.store), before);
     }
 }

@@ -4,5 +4,6 @@
 
 mod adversarial;
 mod alloc_peak;
+mod recovery;
 mod simulation;
 mod sync;
