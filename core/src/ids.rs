@@ -1,5 +1,6 @@
-//! Identifiers: records are UUIDv7 (time-ordered, so index pages fill at the right), devices are
-//! 16 random bytes used as the Automerge actor id of every change they write.
+//! Identifiers: records are UUIDv7 (time-ordered, so index pages fill at the right, and bound to
+//! the device that created them), devices are 16 bytes (a hash of their public keys) used as the
+//! Automerge actor id of every change they write.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,16 +16,27 @@ use crate::CoreError;
 pub struct RecordId(Uuid);
 
 impl RecordId {
-    /// A new time-ordered id (UUIDv7) for a record created at `now_ms`.
-    pub fn new_at(now_ms: i64, random: [u8; 10]) -> Self {
+    /// A new id for a record that `creator` creates at `now_ms`: a UUIDv7 (time-ordered) whose
+    /// last 48 bits bind it to its creator ([`RecordId::drawn_by`]), so that no other device can
+    /// write a record's creation under its id. 26 bits are random.
+    pub fn new_by(now_ms: i64, random: [u8; 4], creator: &DeviceId) -> Self {
         let ms = now_ms.max(0) as u64;
         let mut bytes = [0u8; 16];
         bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-        bytes[6..].copy_from_slice(&random);
+        bytes[6..10].copy_from_slice(&random);
         // Version 7 and RFC 4122 variant bits.
         bytes[6] = (bytes[6] & 0x0f) | 0x70;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let tag = creator_tag(&bytes[..10], creator);
+        bytes[10..].copy_from_slice(&tag);
         RecordId(Uuid::from_bytes(bytes))
+    }
+
+    /// Whether `creator` drew this id: its last 48 bits are the hash of the rest and of the
+    /// creator's id. Finding another device id that matches takes about 2^48 key pairs.
+    pub fn drawn_by(&self, creator: &DeviceId) -> bool {
+        let bytes = self.as_bytes();
+        bytes[10..] == creator_tag(&bytes[..10], creator)
     }
 
     pub const fn from_bytes(bytes: [u8; 16]) -> Self {
@@ -42,6 +54,18 @@ impl RecordId {
     pub fn uuid(&self) -> Uuid {
         self.0
     }
+}
+
+fn creator_tag(head: &[u8], creator: &DeviceId) -> [u8; 6] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"allervers record v1");
+    h.update(head);
+    h.update(creator.0.to_bytes());
+    let digest = h.finalize();
+    let mut out = [0u8; 6];
+    out.copy_from_slice(&digest[..6]);
+    out
 }
 
 impl fmt::Display for RecordId {

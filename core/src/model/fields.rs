@@ -461,18 +461,25 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 /// give it the same type, but for the code list, which is not checked here), not against the
 /// record's kind on this device, which a device that has not received the record's creation
 /// does not know yet and which a second creation can change (`import.rs`).
+/// Whether an operation writes or deletes a record's kind.
+fn writes_kind(op: &automerge::legacy::Op) -> bool {
+    use automerge::legacy::{Key, ObjectId};
+    matches!(op.obj, ObjectId::Root)
+        && matches!(&op.key, Key::Map(key) if key.as_str() == crate::doc::KIND)
+}
+
+/// Whether a change creates a record: it has no dependencies and says what the record is.
+pub(crate) fn is_creation(change: &automerge::Change) -> bool {
+    change.deps().is_empty() && change.decode().operations.iter().any(writes_kind)
+}
+
 pub(crate) fn check_received(change: &automerge::Change) -> std::result::Result<(), String> {
     use automerge::legacy::{Key, ObjectId, OpType};
     let ops = change.decode().operations;
     // Only a record's first change (no dependencies) says what the record is: a later one
     // that writes or deletes its kind is refused on the change alone, so devices that hold the
     // record and devices that receive both at once agree.
-    if !change.deps().is_empty()
-        && ops.iter().any(|op| {
-            matches!(op.obj, ObjectId::Root)
-                && matches!(&op.key, Key::Map(key) if key.as_str() == crate::doc::KIND)
-        })
-    {
+    if !change.deps().is_empty() && ops.iter().any(writes_kind) {
         return Err("it changes the kind of an existing record".into());
     }
     for op in &ops {

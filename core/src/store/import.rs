@@ -296,6 +296,20 @@ impl Store {
                     set_back(&mut verdicts, i, Setback::Quarantine(why))?;
                     continue;
                 }
+            } else if self.verifies_signatures()
+                && crate::model::fields::is_creation(&change)
+                && !id.drawn_by(&DeviceId::from_bytes(change.actor_id().to_bytes()))
+            {
+                // A record is created only by the device that drew its id: a second creation
+                // under another device's record id is refused on the change alone.
+                set_back(
+                    &mut verdicts,
+                    i,
+                    Setback::Quarantine(
+                        "creates a record under an id its author did not draw".into(),
+                    ),
+                )?;
+                continue;
             }
             let new = by_record.entry(id).or_default();
             if new.iter().any(|(_, c)| c.hash() == change.hash()) {

@@ -222,7 +222,7 @@ impl Store {
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         self.checker_edits(&conn, kind, &edits)?;
-        let id = RecordId::new_at(now_ms, self.random());
+        let id = RecordId::new_by(now_ms, self.random(), &self.me.device);
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
         check_record_rules(kind, &root)?;
         let hash = doc::commit(&mut doc, now_ms, &self.worker())
