@@ -223,7 +223,7 @@ pub fn devices(ctx: &Ctx) -> Result<()> {
             .count();
         if coordinators < 2 {
             lines.push(
-                "Only one coordinator: make a second one (allervers coordinator DEVICE), or losing its device loses the power to invite and revoke.".into(),
+                "Only one coordinator: make a second one (allervers coordinator DEVICE); if its device is lost, only the recovery code can give the space a coordinator again.".into(),
             );
         }
         lines.join("\n")

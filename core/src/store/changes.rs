@@ -31,6 +31,13 @@ pub(crate) fn all_records(conn: &Connection) -> Result<Vec<(RecordId, Kind)>> {
     Ok(out)
 }
 
+/// Whether the store holds any change of `id`.
+pub(crate) fn record_exists(conn: &Connection, id: RecordId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM changes WHERE record_id = ?1 LIMIT 1")?
+        .exists([id.as_bytes()])?)
+}
+
 pub(crate) fn record_kind(conn: &Connection, id: RecordId) -> Result<Kind> {
     let kind: Option<String> = conn
         .prepare_cached(

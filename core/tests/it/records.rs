@@ -557,3 +557,52 @@ fn typed_text_becomes_an_edit_of_any_kind_of_field() {
         );
     }
 }
+
+/// Entropy that gives each byte only four values: record ids drawn in one millisecond collide
+/// within a few dozen draws.
+struct Narrow(std::sync::Mutex<u64>);
+
+impl allervers_core::Entropy for Narrow {
+    fn fill(&self, dest: &mut [u8]) {
+        let mut state = self.0.lock().unwrap();
+        for b in dest {
+            *state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            *b = (*state >> 61) as u8 & 0x03;
+        }
+    }
+}
+
+#[test]
+fn records_created_in_one_millisecond_get_distinct_ids_even_from_a_poor_entropy_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(allervers_core::ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let store = allervers_core::Store::create_with(
+        &dir.path().join("store.db"),
+        &allervers_core::RawKey::generate(),
+        "Téléphone",
+        "Amina",
+        allervers_core::StoreOptions {
+            clock,
+            entropy: std::sync::Arc::new(Narrow(std::sync::Mutex::new(7))),
+        },
+    )
+    .unwrap();
+    let names = ["Awa", "Bastien", "Chloé", "Djibril", "Elise", "Farid"];
+    let ids: Vec<allervers_core::RecordId> = (0..60)
+        .map(|i| person(&store, &format!("{} {i}", names[i % names.len()])))
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let p = store.person(*id).unwrap();
+        assert_eq!(
+            p.name.as_deref(),
+            Some(format!("{} {i}", names[i % names.len()]).as_str())
+        );
+        assert!(id.drawn_by(&store.identity().device));
+    }
+}
