@@ -15,3 +15,4 @@ mod second_creation;
 mod startup;
 mod store;
 mod sync;
+mod trust_attacks;

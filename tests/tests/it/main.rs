@@ -1,9 +1,12 @@
 //! End-to-end tests, in one binary: devices syncing through a real relay process (`sync`), what
 //! a misbehaving member or relay can send them (`adversarial`, with the counting allocator of
-//! `alloc_peak`) and the deterministic simulation of many devices (`simulation`).
+//! `alloc_peak`), a coordinator's key for an epoch the relay never started (`epoch_forgery`), a
+//! space recovered with its code (`recovery`) and the deterministic simulation of many devices
+//! (`simulation`).
 
 mod adversarial;
 mod alloc_peak;
+mod epoch_forgery;
 mod recovery;
 mod simulation;
 mod sync;

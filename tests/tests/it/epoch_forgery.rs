@@ -1,0 +1,165 @@
+//! End to end against a real relay process: a coordinator's device about to be revoked (stolen,
+//! or its holder leaving) delivers, through the relay like any coordinator, a key of its own for
+//! an epoch the relay has not started. Nothing but the relay's numbering says which key an epoch
+//! has, and devices keep the first key they receive for an epoch.
+//!
+//! Both tests show a hole (they fail today): the core's own tests of the same family are in
+//! `core/tests/it/trust_attacks.rs`.
+
+use allervers_client::HttpClient;
+use allervers_core::{fuzzing, DeviceId, NewPerson, RecordId, Store, SyncSummary};
+use allervers_e2e::{create_space, device, invite, join, welcome, Device, RelayProcess};
+use allervers_protocol::Envelope;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn sync(d: &Device) -> SyncSummary {
+    allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()
+}
+
+/// A generated French first name.
+fn first_name(rng: &mut StdRng) -> String {
+    let names = allervers_core::seed::FIRST_NAMES;
+    names[rng.gen_range(0..names.len())].to_string()
+}
+
+fn person(store: &Store, name: &str) -> RecordId {
+    store
+        .add_person(&NewPerson {
+            name: Some(name.into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn id_of(d: &Device) -> DeviceId {
+    d.store.identity().device.clone()
+}
+
+fn epoch_of(d: &Device) -> u32 {
+    d.store.membership().unwrap().unwrap().epoch
+}
+
+/// The envelopes the relay stores, with their sequence numbers, read from its database file.
+fn relay_envelopes(relay: &RelayProcess) -> Vec<(u64, Envelope)> {
+    let db = rusqlite::Connection::open_with_flags(
+        relay.data.join("relay.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT seq, record, epoch, nonce, sealed, wrapped_key FROM envelopes ORDER BY seq",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)? as u64,
+            Envelope {
+                record: r.get::<_, Vec<u8>>(1)?.try_into().unwrap(),
+                epoch: r.get(2)?,
+                nonce: r.get::<_, Vec<u8>>(3)?.try_into().unwrap(),
+                sealed: r.get(4)?,
+                key: r.get(5)?,
+            },
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// A founder's device `a`, a second coordinator `c` (by `a`'s grant, the relay told) and a
+/// member `b`, each holding the key and the others' keys.
+fn team(relay: &RelayProcess, rng: &mut StdRng, space: &str) -> (Device, Device, Device) {
+    let a = device("Téléphone coordination", &first_name(rng));
+    let c = device("Téléphone adjoint", &first_name(rng));
+    let b = device("Téléphone 2", &first_name(rng));
+    create_space(relay, &a.store, space);
+    join(&c.store, &invite(&a.store)).unwrap();
+    join(&b.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&c.store, &b.store]);
+    for d in [&a, &c, &b, &a] {
+        sync(d);
+    }
+    allervers_client::make_coordinator(&a.store, &HttpClient::default(), &id_of(&c)).unwrap();
+    for d in [&c, &b, &a, &c] {
+        sync(d);
+    }
+    assert_eq!(b.store.is_coordinator(&id_of(&c)).unwrap(), Some(true));
+    (a, c, b)
+}
+
+/// HOLE: `c` posts a key for epoch 1 to `b` before `a` revokes it; `b` seals under it from then
+/// on, `a`'s key for the epoch it started is ignored, `a` can no longer read `b`, and `c`'s key
+/// opens what `b` writes after the revocation.
+#[test]
+fn hole_a_key_delivered_for_an_epoch_the_relay_never_started_is_not_taken() {
+    let rng = &mut StdRng::seed_from_u64(201);
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path());
+    let (a, c, b) = team(&relay, rng, "Maraude minée");
+
+    c.store.rotate(1, &[id_of(&b)]).unwrap();
+    sync(&c);
+    let mut holes = Vec::new();
+    let got = sync(&b);
+    if got.keys_received > 0 {
+        holes.push(format!(
+            "b took c's key for epoch 1, which the relay never started (now at epoch {})",
+            epoch_of(&b)
+        ));
+    }
+    let revoked = allervers_client::revoke(&a.store, &HttpClient::default(), &id_of(&c)).unwrap();
+    assert_eq!(revoked.epoch, 1);
+    sync(&b);
+    let a_keys = fuzzing::space_keys_held(&a.store).unwrap();
+    let b_keys = fuzzing::space_keys_held(&b.store).unwrap();
+    if a_keys != b_keys {
+        holes.push("a and b hold different keys for epoch 1".into());
+    }
+    let from = relay_envelopes(&relay).len() as u64 + 1;
+    let p = person(&b.store, &first_name(rng));
+    sync(&b);
+    sync(&a);
+    if a.store.person(p).is_err() {
+        holes.push("a cannot read what b wrote after the revocation".into());
+    }
+    let c_keys = fuzzing::space_keys_held(&c.store).unwrap();
+    let opened: Vec<u64> = relay_envelopes(&relay)
+        .into_iter()
+        .filter(|(seq, env)| {
+            *seq >= from
+                && c_keys
+                    .iter()
+                    .any(|(_, k)| fuzzing::opens_with_space_key(env, k))
+        })
+        .map(|(seq, _)| seq)
+        .collect();
+    if !opened.is_empty() {
+        holes.push(format!(
+            "the revoked device's keys open envelopes {opened:?} b sealed after its revocation"
+        ));
+    }
+    assert!(holes.is_empty(), "HOLE:\n- {}", holes.join("\n- "));
+}
+
+/// HOLE: `c` posts a key for epoch 1 to the founder's device too: the founder's next
+/// `StartEpoch` expects epoch 1, the relay is at 0, and revoking `c` fails.
+#[test]
+fn hole_a_coordinator_cannot_stop_its_revocation_with_a_key_for_the_next_epoch() {
+    let rng = &mut StdRng::seed_from_u64(202);
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path());
+    let (a, c, b) = team(&relay, rng, "Maraude verrouillée");
+
+    c.store.rotate(1, &[id_of(&a), id_of(&b)]).unwrap();
+    sync(&c);
+    sync(&a);
+    sync(&b);
+    let revoked = allervers_client::revoke(&a.store, &HttpClient::default(), &id_of(&c));
+    assert!(
+        revoked.is_ok(),
+        "HOLE: the founder cannot revoke c after c delivered it a key for epoch 1: {revoked:?}"
+    );
+}
