@@ -143,7 +143,8 @@ pub trait Storage: Send + Sync + 'static {
     fn make_coordinator(&self, space: SpaceId, device: DeviceId) -> StorageResult<()>;
     /// Appends items posted by a coordinator's device to the space's control log (the caller
     /// has checked that they are [`ControlBody::Keys`]); an item already in the log (same
-    /// encoded bytes) keeps its sequence number.
+    /// encoded bytes) keeps its sequence number. A delivery for an epoch after the space's
+    /// current one refuses the whole post (`Conflict`).
     fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>>;
     /// One page of the space's control log after `after`: at most `limit` items and
     /// [`PAGE_BYTES`] (at least one item).
@@ -680,6 +681,20 @@ impl Storage for SqliteStorage {
     fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let epoch: u32 = tx
+            .query_row("SELECT epoch FROM spaces WHERE space = ?1", [space], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        if items
+            .iter()
+            .any(|item| matches!(item, ControlBody::Keys { epoch: e, .. } if *e > epoch))
+        {
+            return Err(StorageError::Conflict(
+                "a key delivery for an epoch this relay has not started",
+            ));
+        }
         let seqs = items
             .iter()
             .map(|item| append_control(&tx, space, item))

@@ -1183,7 +1183,7 @@ impl<'a> Space<'a> {
 /// A key delivery; the relay reads none of it.
 fn keys(i: u8, to: [u8; 16], from: [u8; 16]) -> ControlBody {
     ControlBody::Keys {
-        epoch: 1,
+        epoch: 0,
         to,
         from,
         sealed: vec![i; 48 + i as usize],
@@ -1439,7 +1439,23 @@ fn control_posts_are_key_deliveries_from_coordinators_stored_once() {
     assert_eq!(seqs(vec![k1.clone(); 1_000]), vec![first[0]; 1_000]);
     let log = space.whole_control(&member);
     assert_eq!(log.len(), 3, "{log:?}");
-    assert_eq!(&log[1..], &[k1, k2]);
+    assert_eq!(&log[1..], &[k1.clone(), k2]);
+
+    // A delivery for an epoch the relay has not started is refused, with the whole post; once
+    // the epoch is started it is taken.
+    let next = ControlBody::Keys {
+        epoch: 1,
+        to: [2; 16],
+        from: coordinator_id,
+        sealed: vec![5; 60],
+        signature: vec![6; 64],
+    };
+    let (status, body) = space.post_control(&space.coordinator, vec![k1, next.clone()]);
+    assert_eq!(status, 409, "{}", text(&body));
+    assert_eq!(space.whole_control(&member).len(), 3);
+    assert_eq!(space.start_epoch(&space.coordinator, 0).0, 200);
+    assert_eq!(seqs(vec![next.clone()]).len(), 1);
+    assert_eq!(space.whole_control(&member).last(), Some(&next));
 }
 
 fn enrolment_item(device: [u8; 16]) -> ControlBody {

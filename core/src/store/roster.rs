@@ -146,16 +146,19 @@ pub(crate) fn grant_key(device: &DeviceId) -> String {
 /// The roster key of the space's recovery identity's grant (see `sync/recovery.rs`).
 pub(crate) const RECOVERY_KEY: &str = "recovery";
 
-/// The grant of the space's current recovery identity, if a coordinator made one.
-pub(crate) fn recovery_grant(doc: &AutoCommit) -> Option<Grant> {
+/// The grants of the space's current recovery identity (one, or several that coordinators
+/// made at once), if a coordinator made one.
+pub(crate) fn recovery_grants(doc: &AutoCommit) -> Vec<Grant> {
     use automerge::ReadDoc;
-    match doc.get(ROOT, RECOVERY_KEY).ok()?? {
-        (automerge::Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Bytes(bytes) => Grant::decode(bytes),
-            _ => None,
-        },
-        _ => None,
+    let mut out = Vec::new();
+    for (value, _) in doc.get_all(ROOT, RECOVERY_KEY).unwrap_or_default() {
+        if let automerge::Value::Scalar(s) = value {
+            if let ScalarValue::Bytes(bytes) = s.as_ref() {
+                out.extend(Grant::decode(bytes));
+            }
+        }
     }
+    out
 }
 
 /// Every grant the roster holds (every concurrent value of each `grant:` entry, and of the
@@ -180,6 +183,78 @@ fn grants(doc: &AutoCommit) -> Vec<Grant> {
     out
 }
 
+/// A coordinator's roster entry revoking `device`: its id, then those of the devices whose
+/// grants by it stand (every grant it signed that the roster holds), under `revoked:<id>`.
+pub(crate) fn revocation_entry(doc: Option<&AutoCommit>, device: &DeviceId) -> (String, Vec<u8>) {
+    let mut value = device.to_bytes();
+    for grant in doc.map(grants).unwrap_or_default() {
+        if grant.by.device() == *device {
+            value.extend(grant.device.device().to_bytes());
+        }
+    }
+    (format!("revoked:{device}"), value)
+}
+
+/// The devices a coordinator revoked (the roster's `revoked:` entries), each with the devices
+/// whose grants by it still stand (those it had signed when it was revoked). A revoked device is
+/// trusted for nothing (key deliveries, wipe orders, grants it signs after), but what it signed
+/// before stays: the workers a departed coordinator added stay members.
+#[derive(Default)]
+pub(crate) struct Revocations(
+    std::collections::BTreeMap<Vec<u8>, std::collections::BTreeSet<Vec<u8>>>,
+);
+
+impl Revocations {
+    pub(crate) fn of(doc: &AutoCommit) -> Revocations {
+        use automerge::ReadDoc;
+        let mut out = Revocations::default();
+        for key in doc.keys(ROOT) {
+            if !key.starts_with("revoked:") {
+                continue;
+            }
+            for (value, _) in doc.get_all(ROOT, key.as_str()).unwrap_or_default() {
+                if let automerge::Value::Scalar(s) = value {
+                    if let ScalarValue::Bytes(bytes) = s.as_ref() {
+                        // The revoked device's id, then those of the devices it granted.
+                        let mut ids = bytes.chunks_exact(16).map(<[u8]>::to_vec);
+                        if let Some(device) = ids.next() {
+                            out.0.entry(device).or_default().extend(ids);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn is_revoked(&self, device: &DeviceId) -> bool {
+        self.0.contains_key(&device.to_bytes())
+    }
+
+    /// Whether a grant still stands: its signer was not revoked, or was after signing it.
+    fn stands(&self, grant: &Grant) -> bool {
+        match self.0.get(&grant.by.device().to_bytes()) {
+            None => true,
+            Some(kept) => kept.contains(&grant.device.device().to_bytes()),
+        }
+    }
+
+    /// Whether every grant of a chain stands, and its last device is not revoked.
+    pub(crate) fn chain_stands(&self, chain: &[Grant]) -> bool {
+        chain.iter().all(|g| self.stands(g))
+            && chain
+                .last()
+                .is_none_or(|g| !self.is_revoked(&g.device.device()))
+    }
+}
+
+/// The revocations of the roster stored in `conn`.
+pub(crate) fn revocations_in(conn: &Connection) -> Result<Revocations> {
+    Ok(load_doc(conn, ROSTER_ID)?
+        .map(|doc| Revocations::of(&doc))
+        .unwrap_or_default())
+}
+
 /// The chain of grants, from the founder down, that makes `device` a coordinator of `space`
 /// by the grants in the roster `doc`; `Some(vec![])` for the founder itself, `None` when it is
 /// not one.
@@ -189,12 +264,16 @@ pub(crate) fn coordinator_chain(
     founder: &PublicKeys,
     device: &DeviceId,
 ) -> Option<Vec<Grant>> {
+    let revocations = Revocations::of(doc);
+    if revocations.is_revoked(device) {
+        return None;
+    }
     if founder.device() == *device {
         return Some(Vec::new());
     }
     let all: Vec<Grant> = grants(doc)
         .into_iter()
-        .filter(|g| g.role == Role::Coordinator)
+        .filter(|g| g.role == Role::Coordinator && revocations.stands(g))
         .collect();
     // Up from the device, one grant at a time, to the founder (no chain is longer than the
     // roster has grants).
@@ -227,14 +306,32 @@ pub(crate) fn member_chain(
     if let Some(chain) = coordinator_chain(doc, space, founder, device) {
         return Some(chain);
     }
+    let revocations = Revocations::of(doc);
     grants(doc)
         .into_iter()
-        .filter(|g| g.role == Role::Worker && g.device.device() == *device)
+        .filter(|g| g.role == Role::Worker && g.device.device() == *device && revocations.stands(g))
         .find_map(|grant| {
             let mut chain = coordinator_chain(doc, space, founder, &grant.by.device())?;
             chain.push(grant);
             (role_of(space, founder, device, &chain) == Some(Role::Worker)).then_some(chain)
         })
+}
+
+/// Whether `device` is a member of `space` (the founder, or a grant for it) by the roster
+/// stored in `conn`.
+pub(crate) fn member_in(
+    conn: &Connection,
+    space: &[u8; 16],
+    founder: &PublicKeys,
+    device: &DeviceId,
+) -> Result<bool> {
+    if founder.device() == *device {
+        return Ok(true);
+    }
+    Ok(match load_doc(conn, ROSTER_ID)? {
+        Some(doc) => member_chain(&doc, space, founder, device).is_some(),
+        None => false,
+    })
 }
 
 /// Whether `device` is a coordinator of `space` by the grants of the roster stored in `conn`.
@@ -284,6 +381,7 @@ pub(crate) fn check_roster_change(
                 Key::Map(key)
                     if key.starts_with("term:")
                         || key.starts_with("grant:")
+                        || key.starts_with("revoked:")
                         || key == RECOVERY_KEY =>
                 {
                     if !coordinator {

@@ -139,12 +139,20 @@ impl Store {
                     let Some(chain) = chain.filter(|_| m.coordinator) else {
                         continue;
                     };
+                    let member = match m.founder {
+                        Some(founder) => {
+                            crate::store::member_in(&tx, space, &founder, &keys.device())?
+                        }
+                        None => false,
+                    };
                     if id16(&keys.device()) != *device
+                        || member
                         || keys.device() == self.identity().device
                         || control::known_enrolment(&tx, space, &keys.device())?
                     {
-                        // Not ours to approve, inconsistent, or seen before (a relay serving
-                        // an old enrolment again, after a revocation say, gets nothing).
+                        // Not ours to approve, inconsistent, a member already (a device that
+                        // recovered the space, this one included), or seen before (a relay
+                        // serving an old enrolment again, after a revocation say, gets nothing).
                         continue;
                     }
                     let status = match control::invite_secret(&tx, space, invite)? {
@@ -369,6 +377,16 @@ impl Store {
             }
             EnrolmentStatus::Pending | EnrolmentStatus::Approved => {}
         }
+        if let Some(founder) = m.founder {
+            if enrolment.status == EnrolmentStatus::Pending
+                && crate::store::member_in(&self.lock(), &m.space, &founder, &enrolment.device)?
+            {
+                return Err(CoreError::invalid(
+                    "device",
+                    "it is a member of the space already (a grant in the roster)",
+                ));
+            }
+        }
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         if enrolment.status == EnrolmentStatus::Pending {
@@ -406,15 +424,30 @@ impl Store {
             ));
         }
         let target = id16(device);
-        // From now on it gets no key from this device, whatever the relay serves.
-        let keys = trust::device_keys(&self.lock(), device)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        // From now on it gets no key from this device, whatever the relay serves; and once the
+        // roster's revocation entry reaches them, no device takes a key delivery, a wipe order
+        // or a grant it signs.
+        let keys = trust::device_keys(&tx, device)?;
         control::mark_revoked(
-            &self.lock(),
+            &tx,
             &m.space,
             device,
             keys.as_ref(),
             self.now().timestamp_millis(),
         )?;
+        if m.founder.is_some() {
+            let roster = crate::store::load_doc(&tx, crate::store::ROSTER_ID)?;
+            let (key, entry) = crate::store::roster::revocation_entry(roster.as_ref(), device);
+            self.write_roster_in(&tx, |doc, _| {
+                use automerge::transaction::Transactable;
+                doc.put(automerge::ROOT, key, automerge::ScalarValue::Bytes(entry))?;
+                Ok(())
+            })?;
+        }
+        tx.commit()?;
+        drop(conn);
         Ok(WipeOrder {
             space: m.space,
             device: target,
@@ -465,7 +498,7 @@ impl Store {
         }
         // The space's recovery identity, which no relay lists: the key goes to it too, with the
         // grants that make it a coordinator (for whoever recovers the space with its code).
-        if let Some((keys, member)) = self.recovery_identity(&tx, &m)? {
+        for (keys, member) in self.recovery_identities(&tx, &m)? {
             self.deliver(&tx, &m.space, &keys, epoch, &key, &member, &sender)?;
         }
         tx.commit()?;
@@ -519,11 +552,11 @@ impl Store {
 }
 
 impl Store {
-    /// Whether this store takes key deliveries and wipe orders from `device`: the coordinator
-    /// whose invite it joined with, or any coordinator of the space by the roster's grants.
     /// Whether a key delivery from `from` is a coordinator's: its signature verifies under the
-    /// sender's keys (known here, or those of the grants sealed with it), and the sender is this
-    /// device's root, a coordinator by the roster's grants, or one by the grants sealed with it.
+    /// sender's keys (known here, or those of the grants sealed with it), the roster does not
+    /// say the sender was revoked, and the sender is this device's root, a coordinator by the
+    /// roster's grants, or one by the grants sealed with it (none of them signed by a device
+    /// revoked since, unless the revocation kept it).
     fn delivered_by_coordinator(
         &self,
         conn: &rusqlite::Connection,
@@ -552,17 +585,26 @@ impl Store {
         if self.trusted_coordinator(conn, m, &from_id)? {
             return Ok(true);
         }
+        let revocations = crate::store::roster::revocations_in(conn)?;
         Ok(m.founder.is_some_and(|founder| {
-            identity::is_coordinator(&m.space, &founder, &from_id, &delivery.sender)
+            !revocations.is_revoked(&from_id)
+                && identity::is_coordinator(&m.space, &founder, &from_id, &delivery.sender)
+                && revocations.chain_stands(&delivery.sender)
         }))
     }
 
+    /// Whether this store takes key deliveries and wipe orders from `device`: the coordinator
+    /// whose invite it joined with, or any coordinator of the space by the roster's grants;
+    /// never a device the roster says was revoked.
     fn trusted_coordinator(
         &self,
         conn: &rusqlite::Connection,
         m: &Membership,
         device: &DeviceId,
     ) -> Result<bool> {
+        if crate::store::roster::revocations_in(conn)?.is_revoked(device) {
+            return Ok(false);
+        }
         if m.root.as_ref() == Some(device) {
             return Ok(true);
         }

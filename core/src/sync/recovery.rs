@@ -143,9 +143,22 @@ impl Store {
             })?;
         let grant = Grant::new(&m.space, recovery, Role::Coordinator, self.device_keys());
         let value = grant.encode();
+        // The codes before are revoked: their identities receive no later key, and what they
+        // sign from now on stands nowhere (the device that recovered with one stays).
+        let roster = load_doc(&tx, ROSTER_ID)?;
+        let revoked: Vec<(String, Vec<u8>)> = roster
+            .as_ref()
+            .map(roster::recovery_grants)
+            .unwrap_or_default()
+            .iter()
+            .map(|old| roster::revocation_entry(roster.as_ref(), &old.device.device()))
+            .collect();
         self.write_roster_in(&tx, |doc, _| {
             use automerge::transaction::Transactable;
             doc.put(ROOT, RECOVERY_KEY, ScalarValue::Bytes(value))?;
+            for (key, entry) in revoked {
+                doc.put(ROOT, key, ScalarValue::Bytes(entry))?;
+            }
             Ok(())
         })?;
         trust::learn_device_keys(&tx, &recovery)?;
@@ -200,30 +213,34 @@ impl Store {
         self.join_space_with(&membership, Some(&code.secret))
     }
 
-    /// The space's current recovery identity (by the roster's `recovery` grant) and the grants
-    /// that make it a coordinator, if a coordinator made one.
-    pub(super) fn recovery_identity(
+    /// The space's current recovery identities (by the roster's `recovery` grants: one, or
+    /// several made at once) and the grants that make each a coordinator; none revoked, each
+    /// granted by a coordinator the roster proves.
+    pub(super) fn recovery_identities(
         &self,
         conn: &rusqlite::Connection,
         m: &Membership,
-    ) -> Result<Option<(PublicKeys, Vec<Grant>)>> {
+    ) -> Result<Vec<(PublicKeys, Vec<Grant>)>> {
         let (Some(founder), Some(doc)) = (m.founder, load_doc(conn, ROSTER_ID)?) else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        let Some(grant) = roster::recovery_grant(&doc) else {
-            return Ok(None);
-        };
-        let keys = grant.device;
-        let Some(mut chain) =
-            roster::coordinator_chain(&doc, &m.space, &founder, &grant.by.device())
-        else {
-            return Ok(None);
-        };
-        chain.push(grant);
-        Ok(
-            identity::is_coordinator(&m.space, &founder, &keys.device(), &chain)
-                .then_some((keys, chain)),
-        )
+        let revocations = roster::Revocations::of(&doc);
+        let mut out = Vec::new();
+        for grant in roster::recovery_grants(&doc) {
+            let keys = grant.device;
+            let Some(mut chain) =
+                roster::coordinator_chain(&doc, &m.space, &founder, &grant.by.device())
+            else {
+                continue;
+            };
+            chain.push(grant);
+            if identity::is_coordinator(&m.space, &founder, &keys.device(), &chain)
+                && revocations.chain_stands(&chain)
+            {
+                out.push((keys, chain));
+            }
+        }
+        Ok(out)
     }
 
     /// The role this device's own grants give it in `m`'s space.
@@ -266,11 +283,20 @@ impl Store {
         let mut chain = member.to_vec();
         chain.push(grant.clone());
         sync_state::set_credentials(conn, &m.space, &chain)?;
-        let key = roster::grant_key(&me.device());
-        let value = grant.encode();
+        // The recovery identity's grant too, under its own key: the chain stays in the roster
+        // when a new code replaces the `recovery` entry.
+        let mut entries = vec![(roster::grant_key(&me.device()), grant.encode())];
+        if let Some(identity_grant) = member.last() {
+            entries.push((
+                roster::grant_key(&recovery.public().device()),
+                identity_grant.encode(),
+            ));
+        }
         self.write_roster_in(conn, |doc, _| {
             use automerge::transaction::Transactable;
-            doc.put(ROOT, key, ScalarValue::Bytes(value))?;
+            for (key, value) in entries {
+                doc.put(ROOT, key, ScalarValue::Bytes(value))?;
+            }
             Ok(())
         })
     }
