@@ -151,7 +151,14 @@ fn main() {
         let restored = allervers_client::sync(&d.store, &client, &mut |_| {}).unwrap();
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(restored.keys_received, 1);
-        assert_eq!(restored.held + restored.quarantined, 0);
+        assert_eq!(
+            restored.held + restored.quarantined,
+            0,
+            "{:?}",
+            d.store
+                .set_aside(&d.store.membership().unwrap().unwrap().space)
+                .unwrap()
+        );
         let checks = !(i == 1 || i == 2);
         if checks {
             verified += secs;

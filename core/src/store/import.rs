@@ -291,7 +291,12 @@ impl Store {
                 let credentials = signatures[i]
                     .as_ref()
                     .map_or(&[][..], |s| s.credentials.as_slice());
-                let anchor = anchor.as_ref().map(|(space, founder)| (space, founder));
+                // A store that checks no signature (a test or benchmark tool) reads no grants
+                // either: roles as outside a space.
+                let anchor = anchor
+                    .as_ref()
+                    .filter(|_| self.verifies_signatures())
+                    .map(|(space, founder)| (space, founder));
                 if let Err(why) = check_roster_change(&change, credentials, anchor) {
                     set_back(&mut verdicts, i, Setback::Quarantine(why))?;
                     continue;
