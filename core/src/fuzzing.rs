@@ -8,7 +8,8 @@
 //!
 //! The store that pages and changes are applied to is made once per process, in a temporary
 //! folder (left behind when the process ends; `TMPDIR` chooses where). Inputs it accepts stay in
-//! it, as on a device.
+//! it, as on a device. The store of signed changes is made once too, but every import into it is
+//! rolled back: a change it kept would be known the next time, and skip the checks fuzzed there.
 
 use std::sync::{Arc, OnceLock};
 
@@ -17,10 +18,14 @@ use allervers_protocol::{
     DeviceEntry, Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered,
     StartEpoch, Stored, WipeOrder,
 };
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ScalarValue, ROOT};
 use chrono::{TimeZone, Utc};
 
 use crate::bundle;
 use crate::crypto::{derive_key, KdfParams, RawKey};
+use crate::identity::{ChangeSignature, Grant, PublicKeys, Role};
+use crate::store::trust::Setback;
 use crate::store::SignedChange;
 use crate::sync::{Invite, Membership, SpaceKeys, PUSH_BATCH};
 use crate::{
@@ -36,6 +41,16 @@ const SPACE: [u8; 16] = [0x11; 16];
 const BUNDLE_PASSPHRASE: &str = "phrase de passe du fuzzing";
 /// The seed of the entropy that seals seed bundles: its first 16 bytes are their salt.
 const BUNDLE_ENTROPY_SEED: u64 = 0xb0d1e;
+/// The space of the `signed` target, which has a founder: its grants are signed for this id.
+const SIGNED_SPACE: [u8; 16] = [0x22; 16];
+/// The seeds of the entropy of the `signed` target's devices (their keys are drawn from it, so
+/// the founder's keys, which anchor every grant, are the same in every process).
+const FOUNDER_SEED: u64 = 0xf0;
+const COORDINATOR_SEED: u64 = 0xc0;
+const WORKER_SEED: u64 = 0xa0;
+const VERIFIER_SEED: u64 = 0x5e;
+/// At most this many changes are read from one input of the `signed` target.
+const SIGNED_BATCH_MAX: usize = 16;
 
 fn space_keys() -> SpaceKeys {
     SpaceKeys::new(&RawKey::from_bytes(SPACE_KEY), 0)
@@ -71,8 +86,8 @@ struct TempStore {
     _dir: tempfile::TempDir,
 }
 
-/// A new store in a new temporary folder, member of the fuzzing space.
-fn new_store(seed: u64, device: &str, token: &str) -> Result<TempStore> {
+/// A new store in a new temporary folder, in no space yet (its keys come from `seed`).
+fn empty_store(seed: u64, device: &str) -> Result<TempStore> {
     let dir = tempfile::Builder::new()
         .prefix("allervers-fuzz-")
         .tempdir()
@@ -84,9 +99,16 @@ fn new_store(seed: u64, device: &str, token: &str) -> Result<TempStore> {
         "Travailleur fictif",
         options(seed),
     )?;
-    store.join_space(&membership(token))?;
-    store.keep_space_key(&SPACE, 0, &RawKey::from_bytes(SPACE_KEY))?;
     Ok(TempStore { store, _dir: dir })
+}
+
+/// A new store in a new temporary folder, member of the fuzzing space.
+fn new_store(seed: u64, device: &str, token: &str) -> Result<TempStore> {
+    let made = empty_store(seed, device)?;
+    made.store.join_space(&membership(token))?;
+    made.store
+        .keep_space_key(&SPACE, 0, &RawKey::from_bytes(SPACE_KEY))?;
+    Ok(made)
 }
 
 /// The store every page and change is applied to, made once per process (a static is never
@@ -115,6 +137,65 @@ fn unverified_store() -> &'static Store {
         .store;
     store.skip_signature_checks();
     store
+}
+
+/// The membership of a device of the `signed` target's space, founded by the device with
+/// `founder`'s keys (each device that joined by its invite trusts them as its root).
+fn signed_membership(founder: &PublicKeys, coordinator: bool) -> Membership {
+    Membership {
+        space: SIGNED_SPACE,
+        name: "Espace signé du fuzzing".into(),
+        relay: "http://relay.invalid".into(),
+        token: "jeton-signé".into(),
+        epoch: 0,
+        coordinator,
+        root: Some(founder.device()),
+        founder: Some(*founder),
+    }
+}
+
+/// The founder of the `signed` target's space: a coordinator by itself.
+fn founder_store() -> Result<TempStore> {
+    let made = empty_store(FOUNDER_SEED, "Appareil fondateur")?;
+    let keys = made.store.device_keys().public();
+    made.store.join_space(&signed_membership(&keys, true))?;
+    Ok(made)
+}
+
+/// A device that joined the `signed` target's space by the founder's invite: it knows the
+/// founder's keys (the invite carries them), and nothing else of the space yet.
+fn member_store(seed: u64, device: &str, founder: &PublicKeys) -> Result<TempStore> {
+    let made = empty_store(seed, device)?;
+    crate::store::trust::learn_device_keys(&made.store.lock(), founder)?;
+    made.store.join_space(&signed_membership(founder, false))?;
+    Ok(made)
+}
+
+/// The founder's public keys (its store is made once per process to read them, then dropped).
+fn founder_keys() -> Result<PublicKeys> {
+    static KEYS: OnceLock<PublicKeys> = OnceLock::new();
+    if let Some(keys) = KEYS.get() {
+        return Ok(*keys);
+    }
+    let keys = founder_store()?.store.device_keys().public();
+    Ok(*KEYS.get_or_init(|| keys))
+}
+
+/// A new store that checks signed changes as a member of the `signed` target's space does.
+fn verifier_store() -> Result<TempStore> {
+    member_store(VERIFIER_SEED, "Appareil vérificateur", &founder_keys()?)
+}
+
+/// The store the `signed` target imports into, made once per process (its folder is left behind,
+/// as `target_store`'s). Every import into it is rolled back (see [`import_rolled_back`]).
+fn signed_store() -> &'static Store {
+    static STORE: OnceLock<TempStore> = OnceLock::new();
+    &STORE
+        .get_or_init(|| match verifier_store() {
+            Ok(store) => store,
+            Err(e) => panic!("the fuzzing store cannot be made: {e}"),
+        })
+        .store
 }
 
 /// The key of seed bundles (derived once: argon2id is far too slow to run per input).
@@ -246,6 +327,103 @@ pub fn changes(data: &[u8]) {
         bytes: bytes.to_vec(),
         signature: Vec::new(),
     }]);
+}
+
+/// g. Signed changes from other devices of a space that has a founder, as the envelopes of a
+/// relay's page hold them once opened: each one's record id, its signature (an encoded
+/// `ChangeSignature`: the signature, the author's keys and its chain of grants) and its bytes
+/// (see [`signed_batch`] for how the input is cut). They are imported as a page's are (a change
+/// that fails a check is set aside, the others apply) into a store that checks signatures and
+/// reads roles from the founder's keys: the signature's decoding, which keys it teaches and
+/// whether its grants prove its author a member, the batch verification, the roster rule, then
+/// everything an applied change goes through. The import is rolled back at its last step, so
+/// every input meets the same store (a change applied once would otherwise be known, and skip
+/// every check, the next time).
+pub fn signed(data: &[u8]) {
+    let _ = import_rolled_back(signed_store(), &signed_batch(data));
+}
+
+/// Cuts an input of the `signed` target into changes, at most [`SIGNED_BATCH_MAX`]: each is a
+/// record id (16 bytes), the signature's length (2 bytes, little-endian) and the signature, the
+/// change's length (likewise) and the change. A length past the input's end takes what is
+/// left; the input's tail shorter than a record id is ignored.
+pub fn signed_batch(data: &[u8]) -> Vec<SignedChange> {
+    fn framed(data: &[u8]) -> (&[u8], &[u8]) {
+        match data.split_first_chunk::<2>() {
+            Some((len, rest)) => {
+                rest.split_at(usize::from(u16::from_le_bytes(*len)).min(rest.len()))
+            }
+            None => (&[], &[]),
+        }
+    }
+    let mut out = Vec::new();
+    let mut rest = data;
+    while out.len() < SIGNED_BATCH_MAX {
+        let Some((record, after)) = rest.split_first_chunk::<16>() else {
+            break;
+        };
+        let (signature, after) = framed(after);
+        let (bytes, after) = framed(after);
+        out.push(SignedChange {
+            record: RecordId::from_bytes(*record),
+            bytes: bytes.to_vec(),
+            signature: signature.to_vec(),
+        });
+        rest = after;
+    }
+    out
+}
+
+/// An input of the `signed` target holding `batch` (the inverse of [`signed_batch`]).
+fn frame_signed(batch: &[SignedChange]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for change in batch {
+        out.extend_from_slice(change.record.as_bytes());
+        for part in [&change.signature, &change.bytes] {
+            let len = u16::try_from(part.len())
+                .map_err(|_| CoreError::Storage("a seed change is over 64 KiB".into()))?;
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+    Ok(out)
+}
+
+/// Imports `batch` into `store` as a page's changes are imported, and rolls the import's
+/// transaction back at its last step (where it would commit): what became of each change
+/// (`None`: applied, or already known; else why it was set aside).
+fn import_rolled_back(store: &Store, batch: &[SignedChange]) -> Result<Vec<Option<String>>> {
+    let mut outcome = None;
+    let imported = store.import_with(batch, false, |_, verdicts| {
+        outcome = Some(
+            verdicts
+                .iter()
+                .map(|v| {
+                    v.as_ref().map(|s| match s {
+                        Setback::Hold(why) => format!("held: {why}"),
+                        Setback::Quarantine(why) => format!("quarantined: {why}"),
+                    })
+                })
+                .collect(),
+        );
+        Err(CoreError::ChangesRefused(
+            "rolled back by the fuzz target".into(),
+        ))
+    });
+    match (outcome, imported) {
+        (Some(outcome), _) => Ok(outcome),
+        (None, Err(e)) => Err(e),
+        (None, Ok(_)) => Err(CoreError::Storage("the import committed".into())),
+    }
+}
+
+/// Imports an input of the `signed` target into a new store like the target's, and commits it:
+/// what the import did. The test suite checks with it that every seed is applied, with nothing
+/// held or quarantined.
+pub fn signed_applied(data: &[u8]) -> Result<crate::ImportSummary> {
+    let made = verifier_store()?;
+    made.store
+        .import_with(&signed_batch(data), false, |_, _| Ok(()))
 }
 
 /// Valid inputs for each fuzz target, made with the real code: `(target, file name, bytes)`.
@@ -501,9 +679,182 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
     }
     .code();
     out.push(("invite", "seed-recovery-0".into(), code.into_bytes()));
+    for (name, batch) in signed_seeds()? {
+        out.push(("signed", format!("seed-{name}"), frame_signed(&batch)?));
+    }
     check_seeds(&out)?;
     Ok(out)
 }
+
+/// Signed changes of a space with a founder, made as its devices make them: the founder makes a
+/// second device a coordinator, which admits a worker's device (its grant, chained from the
+/// founder's, in the roster) and adds one of the organisation's codes; each of the three writes
+/// records. Batches of them, each applied whole by the `signed` target's store (which knows the
+/// founder's keys only: the others' are learnt from their roster changes in the batch), but for
+/// the refused seeds' last change.
+/// Each batch is small: an input costs about what its valid changes cost to apply, and a mutated
+/// batch keeps applying the changes it left intact.
+fn signed_seeds() -> Result<Vec<(&'static str, Vec<SignedChange>)>> {
+    let founder_made = founder_store()?;
+    let founder = &founder_made.store;
+    let founder_public = founder.device_keys().public();
+    if founder_public != founder_keys()? {
+        return Err(CoreError::Storage(
+            "the founder's keys differ from one store to the next".into(),
+        ));
+    }
+    let coordinator_made =
+        member_store(COORDINATOR_SEED, "Appareil coordinateur", &founder_public)?;
+    let coordinator = &coordinator_made.store;
+    // The founder knows the coordinator's keys (as from its enrolment) and grants it the role.
+    crate::store::trust::learn_device_keys(&founder.lock(), &coordinator.device_keys().public())?;
+    founder.make_coordinator(&coordinator.identity().device)?;
+    founder.add_person(&NewPerson {
+        name: Some("Personne Fondatrice".into()),
+        ..Default::default()
+    })?;
+    // The coordinator receives them: the roster's grant makes it a coordinator.
+    coordinator.import_changes(&founder.export_changes()?)?;
+    let worker_made = member_store(WORKER_SEED, "Appareil travailleur", &founder_public)?;
+    let worker = &worker_made.store;
+    admit(coordinator, worker)?;
+    coordinator.add_term(
+        crate::vocab::Vocab::Service,
+        "atelier_velo",
+        "Atelier vélo",
+        "Bike workshop",
+    )?;
+    let met = worker.add_person(&NewPerson {
+        name: Some("Personne Rencontrée".into()),
+        ..Default::default()
+    })?;
+    worker.log_encounter(&NewEncounter {
+        persons: vec![met],
+        place: Some("Square fictif".into()),
+        services: vec!["food".into()],
+        ..Default::default()
+    })?;
+    // Each device's own changes, in the order it wrote them (a store exports what it received
+    // too).
+    let own = |store: &Store| -> Result<Vec<SignedChange>> {
+        let mut out = Vec::new();
+        for c in store.export_changes()? {
+            let change = automerge::Change::try_from(&c.bytes[..])
+                .map_err(|e| CoreError::Storage(format!("seed change: {e}")))?;
+            if change.actor_id() == store.identity().device.actor() {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    };
+    let (by_founder, by_coordinator, by_worker) = (own(founder)?, own(coordinator)?, own(worker)?);
+    let roster = |changes: &[SignedChange]| -> Vec<SignedChange> {
+        changes
+            .iter()
+            .filter(|c| c.record == crate::store::ROSTER_ID)
+            .cloned()
+            .collect()
+    };
+    let records = |changes: &[SignedChange]| -> Vec<SignedChange> {
+        changes
+            .iter()
+            .filter(|c| c.record != crate::store::ROSTER_ID)
+            .cloned()
+            .collect()
+    };
+    let roster_by_both = [roster(&by_founder), roster(&by_coordinator)].concat();
+    // What the worker's device can sign but never writes: each one after its entry, which
+    // teaches its keys; every device refuses it by the roster rule.
+    let entry = roster(&by_worker);
+    let worker_keys = worker.device_keys().public();
+    let coordinator_device = coordinator.identity().device.clone();
+    let code = forbidden_roster_change(worker, |doc| {
+        let labels = doc.put_object(ROOT, "term:service:atelier_pirate", ObjType::Map)?;
+        doc.put(&labels, "fr", "Atelier pirate")?;
+        doc.put(&labels, "en", "Pirate workshop")?;
+        Ok(())
+    })?;
+    let role = forbidden_roster_change(worker, |doc| {
+        // A coordinator's grant to itself, signed by itself.
+        let grant = Grant::new(
+            &SIGNED_SPACE,
+            worker_keys,
+            Role::Coordinator,
+            worker.device_keys(),
+        );
+        doc.put(
+            ROOT,
+            crate::store::roster::grant_key(&worker_keys.device()),
+            ScalarValue::Bytes(grant.encode()),
+        )?;
+        Ok(())
+    })?;
+    let other_entry = forbidden_roster_change(worker, |doc| {
+        let entry = doc.put_object(
+            ROOT,
+            crate::store::roster::device_key(&coordinator_device),
+            ObjType::Map,
+        )?;
+        doc.put(&entry, "name", "Appareil usurpé")?;
+        Ok(())
+    })?;
+    Ok(vec![
+        // The founder's entry and the coordinator's grant (they carry the founder's keys and no
+        // grant: the founder needs none).
+        ("founder-roster", roster(&by_founder)),
+        // A record by the founder, whose keys the store knows.
+        ("founder-record", records(&by_founder)),
+        // The founder's roster changes, then the coordinator's entry, the worker's grant and a
+        // code, carrying the founder's grant (the last two depend on the founder's changes).
+        ("coordinator-roster", roster_by_both),
+        // The worker's entry, with the chain founder -> coordinator -> worker.
+        ("worker-roster", roster(&by_worker)),
+        // The worker's entry then its records: its keys are learnt in the batch.
+        ("worker-all", by_worker),
+        // Refused seeds (`seed-refused-*`): every change applies but the last, which the roster
+        // rule quarantines.
+        ("refused-worker-code", [entry.clone(), vec![code]].concat()),
+        ("refused-worker-role", [entry.clone(), vec![role]].concat()),
+        (
+            "refused-worker-other-entry",
+            [entry, vec![other_entry]].concat(),
+        ),
+    ])
+}
+
+/// A roster change `store`'s device writes with `edit` (whatever the roster rule says of it),
+/// signed as its roster changes are (with its keys and its grants).
+fn forbidden_roster_change(
+    store: &Store,
+    edit: impl FnOnce(&mut automerge::AutoCommit) -> std::result::Result<(), automerge::AutomergeError>,
+) -> Result<SignedChange> {
+    let mut conn = store.lock();
+    let tx = conn.transaction()?;
+    store.write_roster_in(&tx, |doc, _| edit(doc).map_err(CoreError::from))?;
+    tx.commit()?;
+    drop(conn);
+    store
+        .export_changes()?
+        .pop()
+        .ok_or_else(|| CoreError::Storage("no roster change".into()))
+}
+
+/// The `signed` target's refused seeds, and why the roster rule
+/// (`store::roster::check_roster_change`) refuses their last change.
+const REFUSED_SEEDS: [(&str, &str); 3] = [
+    (
+        "seed-refused-worker-code",
+        "only a coordinator may write the organisation's codes",
+    ),
+    (
+        "seed-refused-worker-role",
+        "only a coordinator may write roles",
+    ),
+    (
+        "seed-refused-worker-other-entry",
+        "it writes another device's roster entry",
+    ),
+];
 
 /// Seeds that would not get past the keys would teach the fuzzer nothing: each one is opened
 /// here as its target opens it.
@@ -524,6 +875,37 @@ fn check_seeds(seeds: &[(&'static str, String, Vec<u8>)]) -> Result<()> {
             "bundle" => {
                 bundle::read_header(bytes)?;
                 bundle::open_with_key(bytes, bundle_key())?;
+            }
+            "signed" => {
+                let batch = signed_batch(bytes);
+                if batch.is_empty()
+                    || frame_signed(&batch)? != *bytes
+                    || batch
+                        .iter()
+                        .any(|c| ChangeSignature::decode(&c.signature).is_none())
+                {
+                    return Err(bad(name));
+                }
+                // Every change applies; in a refused seed, all but the last, which only the
+                // roster rule refuses.
+                let mut verdicts = import_rolled_back(signed_store(), &batch)?;
+                if name.starts_with("seed-refused-") {
+                    let last = verdicts.pop().flatten();
+                    let expected = REFUSED_SEEDS
+                        .iter()
+                        .find(|(seed, _)| seed == name)
+                        .map(|(_, why)| format!("quarantined: {why}"));
+                    if expected.is_none() || last != expected {
+                        return Err(CoreError::Storage(format!(
+                            "seed {name} is not refused by the roster rule: {last:?}"
+                        )));
+                    }
+                }
+                if let Some(why) = verdicts.into_iter().flatten().next() {
+                    return Err(CoreError::Storage(format!(
+                        "seed {name} is set aside: {why}"
+                    )));
+                }
             }
             _ => {}
         }
