@@ -422,7 +422,9 @@ impl Store {
             self.reload_extra_terms(&conn)?;
             // A grant in the roster may have made this device a coordinator.
             if let Some((space, founder)) = &anchor {
-                if super::roster::coordinator_in(&conn, space, founder, &self.me.device)? {
+                if super::roster::role_in(&conn, space, founder, &self.me.device)?
+                    == Some(crate::identity::Role::Coordinator)
+                {
                     super::sync_state::set_coordinator(&conn, space)?;
                 }
             }

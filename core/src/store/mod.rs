@@ -46,7 +46,7 @@ pub use open::CIPHER_SETTINGS;
 pub(crate) use query::{conflict_rows, person_actions_and_referrals, person_encounters};
 pub use query::{DeviceInfo, DueAction, PersonQuery, PersonSort};
 pub use roster::ROSTER_ID;
-pub(crate) use roster::{authors, coordinator_in, extra_terms, member_in};
+pub(crate) use roster::{authors, extra_terms, role_in};
 pub use trust::SetAside;
 
 /// Who this device is.

@@ -317,37 +317,26 @@ pub(crate) fn member_chain(
         })
 }
 
-/// Whether `device` is a member of `space` (the founder, or a grant for it) by the roster
-/// stored in `conn`.
-pub(crate) fn member_in(
+/// The role the roster stored in `conn` gives `device` in `space` (revocations included);
+/// `None` when it is no member.
+pub(crate) fn role_in(
     conn: &Connection,
     space: &[u8; 16],
     founder: &PublicKeys,
     device: &DeviceId,
-) -> Result<bool> {
-    if founder.device() == *device {
-        return Ok(true);
-    }
-    Ok(match load_doc(conn, ROSTER_ID)? {
-        Some(doc) => member_chain(&doc, space, founder, device).is_some(),
-        None => false,
-    })
-}
-
-/// Whether `device` is a coordinator of `space` by the grants of the roster stored in `conn`.
-pub(crate) fn coordinator_in(
-    conn: &Connection,
-    space: &[u8; 16],
-    founder: &PublicKeys,
-    device: &DeviceId,
-) -> Result<bool> {
-    if founder.device() == *device {
-        return Ok(true);
-    }
-    Ok(match load_doc(conn, ROSTER_ID)? {
-        Some(doc) => coordinator_chain(&doc, space, founder, device).is_some(),
-        None => false,
-    })
+) -> Result<Option<Role>> {
+    let Some(doc) = load_doc(conn, ROSTER_ID)? else {
+        return Ok((founder.device() == *device).then_some(Role::Coordinator));
+    };
+    Ok(
+        if coordinator_chain(&doc, space, founder, device).is_some() {
+            Some(Role::Coordinator)
+        } else if member_chain(&doc, space, founder, device).is_some() {
+            Some(Role::Worker)
+        } else {
+            None
+        },
+    )
 }
 
 /// Whether a roster change only touches what its author may write: its own device entry

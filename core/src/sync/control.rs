@@ -141,7 +141,7 @@ impl Store {
                     };
                     let member = match m.founder {
                         Some(founder) => {
-                            crate::store::member_in(&tx, space, &founder, &keys.device())?
+                            crate::store::role_in(&tx, space, &founder, &keys.device())?.is_some()
                         }
                         None => false,
                     };
@@ -379,7 +379,8 @@ impl Store {
         }
         if let Some(founder) = m.founder {
             if enrolment.status == EnrolmentStatus::Pending
-                && crate::store::member_in(&self.lock(), &m.space, &founder, &enrolment.device)?
+                && crate::store::role_in(&self.lock(), &m.space, &founder, &enrolment.device)?
+                    .is_some()
             {
                 return Err(CoreError::invalid(
                     "device",
@@ -609,7 +610,8 @@ impl Store {
             return Ok(true);
         }
         match &m.founder {
-            Some(founder) => crate::store::coordinator_in(conn, &m.space, founder, device),
+            Some(founder) => Ok(crate::store::role_in(conn, &m.space, founder, device)?
+                == Some(crate::identity::Role::Coordinator)),
             None => Ok(false),
         }
     }

@@ -89,11 +89,44 @@ pub struct Invite {
 const INVITE_PREFIX: &str = "ALV2-";
 
 fn derive(secret: &[u8; 32], label: &[u8]) -> [u8; 32] {
-    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"allervers invite v2"), secret);
+    derive_from(b"allervers invite v2", secret, label)
+}
+
+/// 32 bytes derived by HKDF-SHA256 from a code's secret, for one use (`label`).
+fn derive_from(salt: &[u8], secret: &[u8; 32], label: &[u8]) -> [u8; 32] {
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), secret);
     let mut out = [0u8; 32];
     // 32 bytes is far below HKDF-SHA256's limit: this cannot fail.
     let _ = hkdf.expand(label, &mut out);
     out
+}
+
+/// A value as a code to type or scan: `prefix`, then its postcard bytes in URL-safe base64.
+fn write_code<T: Serialize>(prefix: &str, value: &T) -> String {
+    use base64::Engine;
+    let bytes = postcard::to_stdvec(value).unwrap_or_default();
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Reads a code [`write_code`] wrote (spaces and line breaks ignored); `None` when it is not
+/// one of `prefix`, or names a relay that is not an http(s) address.
+fn read_code<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    code: &str,
+    relay: impl Fn(&T) -> &str,
+) -> Option<T> {
+    use base64::Engine;
+    let code: String = code.split_whitespace().collect();
+    let body = code.strip_prefix(prefix)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .ok()?;
+    let value: T = postcard::from_bytes(&bytes).ok()?;
+    let address = relay(&value);
+    (address.starts_with("http://") || address.starts_with("https://")).then_some(value)
 }
 
 impl Invite {
@@ -115,39 +148,23 @@ impl Invite {
 
     /// The code to type or scan.
     pub fn code(&self) -> String {
-        use base64::Engine;
-        let bytes = postcard::to_stdvec(self).unwrap_or_default();
-        format!(
-            "{INVITE_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        )
+        write_code(INVITE_PREFIX, self)
     }
 
     /// Reads a code; a mistyped or truncated code is refused.
     pub fn from_code(code: &str) -> Result<Invite> {
-        use base64::Engine;
-        let bad = || {
-            CoreError::invalid(
-                "invite code",
-                "is not an allervers invite code (mistyped or cut?)",
-            )
-        };
-        let code = code.trim();
-        if code.starts_with("ALV1-") {
+        if code.trim().starts_with("ALV1-") {
             return Err(CoreError::invalid(
                 "invite code",
                 "was made by an older version of allervers: ask for a new one",
             ));
         }
-        let body = code.strip_prefix(INVITE_PREFIX).ok_or_else(bad)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| bad())?;
-        let invite: Invite = postcard::from_bytes(&bytes).map_err(|_| bad())?;
-        if !(invite.relay.starts_with("http://") || invite.relay.starts_with("https://")) {
-            return Err(bad());
-        }
-        Ok(invite)
+        read_code(INVITE_PREFIX, code, |i: &Invite| &i.relay).ok_or_else(|| {
+            CoreError::invalid(
+                "invite code",
+                "is not an allervers invite code (mistyped or cut?)",
+            )
+        })
     }
 
     /// The membership a device gets once the relay enrolled it with `token`: no key yet, the

@@ -49,11 +49,7 @@ impl std::fmt::Debug for RecoveryCode {
 }
 
 fn derive(secret: &[u8; 32], label: &[u8]) -> [u8; 32] {
-    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"allervers recovery v1"), secret);
-    let mut out = [0u8; 32];
-    // 32 bytes is far below HKDF-SHA256's limit: this cannot fail.
-    let _ = hkdf.expand(label, &mut out);
-    out
+    super::derive_from(b"allervers recovery v1", secret, label)
 }
 
 /// The recovery identity of a recovery secret.
@@ -80,33 +76,17 @@ impl RecoveryCode {
 
     /// The code to print.
     pub fn code(&self) -> String {
-        use base64::Engine;
-        let bytes = postcard::to_stdvec(self).unwrap_or_default();
-        format!(
-            "{PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        )
+        super::write_code(PREFIX, self)
     }
 
     /// Reads a code; a mistyped or truncated one is refused.
     pub fn from_code(code: &str) -> Result<RecoveryCode> {
-        use base64::Engine;
-        let bad = || {
+        super::read_code(PREFIX, code, |c: &RecoveryCode| &c.relay).ok_or_else(|| {
             CoreError::invalid(
                 "recovery code",
                 "is not an allervers recovery code (mistyped or cut?)",
             )
-        };
-        let body: String = code.split_whitespace().collect();
-        let body = body.strip_prefix(PREFIX).ok_or_else(bad)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| bad())?;
-        let code: RecoveryCode = postcard::from_bytes(&bytes).map_err(|_| bad())?;
-        if !(code.relay.starts_with("http://") || code.relay.starts_with("https://")) {
-            return Err(bad());
-        }
-        Ok(code)
+        })
     }
 }
 
