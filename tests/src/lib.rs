@@ -16,9 +16,10 @@ pub mod sim;
 
 pub const ADMIN_TOKEN: &str = "end-to-end-admin-token";
 
-/// The relay binary of this workspace, brought up to date by cargo once per test process
-/// (`cargo test` and `cargo bench` do not build other crates' binaries, and a stale relay would
-/// speak an older protocol).
+/// The relay binary of this workspace, built by cargo when it is missing or older than the
+/// relay's or the protocol's sources (`cargo test` and `cargo bench` of one crate do not build
+/// other crates' binaries, and a stale relay would speak an older protocol); a benchmark
+/// (release) always has cargo bring it up to date. Checked once per test process.
 pub fn relay_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
@@ -28,18 +29,48 @@ pub fn relay_binary() -> PathBuf {
                 .parent()
                 .and_then(Path::parent)
                 .expect("target/<profile>");
+            let bin = profile_dir.join(format!("allervers-relay{}", std::env::consts::EXE_SUFFIX));
             let release = profile_dir.file_name().is_some_and(|n| n == "release");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "-p", "allervers-relay", "--bin", "allervers-relay"]);
-            if release {
-                cmd.arg("--release");
+            let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let sources = ["sync-server", "protocol"]
+                .iter()
+                .flat_map(|c| {
+                    [
+                        workspace.join(c).join("src"),
+                        workspace.join(c).join("Cargo.toml"),
+                    ]
+                })
+                .map(|p| newest_file(&p))
+                .max()
+                .flatten();
+            if release || built.is_none() || built < sources {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                let mut cmd = Command::new(cargo);
+                cmd.args(["build", "-p", "allervers-relay", "--bin", "allervers-relay"]);
+                if release {
+                    cmd.arg("--release");
+                }
+                let status = cmd.status().expect("run cargo build");
+                assert!(status.success(), "building the relay failed");
             }
-            let status = cmd.status().expect("run cargo build");
-            assert!(status.success(), "building the relay failed");
-            profile_dir.join(format!("allervers-relay{}", std::env::consts::EXE_SUFFIX))
+            bin
         })
         .clone()
+}
+
+/// The newest modification time of `path`, or of the files below it.
+fn newest_file(path: &Path) -> Option<std::time::SystemTime> {
+    if !path.is_dir() {
+        return std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    }
+    std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| newest_file(&entry.path()))
+        .max()
+        .flatten()
 }
 
 /// A free loopback port (bound and released: good enough for tests on one machine).
