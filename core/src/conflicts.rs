@@ -46,13 +46,15 @@ impl Store {
         let mut docs: HashMap<RecordId, (Kind, AutoCommit, Writers)> = HashMap::new();
         let mut out = Vec::new();
         for (id, field, since) in rows {
-            if let std::collections::hash_map::Entry::Vacant(e) = docs.entry(id) {
-                let kind = record_kind(&conn, id)?;
-                let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
-                let writers = Writers::of(&mut doc);
-                e.insert((kind, doc, writers));
-            }
-            let (kind, doc, writers) = docs.get_mut(&id).expect("inserted above");
+            let (kind, doc, writers) = match docs.entry(id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let kind = record_kind(&conn, id)?;
+                    let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+                    let writers = Writers::of(&mut doc);
+                    e.insert((kind, doc, writers))
+                }
+            };
             let values = conflict_values(doc, *kind, &field, writers, &known);
             out.push(Conflict {
                 record_id: id,
