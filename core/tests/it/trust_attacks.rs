@@ -339,6 +339,14 @@ impl Relay {
             .filter(|b| matches!(b, ControlBody::Keys { .. }))
             .collect()
     }
+
+    /// Whether the log holds a key of `epoch` sealed to `identity` (that opens with its keys).
+    fn delivers_to(&self, identity: &forge::Keys, epoch: u32) -> bool {
+        self.deliveries()
+            .iter()
+            .filter_map(|d| forge::open(&self.space, d, identity))
+            .any(|(e, _)| e == epoch)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1178,13 +1186,7 @@ fn a_replaced_recovery_code_gives_a_worker_who_kept_it_no_trust_and_no_later_key
     // The founder revokes w: the new epoch's key goes to the remaining devices, and to the
     // recovery identity the roster names.
     let epoch = relay.revoke(&a, &w);
-    let delivered: Vec<_> = relay
-        .deliveries()
-        .iter()
-        .filter_map(|d| forge::open(&space, d, &mine))
-        .filter(|(e, _)| *e == epoch)
-        .collect();
-    if !delivered.is_empty() {
+    if relay.delivers_to(&mine, epoch) {
         holes.push(format!(
             "epoch {epoch}'s key, made to shut w out, is delivered to w's own recovery identity"
         ));
@@ -1216,7 +1218,6 @@ fn a_revoked_coordinator_cannot_point_the_recovery_identity_at_itself() {
     relay.recovery_code(&a);
     relay.settle(&[&b, &c]);
     relay.revoke(&a, &c);
-    let space = relay.space;
 
     // c's own device makes a code (its recovery grant in the roster, sealed under the epoch-0
     // key it still holds); the operator takes the envelope.
@@ -1228,12 +1229,7 @@ fn a_revoked_coordinator_cannot_point_the_recovery_identity_at_itself() {
     let epoch = relay.revoke(&a, &b);
     let mut holes = Vec::new();
     let stolen = forge::recovery_keys(&theirs.secret);
-    if relay
-        .deliveries()
-        .iter()
-        .filter_map(|d| forge::open(&space, d, &stolen))
-        .any(|(e, _)| e == epoch)
-    {
+    if relay.delivers_to(&stolen, epoch) {
         holes.push(format!(
             "epoch {epoch}'s key is delivered to the recovery identity of the revoked coordinator"
         ));
@@ -1279,12 +1275,7 @@ fn a_recovered_coordinator_stays_one_everywhere_after_it_replaces_the_code() {
     let order = r.store.wipe_order(&id_of(&w)).unwrap();
     let epoch = relay.revoke(&r, &w);
     let current = forge::recovery_keys(&renewed.secret);
-    if !relay
-        .deliveries()
-        .iter()
-        .filter_map(|d| forge::open(&relay.space, d, &current))
-        .any(|(e, _)| e == epoch)
-    {
+    if !relay.delivers_to(&current, epoch) {
         holes.push(format!(
             "the new recovery code does not receive epoch {epoch}'s key"
         ));
@@ -1419,12 +1410,7 @@ fn a_recovery_code_made_by_a_revoked_coordinator_receives_no_later_key() {
     let epoch = relay.revoke(&a, &c);
     let identity = forge::recovery_keys(&kept.secret);
     let mut holes = Vec::new();
-    if relay
-        .deliveries()
-        .iter()
-        .filter_map(|d| forge::open(&relay.space, d, &identity))
-        .any(|(e, _)| e == epoch)
-    {
+    if relay.delivers_to(&identity, epoch) {
         holes.push(format!(
             "epoch {epoch}'s key, made to shut c out, is delivered to the code c made"
         ));
@@ -1454,14 +1440,8 @@ fn the_recovery_code_the_relay_redeems_is_one_later_keys_are_delivered_to() {
     relay.settle(&[&a, &c, &b]);
     // Which identity the roster kept: the one a rotation delivers to.
     let epoch = relay.revoke(&a, &w);
-    let receives = |code: &RecoveryCode| {
-        let identity = forge::recovery_keys(&code.secret);
-        relay
-            .deliveries()
-            .iter()
-            .filter_map(|d| forge::open(&relay.space, d, &identity))
-            .any(|(e, _)| e == epoch)
-    };
+    let receives =
+        |code: &RecoveryCode| relay.delivers_to(&forge::recovery_keys(&code.secret), epoch);
     assert_eq!(
         (receives(&from_a), receives(&from_c)),
         (true, true),

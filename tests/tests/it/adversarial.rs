@@ -153,24 +153,29 @@ fn assert_quarantined(d: &Device, seq: u64, words: &[&str]) {
     );
 }
 
-/// The envelopes the relay stores, read from its database file.
-fn relay_envelopes(relay: &RelayProcess) -> Vec<Envelope> {
+/// The envelopes the relay stores, with their sequence numbers, read from its database file.
+pub(crate) fn relay_envelopes(relay: &RelayProcess) -> Vec<(u64, Envelope)> {
     let db = rusqlite::Connection::open_with_flags(
         relay.data.join("relay.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
     let mut stmt = db
-        .prepare("SELECT record, epoch, nonce, sealed, wrapped_key FROM envelopes ORDER BY seq")
+        .prepare(
+            "SELECT seq, record, epoch, nonce, sealed, wrapped_key FROM envelopes ORDER BY seq",
+        )
         .unwrap();
     stmt.query_map([], |r| {
-        Ok(Envelope {
-            record: r.get::<_, Vec<u8>>(0)?.try_into().unwrap(),
-            epoch: r.get(1)?,
-            nonce: r.get::<_, Vec<u8>>(2)?.try_into().unwrap(),
-            sealed: r.get(3)?,
-            key: r.get(4)?,
-        })
+        Ok((
+            r.get::<_, i64>(0)? as u64,
+            Envelope {
+                record: r.get::<_, Vec<u8>>(1)?.try_into().unwrap(),
+                epoch: r.get(2)?,
+                nonce: r.get::<_, Vec<u8>>(3)?.try_into().unwrap(),
+                sealed: r.get(4)?,
+                key: r.get(5)?,
+            },
+        ))
     })
     .unwrap()
     .collect::<Result<_, _>>()
@@ -643,7 +648,10 @@ fn a_used_invite_code_is_refused_and_no_part_of_it_opens_any_envelope() {
     let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(code.strip_prefix("ALV2-").unwrap())
         .unwrap();
-    let envelopes = relay_envelopes(&relay);
+    let envelopes: Vec<Envelope> = relay_envelopes(&relay)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
     assert!(envelopes.len() >= 4, "{}", envelopes.len());
     let a_keys = fuzzing::space_keys_held(&a.store).unwrap();
     for env in &envelopes {
@@ -694,7 +702,7 @@ fn a_revoked_devices_keys_open_nothing_sealed_after_the_rotation_and_its_store_i
         sync(d);
     }
 
-    let envelopes = relay_envelopes(relay);
+    let envelopes: Vec<Envelope> = relay_envelopes(relay).into_iter().map(|(_, e)| e).collect();
     let (after, before): (Vec<&Envelope>, Vec<&Envelope>) =
         envelopes.iter().partition(|e| e.epoch >= revoked.epoch);
     assert!(after.len() >= 4, "{} sealed after", after.len());

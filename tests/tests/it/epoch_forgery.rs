@@ -7,9 +7,10 @@
 use allervers_client::HttpClient;
 use allervers_core::{fuzzing, DeviceId, NewPerson, RecordId, Store, SyncSummary};
 use allervers_e2e::{create_space, device, invite, join, welcome, Device, RelayProcess};
-use allervers_protocol::Envelope;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use crate::adversarial::relay_envelopes;
 
 fn sync(d: &Device) -> SyncSummary {
     allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()
@@ -49,35 +50,6 @@ fn id_of(d: &Device) -> DeviceId {
 
 fn epoch_of(d: &Device) -> u32 {
     d.store.membership().unwrap().unwrap().epoch
-}
-
-/// The envelopes the relay stores, with their sequence numbers, read from its database file.
-fn relay_envelopes(relay: &RelayProcess) -> Vec<(u64, Envelope)> {
-    let db = rusqlite::Connection::open_with_flags(
-        relay.data.join("relay.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let mut stmt = db
-        .prepare(
-            "SELECT seq, record, epoch, nonce, sealed, wrapped_key FROM envelopes ORDER BY seq",
-        )
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)? as u64,
-            Envelope {
-                record: r.get::<_, Vec<u8>>(1)?.try_into().unwrap(),
-                epoch: r.get(2)?,
-                nonce: r.get::<_, Vec<u8>>(3)?.try_into().unwrap(),
-                sealed: r.get(4)?,
-                key: r.get(5)?,
-            },
-        ))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
 }
 
 /// A founder's device `a`, a second coordinator `c` (by `a`'s grant, the relay told) and a
