@@ -513,8 +513,13 @@ async fn pull(
     Ok(body(encode(&page)))
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// 200 "ok" while the database answers, 503 with the reason while it does not (a load balancer
+/// takes the instance out of its rotation meanwhile).
+async fn healthz(State(relay): State<Arc<Relay>>) -> Result<&'static str, Refused> {
+    blocking(&relay, |s| s.check())
+        .await
+        .map_err(|_| Refused::new(StatusCode::SERVICE_UNAVAILABLE, "database unavailable"))?;
+    Ok("ok\n")
 }
 
 async fn metrics(State(relay): State<Arc<Relay>>) -> Result<Response, Refused> {

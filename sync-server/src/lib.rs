@@ -6,19 +6,25 @@
 //! the wire types of `allervers-protocol`.
 
 pub mod http;
+pub mod migrate;
 pub mod storage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use storage::{sha256, SqliteStorage, Storage};
+use storage::postgres::PostgresOptions;
+use storage::{sha256, PostgresStorage, SqliteStorage, Storage};
 
 /// How the relay is started.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// The folder of the SQLite database, when no PostgreSQL database is given.
     pub data: PathBuf,
+    /// A PostgreSQL database (`postgres://...`) shared by every instance of the relay.
+    pub database: Option<String>,
+    pub postgres: PostgresOptions,
     /// The admin token; when absent, the one stored by an earlier start, or a new one.
     pub admin_token: Option<String>,
     pub max_body: usize,
@@ -32,16 +38,10 @@ pub struct Prepared {
     pub generated_token: Option<String>,
 }
 
-/// Opens the storage and settles the admin token.
+/// Opens the storage (PostgreSQL when a database URL is given, else the SQLite file in the data
+/// folder) and settles the admin token.
 pub fn prepare(config: &Config) -> Result<Prepared, String> {
-    std::fs::create_dir_all(&config.data)
-        .map_err(|e| format!("cannot create {}: {e}", config.data.display()))?;
-    let storage = SqliteStorage::open(&config.data.join("relay.db")).map_err(|e| {
-        format!(
-            "cannot open the relay database in {}: {e:?}",
-            config.data.display()
-        )
-    })?;
+    let storage = open_storage(config)?;
     let (hash, generated) = match (
         &config.admin_token,
         storage.admin_token_hash().map_err(|e| format!("{e:?}"))?,
@@ -54,17 +54,47 @@ pub fn prepare(config: &Config) -> Result<Prepared, String> {
         }
         (None, Some(hash)) => (hash, None),
         (None, None) => {
+            // Another instance may store its own at the same moment: the stored one wins, and
+            // only the instance whose token it is prints it.
             let token = hex::encode(rand::random::<[u8; 32]>());
             let hash = sha256(token.as_bytes());
-            storage
-                .set_admin_token_hash(hash)
+            let stored = storage
+                .init_admin_token_hash(hash)
                 .map_err(|e| format!("{e:?}"))?;
-            (hash, Some(token))
+            (stored, (stored == hash).then_some(token))
         }
     };
     Ok(Prepared {
-        storage: Arc::new(storage),
+        storage,
         admin_token_hash: hash,
         generated_token: generated,
     })
+}
+
+fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, String> {
+    if let Some(url) = &config.database {
+        let storage = PostgresStorage::connect(url, &config.postgres)
+            .map_err(|e| format!("cannot open the relay database: {}", storage_reason(&e)))?;
+        return Ok(Arc::new(storage));
+    }
+    std::fs::create_dir_all(&config.data)
+        .map_err(|e| format!("cannot create {}: {e}", config.data.display()))?;
+    let storage = SqliteStorage::open(&config.data.join("relay.db")).map_err(|e| {
+        format!(
+            "cannot open the relay database in {}: {}",
+            config.data.display(),
+            storage_reason(&e)
+        )
+    })?;
+    Ok(Arc::new(storage))
+}
+
+/// What a storage error says, for one line on the terminal.
+pub fn storage_reason(e: &storage::StorageError) -> String {
+    match e {
+        storage::StorageError::Conflict(why) | storage::StorageError::NotFound(why) => {
+            (*why).to_string()
+        }
+        storage::StorageError::Failed(why) => why.clone(),
+    }
 }

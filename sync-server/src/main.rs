@@ -1,32 +1,64 @@
 //! `allervers-relay`: starts with no configuration at all (`127.0.0.1:8787`, data in
-//! `./relay-data`), logs with tracing, stops gracefully on SIGTERM or Ctrl-C.
+//! `./relay-data`), or over a PostgreSQL database shared by several instances (`--database`);
+//! logs with tracing, stops gracefully on SIGTERM or Ctrl-C. `allervers-relay migrate` moves a
+//! relay's SQLite data into PostgreSQL.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use allervers_relay::{http, prepare, Config};
-use clap::Parser;
+use allervers_relay::storage::postgres::PostgresOptions;
+use allervers_relay::{http, migrate, prepare, Config};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
     name = "allervers-relay",
     version,
-    about = "allervers relay: stores and serves sealed envelopes it cannot read"
+    about = "allervers relay: stores and serves sealed envelopes it cannot read",
+    args_conflicts_with_subcommands = true
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, env = "ALLERVERS_RELAY_ADDR", default_value = "127.0.0.1:8787")]
     addr: SocketAddr,
-    /// Folder of the relay database.
+    /// Folder of the relay's SQLite database (when no --database is given).
     #[arg(long, env = "ALLERVERS_RELAY_DATA", default_value = "relay-data")]
     data: PathBuf,
+    /// A PostgreSQL database shared by every instance of the relay
+    /// (postgres://USER:PASSWORD@HOST:PORT/DATABASE); SQLite in --data without it.
+    #[arg(long, env = "ALLERVERS_RELAY_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+    /// Connections to PostgreSQL this instance holds at most.
+    #[arg(long, env = "ALLERVERS_RELAY_DB_CONNECTIONS", default_value_t = 16)]
+    db_connections: u32,
+    /// Seconds a start waits for PostgreSQL to answer before it gives up.
+    #[arg(long, env = "ALLERVERS_RELAY_DB_WAIT", default_value_t = 60)]
+    db_wait: u64,
     /// Admin token (registers spaces). Without one, a token is generated and printed once.
     #[arg(long, env = "ALLERVERS_RELAY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
     /// Largest request body accepted, in bytes (413 beyond).
     #[arg(long, env = "ALLERVERS_RELAY_MAX_BODY", default_value_t = 8 * 1024 * 1024)]
     max_body: usize,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Copies a relay's SQLite data (spaces, devices with their token hashes, invites, envelopes
+    /// and control items with their sequence numbers) into an empty PostgreSQL database, so that
+    /// devices continue where they were. Stop the relay first.
+    Migrate {
+        /// The relay's data folder (the one holding relay.db).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database to fill (postgres://...); it must hold no relay data yet.
+        #[arg(long, env = "ALLERVERS_RELAY_DATABASE_URL", hide_env_values = true)]
+        to: String,
+    },
 }
 
 /// Waits for Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called, not when
@@ -66,9 +98,28 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let postgres = PostgresOptions {
+        max_connections: args.db_connections,
+        wait: Duration::from_secs(args.db_wait),
+        ..PostgresOptions::default()
+    };
+    if let Some(Cmd::Migrate { from, to }) = args.command {
+        return match migrate::sqlite_to_postgres(&from, &to, &postgres) {
+            Ok(moved) => {
+                println!("{moved}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = Config {
         addr: args.addr,
         data: args.data,
+        database: args.database,
+        postgres,
         admin_token: args.admin_token,
         max_body: args.max_body,
     };
@@ -92,7 +143,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    // The storage is dropped here, after the runtime: PostgreSQL's blocking client closes its
+    // connections with a runtime of its own, which cannot start inside the relay's.
+    let storage = prepared.storage.clone();
+    let code = runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(config.addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -107,7 +161,10 @@ fn main() -> ExitCode {
         let shutdown = shutdown_signal();
         // The first line on stdout after the token: tests and scripts read the address here.
         println!("listening on http://{addr}");
-        tracing::info!(%addr, data = %config.data.display(), "relay started");
+        match &config.database {
+            Some(_) => tracing::info!(%addr, "relay started on PostgreSQL"),
+            None => tracing::info!(%addr, data = %config.data.display(), "relay started"),
+        }
         let app = http::router(
             http::Relay::new(prepared.storage, prepared.admin_token_hash),
             config.max_body,
@@ -122,5 +179,8 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    drop(runtime);
+    drop(storage);
+    code
 }

@@ -1,175 +1,19 @@
-//! Where the relay keeps spaces, devices, invites, envelopes and each space's control log: one
-//! trait, so that a PostgreSQL backend can follow without touching the handlers, and its default
-//! SQLite implementation (one file, WAL). Tokens and invite secrets are stored as SHA-256 hashes
-//! only (an invite's redemption token never is); an envelope is stored without the device that
-//! pushed it, and the times the relay writes are whole seconds.
-//! The schema is versioned (`PRAGMA user_version`, [`SCHEMA_VERSION`]); older files are
-//! migrated when the relay opens them.
+//! The default storage: one SQLite file (WAL, `synchronous = FULL`), one connection behind a
+//! lock, so one writer at a time. The schema is versioned (`PRAGMA user_version`,
+//! [`SCHEMA_VERSION`]); older files are migrated when the relay opens them.
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use allervers_protocol::{
-    decode, encode, Control, ControlBody, ControlPage, DeviceEntry, DeviceId, Envelope, Page,
-    SpaceId, Stored, WipeOrder,
+    encode, ControlBody, ControlPage, DeviceEntry, DeviceId, Envelope, Page, SpaceId, WipeOrder,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use sha2::{Digest, Sha256};
 
-/// What went wrong in storage, as the handlers map it to a status.
-#[derive(Debug, PartialEq, Eq)]
-pub enum StorageError {
-    /// The thing already exists (a space id taken, a device enrolled twice).
-    Conflict(&'static str),
-    /// The thing does not exist or is no longer usable (an invite used or expired).
-    NotFound(&'static str),
-    /// The database failed.
-    Failed(String),
-}
-
-impl From<rusqlite::Error> for StorageError {
-    fn from(e: rusqlite::Error) -> Self {
-        StorageError::Failed(e.to_string())
-    }
-}
-
-pub type StorageResult<T> = Result<T, StorageError>;
-
-/// Sealed bytes served in one page, at most (one larger envelope is served alone).
-pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
-
-/// A device that presented a token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller {
-    pub space: SpaceId,
-    pub device: DeviceId,
-    pub coordinator: bool,
-    pub revoked: bool,
-    /// For a revoked device, the wipe order stored with its revocation, as the protocol encodes
-    /// it (served as is).
-    pub wipe_order: Option<Vec<u8>>,
-}
-
-/// A redeemed invite: what the relay writes into the space's control log as
-/// [`ControlBody::Enrolled`] when it enrols the device.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Enrolment {
-    pub space: SpaceId,
-    /// `sha256(redeem)`: the invite's `secret_hash`.
-    pub invite: [u8; 32],
-    pub device: DeviceId,
-    pub sign_key: [u8; 32],
-    pub agree_key: [u8; 32],
-    pub mac: [u8; 32],
-}
-
-/// What became of a request to start a space's next epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EpochOutcome {
-    /// The space was at the expected epoch: this is the new one.
-    Started(u32),
-    /// The space was not at the expected epoch: this is its current one, unchanged.
-    Stale(u32),
-}
-
-/// Figures for `/metrics`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub spaces: u64,
-    pub envelopes: u64,
-    pub envelope_bytes: u64,
-    pub active_devices: u64,
-}
-
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-/// The relay's storage. Every method is one transaction: an acknowledged write is durable.
-///
-/// Times come in as the relay's clock in milliseconds; a backend keeps those it writes to the
-/// second ([`whole_seconds`], clock offsets [`rounded_seconds`]) and serves them as milliseconds
-/// that are multiples of 1000. Only an invite's expiry, chosen by the coordinator's device, is
-/// kept as it came. No envelope is stored with the device that pushed it.
-pub trait Storage: Send + Sync + 'static {
-    /// The hash of the admin token, if one was stored by an earlier start.
-    fn admin_token_hash(&self) -> StorageResult<Option<[u8; 32]>>;
-    fn set_admin_token_hash(&self, hash: [u8; 32]) -> StorageResult<()>;
-    fn create_space(
-        &self,
-        space: SpaceId,
-        coordinator: DeviceId,
-        token_hash: [u8; 32],
-        now_ms: i64,
-    ) -> StorageResult<()>;
-    fn caller(&self, token_hash: [u8; 32]) -> StorageResult<Option<Caller>>;
-    fn add_invite(
-        &self,
-        space: SpaceId,
-        by: DeviceId,
-        secret_hash: [u8; 32],
-        expires_at_ms: i64,
-    ) -> StorageResult<()>;
-    /// Sets the space's recovery token (an invite that enrols a coordinator and never expires),
-    /// replacing the one before.
-    fn set_recovery(
-        &self,
-        space: SpaceId,
-        by: DeviceId,
-        secret_hash: [u8; 32],
-    ) -> StorageResult<()>;
-    /// Uses an invite of the space (once, unexpired, its inviter not revoked), enrols the device
-    /// with the token hash and appends a [`ControlBody::Enrolled`] item to the space's control
-    /// log; returns that item's sequence number.
-    fn enroll(
-        &self,
-        enrolment: &Enrolment,
-        token_hash: [u8; 32],
-        now_ms: i64,
-    ) -> StorageResult<u64>;
-    fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>>;
-    /// Revokes a device of the space, with the wipe order it will be served from then on when
-    /// one is given (the caller has checked that it names this space and device). A device
-    /// revoked again keeps its first revocation time, and its first order if it had one.
-    fn revoke(
-        &self,
-        space: SpaceId,
-        device: DeviceId,
-        order: Option<&WipeOrder>,
-        now_ms: i64,
-    ) -> StorageResult<()>;
-    /// Makes an enrolled device that is not revoked a coordinator of the space (it may invite,
-    /// list and revoke devices, post key deliveries and start epochs).
-    fn make_coordinator(&self, space: SpaceId, device: DeviceId) -> StorageResult<()>;
-    /// Appends items posted by a coordinator's device to the space's control log (the caller
-    /// has checked that they are [`ControlBody::Keys`]); an item already in the log (same
-    /// encoded bytes) keeps its sequence number. A delivery for an epoch after the space's
-    /// current one refuses the whole post (`Conflict`).
-    fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>>;
-    /// One page of the space's control log after `after`: at most `limit` items and
-    /// [`PAGE_BYTES`] (at least one item).
-    fn control(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<ControlPage>;
-    /// Starts epoch `expected + 1` if the space is at `expected`, appending a
-    /// [`ControlBody::Epoch`] item by device `by`; otherwise changes nothing.
-    fn start_epoch(
-        &self,
-        space: SpaceId,
-        expected: u32,
-        by: DeviceId,
-    ) -> StorageResult<EpochOutcome>;
-    /// Appends envelopes, with the pushing device's clock offset measured from the request; one
-    /// already stored (same sealed bytes) keeps its sequence number and offset. The caller has
-    /// checked that the pushing device belongs to `space`; which device it was is not stored.
-    fn push(
-        &self,
-        space: SpaceId,
-        envelopes: &[Envelope],
-        now_ms: i64,
-        clock_offset_ms: i64,
-    ) -> StorageResult<Vec<u64>>;
-    fn pull(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<Page>;
-    fn totals(&self) -> StorageResult<Totals>;
-}
+use super::{
+    as_ms, check_deliveries, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
+    whole_seconds, Caller, Enrolment, EpochOutcome, Storage, StorageError, StorageResult, Totals,
+};
 
 /// Migrations in order; migration `i` brings a relay file from version `i` to `i + 1`, and
 /// `PRAGMA user_version` holds the number applied. Version 0 is a new file, or one written before
@@ -283,27 +127,6 @@ fn recovery(tx: &Transaction) -> rusqlite::Result<()> {
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// A time of the relay's clock, kept to the second.
-pub fn whole_seconds(ms: i64) -> i64 {
-    ms.div_euclid(1000)
-}
-
-/// A clock offset, rounded to the nearest second (half away from zero, as the migration of
-/// older files rounds it).
-pub fn rounded_seconds(ms: i64) -> i64 {
-    let (q, r) = (ms / 1000, ms % 1000);
-    match r {
-        500.. => q + 1,
-        ..=-500 => q - 1,
-        _ => q,
-    }
-}
-
-/// Seconds as the wire types carry them (milliseconds, a multiple of 1000).
-fn as_ms(seconds: i64) -> i64 {
-    seconds.saturating_mul(1000)
-}
-
 /// Runs the pending migrations in one transaction that takes the write lock first and reads the
 /// version under it. Refuses a file written by a newer relay.
 fn migrate(conn: &mut Connection) -> StorageResult<bool> {
@@ -354,10 +177,6 @@ impl SqliteStorage {
     }
 }
 
-fn id16(bytes: Vec<u8>) -> [u8; 16] {
-    <[u8; 16]>::try_from(bytes.as_slice()).unwrap_or_default()
-}
-
 /// Appends an item to a space's control log, or finds it there (same encoded bytes): its
 /// sequence number.
 fn append_control(tx: &Transaction, space: SpaceId, item: &ControlBody) -> StorageResult<u64> {
@@ -376,6 +195,11 @@ fn append_control(tx: &Transaction, space: SpaceId, item: &ControlBody) -> Stora
 }
 
 impl Storage for SqliteStorage {
+    fn check(&self) -> StorageResult<()> {
+        self.lock().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn admin_token_hash(&self) -> StorageResult<Option<[u8; 32]>> {
         let v: Option<Vec<u8>> = self
             .lock()
@@ -388,12 +212,14 @@ impl Storage for SqliteStorage {
         Ok(v.and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()))
     }
 
-    fn set_admin_token_hash(&self, hash: [u8; 32]) -> StorageResult<()> {
+    fn init_admin_token_hash(&self, hash: [u8; 32]) -> StorageResult<[u8; 32]> {
         self.lock().execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('admin_token_hash', ?1)",
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('admin_token_hash', ?1)",
             [hash.as_slice()],
         )?;
-        Ok(())
+        self.admin_token_hash()?.ok_or(StorageError::Failed(
+            "the admin token was not stored".into(),
+        ))
     }
 
     fn create_space(
@@ -635,47 +461,23 @@ impl Storage for SqliteStorage {
     fn pull(&self, space: SpaceId, after: u64, limit: usize) -> StorageResult<Page> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, received_at, record, epoch, nonce, sealed, wrapped_key, clock_offset FROM envelopes
+            "SELECT seq, received_at, clock_offset, record, epoch, nonce, sealed, wrapped_key FROM envelopes
              WHERE space = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![space, after as i64, limit as i64 + 1], |r| {
-            let nonce: Vec<u8> = r.get(4)?;
-            Ok(Stored {
-                seq: r.get::<_, i64>(0)? as u64,
-                received_at_ms: as_ms(r.get(1)?),
-                clock_offset_ms: as_ms(r.get(7)?),
-                envelope: Envelope {
-                    record: id16(r.get(2)?),
-                    epoch: r.get(3)?,
-                    nonce: <[u8; 24]>::try_from(nonce.as_slice()).unwrap_or([0; 24]),
-                    sealed: r.get(5)?,
-                    key: r.get(6)?,
-                },
-            })
+        let after_sql = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![space, after_sql, limit as i64 + 1], |r| {
+            Ok(stored(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
         })?;
-        // A page stops at `limit` envelopes or PAGE_BYTES of sealed bytes (at least one
-        // envelope), so that no page is too large to hold in memory on either side.
-        let mut envelopes: Vec<Stored> = Vec::new();
-        let mut bytes = 0;
-        let mut more = false;
-        for row in rows {
-            let stored = row?;
-            if envelopes.len() == limit
-                || (!envelopes.is_empty() && bytes + stored.envelope.sealed.len() > PAGE_BYTES)
-            {
-                more = true;
-                break;
-            }
-            bytes += stored.envelope.sealed.len();
-            envelopes.push(stored);
-        }
-        let next = envelopes.last().map_or(after, |e| e.seq);
-        Ok(Page {
-            envelopes,
-            next,
-            more,
-            control: None,
-        })
+        envelope_page(rows.map(|r| r.map_err(StorageError::from)), after, limit)
     }
 
     fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>> {
@@ -687,14 +489,7 @@ impl Storage for SqliteStorage {
             })
             .optional()?
             .unwrap_or(0);
-        if items
-            .iter()
-            .any(|item| matches!(item, ControlBody::Keys { epoch: e, .. } if *e > epoch))
-        {
-            return Err(StorageError::Conflict(
-                "a key delivery for an epoch this relay has not started",
-            ));
-        }
+        check_deliveries(items, epoch)?;
         let seqs = items
             .iter()
             .map(|item| append_control(&tx, space, item))
@@ -712,24 +507,7 @@ impl Storage for SqliteStorage {
         let rows = stmt.query_map(params![space, after_sql, limit as i64 + 1], |r| {
             Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
         })?;
-        // As envelope pages: at most `limit` items or PAGE_BYTES (at least one item).
-        let mut items: Vec<Control> = Vec::new();
-        let mut bytes = 0;
-        let mut more = false;
-        for row in rows {
-            let (seq, body) = row?;
-            if items.len() == limit || (!items.is_empty() && bytes + body.len() > PAGE_BYTES) {
-                more = true;
-                break;
-            }
-            bytes += body.len();
-            let body = decode::<ControlBody>(&body).map_err(|why| {
-                StorageError::Failed(format!("control item {seq} unreadable: {why}"))
-            })?;
-            items.push(Control { seq, body });
-        }
-        let next = items.last().map_or(after, |c| c.seq);
-        Ok(ControlPage { items, next, more })
+        control_page(rows.map(|r| r.map_err(StorageError::from)), after, limit)
     }
 
     fn start_epoch(
