@@ -949,6 +949,17 @@ impl Store {
         guard(|| allervers_client::join(&self.inner, &Http::from(exchange), &code).map(|_| ()))
     }
 
+    /// Follows the space's relay to its new address (`url`), after its operator moved it with
+    /// its data: the new address is asked first, with this device's token, whether it holds
+    /// what this device already received, and kept only then (cursors stay: nothing is fetched
+    /// again). Refused with nothing changed when it does not; a revoked device obeys the wipe
+    /// order as a sync would (`FfiError::Wiped`).
+    pub fn set_relay(&self, url: String, exchange: Option<Arc<dyn HttpExchange>>) -> Result<()> {
+        guard(|| {
+            allervers_client::set_relay(&self.inner, &Http::from(exchange), None, &url).map(|_| ())
+        })
+    }
+
     /// Whether this store belongs to a space.
     pub fn is_enrolled(&self) -> Result<bool> {
         guard(|| Ok(self.inner.membership()?.is_some()))

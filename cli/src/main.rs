@@ -204,6 +204,13 @@ enum SpaceCmd {
     },
     /// Makes a new recovery code for the space (coordinator): the one before stops working.
     RecoveryCode,
+    /// Follows the space's relay to its new address, after its operator moved it with its data:
+    /// checked first (the new address must know this device and hold what it already
+    /// received), then kept; nothing is pulled or pushed twice.
+    SetRelay {
+        /// The relay's new address (http:// or https://).
+        url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -860,6 +867,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Invite { qr } => sync::invite(&ctx, qr)?,
         Command::Space(SpaceCmd::RecoveryCode) => sync::recovery_code(&ctx)?,
+        Command::Space(SpaceCmd::SetRelay { url }) => sync::set_relay(&ctx, &url)?,
         Command::Join { code } => sync::join(&ctx, &code)?,
         Command::Recover { code } => sync::recover(&ctx, &code)?,
         Command::Devices => sync::devices(&ctx)?,

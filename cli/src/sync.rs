@@ -1,6 +1,6 @@
-//! The commands that talk to a relay: `space create`, `space recovery-code`, `invite`, `join`,
-//! `recover`, `devices`, `approve`, `revoke`, `quarantine` and `sync`. The relay is reached with the blocking client of
-//! `allervers-client`.
+//! The commands that talk to a relay: `space create`, `space recovery-code`, `space set-relay`,
+//! `invite`, `join`, `recover`, `devices`, `approve`, `revoke`, `quarantine` and `sync`. The relay
+//! is reached with the blocking client of `allervers-client`.
 
 use std::path::PathBuf;
 
@@ -78,6 +78,39 @@ pub fn recover(ctx: &Ctx, code: &str) -> Result<()> {
             )
         },
     )
+}
+
+/// `space set-relay URL`: the space's relay moved; this device follows it once the new address
+/// proved it serves the space as far as this device has read it.
+pub fn set_relay(ctx: &Ctx, url: &str) -> Result<()> {
+    let store = ctx.open()?;
+    enrolled(&store)?;
+    let m = match allervers_client::set_relay(&store, &HttpClient::default(), None, url) {
+        Ok(m) => m,
+        Err(CoreError::Wiped) => return Err(erased(ctx)),
+        Err(e) => return Err(e.into()),
+    };
+    ctx.print(
+        &serde_json::json!({"space": hex_id(&m.space), "name": m.name, "relay": m.relay}),
+        || {
+            let mut text = format!(
+                "«{}» now syncs with {} (nothing received is fetched again).",
+                m.name, m.relay
+            );
+            if m.coordinator {
+                text.push_str(" Invites and recovery codes made before name the old address: make a new recovery code (allervers space recovery-code).");
+            }
+            text
+        },
+    )
+}
+
+/// The store was erased on a coordinator's wipe order: so goes what turned the passphrase into
+/// its key.
+fn erased(ctx: &Ctx) -> anyhow::Error {
+    let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
+    let _ = std::fs::remove_dir(&ctx.dir);
+    CoreError::Wiped.into()
 }
 
 #[derive(Serialize)]
@@ -389,10 +422,7 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
         Ok(summary) => summary,
         Err(CoreError::Wiped) => {
             bar.finish_and_clear();
-            // The store is gone; so is what turned the passphrase into its key.
-            let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
-            let _ = std::fs::remove_dir(&ctx.dir);
-            return Err(CoreError::Wiped.into());
+            return Err(erased(ctx));
         }
         Err(e) => return Err(e.into()),
     };

@@ -1,10 +1,12 @@
 //! allervers-client: a device's side of the relay protocol over HTTP. The blocking loop that
 //! drives the core's sans-IO sync engine ([`allervers_core::SyncRound`]) over a [`Transport`];
-//! creating, inviting to and joining a space; the relay's API over any [`Exchange`] (one HTTP
-//! request in, status and body out) and the built-in ureq [`HttpClient`]. The command line, the
-//! bindings and the end-to-end tests use it; the core itself never sees a network.
+//! creating, inviting to and joining a space; following a relay that moved ([`set_relay`]); the
+//! relay's API over any [`Exchange`] (one HTTP request in, status and body out) and the built-in
+//! ureq [`HttpClient`]. The command line, the bindings and the end-to-end tests use it; the core
+//! itself never sees a network.
 
 mod http;
+mod moved;
 mod relay_api;
 mod space;
 mod transport;
@@ -12,6 +14,7 @@ mod transport;
 use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, SyncSummary};
 
 pub use http::{HttpClient, WireStats};
+pub use moved::set_relay;
 pub use relay_api::{Exchange, HttpRequest, RelayApi};
 pub use space::{
     create_space, invite, join, make_coordinator, recover, recovery_code, revoke, Revoked,

@@ -151,7 +151,7 @@ pub fn revoke(store: &Store, exchange: &dyn Exchange, device: &DeviceId) -> Resu
 }
 
 /// A `dyn Exchange` seen as a transport.
-struct Via<'a>(&'a dyn Exchange);
+pub(crate) struct Via<'a>(pub(crate) &'a dyn Exchange);
 
 impl Exchange for Via<'_> {
     fn exchange(

@@ -48,6 +48,7 @@ pub use store::{
     SignedChange, Store, StoreOptions,
 };
 pub use sync::{
-    Invite, Membership, RecoveryCode, Request, Response, SyncProgress, SyncRound, SyncSummary,
+    relay_address, Invite, Membership, RecoveryCode, Request, Response, SyncProgress, SyncRound,
+    SyncSummary,
 };
 pub use timeline::{TimelineEntry, TimelineItem};

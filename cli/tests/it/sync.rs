@@ -1,5 +1,5 @@
 //! The sync commands against a real relay process: space create, invite (with its QR code),
-//! join, sync, devices, revoke.
+//! join, sync, devices, revoke, space set-relay (a relay that moved).
 
 use std::path::Path;
 
@@ -274,4 +274,64 @@ fn invite_writes_its_qr_code_only_where_qr_says() {
         let mode = std::fs::metadata(&qr).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the QR code carries the space key");
     }
+}
+
+/// The relay moved (its data copied behind a new address): `space set-relay` follows it, and the
+/// next sync receives nothing twice; an address that does not know the device is refused in one
+/// line, and the store keeps syncing with the relay it had.
+#[test]
+fn space_set_relay_follows_a_moved_relay_and_refuses_one_that_does_not_know_the_device() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::start(relay_dir.path());
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = office_dir.path();
+    json(
+        office,
+        &[
+            "init",
+            "--device-name",
+            "Poste bureau",
+            "--worker",
+            "Sophie",
+        ],
+    );
+    json(
+        office,
+        &["space", "create", "Maraude ouest", "--relay", &relay.url],
+    );
+    json(office, &["person", "add", "--name", "Hélène"]);
+    let before = json(office, &["sync"]);
+    assert!(before["pulled"].as_u64().unwrap() > 0, "{before}");
+
+    relay.kill();
+    let moved_dir = tempfile::tempdir().unwrap();
+    allervers_e2e::copy_relay_data(relay_dir.path(), moved_dir.path());
+    let moved = RelayProcess::start(moved_dir.path());
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = RelayProcess::start(fresh_dir.path());
+
+    let err = fails(office, &["space", "set-relay", &fresh.url]);
+    assert!(err.contains("does not know this device"), "{err}");
+    assert!(fails(office, &["space", "set-relay", "relais-ouest"]).contains("relay address"));
+    assert!(
+        fails(office, &["sync"]).contains("unreachable"),
+        "still the old relay"
+    );
+
+    let out = cli(office)
+        .args(["space", "set-relay", &moved.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("«Maraude ouest» now syncs with {}", moved.url)),
+        "{text}"
+    );
+    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    let again = json(office, &["space", "set-relay", &format!("{}/", moved.url)]);
+    assert_eq!(again["relay"], moved.url.as_str());
+    let after = json(office, &["sync"]);
+    assert_eq!(after["pulled"], 0, "nothing received twice: {after}");
+    assert_eq!(after["cursor"], before["cursor"]);
 }

@@ -116,6 +116,15 @@ pub(crate) fn insert_membership(conn: &Connection, m: &Membership, now_ms: i64) 
     Ok(())
 }
 
+/// `space` syncs with the relay at `relay` from now on (its cursors, token and keys stay: a
+/// relay that moved keeps its sequence numbers). Whether the store belongs to `space`.
+pub(crate) fn set_relay(conn: &Connection, space: &SpaceId, relay: &str) -> Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE spaces SET relay = ?2 WHERE space = ?1")?
+        .execute(params![space, relay.trim_end_matches('/')])?;
+    Ok(changed == 1)
+}
+
 /// This device became a coordinator of `space` (a grant in the roster).
 pub(crate) fn set_coordinator(conn: &Connection, space: &SpaceId) -> Result<()> {
     conn.prepare_cached("UPDATE spaces SET coordinator = 1 WHERE space = ?1")?

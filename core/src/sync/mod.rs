@@ -239,6 +239,64 @@ pub struct SyncSummary {
     pub requests: usize,
 }
 
+/// A relay's address as a store keeps it: `http://` or `https://`, a host (a name, an IPv4
+/// address or an IPv6 one in brackets) and maybe a port and a path (a relay behind a reverse
+/// proxy), without the trailing `/`. Refused: anything else, a user or password in the
+/// address (it would be shown and logged), a query or a fragment (the relay's paths are
+/// appended to it). The error names what is wrong, not the address.
+pub fn relay_address(input: &str) -> Result<String> {
+    let bad = |why: &str| CoreError::invalid("relay address", why);
+    let address = input.trim().trim_end_matches('/');
+    let rest = address
+        .strip_prefix("http://")
+        .or_else(|| address.strip_prefix("https://"))
+        .ok_or_else(|| bad("must start with http:// or https://"))?;
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not hold spaces"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(bad("must not hold a query (?) or a fragment (#)"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad("must not hold a user or a password"));
+    }
+    let (host, port, ipv6) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed
+                .split_once(']')
+                .ok_or_else(|| bad("has an unclosed [ in its host"))?;
+            if !(after.is_empty() || after.starts_with(':')) {
+                return Err(bad("has an invalid host"));
+            }
+            (host, after.strip_prefix(':'), true)
+        }
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port), false),
+            None => (authority, None, false),
+        },
+    };
+    if host.is_empty() {
+        return Err(bad("has no host"));
+    }
+    let host_char = |c: char| {
+        if ipv6 {
+            c.is_ascii_hexdigit() || c == ':' || c == '.'
+        } else {
+            c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_'
+        }
+    };
+    if !host.chars().all(host_char) {
+        return Err(bad("has an invalid host"));
+    }
+    if let Some(port) = port {
+        if !matches!(port.parse::<u16>(), Ok(p) if p > 0) {
+            return Err(bad("has an invalid port"));
+        }
+    }
+    Ok(address.to_string())
+}
+
 /// A batch of the outbox, sealed, with the last change sequence it covers.
 pub struct OutboxBatch {
     pub push: Push,
@@ -340,17 +398,11 @@ impl Store {
         if name.is_empty() {
             return Err(CoreError::invalid("space name", "is empty"));
         }
-        let relay = relay.trim().trim_end_matches('/');
-        if !(relay.starts_with("http://") || relay.starts_with("https://")) || relay.len() < 10 {
-            return Err(CoreError::invalid(
-                "relay",
-                format!("{relay:?} is not an http:// or https:// address"),
-            ));
-        }
+        let relay = relay_address(relay)?;
         Ok(Membership {
             space: self.random(),
             name: name.to_string(),
-            relay: relay.to_string(),
+            relay,
             token: String::new(),
             epoch: 0,
             coordinator: true,
@@ -408,6 +460,23 @@ impl Store {
     /// Every space this store syncs with, in the order it joined them.
     pub fn memberships(&self) -> Result<Vec<Membership>> {
         sync_state::memberships(&self.lock())
+    }
+
+    /// `space` syncs with the relay at `relay` from now on: the relay moved (its operator moved
+    /// its data, with the same spaces, device tokens and sequence numbers, to a new address).
+    /// Only the address changes; the cursors, the token and the keys stay, so nothing is pulled
+    /// or pushed twice. The address is checked ([`relay_address`]); `NotEnrolled` when this
+    /// store does not belong to `space`. Whether the new address serves the space is for the
+    /// caller to check first (the client's `set_relay` asks it).
+    pub fn set_relay(&self, space: &SpaceId, relay: &str) -> Result<Membership> {
+        let relay = relay_address(relay)?;
+        if !sync_state::set_relay(&self.lock(), space, &relay)? {
+            return Err(CoreError::NotEnrolled);
+        }
+        self.memberships()?
+            .into_iter()
+            .find(|m| m.space == *space)
+            .ok_or(CoreError::NotEnrolled)
     }
 
     fn keys(&self, space: &SpaceId) -> Result<(Membership, SpaceKeys)> {

@@ -289,6 +289,93 @@ fn a_store_without_a_space_is_told_so() {
     assert!(matches!(err, CoreError::NotEnrolled));
 }
 
+/// A relay that moved: only the space's address changes (without its trailing `/`); the token,
+/// the key and the cursors stay, so the next round receives nothing twice. A malformed address,
+/// or a space the store does not belong to, is refused and changes nothing, and the error does
+/// not repeat the address.
+#[test]
+fn a_new_relay_address_keeps_the_cursors_and_a_malformed_one_is_refused() {
+    let relay = MemoryRelay::default();
+    let (a, b, c) = (
+        device("Téléphone A", "Amina"),
+        device("Téléphone B", "Julien"),
+        device("Téléphone C", "Sophie"),
+    );
+    enrol(&[&a.store, &b.store]);
+    person(&a.store, "Karim");
+    sync(&a.store, &relay, &mut |_| {}).unwrap();
+    sync(&b.store, &relay, &mut |_| {}).unwrap();
+    let space = [7; 16];
+    let before = b.store.membership().unwrap().unwrap();
+    let (pulled, read) = (
+        b.store.pull_cursor(&space).unwrap(),
+        b.store.control_cursor(&space).unwrap(),
+    );
+    assert!(pulled > 0);
+
+    let moved = b
+        .store
+        .set_relay(&space, " https://relais.example.org:8443/allervers/ ")
+        .unwrap();
+    assert_eq!(moved.relay, "https://relais.example.org:8443/allervers");
+    let kept = b.store.membership().unwrap().unwrap();
+    assert_eq!(kept.relay, moved.relay);
+    assert_eq!(
+        (kept.space, &kept.token, kept.epoch),
+        (before.space, &before.token, before.epoch)
+    );
+    assert_eq!(b.store.pull_cursor(&space).unwrap(), pulled);
+    assert_eq!(b.store.control_cursor(&space).unwrap(), read);
+    assert!(b.store.holds_space_key(&space).unwrap());
+    let again = sync(&b.store, &relay, &mut |_| {}).unwrap();
+    assert_eq!((again.pulled, again.new_changes), (0, 0), "{again:?}");
+
+    for bad in [
+        "relais.example.org",
+        "ftp://relais.example.org",
+        "http://",
+        "https://:8443",
+        "https:///allervers",
+        "http://amina:secret@relais.example.org",
+        "http://relais.example.org:99999",
+        "http://relais.example.org:0",
+        "http://relais.example.org/?space=1",
+        "http://relais.example.org/#x",
+        "http://relais example.org",
+        "http://[::1",
+        "http://relais.example.org\\x",
+    ] {
+        match b.store.set_relay(&space, bad) {
+            Err(CoreError::InvalidInput { field, reason }) => {
+                assert_eq!(field, "relay address", "{bad}");
+                assert!(
+                    !reason.contains("example") && !reason.contains("secret"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+        assert_eq!(b.store.membership().unwrap().unwrap().relay, moved.relay);
+    }
+    for (good, kept) in [
+        ("http://[::1]:8787/", "http://[::1]:8787"),
+        ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
+        ("https://relais", "https://relais"),
+    ] {
+        assert_eq!(allervers_core::relay_address(good).unwrap(), kept);
+    }
+
+    assert!(matches!(
+        b.store.set_relay(&[8; 16], "https://relais.example.org"),
+        Err(CoreError::NotEnrolled)
+    ));
+    assert!(matches!(
+        c.store.set_relay(&space, "https://relais.example.org"),
+        Err(CoreError::NotEnrolled)
+    ));
+    assert!(c.store.membership().unwrap().is_none());
+}
+
 /// A change is sealed once: a push retried hours later sends the very same bytes (the relay
 /// stores it once), and the device's clock offset is measured from the request that got
 /// through, not from when the change was first sealed.

@@ -1,0 +1,191 @@
+//! End to end against real relay processes: the relay's operator moves it (its data, with the
+//! same spaces, device tokens and sequence numbers, behind a new address), and the devices follow
+//! it with `set_relay`: nothing lost, nothing received twice. An address that does not serve the
+//! space as far as a device has read it is refused, and the device's relay stays what it was.
+
+use allervers_client::HttpClient;
+use allervers_core::{
+    CoreError, NewEncounter, NewPerson, PersonQuery, RecordId, Store, TimelineItem,
+};
+use allervers_e2e::{
+    assert_identical, copy_relay_data, create_space, device, free_port, invite, join, welcome,
+    Device, RelayProcess,
+};
+
+fn sync(d: &Device) -> allervers_core::SyncSummary {
+    allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()
+}
+
+fn set_relay(d: &Device, url: &str) -> Result<allervers_core::Membership, CoreError> {
+    allervers_client::set_relay(&d.store, &HttpClient::default(), None, url)
+}
+
+fn relay_of(d: &Device) -> String {
+    d.store.membership().unwrap().unwrap().relay
+}
+
+fn person(store: &Store, name: &str) -> RecordId {
+    store
+        .add_person(&NewPerson {
+            name: Some(name.into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn meet(store: &Store, who: RecordId, place: &str) {
+    store
+        .log_encounter(&NewEncounter {
+            persons: vec![who],
+            place: Some(place.into()),
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+#[test]
+fn devices_follow_a_relay_moved_to_a_new_address_and_receive_nothing_twice() {
+    let old_dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::start(old_dir.path());
+    let (a, b) = (
+        device("Téléphone 1", "Amina"),
+        device("Téléphone 2", "Julien"),
+    );
+    create_space(&relay, &a.store, "Maraude sud");
+    join(&b.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&b.store]);
+    let karim = person(&a.store, "Karim");
+    meet(&a.store, karim, "Gare de Lyon");
+    sync(&a);
+    sync(&b);
+
+    // A backup of the relay taken now, restored later by mistake: it knows every token but
+    // misses what came after.
+    relay.kill();
+    let stale_dir = tempfile::tempdir().unwrap();
+    copy_relay_data(old_dir.path(), stale_dir.path());
+    let mut relay = RelayProcess::start_on(old_dir.path(), relay.port);
+    let awa = person(&b.store, "Awa");
+    meet(&b.store, awa, "Quai de la Rapée");
+    for d in [&b, &a, &b] {
+        sync(d);
+    }
+    assert_identical(&[&a.store, &b.store]);
+
+    // The move: the relay stopped, its data copied, a relay started from the copy elsewhere.
+    relay.kill();
+    let old_url = relay.url.clone();
+    let new_dir = tempfile::tempdir().unwrap();
+    copy_relay_data(old_dir.path(), new_dir.path());
+    let moved = RelayProcess::start(new_dir.path());
+    assert_ne!(moved.url, old_url);
+    assert!(matches!(
+        allervers_client::sync(&a.store, &HttpClient::default(), &mut |_| {}),
+        Err(CoreError::RelayUnreachable(_))
+    ));
+
+    // Refused, nothing changed: a relay that never heard of the space...
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = RelayProcess::start(fresh_dir.path());
+    match set_relay(&b, &fresh.url) {
+        Err(CoreError::RelayRefused { status, reason }) => {
+            assert_eq!(status, 401);
+            assert!(reason.contains("does not know this device"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // ...the old backup, whose log ends before what the devices received...
+    let stale = RelayProcess::start(stale_dir.path());
+    for d in [&a, &b] {
+        match set_relay(d, &stale.url) {
+            Err(CoreError::InvalidInput { reason, .. }) => {
+                assert!(reason.contains("ends before"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // ...an address where nothing listens, and no address at all.
+    assert!(matches!(
+        set_relay(&b, &format!("http://127.0.0.1:{}", free_port())),
+        Err(CoreError::RelayUnreachable(_))
+    ));
+    assert!(matches!(
+        set_relay(&b, "relais-sud"),
+        Err(CoreError::InvalidInput { .. })
+    ));
+    for d in [&a, &b] {
+        assert_eq!(relay_of(d), old_url);
+    }
+
+    // Followed: the cursors stay, so a sync with nothing new receives nothing.
+    let space = a.store.membership().unwrap().unwrap().space;
+    for d in [&a, &b] {
+        let cursors = (
+            d.store.pull_cursor(&space).unwrap(),
+            d.store.control_cursor(&space).unwrap(),
+        );
+        let m = set_relay(d, &format!("{}/", moved.url)).unwrap();
+        assert_eq!(m.relay, moved.url);
+        assert_eq!(relay_of(d), moved.url);
+        assert_eq!(
+            (
+                d.store.pull_cursor(&space).unwrap(),
+                d.store.control_cursor(&space).unwrap()
+            ),
+            cursors
+        );
+        let quiet = sync(d);
+        assert_eq!((quiet.pushed, quiet.pulled), (0, 0), "{quiet:?}");
+    }
+
+    // Work goes on through the moved relay; each device receives the others' new changes once.
+    let lucie = person(&a.store, "Lucie");
+    meet(&a.store, karim, "Bercy");
+    meet(&b.store, awa, "Austerlitz");
+    let (from_a, from_b) = (
+        a.store.pending_changes().unwrap() as usize,
+        b.store.pending_changes().unwrap() as usize,
+    );
+    assert_eq!((from_a, from_b), (2, 1));
+    let sent = sync(&a);
+    assert_eq!((sent.pushed, sent.new_changes), (from_a, 0), "{sent:?}");
+    let got = sync(&b);
+    assert_eq!(got.pushed, from_b, "{got:?}");
+    assert_eq!(got.new_changes, from_a, "{got:?}");
+    assert_eq!(
+        got.pulled,
+        from_a + from_b,
+        "its own come back once: {got:?}"
+    );
+    let back = sync(&a);
+    assert_eq!(
+        (back.pulled, back.new_changes),
+        (from_b, from_b),
+        "{back:?}"
+    );
+
+    assert_identical(&[&a.store, &b.store]);
+    for d in [&a, &b] {
+        let names: Vec<String> = d
+            .store
+            .list_persons(&PersonQuery::default())
+            .unwrap()
+            .into_iter()
+            .map(|p| p.display_name)
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        for id in [karim, awa, lucie] {
+            d.store.person(id).unwrap();
+        }
+        for who in [karim, awa] {
+            let met = d
+                .store
+                .timeline(who)
+                .unwrap()
+                .into_iter()
+                .filter(|e| matches!(e.item, TimelineItem::Encounter { .. }))
+                .count();
+            assert_eq!(met, 2);
+        }
+    }
+}
