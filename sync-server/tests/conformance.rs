@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+mod common;
+
 use allervers_protocol::{ControlBody, Envelope, WipeOrder};
 use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
 use allervers_relay::storage::{
@@ -39,24 +41,7 @@ fn sqlite() -> Backend {
 
 /// A fresh database on the test cluster.
 fn postgres() -> Backend {
-    let admin = std::env::var("ALLERVERS_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "no PostgreSQL for the tests: run scripts/test.sh, or `scripts/postgres.sh start DIR` \
-             and export ALLERVERS_TEST_POSTGRES=<the URL it prints>"
-        )
-    });
-    let name = format!("conformance_{}", hex::encode(rand::random::<[u8; 6]>()));
-    let mut client = ::postgres::Client::connect(&admin, ::postgres::NoTls).unwrap();
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let base = admin
-        .split('?')
-        .next()
-        .and_then(|u| u.rsplit_once('/'))
-        .map(|(base, _)| base.to_string())
-        .unwrap();
-    let url = format!("{base}/{name}");
+    let url = common::fresh_database("conformance");
     let options = PostgresOptions {
         max_connections: 4,
         ..PostgresOptions::default()

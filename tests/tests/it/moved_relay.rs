@@ -189,3 +189,73 @@ fn devices_follow_a_relay_moved_to_a_new_address_and_receive_nothing_twice() {
         }
     }
 }
+
+/// The operator outgrows one machine: the relay's SQLite data goes into PostgreSQL with
+/// `allervers-relay migrate`, two instances serve it behind nginx, and the devices follow with
+/// nothing lost or received twice; a device that joins afterwards receives everything.
+#[test]
+fn devices_follow_a_relay_migrated_from_sqlite_to_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::start(dir.path());
+    let (a, b) = (
+        device("Téléphone 1", "Amina"),
+        device("Téléphone 2", "Julien"),
+    );
+    create_space(&relay, &a.store, "Maraude nord");
+    join(&b.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&b.store]);
+    let karim = person(&a.store, "Karim");
+    meet(&a.store, karim, "Porte de la Chapelle");
+    let awa = person(&b.store, "Awa");
+    for d in [&a, &b, &a] {
+        sync(d);
+    }
+    relay.kill();
+
+    let database = allervers_e2e::postgres::fresh_database("moved");
+    let out = std::process::Command::new(allervers_e2e::relay_binary())
+        .args(["migrate", "--from"])
+        .arg(dir.path())
+        .args(["--to", &database])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let instances = [
+        RelayProcess::start_postgres(&database),
+        RelayProcess::start_postgres(&database),
+    ];
+    let nginx = allervers_e2e::nginx::Nginx::start(&[instances[0].port, instances[1].port]);
+
+    let space = a.store.membership().unwrap().unwrap().space;
+    for d in [&a, &b] {
+        let cursor = d.store.pull_cursor(&space).unwrap();
+        set_relay(d, &nginx.url).unwrap();
+        assert_eq!(d.store.pull_cursor(&space).unwrap(), cursor);
+        let quiet = sync(d);
+        assert_eq!((quiet.pushed, quiet.pulled), (0, 0), "{quiet:?}");
+    }
+    meet(&b.store, awa, "Gare du Nord");
+    meet(&a.store, karim, "La Villette");
+    for d in [&a, &b, &a] {
+        sync(d);
+    }
+    // A new member, invited through the moved relay, receives the space's keys and its log.
+    let c = device("Téléphone 3", "Sofiane");
+    join(&c.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&c.store]);
+    for d in [&a, &b, &c] {
+        sync(d);
+    }
+    assert_identical(&[&a.store, &b.store, &c.store]);
+    for who in [karim, awa] {
+        c.store.person(who).unwrap();
+    }
+    let met = c
+        .store
+        .timeline(karim)
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.item, TimelineItem::Encounter { .. }))
+        .count();
+    assert_eq!(met, 2);
+}

@@ -1,0 +1,217 @@
+//! `allervers-relay migrate`: a relay's SQLite data copied into PostgreSQL reads back the same
+//! through the `Storage` trait (every token, device, invite, envelope and control item, with its
+//! sequence number), numbering continues after it, and a target that already holds data, a
+//! missing source or a malformed URL is refused with one line and nothing written.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use allervers_protocol::{ControlBody, Envelope, WipeOrder};
+use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
+use allervers_relay::storage::{sha256, Enrolment, EpochOutcome, SqliteStorage, Storage};
+
+const NOW: i64 = 1_780_000_000_000;
+
+fn id(n: u8) -> [u8; 16] {
+    [n; 16]
+}
+
+fn token(n: u8) -> [u8; 32] {
+    sha256(&[b't', n])
+}
+
+fn envelope(n: u8) -> Envelope {
+    Envelope {
+        record: [n; 16],
+        epoch: u32::from(n % 2),
+        nonce: [n; 24],
+        sealed: vec![n; 30 + usize::from(n)],
+        key: (n % 3 == 0).then(|| vec![n; 72]),
+    }
+}
+
+fn enrol(s: &dyn Storage, space: u8, invite: [u8; 32], device: u8) {
+    s.enroll(
+        &Enrolment {
+            space: id(space),
+            invite,
+            device: id(device),
+            sign_key: [device; 32],
+            agree_key: [device + 1; 32],
+            mac: [device + 2; 32],
+        },
+        token(device),
+        NOW,
+    )
+    .unwrap();
+}
+
+/// Two spaces whose envelopes interleave in SQLite's one sequence, devices enrolled, one
+/// revoked with its wipe order, unused invites and a recovery token, epochs and key deliveries.
+fn fill(s: &dyn Storage) {
+    s.init_admin_token_hash([9; 32]).unwrap();
+    s.create_space(id(1), id(11), token(11), NOW).unwrap();
+    s.create_space(id(2), id(21), token(21), NOW).unwrap();
+    s.push(id(1), &[envelope(1), envelope(2), envelope(3)], NOW, 1_000)
+        .unwrap();
+    s.push(id(2), &[envelope(4), envelope(5)], NOW + 3_000, -2_000)
+        .unwrap();
+    s.push(id(1), &[envelope(6), envelope(7)], NOW + 5_000, 0)
+        .unwrap();
+    for (n, device) in [(1u8, 12u8), (2, 13)] {
+        let invite = sha256(&[b'i', n]);
+        s.add_invite(id(1), id(11), invite, NOW + 86_400_000)
+            .unwrap();
+        enrol(s, 1, invite, device);
+    }
+    s.add_invite(id(1), id(11), sha256(b"unused"), NOW + 86_400_000)
+        .unwrap();
+    s.set_recovery(id(1), id(11), sha256(b"recovery")).unwrap();
+    s.revoke(
+        id(1),
+        id(13),
+        Some(&WipeOrder {
+            space: id(1),
+            device: id(13),
+            by: id(11),
+            signature: vec![5; 64],
+        }),
+        NOW + 7_000,
+    )
+    .unwrap();
+    assert_eq!(
+        s.start_epoch(id(1), 0, id(11)).unwrap(),
+        EpochOutcome::Started(1)
+    );
+    s.post_control(
+        id(1),
+        &[ControlBody::Keys {
+            epoch: 1,
+            to: id(12),
+            from: id(11),
+            sealed: vec![1; 80],
+            signature: vec![2; 64],
+        }],
+    )
+    .unwrap();
+    for epoch in 0..2 {
+        s.start_epoch(id(2), epoch, id(21)).unwrap();
+    }
+}
+
+/// Everything a relay serves, read through the trait.
+fn served(s: &dyn Storage) -> String {
+    let mut out = format!("admin {:?}\n", s.admin_token_hash().unwrap());
+    for device in [11, 12, 13, 21, 99] {
+        out += &format!("caller {device}: {:?}\n", s.caller(token(device)).unwrap());
+    }
+    for space in [1, 2] {
+        out += &format!("devices {space}: {:?}\n", s.devices(id(space)).unwrap());
+        out += &format!(
+            "envelopes {space}: {:?}\n",
+            s.pull(id(space), 0, 100).unwrap()
+        );
+        out += &format!(
+            "control {space}: {:?}\n",
+            s.control(id(space), 0, 100).unwrap()
+        );
+    }
+    out
+}
+
+fn migrate(from: &Path, to: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_allervers-relay"))
+        .args(["migrate", "--from"])
+        .arg(from)
+        .args(["--to", to])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap()
+}
+
+fn postgres(url: &str) -> PostgresStorage {
+    PostgresStorage::connect(url, &PostgresOptions::default()).unwrap()
+}
+
+#[test]
+fn a_relay_moved_to_postgres_serves_what_it_served_and_numbers_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStorage::open(&dir.path().join("relay.db")).unwrap();
+    fill(&sqlite);
+    let before = served(&sqlite);
+    drop(sqlite);
+
+    let url = common::fresh_database("migrate");
+    let out = migrate(dir.path(), &url);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "copied 2 spaces, 4 devices, 2 invites, 7 envelopes and 6 control items"
+    );
+    let pg = postgres(&url);
+    assert_eq!(served(&pg), before);
+
+    // Space 1's numbers were 1, 2, 3, 6, 7 and space 2's 4, 5: each goes on after its last.
+    assert_eq!(pg.push(id(1), &[envelope(8)], NOW, 0).unwrap(), vec![8]);
+    assert_eq!(pg.push(id(2), &[envelope(8)], NOW, 0).unwrap(), vec![6]);
+    // An envelope already there keeps its number.
+    assert_eq!(pg.push(id(1), &[envelope(2)], NOW, 0).unwrap(), vec![2]);
+    assert_eq!(
+        pg.start_epoch(id(1), 1, id(11)).unwrap(),
+        EpochOutcome::Started(2)
+    );
+    // Its control items were 1 to 4 (space 2's 5 and 6): the new epoch's item is 5.
+    let control = pg.control(id(1), 0, 100).unwrap();
+    assert_eq!(control.items.last().unwrap().seq, 5);
+    // The unused invite and the recovery token still enrol, once.
+    enrol(&pg, 1, sha256(b"unused"), 14);
+    enrol(&pg, 1, sha256(b"recovery"), 15);
+    assert!(pg.caller(token(15)).unwrap().unwrap().coordinator);
+    assert!(pg
+        .enroll(
+            &Enrolment {
+                space: id(1),
+                invite: sha256(b"unused"),
+                device: id(16),
+                sign_key: [0; 32],
+                agree_key: [0; 32],
+                mac: [0; 32],
+            },
+            token(16),
+            NOW,
+        )
+        .is_err());
+}
+
+#[test]
+fn a_migration_is_refused_whole_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(&SqliteStorage::open(&dir.path().join("relay.db")).unwrap());
+    let url = common::fresh_database("migrate_twice");
+    assert!(migrate(dir.path(), &url).status.success());
+    let pg = postgres(&url);
+    let after_first = served(&pg);
+
+    let refused = |out: std::process::Output, why: &str| {
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(why),
+            "{stderr}"
+        );
+    };
+    refused(
+        migrate(dir.path(), &url),
+        "the PostgreSQL database already holds a relay's data",
+    );
+    let empty = tempfile::tempdir().unwrap();
+    refused(migrate(empty.path(), &url), "no relay database in");
+    refused(
+        migrate(dir.path(), "postgres://nobody@127.0.0.1:99999/x"),
+        "not a PostgreSQL URL",
+    );
+    assert_eq!(served(&pg), after_first);
+}
