@@ -28,7 +28,7 @@ fn envelope(n: u8) -> Envelope {
         epoch: u32::from(n % 2),
         nonce: [n; 24],
         sealed: vec![n; 30 + usize::from(n)],
-        key: (n % 3 == 0).then(|| vec![n; 72]),
+        key: n.is_multiple_of(3).then(|| vec![n; 72]),
     }
 }
 
