@@ -405,7 +405,17 @@ fn an_instance_killed_mid_push_loses_no_acknowledged_envelope() {
 fn postgres_restarted_mid_sync_loses_nothing() {
     let cluster = PostgresCluster::start();
     let database = cluster.fresh_database("restarted");
-    let (_relays, nginx) = relays_behind_nginx(&database, 2);
+    let (relays, nginx) = relays_behind_nginx(&database, 2);
+    // What an instance tells a load balancer's health check.
+    let health = |relay: &RelayProcess| {
+        let mut r = ureq::get(format!("{}/healthz", relay.url))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
     let devices = team(&nginx, "Maraude base redémarrée", 2);
     settle(&devices, Duration::ZERO);
     let before = stored_envelopes(&database);
@@ -455,6 +465,11 @@ fn postgres_restarted_mid_sync_loses_nothing() {
             assert!(is_outage(&e), "{e:?}");
             errors.push(e);
         }
+        for relay in &relays {
+            let (status, body) = health(relay);
+            assert_eq!(status, 503, "{body}");
+            assert!(body.contains("database unavailable"), "{body}");
+        }
         // Down for a few of the loop's rounds (each one begun and ended without a database),
         // then back.
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -473,6 +488,9 @@ fn postgres_restarted_mid_sync_loses_nothing() {
     // The relays reconnect by themselves: each device's next sync completes within seconds.
     for d in &devices {
         sync_until_done(d, Duration::from_secs(20));
+    }
+    for relay in &relays {
+        assert_eq!(health(relay), (200, "ok\n".to_string()));
     }
     settle(&devices, Duration::ZERO);
     assert_converged(&devices, &created);
