@@ -12,7 +12,9 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::storage::postgres::{Db, PostgresOptions, PostgresStorage};
+use allervers_protocol::Envelope;
+
+use crate::storage::postgres::{Db, EnvelopeRows, Placed, PostgresOptions, PostgresStorage};
 use crate::storage::{SqliteStorage, StorageError};
 use crate::storage_reason;
 
@@ -221,24 +223,12 @@ fn copy(
     loop {
         let batch: Vec<EnvelopeRow> = read!(rows_after(source, after));
         let Some(last) = batch.last() else { break };
-        after = last.1;
-        let columns = EnvelopeColumns::from(&batch);
-        db.execute(
-            "INSERT INTO envelopes (space, seq, digest, record, epoch, nonce, sealed, wrapped_key, received_at, clock_offset)
-             SELECT * FROM unnest($1::BYTEA[], $2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::BIGINT[], $6::BYTEA[], $7::BYTEA[], $8::BYTEA[], $9::BIGINT[], $10::BIGINT[])",
-            &[
-                &columns.space,
-                &columns.seq,
-                &columns.digest,
-                &columns.record,
-                &columns.epoch,
-                &columns.nonce,
-                &columns.sealed,
-                &columns.key,
-                &columns.received_at,
-                &columns.clock_offset,
-            ],
-        )?;
+        after = last.seq;
+        let mut rows = EnvelopeRows::default();
+        for r in &batch {
+            rows.add(r.placed(), &r.envelope);
+        }
+        rows.insert(db)?;
         moved.envelopes += batch.len() as u64;
         bar.inc(batch.len() as u64);
     }
@@ -253,20 +243,39 @@ fn rows<T>(
     source.prepare(sql)?.query_map([], f)?.collect()
 }
 
-/// An envelope's columns: space, seq, digest, record, epoch, nonce, sealed, wrapped key,
-/// received at, clock offset.
-type EnvelopeRow = (
-    Vec<u8>,
-    i64,
-    Vec<u8>,
-    Vec<u8>,
-    i64,
-    Vec<u8>,
-    Vec<u8>,
-    Option<Vec<u8>>,
-    i64,
-    i64,
-);
+/// A column of `N` bytes; any other length is an error (the file is not what it should be).
+fn fixed<const N: usize>(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<[u8; N]> {
+    let bytes: Vec<u8> = row.get(i)?;
+    <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            format!("{} bytes where {N} were expected", bytes.len()).into(),
+        )
+    })
+}
+
+/// An envelope as SQLite stores it.
+struct EnvelopeRow {
+    space: Vec<u8>,
+    seq: i64,
+    digest: Vec<u8>,
+    envelope: Envelope,
+    received_at: i64,
+    clock_offset: i64,
+}
+
+impl EnvelopeRow {
+    fn placed(&self) -> Placed<'_> {
+        Placed {
+            space: &self.space,
+            seq: self.seq,
+            digest: &self.digest,
+            received_at: self.received_at,
+            clock_offset: self.clock_offset,
+        }
+    }
+}
 
 fn rows_after(source: &Connection, after: i64) -> rusqlite::Result<Vec<EnvelopeRow>> {
     source
@@ -275,49 +284,20 @@ fn rows_after(source: &Connection, after: i64) -> rusqlite::Result<Vec<EnvelopeR
              FROM envelopes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?
         .query_map(rusqlite::params![after, BATCH as i64], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ))
+            Ok(EnvelopeRow {
+                space: r.get(0)?,
+                seq: r.get(1)?,
+                digest: r.get(2)?,
+                envelope: Envelope {
+                    record: fixed(r, 3)?,
+                    epoch: r.get(4)?,
+                    nonce: fixed(r, 5)?,
+                    sealed: r.get(6)?,
+                    key: r.get(7)?,
+                },
+                received_at: r.get(8)?,
+                clock_offset: r.get(9)?,
+            })
         })?
         .collect()
-}
-
-/// A batch of envelopes as arrays, for one `INSERT ... unnest`.
-struct EnvelopeColumns<'a> {
-    space: Vec<&'a [u8]>,
-    seq: Vec<i64>,
-    digest: Vec<&'a [u8]>,
-    record: Vec<&'a [u8]>,
-    epoch: Vec<i64>,
-    nonce: Vec<&'a [u8]>,
-    sealed: Vec<&'a [u8]>,
-    key: Vec<Option<&'a [u8]>>,
-    received_at: Vec<i64>,
-    clock_offset: Vec<i64>,
-}
-
-impl<'a> From<&'a Vec<EnvelopeRow>> for EnvelopeColumns<'a> {
-    fn from(batch: &'a Vec<EnvelopeRow>) -> Self {
-        EnvelopeColumns {
-            space: batch.iter().map(|r| r.0.as_slice()).collect(),
-            seq: batch.iter().map(|r| r.1).collect(),
-            digest: batch.iter().map(|r| r.2.as_slice()).collect(),
-            record: batch.iter().map(|r| r.3.as_slice()).collect(),
-            epoch: batch.iter().map(|r| r.4).collect(),
-            nonce: batch.iter().map(|r| r.5.as_slice()).collect(),
-            sealed: batch.iter().map(|r| r.6.as_slice()).collect(),
-            key: batch.iter().map(|r| r.7.as_deref()).collect(),
-            received_at: batch.iter().map(|r| r.8).collect(),
-            clock_offset: batch.iter().map(|r| r.9).collect(),
-        }
-    }
 }

@@ -289,6 +289,16 @@ pub fn join(store: &Store, code: &str) -> Result<(), allervers_core::CoreError> 
     allervers_client::join(store, &HttpClient::default(), code).map(|_| ())
 }
 
+/// A person known by a name only, as a worker records someone met for the first time.
+pub fn person(store: &Store, name: &str) -> allervers_core::RecordId {
+    store
+        .add_person(&allervers_core::NewPerson {
+            name: Some(name.into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
 /// Same records, same heads, on every store.
 pub fn assert_identical(stores: &[&Store]) {
     let ids = stores[0].record_ids().unwrap();

@@ -69,20 +69,8 @@ pub fn with_database(url: &str, name: &str) -> String {
 /// and without headers (`SELECT count(*)...` gives the number alone). Panics on failure with
 /// psql's message.
 pub fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url,
-            "-c",
-            sql,
-        ])
-        .env("PGCONNECT_TIMEOUT", "10")
+    let out = psql_command(url)
+        .args(["-c", sql])
         .output()
         .expect("run psql (postgresql-client: scripts/setup.sh installs it)");
     assert!(
@@ -91,6 +79,15 @@ pub fn psql(url: &str, sql: &str) -> String {
         String::from_utf8_lossy(&out.stderr).trim()
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// psql on database `url`: quiet, unaligned, without headers, stopping at the first error.
+pub fn psql_command(url: &str) -> Command {
+    let mut command = Command::new("psql");
+    command
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url])
+        .env("PGCONNECT_TIMEOUT", "10");
+    command
 }
 
 /// `scripts/postgres.sh` of this repository.

@@ -712,32 +712,24 @@ impl Storage for PostgresStorage {
                 .collect();
             let mut last = locked.last_seq;
             let mut seqs = Vec::with_capacity(envelopes.len());
-            let mut new = NewEnvelopes::default();
+            let mut new = EnvelopeRows::default();
             for (e, digest) in envelopes.iter().zip(&digests) {
                 let seq = *known.entry(digest.to_vec()).or_insert_with(|| {
                     last += 1;
-                    new.add(last, digest, e);
+                    let at = Placed {
+                        space: &space,
+                        seq: last,
+                        digest,
+                        received_at: now,
+                        clock_offset: offset,
+                    };
+                    new.add(at, e);
                     last
                 });
                 seqs.push(seq as u64);
             }
             if last > locked.last_seq {
-                db.execute(
-                    "INSERT INTO envelopes (space, seq, digest, record, epoch, nonce, sealed, wrapped_key, received_at, clock_offset)
-                     SELECT $1, n.*, $9, $10 FROM unnest($2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::BIGINT[], $6::BYTEA[], $7::BYTEA[], $8::BYTEA[]) AS n",
-                    &[
-                        &&space[..],
-                        &new.seq,
-                        &new.digest,
-                        &new.record,
-                        &new.epoch,
-                        &new.nonce,
-                        &new.sealed,
-                        &new.key,
-                        &now,
-                        &offset,
-                    ],
-                )?;
+                new.insert(db)?;
                 db.execute(
                     "UPDATE spaces SET last_seq = $2 WHERE space = $1",
                     &[&&space[..], &last],
@@ -797,9 +789,11 @@ impl Storage for PostgresStorage {
     }
 }
 
-/// The columns of the envelopes one push adds, as arrays for one `INSERT ... unnest`.
+/// Envelopes as they are stored, column by column, for one `INSERT ... unnest`: the envelopes a
+/// push adds, or a batch that a migration copies.
 #[derive(Default)]
-struct NewEnvelopes<'a> {
+pub(crate) struct EnvelopeRows<'a> {
+    space: Vec<&'a [u8]>,
     seq: Vec<i64>,
     digest: Vec<&'a [u8]>,
     record: Vec<&'a [u8]>,
@@ -807,16 +801,53 @@ struct NewEnvelopes<'a> {
     nonce: Vec<&'a [u8]>,
     sealed: Vec<&'a [u8]>,
     key: Vec<Option<&'a [u8]>>,
+    received_at: Vec<i64>,
+    clock_offset: Vec<i64>,
 }
 
-impl<'a> NewEnvelopes<'a> {
-    fn add(&mut self, seq: i64, digest: &'a [u8; 32], e: &'a Envelope) {
-        self.seq.push(seq);
-        self.digest.push(digest);
+/// Where an envelope goes and when it came: its space, sequence number, digest, arrival time
+/// and clock offset (both in seconds, as stored).
+pub(crate) struct Placed<'a> {
+    pub space: &'a [u8],
+    pub seq: i64,
+    pub digest: &'a [u8],
+    pub received_at: i64,
+    pub clock_offset: i64,
+}
+
+impl<'a> EnvelopeRows<'a> {
+    pub(crate) fn add(&mut self, at: Placed<'a>, e: &'a Envelope) {
+        self.space.push(at.space);
+        self.seq.push(at.seq);
+        self.digest.push(at.digest);
         self.record.push(&e.record);
         self.epoch.push(i64::from(e.epoch));
         self.nonce.push(&e.nonce);
         self.sealed.push(&e.sealed);
         self.key.push(e.key.as_deref());
+        self.received_at.push(at.received_at);
+        self.clock_offset.push(at.clock_offset);
+    }
+
+    pub(crate) fn insert(
+        &self,
+        db: &mut Db<'_, postgres::Transaction<'_>>,
+    ) -> Result<u64, postgres::Error> {
+        db.execute(
+            "INSERT INTO envelopes (space, seq, digest, record, epoch, nonce, sealed, wrapped_key, received_at, clock_offset)
+             SELECT * FROM unnest($1::BYTEA[], $2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::BIGINT[], $6::BYTEA[], $7::BYTEA[], $8::BYTEA[], $9::BIGINT[], $10::BIGINT[])",
+            &[
+                &self.space,
+                &self.seq,
+                &self.digest,
+                &self.record,
+                &self.epoch,
+                &self.nonce,
+                &self.sealed,
+                &self.key,
+                &self.received_at,
+                &self.clock_offset,
+            ],
+        )
     }
 }

@@ -9,11 +9,11 @@
 use allervers_client::{HttpClient, RelayApi, Transport};
 use allervers_core::store::{EnrolmentStatus, ROSTER_ID};
 use allervers_core::{
-    fuzzing, CoreError, DeviceId, Edit, Invite, Kind, NewPerson, PersonQuery, RecordId, SetAside,
-    Store, SyncSummary, Value,
+    fuzzing, CoreError, DeviceId, Edit, Invite, Kind, PersonQuery, RecordId, SetAside, Store,
+    SyncSummary, Value,
 };
 use allervers_e2e::{
-    assert_identical, create_space, device, invite, join, welcome, Device, RelayProcess,
+    assert_identical, create_space, device, invite, join, person, welcome, Device, RelayProcess,
 };
 use allervers_protocol::{ControlBody, Envelope, Push};
 use automerge::transaction::{CommitOptions, Transactable};
@@ -40,15 +40,6 @@ fn name(rng: &mut StdRng) -> String {
     let first = allervers_core::seed::FIRST_NAMES
         [rng.gen_range(0..allervers_core::seed::FIRST_NAMES.len())];
     format!("{first} {}.", (b'A' + rng.gen_range(0..26u8)) as char)
-}
-
-fn person(store: &Store, name: &str) -> RecordId {
-    store
-        .add_person(&NewPerson {
-            name: Some(name.into()),
-            ..Default::default()
-        })
-        .unwrap()
 }
 
 fn id16(device: &DeviceId) -> [u8; 16] {

@@ -5,8 +5,8 @@
 //! own tests of the same family are in `core/tests/it/trust_attacks.rs`.
 
 use allervers_client::HttpClient;
-use allervers_core::{fuzzing, DeviceId, NewPerson, RecordId, Store, SyncSummary};
-use allervers_e2e::{create_space, device, invite, join, welcome, Device, RelayProcess};
+use allervers_core::{fuzzing, DeviceId, SyncSummary};
+use allervers_e2e::{create_space, device, invite, join, person, welcome, Device, RelayProcess};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -33,15 +33,6 @@ fn refused_sync(d: &Device) {
 fn first_name(rng: &mut StdRng) -> String {
     let names = allervers_core::seed::FIRST_NAMES;
     names[rng.gen_range(0..names.len())].to_string()
-}
-
-fn person(store: &Store, name: &str) -> RecordId {
-    store
-        .add_person(&NewPerson {
-            name: Some(name.into()),
-            ..Default::default()
-        })
-        .unwrap()
 }
 
 fn id_of(d: &Device) -> DeviceId {

@@ -4,12 +4,10 @@
 //! space as far as a device has read it is refused, and the device's relay stays what it was.
 
 use allervers_client::HttpClient;
-use allervers_core::{
-    CoreError, NewEncounter, NewPerson, PersonQuery, RecordId, Store, TimelineItem,
-};
+use allervers_core::{CoreError, NewEncounter, PersonQuery, RecordId, Store, TimelineItem};
 use allervers_e2e::{
-    assert_identical, copy_relay_data, create_space, device, free_port, invite, join, welcome,
-    Device, RelayProcess,
+    assert_identical, copy_relay_data, create_space, device, free_port, invite, join, person,
+    welcome, Device, RelayProcess,
 };
 
 fn sync(d: &Device) -> allervers_core::SyncSummary {
@@ -22,15 +20,6 @@ fn set_relay(d: &Device, url: &str) -> Result<allervers_core::Membership, CoreEr
 
 fn relay_of(d: &Device) -> String {
     d.store.membership().unwrap().unwrap().relay
-}
-
-fn person(store: &Store, name: &str) -> RecordId {
-    store
-        .add_person(&NewPerson {
-            name: Some(name.into()),
-            ..Default::default()
-        })
-        .unwrap()
 }
 
 fn meet(store: &Store, who: RecordId, place: &str) {

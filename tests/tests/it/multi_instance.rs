@@ -5,7 +5,7 @@
 //! an envelope. Needs PostgreSQL (`ALLERVERS_TEST_POSTGRES`, set by `scripts/test.sh`) and nginx.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -235,17 +235,7 @@ struct SpaceLock {
 
 impl SpaceLock {
     fn take(database_url: &str) -> SpaceLock {
-        let mut psql = Command::new("psql")
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-d",
-                database_url,
-            ])
+        let mut psql = allervers_e2e::postgres::psql_command(database_url)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

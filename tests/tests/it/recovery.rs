@@ -3,22 +3,13 @@
 //! invites, approves and revokes like any other.
 
 use allervers_client::{HttpClient, RelayApi};
-use allervers_core::{fuzzing, CoreError, NewPerson, PersonQuery, RecordId, Store};
+use allervers_core::{fuzzing, CoreError, PersonQuery, Store};
 use allervers_e2e::{
-    assert_identical, create_space, device, invite, join, welcome, Device, RelayProcess,
+    assert_identical, create_space, device, invite, join, person, welcome, Device, RelayProcess,
 };
 
 fn sync(d: &Device) -> allervers_core::SyncSummary {
     allervers_client::sync(&d.store, &HttpClient::default(), &mut |_| {}).unwrap()
-}
-
-fn person(store: &Store, name: &str) -> RecordId {
-    store
-        .add_person(&NewPerson {
-            name: Some(name.into()),
-            ..Default::default()
-        })
-        .unwrap()
 }
 
 fn persons(store: &Store) -> usize {
