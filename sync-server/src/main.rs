@@ -38,6 +38,10 @@ struct Args {
     /// Seconds a start waits for PostgreSQL to answer before it gives up.
     #[arg(long, env = "ALLERVERS_RELAY_DB_WAIT", default_value_t = 60)]
     db_wait: u64,
+    /// The CA certificate (PEM) that signed the PostgreSQL server's, when the URL says
+    /// sslmode=require and the server's certificate is not from a public CA.
+    #[arg(long, env = "ALLERVERS_RELAY_DB_CA_FILE")]
+    db_ca_file: Option<PathBuf>,
     /// Admin token (registers spaces). Without one, a token is generated and printed once.
     #[arg(long, env = "ALLERVERS_RELAY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -58,6 +62,9 @@ enum Cmd {
         /// The PostgreSQL database to fill (postgres://...); it must hold no relay data yet.
         #[arg(long, env = "ALLERVERS_RELAY_DATABASE_URL", hide_env_values = true)]
         to: String,
+        /// The CA certificate (PEM) of the PostgreSQL server, with sslmode=require.
+        #[arg(long, env = "ALLERVERS_RELAY_DB_CA_FILE")]
+        db_ca_file: Option<PathBuf>,
     },
 }
 
@@ -101,10 +108,20 @@ fn main() -> ExitCode {
     let postgres = PostgresOptions {
         max_connections: args.db_connections,
         wait: Duration::from_secs(args.db_wait),
+        ca_file: args.db_ca_file,
         ..PostgresOptions::default()
     };
-    if let Some(Cmd::Migrate { from, to }) = args.command {
-        return match migrate::sqlite_to_postgres(&from, &to, &postgres) {
+    if let Some(Cmd::Migrate {
+        from,
+        to,
+        db_ca_file,
+    }) = args.command
+    {
+        let options = PostgresOptions {
+            ca_file: db_ca_file,
+            ..postgres
+        };
+        return match migrate::sqlite_to_postgres(&from, &to, &options) {
             Ok(moved) => {
                 println!("{moved}");
                 ExitCode::SUCCESS

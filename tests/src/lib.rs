@@ -120,13 +120,17 @@ impl RelayProcess {
 
     /// A relay on PostgreSQL, on a given port.
     pub fn start_postgres_on(database_url: &str, port: u16) -> RelayProcess {
+        Self::start_postgres_with(database_url, port, &[])
+    }
+
+    /// A relay on PostgreSQL, on a given port, with more flags.
+    pub fn start_postgres_with(database_url: &str, port: u16, flags: &[&str]) -> RelayProcess {
         let scratch = tempfile::tempdir().unwrap();
-        Self::spawn(
-            port,
-            scratch.path().to_path_buf(),
-            Some(scratch),
-            &["--database", database_url],
-        )
+        let args: Vec<&str> = ["--database", database_url]
+            .into_iter()
+            .chain(flags.iter().copied())
+            .collect();
+        Self::spawn(port, scratch.path().to_path_buf(), Some(scratch), &args)
     }
 
     fn spawn(

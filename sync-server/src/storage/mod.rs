@@ -42,14 +42,7 @@ impl From<rusqlite::Error> for StorageError {
 
 impl From<::postgres::Error> for StorageError {
     fn from(e: ::postgres::Error) -> Self {
-        // The error's own text is only "db error" when the server refused: say what it said.
-        StorageError::Failed(match e.as_db_error() {
-            Some(db) => format!("{}: {}", db.code().code(), db.message()),
-            None => match std::error::Error::source(&e) {
-                Some(source) => format!("{e}: {source}"),
-                None => e.to_string(),
-            },
-        })
+        StorageError::Failed(postgres::describe(&e))
     }
 }
 

@@ -9,17 +9,26 @@
 //! Connections come from a pool (r2d2) that checks each one before use, so that a database that
 //! restarted costs the requests made while it was down (503) and nothing after. Each connection
 //! keeps the statements it prepared. The schema is versioned (`relay_schema`); instances that
-//! start together migrate one at a time under an advisory lock.
+//! start together migrate one at a time under an advisory lock. With `sslmode=require` in the
+//! URL, connections use TLS (rustls) and the server's certificate is checked against Mozilla's
+//! roots, or against the operator's own CA (`--db-ca-file`), host name included; otherwise they
+//! are plain, for a database on the same machine or a private network.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use allervers_protocol::{
     encode, ControlBody, ControlPage, DeviceEntry, DeviceId, Envelope, Page, SpaceId, WipeOrder,
 };
+use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
     as_ms, check_deliveries, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
@@ -97,6 +106,9 @@ pub struct PostgresOptions {
     pub wait: Duration,
     /// How long a request waits for a connection before it is answered 503.
     pub checkout: Duration,
+    /// The CA that signed the database server's certificate (PEM), when it is not one of the
+    /// public roots; only with `sslmode=require`.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PostgresOptions {
@@ -105,6 +117,7 @@ impl Default for PostgresOptions {
             max_connections: 16,
             wait: Duration::from_secs(60),
             checkout: Duration::from_secs(3),
+            ca_file: None,
         }
     }
 }
@@ -115,9 +128,11 @@ pub struct Connection {
     statements: HashMap<&'static str, Statement>,
 }
 
-/// Opens connections for the pool and tells it which ones still work.
+/// Opens connections for the pool (over TLS when the URL requires it) and tells it which ones
+/// still work.
 struct Manager {
     config: postgres::Config,
+    tls: Option<MakeRustlsConnect>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -125,8 +140,12 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Connection, postgres::Error> {
+        let client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone())?,
+            None => self.config.connect(NoTls)?,
+        };
         Ok(Connection {
-            client: self.config.connect(NoTls)?,
+            client,
             statements: HashMap::new(),
         })
     }
@@ -209,24 +228,30 @@ impl PostgresStorage {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| StorageError::Failed(format!("not a PostgreSQL URL: {e}")))?;
+        let tls = tls(&config, options.ca_file.as_deref())?;
+        let manager = Manager { config, tls };
+        // The first connection is made here, so that what keeps the database out of reach is
+        // said whole; one that is not up yet (refused, reset, starting) is waited for.
+        let deadline = Instant::now() + options.wait;
+        loop {
+            match r2d2::ManageConnection::connect(&manager) {
+                Ok(_) => break,
+                Err(e) if Instant::now() < deadline && not_up_yet(&e) => {
+                    tracing::warn!(why = %describe(&e), "waiting for the database");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) => return Err(StorageError::Failed(describe(&e))),
+            }
+        }
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
             .connection_timeout(options.checkout)
             .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(Manager { config });
+            .build_unchecked(manager);
         let storage = PostgresStorage { pool };
-        let deadline = Instant::now() + options.wait;
-        loop {
-            match storage.migrate() {
-                Ok(()) => return Ok(storage),
-                Err(StorageError::Failed(why)) if Instant::now() < deadline => {
-                    tracing::warn!(%why, "waiting for the database");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        storage.migrate()?;
+        Ok(storage)
     }
 
     fn connection(&self) -> StorageResult<r2d2::PooledConnection<Manager>> {
@@ -305,6 +330,78 @@ impl PostgresStorage {
         let mut db = Db { client, statements };
         Ok(f(&mut db)?)
     }
+}
+
+/// TLS for connections to a database whose URL requires it: the server's certificate checked
+/// against `ca_file` (PEM, one or more certificates) or, without one, Mozilla's roots.
+fn tls(
+    config: &postgres::Config,
+    ca_file: Option<&Path>,
+) -> StorageResult<Option<MakeRustlsConnect>> {
+    if config.get_ssl_mode() != SslMode::Require {
+        return match ca_file {
+            Some(_) => Err(StorageError::Failed(
+                "a CA file is only used with sslmode=require in the database URL".into(),
+            )),
+            None => Ok(None),
+        };
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let unreadable = |e: &dyn std::fmt::Display| {
+                StorageError::Failed(format!("cannot read the CA file {}: {e}", path.display()))
+            };
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
+                roots
+                    .add(cert.map_err(|e| unreadable(&e))?)
+                    .map_err(|e| unreadable(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(unreadable(&"no certificate in it"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StorageError::Failed(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Some(MakeRustlsConnect::new(config)))
+}
+
+/// Whether a failed connection means the database is not up yet (nothing listens, it closed the
+/// connection, it is starting or recovering), as opposed to a refusal that waiting will not
+/// change (a certificate, a password, a database that does not exist).
+fn not_up_yet(e: &postgres::Error) -> bool {
+    use std::io::ErrorKind::*;
+    if e.code() == Some(&SqlState::CANNOT_CONNECT_NOW) {
+        return true;
+    }
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ConnectionRefused | ConnectionReset | ConnectionAborted | TimedOut | NotFound
+            )
+        })
+}
+
+/// A PostgreSQL error with its causes, on one line ("db error" alone says nothing).
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.code().code(), db.message());
+    }
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out += &format!(": {s}");
+        source = s.source();
+    }
+    out
 }
 
 fn retryable(e: &postgres::Error) -> bool {

@@ -1,5 +1,6 @@
 //! End-to-end tests, in one binary: devices syncing through a real relay process (`sync`), or
-//! through several on one PostgreSQL database behind nginx (`multi_instance`), what a
+//! through several on one PostgreSQL database behind nginx (`multi_instance`), over TLS to
+//! PostgreSQL (`postgres_tls`), what a
 //! misbehaving member or relay can send them (`adversarial`, with the counting allocator of
 //! `alloc_peak`), a coordinator's key for an epoch the relay never started (`epoch_forgery`), a
 //! relay moved to a new address that the devices follow (`moved_relay`), a space recovered with
@@ -10,6 +11,7 @@ mod alloc_peak;
 mod epoch_forgery;
 mod moved_relay;
 mod multi_instance;
+mod postgres_tls;
 mod recovery;
 mod simulation;
 mod sync;
