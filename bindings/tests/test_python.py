@@ -282,6 +282,23 @@ class SyncThroughTheRelay(unittest.TestCase):
         with self.assertRaises(av.FfiError.RelayRefused):
             new_store(self.dir.name, "Téléphone trouvé", "Lucien")[0].recover(recovery, None)
 
+    def test_a_phone_follows_its_relay_only_to_an_address_that_serves_its_space(self):
+        a, _, _ = new_store(self.dir.name, "Téléphone maraude 1", "Amina")
+        a.create_space("Maraude sud", self.url, ADMIN, None)
+        a.add_person(person(name="Awa"))
+        a.sync(None)
+        a.sync(None)
+        with self.assertRaises(av.FfiError.InvalidInput):
+            a.set_relay("relais-sud", None)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            nowhere = f"http://127.0.0.1:{s.getsockname()[1]}"
+        with self.assertRaises(av.FfiError.RelayUnreachable):
+            a.set_relay(nowhere, UrllibExchange())
+        # The same relay under another spelling of its address serves the space: kept.
+        a.set_relay(self.url + "/", UrllibExchange())
+        self.assertEqual(a.sync(None).pulled, 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
