@@ -6,7 +6,12 @@
 #   from the npm registry (which never downloads a browser of its own);
 # - for the Kotlin bindings' test: Java, JNA (Debian's libjna-java) and a Kotlin 2.x compiler,
 #   taken from the PyPI wheel kotlin-jupyter-kernel into .tools/kotlin (Debian's kotlin is 1.3,
-#   too old for uniffi's output).
+#   too old for uniffi's output);
+# - for the relay's end-to-end tests on PostgreSQL: Debian's postgresql (its server binaries, in
+#   /usr/lib/postgresql/<version>/bin, run a throwaway cluster: scripts/postgres.sh) and nginx
+#   (run by the tests in the foreground, in front of several relay instances). We never use
+#   their system services: none is started by the install (policy-rc.d), and the clusters and
+#   nginx the tests run live in temporary folders on loopback ports.
 # Does nothing for what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +25,29 @@ command -v npm >/dev/null || missing+=(npm)
 command -v java >/dev/null || missing+=(default-jdk-headless)
 [ -f /usr/share/java/jna.jar ] || missing+=(libjna-java)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v psql >/dev/null || missing+=(postgresql-client)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         echo "setup: installing ${missing[*]}"
+        # Installing postgresql or nginx would start their system services (a cluster on 5432,
+        # a web server on 80): a policy-rc.d that refuses every start, for the time of the
+        # install, unless the machine already has one (containers usually do).
+        policy=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            policy=/usr/sbin/policy-rc.d
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+            printf '#!/bin/sh\nexit 101\n' >"$policy"
+            chmod 755 "$policy"
+        fi
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        if [ -n "$policy" ]; then
+            rm -f "$policy"
+            trap - EXIT
+        fi
     else
         echo "setup: please install ${missing[*]}" >&2
         exit 1

@@ -3,9 +3,21 @@
 # (scripts/setup.sh), then runs every Rust test of the workspace in one profile and one target
 # directory (dev, dependencies at opt-level 1), then the dashboard's browser test against the
 # binary those tests built, then the tests of the generated Python and Kotlin bindings.
+# The relay's tests on PostgreSQL use a throwaway cluster started here (scripts/postgres.sh) in a
+# temporary folder, stopped and removed when this script ends, failed or not; one named by
+# ALLERVERS_TEST_POSTGRES (a URL) in the environment is used instead, and left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+if [ -z "${ALLERVERS_TEST_POSTGRES:-}" ]; then
+    pg_dir=$(mktemp -d)
+    trap 'scripts/postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
+    ALLERVERS_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir")
+    export ALLERVERS_TEST_POSTGRES
+    # Its folder (data, server.log). The tests never stop this cluster: those that crash
+    # PostgreSQL start their own.
+    export ALLERVERS_TEST_POSTGRES_DIR=$pg_dir
+fi
 cargo test --workspace --locked "$@"
 ALLERVERS_BIN="$PWD/target/debug/allervers" node --test tests/browser/
 scripts/bindings.sh

@@ -1,18 +1,25 @@
-//! Helpers for end-to-end scenarios: a real relay process on a loopback port, and devices
-//! (stores in temporary folders) enrolled in one space through it. The scenarios live in
-//! `tests/tests/`; the command line's own tests use the relay helper too.
+//! Helpers for end-to-end scenarios: a real relay process on a loopback port (on SQLite, or on
+//! PostgreSQL: `postgres`), nginx in front of several (`nginx`), and devices (stores in
+//! temporary folders) enrolled in one space through it. The scenarios live in `tests/tests/`;
+//! the command line's own tests use the relay helper too.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use allervers_client::HttpClient;
 use allervers_core::{ManualClock, Membership, RawKey, Store, StoreOptions};
 use chrono::{TimeZone, Utc};
 
+pub mod nginx;
+pub mod postgres;
 pub mod sim;
+
+pub use nginx::Nginx;
+pub use postgres::{fresh_database, postgres_url, psql, PostgresCluster};
 
 pub const ADMIN_TOKEN: &str = "end-to-end-admin-token";
 
@@ -82,12 +89,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A relay process with its own data folder.
+/// A relay process with its own data folder (on PostgreSQL, a throwaway one it does not use).
 pub struct RelayProcess {
     child: Child,
     pub url: String,
     pub port: u16,
     pub data: PathBuf,
+    /// The throwaway data folder of a relay on PostgreSQL.
+    _scratch: Option<tempfile::TempDir>,
+    /// The last lines the relay logged (warnings and errors), drained by a thread so that a
+    /// chatty relay never blocks on a full pipe.
+    log: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl RelayProcess {
@@ -97,32 +109,86 @@ impl RelayProcess {
 
     /// Starts on a given port (a restarted relay keeps its address).
     pub fn start_on(data: &Path, port: u16) -> RelayProcess {
+        Self::spawn(port, data.to_path_buf(), None, &[])
+    }
+
+    /// A relay on the PostgreSQL database of `database_url` (`--database`); several of them on
+    /// one database serve the same spaces.
+    pub fn start_postgres(database_url: &str) -> RelayProcess {
+        Self::start_postgres_on(database_url, free_port())
+    }
+
+    /// A relay on PostgreSQL, on a given port.
+    pub fn start_postgres_on(database_url: &str, port: u16) -> RelayProcess {
+        let scratch = tempfile::tempdir().unwrap();
+        Self::spawn(
+            port,
+            scratch.path().to_path_buf(),
+            Some(scratch),
+            &["--database", database_url],
+        )
+    }
+
+    fn spawn(
+        port: u16,
+        data: PathBuf,
+        scratch: Option<tempfile::TempDir>,
+        extra: &[&str],
+    ) -> RelayProcess {
         let mut child = Command::new(relay_binary())
             .arg("--addr")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data")
-            .arg(data)
+            .arg(&data)
             .args(["--admin-token", ADMIN_TOKEN])
+            .args(extra)
+            // Only what the arguments say: not a database named in the tests' environment.
+            .env_remove("ALLERVERS_RELAY_DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start the relay");
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        let stderr = child.stderr.take().unwrap();
+        let drain = {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                    if log.len() == 200 {
+                        log.pop_front();
+                    }
+                    log.push_back(line);
+                }
+            })
+        };
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("relay said: {line:?}"))
-            .to_string();
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            // It stopped before listening: what it said on the way out tells why.
+            let _ = child.kill();
+            let status = child.wait();
+            let _ = drain.join();
+            let log = Vec::from(log.lock().unwrap().clone()).join("\n");
+            panic!("relay said: {line:?} ({status:?}); its log:\n{log}");
+        };
         RelayProcess {
             child,
-            url,
+            url: url.to_string(),
             port,
-            data: data.to_path_buf(),
+            data,
+            _scratch: scratch,
+            log,
         }
+    }
+
+    /// The last lines the relay logged.
+    pub fn log(&self) -> String {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        Vec::from(log.clone()).join("\n")
     }
 
     /// SIGKILL: no chance to flush or say goodbye.
@@ -183,14 +249,14 @@ pub fn device(name: &str, worker: &str) -> Device {
 
 /// Registers a space at the relay with `coordinator` as its first device.
 pub fn create_space(relay: &RelayProcess, coordinator: &Store, name: &str) -> Membership {
-    allervers_client::create_space(
-        coordinator,
-        &HttpClient::default(),
-        &relay.url,
-        ADMIN_TOKEN,
-        name,
-    )
-    .unwrap()
+    create_space_at(&relay.url, coordinator, name)
+}
+
+/// Registers a space at the relay reached at `url` (a relay, or nginx in front of several):
+/// the devices of the space will use that address.
+pub fn create_space_at(url: &str, coordinator: &Store, name: &str) -> Membership {
+    allervers_client::create_space(coordinator, &HttpClient::default(), url, ADMIN_TOKEN, name)
+        .unwrap()
 }
 
 /// A coordinator's invite code, registered at the relay for a day.
