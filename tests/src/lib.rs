@@ -191,6 +191,11 @@ impl RelayProcess {
         Vec::from(log.clone()).join("\n")
     }
 
+    /// The relay's process id (benchmarks read its CPU time in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no chance to flush or say goodbye.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
