@@ -7,7 +7,8 @@
 //! `cargo bench -p allervers-e2e --bench relay_scale` (release). Steps of 250, 500, 1,000, 2,000
 //! and 4,000 devices, in spaces of 10; a backend's ladder stops at the first step out of the
 //! bound. Each step warms up for 5 s, then measures for 20 s (`ALLERVERS_BENCH_SECS`);
-//! `ALLERVERS_BENCH_QUICK=1` runs the 250-device step alone, measured for 3 s, on both backends.
+//! `ALLERVERS_BENCH_QUICK=1` runs the 250-device step alone, measured for 3 s, on both backends;
+//! `ALLERVERS_BENCH_BACKEND=sqlite` (or `postgres`) runs one backend's ladder alone.
 //!
 //! Each step has fresh storage: a new SQLite relay in a new folder, or a new database in the
 //! backend's own PostgreSQL cluster (`scripts/postgres.sh`) with two new relays and a new nginx.
@@ -374,8 +375,14 @@ fn main() {
         PERIOD.as_secs(),
         warmup.as_secs(),
     );
+    let backends: &[Backend] = match std::env::var("ALLERVERS_BENCH_BACKEND").as_deref() {
+        Ok("sqlite") => &[Backend::Sqlite],
+        Ok("postgres") => &[Backend::PostgresBehindNginx],
+        Ok(other) => panic!("ALLERVERS_BENCH_BACKEND={other}: sqlite or postgres"),
+        Err(_) => &[Backend::Sqlite, Backend::PostgresBehindNginx],
+    };
     let mut largest = Vec::new();
-    for backend in [Backend::Sqlite, Backend::PostgresBehindNginx] {
+    for &backend in backends {
         let cluster = (backend == Backend::PostgresBehindNginx).then(PostgresCluster::start);
         println!("{}:", backend.name());
         if let Some(cluster) = &cluster {
