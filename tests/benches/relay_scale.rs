@@ -254,7 +254,8 @@ fn run_step(
     let registration_secs = t.elapsed().as_secs_f64();
     assert_eq!(registered.len(), devices);
 
-    // Threads first, then the schedule: the first syncs are spread evenly over a second.
+    // Time to start every thread (half a second, and 100 µs each) before the first syncs, which
+    // are spread evenly over a second.
     let start =
         Instant::now() + Duration::from_millis(500) + Duration::from_micros(100) * devices as u32;
     let measure_from = start + warmup;
