@@ -9,12 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use allervers_client::HttpClient;
-use allervers_client::RelayApi;
-use allervers_client::Transport;
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::Invite;
-use allervers_e2e::{create_space, device, invite, join, RelayProcess, ADMIN_TOKEN};
-use allervers_protocol::{CreateInvite, Enroll, Envelope, Push};
+use allervers_e2e::{create_space, device, invite, join, RelayProcess};
+
+mod simulated_devices;
 
 /// A loopback TCP proxy in front of the relay that counts the bytes each way: what really goes
 /// over the wire, headers included.
@@ -228,71 +227,8 @@ fn main() {
     // 4. The relay under 200 concurrent simulated devices pushing and pulling.
     let spaces = 20;
     let per_space = 10;
-    let mut devices = Vec::new();
-    let client = HttpClient::default();
-    for s in 0..spaces {
-        let space: [u8; 16] =
-            std::array::from_fn(|i| (i as u8) ^ (s as u8).wrapping_mul(29) ^ 0x5a);
-        let device_id = |d: usize| -> [u8; 16] {
-            std::array::from_fn(|i| match i {
-                0 => s as u8,
-                1 => d as u8,
-                _ => 0xd0,
-            })
-        };
-        let coordinator = client
-            .create_space(&relay.url, ADMIN_TOKEN, space, device_id(0))
-            .unwrap()
-            .device_token;
-        devices.push((space, coordinator.clone()));
-        for d in 1..per_space {
-            let secret: [u8; 32] = rand::random();
-            let invite = Invite {
-                relay: relay.url.clone(),
-                space,
-                name: String::new(),
-                coordinator: allervers_core::identity::PublicKeys {
-                    sign: [1; 32],
-                    agree: [2; 32],
-                },
-                founder: allervers_core::identity::PublicKeys {
-                    sign: [1; 32],
-                    agree: [2; 32],
-                },
-                secret,
-            };
-            client
-                .create_invite(
-                    &relay.url,
-                    &space,
-                    &coordinator,
-                    &CreateInvite {
-                        secret_hash: invite.secret_hash(),
-                        expires_at_ms: std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .unwrap()
-                            .as_millis() as i64
-                            + 86_400_000,
-                    },
-                )
-                .unwrap();
-            let token = client
-                .enroll(
-                    &relay.url,
-                    &Enroll {
-                        space,
-                        redeem: invite.redeem(),
-                        device: device_id(d),
-                        sign_key: [3; 32],
-                        agree_key: [4; 32],
-                        mac: [5; 32],
-                    },
-                )
-                .unwrap()
-                .device_token;
-            devices.push((space, token));
-        }
-    }
+    let devices =
+        simulated_devices::register(&HttpClient::default(), &relay.url, 0..spaces, per_space);
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
@@ -300,8 +236,7 @@ fn main() {
     let t = Instant::now();
     let threads: Vec<_> = devices
         .into_iter()
-        .enumerate()
-        .map(|(n, (space, token))| {
+        .map(|mut device| {
             let (url, stop, errors, latencies) = (
                 relay.url.clone(),
                 stop.clone(),
@@ -311,41 +246,13 @@ fn main() {
             std::thread::spawn(move || {
                 let client = HttpClient::new(Duration::from_secs(30));
                 let mut local = Vec::new();
-                let mut after = 0;
-                let mut i = 0u32;
                 while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                    i += 1;
-                    let envelope = Envelope {
-                        record: [n as u8; 16],
-                        epoch: 0,
-                        nonce: [0; 24],
-                        sealed: format!("device {n} change {i}").into_bytes().repeat(12),
-                        key: None,
-                    };
-                    let t = Instant::now();
-                    if client
-                        .push(
-                            &url,
-                            &space,
-                            &token,
-                            &Push {
-                                envelopes: vec![envelope],
-                                sent_at_ms: 0,
-                            },
-                        )
-                        .is_err()
-                    {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    local.push(t.elapsed().as_micros() as u32);
-                    let t = Instant::now();
-                    match client.pull(&url, &space, &token, after, 200, None) {
-                        Ok(page) => after = page.next,
-                        Err(_) => {
+                    for request in device.sync(&client, &url) {
+                        if request.error.is_some() {
                             errors.fetch_add(1, Ordering::Relaxed);
                         }
+                        local.push(request.took.as_micros() as u32);
                     }
-                    local.push(t.elapsed().as_micros() as u32);
                 }
                 latencies.lock().unwrap().extend(local);
             })

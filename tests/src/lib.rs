@@ -195,7 +195,7 @@ impl RelayProcess {
         Vec::from(log.clone()).join("\n")
     }
 
-    /// The relay's process id.
+    /// The relay's process id (benchmarks read its CPU time in /proc).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

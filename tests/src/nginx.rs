@@ -35,6 +35,16 @@ impl Nginx {
     /// Round robin over relays listening on `upstream_ports` (127.0.0.1); back once it accepts
     /// connections.
     pub fn start(upstream_ports: &[u16]) -> Nginx {
+        Self::start_with_worker_connections(upstream_ports, 256)
+    }
+
+    /// Same, with room for `worker_connections` connections in its one worker (devices' and
+    /// upstream ones together: a load of N keep-alive devices needs more than 2 N). It must stay
+    /// under the open-file limit nginx inherits.
+    pub fn start_with_worker_connections(
+        upstream_ports: &[u16],
+        worker_connections: usize,
+    ) -> Nginx {
         assert!(
             Path::new(NGINX).exists(),
             "{NGINX} is missing: run scripts/setup.sh (it installs Debian's nginx)"
@@ -60,7 +70,7 @@ daemon off;
 pid {p}/nginx.pid;
 error_log {p}/error.log warn;
 events {{
-    worker_connections 256;
+    worker_connections {worker_connections};
 }}
 http {{
     access_log off;
