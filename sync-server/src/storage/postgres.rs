@@ -6,8 +6,9 @@
 //! misses a smaller one. A transaction that PostgreSQL aborts as a deadlock or a serialisation
 //! failure is run again, a few times.
 //!
-//! Connections come from a pool (r2d2) that checks each one before use, so that a database that
-//! restarted costs the requests made while it was down (503) and nothing after. Each connection
+//! Connections come from a pool (r2d2); one found lost when a call begins on it (the database
+//! restarted while it sat idle) is replaced at once, so that a restart costs the requests made
+//! while the database was down (503) and nothing after. Each connection
 //! keeps the statements it prepared. The schema is versioned (`relay_schema`); instances that
 //! start together migrate one at a time under an advisory lock. With `sslmode=require` in the
 //! URL, connections use TLS (rustls) and the server's certificate is checked against Mozilla's
@@ -122,10 +123,11 @@ impl Default for PostgresOptions {
     }
 }
 
-/// One pooled connection and the statements it prepared.
+/// One pooled connection, the statements it prepared, and whether it was found lost.
 pub struct Connection {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    broken: bool,
 }
 
 /// Opens connections for the pool (over TLS when the URL requires it) and tells it which ones
@@ -147,6 +149,7 @@ impl r2d2::ManageConnection for Manager {
         Ok(Connection {
             client,
             statements: HashMap::new(),
+            broken: false,
         })
     }
 
@@ -155,7 +158,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
-        conn.client.is_closed()
+        conn.broken || conn.client.is_closed()
     }
 }
 
@@ -221,6 +224,12 @@ pub struct PostgresStorage {
     pool: r2d2::Pool<Manager>,
 }
 
+/// How many lost connections one call steps over: every idle one of the pool, once the database
+/// restarted, and one more.
+fn lost_allowed(pool: &r2d2::Pool<Manager>) -> u32 {
+    pool.max_size() + 1
+}
+
 impl PostgresStorage {
     /// Connects to `url` (`postgres://user@host:port/database?...`), waiting up to
     /// `options.wait` for a database that does not answer yet, and migrates its schema.
@@ -246,6 +255,9 @@ impl PostgresStorage {
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
+            // No query to check a connection before each use (a round trip per request): one
+            // found lost is replaced then (`transaction`, `read`).
+            .test_on_check_out(false)
             .connection_timeout(options.checkout)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(manager);
@@ -292,44 +304,95 @@ impl PostgresStorage {
     }
 
     /// Runs `f` in one transaction, again when PostgreSQL aborts it as a deadlock or a
-    /// serialisation failure (at most four times in all).
+    /// serialisation failure (at most four times in all), and on another connection when the
+    /// one taken from the pool turns out lost before anything was sent (its BEGIN failed: the
+    /// database restarted while it sat idle; so may the pool's other idle ones). A connection lost later fails the call: whether
+    /// its COMMIT landed is unknown, and the device retries (a push is idempotent).
     pub(crate) fn transaction<T>(
         &self,
         mut f: impl FnMut(&mut Db<'_, postgres::Transaction<'_>>) -> Outcome<T>,
     ) -> StorageResult<T> {
         let mut conn = self.connection()?;
-        let Connection { client, statements } = &mut *conn;
+        let mut replaced = 0;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = client.transaction()?;
-            let outcome = f(&mut Db {
-                client: &mut tx,
-                statements: &mut *statements,
-            });
-            let result = match outcome {
-                Ok(Ok(value)) => tx.commit().map(|()| Ok(value)),
-                Ok(Err(refused)) => tx.rollback().map(|()| Err(refused)),
-                Err(e) => Err(e),
+            let lost_at_begin = {
+                let Connection {
+                    client,
+                    statements,
+                    broken,
+                } = &mut *conn;
+                match client.transaction() {
+                    Err(e) if lost(&e) && replaced < lost_allowed(&self.pool) => {
+                        *broken = true;
+                        true
+                    }
+                    Err(e) => return Err(mark(broken, e)),
+                    Ok(mut tx) => {
+                        let outcome = f(&mut Db {
+                            client: &mut tx,
+                            statements: &mut *statements,
+                        });
+                        let result = match outcome {
+                            Ok(Ok(value)) => tx.commit().map(|()| Ok(value)),
+                            Ok(Err(refused)) => tx.rollback().map(|()| Err(refused)),
+                            Err(e) => Err(e),
+                        };
+                        match result {
+                            Ok(result) => return result,
+                            Err(e) if attempt < 4 && retryable(&e) => continue,
+                            Err(e) => return Err(mark(broken, e)),
+                        }
+                    }
+                }
             };
-            match result {
-                Ok(result) => return result,
-                Err(e) if attempt < 4 && retryable(&e) => continue,
-                Err(e) => return Err(e.into()),
+            if lost_at_begin {
+                conn = self.connection()?;
+                replaced += 1;
+                attempt -= 1;
             }
         }
     }
 
-    /// Runs one statement's worth of reading outside a transaction.
+    /// Runs one statement's worth of reading outside a transaction, again on another connection
+    /// when the first one turns out lost.
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut Db<'_, Client>) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Db<'_, Client>) -> Result<T, postgres::Error>,
     ) -> StorageResult<T> {
-        let mut conn = self.connection()?;
-        let Connection { client, statements } = &mut *conn;
-        let mut db = Db { client, statements };
-        Ok(f(&mut db)?)
+        let mut replaced = 0;
+        loop {
+            let mut conn = self.connection()?;
+            let Connection {
+                client,
+                statements,
+                broken,
+            } = &mut *conn;
+            match f(&mut Db { client, statements }) {
+                Ok(value) => return Ok(value),
+                Err(e) if lost(&e) && replaced < lost_allowed(&self.pool) => {
+                    *broken = true;
+                    replaced += 1;
+                }
+                Err(e) => return Err(mark(broken, e)),
+            }
+        }
     }
+}
+
+/// Whether an error means the connection itself is gone (closed by the server, reset, timed
+/// out), not that a statement failed.
+fn lost(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || std::error::Error::source(e)
+            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+}
+
+/// The error, with its connection marked for the pool to drop when it is lost.
+fn mark(broken: &mut bool, e: postgres::Error) -> StorageError {
+    *broken |= lost(&e);
+    e.into()
 }
 
 /// TLS for connections to a database whose URL requires it: the server's certificate checked
