@@ -13,5 +13,6 @@ mod moved_relay;
 mod multi_instance;
 mod postgres_tls;
 mod recovery;
+mod review_moved;
 mod simulation;
 mod sync;
