@@ -73,3 +73,88 @@ fn a_device_never_follows_a_relay_that_gave_its_cursor_number_to_another_envelop
         }
     }
 }
+
+/// Any address that echoes the cursor it is asked about passes `set_relay`'s check: the request
+/// itself says which number to answer (`after=N-1&limit=1`). The device then hands its token to
+/// that address and syncs with it from then on. The check proves nothing about the address; the
+/// docs say it is "checked first (the new address must know this device and hold what it
+/// already received)".
+#[test]
+fn an_address_that_echoes_the_cursor_is_not_taken_for_the_space_relay() {
+    use allervers_client::{Exchange, HttpRequest, TransportError};
+    use allervers_protocol::{encode, Control, ControlBody, ControlPage, Envelope, Page, Stored};
+    use std::sync::Mutex;
+
+    struct Echo(Mutex<Vec<String>>);
+    impl Exchange for Echo {
+        fn exchange(&self, r: HttpRequest) -> Result<(u16, Vec<u8>), TransportError> {
+            self.0.lock().unwrap().push(r.bearer.clone().unwrap_or_default());
+            let after: u64 = r
+                .url
+                .split(['?', '&'])
+                .find_map(|p| p.strip_prefix("after="))
+                .unwrap()
+                .parse()
+                .unwrap();
+            let body = if r.url.contains("/control?") {
+                encode(&ControlPage {
+                    items: vec![Control {
+                        seq: after + 1,
+                        body: ControlBody::Epoch { epoch: 0, by: [0; 16] },
+                    }],
+                    next: after + 1,
+                    more: false,
+                })
+            } else {
+                encode(&Page {
+                    envelopes: vec![Stored {
+                        seq: after + 1,
+                        received_at_ms: 0,
+                        clock_offset_ms: 0,
+                        envelope: Envelope {
+                            record: [0; 16],
+                            epoch: 0,
+                            nonce: [0; 24],
+                            sealed: vec![0; 64],
+                            key: None,
+                        },
+                    }],
+                    next: after + 1,
+                    more: false,
+                    control: None,
+                })
+            };
+            Ok((200, body))
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path());
+    let (a, b) = (
+        device("Téléphone 1", "Amina"),
+        device("Téléphone 2", "Julien"),
+    );
+    create_space(&relay, &a.store, "Maraude ouest");
+    join(&b.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&b.store]);
+    person(&a.store, "Karim");
+    for d in [&a, &b] {
+        sync(d);
+    }
+    let space = b.store.membership().unwrap().unwrap().space;
+    assert!(b.store.pull_cursor(&space).unwrap() > 0);
+    let token = b.store.membership().unwrap().unwrap().token;
+
+    let echo = Echo(Mutex::new(Vec::new()));
+    let outcome =
+        allervers_client::set_relay(&b.store, &echo, None, "https://relais-sud.example.net");
+    let seen = echo.0.lock().unwrap().clone();
+    assert!(
+        outcome.is_err(),
+        "accepted an address that only echoes the cursor; it received the device token {} \
+         times ({}), and the device now syncs with {}",
+        seen.iter().filter(|t| **t == token).count(),
+        if seen.contains(&token) { "the real one" } else { "none" },
+        b.store.membership().unwrap().unwrap().relay
+    );
+}
