@@ -170,3 +170,53 @@ fn a_mistyped_database_url_does_not_print_its_password() {
         "connect: {err}\nrelay stderr: {relay_stderr}"
     );
 }
+
+/// An instance that stalls inside a transaction (its machine frozen or cut off from the
+/// database: no FIN reaches PostgreSQL, which then keeps the session for its TCP keepalive, two
+/// hours by default) keeps its space's row locked. The relay sets no lock_timeout,
+/// statement_timeout or idle_in_transaction_session_timeout, so every other instance's request
+/// for that space waits without end, each holding a pooled connection; once the pool is taken
+/// this way, requests for every other space and /healthz fail too.
+#[test]
+fn a_stalled_transaction_on_one_space_does_not_take_the_relay_down() {
+    use std::sync::mpsc;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let url = common::fresh_database("review_stall");
+    let options = PostgresOptions {
+        max_connections: 2,
+        ..PostgresOptions::default()
+    };
+    let pg = Arc::new(PostgresStorage::connect(&url, &options).unwrap());
+    pg.create_space(id(1), id(11), token(11), NOW).unwrap();
+    pg.create_space(id(2), id(21), token(21), NOW).unwrap();
+
+    // The stalled instance: its transaction took space 1's row and went silent.
+    let mut stalled = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = stalled.transaction().unwrap();
+    tx.query(
+        "SELECT last_seq FROM spaces WHERE space = $1 FOR UPDATE",
+        &[&&id(1)[..]],
+    )
+    .unwrap();
+
+    // Two devices push to space 1 through this instance.
+    let (done, finished) = mpsc::channel();
+    for n in 0..2u8 {
+        let (pg, done) = (pg.clone(), done.clone());
+        std::thread::spawn(move || {
+            let _ = done.send(pg.push(id(1), &[envelope(10 + n)], NOW, 0).is_ok());
+        });
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let other_space = pg.push(id(2), &[envelope(1)], NOW, 0);
+    let health = pg.check();
+    let answered = finished.recv_timeout(Duration::from_secs(20));
+    drop(tx);
+    assert!(
+        other_space.is_ok() && health.is_ok() && answered.is_ok(),
+        "space 2 push: {other_space:?}; healthz: {health:?}; \
+         space 1 pushes answered within 20 s: {answered:?}"
+    );
+}
