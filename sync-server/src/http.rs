@@ -87,6 +87,10 @@ impl From<StorageError> for Refused {
         match e {
             StorageError::Conflict(why) => Refused::new(StatusCode::CONFLICT, why),
             StorageError::NotFound(why) => Refused::new(StatusCode::NOT_FOUND, why),
+            StorageError::Moved => Refused::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this relay has moved: ask your coordinator for its new address",
+            ),
             StorageError::Failed(why) => {
                 tracing::error!(error = %why, "storage failed");
                 Refused::new(

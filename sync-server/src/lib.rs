@@ -96,5 +96,8 @@ pub fn storage_reason(e: &storage::StorageError) -> String {
             (*why).to_string()
         }
         storage::StorageError::Failed(why) => why.clone(),
+        storage::StorageError::Moved => "its data was moved to PostgreSQL (allervers-relay \
+            migrate): start the relay with --database and that database's URL"
+            .to_string(),
     }
 }

@@ -3,8 +3,10 @@
 //! items with their sequence numbers, the admin token's hash. Devices keep their tokens and
 //! cursors: pointed at the new address (`allervers space set-relay`), they continue where they
 //! were. The copy is one PostgreSQL transaction, made while the SQLite file is held under its
-//! write lock, so that nothing is half-copied and nothing written meanwhile is left behind; the
-//! counts of both sides are compared before it commits.
+//! write lock; the counts of both sides are compared before it commits. Then, still under that
+//! lock, the file is marked as moved: a relay still running on it serves and writes nothing more
+//! (503, "this relay has moved"), and none starts on it, so nothing is acknowledged there that
+//! the new database lacks.
 
 use std::fmt;
 use std::path::Path;
@@ -15,6 +17,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use allervers_protocol::Envelope;
 
 use crate::storage::postgres::{Db, EnvelopeRows, Placed, PostgresOptions, PostgresStorage};
+use crate::storage::sqlite::MOVED;
 use crate::storage::{SqliteStorage, StorageError};
 use crate::storage_reason;
 
@@ -48,6 +51,8 @@ pub fn sqlite_to_postgres(
     to: &str,
     options: &PostgresOptions,
 ) -> Result<Moved, String> {
+    to.parse::<postgres::Config>()
+        .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
     let file = from.join("relay.db");
     if !file.is_file() {
         return Err(format!("no relay database in {}", from.display()));
@@ -110,6 +115,18 @@ pub fn sqlite_to_postgres(
         })
         .map_err(|e| format!("nothing was copied: {}", storage_reason(&e)))?;
     bar.finish_and_clear();
+    let marked = source
+        .execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, CAST(strftime('%s', 'now') AS TEXT))",
+            [MOVED],
+        )
+        .and_then(|_| source.commit());
+    if let Err(e) = marked {
+        return Err(format!(
+            "{moved}, but {} could not be marked as moved ({e}): stop any relay still running on it",
+            file.display()
+        ));
+    }
     Ok(moved)
 }
 

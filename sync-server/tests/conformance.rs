@@ -601,6 +601,42 @@ fn concurrent_redemptions_and_epochs_have_one_winner(b: &Backend) {
     );
 }
 
+/// A write for a space the relay does not have is refused, whichever method makes it.
+fn writes_to_an_unknown_space_are_refused(b: &Backend) {
+    let s = b.open();
+    with_space(&*s, 1);
+    let refused = StorageError::NotFound("no such space");
+    assert_eq!(
+        s.add_invite(space(9), device(1), sha256(b"x"), NOW + 1_000),
+        Err(refused.clone())
+    );
+    assert_eq!(
+        s.set_recovery(space(9), device(1), sha256(b"y")),
+        Err(refused.clone())
+    );
+    assert_eq!(
+        s.post_control(space(9), &[keys(0, 2)]),
+        Err(refused.clone())
+    );
+    assert_eq!(s.push(space(9), &[envelope(1, 10)], NOW, 0), Err(refused));
+    assert!(s.control(space(9), 0, 10).unwrap().items.is_empty());
+    assert!(s.pull(space(9), 0, 10).unwrap().envelopes.is_empty());
+}
+
+/// The largest limit and cursor a caller can pass are served, not wrapped into an empty page.
+fn the_largest_limit_and_cursor_are_served(b: &Backend) {
+    let s = b.open();
+    with_space(&*s, 1);
+    s.push(space(1), &[envelope(1, 10)], NOW, 0).unwrap();
+    s.post_control(space(1), &[keys(0, 2)]).unwrap();
+    let page = s.pull(space(1), 0, usize::MAX).unwrap();
+    assert_eq!((page.envelopes.len(), page.more), (1, false));
+    let page = s.control(space(1), 0, usize::MAX).unwrap();
+    assert_eq!((page.items.len(), page.more), (1, false));
+    assert!(s.pull(space(1), u64::MAX, 10).unwrap().envelopes.is_empty());
+    assert!(s.control(space(1), u64::MAX, 10).unwrap().items.is_empty());
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -627,4 +663,6 @@ conformance!(
     data_outlives_the_instance,
     concurrent_pushes_never_hide_an_envelope_from_a_reader,
     concurrent_redemptions_and_epochs_have_one_winner,
+    writes_to_an_unknown_space_are_refused,
+    the_largest_limit_and_cursor_are_served,
 );

@@ -10,7 +10,9 @@ use std::process::Command;
 
 use allervers_protocol::{ControlBody, Envelope, WipeOrder};
 use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
-use allervers_relay::storage::{sha256, Enrolment, EpochOutcome, SqliteStorage, Storage};
+use allervers_relay::storage::{
+    sha256, Enrolment, EpochOutcome, SqliteStorage, Storage, StorageError,
+};
 
 const NOW: i64 = 1_780_000_000_000;
 
@@ -203,8 +205,17 @@ fn a_migration_is_refused_whole_with_one_line() {
             "{stderr}"
         );
     };
+    // The source is marked as moved: a second migration of it is refused whatever the target.
+    refused(migrate(dir.path(), &url), "was moved to PostgreSQL");
     refused(
-        migrate(dir.path(), &url),
+        migrate(dir.path(), &common::fresh_database("migrate_again")),
+        "was moved to PostgreSQL",
+    );
+    // Another relay's data into a database that holds some already.
+    let other = tempfile::tempdir().unwrap();
+    fill(&SqliteStorage::open(&other.path().join("relay.db")).unwrap());
+    refused(
+        migrate(other.path(), &url),
         "the PostgreSQL database already holds a relay's data",
     );
     let empty = tempfile::tempdir().unwrap();
@@ -214,4 +225,48 @@ fn a_migration_is_refused_whole_with_one_line() {
         "not a PostgreSQL URL",
     );
     assert_eq!(served(&pg), after_first);
+}
+
+/// A relay still running on its file while it is migrated: once the copy commits, it refuses
+/// every request and every write (nothing acknowledged there could be missing from PostgreSQL,
+/// and no sequence number it hands out could name another envelope there), and no relay starts
+/// on the file again.
+#[test]
+fn the_old_relay_refuses_everything_once_its_data_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = SqliteStorage::open(&dir.path().join("relay.db")).unwrap();
+    fill(&running);
+    let url = common::fresh_database("migrate_running");
+    assert!(migrate(dir.path(), &url).status.success());
+
+    assert_eq!(
+        running.push(id(1), &[envelope(9)], NOW, 0),
+        Err(StorageError::Moved)
+    );
+    assert_eq!(running.caller(token(11)), Err(StorageError::Moved));
+    assert_eq!(
+        running.start_epoch(id(1), 1, id(11)),
+        Err(StorageError::Moved)
+    );
+    assert_eq!(
+        running.add_invite(id(1), id(11), sha256(b"late"), NOW + 60_000),
+        Err(StorageError::Moved)
+    );
+    assert!(SqliteStorage::open(&dir.path().join("relay.db")).is_err());
+    let relay = Command::new(env!("CARGO_BIN_EXE_allervers-relay"))
+        .args(["--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!relay.status.success());
+    assert!(
+        String::from_utf8_lossy(&relay.stderr).contains("start the relay with --database"),
+        "{relay:?}"
+    );
+    // PostgreSQL holds what the file held, and numbers on.
+    assert_eq!(
+        postgres(&url).push(id(1), &[envelope(9)], NOW, 0).unwrap(),
+        vec![8]
+    );
 }

@@ -24,7 +24,7 @@ use allervers_protocol::{
 use sha2::{Digest, Sha256};
 
 /// What went wrong in storage, as the handlers map it to a status.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageError {
     /// The thing already exists (a space id taken, a device enrolled twice).
     Conflict(&'static str),
@@ -32,6 +32,9 @@ pub enum StorageError {
     NotFound(&'static str),
     /// The database failed.
     Failed(String),
+    /// This relay's SQLite data was moved to another database (`allervers-relay migrate`): it
+    /// serves and writes nothing more.
+    Moved,
 }
 
 impl From<rusqlite::Error> for StorageError {

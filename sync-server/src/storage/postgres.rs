@@ -234,9 +234,10 @@ impl PostgresStorage {
     /// Connects to `url` (`postgres://user@host:port/database?...`), waiting up to
     /// `options.wait` for a database that does not answer yet, and migrates its schema.
     pub fn connect(url: &str, options: &PostgresOptions) -> StorageResult<PostgresStorage> {
-        let config: postgres::Config = url
+        let mut config: postgres::Config = url
             .parse()
             .map_err(|e| StorageError::Failed(format!("not a PostgreSQL URL: {e}")))?;
+        limit_waits(&mut config);
         let tls = tls(&config, options.ca_file.as_deref())?;
         let manager = Manager { config, tls };
         // The first connection is made here, so that what keeps the database out of reach is
@@ -435,20 +436,42 @@ fn tls(
     Ok(Some(MakeRustlsConnect::new(config)))
 }
 
+/// Bounds on what one session may wait for, so that one stalled instance (frozen, or cut off
+/// while it holds a space's row lock) cannot hold the others up for long: a statement waits at
+/// most 2 s for a lock (then 503, and the device retries), a session idle inside a transaction
+/// is ended by the server after 30 s (its locks go with it), a statement runs at most 60 s, a
+/// connection is made within 5 s, and a dead peer is noticed by TCP keepalives within a minute
+/// or so. Options the URL sets itself come first and are kept.
+fn limit_waits(config: &mut postgres::Config) {
+    let given = config.get_options().unwrap_or_default().to_string();
+    let ours =
+        "-c lock_timeout=2s -c idle_in_transaction_session_timeout=30s -c statement_timeout=60s";
+    config.options(format!("{given} {ours}").trim());
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30));
+}
+
 /// Whether a failed connection means the database is not up yet (nothing listens, it closed the
-/// connection, it is starting or recovering), as opposed to a refusal that waiting will not
-/// change (a certificate, a password, a database that does not exist).
+/// connection, its name does not resolve yet, it is starting or recovering), as opposed to a
+/// refusal that waiting will not change (a certificate, a password, a database that does not
+/// exist).
 fn not_up_yet(e: &postgres::Error) -> bool {
     use std::io::ErrorKind::*;
     if e.code() == Some(&SqlState::CANNOT_CONNECT_NOW) {
         return true;
     }
+    // Any failure to reach it (refused, reset, timed out, a host name that does not resolve
+    // yet), but not a TLS handshake that failed on the certificate (invalid data).
     std::error::Error::source(e)
         .and_then(|s| s.downcast_ref::<std::io::Error>())
         .is_some_and(|io| {
-            matches!(
+            !matches!(
                 io.kind(),
-                ConnectionRefused | ConnectionReset | ConnectionAborted | TimedOut | NotFound
+                InvalidData | InvalidInput | PermissionDenied | Unsupported
             )
         })
 }

@@ -167,6 +167,7 @@ impl SqliteStorage {
             // The log may still hold frames of the rows as they were before: empty it.
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         }
+        not_moved(&conn)?;
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
         })
@@ -175,6 +176,35 @@ impl SqliteStorage {
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The mark `allervers-relay migrate` leaves in the file it copied, in the same locked
+/// transaction as the copy commits: from then on the file's relay serves and writes nothing, so
+/// that nothing acknowledged here after the copy is missing from the new database.
+pub(crate) const MOVED: &str = "moved";
+
+/// Refuses once the file's data was moved. Checked in every write's transaction, which takes
+/// the write lock first (`IMMEDIATE`): the migration holds that lock until its mark commits, so
+/// a write either commits before the copy starts or sees the mark.
+fn not_moved(conn: &Connection) -> StorageResult<()> {
+    let moved = conn
+        .prepare_cached("SELECT 1 FROM meta WHERE key = ?1")?
+        .exists([MOVED])?;
+    if moved {
+        return Err(StorageError::Moved);
+    }
+    Ok(())
+}
+
+/// Refuses a write to a space this relay does not have.
+fn space_exists(conn: &Connection, space: SpaceId) -> StorageResult<()> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM spaces WHERE space = ?1")?
+        .exists([space])?;
+    if !found {
+        return Err(StorageError::NotFound("no such space"));
+    }
+    Ok(())
 }
 
 /// Appends an item to a space's control log, or finds it there (same encoded bytes): its
@@ -230,7 +260,8 @@ impl Storage for SqliteStorage {
         now_ms: i64,
     ) -> StorageResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO spaces (space, created_at) VALUES (?1, ?2)",
             params![space, whole_seconds(now_ms)],
@@ -247,8 +278,9 @@ impl Storage for SqliteStorage {
     }
 
     fn caller(&self, token_hash: [u8; 32]) -> StorageResult<Option<Caller>> {
-        let found = self
-            .lock()
+        let conn = self.lock();
+        not_moved(&conn)?;
+        let found = conn
             .prepare_cached(
                 "SELECT space, device, coordinator, revoked_at IS NOT NULL,
                         CASE WHEN revoked_at IS NOT NULL THEN wipe_order END
@@ -274,13 +306,18 @@ impl Storage for SqliteStorage {
         secret_hash: [u8; 32],
         expires_at_ms: i64,
     ) -> StorageResult<()> {
-        let inserted = self.lock().execute(
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
+        space_exists(&tx, space)?;
+        let inserted = tx.execute(
             "INSERT OR IGNORE INTO invites (secret_hash, space, created_by, expires_at) VALUES (?1, ?2, ?3, ?4)",
             params![secret_hash, space, by, expires_at_ms],
         )?;
         if inserted == 0 {
             return Err(StorageError::Conflict("this invite already exists"));
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -292,6 +329,8 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
+        space_exists(&tx, space)?;
         tx.execute(
             "DELETE FROM invites WHERE space = ?1 AND coordinator = 1",
             [space],
@@ -324,6 +363,7 @@ impl Storage for SqliteStorage {
         // The write lock first: the invite is read and deleted under it, so that of two
         // redemptions of one invite exactly one finds it.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
         // An invite is used once: it is deleted, and the device's enrolment time is all the
         // relay keeps of it.
         let coordinator: Option<bool> = tx
@@ -396,6 +436,7 @@ impl Storage for SqliteStorage {
         let order = order.map(encode);
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
         let updated = tx.execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, ?3), wipe_order = coalesce(wipe_order, ?4)
              WHERE space = ?1 AND device = ?2",
@@ -414,8 +455,10 @@ impl Storage for SqliteStorage {
     }
 
     fn make_coordinator(&self, space: SpaceId, device: DeviceId) -> StorageResult<()> {
-        let conn = self.lock();
-        let updated = conn.execute(
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
+        let updated = tx.execute(
             "UPDATE devices SET coordinator = 1 WHERE space = ?1 AND device = ?2 AND revoked_at IS NULL",
             params![space, device],
         )?;
@@ -424,6 +467,7 @@ impl Storage for SqliteStorage {
                 "no such device in this space, or it was revoked",
             ));
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -436,7 +480,9 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<Vec<u64>> {
         let (now, offset) = (whole_seconds(now_ms), rounded_seconds(clock_offset_ms));
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
+        space_exists(&tx, space)?;
         let mut seqs = Vec::with_capacity(envelopes.len());
         for e in envelopes {
             let digest = sha256(&e.sealed);
@@ -465,24 +511,33 @@ impl Storage for SqliteStorage {
              WHERE space = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let after_sql = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![space, after_sql, limit as i64 + 1], |r| {
-            Ok(stored(
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        })?;
+        let rows = stmt.query_map(
+            params![
+                space,
+                after_sql,
+                i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1
+            ],
+            |r| {
+                Ok(stored(
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            },
+        )?;
         envelope_page(rows.map(|r| r.map_err(StorageError::from)), after, limit)
     }
 
     fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
+        space_exists(&tx, space)?;
         let epoch: u32 = tx
             .query_row("SELECT epoch FROM spaces WHERE space = ?1", [space], |r| {
                 r.get(0)
@@ -504,9 +559,14 @@ impl Storage for SqliteStorage {
             "SELECT seq, body FROM control WHERE space = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let after_sql = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![space, after_sql, limit as i64 + 1], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
-        })?;
+        let rows = stmt.query_map(
+            params![
+                space,
+                after_sql,
+                i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1
+            ],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)),
+        )?;
         control_page(rows.map(|r| r.map_err(StorageError::from)), after, limit)
     }
 
@@ -520,6 +580,7 @@ impl Storage for SqliteStorage {
         // The epoch is read under the write lock: two starts from the same epoch cannot both
         // see it.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        not_moved(&tx)?;
         let current: Option<u32> = tx
             .query_row("SELECT epoch FROM spaces WHERE space = ?1", [space], |r| {
                 r.get(0)

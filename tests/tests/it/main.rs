@@ -13,6 +13,5 @@ mod moved_relay;
 mod multi_instance;
 mod postgres_tls;
 mod recovery;
-mod review_moved;
 mod simulation;
 mod sync;

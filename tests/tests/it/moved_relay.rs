@@ -248,3 +248,54 @@ fn devices_follow_a_relay_migrated_from_sqlite_to_postgres() {
         .count();
     assert_eq!(met, 2);
 }
+
+/// The operator migrates while the old relay still runs, and a device syncs with the old
+/// address once more before it is told to move: the old relay refuses it (503, "this relay has
+/// moved"), so its change stays in its outbox, and once it follows, nothing is lost either way.
+#[test]
+fn a_device_that_reaches_the_old_relay_after_the_migration_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::start(dir.path());
+    let (a, b) = (
+        device("Téléphone 1", "Amina"),
+        device("Téléphone 2", "Julien"),
+    );
+    create_space(&relay, &a.store, "Maraude est");
+    join(&b.store, &invite(&a.store)).unwrap();
+    welcome(&a.store, &[&b.store]);
+    person(&a.store, "Karim");
+    for d in [&a, &b, &a] {
+        sync(d);
+    }
+
+    let database = allervers_e2e::postgres::fresh_database("moved_running");
+    let out = std::process::Command::new(allervers_e2e::relay_binary())
+        .args(["migrate", "--from"])
+        .arg(dir.path())
+        .args(["--to", &database])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let awa = person(&b.store, "Awa");
+    match allervers_client::sync(&b.store, &HttpClient::default(), &mut |_| {}) {
+        Err(CoreError::RelayRefused { status, reason }) => {
+            assert_eq!(status, 503);
+            assert!(reason.contains("has moved"), "{reason}");
+        }
+        other => panic!("the old relay took a sync after the migration: {other:?}"),
+    }
+    assert_eq!(b.store.pending_changes().unwrap(), 1);
+    relay.kill();
+
+    let moved = RelayProcess::start_postgres(&database);
+    set_relay(&a, &moved.url).unwrap();
+    let lucie = person(&a.store, "Lucie");
+    sync(&a);
+    set_relay(&b, &moved.url).unwrap();
+    for d in [&b, &a, &b] {
+        sync(d);
+    }
+    assert_identical(&[&a.store, &b.store]);
+    assert!(b.store.person(lucie).is_ok() && a.store.person(awa).is_ok());
+}
