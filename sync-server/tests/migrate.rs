@@ -14,15 +14,7 @@ use allervers_relay::storage::{
     sha256, Enrolment, EpochOutcome, SqliteStorage, Storage, StorageError,
 };
 
-const NOW: i64 = 1_780_000_000_000;
-
-fn id(n: u8) -> [u8; 16] {
-    [n; 16]
-}
-
-fn token(n: u8) -> [u8; 32] {
-    sha256(&[b't', n])
-}
+use common::{id, token, NOW};
 
 fn envelope(n: u8) -> Envelope {
     Envelope {

@@ -8,17 +8,9 @@ use std::process::Command;
 
 use allervers_protocol::Envelope;
 use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
-use allervers_relay::storage::{sha256, Storage, StorageError};
+use allervers_relay::storage::{Storage, StorageError};
 
-const NOW: i64 = 1_780_000_000_000;
-
-fn id(n: u8) -> [u8; 16] {
-    [n; 16]
-}
-
-fn token(n: u8) -> [u8; 32] {
-    sha256(&[b't', n])
-}
+use common::{id, token, NOW};
 
 fn envelope(n: u8) -> Envelope {
     Envelope {

@@ -196,6 +196,13 @@ fn not_moved(conn: &Connection) -> StorageResult<()> {
     Ok(())
 }
 
+/// A write's transaction: the write lock taken first, and refused once the file moved.
+fn write(conn: &mut Connection) -> StorageResult<Transaction<'_>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    not_moved(&tx)?;
+    Ok(tx)
+}
+
 /// Refuses a write to a space this relay does not have.
 fn space_exists(conn: &Connection, space: SpaceId) -> StorageResult<()> {
     let found = conn
@@ -260,8 +267,7 @@ impl Storage for SqliteStorage {
         now_ms: i64,
     ) -> StorageResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO spaces (space, created_at) VALUES (?1, ?2)",
             params![space, whole_seconds(now_ms)],
@@ -307,8 +313,7 @@ impl Storage for SqliteStorage {
         expires_at_ms: i64,
     ) -> StorageResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         space_exists(&tx, space)?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO invites (secret_hash, space, created_by, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -328,8 +333,7 @@ impl Storage for SqliteStorage {
         secret_hash: [u8; 32],
     ) -> StorageResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         space_exists(&tx, space)?;
         tx.execute(
             "DELETE FROM invites WHERE space = ?1 AND coordinator = 1",
@@ -362,8 +366,7 @@ impl Storage for SqliteStorage {
         let mut conn = self.lock();
         // The write lock first: the invite is read and deleted under it, so that of two
         // redemptions of one invite exactly one finds it.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         // An invite is used once: it is deleted, and the device's enrolment time is all the
         // relay keeps of it.
         let coordinator: Option<bool> = tx
@@ -435,8 +438,7 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<()> {
         let order = order.map(encode);
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         let updated = tx.execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, ?3), wipe_order = coalesce(wipe_order, ?4)
              WHERE space = ?1 AND device = ?2",
@@ -456,8 +458,7 @@ impl Storage for SqliteStorage {
 
     fn make_coordinator(&self, space: SpaceId, device: DeviceId) -> StorageResult<()> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         let updated = tx.execute(
             "UPDATE devices SET coordinator = 1 WHERE space = ?1 AND device = ?2 AND revoked_at IS NULL",
             params![space, device],
@@ -480,8 +481,7 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<Vec<u64>> {
         let (now, offset) = (whole_seconds(now_ms), rounded_seconds(clock_offset_ms));
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         space_exists(&tx, space)?;
         let mut seqs = Vec::with_capacity(envelopes.len());
         for e in envelopes {
@@ -535,8 +535,7 @@ impl Storage for SqliteStorage {
 
     fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         space_exists(&tx, space)?;
         let epoch: u32 = tx
             .query_row("SELECT epoch FROM spaces WHERE space = ?1", [space], |r| {
@@ -579,8 +578,7 @@ impl Storage for SqliteStorage {
         let mut conn = self.lock();
         // The epoch is read under the write lock: two starts from the same epoch cannot both
         // see it.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        not_moved(&tx)?;
+        let tx = write(&mut conn)?;
         let current: Option<u32> = tx
             .query_row("SELECT epoch FROM spaces WHERE space = ?1", [space], |r| {
                 r.get(0)

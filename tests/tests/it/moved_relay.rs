@@ -32,17 +32,46 @@ fn meet(store: &Store, who: RecordId, place: &str) {
         .unwrap();
 }
 
-#[test]
-fn devices_follow_a_relay_moved_to_a_new_address_and_receive_nothing_twice() {
-    let old_dir = tempfile::tempdir().unwrap();
-    let mut relay = RelayProcess::start(old_dir.path());
+/// Two devices in a new space at `relay`: a coordinator's and one it invited, with its key.
+fn pair(relay: &RelayProcess, space: &str) -> (Device, Device) {
     let (a, b) = (
         device("Téléphone 1", "Amina"),
         device("Téléphone 2", "Julien"),
     );
-    create_space(&relay, &a.store, "Maraude sud");
+    create_space(relay, &a.store, space);
     join(&b.store, &invite(&a.store)).unwrap();
     welcome(&a.store, &[&b.store]);
+    (a, b)
+}
+
+/// `allervers-relay migrate` of the relay data in `dir` into a fresh database: its URL.
+fn migrate(dir: &std::path::Path, name: &str) -> String {
+    let database = allervers_e2e::postgres::fresh_database(name);
+    let out = std::process::Command::new(allervers_e2e::relay_binary())
+        .args(["migrate", "--from"])
+        .arg(dir)
+        .args(["--to", &database])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    database
+}
+
+/// How many encounters a person's timeline holds on `store`.
+fn encounters(store: &Store, who: RecordId) -> usize {
+    store
+        .timeline(who)
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.item, TimelineItem::Encounter { .. }))
+        .count()
+}
+
+#[test]
+fn devices_follow_a_relay_moved_to_a_new_address_and_receive_nothing_twice() {
+    let old_dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::start(old_dir.path());
+    let (a, b) = pair(&relay, "Maraude sud");
     let karim = person(&a.store, "Karim");
     meet(&a.store, karim, "Gare de Lyon");
     sync(&a);
@@ -167,13 +196,7 @@ fn devices_follow_a_relay_moved_to_a_new_address_and_receive_nothing_twice() {
             d.store.person(id).unwrap();
         }
         for who in [karim, awa] {
-            let met = d
-                .store
-                .timeline(who)
-                .unwrap()
-                .into_iter()
-                .filter(|e| matches!(e.item, TimelineItem::Encounter { .. }))
-                .count();
+            let met = encounters(&d.store, who);
             assert_eq!(met, 2);
         }
     }
@@ -186,13 +209,7 @@ fn devices_follow_a_relay_moved_to_a_new_address_and_receive_nothing_twice() {
 fn devices_follow_a_relay_migrated_from_sqlite_to_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let mut relay = RelayProcess::start(dir.path());
-    let (a, b) = (
-        device("Téléphone 1", "Amina"),
-        device("Téléphone 2", "Julien"),
-    );
-    create_space(&relay, &a.store, "Maraude nord");
-    join(&b.store, &invite(&a.store)).unwrap();
-    welcome(&a.store, &[&b.store]);
+    let (a, b) = pair(&relay, "Maraude nord");
     let karim = person(&a.store, "Karim");
     meet(&a.store, karim, "Porte de la Chapelle");
     let awa = person(&b.store, "Awa");
@@ -201,14 +218,7 @@ fn devices_follow_a_relay_migrated_from_sqlite_to_postgres() {
     }
     relay.kill();
 
-    let database = allervers_e2e::postgres::fresh_database("moved");
-    let out = std::process::Command::new(allervers_e2e::relay_binary())
-        .args(["migrate", "--from"])
-        .arg(dir.path())
-        .args(["--to", &database])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    let database = migrate(dir.path(), "moved");
     let instances = [
         RelayProcess::start_postgres(&database),
         RelayProcess::start_postgres(&database),
@@ -239,13 +249,7 @@ fn devices_follow_a_relay_migrated_from_sqlite_to_postgres() {
     for who in [karim, awa] {
         c.store.person(who).unwrap();
     }
-    let met = c
-        .store
-        .timeline(karim)
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.item, TimelineItem::Encounter { .. }))
-        .count();
+    let met = encounters(&c.store, karim);
     assert_eq!(met, 2);
 }
 
@@ -256,26 +260,13 @@ fn devices_follow_a_relay_migrated_from_sqlite_to_postgres() {
 fn a_device_that_reaches_the_old_relay_after_the_migration_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut relay = RelayProcess::start(dir.path());
-    let (a, b) = (
-        device("Téléphone 1", "Amina"),
-        device("Téléphone 2", "Julien"),
-    );
-    create_space(&relay, &a.store, "Maraude est");
-    join(&b.store, &invite(&a.store)).unwrap();
-    welcome(&a.store, &[&b.store]);
+    let (a, b) = pair(&relay, "Maraude est");
     person(&a.store, "Karim");
     for d in [&a, &b, &a] {
         sync(d);
     }
 
-    let database = allervers_e2e::postgres::fresh_database("moved_running");
-    let out = std::process::Command::new(allervers_e2e::relay_binary())
-        .args(["migrate", "--from"])
-        .arg(dir.path())
-        .args(["--to", &database])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    let database = migrate(dir.path(), "moved_running");
 
     let awa = person(&b.store, "Awa");
     match allervers_client::sync(&b.store, &HttpClient::default(), &mut |_| {}) {
