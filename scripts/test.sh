@@ -13,10 +13,8 @@ if [ -z "${ALLERVERS_TEST_POSTGRES:-}" ]; then
     pg_dir=$(mktemp -d)
     trap 'scripts/postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
     ALLERVERS_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir")
+    # The tests never stop this cluster: those that crash PostgreSQL start their own.
     export ALLERVERS_TEST_POSTGRES
-    # Its folder (data, server.log). The tests never stop this cluster: those that crash
-    # PostgreSQL start their own.
-    export ALLERVERS_TEST_POSTGRES_DIR=$pg_dir
 fi
 cargo test --workspace --locked "$@"
 ALLERVERS_BIN="$PWD/target/debug/allervers" node --test tests/browser/

@@ -536,13 +536,12 @@ impl Storage for SqliteStorage {
     fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>> {
         let mut conn = self.lock();
         let tx = write(&mut conn)?;
-        space_exists(&tx, space)?;
         let epoch: u32 = tx
             .query_row("SELECT epoch FROM spaces WHERE space = ?1", [space], |r| {
                 r.get(0)
             })
             .optional()?
-            .unwrap_or(0);
+            .ok_or(StorageError::NotFound("no such space"))?;
         check_deliveries(items, epoch)?;
         let seqs = items
             .iter()
