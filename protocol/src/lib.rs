@@ -84,7 +84,29 @@ pub enum ControlBody {
     },
     /// Written by the relay when a coordinator starts a new key epoch.
     Epoch { epoch: u32, by: DeviceId },
+    /// Posted by a coordinator's device (`POST /v1/spaces/{space}/control`): an erasure order
+    /// (a person's right to erasure). In the transaction that stores the item, the relay deletes
+    /// the space's envelopes whose `(epoch, record)` is listed in `records`, and keeps those
+    /// pairs so that it refuses (409) a later push of an envelope carrying one of them. `sealed`
+    /// (what the order erases, readable with the space key) and `signature` (by device `by`) are
+    /// for the devices, which check them; the relay can check neither.
+    Erase {
+        by: DeviceId,
+        records: Vec<BlindedRecord>,
+        sealed: Vec<u8>,
+        signature: Vec<u8>,
+    },
 }
+
+/// A record as the relay sees it in one key epoch: its id blinded with that epoch's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlindedRecord {
+    pub epoch: u32,
+    pub record: [u8; 16],
+}
+
+/// The most records one erasure order may list (a person's records under every epoch).
+pub const MAX_ERASED_RECORDS: usize = 200_000;
 
 /// A control item with its sequence number in the space's control log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,8 +123,8 @@ pub struct ControlPage {
     pub more: bool,
 }
 
-/// `POST /v1/spaces/{space}/control` (coordinator): key deliveries (only `ControlBody::Keys`);
-/// answered with `Pushed` (their sequence numbers; an item posted twice is stored once).
+/// `POST /v1/spaces/{space}/control` (coordinator): key deliveries (`ControlBody::Keys`) and
+/// erasure orders (`ControlBody::Erase`), each signed by the posting device; answered with `Pushed` (their sequence numbers; an item posted twice is stored once).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostControl {
     pub items: Vec<ControlBody>,
