@@ -606,6 +606,34 @@ pub struct SyncSummary {
     pub has_space_key: bool,
 }
 
+/// What erasing a person did here, in counts (see `Store::erase_person`).
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct Erasure {
+    pub records: u64,
+    pub encounters: u64,
+    /// Shared encounters re-issued without the erased person.
+    pub reissued: u64,
+    pub actions: u64,
+    pub referrals: u64,
+    pub changes: u64,
+    /// Blinded ids the order lists for the relay (0 outside a space).
+    pub blinded: u64,
+}
+
+impl From<core::Erasure> for Erasure {
+    fn from(e: core::Erasure) -> Self {
+        Erasure {
+            records: e.records as u64,
+            encounters: e.encounters as u64,
+            reissued: e.reissued as u64,
+            actions: e.actions as u64,
+            referrals: e.referrals as u64,
+            changes: e.changes as u64,
+            blinded: e.blinded as u64,
+        }
+    }
+}
+
 /// An envelope sync set aside, as listed to a coordinator.
 #[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
 pub struct SetAside {
@@ -1070,6 +1098,19 @@ impl Store {
                 &core::DeviceId::from_bytes(&id),
             )?;
             Ok(done.epoch)
+        })
+    }
+
+    /// Erases a person's file (the right to erasure; a coordinator's device, or a store outside
+    /// any space): done here at once, and on every other device and at the relay once the order
+    /// is posted, at the next sync. Shared encounters are re-issued without them (notes left
+    /// out).
+    pub fn erase_person(&self, person: String, reason: String) -> Result<Erasure> {
+        guard(|| {
+            Ok(self
+                .inner
+                .erase_person(id(&person)?, &reason, false)?
+                .into())
         })
     }
 

@@ -253,6 +253,22 @@ enum PersonCmd {
         #[arg(long = "clear", value_name = "FIELD")]
         clear: Vec<String>,
     },
+    /// Erases a person's file on every device of the space and at the relay (the right to
+    /// erasure; coordinator): the person, their encounters, actions and referrals; an encounter
+    /// shared with others is re-issued without them. Outside a space, on this store only.
+    Erase {
+        person: String,
+        /// Why (kept in the sealed order, which only the space's devices read).
+        #[arg(long)]
+        reason: String,
+        /// Keeps the notes of shared encounters when they are re-issued (they may speak of the
+        /// erased person: left out unless this is given).
+        #[arg(long)]
+        keep_shared_notes: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -521,6 +537,70 @@ fn code_list(name: &str) -> Result<Vocab> {
 /// The person that a PERSON argument (an id, or words of one person's names) names. Words that
 /// match several persons list them, by id and name, on this supervisor's own terminal (the
 /// core's error carries only their ids).
+/// `person erase`: asks for confirmation, erases, then syncs so that the order reaches the relay
+/// and the other devices. Prints counts, never a value.
+fn erase_person(
+    ctx: &Ctx,
+    store: &Store,
+    id: RecordId,
+    reason: &str,
+    keep_shared_notes: bool,
+    yes: bool,
+) -> Result<()> {
+    let space = store.membership()?;
+    if !yes {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            bail!("erasing needs a confirmation: run it in a terminal, or add --yes");
+        }
+        eprintln!(
+            "Person {id}, their encounters, actions and referrals will be erased {} (shared encounters re-issued without them{}). This cannot be undone. Erase? [y/N]",
+            if space.is_some() {
+                "on every device of the space and at the relay"
+            } else {
+                "from this store"
+            },
+            if keep_shared_notes { ", notes kept" } else { ", notes left out" }
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "o" | "oui") {
+            bail!("not erased");
+        }
+    }
+    let done = store.erase_person(id, reason, keep_shared_notes)?;
+    let synced = match &space {
+        Some(_) => Some(allervers_client::sync(
+            store,
+            &allervers_client::HttpClient::default(),
+            &mut |_| {},
+        )),
+        None => None,
+    };
+    let posted = matches!(synced, Some(Ok(_)));
+    ctx.print(
+        &serde_json::json!({"erased": done, "posted": posted}),
+        || {
+            let mut text = format!(
+                "Person {id} erased: {} records ({} encounters, {} shared encounters re-issued without them, {} actions, {} referrals), {} changes deleted",
+                done.records, done.encounters, done.reissued, done.actions, done.referrals, done.changes
+            );
+            match &synced {
+                None => text.push_str("; this store belongs to no space: erased here only"),
+                Some(Ok(_)) => text.push_str(&format!(
+                    "; the order ({} blinded ids) was posted: every device carries it out at its next sync",
+                    done.blinded
+                )),
+                Some(Err(_)) => {}
+            }
+            text
+        },
+    )?;
+    if let Some(Err(e)) = synced {
+        bail!("erased here, but the order could not be posted yet ({}); it is kept and posted at the next sync", ApiError::from(e));
+    }
+    Ok(())
+}
+
 fn find_person(store: &Store, words: &str) -> Result<RecordId> {
     match store.find_person(words) {
         Err(CoreError::AmbiguousPerson(ids)) => {
@@ -987,6 +1067,15 @@ fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
                 include_inactive: all,
             })?;
             ctx.print(&persons, || render::persons(&persons, ctx.lang))?;
+        }
+        PersonCmd::Erase {
+            person,
+            reason,
+            keep_shared_notes,
+            yes,
+        } => {
+            let id = find_person(&store, &person)?;
+            erase_person(ctx, &store, id, &reason, keep_shared_notes, yes)?;
         }
         PersonCmd::Show { person } => {
             let id = find_person(&store, &person)?;

@@ -962,6 +962,16 @@ pub fn sign_wipe_order(store: &Store, device: &crate::DeviceId) -> Result<WipeOr
     crate::sync::wipe_order_signed_by(store, device)
 }
 
+/// An erasure order for `person`, signed by `store`'s device whether or not it is a
+/// coordinator's, and carried out nowhere ([`Store::erase_person`] refuses a worker).
+pub fn sign_erasure_order(
+    store: &Store,
+    person: crate::RecordId,
+    reason: &str,
+) -> Result<allervers_protocol::ControlBody> {
+    crate::sync::order_signed_by(store, person, reason)
+}
+
 /// Every space key `store` holds, with its epoch.
 pub fn space_keys_held(store: &Store) -> Result<Vec<(u32, [u8; 32])>> {
     let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;

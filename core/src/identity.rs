@@ -149,6 +149,27 @@ fn box_key(
     key
 }
 
+/// What the signature of an erasure order covers: a label, the space, the ordering device, the
+/// blinded records the relay deletes (each epoch and id) and the sealed content.
+pub(crate) fn erasure_message(
+    space: &[u8; 16],
+    by: &[u8; 16],
+    records: &[allervers_protocol::BlindedRecord],
+    sealed: &[u8],
+) -> Vec<u8> {
+    let mut out = b"allervers erase v1".to_vec();
+    out.extend_from_slice(space);
+    out.extend_from_slice(by);
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    for r in records {
+        out.extend_from_slice(&r.epoch.to_le_bytes());
+        out.extend_from_slice(&r.record);
+    }
+    out.extend_from_slice(&(sealed.len() as u64).to_le_bytes());
+    out.extend_from_slice(sealed);
+    out
+}
+
 /// Checks one signature by `keys` over `message`.
 pub(crate) fn verify_bytes(keys: &PublicKeys, message: &[u8], signature: &[u8]) -> bool {
     let Ok(signature) = <[u8; 64]>::try_from(signature) else {

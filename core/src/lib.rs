@@ -44,11 +44,11 @@ pub use model::{
 };
 pub use store::export;
 pub use store::{
-    DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, SetAside,
+    DeviceInfo, DueAction, Identity, ImportSummary, OrderStatus, PersonQuery, PersonSort, SetAside,
     SignedChange, Store, StoreOptions,
 };
 pub use sync::{
-    relay_address, Invite, Membership, RecoveryCode, Request, Response, SyncProgress, SyncRound,
-    SyncSummary,
+    relay_address, Erasure, Invite, Membership, RecoveryCode, Request, Response, SyncProgress,
+    SyncRound, SyncSummary,
 };
 pub use timeline::{TimelineEntry, TimelineItem};

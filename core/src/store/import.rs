@@ -46,6 +46,9 @@ pub struct ImportSummary {
     pub quarantined: usize,
     /// Devices whose keys this batch taught the store.
     pub learned_keys: usize,
+    /// Changes dropped because their record was erased here (a person's erasure), or because
+    /// they refer to an erased person (set aside as quarantined when they came from a relay).
+    pub erased: usize,
 }
 
 impl Store {
@@ -316,6 +319,21 @@ impl Store {
                 )?;
                 continue;
             }
+            if let Some(tombstone) = super::erasure::tombstone(&tx, id)? {
+                // An erased record is never brought back. An edit of one that was shared with
+                // other persons (re-issued without the erased one) may matter to them: it is
+                // set aside for review rather than dropped unseen.
+                if tombstone.shared && !strict {
+                    set_back(
+                        &mut verdicts,
+                        i,
+                        Setback::Quarantine(super::erasure::EDITS_ERASED.into()),
+                    )?;
+                } else {
+                    summary.erased += 1;
+                }
+                continue;
+            }
             let new = by_record.entry(id).or_default();
             if new.iter().any(|(_, c)| c.hash() == change.hash()) {
                 summary.known_changes += 1;
@@ -406,6 +424,34 @@ impl Store {
             }
             if let Some(kind) = kind {
                 index::refresh(&tx, kind, id, &mut doc, now_ms, &before)?;
+                if let Some(person) = super::erasure::refers_to_erased(&tx, kind, id)? {
+                    // Written about a person erased since, by a device that had not seen the
+                    // order: set aside the same way on every device (and gone from this one).
+                    super::erasure::delete(
+                        &tx,
+                        &[super::erasure::ToErase {
+                            record: id,
+                            shared: false,
+                        }],
+                        person,
+                        None,
+                        now_ms,
+                    )?;
+                    summary.records -= 1;
+                    summary.new_changes -= accepted.len();
+                    if !missing.is_empty() {
+                        summary.waiting -= accepted.len();
+                    }
+                    for (i, _) in &accepted {
+                        if strict {
+                            summary.erased += 1;
+                        } else {
+                            verdicts[*i] =
+                                Some(Setback::Quarantine(super::erasure::REFERS_TO_ERASED.into()));
+                        }
+                    }
+                    continue;
+                }
                 summary.new_conflicts += index::refresh_conflicts(&tx, kind, id, &doc, now_ms)?;
                 maybe_snapshot(&tx, id, &mut doc)?;
             }

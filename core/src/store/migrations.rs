@@ -360,6 +360,31 @@ ALTER TABLE spaces ADD COLUMN credentials BLOB;
 -- read the key deliveries sealed to the recovery identity.
 ALTER TABLE spaces ADD COLUMN recovery BLOB;
 "#,
+    r#"
+-- Erasure (GDPR article 17). A tombstone per erased record: a change for it received later (a
+-- relay's page, a bundle, a device that had not seen the order) is dropped, or set aside for
+-- review when the record was shared with other persons (`shared`), never applied again.
+-- `person` is the erased person's id: a record received later that refers to them is set aside.
+CREATE TABLE erased (
+    record_id BLOB PRIMARY KEY,
+    person BLOB NOT NULL,
+    shared INTEGER NOT NULL,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX erased_by_person ON erased(person);
+-- The erasure orders read from a space's control log and what became of each here: 'done',
+-- 'refused' (with the reason) or 'waiting' (sealed under a key epoch this device has not
+-- received yet: tried again when a key arrives). The order stays sealed as it came.
+CREATE TABLE erasure_orders (
+    space BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (space, seq)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

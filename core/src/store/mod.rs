@@ -5,13 +5,14 @@
 //! `Store` is a thin front: opening and migrations (`open.rs`, `migrations.rs`), the change log
 //! (`changes.rs`), writes (`write.rs`), reads and lists (`query.rs`), the roster (`roster.rs`),
 //! sync's state (`sync_state.rs`), the report's counts (`activity.rs`), exports (`export.rs`),
-//! received changes (`import.rs`), the index tables (`index.rs`) and the modes of the store's
+//! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
 
 pub(crate) mod activity;
 mod changes;
 pub(crate) mod control;
+pub(crate) mod erasure;
 pub mod export;
 pub mod files;
 mod import;
@@ -41,6 +42,7 @@ pub(crate) use changes::{
     record_kind, relay_times, RelayTimes,
 };
 pub use control::{Enrolment, EnrolmentStatus};
+pub use erasure::OrderStatus;
 pub use import::{ImportSummary, SignedChange};
 pub use open::CIPHER_SETTINGS;
 pub(crate) use query::{conflict_rows, person_actions_and_referrals, person_encounters};

@@ -219,9 +219,24 @@ impl Store {
     }
 
     fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
-        let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
-        self.checker_edits(&conn, kind, &edits)?;
+        let tx = conn.transaction()?;
+        let id = self.create_record_in(&tx, kind, edits)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Creates a record in the caller's transaction (an erasure re-issues a shared encounter in
+    /// its own).
+    pub(crate) fn create_record_in(
+        &self,
+        tx: &Connection,
+        kind: Kind,
+        edits: Vec<Edit>,
+    ) -> Result<RecordId> {
+        let now_ms = self.clock.now_ms();
+        let conn = tx;
+        self.checker_edits(conn, kind, &edits)?;
         // An id binds its creator, so only this device's own ids can collide with it (26
         // random bits a millisecond), and all of them are in this store: one drawn twice is
         // drawn again.
@@ -242,10 +257,8 @@ impl Store {
             .ok_or_else(|| CoreError::corrupt("new record has no change"))?;
         // The document is new: everything after its (empty) save cursor is this one change.
         let bytes = doc.save_incremental();
-        let tx = conn.transaction()?;
-        insert_raw_change(&tx, id, Some(kind), &hash, &bytes, true, now_ms, None)?;
-        index::insert_new(&tx, kind, id, root, &self.me.device, now_ms)?;
-        tx.commit()?;
+        insert_raw_change(tx, id, Some(kind), &hash, &bytes, true, now_ms, None)?;
+        index::insert_new(tx, kind, id, root, &self.me.device, now_ms)?;
         Ok(id)
     }
 

@@ -20,6 +20,7 @@ use super::Membership;
 use crate::crypto::RawKey;
 use crate::identity::{self, Grant, PublicKeys, Role};
 use crate::store::control::{self, Enrolment, EnrolmentStatus};
+use crate::store::erasure;
 use crate::store::sync_state::{self, Cursor};
 use crate::store::trust;
 use crate::{CoreError, DeviceId, Result, Store};
@@ -36,6 +37,8 @@ pub struct ControlSummary {
     pub approved: usize,
     /// Enrolments whose MAC did not match, and key deliveries that did not check out.
     pub refused: usize,
+    /// Records erased here by erasure orders.
+    pub erased: usize,
 }
 
 fn keys_message(space: &SpaceId, epoch: u32, to: &[u8; 16], from: &[u8; 16]) -> Vec<u8> {
@@ -114,6 +117,37 @@ impl Store {
         let now_ms = self.now().timestamp_millis();
         let mut summary = ControlSummary::default();
         let mut conn = self.lock();
+        // An erasure's deletions overwrite what they free (only in a page that carries one).
+        let erasing = page
+            .items
+            .iter()
+            .any(|i| matches!(i.body, ControlBody::Erase { .. }));
+        if erasing {
+            erasure::secure_delete(&conn, true)?;
+        }
+        let applied = self.apply_control_in(&mut conn, &m, me, now_ms, page, &mut summary);
+        if erasing {
+            erasure::secure_delete(&conn, false)?;
+        }
+        let deleted = applied?;
+        if deleted.records > 0 || deleted.changes > 0 || deleted.set_aside > 0 {
+            summary.erased += deleted.records;
+            erasure::scrub(&conn)?;
+        }
+        Ok(summary)
+    }
+
+    fn apply_control_in(
+        &self,
+        conn: &mut rusqlite::Connection,
+        m: &Membership,
+        me: [u8; 16],
+        now_ms: i64,
+        page: &ControlPage,
+        summary: &mut ControlSummary,
+    ) -> Result<erasure::Deleted> {
+        let mut deleted = erasure::Deleted::default();
+        let space = &m.space;
         let tx = conn.transaction()?;
         let recovery =
             sync_state::recovery_secret(&tx, space)?.map(|s| super::recovery::identity_of(&s));
@@ -225,11 +259,18 @@ impl Store {
                         None => summary.refused += 1,
                     }
                 }
-                // Erasure orders are not carried out by this version yet: the relay refuses them.
-                ControlBody::Epoch { .. } | ControlBody::Erase { .. } => {}
+                ControlBody::Erase { .. } => {
+                    let done = self.carry_out_order(&tx, m, item.seq, &item.body)?;
+                    deleted.add(done);
+                }
+                ControlBody::Epoch { .. } => {}
             }
         }
-        if recovery.is_some() && !page.more && self.own_role(&tx, &m)? == Some(Role::Coordinator) {
+        if summary.keys_received > 0 {
+            // Orders sealed under a key that just arrived.
+            deleted.add(self.retry_waiting_orders(&tx, m)?);
+        }
+        if recovery.is_some() && !page.more && self.own_role(&tx, m)? == Some(Role::Coordinator) {
             // The log read to its end and the role taken: the recovery identity's secret goes
             // (later keys are delivered to this device itself).
             sync_state::set_recovery_secret(&tx, space, None)?;
@@ -238,7 +279,7 @@ impl Store {
             .map_err(|_| CoreError::ChangesRefused("the relay's cursor is out of range".into()))?;
         sync_state::set_cursor(&tx, space, Cursor::Control, next)?;
         tx.commit()?;
-        Ok(summary)
+        Ok(deleted)
     }
 
     /// Adds an approved device to the space: its keys learnt, a worker's grant written in the
@@ -598,7 +639,7 @@ impl Store {
     /// Whether this store takes key deliveries and wipe orders from `device`: the coordinator
     /// whose invite it joined with, or any coordinator of the space by the roster's grants;
     /// never a device the roster says was revoked.
-    fn trusted_coordinator(
+    pub(super) fn trusted_coordinator(
         &self,
         conn: &rusqlite::Connection,
         m: &Membership,

@@ -45,6 +45,9 @@ pub enum Response {
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
+    /// Next: a pull before pushing anything (a round with something to push reads the control
+    /// log first: an erasure order there drops what it erased from the outbox).
+    Prefetch,
     /// Next: the outbox's next batch, or the first pull when it is empty.
     Push,
     /// A batch was sent; its acknowledgement is awaited.
@@ -54,10 +57,11 @@ enum Step {
     },
     /// Next: a pull from the cursor.
     Pull,
-    /// A pull was sent; its page is awaited.
+    /// A pull was sent; its page is awaited (then the round pushes, if it was sent before).
     Pulling {
         after: u64,
         control_after: u64,
+        before_push: bool,
     },
     /// A quarantined envelope was asked for again; it is awaited.
     Rechecking {
@@ -110,12 +114,19 @@ impl<'s> SyncRound<'s> {
 
     fn with(store: &'s Store, membership: Membership) -> Result<Self> {
         let keyless = !store.holds_space_key(&membership.space)?;
+        let to_push = store.pending_changes()? as usize;
         Ok(SyncRound {
             store,
             membership,
-            step: Step::Push,
+            // Only a round with something to push asks for the control log first: a sync with
+            // nothing new stays one request.
+            step: if to_push > 0 {
+                Step::Prefetch
+            } else {
+                Step::Push
+            },
             summary: SyncSummary::default(),
-            to_push: store.pending_changes()? as usize,
+            to_push,
             retried: false,
             recheck: Vec::new(),
             keyless,
@@ -136,6 +147,20 @@ impl<'s> SyncRound<'s> {
     /// The next request to send, or `None` when the round is over.
     pub fn poll(&mut self) -> Result<Option<Request>> {
         let space = self.membership.space;
+        if let Step::Prefetch = self.step {
+            let after = self.store.pull_cursor(&space)?;
+            let control_after = self.store.control_cursor(&space)?;
+            self.step = Step::Pulling {
+                after,
+                control_after,
+                before_push: true,
+            };
+            return Ok(Some(Request::Pull {
+                after,
+                limit: PULL_PAGE,
+                control_after: Some(control_after),
+            }));
+        }
         if let Step::Push = self.step {
             // A device that has not received the space's key yet seals nothing: its changes
             // wait in the outbox.
@@ -180,6 +205,7 @@ impl<'s> SyncRound<'s> {
             self.step = Step::Pulling {
                 after,
                 control_after,
+                before_push: false,
             };
             return Ok(Some(Request::Pull {
                 after,
@@ -245,6 +271,7 @@ impl<'s> SyncRound<'s> {
                 Step::Pulling {
                     after,
                     control_after,
+                    before_push,
                 },
                 Response::Page(page),
             ) => {
@@ -261,6 +288,7 @@ impl<'s> SyncRound<'s> {
                     let done = self.store.apply_control(&space, control)?;
                     self.summary.keys_received += done.keys_received;
                     self.summary.approved += done.approved;
+                    self.summary.erased += done.erased;
                     if done.keys_received > 0 {
                         // What was held for want of that key.
                         let applied = self.store.retry_set_aside(&space)?;
@@ -284,6 +312,13 @@ impl<'s> SyncRound<'s> {
                 }
                 if control_more {
                     self.step = Step::Pull;
+                }
+                if before_push {
+                    // Pull on until nothing remains, then push what is left of the outbox.
+                    self.step = match self.step {
+                        Step::Pull => Step::Prefetch,
+                        _ => Step::Push,
+                    };
                 }
                 Ok(SyncProgress::Pulling {
                     received: self.summary.pulled,

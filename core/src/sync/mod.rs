@@ -8,6 +8,7 @@
 
 mod control;
 mod engine;
+mod erasure;
 mod recovery;
 mod seal;
 
@@ -26,6 +27,9 @@ pub use control::ControlSummary;
 #[cfg(feature = "fuzzing")]
 pub(crate) use control::{delivery_opens, wipe_order_signed_by};
 pub use engine::{Request, Response, SyncRound};
+#[cfg(feature = "fuzzing")]
+pub(crate) use erasure::order_signed_by;
+pub use erasure::Erasure;
 pub use recovery::RecoveryCode;
 pub(crate) use seal::SpaceKeys;
 
@@ -234,6 +238,8 @@ pub struct SyncSummary {
     /// Space keys this device received, and devices whose enrolment it approved.
     pub keys_received: usize,
     pub approved: usize,
+    /// Records erased here by erasure orders read this round.
+    pub erased: usize,
     /// The pull cursor after the round.
     pub cursor: u64,
     pub requests: usize,
@@ -792,8 +798,11 @@ impl Store {
                                 stored.clock_offset_ms,
                             )?;
                         }
+                        // An erased record's change was dropped: its key is not kept either.
+                        let erased = crate::store::erasure::tombstone(tx, change.record)?.is_some();
                         if let Some((blind, record, key)) = new_keys
                             .iter()
+                            .filter(|_| !erased)
                             .find(|(b, r, _)| *r == change.record && *b == stored.envelope.record)
                         {
                             sync_state::insert_record_key(tx, blind, *record, key)?;
@@ -844,6 +853,7 @@ fn add(total: &mut ImportSummary, more: ImportSummary) {
     total.held += more.held;
     total.quarantined += more.quarantined;
     total.learned_keys += more.learned_keys;
+    total.erased += more.erased;
 }
 
 /// The key of a record; a new random one is stored for a record that has none yet.

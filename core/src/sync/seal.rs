@@ -59,6 +59,7 @@ pub(crate) struct SpaceKeys {
     wrap: RawKey,
     blind: RawKey,
     roster: RawKey,
+    erase: RawKey,
     pub epoch: u32,
 }
 
@@ -93,6 +94,7 @@ impl SpaceKeys {
             wrap: subkey(b"wrap record keys"),
             blind: subkey(b"blind record ids"),
             roster: subkey(b"roster record key"),
+            erase: subkey(b"seal erasure orders"),
             epoch,
         }
     }
@@ -107,6 +109,36 @@ impl SpaceKeys {
         let mut out = [0u8; 16];
         out.copy_from_slice(&mac[..16]);
         out
+    }
+
+    /// Seals what an erasure order erases under the epoch's erasure subkey: the epoch (4 bytes,
+    /// little-endian), a random nonce (24), then the sealed bytes; `aad` binds the space and
+    /// the ordering device.
+    pub fn seal_order(&self, plain: &[u8], aad: &[u8], nonce: [u8; 24]) -> Vec<u8> {
+        let cipher = XChaCha20Poly1305::new(self.erase.as_bytes().into());
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
+            .unwrap_or_default();
+        let mut out = self.epoch.to_le_bytes().to_vec();
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Opens what [`SpaceKeys::seal_order`] sealed under this epoch; `None` if it does not open.
+    pub fn open_order(&self, sealed: &[u8], aad: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        let nonce = sealed.get(4..28)?;
+        let cipher = XChaCha20Poly1305::new(self.erase.as_bytes().into());
+        cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: &sealed[28..],
+                    aad,
+                },
+            )
+            .ok()
+            .map(zeroize::Zeroizing::new)
     }
 
     /// The roster's record key: every device writes to the roster, so they derive one key.

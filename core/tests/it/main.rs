@@ -5,8 +5,10 @@
 mod architecture;
 mod common;
 mod control;
+mod erasure;
 mod fuzz_corpus;
 mod merge;
+mod pages;
 mod private_files;
 mod received;
 mod records;

@@ -52,10 +52,15 @@ struct Account {
     revoked: bool,
 }
 
-struct Relay {
-    space: SpaceId,
-    envelopes: RefCell<Vec<Stored>>,
-    control: RefCell<Vec<Control>>,
+pub(crate) struct Relay {
+    pub(crate) space: SpaceId,
+    pub(crate) envelopes: RefCell<Vec<Stored>>,
+    pub(crate) control: RefCell<Vec<Control>>,
+    /// The `(epoch, blinded record)` pairs erasure orders listed: their envelopes are deleted
+    /// and a push carrying one is refused (409), as the real relay does.
+    erased: RefCell<Vec<allervers_protocol::BlindedRecord>>,
+    /// The last envelope sequence number handed out (deleted envelopes keep theirs).
+    last_seq: RefCell<u64>,
     epoch: RefCell<u32>,
     accounts: RefCell<Vec<Account>>,
     /// The hash of the space's recovery token.
@@ -66,7 +71,7 @@ struct Relay {
 
 impl Relay {
     /// A space created by `founder`'s device.
-    fn create(founder: &Device, name: &str) -> Relay {
+    pub(crate) fn create(founder: &Device, name: &str) -> Relay {
         let mut m = founder
             .store
             .new_space("http://relay.invalid", name)
@@ -86,6 +91,8 @@ impl Relay {
             }]),
             recovery: RefCell::default(),
             cut: RefCell::default(),
+            erased: RefCell::default(),
+            last_seq: RefCell::default(),
         }
     }
 
@@ -117,7 +124,7 @@ impl Relay {
     }
 
     /// `joining` redeems an invite of `coordinator`'s.
-    fn invite(&self, coordinator: &Device, joining: &Device) {
+    pub(crate) fn invite(&self, coordinator: &Device, joining: &Device) {
         let (_, invite) = coordinator.store.new_invite().unwrap();
         let token = self.enrol(&joining.store.enrolment(&invite), false);
         joining.store.join_invited(&invite, token).unwrap();
@@ -142,7 +149,7 @@ impl Relay {
     }
 
     /// One sync round of `d`, answered as the relay does.
-    fn sync(&self, d: &Device) -> Result<SyncSummary, CoreError> {
+    pub(crate) fn sync(&self, d: &Device) -> Result<SyncSummary, CoreError> {
         let m = d.store.membership()?.ok_or(CoreError::NotEnrolled)?;
         let refused = |status, reason: &str| CoreError::RelayRefused {
             status,
@@ -157,19 +164,40 @@ impl Relay {
         let mut round = SyncRound::new(&d.store)?;
         while let Some(request) = round.poll()? {
             let response = match request {
-                Request::Push(push) => Response::Pushed(self.push(push.envelopes)),
+                Request::Push(push) => {
+                    let erased = self.erased.borrow();
+                    if push.envelopes.iter().any(|e| {
+                        erased.contains(&allervers_protocol::BlindedRecord {
+                            epoch: e.epoch,
+                            record: e.record,
+                        })
+                    }) {
+                        return Err(refused(409, "a record in this push was erased"));
+                    }
+                    drop(erased);
+                    Response::Pushed(self.push(push.envelopes))
+                }
                 Request::Pull {
                     after,
                     limit,
                     control_after,
                 } => Response::Page(self.page(after, limit, control_after)),
                 Request::PostControl(post) => {
-                    let own = post
-                        .items
-                        .iter()
-                        .all(|i| matches!(i, ControlBody::Keys { from, .. } if *from == device));
+                    let own = post.items.iter().all(|i| match i {
+                        ControlBody::Keys { from, .. } => *from == device,
+                        ControlBody::Erase { by, .. } => *by == device,
+                        _ => false,
+                    });
                     if !coordinator || !own {
-                        return Err(refused(403, "only a coordinator's own key deliveries"));
+                        return Err(refused(
+                            403,
+                            "only a coordinator's own key deliveries and erasure orders",
+                        ));
+                    }
+                    for item in &post.items {
+                        if let ControlBody::Erase { records, .. } = item {
+                            self.erase(records);
+                        }
                     }
                     Response::Posted(Pushed {
                         seqs: post.items.into_iter().map(|i| self.append(i)).collect(),
@@ -181,6 +209,17 @@ impl Relay {
         Ok(round.summary().clone())
     }
 
+    /// Deletes the envelopes of the listed records and keeps the pairs, in the same step.
+    fn erase(&self, records: &[allervers_protocol::BlindedRecord]) {
+        self.envelopes.borrow_mut().retain(|s| {
+            !records.contains(&allervers_protocol::BlindedRecord {
+                epoch: s.envelope.epoch,
+                record: s.envelope.record,
+            })
+        });
+        self.erased.borrow_mut().extend_from_slice(records);
+    }
+
     fn push(&self, envelopes: Vec<Envelope>) -> Pushed {
         let mut log = self.envelopes.borrow_mut();
         let mut seqs = Vec::new();
@@ -188,7 +227,8 @@ impl Relay {
             match log.iter().find(|s| s.envelope.sealed == envelope.sealed) {
                 Some(s) => seqs.push(s.seq),
                 None => {
-                    let seq = log.len() as u64 + 1;
+                    let seq = *self.last_seq.borrow() + 1;
+                    *self.last_seq.borrow_mut() = seq;
                     log.push(Stored {
                         seq,
                         received_at_ms: 1_772_441_000_000 + seq as i64 * 1000,
@@ -237,7 +277,7 @@ impl Relay {
     }
 
     /// Every device syncs in turn, twice.
-    fn settle(&self, devices: &[&Device]) {
+    pub(crate) fn settle(&self, devices: &[&Device]) {
         for _ in 0..2 {
             for d in devices {
                 self.sync(d).unwrap();
@@ -246,7 +286,7 @@ impl Relay {
     }
 
     /// `by` makes `who` a coordinator (a grant in the roster, and the relay told).
-    fn make_coordinator(&self, by: &Device, who: &Device) {
+    pub(crate) fn make_coordinator(&self, by: &Device, who: &Device) {
         by.store.make_coordinator(&id_of(who)).unwrap();
         self.set_account(&who.store.device_bytes(), |a| a.coordinator = true);
         self.sync(by).unwrap();
@@ -254,7 +294,7 @@ impl Relay {
 
     /// `by` revokes `who` as the client does: the relay refuses it from now on, the next epoch
     /// starts, and its key goes to the remaining devices. Returns the epoch.
-    fn revoke(&self, by: &Device, who: &Device) -> u32 {
+    pub(crate) fn revoke(&self, by: &Device, who: &Device) -> u32 {
         by.store.wipe_order(&id_of(who)).unwrap();
         self.set_account(&who.store.device_bytes(), |a| a.revoked = true);
         let expected = by.store.membership().unwrap().unwrap().epoch;
@@ -303,7 +343,7 @@ impl Relay {
     // The operator's powers.
 
     /// Appends an item to the control log, whoever signed it.
-    fn inject(&self, body: ControlBody) -> u64 {
+    pub(crate) fn inject(&self, body: ControlBody) -> u64 {
         self.append(body)
     }
 
@@ -317,7 +357,7 @@ impl Relay {
     }
 
     /// Takes the envelopes `d` would push next (a revoked device's, say) into the log.
-    fn accept_outbox(&self, d: &Device) -> Vec<u64> {
+    pub(crate) fn accept_outbox(&self, d: &Device) -> Vec<u64> {
         match d.store.outbox_batch(&self.space, 256).unwrap() {
             Some(batch) => self.push(batch.push.envelopes).seqs,
             None => Vec::new(),

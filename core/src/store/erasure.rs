@@ -1,0 +1,333 @@
+//! What an erasure (GDPR article 17) does to the store: every row that holds an erased record
+//! (its changes, snapshot, index rows, conflicts, record keys, the envelopes it was sealed into
+//! and those set aside under its blinded ids) deleted in the caller's transaction, a tombstone
+//! per record so that nothing received later brings it back, and the file rewritten afterwards
+//! so that no free page or freed cell keeps the deleted content. The orders themselves (made,
+//! checked and sealed in `sync/erasure.rs`) are logged here with what became of them.
+
+use std::collections::BTreeSet;
+
+use allervers_protocol::{BlindedRecord, ControlBody, Envelope, SpaceId};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{index, load_doc, record_kind};
+use crate::model::fields::Kind;
+use crate::{CoreError, RecordId, Result};
+
+/// A record to erase: its id and whether it was shared with other persons (an encounter
+/// re-issued without the erased person), whose later edits are set aside for review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct ToErase {
+    pub record: RecordId,
+    pub shared: bool,
+}
+
+/// What is known here of an erased record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tombstone {
+    pub shared: bool,
+}
+
+/// The tombstone of `id`, if it was erased.
+pub(crate) fn tombstone(conn: &Connection, id: RecordId) -> Result<Option<Tombstone>> {
+    Ok(conn
+        .prepare_cached("SELECT shared FROM erased WHERE record_id = ?1")?
+        .query_row([id.as_bytes()], |r| {
+            Ok(Tombstone {
+                shared: r.get::<_, bool>(0)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Why a received edit of an erased shared record is set aside.
+pub(crate) const EDITS_ERASED: &str =
+    "edits a record shared with a person erased since (it was re-issued without them): review it";
+/// Why a received record about an erased person is set aside.
+pub(crate) const REFERS_TO_ERASED: &str = "refers to an erased person";
+
+/// The erased person a record of `kind` refers to, as its index rows say, if any.
+pub(crate) fn refers_to_erased(
+    conn: &Connection,
+    kind: Kind,
+    id: RecordId,
+) -> Result<Option<RecordId>> {
+    let sql = match kind {
+        Kind::Action => {
+            "SELECT a.person_id FROM actions a JOIN erased e
+                           ON e.record_id = a.person_id AND e.person = a.person_id
+                         WHERE a.record_id = ?1"
+        }
+        Kind::Referral => {
+            "SELECT r.person_id FROM referrals r JOIN erased e
+                             ON e.record_id = r.person_id AND e.person = r.person_id
+                           WHERE r.record_id = ?1"
+        }
+        Kind::Encounter => {
+            "SELECT p.person_id FROM encounter_persons p JOIN erased e
+                              ON e.record_id = p.person_id AND e.person = p.person_id
+                            WHERE p.encounter_id = ?1 LIMIT 1"
+        }
+        _ => return Ok(None),
+    };
+    let found: Option<Vec<u8>> = conn
+        .prepare_cached(sql)?
+        .query_row([id.as_bytes()], |r| r.get(0))
+        .optional()?;
+    Ok(found.and_then(|b| RecordId::from_slice(&b)))
+}
+
+/// The records about `person` in the index: actions and referrals, and encounters with how many
+/// persons each met (1: only them).
+pub(crate) fn about_person(
+    conn: &Connection,
+    person: RecordId,
+) -> Result<(Vec<(RecordId, Kind)>, Vec<RecordId>)> {
+    let others = super::person_actions_and_referrals(conn, person)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT encounter_id FROM encounter_persons WHERE person_id = ?1 ORDER BY encounter_id",
+    )?;
+    let rows = stmt.query_map([person.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut encounters = Vec::new();
+    for row in rows {
+        encounters
+            .push(RecordId::from_slice(&row?).ok_or_else(|| CoreError::corrupt("bad record id"))?);
+    }
+    Ok((others, encounters))
+}
+
+/// Whether every change of `id` was written here and none has left for a relay yet (a record
+/// created offline): `false` for a record this store never had.
+pub(crate) fn created_here_unsent(conn: &Connection, id: RecordId) -> Result<bool> {
+    let (all, unsent): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(local = 1 AND relay_at IS NULL
+                 AND seq > coalesce((SELECT min(push_cursor) FROM spaces), 0)), 0)
+             FROM changes WHERE record_id = ?1",
+        )?
+        .query_row([id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(all > 0 && all == unsent)
+}
+
+/// What an erasure deleted here, in counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Deleted {
+    /// Erased records this store held.
+    pub records: usize,
+    /// Their change rows.
+    pub changes: usize,
+    /// Envelopes set aside here whose blinded id the order lists.
+    pub set_aside: usize,
+}
+
+impl Deleted {
+    pub(crate) fn add(&mut self, more: Deleted) {
+        self.records += more.records;
+        self.changes += more.changes;
+        self.set_aside += more.set_aside;
+    }
+}
+
+/// Deletes every trace of `records` (tombstones kept, under `person`) in the caller's
+/// transaction, and the envelopes held or quarantined in `space` under one of `blinded`.
+pub(crate) fn delete(
+    conn: &Connection,
+    records: &[ToErase],
+    person: RecordId,
+    blinded: Option<(&SpaceId, &BTreeSet<BlindedRecord>)>,
+    at_ms: i64,
+) -> Result<Deleted> {
+    let mut deleted = Deleted::default();
+    for r in records {
+        let id = r.record;
+        let key = id.as_bytes();
+        match record_kind(conn, id) {
+            Ok(kind) => {
+                let mut doc = load_doc(conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+                let before = index::Before::read(Some(kind), &mut doc);
+                index::remove(conn, kind, id, &before)?;
+                deleted.records += 1;
+            }
+            Err(CoreError::RecordNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        // Index rows of a record whose kind never arrived here (changes waiting for their
+        // creation) are none; a record whose document no longer reads is cleaned all the same.
+        for sql in [
+            "DELETE FROM encounter_persons WHERE encounter_id = ?1",
+            "DELETE FROM persons WHERE record_id = ?1",
+            "DELETE FROM actions WHERE record_id = ?1",
+            "DELETE FROM referrals WHERE record_id = ?1",
+            "DELETE FROM conflicts WHERE record_id = ?1",
+            "DELETE FROM snapshots WHERE record_id = ?1",
+            "DELETE FROM record_keys WHERE record_id = ?1",
+            "DELETE FROM sealed WHERE seq IN (SELECT seq FROM changes WHERE record_id = ?1)",
+        ] {
+            conn.prepare_cached(sql)?.execute([key])?;
+        }
+        deleted.changes += conn
+            .prepare_cached("DELETE FROM changes WHERE record_id = ?1")?
+            .execute([key])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO erased (record_id, person, shared, at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![key, person.as_bytes(), r.shared, at_ms])?;
+    }
+    // Rows keyed by time, scanned once for the whole erasure.
+    conn.prepare_cached("DELETE FROM situation_changes WHERE person_id = ?1")?
+        .execute([person.as_bytes()])?;
+    let ids: Vec<Vec<u8>> = records
+        .iter()
+        .map(|r| r.record.as_bytes().to_vec())
+        .collect();
+    let mut stmt = conn.prepare_cached("SELECT occurred_at, record_id FROM encounters")?;
+    let stale: Vec<(i64, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .filter_map(|row| row.ok())
+        .filter(|(_, id)| ids.contains(id))
+        .collect();
+    for (at, id) in stale {
+        conn.prepare_cached("DELETE FROM encounters WHERE occurred_at = ?1 AND record_id = ?2")?
+            .execute(params![at, id])?;
+    }
+    if let Some((space, blinded)) = blinded {
+        deleted.set_aside += delete_set_aside(conn, space, blinded)?;
+    }
+    Ok(deleted)
+}
+
+/// Deletes the envelopes held or quarantined in `space` whose `(epoch, blinded id)` is listed.
+fn delete_set_aside(
+    conn: &Connection,
+    space: &SpaceId,
+    blinded: &BTreeSet<BlindedRecord>,
+) -> Result<usize> {
+    let mut count = 0;
+    for table in ["held", "quarantine"] {
+        let rows: Vec<(i64, Vec<u8>)> = {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT seq, envelope FROM {table} WHERE space = ?1"
+            ))?;
+            let rows = stmt.query_map([space], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        for (seq, bytes) in rows {
+            let Ok(envelope) = allervers_protocol::decode::<Envelope>(&bytes) else {
+                continue;
+            };
+            let listed = BlindedRecord {
+                epoch: envelope.epoch,
+                record: envelope.record,
+            };
+            if blinded.contains(&listed) {
+                count += conn
+                    .prepare_cached(&format!(
+                        "DELETE FROM {table} WHERE space = ?1 AND seq = ?2"
+                    ))?
+                    .execute(params![space, seq])?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Turns SQLite's secure deletion on or off for this connection: on, deleted cells and freed
+/// pages are overwritten with zeros (only for the erasure's transaction: the write benchmark
+/// keeps it off).
+pub(crate) fn secure_delete(conn: &Connection, on: bool) -> Result<()> {
+    conn.pragma_update(None, "secure_delete", on)?;
+    Ok(())
+}
+
+/// Rewrites the database file without free pages or freed cells (`VACUUM`), then moves the
+/// write-ahead log into it and empties it, so that nothing deleted survives in either file.
+/// Outside any transaction.
+pub(crate) fn scrub(conn: &Connection) -> Result<()> {
+    conn.execute_batch("VACUUM")?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// What became of an erasure order read from a space's control log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderStatus {
+    Done,
+    Refused(String),
+    /// Sealed under a key epoch this device has not received yet.
+    Waiting,
+}
+
+/// Logs an order read at `seq` of `space`'s control log and what became of it here.
+pub(crate) fn keep_order(
+    conn: &Connection,
+    space: &SpaceId,
+    seq: u64,
+    body: &ControlBody,
+    status: &OrderStatus,
+    at_ms: i64,
+) -> Result<()> {
+    let (status, reason) = match status {
+        OrderStatus::Done => ("done", None),
+        OrderStatus::Refused(why) => ("refused", Some(why.as_str())),
+        OrderStatus::Waiting => ("waiting", None),
+    };
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO erasure_orders (space, seq, body, status, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        space,
+        seq as i64,
+        allervers_protocol::encode(body),
+        status,
+        reason,
+        at_ms
+    ])?;
+    Ok(())
+}
+
+/// The orders of `space` waiting for a key, in the log's order.
+pub(crate) fn waiting_orders(
+    conn: &Connection,
+    space: &SpaceId,
+) -> Result<Vec<(u64, ControlBody)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, body FROM erasure_orders WHERE space = ?1 AND status = 'waiting' ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([space], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, body) = row?;
+        let body = allervers_protocol::decode(&body)
+            .map_err(|_| CoreError::corrupt("a kept erasure order"))?;
+        out.push((seq as u64, body));
+    }
+    Ok(out)
+}
+
+/// The orders of `space` as logged here: sequence number, status and reason of a refusal.
+pub(crate) fn orders(conn: &Connection, space: &SpaceId) -> Result<Vec<(u64, OrderStatus)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, status, reason FROM erasure_orders WHERE space = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([space], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, status, reason) = row?;
+        let status = match status.as_str() {
+            "done" => OrderStatus::Done,
+            "waiting" => OrderStatus::Waiting,
+            _ => OrderStatus::Refused(reason.unwrap_or_default()),
+        };
+        out.push((seq as u64, status));
+    }
+    Ok(out)
+}
