@@ -96,6 +96,15 @@ pub(crate) fn about_person(
     Ok((others, encounters))
 }
 
+/// The person whose erasure erased `id`, if it was erased.
+pub(crate) fn erased_for(conn: &Connection, id: RecordId) -> Result<Option<RecordId>> {
+    let person: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT person FROM erased WHERE record_id = ?1")?
+        .query_row([id.as_bytes()], |r| r.get(0))
+        .optional()?;
+    Ok(person.and_then(|p| RecordId::from_slice(&p)))
+}
+
 /// Whether every change of `id` was written here and none has left for a relay yet (a record
 /// created offline): `false` for a record this store never had.
 pub(crate) fn created_here_unsent(conn: &Connection, id: RecordId) -> Result<bool> {

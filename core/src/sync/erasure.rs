@@ -423,6 +423,52 @@ impl Store {
         erased::delete(tx, &records, person, Some((&m.space, &blinded)), now_ms)
     }
 
+    /// On a coordinator's device, a follow-up order for records about an erased person that
+    /// another device sent before it saw the order (set aside here on arrival): the relay
+    /// deletes their envelopes, and every device erases them and what it set aside of them,
+    /// so that every replica ends the same. Elsewhere nothing: a coordinator does it when it
+    /// receives them.
+    pub(super) fn follow_up_order(
+        &self,
+        tx: &rusqlite::Connection,
+        space: &SpaceId,
+        records: &[RecordId],
+    ) -> Result<()> {
+        let Some(m) = sync_state::memberships(tx)?
+            .into_iter()
+            .find(|m| m.space == *space)
+        else {
+            return Ok(());
+        };
+        if !m.coordinator || records.is_empty() {
+            return Ok(());
+        }
+        let now_ms = self.now().timestamp_millis();
+        let mut by_person: std::collections::BTreeMap<RecordId, Vec<ToErase>> = Default::default();
+        for record in records {
+            if let Some(person) = erased::erased_for(tx, *record)? {
+                by_person.entry(person).or_default().push(ToErase {
+                    record: *record,
+                    shared: false,
+                });
+            }
+        }
+        for (person, records) in by_person {
+            let blinded = blind_all(tx, space, &records)?;
+            let order = self.order(
+                tx,
+                &m,
+                person,
+                &records,
+                "written about an erased person before its author saw the order",
+                now_ms,
+                &blinded,
+            )?;
+            control::queue(tx, space, &order)?;
+        }
+        Ok(())
+    }
+
     /// The erasure orders read from this store's space and what became of each here: its
     /// sequence number in the control log and its status (done, refused with the reason, or
     /// waiting for a key).

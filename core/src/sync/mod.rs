@@ -783,10 +783,19 @@ impl Store {
         let mut summary = self.import_with(&opened, false, |tx, verdicts| {
             let generation = trust::known_keys(tx)?;
             let mut setbacks: Vec<(usize, &Setback)> = early.iter().map(|(i, s)| (*i, s)).collect();
+            let mut about_erased: Vec<RecordId> = Vec::new();
             for (j, verdict) in verdicts.iter().enumerate() {
                 let stored = &envelopes[origin[j]];
                 match verdict {
-                    Some(setback) => setbacks.push((origin[j], setback)),
+                    Some(setback) => {
+                        if *setback
+                            == Setback::Quarantine(crate::store::erasure::REFERS_TO_ERASED.into())
+                            && !about_erased.contains(&opened[j].record)
+                        {
+                            about_erased.push(opened[j].record);
+                        }
+                        setbacks.push((origin[j], setback))
+                    }
                     None => {
                         let change = &opened[j];
                         if let Ok(parsed) = Change::try_from(&change.bytes[..]) {
@@ -824,6 +833,7 @@ impl Store {
             if let Some(cursor) = cursor {
                 sync_state::set_cursor(tx, space_id, Cursor::Pull, cursor)?;
             }
+            self.follow_up_order(tx, space_id, &about_erased)?;
             Ok(())
         })?;
         for (_, setback) in &early {
