@@ -142,6 +142,9 @@ class FieldSession(unittest.TestCase):
             lambda: self.store.update_referral(unknown, "accepted", None),
             lambda: self.store.add_observation(av.NewObservation(territory="", team=None, counts=[], notes=None)),
             lambda: self.store.resolve(unknown, "situation", "hotel"),
+            lambda: self.store.erase_person(bad_id, "demande"),
+            lambda: self.store.erase_person(unknown, "demande"),
+            lambda: self.store.erase_person(self.store.add_person(person(name="C")), "  "),
             lambda: self.store.import_bundle(b"", "x"),
             lambda: self.store.export_bundle(""),
             lambda: self.store.join("nonsense", None),
@@ -155,6 +158,17 @@ class FieldSession(unittest.TestCase):
             with self.subTest(entry=i):
                 with self.assertRaises(av.FfiError):
                     call()
+
+    def test_a_person_is_erased_from_a_store_outside_any_space(self):
+        gone = self.store.add_person(person(name="Gaëtan"))
+        kept = self.store.add_person(person(name="Solène"))
+        self.store.log_encounter(encounter([gone], "quai de Valmy", notes="vu seul"))
+        self.store.log_encounter(encounter([gone, kept], "quai de Valmy", notes="vus ensemble"))
+        done = self.store.erase_person(gone, "demande de la personne")
+        self.assertEqual((done.records, done.encounters, done.reissued, done.blinded), (3, 1, 1, 0))
+        with self.assertRaises(av.FfiError):
+            self.store.person(gone)
+        self.assertEqual([p.id for p in self.store.list_persons(None, av.PersonSort.NAME, 10)], [kept])
 
     def test_a_conflict_between_two_stores_is_listed_and_resolved(self):
         other, _, _ = new_store(self.dir.name, "Téléphone maraude 2", "Julien")

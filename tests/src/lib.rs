@@ -200,6 +200,15 @@ impl RelayProcess {
         self.child.id()
     }
 
+    /// SIGTERM, and waits: the relay shuts down as its operator stops it (its database closed,
+    /// its log checkpointed into the file).
+    pub fn stop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
     /// SIGKILL: no chance to flush or say goodbye.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

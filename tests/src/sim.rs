@@ -8,12 +8,18 @@
 //! the seed: each device has a stepped clock and a seeded `Entropy` kept across its reopenings,
 //! so a seed replays the same schedule.
 //!
-//! Checked at every step: a device's pull cursor never goes back, its records never disappear.
+//! At one step in twelve the first device, a coordinator, erases one of the persons it knows
+//! (an erasure order, which the simulated relay carries out as the real one: the listed
+//! envelopes deleted, a later push of one refused).
+//!
+//! Checked at every step: a device's pull cursor never goes back, its records never disappear
+//! (but for erased ones), and no device pushes an erased record.
 //! Checked at quiescence (network healed, every device synced until nothing moves): every
 //! replica holds the same documents (heads), the same index rows, person list, conflict queue
 //! (fields, values, authors, in order) and report; every change any device wrote is on every
 //! replica; and no write to a field is lost (every write that no later write saw is still one
-//! of the field's values).
+//! of the field's values), writes to records erased since left out; no replica holds a record
+//! erased on any of them, or one that refers to an erased person.
 //!
 //! In a third of the schedules one more member of the space misbehaves (`adversary.rs`): at
 //! random steps it pushes forged changes and random envelopes into the relay. The honest devices
@@ -26,7 +32,7 @@
 
 mod adversary;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,7 +43,9 @@ use allervers_core::{
     NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy,
     Store, StoreOptions, SyncRound, Value,
 };
-use allervers_protocol::{Page, Push, Pushed, Stored};
+use allervers_protocol::{
+    BlindedRecord, Control, ControlBody, ControlPage, Page, PostControl, Push, Pushed, Stored,
+};
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -54,6 +62,8 @@ pub struct Outcome {
     pub lost: Vec<String>,
     /// With an adversary: how many forged envelopes the relay stored.
     pub forged: Option<usize>,
+    /// Erasure orders the coordinator's device made.
+    pub erasures: usize,
 }
 
 impl Outcome {
@@ -62,24 +72,41 @@ impl Outcome {
     }
 }
 
-/// The relay: one space's log, idempotent on the sealed bytes, as the real one.
+/// The relay: one space's log, idempotent on the sealed bytes, as the real one; and its control
+/// log, which holds the erasure orders (the space's key is handed out here, so there are no key
+/// deliveries): an order deletes the envelopes it lists, and a push carrying one of them is
+/// refused, as the real relay does.
 #[derive(Default)]
 struct Relay {
     log: Vec<Stored>,
     by_digest: HashMap<Vec<u8>, u64>,
+    /// The last sequence number handed out (a deleted envelope keeps its number).
+    last_seq: u64,
+    control: Vec<Control>,
+    erased: HashSet<BlindedRecord>,
     now_ms: i64,
     /// Sync attempts left while the relay is down.
     down_for: u32,
 }
 
 impl Relay {
-    fn push(&mut self, push: &Push) -> Pushed {
+    /// Stores a push; `None` (refused, nothing stored) when it carries an erased record.
+    fn push(&mut self, push: &Push) -> Option<Pushed> {
+        if push.envelopes.iter().any(|e| {
+            self.erased.contains(&BlindedRecord {
+                epoch: e.epoch,
+                record: e.record,
+            })
+        }) {
+            return None;
+        }
         let mut seqs = Vec::new();
         for e in &push.envelopes {
             let seq = match self.by_digest.get(&e.sealed) {
                 Some(seq) => *seq,
                 None => {
-                    let seq = self.log.len() as u64 + 1;
+                    self.last_seq += 1;
+                    let seq = self.last_seq;
                     self.log.push(Stored {
                         seq,
                         received_at_ms: self.now_ms,
@@ -92,24 +119,65 @@ impl Relay {
             };
             seqs.push(seq);
         }
-        Pushed { seqs }
+        Some(Pushed { seqs })
     }
 
-    fn pull(&self, after: u64, limit: usize) -> Page {
-        let envelopes: Vec<Stored> = self
-            .log
-            .iter()
-            .skip(after as usize)
-            .take(limit)
-            .cloned()
-            .collect();
+    /// Posted control items: erasure orders are kept (and carried out); anything else is
+    /// acknowledged and dropped, as before.
+    /// Returns the acknowledgement and the sequence numbers of the envelopes deleted.
+    fn post_control(&mut self, post: &PostControl) -> (Pushed, Vec<u64>) {
+        let mut seqs = Vec::new();
+        let mut deleted = Vec::new();
+        for item in &post.items {
+            if let ControlBody::Erase { records, .. } = item {
+                let listed: HashSet<BlindedRecord> = records.iter().copied().collect();
+                self.log.retain(|s| {
+                    let keep = !listed.contains(&BlindedRecord {
+                        epoch: s.envelope.epoch,
+                        record: s.envelope.record,
+                    });
+                    if !keep {
+                        deleted.push(s.seq);
+                    }
+                    keep
+                });
+                self.erased.extend(listed);
+                let seq = self.control.len() as u64 + 1;
+                self.control.push(Control {
+                    seq,
+                    body: item.clone(),
+                });
+                seqs.push(seq);
+            } else {
+                seqs.push(0);
+            }
+        }
+        (Pushed { seqs }, deleted)
+    }
+
+    fn pull(&self, after: u64, limit: usize, control_after: Option<u64>) -> Page {
+        let mut rest = self.log.iter().filter(|s| s.seq > after);
+        let envelopes: Vec<Stored> = rest.by_ref().take(limit).cloned().collect();
         let next = envelopes.last().map_or(after, |e| e.seq);
+        let control = control_after.map(|c| {
+            let items: Vec<Control> = self.control.iter().skip(c as usize).cloned().collect();
+            ControlPage {
+                next: items.last().map_or(c, |i| i.seq),
+                items,
+                more: false,
+            }
+        });
         Page {
-            more: (next as usize) < self.log.len(),
+            more: rest.next().is_some(),
             envelopes,
             next,
-            control: None,
+            control,
         }
+    }
+
+    /// The last sequence number of an envelope the relay still holds.
+    fn top(&self) -> u64 {
+        self.log.last().map_or(0, |s| s.seq)
     }
 }
 
@@ -121,7 +189,7 @@ struct Device {
     store: Option<Store>,
     partitioned: bool,
     cursor: u64,
-    records: usize,
+    records: HashSet<RecordId>,
     /// The last page this device received, replayed by a faulty network.
     last_page: Option<Page>,
 }
@@ -168,6 +236,8 @@ struct Sim {
     changes: Vec<(RecordId, ChangeHash)>,
     /// The heads of the record about to be edited.
     heads_before: Option<Vec<String>>,
+    /// Erasure orders the coordinator's device made.
+    erasures: usize,
     log: Vec<String>,
 }
 
@@ -229,6 +299,7 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
         },
         Ok(()) => Outcome {
             forged: (sim.devices.len() > sim.honest).then_some(sim.forged.len()),
+            erasures: sim.erasures,
             ..sim.compare()
         },
     }
@@ -297,6 +368,10 @@ impl Sim {
             store
                 .keep_space_key(&SPACE, 0, &space_key)
                 .map_err(|e| e.to_string())?;
+            if i == 0 {
+                // The other devices trust the first one's orders (erasures) as their root's.
+                membership.root = Some(store.identity().device.clone());
+            }
             if i < count {
                 let me = store.identity();
                 entries.push((me.device.clone(), me.device_name.clone(), me.worker.clone()));
@@ -309,7 +384,7 @@ impl Sim {
                 store: Some(store),
                 partitioned: false,
                 cursor: 0,
-                records: 0,
+                records: HashSet::new(),
                 last_page: None,
             });
         }
@@ -335,6 +410,7 @@ impl Sim {
             writes: Vec::new(),
             changes: Vec::new(),
             heads_before: None,
+            erasures: 0,
             log: Vec::new(),
         })
     }
@@ -346,6 +422,9 @@ impl Sim {
         self.relay.now_ms += self.rng.gen_range(1_000..600_000);
         if self.devices.len() > self.honest && self.rng.gen_ratio(1, 6) {
             self.misbehave()?;
+        }
+        if self.rng.gen_ratio(1, 12) {
+            self.erase()?;
         }
         let d = self.rng.gen_range(0..self.honest);
         match self.rng.gen_range(0..100) {
@@ -399,14 +478,38 @@ impl Sim {
             self.log.push(format!("adversary pushes {}", f.what));
             forgeries.push(f);
         }
-        let pushed = self.relay.push(&Push {
+        let Some(pushed) = self.relay.push(&Push {
             envelopes: forgeries.iter().map(|f| f.envelope.clone()).collect(),
             sent_at_ms: self.devices[a].store().now().timestamp_millis(),
-        });
+        }) else {
+            self.log.push("  refused: an erased record".into());
+            return Ok(());
+        };
         for (seq, f) in pushed.seqs.into_iter().zip(forgeries) {
             self.forged.insert(seq, f.expect);
             self.forged_changes.extend(f.change);
         }
+        Ok(())
+    }
+
+    /// The coordinator's device (the first) erases one of the persons it knows, at a person's
+    /// request: the order goes out with its next sync.
+    fn erase(&mut self) -> Result<(), String> {
+        let persons = self.persons(0)?;
+        if persons.len() < 3 {
+            return Ok(());
+        }
+        let person = persons[self.rng.gen_range(0..persons.len())];
+        let keep_notes = self.rng.gen_bool(0.5);
+        let done = self.devices[0]
+            .store()
+            .erase_person(person, "demande de la personne", keep_notes)
+            .map_err(|e| format!("erasing {person}: {e}"))?;
+        self.erasures += 1;
+        self.log.push(format!(
+            "0 erases {person}: {} records, {} re-issued",
+            done.records, done.reissued
+        ));
         Ok(())
     }
 
@@ -421,12 +524,17 @@ impl Sim {
                 dev.cursor
             ));
         }
-        let records = store.record_ids().map_err(|e| e.to_string())?.len();
-        if records < dev.records {
-            return Err(format!(
-                "device {d} lost records: {} then {records}",
-                dev.records
-            ));
+        let records: HashSet<RecordId> = store
+            .record_ids()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        for gone in dev.records.difference(&records) {
+            // Only an erasure takes a record away.
+            if !store.is_erased(*gone).map_err(|e| e.to_string())? {
+                return Err(format!("device {d} lost record {gone}"));
+            }
         }
         dev.cursor = cursor;
         dev.records = records;
@@ -712,12 +820,27 @@ impl Sim {
                 return Ok(());
             }
             let response = match &request {
-                Request::PostControl(post) => Response::Posted(Pushed {
-                    seqs: vec![0; post.items.len()],
-                }),
-                Request::Push(push) => Response::Pushed(self.relay.push(push)),
-                Request::Pull { after, limit, .. } => {
-                    let page = self.relay.pull(*after, *limit);
+                Request::PostControl(post) => {
+                    let (posted, deleted) = self.relay.post_control(post);
+                    // A forgery under an erased record's blinded id is gone from the relay, and
+                    // from wherever it was set aside.
+                    for seq in deleted {
+                        self.forged.remove(&seq);
+                    }
+                    Response::Posted(posted)
+                }
+                Request::Push(push) => match self.relay.push(push) {
+                    Some(pushed) => Response::Pushed(pushed),
+                    // A round reads the control log before it pushes: an honest device never
+                    // pushes a record erased before it.
+                    None => return Err(format!("device {d} pushed an erased record")),
+                },
+                Request::Pull {
+                    after,
+                    limit,
+                    control_after,
+                } => {
+                    let page = self.relay.pull(*after, *limit, *control_after);
                     match (replay_next, &dev.last_page) {
                         (true, Some(stale)) => {
                             self.log.push("  stale page replayed".into());
@@ -778,7 +901,7 @@ impl Sim {
         }
         self.relay.down_for = 0;
         for _ in 0..6 {
-            let before = self.relay.log.len();
+            let before = (self.relay.last_seq, self.relay.control.len());
             let mut cursors = Vec::new();
             for d in 0..self.honest {
                 self.sync(d, false)?;
@@ -789,8 +912,16 @@ impl Sim {
                         .map_err(|e| e.to_string())?,
                 );
             }
-            let top = self.relay.log.len() as u64;
-            if self.relay.log.len() == before && cursors.iter().all(|c| *c == top) {
+            let top = self.relay.top();
+            let posted = self.devices[..self.honest].iter().all(|d| {
+                d.store()
+                    .control_cursor(&SPACE)
+                    .is_ok_and(|c| c == self.relay.control.len() as u64)
+            });
+            if (self.relay.last_seq, self.relay.control.len()) == before
+                && cursors.iter().all(|c| *c >= top)
+                && posted
+            {
                 return Ok(());
             }
         }
@@ -822,10 +953,22 @@ impl Sim {
             outcome.divergence = Some(format!("{what}\n{}", self.log.join("\n")));
             return outcome;
         }
-        // Every change written is on every replica, and no write to a field is lost.
+        if let Err(what) = self.check_erased() {
+            outcome.divergence = Some(format!("{what}\n{}", self.log.join("\n")));
+            return outcome;
+        }
+        // Every change written is on every replica, and no write to a field is lost (but for
+        // records erased since, on every replica alike).
         let store = self.devices[0].store();
+        // Erased on one replica: a record its author erased before it ever left is known to it
+        // alone.
+        let erased = |record: &RecordId| {
+            self.devices[..self.honest]
+                .iter()
+                .any(|d| d.store().is_erased(*record).unwrap_or(false))
+        };
         let mut docs: HashMap<RecordId, AutoCommit> = HashMap::new();
-        for (record, change) in &self.changes {
+        for (record, change) in self.changes.iter().filter(|(r, _)| !erased(r)) {
             let doc = match docs.entry(*record) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -876,6 +1019,42 @@ impl Sim {
             }
         }
         outcome
+    }
+
+    /// No replica holds an erased record (erased on any of them), and no record left refers to an
+    /// erased person.
+    fn check_erased(&self) -> Result<(), String> {
+        let stores: Vec<&Store> = self.devices[..self.honest]
+            .iter()
+            .map(|d| d.store())
+            .collect();
+        for (i, store) in stores.iter().enumerate() {
+            let err = |e: CoreError| e.to_string();
+            for (id, kind) in store.record_ids().map_err(err)? {
+                for (j, other) in stores.iter().enumerate() {
+                    if other.is_erased(id).map_err(err)? {
+                        return Err(format!("device {i} holds {id}, erased on device {j}"));
+                    }
+                }
+                let persons = match kind {
+                    Kind::Encounter => store.encounter(id).map_err(err)?.persons,
+                    Kind::Action => store.action(id).map_err(err)?.person.into_iter().collect(),
+                    Kind::Referral => store
+                        .referral(id)
+                        .map_err(err)?
+                        .person
+                        .into_iter()
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for p in persons {
+                    if store.is_erased(p).map_err(err)? {
+                        return Err(format!("device {i}'s {id} refers to the erased {p}"));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// What the adversary pushed, as every honest device must hold it at quiescence: each
@@ -1049,6 +1228,9 @@ pub struct Summary {
     /// Schedules with an adversary, and the forged envelopes they pushed.
     pub adversarial: u64,
     pub forged: u64,
+    /// Schedules with at least one erasure, and the erasure orders made.
+    pub erasing: u64,
+    pub erasures: u64,
     /// The seeds that failed, with what was found (the first few).
     pub failures: Vec<(u64, String)>,
 }
@@ -1096,6 +1278,10 @@ pub fn run_many(
                 }
                 if !outcome.lost.is_empty() {
                     summary.lost += 1;
+                }
+                if outcome.erasures > 0 {
+                    summary.erasing += 1;
+                    summary.erasures += outcome.erasures as u64;
                 }
                 if let Some(forged) = outcome.forged {
                     summary.adversarial += 1;

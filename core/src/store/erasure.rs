@@ -202,6 +202,22 @@ pub(crate) fn delete(
     if let Some((space, blinded)) = blinded {
         deleted.set_aside += delete_set_aside(conn, space, blinded)?;
     }
+    // A change's number is the largest one plus one: with the last changes gone, the next ones
+    // would get numbers the push cursors have passed already, and never leave. The cursors come
+    // back to the last change kept (nothing lies between).
+    conn.prepare_cached(
+        "UPDATE spaces SET push_cursor = (SELECT coalesce(max(seq), 0) FROM changes)
+         WHERE push_cursor > (SELECT coalesce(max(seq), 0) FROM changes)",
+    )?
+    .execute([])?;
+    if deleted != Deleted::default() {
+        // Until the file is rewritten (`scrub`), with the deletions: a rewrite that fails (a
+        // disk full, another process reading) is done again at the next erasure or sync.
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('scrub_pending', x'01')",
+        )?
+        .execute([])?;
+    }
     Ok(deleted)
 }
 
@@ -254,7 +270,18 @@ pub(crate) fn secure_delete(conn: &Connection, on: bool) -> Result<()> {
 pub(crate) fn scrub(conn: &Connection) -> Result<()> {
     conn.execute_batch("VACUUM")?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    conn.prepare_cached("DELETE FROM meta WHERE key = 'scrub_pending'")?
+        .execute([])?;
+    // The mark's own deletion leaves nothing worth a second rewrite: the log is emptied again.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
+}
+
+/// Whether an erasure's rewrite of the file is still to be done.
+pub(crate) fn scrub_pending(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM meta WHERE key = 'scrub_pending'")?
+        .exists([])?)
 }
 
 /// What became of an erasure order read from a space's control log.

@@ -130,8 +130,8 @@ impl Store {
             erasure::secure_delete(&conn, false)?;
         }
         let deleted = applied?;
-        if deleted.records > 0 || deleted.changes > 0 || deleted.set_aside > 0 {
-            summary.erased += deleted.records;
+        summary.erased += deleted.records;
+        if erasure::scrub_pending(&conn)? {
             erasure::scrub(&conn)?;
         }
         Ok(summary)

@@ -5,9 +5,11 @@
 //!
 //! A round pushes the outbox in batches (once the device holds the space's key), then pulls
 //! pages until none remain; each pull also brings the space's control log after this device's
-//! control cursor (key deliveries for it, enrolments to approve), applied before the page's
-//! envelopes, so that a sync with nothing new stays one round trip. Then it posts the key
-//! deliveries it queued, and, if the key arrived during the round, pushes what waited for it.
+//! control cursor (key deliveries for it, enrolments to approve, erasure orders), applied before
+//! the page's envelopes, so that a sync with nothing new stays one round trip. A round with
+//! something to push pulls first, until nothing remains: an erasure order read there drops what
+//! it erased from the outbox before anything leaves. Then it posts the key deliveries and
+//! erasure orders it queued, and, if the key arrived during the round, pushes what waited for it.
 //! Everything that must survive is in the store when `handle` returns (the push cursor with the
 //! acknowledgement, the pull and control cursors with the page's changes), so a round abandoned
 //! at any point (no answer, the app killed, the device reopened) loses nothing: the next round

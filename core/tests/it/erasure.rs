@@ -455,3 +455,19 @@ fn no_page_of_a_store_file_keeps_the_erased_persons_name_nickname_or_notes() {
         }
     }
 }
+
+#[test]
+fn what_a_device_writes_after_erasing_its_latest_changes_still_leaves() {
+    let (relay, c, w1, _) = team();
+    let p = someone(&c.store, "Gaëtan", "Le Grand");
+    meet(&c.store, &[p], "Gaëtan au square");
+    relay.settle(&[&c, &w1]);
+    // The erased records' changes were this store's last ones.
+    c.store.erase_person(p, "demande", false).unwrap();
+    let q = someone(&c.store, "Solène", "Sol");
+    relay.settle(&[&c, &w1]);
+    assert!(
+        w1.store.person(q).is_ok(),
+        "the new person reached the other device"
+    );
+}

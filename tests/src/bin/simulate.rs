@@ -46,11 +46,13 @@ fn main() {
         println!("replay: scripts/simulate.sh --schedules 1 --seed {failed}");
     }
     println!(
-        "{} schedules in {:.0} s ({} with an adversary, {} forged envelopes)",
+        "{} schedules in {:.0} s ({} with an adversary, {} forged envelopes; {} with an erasure, {} erasure orders)",
         summary.schedules,
         start.elapsed().as_secs_f64(),
         summary.adversarial,
-        summary.forged
+        summary.forged,
+        summary.erasing,
+        summary.erasures
     );
     println!(
         "{} schedules, {} divergent, {} lost",
