@@ -568,14 +568,9 @@ fn erase_person(
         }
     }
     let done = store.erase_person(id, reason, keep_shared_notes)?;
-    let synced = match &space {
-        Some(_) => Some(allervers_client::sync(
-            store,
-            &allervers_client::HttpClient::default(),
-            &mut |_| {},
-        )),
-        None => None,
-    };
+    let synced = space.as_ref().map(|_| {
+        allervers_client::sync(store, &allervers_client::HttpClient::default(), &mut |_| {})
+    });
     let posted = matches!(synced, Some(Ok(_)));
     ctx.print(
         &serde_json::json!({"erased": done, "posted": posted}),

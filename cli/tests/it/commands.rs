@@ -517,3 +517,64 @@ fn report_and_exports_from_the_command_line() {
 fn chrono_today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
+
+#[test]
+fn person_erase_asks_first_then_prints_counts_and_the_person_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Nadia");
+    let gone = json(
+        d,
+        &["person", "add", "--name", "Gaëtan", "--nickname", "Zébulon"],
+    );
+    let gone = gone["id"].as_str().unwrap().to_string();
+    let kept = json(d, &["person", "add", "--name", "Solène"]);
+    let kept = kept["id"].as_str().unwrap().to_string();
+    ok(
+        d,
+        &[
+            "encounter",
+            "log",
+            "--person",
+            &gone,
+            "--place",
+            "Quai de Valmy",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "encounter",
+            "log",
+            "--person",
+            &gone,
+            "--person",
+            &kept,
+            "--place",
+            "Quai de Valmy",
+        ],
+    );
+    // No terminal to answer the question: refused, nothing erased.
+    let err = fails(d, &["person", "erase", &gone, "--reason", "demande"]);
+    assert!(err.contains("--yes"), "{err}");
+    assert!(fails(d, &["person", "erase", &gone, "--reason", " ", "--yes"]).contains("reason"));
+    assert_eq!(json(d, &["person", "list"]).as_array().unwrap().len(), 2);
+
+    let text = ok(
+        d,
+        &["person", "erase", &gone, "--reason", "demande", "--yes"],
+    );
+    assert!(
+        text.contains("3 records (1 encounters, 1 shared encounters re-issued"),
+        "{text}"
+    );
+    assert!(text.contains("erased here only"), "{text}");
+    assert!(
+        !text.contains("Gaëtan") && !text.contains("Zébulon"),
+        "counts, never values"
+    );
+    let persons = json(d, &["person", "list"]);
+    assert_eq!(persons.as_array().unwrap().len(), 1);
+    assert_eq!(persons[0]["id"], kept.as_str());
+    assert!(fails(d, &["person", "show", &gone]).contains("unknown record"));
+}

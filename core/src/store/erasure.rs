@@ -77,12 +77,15 @@ pub(crate) fn refers_to_erased(
     Ok(found.and_then(|b| RecordId::from_slice(&b)))
 }
 
-/// The records about `person` in the index: actions and referrals, and encounters with how many
-/// persons each met (1: only them).
-pub(crate) fn about_person(
-    conn: &Connection,
-    person: RecordId,
-) -> Result<(Vec<(RecordId, Kind)>, Vec<RecordId>)> {
+/// The records about a person in the index: their actions and referrals (with their kinds), and
+/// the encounters that met them.
+pub(crate) struct About {
+    pub others: Vec<(RecordId, Kind)>,
+    pub encounters: Vec<RecordId>,
+}
+
+/// The records about `person` in the index.
+pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About> {
     let others = super::person_actions_and_referrals(conn, person)?;
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT encounter_id FROM encounter_persons WHERE person_id = ?1 ORDER BY encounter_id",
@@ -93,7 +96,7 @@ pub(crate) fn about_person(
         encounters
             .push(RecordId::from_slice(&row?).ok_or_else(|| CoreError::corrupt("bad record id"))?);
     }
-    Ok((others, encounters))
+    Ok(About { others, encounters })
 }
 
 /// The person whose erasure erased `id`, if it was erased.

@@ -243,7 +243,7 @@ impl Store {
         let mut id = None;
         for _ in 0..64 {
             let drawn = RecordId::new_by(now_ms, self.random(), &self.me.device);
-            if !super::changes::record_exists(&conn, drawn)? {
+            if !super::changes::record_exists(conn, drawn)? {
                 id = Some(drawn);
                 break;
             }

@@ -207,7 +207,7 @@ impl Store {
                         // Used: its secret goes (a forged item with a wrong MAC does not burn
                         // it).
                         control::forget_invite(&tx, invite)?;
-                        self.add_worker(&tx, &m, &chain, &keys)?;
+                        self.add_worker(&tx, m, &chain, &keys)?;
                         summary.approved += 1;
                     }
                 }
@@ -236,7 +236,7 @@ impl Store {
                     let accepted = match opened {
                         Some(d)
                             if self.delivered_by_coordinator(
-                                &tx, &m, from, &d, &message, signature,
+                                &tx, m, from, &d, &message, signature,
                             )? =>
                         {
                             Some(d)
@@ -251,9 +251,9 @@ impl Store {
                             }
                             match &recovery {
                                 Some(r) if *to != me => {
-                                    self.take_over(&tx, &m, r, &delivery.member)?
+                                    self.take_over(&tx, m, r, &delivery.member)?
                                 }
-                                _ => self.keep_credentials(&tx, &m, &delivery.member)?,
+                                _ => self.keep_credentials(&tx, m, &delivery.member)?,
                             }
                         }
                         None => summary.refused += 1,

@@ -72,15 +72,19 @@ fn aad(space: &SpaceId, by: &[u8; 16]) -> Vec<u8> {
     out
 }
 
-/// Every record about `person` this store holds, as what to erase: the person, actions and
-/// referrals, encounters only about them; and the shared encounters apart.
-fn plan(
-    conn: &rusqlite::Connection,
-    person: RecordId,
-) -> Result<(Vec<(RecordId, Kind)>, Vec<Encounter>)> {
-    let (others, encounter_ids) = erased::about_person(conn, person)?;
+/// What to erase of a person: the records only about them (the person, actions, referrals,
+/// encounters only about them), and the encounters shared with others, to re-issue.
+struct Plan {
+    alone: Vec<(RecordId, Kind)>,
+    shared: Vec<Encounter>,
+}
+
+/// Every record about `person` this store holds.
+fn plan(conn: &rusqlite::Connection, person: RecordId) -> Result<Plan> {
+    let about = erased::about_person(conn, person)?;
+    let encounter_ids = about.encounters;
     let mut alone = vec![(person, Kind::Person)];
-    alone.extend(others);
+    alone.extend(about.others);
     let mut shared = Vec::new();
     for id in encounter_ids {
         let Some(doc) = load_doc(conn, id)? else {
@@ -93,7 +97,7 @@ fn plan(
             alone.push((id, Kind::Encounter));
         }
     }
-    Ok((alone, shared))
+    Ok(Plan { alone, shared })
 }
 
 /// The encounter `old` without `person`, to create anew; its notes only if `keep_notes`.
@@ -171,7 +175,7 @@ impl Store {
                     actual: kind.name().to_string(),
                 });
             }
-            let (alone, shared) = plan(&tx, person)?;
+            let Plan { alone, shared } = plan(&tx, person)?;
             let mut records: Vec<ToErase> = Vec::new();
             for (id, kind) in &alone {
                 match kind {
@@ -396,7 +400,7 @@ impl Store {
             }
         }
         let mut extra: Vec<ToErase> = Vec::new();
-        let (alone, shared) = plan(tx, person)?;
+        let Plan { alone, shared } = plan(tx, person)?;
         for (id, _) in alone {
             if !records.iter().any(|r| r.record == id) {
                 extra.push(ToErase {
@@ -500,7 +504,7 @@ pub(crate) fn order_signed_by(
     let m = store.membership()?.ok_or(CoreError::NotEnrolled)?;
     let now_ms = store.now().timestamp_millis();
     let conn = store.lock();
-    let (alone, shared) = plan(&conn, person)?;
+    let Plan { alone, shared } = plan(&conn, person)?;
     let mut records: Vec<ToErase> = alone
         .into_iter()
         .map(|(record, _)| ToErase {

@@ -351,7 +351,7 @@ fn what_an_offline_device_wrote_about_the_person_is_erased_before_it_pushes() {
     for d in [&c, &w1, &w2] {
         for id in [p, alone, shared, act] {
             assert!(
-                !d.store.record(id).is_ok(),
+                d.store.record(id).is_err(),
                 "{id} on {}",
                 d.store.identity().device_name
             );
