@@ -63,6 +63,10 @@ struct Content {
     records: Vec<([u8; 16], bool)>,
     reason: String,
     at_ms: i64,
+    /// The grants that make the ordering device a coordinator (from the founder down), so that
+    /// a device that has not received them through the roster yet can still tell a
+    /// coordinator's order from anyone else's, as with key deliveries.
+    chain: Vec<crate::identity::Grant>,
 }
 
 fn aad(space: &SpaceId, by: &[u8; 16]) -> Vec<u8> {
@@ -248,7 +252,14 @@ impl Store {
         })?;
         let keys = SpaceKeys::new(&key, m.epoch);
         let by = self.device_bytes();
+        let chain = match &m.founder {
+            Some(founder) => self
+                .own_coordinator_chain(conn, &m.space, founder)?
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         let content = Content {
+            chain,
             space: m.space,
             person: *person.as_bytes(),
             records: records
@@ -330,26 +341,8 @@ impl Store {
         if records.len() > MAX_ERASED_RECORDS {
             return refuse("lists more records than an order may");
         }
-        let by_id = DeviceId::from_bytes(by);
-        let keys = if *by == self.device_bytes() {
-            Some(self.device_keys().public())
-        } else {
-            trust::device_keys(tx, &by_id)?
-        };
-        let Some(keys) = keys else {
-            return refuse("is signed by a device whose keys this device does not know");
-        };
-        let own = *by == self.device_bytes() && m.coordinator;
-        if !own && !self.trusted_coordinator(tx, m, &by_id)? {
-            return refuse("is not signed by a coordinator of the space (or by a revoked one)");
-        }
-        if !identity::verify_bytes(
-            &keys,
-            &identity::erasure_message(&m.space, by, records, sealed),
-            signature,
-        ) {
-            return refuse("its signature does not verify");
-        }
+        // Its content first (sealed under the space key of its epoch): it carries the grants
+        // that prove its signer a coordinator.
         let Some(epoch) = sealed
             .get(..4)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
@@ -372,6 +365,42 @@ impl Store {
         }
         if content.records.len() > MAX_ERASED_RECORDS {
             return refuse("lists more records than an order may");
+        }
+        // Then who signed it: this coordinator's device itself, or one this device trusts as
+        // it trusts key deliveries (its root, a coordinator by the roster's grants or by the
+        // grants sealed with the order), never a device the roster says was revoked.
+        let by_id = DeviceId::from_bytes(by);
+        let own = *by == self.device_bytes() && m.coordinator;
+        let keys = if *by == self.device_bytes() {
+            Some(self.device_keys().public())
+        } else {
+            match trust::device_keys(tx, &by_id)? {
+                Some(keys) => Some(keys),
+                None => content
+                    .chain
+                    .last()
+                    .map(|g| g.device)
+                    .filter(|k| k.device() == by_id),
+            }
+        };
+        let Some(keys) = keys else {
+            return refuse("is signed by a device whose keys this device does not know");
+        };
+        if !identity::verify_bytes(
+            &keys,
+            &identity::erasure_message(&m.space, by, records, sealed),
+            signature,
+        ) {
+            return refuse("its signature does not verify");
+        }
+        let revocations = crate::store::roster::revocations_in(tx)?;
+        let by_chain = m.founder.is_some_and(|founder| {
+            !revocations.is_revoked(&by_id)
+                && identity::is_coordinator(&m.space, &founder, &by_id, &content.chain)
+                && revocations.chain_stands(&content.chain)
+        });
+        if !own && !by_chain && !self.trusted_coordinator(tx, m, &by_id)? {
+            return refuse("is not signed by a coordinator of the space (or by a revoked one)");
         }
         let listed: BTreeSet<BlindedRecord> = records.iter().copied().collect();
         Ok(Checked::Valid(content, listed))
