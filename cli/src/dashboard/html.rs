@@ -20,6 +20,7 @@ table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px so
 th { background: #f2f5f8; } .num { text-align: right; } .warn { color: #a0380e; font-weight: bold; }
 .chip { display: inline-block; background: #eef2f6; border-radius: .3em; padding: 0 .4em; margin: 0 .2em .2em 0; }
 form.inline { display: inline; } button { cursor: pointer; }
+#erase { margin-top: 2em; } button.danger { background: #a4262c; color: #fff; border: 0; padding: 0.3em 0.8em; }
 ";
 
 /// Escapes text for HTML content and attribute values.
@@ -67,6 +68,13 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "current" => ("Période", "Period"),
         "previous" => ("Période précédente", "Previous period"),
         "language" => ("English", "Français"),
+        "erase" => ("Effacer ce dossier", "Erase this file"),
+        "erase_what" => (
+            "La personne, ses rencontres, actions et orientations seront effacées de chaque appareil de l'équipe et du relais (les rencontres partagées sont recréées sans elle, sans leurs notes), à la prochaine synchronisation. C'est définitif.",
+            "The person, their encounters, actions and referrals will be erased from every device of the team and from the relay (shared encounters are re-issued without them, without their notes), at the next sync. This cannot be undone.",
+        ),
+        "reason" => ("Motif (sans nom)", "Reason (no name)"),
+        "confirm_erase" => ("Je confirme l'effacement", "I confirm the erasure"),
         _ => ("?", "?"),
     };
     match lang {
@@ -132,7 +140,7 @@ pub fn persons(list: &[PersonSummary], search: &str, lang: Lang) -> String {
     out
 }
 
-pub fn person(p: &Person, timeline: &[TimelineEntry], lang: Lang) -> String {
+pub fn person(p: &Person, timeline: &[TimelineEntry], token: &str, lang: Lang) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -184,6 +192,16 @@ pub fn person(p: &Person, timeline: &[TimelineEntry], lang: Lang) -> String {
         );
     }
     out.push_str("</table>");
+    let _ = write!(
+        out,
+        r#"<details id="erase"><summary>{}</summary><p>{}</p><form method="post" action="/person/{}/erase"><input type="hidden" name="token" value="{token}"><label>{} <input name="reason" required></label> <label><input type="checkbox" name="confirm" value="yes" required> {}</label> <button class="danger">{}</button></form></details>"#,
+        t(lang, "erase"),
+        t(lang, "erase_what"),
+        p.id,
+        t(lang, "reason"),
+        t(lang, "confirm_erase"),
+        t(lang, "erase"),
+    );
     out
 }
 

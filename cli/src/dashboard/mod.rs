@@ -241,7 +241,7 @@ async fn person(
         Ok((p, timeline)) => Html(html::page(
             lang,
             &p.display_name(),
-            &html::person(&p, &timeline, lang),
+            &html::person(&p, &timeline, &dash.token, lang),
         ))
         .into_response(),
         Err(r) => r,
@@ -289,6 +289,36 @@ async fn resolve(State(dash): State<Arc<Dash>>, Form(form): Form<Resolve>) -> Re
 }
 
 #[derive(Deserialize)]
+struct Erase {
+    token: String,
+    reason: String,
+    confirm: Option<String>,
+}
+
+/// The erasure form of a person's page (confirmed by its checkbox): the person is erased here
+/// and the order leaves at the next sync.
+async fn erase(
+    State(dash): State<Arc<Dash>>,
+    Path(id): Path<String>,
+    Form(form): Form<Erase>,
+) -> Response {
+    if !bool::from(subtle_eq(form.token.as_bytes(), dash.token.as_bytes())) {
+        return (StatusCode::FORBIDDEN, "wrong form token").into_response();
+    }
+    let Ok(id) = id.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    if form.confirm.as_deref() != Some("yes") {
+        return (StatusCode::BAD_REQUEST, "the erasure was not confirmed").into_response();
+    }
+    let store = dash.store.clone();
+    match blocking(move || store.erase_person(id, &form.reason, false)).await {
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
 struct ReportQuery {
     from: Option<String>,
     to: Option<String>,
@@ -329,6 +359,7 @@ fn router(dash: Arc<Dash>) -> Router {
     Router::new()
         .route("/", get(persons))
         .route("/person/{id}", get(person))
+        .route("/person/{id}/erase", post(erase))
         .route("/conflicts", get(conflicts))
         .route("/conflicts/resolve", post(resolve))
         .route("/report", get(report))

@@ -81,6 +81,32 @@ impl Dashboard {
         }
     }
 
+    /// A form posted to `path` on the dashboard's own address.
+    fn post_form(&self, path: &str, form: &str) -> Answer {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            self.addr,
+            form.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let status = raw
+            .lines()
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {raw:?}"));
+        let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
+    }
+
     /// A GET of `path` for the dashboard's own address.
     fn get(&self, path: &str) -> Answer {
         self.send(&format!("GET {path} HTTP/1.1"), Some(&self.addr))
@@ -253,4 +279,44 @@ fn the_dashboard_refuses_a_request_for_another_host() {
         absolute.status
     );
     assert!(!absolute.body.contains("Karim"));
+}
+
+#[test]
+fn a_person_is_erased_from_the_dashboard_only_with_the_form_token_and_the_box_ticked() {
+    let (_dir, dashboard, karim) = dashboard_with_a_person();
+    let page = dashboard.get(&dashboard.with_token(&format!("/person/{karim}")));
+    let action = format!("/person/{karim}/erase");
+    assert!(
+        page.body.contains(&format!(r#"action="{action}""#)),
+        "the form is on the page"
+    );
+    let path = dashboard.with_token(&action);
+    let token = dashboard.token.clone();
+
+    let forged = dashboard.post_form(&path, "token=autre&reason=demande&confirm=yes");
+    assert_eq!(forged.status, 403);
+    let unconfirmed = dashboard.post_form(&path, &format!("token={token}&reason=demande"));
+    assert_eq!(unconfirmed.status, 400);
+    let no_reason = dashboard.post_form(&path, &format!("token={token}&reason=&confirm=yes"));
+    assert_eq!(no_reason.status, 400);
+    assert!(dashboard
+        .get(&dashboard.with_token("/"))
+        .body
+        .contains("Karim"));
+
+    let done = dashboard.post_form(
+        &path,
+        &format!("token={token}&reason=demande+de+la+personne&confirm=yes"),
+    );
+    assert!(done.status == 303 || done.status == 302, "{}", done.status);
+    assert!(!dashboard
+        .get(&dashboard.with_token("/"))
+        .body
+        .contains("Karim"));
+    assert_ne!(
+        dashboard
+            .get(&dashboard.with_token(&format!("/person/{karim}")))
+            .status,
+        200
+    );
 }
