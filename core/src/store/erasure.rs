@@ -163,10 +163,10 @@ pub(crate) fn delete(
             Err(CoreError::RecordNotFound(_)) => {}
             Err(e) => return Err(e),
         }
-        // Index rows of a record whose kind never arrived here (changes waiting for their
-        // creation) are none; a record whose document no longer reads is cleaned all the same.
+        // The rows keyed by the record (`index::remove` took the others, found from its
+        // document); a record whose kind never arrived here (changes waiting for their
+        // creation) has no index rows.
         for sql in [
-            "DELETE FROM encounter_persons WHERE encounter_id = ?1",
             "DELETE FROM persons WHERE record_id = ?1",
             "DELETE FROM actions WHERE record_id = ?1",
             "DELETE FROM referrals WHERE record_id = ?1",
@@ -188,20 +188,6 @@ pub(crate) fn delete(
     // Rows keyed by time, scanned once for the whole erasure.
     conn.prepare_cached("DELETE FROM situation_changes WHERE person_id = ?1")?
         .execute([person.as_bytes()])?;
-    let ids: Vec<Vec<u8>> = records
-        .iter()
-        .map(|r| r.record.as_bytes().to_vec())
-        .collect();
-    let mut stmt = conn.prepare_cached("SELECT occurred_at, record_id FROM encounters")?;
-    let stale: Vec<(i64, Vec<u8>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .filter_map(|row| row.ok())
-        .filter(|(_, id)| ids.contains(id))
-        .collect();
-    for (at, id) in stale {
-        conn.prepare_cached("DELETE FROM encounters WHERE occurred_at = ?1 AND record_id = ?2")?
-            .execute(params![at, id])?;
-    }
     if let Some((space, blinded)) = blinded {
         deleted.set_aside += delete_set_aside(conn, space, blinded)?;
     }
