@@ -225,7 +225,7 @@ impl Store {
                         None => summary.refused += 1,
                     }
                 }
-                // Erasure orders are not carried out by this version yet: the relay refuses them.
+                // Erasure orders are not carried out by devices of this version yet.
                 ControlBody::Epoch { .. } | ControlBody::Erase { .. } => {}
             }
         }
