@@ -402,6 +402,66 @@ impl TryFrom<NewReferral> for core::NewReferral {
     }
 }
 
+/// A person's decision about sharing one category with one partner.
+#[derive(uniffi::Record)]
+pub struct NewConsent {
+    pub person: String,
+    /// siao, or one of the organisation's own partner codes.
+    pub partner: String,
+    /// identity_contact, situation_journey, housing_application, shared_assessment
+    pub category: String,
+    /// Given, or refused (a withdrawal is a refusal recorded later).
+    pub given: bool,
+    /// YYYY-MM-DD; today when absent.
+    pub decided_on: Option<String>,
+    /// oral, written, representative, other
+    pub how: String,
+    #[uniffi(default = None)]
+    pub note: Option<String>,
+}
+
+impl TryFrom<NewConsent> for core::NewConsent {
+    type Error = core::CoreError;
+
+    fn try_from(c: NewConsent) -> std::result::Result<Self, Self::Error> {
+        Ok(core::NewConsent {
+            person: id(&c.person)?,
+            partner: c.partner,
+            category: c.category,
+            given: c.given,
+            decided_on: date("decided_on", &c.decided_on)?,
+            how: c.how,
+            note: c.note,
+        })
+    }
+}
+
+/// A consent decision, as recorded.
+#[derive(uniffi::Record)]
+pub struct Consent {
+    pub id: String,
+    pub partner: Option<String>,
+    pub category: Option<String>,
+    pub given: Option<bool>,
+    pub decided_on: Option<String>,
+    pub how: Option<String>,
+    pub note: Option<String>,
+}
+
+impl From<core::Consent> for Consent {
+    fn from(c: core::Consent) -> Self {
+        Consent {
+            id: c.id.to_string(),
+            partner: c.partner,
+            category: c.category,
+            given: c.given,
+            decided_on: c.decided_on.map(|d| d.to_string()),
+            how: c.how,
+            note: c.note,
+        }
+    }
+}
+
 /// A territory observation to add.
 #[derive(uniffi::Record)]
 pub struct NewObservation {
@@ -791,6 +851,34 @@ impl Store {
 
     pub fn add_referral(&self, referral: NewReferral) -> Result<String> {
         guard(|| Ok(self.inner.add_referral(&referral.try_into()?)?.to_string()))
+    }
+
+    /// Records consent decisions, all or none; their ids out.
+    pub fn record_consents(&self, consents: Vec<NewConsent>) -> Result<Vec<String>> {
+        guard(|| {
+            let consents = consents
+                .into_iter()
+                .map(core::NewConsent::try_from)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(self
+                .inner
+                .record_consents(&consents)?
+                .into_iter()
+                .map(|id| id.to_string())
+                .collect())
+        })
+    }
+
+    /// The person's consent now: the latest decision per partner and category.
+    pub fn current_consents(&self, person: String) -> Result<Vec<Consent>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .current_consents(id(&person)?)?
+                .into_iter()
+                .map(Consent::from)
+                .collect())
+        })
     }
 
     /// Records what became of a referral (status: sent, pending, accepted, refused, no_answer).

@@ -123,6 +123,19 @@ class FieldSession(unittest.TestCase):
         kinds = [e.kind for e in self.store.timeline(karim)]
         self.assertIn(av.TimelineKind.REFERRAL, kinds)
 
+    def test_consent_decisions_and_the_consent_now(self):
+        lea = self.store.add_person(person(name="Léa"))
+        decision = lambda category, given, on: av.NewConsent(person=lea, partner="siao", category=category, given=given, decided_on=on, how="oral")
+        ids = self.store.record_consents([decision("identity_contact", True, "2026-01-05"), decision("shared_assessment", True, "2026-01-05")])
+        self.assertEqual(len(ids), 2)
+        self.store.record_consents([decision("shared_assessment", False, "2026-02-01")])
+        now = {(c.category, c.given) for c in self.store.current_consents(lea)}
+        self.assertEqual(now, {("identity_contact", True), ("shared_assessment", False)})
+        with self.assertRaises(av.FfiError.InvalidInput) as e:
+            self.store.record_consents([decision("identity_contact", True, None), decision("health", True, None)])
+        self.assertEqual(e.exception.field, "category")
+        self.assertEqual(len(self.store.current_consents(lea)), 2)
+
     def test_every_entry_point_refuses_bad_input_with_a_typed_error(self):
         bad_id = "not-an-id"
         unknown = "0190f0c2-0000-7000-8000-000000000000"

@@ -2,6 +2,7 @@
 //!
 //! Every reading command takes `--json`. Bad input gets one line on stderr and a non-zero exit.
 
+mod consent;
 mod dashboard;
 mod demo;
 mod keys;
@@ -75,6 +76,9 @@ enum Command {
     /// Territory observations.
     #[command(subcommand)]
     Observation(ObservationCmd),
+    /// A person's consent to share, per partner and category.
+    #[command(subcommand)]
+    Consent(consent::ConsentCmd),
     /// The code lists (services, needs, situations, referral targets...) and the
     /// organisation's own codes.
     #[command(subcommand)]
@@ -713,6 +717,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Consent(cmd) => consent::run(&ctx, cmd)?,
         Command::Observation(ObservationCmd::Add {
             territory,
             team,

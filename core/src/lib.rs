@@ -39,8 +39,8 @@ pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::{
-    Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
-    Observation, Person, PersonSummary, Record, Referral,
+    Action, Consent, Encounter, NewAction, NewConsent, NewEncounter, NewObservation, NewPerson,
+    NewReferral, Observation, Person, PersonSummary, Record, Referral,
 };
 pub use store::export;
 pub use store::{

@@ -2,6 +2,7 @@
 //! would (`commands`), and the sync commands against a real relay process (`sync`).
 
 mod commands;
+mod consent;
 mod dashboard;
 mod hygiene;
 mod sync;

@@ -18,16 +18,18 @@ pub enum Kind {
     Referral,
     Observation,
     Roster,
+    Consent,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
         Kind::Referral,
         Kind::Observation,
         Kind::Roster,
+        Kind::Consent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Referral => "referral",
             Kind::Observation => "observation",
             Kind::Roster => "roster",
+            Kind::Consent => "consent",
         }
     }
 
@@ -54,6 +57,7 @@ impl Kind {
             Kind::Referral => REFERRAL,
             Kind::Observation => OBSERVATION,
             Kind::Roster => &[],
+            Kind::Consent => CONSENT,
         }
     }
 
@@ -274,6 +278,24 @@ const OBSERVATION: &[FieldSpec] = &[
     f("date", T::Date(Horizon::Past), "date"),
     f("counts", T::TextMap, "comptages"),
     f("notes", T::Text, "notes"),
+];
+
+/// One decision of a person about sharing one category with one partner: given or refused
+/// (a withdrawal is a later decision that refuses). Decisions are never edited into each other:
+/// each is a record of its own, so that two workers recording decisions offline both keep
+/// theirs, and the person's consent is the latest decision per partner and category.
+const CONSENT: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("partner", T::Code(Vocab::Partner), "partenaire"),
+    f(
+        "category",
+        T::Code(Vocab::ConsentCategory),
+        "catégorie partagée",
+    ),
+    f("given", T::Bool, "consentement donné"),
+    f("decided_on", T::Date(Horizon::Past), "date de la décision"),
+    f("how", T::Code(Vocab::ConsentHow), "recueilli"),
+    f("note", T::Text, "précisions"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

@@ -411,6 +411,24 @@ fn write(
             )?
             .execute(params![key, f.text("territory"), f.text("team"), f.text("date"), total, f.text("notes")])?;
         }
+        Kind::Consent => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO consents (record_id, person_id, partner, category, given,
+                    decided_on, how, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.text("partner"),
+                f.text("category"),
+                f.value("given").map(|v| matches!(v, Value::Bool(true))),
+                f.text("decided_on"),
+                f.text("how"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
         Kind::Roster => {}
     }
     Ok(())
@@ -450,6 +468,7 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Action => Some("actions"),
         Kind::Referral => Some("referrals"),
         Kind::Observation => Some("observations"),
+        Kind::Consent => Some("consents"),
         Kind::Roster => None,
     };
     if let Some(table) = table {
@@ -578,6 +597,7 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("actions", &[]),
     ("referrals", &[]),
     ("observations", &[]),
+    ("consents", &[]),
     ("situation_changes", &[]),
     ("conflicts", &["since"]),
     ("devices", &[]),

@@ -360,15 +360,32 @@ ALTER TABLE spaces ADD COLUMN credentials BLOB;
 -- read the key deliveries sealed to the recovery identity.
 ALTER TABLE spaces ADD COLUMN recovery BLOB;
 "#,
+    r#"
+-- Consent decisions (one record each), for a person's current consent per partner and category:
+-- the latest decision, by its date, then by its record id (time-ordered).
+CREATE TABLE consents (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    partner TEXT,
+    category TEXT,
+    given INTEGER,
+    decided_on TEXT,
+    how TEXT,
+    created_at INTEGER NOT NULL,
+    device BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX consents_by_person ON consents(person_id);
+"#,
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
-/// needs, situation changes; 4: situation changes, one row per change): migrating past one
-/// rebuilds the index tables from the documents.
-const REINDEX_AT: &[i64] = &[3, 4];
+/// needs, situation changes; 4: situation changes, one row per change; 9: consents, which a
+/// device of an earlier version kept unindexed): migrating past one rebuilds the index tables
+/// from the documents.
+const REINDEX_AT: &[i64] = &[3, 4, 9];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::doc::Reader;
 use crate::model::fields::Kind;
 use crate::model::{
-    display_name, Action, Encounter, Observation, Person, PersonSummary, Record, Referral,
+    display_name, Action, Consent, Encounter, Observation, Person, PersonSummary, Record, Referral,
 };
 use crate::text::fold;
 use crate::{CoreError, DeviceId, RecordId, Result};
@@ -187,6 +187,39 @@ impl Store {
         self.read(id, Kind::Observation, |r| Observation::read(id, r))
     }
 
+    pub fn consent(&self, id: RecordId) -> Result<Consent> {
+        self.read(id, Kind::Consent, |r| Consent::read(id, r))
+    }
+
+    /// Every consent decision about `person`, the latest first (by the date of the decision,
+    /// then by record id, which is time-ordered): the same order on every replica.
+    pub fn consents(&self, person: RecordId) -> Result<Vec<Consent>> {
+        let ids: Vec<RecordId> = {
+            let conn = self.lock();
+            let mut stmt = conn.prepare_cached(
+                "SELECT record_id FROM consents WHERE person_id = ?1
+                 ORDER BY decided_on DESC, record_id DESC",
+            )?;
+            let rows = stmt.query_map([person.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.map(|id| {
+                RecordId::from_slice(&id?).ok_or_else(|| CoreError::corrupt("bad record id"))
+            })
+            .collect::<Result<_>>()?
+        };
+        ids.into_iter().map(|id| self.consent(id)).collect()
+    }
+
+    /// The person's consent now: for each partner and category decided, the latest decision
+    /// (see [`Store::consents`]), sorted by partner and category.
+    pub fn current_consents(&self, person: RecordId) -> Result<Vec<Consent>> {
+        let mut seen = std::collections::BTreeMap::new();
+        for c in self.consents(person)? {
+            let key = (c.partner.clone(), c.category.clone());
+            seen.entry(key).or_insert(c);
+        }
+        Ok(seen.into_values().collect())
+    }
+
     /// Any record, whatever its kind.
     pub fn record(&self, id: RecordId) -> Result<Record> {
         Ok(match self.kind_of(id)? {
@@ -195,6 +228,7 @@ impl Store {
             Kind::Action => Record::Action(self.action(id)?),
             Kind::Referral => Record::Referral(self.referral(id)?),
             Kind::Observation => Record::Observation(self.observation(id)?),
+            Kind::Consent => Record::Consent(self.consent(id)?),
             Kind::Roster => {
                 return Err(CoreError::invalid(
                     "record",

@@ -4,6 +4,7 @@
 
 mod architecture;
 mod common;
+mod consent;
 mod control;
 mod fuzz_corpus;
 mod merge;

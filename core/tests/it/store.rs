@@ -385,6 +385,7 @@ fn migrates_from(version: i64) {
         // situation row the old derivation could leave (a net move, not a change's own).
         conn.execute_batch(
             "DROP TABLE sealed;
+             DROP TABLE consents;
              DROP TABLE spaces;
              DROP TABLE space_keys;
              DROP TABLE invites;

@@ -525,6 +525,7 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              INSERT INTO sync_state SELECT 'pull_cursor', pull_cursor FROM spaces;
              DROP TABLE spaces;
              DROP TABLE sealed;
+             DROP TABLE consents;
              DROP TABLE space_keys;
              DROP TABLE invites;
              DROP TABLE enrolments;
