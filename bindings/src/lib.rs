@@ -521,6 +521,7 @@ pub enum TimelineKind {
     Encounter,
     Action,
     Referral,
+    Consent,
     Change,
 }
 
@@ -578,6 +579,27 @@ fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
         I::Referral { id, target, .. } => {
             (TimelineKind::Referral, id.to_string(), target, vec![], None)
         }
+        I::Consent {
+            id,
+            partner,
+            category,
+            given,
+            ..
+        } => (
+            TimelineKind::Consent,
+            id.to_string(),
+            category,
+            vec![],
+            Some(format!(
+                "{}: {}",
+                partner.unwrap_or_default(),
+                if given == Some(true) {
+                    "given"
+                } else {
+                    "refused"
+                }
+            )),
+        ),
         I::Change(h) => (
             TimelineKind::Change,
             h.record_id.to_string(),

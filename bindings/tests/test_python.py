@@ -131,6 +131,7 @@ class FieldSession(unittest.TestCase):
         self.store.record_consents([decision("shared_assessment", False, "2026-02-01")])
         now = {(c.category, c.given) for c in self.store.current_consents(lea)}
         self.assertEqual(now, {("identity_contact", True), ("shared_assessment", False)})
+        self.assertEqual(len([e for e in self.store.timeline(lea) if e.kind == av.TimelineKind.CONSENT]), 3)
         with self.assertRaises(av.FfiError.InvalidInput) as e:
             self.store.record_consents([decision("identity_contact", True, None), decision("health", True, None)])
         self.assertEqual(e.exception.field, "category")

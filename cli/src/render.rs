@@ -290,6 +290,7 @@ struct Words {
     encounter: &'static str,
     action: &'static str,
     referral: &'static str,
+    consent: &'static str,
     created: &'static str,
     changed: &'static str,
 }
@@ -298,6 +299,7 @@ const FR: Words = Words {
     encounter: "RENCONTRE",
     action: "SUIVI",
     referral: "ORIENTATION",
+    consent: "CONSENTEMENT",
     created: "FICHE créée",
     changed: "modification",
 };
@@ -306,6 +308,7 @@ const EN: Words = Words {
     encounter: "ENCOUNTER",
     action: "ACTION",
     referral: "REFERRAL",
+    consent: "CONSENT",
     created: "RECORD created",
     changed: "changed",
 };
@@ -391,6 +394,34 @@ pub fn describe(item: &TimelineItem, lang: Lang) -> String {
                 .map(|o| format!(": {o}"))
                 .unwrap_or_default()
         ),
+        TimelineItem::Consent {
+            partner,
+            category,
+            given,
+            how,
+            ..
+        } => {
+            let answer = match (given, lang) {
+                (Some(true), Lang::Fr) => "donné",
+                (Some(true), Lang::En) => "given",
+                (_, Lang::Fr) => "refusé",
+                (_, Lang::En) => "refused",
+            };
+            format!(
+                "{} / {}: {answer} ({})",
+                partner
+                    .as_deref()
+                    .map(|p| l(Vocab::Partner, p, lang))
+                    .unwrap_or_default(),
+                category
+                    .as_deref()
+                    .map(|c| l(Vocab::ConsentCategory, c, lang))
+                    .unwrap_or_default(),
+                how.as_deref()
+                    .map(|h| l(Vocab::ConsentHow, h, lang))
+                    .unwrap_or_default()
+            )
+        }
         TimelineItem::Change(h) => {
             let kind = if h.field == "outcome" || h.field == "target" {
                 Kind::Referral
@@ -416,6 +447,7 @@ pub fn kind_word(
         TimelineItem::Encounter { .. } => w.encounter,
         TimelineItem::Action { .. } => w.action,
         TimelineItem::Referral { .. } => w.referral,
+        TimelineItem::Consent { .. } => w.consent,
         TimelineItem::Change(h) if h.creation && h.record_id == person => w.created,
         TimelineItem::Change(_) => w.changed,
     }

@@ -96,6 +96,12 @@ fn consent_is_recorded_per_partner_and_category_and_a_withdrawal_wins() {
         ok(d, &["consent", "list", "bastien"]).trim(),
         "aucune décision enregistrée"
     );
+    let timeline = ok(d, &["timeline", "amina"]);
+    assert!(
+        timeline.contains("Hlm Nord / situation et parcours: refusé (oralement)"),
+        "{timeline}"
+    );
+    assert_eq!(timeline.matches("CONSENTEMENT").count(), 3, "{timeline}");
 
     // A bad category, partner or date refuses the whole command: nothing more is recorded.
     for (args, field) in [

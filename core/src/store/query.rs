@@ -476,13 +476,18 @@ pub(crate) fn person_encounters(conn: &Connection, person: RecordId) -> Result<V
     Ok(out)
 }
 
-/// The actions, then the referrals, about `person`, each in creation order.
+/// The actions, then the referrals, then the consent decisions about `person`, each in
+/// creation order.
 pub(crate) fn person_actions_and_referrals(
     conn: &Connection,
     person: RecordId,
 ) -> Result<Vec<(RecordId, Kind)>> {
     let mut out = Vec::new();
-    for (table, kind) in [("actions", Kind::Action), ("referrals", Kind::Referral)] {
+    for (table, kind) in [
+        ("actions", Kind::Action),
+        ("referrals", Kind::Referral),
+        ("consents", Kind::Consent),
+    ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"
         ))?;

@@ -2,7 +2,7 @@
 //! loss, and read back as the person's consent now (the latest decision per partner and
 //! category), the same on every replica.
 
-use allervers_core::{ApiError, NewConsent, RecordId, Store};
+use allervers_core::{ApiError, NewConsent, RecordId, Store, TimelineItem};
 use chrono::NaiveDate;
 
 use crate::common::{device, meet, person, send};
@@ -143,4 +143,44 @@ fn decisions_recorded_offline_on_two_devices_merge_the_same_everywhere() {
         office.store.conflicts().unwrap().is_empty(),
         "no conflict to settle"
     );
+}
+
+#[test]
+fn consent_decisions_are_in_the_persons_timeline_and_only_theirs() {
+    let d = device("Poste bureau", "Sophie");
+    let amina = person(&d.store, "Amina");
+    let other = person(&d.store, "Bastien");
+    d.store
+        .record_consents(&[decision(amina, "identity_contact", true, "2026-02-01")])
+        .unwrap();
+    d.clock.advance_ms(5 * 60_000);
+    d.store
+        .record_consents(&[decision(amina, "identity_contact", false, "2026-03-01")])
+        .unwrap();
+    let decisions: Vec<(Option<String>, Option<bool>, String)> = d
+        .store
+        .timeline(amina)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.item {
+            TimelineItem::Consent {
+                category, given, ..
+            } => Some((category, given, e.author.label())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions[0].0.as_deref(), Some("identity_contact"));
+    assert_eq!(
+        (decisions[0].1, decisions[1].1),
+        (Some(true), Some(false)),
+        "in the order they were recorded"
+    );
+    assert!(decisions[0].2.contains("Sophie"), "{}", decisions[0].2);
+    assert!(d
+        .store
+        .timeline(other)
+        .unwrap()
+        .iter()
+        .all(|e| !matches!(e.item, TimelineItem::Consent { .. })));
 }
