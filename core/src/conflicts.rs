@@ -104,6 +104,7 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         Kind::Referral => text("target").unwrap_or_default(),
         Kind::Observation => text("territory").unwrap_or_default(),
         Kind::Roster => "roster".into(),
+        Kind::AccessLog => "access log".into(),
     }
 }
 

@@ -18,16 +18,20 @@ pub enum Kind {
     Referral,
     Observation,
     Roster,
+    /// One device's access log for one day: who opened which person's file, timeline or
+    /// dossier, and which exports were made (`store/access_log.rs`).
+    AccessLog,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
         Kind::Referral,
         Kind::Observation,
         Kind::Roster,
+        Kind::AccessLog,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +42,7 @@ impl Kind {
             Kind::Referral => "referral",
             Kind::Observation => "observation",
             Kind::Roster => "roster",
+            Kind::AccessLog => "access_log",
         }
     }
 
@@ -54,6 +59,7 @@ impl Kind {
             Kind::Referral => REFERRAL,
             Kind::Observation => OBSERVATION,
             Kind::Roster => &[],
+            Kind::AccessLog => ACCESS_LOG,
         }
     }
 
@@ -121,6 +127,9 @@ pub enum FieldType {
     TextMap,
     /// An append-only list of comments (text, author, time).
     Comments,
+    /// An append-only list of access-log entries (maps: time, worker, what was read or
+    /// exported), appended only by the device whose log it is.
+    AccessEntries,
 }
 
 impl FieldType {
@@ -134,13 +143,17 @@ impl FieldType {
                 | FieldType::CodeSet(_)
                 | FieldType::TextMap
                 | FieldType::Comments
+                | FieldType::AccessEntries
         )
     }
 
     /// The type of one element of a container field.
     pub fn element(self) -> FieldType {
         match self {
-            FieldType::TextList | FieldType::TextMap | FieldType::Comments => FieldType::Text,
+            FieldType::TextList
+            | FieldType::TextMap
+            | FieldType::Comments
+            | FieldType::AccessEntries => FieldType::Text,
             FieldType::CodeList(v) => FieldType::Code(v),
             FieldType::RefList(k) => FieldType::Ref(k),
             FieldType::CodeSet(_) => FieldType::Bool,
@@ -274,6 +287,11 @@ const OBSERVATION: &[FieldSpec] = &[
     f("date", T::Date(Horizon::Past), "date"),
     f("counts", T::TextMap, "comptages"),
     f("notes", T::Text, "notes"),
+];
+
+const ACCESS_LOG: &[FieldSpec] = &[
+    f("day", T::Date(Horizon::Past), "jour"),
+    f("entries", T::AccessEntries, "consultations et exports"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

@@ -106,7 +106,7 @@ fn joined(values: &[Value]) -> String {
 }
 
 /// The device that wrote the record's first change.
-fn creator(doc: &AutoCommit) -> Vec<u8> {
+pub(crate) fn creator(doc: &AutoCommit) -> Vec<u8> {
     match doc.get(ROOT, CREATED_AT).ok().flatten() {
         Some((_, automerge::ObjId::Id(_, actor, _))) => actor.to_bytes().to_vec(),
         _ => Vec::new(),
@@ -199,6 +199,9 @@ pub(crate) fn refresh(
 ) -> Result<()> {
     if kind == Kind::Roster {
         return refresh_roster(tx, doc);
+    }
+    if kind == Kind::AccessLog {
+        return super::access_log::reindex(tx, id, doc);
     }
     write(
         tx,
@@ -411,7 +414,7 @@ fn write(
             )?
             .execute(params![key, f.text("territory"), f.text("team"), f.text("date"), total, f.text("notes")])?;
         }
-        Kind::Roster => {}
+        Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
 }
@@ -451,6 +454,10 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Referral => Some("referrals"),
         Kind::Observation => Some("observations"),
         Kind::Roster => None,
+        Kind::AccessLog => {
+            super::access_log::remove(tx, id)?;
+            None
+        }
     };
     if let Some(table) = table {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE record_id = ?1"))?
@@ -582,6 +589,8 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("conflicts", &["since"]),
     ("devices", &[]),
     ("vocab_extra", &[]),
+    ("access_logs", &[]),
+    ("access_log", &[]),
 ];
 
 impl crate::Store {

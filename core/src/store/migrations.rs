@@ -360,6 +360,35 @@ ALTER TABLE spaces ADD COLUMN credentials BLOB;
 -- read the key deliveries sealed to the recovery identity.
 ALTER TABLE spaces ADD COLUMN recovery BLOB;
 "#,
+    r#"
+-- The access log (index tables, derived from each device's log record of the day): which
+-- device's log a record is, and for which day (how a device finds today's record to append to).
+CREATE TABLE access_logs (
+    record_id BLOB PRIMARY KEY,
+    device BLOB NOT NULL,
+    day TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX access_logs_by_device_day ON access_logs(device, day);
+-- One row per entry: when, which device and worker, through what, what was read (a person's
+-- file, timeline or dossier) or exported (kind, period, pseudonymised or not).
+CREATE TABLE access_log (
+    record_id BLOB NOT NULL,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    device BLOB NOT NULL,
+    worker TEXT NOT NULL,
+    via TEXT NOT NULL,
+    what TEXT NOT NULL,
+    person_id BLOB,
+    export_kind TEXT,
+    period_from TEXT,
+    period_to TEXT,
+    pseudonymised INTEGER,
+    PRIMARY KEY (record_id, n)
+) WITHOUT ROWID;
+CREATE INDEX access_log_by_at ON access_log(at);
+CREATE INDEX access_log_by_person ON access_log(person_id, at);
+"#,
 ];
 
 /// The schema version this build writes.

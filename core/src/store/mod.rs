@@ -9,6 +9,7 @@
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
 
+pub(crate) mod access_log;
 pub(crate) mod activity;
 mod changes;
 pub(crate) mod control;

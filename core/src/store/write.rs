@@ -218,24 +218,26 @@ impl Store {
         Ok(())
     }
 
+    /// A new record id of this device. An id binds its creator, so only this device's own ids
+    /// can collide with it (26 random bits a millisecond), and all of them are in this store:
+    /// one drawn twice is drawn again.
+    pub(crate) fn new_record_id(&self, conn: &Connection, now_ms: i64) -> Result<RecordId> {
+        for _ in 0..64 {
+            let drawn = RecordId::new_by(now_ms, self.random(), &self.me.device);
+            if !super::changes::record_exists(conn, drawn)? {
+                return Ok(drawn);
+            }
+        }
+        Err(CoreError::corrupt(
+            "the entropy source keeps repeating itself: no new record id",
+        ))
+    }
+
     fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         self.checker_edits(&conn, kind, &edits)?;
-        // An id binds its creator, so only this device's own ids can collide with it (26
-        // random bits a millisecond), and all of them are in this store: one drawn twice is
-        // drawn again.
-        let mut id = None;
-        for _ in 0..64 {
-            let drawn = RecordId::new_by(now_ms, self.random(), &self.me.device);
-            if !super::changes::record_exists(&conn, drawn)? {
-                id = Some(drawn);
-                break;
-            }
-        }
-        let id = id.ok_or_else(|| {
-            CoreError::corrupt("the entropy source keeps repeating itself: no new record id")
-        })?;
+        let id = self.new_record_id(&conn, now_ms)?;
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
         check_record_rules(kind, &root)?;
         let hash = doc::commit(&mut doc, now_ms, &self.worker())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{device, meet, person};
+use crate::common::{device, meet, person, SmallDisk};
 use allervers_core::{
     CoreError, Edit, ManualClock, NewEncounter, NewPerson, Op, RawKey, Store, StoreOptions,
     TimelineItem, Value,
@@ -514,54 +514,6 @@ fn concurrent_writers_on_one_store_wait_for_each_other_instead_of_failing() {
         .filter(|e| e.field == "description")
         .count();
     assert_eq!(edits, 300, "every edit is in the history");
-}
-
-/// A tmpfs of its own, unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> SmallDisk {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "mounting a tmpfs needs root (the test command runs as root)"
-        );
-        SmallDisk { dir }
-    }
-
-    /// Remounts the disk read-only. The kernel refuses while a file on it is open for writing,
-    /// which a child process another test spawns can hold for a moment after it was forked:
-    /// tried again for up to ten seconds.
-    fn remount_read_only(&self) {
-        for _ in 0..100 {
-            let ok = std::process::Command::new("mount")
-                .args(["-o", "remount,ro"])
-                .arg(self.dir.path())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("the disk could not be remounted read-only");
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.dir.path())
-            .status();
-    }
 }
 
 /// A full disk and a read-only disk are said as what they are, never as a wrong key, and the
