@@ -60,7 +60,11 @@ fn fields_table(out: &mut String, fields: &[DossierField]) {
             r#"<tr data-field="{}"><td>{}</td><td>{}{conflict}</td></tr>"#,
             esc(&f.field),
             esc(&f.label),
-            if values.is_empty() { "—".into() } else { values },
+            if values.is_empty() {
+                "—".into()
+            } else {
+                values
+            },
         );
     }
     out.push_str("</table>");
@@ -207,7 +211,11 @@ pub fn html(d: &Dossier) -> String {
                 out,
                 r#"<div class="record" id="r-{id}"><h3>{word} {id}</h3>"#,
                 id = r.id,
-                word = if kind == Kind::Action { "Suivi" } else { "Orientation" },
+                word = if kind == Kind::Action {
+                    "Suivi"
+                } else {
+                    "Orientation"
+                },
             );
             fields_table(&mut out, &r.fields);
             if !r.comments.is_empty() {
@@ -242,7 +250,9 @@ pub fn html(d: &Dossier) -> String {
     if d.access_log.is_empty() {
         out.push_str("<p>Aucune consultation enregistrée.</p>");
     } else {
-        out.push_str("<table><tr><th>Quand</th><th>Qui (appareil)</th><th>Quoi</th><th>Par</th></tr>");
+        out.push_str(
+            "<table><tr><th>Quand</th><th>Qui (appareil)</th><th>Quoi</th><th>Par</th></tr>",
+        );
         for e in &d.access_log {
             let device = e
                 .device_name

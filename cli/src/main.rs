@@ -18,8 +18,8 @@ use allervers_core::model::fields::{parse_date, parse_time, Kind};
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
-    AccessQuery, ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
-    PersonQuery, PersonSort, RecordId, Store, Value, Via,
+    AccessQuery, ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson,
+    NewReferral, PersonQuery, PersonSort, RecordId, Store, Value, Via,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{NaiveDate, Utc};

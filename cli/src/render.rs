@@ -7,8 +7,8 @@ use serde::Serialize;
 use allervers_core::history::{HistoryEntry, Op};
 use allervers_core::vocab::{label, ExtraTerm, Lang, Vocab};
 use allervers_core::{
-    AccessEntry, Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary, TimelineEntry,
-    TimelineItem, Value,
+    AccessEntry, Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary,
+    TimelineEntry, TimelineItem, Value,
 };
 
 /// The organisation's extra codes of the store this process opened (one store a process).
@@ -688,9 +688,24 @@ pub fn via_word(via: &str, lang: Lang) -> String {
 pub fn access_what(e: &AccessEntry, lang: Lang) -> String {
     let fr = lang == Lang::Fr;
     match e.what.as_str() {
-        "person" => if fr { "fiche consultée" } else { "file opened" }.into(),
-        "timeline" => if fr { "historique consulté" } else { "timeline read" }.into(),
-        "dossier" => if fr { "dossier établi" } else { "dossier written" }.into(),
+        "person" => if fr {
+            "fiche consultée"
+        } else {
+            "file opened"
+        }
+        .into(),
+        "timeline" => if fr {
+            "historique consulté"
+        } else {
+            "timeline read"
+        }
+        .into(),
+        "dossier" => if fr {
+            "dossier établi"
+        } else {
+            "dossier written"
+        }
+        .into(),
         "export" => {
             let period = match (e.from, e.to) {
                 (Some(f), Some(t)) => format!(" {f} – {t}"),

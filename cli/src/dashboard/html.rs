@@ -219,7 +219,11 @@ pub fn person(
     match log {
         Some(rows) => out.push_str(&access_table(rows, lang)),
         None => {
-            let _ = write!(out, r#"<p id="access-reserved">{}</p>"#, t(lang, "access_reserved"));
+            let _ = write!(
+                out,
+                r#"<p id="access-reserved">{}</p>"#,
+                t(lang, "access_reserved")
+            );
         }
     }
     out

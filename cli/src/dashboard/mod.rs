@@ -13,9 +13,7 @@ pub(crate) mod html;
 use std::sync::Arc;
 
 use allervers_core::vocab::Lang;
-use allervers_core::{
-    Access, AccessQuery, PersonQuery, PersonSort, RecordId, Store, Via,
-};
+use allervers_core::{Access, AccessQuery, PersonQuery, PersonSort, RecordId, Store, Via};
 use anyhow::{Context, Result};
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -244,7 +242,10 @@ async fn person(
         let (p, timeline) = (store.person(id)?, store.timeline(id)?);
         // The page is shown only once its reading is logged.
         store.log_access(
-            &[Access::Person { person: id }, Access::Timeline { person: id }],
+            &[
+                Access::Person { person: id },
+                Access::Timeline { person: id },
+            ],
             Via::Dashboard,
         )?;
         let log = if store.may_review()? {
@@ -338,7 +339,14 @@ async fn access_log(
         from: given(&q.from).unwrap_or_default(),
         to: given(&q.to).unwrap_or_default(),
     };
-    match blocking(move || Ok(crate::render::access_rows(&store, store.access_log(&query)?))).await {
+    match blocking(move || {
+        Ok(crate::render::access_rows(
+            &store,
+            store.access_log(&query)?,
+        ))
+    })
+    .await
+    {
         Ok(rows) => Html(html::page(
             lang,
             html::t(lang, "access_log"),

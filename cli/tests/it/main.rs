@@ -3,5 +3,6 @@
 
 mod commands;
 mod dashboard;
+mod dossier;
 mod hygiene;
 mod sync;

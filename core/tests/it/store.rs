@@ -384,7 +384,9 @@ fn migrates_from(version: i64) {
         // Version 3: records in a table of their own, the bytes before the small columns, and a
         // situation row the old derivation could leave (a net move, not a change's own).
         conn.execute_batch(
-            "DROP TABLE sealed;
+            "DROP TABLE access_logs;
+             DROP TABLE access_log;
+             DROP TABLE sealed;
              DROP TABLE spaces;
              DROP TABLE space_keys;
              DROP TABLE invites;

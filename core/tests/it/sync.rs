@@ -525,6 +525,8 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              INSERT INTO sync_state SELECT 'pull_cursor', pull_cursor FROM spaces;
              DROP TABLE spaces;
              DROP TABLE sealed;
+             DROP TABLE access_logs;
+             DROP TABLE access_log;
              DROP TABLE space_keys;
              DROP TABLE invites;
              DROP TABLE enrolments;
@@ -653,7 +655,10 @@ fn reads_logged_on_two_phones_reach_the_coordinator_through_sync() {
     );
     // Each entry names the phone it was made on, and the replicas index the same rows.
     let entries = office.store.access_log(&AccessQuery::default()).unwrap();
-    assert_eq!(entries[0].device, julien.store.identity().device.to_string());
+    assert_eq!(
+        entries[0].device,
+        julien.store.identity().device.to_string()
+    );
     assert_eq!(entries[0].device_name.as_deref(), Some("Téléphone B"));
     sync(&julien.store, &relay, &mut |_| {}).unwrap();
     sync(&amina.store, &relay, &mut |_| {}).unwrap();
