@@ -247,28 +247,33 @@ pub fn html(d: &Dossier) -> String {
     );
 
     out.push_str(r#"<h2 id="consultations">Consultations et exports</h2>"#);
-    if d.access_log.is_empty() {
-        out.push_str("<p>Aucune consultation enregistrée.</p>");
-    } else {
-        out.push_str(
-            "<table><tr><th>Quand</th><th>Qui (appareil)</th><th>Quoi</th><th>Par</th></tr>",
-        );
-        for e in &d.access_log {
-            let device = e
-                .device_name
-                .clone()
-                .unwrap_or_else(|| e.device.chars().take(8).collect());
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                when(&e.at),
-                esc(&format!("{} ({device})", e.worker)),
-                esc(&access_what(e, Lang::Fr)),
-                esc(&via_word(&e.via, Lang::Fr)),
-            );
-        }
-        out.push_str("</table>");
-    }
+    access_table(&mut out, &d.access_log, "Aucune consultation enregistrée.");
+    out.push_str("<h3>Exports dont la période couvre un de ses passages</h3>");
+    access_table(&mut out, &d.exports, "Aucun export.");
     out.push_str("</body></html>\n");
     out
+}
+
+/// Access-log entries as a table, or `none` when there are none.
+fn access_table(out: &mut String, entries: &[allervers_core::AccessEntry], none: &str) {
+    if entries.is_empty() {
+        let _ = write!(out, "<p>{none}</p>");
+        return;
+    }
+    out.push_str("<table><tr><th>Quand</th><th>Qui (appareil)</th><th>Quoi</th><th>Par</th></tr>");
+    for e in entries {
+        let device = e
+            .device_name
+            .clone()
+            .unwrap_or_else(|| e.device.chars().take(8).collect());
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            when(&e.at),
+            esc(&format!("{} ({device})", e.worker)),
+            esc(&access_what(e, Lang::Fr)),
+            esc(&via_word(&e.via, Lang::Fr)),
+        );
+    }
+    out.push_str("</table>");
 }

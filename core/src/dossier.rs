@@ -3,7 +3,7 @@
 //! with its French label (and the French label of each code), their consent and its history,
 //! the history of each record about them (who, device, when, old -> new), their merged timeline,
 //! the encounters they were met in, the actions and referrals about them, what was shared with
-//! whom, and who consulted or exported their file (the access log).
+//! whom, who consulted their file (the access log), and the exports that may hold their data.
 //!
 //! An encounter shared with other persons says how many others were met, never who they were:
 //! the ids of the other persons it lists are left out, and so are the entries of its history
@@ -102,8 +102,11 @@ pub struct Dossier {
     pub actions: Vec<DossierRecord>,
     pub referrals: Vec<DossierRecord>,
     pub sharing: DossierSharing,
-    /// Who consulted or exported their file, this dossier included.
+    /// Who consulted their file, timeline or dossier, this dossier included.
     pub access_log: Vec<AccessEntry>,
+    /// The exports whose period holds a day of their timeline, and so may hold their data
+    /// (pseudonymised or not, as each says).
+    pub exports: Vec<AccessEntry>,
 }
 
 fn is_consent(field: &str) -> bool {
@@ -267,6 +270,17 @@ impl Store {
                 ..Default::default()
             },
         )?;
+        let days: std::collections::BTreeSet<chrono::NaiveDate> =
+            timeline.iter().map(|e| e.at.date_naive()).collect();
+        let exports =
+            crate::store::access_log::list(&self.lock(), self.now(), &AccessQuery::default())?
+                .into_iter()
+                .filter(|e| e.what == "export")
+                .filter(|e| match (e.from, e.to) {
+                    (Some(from), Some(to)) => days.range(from..=to).next().is_some(),
+                    _ => true,
+                })
+                .collect();
         let me = self.identity();
         Ok(Dossier {
             person,
@@ -289,6 +303,7 @@ impl Store {
                 note: NO_SHARING_FR.to_string(),
             },
             access_log,
+            exports,
         })
     }
 

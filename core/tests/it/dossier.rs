@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use allervers_core::export::ExportKind;
 use allervers_core::{AccessQuery, Edit, NewAction, NewReferral, RecordId, Value, Via};
 
 use crate::common::{device, meet, person, send};
@@ -15,6 +16,7 @@ fn the_dossier_holds_everything_about_the_person_and_nothing_of_another() {
     let p = person(&a.store, "Hélène");
     let other = person(&a.store, "Gaston");
     let alone = meet(&a.store, &[p], "Gare de l'Est");
+    a.clock.advance_ms(60_000);
     let together = meet(&a.store, &[p, other], "Parvis de la mairie");
     meet(&a.store, &[other], "Rue des Envierges");
     let action = a
@@ -62,6 +64,27 @@ fn the_dossier_holds_everything_about_the_person_and_nothing_of_another() {
         )
         .unwrap();
     send(&b.store, &a.store);
+
+    // Two exports: one whose period holds their encounters, one of another year.
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    a.store
+        .export(
+            ExportKind::Encounters,
+            day(2026, 3, 1),
+            day(2026, 3, 31),
+            false,
+            Via::Cli,
+        )
+        .unwrap();
+    a.store
+        .export(
+            ExportKind::Persons,
+            day(2025, 1, 1),
+            day(2025, 12, 31),
+            true,
+            Via::Cli,
+        )
+        .unwrap();
 
     let d = a.store.dossier(p, Via::Cli).unwrap();
     let json = serde_json::to_string(&d).unwrap();
@@ -157,6 +180,8 @@ fn the_dossier_holds_everything_about_the_person_and_nothing_of_another() {
     // Sharing: none yet, said in French; the dossier's own writing is in its access log.
     assert!(d.sharing.partners.is_empty());
     assert!(d.sharing.note.starts_with("Aucun partage"));
+    assert_eq!(d.exports.len(), 1, "{:?}", d.exports);
+    assert_eq!(d.exports[0].export_kind.as_deref(), Some("encounters"));
     assert_eq!(d.access_log.len(), 1);
     assert_eq!(d.access_log[0].what, "dossier");
     assert_eq!(
