@@ -26,12 +26,9 @@ fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A value as the page shows it: its French label when it has one (the code stays in the JSON).
 fn value_text(v: &DossierValue) -> String {
-    match &v.label {
-        Some(label) if *label != v.value => format!("{label} ({})", v.value),
-        Some(label) => label.clone(),
-        None => v.value.clone(),
-    }
+    v.label.clone().unwrap_or_else(|| v.value.clone())
 }
 
 fn fields_table(out: &mut String, fields: &[DossierField]) {
@@ -79,6 +76,15 @@ fn field_label(kind: Kind, field: &str) -> String {
     }
 }
 
+/// A value of a history entry in French: a code's label, yes and no as oui and non.
+fn french(field: &str, kind: Kind, value: &allervers_core::Value) -> String {
+    match value {
+        allervers_core::Value::Bool(true) => "oui".into(),
+        allervers_core::Value::Bool(false) => "non".into(),
+        v => value_label(field, kind, v, Lang::Fr),
+    }
+}
+
 fn history_table(out: &mut String, kind: Kind, history: &[HistoryEntry]) {
     if history.is_empty() {
         out.push_str("<p>Aucune modification.</p>");
@@ -91,13 +97,13 @@ fn history_table(out: &mut String, kind: Kind, history: &[HistoryEntry]) {
         let old = h
             .old
             .iter()
-            .map(|v| value_label(&h.field, kind, v, Lang::Fr))
+            .map(|v| french(&h.field, kind, v))
             .collect::<Vec<_>>()
             .join(" | ");
         let new = h
             .new
             .as_ref()
-            .map(|v| value_label(&h.field, kind, v, Lang::Fr))
+            .map(|v| french(&h.field, kind, v))
             .unwrap_or_else(|| "(effacé)".into());
         let op = match h.op {
             allervers_core::Op::Set if h.creation => " (création)",

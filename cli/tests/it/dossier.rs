@@ -18,6 +18,8 @@ fn the_dossier_is_escaped_html_and_json_readable_by_its_owner_and_never_overwrit
             "<script>alert(1)</script>Hélène",
             "--situation",
             "street",
+            "--consent-record",
+            "yes",
         ],
     )["id"]
         .as_str()
@@ -63,8 +65,15 @@ fn the_dossier_is_escaped_html_and_json_readable_by_its_owner_and_never_overwrit
     assert!(!page.contains("<script"), "no script reaches the page");
     assert!(page.contains("Quai de Valmy &amp; &quot;pont&quot;"));
     assert!(page.contains("Rendez-vous &lt;CCAS&gt;"));
-    assert!(page.contains("rue (street)"), "code-list labels in French");
+    assert!(
+        page.contains("<td>situation</td><td>rue</td>"),
+        "code-list labels in French"
+    );
     assert!(page.contains("Aucun partage"));
+    assert!(
+        page.contains("<td>oui</td>") && !page.contains(">yes<"),
+        "yes and no in French"
+    );
     assert!(page.starts_with("<!doctype html>") && page.contains("<html lang=\"fr\">"));
     let dossier: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("dossier.json")).unwrap()).unwrap();
