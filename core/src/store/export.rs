@@ -120,7 +120,7 @@ fn time(ms: Option<i64>) -> String {
 impl Store {
     /// Whether this device may export: a coordinator's device, or a store outside any space.
     pub fn may_export(&self) -> Result<bool> {
-        Ok(self.membership()?.is_none_or(|m| m.coordinator))
+        self.may_review()
     }
 
     fn pseudonym_key(&self) -> Result<[u8; 32]> {
