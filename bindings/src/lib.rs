@@ -826,8 +826,15 @@ impl Store {
         })
     }
 
+    /// One person's file; its reading is logged in this device's access log, and refused
+    /// (`StorageFull`, `StorageReadOnly`) when it cannot be.
     pub fn person(&self, id_text: String) -> Result<Person> {
-        guard(|| Ok(self.inner.person(id(&id_text)?)?.into()))
+        guard(|| {
+            Ok(self
+                .inner
+                .open_person(id(&id_text)?, core::Via::App)?
+                .into())
+        })
     }
 
     pub fn list_persons(
@@ -968,11 +975,12 @@ impl Store {
         })
     }
 
+    /// A person's merged timeline; its reading is logged like `person`'s.
     pub fn timeline(&self, person: String) -> Result<Vec<TimelineEntry>> {
         guard(|| {
             Ok(self
                 .inner
-                .timeline(id(&person)?)?
+                .open_timeline(id(&person)?, core::Via::App)?
                 .into_iter()
                 .map(timeline_entry)
                 .collect())

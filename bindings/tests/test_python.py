@@ -274,9 +274,11 @@ class SyncThroughTheRelay(unittest.TestCase):
         # The person, the encounter, a's roster entry, the recovery identity's grant and b's.
         self.assertEqual(pulled.new_changes, 5)
         self.assertEqual(b_listener.changed, 1)
+        self.assertEqual(b.pending_changes(), 0)
         self.assertEqual(b.person(karim).name, "Karim")
         self.assertEqual(len([e for e in b.timeline(karim) if e.kind == av.TimelineKind.ENCOUNTER]), 1)
-        self.assertEqual(b.pending_changes(), 0)
+        # Both reads are in b's access log of the day, waiting for its next sync.
+        self.assertEqual(b.pending_changes(), 2)
         self.assertTrue(pulled.has_space_key)
         self.assertEqual(a.set_aside(), [])
 

@@ -3,8 +3,9 @@
 //! Every reading command takes `--json`. Bad input gets one line on stderr and a non-zero exit.
 
 mod consent;
-mod dashboard;
+pub(crate) mod dashboard;
 mod demo;
+mod dossier;
 mod keys;
 mod qr;
 mod render;
@@ -18,8 +19,8 @@ use allervers_core::model::fields::{parse_date, parse_time, Kind};
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
-    ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
-    PersonQuery, PersonSort, RecordId, Store, Value,
+    AccessQuery, ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson,
+    NewReferral, PersonQuery, PersonSort, RecordId, Store, Value, Via,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{NaiveDate, Utc};
@@ -181,6 +182,22 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Who opened which person's file, timeline or dossier, and every export, from every
+    /// device whose log reached this store (coordinator).
+    AccessLog {
+        /// Only the entries about this person (an id or unique name).
+        #[arg(long)]
+        person: Option<String>,
+        /// Only the entries of this worker.
+        #[arg(long)]
+        worker: Option<String>,
+        /// From this day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// To this day, included (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Writes persons, encounters, actions or referrals of a period to a CSV file.
     Export {
         /// persons, encounters, actions or referrals
@@ -236,6 +253,18 @@ enum PersonCmd {
     },
     /// Shows one person.
     Show { person: String },
+    /// Writes everything held about a person (their right of access) as a readable HTML
+    /// document in French (FILE) and as JSON beside it (the same name ending in .json), both
+    /// 0600 (coordinator). The writing is logged in the access log.
+    Dossier {
+        person: String,
+        /// The HTML file to write (for instance dossier.html).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace FILE and its JSON if they exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Changes a person's fields.
     Edit {
         person: String,
@@ -453,6 +482,12 @@ enum ChangesCmd {
 /// Writes `bytes` to `path` (mode 0600) through a temporary file in the same folder, so that a
 /// crash or a full disk never leaves a half-written file under the final name.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, true)
+}
+
+/// Writes `bytes` to `path` as `write_atomically` does; unless `replace`, an existing file is
+/// left alone and the write refused.
+pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -471,8 +506,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    let persisted = if replace {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted.map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists => anyhow!(
+            "{} exists already: choose another name or pass --force",
+            path.display()
+        ),
+        _ => anyhow!("cannot write {}: {}", path.display(), e.error),
+    })?;
     Ok(())
 }
 
@@ -750,7 +795,7 @@ fn run(cli: Cli) -> Result<()> {
             let store = ctx.open()?;
             let id = find_person(&store, &person)?;
             let p = store.person(id)?;
-            let timeline = store.timeline(id)?;
+            let timeline = store.open_timeline(id, Via::Cli)?;
             ctx.print(&timeline, || render::timeline(&p, &timeline, ctx.lang))?;
         }
         Command::History { record } => {
@@ -932,6 +977,23 @@ fn run(cli: Cli) -> Result<()> {
                 ctx.print(&json, || render::report(&report, ctx.lang))?;
             }
         }
+        Command::AccessLog {
+            person,
+            worker,
+            from,
+            to,
+        } => {
+            let store = ctx.open()?;
+            let person = person.map(|p| find_person(&store, &p)).transpose()?;
+            let entries = store.access_log(&AccessQuery {
+                person,
+                worker,
+                from: date("--from", &from)?,
+                to: date("--to", &to)?,
+            })?;
+            let rows = render::access_rows(&store, entries);
+            ctx.print(&rows, || render::access_log(&rows, ctx.lang))?;
+        }
         Command::Dashboard { port } => dashboard::serve(ctx.open()?, ctx.lang, port)?,
         Command::Export {
             kind,
@@ -945,7 +1007,7 @@ fn run(cli: Cli) -> Result<()> {
                 anyhow!("invalid kind: {kind:?} is not persons, encounters, actions or referrals")
             })?;
             let (from, to) = period(&from, &to)?;
-            let table = store.export(kind, from, to, pseudonymise)?;
+            let table = store.export(kind, from, to, pseudonymise, Via::Cli)?;
             let mut w = ::csv::Writer::from_writer(Vec::new());
             w.write_record(&table.header)?;
             for row in &table.rows {
@@ -995,8 +1057,38 @@ fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
         }
         PersonCmd::Show { person } => {
             let id = find_person(&store, &person)?;
-            let p = store.person(id)?;
+            let p = store.open_person(id, Via::Cli)?;
             ctx.print(&p, || render::person(&p, ctx.lang))?;
+        }
+        PersonCmd::Dossier { person, out, force } => {
+            let json_out = out.with_extension("json");
+            if json_out == out {
+                bail!("invalid --out: name the HTML file (for instance dossier.html)");
+            }
+            if !force {
+                for path in [&out, &json_out] {
+                    if path.exists() {
+                        bail!(
+                            "{} exists already: choose another name or pass --force",
+                            path.display()
+                        );
+                    }
+                }
+            }
+            let id = find_person(&store, &person)?;
+            let d = store.dossier(id, Via::Cli)?;
+            write_file(&json_out, &serde_json::to_vec_pretty(&d)?, force)?;
+            write_file(&out, dossier::html(&d).as_bytes(), force)?;
+            ctx.print(
+                &serde_json::json!({"person": id, "html": out, "json": json_out}),
+                || {
+                    format!(
+                        "Dossier of {id} written to {} and {} (readable by you only)",
+                        out.display(),
+                        json_out.display()
+                    )
+                },
+            )?;
         }
         PersonCmd::Edit {
             person,

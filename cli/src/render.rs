@@ -7,8 +7,8 @@ use serde::Serialize;
 use allervers_core::history::{HistoryEntry, Op};
 use allervers_core::vocab::{label, ExtraTerm, Lang, Vocab};
 use allervers_core::{
-    Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary, TimelineEntry,
-    TimelineItem, Value,
+    AccessEntry, Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary,
+    TimelineEntry, TimelineItem, Value,
 };
 
 /// The organisation's extra codes of the store this process opened (one store a process).
@@ -246,7 +246,7 @@ pub fn encounter(e: &Encounter, lang: Lang) -> String {
     out
 }
 
-fn value_label(field: &str, kind: Kind, value: &Value, lang: Lang) -> String {
+pub(crate) fn value_label(field: &str, kind: Kind, value: &Value, lang: Lang) -> String {
     let vocab = kind
         .field(field.split('.').next().unwrap_or(field))
         .ok()
@@ -670,6 +670,123 @@ pub fn code_list(rows: &[CodeRow], lang: Lang) -> String {
             } else {
                 ""
             }
+        );
+    }
+    out
+}
+
+/// An access-log entry with the name of the person it is about, when this store holds them.
+#[derive(Serialize)]
+pub struct AccessRow {
+    #[serde(flatten)]
+    pub entry: AccessEntry,
+    pub person_name: Option<String>,
+}
+
+/// The access log's entries with the names of the persons they are about, when this store
+/// holds them (read without logging: a coordinator reading the log reads no file).
+pub fn access_rows(store: &allervers_core::Store, entries: Vec<AccessEntry>) -> Vec<AccessRow> {
+    let mut names = std::collections::HashMap::new();
+    entries
+        .into_iter()
+        .map(|entry| {
+            let person_name = entry.person.and_then(|id| {
+                names
+                    .entry(id)
+                    .or_insert_with(|| store.person(id).ok().map(|p| p.display_name()))
+                    .clone()
+            });
+            AccessRow { entry, person_name }
+        })
+        .collect()
+}
+
+/// Where a read was made, in words.
+pub fn via_word(via: &str, lang: Lang) -> String {
+    let (fr, en) = match via {
+        "cli" => ("ligne de commande", "command line"),
+        "dashboard" => ("tableau de bord", "dashboard"),
+        "app" => ("application", "app"),
+        other => (other, other),
+    };
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+    .to_string()
+}
+
+/// What an access-log entry records, in words: what was read, or which export.
+pub fn access_what(e: &AccessEntry, lang: Lang) -> String {
+    let fr = lang == Lang::Fr;
+    match e.what.as_str() {
+        "person" => if fr {
+            "fiche consultée"
+        } else {
+            "file opened"
+        }
+        .into(),
+        "timeline" => if fr {
+            "historique consulté"
+        } else {
+            "timeline read"
+        }
+        .into(),
+        "dossier" => if fr {
+            "dossier établi"
+        } else {
+            "dossier written"
+        }
+        .into(),
+        "export" => {
+            let period = match (e.from, e.to) {
+                (Some(f), Some(t)) => format!(" {f} – {t}"),
+                _ => String::new(),
+            };
+            let pseudo = match (e.pseudonymised, fr) {
+                (Some(true), true) => " (pseudonymisé)",
+                (Some(true), false) => " (pseudonymised)",
+                (_, true) => " (nominatif)",
+                (_, false) => " (with names)",
+            };
+            format!(
+                "{} {}{period}{pseudo}",
+                if fr { "export" } else { "export of" },
+                e.export_kind.as_deref().unwrap_or("?")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The access log as text, one line an entry.
+pub fn access_log(rows: &[AccessRow], lang: Lang) -> String {
+    if rows.is_empty() {
+        return match lang {
+            Lang::Fr => "Aucune consultation ni export enregistré.",
+            Lang::En => "No read or export recorded.",
+        }
+        .into();
+    }
+    let mut out = String::new();
+    for r in rows {
+        let e = &r.entry;
+        let device = e
+            .device_name
+            .clone()
+            .unwrap_or_else(|| e.device.chars().take(8).collect());
+        let about = match (&e.person, &r.person_name) {
+            (Some(id), Some(name)) => format!("  {name} ({id})"),
+            (Some(id), None) => format!("  {id}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {:<28} {}{about}  [{}]",
+            e.at.format("%Y-%m-%d %H:%M"),
+            format!("{} ({device})", e.worker),
+            access_what(e, lang),
+            via_word(&e.via, lang)
         );
     }
     out

@@ -197,6 +197,7 @@ fn main() {
                 today - chrono::Duration::days(400),
                 today,
                 false,
+                allervers_core::Via::Cli,
             )
             .unwrap();
         let mut w = csv::Writer::from_writer(Vec::new());

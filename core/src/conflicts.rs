@@ -105,6 +105,7 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         Kind::Observation => text("territory").unwrap_or_default(),
         Kind::Consent => text("category").unwrap_or_default(),
         Kind::Roster => "roster".into(),
+        Kind::AccessLog => "access log".into(),
     }
 }
 

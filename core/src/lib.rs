@@ -8,11 +8,13 @@
 //! Architecture invariant: this crate knows nothing of HTTP, tokio or uniffi. Time comes from a
 //! [`Clock`] passed in.
 
+pub mod access_log;
 pub mod bundle;
 pub mod clock;
 pub mod conflicts;
 pub mod crypto;
 mod doc;
+pub mod dossier;
 pub mod entropy;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -29,10 +31,12 @@ pub mod text;
 pub mod timeline;
 pub mod vocab;
 
+pub use access_log::{Access, AccessEntry, AccessQuery, Via};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conflicts::{Conflict, ConflictValue};
 pub use crypto::RawKey;
 pub use doc::{Comment, Edit};
+pub use dossier::Dossier;
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use error::{ApiError, CoreError, Result};
 pub use history::{Author, HistoryEntry, Op};

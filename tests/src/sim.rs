@@ -35,7 +35,7 @@ use allervers_core::vocab::Vocab;
 use allervers_core::{
     CoreError, DeviceId, Edit, Kind, ManualClock, Membership, NewAction, NewConsent,
     NewObservation, NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request, Response,
-    SeededEntropy, Store, StoreOptions, SyncRound, Value,
+    SeededEntropy, Store, StoreOptions, SyncRound, Value, Via,
 };
 use allervers_protocol::{Page, Push, Pushed, Stored};
 use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
@@ -672,6 +672,17 @@ impl Sim {
                 store
                     .add_term(Vocab::Service, &code, "Service maison", "House service")
                     .map_err(store_err)
+            }
+            91..=93 => {
+                // A worker opens the person's file or timeline: logged in the device's access
+                // log of the day, a record that every replica must end with too.
+                self.log.push(format!("{d} reads {person}"));
+                if self.rng.gen_bool(0.5) {
+                    store.open_person(person, Via::App).map(|_| ())
+                } else {
+                    store.open_timeline(person, Via::App).map(|_| ())
+                }
+                .map_err(store_err)
             }
             _ => self.resolve(d),
         }

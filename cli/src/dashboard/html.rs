@@ -8,7 +8,7 @@ use allervers_core::report::{Figure, Report};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{Conflict, TimelineEntry, TimelineItem};
 
-use crate::render::l;
+use crate::render::{access_what, l, via_word, AccessRow};
 use allervers_core::{Person, PersonSummary};
 
 /// The pages' style sheet, served as `/style.css`: the Content-Security-Policy lets no inline
@@ -67,6 +67,23 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "current" => ("Période", "Period"),
         "previous" => ("Période précédente", "Previous period"),
         "language" => ("English", "Français"),
+        "access_log" => ("Consultations", "Access log"),
+        "access_about" => (
+            "Consultations et exports de cette fiche",
+            "Reads and exports of this file",
+        ),
+        "access_reserved" => (
+            "Le journal des consultations est réservé aux coordinateurs.",
+            "The access log is for coordinators only.",
+        ),
+        "no_access" => ("Aucune consultation enregistrée.", "No read recorded."),
+        "dossier" => (
+            "Télécharger le dossier de la personne (HTML)",
+            "Download the person's dossier (HTML)",
+        ),
+        "person" => ("Personne (identifiant)", "Person (id)"),
+        "worker" => ("Intervenant", "Worker"),
+        "via" => ("Par", "Through"),
         _ => ("?", "?"),
     };
     match lang {
@@ -85,7 +102,7 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
 <html lang="{lang_code}"><head><meta charset="utf-8"><title>{title} — allervers</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/style.css"></head>
-<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="?lang={other}" id="lang">{language}</a></nav>
+<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="/access-log">{access_log}</a><a href="?lang={other}" id="lang">{language}</a></nav>
 <main><h1>{title}</h1>
 {body}
 </main></body></html>"#,
@@ -97,6 +114,7 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
         persons = t(lang, "persons"),
         conflicts = t(lang, "conflicts"),
         report = t(lang, "report"),
+        access_log = t(lang, "access_log"),
         language = t(lang, "language"),
     )
 }
@@ -132,7 +150,14 @@ pub fn persons(list: &[PersonSummary], search: &str, lang: Lang) -> String {
     out
 }
 
-pub fn person(p: &Person, timeline: &[TimelineEntry], lang: Lang) -> String {
+/// A person's page: situation and needs, the link to their dossier, their merged timeline, and
+/// the access log about them (`None` on a device that may not read it).
+pub fn person(
+    p: &Person,
+    timeline: &[TimelineEntry],
+    log: Option<&[AccessRow]>,
+    lang: Lang,
+) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -184,6 +209,88 @@ pub fn person(p: &Person, timeline: &[TimelineEntry], lang: Lang) -> String {
         );
     }
     out.push_str("</table>");
+    let _ = write!(
+        out,
+        r#"<p><a id="dossier" href="/person/{}/dossier" download>{}</a></p><h2>{}</h2>"#,
+        p.id,
+        t(lang, "dossier"),
+        t(lang, "access_about"),
+    );
+    match log {
+        Some(rows) => out.push_str(&access_table(rows, lang)),
+        None => {
+            let _ = write!(
+                out,
+                r#"<p id="access-reserved">{}</p>"#,
+                t(lang, "access_reserved")
+            );
+        }
+    }
+    out
+}
+
+/// The filters of the access-log page, as typed.
+pub struct AccessFilters {
+    pub person: String,
+    pub worker: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// The access log as a table.
+fn access_table(rows: &[AccessRow], lang: Lang) -> String {
+    if rows.is_empty() {
+        return format!(r#"<p id="no-access">{}</p>"#, t(lang, "no_access"));
+    }
+    let mut out = format!(
+        r#"<table id="access-log"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "when"),
+        t(lang, "who"),
+        t(lang, "what"),
+        t(lang, "persons"),
+        t(lang, "via"),
+    );
+    for r in rows {
+        let e = &r.entry;
+        let device = e
+            .device_name
+            .clone()
+            .unwrap_or_else(|| e.device.chars().take(8).collect());
+        let about = match (&e.person, &r.person_name) {
+            (Some(id), name) => format!(
+                r#"<a href="/person/{id}">{}</a>"#,
+                esc(name.as_deref().unwrap_or(&id.to_string()))
+            ),
+            (None, _) => String::new(),
+        };
+        let _ = write!(
+            out,
+            r#"<tr class="access"><td>{}</td><td class="worker">{}</td><td>{}</td><td>{about}</td><td>{}</td></tr>"#,
+            e.at.format("%Y-%m-%d %H:%M"),
+            esc(&format!("{} ({device})", e.worker)),
+            esc(&access_what(e, lang)),
+            esc(&via_word(&e.via, lang)),
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The access-log page: filters by person, worker and period, then the entries.
+pub fn access_log_page(rows: &[AccessRow], f: &AccessFilters, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<form method="get" action="/access-log">{} <input name="person" value="{}"> {} <input name="worker" value="{}"> {} <input type="date" name="from" value="{}"> {} <input type="date" name="to" value="{}"> <button>{}</button></form>"#,
+        t(lang, "person"),
+        esc(&f.person),
+        t(lang, "worker"),
+        esc(&f.worker),
+        t(lang, "from"),
+        esc(&f.from),
+        t(lang, "to"),
+        esc(&f.to),
+        t(lang, "show"),
+    );
+    out.push_str(&access_table(rows, lang));
     out
 }
 

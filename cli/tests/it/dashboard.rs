@@ -168,6 +168,7 @@ fn every_dashboard_response_forbids_caching_framing_sniffing_and_inline_code() {
         ("person", dashboard.with_token(&format!("/person/{karim}"))),
         ("conflicts", dashboard.with_token("/conflicts")),
         ("report", dashboard.with_token("/report?lang=en")),
+        ("access log", dashboard.with_token("/access-log")),
     ];
     for (what, path) in &pages {
         let answer = dashboard.get(path);
@@ -253,4 +254,52 @@ fn the_dashboard_refuses_a_request_for_another_host() {
         absolute.status
     );
     assert!(!absolute.body.contains("Karim"));
+}
+
+/// The person's page is logged when it is shown, lists who consulted the file and links to the
+/// dossier, which downloads as one self-contained page; the access-log page lists every read.
+#[test]
+fn the_person_page_is_logged_lists_its_readers_and_offers_the_dossier() {
+    let (_dir, dashboard, karim) = dashboard_with_a_person();
+    let page = dashboard.get(&dashboard.with_token(&format!("/person/{karim}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!(r#"href="/person/{karim}/dossier""#)),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("Consultations et exports de cette fiche"));
+    // The page's own reading is listed there: the file and the timeline, by Sophie.
+    assert_eq!(
+        page.body.matches(r#"<tr class="access">"#).count(),
+        2,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("fiche consultée") && page.body.contains("historique consulté"));
+
+    let download = dashboard.get(&dashboard.with_token(&format!("/person/{karim}/dossier")));
+    assert_eq!(download.status, 200, "{}", download.body);
+    assert_eq!(
+        download.header("content-disposition"),
+        Some(format!(r#"attachment; filename="dossier-{karim}.html""#).as_str())
+    );
+    assert!(download.body.contains("<h1>Dossier de Karim</h1>"));
+    assert!(download.body.contains("@media print"));
+    assert!(!download.body.contains("<script") && !download.body.contains("src="));
+
+    let log = dashboard.get(&dashboard.with_token(&format!("/access-log?person={karim}&lang=en")));
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert_eq!(
+        log.body.matches(r#"<tr class="access">"#).count(),
+        3,
+        "{}",
+        log.body
+    );
+    assert!(log.body.contains("dossier written"));
+    let none = dashboard.get(&dashboard.with_token("/access-log?worker=Julien"));
+    assert!(none.body.contains(r#"id="no-access""#), "{}", none.body);
 }

@@ -4,5 +4,6 @@
 mod commands;
 mod consent;
 mod dashboard;
+mod dossier;
 mod hygiene;
 mod sync;

@@ -19,10 +19,13 @@ pub enum Kind {
     Observation,
     Roster,
     Consent,
+    /// One device's access log for one day: who opened which person's file, timeline or
+    /// dossier, and which exports were made (`store/access_log.rs`).
+    AccessLog,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -30,6 +33,7 @@ impl Kind {
         Kind::Observation,
         Kind::Roster,
         Kind::Consent,
+        Kind::AccessLog,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Kind {
             Kind::Observation => "observation",
             Kind::Roster => "roster",
             Kind::Consent => "consent",
+            Kind::AccessLog => "access_log",
         }
     }
 
@@ -58,6 +63,7 @@ impl Kind {
             Kind::Observation => OBSERVATION,
             Kind::Roster => &[],
             Kind::Consent => CONSENT,
+            Kind::AccessLog => ACCESS_LOG,
         }
     }
 
@@ -125,6 +131,9 @@ pub enum FieldType {
     TextMap,
     /// An append-only list of comments (text, author, time).
     Comments,
+    /// An append-only list of access-log entries (maps: time, worker, what was read or
+    /// exported), appended only by the device whose log it is.
+    AccessEntries,
 }
 
 impl FieldType {
@@ -138,13 +147,17 @@ impl FieldType {
                 | FieldType::CodeSet(_)
                 | FieldType::TextMap
                 | FieldType::Comments
+                | FieldType::AccessEntries
         )
     }
 
     /// The type of one element of a container field.
     pub fn element(self) -> FieldType {
         match self {
-            FieldType::TextList | FieldType::TextMap | FieldType::Comments => FieldType::Text,
+            FieldType::TextList
+            | FieldType::TextMap
+            | FieldType::Comments
+            | FieldType::AccessEntries => FieldType::Text,
             FieldType::CodeList(v) => FieldType::Code(v),
             FieldType::RefList(k) => FieldType::Ref(k),
             FieldType::CodeSet(_) => FieldType::Bool,
@@ -296,6 +309,12 @@ const CONSENT: &[FieldSpec] = &[
     f("decided_on", T::Date(Horizon::Past), "date de la décision"),
     f("how", T::Code(Vocab::ConsentHow), "recueilli"),
     f("note", T::Text, "précisions"),
+];
+
+/// One device's log of one day's reads and exports: who looked at what, when.
+const ACCESS_LOG: &[FieldSpec] = &[
+    f("day", T::Date(Horizon::Past), "jour"),
+    f("entries", T::AccessEntries, "consultations et exports"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

@@ -30,6 +30,15 @@ impl ExportKind {
             _ => None,
         }
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportKind::Persons => "persons",
+            ExportKind::Encounters => "encounters",
+            ExportKind::Actions => "actions",
+            ExportKind::Referrals => "referrals",
+        }
+    }
 }
 
 /// A table: a header and rows of text cells.
@@ -111,7 +120,7 @@ fn time(ms: Option<i64>) -> String {
 impl Store {
     /// Whether this device may export: a coordinator's device, or a store outside any space.
     pub fn may_export(&self) -> Result<bool> {
-        Ok(self.membership()?.is_none_or(|m| m.coordinator))
+        self.may_review()
     }
 
     fn pseudonym_key(&self) -> Result<[u8; 32]> {
@@ -134,13 +143,15 @@ impl Store {
         Ok(key)
     }
 
-    /// The rows of one kind for `from..=to` (persons: created or met in the period).
+    /// The rows of one kind for `from..=to` (persons: created or met in the period), logged in
+    /// the access log as an export made through `via`.
     pub fn export(
         &self,
         kind: ExportKind,
         from: NaiveDate,
         to: NaiveDate,
         pseudonymise: bool,
+        via: crate::access_log::Via,
     ) -> Result<Table> {
         if !self.may_export()? {
             return Err(CoreError::invalid(
@@ -319,6 +330,18 @@ impl Store {
                 }
             }
         }
+        drop(conn);
+        // An export of personal data is logged (kind, period, pseudonymised or not); one that
+        // cannot be logged is not handed over.
+        self.log_access(
+            &[crate::access_log::Access::Export {
+                kind: kind.name().to_string(),
+                from,
+                to,
+                pseudonymised: pseudonymise,
+            }],
+            via,
+        )?;
         Ok(table)
     }
 }

@@ -106,7 +106,7 @@ fn joined(values: &[Value]) -> String {
 }
 
 /// The device that wrote the record's first change.
-fn creator(doc: &AutoCommit) -> Vec<u8> {
+pub(crate) fn creator(doc: &AutoCommit) -> Vec<u8> {
     match doc.get(ROOT, CREATED_AT).ok().flatten() {
         Some((_, automerge::ObjId::Id(_, actor, _))) => actor.to_bytes().to_vec(),
         _ => Vec::new(),
@@ -199,6 +199,9 @@ pub(crate) fn refresh(
 ) -> Result<()> {
     if kind == Kind::Roster {
         return refresh_roster(tx, doc);
+    }
+    if kind == Kind::AccessLog {
+        return super::access_log::reindex(tx, id, doc);
     }
     write(
         tx,
@@ -429,7 +432,7 @@ fn write(
                 creator,
             ])?;
         }
-        Kind::Roster => {}
+        Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
 }
@@ -470,6 +473,10 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Observation => Some("observations"),
         Kind::Consent => Some("consents"),
         Kind::Roster => None,
+        Kind::AccessLog => {
+            super::access_log::remove(tx, id)?;
+            None
+        }
     };
     if let Some(table) = table {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE record_id = ?1"))?
@@ -602,6 +609,8 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("conflicts", &["since"]),
     ("devices", &[]),
     ("vocab_extra", &[]),
+    ("access_logs", &[]),
+    ("access_log", &[]),
 ];
 
 impl crate::Store {

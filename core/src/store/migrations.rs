@@ -376,16 +376,45 @@ CREATE TABLE consents (
 ) WITHOUT ROWID;
 CREATE INDEX consents_by_person ON consents(person_id);
 "#,
+    r#"
+-- The access log (index tables, derived from each device's log record of the day): which
+-- device's log a record is, and for which day (how a device finds today's record to append to).
+CREATE TABLE access_logs (
+    record_id BLOB PRIMARY KEY,
+    device BLOB NOT NULL,
+    day TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX access_logs_by_device_day ON access_logs(device, day);
+-- One row per entry: when, which device and worker, through what, what was read (a person's
+-- file, timeline or dossier) or exported (kind, period, pseudonymised or not).
+CREATE TABLE access_log (
+    record_id BLOB NOT NULL,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    device BLOB NOT NULL,
+    worker TEXT NOT NULL,
+    via TEXT NOT NULL,
+    what TEXT NOT NULL,
+    person_id BLOB,
+    export_kind TEXT,
+    period_from TEXT,
+    period_to TEXT,
+    pseudonymised INTEGER,
+    PRIMARY KEY (record_id, n)
+) WITHOUT ROWID;
+CREATE INDEX access_log_by_at ON access_log(at);
+CREATE INDEX access_log_by_person ON access_log(person_id, at);
+"#,
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
-/// needs, situation changes; 4: situation changes, one row per change; 9: consents, which a
-/// device of an earlier version kept unindexed): migrating past one rebuilds the index tables
-/// from the documents.
-const REINDEX_AT: &[i64] = &[3, 4, 9];
+/// needs, situation changes; 4: situation changes, one row per change; 9: consents; 10: the
+/// access log; a device of an earlier version kept records of those kinds without a kind):
+/// migrating past one rebuilds the index tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

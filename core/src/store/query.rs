@@ -235,6 +235,12 @@ impl Store {
                     "the roster is read with devices()",
                 ))
             }
+            Kind::AccessLog => {
+                return Err(CoreError::invalid(
+                    "record",
+                    "an access log is read with access_log()",
+                ))
+            }
         })
     }
 

@@ -231,6 +231,26 @@ impl Store {
         Ok(())
     }
 
+    /// A new record id of this device. An id binds its creator, so only this device's own ids
+    /// can collide with it (26 random bits a millisecond), and all of them are in this store or
+    /// among the ids `drawn` for the same transaction: one drawn twice is drawn again.
+    pub(crate) fn new_record_id(
+        &self,
+        conn: &Connection,
+        now_ms: i64,
+        drawn: &[RecordId],
+    ) -> Result<RecordId> {
+        for _ in 0..64 {
+            let id = RecordId::new_by(now_ms, self.random(), &self.me.device);
+            if !drawn.contains(&id) && !super::changes::record_exists(conn, id)? {
+                return Ok(id);
+            }
+        }
+        Err(CoreError::corrupt(
+            "the entropy source keeps repeating itself: no new record id",
+        ))
+    }
+
     fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
         let ids = self.create_records(kind, std::slice::from_ref(&edits))?;
         ids.into_iter()
@@ -248,22 +268,8 @@ impl Store {
         }
         let mut made: Vec<(RecordId, _, _, _)> = Vec::with_capacity(records.len());
         for edits in records {
-            // An id binds its creator, so only this device's own ids can collide with it (26
-            // random bits a millisecond), and all of them are in this store or in this batch:
-            // one drawn twice is drawn again.
-            let mut id = None;
-            for _ in 0..64 {
-                let drawn = RecordId::new_by(now_ms, self.random(), &self.me.device);
-                let taken = made.iter().any(|(m, ..)| *m == drawn)
-                    || super::changes::record_exists(&conn, drawn)?;
-                if !taken {
-                    id = Some(drawn);
-                    break;
-                }
-            }
-            let id = id.ok_or_else(|| {
-                CoreError::corrupt("the entropy source keeps repeating itself: no new record id")
-            })?;
+            let drawn: Vec<RecordId> = made.iter().map(|(id, ..)| *id).collect();
+            let id = self.new_record_id(&conn, now_ms, &drawn)?;
             let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, edits)?;
             check_record_rules(kind, &root)?;
             let hash = doc::commit(&mut doc, now_ms, &self.worker())

@@ -2,10 +2,12 @@
 //! one per file). They need no external resource: stores live in temporary folders, the relay
 //! of the sync tests is in memory.
 
+mod access_log;
 mod architecture;
 mod common;
 mod consent;
 mod control;
+mod dossier;
 mod fuzz_corpus;
 mod merge;
 mod private_files;

@@ -3,6 +3,7 @@
 use crate::common::device;
 use allervers_core::export::ExportKind;
 use allervers_core::vocab::Lang;
+use allervers_core::Via;
 use allervers_core::{
     CoreError, Edit, Membership, NewAction, NewEncounter, NewPerson, NewReferral, Value,
 };
@@ -242,7 +243,7 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
 
     let plain = d
         .store
-        .export(ExportKind::Encounters, from, to, false)
+        .export(ExportKind::Encounters, from, to, false, Via::Cli)
         .unwrap();
     assert_eq!(plain.rows.len(), 1);
     assert_eq!(plain.rows[0][0], e.to_string());
@@ -250,14 +251,17 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
         .iter()
         .any(|c| c == "Parle de son frère Alain"));
 
-    let persons = d.store.export(ExportKind::Persons, from, to, true).unwrap();
+    let persons = d
+        .store
+        .export(ExportKind::Persons, from, to, true, Via::Cli)
+        .unwrap();
     let encounters = d
         .store
-        .export(ExportKind::Encounters, from, to, true)
+        .export(ExportKind::Encounters, from, to, true, Via::Cli)
         .unwrap();
     let again = d
         .store
-        .export(ExportKind::Encounters, from, to, true)
+        .export(ExportKind::Encounters, from, to, true, Via::Cli)
         .unwrap();
     assert_eq!(encounters, again, "pseudonyms are stable");
     for table in [&persons, &encounters] {
@@ -296,7 +300,7 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
         .unwrap();
     let err = d
         .store
-        .export(ExportKind::Persons, from, to, true)
+        .export(ExportKind::Persons, from, to, true, Via::Cli)
         .unwrap_err();
     assert!(
         matches!(err, CoreError::InvalidInput { ref field, .. } if field == "export"),
