@@ -196,7 +196,7 @@ fn main() {
                 allervers_core::export::ExportKind::Encounters,
                 today - chrono::Duration::days(400),
                 today,
-                false,
+                &allervers_core::export::ExportOptions::nominative(),
             )
             .unwrap();
         let mut w = csv::Writer::from_writer(Vec::new());

@@ -4,4 +4,5 @@
 mod commands;
 mod dashboard;
 mod hygiene;
+mod secrecy;
 mod sync;

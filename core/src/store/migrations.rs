@@ -360,15 +360,22 @@ ALTER TABLE spaces ADD COLUMN credentials BLOB;
 -- read the key deliveries sealed to the recovery identity.
 ALTER TABLE spaces ADD COLUMN recovery BLOB;
 "#,
+    r#"
+-- The retention review: when a coordinator last decided to keep a person's file (the person's
+-- `retention_kept_at`), and the organisation's settings read from the roster's `setting:`
+-- entries (`retention_months`), both derived from the documents like every index table.
+ALTER TABLE persons ADD COLUMN kept_at INTEGER;
+CREATE TABLE settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
-/// needs, situation changes; 4: situation changes, one row per change): migrating past one
-/// rebuilds the index tables from the documents.
-const REINDEX_AT: &[i64] = &[3, 4];
+/// needs, situation changes; 4: situation changes, one row per change; 9: persons' `kept_at`
+/// and the settings): migrating past one rebuilds the index tables from the documents.
+const REINDEX_AT: &[i64] = &[3, 4, 9];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

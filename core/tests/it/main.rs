@@ -5,12 +5,14 @@
 mod architecture;
 mod common;
 mod control;
+mod exports;
 mod fuzz_corpus;
 mod merge;
 mod private_files;
 mod received;
 mod records;
 mod report;
+mod retention;
 mod second_creation;
 mod startup;
 mod store;
