@@ -225,7 +225,9 @@ impl Store {
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()?)
         };
-        let stored = match read(&meta_key)? {
+        let own = read(&meta_key)?;
+        let kept = own.is_some();
+        let stored = match own {
             Some(key) => Some(key),
             None if name == LEGACY_SERIES => read("pseudonym_key")?,
             None => None,
@@ -235,6 +237,9 @@ impl Store {
                 .map_err(|_| CoreError::corrupt("a pseudonym series key is damaged"))?,
             None => self.random(),
         };
+        if kept {
+            return Ok(key);
+        }
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
             rusqlite::params![meta_key, key.as_slice()],
