@@ -60,7 +60,7 @@ fn persons_without_contact_for_the_period_are_listed_oldest_first() {
     let recorded = Utc.with_ymd_and_hms(2024, 1, 10, 10, 0, 0).unwrap();
     let rng = &mut StdRng::seed_from_u64(24);
     let names = allervers_core::seed::FIRST_NAMES;
-    // (contacts relative to the limit, in minutes; none: never met), then generated ones.
+    // (recorded at, contacts in minutes from the limit; none: never met), then generated ones.
     let mut plans: Vec<(DateTime<Utc>, Vec<i64>)> = vec![
         (recorded, vec![-60]),
         (recorded, vec![60]),
