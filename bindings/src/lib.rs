@@ -1020,6 +1020,12 @@ impl Store {
         guard(|| self.inner.pending_changes())
     }
 
+    /// How many persons are due for the retention review (no contact for the organisation's
+    /// retention period): for a coordinator's phone; a worker's device is refused.
+    pub fn retention_due_count(&self) -> Result<u64> {
+        guard(|| self.inner.retention_due_count())
+    }
+
     /// Every change of this store sealed with a passphrase (a bundle file's bytes).
     pub fn export_bundle(&self, passphrase: String) -> Result<Vec<u8>> {
         guard(|| self.inner.export_bundle(&passphrase))

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -83,6 +84,17 @@ class FieldSession(unittest.TestCase):
         self.store.complete_action(action, "fait")
         self.assertEqual(self.store.due_actions(), [])
         self.assertGreaterEqual(self.store.pending_changes(), 4)
+
+    def test_the_coordinators_phone_counts_the_persons_due_for_the_retention_review(self):
+        self.assertEqual(self.store.retention_due_count(), 0)
+        three_years_ago_ms = int((time.time() - 3 * 366 * 86400) * 1000)
+        for name in ("Armand", "Noémie"):
+            p = self.store.add_person(person(name=name))
+            self.store.log_encounter(av.NewEncounter(
+                persons=[p], anonymous_count=0, occurred_at_ms=three_years_ago_ms, place="square Villemin",
+                team=None, kind=None, services=[], notes=None, follow_up=False))
+        self.store.add_person(person(name="Célestin"))
+        self.assertEqual(self.store.retention_due_count(), 2)
 
     def test_reopening_and_a_wrong_key(self):
         pid = self.store.add_person(person(name="Karim"))

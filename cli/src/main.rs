@@ -9,6 +9,7 @@ mod dossier;
 mod keys;
 mod qr;
 mod render;
+mod retention;
 mod sync;
 
 use std::io::Write;
@@ -172,7 +173,8 @@ enum Command {
         to: String,
         #[arg(long)]
         team: Option<String>,
-        /// Print CSV (section, item, current, previous) instead of text.
+        /// Print CSV for funders (section, item, current, previous; counts under 5 as `< 5`)
+        /// instead of text.
         #[arg(long, conflicts_with = "json")]
         csv: bool,
     },
@@ -206,11 +208,29 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
-        /// Replace names, ids and free text with stable pseudonyms (for funders, researchers).
+        /// Replace names, ids and free text with pseudonyms drawn for this export alone (for
+        /// funders, researchers); times become days and what reveals health is left out.
         #[arg(long)]
         pseudonymise: bool,
+        /// Draw the pseudonyms from a named series (its key is kept in the store), so that
+        /// the same person has the same pseudonym in every export of the series.
+        #[arg(long)]
+        series: Option<String>,
+        /// Keep times to the minute in a pseudonymised export.
+        #[arg(long)]
+        precise_times: bool,
+        /// Keep health needs, care, health referrals and appointments, and alert levels in a
+        /// pseudonymised export.
+        #[arg(long)]
+        include_sensitive: bool,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// The retention review: persons with no contact for the organisation's retention period
+    /// (coordinator).
+    Retention {
+        #[command(subcommand)]
+        command: Option<retention::RetentionCmd>,
     },
 }
 
@@ -946,17 +966,10 @@ fn run(cli: Cli) -> Result<()> {
             let (from, to) = period(&from, &to)?;
             let report = store.report(from, to, team.as_deref())?;
             if csv {
+                // For funders: counts under 5 as `< 5`.
                 let mut w = ::csv::Writer::from_writer(Vec::new());
-                w.write_record(["section", "item", "current", "previous"])?;
-                for section in report.sections(ctx.lang, render::extra_terms()) {
-                    for line in &section.lines {
-                        w.write_record([
-                            section.key,
-                            &line.key,
-                            &line.figure.current.to_string(),
-                            &line.figure.previous.to_string(),
-                        ])?;
-                    }
+                for row in report.funder_csv_rows(ctx.lang, render::extra_terms()) {
+                    w.write_record(&row)?;
                 }
                 let bytes = w
                     .into_inner()
@@ -1000,29 +1013,70 @@ fn run(cli: Cli) -> Result<()> {
             from,
             to,
             pseudonymise,
+            series,
+            precise_times,
+            include_sensitive,
             out,
         } => {
-            let store = ctx.open()?;
-            let kind = allervers_core::export::ExportKind::from_name(&kind).ok_or_else(|| {
-                anyhow!("invalid kind: {kind:?} is not persons, encounters, actions or referrals")
-            })?;
-            let (from, to) = period(&from, &to)?;
-            let table = store.export(kind, from, to, pseudonymise, Via::Cli)?;
-            let mut w = ::csv::Writer::from_writer(Vec::new());
-            w.write_record(&table.header)?;
-            for row in &table.rows {
-                w.write_record(row)?;
-            }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
-            write_atomically(&out, &bytes)?;
-            ctx.print(&serde_json::json!({"file": out, "rows": table.rows.len(), "pseudonymised": pseudonymise}), || {
-                format!("{} rows written to {}{}", table.rows.len(), out.display(), if pseudonymise { " (pseudonymised)" } else { "" })
-            })?;
+            let options = allervers_core::export::ExportOptions {
+                pseudonymise,
+                series,
+                precise_times,
+                include_sensitive,
+            };
+            export(&ctx, &kind, &from, &to, &options, &out)?
         }
+        Command::Retention { command } => retention::run(&ctx, command)?,
     }
     Ok(())
+}
+
+fn export(
+    ctx: &Ctx,
+    kind: &str,
+    from: &str,
+    to: &str,
+    options: &allervers_core::export::ExportOptions,
+    out: &Path,
+) -> Result<()> {
+    let store = ctx.open()?;
+    let kind = allervers_core::export::ExportKind::from_name(kind).ok_or_else(|| {
+        anyhow!("invalid kind: {kind:?} is not persons, encounters, actions or referrals")
+    })?;
+    let (from, to) = period(from, to)?;
+    let table = store.export(kind, from, to, options, Via::Cli)?;
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(&table.header)?;
+    for row in &table.rows {
+        w.write_record(row)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
+    write_atomically(out, &bytes)?;
+    let pseudonymised = options.pseudonymise;
+    ctx.print(
+        &serde_json::json!({
+            "file": out,
+            "rows": table.rows.len(),
+            "pseudonymised": pseudonymised,
+            "series": options.series,
+            "precise_times": options.precise_times,
+            "include_sensitive": options.include_sensitive,
+        }),
+        || {
+            let how = match (&options.series, pseudonymised) {
+                (_, false) => String::new(),
+                (None, true) => " (pseudonymised, pseudonyms of this export only)".to_string(),
+                (Some(name), true) => format!(" (pseudonymised, series {name})"),
+            };
+            format!(
+                "{} rows written to {}{how}",
+                table.rows.len(),
+                out.display()
+            )
+        },
+    )
 }
 
 #[derive(Serialize)]

@@ -25,6 +25,7 @@ mod ids;
 pub mod model;
 pub mod report;
 pub mod seed;
+pub mod sensitive;
 pub mod store;
 pub mod sync;
 pub mod text;
@@ -47,6 +48,7 @@ pub use model::{
     NewReferral, Observation, Person, PersonSummary, Record, Referral,
 };
 pub use store::export;
+pub use store::retention::{RetentionDue, RetentionReview};
 pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, PersonQuery, PersonSort, SetAside,
     SignedChange, Store, StoreOptions,

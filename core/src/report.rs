@@ -97,6 +97,42 @@ impl Store {
     }
 }
 
+/// Counts under this are shown as `< 5` in the CSV for funders: a small count could single out
+/// a person (three persons referred to psychiatry in a small team's month).
+pub const SMALL_COUNT: i64 = 5;
+
+/// A count as the CSV for funders shows it: `< 5` under `SMALL_COUNT` (zero included: the cell
+/// says "under 5", not "a few"), the figure otherwise.
+pub fn funder_count(n: i64) -> String {
+    if n < SMALL_COUNT {
+        format!("< {SMALL_COUNT}")
+    } else {
+        n.to_string()
+    }
+}
+
+impl Report {
+    /// The CSV for funders: a header (`section`, `item`, `current`, `previous`), then one row
+    /// per figure of `sections`, with every count under 5 shown as `< 5`. The text and JSON
+    /// outputs, for the office, keep exact figures.
+    pub fn funder_csv_rows(&self, lang: Lang, extra: &[ExtraTerm]) -> Vec<Vec<String>> {
+        let mut rows = vec![["section", "item", "current", "previous"]
+            .map(str::to_string)
+            .to_vec()];
+        for section in self.sections(lang, extra) {
+            for line in section.lines {
+                rows.push(vec![
+                    section.key.to_string(),
+                    line.key,
+                    funder_count(line.figure.current),
+                    funder_count(line.figure.previous),
+                ]);
+            }
+        }
+        rows
+    }
+}
+
 /// One section of the report as every output shows it (text, CSV, dashboard): defined here once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Section {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use allervers_core::report::{Figure, Report};
 use allervers_core::vocab::{Lang, Vocab};
-use allervers_core::{Conflict, TimelineEntry, TimelineItem};
+use allervers_core::{Conflict, RetentionReview, TimelineEntry, TimelineItem};
 
 use crate::render::{access_what, l, via_word, AccessRow};
 use allervers_core::{Person, PersonSummary};
@@ -84,6 +84,19 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "person" => ("Personne (identifiant)", "Person (id)"),
         "worker" => ("Intervenant", "Worker"),
         "via" => ("Par", "Through"),
+        "retention" => ("Revue de conservation", "Retention review"),
+        "retention_intro" => (
+            "Personnes sans contact depuis la durée de conservation de l'organisation, la plus ancienne d'abord. Conserver un dossier demande un motif, inscrit dans son historique ; l'effacer se fait avec « allervers person erase ».",
+            "Persons with no contact for the organisation's retention period, oldest first. Keeping a file takes a reason, written in its history; erasing it is done with \"allervers person erase\".",
+        ),
+        "retention_none" => ("Aucune personne à revoir.", "No person to review."),
+        "period" => ("Durée de conservation (mois)", "Retention period (months)"),
+        "last_contact" => ("Dernier contact", "Last contact"),
+        "never_met" => ("jamais rencontrée, enregistrée le", "never met, recorded"),
+        "kept_on" => ("conservé le", "kept on"),
+        "months_ago" => ("mois", "months"),
+        "reason" => ("Motif", "Reason"),
+        "keep" => ("Conserver", "Keep"),
         _ => ("?", "?"),
     };
     match lang {
@@ -102,7 +115,7 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
 <html lang="{lang_code}"><head><meta charset="utf-8"><title>{title} — allervers</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/style.css"></head>
-<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="/access-log">{access_log}</a><a href="?lang={other}" id="lang">{language}</a></nav>
+<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="/access-log">{access_log}</a><a href="/retention">{retention}</a><a href="?lang={other}" id="lang">{language}</a></nav>
 <main><h1>{title}</h1>
 {body}
 </main></body></html>"#,
@@ -115,6 +128,7 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
         conflicts = t(lang, "conflicts"),
         report = t(lang, "report"),
         access_log = t(lang, "access_log"),
+        retention = t(lang, "retention"),
         language = t(lang, "language"),
     )
 }
@@ -409,5 +423,58 @@ pub fn report(r: &Report, lang: Lang) -> String {
             .collect();
         out.push_str(&chart(section.title, &rows));
     }
+    out
+}
+
+/// The retention review: each person due, with a form to keep the file with a reason.
+pub fn retention(review: &RetentionReview, token: &str, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<p>{}</p><p id="period">{} : <b>{}</b></p>"#,
+        t(lang, "retention_intro"),
+        t(lang, "period"),
+        review.period_months
+    );
+    if review.due.is_empty() {
+        let _ = write!(
+            out,
+            r#"<p id="no-review">{}</p>"#,
+            t(lang, "retention_none")
+        );
+        return out;
+    }
+    let _ = write!(
+        out,
+        r#"<table id="retention"><tr><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "name"),
+        t(lang, "last_contact"),
+        t(lang, "keep"),
+    );
+    for due in &review.due {
+        let contact = match due.last_contact {
+            Some(at) => at.format("%Y-%m-%d").to_string(),
+            None => format!(
+                "{} {}",
+                t(lang, "never_met"),
+                due.recorded_at.format("%Y-%m-%d")
+            ),
+        };
+        let kept = due
+            .kept_at
+            .map(|at| format!("<br>{} {}", t(lang, "kept_on"), at.format("%Y-%m-%d")))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            r#"<tr class="due" data-person="{id}"><td><a href="/person/{id}">{name}</a></td><td>{contact} ({months} {ago}){kept}</td><td><form class="inline" method="post" action="/retention/keep"><input type="hidden" name="token" value="{token}"><input type="hidden" name="person" value="{id}"><input name="reason" required placeholder="{reason}"> <button class="keep">{keep}</button></form></td></tr>"#,
+            id = due.person,
+            name = esc(&due.display_name),
+            contact = esc(&contact),
+            months = due.months,
+            ago = t(lang, "months_ago"),
+            token = esc(token),
+            reason = t(lang, "reason"),
+            keep = t(lang, "keep"),
+        );
+    }
+    out.push_str("</table>");
     out
 }

@@ -2,7 +2,8 @@
 //! from this device's decrypted store, protected by a one-time token in the printed address.
 //! Person list with search, a person's merged timeline (its reading logged in the access log)
 //! with the access log about them and their dossier to download, the conflict queue with
-//! resolve buttons, the activity report with charts, and the access log (coordinator).
+//! resolve buttons, the activity report with charts, the access log (coordinator), and the
+//! retention review with a form per person to keep a file with a reason (coordinator).
 //!
 //! Every response says no caching, a Content-Security-Policy with no script and no inline style,
 //! no framing and no type sniffing; a request naming another host than the dashboard's own
@@ -434,6 +435,45 @@ async fn report(
     }
 }
 
+async fn retention(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let store = dash.store.clone();
+    match blocking(move || store.retention_review()).await {
+        Ok(review) => Html(html::page(
+            lang,
+            html::t(lang, "retention"),
+            &html::retention(&review, &dash.token, lang),
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct Keep {
+    token: String,
+    person: String,
+    reason: String,
+}
+
+async fn keep(State(dash): State<Arc<Dash>>, Form(form): Form<Keep>) -> Response {
+    if !bool::from(subtle_eq(form.token.as_bytes(), dash.token.as_bytes())) {
+        return (StatusCode::FORBIDDEN, "wrong form token").into_response();
+    }
+    let Ok(id) = form.person.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || store.retention_keep(id, &form.reason)).await {
+        Ok(()) => Redirect::to("/retention").into_response(),
+        Err(r) => r,
+    }
+}
+
 fn router(dash: Arc<Dash>) -> Router {
     Router::new()
         .route("/", get(persons))
@@ -443,6 +483,8 @@ fn router(dash: Arc<Dash>) -> Router {
         .route("/conflicts", get(conflicts))
         .route("/conflicts/resolve", post(resolve))
         .route("/report", get(report))
+        .route("/retention", get(retention))
+        .route("/retention/keep", post(keep))
         .layer(middleware::from_fn_with_state(dash.clone(), guard))
         .route("/style.css", get(style))
         .layer(middleware::from_fn_with_state(dash.clone(), protect))

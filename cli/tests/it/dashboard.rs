@@ -81,6 +81,31 @@ impl Dashboard {
         }
     }
 
+    /// A form posted to `path` (with the token in the address) for the dashboard's own address.
+    fn post_form(&self, path: &str, form: &str) -> Answer {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let request = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            self.with_token(path),
+            self.addr,
+            form.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let status = raw
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {raw:?}"));
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: raw,
+        }
+    }
+
     /// A GET of `path` for the dashboard's own address.
     fn get(&self, path: &str) -> Answer {
         self.send(&format!("GET {path} HTTP/1.1"), Some(&self.addr))
@@ -169,6 +194,7 @@ fn every_dashboard_response_forbids_caching_framing_sniffing_and_inline_code() {
         ("conflicts", dashboard.with_token("/conflicts")),
         ("report", dashboard.with_token("/report?lang=en")),
         ("access log", dashboard.with_token("/access-log")),
+        ("retention", dashboard.with_token("/retention")),
     ];
     for (what, path) in &pages {
         let answer = dashboard.get(path);
@@ -302,4 +328,51 @@ fn the_person_page_is_logged_lists_its_readers_and_offers_the_dossier() {
     assert!(log.body.contains("dossier written"));
     let none = dashboard.get(&dashboard.with_token("/access-log?worker=Julien"));
     assert!(none.body.contains(r#"id="no-access""#), "{}", none.body);
+}
+
+#[test]
+fn the_retention_page_lists_a_person_not_met_for_the_period_and_keeps_the_file_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    let id = json(d, &["person", "add", "--name", "Léontine"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old = (chrono::Utc::now() - chrono::Duration::days(900))
+        .format("%Y-%m-%d 18:00")
+        .to_string();
+    json(d, &["encounter", "log", "--person", &id, "--at", &old]);
+    let dashboard = Dashboard::start(d);
+
+    let page = dashboard.get(&dashboard.with_token("/retention"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Revue de conservation"), "{}", page.body);
+    assert!(page.body.contains("Léontine"));
+    assert!(page.body.contains(&format!(r#"data-person="{id}""#)));
+    assert!(page.body.contains(r#"action="/retention/keep""#));
+    let english = dashboard.get(&dashboard.with_token("/retention?lang=en"));
+    assert!(english.body.contains("Retention review") && english.body.contains("Keep"));
+
+    let wrong = dashboard.post_form(
+        "/retention/keep",
+        &format!("token=faux&person={id}&reason=motif"),
+    );
+    assert_eq!(wrong.status, 403);
+    let kept = dashboard.post_form(
+        "/retention/keep",
+        &format!(
+            "token={}&person={id}&reason=Demande+de+logement+en+cours",
+            dashboard.token
+        ),
+    );
+    assert_eq!(kept.status, 303, "{}", kept.body);
+    let page = dashboard.get(&dashboard.with_token("/retention"));
+    assert!(page.body.contains(r#"id="no-review""#), "{}", page.body);
+    drop(dashboard);
+    let history = crate::commands::ok(d, &["history", &id]);
+    assert!(
+        history.contains("Demande de logement en cours"),
+        "{history}"
+    );
 }

@@ -6,4 +6,5 @@ mod consent;
 mod dashboard;
 mod dossier;
 mod hygiene;
+mod secrecy;
 mod sync;

@@ -217,6 +217,15 @@ const PERSON: &[FieldSpec] = &[
     f("status_date", T::Date(Horizon::Past), "date du statut"),
     f("household", T::Text, "ménage"),
     f("custom", T::TextMap, "champs libres"),
+    // The retention review (CNIL référentiel): when a coordinator decided to keep the file of a
+    // person not met for the organisation's retention period, and why. Who decided and when
+    // it was written come from the change itself, as history shows.
+    f(
+        "retention_kept_at",
+        T::Time(Horizon::Past),
+        "conservé après revue le",
+    ),
+    f("retention_reason", T::Text, "motif de conservation"),
 ];
 
 const ENCOUNTER: &[FieldSpec] = &[

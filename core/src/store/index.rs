@@ -305,8 +305,8 @@ fn write(
             };
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO persons (record_id, name, nickname, other_names, search, situation,
-                    alert_level, status, birth_year, created_at, updated_at, teams, needs)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    alert_level, status, birth_year, created_at, updated_at, teams, needs, kept_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 key,
@@ -322,6 +322,7 @@ fn write(
                 now_ms,
                 f.joined("teams"),
                 needs,
+                f.time_ms("retention_kept_at"),
             ])?;
         }
         Kind::Encounter => {
@@ -513,6 +514,7 @@ fn roster_term(doc: &AutoCommit, key: &str) -> Option<(Vocab, String, String, St
 }
 
 fn refresh_roster(tx: &Connection, doc: &AutoCommit) -> Result<()> {
+    super::settings::refresh(tx, doc)?;
     for k in doc.keys(ROOT) {
         if let Some((vocab, code, fr, en)) = roster_term(doc, &k) {
             tx.prepare_cached(
@@ -611,6 +613,7 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("vocab_extra", &[]),
     ("access_logs", &[]),
     ("access_log", &[]),
+    ("settings", &[]),
 ];
 
 impl crate::Store {

@@ -405,6 +405,13 @@ CREATE TABLE access_log (
 CREATE INDEX access_log_by_at ON access_log(at);
 CREATE INDEX access_log_by_person ON access_log(person_id, at);
 "#,
+    r#"
+-- The retention review: when a coordinator last decided to keep a person's file (the person's
+-- `retention_kept_at`), and the organisation's settings read from the roster's `setting:`
+-- entries (`retention_months`), both derived from the documents like every index table.
+ALTER TABLE persons ADD COLUMN kept_at INTEGER;
+CREATE TABLE settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -412,9 +419,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
 /// needs, situation changes; 4: situation changes, one row per change; 9: consents; 10: the
-/// access log; a device of an earlier version kept records of those kinds without a kind):
-/// migrating past one rebuilds the index tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10];
+/// access log; 11: persons' `kept_at` and the settings; a device of an earlier version kept
+/// records of the kinds of 9 and 10 without a kind): migrating past one rebuilds the index
+/// tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

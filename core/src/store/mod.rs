@@ -6,6 +6,7 @@
 //! (`changes.rs`), writes (`write.rs`), reads and lists (`query.rs`), the roster (`roster.rs`),
 //! sync's state (`sync_state.rs`), the report's counts (`activity.rs`), exports (`export.rs`),
 //! the access log (`access_log.rs`),
+//! the organisation's settings (`settings.rs`), the retention review (`retention.rs`),
 //! received changes (`import.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
@@ -21,7 +22,9 @@ mod index;
 pub mod migrations;
 mod open;
 mod query;
+pub mod retention;
 pub(crate) mod roster;
+pub mod settings;
 pub(crate) mod sync_state;
 pub(crate) mod trust;
 mod write;

@@ -288,9 +288,24 @@ impl Store {
         Ok(ids)
     }
 
-    fn edit_kind(&self, id: RecordId, expected: Option<Kind>, edits: &[Edit]) -> Result<()> {
+    pub(crate) fn edit_kind(
+        &self,
+        id: RecordId,
+        expected: Option<Kind>,
+        edits: &[Edit],
+    ) -> Result<()> {
         if edits.is_empty() {
             return Err(CoreError::invalid("edit", "nothing to change"));
+        }
+        // The retention review's decision is a coordinator's (`retention.rs`), whichever way
+        // it is written.
+        if let Some(edit) = edits.iter().find(|e| e.field().starts_with("retention_")) {
+            if !self.acts_as_coordinator()? {
+                return Err(CoreError::invalid(
+                    edit.field(),
+                    "only a coordinator's device keeps a file after the retention review",
+                ));
+            }
         }
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();

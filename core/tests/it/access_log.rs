@@ -3,7 +3,7 @@
 //! only a coordinator (or a store outside any space) lists it, within the retention period.
 
 use allervers_core::access_log::RETENTION_MONTHS;
-use allervers_core::export::ExportKind;
+use allervers_core::export::{ExportKind, ExportOptions};
 use allervers_core::{AccessQuery, CoreError, Kind, Membership, RawKey, Store, Via};
 use chrono::{Duration, NaiveDate};
 
@@ -123,10 +123,22 @@ fn exports_are_logged_with_their_kind_period_and_pseudonymisation() {
         NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
     );
     d.store
-        .export(ExportKind::Persons, from, to, true, Via::Cli)
+        .export(
+            ExportKind::Persons,
+            from,
+            to,
+            &ExportOptions::pseudonymised(),
+            Via::Cli,
+        )
         .unwrap();
     d.store
-        .export(ExportKind::Encounters, from, to, false, Via::Cli)
+        .export(
+            ExportKind::Encounters,
+            from,
+            to,
+            &ExportOptions::nominative(),
+            Via::Cli,
+        )
         .unwrap();
     let log = d.store.access_log(&AccessQuery::default()).unwrap();
     assert_eq!(log.len(), 2);
@@ -163,7 +175,13 @@ fn a_read_that_cannot_be_logged_is_refused() {
         NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
     );
     let err = store
-        .export(ExportKind::Persons, from, to, false, Via::Cli)
+        .export(
+            ExportKind::Persons,
+            from,
+            to,
+            &ExportOptions::nominative(),
+            Via::Cli,
+        )
         .unwrap_err();
     assert!(matches!(err, CoreError::StorageReadOnly), "{err:?}");
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use allervers_core::export::ExportKind;
+use allervers_core::export::{ExportKind, ExportOptions};
 use allervers_core::{AccessQuery, Edit, NewAction, NewReferral, RecordId, Value, Via};
 
 use crate::common::{device, meet, person, send};
@@ -72,7 +72,7 @@ fn the_dossier_holds_everything_about_the_person_and_nothing_of_another() {
             ExportKind::Encounters,
             day(2026, 3, 1),
             day(2026, 3, 31),
-            false,
+            &ExportOptions::nominative(),
             Via::Cli,
         )
         .unwrap();
@@ -81,7 +81,7 @@ fn the_dossier_holds_everything_about_the_person_and_nothing_of_another() {
             ExportKind::Persons,
             day(2025, 1, 1),
             day(2025, 12, 31),
-            true,
+            &ExportOptions::pseudonymised(),
             Via::Cli,
         )
         .unwrap();

@@ -411,6 +411,8 @@ fn migrates_from(version: i64) {
              DROP TABLE device_keys;
              DROP TABLE held;
              DROP TABLE quarantine;
+             DROP TABLE settings;
+             ALTER TABLE persons DROP COLUMN kept_at;
              DELETE FROM meta WHERE key IN ('signing_key', 'agreement_key');
              CREATE TABLE space (id INTEGER PRIMARY KEY CHECK (id = 1), space BLOB NOT NULL,
                  name TEXT NOT NULL, relay TEXT NOT NULL, token TEXT NOT NULL, key BLOB NOT NULL,

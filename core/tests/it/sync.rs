@@ -536,6 +536,8 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              DROP TABLE held;
              DROP TABLE quarantine;
              ALTER TABLE changes DROP COLUMN signature;
+             DROP TABLE settings;
+             ALTER TABLE persons DROP COLUMN kept_at;
              PRAGMA user_version = 4;",
         )
         .unwrap();

@@ -52,8 +52,8 @@ struct Account {
     revoked: bool,
 }
 
-struct Relay {
-    space: SpaceId,
+pub(crate) struct Relay {
+    pub(crate) space: SpaceId,
     envelopes: RefCell<Vec<Stored>>,
     control: RefCell<Vec<Control>>,
     epoch: RefCell<u32>,
@@ -66,7 +66,7 @@ struct Relay {
 
 impl Relay {
     /// A space created by `founder`'s device.
-    fn create(founder: &Device, name: &str) -> Relay {
+    pub(crate) fn create(founder: &Device, name: &str) -> Relay {
         let mut m = founder
             .store
             .new_space("http://relay.invalid", name)
@@ -117,7 +117,7 @@ impl Relay {
     }
 
     /// `joining` redeems an invite of `coordinator`'s.
-    fn invite(&self, coordinator: &Device, joining: &Device) {
+    pub(crate) fn invite(&self, coordinator: &Device, joining: &Device) {
         let (_, invite) = coordinator.store.new_invite().unwrap();
         let token = self.enrol(&joining.store.enrolment(&invite), false);
         joining.store.join_invited(&invite, token).unwrap();
@@ -181,7 +181,7 @@ impl Relay {
         Ok(round.summary().clone())
     }
 
-    fn push(&self, envelopes: Vec<Envelope>) -> Pushed {
+    pub(crate) fn push(&self, envelopes: Vec<Envelope>) -> Pushed {
         let mut log = self.envelopes.borrow_mut();
         let mut seqs = Vec::new();
         for envelope in envelopes {
@@ -237,7 +237,7 @@ impl Relay {
     }
 
     /// Every device syncs in turn, twice.
-    fn settle(&self, devices: &[&Device]) {
+    pub(crate) fn settle(&self, devices: &[&Device]) {
         for _ in 0..2 {
             for d in devices {
                 self.sync(d).unwrap();
@@ -353,7 +353,7 @@ impl Relay {
 // What an attacker's own code can sign and seal (the formats are the core's; the secret keys
 // are the attacker's own).
 
-mod forge {
+pub(crate) mod forge {
     use super::*;
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     use ed25519_dalek::{Signer, SigningKey};
@@ -609,7 +609,7 @@ fn grant_key(device: &DeviceId) -> String {
 }
 
 /// The envelopes `d` quarantined, with their reasons.
-fn quarantined(d: &Device, space: &SpaceId) -> Vec<(u64, String)> {
+pub(crate) fn quarantined(d: &Device, space: &SpaceId) -> Vec<(u64, String)> {
     d.store
         .set_aside(space)
         .unwrap()
