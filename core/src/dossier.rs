@@ -277,7 +277,10 @@ impl Store {
                 .into_iter()
                 .filter(|e| e.what == "export")
                 .filter(|e| match (e.from, e.to) {
-                    (Some(from), Some(to)) => days.range(from..=to).next().is_some(),
+                    // A period that ends before it starts (as a member's device may have logged
+                    // it) holds no day.
+                    (Some(from), Some(to)) if from <= to => days.range(from..=to).next().is_some(),
+                    (Some(_), Some(_)) => false,
                     _ => true,
                 })
                 .collect();

@@ -20,7 +20,12 @@ struct Fields {
 
 impl Fields {
     fn read(kind: Kind, doc: &AutoCommit) -> Result<Fields> {
-        match doc.hydrate(ROOT, None)? {
+        Fields::read_at(kind, doc, None)
+    }
+
+    /// The values at `heads` (the current ones when `None`).
+    fn read_at(kind: Kind, doc: &AutoCommit, heads: Option<&[ChangeHash]>) -> Result<Fields> {
+        match doc.hydrate(ROOT, heads)? {
             hydrate::Value::Map(root) => Ok(Fields { kind, root }),
             _ => Err(CoreError::corrupt("record root is not a map")),
         }
@@ -203,14 +208,15 @@ pub(crate) fn refresh(
     if kind == Kind::AccessLog {
         return super::access_log::reindex(tx, id, doc);
     }
-    write(
-        tx,
-        id,
-        Fields::read(kind, doc)?,
-        &creator(doc),
-        now_ms,
-        before,
-    )?;
+    let fields = if kind == Kind::Consent {
+        // A consent decision is what its creation says: a later change (which no device of
+        // this build writes) changes nothing the person decided.
+        let creation = doc::creation_heads(doc);
+        Fields::read_at(kind, doc, Some(&creation))?
+    } else {
+        Fields::read(kind, doc)?
+    };
+    write(tx, id, fields, &creator(doc), now_ms, before)?;
     if kind == Kind::Person {
         situation_changes(tx, id, doc, &before.heads)?;
     }

@@ -163,7 +163,12 @@ impl Store {
                 actual: actual.name().to_string(),
             });
         }
-        let doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        if kind == Kind::Consent {
+            // A consent decision is what its creation says (`index.rs` indexes it so).
+            let creation = crate::doc::creation_heads(&mut doc);
+            doc = doc.fork_at(&creation)?;
+        }
         Ok(read(&Reader::new(&doc)))
     }
 
@@ -210,10 +215,16 @@ impl Store {
     }
 
     /// The person's consent now: for each partner and category decided, the latest decision
-    /// (see [`Store::consents`]), sorted by partner and category.
+    /// (see [`Store::consents`]), sorted by partner and category. A decision dated after
+    /// tomorrow does not count yet: a device with a wrong clock, or a member's device that
+    /// lies, cannot pin a consent against every later withdrawal.
     pub fn current_consents(&self, person: RecordId) -> Result<Vec<Consent>> {
+        let tomorrow = self.now().date_naive() + chrono::Duration::days(1);
         let mut seen = std::collections::BTreeMap::new();
         for c in self.consents(person)? {
+            if c.decided_on.is_some_and(|d| d > tomorrow) {
+                continue;
+            }
             let key = (c.partner.clone(), c.category.clone());
             seen.entry(key).or_insert(c);
         }

@@ -326,6 +326,12 @@ impl Store {
                 "the roster is not edited field by field",
             ));
         }
+        if kind == Kind::Consent {
+            return Err(CoreError::invalid(
+                "record",
+                "a consent decision is never edited: record a new decision",
+            ));
+        }
         self.checker_edits(&tx, kind, edits)?;
         let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
         let before = index::Before::read(Some(kind), &mut doc);

@@ -17,6 +17,7 @@ mod records;
 mod report;
 mod retention;
 mod second_creation;
+mod secrecy_attacks;
 mod startup;
 mod store;
 mod sync;
