@@ -898,12 +898,15 @@ impl Store {
         })
     }
 
-    /// The person's consent now: the latest decision per partner and category.
+    /// The person's consent now: the latest decision per partner and category (a read of
+    /// their file, logged).
     pub fn current_consents(&self, person: String) -> Result<Vec<Consent>> {
         guard(|| {
+            let person = id(&person)?;
+            self.inner.open_consents(person, core::Via::App)?;
             Ok(self
                 .inner
-                .current_consents(id(&person)?)?
+                .current_consents(person)?
                 .into_iter()
                 .map(Consent::from)
                 .collect())
@@ -937,7 +940,7 @@ impl Store {
         guard(|| {
             Ok(self
                 .inner
-                .history(id(&record)?)?
+                .open_history(id(&record)?, core::Via::App)?
                 .into_iter()
                 .map(|h| HistoryEntry {
                     at_ms: h.at.timestamp_millis(),
@@ -1028,7 +1031,7 @@ impl Store {
 
     /// Every change of this store sealed with a passphrase (a bundle file's bytes).
     pub fn export_bundle(&self, passphrase: String) -> Result<Vec<u8>> {
-        guard(|| self.inner.export_bundle(&passphrase))
+        guard(|| self.inner.export_bundle_by(&passphrase, core::Via::App))
     }
 
     /// Registers a coordinator's new space at a relay (`admin_token` is the relay's), and

@@ -3,7 +3,7 @@
 //! category).
 
 use allervers_core::vocab::{Lang, Vocab};
-use allervers_core::{Consent, NewConsent};
+use allervers_core::{Consent, NewConsent, Via};
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use serde::Serialize;
@@ -90,9 +90,10 @@ pub(crate) fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<()> {
         }
         ConsentCmd::List { person } => {
             let person = find_person(&store, &person)?;
+            let decisions = store.open_consents(person, Via::Cli)?;
             let out = Consents {
                 current: store.current_consents(person)?,
-                decisions: store.consents(person)?,
+                decisions,
             };
             ctx.print(&out, || render(&out, ctx.lang))
         }

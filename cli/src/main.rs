@@ -820,7 +820,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::History { record } => {
             let store = ctx.open()?;
-            let history = store.history(record_id(&record)?)?;
+            let history = store.open_history(record_id(&record)?, Via::Cli)?;
             ctx.print(&history, || render::history(&history))?;
         }
         Command::Code(CodeCmd::List { list }) => {
@@ -882,7 +882,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::ExportDoc { record, out } => {
             let store = ctx.open()?;
             let id = record_id(&record)?;
-            let bytes = store.record_document(id)?;
+            let bytes = store.open_document(id, Via::Cli)?;
             write_atomically(&out, &bytes)?;
             ctx.print(
                 &serde_json::json!({"record": id, "file": out, "bytes": bytes.len()}),

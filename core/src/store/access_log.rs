@@ -229,4 +229,59 @@ impl Store {
         self.log_access(&[Access::Timeline { person: id }], via)?;
         Ok(timeline)
     }
+
+    /// The persons a record is about: a person itself; the person of an action, a referral or
+    /// a consent decision; the persons met in an encounter.
+    fn persons_of(&self, id: RecordId) -> Result<Vec<RecordId>> {
+        Ok(match self.kind_of(id)? {
+            Kind::Person => vec![id],
+            Kind::Action => self.action(id)?.person.into_iter().collect(),
+            Kind::Referral => self.referral(id)?.person.into_iter().collect(),
+            Kind::Consent => self.consent(id)?.person.into_iter().collect(),
+            Kind::Encounter => self.encounter(id)?.persons,
+            Kind::Observation | Kind::Roster | Kind::AccessLog => Vec::new(),
+        })
+    }
+
+    /// A record's whole history (every value it ever held), read: logged as a read of the file
+    /// of each person it is about; not shown if it cannot be logged.
+    pub fn open_history(&self, id: RecordId, via: Via) -> Result<Vec<crate::HistoryEntry>> {
+        let history = self.history(id)?;
+        let reads: Vec<Access> = self
+            .persons_of(id)?
+            .into_iter()
+            .map(|person| Access::Person { person })
+            .collect();
+        self.log_access(&reads, via)?;
+        Ok(history)
+    }
+
+    /// A record's whole Automerge document, written out: logged as an export of the file of
+    /// each person it is about (the day it was made, its kind `document`).
+    pub fn open_document(&self, id: RecordId, via: Via) -> Result<Vec<u8>> {
+        let bytes = self.record_document(id)?;
+        let today = self.now().date_naive();
+        let mut reads: Vec<Access> = self
+            .persons_of(id)?
+            .into_iter()
+            .map(|person| Access::Person { person })
+            .collect();
+        if !reads.is_empty() {
+            reads.push(Access::Export {
+                kind: "document".into(),
+                from: today,
+                to: today,
+                pseudonymised: false,
+            });
+        }
+        self.log_access(&reads, via)?;
+        Ok(bytes)
+    }
+
+    /// The person's consent decisions, read: logged as a read of their file.
+    pub fn open_consents(&self, person: RecordId, via: Via) -> Result<Vec<crate::Consent>> {
+        let consents = self.consents(person)?;
+        self.log_access(&[Access::Person { person }], via)?;
+        Ok(consents)
+    }
 }

@@ -180,8 +180,23 @@ fn the_dossier_holds_everything_about_the_person_and_nothing_of_another() {
     // Sharing: none yet, said in French; the dossier's own writing is in its access log.
     assert!(d.sharing.partners.is_empty());
     assert!(d.sharing.note.starts_with("Aucun partage"));
-    assert_eq!(d.exports.len(), 1, "{:?}", d.exports);
-    assert_eq!(d.exports[0].export_kind.as_deref(), Some("encounters"));
+    // The month's export of encounters, and the bundles that carried the stores' changes (a
+    // bundle holds everything, so every person's file).
+    let kinds: Vec<_> = d
+        .exports
+        .iter()
+        .map(|e| e.export_kind.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "encounters").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k == "bundle"), "{kinds:?}");
+    assert!(
+        kinds.iter().all(|k| k == "encounters" || k == "bundle"),
+        "{kinds:?}"
+    );
     assert_eq!(d.access_log.len(), 1);
     assert_eq!(d.access_log[0].what, "dossier");
     assert_eq!(

@@ -2,7 +2,7 @@
 //! app: a change written under its own actor, signed with its own keys and pushed through the
 //! relay, as no honest build writes it. Each test was seen failing before its defence.
 
-use allervers_core::{fuzzing, Edit, Kind, NewConsent, RecordId, Store, Value, Via};
+use allervers_core::{fuzzing, AccessQuery, Edit, Kind, NewConsent, RecordId, Store, Value, Via};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT};
 use chrono::Duration;
@@ -132,4 +132,50 @@ fn an_export_entry_with_a_reversed_period_does_not_stop_the_dossier() {
         a.store.dossier(p, Via::Cli).map(|d| d.person)
     }));
     assert!(matches!(made, Ok(Ok(id)) if id == p));
+}
+
+#[test]
+fn a_bundle_of_the_whole_store_made_on_a_workers_phone_is_in_the_coordinators_access_log() {
+    let (a, w, relay) = team();
+    person(&a.store, "Hélène");
+    relay.settle(&[&a, &w]);
+    w.store
+        .export_bundle_by("phrase de passe du test", Via::App)
+        .unwrap();
+    relay.settle(&[&a, &w]);
+    let log = a.store.access_log(&AccessQuery::default()).unwrap();
+    let bundles: Vec<_> = log
+        .iter()
+        .filter(|e| e.what == "export" && e.export_kind.as_deref() == Some("bundle"))
+        .collect();
+    assert_eq!(bundles.len(), 1, "{log:?}");
+    assert_eq!(bundles[0].worker, "Bruno");
+}
+
+#[test]
+fn a_records_history_and_its_document_are_logged_as_reads_of_the_persons_files() {
+    let d = device("Poste bureau", "Sophie");
+    let p = person(&d.store, "Hélène");
+    let q = person(&d.store, "Yanis");
+    let met = crate::common::meet(&d.store, &[p, q], "quai de Valmy");
+    let history = d.store.open_history(p, Via::Cli).unwrap();
+    assert!(!history.is_empty());
+    d.store.open_document(met, Via::Cli).unwrap();
+    d.store.open_consents(p, Via::Cli).unwrap();
+    let about = |person: RecordId| {
+        d.store
+            .access_log(&AccessQuery {
+                person: Some(person),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+    };
+    // Hélène: her history, the shared encounter's document, her consent decisions; Yanis: the
+    // encounter's document.
+    assert_eq!((about(p), about(q)), (3, 1));
+    let log = d.store.access_log(&AccessQuery::default()).unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.export_kind.as_deref() == Some("document")));
 }
