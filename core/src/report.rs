@@ -113,25 +113,59 @@ pub fn funder_count(n: i64) -> String {
 
 impl Report {
     /// The CSV for funders: a header (`section`, `item`, `current`, `previous`), then one row
-    /// per figure of `sections`, with every count under 5 shown as `< 5`. The text and JSON
-    /// outputs, for the office, keep exact figures.
+    /// per figure of `sections`, with every count under 5 shown as `< 5`. A breakdown that
+    /// would hide one cell alone in a column also hides its smallest shown cell there, as `s`
+    /// (secret): the same events are counted in several breakdowns (referrals by target and by
+    /// outcome), so a lone hidden cell is the total less the others. The text and JSON outputs,
+    /// for the office, keep exact figures.
     pub fn funder_csv_rows(&self, lang: Lang, extra: &[ExtraTerm]) -> Vec<Vec<String>> {
         let mut rows = vec![["section", "item", "current", "previous"]
             .map(str::to_string)
             .to_vec()];
         for section in self.sections(lang, extra) {
-            for line in section.lines {
-                rows.push(vec![
-                    section.key.to_string(),
-                    line.key,
-                    funder_count(line.figure.current),
-                    funder_count(line.figure.previous),
-                ]);
+            let mut cells: Vec<[String; 2]> = section
+                .lines
+                .iter()
+                .map(|l| {
+                    [
+                        funder_count(l.figure.current),
+                        funder_count(l.figure.previous),
+                    ]
+                })
+                .collect();
+            if section.breakdown {
+                for column in 0..2 {
+                    let value = |l: &Line| match column {
+                        0 => l.figure.current,
+                        _ => l.figure.previous,
+                    };
+                    let hidden = section
+                        .lines
+                        .iter()
+                        .filter(|l| value(l) < SMALL_COUNT)
+                        .count();
+                    let smallest_shown = section
+                        .lines
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| value(l) >= SMALL_COUNT)
+                        .min_by_key(|(_, l)| value(l))
+                        .map(|(i, _)| i);
+                    if let (1, Some(i)) = (hidden, smallest_shown) {
+                        cells[i][column] = SECRET.to_string();
+                    }
+                }
+            }
+            for (line, [current, previous]) in section.lines.into_iter().zip(cells) {
+                rows.push(vec![section.key.to_string(), line.key, current, previous]);
             }
         }
         rows
     }
 }
+
+/// How the funders' CSV shows a cell hidden only so that a small one cannot be worked out.
+pub const SECRET: &str = "s";
 
 /// One section of the report as every output shows it (text, CSV, dashboard): defined here once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -179,3 +179,43 @@ fn a_records_history_and_its_document_are_logged_as_reads_of_the_persons_files()
         .iter()
         .any(|e| e.export_kind.as_deref() == Some("document")));
 }
+
+#[test]
+fn a_lone_hidden_count_in_the_funders_csv_cannot_be_recovered_by_difference() {
+    use allervers_core::vocab::Lang;
+    use allervers_core::NewReferral;
+    let d = device("Poste bureau", "Sophie");
+    let today = d.store.now().date_naive();
+    // Six referrals to the 115, one to psychiatry: all "sent".
+    for (i, target) in ["siao_115"; 6]
+        .iter()
+        .chain(&["psychiatry_cmp"])
+        .enumerate()
+    {
+        let p = person(&d.store, &format!("Personne {i}"));
+        d.store
+            .add_referral(&NewReferral {
+                person: p,
+                target: (*target).into(),
+                target_name: None,
+                date: Some(today),
+                status: Some("sent".into()),
+            })
+            .unwrap();
+    }
+    let rows = d
+        .store
+        .report(today, today, None)
+        .unwrap()
+        .funder_csv_rows(Lang::Fr, &[]);
+    let cell = |section: &str, item: &str| {
+        rows.iter()
+            .find(|r| r[0] == section && r[1] == item)
+            .map(|r| r[2].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(cell("referrals_by_target", "psychiatry_cmp"), "< 5");
+    assert_eq!(cell("referrals_by_outcome", "sent"), "7");
+    // The 115's six are hidden too: 7 less what is shown no longer gives the psychiatry one.
+    assert_eq!(cell("referrals_by_target", "siao_115"), "s");
+}
