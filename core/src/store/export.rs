@@ -503,6 +503,11 @@ impl Store {
             }
         }
         drop(conn);
+        if pseudonymise {
+            // In the order of their pseudonyms (drawn anew for each export), not of their
+            // times: the order within a day would otherwise survive the coarsening to days.
+            table.rows.sort();
+        }
         // An export of personal data is logged (kind, period, pseudonymised or not); one that
         // cannot be logged is not handed over.
         self.log_access(

@@ -107,9 +107,13 @@ impl Field {
     }
 }
 
+/// A column's cells, sorted (a pseudonymised export's rows come in the order of their
+/// pseudonyms, drawn anew each time).
 fn column<'a>(table: &'a Table, name: &str) -> Option<Vec<&'a str>> {
     let i = table.header.iter().position(|h| h == name)?;
-    Some(table.rows.iter().map(|r| r[i].as_str()).collect())
+    let mut cells: Vec<&str> = table.rows.iter().map(|r| r[i].as_str()).collect();
+    cells.sort_unstable();
+    Some(cells)
 }
 
 /// Every pseudonym (`P-...`, `E-...`, `T-...`) in a table.
@@ -201,9 +205,8 @@ fn pseudonymised_times_are_days_unless_precise_times_are_asked_and_nominative_on
     ];
     for (options, expected) in cases {
         let table = f.export(ExportKind::Encounters, &options);
-        assert_eq!(
-            column(&table, "occurred_at").unwrap()[0],
-            expected,
+        assert!(
+            column(&table, "occurred_at").unwrap().contains(&expected),
             "{options:?}"
         );
         let persons = f.export(ExportKind::Persons, &options);
@@ -220,7 +223,8 @@ fn health_is_left_out_of_pseudonymised_exports_unless_asked() {
         include_sensitive: true,
         ..ExportOptions::pseudonymised()
     };
-    // (kind, column, cells by default, cells with --include-sensitive, nominative cells)
+    // (kind, column, cells by default, cells with --include-sensitive, nominative cells; each
+    // sorted)
     type Case = (
         ExportKind,
         &'static str,
@@ -231,14 +235,14 @@ fn health_is_left_out_of_pseudonymised_exports_unless_asked() {
         (
             ExportKind::Persons,
             "needs",
-            Some(vec!["housing", "food", "papers"]),
+            Some(vec!["food", "housing", "papers"]),
             vec!["addiction housing mental_health", "food health", "papers"],
         ),
         (
             ExportKind::Persons,
             "alert_level",
             None,
-            vec!["very_vulnerable", "", "watch"],
+            vec!["", "very_vulnerable", "watch"],
         ),
         (
             ExportKind::Encounters,
@@ -250,7 +254,7 @@ fn health_is_left_out_of_pseudonymised_exports_unless_asked() {
             ExportKind::Referrals,
             "target",
             Some(vec!["day_centre"]),
-            vec!["psychiatry_cmp", "pass_health", "day_centre"],
+            vec!["day_centre", "pass_health", "psychiatry_cmp"],
         ),
         (
             ExportKind::Actions,
