@@ -134,26 +134,11 @@ impl Report {
                 })
                 .collect();
             if section.breakdown {
-                for column in 0..2 {
-                    let value = |l: &Line| match column {
-                        0 => l.figure.current,
-                        _ => l.figure.previous,
-                    };
-                    let hidden = section
-                        .lines
-                        .iter()
-                        .filter(|l| value(l) < SMALL_COUNT)
-                        .count();
-                    let smallest_shown = section
-                        .lines
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, l)| value(l) >= SMALL_COUNT)
-                        .min_by_key(|(_, l)| value(l))
-                        .map(|(i, _)| i);
-                    if let (1, Some(i)) = (hidden, smallest_shown) {
-                        cells[i][column] = SECRET.to_string();
-                    }
+                if let Some(i) = complementary(&section.lines, |f| f.current) {
+                    cells[i][0] = SECRET.to_string();
+                }
+                if let Some(i) = complementary(&section.lines, |f| f.previous) {
+                    cells[i][1] = SECRET.to_string();
                 }
             }
             for (line, [current, previous]) in section.lines.into_iter().zip(cells) {
@@ -166,6 +151,24 @@ impl Report {
 
 /// How the funders' CSV shows a cell hidden only so that a small one cannot be worked out.
 pub const SECRET: &str = "s";
+
+/// In one column of a breakdown (`value` of each line), the line to hide as well when exactly
+/// one is under 5: the smallest shown.
+fn complementary(lines: &[Line], value: impl Fn(&Figure) -> i64) -> Option<usize> {
+    let hidden = lines
+        .iter()
+        .filter(|l| value(&l.figure) < SMALL_COUNT)
+        .count();
+    if hidden != 1 {
+        return None;
+    }
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| value(&l.figure) >= SMALL_COUNT)
+        .min_by_key(|(_, l)| value(&l.figure))
+        .map(|(i, _)| i)
+}
 
 /// One section of the report as every output shows it (text, CSV, dashboard): defined here once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
