@@ -402,6 +402,66 @@ impl TryFrom<NewReferral> for core::NewReferral {
     }
 }
 
+/// A person's decision about sharing one category with one partner.
+#[derive(uniffi::Record)]
+pub struct NewConsent {
+    pub person: String,
+    /// siao, or one of the organisation's own partner codes.
+    pub partner: String,
+    /// identity_contact, situation_journey, housing_application, shared_assessment
+    pub category: String,
+    /// Given, or refused (a withdrawal is a refusal recorded later).
+    pub given: bool,
+    /// YYYY-MM-DD; today when absent.
+    pub decided_on: Option<String>,
+    /// oral, written, representative, other
+    pub how: String,
+    #[uniffi(default = None)]
+    pub note: Option<String>,
+}
+
+impl TryFrom<NewConsent> for core::NewConsent {
+    type Error = core::CoreError;
+
+    fn try_from(c: NewConsent) -> std::result::Result<Self, Self::Error> {
+        Ok(core::NewConsent {
+            person: id(&c.person)?,
+            partner: c.partner,
+            category: c.category,
+            given: c.given,
+            decided_on: date("decided_on", &c.decided_on)?,
+            how: c.how,
+            note: c.note,
+        })
+    }
+}
+
+/// A consent decision, as recorded.
+#[derive(uniffi::Record)]
+pub struct Consent {
+    pub id: String,
+    pub partner: Option<String>,
+    pub category: Option<String>,
+    pub given: Option<bool>,
+    pub decided_on: Option<String>,
+    pub how: Option<String>,
+    pub note: Option<String>,
+}
+
+impl From<core::Consent> for Consent {
+    fn from(c: core::Consent) -> Self {
+        Consent {
+            id: c.id.to_string(),
+            partner: c.partner,
+            category: c.category,
+            given: c.given,
+            decided_on: c.decided_on.map(|d| d.to_string()),
+            how: c.how,
+            note: c.note,
+        }
+    }
+}
+
 /// A territory observation to add.
 #[derive(uniffi::Record)]
 pub struct NewObservation {
@@ -461,6 +521,7 @@ pub enum TimelineKind {
     Encounter,
     Action,
     Referral,
+    Consent,
     Change,
 }
 
@@ -518,6 +579,27 @@ fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
         I::Referral { id, target, .. } => {
             (TimelineKind::Referral, id.to_string(), target, vec![], None)
         }
+        I::Consent {
+            id,
+            partner,
+            category,
+            given,
+            ..
+        } => (
+            TimelineKind::Consent,
+            id.to_string(),
+            category,
+            vec![],
+            Some(format!(
+                "{}: {}",
+                partner.unwrap_or_default(),
+                if given == Some(true) {
+                    "given"
+                } else {
+                    "refused"
+                }
+            )),
+        ),
         I::Change(h) => (
             TimelineKind::Change,
             h.record_id.to_string(),
@@ -615,6 +697,7 @@ pub struct Erasure {
     pub reissued: u64,
     pub actions: u64,
     pub referrals: u64,
+    pub consents: u64,
     pub changes: u64,
     /// Blinded ids the order lists for the relay (0 outside a space).
     pub blinded: u64,
@@ -628,6 +711,7 @@ impl From<core::Erasure> for Erasure {
             reissued: e.reissued as u64,
             actions: e.actions as u64,
             referrals: e.referrals as u64,
+            consents: e.consents as u64,
             changes: e.changes as u64,
             blinded: e.blinded as u64,
         }
@@ -772,8 +856,15 @@ impl Store {
         })
     }
 
+    /// One person's file; its reading is logged in this device's access log, and refused
+    /// (`StorageFull`, `StorageReadOnly`) when it cannot be.
     pub fn person(&self, id_text: String) -> Result<Person> {
-        guard(|| Ok(self.inner.person(id(&id_text)?)?.into()))
+        guard(|| {
+            Ok(self
+                .inner
+                .open_person(id(&id_text)?, core::Via::App)?
+                .into())
+        })
     }
 
     pub fn list_persons(
@@ -821,6 +912,37 @@ impl Store {
         guard(|| Ok(self.inner.add_referral(&referral.try_into()?)?.to_string()))
     }
 
+    /// Records consent decisions, all or none; their ids out.
+    pub fn record_consents(&self, consents: Vec<NewConsent>) -> Result<Vec<String>> {
+        guard(|| {
+            let consents = consents
+                .into_iter()
+                .map(core::NewConsent::try_from)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(self
+                .inner
+                .record_consents(&consents)?
+                .into_iter()
+                .map(|id| id.to_string())
+                .collect())
+        })
+    }
+
+    /// The person's consent now: the latest decision per partner and category (a read of
+    /// their file, logged).
+    pub fn current_consents(&self, person: String) -> Result<Vec<Consent>> {
+        guard(|| {
+            let person = id(&person)?;
+            self.inner.open_consents(person, core::Via::App)?;
+            Ok(self
+                .inner
+                .current_consents(person)?
+                .into_iter()
+                .map(Consent::from)
+                .collect())
+        })
+    }
+
     /// Records what became of a referral (status: sent, pending, accepted, refused, no_answer).
     pub fn update_referral(
         &self,
@@ -848,7 +970,7 @@ impl Store {
         guard(|| {
             Ok(self
                 .inner
-                .history(id(&record)?)?
+                .open_history(id(&record)?, core::Via::App)?
                 .into_iter()
                 .map(|h| HistoryEntry {
                     at_ms: h.at.timestamp_millis(),
@@ -886,11 +1008,12 @@ impl Store {
         })
     }
 
+    /// A person's merged timeline; its reading is logged like `person`'s.
     pub fn timeline(&self, person: String) -> Result<Vec<TimelineEntry>> {
         guard(|| {
             Ok(self
                 .inner
-                .timeline(id(&person)?)?
+                .open_timeline(id(&person)?, core::Via::App)?
                 .into_iter()
                 .map(timeline_entry)
                 .collect())
@@ -930,9 +1053,15 @@ impl Store {
         guard(|| self.inner.pending_changes())
     }
 
+    /// How many persons are due for the retention review (no contact for the organisation's
+    /// retention period): for a coordinator's phone; a worker's device is refused.
+    pub fn retention_due_count(&self) -> Result<u64> {
+        guard(|| self.inner.retention_due_count())
+    }
+
     /// Every change of this store sealed with a passphrase (a bundle file's bytes).
     pub fn export_bundle(&self, passphrase: String) -> Result<Vec<u8>> {
-        guard(|| self.inner.export_bundle(&passphrase))
+        guard(|| self.inner.export_bundle_by(&passphrase, core::Via::App))
     }
 
     /// Registers a coordinator's new space at a relay (`admin_token` is the relay's), and

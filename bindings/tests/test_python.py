@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -84,6 +85,17 @@ class FieldSession(unittest.TestCase):
         self.assertEqual(self.store.due_actions(), [])
         self.assertGreaterEqual(self.store.pending_changes(), 4)
 
+    def test_the_coordinators_phone_counts_the_persons_due_for_the_retention_review(self):
+        self.assertEqual(self.store.retention_due_count(), 0)
+        three_years_ago_ms = int((time.time() - 3 * 366 * 86400) * 1000)
+        for name in ("Armand", "Noémie"):
+            p = self.store.add_person(person(name=name))
+            self.store.log_encounter(av.NewEncounter(
+                persons=[p], anonymous_count=0, occurred_at_ms=three_years_ago_ms, place="square Villemin",
+                team=None, kind=None, services=[], notes=None, follow_up=False))
+        self.store.add_person(person(name="Célestin"))
+        self.assertEqual(self.store.retention_due_count(), 2)
+
     def test_reopening_and_a_wrong_key(self):
         pid = self.store.add_person(person(name="Karim"))
         again = av.Store.open(self.path, self.key)
@@ -122,6 +134,20 @@ class FieldSession(unittest.TestCase):
         self.assertIn(("status", ["sent"], "accepted"), [(h.field, h.old, h.new) for h in history if not h.creation])
         kinds = [e.kind for e in self.store.timeline(karim)]
         self.assertIn(av.TimelineKind.REFERRAL, kinds)
+
+    def test_consent_decisions_and_the_consent_now(self):
+        lea = self.store.add_person(person(name="Léa"))
+        decision = lambda category, given, on: av.NewConsent(person=lea, partner="siao", category=category, given=given, decided_on=on, how="oral")
+        ids = self.store.record_consents([decision("identity_contact", True, "2026-01-05"), decision("shared_assessment", True, "2026-01-05")])
+        self.assertEqual(len(ids), 2)
+        self.store.record_consents([decision("shared_assessment", False, "2026-02-01")])
+        now = {(c.category, c.given) for c in self.store.current_consents(lea)}
+        self.assertEqual(now, {("identity_contact", True), ("shared_assessment", False)})
+        self.assertEqual(len([e for e in self.store.timeline(lea) if e.kind == av.TimelineKind.CONSENT]), 3)
+        with self.assertRaises(av.FfiError.InvalidInput) as e:
+            self.store.record_consents([decision("identity_contact", True, None), decision("health", True, None)])
+        self.assertEqual(e.exception.field, "category")
+        self.assertEqual(len(self.store.current_consents(lea)), 2)
 
     def test_every_entry_point_refuses_bad_input_with_a_typed_error(self):
         bad_id = "not-an-id"
@@ -274,9 +300,11 @@ class SyncThroughTheRelay(unittest.TestCase):
         # The person, the encounter, a's roster entry, the recovery identity's grant and b's.
         self.assertEqual(pulled.new_changes, 5)
         self.assertEqual(b_listener.changed, 1)
+        self.assertEqual(b.pending_changes(), 0)
         self.assertEqual(b.person(karim).name, "Karim")
         self.assertEqual(len([e for e in b.timeline(karim) if e.kind == av.TimelineKind.ENCOUNTER]), 1)
-        self.assertEqual(b.pending_changes(), 0)
+        # Both reads are in b's access log of the day, waiting for its next sync.
+        self.assertEqual(b.pending_changes(), 2)
         self.assertTrue(pulled.has_space_key)
         self.assertEqual(a.set_aside(), [])
 

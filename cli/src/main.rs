@@ -2,11 +2,14 @@
 //!
 //! Every reading command takes `--json`. Bad input gets one line on stderr and a non-zero exit.
 
-mod dashboard;
+mod consent;
+pub(crate) mod dashboard;
 mod demo;
+mod dossier;
 mod keys;
 mod qr;
 mod render;
+mod retention;
 mod sync;
 
 use std::io::Write;
@@ -17,8 +20,8 @@ use allervers_core::model::fields::{parse_date, parse_time, Kind};
 use allervers_core::seed::{self, SeedPlan};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
-    ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
-    PersonQuery, PersonSort, RecordId, Store, Value,
+    AccessQuery, ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson,
+    NewReferral, PersonQuery, PersonSort, RecordId, Store, Value, Via,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{NaiveDate, Utc};
@@ -75,6 +78,9 @@ enum Command {
     /// Territory observations.
     #[command(subcommand)]
     Observation(ObservationCmd),
+    /// A person's consent to share, per partner and category.
+    #[command(subcommand)]
+    Consent(consent::ConsentCmd),
     /// The code lists (services, needs, situations, referral targets...) and the
     /// organisation's own codes.
     #[command(subcommand)]
@@ -167,7 +173,8 @@ enum Command {
         to: String,
         #[arg(long)]
         team: Option<String>,
-        /// Print CSV (section, item, current, previous) instead of text.
+        /// Print CSV for funders (section, item, current, previous; counts under 5 as `< 5`)
+        /// instead of text.
         #[arg(long, conflicts_with = "json")]
         csv: bool,
     },
@@ -177,6 +184,22 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Who opened which person's file, timeline or dossier, and every export, from every
+    /// device whose log reached this store (coordinator).
+    AccessLog {
+        /// Only the entries about this person (an id or unique name).
+        #[arg(long)]
+        person: Option<String>,
+        /// Only the entries of this worker.
+        #[arg(long)]
+        worker: Option<String>,
+        /// From this day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// To this day, included (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Writes persons, encounters, actions or referrals of a period to a CSV file.
     Export {
         /// persons, encounters, actions or referrals
@@ -185,11 +208,29 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
-        /// Replace names, ids and free text with stable pseudonyms (for funders, researchers).
+        /// Replace names, ids and free text with pseudonyms drawn for this export alone (for
+        /// funders, researchers); times become days and what reveals health is left out.
         #[arg(long)]
         pseudonymise: bool,
+        /// Draw the pseudonyms from a named series (its key is kept in the store), so that
+        /// the same person has the same pseudonym in every export of the series.
+        #[arg(long)]
+        series: Option<String>,
+        /// Keep times to the minute in a pseudonymised export.
+        #[arg(long)]
+        precise_times: bool,
+        /// Keep health needs, care, health referrals and appointments, and alert levels in a
+        /// pseudonymised export.
+        #[arg(long)]
+        include_sensitive: bool,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// The retention review: persons with no contact for the organisation's retention period
+    /// (coordinator).
+    Retention {
+        #[command(subcommand)]
+        command: Option<retention::RetentionCmd>,
     },
 }
 
@@ -232,6 +273,18 @@ enum PersonCmd {
     },
     /// Shows one person.
     Show { person: String },
+    /// Writes everything held about a person (their right of access) as a readable HTML
+    /// document in French (FILE) and as JSON beside it (the same name ending in .json), both
+    /// 0600 (coordinator). The writing is logged in the access log.
+    Dossier {
+        person: String,
+        /// The HTML file to write (for instance dossier.html).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace FILE and its JSON if they exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Changes a person's fields.
     Edit {
         person: String,
@@ -465,6 +518,12 @@ enum ChangesCmd {
 /// Writes `bytes` to `path` (mode 0600) through a temporary file in the same folder, so that a
 /// crash or a full disk never leaves a half-written file under the final name.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, true)
+}
+
+/// Writes `bytes` to `path` as `write_atomically` does; unless `replace`, an existing file is
+/// left alone and the write refused.
+pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -483,8 +542,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    let persisted = if replace {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted.map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists => anyhow!(
+            "{} exists already: choose another name or pass --force",
+            path.display()
+        ),
+        _ => anyhow!("cannot write {}: {}", path.display(), e.error),
+    })?;
     Ok(())
 }
 
@@ -576,8 +645,8 @@ fn erase_person(
         &serde_json::json!({"erased": done, "posted": posted}),
         || {
             let mut text = format!(
-                "Person {id} erased: {} records ({} encounters, {} shared encounters re-issued without them, {} actions, {} referrals), {} changes deleted",
-                done.records, done.encounters, done.reissued, done.actions, done.referrals, done.changes
+                "Person {id} erased: {} records ({} encounters, {} shared encounters re-issued without them, {} actions, {} referrals, {} consent decisions), {} changes deleted",
+                done.records, done.encounters, done.reissued, done.actions, done.referrals, done.consents, done.changes
             );
             match &synced {
                 None => text.push_str("; this store belongs to no space: erased here only"),
@@ -788,6 +857,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Consent(cmd) => consent::run(&ctx, cmd)?,
         Command::Observation(ObservationCmd::Add {
             territory,
             team,
@@ -820,12 +890,12 @@ fn run(cli: Cli) -> Result<()> {
             let store = ctx.open()?;
             let id = find_person(&store, &person)?;
             let p = store.person(id)?;
-            let timeline = store.timeline(id)?;
+            let timeline = store.open_timeline(id, Via::Cli)?;
             ctx.print(&timeline, || render::timeline(&p, &timeline, ctx.lang))?;
         }
         Command::History { record } => {
             let store = ctx.open()?;
-            let history = store.history(record_id(&record)?)?;
+            let history = store.open_history(record_id(&record)?, Via::Cli)?;
             ctx.print(&history, || render::history(&history))?;
         }
         Command::Code(CodeCmd::List { list }) => {
@@ -887,7 +957,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::ExportDoc { record, out } => {
             let store = ctx.open()?;
             let id = record_id(&record)?;
-            let bytes = store.record_document(id)?;
+            let bytes = store.open_document(id, Via::Cli)?;
             write_atomically(&out, &bytes)?;
             ctx.print(
                 &serde_json::json!({"record": id, "file": out, "bytes": bytes.len()}),
@@ -971,17 +1041,10 @@ fn run(cli: Cli) -> Result<()> {
             let (from, to) = period(&from, &to)?;
             let report = store.report(from, to, team.as_deref())?;
             if csv {
+                // For funders: counts under 5 as `< 5`.
                 let mut w = ::csv::Writer::from_writer(Vec::new());
-                w.write_record(["section", "item", "current", "previous"])?;
-                for section in report.sections(ctx.lang, render::extra_terms()) {
-                    for line in &section.lines {
-                        w.write_record([
-                            section.key,
-                            &line.key,
-                            &line.figure.current.to_string(),
-                            &line.figure.previous.to_string(),
-                        ])?;
-                    }
+                for row in report.funder_csv_rows(ctx.lang, render::extra_terms()) {
+                    w.write_record(&row)?;
                 }
                 let bytes = w
                     .into_inner()
@@ -1002,35 +1065,93 @@ fn run(cli: Cli) -> Result<()> {
                 ctx.print(&json, || render::report(&report, ctx.lang))?;
             }
         }
+        Command::AccessLog {
+            person,
+            worker,
+            from,
+            to,
+        } => {
+            let store = ctx.open()?;
+            let person = person.map(|p| find_person(&store, &p)).transpose()?;
+            let entries = store.access_log(&AccessQuery {
+                person,
+                worker,
+                from: date("--from", &from)?,
+                to: date("--to", &to)?,
+            })?;
+            let rows = render::access_rows(&store, entries);
+            ctx.print(&rows, || render::access_log(&rows, ctx.lang))?;
+        }
         Command::Dashboard { port } => dashboard::serve(ctx.open()?, ctx.lang, port)?,
         Command::Export {
             kind,
             from,
             to,
             pseudonymise,
+            series,
+            precise_times,
+            include_sensitive,
             out,
         } => {
-            let store = ctx.open()?;
-            let kind = allervers_core::export::ExportKind::from_name(&kind).ok_or_else(|| {
-                anyhow!("invalid kind: {kind:?} is not persons, encounters, actions or referrals")
-            })?;
-            let (from, to) = period(&from, &to)?;
-            let table = store.export(kind, from, to, pseudonymise)?;
-            let mut w = ::csv::Writer::from_writer(Vec::new());
-            w.write_record(&table.header)?;
-            for row in &table.rows {
-                w.write_record(row)?;
-            }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
-            write_atomically(&out, &bytes)?;
-            ctx.print(&serde_json::json!({"file": out, "rows": table.rows.len(), "pseudonymised": pseudonymise}), || {
-                format!("{} rows written to {}{}", table.rows.len(), out.display(), if pseudonymise { " (pseudonymised)" } else { "" })
-            })?;
+            let options = allervers_core::export::ExportOptions {
+                pseudonymise,
+                series,
+                precise_times,
+                include_sensitive,
+            };
+            export(&ctx, &kind, &from, &to, &options, &out)?
         }
+        Command::Retention { command } => retention::run(&ctx, command)?,
     }
     Ok(())
+}
+
+fn export(
+    ctx: &Ctx,
+    kind: &str,
+    from: &str,
+    to: &str,
+    options: &allervers_core::export::ExportOptions,
+    out: &Path,
+) -> Result<()> {
+    let store = ctx.open()?;
+    let kind = allervers_core::export::ExportKind::from_name(kind).ok_or_else(|| {
+        anyhow!("invalid kind: {kind:?} is not persons, encounters, actions or referrals")
+    })?;
+    let (from, to) = period(from, to)?;
+    let table = store.export(kind, from, to, options, Via::Cli)?;
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(&table.header)?;
+    for row in &table.rows {
+        w.write_record(row)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
+    write_atomically(out, &bytes)?;
+    let pseudonymised = options.pseudonymise;
+    ctx.print(
+        &serde_json::json!({
+            "file": out,
+            "rows": table.rows.len(),
+            "pseudonymised": pseudonymised,
+            "series": options.series,
+            "precise_times": options.precise_times,
+            "include_sensitive": options.include_sensitive,
+        }),
+        || {
+            let how = match (&options.series, pseudonymised) {
+                (_, false) => String::new(),
+                (None, true) => " (pseudonymised, pseudonyms of this export only)".to_string(),
+                (Some(name), true) => format!(" (pseudonymised, series {name})"),
+            };
+            format!(
+                "{} rows written to {}{how}",
+                table.rows.len(),
+                out.display()
+            )
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -1074,8 +1195,38 @@ fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
         }
         PersonCmd::Show { person } => {
             let id = find_person(&store, &person)?;
-            let p = store.person(id)?;
+            let p = store.open_person(id, Via::Cli)?;
             ctx.print(&p, || render::person(&p, ctx.lang))?;
+        }
+        PersonCmd::Dossier { person, out, force } => {
+            let json_out = out.with_extension("json");
+            if json_out == out {
+                bail!("invalid --out: name the HTML file (for instance dossier.html)");
+            }
+            if !force {
+                for path in [&out, &json_out] {
+                    if path.exists() {
+                        bail!(
+                            "{} exists already: choose another name or pass --force",
+                            path.display()
+                        );
+                    }
+                }
+            }
+            let id = find_person(&store, &person)?;
+            let d = store.dossier(id, Via::Cli)?;
+            write_file(&json_out, &serde_json::to_vec_pretty(&d)?, force)?;
+            write_file(&out, dossier::html(&d).as_bytes(), force)?;
+            ctx.print(
+                &serde_json::json!({"person": id, "html": out, "json": json_out}),
+                || {
+                    format!(
+                        "Dossier of {id} written to {} and {} (readable by you only)",
+                        out.display(),
+                        json_out.display()
+                    )
+                },
+            )?;
         }
         PersonCmd::Edit {
             person,

@@ -7,8 +7,8 @@ use serde::Serialize;
 use allervers_core::history::{HistoryEntry, Op};
 use allervers_core::vocab::{label, ExtraTerm, Lang, Vocab};
 use allervers_core::{
-    Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary, TimelineEntry,
-    TimelineItem, Value,
+    AccessEntry, Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary,
+    TimelineEntry, TimelineItem, Value,
 };
 
 /// The organisation's extra codes of the store this process opened (one store a process).
@@ -246,7 +246,7 @@ pub fn encounter(e: &Encounter, lang: Lang) -> String {
     out
 }
 
-fn value_label(field: &str, kind: Kind, value: &Value, lang: Lang) -> String {
+pub(crate) fn value_label(field: &str, kind: Kind, value: &Value, lang: Lang) -> String {
     let vocab = kind
         .field(field.split('.').next().unwrap_or(field))
         .ok()
@@ -290,6 +290,7 @@ struct Words {
     encounter: &'static str,
     action: &'static str,
     referral: &'static str,
+    consent: &'static str,
     created: &'static str,
     changed: &'static str,
 }
@@ -298,6 +299,7 @@ const FR: Words = Words {
     encounter: "RENCONTRE",
     action: "SUIVI",
     referral: "ORIENTATION",
+    consent: "CONSENTEMENT",
     created: "FICHE créée",
     changed: "modification",
 };
@@ -306,6 +308,7 @@ const EN: Words = Words {
     encounter: "ENCOUNTER",
     action: "ACTION",
     referral: "REFERRAL",
+    consent: "CONSENT",
     created: "RECORD created",
     changed: "changed",
 };
@@ -391,6 +394,34 @@ pub fn describe(item: &TimelineItem, lang: Lang) -> String {
                 .map(|o| format!(": {o}"))
                 .unwrap_or_default()
         ),
+        TimelineItem::Consent {
+            partner,
+            category,
+            given,
+            how,
+            ..
+        } => {
+            let answer = match (given, lang) {
+                (Some(true), Lang::Fr) => "donné",
+                (Some(true), Lang::En) => "given",
+                (_, Lang::Fr) => "refusé",
+                (_, Lang::En) => "refused",
+            };
+            format!(
+                "{} / {}: {answer} ({})",
+                partner
+                    .as_deref()
+                    .map(|p| l(Vocab::Partner, p, lang))
+                    .unwrap_or_default(),
+                category
+                    .as_deref()
+                    .map(|c| l(Vocab::ConsentCategory, c, lang))
+                    .unwrap_or_default(),
+                how.as_deref()
+                    .map(|h| l(Vocab::ConsentHow, h, lang))
+                    .unwrap_or_default()
+            )
+        }
         TimelineItem::Change(h) => {
             let kind = if h.field == "outcome" || h.field == "target" {
                 Kind::Referral
@@ -416,6 +447,7 @@ pub fn kind_word(
         TimelineItem::Encounter { .. } => w.encounter,
         TimelineItem::Action { .. } => w.action,
         TimelineItem::Referral { .. } => w.referral,
+        TimelineItem::Consent { .. } => w.consent,
         TimelineItem::Change(h) if h.creation && h.record_id == person => w.created,
         TimelineItem::Change(_) => w.changed,
     }
@@ -638,6 +670,123 @@ pub fn code_list(rows: &[CodeRow], lang: Lang) -> String {
             } else {
                 ""
             }
+        );
+    }
+    out
+}
+
+/// An access-log entry with the name of the person it is about, when this store holds them.
+#[derive(Serialize)]
+pub struct AccessRow {
+    #[serde(flatten)]
+    pub entry: AccessEntry,
+    pub person_name: Option<String>,
+}
+
+/// The access log's entries with the names of the persons they are about, when this store
+/// holds them (read without logging: a coordinator reading the log reads no file).
+pub fn access_rows(store: &allervers_core::Store, entries: Vec<AccessEntry>) -> Vec<AccessRow> {
+    let mut names = std::collections::HashMap::new();
+    entries
+        .into_iter()
+        .map(|entry| {
+            let person_name = entry.person.and_then(|id| {
+                names
+                    .entry(id)
+                    .or_insert_with(|| store.person(id).ok().map(|p| p.display_name()))
+                    .clone()
+            });
+            AccessRow { entry, person_name }
+        })
+        .collect()
+}
+
+/// Where a read was made, in words.
+pub fn via_word(via: &str, lang: Lang) -> String {
+    let (fr, en) = match via {
+        "cli" => ("ligne de commande", "command line"),
+        "dashboard" => ("tableau de bord", "dashboard"),
+        "app" => ("application", "app"),
+        other => (other, other),
+    };
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+    .to_string()
+}
+
+/// What an access-log entry records, in words: what was read, or which export.
+pub fn access_what(e: &AccessEntry, lang: Lang) -> String {
+    let fr = lang == Lang::Fr;
+    match e.what.as_str() {
+        "person" => if fr {
+            "fiche consultée"
+        } else {
+            "file opened"
+        }
+        .into(),
+        "timeline" => if fr {
+            "historique consulté"
+        } else {
+            "timeline read"
+        }
+        .into(),
+        "dossier" => if fr {
+            "dossier établi"
+        } else {
+            "dossier written"
+        }
+        .into(),
+        "export" => {
+            let period = match (e.from, e.to) {
+                (Some(f), Some(t)) => format!(" {f} – {t}"),
+                _ => String::new(),
+            };
+            let pseudo = match (e.pseudonymised, fr) {
+                (Some(true), true) => " (pseudonymisé)",
+                (Some(true), false) => " (pseudonymised)",
+                (_, true) => " (nominatif)",
+                (_, false) => " (with names)",
+            };
+            format!(
+                "{} {}{period}{pseudo}",
+                if fr { "export" } else { "export of" },
+                e.export_kind.as_deref().unwrap_or("?")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The access log as text, one line an entry.
+pub fn access_log(rows: &[AccessRow], lang: Lang) -> String {
+    if rows.is_empty() {
+        return match lang {
+            Lang::Fr => "Aucune consultation ni export enregistré.",
+            Lang::En => "No read or export recorded.",
+        }
+        .into();
+    }
+    let mut out = String::new();
+    for r in rows {
+        let e = &r.entry;
+        let device = e
+            .device_name
+            .clone()
+            .unwrap_or_else(|| e.device.chars().take(8).collect());
+        let about = match (&e.person, &r.person_name) {
+            (Some(id), Some(name)) => format!("  {name} ({id})"),
+            (Some(id), None) => format!("  {id}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {:<28} {}{about}  [{}]",
+            e.at.format("%Y-%m-%d %H:%M"),
+            format!("{} ({device})", e.worker),
+            access_what(e, lang),
+            via_word(&e.via, lang)
         );
     }
     out

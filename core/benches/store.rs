@@ -196,7 +196,8 @@ fn main() {
                 allervers_core::export::ExportKind::Encounters,
                 today - chrono::Duration::days(400),
                 today,
-                false,
+                &allervers_core::export::ExportOptions::nominative(),
+                allervers_core::Via::Cli,
             )
             .unwrap();
         let mut w = csv::Writer::from_writer(Vec::new());

@@ -172,8 +172,32 @@ fn refuse(why: &str) -> CoreError {
 impl Store {
     /// Every change of this store, sealed with `passphrase`, which must hold a new passphrase's
     /// characters ([`crate::crypto::check_new_passphrase`]).
+    /// Every change of this store, sealed with a passphrase, made from the command line (see
+    /// [`Store::export_bundle_by`]).
     pub fn export_bundle(&self, passphrase: &str) -> Result<Vec<u8>> {
+        self.export_bundle_by(passphrase, crate::access_log::Via::Cli)
+    }
+
+    /// Every change of this store, sealed with a passphrase: the largest export there is, so it
+    /// is logged in the access log (kind `bundle`, every day up to today, made through `via`)
+    /// first, and not made if it cannot be logged. The entry is in the bundle itself, so that
+    /// two stores that exchange bundles end with the same changes.
+    pub fn export_bundle_by(
+        &self,
+        passphrase: &str,
+        via: crate::access_log::Via,
+    ) -> Result<Vec<u8>> {
         check_new_passphrase(passphrase)?;
+        let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+        self.log_access(
+            &[crate::access_log::Access::Export {
+                kind: "bundle".into(),
+                from: earliest,
+                to: self.now().date_naive(),
+                pseudonymised: false,
+            }],
+            via,
+        )?;
         let changes = self.export_changes()?;
         seal(
             &changes,

@@ -103,7 +103,9 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         Kind::Action => text("title").unwrap_or_default(),
         Kind::Referral => text("target").unwrap_or_default(),
         Kind::Observation => text("territory").unwrap_or_default(),
+        Kind::Consent => text("category").unwrap_or_default(),
         Kind::Roster => "roster".into(),
+        Kind::AccessLog => "access log".into(),
     }
 }
 

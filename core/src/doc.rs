@@ -209,6 +209,16 @@ pub(crate) fn commit(doc: &mut AutoCommit, now_ms: i64, worker: &str) -> Option<
 }
 
 /// The kind recorded in a document, if any.
+/// The heads of a record as its creation left it: the one change with no dependencies (empty
+/// when the creation has not arrived).
+pub(crate) fn creation_heads(doc: &mut AutoCommit) -> Vec<ChangeHash> {
+    doc.get_changes(&[])
+        .into_iter()
+        .find(|c| c.deps().is_empty())
+        .map(|c| vec![c.hash()])
+        .unwrap_or_default()
+}
+
 pub(crate) fn kind_of(doc: &AutoCommit) -> Option<String> {
     match doc.get(ROOT, KIND).ok().flatten() {
         Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {

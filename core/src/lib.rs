@@ -8,11 +8,13 @@
 //! Architecture invariant: this crate knows nothing of HTTP, tokio or uniffi. Time comes from a
 //! [`Clock`] passed in.
 
+pub mod access_log;
 pub mod bundle;
 pub mod clock;
 pub mod conflicts;
 pub mod crypto;
 mod doc;
+pub mod dossier;
 pub mod entropy;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -23,26 +25,30 @@ mod ids;
 pub mod model;
 pub mod report;
 pub mod seed;
+pub mod sensitive;
 pub mod store;
 pub mod sync;
 pub mod text;
 pub mod timeline;
 pub mod vocab;
 
+pub use access_log::{Access, AccessEntry, AccessQuery, Via};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conflicts::{Conflict, ConflictValue};
 pub use crypto::RawKey;
 pub use doc::{Comment, Edit};
+pub use dossier::Dossier;
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use error::{ApiError, CoreError, Result};
 pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::{
-    Action, Encounter, NewAction, NewEncounter, NewObservation, NewPerson, NewReferral,
-    Observation, Person, PersonSummary, Record, Referral,
+    Action, Consent, Encounter, NewAction, NewConsent, NewEncounter, NewObservation, NewPerson,
+    NewReferral, Observation, Person, PersonSummary, Record, Referral,
 };
 pub use store::export;
+pub use store::retention::{RetentionDue, RetentionReview};
 pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, OrderStatus, PersonQuery, PersonSort, SetAside,
     SignedChange, Store, StoreOptions,

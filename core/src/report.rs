@@ -97,6 +97,79 @@ impl Store {
     }
 }
 
+/// Counts under this are shown as `< 5` in the CSV for funders: a small count could single out
+/// a person (three persons referred to psychiatry in a small team's month).
+pub const SMALL_COUNT: i64 = 5;
+
+/// A count as the CSV for funders shows it: `< 5` under `SMALL_COUNT` (zero included: the cell
+/// says "under 5", not "a few"), the figure otherwise.
+pub fn funder_count(n: i64) -> String {
+    if n < SMALL_COUNT {
+        format!("< {SMALL_COUNT}")
+    } else {
+        n.to_string()
+    }
+}
+
+impl Report {
+    /// The CSV for funders: a header (`section`, `item`, `current`, `previous`), then one row
+    /// per figure of `sections`, with every count under 5 shown as `< 5`. A breakdown that
+    /// would hide one cell alone in a column also hides its smallest shown cell there, as `s`
+    /// (secret): the same events are counted in several breakdowns (referrals by target and by
+    /// outcome), so a lone hidden cell is the total less the others. The text and JSON outputs,
+    /// for the office, keep exact figures.
+    pub fn funder_csv_rows(&self, lang: Lang, extra: &[ExtraTerm]) -> Vec<Vec<String>> {
+        let mut rows = vec![["section", "item", "current", "previous"]
+            .map(str::to_string)
+            .to_vec()];
+        for section in self.sections(lang, extra) {
+            let mut cells: Vec<[String; 2]> = section
+                .lines
+                .iter()
+                .map(|l| {
+                    [
+                        funder_count(l.figure.current),
+                        funder_count(l.figure.previous),
+                    ]
+                })
+                .collect();
+            if section.breakdown {
+                if let Some(i) = complementary(&section.lines, |f| f.current) {
+                    cells[i][0] = SECRET.to_string();
+                }
+                if let Some(i) = complementary(&section.lines, |f| f.previous) {
+                    cells[i][1] = SECRET.to_string();
+                }
+            }
+            for (line, [current, previous]) in section.lines.into_iter().zip(cells) {
+                rows.push(vec![section.key.to_string(), line.key, current, previous]);
+            }
+        }
+        rows
+    }
+}
+
+/// How the funders' CSV shows a cell hidden only so that a small one cannot be worked out.
+pub const SECRET: &str = "s";
+
+/// In one column of a breakdown (`value` of each line), the line to hide as well when exactly
+/// one is under 5: the smallest shown.
+fn complementary(lines: &[Line], value: impl Fn(&Figure) -> i64) -> Option<usize> {
+    let hidden = lines
+        .iter()
+        .filter(|l| value(&l.figure) < SMALL_COUNT)
+        .count();
+    if hidden != 1 {
+        return None;
+    }
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| value(&l.figure) >= SMALL_COUNT)
+        .min_by_key(|(_, l)| value(&l.figure))
+        .map(|(i, _)| i)
+}
+
 /// One section of the report as every output shows it (text, CSV, dashboard): defined here once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Section {

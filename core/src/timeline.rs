@@ -1,5 +1,5 @@
 //! Timelines: `timeline(person)` merges everything about one person from every device
-//! (encounters, actions, referrals, field changes) in time order.
+//! (encounters, actions, referrals, consent decisions, field changes) in time order.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -43,7 +43,16 @@ pub enum TimelineItem {
         status: Option<String>,
         outcome: Option<String>,
     },
-    /// A change to the person's record, or to an action or referral about them.
+    /// A consent decision about sharing one category with one partner.
+    Consent {
+        id: RecordId,
+        partner: Option<String>,
+        category: Option<String>,
+        given: Option<bool>,
+        decided_on: Option<NaiveDate>,
+        how: Option<String>,
+    },
+    /// A change to the person's record, or to an action, referral or consent about them.
     Change(HistoryEntry),
 }
 
@@ -71,8 +80,8 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 impl Store {
-    /// The merged visit history of one person: every encounter, action, referral and change
-    /// about them, from every device, oldest first.
+    /// The merged visit history of one person: every encounter, action, referral, consent
+    /// decision and change about them, from every device, oldest first.
     pub fn timeline(&self, person: RecordId) -> Result<Vec<TimelineEntry>> {
         let conn = self.lock();
         let kind = record_kind(&conn, person)?;
@@ -125,7 +134,8 @@ impl Store {
             });
         }
 
-        // Actions and referrals: their creation, then their later changes (status, outcome).
+        // Actions, referrals and consent decisions: their creation, then their later changes
+        // (status, outcome).
         for (id, kind) in person_actions_and_referrals(&conn, person)? {
             let Some(mut doc) = load_doc(&conn, id)? else {
                 continue;
@@ -149,6 +159,16 @@ impl Store {
                         due_at: text("due_at")
                             .as_deref()
                             .and_then(crate::model::fields::parse_date),
+                    },
+                    Kind::Consent => TimelineItem::Consent {
+                        id,
+                        partner: text("partner"),
+                        category: text("category"),
+                        given: text("given").map(|g| g == "yes"),
+                        decided_on: text("decided_on")
+                            .as_deref()
+                            .and_then(crate::model::fields::parse_date),
+                        how: text("how"),
                     },
                     _ => TimelineItem::Referral {
                         id,

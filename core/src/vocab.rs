@@ -21,6 +21,9 @@ pub enum Vocab {
     ActionStatus,
     ReferralTarget,
     ReferralStatus,
+    Partner,
+    ConsentCategory,
+    ConsentHow,
 }
 
 /// One code of a list, with its labels.
@@ -156,8 +159,53 @@ const REFERRAL_STATUS: &[Term] = &[
     t("no_answer", "sans réponse", "no answer"),
 ];
 
+/// The partners a person may consent to share with: the SIAO is everywhere; each organisation
+/// adds its own (a social landlord, a CMP, a day centre) with `code add partner`.
+const PARTNER: &[Term] = &[t(
+    "siao",
+    "SIAO (service intégré d'accueil et d'orientation)",
+    "SIAO (integrated reception and referral service)",
+)];
+
+/// What a person may consent to share with a partner, one category at a time. Health is not
+/// among them: only a health professional may share it.
+const CONSENT_CATEGORY: &[Term] = &[
+    t(
+        "identity_contact",
+        "identité et coordonnées",
+        "identity and contact",
+    ),
+    t(
+        "situation_journey",
+        "situation et parcours",
+        "situation and housing journey",
+    ),
+    t(
+        "housing_application",
+        "demande de logement et orientations",
+        "housing application and referrals",
+    ),
+    t(
+        "shared_assessment",
+        "évaluation partagée",
+        "shared assessment",
+    ),
+];
+
+/// How a consent was given or refused.
+const CONSENT_HOW: &[Term] = &[
+    t("oral", "oralement", "orally"),
+    t("written", "par écrit, signé", "in writing, signed"),
+    t(
+        "representative",
+        "par son représentant légal",
+        "by a legal representative",
+    ),
+    t("other", "autre", "other"),
+];
+
 impl Vocab {
-    pub const ALL: [Vocab; 11] = [
+    pub const ALL: [Vocab; 14] = [
         Vocab::Gender,
         Vocab::AlertLevel,
         Vocab::Situation,
@@ -169,6 +217,9 @@ impl Vocab {
         Vocab::ActionStatus,
         Vocab::ReferralTarget,
         Vocab::ReferralStatus,
+        Vocab::Partner,
+        Vocab::ConsentCategory,
+        Vocab::ConsentHow,
     ];
 
     /// The built-in codes of this list.
@@ -185,6 +236,9 @@ impl Vocab {
             Vocab::ActionStatus => ACTION_STATUS,
             Vocab::ReferralTarget => REFERRAL_TARGET,
             Vocab::ReferralStatus => REFERRAL_STATUS,
+            Vocab::Partner => PARTNER,
+            Vocab::ConsentCategory => CONSENT_CATEGORY,
+            Vocab::ConsentHow => CONSENT_HOW,
         }
     }
 
@@ -202,6 +256,9 @@ impl Vocab {
             Vocab::ActionStatus => "action_status",
             Vocab::ReferralTarget => "referral_target",
             Vocab::ReferralStatus => "referral_status",
+            Vocab::Partner => "partner",
+            Vocab::ConsentCategory => "consent_category",
+            Vocab::ConsentHow => "consent_how",
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use allervers_protocol::{
     decode, encode, parse_hex_id, ControlBody, CreateInvite, CreateRecovery, CreateSpace, Enroll,
     EpochStarted, PostControl, Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder,
-    CONTENT_TYPE,
+    CONTENT_TYPE, MAX_ERASED_RECORDS,
 };
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -355,8 +355,8 @@ async fn make_coordinator(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Key deliveries from a coordinator's device into the space's control log. The other kinds
-/// are the relay's own to write.
+/// Key deliveries and erasure orders from a coordinator's device into the space's control log.
+/// The other kinds are the relay's own to write.
 async fn post_control(
     State(relay): State<Arc<Relay>>,
     Path(space): Path<String>,
@@ -372,29 +372,43 @@ async fn post_control(
             format!("at most {MAX_CONTROL_POST} control items a post"),
         ));
     }
-    if req
+    for item in &req.items {
+        // Devices check each item's signature; the relay still refuses one that claims to come
+        // from another device than the one posting it.
+        let from = match item {
+            ControlBody::Keys { from, .. } => from,
+            ControlBody::Erase { by, records, .. } => {
+                if records.is_empty() || records.len() > MAX_ERASED_RECORDS {
+                    return Err(Refused::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("an erasure order lists 1 to {MAX_ERASED_RECORDS} records"),
+                    ));
+                }
+                by
+            }
+            ControlBody::Enrolled { .. } | ControlBody::Epoch { .. } => {
+                return Err(Refused::new(
+                    StatusCode::BAD_REQUEST,
+                    "only key deliveries and erasure orders may be posted: enrolments and epochs are the relay's to write",
+                ))
+            }
+        };
+        if *from != caller.device {
+            return Err(Refused::new(
+                StatusCode::BAD_REQUEST,
+                "a control item names another device than the one posting it",
+            ));
+        }
+    }
+    let erasures = req
         .items
         .iter()
-        .any(|item| !matches!(item, ControlBody::Keys { .. }))
-    {
-        return Err(Refused::new(
-            StatusCode::BAD_REQUEST,
-            "only key deliveries may be posted: enrolments and epochs are the relay's to write",
-        ));
-    }
-    // Devices check each delivery's signature; the relay still refuses one that claims to come
-    // from another device than the one posting it.
-    if req
-        .items
-        .iter()
-        .any(|item| matches!(item, ControlBody::Keys { from, .. } if *from != caller.device))
-    {
-        return Err(Refused::new(
-            StatusCode::BAD_REQUEST,
-            "a key delivery names another device than the one posting it",
-        ));
-    }
+        .filter(|item| matches!(item, ControlBody::Erase { .. }))
+        .count();
     let seqs = blocking(&relay, move |s| s.post_control(space, &req.items)).await?;
+    if erasures > 0 {
+        tracing::info!(space = %hex::encode(space), orders = erasures, "erasure carried out");
+    }
     Ok(body(encode(&Pushed { seqs })))
 }
 

@@ -1,6 +1,6 @@
 //! Moving a relay from its SQLite file to PostgreSQL (`allervers-relay migrate`): spaces with
 //! their epochs, devices with their token hashes and wipe orders, invites, envelopes and control
-//! items with their sequence numbers, the admin token's hash. Devices keep their tokens and
+//! items with their sequence numbers, the records erasure orders erased, the admin token's hash. Devices keep their tokens and
 //! cursors: pointed at the new address (`allervers space set-relay`), they continue where they
 //! were. The copy is one PostgreSQL transaction, made while the SQLite file is held under its
 //! write lock; the counts of both sides are compared before it commits. Then, still under that
@@ -32,14 +32,16 @@ pub struct Moved {
     pub invites: u64,
     pub envelopes: u64,
     pub control: u64,
+    /// The `(epoch, record)` pairs erasure orders erased, whose pushes stay refused.
+    pub erased: u64,
 }
 
 impl fmt::Display for Moved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "copied {} spaces, {} devices, {} invites, {} envelopes and {} control items",
-            self.spaces, self.devices, self.invites, self.envelopes, self.control
+            "copied {} spaces, {} devices, {} invites, {} envelopes, {} control items and {} erased records",
+            self.spaces, self.devices, self.invites, self.envelopes, self.control, self.erased
         )
     }
 }
@@ -142,6 +144,7 @@ fn counts(source: &Connection) -> rusqlite::Result<Moved> {
         invites: count("invites")?,
         envelopes: count("envelopes")?,
         control: count("control")?,
+        erased: count("erased")?,
     })
 }
 
@@ -234,6 +237,22 @@ fn copy(
             &[space, seq, digest, body],
         )?;
         moved.control += 1;
+    }
+    let erased: Vec<(Vec<u8>, Vec<u8>, i64)> = read!(rows(
+        source,
+        "SELECT space, record, epoch FROM erased",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    ));
+    for (space, record, epoch) in &erased {
+        db.execute(
+            "INSERT INTO erased (space, record, epoch) VALUES ($1, $2, $3)",
+            &[space, record, epoch],
+        )?;
+        db.execute(
+            "UPDATE spaces SET erased = erased + 1 WHERE space = $1",
+            &[space],
+        )?;
+        moved.erased += 1;
     }
     // Envelopes, in batches, so that a large relay is never held in memory whole.
     let mut after = 0i64;

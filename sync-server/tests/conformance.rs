@@ -11,7 +11,7 @@ use std::thread;
 
 mod common;
 
-use allervers_protocol::{ControlBody, Envelope, WipeOrder};
+use allervers_protocol::{BlindedRecord, ControlBody, Envelope, WipeOrder};
 use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
 use allervers_relay::storage::{
     sha256, Enrolment, EpochOutcome, SqliteStorage, Storage, StorageError, PAGE_BYTES,
@@ -99,6 +99,31 @@ fn keys(epoch: u32, to: u8) -> ControlBody {
         sealed: vec![to; 48],
         signature: vec![7; 64],
     }
+}
+
+/// An erasure order by device 1 listing `(epoch, record byte)` pairs.
+fn erase(records: &[(u32, u8)]) -> ControlBody {
+    ControlBody::Erase {
+        by: device(1),
+        records: records
+            .iter()
+            .map(|&(epoch, r)| BlindedRecord {
+                epoch,
+                record: [r; 16],
+            })
+            .collect(),
+        sealed: vec![5; 40],
+        signature: vec![6; 64],
+    }
+}
+
+/// The record bytes of a space's envelopes, in log order.
+fn records_in(s: &dyn Storage, n: u8) -> Vec<u8> {
+    let page = s.pull(space(n), 0, 1000).unwrap();
+    page.envelopes
+        .iter()
+        .map(|e| e.envelope.record[0])
+        .collect()
 }
 
 /// A space with its coordinator (device 1, token 1).
@@ -637,6 +662,67 @@ fn the_largest_limit_and_cursor_are_served(b: &Backend) {
     assert!(s.control(space(1), u64::MAX, 10).unwrap().items.is_empty());
 }
 
+fn an_erasure_deletes_its_records_and_refuses_their_pushes(b: &Backend) {
+    let s = b.open();
+    with_space(&*s, 1);
+    with_space(&*s, 2);
+    // Envelope n is record n under epoch n % 3.
+    let batch: Vec<Envelope> = (0..7).map(|n| envelope(n, 100)).collect();
+    s.push(space(1), &batch, NOW, 0).unwrap();
+    s.push(space(2), &batch[3..4], NOW, 0).unwrap();
+    // An order naming an epoch the space has not started is refused whole.
+    assert!(matches!(
+        s.post_control(space(1), &[erase(&[(0, 3), (1, 1)])]),
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(records_in(&*s, 1), vec![0, 1, 2, 3, 4, 5, 6]);
+    // Records 3 and 6 (epoch 0) go; a listed pair that was never pushed is fine.
+    let order = erase(&[(0, 3), (0, 6), (0, 42)]);
+    let seqs = s
+        .post_control(space(1), std::slice::from_ref(&order))
+        .unwrap();
+    assert_eq!(records_in(&*s, 1), vec![0, 1, 2, 4, 5]);
+    // Only in this space: another space's copy of the same bytes stays.
+    assert_eq!(records_in(&*s, 2), vec![3]);
+    // Devices read the order in the control log; posted again, it keeps its number.
+    let log = s.control(space(1), 0, 10).unwrap();
+    assert_eq!(
+        log.items.last().map(|c| (c.seq, &c.body)),
+        Some((seqs[0], &order))
+    );
+    assert_eq!(
+        s.post_control(space(1), std::slice::from_ref(&order))
+            .unwrap(),
+        seqs
+    );
+    // A push carrying an erased pair is refused whole: the envelope beside it is not stored.
+    assert!(matches!(
+        s.push(space(1), &[envelope(10, 100), batch[3].clone()], NOW, 0),
+        Err(StorageError::Conflict(_))
+    ));
+    let mut changed = envelope(6, 150);
+    changed.sealed[5] = 1;
+    assert!(matches!(
+        s.push(space(1), &[changed.clone()], NOW, 0),
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(records_in(&*s, 1), vec![0, 1, 2, 4, 5]);
+    // The same record under another epoch (its id blinded otherwise), or in another space, is
+    // not an erased pair.
+    changed.epoch = 1;
+    s.push(space(1), &[changed], NOW, 0).unwrap();
+    s.push(space(2), &batch[6..7], NOW, 0).unwrap();
+    assert_eq!(records_in(&*s, 1), vec![0, 1, 2, 4, 5, 6]);
+    assert_eq!(records_in(&*s, 2), vec![3, 6]);
+    // A second instance over the same data refuses the erased pairs too.
+    let again = b.open();
+    assert!(matches!(
+        again.push(space(1), &batch[3..4], NOW, 0),
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(s.totals().unwrap().envelopes, 8);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -665,4 +751,5 @@ conformance!(
     concurrent_redemptions_and_epochs_have_one_winner,
     writes_to_an_unknown_space_are_refused,
     the_largest_limit_and_cursor_are_served,
+    an_erasure_deletes_its_records_and_refuses_their_pushes,
 );

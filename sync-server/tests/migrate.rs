@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use allervers_protocol::{ControlBody, Envelope, WipeOrder};
+use allervers_protocol::{BlindedRecord, ControlBody, Envelope, WipeOrder};
 use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
 use allervers_relay::storage::{
     sha256, Enrolment, EpochOutcome, SqliteStorage, Storage, StorageError,
@@ -43,7 +43,8 @@ fn enrol(s: &dyn Storage, space: u8, invite: [u8; 32], device: u8) {
 }
 
 /// Two spaces whose envelopes interleave in SQLite's one sequence, devices enrolled, one
-/// revoked with its wipe order, unused invites and a recovery token, epochs and key deliveries.
+/// revoked with its wipe order, unused invites and a recovery token, epochs and key deliveries,
+/// an erasure.
 fn fill(s: &dyn Storage) {
     s.init_admin_token_hash([9; 32]).unwrap();
     s.create_space(id(1), id(11), token(11), NOW).unwrap();
@@ -93,6 +94,20 @@ fn fill(s: &dyn Storage) {
     for epoch in 0..2 {
         s.start_epoch(id(2), epoch, id(21)).unwrap();
     }
+    // Space 2's envelope 4 erased.
+    s.post_control(
+        id(2),
+        &[ControlBody::Erase {
+            by: id(21),
+            records: vec![BlindedRecord {
+                epoch: 0,
+                record: [4; 16],
+            }],
+            sealed: vec![3; 60],
+            signature: vec![4; 64],
+        }],
+    )
+    .unwrap();
 }
 
 /// Everything a relay serves, read through the trait.
@@ -142,7 +157,7 @@ fn a_relay_moved_to_postgres_serves_what_it_served_and_numbers_on() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "copied 2 spaces, 4 devices, 2 invites, 7 envelopes and 6 control items"
+        "copied 2 spaces, 4 devices, 2 invites, 6 envelopes, 7 control items and 1 erased records"
     );
     let pg = postgres(&url);
     assert_eq!(served(&pg), before);
@@ -150,6 +165,11 @@ fn a_relay_moved_to_postgres_serves_what_it_served_and_numbers_on() {
     // Space 1's numbers were 1, 2, 3, 6, 7 and space 2's 4, 5: each goes on after its last.
     assert_eq!(pg.push(id(1), &[envelope(8)], NOW, 0).unwrap(), vec![8]);
     assert_eq!(pg.push(id(2), &[envelope(8)], NOW, 0).unwrap(), vec![6]);
+    // The erased record stays refused.
+    assert!(matches!(
+        pg.push(id(2), &[envelope(4)], NOW, 0),
+        Err(StorageError::Conflict(_))
+    ));
     // An envelope already there keeps its number.
     assert_eq!(pg.push(id(1), &[envelope(2)], NOW, 0).unwrap(), vec![2]);
     assert_eq!(

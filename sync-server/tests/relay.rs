@@ -8,9 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use allervers_protocol::{
-    decode, encode, hex_id, ControlBody, ControlPage, CreateInvite, CreateRecovery, CreateSpace,
-    DeviceEntry, Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered,
-    StartEpoch, WipeOrder, CONTENT_TYPE,
+    decode, encode, hex_id, BlindedRecord, ControlBody, ControlPage, CreateInvite, CreateRecovery,
+    CreateSpace, DeviceEntry, Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed,
+    Registered, StartEpoch, WipeOrder, CONTENT_TYPE,
 };
 
 const ADMIN: &str = "relay-admin-token-for-tests";
@@ -1923,4 +1923,86 @@ fn a_version_2_relay_file_gains_epochs_a_control_log_and_wipe_orders() {
     );
     assert_eq!(integers(&db, "SELECT epoch FROM spaces"), [1]);
     assert!(columns(&db, "devices").iter().any(|c| c == "wipe_order"));
+}
+
+/// An erasure order by `by` listing records of epoch 0.
+fn erase_order(by: [u8; 16], records: &[u8]) -> ControlBody {
+    ControlBody::Erase {
+        by,
+        records: records
+            .iter()
+            .map(|&r| BlindedRecord {
+                epoch: 0,
+                record: [r; 16],
+            })
+            .collect(),
+        sealed: vec![9; 80],
+        signature: vec![8; 64],
+    }
+}
+
+/// The bytes of the relay's database and of its write-ahead log, read while it runs.
+fn relay_files(data: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(data.join("relay.db")).unwrap();
+    if let Ok(wal) = std::fs::read(data.join("relay.db-wal")) {
+        bytes.extend(wal);
+    }
+    bytes
+}
+
+#[test]
+fn an_erasure_order_from_a_coordinator_deletes_the_envelopes_and_leaves_no_byte_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let coordinator_id = [1u8; 16];
+    let space = Space::create(&relay, [35; 16], coordinator_id);
+    let member = space.member([2; 16]);
+    let marked = |i: u8| Envelope {
+        sealed: format!("sealed envelope number {i} ")
+            .repeat(30)
+            .into_bytes(),
+        ..envelope(i, 0)
+    };
+    let (status, body) = push(&relay, space.id, &member, (1..=4).map(marked).collect());
+    assert_eq!(status, 200, "{}", text(&body));
+    let before = relay_files(dir.path());
+    assert!(
+        holds(&before, &marked(2).sealed),
+        "the grep finds what is there"
+    );
+
+    let (status, body) = space.post_control(&member, vec![erase_order([2; 16], &[2])]);
+    assert_eq!(status, 403, "a member erases nothing: {}", text(&body));
+    for items in [
+        vec![erase_order([2; 16], &[2])],
+        vec![erase_order(coordinator_id, &[])],
+    ] {
+        let (status, body) = space.post_control(&space.coordinator, items);
+        assert_eq!(status, 400, "{}", text(&body));
+    }
+    assert_eq!(pull(&relay, space.id, &member, 0, 10).envelopes.len(), 4);
+
+    let order = erase_order(coordinator_id, &[2, 3]);
+    let (status, body) = space.post_control(&space.coordinator, vec![order.clone()]);
+    assert_eq!(status, 200, "{}", text(&body));
+    let left: Vec<u8> = pull(&relay, space.id, &member, 0, 10)
+        .envelopes
+        .iter()
+        .map(|e| e.envelope.record[0])
+        .collect();
+    assert_eq!(left, vec![1, 4]);
+    assert_eq!(space.whole_control(&member).last(), Some(&order));
+    let (status, body) = push(&relay, space.id, &member, vec![marked(3)]);
+    assert_eq!(status, 409, "{}", text(&body));
+    assert_eq!(text(&body), "a record in this push was erased");
+
+    // Neither the database file nor its log keeps a byte of the erased envelopes.
+    let after = relay_files(dir.path());
+    assert!(holds(&after, &marked(1).sealed), "the others stay");
+    for erased in [2, 3] {
+        assert!(
+            !holds(&after, &marked(erased).sealed[..40]),
+            "envelope {erased} is still in the relay's files"
+        );
+    }
 }

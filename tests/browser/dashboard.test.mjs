@@ -97,6 +97,22 @@ test('a person found by search shows encounters from both devices in one timelin
   await page.close();
 });
 
+test('opening a person is listed in the access log, and their dossier downloads', async () => {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.click('#persons a:has-text("Karim")');
+  await page.waitForSelector('#access-log');
+  const readers = await page.locator('#access-log td.worker').allInnerTexts();
+  assert.ok(readers.length >= 2 && readers.every((w) => w.length > 0), readers.join(', '));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dossier')]);
+  assert.match(download.suggestedFilename(), /^dossier-.*\.html$/);
+  await page.click('nav a[href="/access-log"]');
+  await page.waitForSelector('#access-log');
+  const whats = (await page.locator('#access-log tr.access').allInnerTexts()).join('\n');
+  assert.match(whats, /dossier établi/);
+  await page.close();
+});
+
 test('a conflict is resolved with a button and the choice is recorded', async () => {
   const page = await browser.newPage();
   await page.goto(url);
@@ -142,7 +158,7 @@ test('every page runs under the Content-Security-Policy with its style sheet app
   assert.match(csp, /frame-ancestors 'none'/);
   assert.equal(response.headers()['x-frame-options'], 'DENY');
   assert.equal(response.headers()['cache-control'], 'no-store');
-  for (const href of ['/conflicts', '/report', '/']) {
+  for (const href of ['/conflicts', '/report', '/access-log', '/']) {
     await page.click(`nav a[href="${href}"]`);
     await page.waitForLoadState('load');
     const nav = await page.locator('nav').evaluate((n) => getComputedStyle(n).backgroundColor);

@@ -39,9 +39,9 @@ use std::sync::Arc;
 use allervers_core::seed as gen;
 use allervers_core::vocab::Vocab;
 use allervers_core::{
-    CoreError, DeviceId, Edit, Kind, ManualClock, Membership, NewAction, NewObservation,
-    NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request, Response, SeededEntropy,
-    Store, StoreOptions, SyncRound, Value,
+    CoreError, DeviceId, Edit, Kind, ManualClock, Membership, NewAction, NewConsent,
+    NewObservation, NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request, Response,
+    SeededEntropy, Store, StoreOptions, SyncRound, Value, Via,
 };
 use allervers_protocol::{
     BlindedRecord, Control, ControlBody, ControlPage, Page, PostControl, Push, Pushed, Stored,
@@ -718,7 +718,31 @@ impl Sim {
                 self.log.push(format!("{d} completes {action}"));
                 self.wrote(d, action, None)
             }
-            81..=85 => {
+            81..=83 => {
+                // A consent decision, given or refused, often on the same day on two devices.
+                let categories = ["identity_contact", "situation_journey", "shared_assessment"];
+                let category = categories[self.rng.gen_range(0..categories.len())];
+                let given = self.rng.gen_bool(0.6);
+                let ids = store
+                    .record_consents(&[NewConsent {
+                        person,
+                        partner: "siao".into(),
+                        category: category.into(),
+                        given,
+                        decided_on: Some(store.now().date_naive()),
+                        how: "oral".into(),
+                        note: None,
+                    }])
+                    .map_err(store_err)?;
+                self.log.push(format!(
+                    "{d} records consent {category}={given} for {person}"
+                ));
+                match ids.first() {
+                    Some(&id) => self.wrote(d, id, None),
+                    None => Err("a consent decision was recorded and not returned".into()),
+                }
+            }
+            84..=85 => {
                 let id = store
                     .add_referral(&NewReferral {
                         person,
@@ -756,6 +780,17 @@ impl Sim {
                 store
                     .add_term(Vocab::Service, &code, "Service maison", "House service")
                     .map_err(store_err)
+            }
+            91..=93 => {
+                // A worker opens the person's file or timeline: logged in the device's access
+                // log of the day, a record that every replica must end with too.
+                self.log.push(format!("{d} reads {person}"));
+                if self.rng.gen_bool(0.5) {
+                    store.open_person(person, Via::App).map(|_| ())
+                } else {
+                    store.open_timeline(person, Via::App).map(|_| ())
+                }
+                .map_err(store_err)
             }
             _ => self.resolve(d),
         }
@@ -1039,6 +1074,7 @@ impl Sim {
                 let persons = match kind {
                     Kind::Encounter => store.encounter(id).map_err(err)?.persons,
                     Kind::Action => store.action(id).map_err(err)?.person.into_iter().collect(),
+                    Kind::Consent => store.consent(id).map_err(err)?.person.into_iter().collect(),
                     Kind::Referral => store
                         .referral(id)
                         .map_err(err)?
@@ -1164,6 +1200,8 @@ struct View {
     persons: String,
     conflicts: String,
     report: String,
+    /// Every person's consent now.
+    consents: String,
 }
 
 impl View {
@@ -1178,6 +1216,8 @@ impl View {
             Some("conflict queue")
         } else if self.report != other.report {
             Some("report")
+        } else if self.consents != other.consents {
+            Some("consents")
         } else {
             None
         }
@@ -1210,12 +1250,19 @@ fn view(store: &Store) -> Result<View, CoreError> {
         })
         .collect();
     let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).expect("date");
+    let mut consents = String::new();
+    for (id, kind) in store.record_ids()? {
+        if kind == Kind::Person {
+            consents.push_str(&format!("{id}: {:?}\n", store.current_consents(id)?));
+        }
+    }
     Ok(View {
         heads,
         index: store.index_rows()?,
         persons,
         conflicts: format!("{conflicts:?}"),
         report: format!("{:?}", store.report(day(1, 1), day(2, 28), None)?),
+        consents,
     })
 }
 

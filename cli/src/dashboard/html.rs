@@ -6,9 +6,9 @@ use std::fmt::Write;
 
 use allervers_core::report::{Figure, Report};
 use allervers_core::vocab::{Lang, Vocab};
-use allervers_core::{Conflict, TimelineEntry, TimelineItem};
+use allervers_core::{Conflict, RetentionReview, TimelineEntry, TimelineItem};
 
-use crate::render::l;
+use crate::render::{access_what, l, via_word, AccessRow};
 use allervers_core::{Person, PersonSummary};
 
 /// The pages' style sheet, served as `/style.css`: the Content-Security-Policy lets no inline
@@ -68,12 +68,42 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "current" => ("Période", "Period"),
         "previous" => ("Période précédente", "Previous period"),
         "language" => ("English", "Français"),
+        "access_log" => ("Consultations", "Access log"),
+        "access_about" => (
+            "Consultations et exports de cette fiche",
+            "Reads and exports of this file",
+        ),
+        "access_reserved" => (
+            "Le journal des consultations est réservé aux coordinateurs.",
+            "The access log is for coordinators only.",
+        ),
+        "no_access" => ("Aucune consultation enregistrée.", "No read recorded."),
+        "dossier" => (
+            "Télécharger le dossier de la personne (HTML)",
+            "Download the person's dossier (HTML)",
+        ),
+        "person" => ("Personne (identifiant)", "Person (id)"),
+        "worker" => ("Intervenant", "Worker"),
+        "via" => ("Par", "Through"),
+        "retention" => ("Revue de conservation", "Retention review"),
+        "retention_intro" => (
+            "Personnes sans contact depuis la durée de conservation de l'organisation, la plus ancienne d'abord. Conserver un dossier demande un motif, inscrit dans son historique ; l'effacer se fait avec « allervers person erase ».",
+            "Persons with no contact for the organisation's retention period, oldest first. Keeping a file takes a reason, written in its history; erasing it is done with \"allervers person erase\".",
+        ),
+        "retention_none" => ("Aucune personne à revoir.", "No person to review."),
+        "period" => ("Durée de conservation (mois)", "Retention period (months)"),
+        "last_contact" => ("Dernier contact", "Last contact"),
+        "never_met" => ("jamais rencontrée, enregistrée le", "never met, recorded"),
+        "kept_on" => ("conservé le", "kept on"),
+        "months_ago" => ("mois", "months"),
+        "reason" => ("Motif", "Reason"),
+        "keep" => ("Conserver", "Keep"),
         "erase" => ("Effacer ce dossier", "Erase this file"),
         "erase_what" => (
-            "La personne, ses rencontres, actions et orientations seront effacées de chaque appareil de l'équipe et du relais (les rencontres partagées sont recréées sans elle, sans leurs notes), à la prochaine synchronisation. C'est définitif.",
-            "The person, their encounters, actions and referrals will be erased from every device of the team and from the relay (shared encounters are re-issued without them, without their notes), at the next sync. This cannot be undone.",
+            "La personne, ses rencontres, actions, orientations et consentements seront effacés de chaque appareil de l'équipe et du relais (les rencontres partagées sont recréées sans elle, sans leurs notes), à la prochaine synchronisation. C'est définitif.",
+            "The person, their encounters, actions, referrals and consents will be erased from every device of the team and from the relay (shared encounters are re-issued without them, without their notes), at the next sync. This cannot be undone.",
         ),
-        "reason" => ("Motif (sans nom)", "Reason (no name)"),
+        "erase_reason" => ("Motif (sans nom)", "Reason (no name)"),
         "confirm_erase" => ("Je confirme l'effacement", "I confirm the erasure"),
         _ => ("?", "?"),
     };
@@ -93,7 +123,7 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
 <html lang="{lang_code}"><head><meta charset="utf-8"><title>{title} — allervers</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/style.css"></head>
-<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="?lang={other}" id="lang">{language}</a></nav>
+<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="/access-log">{access_log}</a><a href="/retention">{retention}</a><a href="?lang={other}" id="lang">{language}</a></nav>
 <main><h1>{title}</h1>
 {body}
 </main></body></html>"#,
@@ -105,6 +135,8 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
         persons = t(lang, "persons"),
         conflicts = t(lang, "conflicts"),
         report = t(lang, "report"),
+        access_log = t(lang, "access_log"),
+        retention = t(lang, "retention"),
         language = t(lang, "language"),
     )
 }
@@ -140,7 +172,15 @@ pub fn persons(list: &[PersonSummary], search: &str, lang: Lang) -> String {
     out
 }
 
-pub fn person(p: &Person, timeline: &[TimelineEntry], token: &str, lang: Lang) -> String {
+/// A person's page: situation and needs, the link to their dossier, their merged timeline, and
+/// the access log about them (`None` on a device that may not read it).
+pub fn person(
+    p: &Person,
+    timeline: &[TimelineEntry],
+    log: Option<&[AccessRow]>,
+    token: &str,
+    lang: Lang,
+) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -194,14 +234,96 @@ pub fn person(p: &Person, timeline: &[TimelineEntry], token: &str, lang: Lang) -
     out.push_str("</table>");
     let _ = write!(
         out,
+        r#"<p><a id="dossier" href="/person/{}/dossier" download>{}</a></p><h2>{}</h2>"#,
+        p.id,
+        t(lang, "dossier"),
+        t(lang, "access_about"),
+    );
+    match log {
+        Some(rows) => out.push_str(&access_table(rows, lang)),
+        None => {
+            let _ = write!(
+                out,
+                r#"<p id="access-reserved">{}</p>"#,
+                t(lang, "access_reserved")
+            );
+        }
+    }
+    let _ = write!(
+        out,
         r#"<details id="erase"><summary>{}</summary><p>{}</p><form method="post" action="/person/{}/erase"><input type="hidden" name="token" value="{token}"><label>{} <input name="reason" required></label> <label><input type="checkbox" name="confirm" value="yes" required> {}</label> <button class="danger">{}</button></form></details>"#,
         t(lang, "erase"),
         t(lang, "erase_what"),
         p.id,
-        t(lang, "reason"),
+        t(lang, "erase_reason"),
         t(lang, "confirm_erase"),
         t(lang, "erase"),
     );
+    out
+}
+
+/// The filters of the access-log page, as typed.
+pub struct AccessFilters {
+    pub person: String,
+    pub worker: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// The access log as a table.
+fn access_table(rows: &[AccessRow], lang: Lang) -> String {
+    if rows.is_empty() {
+        return format!(r#"<p id="no-access">{}</p>"#, t(lang, "no_access"));
+    }
+    let mut out = format!(
+        r#"<table id="access-log"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "when"),
+        t(lang, "who"),
+        t(lang, "what"),
+        t(lang, "persons"),
+        t(lang, "via"),
+    );
+    for r in rows {
+        let e = &r.entry;
+        let device = e
+            .device_name
+            .clone()
+            .unwrap_or_else(|| e.device.chars().take(8).collect());
+        let about = match (&e.person, &r.person_name) {
+            (Some(id), name) => format!(
+                r#"<a href="/person/{id}">{}</a>"#,
+                esc(name.as_deref().unwrap_or(&id.to_string()))
+            ),
+            (None, _) => String::new(),
+        };
+        let _ = write!(
+            out,
+            r#"<tr class="access"><td>{}</td><td class="worker">{}</td><td>{}</td><td>{about}</td><td>{}</td></tr>"#,
+            e.at.format("%Y-%m-%d %H:%M"),
+            esc(&format!("{} ({device})", e.worker)),
+            esc(&access_what(e, lang)),
+            esc(&via_word(&e.via, lang)),
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The access-log page: filters by person, worker and period, then the entries.
+pub fn access_log_page(rows: &[AccessRow], f: &AccessFilters, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<form method="get" action="/access-log">{} <input name="person" value="{}"> {} <input name="worker" value="{}"> {} <input type="date" name="from" value="{}"> {} <input type="date" name="to" value="{}"> <button>{}</button></form>"#,
+        t(lang, "person"),
+        esc(&f.person),
+        t(lang, "worker"),
+        esc(&f.worker),
+        t(lang, "from"),
+        esc(&f.from),
+        t(lang, "to"),
+        esc(&f.to),
+        t(lang, "show"),
+    );
+    out.push_str(&access_table(rows, lang));
     out
 }
 
@@ -320,5 +442,58 @@ pub fn report(r: &Report, lang: Lang) -> String {
             .collect();
         out.push_str(&chart(section.title, &rows));
     }
+    out
+}
+
+/// The retention review: each person due, with a form to keep the file with a reason.
+pub fn retention(review: &RetentionReview, token: &str, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<p>{}</p><p id="period">{} : <b>{}</b></p>"#,
+        t(lang, "retention_intro"),
+        t(lang, "period"),
+        review.period_months
+    );
+    if review.due.is_empty() {
+        let _ = write!(
+            out,
+            r#"<p id="no-review">{}</p>"#,
+            t(lang, "retention_none")
+        );
+        return out;
+    }
+    let _ = write!(
+        out,
+        r#"<table id="retention"><tr><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "name"),
+        t(lang, "last_contact"),
+        t(lang, "keep"),
+    );
+    for due in &review.due {
+        let contact = match due.last_contact {
+            Some(at) => at.format("%Y-%m-%d").to_string(),
+            None => format!(
+                "{} {}",
+                t(lang, "never_met"),
+                due.recorded_at.format("%Y-%m-%d")
+            ),
+        };
+        let kept = due
+            .kept_at
+            .map(|at| format!("<br>{} {}", t(lang, "kept_on"), at.format("%Y-%m-%d")))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            r#"<tr class="due" data-person="{id}"><td><a href="/person/{id}">{name}</a></td><td>{contact} ({months} {ago}){kept}</td><td><form class="inline" method="post" action="/retention/keep"><input type="hidden" name="token" value="{token}"><input type="hidden" name="person" value="{id}"><input name="reason" required placeholder="{reason}"> <button class="keep">{keep}</button></form></td></tr>"#,
+            id = due.person,
+            name = esc(&due.display_name),
+            contact = esc(&contact),
+            months = due.months,
+            ago = t(lang, "months_ago"),
+            token = esc(token),
+            reason = t(lang, "reason"),
+            keep = t(lang, "keep"),
+        );
+    }
+    out.push_str("</table>");
     out
 }

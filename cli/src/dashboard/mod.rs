@@ -1,18 +1,20 @@
 //! `allervers dashboard`: the supervisor's local web page, served on 127.0.0.1 (a free port)
 //! from this device's decrypted store, protected by a one-time token in the printed address.
-//! Person list with search, a person's merged timeline, the conflict queue with resolve
-//! buttons, and the activity report with charts.
+//! Person list with search, a person's merged timeline (its reading logged in the access log)
+//! with the access log about them and their dossier to download, the conflict queue with
+//! resolve buttons, the activity report with charts, the access log (coordinator), and the
+//! retention review with a form per person to keep a file with a reason (coordinator).
 //!
 //! Every response says no caching, a Content-Security-Policy with no script and no inline style,
 //! no framing and no type sniffing; a request naming another host than the dashboard's own
 //! address (a web page whose name was rebound to 127.0.0.1) is refused before anything else.
 
-mod html;
+pub(crate) mod html;
 
 use std::sync::Arc;
 
 use allervers_core::vocab::Lang;
-use allervers_core::{PersonQuery, PersonSort, RecordId, Store};
+use allervers_core::{Access, AccessQuery, PersonQuery, PersonSort, RecordId, Store, Via};
 use anyhow::{Context, Result};
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -237,11 +239,119 @@ async fn person(
         return failure("not a record id");
     };
     let store = dash.store.clone();
-    match blocking(move || Ok((store.person(id)?, store.timeline(id)?))).await {
-        Ok((p, timeline)) => Html(html::page(
+    let page = move || {
+        let (p, timeline) = (store.person(id)?, store.timeline(id)?);
+        // The page is shown only once its reading is logged.
+        store.log_access(
+            &[
+                Access::Person { person: id },
+                Access::Timeline { person: id },
+            ],
+            Via::Dashboard,
+        )?;
+        let log = if store.may_review()? {
+            Some(crate::render::access_rows(
+                &store,
+                store.access_log(&AccessQuery {
+                    person: Some(id),
+                    ..Default::default()
+                })?,
+            ))
+        } else {
+            None
+        };
+        Ok((p, timeline, log))
+    };
+    match blocking(page).await {
+        Ok((p, timeline, log)) => Html(html::page(
             lang,
             &p.display_name(),
-            &html::person(&p, &timeline, &dash.token, lang),
+            &html::person(&p, &timeline, log.as_deref(), &dash.token, lang),
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+/// A person's dossier as a file to download (coordinator): one self-contained HTML page, logged
+/// in the access log like the command's.
+async fn dossier(State(dash): State<Arc<Dash>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || store.dossier(id, Via::Dashboard)).await {
+        Ok(d) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"dossier-{id}.html\""),
+                ),
+            ],
+            crate::dossier::html(&d),
+        )
+            .into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct AccessLogQuery {
+    person: Option<String>,
+    worker: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    lang: Option<String>,
+}
+
+/// The access log (coordinator), by person, worker and period.
+async fn access_log(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<AccessLogQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let given = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    let date = |s: &Option<String>| match given(s) {
+        None => Ok(None),
+        Some(s) => allervers_core::model::fields::parse_date(&s)
+            .map(Some)
+            .ok_or(()),
+    };
+    let (Ok(from), Ok(to)) = (date(&q.from), date(&q.to)) else {
+        return failure("dates are YYYY-MM-DD");
+    };
+    let person = match given(&q.person).map(|p| p.parse::<RecordId>()) {
+        Some(Err(_)) => return failure("not a record id"),
+        Some(Ok(id)) => Some(id),
+        None => None,
+    };
+    let query = AccessQuery {
+        person,
+        worker: given(&q.worker),
+        from,
+        to,
+    };
+    let store = dash.store.clone();
+    let filters = html::AccessFilters {
+        person: given(&q.person).unwrap_or_default(),
+        worker: given(&q.worker).unwrap_or_default(),
+        from: given(&q.from).unwrap_or_default(),
+        to: given(&q.to).unwrap_or_default(),
+    };
+    match blocking(move || {
+        Ok(crate::render::access_rows(
+            &store,
+            store.access_log(&query)?,
+        ))
+    })
+    .await
+    {
+        Ok(rows) => Html(html::page(
+            lang,
+            html::t(lang, "access_log"),
+            &html::access_log_page(&rows, &filters, lang),
         ))
         .into_response(),
         Err(r) => r,
@@ -355,14 +465,57 @@ async fn report(
     }
 }
 
+async fn retention(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let store = dash.store.clone();
+    match blocking(move || store.retention_review()).await {
+        Ok(review) => Html(html::page(
+            lang,
+            html::t(lang, "retention"),
+            &html::retention(&review, &dash.token, lang),
+        ))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct Keep {
+    token: String,
+    person: String,
+    reason: String,
+}
+
+async fn keep(State(dash): State<Arc<Dash>>, Form(form): Form<Keep>) -> Response {
+    if !bool::from(subtle_eq(form.token.as_bytes(), dash.token.as_bytes())) {
+        return (StatusCode::FORBIDDEN, "wrong form token").into_response();
+    }
+    let Ok(id) = form.person.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || store.retention_keep(id, &form.reason)).await {
+        Ok(()) => Redirect::to("/retention").into_response(),
+        Err(r) => r,
+    }
+}
+
 fn router(dash: Arc<Dash>) -> Router {
     Router::new()
         .route("/", get(persons))
         .route("/person/{id}", get(person))
+        .route("/person/{id}/dossier", get(dossier))
         .route("/person/{id}/erase", post(erase))
+        .route("/access-log", get(access_log))
         .route("/conflicts", get(conflicts))
         .route("/conflicts/resolve", post(resolve))
         .route("/report", get(report))
+        .route("/retention", get(retention))
+        .route("/retention/keep", post(keep))
         .layer(middleware::from_fn_with_state(dash.clone(), guard))
         .route("/style.css", get(style))
         .layer(middleware::from_fn_with_state(dash.clone(), protect))

@@ -81,11 +81,12 @@ impl Dashboard {
         }
     }
 
-    /// A form posted to `path` on the dashboard's own address.
+    /// A form posted to `path` (with the token in the address) for the dashboard's own address.
     fn post_form(&self, path: &str, form: &str) -> Answer {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            "POST {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            self.with_token(path),
             self.addr,
             form.len()
         );
@@ -94,16 +95,14 @@ impl Dashboard {
         stream.read_to_end(&mut raw).unwrap();
         let raw = String::from_utf8_lossy(&raw).into_owned();
         let status = raw
-            .lines()
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
+            .split(' ')
+            .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("no status line in {raw:?}"));
-        let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
         Answer {
             status,
             headers: Vec::new(),
-            body: body.to_string(),
+            body: raw,
         }
     }
 
@@ -194,6 +193,8 @@ fn every_dashboard_response_forbids_caching_framing_sniffing_and_inline_code() {
         ("person", dashboard.with_token(&format!("/person/{karim}"))),
         ("conflicts", dashboard.with_token("/conflicts")),
         ("report", dashboard.with_token("/report?lang=en")),
+        ("access log", dashboard.with_token("/access-log")),
+        ("retention", dashboard.with_token("/retention")),
     ];
     for (what, path) in &pages {
         let answer = dashboard.get(path);
@@ -281,6 +282,101 @@ fn the_dashboard_refuses_a_request_for_another_host() {
     assert!(!absolute.body.contains("Karim"));
 }
 
+/// The person's page is logged when it is shown, lists who consulted the file and links to the
+/// dossier, which downloads as one self-contained page; the access-log page lists every read.
+#[test]
+fn the_person_page_is_logged_lists_its_readers_and_offers_the_dossier() {
+    let (_dir, dashboard, karim) = dashboard_with_a_person();
+    let page = dashboard.get(&dashboard.with_token(&format!("/person/{karim}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!(r#"href="/person/{karim}/dossier""#)),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("Consultations et exports de cette fiche"));
+    // The page's own reading is listed there: the file and the timeline, by Sophie.
+    assert_eq!(
+        page.body.matches(r#"<tr class="access">"#).count(),
+        2,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("fiche consultée") && page.body.contains("historique consulté"));
+
+    let download = dashboard.get(&dashboard.with_token(&format!("/person/{karim}/dossier")));
+    assert_eq!(download.status, 200, "{}", download.body);
+    assert_eq!(
+        download.header("content-disposition"),
+        Some(format!(r#"attachment; filename="dossier-{karim}.html""#).as_str())
+    );
+    assert!(download.body.contains("<h1>Dossier de Karim</h1>"));
+    assert!(download.body.contains("@media print"));
+    assert!(!download.body.contains("<script") && !download.body.contains("src="));
+
+    let log = dashboard.get(&dashboard.with_token(&format!("/access-log?person={karim}&lang=en")));
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert_eq!(
+        log.body.matches(r#"<tr class="access">"#).count(),
+        3,
+        "{}",
+        log.body
+    );
+    assert!(log.body.contains("dossier written"));
+    let none = dashboard.get(&dashboard.with_token("/access-log?worker=Julien"));
+    assert!(none.body.contains(r#"id="no-access""#), "{}", none.body);
+}
+
+#[test]
+fn the_retention_page_lists_a_person_not_met_for_the_period_and_keeps_the_file_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    let id = json(d, &["person", "add", "--name", "Léontine"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let old = (chrono::Utc::now() - chrono::Duration::days(900))
+        .format("%Y-%m-%d 18:00")
+        .to_string();
+    json(d, &["encounter", "log", "--person", &id, "--at", &old]);
+    let dashboard = Dashboard::start(d);
+
+    let page = dashboard.get(&dashboard.with_token("/retention"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Revue de conservation"), "{}", page.body);
+    assert!(page.body.contains("Léontine"));
+    assert!(page.body.contains(&format!(r#"data-person="{id}""#)));
+    assert!(page.body.contains(r#"action="/retention/keep""#));
+    let english = dashboard.get(&dashboard.with_token("/retention?lang=en"));
+    assert!(english.body.contains("Retention review") && english.body.contains("Keep"));
+
+    let wrong = dashboard.post_form(
+        "/retention/keep",
+        &format!("token=faux&person={id}&reason=motif"),
+    );
+    assert_eq!(wrong.status, 403);
+    let kept = dashboard.post_form(
+        "/retention/keep",
+        &format!(
+            "token={}&person={id}&reason=Demande+de+logement+en+cours",
+            dashboard.token
+        ),
+    );
+    assert_eq!(kept.status, 303, "{}", kept.body);
+    let page = dashboard.get(&dashboard.with_token("/retention"));
+    assert!(page.body.contains(r#"id="no-review""#), "{}", page.body);
+    drop(dashboard);
+    let history = crate::commands::ok(d, &["history", &id]);
+    assert!(
+        history.contains("Demande de logement en cours"),
+        "{history}"
+    );
+}
+
 #[test]
 fn a_person_is_erased_from_the_dashboard_only_with_the_form_token_and_the_box_ticked() {
     let (_dir, dashboard, karim) = dashboard_with_a_person();
@@ -290,14 +386,13 @@ fn a_person_is_erased_from_the_dashboard_only_with_the_form_token_and_the_box_ti
         page.body.contains(&format!(r#"action="{action}""#)),
         "the form is on the page"
     );
-    let path = dashboard.with_token(&action);
     let token = dashboard.token.clone();
 
-    let forged = dashboard.post_form(&path, "token=autre&reason=demande&confirm=yes");
+    let forged = dashboard.post_form(&action, "token=autre&reason=demande&confirm=yes");
     assert_eq!(forged.status, 403);
-    let unconfirmed = dashboard.post_form(&path, &format!("token={token}&reason=demande"));
+    let unconfirmed = dashboard.post_form(&action, &format!("token={token}&reason=demande"));
     assert_eq!(unconfirmed.status, 400);
-    let no_reason = dashboard.post_form(&path, &format!("token={token}&reason=&confirm=yes"));
+    let no_reason = dashboard.post_form(&action, &format!("token={token}&reason=&confirm=yes"));
     assert_eq!(no_reason.status, 400);
     assert!(dashboard
         .get(&dashboard.with_token("/"))
@@ -305,7 +400,7 @@ fn a_person_is_erased_from_the_dashboard_only_with_the_form_token_and_the_box_ti
         .contains("Karim"));
 
     let done = dashboard.post_form(
-        &path,
+        &action,
         &format!("token={token}&reason=demande+de+la+personne&confirm=yes"),
     );
     assert!(done.status == 303 || done.status == 302, "{}", done.status);

@@ -2,6 +2,9 @@
 //! would (`commands`), and the sync commands against a real relay process (`sync`).
 
 mod commands;
+mod consent;
 mod dashboard;
+mod dossier;
 mod hygiene;
+mod secrecy;
 mod sync;

@@ -335,3 +335,97 @@ fn space_set_relay_follows_a_moved_relay_and_refuses_one_that_does_not_know_the_
     assert_eq!(after["pulled"], 0, "nothing received twice: {after}");
     assert_eq!(after["cursor"], before["cursor"]);
 }
+
+/// Reads made on two workers' phones reach the office with the next syncs, where the access log
+/// lists them per person and per worker; a worker's phone may not list it nor write a dossier.
+#[test]
+fn reads_on_two_phones_reach_the_coordinator_and_a_phone_may_not_list_them() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let dirs = [(); 3].map(|_| tempfile::tempdir().unwrap());
+    let [office, julien, ines] = [dirs[0].path(), dirs[1].path(), dirs[2].path()];
+    for (dir, device, worker) in [
+        (office, "Poste bureau", "Sophie"),
+        (julien, "Téléphone 1", "Julien"),
+        (ines, "Téléphone 2", "Inès"),
+    ] {
+        json(dir, &["init", "--device-name", device, "--worker", worker]);
+    }
+    json(
+        office,
+        &["space", "create", "Maraude nord", "--relay", &relay.url],
+    );
+    for phone in [julien, ines] {
+        let code = json(office, &["invite"])["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        json(phone, &["join", &code]);
+    }
+    json(office, &["person", "add", "--name", "Hélène"]);
+    json(office, &["person", "add", "--name", "Marcel"]);
+    json(office, &["sync"]);
+    for phone in [julien, ines] {
+        json(phone, &["sync"]);
+    }
+    json(julien, &["person", "show", "helene"]);
+    json(julien, &["timeline", "marcel"]);
+    json(ines, &["timeline", "helene"]);
+    for phone in [julien, ines] {
+        json(phone, &["sync"]);
+    }
+    json(office, &["sync"]);
+
+    let entries = |args: &[&str]| {
+        let mut all = vec!["access-log"];
+        all.extend_from_slice(args);
+        let mut out: Vec<(String, String, String)> = json(office, &all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["worker"].as_str().unwrap().to_string(),
+                    e["what"].as_str().unwrap().to_string(),
+                    e["person_name"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let s = |w: &str, what: &str, p: &str| (w.to_string(), what.to_string(), p.to_string());
+    assert_eq!(
+        entries(&["--person", "helene"]),
+        vec![
+            s("Inès", "timeline", "Hélène"),
+            s("Julien", "person", "Hélène")
+        ]
+    );
+    assert_eq!(
+        entries(&["--worker", "Julien"]),
+        vec![
+            s("Julien", "person", "Hélène"),
+            s("Julien", "timeline", "Marcel")
+        ]
+    );
+    let log = json(office, &["access-log", "--worker", "ines"]);
+    assert_eq!(log[0]["device_name"], "Téléphone 2");
+    assert_eq!(log[0]["via"], "cli");
+
+    // A worker's phone: one line, nothing written.
+    assert!(fails(julien, &["access-log"]).contains("coordinator"));
+    let out = julien.join("dossier.html");
+    let err = fails(
+        julien,
+        &[
+            "person",
+            "dossier",
+            "helene",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("coordinator"), "{err}");
+    assert!(!out.exists() && !julien.join("dossier.json").exists());
+}

@@ -18,16 +18,22 @@ pub enum Kind {
     Referral,
     Observation,
     Roster,
+    Consent,
+    /// One device's access log for one day: who opened which person's file, timeline or
+    /// dossier, and which exports were made (`store/access_log.rs`).
+    AccessLog,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
         Kind::Referral,
         Kind::Observation,
         Kind::Roster,
+        Kind::Consent,
+        Kind::AccessLog,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +44,8 @@ impl Kind {
             Kind::Referral => "referral",
             Kind::Observation => "observation",
             Kind::Roster => "roster",
+            Kind::Consent => "consent",
+            Kind::AccessLog => "access_log",
         }
     }
 
@@ -54,6 +62,8 @@ impl Kind {
             Kind::Referral => REFERRAL,
             Kind::Observation => OBSERVATION,
             Kind::Roster => &[],
+            Kind::Consent => CONSENT,
+            Kind::AccessLog => ACCESS_LOG,
         }
     }
 
@@ -121,6 +131,9 @@ pub enum FieldType {
     TextMap,
     /// An append-only list of comments (text, author, time).
     Comments,
+    /// An append-only list of access-log entries (maps: time, worker, what was read or
+    /// exported), appended only by the device whose log it is.
+    AccessEntries,
 }
 
 impl FieldType {
@@ -134,13 +147,17 @@ impl FieldType {
                 | FieldType::CodeSet(_)
                 | FieldType::TextMap
                 | FieldType::Comments
+                | FieldType::AccessEntries
         )
     }
 
     /// The type of one element of a container field.
     pub fn element(self) -> FieldType {
         match self {
-            FieldType::TextList | FieldType::TextMap | FieldType::Comments => FieldType::Text,
+            FieldType::TextList
+            | FieldType::TextMap
+            | FieldType::Comments
+            | FieldType::AccessEntries => FieldType::Text,
             FieldType::CodeList(v) => FieldType::Code(v),
             FieldType::RefList(k) => FieldType::Ref(k),
             FieldType::CodeSet(_) => FieldType::Bool,
@@ -200,6 +217,15 @@ const PERSON: &[FieldSpec] = &[
     f("status_date", T::Date(Horizon::Past), "date du statut"),
     f("household", T::Text, "ménage"),
     f("custom", T::TextMap, "champs libres"),
+    // The retention review (CNIL référentiel): when a coordinator decided to keep the file of a
+    // person not met for the organisation's retention period, and why. Who decided and when
+    // it was written come from the change itself, as history shows.
+    f(
+        "retention_kept_at",
+        T::Time(Horizon::Past),
+        "conservé après revue le",
+    ),
+    f("retention_reason", T::Text, "motif de conservation"),
 ];
 
 const ENCOUNTER: &[FieldSpec] = &[
@@ -274,6 +300,30 @@ const OBSERVATION: &[FieldSpec] = &[
     f("date", T::Date(Horizon::Past), "date"),
     f("counts", T::TextMap, "comptages"),
     f("notes", T::Text, "notes"),
+];
+
+/// One decision of a person about sharing one category with one partner: given or refused
+/// (a withdrawal is a later decision that refuses). Decisions are never edited into each other:
+/// each is a record of its own, so that two workers recording decisions offline both keep
+/// theirs, and the person's consent is the latest decision per partner and category.
+const CONSENT: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("partner", T::Code(Vocab::Partner), "partenaire"),
+    f(
+        "category",
+        T::Code(Vocab::ConsentCategory),
+        "catégorie partagée",
+    ),
+    f("given", T::Bool, "consentement donné"),
+    f("decided_on", T::Date(Horizon::Past), "date de la décision"),
+    f("how", T::Code(Vocab::ConsentHow), "recueilli"),
+    f("note", T::Text, "précisions"),
+];
+
+/// One device's log of one day's reads and exports: who looked at what, when.
+const ACCESS_LOG: &[FieldSpec] = &[
+    f("day", T::Date(Horizon::Past), "jour"),
+    f("entries", T::AccessEntries, "consultations et exports"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

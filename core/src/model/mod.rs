@@ -247,6 +247,45 @@ impl NewReferral {
     }
 }
 
+/// A person's decision about sharing one category with one partner.
+#[derive(Clone, Debug)]
+pub struct NewConsent {
+    pub person: RecordId,
+    pub partner: String,
+    pub category: String,
+    pub given: bool,
+    /// When the person decided; today when not said.
+    pub decided_on: Option<NaiveDate>,
+    pub how: String,
+    pub note: Option<String>,
+}
+
+impl NewConsent {
+    pub(crate) fn edits(&self, today: NaiveDate) -> Vec<Edit> {
+        let mut e = Vec::new();
+        set(&mut e, "person", Some(Value::Ref(self.person)));
+        set(
+            &mut e,
+            "partner",
+            Some(Value::Code(self.partner.trim().into())),
+        );
+        set(
+            &mut e,
+            "category",
+            Some(Value::Code(self.category.trim().into())),
+        );
+        set(&mut e, "given", Some(Value::Bool(self.given)));
+        set(
+            &mut e,
+            "decided_on",
+            Some(Value::Date(self.decided_on.unwrap_or(today))),
+        );
+        set(&mut e, "how", Some(Value::Code(self.how.trim().into())));
+        set(&mut e, "note", text(&self.note));
+        e
+    }
+}
+
 /// A territory observation: anonymous counts, no person.
 #[derive(Clone, Debug, Default)]
 pub struct NewObservation {
@@ -567,6 +606,35 @@ impl Observation {
     }
 }
 
+/// A consent decision.
+#[derive(Clone, Debug, Serialize)]
+pub struct Consent {
+    pub id: RecordId,
+    pub person: Option<RecordId>,
+    pub partner: Option<String>,
+    pub category: Option<String>,
+    pub given: Option<bool>,
+    pub decided_on: Option<NaiveDate>,
+    pub how: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Consent {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> Consent {
+        let k = Kind::Consent;
+        Consent {
+            id,
+            person: get_text(r, k, "person").and_then(|s| s.parse().ok()),
+            partner: get_text(r, k, "partner"),
+            category: get_text(r, k, "category"),
+            given: get_bool(r, k, "given"),
+            decided_on: get_date(r, k, "decided_on"),
+            how: get_text(r, k, "how"),
+            note: get_text(r, k, "note"),
+        }
+    }
+}
+
 /// Any record, as read by `Store::record`.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -576,4 +644,5 @@ pub enum Record {
     Action(Action),
     Referral(Referral),
     Observation(Observation),
+    Consent(Consent),
 }

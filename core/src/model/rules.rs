@@ -89,6 +89,21 @@ pub(crate) fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> 
             Err(CoreError::invalid("person", "is required"))
         }
         Kind::Referral if !present("target") => Err(CoreError::invalid("target", "is required")),
+        Kind::Consent => {
+            for field in [
+                "person",
+                "partner",
+                "category",
+                "given",
+                "decided_on",
+                "how",
+            ] {
+                if !present(field) {
+                    return Err(CoreError::invalid(field, "is required"));
+                }
+            }
+            Ok(())
+        }
         Kind::Observation => {
             if !present("territory") {
                 return Err(CoreError::invalid("territory", "is empty"));

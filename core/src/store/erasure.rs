@@ -1,8 +1,9 @@
 //! What an erasure (GDPR article 17) does to the store: every row that holds an erased record
 //! (its changes, snapshot, index rows, conflicts, record keys, the envelopes it was sealed into
 //! and those set aside under its blinded ids) deleted in the caller's transaction, a tombstone
-//! per record so that nothing received later brings it back, and the file rewritten afterwards
-//! so that no free page or freed cell keeps the deleted content. The orders themselves (made,
+//! per record so that nothing received later brings it back; secure deletion on, so that no
+//! freed cell or page of the database file keeps the deleted content, and the write-ahead log
+//! emptied afterwards, so that no older frame keeps it either. The orders themselves (made,
 //! checked and sealed in `sync/erasure.rs`) are logged here with what became of them.
 
 use std::collections::BTreeSet;
@@ -63,6 +64,11 @@ pub(crate) fn refers_to_erased(
                              ON e.record_id = r.person_id AND e.person = r.person_id
                            WHERE r.record_id = ?1"
         }
+        Kind::Consent => {
+            "SELECT c.person_id FROM consents c JOIN erased e
+                ON e.record_id = c.person_id AND e.person = c.person_id
+              WHERE c.record_id = ?1"
+        }
         Kind::Encounter => {
             "SELECT p.person_id FROM encounter_persons p JOIN erased e
                               ON e.record_id = p.person_id AND e.person = p.person_id
@@ -77,8 +83,8 @@ pub(crate) fn refers_to_erased(
     Ok(found.and_then(|b| RecordId::from_slice(&b)))
 }
 
-/// The records about a person in the index: their actions and referrals (with their kinds), and
-/// the encounters that met them.
+/// The records about a person in the index: their actions, referrals and consent decisions (with
+/// their kinds), and the encounters that met them.
 pub(crate) struct About {
     pub others: Vec<(RecordId, Kind)>,
     pub encounters: Vec<RecordId>,
@@ -86,6 +92,7 @@ pub(crate) struct About {
 
 /// The records about `person` in the index.
 pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About> {
+    // Actions, referrals and consent decisions.
     let others = super::person_actions_and_referrals(conn, person)?;
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT encounter_id FROM encounter_persons WHERE person_id = ?1 ORDER BY encounter_id",
@@ -170,6 +177,7 @@ pub(crate) fn delete(
             "DELETE FROM persons WHERE record_id = ?1",
             "DELETE FROM actions WHERE record_id = ?1",
             "DELETE FROM referrals WHERE record_id = ?1",
+            "DELETE FROM consents WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",
@@ -200,8 +208,8 @@ pub(crate) fn delete(
     )?
     .execute([])?;
     if deleted != Deleted::default() {
-        // Until the file is rewritten (`scrub`), with the deletions: a rewrite that fails (a
-        // disk full, another process reading) is done again at the next erasure or sync.
+        // Until the log is emptied (`scrub`), with the deletions: an emptying that fails (a disk
+        // full, another process reading) is done again at the next erasure or sync.
         conn.prepare_cached(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('scrub_pending', x'01')",
         )?
@@ -245,28 +253,36 @@ fn delete_set_aside(
     Ok(count)
 }
 
-/// Turns SQLite's secure deletion on or off for this connection: on, deleted cells and freed
-/// pages are overwritten with zeros (only for the erasure's transaction: the write benchmark
-/// keeps it off).
-pub(crate) fn secure_delete(conn: &Connection, on: bool) -> Result<()> {
-    conn.pragma_update(None, "secure_delete", on)?;
+/// Makes sure SQLite's secure deletion is on for this connection: deleted cells and freed pages
+/// are overwritten with zeros, so the database file keeps nothing an erasure deleted. SQLCipher
+/// turns it on for every keyed connection already (every write of the store has always run with
+/// it, the write benchmark's included); an erasure does not depend on that default. It is never
+/// turned off.
+pub(crate) fn secure_delete(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "secure_delete", true)?;
     Ok(())
 }
 
-/// Rewrites the database file without free pages or freed cells (`VACUUM`), then moves the
-/// write-ahead log into it and empties it, so that nothing deleted survives in either file.
-/// Outside any transaction.
+/// Moves the write-ahead log into the database file and empties it
+/// (`wal_checkpoint(TRUNCATE)`): the log's older frames still hold the pages as they were before
+/// the erasure. Outside any transaction. When another connection's reading stops the
+/// checkpoint, the mark stays and the next sync or erasure does it again.
 pub(crate) fn scrub(conn: &Connection) -> Result<()> {
-    conn.execute_batch("VACUUM")?;
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let checkpoint = |conn: &Connection| -> Result<bool> {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
+    };
+    if !checkpoint(conn)? {
+        return Ok(());
+    }
     conn.prepare_cached("DELETE FROM meta WHERE key = 'scrub_pending'")?
         .execute([])?;
-    // The mark's own deletion leaves nothing worth a second rewrite: the log is emptied again.
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    // The mark's own deletion is emptied from the log too.
+    checkpoint(conn)?;
     Ok(())
 }
 
-/// Whether an erasure's rewrite of the file is still to be done.
+/// Whether an erasure's emptying of the log is still to be done.
 pub(crate) fn scrub_pending(conn: &Connection) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM meta WHERE key = 'scrub_pending'")?

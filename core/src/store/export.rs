@@ -1,6 +1,15 @@
 //! CSV-ready exports of persons, encounters, actions and referrals for a period, for the office
 //! and, pseudonymised, for funders and researchers. Only a coordinator's device, or an office
 //! store outside any space, may export.
+//!
+//! A pseudonymised export cannot be linked to another one: its pseudonyms come from a key drawn
+//! for it alone and never stored, unless the coordinator asks for a named series (one stored
+//! key per series name: the same person gets the same pseudonym in every export of that series
+//! only). Its times are days unless asked otherwise, and what reveals health
+//! (`crate::sensitive`) is left out unless asked: a removed column for a sensitive field, a
+//! code removed from a list cell, an empty cell for a single code (as when none was recorded),
+//! and the whole row of an action or a referral whose category or target is sensitive (an
+//! empty target would still single out a health referral).
 
 use chrono::{DateTime, Duration, NaiveDate};
 use hmac::{Hmac, Mac};
@@ -8,7 +17,63 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::model::fields::Kind;
+use crate::sensitive::{is_sensitive_code, is_sensitive_field};
+use crate::vocab::Vocab;
 use crate::{CoreError, RecordId, Result, Store};
+
+/// How to export.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Replace ids, names and free text with pseudonyms (for funders, researchers).
+    pub pseudonymise: bool,
+    /// Draw the pseudonyms from the named series' stored key instead of a fresh one, so that
+    /// this export links to the series' other exports (longitudinal research).
+    pub series: Option<String>,
+    /// Keep times to the minute in a pseudonymised export (days otherwise).
+    pub precise_times: bool,
+    /// Keep what reveals health in a pseudonymised export (left out otherwise).
+    pub include_sensitive: bool,
+}
+
+impl ExportOptions {
+    /// A nominative export, for the office: everything, times to the minute.
+    pub fn nominative() -> ExportOptions {
+        ExportOptions::default()
+    }
+
+    /// A pseudonymised export with a fresh key, times as days, nothing sensitive.
+    pub fn pseudonymised() -> ExportOptions {
+        ExportOptions {
+            pseudonymise: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// The `meta` key of a series' pseudonym key.
+fn series_meta_key(name: &str) -> String {
+    format!("pseudonym_series:{name}")
+}
+
+/// The series that takes over the single stored key of earlier versions, so that a store that
+/// exported with it can continue its pseudonyms.
+pub const LEGACY_SERIES: &str = "default";
+
+fn check_series_name(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "series",
+            "a series name is 1 to 64 letters, digits, '_', '-' or '.'",
+        ))
+    }
+}
 
 /// What to export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -30,6 +95,15 @@ impl ExportKind {
             _ => None,
         }
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportKind::Persons => "persons",
+            ExportKind::Encounters => "encounters",
+            ExportKind::Actions => "actions",
+            ExportKind::Referrals => "referrals",
+        }
+    }
 }
 
 /// A table: a header and rows of text cells.
@@ -39,11 +113,15 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Replaces names, ids and free text with stable pseudonyms: the same person, record or text
-/// gets the same pseudonym in every export of this store, and none can be turned back without
-/// the store's key.
+/// Replaces names, ids and free text with pseudonyms: the same person, record or text gets the
+/// same pseudonym wherever it appears under one key (one export, or one series), and none can
+/// be turned back without that key. Also decides what a cell shows of times and codes.
 struct Pseudonyms {
     key: Option<[u8; 32]>,
+    /// Times as days.
+    days: bool,
+    /// Leave out what reveals health.
+    hide_sensitive: bool,
 }
 
 impl Pseudonyms {
@@ -102,45 +180,112 @@ impl Pseudonyms {
     }
 }
 
-fn time(ms: Option<i64>) -> String {
-    ms.and_then(DateTime::from_timestamp_millis)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+impl Pseudonyms {
+    fn time(&self, ms: Option<i64>) -> String {
+        let format = if self.days {
+            "%Y-%m-%d"
+        } else {
+            "%Y-%m-%d %H:%M"
+        };
+        ms.and_then(DateTime::from_timestamp_millis)
+            .map(|t| t.format(format).to_string())
+            .unwrap_or_default()
+    }
+
+    /// Whether a code is left out.
+    fn hides(&self, vocab: Vocab, code: &str) -> bool {
+        self.hide_sensitive && is_sensitive_code(vocab, code)
+    }
+
+    /// A single code's cell: empty when the code is left out (as when none was recorded).
+    fn code(&self, vocab: Vocab, code: Option<String>) -> String {
+        code.filter(|c| !self.hides(vocab, c)).unwrap_or_default()
+    }
+
+    /// A list of codes (stored comma-separated), space-separated, without the codes left out.
+    fn codes(&self, vocab: Vocab, list: &str) -> String {
+        list.split(',')
+            .filter(|c| !c.is_empty() && !self.hides(vocab, c))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Whether a field's column is left out.
+    fn hides_field(&self, kind: Kind, field: &str) -> bool {
+        self.hide_sensitive && is_sensitive_field(kind, field)
+    }
 }
 
 impl Store {
     /// Whether this device may export: a coordinator's device, or a store outside any space.
     pub fn may_export(&self) -> Result<bool> {
-        Ok(self.membership()?.is_none_or(|m| m.coordinator))
+        self.may_review()
     }
 
-    fn pseudonym_key(&self) -> Result<[u8; 32]> {
-        let conn = self.lock();
-        let stored: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'pseudonym_key'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(key) = stored.and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok()) {
+    /// The key of a named series: stored at its first use, drawn from the store's entropy. The
+    /// series `default` takes over the single key earlier versions kept for every export.
+    fn series_key(&self, name: &str) -> Result<[u8; 32]> {
+        check_series_name(name)?;
+        let meta_key = series_meta_key(name);
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let read = |key: &str| -> Result<Option<Vec<u8>>> {
+            Ok(tx
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()?)
+        };
+        let own = read(&meta_key)?;
+        let kept = own.is_some();
+        let stored = match own {
+            Some(key) => Some(key),
+            None if name == LEGACY_SERIES => read("pseudonym_key")?,
+            None => None,
+        };
+        let key: [u8; 32] = match stored {
+            Some(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| CoreError::corrupt("a pseudonym series key is damaged"))?,
+            None => self.random(),
+        };
+        if kept {
             return Ok(key);
         }
-        let key: [u8; 32] = self.random();
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('pseudonym_key', ?1)",
-            [key.as_slice()],
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            rusqlite::params![meta_key, key.as_slice()],
         )?;
+        if name == LEGACY_SERIES {
+            // Moved to the series: it stays the key of `default` only.
+            tx.execute("DELETE FROM meta WHERE key = 'pseudonym_key'", [])?;
+        }
+        tx.commit()?;
         Ok(key)
     }
 
-    /// The rows of one kind for `from..=to` (persons: created or met in the period).
+    /// The names of the pseudonym series this store keeps a key for.
+    pub fn export_series(&self) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT key FROM meta WHERE key LIKE 'pseudonym_series:%' ORDER BY key",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for key in rows {
+            if let Some(name) = key?.strip_prefix("pseudonym_series:") {
+                out.push(name.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows of one kind for `from..=to` (persons: created or met in the period), logged in
+    /// the access log as an export made through `via`.
     pub fn export(
         &self,
         kind: ExportKind,
         from: NaiveDate,
         to: NaiveDate,
-        pseudonymise: bool,
+        options: &ExportOptions,
+        via: crate::access_log::Via,
     ) -> Result<Table> {
         if !self.may_export()? {
             return Err(CoreError::invalid(
@@ -151,12 +296,23 @@ impl Store {
         if to < from {
             return Err(CoreError::invalid("period", "ends before it starts"));
         }
+        let pseudonymise = options.pseudonymise;
+        if !pseudonymise
+            && (options.series.is_some() || options.precise_times || options.include_sensitive)
+        {
+            return Err(CoreError::invalid(
+                "export",
+                "a series, precise times and sensitive values are options of a pseudonymised export",
+            ));
+        }
         let ps = Pseudonyms {
-            key: if pseudonymise {
-                Some(self.pseudonym_key()?)
-            } else {
-                None
+            key: match (pseudonymise, &options.series) {
+                (false, _) => None,
+                (true, None) => Some(self.random()),
+                (true, Some(name)) => Some(self.series_key(name)?),
             },
+            days: pseudonymise && !options.precise_times,
+            hide_sensitive: pseudonymise && !options.include_sensitive,
         };
         let (start, end) = (
             crate::model::fields::date_ms(from),
@@ -171,6 +327,7 @@ impl Store {
         let mut table = Table::default();
         match kind {
             ExportKind::Persons => {
+                let alert = !ps.hides_field(Kind::Person, "alert_level");
                 table.header = header(&[
                     "id",
                     "name",
@@ -184,6 +341,9 @@ impl Store {
                     "created_at",
                     "last_seen_at",
                 ]);
+                if !alert {
+                    table.header.retain(|c| c != "alert_level");
+                }
                 let mut stmt = conn.prepare_cached(
                     "SELECT p.record_id, p.name, p.nickname, p.birth_year, p.situation, p.alert_level, p.status, p.needs, p.teams, p.created_at,
                             (SELECT max(occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id AND e.occurred_at < ?2) AS seen
@@ -195,21 +355,26 @@ impl Store {
                 let mut rows = stmt.query(params![start, end])?;
                 while let Some(r) = rows.next()? {
                     let id: Vec<u8> = r.get(0)?;
-                    table.rows.push(vec![
+                    let mut row = vec![
                         ps.id("P", &id),
                         ps.name(&id, r.get(1)?),
                         ps.name(&id, r.get(2)?),
                         r.get::<_, Option<i64>>(3)?
                             .map(|y| y.to_string())
                             .unwrap_or_default(),
-                        r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                        r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                        r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                        r.get::<_, String>(7)?.replace(',', " "),
+                        ps.code(Vocab::Situation, r.get(4)?),
+                    ];
+                    if alert {
+                        row.push(ps.code(Vocab::AlertLevel, r.get(5)?));
+                    }
+                    row.extend([
+                        ps.code(Vocab::PersonStatus, r.get(6)?),
+                        ps.codes(Vocab::Need, &r.get::<_, String>(7)?),
                         r.get::<_, String>(8)?.replace(',', " "),
-                        time(r.get(9)?),
-                        time(r.get(10)?),
+                        ps.time(r.get(9)?),
+                        ps.time(r.get(10)?),
                     ]);
+                    table.rows.push(row);
                 }
             }
             ExportKind::Encounters => {
@@ -236,14 +401,14 @@ impl Store {
                     let workers: String = r.get(9)?;
                     table.rows.push(vec![
                         ps.id("E", &r.get::<_, Vec<u8>>(0)?),
-                        time(r.get(1)?),
+                        ps.time(r.get(1)?),
                         r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                         ps.text(r.get(3)?),
                         ps.text(r.get(4)?),
-                        r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                        ps.code(Vocab::EncounterKind, r.get(5)?),
                         ps.ids("P", &r.get::<_, String>(6)?),
                         r.get::<_, i64>(7)?.to_string(),
-                        r.get::<_, String>(8)?.replace(',', " "),
+                        ps.codes(Vocab::Service, &r.get::<_, String>(8)?),
                         workers
                             .split(',')
                             .filter(|w| !w.is_empty())
@@ -274,18 +439,27 @@ impl Store {
                 )?;
                 let mut rows = stmt.query(params![start, end, from_s, to_s])?;
                 while let Some(r) = rows.next()? {
+                    let category: Option<String> = r.get(3)?;
+                    // The category says what the action is about: an action left without it
+                    // would still single out a health appointment.
+                    if category
+                        .as_deref()
+                        .is_some_and(|c| ps.hides(Vocab::ActionCategory, c))
+                    {
+                        continue;
+                    }
                     table.rows.push(vec![
                         ps.id("A", &r.get::<_, Vec<u8>>(0)?),
                         r.get::<_, Option<Vec<u8>>>(1)?
                             .map(|p| ps.id("P", &p))
                             .unwrap_or_default(),
                         ps.text(r.get(2)?),
-                        r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        category.unwrap_or_default(),
                         r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                        r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                        ps.code(Vocab::ActionStatus, r.get(5)?),
                         ps.text(r.get(6)?),
-                        time(r.get(7)?),
-                        time(r.get(8)?),
+                        ps.time(r.get(7)?),
+                        ps.time(r.get(8)?),
                     ]);
                 }
             }
@@ -305,20 +479,46 @@ impl Store {
                 )?;
                 let mut rows = stmt.query(params![from_s, to_s])?;
                 while let Some(r) = rows.next()? {
+                    let target: Option<String> = r.get(2)?;
+                    // The target says what the referral is about: a referral left without it
+                    // would still single out one to psychiatry or to hospital care.
+                    if target
+                        .as_deref()
+                        .is_some_and(|t| ps.hides(Vocab::ReferralTarget, t))
+                    {
+                        continue;
+                    }
                     table.rows.push(vec![
                         ps.id("R", &r.get::<_, Vec<u8>>(0)?),
                         r.get::<_, Option<Vec<u8>>>(1)?
                             .map(|p| ps.id("P", &p))
                             .unwrap_or_default(),
-                        r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        target.unwrap_or_default(),
                         ps.text(r.get(3)?),
                         r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                        r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                        ps.code(Vocab::ReferralStatus, r.get(5)?),
                         ps.text(r.get(6)?),
                     ]);
                 }
             }
         }
+        drop(conn);
+        if pseudonymise {
+            // In the order of their pseudonyms (drawn anew for each export), not of their
+            // times: the order within a day would otherwise survive the coarsening to days.
+            table.rows.sort();
+        }
+        // An export of personal data is logged (kind, period, pseudonymised or not); one that
+        // cannot be logged is not handed over.
+        self.log_access(
+            &[crate::access_log::Access::Export {
+                kind: kind.name().to_string(),
+                from,
+                to,
+                pseudonymised: pseudonymise,
+            }],
+            via,
+        )?;
         Ok(table)
     }
 }

@@ -20,7 +20,12 @@ struct Fields {
 
 impl Fields {
     fn read(kind: Kind, doc: &AutoCommit) -> Result<Fields> {
-        match doc.hydrate(ROOT, None)? {
+        Fields::read_at(kind, doc, None)
+    }
+
+    /// The values at `heads` (the current ones when `None`).
+    fn read_at(kind: Kind, doc: &AutoCommit, heads: Option<&[ChangeHash]>) -> Result<Fields> {
+        match doc.hydrate(ROOT, heads)? {
             hydrate::Value::Map(root) => Ok(Fields { kind, root }),
             _ => Err(CoreError::corrupt("record root is not a map")),
         }
@@ -106,7 +111,7 @@ fn joined(values: &[Value]) -> String {
 }
 
 /// The device that wrote the record's first change.
-fn creator(doc: &AutoCommit) -> Vec<u8> {
+pub(crate) fn creator(doc: &AutoCommit) -> Vec<u8> {
     match doc.get(ROOT, CREATED_AT).ok().flatten() {
         Some((_, automerge::ObjId::Id(_, actor, _))) => actor.to_bytes().to_vec(),
         _ => Vec::new(),
@@ -200,14 +205,18 @@ pub(crate) fn refresh(
     if kind == Kind::Roster {
         return refresh_roster(tx, doc);
     }
-    write(
-        tx,
-        id,
-        Fields::read(kind, doc)?,
-        &creator(doc),
-        now_ms,
-        before,
-    )?;
+    if kind == Kind::AccessLog {
+        return super::access_log::reindex(tx, id, doc);
+    }
+    let fields = if kind == Kind::Consent {
+        // A consent decision is what its creation says: a later change (which no device of
+        // this build writes) changes nothing the person decided.
+        let creation = doc::creation_heads(doc);
+        Fields::read_at(kind, doc, Some(&creation))?
+    } else {
+        Fields::read(kind, doc)?
+    };
+    write(tx, id, fields, &creator(doc), now_ms, before)?;
     if kind == Kind::Person {
         situation_changes(tx, id, doc, &before.heads)?;
     }
@@ -302,8 +311,8 @@ fn write(
             };
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO persons (record_id, name, nickname, other_names, search, situation,
-                    alert_level, status, birth_year, created_at, updated_at, teams, needs)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    alert_level, status, birth_year, created_at, updated_at, teams, needs, kept_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 key,
@@ -319,6 +328,7 @@ fn write(
                 now_ms,
                 f.joined("teams"),
                 needs,
+                f.time_ms("retention_kept_at"),
             ])?;
         }
         Kind::Encounter => {
@@ -411,7 +421,25 @@ fn write(
             )?
             .execute(params![key, f.text("territory"), f.text("team"), f.text("date"), total, f.text("notes")])?;
         }
-        Kind::Roster => {}
+        Kind::Consent => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO consents (record_id, person_id, partner, category, given,
+                    decided_on, how, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.text("partner"),
+                f.text("category"),
+                f.value("given").map(|v| matches!(v, Value::Bool(true))),
+                f.text("decided_on"),
+                f.text("how"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
 }
@@ -450,7 +478,12 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Action => Some("actions"),
         Kind::Referral => Some("referrals"),
         Kind::Observation => Some("observations"),
+        Kind::Consent => Some("consents"),
         Kind::Roster => None,
+        Kind::AccessLog => {
+            super::access_log::remove(tx, id)?;
+            None
+        }
     };
     if let Some(table) = table {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE record_id = ?1"))?
@@ -487,6 +520,7 @@ fn roster_term(doc: &AutoCommit, key: &str) -> Option<(Vocab, String, String, St
 }
 
 fn refresh_roster(tx: &Connection, doc: &AutoCommit) -> Result<()> {
+    super::settings::refresh(tx, doc)?;
     for k in doc.keys(ROOT) {
         if let Some((vocab, code, fr, en)) = roster_term(doc, &k) {
             tx.prepare_cached(
@@ -578,10 +612,14 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("actions", &[]),
     ("referrals", &[]),
     ("observations", &[]),
+    ("consents", &[]),
     ("situation_changes", &[]),
     ("conflicts", &["since"]),
     ("devices", &[]),
     ("vocab_extra", &[]),
+    ("access_logs", &[]),
+    ("access_log", &[]),
+    ("settings", &[]),
 ];
 
 impl crate::Store {

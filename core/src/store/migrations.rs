@@ -361,6 +361,58 @@ ALTER TABLE spaces ADD COLUMN credentials BLOB;
 ALTER TABLE spaces ADD COLUMN recovery BLOB;
 "#,
     r#"
+-- Consent decisions (one record each), for a person's current consent per partner and category:
+-- the latest decision, by its date, then by its record id (time-ordered).
+CREATE TABLE consents (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    partner TEXT,
+    category TEXT,
+    given INTEGER,
+    decided_on TEXT,
+    how TEXT,
+    created_at INTEGER NOT NULL,
+    device BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX consents_by_person ON consents(person_id);
+"#,
+    r#"
+-- The access log (index tables, derived from each device's log record of the day): which
+-- device's log a record is, and for which day (how a device finds today's record to append to).
+CREATE TABLE access_logs (
+    record_id BLOB PRIMARY KEY,
+    device BLOB NOT NULL,
+    day TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX access_logs_by_device_day ON access_logs(device, day);
+-- One row per entry: when, which device and worker, through what, what was read (a person's
+-- file, timeline or dossier) or exported (kind, period, pseudonymised or not).
+CREATE TABLE access_log (
+    record_id BLOB NOT NULL,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    device BLOB NOT NULL,
+    worker TEXT NOT NULL,
+    via TEXT NOT NULL,
+    what TEXT NOT NULL,
+    person_id BLOB,
+    export_kind TEXT,
+    period_from TEXT,
+    period_to TEXT,
+    pseudonymised INTEGER,
+    PRIMARY KEY (record_id, n)
+) WITHOUT ROWID;
+CREATE INDEX access_log_by_at ON access_log(at);
+CREATE INDEX access_log_by_person ON access_log(person_id, at);
+"#,
+    r#"
+-- The retention review: when a coordinator last decided to keep a person's file (the person's
+-- `retention_kept_at`), and the organisation's settings read from the roster's `setting:`
+-- entries (`retention_months`), both derived from the documents like every index table.
+ALTER TABLE persons ADD COLUMN kept_at INTEGER;
+CREATE TABLE settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"#,
+    r#"
 -- Erasure (GDPR article 17). A tombstone per erased record: a change for it received later (a
 -- relay's page, a bundle, a device that had not seen the order) is dropped, or set aside for
 -- review when the record was shared with other persons (`shared`), never applied again.
@@ -391,9 +443,11 @@ CREATE TABLE erasure_orders (
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
-/// needs, situation changes; 4: situation changes, one row per change): migrating past one
-/// rebuilds the index tables from the documents.
-const REINDEX_AT: &[i64] = &[3, 4];
+/// needs, situation changes; 4: situation changes, one row per change; 9: consents; 10: the
+/// access log; 11: persons' `kept_at` and the settings; a device of an earlier version kept
+/// records of the kinds of 9 and 10 without a kind): migrating past one rebuilds the index
+/// tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

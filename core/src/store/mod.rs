@@ -5,10 +5,13 @@
 //! `Store` is a thin front: opening and migrations (`open.rs`, `migrations.rs`), the change log
 //! (`changes.rs`), writes (`write.rs`), reads and lists (`query.rs`), the roster (`roster.rs`),
 //! sync's state (`sync_state.rs`), the report's counts (`activity.rs`), exports (`export.rs`),
+//! the access log (`access_log.rs`),
+//! the organisation's settings (`settings.rs`), the retention review (`retention.rs`),
 //! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
 
+pub(crate) mod access_log;
 pub(crate) mod activity;
 mod changes;
 pub(crate) mod control;
@@ -20,7 +23,9 @@ mod index;
 pub mod migrations;
 mod open;
 mod query;
+pub mod retention;
 pub(crate) mod roster;
+pub mod settings;
 pub(crate) mod sync_state;
 pub(crate) mod trust;
 mod write;

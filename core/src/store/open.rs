@@ -162,14 +162,35 @@ fn keyed_connection(
     Ok(conn)
 }
 
-/// Rebuilds the index tables from the documents (after a migration that added index columns an
-/// older store holds nothing in). Conflicts keep the time they were first seen.
+/// Rebuilds the index tables from the documents (after a migration that added index columns or
+/// kinds an older store holds nothing in). Records an earlier version kept without a kind (one
+/// it did not know) get theirs first. Conflicts keep the time they were first seen.
 fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM persons; DELETE FROM encounters; DELETE FROM encounter_persons;
          DELETE FROM actions; DELETE FROM referrals; DELETE FROM observations;
-         DELETE FROM situation_changes;",
+         DELETE FROM situation_changes; DELETE FROM consents; DELETE FROM access_logs;
+         DELETE FROM access_log;",
     )?;
+    let unkinded: Vec<Vec<u8>> = {
+        let mut stmt =
+            tx.prepare("SELECT record_id FROM changes GROUP BY record_id HAVING count(kind) = 0")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    for id in unkinded {
+        let id =
+            crate::RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+        let kind = load_doc(tx, id)?
+            .and_then(|doc| crate::doc::kind_of(&doc))
+            .and_then(|name| crate::Kind::from_name(&name));
+        if let Some(kind) = kind {
+            tx.execute(
+                "UPDATE changes SET kind = ?2 WHERE record_id = ?1",
+                rusqlite::params![id.as_bytes(), kind.name()],
+            )?;
+        }
+    }
     for (id, kind) in all_records(tx)? {
         let Some(mut doc) = load_doc(tx, id)? else {
             continue;

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::doc::Reader;
 use crate::model::fields::Kind;
 use crate::model::{
-    display_name, Action, Encounter, Observation, Person, PersonSummary, Record, Referral,
+    display_name, Action, Consent, Encounter, Observation, Person, PersonSummary, Record, Referral,
 };
 use crate::text::fold;
 use crate::{CoreError, DeviceId, RecordId, Result};
@@ -163,7 +163,12 @@ impl Store {
                 actual: actual.name().to_string(),
             });
         }
-        let doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        if kind == Kind::Consent {
+            // A consent decision is what its creation says (`index.rs` indexes it so).
+            let creation = crate::doc::creation_heads(&mut doc);
+            doc = doc.fork_at(&creation)?;
+        }
         Ok(read(&Reader::new(&doc)))
     }
 
@@ -187,6 +192,45 @@ impl Store {
         self.read(id, Kind::Observation, |r| Observation::read(id, r))
     }
 
+    pub fn consent(&self, id: RecordId) -> Result<Consent> {
+        self.read(id, Kind::Consent, |r| Consent::read(id, r))
+    }
+
+    /// Every consent decision about `person`, the latest first (by the date of the decision,
+    /// then by record id, which is time-ordered): the same order on every replica.
+    pub fn consents(&self, person: RecordId) -> Result<Vec<Consent>> {
+        let ids: Vec<RecordId> = {
+            let conn = self.lock();
+            let mut stmt = conn.prepare_cached(
+                "SELECT record_id FROM consents WHERE person_id = ?1
+                 ORDER BY decided_on DESC, record_id DESC",
+            )?;
+            let rows = stmt.query_map([person.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.map(|id| {
+                RecordId::from_slice(&id?).ok_or_else(|| CoreError::corrupt("bad record id"))
+            })
+            .collect::<Result<_>>()?
+        };
+        ids.into_iter().map(|id| self.consent(id)).collect()
+    }
+
+    /// The person's consent now: for each partner and category decided, the latest decision
+    /// (see [`Store::consents`]), sorted by partner and category. A decision dated after
+    /// tomorrow does not count yet: a device with a wrong clock, or a member's device that
+    /// lies, cannot pin a consent against every later withdrawal.
+    pub fn current_consents(&self, person: RecordId) -> Result<Vec<Consent>> {
+        let tomorrow = self.now().date_naive() + chrono::Duration::days(1);
+        let mut seen = std::collections::BTreeMap::new();
+        for c in self.consents(person)? {
+            if c.decided_on.is_some_and(|d| d > tomorrow) {
+                continue;
+            }
+            let key = (c.partner.clone(), c.category.clone());
+            seen.entry(key).or_insert(c);
+        }
+        Ok(seen.into_values().collect())
+    }
+
     /// Any record, whatever its kind.
     pub fn record(&self, id: RecordId) -> Result<Record> {
         Ok(match self.kind_of(id)? {
@@ -195,10 +239,17 @@ impl Store {
             Kind::Action => Record::Action(self.action(id)?),
             Kind::Referral => Record::Referral(self.referral(id)?),
             Kind::Observation => Record::Observation(self.observation(id)?),
+            Kind::Consent => Record::Consent(self.consent(id)?),
             Kind::Roster => {
                 return Err(CoreError::invalid(
                     "record",
                     "the roster is read with devices()",
+                ))
+            }
+            Kind::AccessLog => {
+                return Err(CoreError::invalid(
+                    "record",
+                    "an access log is read with access_log()",
                 ))
             }
         })
@@ -442,13 +493,18 @@ pub(crate) fn person_encounters(conn: &Connection, person: RecordId) -> Result<V
     Ok(out)
 }
 
-/// The actions, then the referrals, about `person`, each in creation order.
+/// The actions, then the referrals, then the consent decisions about `person`, each in
+/// creation order.
 pub(crate) fn person_actions_and_referrals(
     conn: &Connection,
     person: RecordId,
 ) -> Result<Vec<(RecordId, Kind)>> {
     let mut out = Vec::new();
-    for (table, kind) in [("actions", Kind::Action), ("referrals", Kind::Referral)] {
+    for (table, kind) in [
+        ("actions", Kind::Action),
+        ("referrals", Kind::Referral),
+        ("consents", Kind::Consent),
+    ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"
         ))?;

@@ -1,7 +1,8 @@
 //! The roster: one record per space with a fixed id, where each device writes its own entry
 //! (`device:<actor hex>` -> name, worker) and the organisation keeps its extra codes
-//! (`term:<vocab>:<code>` -> labels). Writing entries here; reading them back into the
-//! `devices` and `vocab_extra` tables is the index's work (`index.rs`).
+//! (`term:<vocab>:<code>` -> labels) and settings (`setting:<name>`, `settings.rs`). Writing
+//! entries here; reading them back into the `devices`, `vocab_extra` and `settings` tables is
+//! the index's work (`index.rs`).
 
 use std::collections::HashMap;
 
@@ -341,7 +342,7 @@ pub(crate) fn role_in(
 
 /// Whether a roster change only touches what its author may write: its own device entry
 /// (`device:<its actor>` and what is inside it) and, if it is a coordinator of the space, the
-/// organisation's codes (`term:...`) and grants (`grant:...`). In a space, its author must be
+/// organisation's codes (`term:...`), its settings (`setting:...`) and grants (`grant:...`). In a space, its author must be
 /// a member: the founder, or a device a coordinator's signed grant added. `anchor` is the space
 /// and its founder's keys; a store outside any space has none, and no roles. The author's role
 /// is read from the grants the change itself carries, so the answer depends on the change
@@ -369,6 +370,7 @@ pub(crate) fn check_roster_change(
                 Key::Map(key) if *key == own => true,
                 Key::Map(key)
                     if key.starts_with("term:")
+                        || key.starts_with(super::settings::SETTING_PREFIX)
                         || key.starts_with("grant:")
                         || key.starts_with("revoked:")
                         || key == RECOVERY_KEY =>
@@ -378,6 +380,8 @@ pub(crate) fn check_roster_change(
                             "only a coordinator may write {}",
                             if key.starts_with("term:") {
                                 "the organisation's codes"
+                            } else if key.starts_with(super::settings::SETTING_PREFIX) {
+                                "the organisation's settings"
                             } else {
                                 "roles"
                             }

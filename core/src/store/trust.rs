@@ -12,7 +12,8 @@ use crate::{CoreError, DeviceId, RecordId, Result};
 /// The version of the checks that quarantine an envelope. A build whose checks changed raises
 /// it, and what an older build quarantined is tried again. 2: a second creation of a record is
 /// no longer refused for its kind, and values are checked on the change alone (`import.rs`).
-pub(crate) const CHECKS: i64 = 2;
+/// 3: a coordinator may write the organisation's settings in the roster (`setting:...`).
+pub(crate) const CHECKS: i64 = 3;
 
 /// The keys of `device`, if this store has learnt them.
 pub(crate) fn device_keys(conn: &Connection, device: &DeviceId) -> Result<Option<PublicKeys>> {

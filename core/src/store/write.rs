@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 use crate::doc::{self, Edit, Reader};
 use crate::model::fields::{Checker, FieldType, Kind, Value};
 use crate::model::rules::check_record_rules;
-use crate::model::{NewAction, NewEncounter, NewObservation, NewPerson, NewReferral};
+use crate::model::{NewAction, NewConsent, NewEncounter, NewObservation, NewPerson, NewReferral};
 use crate::{CoreError, RecordId, Result};
 
 use super::*;
@@ -70,6 +70,19 @@ impl Store {
             ));
         }
         self.edit_kind(id, Some(Kind::Referral), &edits)
+    }
+
+    /// Records a person's decisions about sharing categories with partners (a withdrawal is a
+    /// decision that refuses), all or none. Each person must be one this store holds.
+    pub fn record_consents(&self, consents: &[NewConsent]) -> Result<Vec<RecordId>> {
+        for consent in consents {
+            if self.kind_of(consent.person)? != Kind::Person {
+                return Err(CoreError::invalid("person", "is not a person"));
+            }
+        }
+        let today = self.clock.now().date_naive();
+        let edits: Vec<Vec<Edit>> = consents.iter().map(|c| c.edits(today)).collect();
+        self.create_records(Kind::Consent, &edits)
     }
 
     /// Records a territory observation.
@@ -218,12 +231,24 @@ impl Store {
         Ok(())
     }
 
-    fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let id = self.create_record_in(&tx, kind, edits)?;
-        tx.commit()?;
-        Ok(id)
+    /// A new record id of this device. An id binds its creator, so only this device's own ids
+    /// can collide with it (26 random bits a millisecond), and all of them are in this store or
+    /// among the ids `drawn` for the same transaction: one drawn twice is drawn again.
+    pub(crate) fn new_record_id(
+        &self,
+        conn: &Connection,
+        now_ms: i64,
+        drawn: &[RecordId],
+    ) -> Result<RecordId> {
+        for _ in 0..64 {
+            let id = RecordId::new_by(now_ms, self.random(), &self.me.device);
+            if !drawn.contains(&id) && !super::changes::record_exists(conn, id)? {
+                return Ok(id);
+            }
+        }
+        Err(CoreError::corrupt(
+            "the entropy source keeps repeating itself: no new record id",
+        ))
     }
 
     /// Creates a record in the caller's transaction (an erasure re-issues a shared encounter in
@@ -235,22 +260,8 @@ impl Store {
         edits: Vec<Edit>,
     ) -> Result<RecordId> {
         let now_ms = self.clock.now_ms();
-        let conn = tx;
-        self.checker_edits(conn, kind, &edits)?;
-        // An id binds its creator, so only this device's own ids can collide with it (26
-        // random bits a millisecond), and all of them are in this store: one drawn twice is
-        // drawn again.
-        let mut id = None;
-        for _ in 0..64 {
-            let drawn = RecordId::new_by(now_ms, self.random(), &self.me.device);
-            if !super::changes::record_exists(conn, drawn)? {
-                id = Some(drawn);
-                break;
-            }
-        }
-        let id = id.ok_or_else(|| {
-            CoreError::corrupt("the entropy source keeps repeating itself: no new record id")
-        })?;
+        self.checker_edits(tx, kind, &edits)?;
+        let id = self.new_record_id(tx, now_ms, &[])?;
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
         check_record_rules(kind, &root)?;
         let hash = doc::commit(&mut doc, now_ms, &self.worker())
@@ -262,9 +273,61 @@ impl Store {
         Ok(id)
     }
 
-    fn edit_kind(&self, id: RecordId, expected: Option<Kind>, edits: &[Edit]) -> Result<()> {
+    fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
+        let ids = self.create_records(kind, std::slice::from_ref(&edits))?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| CoreError::corrupt("a record was made and not returned"))
+    }
+
+    /// Creates records of one kind in one transaction: every one is checked before any is
+    /// written, and all are written or none.
+    fn create_records(&self, kind: Kind, records: &[Vec<Edit>]) -> Result<Vec<RecordId>> {
+        let now_ms = self.clock.now_ms();
+        let mut conn = self.lock();
+        for edits in records {
+            self.checker_edits(&conn, kind, edits)?;
+        }
+        let mut made: Vec<(RecordId, _, _, _)> = Vec::with_capacity(records.len());
+        for edits in records {
+            let drawn: Vec<RecordId> = made.iter().map(|(id, ..)| *id).collect();
+            let id = self.new_record_id(&conn, now_ms, &drawn)?;
+            let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, edits)?;
+            check_record_rules(kind, &root)?;
+            let hash = doc::commit(&mut doc, now_ms, &self.worker())
+                .ok_or_else(|| CoreError::corrupt("new record has no change"))?;
+            // The document is new: everything after its (empty) save cursor is this one change.
+            let bytes = doc.save_incremental();
+            made.push((id, hash, bytes, root));
+        }
+        let ids: Vec<RecordId> = made.iter().map(|(id, ..)| *id).collect();
+        let tx = conn.transaction()?;
+        for (id, hash, bytes, root) in made {
+            insert_raw_change(&tx, id, Some(kind), &hash, &bytes, true, now_ms, None)?;
+            index::insert_new(&tx, kind, id, root, &self.me.device, now_ms)?;
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    pub(crate) fn edit_kind(
+        &self,
+        id: RecordId,
+        expected: Option<Kind>,
+        edits: &[Edit],
+    ) -> Result<()> {
         if edits.is_empty() {
             return Err(CoreError::invalid("edit", "nothing to change"));
+        }
+        // The retention review's decision is a coordinator's (`retention.rs`), whichever way
+        // it is written.
+        if let Some(edit) = edits.iter().find(|e| e.field().starts_with("retention_")) {
+            if !self.acts_as_coordinator()? {
+                return Err(CoreError::invalid(
+                    edit.field(),
+                    "only a coordinator's device keeps a file after the retention review",
+                ));
+            }
         }
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
@@ -283,6 +346,12 @@ impl Store {
             return Err(CoreError::invalid(
                 "record",
                 "the roster is not edited field by field",
+            ));
+        }
+        if kind == Kind::Consent {
+            return Err(CoreError::invalid(
+                "record",
+                "a consent decision is never edited: record a new decision",
             ));
         }
         self.checker_edits(&tx, kind, edits)?;

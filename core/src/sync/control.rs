@@ -117,19 +117,15 @@ impl Store {
         let now_ms = self.now().timestamp_millis();
         let mut summary = ControlSummary::default();
         let mut conn = self.lock();
-        // An erasure's deletions overwrite what they free (only in a page that carries one).
-        let erasing = page
+        // An erasure's deletions overwrite what they free.
+        if page
             .items
             .iter()
-            .any(|i| matches!(i.body, ControlBody::Erase { .. }));
-        if erasing {
-            erasure::secure_delete(&conn, true)?;
+            .any(|i| matches!(i.body, ControlBody::Erase { .. }))
+        {
+            erasure::secure_delete(&conn)?;
         }
-        let applied = self.apply_control_in(&mut conn, &m, me, now_ms, page, &mut summary);
-        if erasing {
-            erasure::secure_delete(&conn, false)?;
-        }
-        let deleted = applied?;
+        let deleted = self.apply_control_in(&mut conn, &m, me, now_ms, page, &mut summary)?;
         summary.erased += deleted.records;
         if erasure::scrub_pending(&conn)? {
             erasure::scrub(&conn)?;

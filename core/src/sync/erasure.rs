@@ -2,7 +2,7 @@
 //! their envelopes on the relay.
 //!
 //! - **Made** on a coordinator's device ([`Store::erase_person`]): the person record, every
-//!   action and referral about them, every encounter only about them; an encounter shared with
+//!   action, referral and consent decision about them, every encounter only about them; an encounter shared with
 //!   other persons is re-issued (a new record of this device, the same content without them; its
 //!   notes, which may speak of them, only if the coordinator says so) and the old one erased.
 //!   The order lists each erased record blinded under every epoch key the device holds (the
@@ -17,8 +17,9 @@
 //!   SQLite's secure deletion on, every trace of the records goes (`store/erasure.rs`) and a
 //!   tombstone per record stays; records about the person that the order could not list (written
 //!   here offline, or received before the order) go too: one written here and never sent that
-//!   is shared with others is re-issued without them. Then the file is rewritten (`VACUUM`) and
-//!   its log emptied, so that no free page keeps what was deleted.
+//!   is shared with others is re-issued without them. Secure deletion zeroes what the
+//!   transaction frees in the database file; then the write-ahead log, whose older frames still
+//!   hold the pages as they were, is checkpointed and emptied.
 
 use std::collections::BTreeSet;
 
@@ -46,6 +47,7 @@ pub struct Erasure {
     pub reissued: usize,
     pub actions: usize,
     pub referrals: usize,
+    pub consents: usize,
     /// Change rows deleted.
     pub changes: usize,
     /// Blinded ids listed for the relay (each record under every epoch key held); 0 outside a
@@ -164,12 +166,13 @@ impl Store {
             reissued: 0,
             actions: 0,
             referrals: 0,
+            consents: 0,
             changes: 0,
             blinded: 0,
         };
         let mut conn = self.lock();
-        erased::secure_delete(&conn, true)?;
-        let done = (|| -> Result<()> {
+        erased::secure_delete(&conn)?;
+        (|| -> Result<()> {
             let tx = conn.transaction()?;
             let kind = record_kind(&tx, person)?;
             if kind != Kind::Person {
@@ -186,6 +189,7 @@ impl Store {
                     Kind::Encounter => summary.encounters += 1,
                     Kind::Action => summary.actions += 1,
                     Kind::Referral => summary.referrals += 1,
+                    Kind::Consent => summary.consents += 1,
                     _ => {}
                 }
                 records.push(ToErase {
@@ -223,9 +227,7 @@ impl Store {
             summary.changes = deleted.changes;
             tx.commit()?;
             Ok(())
-        })();
-        erased::secure_delete(&conn, false)?;
-        done?;
+        })()?;
         if erased::scrub_pending(&conn)? {
             erased::scrub(&conn)?;
         }

@@ -71,3 +71,51 @@ pub fn send(from: &Store, to: &Store) -> allervers_core::ImportSummary {
     to.import_bundle(&bundle, "phrase de passe du test")
         .expect("import")
 }
+
+/// A tmpfs of its own, unmounted when dropped.
+pub struct SmallDisk {
+    pub dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "mounting a tmpfs needs root (the test command runs as root)"
+        );
+        SmallDisk { dir }
+    }
+
+    /// Remounts the disk read-only. The kernel refuses while a file on it is open for writing,
+    /// which a child process another test spawns can hold for a moment after it was forked:
+    /// tried again for up to ten seconds.
+    pub fn remount_read_only(&self) {
+        for _ in 0..100 {
+            let ok = std::process::Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(self.dir.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the disk could not be remounted read-only");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}

@@ -506,3 +506,29 @@ fn an_order_read_before_its_key_and_its_signers_grant_is_carried_out_once_the_ke
         assert!(gone(&d.store, p));
     }
 }
+
+#[test]
+fn consent_decisions_about_the_person_are_erased_with_them() {
+    let (relay, c, w1, _) = team();
+    let p = someone(&w1.store, "Gaëtan", "Le Grand");
+    let ids = w1
+        .store
+        .record_consents(&[allervers_core::NewConsent {
+            person: p,
+            partner: "siao".into(),
+            category: "identity_contact".into(),
+            given: true,
+            decided_on: None,
+            how: "oral".into(),
+            note: None,
+        }])
+        .unwrap();
+    relay.settle(&[&w1, &c]);
+    let done = c.store.erase_person(p, "demande", false).unwrap();
+    assert_eq!((done.records, done.consents), (2, 1));
+    relay.settle(&[&c, &w1]);
+    for d in [&c, &w1] {
+        assert!(gone(&d.store, ids[0]));
+        assert!(d.store.consents(p).unwrap().is_empty());
+    }
+}

@@ -2,10 +2,14 @@
 //! one per file). They need no external resource: stores live in temporary folders, the relay
 //! of the sync tests is in memory.
 
+mod access_log;
 mod architecture;
 mod common;
+mod consent;
 mod control;
+mod dossier;
 mod erasure;
+mod exports;
 mod fuzz_corpus;
 mod merge;
 mod pages;
@@ -13,7 +17,9 @@ mod private_files;
 mod received;
 mod records;
 mod report;
+mod retention;
 mod second_creation;
+mod secrecy_attacks;
 mod startup;
 mod store;
 mod sync;

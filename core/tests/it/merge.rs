@@ -244,13 +244,16 @@ fn importing_the_same_bundle_twice_changes_nothing() {
     meet(&a.store, &[p], "Place de la République");
     let bundle = a.store.export_bundle("mot de passe").unwrap();
     let first = b.store.import_bundle(&bundle, "mot de passe").unwrap();
-    assert_eq!(first.new_changes, 3, "roster entry, person, encounter");
+    assert_eq!(
+        first.new_changes, 4,
+        "roster entry, person, encounter, and the bundle's own access-log entry"
+    );
     let heads = b.store.record_heads(p).unwrap();
     let size = b.store.export_changes().unwrap().len();
     let again = b.store.import_bundle(&bundle, "mot de passe").unwrap();
     assert_eq!(
         (again.new_changes, again.known_changes, again.records),
-        (0, 3, 0)
+        (0, 4, 0)
     );
     assert_eq!(b.store.record_heads(p).unwrap(), heads);
     assert_eq!(b.store.export_changes().unwrap().len(), size);
@@ -855,7 +858,8 @@ fn timelines_and_conflicts_name_the_worker_recorded_in_each_change_of_a_shared_p
                 .filter(|e| match &e.item {
                     TimelineItem::Encounter { id, .. }
                     | TimelineItem::Action { id, .. }
-                    | TimelineItem::Referral { id, .. } => *id == record,
+                    | TimelineItem::Referral { id, .. }
+                    | TimelineItem::Consent { id, .. } => *id == record,
                     TimelineItem::Change(_) => false,
                 })
                 .map(|e| e.author.label())

@@ -1,8 +1,9 @@
 //! The supervisor's activity report and CSV exports.
 
-use crate::common::device;
-use allervers_core::export::ExportKind;
+use crate::common::{device, meet, person};
+use allervers_core::export::{ExportKind, ExportOptions};
 use allervers_core::vocab::Lang;
+use allervers_core::Via;
 use allervers_core::{
     CoreError, Edit, Membership, NewAction, NewEncounter, NewPerson, NewReferral, Value,
 };
@@ -242,7 +243,13 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
 
     let plain = d
         .store
-        .export(ExportKind::Encounters, from, to, false)
+        .export(
+            ExportKind::Encounters,
+            from,
+            to,
+            &ExportOptions::nominative(),
+            Via::Cli,
+        )
         .unwrap();
     assert_eq!(plain.rows.len(), 1);
     assert_eq!(plain.rows[0][0], e.to_string());
@@ -250,16 +257,24 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
         .iter()
         .any(|c| c == "Parle de son frère Alain"));
 
-    let persons = d.store.export(ExportKind::Persons, from, to, true).unwrap();
+    // One series, so that the persons' pseudonyms match between its two exports.
+    let series = ExportOptions {
+        series: Some("suivi".into()),
+        ..ExportOptions::pseudonymised()
+    };
+    let persons = d
+        .store
+        .export(ExportKind::Persons, from, to, &series, Via::Cli)
+        .unwrap();
     let encounters = d
         .store
-        .export(ExportKind::Encounters, from, to, true)
+        .export(ExportKind::Encounters, from, to, &series, Via::Cli)
         .unwrap();
     let again = d
         .store
-        .export(ExportKind::Encounters, from, to, true)
+        .export(ExportKind::Encounters, from, to, &series, Via::Cli)
         .unwrap();
-    assert_eq!(encounters, again, "pseudonyms are stable");
+    assert_eq!(encounters, again, "pseudonyms are stable within a series");
     for table in [&persons, &encounters] {
         for cell in table.rows.iter().flatten() {
             for secret in [
@@ -296,10 +311,53 @@ fn exports_are_complete_or_pseudonymised_and_refused_to_a_worker_device() {
         .unwrap();
     let err = d
         .store
-        .export(ExportKind::Persons, from, to, true)
+        .export(
+            ExportKind::Persons,
+            from,
+            to,
+            &ExportOptions::pseudonymised(),
+            Via::Cli,
+        )
         .unwrap_err();
     assert!(
         matches!(err, CoreError::InvalidInput { ref field, .. } if field == "export"),
         "{err:?}"
     );
+}
+
+#[test]
+fn the_csv_for_funders_shows_every_count_under_5_as_under_5() {
+    use allervers_core::report::funder_count;
+    for (count, cell) in [
+        (0, "< 5"),
+        (1, "< 5"),
+        (4, "< 5"),
+        (5, "5"),
+        (6, "6"),
+        (120, "120"),
+    ] {
+        assert_eq!(funder_count(count), cell, "{count}");
+    }
+    // A month with three encounters and one person met: small figures hidden, the report's own
+    // figures exact.
+    let d = device("Poste bureau", "Sophie");
+    let p = person(&d.store, "Gaston");
+    for _ in 0..3 {
+        meet(&d.store, &[p], "place du Marché");
+    }
+    let today = d.store.now().date_naive();
+    let report = d.store.report(today, today, None).unwrap();
+    assert_eq!(report.encounters.current, 3);
+    let rows = report.funder_csv_rows(Lang::Fr, &[]);
+    assert_eq!(rows[0], ["section", "item", "current", "previous"]);
+    let encounters = rows.iter().find(|r| r[1] == "encounters").unwrap();
+    assert_eq!(encounters[2..], ["< 5", "< 5"]);
+    for row in &rows[1..] {
+        for cell in &row[2..] {
+            assert!(
+                cell == "< 5" || cell.parse::<i64>().is_ok_and(|n| n >= 5),
+                "{row:?}"
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{device, meet, person};
+use crate::common::{device, meet, person, SmallDisk};
 use allervers_core::{
     CoreError, Edit, ManualClock, NewEncounter, NewPerson, Op, RawKey, Store, StoreOptions,
     TimelineItem, Value,
@@ -234,6 +234,7 @@ fn the_timeline_holds_encounters_actions_referrals_and_changes_in_time_order() {
             ),
             TimelineItem::Change(h) => format!("created {}", h.field),
             TimelineItem::Action { .. } => "action".into(),
+            TimelineItem::Consent { category, .. } => format!("consent {}", category.unwrap()),
         })
         .filter(|s| !s.starts_with("created ") || s == "created name")
         .collect();
@@ -355,6 +356,19 @@ fn migrates_from(version: i64) {
         )
         .unwrap();
     crate::common::send(&other.store, &d.store);
+    // A consent decision, which a device of an earlier version would have kept without a kind.
+    d.store
+        .record_consents(&[allervers_core::NewConsent {
+            person: p,
+            partner: "siao".into(),
+            category: "identity_contact".into(),
+            given: true,
+            decided_on: None,
+            how: "oral".into(),
+            note: None,
+        }])
+        .unwrap();
+    let consents = d.store.current_consents(p).unwrap();
     let day = |m, dd| chrono::NaiveDate::from_ymd_opt(2026, m, dd).unwrap();
     let report = d.store.report(day(3, 1), day(3, 31), None).unwrap();
     let nord = d.store.report(day(3, 1), day(3, 31), Some("nord")).unwrap();
@@ -384,7 +398,11 @@ fn migrates_from(version: i64) {
         // Version 3: records in a table of their own, the bytes before the small columns, and a
         // situation row the old derivation could leave (a net move, not a change's own).
         conn.execute_batch(
-            "DROP TABLE sealed;
+            "DROP TABLE access_logs;
+             DROP TABLE access_log;
+             DROP TABLE consents;
+             UPDATE changes SET kind = NULL WHERE kind = 'consent';
+             DROP TABLE sealed;
              DROP TABLE spaces;
              DROP TABLE space_keys;
              DROP TABLE invites;
@@ -395,6 +413,8 @@ fn migrates_from(version: i64) {
              DROP TABLE quarantine;
              DROP TABLE erased;
              DROP TABLE erasure_orders;
+             DROP TABLE settings;
+             ALTER TABLE persons DROP COLUMN kept_at;
              DELETE FROM meta WHERE key IN ('signing_key', 'agreement_key');
              CREATE TABLE space (id INTEGER PRIMARY KEY CHECK (id = 1), space BLOB NOT NULL,
                  name TEXT NOT NULL, relay TEXT NOT NULL, token TEXT NOT NULL, key BLOB NOT NULL,
@@ -447,6 +467,11 @@ fn migrates_from(version: i64) {
     assert_eq!(store.conflicts().unwrap(), conflicts);
     assert_eq!(store.record_ids().unwrap(), ids);
     assert_eq!(store.person(p).unwrap().situation.as_deref(), Some("hotel"));
+    assert_eq!(
+        format!("{:?}", store.current_consents(p).unwrap()),
+        format!("{consents:?}"),
+        "a record kept without its kind is indexed"
+    );
 
     // The store had no device keys: it has them now, and the device id they hash to. What it
     // writes from now on is signed under that id and accepted by another device.
@@ -516,54 +541,6 @@ fn concurrent_writers_on_one_store_wait_for_each_other_instead_of_failing() {
         .filter(|e| e.field == "description")
         .count();
     assert_eq!(edits, 300, "every edit is in the history");
-}
-
-/// A tmpfs of its own, unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> SmallDisk {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "mounting a tmpfs needs root (the test command runs as root)"
-        );
-        SmallDisk { dir }
-    }
-
-    /// Remounts the disk read-only. The kernel refuses while a file on it is open for writing,
-    /// which a child process another test spawns can hold for a moment after it was forked:
-    /// tried again for up to ten seconds.
-    fn remount_read_only(&self) {
-        for _ in 0..100 {
-            let ok = std::process::Command::new("mount")
-                .args(["-o", "remount,ro"])
-                .arg(self.dir.path())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("the disk could not be remounted read-only");
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.dir.path())
-            .status();
-    }
 }
 
 /// A full disk and a read-only disk are said as what they are, never as a wrong key, and the

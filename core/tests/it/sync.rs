@@ -527,6 +527,9 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              INSERT INTO sync_state SELECT 'pull_cursor', pull_cursor FROM spaces;
              DROP TABLE spaces;
              DROP TABLE sealed;
+             DROP TABLE consents;
+             DROP TABLE access_logs;
+             DROP TABLE access_log;
              DROP TABLE space_keys;
              DROP TABLE invites;
              DROP TABLE enrolments;
@@ -537,6 +540,8 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              DROP TABLE erased;
              DROP TABLE erasure_orders;
              ALTER TABLE changes DROP COLUMN signature;
+             DROP TABLE settings;
+             ALTER TABLE persons DROP COLUMN kept_at;
              PRAGMA user_version = 4;",
         )
         .unwrap();
@@ -594,4 +599,84 @@ fn an_envelope_without_its_record_key_is_quarantined_whether_or_not_the_device_k
         );
     }
     assert_eq!(c.store.person(p).unwrap().name.as_deref(), Some("Fanta"));
+}
+
+/// Reads made on two workers' phones reach the coordinator's store with the next syncs, and
+/// are listed there per person and per worker.
+#[test]
+fn reads_logged_on_two_phones_reach_the_coordinator_through_sync() {
+    use allervers_core::{AccessQuery, Via};
+    let relay = MemoryRelay::default();
+    let (office, julien, amina) = (
+        device("Poste bureau", "Sophie"),
+        device("Téléphone B", "Julien"),
+        device("Téléphone C", "Amina"),
+    );
+    enrol(&[&office.store, &julien.store, &amina.store]);
+    let p = person(&office.store, "Hélène");
+    let q = person(&office.store, "Marcel");
+    sync(&office.store, &relay, &mut |_| {}).unwrap();
+    for phone in [&julien.store, &amina.store] {
+        sync(phone, &relay, &mut |_| {}).unwrap();
+    }
+    julien.store.open_person(p, Via::App).unwrap();
+    julien.store.open_timeline(q, Via::App).unwrap();
+    amina.clock.advance_ms(60_000);
+    amina.store.open_timeline(p, Via::App).unwrap();
+    for phone in [&julien.store, &amina.store] {
+        sync(phone, &relay, &mut |_| {}).unwrap();
+    }
+    sync(&office.store, &relay, &mut |_| {}).unwrap();
+
+    let list = |query: AccessQuery| {
+        office
+            .store
+            .access_log(&query)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.worker, e.what, e.person))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(AccessQuery::default()).len(), 3);
+    let about_p = list(AccessQuery {
+        person: Some(p),
+        ..Default::default()
+    });
+    assert_eq!(
+        about_p,
+        vec![
+            ("Julien".to_string(), "person".to_string(), Some(p)),
+            ("Amina".to_string(), "timeline".to_string(), Some(p)),
+        ]
+    );
+    let by_julien = list(AccessQuery {
+        worker: Some("Julien".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        by_julien,
+        vec![
+            ("Julien".to_string(), "person".to_string(), Some(p)),
+            ("Julien".to_string(), "timeline".to_string(), Some(q)),
+        ]
+    );
+    // Each entry names the phone it was made on, and the replicas index the same rows.
+    let entries = office.store.access_log(&AccessQuery::default()).unwrap();
+    assert_eq!(
+        entries[0].device,
+        julien.store.identity().device.to_string()
+    );
+    assert_eq!(entries[0].device_name.as_deref(), Some("Téléphone B"));
+    sync(&julien.store, &relay, &mut |_| {}).unwrap();
+    sync(&amina.store, &relay, &mut |_| {}).unwrap();
+    let rows = |s: &Store| {
+        s.index_rows()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.starts_with("access_log"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows(&office.store).len(), 3 + 2);
+    assert_eq!(rows(&office.store), rows(&julien.store));
+    assert_eq!(rows(&office.store), rows(&amina.store));
 }

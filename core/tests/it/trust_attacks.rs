@@ -220,7 +220,7 @@ impl Relay {
         self.erased.borrow_mut().extend_from_slice(records);
     }
 
-    fn push(&self, envelopes: Vec<Envelope>) -> Pushed {
+    pub(crate) fn push(&self, envelopes: Vec<Envelope>) -> Pushed {
         let mut log = self.envelopes.borrow_mut();
         let mut seqs = Vec::new();
         for envelope in envelopes {
@@ -393,7 +393,7 @@ impl Relay {
 // What an attacker's own code can sign and seal (the formats are the core's; the secret keys
 // are the attacker's own).
 
-mod forge {
+pub(crate) mod forge {
     use super::*;
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     use ed25519_dalek::{Signer, SigningKey};
@@ -649,7 +649,7 @@ fn grant_key(device: &DeviceId) -> String {
 }
 
 /// The envelopes `d` quarantined, with their reasons.
-fn quarantined(d: &Device, space: &SpaceId) -> Vec<(u64, String)> {
+pub(crate) fn quarantined(d: &Device, space: &SpaceId) -> Vec<(u64, String)> {
     d.store
         .set_aside(space)
         .unwrap()

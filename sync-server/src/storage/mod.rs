@@ -18,8 +18,8 @@ pub use self::postgres::PostgresStorage;
 pub use self::sqlite::{SqliteStorage, SCHEMA_VERSION};
 
 use allervers_protocol::{
-    Control, ControlBody, ControlPage, DeviceEntry, DeviceId, Envelope, Page, SpaceId, Stored,
-    WipeOrder,
+    BlindedRecord, Control, ControlBody, ControlPage, DeviceEntry, DeviceId, Envelope, Page,
+    SpaceId, Stored, WipeOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -162,9 +162,12 @@ pub trait Storage: Send + Sync + 'static {
     /// list and revoke devices, post key deliveries and start epochs).
     fn make_coordinator(&self, space: SpaceId, device: DeviceId) -> StorageResult<()>;
     /// Appends items posted by a coordinator's device to the space's control log (the caller
-    /// has checked that they are [`ControlBody::Keys`]); an item already in the log (same
-    /// encoded bytes) keeps its sequence number. A delivery for an epoch after the space's
-    /// current one refuses the whole post (`Conflict`).
+    /// has checked that they are [`ControlBody::Keys`] or [`ControlBody::Erase`]); an item
+    /// already in the log (same encoded bytes) keeps its sequence number. A delivery or an
+    /// erasure order for an epoch after the space's current one refuses the whole post
+    /// (`Conflict`). In the same transaction, an erasure order deletes the space's envelopes
+    /// whose `(epoch, record)` it lists and keeps those pairs, so that a later push carrying one
+    /// of them is refused (`Conflict`).
     fn post_control(&self, space: SpaceId, items: &[ControlBody]) -> StorageResult<Vec<u64>>;
     /// One page of the space's control log after `after`: at most `limit` items and
     /// [`PAGE_BYTES`] (at least one item).
@@ -180,6 +183,7 @@ pub trait Storage: Send + Sync + 'static {
     /// Appends envelopes, with the pushing device's clock offset measured from the request; one
     /// already stored (same sealed bytes) keeps its sequence number and offset. The caller has
     /// checked that the pushing device belongs to `space`; which device it was is not stored.
+    /// A push carrying an envelope of an erased record is refused whole (`Conflict`).
     fn push(
         &self,
         space: SpaceId,
@@ -303,16 +307,33 @@ fn paged<T>(
     Ok((out, false))
 }
 
-/// Whether a post of control items may be appended to a space at `epoch`: a delivery for an
-/// epoch the relay has not started is refused whole.
-fn check_deliveries(items: &[ControlBody], epoch: u32) -> StorageResult<()> {
-    if items
-        .iter()
-        .any(|item| matches!(item, ControlBody::Keys { epoch: e, .. } if *e > epoch))
-    {
-        return Err(StorageError::Conflict(
-            "a key delivery for an epoch this relay has not started",
-        ));
+/// Whether a post of control items may be appended to a space at `epoch` (a key delivery or an
+/// erasure order naming an epoch the relay has not started refuses the whole post), and the
+/// records the post's erasure orders erase, each once.
+fn check_post(items: &[ControlBody], epoch: u32) -> StorageResult<Vec<BlindedRecord>> {
+    let mut erased = Vec::new();
+    for item in items {
+        match item {
+            ControlBody::Keys { epoch: e, .. } if *e > epoch => {
+                return Err(StorageError::Conflict(
+                    "a key delivery for an epoch this relay has not started",
+                ))
+            }
+            ControlBody::Erase { records, .. } => {
+                if records.iter().any(|r| r.epoch > epoch) {
+                    return Err(StorageError::Conflict(
+                        "an erasure order for an epoch this relay has not started",
+                    ));
+                }
+                erased.extend_from_slice(records);
+            }
+            _ => {}
+        }
     }
-    Ok(())
+    erased.sort_unstable();
+    erased.dedup();
+    Ok(erased)
 }
+
+/// The refusal of a push that carries an envelope of an erased record.
+const ERASED: StorageError = StorageError::Conflict("a record in this push was erased");

@@ -32,12 +32,13 @@ use rustls::pki_types::CertificateDer;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
-    as_ms, check_deliveries, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
+    as_ms, check_post, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
     whole_seconds, Caller, Enrolment, EpochOutcome, Storage, StorageError, StorageResult, Totals,
+    ERASED,
 };
 
 /// Migrations in order; migration `i` brings a database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[FIRST_SCHEMA];
+const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, ERASURE];
 
 /// The schema this code writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -93,6 +94,20 @@ CREATE TABLE control (
     PRIMARY KEY (space, seq),
     UNIQUE (space, digest)
 );
+"#;
+
+/// Erasure orders: the envelopes of a record found by its blinded id, the `(epoch, record)`
+/// pairs erased in each space (a later push of one is refused), and how many a space has, read
+/// with the space's row so that a push to a space with none costs no query.
+const ERASURE: &str = r#"
+CREATE INDEX envelopes_by_record ON envelopes (space, record);
+CREATE TABLE erased (
+    space BYTEA NOT NULL REFERENCES spaces,
+    record BYTEA NOT NULL,
+    epoch BIGINT NOT NULL,
+    PRIMARY KEY (space, record, epoch)
+);
+ALTER TABLE spaces ADD COLUMN erased BIGINT NOT NULL DEFAULT 0;
 "#;
 
 /// The advisory lock under which an instance migrates ("alvr").
@@ -502,6 +517,8 @@ struct Locked {
     epoch: u32,
     last_seq: i64,
     last_control: i64,
+    /// How many `(epoch, record)` pairs of the space were erased.
+    erased: i64,
 }
 
 fn lock_space(
@@ -510,13 +527,14 @@ fn lock_space(
 ) -> Result<Option<Locked>, postgres::Error> {
     Ok(db
         .query_opt(
-            "SELECT epoch, last_seq, last_control FROM spaces WHERE space = $1 FOR UPDATE",
+            "SELECT epoch, last_seq, last_control, erased FROM spaces WHERE space = $1 FOR UPDATE",
             &[&&space[..]],
         )?
         .map(|r| Locked {
             epoch: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
             last_seq: r.get(1),
             last_control: r.get(2),
+            erased: r.get(3),
         }))
 }
 
@@ -816,8 +834,28 @@ impl Storage for PostgresStorage {
             let Some(mut locked) = lock_space(db, space)? else {
                 return Ok(Err(NO_SUCH_SPACE));
             };
-            if let Err(refused) = check_deliveries(items, locked.epoch) {
-                return Ok(Err(refused));
+            let erased = match check_post(items, locked.epoch) {
+                Ok(erased) => erased,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            if !erased.is_empty() {
+                let records: Vec<&[u8]> = erased.iter().map(|r| &r.record[..]).collect();
+                let epochs: Vec<i64> = erased.iter().map(|r| i64::from(r.epoch)).collect();
+                db.execute(
+                    "DELETE FROM envelopes e USING unnest($2::bytea[], $3::bigint[]) AS p(record, epoch)
+                     WHERE e.space = $1 AND e.record = p.record AND e.epoch = p.epoch",
+                    &[&&space[..], &records, &epochs],
+                )?;
+                let added = db.execute(
+                    "INSERT INTO erased (space, record, epoch)
+                     SELECT $1, record, epoch FROM unnest($2::bytea[], $3::bigint[]) AS p(record, epoch)
+                     ON CONFLICT DO NOTHING",
+                    &[&&space[..], &records, &epochs],
+                )?;
+                db.execute(
+                    "UPDATE spaces SET erased = erased + $2 WHERE space = $1",
+                    &[&&space[..], &(added as i64)],
+                )?;
             }
             let seqs = items
                 .iter()
@@ -885,6 +923,18 @@ impl Storage for PostgresStorage {
             let Some(locked) = lock_space(db, space)? else {
                 return Ok(Err(NO_SUCH_SPACE));
             };
+            if locked.erased > 0 {
+                let records: Vec<&[u8]> = envelopes.iter().map(|e| &e.record[..]).collect();
+                let epochs: Vec<i64> = envelopes.iter().map(|e| i64::from(e.epoch)).collect();
+                let hit = db.query_opt(
+                    "SELECT 1 FROM erased e JOIN unnest($2::bytea[], $3::bigint[]) AS p(record, epoch)
+                     ON e.record = p.record AND e.epoch = p.epoch WHERE e.space = $1 LIMIT 1",
+                    &[&&space[..], &records, &epochs],
+                )?;
+                if hit.is_some() {
+                    return Ok(Err(ERASED));
+                }
+            }
             let mut known: HashMap<Vec<u8>, i64> = db
                 .query(
                     "SELECT digest, seq FROM envelopes WHERE space = $1 AND digest = ANY($2)",

@@ -11,15 +11,16 @@ use allervers_protocol::{
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{
-    as_ms, check_deliveries, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
+    as_ms, check_post, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
     whole_seconds, Caller, Enrolment, EpochOutcome, Storage, StorageError, StorageResult, Totals,
+    ERASED,
 };
 
 /// Migrations in order; migration `i` brings a relay file from version `i` to `i + 1`, and
 /// `PRAGMA user_version` holds the number applied. Version 0 is a new file, or one written before
 /// the schema was versioned: the first migration creates only what is missing.
 const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
-    &[legacy_schema, less_to_know, control_log, recovery];
+    &[legacy_schema, less_to_know, control_log, recovery, erasure];
 
 /// The schema the relay had before it was versioned, with the clock offsets that a file older
 /// still lacks.
@@ -124,6 +125,22 @@ fn recovery(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE invites ADD COLUMN coordinator INTEGER NOT NULL DEFAULT 0")
 }
 
+/// Erasure orders: the envelopes of a record found by its blinded id, and the `(epoch, record)`
+/// pairs erased in each space, whose later pushes are refused.
+fn erasure(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+CREATE INDEX envelopes_by_record ON envelopes (space, record);
+CREATE TABLE erased (
+    space BLOB NOT NULL,
+    record BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    PRIMARY KEY (space, record, epoch)
+) WITHOUT ROWID;
+"#,
+    )
+}
+
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
@@ -165,7 +182,9 @@ impl SqliteStorage {
         conn.execute_batch("PRAGMA secure_delete = ON;")?;
         if migrate(&mut conn)? {
             // The log may still hold frames of the rows as they were before: empty it.
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "checkpoint after an erasure failed");
+            }
         }
         not_moved(&conn)?;
         Ok(SqliteStorage {
@@ -485,6 +504,14 @@ impl Storage for SqliteStorage {
         space_exists(&tx, space)?;
         let mut seqs = Vec::with_capacity(envelopes.len());
         for e in envelopes {
+            let erased = tx
+                .prepare_cached(
+                    "SELECT 1 FROM erased WHERE space = ?1 AND record = ?2 AND epoch = ?3",
+                )?
+                .exists(params![space, e.record, e.epoch])?;
+            if erased {
+                return Err(ERASED);
+            }
             let digest = sha256(&e.sealed);
             let inserted = tx
                 .prepare_cached(
@@ -542,12 +569,29 @@ impl Storage for SqliteStorage {
             })
             .optional()?
             .ok_or(StorageError::NotFound("no such space"))?;
-        check_deliveries(items, epoch)?;
+        let erased = check_post(items, epoch)?;
+        for r in &erased {
+            tx.prepare_cached(
+                "DELETE FROM envelopes WHERE space = ?1 AND record = ?2 AND epoch = ?3",
+            )?
+            .execute(params![space, r.record, r.epoch])?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO erased (space, record, epoch) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![space, r.record, r.epoch])?;
+        }
         let seqs = items
             .iter()
             .map(|item| append_control(&tx, space, item))
             .collect::<StorageResult<Vec<u64>>>()?;
         tx.commit()?;
+        if !erased.is_empty() {
+            // `secure_delete` zeroed the rows in the file; the log's frames still hold them until
+            // a checkpoint, which nothing else holds up here (one connection).
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "checkpoint after an erasure failed");
+            }
+        }
         Ok(seqs)
     }
 

@@ -4,13 +4,18 @@
 //! misbehaving member or relay can send them (`adversarial`, with the counting allocator of
 //! `alloc_peak`), a coordinator's key for an epoch the relay never started (`epoch_forgery`), a
 //! relay moved to a new address that the devices follow (`moved_relay`), a space recovered with
-//! its code (`recovery`) and the deterministic simulation of many devices (`simulation`).
+//! its code (`recovery`), a person's erasure reaching every store and the relay with no trace
+//! left in their files (`erasure`) and the deterministic simulation of many devices (`simulation`).
 
 mod adversarial;
 mod alloc_peak;
 mod epoch_forgery;
+mod erasure;
 mod moved_relay;
 mod multi_instance;
+/// Every page of a store file, decrypted with its key (shared with the core's tests).
+#[path = "../../../core/tests/it/pages.rs"]
+mod pages;
 mod postgres_tls;
 mod recovery;
 mod simulation;

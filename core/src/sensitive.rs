@@ -1,0 +1,47 @@
+//! What reveals health (GDPR article 9: health, including mental health and addiction) among
+//! the codes and fields the records hold, defined once: pseudonymised exports leave it out
+//! unless asked (`ExportOptions::include_sensitive`).
+//!
+//! A code an organisation added (`code add`), or one this build does not know (written by a
+//! newer device), counts as sensitive too: nothing says what it reveals, and an organisation's
+//! own "CSAPA" referral target or "methadone" service would reveal addiction.
+
+use crate::model::fields::Kind;
+use crate::vocab::Vocab;
+
+/// The built-in codes that reveal health, each with why.
+pub const SENSITIVE_CODES: &[(Vocab, &str)] = &[
+    // A need for health care says the person is ill or injured.
+    (Vocab::Need, "health"),
+    // A need for mental health care says the person has a psychiatric condition.
+    (Vocab::Need, "mental_health"),
+    // A need about addiction says the person uses drugs or alcohol.
+    (Vocab::Need, "addiction"),
+    // Care given in the street (wound dressing, first aid, a nurse's act) is health data.
+    (Vocab::Service, "care"),
+    // A referral to psychiatry (a CMP, the public mental health centre) reveals mental health.
+    (Vocab::ReferralTarget, "psychiatry_cmp"),
+    // A referral to a PASS (hospital care for people without health cover) reveals a health
+    // problem.
+    (Vocab::ReferralTarget, "pass_health"),
+    // A health appointment to arrange reveals a health problem.
+    (Vocab::ActionCategory, "health_appointment"),
+];
+
+/// The fields that reveal health whatever their value, each with why.
+pub const SENSITIVE_FIELDS: &[(Kind, &str)] = &[
+    // A person's alert level ("watch", "very vulnerable") is set, most often, for a health or
+    // psychiatric fragility, which it then reveals.
+    (Kind::Person, "alert_level"),
+];
+
+/// Whether a code reveals (or may reveal) health: a sensitive built-in code, or any code that
+/// is not built in.
+pub fn is_sensitive_code(vocab: Vocab, code: &str) -> bool {
+    vocab.builtin(code).is_none() || SENSITIVE_CODES.contains(&(vocab, code))
+}
+
+/// Whether a field reveals health whatever its value.
+pub fn is_sensitive_field(kind: Kind, field: &str) -> bool {
+    SENSITIVE_FIELDS.contains(&(kind, field))
+}

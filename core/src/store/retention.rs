@@ -1,0 +1,138 @@
+//! The retention review (the CNIL's référentiel for social services): the persons with no
+//! contact for the organisation's retention period are listed for a coordinator, who keeps
+//! each file with a reason (a change on the person's record, so that the decision is in its
+//! history on every replica) or erases it. Read from the index tables only.
+
+use chrono::{DateTime, Months, Utc};
+use serde::Serialize;
+
+use crate::doc::Edit;
+use crate::model::display_name;
+use crate::model::fields::Kind;
+use crate::{CoreError, RecordId, Result, Store, Value};
+
+/// One person due for review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RetentionDue {
+    pub person: RecordId,
+    pub display_name: String,
+    /// The latest encounter with them; `None` if they were never met.
+    pub last_contact: Option<DateTime<Utc>>,
+    /// When they were recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// When a coordinator last kept their file, if one did.
+    pub kept_at: Option<DateTime<Utc>>,
+    /// What the period runs from: the latest of the last contact (or the recording, for a
+    /// person never met) and the last decision to keep the file.
+    pub since: DateTime<Utc>,
+    /// Whole months from `since` to now.
+    pub months: u32,
+}
+
+/// The persons due for review, oldest first, and the period that made them due.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RetentionReview {
+    pub period_months: u32,
+    pub due: Vec<RetentionDue>,
+}
+
+/// Whole months from `from` to `to` (0 when `to` is earlier).
+pub fn months_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    let mut n = 0u32;
+    while from
+        .checked_add_months(Months::new(n + 1))
+        .is_some_and(|t| t <= to)
+    {
+        n += 1;
+    }
+    n
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl Store {
+    fn refuse_unless_coordinator(&self) -> Result<()> {
+        if self.acts_as_coordinator()? {
+            Ok(())
+        } else {
+            Err(CoreError::invalid(
+                "retention",
+                "refused: the retention review is for a coordinator's device",
+            ))
+        }
+    }
+
+    /// The persons with no contact for the organisation's retention period (nor a decision to
+    /// keep their file since), oldest first. A coordinator's device only.
+    pub fn retention_review(&self) -> Result<RetentionReview> {
+        self.refuse_unless_coordinator()?;
+        let period_months = self.retention_months()?;
+        let now = self.clock.now();
+        let limit = now
+            .checked_sub_months(Months::new(period_months))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT p.record_id, p.name, p.nickname, p.created_at, p.kept_at,
+                    (SELECT max(e.occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id)
+             FROM persons p",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut due = Vec::new();
+        while let Some(r) = rows.next()? {
+            let Some(person) = RecordId::from_slice(&r.get::<_, Vec<u8>>(0)?) else {
+                continue;
+            };
+            let (name, nickname): (Option<String>, Option<String>) = (r.get(1)?, r.get(2)?);
+            let recorded_at = time(r.get(3)?);
+            let kept_at = r.get::<_, Option<i64>>(4)?.map(time);
+            let last_contact = r.get::<_, Option<i64>>(5)?.map(time);
+            let since = last_contact
+                .unwrap_or(recorded_at)
+                .max(kept_at.unwrap_or(DateTime::<Utc>::MIN_UTC));
+            if since > limit {
+                continue;
+            }
+            due.push(RetentionDue {
+                person,
+                display_name: display_name(name.as_deref(), nickname.as_deref()),
+                last_contact,
+                recorded_at,
+                kept_at,
+                since,
+                months: months_between(since, now),
+            });
+        }
+        due.sort_by(|a, b| a.since.cmp(&b.since).then(a.person.cmp(&b.person)));
+        Ok(RetentionReview { period_months, due })
+    }
+
+    /// How many persons are due for review (the coordinator's phone shows it).
+    pub fn retention_due_count(&self) -> Result<u64> {
+        Ok(self.retention_review()?.due.len() as u64)
+    }
+
+    /// Keeps a person's file after review: the time and the reason are written on the person's
+    /// record (the author and the time of the change say who decided, as history shows), and
+    /// the person leaves the list until a whole period has passed again.
+    pub fn retention_keep(&self, person: RecordId, reason: &str) -> Result<()> {
+        self.refuse_unless_coordinator()?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(CoreError::invalid(
+                "reason",
+                "is empty: say why the file is kept",
+            ));
+        }
+        self.edit_kind(
+            person,
+            Some(Kind::Person),
+            &[
+                Edit::Set("retention_kept_at".into(), Value::Time(self.clock.now())),
+                Edit::Set("retention_reason".into(), Value::Text(reason.to_string())),
+            ],
+        )
+    }
+}

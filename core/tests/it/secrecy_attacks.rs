@@ -1,0 +1,221 @@
+//! Attacks on the professional-secrecy features by a member worker's device running a modified
+//! app: a change written under its own actor, signed with its own keys and pushed through the
+//! relay, as no honest build writes it. Each test was seen failing before its defence.
+
+use allervers_core::{fuzzing, AccessQuery, Edit, Kind, NewConsent, RecordId, Store, Value, Via};
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT};
+use chrono::Duration;
+
+use crate::common::{device, person, Device};
+use crate::trust_attacks::Relay;
+
+/// One change to `record` as `d` holds it, written by `edit` under `d`'s own actor, signed by
+/// `d`'s device and sealed for its space: what a modified app pushes.
+fn forged(
+    d: &Device,
+    record: RecordId,
+    edit: impl FnOnce(&mut AutoCommit),
+) -> allervers_protocol::Envelope {
+    let mut doc = AutoCommit::load(&d.store.record_document(record).unwrap()).unwrap();
+    doc.set_actor(d.store.identity().device.actor().clone());
+    edit(&mut doc);
+    doc.commit_with(CommitOptions::default().with_time(d.store.now().timestamp_millis()));
+    let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let signature = fuzzing::sign_change(&d.store, record, &change).unwrap();
+    fuzzing::seal_change(&d.store, record, &change, signature).unwrap()
+}
+
+/// A coordinator's device and a worker's, in one space.
+fn team() -> (Device, Device, Relay) {
+    let a = device("Téléphone coordination", "Claire");
+    let w = device("Téléphone maraude", "Bruno");
+    let relay = Relay::create(&a, "Maraude de l'équipe");
+    relay.invite(&a, &w);
+    relay.settle(&[&a, &w]);
+    (a, w, relay)
+}
+
+fn decision(person: RecordId, given: bool) -> NewConsent {
+    NewConsent {
+        person,
+        partner: "siao".into(),
+        category: "identity_contact".into(),
+        given,
+        decided_on: None,
+        how: "oral".into(),
+        note: None,
+    }
+}
+
+fn consent_now(store: &Store, person: RecordId) -> Vec<Option<bool>> {
+    store
+        .current_consents(person)
+        .unwrap()
+        .iter()
+        .map(|c| c.given)
+        .collect()
+}
+
+#[test]
+fn a_consent_decision_is_what_its_creation_says_whatever_a_later_change_writes() {
+    let (a, w, relay) = team();
+    let p = person(&a.store, "Amina");
+    relay.settle(&[&a, &w]);
+    let id = a.store.record_consents(&[decision(p, true)]).unwrap()[0];
+    // Through the public API, on the device that recorded it: refused.
+    let edited = a
+        .store
+        .edit(id, &[Edit::Set("given".into(), Value::Bool(false))]);
+    assert!(edited.is_err());
+    relay.settle(&[&a, &w]);
+    // A worker's modified app turns the decision into a refusal and pushes it.
+    relay.push(vec![forged(&w, id, |doc| {
+        doc.put(ROOT, "given", false).unwrap();
+    })]);
+    relay.settle(&[&a, &w]);
+    for store in [&a.store, &w.store] {
+        assert_eq!(consent_now(store, p), vec![Some(true)]);
+        assert_eq!(store.consent(id).unwrap().given, Some(true));
+    }
+}
+
+#[test]
+fn a_decision_dated_in_the_future_does_not_pin_the_consent_against_a_withdrawal() {
+    let (a, w, relay) = team();
+    let p = person(&a.store, "Amina");
+    relay.settle(&[&a, &w]);
+    // A worker's device whose clock is fifty years ahead (wrong, or set so on purpose) records
+    // a decision dated on its own today.
+    w.clock
+        .advance_ms(Duration::days(50 * 365).num_milliseconds());
+    w.store.record_consents(&[decision(p, true)]).unwrap();
+    relay.settle(&[&a, &w]);
+    // The person withdraws, recorded by the coordinator the next day.
+    a.clock.advance_ms(Duration::days(1).num_milliseconds());
+    a.store.record_consents(&[decision(p, false)]).unwrap();
+    assert_eq!(consent_now(&a.store, p), vec![Some(false)]);
+}
+
+#[test]
+fn an_export_entry_with_a_reversed_period_does_not_stop_the_dossier() {
+    let (a, w, relay) = team();
+    let p = person(&a.store, "Hélène");
+    relay.settle(&[&a, &w]);
+    // The worker's device opens a file, so that it has a log of the day, then appends to it.
+    w.store.open_person(p, Via::App).unwrap();
+    relay.settle(&[&a, &w]);
+    let log = w
+        .store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .find(|(_, k)| *k == Kind::AccessLog)
+        .map(|(id, _)| id)
+        .unwrap();
+    let now = w.store.now().timestamp_millis();
+    relay.push(vec![forged(&w, log, |doc| {
+        let (_, list) = doc.get(ROOT, "entries").unwrap().unwrap();
+        let n = doc.length(&list);
+        let e = doc.insert_object(&list, n, ObjType::Map).unwrap();
+        doc.put(&e, "at", ScalarValue::Timestamp(now)).unwrap();
+        doc.put(&e, "worker", "Bruno").unwrap();
+        doc.put(&e, "via", "app").unwrap();
+        doc.put(&e, "what", "export").unwrap();
+        doc.put(&e, "kind", "persons").unwrap();
+        doc.put(&e, "from", "2026-03-10").unwrap();
+        doc.put(&e, "to", "2026-03-01").unwrap();
+        doc.put(&e, "pseudonymised", false).unwrap();
+    })]);
+    relay.settle(&[&a, &w]);
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        a.store.dossier(p, Via::Cli).map(|d| d.person)
+    }));
+    assert!(matches!(made, Ok(Ok(id)) if id == p));
+}
+
+#[test]
+fn a_bundle_of_the_whole_store_made_on_a_workers_phone_is_in_the_coordinators_access_log() {
+    let (a, w, relay) = team();
+    person(&a.store, "Hélène");
+    relay.settle(&[&a, &w]);
+    w.store
+        .export_bundle_by("phrase de passe du test", Via::App)
+        .unwrap();
+    relay.settle(&[&a, &w]);
+    let log = a.store.access_log(&AccessQuery::default()).unwrap();
+    let bundles: Vec<_> = log
+        .iter()
+        .filter(|e| e.what == "export" && e.export_kind.as_deref() == Some("bundle"))
+        .collect();
+    assert_eq!(bundles.len(), 1, "{log:?}");
+    assert_eq!(bundles[0].worker, "Bruno");
+}
+
+#[test]
+fn a_records_history_and_its_document_are_logged_as_reads_of_the_persons_files() {
+    let d = device("Poste bureau", "Sophie");
+    let p = person(&d.store, "Hélène");
+    let q = person(&d.store, "Yanis");
+    let met = crate::common::meet(&d.store, &[p, q], "quai de Valmy");
+    let history = d.store.open_history(p, Via::Cli).unwrap();
+    assert!(!history.is_empty());
+    d.store.open_document(met, Via::Cli).unwrap();
+    d.store.open_consents(p, Via::Cli).unwrap();
+    let about = |person: RecordId| {
+        d.store
+            .access_log(&AccessQuery {
+                person: Some(person),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+    };
+    // Hélène: her history, the shared encounter's document, her consent decisions; Yanis: the
+    // encounter's document.
+    assert_eq!((about(p), about(q)), (3, 1));
+    let log = d.store.access_log(&AccessQuery::default()).unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.export_kind.as_deref() == Some("document")));
+}
+
+#[test]
+fn a_lone_hidden_count_in_the_funders_csv_cannot_be_recovered_by_difference() {
+    use allervers_core::vocab::Lang;
+    use allervers_core::NewReferral;
+    let d = device("Poste bureau", "Sophie");
+    let today = d.store.now().date_naive();
+    // Six referrals to the 115, one to psychiatry: all "sent".
+    for (i, target) in ["siao_115"; 6]
+        .iter()
+        .chain(&["psychiatry_cmp"])
+        .enumerate()
+    {
+        let p = person(&d.store, &format!("Personne {i}"));
+        d.store
+            .add_referral(&NewReferral {
+                person: p,
+                target: (*target).into(),
+                target_name: None,
+                date: Some(today),
+                status: Some("sent".into()),
+            })
+            .unwrap();
+    }
+    let rows = d
+        .store
+        .report(today, today, None)
+        .unwrap()
+        .funder_csv_rows(Lang::Fr, &[]);
+    let cell = |section: &str, item: &str| {
+        rows.iter()
+            .find(|r| r[0] == section && r[1] == item)
+            .map(|r| r[2].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(cell("referrals_by_target", "psychiatry_cmp"), "< 5");
+    assert_eq!(cell("referrals_by_outcome", "sent"), "7");
+    // The 115's six are hidden too: 7 less what is shown no longer gives the psychiatry one.
+    assert_eq!(cell("referrals_by_target", "siao_115"), "s");
+}
