@@ -119,3 +119,17 @@ impl Drop for SmallDisk {
             .status();
     }
 }
+
+/// The store file at `path` opened with its raw key and the store's cipher settings, straight
+/// through SQLite: what a test that rewinds a schema or reads secrets by hand needs.
+pub fn raw_connection(path: &std::path::Path, key: &RawKey) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{}'\";",
+        hex::encode(key.as_bytes())
+    ))
+    .unwrap();
+    conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
+        .unwrap();
+    conn
+}

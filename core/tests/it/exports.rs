@@ -354,14 +354,7 @@ fn the_single_key_of_earlier_versions_goes_on_as_the_default_series() {
     let persons = f.persons.clone();
     drop(f);
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA key = \"x'{}'\";",
-            hex::encode(key.as_bytes())
-        ))
-        .unwrap();
-        conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
-            .unwrap();
+        let conn = crate::common::raw_connection(&path, &key);
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('pseudonym_key', ?1)",
             [legacy.as_slice()],

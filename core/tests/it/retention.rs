@@ -327,14 +327,7 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
     // Back to the schema before the review by hand: no `settings`, no `persons.kept_at` (and
     // none of the erasure's tables, whose migration comes after it).
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA key = \"x'{}'\";",
-            hex::encode(key.as_bytes())
-        ))
-        .unwrap();
-        conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
-            .unwrap();
+        let conn = crate::common::raw_connection(&path, &key);
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();

@@ -384,17 +384,7 @@ fn migrates_from(version: i64) {
 
     // Take the file back to the older schema.
     {
-        let conn = rusqlite::Connection::open(&d.path).unwrap();
-        let hex: String = d
-            .key
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
-            .unwrap();
-        conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
-            .unwrap();
+        let conn = crate::common::raw_connection(&d.path, &d.key);
         // Version 3: records in a table of their own, the bytes before the small columns, and a
         // situation row the old derivation could leave (a net move, not a change's own).
         conn.execute_batch(

@@ -507,14 +507,7 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
 
     // Back to schema 4 by hand: the single space row and the cursors in sync_state.
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA key = \"x'{}'\";",
-            hex::encode(key.as_bytes())
-        ))
-        .unwrap();
-        conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
-            .unwrap();
+        let conn = crate::common::raw_connection(&path, &key);
         conn.execute_batch(
             "CREATE TABLE space (id INTEGER PRIMARY KEY CHECK (id = 1), space BLOB NOT NULL,
                  name TEXT NOT NULL, relay TEXT NOT NULL, token TEXT NOT NULL, key BLOB NOT NULL,

@@ -424,17 +424,7 @@ pub(crate) mod forge {
 
     /// The secret keys of `d`'s device, read from its store (with its store key).
     pub fn device_keys(d: &Device) -> Keys {
-        let conn = rusqlite::Connection::open(&d.path).unwrap();
-        let hex: String = d
-            .key
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
-            .unwrap();
-        conn.execute_batch(allervers_core::store::CIPHER_SETTINGS)
-            .unwrap();
+        let conn = crate::common::raw_connection(&d.path, &d.key);
         let meta = |key: &str| -> [u8; 32] {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
                 r.get::<_, Vec<u8>>(0)
