@@ -151,11 +151,6 @@ pub(crate) fn day(doc: &AutoCommit) -> Option<String> {
     }
 }
 
-/// How many entries a log holds.
-pub(crate) fn entry_count(doc: &AutoCommit) -> usize {
-    entries_list(doc).map_or(0, |list| doc.length(&list))
-}
-
 /// Appends one entry to a log document (the caller commits).
 pub(crate) fn append(
     doc: &mut AutoCommit,
@@ -190,39 +185,112 @@ pub(crate) fn append(
     Ok(())
 }
 
-/// The entries of a log from position `from` on, each with the device whose operation created
-/// it. An entry another version wrote oddly is read as far as it goes (missing texts empty,
-/// an unreadable person id absent); one without a time is skipped.
-pub(crate) fn entries(doc: &AutoCommit, from: usize) -> Vec<(usize, StoredEntry)> {
-    let Some(list) = entries_list(doc) else {
+/// The device that created a log: the author of its creation (the one change with no
+/// dependencies), which only the device its id binds may write.
+pub(crate) fn creator(doc: &mut AutoCommit) -> Option<automerge::ActorId> {
+    doc.get_changes(&[])
+        .into_iter()
+        .find(|c| c.deps().is_empty())
+        .map(|c| c.actor_id().clone())
+}
+
+/// The entries of a log from position `from` on, as its creator wrote them: a log is its
+/// device's alone, so only the operations of the device that created the record count (the
+/// list it made, the entries it inserted in it, the values it put in them), read from its own
+/// changes. What another member's device did to the record (an entry inserted, deleted or
+/// rewritten, the list replaced) changes nothing, the same on every device whatever order the
+/// changes came in. An entry another version wrote oddly is read as far as it goes (missing
+/// texts empty, an unreadable person id absent); one without a time is skipped.
+pub(crate) fn entries(doc: &mut AutoCommit, from: usize) -> Vec<(usize, StoredEntry)> {
+    let Some(creator) = creator(doc) else {
         return Vec::new();
     };
+    let changes = doc.get_changes(&[]);
+    let mine: Vec<&automerge::Change> = changes
+        .iter()
+        .filter(|c| *c.actor_id() == creator)
+        .collect();
+    stored(&mine, &creator, None)
+        .into_iter()
+        .skip(from)
+        .collect()
+}
+
+/// The entries this device's own `change` to its own log added, numbered from `from` (the
+/// entries it held before): what `entries` would find past them, without reading the whole
+/// day's changes again. `None` when the log's list is not this device's own (another device's
+/// change replaced it): the caller reads the whole log then.
+pub(crate) fn added_by(
+    doc: &AutoCommit,
+    change: &automerge::Change,
+    from: usize,
+) -> Option<Vec<(usize, StoredEntry)>> {
+    let ObjId::Id(list, actor, _) = entries_list(doc)? else {
+        return None;
+    };
+    if actor != *change.actor_id() {
+        return None;
+    }
+    Some(
+        stored(&[change], change.actor_id(), Some(list))
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, e))| (from + i, e))
+            .collect(),
+    )
+}
+
+/// The entries the creator's `changes` (in causal order) put in the creator's list (`list`, its
+/// counter, when known), numbered from 0.
+fn stored(
+    changes: &[&automerge::Change],
+    creator: &automerge::ActorId,
+    mut list: Option<u64>,
+) -> Vec<(usize, StoredEntry)> {
+    use automerge::legacy::{Key, ObjectId, OpType};
+    use std::collections::BTreeMap;
+    // The creator's list (its counter, found in its changes unless given), and each entry it
+    // inserted: the entry map's counter -> the values the creator put in it.
+    let mut maps: BTreeMap<u64, BTreeMap<String, ScalarValue>> = BTreeMap::new();
+    for change in changes.iter().filter(|c| c.actor_id() == creator) {
+        let start = change.start_op().get();
+        for (i, op) in change.decode().operations.iter().enumerate() {
+            let counter = start + i as u64;
+            match (&op.obj, &op.key, &op.action) {
+                (ObjectId::Root, Key::Map(key), OpType::Make(ObjType::List)) if key == ENTRIES => {
+                    list = Some(counter);
+                }
+                (ObjectId::Id(obj), _, OpType::Make(ObjType::Map))
+                    if op.insert && obj.actor() == creator && Some(obj.counter()) == list =>
+                {
+                    maps.insert(counter, BTreeMap::new());
+                }
+                (ObjectId::Id(obj), Key::Map(key), OpType::Put(value))
+                    if obj.actor() == creator =>
+                {
+                    if let Some(map) = maps.get_mut(&obj.counter()) {
+                        map.insert(key.to_string(), value.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let device = DeviceId(creator.clone());
     let mut out = Vec::new();
-    for n in from..doc.length(&list) {
-        let Some((automerge::Value::Object(ObjType::Map), entry)) =
-            doc.get(&list, n).ok().flatten()
-        else {
-            continue;
-        };
-        let ObjId::Id(_, actor, _) = &entry else {
-            continue;
-        };
-        let scalar = |key: &str| match doc.get(&entry, key).ok().flatten() {
-            Some((automerge::Value::Scalar(s), _)) => Some(s.into_owned()),
-            _ => None,
-        };
-        let text = |key: &str| match scalar(key) {
+    for (n, map) in maps.into_values().enumerate() {
+        let text = |key: &str| match map.get(key) {
             Some(ScalarValue::Str(s)) => Some(s.to_string()),
             _ => None,
         };
-        let Some(ScalarValue::Timestamp(at_ms)) = scalar("at") else {
+        let Some(ScalarValue::Timestamp(at_ms)) = map.get("at") else {
             continue;
         };
         out.push((
             n,
             StoredEntry {
-                device: DeviceId(actor.clone()),
-                at_ms,
+                device: device.clone(),
+                at_ms: *at_ms,
                 worker: text("worker").unwrap_or_default(),
                 via: text("via").unwrap_or_default(),
                 what: text("what").unwrap_or_default(),
@@ -230,8 +298,8 @@ pub(crate) fn entries(doc: &AutoCommit, from: usize) -> Vec<(usize, StoredEntry)
                 export_kind: text("kind"),
                 from: text("from"),
                 to: text("to"),
-                pseudonymised: match scalar("pseudonymised") {
-                    Some(ScalarValue::Boolean(b)) => Some(b),
+                pseudonymised: match map.get("pseudonymised") {
+                    Some(ScalarValue::Boolean(b)) => Some(*b),
                     _ => None,
                 },
             },

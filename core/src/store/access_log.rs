@@ -49,15 +49,17 @@ fn entry_row(conn: &Connection, id: RecordId, n: usize, e: &access_log::StoredEn
 }
 
 /// Rewrites the index rows of one log record from its merged document: the record's device (its
-/// creator) and day, and every entry, each credited to the device whose operation wrote it.
-pub(crate) fn reindex(tx: &Connection, id: RecordId, doc: &AutoCommit) -> Result<()> {
+/// creator) and day, and every entry its creator wrote (`access_log::entries`).
+pub(crate) fn reindex(tx: &Connection, id: RecordId, doc: &mut AutoCommit) -> Result<()> {
     remove(tx, id)?;
     tx.prepare_cached(
         "INSERT OR REPLACE INTO access_logs (record_id, device, day) VALUES (?1, ?2, ?3)",
     )?
     .execute(params![
         id.as_bytes(),
-        super::index::creator(doc),
+        access_log::creator(doc)
+            .map(|a| a.to_bytes().to_vec())
+            .unwrap_or_default(),
         access_log::day(doc).unwrap_or_default()
     ])?;
     for (n, entry) in access_log::entries(doc, 0) {
@@ -185,7 +187,11 @@ impl Store {
                 true,
             ),
         };
-        let from = access_log::entry_count(&doc);
+        // The entries this device wrote in its log before (its index rows): where the new ones go.
+        let from: usize = tx
+            .prepare_cached("SELECT coalesce(max(n) + 1, 0) FROM access_log WHERE record_id = ?1")?
+            .query_row([id.as_bytes()], |r| r.get::<_, i64>(0))
+            .map(|n| usize::try_from(n).unwrap_or(0))?;
         for access in accesses {
             access_log::append(&mut doc, access, via, &worker, now_ms)?;
         }
@@ -195,12 +201,13 @@ impl Store {
             .get_last_local_change()
             .ok_or_else(|| CoreError::corrupt("access log entry has no change"))?;
         insert_change(&tx, id, Some(Kind::AccessLog), &change, true, now_ms)?;
-        if new {
-            reindex(&tx, id, &doc)?;
-        } else {
-            for (n, entry) in access_log::entries(&doc, from) {
-                entry_row(&tx, id, n, &entry)?;
+        match access_log::added_by(&doc, &change, from) {
+            Some(added) if !new => {
+                for (n, entry) in added {
+                    entry_row(&tx, id, n, &entry)?;
+                }
             }
+            _ => reindex(&tx, id, &mut doc)?,
         }
         maybe_snapshot(&tx, id, &mut doc)?;
         tx.commit()?;

@@ -219,3 +219,78 @@ fn a_lone_hidden_count_in_the_funders_csv_cannot_be_recovered_by_difference() {
     // The 115's six are hidden too: 7 less what is shown no longer gives the psychiatry one.
     assert_eq!(cell("referrals_by_target", "siao_115"), "s");
 }
+
+/// The access-log records of a device (the only ones there are in these tests).
+fn log_records(store: &Store) -> Vec<RecordId> {
+    store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, k)| *k == Kind::AccessLog)
+        .map(|(id, _)| id)
+        .collect()
+}
+
+#[test]
+fn an_entry_deleted_from_an_access_log_stays_listed() {
+    let (a, w, relay) = team();
+    let p = person(&a.store, "Hélène");
+    relay.settle(&[&a, &w]);
+    w.store.open_person(p, Via::App).unwrap();
+    relay.settle(&[&a, &w]);
+    assert_eq!(
+        a.store.access_log(&AccessQuery::default()).unwrap().len(),
+        1
+    );
+    // The worker's modified app deletes its own read from its log.
+    let log = log_records(&w.store)[0];
+    relay.push(vec![forged(&w, log, |doc| {
+        let (_, list) = doc.get(ROOT, "entries").unwrap().unwrap();
+        doc.delete(&list, 0).unwrap();
+    })]);
+    relay.settle(&[&a, &w]);
+    for store in [&a.store, &w.store] {
+        let rows = store.index_rows().unwrap();
+        assert_eq!(
+            rows.iter().filter(|r| r.starts_with("access_log:")).count(),
+            1,
+            "{rows:?}"
+        );
+    }
+}
+
+#[test]
+fn another_devices_access_log_cannot_be_rewritten_or_added_to() {
+    let (a, w, relay) = team();
+    let p = person(&a.store, "Hélène");
+    let q = person(&a.store, "Karim");
+    a.store.open_person(p, Via::Cli).unwrap();
+    relay.settle(&[&a, &w]);
+    let log = log_records(&a.store)[0];
+    let now = w.store.now().timestamp_millis();
+    // The worker's device rewrites the coordinator's read (another person, another name), and
+    // adds a read of its own making in the coordinator's log.
+    relay.push(vec![forged(&w, log, |doc| {
+        let (_, list) = doc.get(ROOT, "entries").unwrap().unwrap();
+        let (_, entry) = doc.get(&list, 0).unwrap().unwrap();
+        doc.put(&entry, "person", q.to_string()).unwrap();
+        doc.put(&entry, "worker", "Bruno").unwrap();
+        let e = doc.insert_object(&list, 1, ObjType::Map).unwrap();
+        doc.put(&e, "at", ScalarValue::Timestamp(now)).unwrap();
+        doc.put(&e, "worker", "Claire").unwrap();
+        doc.put(&e, "via", "cli").unwrap();
+        doc.put(&e, "what", "dossier").unwrap();
+        doc.put(&e, "person", q.to_string()).unwrap();
+    })]);
+    relay.settle(&[&a, &w]);
+    let listed = a.store.access_log(&AccessQuery::default()).unwrap();
+    let seen: Vec<_> = listed
+        .iter()
+        .map(|e| (e.what.clone(), e.person, e.worker.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("person".to_string(), Some(p), "Claire".to_string())]
+    );
+    assert_eq!(a.store.index_rows().unwrap(), w.store.index_rows().unwrap());
+}
