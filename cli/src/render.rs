@@ -771,10 +771,7 @@ pub fn access_log(rows: &[AccessRow], lang: Lang) -> String {
     let mut out = String::new();
     for r in rows {
         let e = &r.entry;
-        let device = e
-            .device_name
-            .clone()
-            .unwrap_or_else(|| e.device.chars().take(8).collect());
+        let device = e.device_label();
         let about = match (&e.person, &r.person_name) {
             (Some(id), Some(name)) => format!("  {name} ({id})"),
             (Some(id), None) => format!("  {id}"),

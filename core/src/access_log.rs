@@ -95,6 +95,15 @@ pub struct AccessEntry {
     pub pseudonymised: Option<bool>,
 }
 
+impl AccessEntry {
+    /// The device as a person reads it: its name from the roster, else its id's first digits.
+    pub fn device_label(&self) -> String {
+        self.device_name
+            .clone()
+            .unwrap_or_else(|| self.device.chars().take(8).collect())
+    }
+}
+
 /// Which entries to list.
 #[derive(Clone, Debug, Default)]
 pub struct AccessQuery {

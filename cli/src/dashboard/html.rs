@@ -285,10 +285,7 @@ fn access_table(rows: &[AccessRow], lang: Lang) -> String {
     );
     for r in rows {
         let e = &r.entry;
-        let device = e
-            .device_name
-            .clone()
-            .unwrap_or_else(|| e.device.chars().take(8).collect());
+        let device = e.device_label();
         let about = match (&e.person, &r.person_name) {
             (Some(id), name) => format!(
                 r#"<a href="/person/{id}">{}</a>"#,
