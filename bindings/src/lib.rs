@@ -932,11 +932,10 @@ impl Store {
     /// their file, logged).
     pub fn current_consents(&self, person: String) -> Result<Vec<Consent>> {
         guard(|| {
-            let person = id(&person)?;
-            self.inner.open_consents(person, core::Via::App)?;
+            let decisions = self.inner.open_consents(id(&person)?, core::Via::App)?;
             Ok(self
                 .inner
-                .current_consents(person)?
+                .consent_now(decisions)
                 .into_iter()
                 .map(Consent::from)
                 .collect())

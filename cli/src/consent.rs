@@ -92,7 +92,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<()> {
             let person = find_person(&store, &person)?;
             let decisions = store.open_consents(person, Via::Cli)?;
             let out = Consents {
-                current: store.current_consents(person)?,
+                current: store.consent_now(decisions.clone()),
                 decisions,
             };
             ctx.print(&out, || render(&out, ctx.lang))

@@ -16,7 +16,7 @@ use crate::access_log::{Access, AccessEntry, AccessQuery, Via};
 use crate::doc::{Comment, Reader};
 use crate::history::{HistoryEntry, Op};
 use crate::model::fields::{FieldSpec, FieldType, Kind, Value};
-use crate::store::{person_actions_and_referrals, person_encounters, Store};
+use crate::store::{person_encounters, person_follow_ups, Store};
 use crate::timeline::TimelineEntry;
 use crate::vocab::{self, ExtraTerm, Lang};
 use crate::{CoreError, RecordId, Result};
@@ -221,7 +221,7 @@ impl Store {
                     (e.id, others)
                 })
                 .collect();
-            let others = person_actions_and_referrals(&conn, person)?;
+            let others = person_follow_ups(&conn, person)?;
             (encounters, others)
         };
         let mut encounters = Vec::new();

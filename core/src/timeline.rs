@@ -8,8 +8,7 @@ use crate::doc::Reader;
 use crate::history::{author_of, creation, record_history, Author, Creation, HistoryEntry};
 use crate::model::fields::Kind;
 use crate::store::{
-    authors, load_doc, person_actions_and_referrals, person_encounters, record_kind, relay_times,
-    Store,
+    authors, load_doc, person_encounters, person_follow_ups, record_kind, relay_times, Store,
 };
 use crate::{CoreError, RecordId, Result};
 
@@ -136,7 +135,7 @@ impl Store {
 
         // Actions, referrals and consent decisions: their creation, then their later changes
         // (status, outcome).
-        for (id, kind) in person_actions_and_referrals(&conn, person)? {
+        for (id, kind) in person_follow_ups(&conn, person)? {
             let Some(mut doc) = load_doc(&conn, id)? else {
                 continue;
             };

@@ -53,31 +53,26 @@ pub(crate) fn refers_to_erased(
     kind: Kind,
     id: RecordId,
 ) -> Result<Option<RecordId>> {
+    // Actions, referrals and consent decisions name their person in a column of their table.
     let sql = match kind {
-        Kind::Action => {
-            "SELECT a.person_id FROM actions a JOIN erased e
-                           ON e.record_id = a.person_id AND e.person = a.person_id
-                         WHERE a.record_id = ?1"
-        }
-        Kind::Referral => {
-            "SELECT r.person_id FROM referrals r JOIN erased e
-                             ON e.record_id = r.person_id AND e.person = r.person_id
-                           WHERE r.record_id = ?1"
-        }
-        Kind::Consent => {
-            "SELECT c.person_id FROM consents c JOIN erased e
-                ON e.record_id = c.person_id AND e.person = c.person_id
-              WHERE c.record_id = ?1"
-        }
-        Kind::Encounter => {
-            "SELECT p.person_id FROM encounter_persons p JOIN erased e
-                              ON e.record_id = p.person_id AND e.person = p.person_id
-                            WHERE p.encounter_id = ?1 LIMIT 1"
-        }
+        Kind::Action | Kind::Referral | Kind::Consent => format!(
+            "SELECT t.person_id FROM {} t JOIN erased e
+                ON e.record_id = t.person_id AND e.person = t.person_id
+              WHERE t.record_id = ?1",
+            match kind {
+                Kind::Action => "actions",
+                Kind::Referral => "referrals",
+                _ => "consents",
+            }
+        ),
+        Kind::Encounter => "SELECT p.person_id FROM encounter_persons p JOIN erased e
+                ON e.record_id = p.person_id AND e.person = p.person_id
+              WHERE p.encounter_id = ?1 LIMIT 1"
+            .to_string(),
         _ => return Ok(None),
     };
     let found: Option<Vec<u8>> = conn
-        .prepare_cached(sql)?
+        .prepare_cached(&sql)?
         .query_row([id.as_bytes()], |r| r.get(0))
         .optional()?;
     Ok(found.and_then(|b| RecordId::from_slice(&b)))
@@ -93,7 +88,7 @@ pub(crate) struct About {
 /// The records about `person` in the index.
 pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About> {
     // Actions, referrals and consent decisions.
-    let others = super::person_actions_and_referrals(conn, person)?;
+    let others = super::person_follow_ups(conn, person)?;
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT encounter_id FROM encounter_persons WHERE person_id = ?1 ORDER BY encounter_id",
     )?;

@@ -50,7 +50,7 @@ pub use control::{Enrolment, EnrolmentStatus};
 pub use erasure::OrderStatus;
 pub use import::{ImportSummary, SignedChange};
 pub use open::CIPHER_SETTINGS;
-pub(crate) use query::{conflict_rows, person_actions_and_referrals, person_encounters};
+pub(crate) use query::{conflict_rows, person_encounters, person_follow_ups};
 pub use query::{DeviceInfo, DueAction, PersonQuery, PersonSort};
 pub use roster::ROSTER_ID;
 pub(crate) use roster::{authors, extra_terms, role_in};

@@ -219,16 +219,21 @@ impl Store {
     /// tomorrow does not count yet: a device with a wrong clock, or a member's device that
     /// lies, cannot pin a consent against every later withdrawal.
     pub fn current_consents(&self, person: RecordId) -> Result<Vec<Consent>> {
+        Ok(self.consent_now(self.consents(person)?))
+    }
+
+    /// The consent now among `decisions`, as [`Store::consents`] lists them (the latest first).
+    pub fn consent_now(&self, decisions: Vec<Consent>) -> Vec<Consent> {
         let tomorrow = self.now().date_naive() + chrono::Duration::days(1);
         let mut seen = std::collections::BTreeMap::new();
-        for c in self.consents(person)? {
+        for c in decisions {
             if c.decided_on.is_some_and(|d| d > tomorrow) {
                 continue;
             }
             let key = (c.partner.clone(), c.category.clone());
             seen.entry(key).or_insert(c);
         }
-        Ok(seen.into_values().collect())
+        seen.into_values().collect()
     }
 
     /// Any record, whatever its kind.
@@ -495,7 +500,7 @@ pub(crate) fn person_encounters(conn: &Connection, person: RecordId) -> Result<V
 
 /// The actions, then the referrals, then the consent decisions about `person`, each in
 /// creation order.
-pub(crate) fn person_actions_and_referrals(
+pub(crate) fn person_follow_ups(
     conn: &Connection,
     person: RecordId,
 ) -> Result<Vec<(RecordId, Kind)>> {

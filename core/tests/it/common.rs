@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use allervers_core::{ManualClock, NewEncounter, NewPerson, RawKey, RecordId, Store, StoreOptions};
+use allervers_core::{
+    ManualClock, NewConsent, NewEncounter, NewPerson, RawKey, RecordId, Store, StoreOptions,
+};
 use chrono::{TimeZone, Utc};
 
 pub struct Device {
@@ -61,6 +63,19 @@ pub fn meet(store: &Store, persons: &[RecordId], place: &str) -> RecordId {
             ..Default::default()
         })
         .expect("log encounter")
+}
+
+/// A decision of `person`, given orally today, about sharing `category` with the SIAO.
+pub fn consent(person: RecordId, category: &str, given: bool) -> NewConsent {
+    NewConsent {
+        person,
+        partner: "siao".into(),
+        category: category.into(),
+        given,
+        decided_on: None,
+        how: "oral".into(),
+        note: None,
+    }
 }
 
 /// Sends every change of `from` to `to` through a sealed bundle, as the command line does.

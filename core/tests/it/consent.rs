@@ -5,7 +5,7 @@
 use allervers_core::{ApiError, NewConsent, RecordId, Store, TimelineItem};
 use chrono::NaiveDate;
 
-use crate::common::{device, meet, person, send};
+use crate::common::{consent, device, meet, person, send};
 
 fn day(d: &str) -> Option<NaiveDate> {
     Some(d.parse().unwrap())
@@ -13,13 +13,8 @@ fn day(d: &str) -> Option<NaiveDate> {
 
 fn decision(person: RecordId, category: &str, given: bool, on: &str) -> NewConsent {
     NewConsent {
-        person,
-        partner: "siao".into(),
-        category: category.into(),
-        given,
         decided_on: day(on),
-        how: "oral".into(),
-        note: None,
+        ..consent(person, category, given)
     }
 }
 

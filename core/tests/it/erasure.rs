@@ -513,15 +513,7 @@ fn consent_decisions_about_the_person_are_erased_with_them() {
     let p = someone(&w1.store, "Gaëtan", "Le Grand");
     let ids = w1
         .store
-        .record_consents(&[allervers_core::NewConsent {
-            person: p,
-            partner: "siao".into(),
-            category: "identity_contact".into(),
-            given: true,
-            decided_on: None,
-            how: "oral".into(),
-            note: None,
-        }])
+        .record_consents(&[crate::common::consent(p, "identity_contact", true)])
         .unwrap();
     relay.settle(&[&w1, &c]);
     let done = c.store.erase_person(p, "demande", false).unwrap();

@@ -7,7 +7,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT};
 use chrono::Duration;
 
-use crate::common::{device, person, Device};
+use crate::common::{consent, device, person, Device};
 use crate::trust_attacks::Relay;
 
 /// One change to `record` as `d` holds it, written by `edit` under `d`'s own actor, signed by
@@ -37,15 +37,7 @@ fn team() -> (Device, Device, Relay) {
 }
 
 fn decision(person: RecordId, given: bool) -> NewConsent {
-    NewConsent {
-        person,
-        partner: "siao".into(),
-        category: "identity_contact".into(),
-        given,
-        decided_on: None,
-        how: "oral".into(),
-        note: None,
-    }
+    consent(person, "identity_contact", given)
 }
 
 fn consent_now(store: &Store, person: RecordId) -> Vec<Option<bool>> {

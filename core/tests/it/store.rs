@@ -358,15 +358,7 @@ fn migrates_from(version: i64) {
     crate::common::send(&other.store, &d.store);
     // A consent decision, which a device of an earlier version would have kept without a kind.
     d.store
-        .record_consents(&[allervers_core::NewConsent {
-            person: p,
-            partner: "siao".into(),
-            category: "identity_contact".into(),
-            given: true,
-            decided_on: None,
-            how: "oral".into(),
-            note: None,
-        }])
+        .record_consents(&[crate::common::consent(p, "identity_contact", true)])
         .unwrap();
     let consents = d.store.current_consents(p).unwrap();
     let day = |m, dd| chrono::NaiveDate::from_ymd_opt(2026, m, dd).unwrap();
