@@ -522,6 +522,9 @@ pub enum TimelineKind {
     Action,
     Referral,
     Consent,
+    /// A health professional saw the person (the day in `title`; the content stays in the
+    /// health space).
+    HealthContact,
     Change,
 }
 
@@ -599,6 +602,13 @@ fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
                     "refused"
                 }
             )),
+        ),
+        I::HealthContact { id, on } => (
+            TimelineKind::HealthContact,
+            id.to_string(),
+            on.map(|d| d.to_string()),
+            vec![],
+            None,
         ),
         I::Change(h) => (
             TimelineKind::Change,
@@ -698,6 +708,8 @@ pub struct Erasure {
     pub actions: u64,
     pub referrals: u64,
     pub consents: u64,
+    /// Health contacts (no content: the team's store holds no health note).
+    pub health: u64,
     pub changes: u64,
     /// Blinded ids the order lists for the relay (0 outside a space).
     pub blinded: u64,
@@ -712,6 +724,7 @@ impl From<core::Erasure> for Erasure {
             actions: e.actions as u64,
             referrals: e.referrals as u64,
             consents: e.consents as u64,
+            health: e.health as u64,
             changes: e.changes as u64,
             blinded: e.blinded as u64,
         }

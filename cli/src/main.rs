@@ -6,6 +6,7 @@ mod consent;
 pub(crate) mod dashboard;
 mod demo;
 mod dossier;
+mod health;
 mod keys;
 mod qr;
 mod render;
@@ -34,6 +35,11 @@ struct Cli {
     /// The folder holding the store (default: the user's data folder, `allervers/`).
     #[arg(long, global = true, env = "ALLERVERS_DATA")]
     data: Option<PathBuf>,
+    /// Work on this device's health store (a health professional's: the team's health space)
+    /// instead of the team's: `invite`, `devices`, `approve`, `coordinator`, `revoke`,
+    /// `quarantine`, `sync`, `access-log`, `space recovery-code`.
+    #[arg(long, global = true)]
+    health: bool,
     /// Print JSON instead of text (reading commands).
     #[arg(long, global = true)]
     json: bool,
@@ -81,6 +87,9 @@ enum Command {
     /// A person's consent to share, per partner and category.
     #[command(subcommand)]
     Consent(consent::ConsentCmd),
+    /// Health notes, for health professionals only: the team's health space.
+    #[command(subcommand)]
+    Health(health::HealthCmd),
     /// The code lists (services, needs, situations, referral targets...) and the
     /// organisation's own codes.
     #[command(subcommand)]
@@ -557,25 +566,62 @@ pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     Ok(())
 }
 
+#[derive(Clone)]
 struct Ctx {
     dir: PathBuf,
+    /// The health store (`DIR/health/`) rather than the team's.
+    health: bool,
     json: bool,
     lang: Lang,
 }
 
 impl Ctx {
+    /// The folder of the store this context works on: the team's, or its health store's.
+    fn store_dir(&self) -> PathBuf {
+        if self.health {
+            self.dir.join("health")
+        } else {
+            self.dir.clone()
+        }
+    }
+
     fn store_path(&self) -> PathBuf {
-        self.dir.join("store.db")
+        self.store_dir().join("store.db")
+    }
+
+    /// The same context on the team's store, or on the health store.
+    fn on(&self, health: bool) -> Ctx {
+        Ctx {
+            health,
+            ..self.clone()
+        }
+    }
+
+    /// The key of the store this context works on: the team store's (from the passphrase), or
+    /// the health store's, derived from it.
+    fn key(&self) -> Result<allervers_core::RawKey> {
+        let key = keys::store_key(&self.dir)?;
+        Ok(if self.health {
+            allervers_core::health_store_key(&key)
+        } else {
+            key
+        })
     }
 
     fn open(&self) -> Result<Store> {
         if !self.store_path().exists() {
+            if self.health {
+                bail!(
+                    "no health store in {} (a health professional's device: `allervers health found CODE` or `allervers health join CODE`)",
+                    self.dir.display()
+                );
+            }
             bail!(
                 "no store in {} (run `allervers init --device-name NAME` first)",
                 self.dir.display()
             );
         }
-        let key = keys::store_key(&self.dir)?;
+        let key = self.key()?;
         let store = Store::open(&self.store_path(), &key)?;
         render::know_extra_terms(store.extra_terms()?);
         Ok(store)
@@ -758,6 +804,7 @@ fn run(cli: Cli) -> Result<()> {
     };
     let ctx = Ctx {
         dir,
+        health: cli.health,
         json: cli.json,
         lang: match cli.lang {
             LangArg::Fr => Lang::Fr,
@@ -769,6 +816,9 @@ fn run(cli: Cli) -> Result<()> {
             device_name,
             worker,
         } => {
+            if ctx.health {
+                bail!("a health store is made by `allervers health found CODE` or `allervers health join CODE`");
+            }
             if ctx.store_path().exists() {
                 bail!("a store already exists in {}", ctx.dir.display());
             }
@@ -793,6 +843,7 @@ fn run(cli: Cli) -> Result<()> {
                 )
             })?;
         }
+        Command::Health(cmd) => health::run(&ctx, cmd)?,
         Command::Person(cmd) => person_cmd(&ctx, cmd)?,
         Command::Encounter(cmd) => encounter_cmd(&ctx, cmd)?,
         Command::Action(cmd) => {

@@ -291,6 +291,7 @@ struct Words {
     action: &'static str,
     referral: &'static str,
     consent: &'static str,
+    health: &'static str,
     created: &'static str,
     changed: &'static str,
 }
@@ -300,6 +301,7 @@ const FR: Words = Words {
     action: "SUIVI",
     referral: "ORIENTATION",
     consent: "CONSENTEMENT",
+    health: "SANTÉ",
     created: "FICHE créée",
     changed: "modification",
 };
@@ -309,6 +311,7 @@ const EN: Words = Words {
     action: "ACTION",
     referral: "REFERRAL",
     consent: "CONSENT",
+    health: "HEALTH",
     created: "RECORD created",
     changed: "changed",
 };
@@ -422,6 +425,15 @@ pub fn describe(item: &TimelineItem, lang: Lang) -> String {
                     .unwrap_or_default()
             )
         }
+        TimelineItem::HealthContact { .. } => match lang {
+            Lang::Fr => {
+                "vu(e) par un professionnel de santé (contenu réservé aux professionnels de santé)"
+                    .into()
+            }
+            Lang::En => {
+                "seen by a health professional (content for health professionals only)".into()
+            }
+        },
         TimelineItem::Change(h) => {
             let kind = if h.field == "outcome" || h.field == "target" {
                 Kind::Referral
@@ -448,6 +460,7 @@ pub fn kind_word(
         TimelineItem::Action { .. } => w.action,
         TimelineItem::Referral { .. } => w.referral,
         TimelineItem::Consent { .. } => w.consent,
+        TimelineItem::HealthContact { .. } => w.health,
         TimelineItem::Change(h) if h.creation && h.record_id == person => w.created,
         TimelineItem::Change(_) => w.changed,
     }

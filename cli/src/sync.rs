@@ -108,8 +108,11 @@ pub fn set_relay(ctx: &Ctx, url: &str) -> Result<()> {
 /// The store was erased on a coordinator's wipe order: so goes what turned the passphrase into
 /// its key.
 fn erased(ctx: &Ctx) -> anyhow::Error {
-    let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
-    let _ = std::fs::remove_dir(&ctx.dir);
+    // A wiped health store leaves the team's store and its key settings alone.
+    if !ctx.health {
+        let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
+    }
+    let _ = std::fs::remove_dir(ctx.store_dir());
     CoreError::Wiped.into()
 }
 
@@ -406,6 +409,34 @@ pub fn quarantine(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn sync(ctx: &Ctx) -> Result<()> {
+    let (summary, text) = sync_store(ctx)?;
+    // A health professional's device syncs its health store too, and erases there the health
+    // notes of the persons erased from the team's file.
+    let health = ctx.on(true);
+    if ctx.health || !health.store_path().exists() {
+        return ctx.print(&summary, || text);
+    }
+    let (health_summary, health_text) = sync_store(&health)?;
+    let followed = health
+        .open()?
+        .follow_team_erasures(&ctx.open()?)
+        .map_err(anyhow::Error::from)?;
+    ctx.print(
+        &serde_json::json!({"team": summary, "health": health_summary, "health_erasures": followed}),
+        || {
+            let mut text = format!("{text}\nHealth space: {health_text}");
+            if followed > 0 {
+                text.push_str(&format!(
+                    "\nHealth notes of {followed} erased person(s) erased"
+                ));
+            }
+            text
+        },
+    )
+}
+
+/// One sync round of the store `ctx` works on, with the summary and its text.
+fn sync_store(ctx: &Ctx) -> Result<(allervers_core::SyncSummary, String)> {
     let store = ctx.open()?;
     let m = enrolled(&store)?;
     let bar = indicatif::ProgressBar::new_spinner();
@@ -427,30 +458,27 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     bar.finish_and_clear();
-    ctx.print(&summary, || {
-        let mut text = format!(
-            "Synced: pushed {}, pulled {} ({} new), {} new conflicts, cursor {}",
-            summary.pushed,
-            summary.pulled,
-            summary.new_changes,
-            summary.new_conflicts,
-            summary.cursor
-        );
-        if summary.keys_received > 0 {
-            text.push_str(&format!(", {} space key(s) received", summary.keys_received));
-        }
-        if summary.approved > 0 {
-            text.push_str(&format!(", {} device(s) approved", summary.approved));
-        }
-        if summary.quarantined + summary.held > 0 {
-            text.push_str(&format!(
-                "\nSet aside: {} quarantined, {} held (allervers quarantine)",
-                summary.quarantined, summary.held
-            ));
-        }
-        if !store.holds_space_key(&m.space).unwrap_or(true) {
-            text.push_str("\nThis device has not received the space's key yet: its changes wait until a coordinator's device syncs");
-        }
-        text
-    })
+    let mut text = format!(
+        "Synced: pushed {}, pulled {} ({} new), {} new conflicts, cursor {}",
+        summary.pushed, summary.pulled, summary.new_changes, summary.new_conflicts, summary.cursor
+    );
+    if summary.keys_received > 0 {
+        text.push_str(&format!(
+            ", {} space key(s) received",
+            summary.keys_received
+        ));
+    }
+    if summary.approved > 0 {
+        text.push_str(&format!(", {} device(s) approved", summary.approved));
+    }
+    if summary.quarantined + summary.held > 0 {
+        text.push_str(&format!(
+            "\nSet aside: {} quarantined, {} held (allervers quarantine)",
+            summary.quarantined, summary.held
+        ));
+    }
+    if !store.holds_space_key(&m.space).unwrap_or(true) {
+        text.push_str("\nThis device has not received the space's key yet: its changes wait until a coordinator's device syncs");
+    }
+    Ok((summary, text))
 }

@@ -6,6 +6,7 @@
 //! itself never sees a network.
 
 mod http;
+mod linked;
 mod moved;
 mod relay_api;
 mod space;
@@ -14,6 +15,7 @@ mod transport;
 use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, SyncSummary};
 
 pub use http::{HttpClient, WireStats};
+pub use linked::{found_health_space, space_code};
 pub use moved::set_relay;
 pub use relay_api::{Exchange, HttpRequest, RelayApi};
 pub use space::{

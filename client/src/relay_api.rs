@@ -2,9 +2,9 @@
 //! an [`Exchange`] only moves bytes (the ureq client, or a phone's OkHttp or URLSession).
 
 use allervers_protocol::{
-    decode, encode, hex_id, ControlPage, CreateInvite, CreateRecovery, CreateSpace, DeviceEntry,
-    DeviceId, Enroll, EpochStarted, Page, PostControl, Push, Pushed, Registered, SpaceId,
-    StartEpoch, WipeOrder,
+    decode, encode, hex_id, ControlPage, CreateInvite, CreateLinkedSpace, CreateRecovery,
+    CreateSpace, CreateSpaceInvite, DeviceEntry, DeviceId, Enroll, EpochStarted, Page, PostControl,
+    Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder,
 };
 
 use crate::{Transport, TransportError};
@@ -113,6 +113,33 @@ pub trait RelayApi: Exchange {
             encode(recovery),
         )))?;
         Ok(())
+    }
+
+    fn create_space_invite(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        invite: &CreateSpaceInvite,
+    ) -> Result<(), TransportError> {
+        checked(self.exchange(post(
+            format!("{relay}/v1/spaces/{}/space-invites", hex_id(space)),
+            Some(token),
+            encode(invite),
+        )))?;
+        Ok(())
+    }
+
+    fn create_linked_space(
+        &self,
+        relay: &str,
+        request: &CreateLinkedSpace,
+    ) -> Result<Registered, TransportError> {
+        decoded(checked(self.exchange(post(
+            format!("{relay}/v1/linked-spaces"),
+            None,
+            encode(request),
+        )))?)
     }
 
     fn enroll(&self, relay: &str, enroll: &Enroll) -> Result<Registered, TransportError> {

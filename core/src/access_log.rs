@@ -53,6 +53,8 @@ pub enum Access {
     Timeline { person: RecordId },
     /// A person's dossier (everything held about them) was written.
     Dossier { person: RecordId },
+    /// A person's health notes were read (on a health professional's device).
+    Health { person: RecordId },
     /// An export of personal data: its kind, its period and whether it was pseudonymised.
     Export {
         kind: String,
@@ -68,6 +70,7 @@ impl Access {
             Access::Person { .. } => "person",
             Access::Timeline { .. } => "timeline",
             Access::Dossier { .. } => "dossier",
+            Access::Health { .. } => "health",
             Access::Export { .. } => "export",
         }
     }
@@ -85,7 +88,7 @@ pub struct AccessEntry {
     pub worker: String,
     /// `cli`, `dashboard` or `app` (or what a newer device wrote).
     pub via: String,
-    /// `person`, `timeline`, `dossier` or `export` (or what a newer device wrote).
+    /// `person`, `timeline`, `dossier`, `health` or `export` (or what a newer device wrote).
     pub what: String,
     pub person: Option<RecordId>,
     /// For an export: its kind, period and whether it was pseudonymised.
@@ -176,7 +179,10 @@ pub(crate) fn append(
     doc.put(&entry, "via", via.name())?;
     doc.put(&entry, "what", access.what())?;
     match access {
-        Access::Person { person } | Access::Timeline { person } | Access::Dossier { person } => {
+        Access::Person { person }
+        | Access::Timeline { person }
+        | Access::Dossier { person }
+        | Access::Health { person } => {
             doc.put(&entry, "person", person.to_string())?;
         }
         Access::Export {

@@ -104,6 +104,8 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         Kind::Referral => text("target").unwrap_or_default(),
         Kind::Observation => text("territory").unwrap_or_default(),
         Kind::Consent => text("category").unwrap_or_default(),
+        Kind::HealthNote => format!("note de santé du {}", text("on").unwrap_or_default()),
+        Kind::HealthContact => format!("suivi santé du {}", text("on").unwrap_or_default()),
         Kind::Roster => "roster".into(),
         Kind::AccessLog => "access log".into(),
     }

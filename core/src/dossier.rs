@@ -258,7 +258,9 @@ impl Store {
             };
             match kind {
                 Kind::Action => actions.push(part),
-                _ => referrals.push(part),
+                Kind::Referral => referrals.push(part),
+                // Consent decisions have their own part; health contacts are in the timeline.
+                _ => {}
             }
         }
         self.log_access(&[Access::Dossier { person }], via)?;

@@ -44,17 +44,19 @@ pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::{
-    Action, Consent, Encounter, NewAction, NewConsent, NewEncounter, NewObservation, NewPerson,
-    NewReferral, Observation, Person, PersonSummary, Record, Referral,
+    Action, Consent, Encounter, HealthContact, HealthNote, NewAction, NewConsent, NewEncounter,
+    NewHealthNote, NewObservation, NewPerson, NewReferral, Observation, Person, PersonSummary,
+    Record, Referral,
 };
 pub use store::export;
+pub use store::health::health_store_key;
 pub use store::retention::{RetentionDue, RetentionReview};
 pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, OrderStatus, PersonQuery, PersonSort, SetAside,
     SignedChange, Store, StoreOptions,
 };
 pub use sync::{
-    relay_address, Erasure, Invite, Membership, RecoveryCode, Request, Response, SyncProgress,
-    SyncRound, SyncSummary,
+    relay_address, Erasure, Invite, Membership, RecoveryCode, Request, Response, SpaceCode,
+    SyncProgress, SyncRound, SyncSummary,
 };
 pub use timeline::{TimelineEntry, TimelineItem};

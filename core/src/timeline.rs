@@ -1,5 +1,6 @@
 //! Timelines: `timeline(person)` merges everything about one person from every device
-//! (encounters, actions, referrals, consent decisions, field changes) in time order.
+//! (encounters, actions, referrals, consent decisions, health contacts, field changes) in time
+//! order.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -51,6 +52,9 @@ pub enum TimelineItem {
         decided_on: Option<NaiveDate>,
         how: Option<String>,
     },
+    /// A health professional saw the person that day: the content is in the health space,
+    /// which only health professionals' devices read.
+    HealthContact { id: RecordId, on: Option<NaiveDate> },
     /// A change to the person's record, or to an action, referral or consent about them.
     Change(HistoryEntry),
 }
@@ -168,6 +172,12 @@ impl Store {
                             .as_deref()
                             .and_then(crate::model::fields::parse_date),
                         how: text("how"),
+                    },
+                    Kind::HealthContact => TimelineItem::HealthContact {
+                        id,
+                        on: text("on")
+                            .as_deref()
+                            .and_then(crate::model::fields::parse_date),
                     },
                     _ => TimelineItem::Referral {
                         id,

@@ -24,6 +24,7 @@ pub enum Vocab {
     Partner,
     ConsentCategory,
     ConsentHow,
+    HealthCategory,
 }
 
 /// One code of a list, with its labels.
@@ -204,8 +205,23 @@ const CONSENT_HOW: &[Term] = &[
     t("other", "autre", "other"),
 ];
 
+/// What a health note is about: written and read by health professionals only.
+const HEALTH_CATEGORY: &[Term] = &[
+    t("consultation", "consultation", "consultation"),
+    t("care", "soins", "care"),
+    t("mental_health", "santé mentale", "mental health"),
+    t("addiction", "addictologie", "addiction"),
+    t(
+        "prevention",
+        "prévention, dépistage",
+        "prevention, screening",
+    ),
+    t("referral", "orientation vers le soin", "referral to care"),
+    t("other", "autre", "other"),
+];
+
 impl Vocab {
-    pub const ALL: [Vocab; 14] = [
+    pub const ALL: [Vocab; 15] = [
         Vocab::Gender,
         Vocab::AlertLevel,
         Vocab::Situation,
@@ -220,6 +236,7 @@ impl Vocab {
         Vocab::Partner,
         Vocab::ConsentCategory,
         Vocab::ConsentHow,
+        Vocab::HealthCategory,
     ];
 
     /// The built-in codes of this list.
@@ -239,6 +256,7 @@ impl Vocab {
             Vocab::Partner => PARTNER,
             Vocab::ConsentCategory => CONSENT_CATEGORY,
             Vocab::ConsentHow => CONSENT_HOW,
+            Vocab::HealthCategory => HEALTH_CATEGORY,
         }
     }
 
@@ -259,6 +277,7 @@ impl Vocab {
             Vocab::Partner => "partner",
             Vocab::ConsentCategory => "consent_category",
             Vocab::ConsentHow => "consent_how",
+            Vocab::HealthCategory => "health_category",
         }
     }
 

@@ -22,10 +22,16 @@ pub enum Kind {
     /// One device's access log for one day: who opened which person's file, timeline or
     /// dossier, and which exports were made (`store/access_log.rs`).
     AccessLog,
+    /// A consultation or care note about a person, in a health space only: written and read
+    /// by health professionals' devices (`store/health.rs`).
+    HealthNote,
+    /// That a person is followed in health, on a day, with no content: what the team's devices
+    /// see of a health note (`store/health.rs`).
+    HealthContact,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -34,6 +40,8 @@ impl Kind {
         Kind::Roster,
         Kind::Consent,
         Kind::AccessLog,
+        Kind::HealthNote,
+        Kind::HealthContact,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +54,8 @@ impl Kind {
             Kind::Roster => "roster",
             Kind::Consent => "consent",
             Kind::AccessLog => "access_log",
+            Kind::HealthNote => "health_note",
+            Kind::HealthContact => "health_contact",
         }
     }
 
@@ -64,6 +74,8 @@ impl Kind {
             Kind::Roster => &[],
             Kind::Consent => CONSENT,
             Kind::AccessLog => ACCESS_LOG,
+            Kind::HealthNote => HEALTH_NOTE,
+            Kind::HealthContact => HEALTH_CONTACT,
         }
     }
 
@@ -324,6 +336,23 @@ const CONSENT: &[FieldSpec] = &[
 const ACCESS_LOG: &[FieldSpec] = &[
     f("day", T::Date(Horizon::Past), "jour"),
     f("entries", T::AccessEntries, "consultations et exports"),
+];
+
+/// A health professional's note about a person (the person is held in the team's store, not
+/// in the health space's).
+const HEALTH_NOTE: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("on", T::Date(Horizon::Past), "date"),
+    f("professional", T::Text, "professionnel de santé"),
+    f("category", T::Code(Vocab::HealthCategory), "catégorie"),
+    f("text", T::Text, "note"),
+    f("next_step", T::Text, "suite à donner"),
+];
+
+/// That a health professional saw a person on a day: the team sees this, never the note.
+const HEALTH_CONTACT: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("on", T::Date(Horizon::Past), "date"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

@@ -286,6 +286,42 @@ impl NewConsent {
     }
 }
 
+/// A health professional's note about a person: a consultation or care, in the health space.
+#[derive(Clone, Debug)]
+pub struct NewHealthNote {
+    /// The person, as the team's store knows them.
+    pub person: RecordId,
+    /// When it happened; today when not said.
+    pub on: Option<NaiveDate>,
+    /// The health professional who writes it.
+    pub professional: String,
+    pub category: String,
+    pub text: String,
+    /// What is to be done next.
+    pub next_step: Option<String>,
+}
+
+impl NewHealthNote {
+    pub(crate) fn edits(&self, today: NaiveDate) -> Vec<Edit> {
+        let mut e = Vec::new();
+        set(&mut e, "person", Some(Value::Ref(self.person)));
+        set(&mut e, "on", Some(Value::Date(self.on.unwrap_or(today))));
+        set(
+            &mut e,
+            "professional",
+            text(&Some(self.professional.clone())),
+        );
+        set(
+            &mut e,
+            "category",
+            Some(Value::Code(self.category.trim().into())),
+        );
+        set(&mut e, "text", text(&Some(self.text.clone())));
+        set(&mut e, "next_step", text(&self.next_step));
+        e
+    }
+}
+
 /// A territory observation: anonymous counts, no person.
 #[derive(Clone, Debug, Default)]
 pub struct NewObservation {
@@ -635,6 +671,52 @@ impl Consent {
     }
 }
 
+/// A health note, as read on a health professional's device.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthNote {
+    pub id: RecordId,
+    pub person: Option<RecordId>,
+    pub on: Option<NaiveDate>,
+    pub professional: Option<String>,
+    pub category: Option<String>,
+    pub text: Option<String>,
+    pub next_step: Option<String>,
+}
+
+impl HealthNote {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> HealthNote {
+        let k = Kind::HealthNote;
+        HealthNote {
+            id,
+            person: get_text(r, k, "person").and_then(|s| s.parse().ok()),
+            on: get_date(r, k, "on"),
+            professional: get_text(r, k, "professional"),
+            category: get_text(r, k, "category"),
+            text: get_text(r, k, "text"),
+            next_step: get_text(r, k, "next_step"),
+        }
+    }
+}
+
+/// That a health professional saw a person on a day: all the team sees of a health note.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthContact {
+    pub id: RecordId,
+    pub person: Option<RecordId>,
+    pub on: Option<NaiveDate>,
+}
+
+impl HealthContact {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> HealthContact {
+        let k = Kind::HealthContact;
+        HealthContact {
+            id,
+            person: get_text(r, k, "person").and_then(|s| s.parse().ok()),
+            on: get_date(r, k, "on"),
+        }
+    }
+}
+
 /// Any record, as read by `Store::record`.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -645,4 +727,6 @@ pub enum Record {
     Referral(Referral),
     Observation(Observation),
     Consent(Consent),
+    HealthNote(HealthNote),
+    HealthContact(HealthContact),
 }

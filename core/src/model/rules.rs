@@ -104,6 +104,17 @@ pub(crate) fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> 
             }
             Ok(())
         }
+        Kind::HealthNote | Kind::HealthContact => {
+            let required: &[&str] = if kind == Kind::HealthNote {
+                &["person", "on", "category", "text"]
+            } else {
+                &["person", "on"]
+            };
+            match required.iter().find(|f| !present(f)) {
+                Some(field) => Err(CoreError::invalid(*field, "is required")),
+                None => Ok(()),
+            }
+        }
         Kind::Observation => {
             if !present("territory") {
                 return Err(CoreError::invalid("territory", "is empty"));

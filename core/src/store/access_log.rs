@@ -245,6 +245,18 @@ impl Store {
             Kind::Action => self.action(id)?.person.into_iter().collect(),
             Kind::Referral => self.referral(id)?.person.into_iter().collect(),
             Kind::Consent => self.consent(id)?.person.into_iter().collect(),
+            Kind::HealthNote => self
+                .read(id, Kind::HealthNote, |r| {
+                    crate::model::HealthNote::read(id, r).person
+                })?
+                .into_iter()
+                .collect(),
+            Kind::HealthContact => self
+                .read(id, Kind::HealthContact, |r| {
+                    crate::model::HealthContact::read(id, r).person
+                })?
+                .into_iter()
+                .collect(),
             Kind::Encounter => self.encounter(id)?.persons,
             Kind::Observation | Kind::Roster | Kind::AccessLog => Vec::new(),
         })

@@ -53,19 +53,23 @@ pub(crate) fn refers_to_erased(
     kind: Kind,
     id: RecordId,
 ) -> Result<Option<RecordId>> {
-    // Actions, referrals and consent decisions name their person in a column of their table.
-    let sql = match kind {
-        Kind::Action | Kind::Referral | Kind::Consent => format!(
-            "SELECT t.person_id FROM {} t JOIN erased e
+    // Actions, referrals, consent decisions and health notes and contacts name their person in
+    // a column of their table.
+    let table = match kind {
+        Kind::Action => Some("actions"),
+        Kind::Referral => Some("referrals"),
+        Kind::Consent => Some("consents"),
+        Kind::HealthNote => Some("health_notes"),
+        Kind::HealthContact => Some("health_contacts"),
+        _ => None,
+    };
+    let sql = match (kind, table) {
+        (_, Some(table)) => format!(
+            "SELECT t.person_id FROM {table} t JOIN erased e
                 ON e.record_id = t.person_id AND e.person = t.person_id
-              WHERE t.record_id = ?1",
-            match kind {
-                Kind::Action => "actions",
-                Kind::Referral => "referrals",
-                _ => "consents",
-            }
+              WHERE t.record_id = ?1"
         ),
-        Kind::Encounter => "SELECT p.person_id FROM encounter_persons p JOIN erased e
+        (Kind::Encounter, _) => "SELECT p.person_id FROM encounter_persons p JOIN erased e
                 ON e.record_id = p.person_id AND e.person = p.person_id
               WHERE p.encounter_id = ?1 LIMIT 1"
             .to_string(),
@@ -99,6 +103,16 @@ pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About>
             .push(RecordId::from_slice(&row?).ok_or_else(|| CoreError::corrupt("bad record id"))?);
     }
     Ok(About { others, encounters })
+}
+
+/// The persons erased from this store, by id.
+pub(crate) fn erased_persons(conn: &Connection) -> Result<Vec<RecordId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT person FROM erased WHERE record_id = person ORDER BY person",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.map(|row| RecordId::from_slice(&row?).ok_or_else(|| CoreError::corrupt("bad record id")))
+        .collect()
 }
 
 /// The person whose erasure erased `id`, if it was erased.
@@ -173,6 +187,8 @@ pub(crate) fn delete(
             "DELETE FROM actions WHERE record_id = ?1",
             "DELETE FROM referrals WHERE record_id = ?1",
             "DELETE FROM consents WHERE record_id = ?1",
+            "DELETE FROM health_notes WHERE record_id = ?1",
+            "DELETE FROM health_contacts WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",

@@ -439,6 +439,35 @@ fn write(
                 creator,
             ])?;
         }
+        Kind::HealthNote => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO health_notes (record_id, person_id, on_day, category,
+                    created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.text("on"),
+                f.text("category"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::HealthContact => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO health_contacts (record_id, person_id, on_day, created_at,
+                    device)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.text("on"),
+                f.created_at(now_ms),
+                creator
+            ])?;
+        }
         Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
@@ -479,6 +508,8 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Referral => Some("referrals"),
         Kind::Observation => Some("observations"),
         Kind::Consent => Some("consents"),
+        Kind::HealthNote => Some("health_notes"),
+        Kind::HealthContact => Some("health_contacts"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;

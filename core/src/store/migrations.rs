@@ -437,6 +437,27 @@ CREATE TABLE erasure_orders (
     PRIMARY KEY (space, seq)
 ) WITHOUT ROWID;
 "#,
+    // 13: health. A health space's notes (read by health professionals' devices only) and what
+    // the team sees of them: a contact on a day, without content.
+    r#"
+CREATE TABLE health_notes (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    on_day TEXT,
+    category TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX health_notes_by_person ON health_notes(person_id);
+CREATE TABLE health_contacts (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    on_day TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX health_contacts_by_person ON health_contacts(person_id);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -444,10 +465,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
 /// needs, situation changes; 4: situation changes, one row per change; 9: consents; 10: the
-/// access log; 11: persons' `kept_at` and the settings; a device of an earlier version kept
-/// records of the kinds of 9 and 10 without a kind): migrating past one rebuilds the index
-/// tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11];
+/// access log; 11: persons' `kept_at` and the settings; 13: health notes and contacts; a device
+/// of an earlier version kept records of the kinds of 9, 10 and 13 without a kind): migrating
+/// past one rebuilds the index tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

@@ -5,7 +5,7 @@
 //! `Store` is a thin front: opening and migrations (`open.rs`, `migrations.rs`), the change log
 //! (`changes.rs`), writes (`write.rs`), reads and lists (`query.rs`), the roster (`roster.rs`),
 //! sync's state (`sync_state.rs`), the report's counts (`activity.rs`), exports (`export.rs`),
-//! the access log (`access_log.rs`),
+//! the access log (`access_log.rs`), health notes and what the team sees of them (`health.rs`),
 //! the organisation's settings (`settings.rs`), the retention review (`retention.rs`),
 //! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
@@ -18,6 +18,7 @@ pub(crate) mod control;
 pub(crate) mod erasure;
 pub mod export;
 pub mod files;
+pub mod health;
 mod import;
 mod index;
 pub mod migrations;
@@ -100,6 +101,9 @@ pub struct Store {
     /// Whether received changes' signatures are checked: always, except where the `fuzzing`
     /// feature's tools switch it off (fuzzing what lies past the check, a benchmark's baseline).
     verify_signatures: std::sync::atomic::AtomicBool,
+    /// Whether this is a health space's store (`health.rs`): it holds health notes only, and a
+    /// team's store holds none.
+    health: std::sync::atomic::AtomicBool,
     /// The organisation's extra codes, read at open and after each change (every write checks
     /// its codes against them).
     extra: std::sync::RwLock<Vec<ExtraTerm>>,

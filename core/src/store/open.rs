@@ -285,6 +285,7 @@ impl Store {
         let store = Store {
             keys,
             verify_signatures: true.into(),
+            health: false.into(),
             worker: std::sync::RwLock::new(worker.to_string()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
@@ -354,9 +355,11 @@ impl Store {
             device_name,
             worker,
         };
+        let health = super::health::is_health_store(&conn)?;
         let store = Store {
             keys,
             verify_signatures: true.into(),
+            health: health.into(),
             worker: std::sync::RwLock::new(me.worker.clone()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),

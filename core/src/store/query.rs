@@ -7,7 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::doc::Reader;
 use crate::model::fields::Kind;
 use crate::model::{
-    display_name, Action, Consent, Encounter, Observation, Person, PersonSummary, Record, Referral,
+    display_name, Action, Consent, Encounter, HealthContact, HealthNote, Observation, Person,
+    PersonSummary, Record, Referral,
 };
 use crate::text::fold;
 use crate::{CoreError, DeviceId, RecordId, Result};
@@ -153,7 +154,12 @@ impl Store {
         record_kind(&self.lock(), id)
     }
 
-    fn read<T>(&self, id: RecordId, kind: Kind, read: impl FnOnce(&Reader) -> T) -> Result<T> {
+    pub(crate) fn read<T>(
+        &self,
+        id: RecordId,
+        kind: Kind,
+        read: impl FnOnce(&Reader) -> T,
+    ) -> Result<T> {
         let conn = self.lock();
         let actual = record_kind(&conn, id)?;
         if actual != kind {
@@ -245,6 +251,14 @@ impl Store {
             Kind::Referral => Record::Referral(self.referral(id)?),
             Kind::Observation => Record::Observation(self.observation(id)?),
             Kind::Consent => Record::Consent(self.consent(id)?),
+            Kind::HealthNote => {
+                Record::HealthNote(self.read(id, Kind::HealthNote, |r| HealthNote::read(id, r))?)
+            }
+            Kind::HealthContact => {
+                Record::HealthContact(
+                    self.read(id, Kind::HealthContact, |r| HealthContact::read(id, r))?,
+                )
+            }
             Kind::Roster => {
                 return Err(CoreError::invalid(
                     "record",
@@ -509,6 +523,8 @@ pub(crate) fn person_follow_ups(
         ("actions", Kind::Action),
         ("referrals", Kind::Referral),
         ("consents", Kind::Consent),
+        ("health_notes", Kind::HealthNote),
+        ("health_contacts", Kind::HealthContact),
     ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"

@@ -194,7 +194,11 @@ impl Store {
                         }
                     };
                     checker.check(spec.name, ty, v)?;
-                    if let (FieldType::Ref(target), Value::Ref(r)) = (ty, v) {
+                    // A health note's person is held in the team's store, not in the health
+                    // store that holds the note.
+                    if let (FieldType::Ref(target), Value::Ref(r), false) =
+                        (ty, v, kind == Kind::HealthNote)
+                    {
                         let actual = record_kind(conn, *r)?;
                         if actual != target {
                             return Err(CoreError::WrongKind {
@@ -273,7 +277,7 @@ impl Store {
         Ok(id)
     }
 
-    fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
+    pub(crate) fn create_record(&self, kind: Kind, edits: Vec<Edit>) -> Result<RecordId> {
         let ids = self.create_records(kind, std::slice::from_ref(&edits))?;
         ids.into_iter()
             .next()
@@ -283,6 +287,7 @@ impl Store {
     /// Creates records of one kind in one transaction: every one is checked before any is
     /// written, and all are written or none.
     fn create_records(&self, kind: Kind, records: &[Vec<Edit>]) -> Result<Vec<RecordId>> {
+        health::check_kind(self.is_health_store(), kind)?;
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         for edits in records {

@@ -48,6 +48,8 @@ pub struct Erasure {
     pub actions: usize,
     pub referrals: usize,
     pub consents: usize,
+    /// Health contacts (in a team's store) or health notes (in a health store).
+    pub health: usize,
     /// Change rows deleted.
     pub changes: usize,
     /// Blinded ids listed for the relay (each record under every epoch key held); 0 outside a
@@ -135,7 +137,9 @@ impl Store {
     /// every device carries out and the relay obeys, posted at the next sync and carried out
     /// here at once; on a store outside any space, here only. A shared encounter is re-issued
     /// without them, with its notes only when `keep_shared_notes` (they may speak of them).
-    /// Refused on a worker's device.
+    /// Refused on a worker's device. In a health store (which holds the person's health notes,
+    /// not the person), a health professional's device that is not a coordinator of the health
+    /// space erases its own copy only.
     pub fn erase_person(
         &self,
         person: RecordId,
@@ -151,7 +155,9 @@ impl Store {
         }
         let membership = self.membership()?;
         if let Some(m) = &membership {
-            if !m.coordinator {
+            // A health professional's device that is not a coordinator of the health space
+            // erases its own copy; a coordinator's order erases everyone's.
+            if !m.coordinator && !self.is_health_store() {
                 return Err(CoreError::invalid(
                     "erase",
                     "only a coordinator's device can erase a person",
@@ -167,6 +173,7 @@ impl Store {
             actions: 0,
             referrals: 0,
             consents: 0,
+            health: 0,
             changes: 0,
             blinded: 0,
         };
@@ -174,7 +181,11 @@ impl Store {
         erased::secure_delete(&conn)?;
         (|| -> Result<()> {
             let tx = conn.transaction()?;
-            let kind = record_kind(&tx, person)?;
+            // A health store holds the person's health notes, never the person.
+            let kind = match record_kind(&tx, person) {
+                Err(CoreError::RecordNotFound(_)) if self.is_health_store() => Kind::Person,
+                found => found?,
+            };
             if kind != Kind::Person {
                 return Err(CoreError::WrongKind {
                     id: person,
@@ -190,6 +201,7 @@ impl Store {
                     Kind::Action => summary.actions += 1,
                     Kind::Referral => summary.referrals += 1,
                     Kind::Consent => summary.consents += 1,
+                    Kind::HealthContact | Kind::HealthNote => summary.health += 1,
                     _ => {}
                 }
                 records.push(ToErase {
@@ -210,9 +222,12 @@ impl Store {
             let blinded = match &membership {
                 Some(m) => {
                     let blinded = blind_all(&tx, &m.space, &records)?;
-                    summary.blinded = blinded.len();
-                    let order = self.order(&tx, m, person, &records, reason, now_ms, &blinded)?;
-                    control::queue(&tx, &m.space, &order)?;
+                    if m.coordinator {
+                        summary.blinded = blinded.len();
+                        let order =
+                            self.order(&tx, m, person, &records, reason, now_ms, &blinded)?;
+                        control::queue(&tx, &m.space, &order)?;
+                    }
                     Some((m.space, blinded))
                 }
                 None => None,

@@ -9,6 +9,7 @@
 mod control;
 mod engine;
 mod erasure;
+mod linked;
 mod recovery;
 mod seal;
 
@@ -30,6 +31,7 @@ pub use engine::{Request, Response, SyncRound};
 #[cfg(feature = "fuzzing")]
 pub(crate) use erasure::order_signed_by;
 pub use erasure::Erasure;
+pub use linked::SpaceCode;
 pub use recovery::RecoveryCode;
 pub(crate) use seal::SpaceKeys;
 

@@ -11,6 +11,7 @@ mod dossier;
 mod erasure;
 mod exports;
 mod fuzz_corpus;
+mod health;
 mod merge;
 mod pages;
 mod private_files;

@@ -859,7 +859,8 @@ fn timelines_and_conflicts_name_the_worker_recorded_in_each_change_of_a_shared_p
                     TimelineItem::Encounter { id, .. }
                     | TimelineItem::Action { id, .. }
                     | TimelineItem::Referral { id, .. }
-                    | TimelineItem::Consent { id, .. } => *id == record,
+                    | TimelineItem::Consent { id, .. }
+                    | TimelineItem::HealthContact { id, .. } => *id == record,
                     TimelineItem::Change(_) => false,
                 })
                 .map(|e| e.author.label())

@@ -235,6 +235,7 @@ fn the_timeline_holds_encounters_actions_referrals_and_changes_in_time_order() {
             TimelineItem::Change(h) => format!("created {}", h.field),
             TimelineItem::Action { .. } => "action".into(),
             TimelineItem::Consent { category, .. } => format!("consent {}", category.unwrap()),
+            TimelineItem::HealthContact { .. } => "health".into(),
         })
         .filter(|s| !s.starts_with("created ") || s == "created name")
         .collect();

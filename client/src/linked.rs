@@ -1,0 +1,44 @@
+//! A team's health space: opened by a coordinator's one-time space code, founded by the first
+//! health professional's health store, joined by the others with a health professional's
+//! invite (the core decides; the relay registers).
+
+use allervers_core::{Membership, Result, SpaceCode, Store};
+use allervers_protocol::{CreateLinkedSpace, CreateSpaceInvite};
+
+use crate::{Exchange, RelayApi};
+
+/// A one-time space code, registered at the relay of `team`'s space until `expires_at_ms`
+/// (relay clock; a coordinator's device only).
+pub fn space_code(team: &Store, exchange: &dyn Exchange, expires_at_ms: i64) -> Result<SpaceCode> {
+    let (m, code) = team.new_space_code()?;
+    let request = CreateSpaceInvite {
+        secret_hash: code.secret_hash(),
+        expires_at_ms,
+    };
+    exchange.create_space_invite(&m.relay, &m.space, &m.token, &request)?;
+    Ok(code)
+}
+
+/// Founds the health space with `code` in `health`, a new health store (this device its first
+/// health professional, the space's founder and coordinator, drawing its key), and joins it.
+pub fn found_health_space(
+    health: &Store,
+    exchange: &dyn Exchange,
+    code: &str,
+    name: &str,
+) -> Result<Membership> {
+    let code = SpaceCode::from_code(code)?;
+    let mut m = health.new_health_space(&code.relay, name)?;
+    m.token = exchange
+        .create_linked_space(
+            &m.relay,
+            &CreateLinkedSpace {
+                redeem: code.redeem(),
+                space: m.space,
+                device: health.device_bytes(),
+            },
+        )?
+        .device_token;
+    health.join_space(&m)?;
+    Ok(m)
+}
