@@ -92,7 +92,9 @@ fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, String> {
 /// What a storage error says, for one line on the terminal.
 pub fn storage_reason(e: &storage::StorageError) -> String {
     match e {
-        storage::StorageError::Conflict(why) | storage::StorageError::NotFound(why) => {
+        storage::StorageError::Conflict(why)
+        | storage::StorageError::NotFound(why)
+        | storage::StorageError::Forbidden(why) => {
             (*why).to_string()
         }
         storage::StorageError::Failed(why) => why.clone(),
