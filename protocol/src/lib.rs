@@ -304,7 +304,10 @@ mod tests {
             space: [6; 16],
             device: [7; 16],
         };
-        assert_eq!(decode::<CreateLinkedSpace>(&encode(&linked)).unwrap(), linked);
+        assert_eq!(
+            decode::<CreateLinkedSpace>(&encode(&linked)).unwrap(),
+            linked
+        );
         let invite = CreateSpaceInvite {
             secret_hash: [8; 32],
             expires_at_ms: 1_700_000_000_000,

@@ -779,7 +779,10 @@ fn a_space_code_is_refused_unknown_expired_from_a_worker_or_from_a_revoked_coord
 ) {
     let s = b.open();
     with_space(&*s, 1);
-    assert_eq!(redeem(&*s, b"never made", 2, 5, NOW), Err(SPACE_CODE_REFUSED));
+    assert_eq!(
+        redeem(&*s, b"never made", 2, 5, NOW),
+        Err(SPACE_CODE_REFUSED)
+    );
     // Expired.
     s.add_space_invite(space(1), device(1), sha256(b"expired"), NOW)
         .unwrap();
@@ -862,7 +865,11 @@ fn concurrent_redemptions_of_a_space_code_have_one_winner(b: &Backend) {
         })
         .collect();
     let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
     assert!(results
         .iter()
         .all(|r| r.is_ok() || *r == Err(SPACE_CODE_REFUSED)));

@@ -1,6 +1,7 @@
-//! Where the relay keeps spaces, devices, invites, envelopes and each space's control log: one
-//! trait, [`Storage`], that the handlers call, and two backends behind it: SQLite (the default:
-//! one file, nothing to install) and PostgreSQL (several relay instances over one database).
+//! Where the relay keeps spaces, devices, invites and space codes, envelopes and each space's
+//! control log: one trait, [`Storage`], that the handlers call, and two backends behind it:
+//! SQLite (the default: one file, nothing to install) and PostgreSQL (several relay instances
+//! over one database).
 //! Tokens and invite secrets are stored as SHA-256 hashes only (an invite's redemption token
 //! never is); an envelope is stored without the device that pushed it, and the times the relay
 //! writes are whole seconds. Each backend's schema is versioned and migrated when the relay

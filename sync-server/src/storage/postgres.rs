@@ -809,7 +809,9 @@ impl Storage for PostgresStorage {
                 &[&&secret_hash[..], &&space[..], &&by[..], &expires_at_ms],
             )?;
             if inserted == 0 {
-                return Ok(Err(StorageError::Conflict("this space code already exists")));
+                return Ok(Err(StorageError::Conflict(
+                    "this space code already exists",
+                )));
             }
             Ok(Ok(()))
         })

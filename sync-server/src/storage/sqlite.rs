@@ -19,8 +19,14 @@ use super::{
 /// Migrations in order; migration `i` brings a relay file from version `i` to `i + 1`, and
 /// `PRAGMA user_version` holds the number applied. Version 0 is a new file, or one written before
 /// the schema was versioned: the first migration creates only what is missing.
-const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
-    &[legacy_schema, less_to_know, control_log, recovery, erasure, space_invites];
+const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[
+    legacy_schema,
+    less_to_know,
+    control_log,
+    recovery,
+    erasure,
+    space_invites,
+];
 
 /// The schema the relay had before it was versioned, with the clock offsets that a file older
 /// still lacks.
