@@ -1,7 +1,9 @@
 //! `allervers-relay migrate`: a relay's SQLite data copied into PostgreSQL reads back the same
 //! through the `Storage` trait (every token, device, invite, space invite, envelope and control
-//! item, with its sequence number), numbering continues after it, and a target that already holds data, a
-//! missing source or a malformed URL is refused with one line and nothing written.
+//! item, with its sequence number), numbering continues after it, and a target that already
+//! holds data, a missing source or a malformed URL is refused with one line and nothing written.
+//! A PostgreSQL database of an older schema is brought to this relay's when a relay opens it,
+//! its data kept.
 
 mod common;
 
@@ -296,4 +298,34 @@ fn the_old_relay_refuses_everything_once_its_data_moved() {
         postgres(&url).push(id(1), &[envelope(9)], NOW, 0).unwrap(),
         vec![8]
     );
+}
+
+/// A database a relay of schema 2 (before space codes) left: the next relay to open it adds
+/// `space_invites`, and serves what it served.
+#[test]
+fn a_postgres_database_from_before_space_codes_gains_them_and_keeps_its_data() {
+    let url = common::fresh_database("schema_2");
+    let pg = postgres(&url);
+    fill(&pg);
+    let before = served(&pg);
+    drop(pg);
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    db.batch_execute("DROP TABLE space_invites; UPDATE relay_schema SET version = 2")
+        .unwrap();
+
+    let pg = postgres(&url);
+    let version: i32 = db
+        .query_one("SELECT version FROM relay_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        version as usize,
+        allervers_relay::storage::postgres::SCHEMA_VERSION
+    );
+    assert_eq!(served(&pg), before);
+    pg.add_space_invite(id(1), id(11), sha256(b"new code"), NOW + 60_000)
+        .unwrap();
+    pg.create_linked_space(sha256(b"new code"), id(3), id(31), token(31), NOW)
+        .unwrap();
+    assert!(pg.caller(token(31)).unwrap().unwrap().coordinator);
 }
