@@ -724,8 +724,8 @@ fn an_erasure_deletes_its_records_and_refuses_their_pushes(b: &Backend) {
     assert_eq!(s.totals().unwrap().envelopes, 8);
 }
 
-/// A coordinator's space code (`space` 1's device 1) redeemed for `new` by device `by`, with
-/// the token hash `token(by)`.
+/// Redeems the space code whose token is `code` for a new space `new`, by device `by` with the
+/// token hash `token(by)`.
 fn redeem(s: &dyn Storage, code: &[u8], new: u8, by: u8, now: i64) -> Result<(), StorageError> {
     s.create_linked_space(sha256(code), space(new), device(by), token(by), now)
 }
