@@ -39,7 +39,9 @@ impl HttpClient {
         )
     }
 
-    fn with_config(config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>) -> Self {
+    pub(crate) fn with_config(
+        config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    ) -> Self {
         HttpClient {
             agent: ureq::Agent::new_with_config(config.build()),
             stats: WireStats::default(),

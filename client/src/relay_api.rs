@@ -99,6 +99,39 @@ pub trait RelayApi: Exchange {
         Ok(())
     }
 
+    /// Registers the hash of a one-time token that registers one new space (coordinator of
+    /// `space`); whoever redeems it ([`RelayApi::create_linked_space`]) is that space's first,
+    /// coordinator device.
+    fn create_space_invite(
+        &self,
+        relay: &str,
+        space: &SpaceId,
+        token: &str,
+        invite: &CreateSpaceInvite,
+    ) -> Result<(), TransportError> {
+        checked(self.exchange(post(
+            format!("{relay}/v1/spaces/{}/space-invites", hex_id(space)),
+            Some(token),
+            encode(invite),
+        )))?;
+        Ok(())
+    }
+
+    /// Redeems a space invite's token, once: registers `request.space` with this device as its
+    /// coordinator, and returns its device token (no bearer token: the redemption token is the
+    /// proof).
+    fn create_linked_space(
+        &self,
+        relay: &str,
+        request: &CreateLinkedSpace,
+    ) -> Result<Registered, TransportError> {
+        decoded(checked(self.exchange(post(
+            format!("{relay}/v1/linked-spaces"),
+            None,
+            encode(request),
+        )))?)
+    }
+
     /// Sets the space's recovery token (coordinator), replacing the one before.
     fn set_recovery(
         &self,
@@ -286,5 +319,180 @@ impl<T: Exchange> Transport for T {
             Some(token),
             encode(post_control),
         )))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use allervers_protocol::{
+        CreateInvite, CreateLinkedSpace, CreateSpaceInvite, Enroll, Envelope, Push,
+    };
+    use allervers_relay::http::{router, Relay};
+    use allervers_relay::storage::{sha256, SqliteStorage};
+
+    use super::RelayApi;
+    use crate::{HttpClient, Transport, TransportError};
+
+    const ADMIN: &str = "relay-admin-token-for-the-client";
+
+    /// The relay's router on a loopback port, on a SQLite file in a temporary folder, served by
+    /// a runtime of its own until the test ends.
+    struct Served {
+        url: String,
+        _runtime: tokio::runtime::Runtime,
+        _dir: tempfile::TempDir,
+    }
+
+    fn serve() -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(SqliteStorage::open(&dir.path().join("relay.db")).unwrap());
+        let app = router(Relay::new(storage, sha256(ADMIN.as_bytes())), 1 << 20);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Served {
+            url,
+            _runtime: runtime,
+            _dir: dir,
+        }
+    }
+
+    /// Straight to the loopback relay, whatever proxy the environment names.
+    fn client() -> HttpClient {
+        HttpClient::with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(20)))
+                .proxy(None),
+        )
+    }
+
+    fn in_a_day() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 86_400_000
+    }
+
+    fn refused(status: u16, reason: &str) -> TransportError {
+        TransportError::Refused {
+            status,
+            reason: reason.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_coordinators_space_code_registers_one_new_space_with_its_redeemer_as_coordinator() {
+        let relay = serve();
+        let http = client();
+        let (team, office) = ([0x11; 16], [0x21; 16]);
+        let coordinator = http
+            .create_space(&relay.url, ADMIN, team, office)
+            .unwrap()
+            .device_token;
+        // A worker of the team may not open a space.
+        let secret = [0x31; 32];
+        http.create_invite(
+            &relay.url,
+            &team,
+            &coordinator,
+            &CreateInvite {
+                secret_hash: sha256(&secret),
+                expires_at_ms: in_a_day(),
+            },
+        )
+        .unwrap();
+        let worker = http
+            .enroll(
+                &relay.url,
+                &Enroll {
+                    space: team,
+                    redeem: secret,
+                    device: [0x22; 16],
+                    sign_key: [1; 32],
+                    agree_key: [2; 32],
+                    mac: [3; 32],
+                },
+            )
+            .unwrap()
+            .device_token;
+        let redeem = [0x41; 32];
+        let invite = CreateSpaceInvite {
+            secret_hash: sha256(&redeem),
+            expires_at_ms: in_a_day(),
+        };
+        assert_eq!(
+            http.create_space_invite(&relay.url, &team, &worker, &invite),
+            Err(refused(403, "only a coordinator's device may do this"))
+        );
+        http.create_space_invite(&relay.url, &team, &coordinator, &invite)
+            .unwrap();
+
+        // The space id the relay has already is refused, and the code stays usable.
+        let (health, nurse) = ([0x12; 16], [0x23; 16]);
+        let taken = CreateLinkedSpace {
+            redeem,
+            space: team,
+            device: nurse,
+        };
+        assert_eq!(
+            http.create_linked_space(&relay.url, &taken),
+            Err(refused(409, "this space already exists"))
+        );
+        let request = CreateLinkedSpace {
+            redeem,
+            space: health,
+            device: nurse,
+        };
+        let token = http
+            .create_linked_space(&relay.url, &request)
+            .unwrap()
+            .device_token;
+        // The redeemer's token is the new space's coordinator's: it lists its devices and syncs.
+        let devices = http.devices(&relay.url, &health, &token).unwrap();
+        assert_eq!(devices.len(), 1);
+        assert!(devices[0].device == nurse && devices[0].coordinator);
+        let envelope = Envelope {
+            record: [7; 16],
+            epoch: 0,
+            nonce: [8; 24],
+            sealed: vec![9; 40],
+            key: None,
+        };
+        let push = Push {
+            envelopes: vec![envelope.clone()],
+            sent_at_ms: 0,
+        };
+        let seqs = http.push(&relay.url, &health, &token, &push).unwrap().seqs;
+        let page = http.pull(&relay.url, &health, &token, 0, 10, None).unwrap();
+        assert_eq!(page.envelopes.len(), 1);
+        assert_eq!(page.envelopes[0].seq, seqs[0]);
+        assert_eq!(page.envelopes[0].envelope, envelope);
+        // It belongs to the new space only.
+        assert!(matches!(
+            http.devices(&relay.url, &team, &token),
+            Err(TransportError::Refused { status: 403, .. })
+        ));
+        // Once.
+        let again = CreateLinkedSpace {
+            redeem,
+            space: [0x13; 16],
+            device: [0x24; 16],
+        };
+        assert_eq!(
+            http.create_linked_space(&relay.url, &again),
+            Err(refused(403, "unknown, used or expired space code"))
+        );
     }
 }

@@ -78,6 +78,35 @@ pub struct Enroll {
     pub mac: [u8; 32],
 }
 
+/// `POST /v1/spaces/{space}/space-invites` (coordinator of `space`): the hash of a one-time
+/// token that registers one new space, a space of its own, with whoever redeems it as that
+/// space's first, coordinator device ([`CreateLinkedSpace`]). How a coordinator opens a space
+/// for someone else (a team's health professionals, a partnership) without handing over the
+/// relay's admin token: the code (the relay's address and the token) goes by hand to the other
+/// person's device. The relay keeps `sha256(token)` (never the token), the inviting device, the
+/// space it came from and the expiry until the token is used or expires, and nothing of what the
+/// new space is for; the token dies with its inviter's revocation. At most 30 days ahead, like an
+/// invite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSpaceInvite {
+    pub secret_hash: [u8; 32],
+    /// Milliseconds since the Unix epoch, relay clock.
+    pub expires_at_ms: i64,
+}
+
+/// `POST /v1/linked-spaces` (no bearer token): `redeem` is the token whose sha256 a coordinator
+/// registered ([`CreateSpaceInvite`]); registers `space` with `device` as its first, coordinator
+/// device; answered `201 Registered` (the device token), once per token. An unknown, used or
+/// expired token (or one whose inviter was revoked) is `403`; a `space` the relay has already is
+/// `409`, and the token stays usable. The new space shares nothing with the inviting one at the
+/// relay: the invite row, the only link between them, is deleted by the redemption.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateLinkedSpace {
+    pub redeem: [u8; 32],
+    pub space: SpaceId,
+    pub device: DeviceId,
+}
+
 /// One item of a space's control log (`GET /v1/spaces/{space}/control?after=SEQ&limit=N`, any
 /// device of the space that is not revoked): what devices need besides envelopes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,6 +317,24 @@ mod tests {
             control: None,
         };
         assert_eq!(decode::<Page>(&encode(&page)).unwrap(), page);
+        let linked = CreateLinkedSpace {
+            redeem: [5; 32],
+            space: [6; 16],
+            device: [7; 16],
+        };
+        assert_eq!(
+            decode::<CreateLinkedSpace>(&encode(&linked)).unwrap(),
+            linked
+        );
+        let invite = CreateSpaceInvite {
+            secret_hash: [8; 32],
+            expires_at_ms: 1_700_000_000_000,
+        };
+        assert_eq!(
+            decode::<CreateSpaceInvite>(&encode(&invite)).unwrap(),
+            invite
+        );
+        assert!(decode::<CreateLinkedSpace>(&encode(&linked)[..40]).is_err());
         assert!(decode::<Page>(b"\xff\xff\xff\xff\xff").is_err());
         assert_eq!(parse_hex_id(&hex_id(&[0xab; 16])), Some([0xab; 16]));
         assert_eq!(parse_hex_id("zz"), None);

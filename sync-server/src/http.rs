@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use allervers_protocol::{
-    decode, encode, parse_hex_id, ControlBody, CreateInvite, CreateRecovery, CreateSpace, Enroll,
-    EpochStarted, PostControl, Push, Pushed, Registered, SpaceId, StartEpoch, WipeOrder,
-    CONTENT_TYPE, MAX_ERASED_RECORDS,
+    decode, encode, parse_hex_id, ControlBody, CreateInvite, CreateLinkedSpace, CreateRecovery,
+    CreateSpace, CreateSpaceInvite, Enroll, EpochStarted, PostControl, Push, Pushed, Registered,
+    SpaceId, StartEpoch, WipeOrder, CONTENT_TYPE, MAX_ERASED_RECORDS,
 };
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -87,6 +87,7 @@ impl From<StorageError> for Refused {
         match e {
             StorageError::Conflict(why) => Refused::new(StatusCode::CONFLICT, why),
             StorageError::NotFound(why) => Refused::new(StatusCode::NOT_FOUND, why),
+            StorageError::Forbidden(why) => Refused::new(StatusCode::FORBIDDEN, why),
             StorageError::Moved => Refused::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "this relay has moved: ask your coordinator for its new address",
@@ -212,13 +213,36 @@ async fn create_space(
     })
     .await?;
     tracing::info!(space = %hex::encode(req.space), "space created");
-    Ok((
+    Ok(registered(token))
+}
+
+/// `201 Created` with a new device's token, which the relay returns once and keeps as a hash.
+fn registered(token: String) -> Response {
+    (
         StatusCode::CREATED,
         body(encode(&Registered {
             device_token: token,
         })),
     )
-        .into_response())
+        .into_response()
+}
+
+/// Refuses an invite's (or a space invite's) expiry unless it is in the future and at most
+/// [`MAX_INVITE_MS`] ahead.
+fn check_expiry(expires_at_ms: i64) -> Result<(), Refused> {
+    if expires_at_ms <= now_ms() {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "the invite expires in the past",
+        ));
+    }
+    if expires_at_ms > now_ms() + MAX_INVITE_MS {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "an invite lives 30 days at most",
+        ));
+    }
+    Ok(())
 }
 
 async fn create_invite(
@@ -230,23 +254,51 @@ async fn create_invite(
     let space = space_param(&space)?;
     let caller = member(&relay, &headers, space, true).await?;
     let req: CreateInvite = parse(&bytes)?;
-    if req.expires_at_ms <= now_ms() {
-        return Err(Refused::new(
-            StatusCode::BAD_REQUEST,
-            "the invite expires in the past",
-        ));
-    }
-    if req.expires_at_ms > now_ms() + MAX_INVITE_MS {
-        return Err(Refused::new(
-            StatusCode::BAD_REQUEST,
-            "an invite lives 30 days at most",
-        ));
-    }
+    check_expiry(req.expires_at_ms)?;
     blocking(&relay, move |s| {
         s.add_invite(space, caller.device, req.secret_hash, req.expires_at_ms)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A coordinator registers the hash of a one-time token that registers one new space, whose
+/// first, coordinator device is the one that redeems it ([`create_linked_space`]).
+async fn create_space_invite(
+    State(relay): State<Arc<Relay>>,
+    Path(space): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode, Refused> {
+    let space = space_param(&space)?;
+    let caller = member(&relay, &headers, space, true).await?;
+    let req: CreateSpaceInvite = parse(&bytes)?;
+    check_expiry(req.expires_at_ms)?;
+    blocking(&relay, move |s| {
+        s.add_space_invite(space, caller.device, req.secret_hash, req.expires_at_ms)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A space code's redemption: no bearer token, the token whose hash a coordinator registered.
+/// Registers the new space with the redeeming device as its coordinator, as `create_space`
+/// does with the admin token; the space it was invited from is not kept.
+async fn create_linked_space(
+    State(relay): State<Arc<Relay>>,
+    bytes: Bytes,
+) -> Result<Response, Refused> {
+    let req: CreateLinkedSpace = parse(&bytes)?;
+    let token = new_token();
+    let hash = sha256(token.as_bytes());
+    // Only the hash of the redemption token is looked up; the token goes no further.
+    let invite = sha256(&req.redeem);
+    blocking(&relay, move |s| {
+        s.create_linked_space(invite, req.space, req.device, hash, now_ms())
+    })
+    .await?;
+    tracing::info!(space = %hex::encode(req.space), "linked space created");
+    Ok(registered(token))
 }
 
 /// A coordinator sets the space's recovery token (replacing the one before): redeemed once
@@ -284,13 +336,7 @@ async fn enroll(State(relay): State<Arc<Relay>>, bytes: Bytes) -> Result<Respons
     };
     blocking(&relay, move |s| s.enroll(&enrolment, hash, now_ms())).await?;
     tracing::info!(space = %hex::encode(req.space), "device enrolled");
-    Ok((
-        StatusCode::CREATED,
-        body(encode(&Registered {
-            device_token: token,
-        })),
-    )
-        .into_response())
+    Ok(registered(token))
 }
 
 async fn devices(
@@ -624,6 +670,11 @@ pub fn router(relay: Arc<Relay>, max_body: usize) -> Router {
         .route("/v1/spaces", post(create_space))
         .route("/v1/spaces/{space}/invites", post(create_invite))
         .route("/v1/spaces/{space}/recovery", post(set_recovery))
+        .route(
+            "/v1/spaces/{space}/space-invites",
+            post(create_space_invite),
+        )
+        .route("/v1/linked-spaces", post(create_linked_space))
         .route("/v1/enroll", post(enroll))
         .route("/v1/spaces/{space}/devices", get(devices))
         .route("/v1/spaces/{space}/devices/{device}/revoke", post(revoke))

@@ -92,9 +92,9 @@ fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, String> {
 /// What a storage error says, for one line on the terminal.
 pub fn storage_reason(e: &storage::StorageError) -> String {
     match e {
-        storage::StorageError::Conflict(why) | storage::StorageError::NotFound(why) => {
-            (*why).to_string()
-        }
+        storage::StorageError::Conflict(why)
+        | storage::StorageError::NotFound(why)
+        | storage::StorageError::Forbidden(why) => (*why).to_string(),
         storage::StorageError::Failed(why) => why.clone(),
         storage::StorageError::Moved => "its data was moved to PostgreSQL (allervers-relay \
             migrate): start the relay with --database and that database's URL"

@@ -52,8 +52,8 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Copies a relay's SQLite data (spaces, devices with their token hashes, invites, envelopes
-    /// and control items with their sequence numbers) into an empty PostgreSQL database, so that
+    /// Copies a relay's SQLite data (spaces, devices with their token hashes, invites and space
+    /// invites, envelopes and control items with their sequence numbers) into an empty PostgreSQL database, so that
     /// devices continue where they were. Stop the relay first.
     Migrate {
         /// The relay's data folder (the one holding relay.db).

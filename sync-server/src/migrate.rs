@@ -1,6 +1,6 @@
 //! Moving a relay from its SQLite file to PostgreSQL (`allervers-relay migrate`): spaces with
-//! their epochs, devices with their token hashes and wipe orders, invites, envelopes and control
-//! items with their sequence numbers, the records erasure orders erased, the admin token's hash. Devices keep their tokens and
+//! their epochs, devices with their token hashes and wipe orders, invites, space invites,
+//! envelopes and control items with their sequence numbers, the records erasure orders erased, the admin token's hash. Devices keep their tokens and
 //! cursors: pointed at the new address (`allervers space set-relay`), they continue where they
 //! were. The copy is one PostgreSQL transaction, made while the SQLite file is held under its
 //! write lock; the counts of both sides are compared before it commits. Then, still under that
@@ -30,6 +30,8 @@ pub struct Moved {
     pub spaces: u64,
     pub devices: u64,
     pub invites: u64,
+    /// Pending space invites (a coordinator's one-time codes that register a new space).
+    pub space_invites: u64,
     pub envelopes: u64,
     pub control: u64,
     /// The `(epoch, record)` pairs erasure orders erased, whose pushes stay refused.
@@ -40,8 +42,14 @@ impl fmt::Display for Moved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "copied {} spaces, {} devices, {} invites, {} envelopes, {} control items and {} erased records",
-            self.spaces, self.devices, self.invites, self.envelopes, self.control, self.erased
+            "copied {} spaces, {} devices, {} invites, {} space invites, {} envelopes, {} control items and {} erased records",
+            self.spaces,
+            self.devices,
+            self.invites,
+            self.space_invites,
+            self.envelopes,
+            self.control,
+            self.erased
         )
     }
 }
@@ -142,6 +150,7 @@ fn counts(source: &Connection) -> rusqlite::Result<Moved> {
         spaces: count("spaces")?,
         devices: count("devices")?,
         invites: count("invites")?,
+        space_invites: count("space_invites")?,
         envelopes: count("envelopes")?,
         control: count("control")?,
         erased: count("erased")?,
@@ -224,6 +233,19 @@ fn copy(
             &[secret_hash, space, created_by, expires_at, coordinator],
         )?;
         moved.invites += 1;
+    }
+    type SpaceInvite = (Vec<u8>, Vec<u8>, Vec<u8>, i64);
+    let space_invites: Vec<SpaceInvite> = read!(rows(
+        source,
+        "SELECT secret_hash, space, created_by, expires_at FROM space_invites",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    ));
+    for (secret_hash, space, created_by, expires_at) in &space_invites {
+        db.execute(
+            "INSERT INTO space_invites (secret_hash, space, created_by, expires_at) VALUES ($1, $2, $3, $4)",
+            &[secret_hash, space, created_by, expires_at],
+        )?;
+        moved.space_invites += 1;
     }
     type Item = (Vec<u8>, i64, Vec<u8>, Vec<u8>);
     let control: Vec<Item> = read!(rows(

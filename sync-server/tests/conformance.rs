@@ -15,6 +15,7 @@ use allervers_protocol::{BlindedRecord, ControlBody, Envelope, WipeOrder};
 use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
 use allervers_relay::storage::{
     sha256, Enrolment, EpochOutcome, SqliteStorage, Storage, StorageError, PAGE_BYTES,
+    SPACE_CODE_REFUSED,
 };
 
 /// A backend under test: a way to open it (again: a second instance over the same data), and
@@ -723,6 +724,158 @@ fn an_erasure_deletes_its_records_and_refuses_their_pushes(b: &Backend) {
     assert_eq!(s.totals().unwrap().envelopes, 8);
 }
 
+/// Redeems the space code whose token is `code` for a new space `new`, by device `by` with the
+/// token hash `token(by)`.
+fn redeem(s: &dyn Storage, code: &[u8], new: u8, by: u8, now: i64) -> Result<(), StorageError> {
+    s.create_linked_space(sha256(code), space(new), device(by), token(by), now)
+}
+
+fn a_space_code_registers_one_new_space_with_its_redeemer_as_coordinator(b: &Backend) {
+    let s = b.open();
+    with_space(&*s, 1);
+    s.add_space_invite(space(1), device(1), sha256(b"health"), NOW + 60_000)
+        .unwrap();
+    assert_eq!(
+        s.add_space_invite(space(1), device(1), sha256(b"health"), NOW + 60_000),
+        Err(StorageError::Conflict("this space code already exists"))
+    );
+    redeem(&*s, b"health", 2, 5, NOW).unwrap();
+    // The redeemer's token is the new space's coordinator's, and only that space's.
+    let founder = s.caller(token(5)).unwrap().unwrap();
+    assert_eq!((founder.space, founder.device), (space(2), device(5)));
+    assert!(founder.coordinator && !founder.revoked);
+    let devices = s.devices(space(2)).unwrap();
+    assert_eq!(devices.len(), 1);
+    assert!(devices[0].device == device(5) && devices[0].coordinator);
+    assert_eq!(devices[0].enrolled_at_ms, 1_780_000_000_000);
+    let seqs = s.push(space(2), &[envelope(1, 50)], NOW, 0).unwrap();
+    let page = s.pull(space(2), 0, 10).unwrap();
+    assert_eq!(page.envelopes.len(), 1);
+    assert_eq!(page.envelopes[0].seq, seqs[0]);
+    assert_eq!(page.envelopes[0].envelope, envelope(1, 50));
+    // The spaces share nothing: no device, no envelope, no control item.
+    assert_eq!(s.devices(space(1)).unwrap().len(), 1);
+    assert!(s.pull(space(1), 0, 10).unwrap().envelopes.is_empty());
+    assert!(s.control(space(1), 0, 10).unwrap().items.is_empty());
+    assert!(s.control(space(2), 0, 10).unwrap().items.is_empty());
+    // Used once: a second redemption registers nothing.
+    assert_eq!(redeem(&*s, b"health", 3, 6, NOW), Err(SPACE_CODE_REFUSED));
+    assert_eq!(s.caller(token(6)).unwrap(), None);
+    assert!(s.devices(space(3)).unwrap().is_empty());
+    // The new space's coordinator opens spaces in turn, and the admin route still registers.
+    s.add_space_invite(space(2), device(5), sha256(b"partner"), NOW + 60_000)
+        .unwrap();
+    redeem(&*s, b"partner", 4, 7, NOW).unwrap();
+    s.create_space(space(5), device(8), token(8), NOW).unwrap();
+    assert_eq!(
+        s.create_space(space(2), device(9), token(9), NOW),
+        Err(StorageError::Conflict("this space already exists"))
+    );
+    assert_eq!(s.totals().unwrap().spaces, 4);
+}
+
+fn a_space_code_is_refused_unknown_expired_from_a_worker_or_from_a_revoked_coordinator(
+    b: &Backend,
+) {
+    let s = b.open();
+    with_space(&*s, 1);
+    assert_eq!(
+        redeem(&*s, b"never made", 2, 5, NOW),
+        Err(SPACE_CODE_REFUSED)
+    );
+    // Expired.
+    s.add_space_invite(space(1), device(1), sha256(b"expired"), NOW)
+        .unwrap();
+    assert_eq!(redeem(&*s, b"expired", 2, 5, NOW), Err(SPACE_CODE_REFUSED));
+    // A worker of the space, a device of another space, an unknown space.
+    let invite = sha256(b"invite");
+    s.add_invite(space(1), device(1), invite, NOW + 60_000)
+        .unwrap();
+    s.enroll(&enrolment(space(1), invite, device(2)), token(2), NOW)
+        .unwrap();
+    let not_coordinator = Err(StorageError::Forbidden(
+        "only a coordinator's device may do this",
+    ));
+    assert_eq!(
+        s.add_space_invite(space(1), device(2), sha256(b"worker"), NOW + 60_000),
+        not_coordinator
+    );
+    with_space(&*s, 3);
+    s.revoke(space(3), device(1), None, NOW).unwrap();
+    assert_eq!(
+        s.add_space_invite(space(3), device(1), sha256(b"revoked"), NOW + 60_000),
+        not_coordinator
+    );
+    assert_eq!(
+        s.add_space_invite(space(9), device(1), sha256(b"nowhere"), NOW + 60_000),
+        Err(StorageError::NotFound("no such space"))
+    );
+    assert_eq!(redeem(&*s, b"worker", 2, 5, NOW), Err(SPACE_CODE_REFUSED));
+    // A coordinator revoked after making a code takes it along.
+    s.make_coordinator(space(1), device(2)).unwrap();
+    s.add_space_invite(space(1), device(2), sha256(b"pending"), NOW + 60_000)
+        .unwrap();
+    s.revoke(space(1), device(2), None, NOW).unwrap();
+    assert_eq!(redeem(&*s, b"pending", 2, 5, NOW), Err(SPACE_CODE_REFUSED));
+    assert_eq!(s.totals().unwrap().spaces, 2);
+    assert_eq!(s.caller(token(5)).unwrap(), None);
+}
+
+fn a_space_code_for_a_taken_space_id_stays_usable_and_expired_codes_go_at_the_next_redemption(
+    b: &Backend,
+) {
+    let s = b.open();
+    with_space(&*s, 1);
+    s.add_space_invite(space(1), device(1), sha256(b"short"), NOW + 1_000)
+        .unwrap();
+    s.add_space_invite(space(1), device(1), sha256(b"long"), NOW + 60_000)
+        .unwrap();
+    // The taken id is refused and nothing is written: no device, the code not used.
+    assert_eq!(
+        redeem(&*s, b"long", 1, 5, NOW),
+        Err(StorageError::Conflict("this space already exists"))
+    );
+    assert_eq!(s.caller(token(5)).unwrap(), None);
+    assert_eq!(s.devices(space(1)).unwrap().len(), 1);
+    redeem(&*s, b"long", 2, 5, NOW + 2_000).unwrap();
+    // That redemption, after the short code expired, deleted it: it registers nothing even at
+    // a time before its expiry.
+    assert_eq!(redeem(&*s, b"short", 3, 6, NOW), Err(SPACE_CODE_REFUSED));
+    assert_eq!(s.totals().unwrap().spaces, 2);
+}
+
+/// Six redemptions of one space code at once, through two instances, each for a space id of
+/// its own: exactly one registers its space.
+fn concurrent_redemptions_of_a_space_code_have_one_winner(b: &Backend) {
+    let instances = [b.open(), b.open()];
+    with_space(&*instances[0], 1);
+    instances[0]
+        .add_space_invite(space(1), device(1), sha256(b"one code"), NOW + 60_000)
+        .unwrap();
+    const RACERS: u8 = 6;
+    let barrier = Arc::new(Barrier::new(RACERS as usize));
+    let racers: Vec<_> = (0..RACERS)
+        .map(|n| {
+            let s = instances[n as usize % 2].clone();
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                barrier.wait();
+                redeem(&*s, b"one code", 10 + n, 10 + n, NOW)
+            })
+        })
+        .collect();
+    let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .all(|r| r.is_ok() || *r == Err(SPACE_CODE_REFUSED)));
+    assert_eq!(instances[1].totals().unwrap().spaces, 2);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -752,4 +905,8 @@ conformance!(
     writes_to_an_unknown_space_are_refused,
     the_largest_limit_and_cursor_are_served,
     an_erasure_deletes_its_records_and_refuses_their_pushes,
+    a_space_code_registers_one_new_space_with_its_redeemer_as_coordinator,
+    a_space_code_is_refused_unknown_expired_from_a_worker_or_from_a_revoked_coordinator,
+    a_space_code_for_a_taken_space_id_stays_usable_and_expired_codes_go_at_the_next_redemption,
+    concurrent_redemptions_of_a_space_code_have_one_winner,
 );

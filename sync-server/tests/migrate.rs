@@ -1,7 +1,9 @@
 //! `allervers-relay migrate`: a relay's SQLite data copied into PostgreSQL reads back the same
-//! through the `Storage` trait (every token, device, invite, envelope and control item, with its
-//! sequence number), numbering continues after it, and a target that already holds data, a
-//! missing source or a malformed URL is refused with one line and nothing written.
+//! through the `Storage` trait (every token, device, invite, space invite, envelope and control
+//! item, with its sequence number), numbering continues after it, and a target that already
+//! holds data, a missing source or a malformed URL is refused with one line and nothing written.
+//! A PostgreSQL database of an older schema is brought to this relay's when a relay opens it,
+//! its data kept.
 
 mod common;
 
@@ -11,7 +13,7 @@ use std::process::Command;
 use allervers_protocol::{BlindedRecord, ControlBody, Envelope, WipeOrder};
 use allervers_relay::storage::postgres::{PostgresOptions, PostgresStorage};
 use allervers_relay::storage::{
-    sha256, Enrolment, EpochOutcome, SqliteStorage, Storage, StorageError,
+    sha256, Enrolment, EpochOutcome, SqliteStorage, Storage, StorageError, SPACE_CODE_REFUSED,
 };
 
 use common::{id, token, NOW};
@@ -43,8 +45,8 @@ fn enrol(s: &dyn Storage, space: u8, invite: [u8; 32], device: u8) {
 }
 
 /// Two spaces whose envelopes interleave in SQLite's one sequence, devices enrolled, one
-/// revoked with its wipe order, unused invites and a recovery token, epochs and key deliveries,
-/// an erasure.
+/// revoked with its wipe order, unused invites, a recovery token and a space code, epochs and
+/// key deliveries, an erasure.
 fn fill(s: &dyn Storage) {
     s.init_admin_token_hash([9; 32]).unwrap();
     s.create_space(id(1), id(11), token(11), NOW).unwrap();
@@ -64,6 +66,8 @@ fn fill(s: &dyn Storage) {
     s.add_invite(id(1), id(11), sha256(b"unused"), NOW + 86_400_000)
         .unwrap();
     s.set_recovery(id(1), id(11), sha256(b"recovery")).unwrap();
+    s.add_space_invite(id(1), id(11), sha256(b"space code"), NOW + 86_400_000)
+        .unwrap();
     s.revoke(
         id(1),
         id(13),
@@ -157,7 +161,7 @@ fn a_relay_moved_to_postgres_serves_what_it_served_and_numbers_on() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "copied 2 spaces, 4 devices, 2 invites, 6 envelopes, 7 control items and 1 erased records"
+        "copied 2 spaces, 4 devices, 2 invites, 1 space invites, 6 envelopes, 7 control items and 1 erased records"
     );
     let pg = postgres(&url);
     assert_eq!(served(&pg), before);
@@ -183,6 +187,15 @@ fn a_relay_moved_to_postgres_serves_what_it_served_and_numbers_on() {
     enrol(&pg, 1, sha256(b"unused"), 14);
     enrol(&pg, 1, sha256(b"recovery"), 15);
     assert!(pg.caller(token(15)).unwrap().unwrap().coordinator);
+    // The pending space code crossed too: it registers a new space once.
+    pg.create_linked_space(sha256(b"space code"), id(3), id(31), token(31), NOW)
+        .unwrap();
+    let founder = pg.caller(token(31)).unwrap().unwrap();
+    assert!(founder.space == id(3) && founder.coordinator);
+    assert_eq!(
+        pg.create_linked_space(sha256(b"space code"), id(4), id(41), token(41), NOW),
+        Err(SPACE_CODE_REFUSED)
+    );
     assert!(pg
         .enroll(
             &Enrolment {
@@ -264,6 +277,10 @@ fn the_old_relay_refuses_everything_once_its_data_moved() {
         running.add_invite(id(1), id(11), sha256(b"late"), NOW + 60_000),
         Err(StorageError::Moved)
     );
+    assert_eq!(
+        running.create_linked_space(sha256(b"space code"), id(5), id(51), token(51), NOW),
+        Err(StorageError::Moved)
+    );
     assert!(SqliteStorage::open(&dir.path().join("relay.db")).is_err());
     let relay = Command::new(env!("CARGO_BIN_EXE_allervers-relay"))
         .args(["--addr", "127.0.0.1:0", "--data"])
@@ -281,4 +298,34 @@ fn the_old_relay_refuses_everything_once_its_data_moved() {
         postgres(&url).push(id(1), &[envelope(9)], NOW, 0).unwrap(),
         vec![8]
     );
+}
+
+/// A database a relay of schema 2 (before space codes) left: the next relay to open it adds
+/// `space_invites`, and serves what it served.
+#[test]
+fn a_postgres_database_from_before_space_codes_gains_them_and_keeps_its_data() {
+    let url = common::fresh_database("schema_2");
+    let pg = postgres(&url);
+    fill(&pg);
+    let before = served(&pg);
+    drop(pg);
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    db.batch_execute("DROP TABLE space_invites; UPDATE relay_schema SET version = 2")
+        .unwrap();
+
+    let pg = postgres(&url);
+    let version: i32 = db
+        .query_one("SELECT version FROM relay_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        version as usize,
+        allervers_relay::storage::postgres::SCHEMA_VERSION
+    );
+    assert_eq!(served(&pg), before);
+    pg.add_space_invite(id(1), id(11), sha256(b"new code"), NOW + 60_000)
+        .unwrap();
+    pg.create_linked_space(sha256(b"new code"), id(3), id(31), token(31), NOW)
+        .unwrap();
+    assert!(pg.caller(token(31)).unwrap().unwrap().coordinator);
 }

@@ -1,6 +1,7 @@
 //! The relay as a real process on a loopback port, driven over HTTP: spaces, enrolment,
 //! idempotent pushes, paging, refusals, revocation and wipe orders, the control log, epochs,
-//! durability across SIGKILL, migrations and shutdown.
+//! spaces registered by a coordinator's space code, durability across SIGKILL, migrations and
+//! shutdown.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -8,9 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use allervers_protocol::{
-    decode, encode, hex_id, BlindedRecord, ControlBody, ControlPage, CreateInvite, CreateRecovery,
-    CreateSpace, DeviceEntry, Enroll, Envelope, EpochStarted, Page, PostControl, Push, Pushed,
-    Registered, StartEpoch, WipeOrder, CONTENT_TYPE,
+    decode, encode, hex_id, BlindedRecord, ControlBody, ControlPage, CreateInvite,
+    CreateLinkedSpace, CreateRecovery, CreateSpace, CreateSpaceInvite, DeviceEntry, Enroll,
+    Envelope, EpochStarted, Page, PostControl, Push, Pushed, Registered, StartEpoch, WipeOrder,
+    CONTENT_TYPE,
 };
 
 const ADMIN: &str = "relay-admin-token-for-tests";
@@ -627,6 +629,151 @@ fn invites_are_short_lived_and_die_with_a_revoked_inviter() {
         Some(encode(&enrolment(space, secret, [2; 16]))),
     );
     assert_eq!(status, 404, "{}", text(&body));
+}
+
+/// A team's coordinator opens a space for someone else (a health professional's device) without
+/// the admin token: the code's token registers one new space, once, with the redeeming device as
+/// its coordinator, and the relay keeps no link between the two spaces once it is used.
+#[test]
+fn a_coordinators_space_code_registers_one_new_space_once_and_leaves_no_link_to_its_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let team = [0x61u8; 16];
+    let coordinator = create_space(&relay, team, [1; 16]);
+    let secret = [0x51u8; 32];
+    let invite = CreateInvite {
+        secret_hash: allervers_relay::storage::sha256(&secret),
+        expires_at_ms: now_ms() + 86_400_000,
+    };
+    let invites = format!("{}/v1/spaces/{}/invites", relay.url, hex_id(&team));
+    assert_eq!(
+        call("POST", &invites, Some(&coordinator), Some(encode(&invite))).0,
+        204
+    );
+    let (status, body) = call(
+        "POST",
+        &format!("{}/v1/enroll", relay.url),
+        None,
+        Some(encode(&enrolment(team, secret, [2; 16]))),
+    );
+    assert_eq!(status, 201, "{}", text(&body));
+    let worker = decode::<Registered>(&body).unwrap().device_token;
+
+    // Bytes that appear nowhere but in the redemption request.
+    let redeem: [u8; 32] = *b"space-code-token-only-in-request";
+    let hash = allervers_relay::storage::sha256(&redeem);
+    let code = |expires_at_ms: i64| {
+        Some(encode(&CreateSpaceInvite {
+            secret_hash: hash,
+            expires_at_ms,
+        }))
+    };
+    let space_invites = format!("{}/v1/spaces/{}/space-invites", relay.url, hex_id(&team));
+    let in_a_day = now_ms() + 86_400_000;
+    assert_eq!(call("POST", &space_invites, None, code(in_a_day)).0, 401);
+    let (status, body) = call("POST", &space_invites, Some(&worker), code(in_a_day));
+    assert_eq!(status, 403, "a worker opens no space: {}", text(&body));
+    for refused in [now_ms() - 1_000, now_ms() + 31 * 86_400_000] {
+        assert_eq!(
+            call("POST", &space_invites, Some(&coordinator), code(refused)).0,
+            400
+        );
+    }
+    assert_eq!(
+        call("POST", &space_invites, Some(&coordinator), code(in_a_day)).0,
+        204
+    );
+
+    let linked = |redeem: [u8; 32], space: [u8; 16], device: [u8; 16]| {
+        call(
+            "POST",
+            &format!("{}/v1/linked-spaces", relay.url),
+            None,
+            Some(encode(&CreateLinkedSpace {
+                redeem,
+                space,
+                device,
+            })),
+        )
+    };
+    let (health, nurse) = ([0x62u8; 16], [3u8; 16]);
+    let (status, body) = linked([0; 32], health, nurse);
+    assert_eq!(
+        (status, text(&body).as_str()),
+        (403, "unknown, used or expired space code")
+    );
+    // A space id the relay has already: refused, and the code is not used up.
+    let (status, body) = linked(redeem, team, nurse);
+    assert_eq!(status, 409, "{}", text(&body));
+    let (status, body) = linked(redeem, health, nurse);
+    assert_eq!(status, 201, "{}", text(&body));
+    let founder = decode::<Registered>(&body).unwrap().device_token;
+
+    // The new token is the new space's coordinator's: it syncs and lists the devices there.
+    assert_eq!(push(&relay, health, &founder, vec![envelope(9, 64)]).0, 200);
+    let page = pull(&relay, health, &founder, 0, 10);
+    assert_eq!(page.envelopes.len(), 1);
+    assert_eq!(page.envelopes[0].envelope, envelope(9, 64));
+    let devices_url =
+        |space: &[u8; 16]| format!("{}/v1/spaces/{}/devices", relay.url, hex_id(space));
+    let (status, body) = call("GET", &devices_url(&health), Some(&founder), None);
+    assert_eq!(status, 200, "{}", text(&body));
+    let devices: Vec<DeviceEntry> = decode(&body).unwrap();
+    assert_eq!(devices.len(), 1);
+    assert!(devices[0].device == nurse && devices[0].coordinator);
+    // Nothing of the team's space: its devices, its envelopes.
+    assert_eq!(
+        call("GET", &devices_url(&team), Some(&founder), None).0,
+        403
+    );
+    assert_eq!(push(&relay, team, &founder, vec![envelope(10, 64)]).0, 403);
+    let (status, body) = call("GET", &devices_url(&team), Some(&coordinator), None);
+    assert_eq!(status, 200);
+    assert_eq!(decode::<Vec<DeviceEntry>>(&body).unwrap().len(), 2);
+    // Once.
+    let (status, body) = linked(redeem, [0x63; 16], [4; 16]);
+    assert_eq!(
+        (status, text(&body).as_str()),
+        (403, "unknown, used or expired space code")
+    );
+    // A body that is not one `CreateLinkedSpace` registers nothing.
+    let mut long = encode(&CreateLinkedSpace {
+        redeem,
+        space: [0x64; 16],
+        device: [5; 16],
+    });
+    long.push(0);
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{}/v1/linked-spaces", relay.url),
+            None,
+            Some(long)
+        )
+        .0,
+        400
+    );
+    // The admin token's route still registers spaces.
+    create_space(&relay, [0x65; 16], [6; 16]);
+
+    // No row keeps the code once used: not its token, nor its hash, which tied the new space to
+    // the team's.
+    relay.kill();
+    let db = rusqlite::Connection::open(dir.path().join("relay.db")).unwrap();
+    assert_eq!(integers(&db, "SELECT count(*) FROM space_invites"), [0]);
+    assert_eq!(integers(&db, "SELECT count(*) FROM spaces"), [3]);
+    for table in tables(&db) {
+        for (column, bytes) in column_bytes(&db, &table) {
+            assert!(!holds(&bytes, &redeem), "{table}.{column} holds the token");
+            assert!(!holds(&bytes, &hash), "{table}.{column} holds its hash");
+        }
+    }
+    drop(db);
+    for file in ["relay.db", "relay.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(file)) {
+            assert!(!holds(&bytes, &redeem), "{file} holds the token");
+        }
+    }
 }
 
 /// Every value of every column of `table`, as the bytes SQLite holds (blobs and text).

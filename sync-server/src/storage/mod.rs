@@ -1,6 +1,7 @@
-//! Where the relay keeps spaces, devices, invites, envelopes and each space's control log: one
-//! trait, [`Storage`], that the handlers call, and two backends behind it: SQLite (the default:
-//! one file, nothing to install) and PostgreSQL (several relay instances over one database).
+//! Where the relay keeps spaces, devices, invites and space codes, envelopes and each space's
+//! control log: one trait, [`Storage`], that the handlers call, and two backends behind it:
+//! SQLite (the default: one file, nothing to install) and PostgreSQL (several relay instances
+//! over one database).
 //! Tokens and invite secrets are stored as SHA-256 hashes only (an invite's redemption token
 //! never is); an envelope is stored without the device that pushed it, and the times the relay
 //! writes are whole seconds. Each backend's schema is versioned and migrated when the relay
@@ -30,6 +31,9 @@ pub enum StorageError {
     Conflict(&'static str),
     /// The thing does not exist or is no longer usable (an invite used or expired).
     NotFound(&'static str),
+    /// The caller may not do this (a space code unknown, used or expired; a space code from a
+    /// device that is no coordinator of its space).
+    Forbidden(&'static str),
     /// The database failed.
     Failed(String),
     /// This relay's SQLite data was moved to another database (`allervers-relay migrate`): it
@@ -147,6 +151,29 @@ pub trait Storage: Send + Sync + 'static {
         token_hash: [u8; 32],
         now_ms: i64,
     ) -> StorageResult<u64>;
+    /// Stores a space invite of `space` by its coordinator's device `by`: `secret_hash` is the
+    /// SHA-256 of a one-time token that registers one new space ([`Storage::create_linked_space`]).
+    /// Refused (`Forbidden`) unless `by` is a coordinator's device of `space`, not revoked.
+    fn add_space_invite(
+        &self,
+        space: SpaceId,
+        by: DeviceId,
+        secret_hash: [u8; 32],
+        expires_at_ms: i64,
+    ) -> StorageResult<()>;
+    /// Redeems the space invite whose hash is `invite` (once, unexpired, its inviter not
+    /// revoked) and, in the same transaction, registers `space` with `coordinator` as its first,
+    /// coordinator device, as [`Storage::create_space`] does; the invite is deleted, and expired
+    /// space invites with it. An unknown, used or expired invite is [`SPACE_CODE_REFUSED`]; a
+    /// space that exists already is `Conflict`, and the invite stays usable.
+    fn create_linked_space(
+        &self,
+        invite: [u8; 32],
+        space: SpaceId,
+        coordinator: DeviceId,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StorageResult<()>;
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>>;
     /// Revokes a device of the space, with the wipe order it will be served from then on when
     /// one is given (the caller has checked that it names this space and device). A device
@@ -334,6 +361,18 @@ fn check_post(items: &[ControlBody], epoch: u32) -> StorageResult<Vec<BlindedRec
     erased.dedup();
     Ok(erased)
 }
+
+/// The refusal of a space code that registers nothing: unknown, used, expired, or from a
+/// coordinator revoked since (one reason for all: which one it was is nobody's business).
+pub const SPACE_CODE_REFUSED: StorageError =
+    StorageError::Forbidden("unknown, used or expired space code");
+
+/// The refusal of a space invite from a device that is no coordinator of its space.
+const NOT_A_COORDINATOR: StorageError =
+    StorageError::Forbidden("only a coordinator's device may do this");
+
+/// The refusal of a space id taken already (by the admin token's route or a space code).
+const SPACE_EXISTS: StorageError = StorageError::Conflict("this space already exists");
 
 /// The refusal of a push that carries an envelope of an erased record.
 const ERASED: StorageError = StorageError::Conflict("a record in this push was erased");

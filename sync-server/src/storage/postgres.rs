@@ -34,11 +34,11 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::{
     as_ms, check_post, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
     whole_seconds, Caller, Enrolment, EpochOutcome, Storage, StorageError, StorageResult, Totals,
-    ERASED,
+    ERASED, NOT_A_COORDINATOR, SPACE_CODE_REFUSED, SPACE_EXISTS,
 };
 
 /// Migrations in order; migration `i` brings a database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, ERASURE];
+const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, ERASURE, SPACE_INVITES];
 
 /// The schema this code writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -108,6 +108,19 @@ CREATE TABLE erased (
     PRIMARY KEY (space, record, epoch)
 );
 ALTER TABLE spaces ADD COLUMN erased BIGINT NOT NULL DEFAULT 0;
+"#;
+
+/// Space invites: the hash of a one-time token that registers one new space, the coordinator's
+/// device that made it, the space it came from and its expiry (milliseconds, as the device sent
+/// it); deleted when used, or expired at the next redemption.
+const SPACE_INVITES: &str = r#"
+CREATE TABLE space_invites (
+    secret_hash BYTEA PRIMARY KEY,
+    space BYTEA NOT NULL REFERENCES spaces,
+    created_by BYTEA NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX space_invites_by_space ON space_invites (space);
 "#;
 
 /// The advisory lock under which an instance migrates ("alvr").
@@ -576,6 +589,30 @@ fn save_control(
 
 const NO_SUCH_SPACE: StorageError = StorageError::NotFound("no such space");
 
+/// Registers a space with its first, coordinator device (the admin token's route and a space
+/// code's redemption alike); `Conflict` when the space exists already.
+fn register_space(
+    db: &mut Db<'_, postgres::Transaction<'_>>,
+    space: SpaceId,
+    coordinator: DeviceId,
+    token_hash: [u8; 32],
+    now_ms: i64,
+) -> Outcome<()> {
+    let now = whole_seconds(now_ms);
+    let inserted = db.execute(
+        "INSERT INTO spaces (space, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&&space[..], &now],
+    )?;
+    if inserted == 0 {
+        return Ok(Err(SPACE_EXISTS));
+    }
+    db.execute(
+        "INSERT INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES ($1, $2, $3, TRUE, $4)",
+        &[&&space[..], &&coordinator[..], &&token_hash[..], &now],
+    )?;
+    Ok(Ok(()))
+}
+
 impl Storage for PostgresStorage {
     fn check(&self) -> StorageResult<()> {
         self.read(|db| db.query_one("SELECT 1", &[]).map(|_| ()))
@@ -609,21 +646,7 @@ impl Storage for PostgresStorage {
         token_hash: [u8; 32],
         now_ms: i64,
     ) -> StorageResult<()> {
-        let now = whole_seconds(now_ms);
-        self.transaction(|db| {
-            let inserted = db.execute(
-                "INSERT INTO spaces (space, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&&space[..], &now],
-            )?;
-            if inserted == 0 {
-                return Ok(Err(StorageError::Conflict("this space already exists")));
-            }
-            db.execute(
-                "INSERT INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES ($1, $2, $3, TRUE, $4)",
-                &[&&space[..], &&coordinator[..], &&token_hash[..], &now],
-            )?;
-            Ok(Ok(()))
-        })
+        self.transaction(|db| register_space(db, space, coordinator, token_hash, now_ms))
     }
 
     fn caller(&self, token_hash: [u8; 32]) -> StorageResult<Option<Caller>> {
@@ -760,6 +783,87 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn add_space_invite(
+        &self,
+        space: SpaceId,
+        by: DeviceId,
+        secret_hash: [u8; 32],
+        expires_at_ms: i64,
+    ) -> StorageResult<()> {
+        self.transaction(|db| {
+            // The space's lock first: a revocation of `by` waits for this or went before it.
+            if lock_space(db, space)?.is_none() {
+                return Ok(Err(NO_SUCH_SPACE));
+            }
+            let coordinator = db.query_opt(
+                "SELECT 1 FROM devices WHERE space = $1 AND device = $2 AND coordinator
+                 AND revoked_at IS NULL",
+                &[&&space[..], &&by[..]],
+            )?;
+            if coordinator.is_none() {
+                return Ok(Err(NOT_A_COORDINATOR));
+            }
+            let inserted = db.execute(
+                "INSERT INTO space_invites (secret_hash, space, created_by, expires_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&&secret_hash[..], &&space[..], &&by[..], &expires_at_ms],
+            )?;
+            if inserted == 0 {
+                return Ok(Err(StorageError::Conflict(
+                    "this space code already exists",
+                )));
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    fn create_linked_space(
+        &self,
+        invite: [u8; 32],
+        space: SpaceId,
+        coordinator: DeviceId,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        self.transaction(|db| {
+            // The inviting space's lock first, as an enrolment takes it: a revocation of the
+            // inviter, or another redemption of the token, waits for this one or went before it.
+            let origin = db
+                .query_opt(
+                    "SELECT space FROM space_invites WHERE secret_hash = $1",
+                    &[&&invite[..]],
+                )?
+                .map(|r| id16(r.get(0)));
+            let Some(origin) = origin else {
+                return Ok(Err(SPACE_CODE_REFUSED));
+            };
+            if lock_space(db, origin)?.is_none() {
+                return Ok(Err(SPACE_CODE_REFUSED));
+            }
+            let used = db.execute(
+                "DELETE FROM space_invites
+                 WHERE secret_hash = $1 AND expires_at > $2
+                   AND EXISTS (SELECT 1 FROM devices d WHERE d.space = space_invites.space
+                               AND d.device = space_invites.created_by AND d.coordinator
+                               AND d.revoked_at IS NULL)",
+                &[&&invite[..], &now_ms],
+            )?;
+            if used == 0 {
+                return Ok(Err(SPACE_CODE_REFUSED));
+            }
+            // A space id taken already rolls the whole transaction back: the invite stays.
+            if let Err(refused) = register_space(db, space, coordinator, token_hash, now_ms)? {
+                return Ok(Err(refused));
+            }
+            // Expired space invites register nothing: they go too.
+            db.execute(
+                "DELETE FROM space_invites WHERE expires_at <= $1",
+                &[&now_ms],
+            )?;
+            Ok(Ok(()))
+        })
+    }
+
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>> {
         self.read(|db| {
             Ok(db
@@ -800,9 +904,13 @@ impl Storage for PostgresStorage {
             if updated == 0 {
                 return Ok(Err(StorageError::NotFound("no such device in this space")));
             }
-            // Invites the revoked device made and nobody used die with it.
+            // Invites and space invites the revoked device made and nobody used die with it.
             db.execute(
                 "DELETE FROM invites WHERE space = $1 AND created_by = $2",
+                &[&&space[..], &&device[..]],
+            )?;
+            db.execute(
+                "DELETE FROM space_invites WHERE space = $1 AND created_by = $2",
                 &[&&space[..], &&device[..]],
             )?;
             Ok(Ok(()))

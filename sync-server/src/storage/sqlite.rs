@@ -13,14 +13,20 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use super::{
     as_ms, check_post, control_page, envelope_page, id16, rounded_seconds, sha256, stored,
     whole_seconds, Caller, Enrolment, EpochOutcome, Storage, StorageError, StorageResult, Totals,
-    ERASED,
+    ERASED, NOT_A_COORDINATOR, SPACE_CODE_REFUSED, SPACE_EXISTS,
 };
 
 /// Migrations in order; migration `i` brings a relay file from version `i` to `i + 1`, and
 /// `PRAGMA user_version` holds the number applied. Version 0 is a new file, or one written before
 /// the schema was versioned: the first migration creates only what is missing.
-const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
-    &[legacy_schema, less_to_know, control_log, recovery, erasure];
+const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[
+    legacy_schema,
+    less_to_know,
+    control_log,
+    recovery,
+    erasure,
+    space_invites,
+];
 
 /// The schema the relay had before it was versioned, with the clock offsets that a file older
 /// still lacks.
@@ -141,6 +147,22 @@ CREATE TABLE erased (
     )
 }
 
+/// Space invites: the hash of a one-time token that registers one new space, the coordinator's
+/// device that made it, the space it came from and its expiry (milliseconds, as the device sent
+/// it); deleted when used, or expired at the next redemption.
+fn space_invites(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+CREATE TABLE space_invites (
+    secret_hash BLOB PRIMARY KEY,
+    space BLOB NOT NULL,
+    created_by BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+    )
+}
+
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
@@ -233,6 +255,29 @@ fn space_exists(conn: &Connection, space: SpaceId) -> StorageResult<()> {
     Ok(())
 }
 
+/// Registers a space with its first, coordinator device (the admin token's route and a space
+/// code's redemption alike); `Conflict` when the space exists already.
+fn register_space(
+    tx: &Transaction,
+    space: SpaceId,
+    coordinator: DeviceId,
+    token_hash: [u8; 32],
+    now_ms: i64,
+) -> StorageResult<()> {
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO spaces (space, created_at) VALUES (?1, ?2)",
+        params![space, whole_seconds(now_ms)],
+    )?;
+    if inserted == 0 {
+        return Err(SPACE_EXISTS);
+    }
+    tx.execute(
+        "INSERT INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, 1, ?4)",
+        params![space, coordinator, token_hash, whole_seconds(now_ms)],
+    )?;
+    Ok(())
+}
+
 /// Appends an item to a space's control log, or finds it there (same encoded bytes): its
 /// sequence number.
 fn append_control(tx: &Transaction, space: SpaceId, item: &ControlBody) -> StorageResult<u64> {
@@ -287,17 +332,7 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<()> {
         let mut conn = self.lock();
         let tx = write(&mut conn)?;
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO spaces (space, created_at) VALUES (?1, ?2)",
-            params![space, whole_seconds(now_ms)],
-        )?;
-        if inserted == 0 {
-            return Err(StorageError::Conflict("this space already exists"));
-        }
-        tx.execute(
-            "INSERT INTO devices (space, device, token_hash, coordinator, enrolled_at) VALUES (?1, ?2, ?3, 1, ?4)",
-            params![space, coordinator, token_hash, whole_seconds(now_ms)],
-        )?;
+        register_space(&tx, space, coordinator, token_hash, now_ms)?;
         tx.commit()?;
         Ok(())
     }
@@ -431,6 +466,68 @@ impl Storage for SqliteStorage {
         Ok(seq)
     }
 
+    fn add_space_invite(
+        &self,
+        space: SpaceId,
+        by: DeviceId,
+        secret_hash: [u8; 32],
+        expires_at_ms: i64,
+    ) -> StorageResult<()> {
+        let mut conn = self.lock();
+        let tx = write(&mut conn)?;
+        space_exists(&tx, space)?;
+        let coordinator = tx
+            .prepare_cached(
+                "SELECT 1 FROM devices WHERE space = ?1 AND device = ?2 AND coordinator = 1
+                 AND revoked_at IS NULL",
+            )?
+            .exists(params![space, by])?;
+        if !coordinator {
+            return Err(NOT_A_COORDINATOR);
+        }
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO space_invites (secret_hash, space, created_by, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![secret_hash, space, by, expires_at_ms],
+        )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict("this space code already exists"));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_linked_space(
+        &self,
+        invite: [u8; 32],
+        space: SpaceId,
+        coordinator: DeviceId,
+        token_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        let mut conn = self.lock();
+        // The write lock first: the invite is read and deleted under it, so that of two
+        // redemptions of one token exactly one finds it.
+        let tx = write(&mut conn)?;
+        let used = tx.execute(
+            "DELETE FROM space_invites
+             WHERE secret_hash = ?1 AND expires_at > ?2
+               AND EXISTS (SELECT 1 FROM devices d WHERE d.space = space_invites.space
+                           AND d.device = space_invites.created_by AND d.coordinator = 1
+                           AND d.revoked_at IS NULL)",
+            params![invite, now_ms],
+        )?;
+        if used == 0 {
+            return Err(SPACE_CODE_REFUSED);
+        }
+        // A space id taken already rolls the whole transaction back: the invite stays.
+        register_space(&tx, space, coordinator, token_hash, now_ms)?;
+        // Expired space invites register nothing: they go too.
+        tx.execute("DELETE FROM space_invites WHERE expires_at <= ?1", [now_ms])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn devices(&self, space: SpaceId) -> StorageResult<Vec<DeviceEntry>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
@@ -466,9 +563,13 @@ impl Storage for SqliteStorage {
         if updated == 0 {
             return Err(StorageError::NotFound("no such device in this space"));
         }
-        // Invites the revoked device made and nobody used die with it.
+        // Invites and space invites the revoked device made and nobody used die with it.
         tx.execute(
             "DELETE FROM invites WHERE space = ?1 AND created_by = ?2",
+            params![space, device],
+        )?;
+        tx.execute(
+            "DELETE FROM space_invites WHERE space = ?1 AND created_by = ?2",
             params![space, device],
         )?;
         tx.commit()?;
