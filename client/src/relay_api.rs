@@ -148,33 +148,6 @@ pub trait RelayApi: Exchange {
         Ok(())
     }
 
-    fn create_space_invite(
-        &self,
-        relay: &str,
-        space: &SpaceId,
-        token: &str,
-        invite: &CreateSpaceInvite,
-    ) -> Result<(), TransportError> {
-        checked(self.exchange(post(
-            format!("{relay}/v1/spaces/{}/space-invites", hex_id(space)),
-            Some(token),
-            encode(invite),
-        )))?;
-        Ok(())
-    }
-
-    fn create_linked_space(
-        &self,
-        relay: &str,
-        request: &CreateLinkedSpace,
-    ) -> Result<Registered, TransportError> {
-        decoded(checked(self.exchange(post(
-            format!("{relay}/v1/linked-spaces"),
-            None,
-            encode(request),
-        )))?)
-    }
-
     fn enroll(&self, relay: &str, enroll: &Enroll) -> Result<Registered, TransportError> {
         decoded(checked(self.exchange(post(
             format!("{relay}/v1/enroll"),

@@ -43,24 +43,6 @@ pub struct CreateRecovery {
     pub secret_hash: [u8; 32],
 }
 
-/// `POST /v1/spaces/{space}/space-invites` (coordinator of `space`): the hash of a one-time
-/// token that registers one new space.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreateSpaceInvite {
-    pub secret_hash: [u8; 32],
-    pub expires_at_ms: i64,
-}
-
-/// `POST /v1/linked-spaces` (no bearer token): `redeem` is the token whose sha256 a coordinator
-/// registered; registers `space` with `device` as its first, coordinator device; answered
-/// `201 Registered` (the device token), once per token.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreateLinkedSpace {
-    pub redeem: [u8; 32],
-    pub space: SpaceId,
-    pub device: DeviceId,
-}
-
 /// `POST /v1/enroll`: an invite's redemption token, once, for a new device token. The relay
 /// keeps only `sha256(redeem)` of each invite (`CreateInvite::secret_hash`); it never sees the
 /// invite's secret, from which both `redeem` and the key of `mac` are derived. The relay writes a
