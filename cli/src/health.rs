@@ -59,6 +59,9 @@ pub(crate) enum HealthCmd {
     /// A person's health notes (a health professional's device; logged in the health space's
     /// access log).
     Show { person: String },
+    /// Every health note of this device's health store: the person's id, the day and the
+    /// category, never the text.
+    List,
 }
 
 pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
@@ -154,6 +157,25 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
                     )
                 },
             )
+        }
+        HealthCmd::List => {
+            let notes = ctx.on(true).open()?.health_note_list()?;
+            ctx.print(&notes, || {
+                let mut out = format!("{} health note(s)", notes.len());
+                for n in &notes {
+                    out.push_str(&format!(
+                        "\n{} {} {} {}",
+                        n.on.map(|d| d.to_string()).unwrap_or_default(),
+                        n.person.map(|p| p.to_string()).unwrap_or_default(),
+                        n.category
+                            .as_deref()
+                            .map(|c| l(Vocab::HealthCategory, c, ctx.lang))
+                            .unwrap_or_default(),
+                        n.id
+                    ));
+                }
+                out
+            })
         }
         HealthCmd::Show { person } => {
             let team = ctx.on(false).open()?;

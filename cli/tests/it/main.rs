@@ -5,6 +5,7 @@ mod commands;
 mod consent;
 mod dashboard;
 mod dossier;
+mod health;
 mod hygiene;
 mod secrecy;
 mod sync;

@@ -7,7 +7,7 @@ use allervers_e2e::{RelayProcess, ADMIN_TOKEN};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn cli(dir: &Path) -> Command {
+pub(crate) fn cli(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("allervers").unwrap();
     cmd.arg("--data")
         .arg(dir)
@@ -17,7 +17,7 @@ fn cli(dir: &Path) -> Command {
     cmd
 }
 
-fn json(dir: &Path, args: &[&str]) -> Value {
+pub(crate) fn json(dir: &Path, args: &[&str]) -> Value {
     let out = cli(dir).arg("--json").args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -27,7 +27,7 @@ fn json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn fails(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn fails(dir: &Path, args: &[&str]) -> String {
     let out = cli(dir).args(args).output().unwrap();
     assert!(!out.status.success(), "{args:?} should fail");
     let err = String::from_utf8(out.stderr).unwrap();
