@@ -39,6 +39,10 @@ pub struct Report {
     pub actions_overdue: Figure,
     /// "street -> emergency_shelter" and so on.
     pub situation_changes: BTreeMap<String, Figure>,
+    /// Health professionals' contacts (counted, never read: the notes stay in the health
+    /// space) and the distinct persons they saw.
+    pub health_contacts: Figure,
+    pub health_persons: Figure,
 }
 
 fn pair(
@@ -93,6 +97,8 @@ impl Store {
             actions_due: f(c.actions_due, p.actions_due),
             actions_overdue: f(c.actions_overdue, p.actions_overdue),
             situation_changes: pair(&c.situations, &p.situations),
+            health_contacts: f(c.health_contacts, p.health_contacts),
+            health_persons: f(c.health_persons, p.health_persons),
         })
     }
 }
@@ -304,6 +310,28 @@ impl Report {
                         self.actions_due,
                     ),
                     ("overdue", "En retard", "Overdue", self.actions_overdue),
+                ]),
+            },
+            Section {
+                key: "health",
+                title: words(
+                    "Suivi santé (sans contenu)",
+                    "Health follow-up (no content)",
+                ),
+                breakdown: false,
+                lines: fixed(&[
+                    (
+                        "contacts",
+                        "Contacts avec un professionnel de santé",
+                        "Contacts with a health professional",
+                        self.health_contacts,
+                    ),
+                    (
+                        "persons",
+                        "Personnes suivies (distinctes)",
+                        "Distinct persons followed",
+                        self.health_persons,
+                    ),
                 ]),
             },
         ]

@@ -23,6 +23,9 @@ pub(crate) struct Period {
     pub(crate) actions_due: i64,
     pub(crate) actions_overdue: i64,
     pub(crate) situations: BTreeMap<String, i64>,
+    /// Health contacts (a health professional saw someone) and the distinct persons seen.
+    pub(crate) health_contacts: i64,
+    pub(crate) health_persons: i64,
 }
 
 fn day_ms(d: NaiveDate) -> i64 {
@@ -137,5 +140,15 @@ pub(crate) fn period(
         );
         *p.situations.entry(key).or_default() += 1;
     }
+    let (contacts, persons): (i64, i64) = conn
+        .prepare_cached(&format!(
+            "SELECT count(*), count(DISTINCT h.person_id) FROM health_contacts h
+             LEFT JOIN persons p ON p.record_id = h.person_id
+             WHERE h.on_day >= ?1 AND h.on_day <= ?2 AND {}",
+            team_clause("coalesce(p.teams, '')")
+        ))?
+        .query_row(params![from_s, to_s, team], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    p.health_contacts = contacts;
+    p.health_persons = persons;
     Ok(p)
 }

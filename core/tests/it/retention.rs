@@ -325,7 +325,7 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
     let _folder = d.dir.take();
     drop(d);
     // Back to the schema before the review by hand: no `settings`, no `persons.kept_at` (and
-    // none of the erasure's tables, whose migration comes after it).
+    // none of the erasure's and health's tables, whose migrations come after it).
     {
         let conn = crate::common::raw_connection(&path, &key);
         let version: i64 = conn
@@ -333,9 +333,10 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
             .unwrap();
         conn.execute_batch(&format!(
             "DROP TABLE erased; DROP TABLE erasure_orders;
+             DROP TABLE health_notes; DROP TABLE health_contacts;
              DROP TABLE settings; ALTER TABLE persons DROP COLUMN kept_at;
              PRAGMA user_version = {};",
-            version - 2
+            version - 3
         ))
         .unwrap();
     }

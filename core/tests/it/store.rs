@@ -396,6 +396,8 @@ fn migrates_from(version: i64) {
              DROP TABLE quarantine;
              DROP TABLE erased;
              DROP TABLE erasure_orders;
+             DROP TABLE health_notes;
+             DROP TABLE health_contacts;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
              DELETE FROM meta WHERE key IN ('signing_key', 'agreement_key');
