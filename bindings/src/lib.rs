@@ -462,6 +462,44 @@ impl From<core::Consent> for Consent {
     }
 }
 
+/// A health professional's note to write (in a health store).
+#[derive(uniffi::Record)]
+pub struct NewHealthNote {
+    /// The person, as the team's store knows them.
+    pub person: String,
+    /// YYYY-MM-DD; today when absent.
+    pub on: Option<String>,
+    /// consultation, care, mental_health, addiction, prevention, referral, other
+    pub category: String,
+    pub text: String,
+    #[uniffi(default = None)]
+    pub next_step: Option<String>,
+}
+
+/// A health note, as read on a health professional's device.
+#[derive(uniffi::Record)]
+pub struct HealthNote {
+    pub id: String,
+    pub on: Option<String>,
+    pub professional: Option<String>,
+    pub category: Option<String>,
+    pub text: Option<String>,
+    pub next_step: Option<String>,
+}
+
+impl From<core::HealthNote> for HealthNote {
+    fn from(n: core::HealthNote) -> Self {
+        HealthNote {
+            id: n.id.to_string(),
+            on: n.on.map(|d| d.to_string()),
+            professional: n.professional,
+            category: n.category,
+            text: n.text,
+            next_step: n.next_step,
+        }
+    }
+}
+
 /// A territory observation to add.
 #[derive(uniffi::Record)]
 pub struct NewObservation {
@@ -828,6 +866,39 @@ impl Store {
                     &device_name,
                     &worker,
                 )?,
+                listener: Default::default(),
+            }))
+        })
+    }
+
+    /// Creates the health store of a health professional's device, beside its team's store:
+    /// its key is derived from the team store's `team_key` (the shell keeps one key).
+    #[uniffi::constructor]
+    pub fn create_health(
+        path: String,
+        team_key: Vec<u8>,
+        device_name: String,
+        worker: String,
+    ) -> Result<Arc<Store>> {
+        guard(|| {
+            let key = core::health_store_key(&core::RawKey::from_slice(&team_key)?);
+            let inner =
+                core::Store::create(std::path::Path::new(&path), &key, &device_name, &worker)?;
+            inner.make_health_store()?;
+            Ok(Arc::new(Store {
+                inner,
+                listener: Default::default(),
+            }))
+        })
+    }
+
+    /// Opens a health store made by `create_health`, with the team store's key.
+    #[uniffi::constructor]
+    pub fn open_health(path: String, team_key: Vec<u8>) -> Result<Arc<Store>> {
+        guard(|| {
+            let key = core::health_store_key(&core::RawKey::from_slice(&team_key)?);
+            Ok(Arc::new(Store {
+                inner: core::Store::open(std::path::Path::new(&path), &key)?,
                 listener: Default::default(),
             }))
         })
@@ -1253,6 +1324,77 @@ impl Store {
                 .erase_person(id(&person)?, &reason, false)?
                 .into())
         })
+    }
+
+    /// Whether this is a health store (a health professional's, beside the team's).
+    pub fn is_health_store(&self) -> bool {
+        self.inner.is_health_store()
+    }
+
+    /// A one-time code with which the first health professional's device founds the team's
+    /// health space (a coordinator's device of the team), valid seven days.
+    pub fn health_space_code(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<String> {
+        guard(|| {
+            let expires_at_ms = self.inner.now().timestamp_millis() + 7 * 86_400_000;
+            Ok(
+                allervers_client::space_code(&self.inner, &Http::from(exchange), expires_at_ms)?
+                    .code(),
+            )
+        })
+    }
+
+    /// Founds the team's health space with a coordinator's code (this health store, new):
+    /// returns the health space's recovery code, to show once.
+    pub fn found_health_space(
+        &self,
+        code: String,
+        name: String,
+        exchange: Option<Arc<dyn HttpExchange>>,
+    ) -> Result<String> {
+        guard(|| {
+            let http = Http::from(exchange);
+            allervers_client::found_health_space(&self.inner, &http, &code, &name)?;
+            Ok(allervers_client::recovery_code(&self.inner, &http)?.code())
+        })
+    }
+
+    /// Writes a health note in this health store, and the health contact (the person and the
+    /// day, no content) in `team`, the team's store.
+    pub fn add_health_note(&self, team: Arc<Store>, note: NewHealthNote) -> Result<String> {
+        guard(|| {
+            let person = id(&note.person)?;
+            let on = date("on", &note.on)?.unwrap_or_else(|| team.inner.now().date_naive());
+            if team.inner.kind_of(person)? != core::Kind::Person {
+                return Err(core::CoreError::RecordNotFound(person));
+            }
+            let made = self.inner.add_health_note(&core::NewHealthNote {
+                person,
+                on: Some(on),
+                professional: self.inner.worker(),
+                category: note.category,
+                text: note.text,
+                next_step: note.next_step,
+            })?;
+            team.inner.add_health_contact(person, on)?;
+            Ok(made.to_string())
+        })
+    }
+
+    /// A person's health notes (this health store), logged in its access log.
+    pub fn health_notes(&self, person: String) -> Result<Vec<HealthNote>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .open_health_notes(id(&person)?, core::Via::App)?
+                .into_iter()
+                .map(HealthNote::from)
+                .collect())
+        })
+    }
+
+    /// Erases, in this health store, the notes of the persons `team` erased; after both synced.
+    pub fn follow_team_erasures(&self, team: Arc<Store>) -> Result<u64> {
+        guard(|| Ok(self.inner.follow_team_erasures(&team.inner)? as u64))
     }
 
     /// Applies a bundle; returns how many changes were new.

@@ -149,6 +149,29 @@ class FieldSession(unittest.TestCase):
         self.assertEqual(e.exception.field, "category")
         self.assertEqual(len(self.store.current_consents(lea)), 2)
 
+    def test_health_notes_live_in_the_health_store_and_the_team_sees_a_contact(self):
+        health_path = os.path.join(self.dir.name, "health.db")
+        health = av.Store.create_health(health_path, self.key, "Téléphone maraude 1", "Amina")
+        self.assertTrue(health.is_health_store())
+        self.assertFalse(self.store.is_health_store())
+        lea = self.store.add_person(person(name="Léa"))
+        note = lambda text: av.NewHealthNote(person=lea, on="2026-01-05", category="care", text=text)
+        health.add_health_note(self.store, note("pansement refait au pied"))
+        notes = health.health_notes(lea)
+        self.assertEqual([(n.text, n.professional, n.on) for n in notes], [("pansement refait au pied", "Amina", "2026-01-05")])
+        contacts = [e for e in self.store.timeline(lea) if e.kind == av.TimelineKind.HEALTH_CONTACT]
+        self.assertEqual([(c.title, c.notes) for c in contacts], [("2026-01-05", None)])
+        # A team's store writes no health note; a health note needs its text.
+        with self.assertRaises(av.FfiError.InvalidInput):
+            self.store.add_health_note(self.store, note("x"))
+        with self.assertRaises(av.FfiError.InvalidInput):
+            health.add_health_note(self.store, note("  "))
+        # The health store opens with the team's key only through open_health.
+        del health
+        self.assertEqual(len(av.Store.open_health(health_path, self.key).health_notes(lea)), 1)
+        with self.assertRaises(av.FfiError.WrongKey):
+            av.Store.open(health_path, self.key)
+
     def test_every_entry_point_refuses_bad_input_with_a_typed_error(self):
         bad_id = "not-an-id"
         unknown = "0190f0c2-0000-7000-8000-000000000000"

@@ -158,7 +158,10 @@ fn health_notes_reach_every_health_professional_and_no_team_device_or_team_key()
         // Reports count health activity, never its content.
         let report = d.store.report(day(1), day(31), None).unwrap();
         assert_eq!(
-            (report.health_contacts.current, report.health_persons.current),
+            (
+                report.health_contacts.current,
+                report.health_persons.current
+            ),
             (1, 1)
         );
         let plain = pages::store_plaintext(&d.path, d.key.as_bytes());
