@@ -552,7 +552,29 @@ pub(crate) fn is_creation(change: &automerge::Change) -> bool {
     change.deps().is_empty() && change.decode().operations.iter().any(writes_kind)
 }
 
-pub(crate) fn check_received(change: &automerge::Change) -> std::result::Result<(), String> {
+/// Fields only a coordinator writes: the decision to keep a person's file after the retention
+/// review. A change that writes or deletes one carries its author's grants, and a device takes
+/// it only if they prove a coordinator (`store/import.rs`), deciding on the change alone.
+pub(crate) const COORDINATOR_FIELDS: &[&str] = &["retention_kept_at", "retention_reason"];
+
+/// The coordinator's field (`COORDINATOR_FIELDS`) a change writes or deletes at a record's root,
+/// if any.
+pub(crate) fn coordinator_field(ops: &[automerge::legacy::Op]) -> Option<&'static str> {
+    use automerge::legacy::{Key, ObjectId};
+    ops.iter().find_map(|op| match (&op.obj, &op.key) {
+        (ObjectId::Root, Key::Map(key)) => COORDINATOR_FIELDS
+            .iter()
+            .copied()
+            .find(|f| *f == key.as_str()),
+        _ => None,
+    })
+}
+
+/// Checks a received change's values on the change alone; returns the coordinator's field it
+/// writes, if any (the caller checks its author's role).
+pub(crate) fn check_received(
+    change: &automerge::Change,
+) -> std::result::Result<Option<&'static str>, String> {
     use automerge::legacy::{Key, ObjectId, OpType};
     let ops = change.decode().operations;
     // Only a record's first change (no dependencies) says what the record is: a later one
@@ -619,7 +641,7 @@ pub(crate) fn check_received(change: &automerge::Change) -> std::result::Result<
             }
         }
     }
-    Ok(())
+    Ok(coordinator_field(&ops))
 }
 
 /// 1900-01-01 and 2200-12-31T23:59:59.999Z in milliseconds.

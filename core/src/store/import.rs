@@ -110,7 +110,11 @@ impl Store {
         let mut signature = self
             .keys
             .sign(record, &change.hash().0, record == ROSTER_ID);
-        if record == ROSTER_ID {
+        // A roster change, and a change that writes a coordinator's decision on a record,
+        // carry the grants that make their author what it must be.
+        if record == ROSTER_ID
+            || crate::model::fields::coordinator_field(&change.decode().operations).is_some()
+        {
             signature.credentials = self.own_credentials(conn)?;
         }
         Ok(Some(signature))
@@ -352,7 +356,33 @@ impl Store {
             let mut checked = Vec::with_capacity(new.len());
             for (i, change) in new {
                 match crate::model::fields::check_received(&change) {
-                    Ok(()) => checked.push((i, change)),
+                    Ok(Some(field)) if id != ROSTER_ID => {
+                        // A coordinator's decision: the author's grants, carried in its
+                        // signature, must prove it one (outside a space, anyone decides).
+                        let credentials = signatures[i]
+                            .as_ref()
+                            .map_or(&[][..], |s| s.credentials.as_slice());
+                        let author = DeviceId::from_bytes(change.actor_id().to_bytes());
+                        let refused = match anchor.as_ref().filter(|_| self.verifies_signatures()) {
+                            None => false,
+                            Some((space, founder)) => {
+                                crate::identity::role_of(space, founder, &author, credentials)
+                                    != Some(crate::identity::Role::Coordinator)
+                            }
+                        };
+                        if refused {
+                            set_back(
+                                &mut verdicts,
+                                i,
+                                Setback::Quarantine(format!(
+                                    "only a coordinator may write {field}"
+                                )),
+                            )?;
+                        } else {
+                            checked.push((i, change));
+                        }
+                    }
+                    Ok(_) => checked.push((i, change)),
                     Err(why) => set_back(&mut verdicts, i, Setback::Quarantine(why))?,
                 }
             }

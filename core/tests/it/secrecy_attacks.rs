@@ -286,3 +286,62 @@ fn another_devices_access_log_cannot_be_rewritten_or_added_to() {
     );
     assert_eq!(a.store.index_rows().unwrap(), w.store.index_rows().unwrap());
 }
+
+/// The persons due for the retention review on `d`'s device.
+fn due(d: &Device) -> Vec<RecordId> {
+    d.store
+        .retention_review()
+        .unwrap()
+        .due
+        .into_iter()
+        .map(|r| r.person)
+        .collect()
+}
+
+#[test]
+fn a_workers_forged_decision_to_keep_a_file_is_set_aside_and_a_coordinators_applies() {
+    let (a, w, relay) = team();
+    let p = person(&a.store, "Anatole");
+    let q = person(&a.store, "Berthe");
+    relay.settle(&[&a, &w]);
+    for d in [&a, &w] {
+        d.clock.advance_ms(Duration::days(800).num_milliseconds());
+    }
+    assert_eq!(due(&a).len(), 2, "due before the attack");
+    assert!(
+        w.store.retention_keep(p, "motif").is_err(),
+        "refused locally"
+    );
+
+    // The same decision, forged by a modified app on the worker's phone: its author's grants
+    // do not prove a coordinator, and every device sets it aside.
+    let now = w.store.now().timestamp_millis();
+    relay.push(vec![forged(&w, p, |doc| {
+        doc.put(ROOT, "retention_kept_at", ScalarValue::Timestamp(now))
+            .unwrap();
+        doc.put(ROOT, "retention_reason", "Gardé").unwrap();
+    })]);
+    relay.settle(&[&a, &w]);
+    assert!(
+        due(&a).contains(&p),
+        "the forged decision took the person off the review"
+    );
+    for d in [&a, &w] {
+        assert!(d
+            .store
+            .set_aside(&relay.space)
+            .unwrap()
+            .iter()
+            .any(|s| s.quarantined && s.reason.contains("only a coordinator")));
+    }
+
+    // The coordinator's own decision carries its grants and applies on every device.
+    a.store.retention_keep(q, "Recours en cours").unwrap();
+    relay.settle(&[&a, &w]);
+    assert!(!due(&a).contains(&q), "the coordinator's decision applied");
+    assert_eq!(
+        a.store.index_rows().unwrap(),
+        w.store.index_rows().unwrap(),
+        "the worker's device holds the same decisions (the coordinator's kept, the forged one not)"
+    );
+}
