@@ -10,7 +10,7 @@ use std::path::Path;
 
 use allervers_client::HttpClient;
 use allervers_core::vocab::{Lang, Vocab};
-use allervers_core::{HealthNote, NewHealthNote, Store, Via};
+use allervers_core::{HealthNote, HealthProfile, Kind, NewHealthNote, Store, Via};
 use allervers_protocol::hex_id;
 use anyhow::{anyhow, bail, Result};
 use chrono::Utc;
@@ -62,6 +62,14 @@ pub(crate) enum HealthCmd {
     /// Every health note of this device's health store: the person's id, the day and the
     /// category, never the text.
     List,
+    /// A person's health details (known conditions, treatments, allergies, care team): shows
+    /// them, or sets fields with `--set FIELD=VALUE` (a health professional's device).
+    Profile {
+        person: String,
+        /// conditions, treatments, allergies or care_team, with its text (repeatable).
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+    },
 }
 
 pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
@@ -183,13 +191,35 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             let person = find_person(&team, &person)?;
             let name = team.person(person)?.display_name();
             let notes = health.open_health_notes(person, Via::Cli)?;
+            let profiles = health.health_profiles(person)?;
             ctx.print(
                 &Shown {
                     person,
+                    profiles: &profiles,
                     notes: &notes,
                 },
-                || render(&name, &notes, ctx.lang),
+                || {
+                    let mut out = render_profiles(&profiles, ctx.lang);
+                    out.push_str(&render(&name, &notes, ctx.lang));
+                    out
+                },
             )
+        }
+        HealthCmd::Profile { person, set } => {
+            let team = ctx.on(false).open()?;
+            let health = ctx.on(true).open()?;
+            let person = find_person(&team, &person)?;
+            if !set.is_empty() {
+                let edits = set
+                    .iter()
+                    .map(|a| crate::generic_set(&health, Kind::HealthProfile, a))
+                    .collect::<Result<Vec<_>>>()?;
+                health.set_health_profile(person, &edits)?;
+            }
+            // Reading the details is reading the person's health file: logged.
+            health.log_access(&[allervers_core::Access::Health { person }], Via::Cli)?;
+            let profiles = health.health_profiles(person)?;
+            ctx.print(&profiles, || render_profiles(&profiles, ctx.lang))
         }
     }
 }
@@ -197,7 +227,36 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
 #[derive(Serialize)]
 struct Shown<'a> {
     person: allervers_core::RecordId,
+    profiles: &'a [HealthProfile],
     notes: &'a [HealthNote],
+}
+
+/// The health details, one block per profile (usually one), or nothing when there is none.
+fn render_profiles(profiles: &[HealthProfile], lang: Lang) -> String {
+    let mut out = String::new();
+    for p in profiles {
+        let lines = [
+            (
+                "Problèmes de santé connus",
+                "Known conditions",
+                &p.conditions,
+            ),
+            ("Traitements", "Treatments", &p.treatments),
+            ("Allergies", "Allergies", &p.allergies),
+            (
+                "Médecin traitant, équipe de soins",
+                "Care team",
+                &p.care_team,
+            ),
+        ];
+        for (fr, en, value) in lines {
+            if let Some(v) = value {
+                let label = if lang == Lang::Fr { fr } else { en };
+                out.push_str(&format!("{label} : {v}\n"));
+            }
+        }
+    }
+    out
 }
 
 /// A new, empty health store beside the team's, under the key derived from the team store's

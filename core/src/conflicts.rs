@@ -106,6 +106,7 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         Kind::Consent => text("category").unwrap_or_default(),
         Kind::HealthNote => format!("note de santé du {}", text("on").unwrap_or_default()),
         Kind::HealthContact => format!("suivi santé du {}", text("on").unwrap_or_default()),
+        Kind::HealthProfile => "informations de santé".into(),
         Kind::Roster => "roster".into(),
         Kind::AccessLog => "access log".into(),
     }

@@ -44,9 +44,9 @@ pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::{
-    Action, Consent, Encounter, HealthContact, HealthNote, NewAction, NewConsent, NewEncounter,
-    NewHealthNote, NewObservation, NewPerson, NewReferral, Observation, Person, PersonSummary,
-    Record, Referral,
+    Action, Consent, Encounter, HealthContact, HealthNote, HealthProfile, NewAction, NewConsent,
+    NewEncounter, NewHealthNote, NewObservation, NewPerson, NewReferral, Observation, Person,
+    PersonSummary, Record, Referral,
 };
 pub use store::export;
 pub use store::health::health_store_key;

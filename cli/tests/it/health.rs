@@ -121,6 +121,22 @@ fn a_health_note_reaches_health_professionals_only() {
         ]
     )
     .contains("text"));
+    let profile = json(
+        nurse,
+        &[
+            "health",
+            "profile",
+            "Baptiste",
+            "--set",
+            "allergies=pénicilline Qk7",
+        ],
+    );
+    assert_eq!(profile[0]["allergies"], "pénicilline Qk7");
+    assert!(fails(
+        nurse,
+        &["health", "profile", "Baptiste", "--set", "person=x"]
+    )
+    .contains("person"));
     json(nurse, &["sync"]);
     let received = json(doctor, &["sync"]);
     assert_eq!(received["health"]["keys_received"], 1, "{received}");
@@ -129,6 +145,7 @@ fn a_health_note_reaches_health_professionals_only() {
     assert_eq!(notes.len(), 1, "{shown}");
     assert_eq!(notes[0]["text"], NOTE);
     assert_eq!(notes[0]["professional"], "Amina");
+    assert_eq!(shown["profiles"][0]["allergies"], "pénicilline Qk7");
     assert!(text(doctor, &["health", "show", "Baptiste"]).contains("soins"));
     let listed = json(doctor, &["health", "list"]);
     assert_eq!(listed.as_array().unwrap().len(), 1);
@@ -147,6 +164,7 @@ fn a_health_note_reaches_health_professionals_only() {
     }
     let relay_db = std::fs::read(relay_dir.path().join("relay.db")).unwrap();
     assert!(!relay_db.windows(4).any(|w| w == b"Zx81"));
+    assert!(!relay_db.windows(3).any(|w| w == b"Qk7"));
 
     // A coordinator who opens a second health space for itself founds an empty one: the team's
     // health key never reaches it.

@@ -28,10 +28,13 @@ pub enum Kind {
     /// That a person is followed in health, on a day, with no content: what the team's devices
     /// see of a health note (`store/health.rs`).
     HealthContact,
+    /// A person's health details (known conditions, treatments, allergies, care team), in a
+    /// health space only (`store/health.rs`).
+    HealthProfile,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -42,6 +45,7 @@ impl Kind {
         Kind::AccessLog,
         Kind::HealthNote,
         Kind::HealthContact,
+        Kind::HealthProfile,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Kind {
             Kind::AccessLog => "access_log",
             Kind::HealthNote => "health_note",
             Kind::HealthContact => "health_contact",
+            Kind::HealthProfile => "health_profile",
         }
     }
 
@@ -76,6 +81,7 @@ impl Kind {
             Kind::AccessLog => ACCESS_LOG,
             Kind::HealthNote => HEALTH_NOTE,
             Kind::HealthContact => HEALTH_CONTACT,
+            Kind::HealthProfile => HEALTH_PROFILE,
         }
     }
 
@@ -353,6 +359,16 @@ const HEALTH_NOTE: &[FieldSpec] = &[
 const HEALTH_CONTACT: &[FieldSpec] = &[
     f("person", T::Ref(Kind::Person), "personne"),
     f("on", T::Date(Horizon::Past), "date"),
+];
+
+/// A person's health details, kept by health professionals (the person is held in the team's
+/// store).
+const HEALTH_PROFILE: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("conditions", T::Text, "problèmes de santé connus"),
+    f("treatments", T::Text, "traitements"),
+    f("allergies", T::Text, "allergies"),
+    f("care_team", T::Text, "médecin traitant, équipe de soins"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

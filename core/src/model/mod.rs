@@ -717,6 +717,31 @@ impl HealthContact {
     }
 }
 
+/// A person's health details, as read on a health professional's device.
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthProfile {
+    pub id: RecordId,
+    pub person: Option<RecordId>,
+    pub conditions: Option<String>,
+    pub treatments: Option<String>,
+    pub allergies: Option<String>,
+    pub care_team: Option<String>,
+}
+
+impl HealthProfile {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> HealthProfile {
+        let k = Kind::HealthProfile;
+        HealthProfile {
+            id,
+            person: get_text(r, k, "person").and_then(|s| s.parse().ok()),
+            conditions: get_text(r, k, "conditions"),
+            treatments: get_text(r, k, "treatments"),
+            allergies: get_text(r, k, "allergies"),
+            care_team: get_text(r, k, "care_team"),
+        }
+    }
+}
+
 /// Any record, as read by `Store::record`.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -729,4 +754,5 @@ pub enum Record {
     Consent(Consent),
     HealthNote(HealthNote),
     HealthContact(HealthContact),
+    HealthProfile(HealthProfile),
 }

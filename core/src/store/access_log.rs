@@ -257,6 +257,12 @@ impl Store {
                 })?
                 .into_iter()
                 .collect(),
+            Kind::HealthProfile => self
+                .read(id, Kind::HealthProfile, |r| {
+                    crate::model::HealthProfile::read(id, r).person
+                })?
+                .into_iter()
+                .collect(),
             Kind::Encounter => self.encounter(id)?.persons,
             Kind::Observation | Kind::Roster | Kind::AccessLog => Vec::new(),
         })

@@ -61,6 +61,7 @@ pub(crate) fn refers_to_erased(
         Kind::Consent => Some("consents"),
         Kind::HealthNote => Some("health_notes"),
         Kind::HealthContact => Some("health_contacts"),
+        Kind::HealthProfile => Some("health_profiles"),
         _ => None,
     };
     let sql = match (kind, table) {
@@ -189,6 +190,7 @@ pub(crate) fn delete(
             "DELETE FROM consents WHERE record_id = ?1",
             "DELETE FROM health_notes WHERE record_id = ?1",
             "DELETE FROM health_contacts WHERE record_id = ?1",
+            "DELETE FROM health_profiles WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",

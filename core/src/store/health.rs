@@ -13,8 +13,10 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::access_log::{Access, Via};
 use crate::crypto::RawKey;
+use crate::doc::Edit;
 use crate::model::fields::Kind;
-use crate::model::{HealthContact, HealthNote, NewHealthNote};
+use crate::model::fields::Value;
+use crate::model::{HealthContact, HealthNote, HealthProfile, NewHealthNote};
 use crate::{CoreError, RecordId, Result};
 
 use super::Store;
@@ -49,7 +51,7 @@ pub fn health_store_key(team_store_key: &RawKey) -> RawKey {
 /// log).
 pub(crate) fn check_kind(health_store: bool, kind: Kind) -> Result<()> {
     match (health_store, kind) {
-        (true, Kind::HealthNote | Kind::Roster | Kind::AccessLog) => Ok(()),
+        (true, Kind::HealthNote | Kind::HealthProfile | Kind::Roster | Kind::AccessLog) => Ok(()),
         (true, _) => Err(CoreError::invalid(
             "health",
             format!(
@@ -57,10 +59,10 @@ pub(crate) fn check_kind(health_store: bool, kind: Kind) -> Result<()> {
                 kind.name()
             ),
         )),
-        (false, Kind::HealthNote) => Err(CoreError::invalid(
+        (false, Kind::HealthNote | Kind::HealthProfile) => Err(CoreError::invalid(
             "health",
-            "health notes are written in the health space's store, which only health \
-             professionals' devices hold",
+            "health notes and details are written in the health space's store, which only \
+             health professionals' devices hold",
         )),
         (false, _) => Ok(()),
     }
@@ -164,6 +166,46 @@ impl Store {
         Ok(out)
     }
 
+    /// The health details of `person` (a record per professional's device that first wrote
+    /// some, usually one), oldest first.
+    pub fn health_profiles(&self, person: RecordId) -> Result<Vec<HealthProfile>> {
+        let ids = ids_about(&self.lock(), "health_profiles", person)?;
+        ids.into_iter()
+            .map(|id| self.read(id, Kind::HealthProfile, |r| HealthProfile::read(id, r)))
+            .collect()
+    }
+
+    /// Writes `person`'s health details (a health store only): `edits` of the profile's
+    /// fields, on the person's first profile, made with them when there is none yet.
+    pub fn set_health_profile(&self, person: RecordId, edits: &[Edit]) -> Result<RecordId> {
+        if edits.is_empty() {
+            return Err(CoreError::invalid("health profile", "nothing to change"));
+        }
+        if edits.iter().any(|e| e.field() == "person") {
+            return Err(CoreError::invalid(
+                "person",
+                "a profile stays with its person",
+            ));
+        }
+        if self.is_erased(person)? {
+            return Err(CoreError::invalid("person", "was erased"));
+        }
+        let existing = ids_about(&self.lock(), "health_profiles", person)?
+            .into_iter()
+            .next();
+        match existing {
+            Some(id) => {
+                self.edit_kind(id, Some(Kind::HealthProfile), edits)?;
+                Ok(id)
+            }
+            None => {
+                let mut all = vec![Edit::Set("person".into(), Value::Ref(person))];
+                all.extend(edits.iter().cloned());
+                self.create_record(Kind::HealthProfile, all)
+            }
+        }
+    }
+
     /// Records, in the team's store, that a health professional saw `person` on `on`: the
     /// person and the day, no content.
     pub fn add_health_contact(&self, person: RecordId, on: NaiveDate) -> Result<RecordId> {
@@ -173,8 +215,8 @@ impl Store {
         self.create_record(
             Kind::HealthContact,
             vec![
-                crate::doc::Edit::Set("person".into(), crate::model::fields::Value::Ref(person)),
-                crate::doc::Edit::Set("on".into(), crate::model::fields::Value::Date(on)),
+                Edit::Set("person".into(), Value::Ref(person)),
+                Edit::Set("on".into(), Value::Date(on)),
             ],
         )
     }
@@ -230,10 +272,16 @@ pub struct HealthNoteRow {
     pub category: Option<String>,
 }
 
-/// The records of `table` (`health_notes` or `health_contacts`) about `person`, by day then id.
+/// The records of `table` (`health_notes`, `health_contacts` or `health_profiles`) about
+/// `person`: notes and contacts by day then id, profiles by when they were made.
 fn ids_about(conn: &Connection, table: &str, person: RecordId) -> Result<Vec<RecordId>> {
+    let order = if table == "health_profiles" {
+        "created_at, record_id"
+    } else {
+        "on_day, record_id"
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY on_day, record_id"
+        "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY {order}"
     ))?;
     let rows = stmt.query_map([person.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
     rows.map(|row| RecordId::from_slice(&row?).ok_or_else(|| CoreError::corrupt("bad record id")))

@@ -468,6 +468,13 @@ fn write(
                 creator
             ])?;
         }
+        Kind::HealthProfile => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO health_profiles (record_id, person_id, created_at)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![key, f.person_ref(), f.created_at(now_ms)])?;
+        }
         Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
@@ -510,6 +517,7 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Consent => Some("consents"),
         Kind::HealthNote => Some("health_notes"),
         Kind::HealthContact => Some("health_contacts"),
+        Kind::HealthProfile => Some("health_profiles"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;

@@ -457,6 +457,12 @@ CREATE TABLE health_contacts (
     device BLOB
 ) WITHOUT ROWID;
 CREATE INDEX health_contacts_by_person ON health_contacts(person_id);
+CREATE TABLE health_profiles (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    created_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX health_profiles_by_person ON health_profiles(person_id);
 "#,
 ];
 

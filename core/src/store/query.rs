@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::doc::Reader;
 use crate::model::fields::Kind;
 use crate::model::{
-    display_name, Action, Consent, Encounter, HealthContact, HealthNote, Observation, Person,
-    PersonSummary, Record, Referral,
+    display_name, Action, Consent, Encounter, HealthContact, HealthNote, HealthProfile,
+    Observation, Person, PersonSummary, Record, Referral,
 };
 use crate::text::fold;
 use crate::{CoreError, DeviceId, RecordId, Result};
@@ -257,6 +257,11 @@ impl Store {
             Kind::HealthContact => {
                 Record::HealthContact(
                     self.read(id, Kind::HealthContact, |r| HealthContact::read(id, r))?,
+                )
+            }
+            Kind::HealthProfile => {
+                Record::HealthProfile(
+                    self.read(id, Kind::HealthProfile, |r| HealthProfile::read(id, r))?,
                 )
             }
             Kind::Roster => {
@@ -525,6 +530,7 @@ pub(crate) fn person_follow_ups(
         ("consents", Kind::Consent),
         ("health_notes", Kind::HealthNote),
         ("health_contacts", Kind::HealthContact),
+        ("health_profiles", Kind::HealthProfile),
     ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"

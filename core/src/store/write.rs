@@ -194,11 +194,13 @@ impl Store {
                         }
                     };
                     checker.check(spec.name, ty, v)?;
-                    // A health note's person is held in the team's store, not in the health
-                    // store that holds the note.
-                    if let (FieldType::Ref(target), Value::Ref(r), false) =
-                        (ty, v, kind == Kind::HealthNote)
-                    {
+                    // A health note's or profile's person is held in the team's store, not in
+                    // the health store that holds it.
+                    if let (FieldType::Ref(target), Value::Ref(r), false) = (
+                        ty,
+                        v,
+                        matches!(kind, Kind::HealthNote | Kind::HealthProfile),
+                    ) {
                         let actual = record_kind(conn, *r)?;
                         if actual != target {
                             return Err(CoreError::WrongKind {

@@ -201,7 +201,9 @@ impl Store {
                     Kind::Action => summary.actions += 1,
                     Kind::Referral => summary.referrals += 1,
                     Kind::Consent => summary.consents += 1,
-                    Kind::HealthContact | Kind::HealthNote => summary.health += 1,
+                    Kind::HealthContact | Kind::HealthNote | Kind::HealthProfile => {
+                        summary.health += 1
+                    }
                     _ => {}
                 }
                 records.push(ToErase {

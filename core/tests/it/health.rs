@@ -244,3 +244,62 @@ fn erasing_a_person_from_the_team_erases_their_health_notes_in_the_health_space(
     // A note written offline afterwards about the erased person does not stay either.
     note(&s.doctor_health.store, s.person, "note tardive").unwrap_err();
 }
+
+#[test]
+fn a_persons_health_details_are_kept_in_the_health_space_and_erased_with_them() {
+    let s = setting();
+    let allergy = |v: &str| {
+        vec![allervers_core::Edit::Set(
+            "allergies".into(),
+            allervers_core::Value::Text(v.into()),
+        )]
+    };
+    let refused = s
+        .coordinator
+        .store
+        .set_health_profile(s.person, &allergy("pénicilline"));
+    assert!(
+        matches!(refused, Err(CoreError::InvalidInput { .. })),
+        "{refused:?}"
+    );
+    let id = s
+        .nurse_health
+        .store
+        .set_health_profile(s.person, &allergy("pénicilline"))
+        .unwrap();
+    // A second write edits the same profile.
+    let again = s
+        .nurse_health
+        .store
+        .set_health_profile(
+            s.person,
+            &[allervers_core::Edit::Set(
+                "treatments".into(),
+                allervers_core::Value::Text("metformine".into()),
+            )],
+        )
+        .unwrap();
+    assert_eq!(id, again);
+    s.health.settle(&[&s.nurse_health, &s.doctor_health]);
+    let profiles = s.doctor_health.store.health_profiles(s.person).unwrap();
+    assert_eq!(profiles.len(), 1);
+    assert_eq!(profiles[0].allergies.as_deref(), Some("pénicilline"));
+    assert_eq!(profiles[0].treatments.as_deref(), Some("metformine"));
+
+    s.coordinator
+        .store
+        .erase_person(s.person, "demande", false)
+        .unwrap();
+    s.team.settle(&[&s.coordinator, &s.nurse]);
+    s.nurse_health
+        .store
+        .follow_team_erasures(&s.nurse.store)
+        .unwrap();
+    s.health.settle(&[&s.nurse_health, &s.doctor_health]);
+    for d in [&s.nurse_health, &s.doctor_health] {
+        assert!(d.store.health_profiles(s.person).unwrap().is_empty());
+        assert!(d.store.is_erased(id).unwrap());
+        let plain = pages::store_plaintext(&d.path, d.key.as_bytes());
+        assert!(!pages::contains(&plain, "pénicilline"));
+    }
+}
