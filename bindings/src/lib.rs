@@ -500,6 +500,28 @@ impl From<core::HealthNote> for HealthNote {
     }
 }
 
+/// A person's health details, as read on a health professional's device.
+#[derive(uniffi::Record)]
+pub struct HealthProfile {
+    pub id: String,
+    pub conditions: Option<String>,
+    pub treatments: Option<String>,
+    pub allergies: Option<String>,
+    pub care_team: Option<String>,
+}
+
+impl From<core::HealthProfile> for HealthProfile {
+    fn from(p: core::HealthProfile) -> Self {
+        HealthProfile {
+            id: p.id.to_string(),
+            conditions: p.conditions,
+            treatments: p.treatments,
+            allergies: p.allergies,
+            care_team: p.care_team,
+        }
+    }
+}
+
 /// A territory observation to add.
 #[derive(uniffi::Record)]
 pub struct NewObservation {
@@ -1389,6 +1411,30 @@ impl Store {
                 .into_iter()
                 .map(HealthNote::from)
                 .collect())
+        })
+    }
+
+    /// Sets one of a person's health details (`conditions`, `treatments`, `allergies`,
+    /// `care_team`) in this health store.
+    pub fn set_health_detail(&self, person: String, field: String, value: String) -> Result<()> {
+        guard(|| {
+            let edit = self
+                .inner
+                .edit_from_text(core::Kind::HealthProfile, &field, &value)?;
+            self.inner
+                .set_health_profile(id(&person)?, &[edit])
+                .map(|_| ())
+        })
+    }
+
+    /// A person's health details (this health store), logged in its access log.
+    pub fn health_profiles(&self, person: String) -> Result<Vec<HealthProfile>> {
+        guard(|| {
+            let person = id(&person)?;
+            let profiles = self.inner.health_profiles(person)?;
+            self.inner
+                .log_access(&[core::Access::Health { person }], core::Via::App)?;
+            Ok(profiles.into_iter().map(HealthProfile::from).collect())
         })
     }
 

@@ -159,6 +159,10 @@ class FieldSession(unittest.TestCase):
         health.add_health_note(self.store, note("pansement refait au pied"))
         notes = health.health_notes(lea)
         self.assertEqual([(n.text, n.professional, n.on) for n in notes], [("pansement refait au pied", "Amina", "2026-01-05")])
+        health.set_health_detail(lea, "allergies", "pénicilline")
+        self.assertEqual([p.allergies for p in health.health_profiles(lea)], ["pénicilline"])
+        with self.assertRaises(av.FfiError.InvalidInput):
+            health.set_health_detail(lea, "person", lea)
         contacts = [e for e in self.store.timeline(lea) if e.kind == av.TimelineKind.HEALTH_CONTACT]
         self.assertEqual([(c.title, c.notes) for c in contacts], [("2026-01-05", None)])
         # A team's store writes no health note; a health note needs its text.
