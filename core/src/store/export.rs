@@ -171,6 +171,19 @@ impl Pseudonyms {
         }
     }
 
+    /// A birth year: in a pseudonymised export (unless precise times were asked for), the
+    /// five-year band it falls in ("1980-1984"), which pairs rows less readily than the year.
+    fn birth_year(&self, year: Option<i64>) -> String {
+        match (year, self.days) {
+            (None, _) => String::new(),
+            (Some(y), false) => y.to_string(),
+            (Some(y), true) => {
+                let from = y - y.rem_euclid(5);
+                format!("{from}-{}", from + 4)
+            }
+        }
+    }
+
     fn name(&self, person: &[u8], name: Option<String>) -> String {
         match (&self.key, name) {
             (_, None) => String::new(),
@@ -359,9 +372,7 @@ impl Store {
                         ps.id("P", &id),
                         ps.name(&id, r.get(1)?),
                         ps.name(&id, r.get(2)?),
-                        r.get::<_, Option<i64>>(3)?
-                            .map(|y| y.to_string())
-                            .unwrap_or_default(),
+                        ps.birth_year(r.get(3)?),
                         ps.code(Vocab::Situation, r.get(4)?),
                     ];
                     if alert {

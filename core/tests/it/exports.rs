@@ -51,6 +51,7 @@ fn field() -> Field {
                     needs: needs.iter().map(|n| n.to_string()).collect(),
                     alert_level: alert.map(str::to_string),
                     situation: Some("street".into()),
+                    birth_year: Some(1983),
                     ..Default::default()
                 })
                 .unwrap()
@@ -212,6 +213,15 @@ fn pseudonymised_times_are_days_unless_precise_times_are_asked_and_nominative_on
         let persons = f.export(ExportKind::Persons, &options);
         for cell in column(&persons, "created_at").unwrap() {
             assert_eq!(cell.len(), expected.len(), "{options:?}: {cell}");
+        }
+        // A birth year becomes its five-year band where times become days.
+        let band = if expected.len() == 10 {
+            "1980-1984"
+        } else {
+            "1983"
+        };
+        for cell in column(&persons, "birth_year").unwrap() {
+            assert_eq!(cell, band, "{options:?}");
         }
     }
 }
