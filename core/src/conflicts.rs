@@ -107,6 +107,11 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         Kind::HealthNote => format!("note de santé du {}", text("on").unwrap_or_default()),
         Kind::HealthContact => format!("suivi santé du {}", text("on").unwrap_or_default()),
         Kind::HealthProfile => "informations de santé".into(),
+        Kind::PublishedReport => format!(
+            "rapport du {} au {}",
+            text("period_from").unwrap_or_default(),
+            text("period_to").unwrap_or_default()
+        ),
         Kind::Roster => "roster".into(),
         Kind::AccessLog => "access log".into(),
     }

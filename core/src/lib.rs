@@ -51,6 +51,7 @@ pub use model::{
 pub use store::export;
 pub use store::health::health_store_key;
 pub use store::retention::{RetentionDue, RetentionReview};
+pub use store::statistics::{statistics_store_key, PublishedReport};
 pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, OrderStatus, PersonQuery, PersonSort, SetAside,
     SignedChange, Store, StoreOptions,

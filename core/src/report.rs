@@ -103,6 +103,125 @@ impl Store {
     }
 }
 
+/// The breakdowns of a report in its flat form ([`Report::figures`]): a short prefix per map.
+const BREAKDOWNS: [&str; 5] = ["s", "n", "t", "o", "c"];
+
+impl Report {
+    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 5] {
+        [
+            &self.services,
+            &self.needs,
+            &self.referrals_by_target,
+            &self.referrals_by_outcome,
+            &self.situation_changes,
+        ]
+    }
+
+    fn headlines(&self) -> [(&'static str, Figure); 9] {
+        [
+            ("encounters", self.encounters),
+            ("persons_met", self.persons_met),
+            ("new_persons", self.new_persons),
+            ("anonymous_contacts", self.anonymous_contacts),
+            ("actions_done", self.actions_done),
+            ("actions_due", self.actions_due),
+            ("actions_overdue", self.actions_overdue),
+            ("health_contacts", self.health_contacts),
+            ("health_persons", self.health_persons),
+        ]
+    }
+
+    /// The report's figures as a flat map, what a statistics space receives: a headline's name
+    /// (`encounters`) or a breakdown's prefix and code (`s.food` for a service, `n.` needs,
+    /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes) -> "current
+    /// previous". Codes only: nothing nominative.
+    pub fn figures(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (name, f) in self.headlines() {
+            out.insert(name.to_string(), format!("{} {}", f.current, f.previous));
+        }
+        for (prefix, map) in BREAKDOWNS.iter().zip(self.breakdowns()) {
+            for (code, f) in map {
+                out.insert(
+                    format!("{prefix}.{code}"),
+                    format!("{} {}", f.current, f.previous),
+                );
+            }
+        }
+        out
+    }
+
+    /// A report read back from [`Report::figures`] for `from..=to` and `team`. An entry that
+    /// does not read (another device's newer figure, a damaged value) is refused whole.
+    pub fn from_figures(
+        from: NaiveDate,
+        to: NaiveDate,
+        team: Option<String>,
+        figures: &BTreeMap<String, String>,
+    ) -> Result<Report> {
+        let bad = |key: &str| CoreError::invalid("figures", format!("{key:?} does not read"));
+        let days = (to - from).num_days() + 1;
+        let mut r = Report {
+            from,
+            to,
+            previous_from: from - Duration::days(days),
+            previous_to: from - Duration::days(1),
+            team,
+            encounters: Figure::default(),
+            persons_met: Figure::default(),
+            new_persons: Figure::default(),
+            anonymous_contacts: Figure::default(),
+            services: BTreeMap::new(),
+            needs: BTreeMap::new(),
+            referrals_by_target: BTreeMap::new(),
+            referrals_by_outcome: BTreeMap::new(),
+            actions_done: Figure::default(),
+            actions_due: Figure::default(),
+            actions_overdue: Figure::default(),
+            situation_changes: BTreeMap::new(),
+            health_contacts: Figure::default(),
+            health_persons: Figure::default(),
+        };
+        for (key, value) in figures {
+            let mut parts = value.split(' ').map(str::parse::<i64>);
+            let figure = match (parts.next(), parts.next(), parts.next()) {
+                (Some(Ok(current)), Some(Ok(previous)), None) if current >= 0 && previous >= 0 => {
+                    Figure { current, previous }
+                }
+                _ => return Err(bad(key)),
+            };
+            let slot = match key.split_once('.') {
+                Some((prefix, code)) if !code.is_empty() => {
+                    let map = match prefix {
+                        "s" => &mut r.services,
+                        "n" => &mut r.needs,
+                        "t" => &mut r.referrals_by_target,
+                        "o" => &mut r.referrals_by_outcome,
+                        "c" => &mut r.situation_changes,
+                        _ => return Err(bad(key)),
+                    };
+                    map.entry(code.to_string()).or_default()
+                }
+                Some(_) => return Err(bad(key)),
+                None => match key.as_str() {
+                    "encounters" => &mut r.encounters,
+                    "persons_met" => &mut r.persons_met,
+                    "new_persons" => &mut r.new_persons,
+                    "anonymous_contacts" => &mut r.anonymous_contacts,
+                    "actions_done" => &mut r.actions_done,
+                    "actions_due" => &mut r.actions_due,
+                    "actions_overdue" => &mut r.actions_overdue,
+                    "health_contacts" => &mut r.health_contacts,
+                    "health_persons" => &mut r.health_persons,
+                    _ => return Err(bad(key)),
+                },
+            };
+            *slot = figure;
+        }
+        Ok(r)
+    }
+}
+
 /// Counts under this are shown as `< 5` in the CSV for funders: a small count could single out
 /// a person (three persons referred to psychiatry in a small team's month).
 pub const SMALL_COUNT: i64 = 5;

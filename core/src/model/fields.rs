@@ -31,10 +31,13 @@ pub enum Kind {
     /// A person's health details (known conditions, treatments, allergies, care team), in a
     /// health space only (`store/health.rs`).
     HealthProfile,
+    /// An activity report published by the office into a statistics space: a period, a team
+    /// and its figures, nothing nominative (`store/statistics.rs`).
+    PublishedReport,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -46,6 +49,7 @@ impl Kind {
         Kind::HealthNote,
         Kind::HealthContact,
         Kind::HealthProfile,
+        Kind::PublishedReport,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Kind {
             Kind::HealthNote => "health_note",
             Kind::HealthContact => "health_contact",
             Kind::HealthProfile => "health_profile",
+            Kind::PublishedReport => "published_report",
         }
     }
 
@@ -82,6 +87,7 @@ impl Kind {
             Kind::HealthNote => HEALTH_NOTE,
             Kind::HealthContact => HEALTH_CONTACT,
             Kind::HealthProfile => HEALTH_PROFILE,
+            Kind::PublishedReport => PUBLISHED_REPORT,
         }
     }
 
@@ -371,6 +377,14 @@ const HEALTH_PROFILE: &[FieldSpec] = &[
     f("care_team", T::Text, "médecin traitant, équipe de soins"),
 ];
 
+/// An activity report as a statistics space receives it.
+const PUBLISHED_REPORT: &[FieldSpec] = &[
+    f("period_from", T::Date(Horizon::Plan), "du"),
+    f("period_to", T::Date(Horizon::Plan), "au"),
+    f("team", T::Text, "équipe"),
+    f("figures", T::TextMap, "chiffres"),
+];
+
 /// A typed value of a scalar field (or of one element of a container).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -569,9 +583,16 @@ pub(crate) fn is_creation(change: &automerge::Change) -> bool {
 }
 
 /// Fields only a coordinator writes: the decision to keep a person's file after the retention
-/// review. A change that writes or deletes one carries its author's grants, and a device takes
-/// it only if they prove a coordinator (`store/import.rs`), deciding on the change alone.
-pub(crate) const COORDINATOR_FIELDS: &[&str] = &["retention_kept_at", "retention_reason"];
+/// review, and a report published to a statistics space (its period and figures). A change that
+/// writes or deletes one carries its author's grants, and a device takes it only if they prove
+/// a coordinator (`store/import.rs`), deciding on the change alone.
+pub(crate) const COORDINATOR_FIELDS: &[&str] = &[
+    "retention_kept_at",
+    "retention_reason",
+    "period_from",
+    "period_to",
+    "figures",
+];
 
 /// The coordinator's field (`COORDINATOR_FIELDS`) a change writes or deletes at a record's root,
 /// if any.

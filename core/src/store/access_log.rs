@@ -264,7 +264,9 @@ impl Store {
                 .into_iter()
                 .collect(),
             Kind::Encounter => self.encounter(id)?.persons,
-            Kind::Observation | Kind::Roster | Kind::AccessLog => Vec::new(),
+            Kind::Observation | Kind::Roster | Kind::AccessLog | Kind::PublishedReport => {
+                Vec::new()
+            }
         })
     }
 

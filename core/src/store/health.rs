@@ -72,10 +72,10 @@ impl Store {
     /// Makes this new store a health store. Refused once it syncs with a space or holds records
     /// of its own.
     pub fn make_health_store(&self) -> Result<()> {
-        if self.membership()?.is_some() {
+        if self.membership()?.is_some() || self.is_statistics_store() {
             return Err(CoreError::invalid(
                 "health",
-                "this store syncs with a space already",
+                "this store syncs with a space already, or is a statistics store",
             ));
         }
         let conn = self.lock();

@@ -208,9 +208,10 @@ pub(crate) fn refresh(
     if kind == Kind::AccessLog {
         return super::access_log::reindex(tx, id, doc);
     }
-    let fields = if kind == Kind::Consent {
-        // A consent decision is what its creation says: a later change (which no device of
-        // this build writes) changes nothing the person decided.
+    let fields = if matches!(kind, Kind::Consent | Kind::PublishedReport) {
+        // A consent decision, or a published report, is what its creation says: a later change
+        // (which no device of this build writes) changes nothing the person decided or the
+        // office published.
         let creation = doc::creation_heads(doc);
         Fields::read_at(kind, doc, Some(&creation))?
     } else {
@@ -475,6 +476,20 @@ fn write(
             )?
             .execute(params![key, f.person_ref(), f.created_at(now_ms)])?;
         }
+        Kind::PublishedReport => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO published_reports (record_id, period_from, period_to, team,
+                    created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                key,
+                f.text("period_from"),
+                f.text("period_to"),
+                f.text("team"),
+                f.created_at(now_ms),
+            ])?;
+        }
         Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
@@ -518,6 +533,7 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::HealthNote => Some("health_notes"),
         Kind::HealthContact => Some("health_contacts"),
         Kind::HealthProfile => Some("health_profiles"),
+        Kind::PublishedReport => Some("published_reports"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;

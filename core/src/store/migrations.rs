@@ -437,8 +437,9 @@ CREATE TABLE erasure_orders (
     PRIMARY KEY (space, seq)
 ) WITHOUT ROWID;
 "#,
-    // 13: health. A health space's notes (read by health professionals' devices only) and what
-    // the team sees of them: a contact on a day, without content.
+    // 13: health and statistics. A health space's notes and health details (read by health
+    // professionals' devices only) and what the team sees of them: a contact on a day, without
+    // content; the reports a statistics space receives.
     r#"
 CREATE TABLE health_notes (
     record_id BLOB PRIMARY KEY,
@@ -463,6 +464,13 @@ CREATE TABLE health_profiles (
     created_at INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX health_profiles_by_person ON health_profiles(person_id);
+CREATE TABLE published_reports (
+    record_id BLOB PRIMARY KEY,
+    period_from TEXT,
+    period_to TEXT,
+    team TEXT,
+    created_at INTEGER
+) WITHOUT ROWID;
 "#,
 ];
 

@@ -6,7 +6,8 @@
 //! (`changes.rs`), writes (`write.rs`), reads and lists (`query.rs`), the roster (`roster.rs`),
 //! sync's state (`sync_state.rs`), the report's counts (`activity.rs`), exports (`export.rs`),
 //! the access log (`access_log.rs`), health notes and what the team sees of them (`health.rs`),
-//! the organisation's settings (`settings.rs`), the retention review (`retention.rs`),
+//! the organisation's settings (`settings.rs`), reports published to a statistics space
+//! (`statistics.rs`), the retention review (`retention.rs`),
 //! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
@@ -27,6 +28,7 @@ mod query;
 pub mod retention;
 pub(crate) mod roster;
 pub mod settings;
+pub mod statistics;
 pub(crate) mod sync_state;
 pub(crate) mod trust;
 mod write;
@@ -104,6 +106,8 @@ pub struct Store {
     /// Whether this is a health space's store (`health.rs`): it holds health notes only, and a
     /// team's store holds none.
     health: std::sync::atomic::AtomicBool,
+    /// Whether this is a statistics space's store (`statistics.rs`): published reports only.
+    statistics: std::sync::atomic::AtomicBool,
     /// The organisation's extra codes, read at open and after each change (every write checks
     /// its codes against them).
     extra: std::sync::RwLock<Vec<ExtraTerm>>,

@@ -286,6 +286,7 @@ impl Store {
             keys,
             verify_signatures: true.into(),
             health: false.into(),
+            statistics: false.into(),
             worker: std::sync::RwLock::new(worker.to_string()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
@@ -356,10 +357,12 @@ impl Store {
             worker,
         };
         let health = super::health::is_health_store(&conn)?;
+        let statistics = super::statistics::is_statistics_store(&conn)?;
         let store = Store {
             keys,
             verify_signatures: true.into(),
             health: health.into(),
+            statistics: statistics.into(),
             worker: std::sync::RwLock::new(me.worker.clone()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),

@@ -170,8 +170,9 @@ impl Store {
             });
         }
         let mut doc = load_doc(&conn, id)?.ok_or(CoreError::RecordNotFound(id))?;
-        if kind == Kind::Consent {
-            // A consent decision is what its creation says (`index.rs` indexes it so).
+        if matches!(kind, Kind::Consent | Kind::PublishedReport) {
+            // A consent decision or a published report is what its creation says (`index.rs`
+            // indexes it so).
             let creation = crate::doc::creation_heads(&mut doc);
             doc = doc.fork_at(&creation)?;
         }
@@ -263,6 +264,12 @@ impl Store {
                 Record::HealthProfile(
                     self.read(id, Kind::HealthProfile, |r| HealthProfile::read(id, r))?,
                 )
+            }
+            Kind::PublishedReport => {
+                return Err(CoreError::invalid(
+                    "record",
+                    "a published report is read with published_reports()",
+                ))
             }
             Kind::Roster => {
                 return Err(CoreError::invalid(

@@ -22,6 +22,7 @@ mod retention;
 mod second_creation;
 mod secrecy_attacks;
 mod startup;
+mod statistics;
 mod store;
 mod sync;
 mod trust_attacks;
