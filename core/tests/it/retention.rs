@@ -334,6 +334,7 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
         conn.execute_batch(&format!(
             "DROP TABLE erased; DROP TABLE erasure_orders;
              DROP TABLE health_notes; DROP TABLE health_contacts;
+             DROP TABLE health_profiles; DROP TABLE published_reports;
              DROP TABLE settings; ALTER TABLE persons DROP COLUMN kept_at;
              PRAGMA user_version = {};",
             version - 3

@@ -398,6 +398,8 @@ fn migrates_from(version: i64) {
              DROP TABLE erasure_orders;
              DROP TABLE health_notes;
              DROP TABLE health_contacts;
+             DROP TABLE health_profiles;
+             DROP TABLE published_reports;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
              DELETE FROM meta WHERE key IN ('signing_key', 'agreement_key');

@@ -534,6 +534,8 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              DROP TABLE erasure_orders;
              DROP TABLE health_notes;
              DROP TABLE health_contacts;
+             DROP TABLE health_profiles;
+             DROP TABLE published_reports;
              ALTER TABLE changes DROP COLUMN signature;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
