@@ -246,6 +246,19 @@ pub fn html(d: &Dossier) -> String {
     out.push_str(r#"<h2 id="modifications">Historique des modifications de la fiche</h2>"#);
     history_table(&mut out, Kind::Person, &d.history);
 
+    let _ = write!(out, r#"<h2 id="sante">Suivi santé</h2>"#);
+    if d.health.contacts.is_empty() {
+        out.push_str("<p>Aucun contact avec un professionnel de santé de l'équipe.</p>");
+    } else {
+        let days: Vec<String> = d.health.contacts.iter().map(|d| d.to_string()).collect();
+        let _ = write!(
+            out,
+            "<p>Vu(e) par un professionnel de santé de l'équipe le : {}.</p>",
+            esc(&days.join(", "))
+        );
+    }
+    let _ = write!(out, "<p>{}</p>", esc(&d.health.note));
+
     let _ = write!(
         out,
         r#"<h2 id="partages">Partages</h2><p>{}</p>"#,

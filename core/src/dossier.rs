@@ -83,6 +83,18 @@ pub struct DossierSharing {
     pub note: String,
 }
 
+/// What the team's store holds of the person's health follow-up: the days a health
+/// professional saw them. The notes and health details are in the health space, which the
+/// coordinator's device cannot read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DossierHealth {
+    pub contacts: Vec<chrono::NaiveDate>,
+    pub note: String,
+}
+
+/// Where the health part of a person's file is, said in the dossier.
+pub const HEALTH_ELSEWHERE_FR: &str = "Les notes et informations de santé sont conservées dans l'espace santé de l'équipe, que seuls les professionnels de santé lisent : ce document ne les contient pas. Un professionnel de santé de l'équipe les communique à la personne (allervers health show).";
+
 /// Everything held about one person.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Dossier {
@@ -101,6 +113,7 @@ pub struct Dossier {
     pub encounters: Vec<DossierEncounter>,
     pub actions: Vec<DossierRecord>,
     pub referrals: Vec<DossierRecord>,
+    pub health: DossierHealth,
     pub sharing: DossierSharing,
     /// Who consulted their file, timeline or dossier, this dossier included.
     pub access_log: Vec<AccessEntry>,
@@ -303,6 +316,14 @@ impl Store {
             encounters,
             actions,
             referrals,
+            health: DossierHealth {
+                contacts: self
+                    .health_contacts(person)?
+                    .into_iter()
+                    .filter_map(|c| c.on)
+                    .collect(),
+                note: HEALTH_ELSEWHERE_FR.to_string(),
+            },
             sharing: DossierSharing {
                 partners: Vec::new(),
                 note: NO_SHARING_FR.to_string(),

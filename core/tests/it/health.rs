@@ -168,6 +168,13 @@ fn health_notes_reach_every_health_professional_and_no_team_device_or_team_key()
         assert!(!pages::contains(&plain, "insulinothérapie"));
         assert!(!pages::contains(&plain, "revoir jeudi"));
     }
+    // The person's dossier, written at the office, says when they were seen and where the
+    // notes are, never what they say.
+    let dossier = s.coordinator.store.dossier(s.person, Via::Cli).unwrap();
+    assert_eq!(dossier.health.contacts, vec![day(3)]);
+    assert!(!serde_json::to_string(&dossier)
+        .unwrap()
+        .contains("insulinothérapie"));
     // No key a team device holds opens an envelope of the health space.
     let team_keys = fuzzing::space_keys_held(&s.coordinator.store).unwrap();
     assert!(!team_keys.is_empty());
