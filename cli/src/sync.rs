@@ -108,9 +108,16 @@ pub fn set_relay(ctx: &Ctx, url: &str) -> Result<()> {
 /// The store was erased on a coordinator's wipe order: so goes what turned the passphrase into
 /// its key.
 fn erased(ctx: &Ctx) -> anyhow::Error {
-    // A wiped health store leaves the team's store and its key settings alone.
+    // A wiped health store leaves the team's store and its key settings alone; a wiped team
+    // store takes its health store with it (its key came from the team's passphrase, whose
+    // settings go).
     if !ctx.health {
         let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
+        let health = ctx.on(true).store_dir();
+        for file in ["store.db", "store.db-wal", "store.db-shm"] {
+            let _ = std::fs::remove_file(health.join(file));
+        }
+        let _ = std::fs::remove_dir(health);
     }
     let _ = std::fs::remove_dir(ctx.store_dir());
     CoreError::Wiped.into()

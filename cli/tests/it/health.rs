@@ -192,4 +192,20 @@ fn a_health_note_reaches_health_professionals_only() {
         json(nurse, &["health", "list"]).as_array().unwrap().len(),
         0
     );
+
+    // The nurse's phone revoked from the team: its wipe takes the health store too.
+    let devices = json(office, &["devices"]);
+    let amina = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["worker"] == "Amina")
+        .expect("the nurse's team device")["device"]
+        .as_str()
+        .unwrap()[..8]
+        .to_string();
+    json(office, &["revoke", &amina, "--yes"]);
+    assert!(fails(nurse, &["sync"]).contains("erased"));
+    assert!(!nurse.join("store.db").exists());
+    assert!(!nurse.join("health").exists());
 }
