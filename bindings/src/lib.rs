@@ -1380,6 +1380,25 @@ impl Store {
         })
     }
 
+    /// Joins the team's health space with a health professional's invite (this health store,
+    /// new; `team` the team's store beside it): an invite to the team's own space is refused.
+    pub fn join_health_space(
+        &self,
+        team: Arc<Store>,
+        code: String,
+        exchange: Option<Arc<dyn HttpExchange>>,
+    ) -> Result<()> {
+        guard(|| {
+            allervers_client::join_health_space(
+                &self.inner,
+                &team.inner,
+                &Http::from(exchange),
+                &code,
+            )
+            .map(|_| ())
+        })
+    }
+
     /// Writes a health note in this health store, and the health contact (the person and the
     /// day, no content) in `team`, the team's store.
     pub fn add_health_note(&self, team: Arc<Store>, note: NewHealthNote) -> Result<String> {

@@ -120,8 +120,11 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             )
         }
         HealthCmd::Join { code } => {
+            let team = ctx.on(false).open()?;
             let (health, path) = new_health_store(ctx)?;
-            let invite = match allervers_client::join(&health, &HttpClient::default(), &code) {
+            let joined =
+                allervers_client::join_health_space(&health, &team, &HttpClient::default(), &code);
+            let invite = match joined {
                 Ok(invite) => invite,
                 Err(e) => return Err(abandon(health, &path, e.into())),
             };

@@ -19,6 +19,20 @@ pub fn space_code(team: &Store, exchange: &dyn Exchange, expires_at_ms: i64) -> 
     Ok(code)
 }
 
+/// Joins the team's health space with a health professional's invite `code`, in `health`, a
+/// new health store beside `team`'s: refused for an invite to a space the team's store belongs
+/// to.
+pub fn join_health_space(
+    health: &Store,
+    team: &Store,
+    exchange: &dyn Exchange,
+    code: &str,
+) -> Result<allervers_core::Invite> {
+    let invite = health.read_invite(code)?;
+    health.check_health_invite(team, &invite)?;
+    crate::join(health, exchange, code)
+}
+
 /// Founds the health space with `code` in `health`, a new health store (this device its first
 /// health professional, the space's founder and coordinator, drawing its key), and joins it.
 pub fn found_health_space(

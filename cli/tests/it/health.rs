@@ -87,6 +87,13 @@ fn a_health_note_reaches_health_professionals_only() {
     assert!(refused.contains("403"), "{refused}");
     assert!(!doctor.join("health").exists());
 
+    // An invite to the team's own space, handed over as if it were the health space's, is
+    // refused, and leaves no health store behind.
+    let team_invite = code(&json(office, &["invite"]));
+    let refused = fails(doctor, &["health", "join", &team_invite]);
+    assert!(refused.contains("team's own space"), "{refused}");
+    assert!(!doctor.join("health").exists());
+
     // The nurse's device invites the doctor's into the health space (a health professional's
     // signature: a coordinator holds no key of it to hand over).
     let health_invite = code(&json(nurse, &["--health", "invite"]));

@@ -234,6 +234,27 @@ impl Store {
 }
 
 impl Store {
+    /// Checks that `invite` may bring this new health store into a health space: a health
+    /// store joins no space its team's store (`team`) belongs to, so that an invite to the team's
+    /// own space, handed over as if it were the health space's, cannot carry health notes to
+    /// every team device.
+    pub fn check_health_invite(&self, team: &Store, invite: &crate::Invite) -> Result<()> {
+        if !self.is_health_store() || team.is_health_store() {
+            return Err(CoreError::invalid(
+                "health",
+                "a health store joins its health space beside a team's store",
+            ));
+        }
+        if team.memberships()?.iter().any(|m| m.space == invite.space) {
+            return Err(CoreError::invalid(
+                "invite code",
+                "is an invite to the team's own space, not to its health space: ask a health \
+                 professional for one (allervers --health invite)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Carries out, in this health store, the erasures the team's store (`team`) carried out:
     /// the health notes about each person erased there are erased here (with an order for
     /// every health professional's device when this one is a coordinator of the health space).
