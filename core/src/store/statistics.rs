@@ -172,7 +172,7 @@ impl Store {
             let id =
                 RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
             let (from, to, team, figures) =
-                self.read(id, Kind::PublishedReport, |r| published_fields(r))?;
+                self.read(id, Kind::PublishedReport, published_fields)?;
             let (Some(from), Some(to)) = (from, to) else {
                 continue;
             };
