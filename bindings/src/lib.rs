@@ -1365,17 +1365,19 @@ impl Store {
         })
     }
 
-    /// Founds the team's health space with a coordinator's code (this health store, new):
-    /// returns the health space's recovery code, to show once.
+    /// Founds the team's health space with a coordinator's code (this health store, new;
+    /// `team` the team's store beside it, whose roster declares the space): returns the health
+    /// space's recovery code, to show once.
     pub fn found_health_space(
         &self,
+        team: Arc<Store>,
         code: String,
         name: String,
         exchange: Option<Arc<dyn HttpExchange>>,
     ) -> Result<String> {
         guard(|| {
             let http = Http::from(exchange);
-            allervers_client::found_health_space(&self.inner, &http, &code, &name)?;
+            allervers_client::found_health_space(&self.inner, &team.inner, &http, &code, &name)?;
             Ok(allervers_client::recovery_code(&self.inner, &http)?.code())
         })
     }

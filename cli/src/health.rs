@@ -95,8 +95,10 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
         }
         HealthCmd::Found { code, name } => {
             let http = HttpClient::default();
+            let team = ctx.on(false).open()?;
             let (health, path) = new_health_store(ctx)?;
-            let m = match allervers_client::found_health_space(&health, &http, &code, &name) {
+            let founded = allervers_client::found_health_space(&health, &team, &http, &code, &name);
+            let m = match founded {
                 Ok(m) => m,
                 Err(e) => return Err(abandon(health, &path, e.into())),
             };
@@ -128,11 +130,28 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
                 Ok(invite) => invite,
                 Err(e) => return Err(abandon(health, &path, e.into())),
             };
+            // Who declared this health space in the team's roster: the professional to check
+            // the invite with, face to face.
+            let founder = invite.founder.device();
+            let declared = team
+                .declared_health_spaces()?
+                .into_iter()
+                .find(|d| d.space == invite.space && d.founder == founder);
+            let founded_by = declared
+                .as_ref()
+                .map(|d| {
+                    format!(
+                        "{} ({})",
+                        d.worker.as_deref().unwrap_or("?"),
+                        d.name.as_deref().unwrap_or("?")
+                    )
+                })
+                .unwrap_or_default();
             ctx.print(
-                &serde_json::json!({"space": hex_id(&invite.space), "name": invite.name, "relay": invite.relay}),
+                &serde_json::json!({"space": hex_id(&invite.space), "name": invite.name, "relay": invite.relay, "founded_by": declared}),
                 || {
                     format!(
-                        "Joined the health space «{}». This device is {} there: the inviting health professional's device delivers its key at its next sync. Next: allervers sync",
+                        "Joined the health space «{}», founded by {founded_by}: check with them that this is your team's. This device is {} there: the inviting health professional's device delivers its key at its next sync. Next: allervers sync",
                         invite.name,
                         health.identity().device.short()
                     )

@@ -34,9 +34,12 @@ pub fn join_health_space(
 }
 
 /// Founds the health space with `code` in `health`, a new health store (this device its first
-/// health professional, the space's founder and coordinator, drawing its key), and joins it.
+/// health professional, the space's founder and coordinator, drawing its key), joins it, and
+/// declares it in the roster of `team`, the team's store beside it (sent at its next sync), so
+/// that the professionals who join later can check their invite against it.
 pub fn found_health_space(
     health: &Store,
+    team: &Store,
     exchange: &dyn Exchange,
     code: &str,
     name: &str,
@@ -54,5 +57,6 @@ pub fn found_health_space(
         )?
         .device_token;
     health.join_space(&m)?;
+    team.declare_health_space(&m.space, &health.identity().device)?;
     Ok(m)
 }

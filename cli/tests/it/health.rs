@@ -87,6 +87,10 @@ fn a_health_note_reaches_health_professionals_only() {
     assert!(refused.contains("403"), "{refused}");
     assert!(!doctor.join("health").exists());
 
+    // The founding is declared in the team's roster, which the doctor's device reads before it
+    // joins.
+    json(nurse, &["sync"]);
+    json(doctor, &["sync"]);
     // An invite to the team's own space, handed over as if it were the health space's, is
     // refused, and leaves no health store behind.
     let team_invite = code(&json(office, &["invite"]));
@@ -97,7 +101,8 @@ fn a_health_note_reaches_health_professionals_only() {
     // The nurse's device invites the doctor's into the health space (a health professional's
     // signature: a coordinator holds no key of it to hand over).
     let health_invite = code(&json(nurse, &["--health", "invite"]));
-    json(doctor, &["health", "join", &health_invite]);
+    let joined = json(doctor, &["health", "join", &health_invite]);
+    assert_eq!(joined["founded_by"]["worker"], "Amina", "{joined}");
     let approved = json(nurse, &["sync"]);
     assert_eq!(approved["health"]["approved"], 1, "{approved}");
     let note = json(

@@ -6,6 +6,7 @@ mod consent;
 mod dashboard;
 mod dossier;
 mod health;
+mod health_attacks;
 mod hygiene;
 mod secrecy;
 mod sync;

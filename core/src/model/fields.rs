@@ -577,6 +577,12 @@ fn writes_kind(op: &automerge::legacy::Op) -> bool {
         && matches!(&op.key, Key::Map(key) if key.as_str() == crate::doc::KIND)
 }
 
+fn writes_created_at(op: &automerge::legacy::Op) -> bool {
+    use automerge::legacy::{Key, ObjectId};
+    matches!(op.obj, ObjectId::Root)
+        && matches!(&op.key, Key::Map(key) if key.as_str() == crate::doc::CREATED_AT)
+}
+
 /// Whether a change creates a record: it has no dependencies and says what the record is.
 pub(crate) fn is_creation(change: &automerge::Change) -> bool {
     change.deps().is_empty() && change.decode().operations.iter().any(writes_kind)
@@ -607,11 +613,18 @@ pub(crate) fn coordinator_field(ops: &[automerge::legacy::Op]) -> Option<&'stati
     })
 }
 
-/// Checks a received change's values on the change alone; returns the coordinator's field it
-/// writes, if any (the caller checks its author's role).
-pub(crate) fn check_received(
-    change: &automerge::Change,
-) -> std::result::Result<Option<&'static str>, String> {
+/// What a received change says that the receiving store checks against itself: the kind a
+/// creation writes, and a coordinator's field it writes.
+#[derive(Default)]
+pub(crate) struct Received {
+    /// The kind a record's creation writes (an unknown kind, from a newer device, is `None`).
+    pub kind: Option<Kind>,
+    pub coordinator_field: Option<&'static str>,
+}
+
+/// Checks a received change's values on the change alone; returns what the receiving store
+/// checks against itself ([`Received`]).
+pub(crate) fn check_received(change: &automerge::Change) -> std::result::Result<Received, String> {
     use automerge::legacy::{Key, ObjectId, OpType};
     let ops = change.decode().operations;
     // Only a record's first change (no dependencies) says what the record is: a later one
@@ -619,6 +632,10 @@ pub(crate) fn check_received(
     // record and devices that receive both at once agree.
     if !change.deps().is_empty() && ops.iter().any(writes_kind) {
         return Err("it changes the kind of an existing record".into());
+    }
+    // Nor when it was recorded: the retention review and the reports read it.
+    if !change.deps().is_empty() && ops.iter().any(writes_created_at) {
+        return Err("it changes when an existing record was recorded".into());
     }
     for op in &ops {
         let OpType::Put(scalar) = &op.action else {
@@ -678,7 +695,16 @@ pub(crate) fn check_received(
             }
         }
     }
-    Ok(coordinator_field(&ops))
+    let kind = ops
+        .iter()
+        .find_map(|op| match (&op.action, writes_kind(op)) {
+            (OpType::Put(ScalarValue::Str(name)), true) => Kind::from_name(name),
+            _ => None,
+        });
+    Ok(Received {
+        kind,
+        coordinator_field: coordinator_field(&ops),
+    })
 }
 
 /// 1900-01-01 and 2200-12-31T23:59:59.999Z in milliseconds.

@@ -17,11 +17,42 @@ use crate::doc::Edit;
 use crate::model::fields::Kind;
 use crate::model::fields::Value;
 use crate::model::{HealthContact, HealthNote, HealthProfile, NewHealthNote};
-use crate::{CoreError, RecordId, Result};
+use crate::{CoreError, DeviceId, RecordId, Result};
+use allervers_protocol::SpaceId;
 
 use super::Store;
 
 const HEALTH_STORE: &str = "health_store";
+/// The key, in a device's own roster entry, of the health space its health store founded.
+const HEALTH_SPACE: &str = "health_space";
+
+/// A health space a device of the team declared in the team's roster.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DeclaredHealthSpace {
+    #[serde(serialize_with = "hex_space")]
+    pub space: SpaceId,
+    /// The health store's device that founded it (its keys are in every invite to it).
+    pub founder: DeviceId,
+    /// The team's device that declared it, with its name and worker in the roster.
+    pub declared_by: DeviceId,
+    pub name: Option<String>,
+    pub worker: Option<String>,
+}
+
+fn hex_space<S: serde::Serializer>(space: &SpaceId, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&allervers_protocol::hex_id(space))
+}
+
+/// Bytes from lowercase or uppercase hex digits; `None` for an odd length or another character.
+fn parse_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
 
 /// Whether the store behind `conn` is a health store.
 pub(crate) fn is_health_store(conn: &Connection) -> Result<bool> {
@@ -252,11 +283,101 @@ impl Store {
                  professional for one (allervers --health invite)",
             ));
         }
+        let founder = invite.founder.device();
+        if !team
+            .declared_health_spaces()?
+            .iter()
+            .any(|d| d.space == invite.space && d.founder == founder)
+        {
+            return Err(CoreError::invalid(
+                "invite code",
+                "is for a space no device of the team declared as the health space it founded \
+                 (sync the team's store first, or ask the health professional who founded it)",
+            ));
+        }
         Ok(())
     }
 
+    /// Declares, in the team's roster (this team store's own entry, which only it writes), the
+    /// health space its device's health store founded: the space and its founder. Devices that
+    /// join a health space later check the invite against it and say who founded it.
+    pub fn declare_health_space(&self, space: &SpaceId, founder: &DeviceId) -> Result<()> {
+        if self.is_health_store() {
+            return Err(CoreError::invalid(
+                "health",
+                "a health space is declared in the team's store",
+            ));
+        }
+        let me = self.identity().device.clone();
+        self.write_roster(|doc, _| {
+            use automerge::transaction::Transactable;
+            use automerge::ReadDoc;
+            let entry = match doc.get(automerge::ROOT, super::roster::device_key(&me))? {
+                Some((automerge::Value::Object(automerge::ObjType::Map), id)) => id,
+                _ => return Err(CoreError::corrupt("this device has no roster entry")),
+            };
+            doc.put(
+                &entry,
+                HEALTH_SPACE,
+                format!("{}:{founder}", allervers_protocol::hex_id(space)),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The health spaces devices of the team declared, from the team's roster: each with the
+    /// declaring device, its name and worker.
+    pub fn declared_health_spaces(&self) -> Result<Vec<DeclaredHealthSpace>> {
+        use automerge::ReadDoc;
+        let conn = self.lock();
+        let Some(doc) = super::load_doc(&conn, super::ROSTER_ID)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for key in doc.keys(automerge::ROOT) {
+            let Some(device) = key.strip_prefix("device:") else {
+                continue;
+            };
+            let Some((automerge::Value::Object(automerge::ObjType::Map), entry)) =
+                doc.get(automerge::ROOT, &key)?
+            else {
+                continue;
+            };
+            let text = |field: &str| -> Option<String> {
+                match doc.get(&entry, field).ok().flatten() {
+                    Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+                        automerge::ScalarValue::Str(s) => Some(s.to_string()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            };
+            let Some(declared) = text(HEALTH_SPACE) else {
+                continue;
+            };
+            let Some((space, founder)) = declared.split_once(':') else {
+                continue;
+            };
+            let (Some(space), Some(founder), Some(declared_by)) = (
+                parse_hex(space).and_then(|b| SpaceId::try_from(b).ok()),
+                parse_hex(founder).map(|b| DeviceId::from_bytes(&b)),
+                parse_hex(device).map(|b| DeviceId::from_bytes(&b)),
+            ) else {
+                continue;
+            };
+            out.push(DeclaredHealthSpace {
+                space,
+                founder,
+                declared_by,
+                name: text("name"),
+                worker: text("worker"),
+            });
+        }
+        Ok(out)
+    }
+
     /// Carries out, in this health store, the erasures the team's store (`team`) carried out:
-    /// the health notes about each person erased there are erased here (with an order for
+    /// the health notes and details about each person erased there are erased here (with an order for
     /// every health professional's device when this one is a coordinator of the health space).
     /// Returns how many persons had notes here.
     pub fn follow_team_erasures(&self, team: &Store) -> Result<usize> {
@@ -273,8 +394,12 @@ impl Store {
         let done_here = super::erasure::erased_persons(&self.lock())?;
         let mut followed = 0;
         for person in erased {
-            let pending = !ids_about(&self.lock(), "health_notes", person)?.is_empty()
-                || (orders && !done_here.contains(&person));
+            let held = {
+                let conn = self.lock();
+                !ids_about(&conn, "health_notes", person)?.is_empty()
+                    || !ids_about(&conn, "health_profiles", person)?.is_empty()
+            };
+            let pending = held || (orders && !done_here.contains(&person));
             if pending {
                 self.erase_person(person, "erased from the team's file", false)?;
                 followed += 1;

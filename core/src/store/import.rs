@@ -355,8 +355,34 @@ impl Store {
             // of bounds is set aside before anything applies.
             let mut checked = Vec::with_capacity(new.len());
             for (i, change) in new {
-                match crate::model::fields::check_received(&change) {
-                    Ok(Some(field)) if id != ROSTER_ID => {
+                let received = match crate::model::fields::check_received(&change) {
+                    Ok(received) => received,
+                    Err(why) => {
+                        set_back(&mut verdicts, i, Setback::Quarantine(why))?;
+                        continue;
+                    }
+                };
+                // A store holds the kinds its space is for: a health note sent into a team's
+                // space, or a person into a health space, is set aside by every device of it.
+                if let Some(kind) = received.kind {
+                    let allowed =
+                        super::health::check_kind(self.is_health_store(), kind).and_then(|_| {
+                            super::statistics::check_kind(self.is_statistics_store(), kind)
+                        });
+                    if allowed.is_err() {
+                        set_back(
+                            &mut verdicts,
+                            i,
+                            Setback::Quarantine(format!(
+                                "a {} has no place in this space",
+                                kind.name()
+                            )),
+                        )?;
+                        continue;
+                    }
+                }
+                match received.coordinator_field {
+                    Some(field) if id != ROSTER_ID => {
                         // A coordinator's decision: the author's grants, carried in its
                         // signature, must prove it one (outside a space, anyone decides).
                         let credentials = signatures[i]
@@ -382,8 +408,7 @@ impl Store {
                             checked.push((i, change));
                         }
                     }
-                    Ok(_) => checked.push((i, change)),
-                    Err(why) => set_back(&mut verdicts, i, Setback::Quarantine(why))?,
+                    _ => checked.push((i, change)),
                 }
             }
             let new = checked;

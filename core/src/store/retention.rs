@@ -73,13 +73,17 @@ impl Store {
         let limit = now
             .checked_sub_months(Months::new(period_months))
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        // A contact or a recording dated after tomorrow (a phone whose clock is years ahead, or
+        // a modified app) does not count: it would keep a file off the review for as long.
+        let tomorrow = now + chrono::Duration::days(1);
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT p.record_id, p.name, p.nickname, p.created_at, p.kept_at,
-                    (SELECT max(e.occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id)
+                    (SELECT max(e.occurred_at) FROM encounter_persons e
+                      WHERE e.person_id = p.record_id AND e.occurred_at <= ?1)
              FROM persons p",
         )?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query([tomorrow.timestamp_millis()])?;
         let mut due = Vec::new();
         while let Some(r) = rows.next()? {
             let Some(person) = RecordId::from_slice(&r.get::<_, Vec<u8>>(0)?) else {
@@ -87,10 +91,15 @@ impl Store {
             };
             let (name, nickname): (Option<String>, Option<String>) = (r.get(1)?, r.get(2)?);
             let recorded_at = time(r.get(3)?);
+            let recorded = if recorded_at > tomorrow {
+                DateTime::<Utc>::MIN_UTC
+            } else {
+                recorded_at
+            };
             let kept_at = r.get::<_, Option<i64>>(4)?.map(time);
             let last_contact = r.get::<_, Option<i64>>(5)?.map(time);
             let since = last_contact
-                .unwrap_or(recorded_at)
+                .unwrap_or(recorded)
                 .max(kept_at.unwrap_or(DateTime::<Utc>::MIN_UTC));
             if since > limit {
                 continue;

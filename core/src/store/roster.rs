@@ -66,7 +66,10 @@ impl Store {
 
     /// Writes one change to the roster, the space's shared document (devices and the
     /// organisation's extra codes), in one transaction with its index rows.
-    fn write_roster(&self, edit: impl FnOnce(&mut AutoCommit, i64) -> Result<()>) -> Result<()> {
+    pub(crate) fn write_roster(
+        &self,
+        edit: impl FnOnce(&mut AutoCommit, i64) -> Result<()>,
+    ) -> Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         self.write_roster_in(&tx, edit)?;

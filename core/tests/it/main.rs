@@ -12,6 +12,8 @@ mod erasure;
 mod exports;
 mod fuzz_corpus;
 mod health;
+mod health_attacks;
+mod health_findings;
 mod merge;
 mod pages;
 mod private_files;
