@@ -2,12 +2,12 @@
 //! each test failed then. Its comment says what the attack did and what defends against it
 //! now. The team and its health space are `health_attacks.rs`'s.
 
-use allervers_core::{Kind, NewEncounter, TimelineItem};
+use allervers_core::{Kind, NewEncounter};
 use automerge::ScalarValue;
 use chrono::Duration;
 
 use crate::common::{device, person};
-use crate::health_attacks::{allergy, day, forged_creation, note, root_values, setting, SECRET};
+use crate::health_attacks::{allergy, forged_creation, note, root_values, setting, SECRET};
 use crate::pages;
 use crate::trust_attacks::Relay;
 
