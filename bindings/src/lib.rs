@@ -1459,6 +1459,14 @@ impl Store {
         })
     }
 
+    /// Makes the professionals this health store let into the health space coordinators of it
+    /// (after a sync of a coordinator's health store): how many.
+    pub fn promote_professionals(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<u64> {
+        guard(|| {
+            Ok(allervers_client::promote_professionals(&self.inner, &Http::from(exchange))? as u64)
+        })
+    }
+
     /// Erases, in this health store, the notes of the persons `team` erased; after both synced.
     pub fn follow_team_erasures(&self, team: Arc<Store>) -> Result<u64> {
         guard(|| Ok(self.inner.follow_team_erasures(&team.inner)? as u64))

@@ -416,20 +416,29 @@ pub fn quarantine(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn sync(ctx: &Ctx) -> Result<()> {
-    let (summary, text) = sync_store(ctx)?;
+    let (summary, mut text) = sync_store(ctx)?;
     // A health professional's device syncs its health store too, and erases there the health
     // notes of the persons erased from the team's file.
     let health = ctx.on(true);
-    if ctx.health || !health.store_path().exists() {
+    if ctx.health {
+        let (promoted, said) = promote(ctx)?;
+        text.push_str(&said);
+        let mut out = serde_json::to_value(&summary)?;
+        out["promoted"] = promoted.into();
+        return ctx.print(&out, || text);
+    }
+    if !health.store_path().exists() {
         return ctx.print(&summary, || text);
     }
-    let (health_summary, health_text) = sync_store(&health)?;
+    let (health_summary, mut health_text) = sync_store(&health)?;
+    let (promoted, said) = promote(&health)?;
+    health_text.push_str(&said);
     let followed = health
         .open()?
         .follow_team_erasures(&ctx.open()?)
         .map_err(anyhow::Error::from)?;
     ctx.print(
-        &serde_json::json!({"team": summary, "health": health_summary, "health_erasures": followed}),
+        &serde_json::json!({"team": summary, "health": health_summary, "health_erasures": followed, "health_promoted": promoted}),
         || {
             let mut text = format!("{text}\nHealth space: {health_text}");
             if followed > 0 {
@@ -440,6 +449,19 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
             text
         },
     )
+}
+
+/// On a coordinator's health store, makes the professionals it let in coordinators of the
+/// health space too; says so, or nothing.
+fn promote(health: &Ctx) -> Result<(usize, String)> {
+    let promoted =
+        allervers_client::promote_professionals(&health.open()?, &HttpClient::default())?;
+    let said = if promoted > 0 {
+        format!(", {promoted} professional(s) made coordinators of the health space")
+    } else {
+        String::new()
+    };
+    Ok((promoted, said))
 }
 
 /// One sync round of the store `ctx` works on, with the summary and its text.

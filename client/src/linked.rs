@@ -60,3 +60,23 @@ pub fn found_health_space(
     team.declare_health_space(&m.space, &health.identity().device)?;
     Ok(m)
 }
+
+/// Makes every professional's device this health store approved into the health space a
+/// coordinator of it too (a coordinator's health store, after a sync): professionals are peers,
+/// so that any of them lets the next one in and orders the erasures the team's file needs
+/// (`Store::follow_team_erasures`), with or without the founder's device. Returns how many.
+pub fn promote_professionals(health: &Store, exchange: &dyn Exchange) -> Result<usize> {
+    if !health.is_health_store() || !health.membership()?.is_some_and(|m| m.coordinator) {
+        return Ok(0);
+    }
+    let mut promoted = 0;
+    for e in health.enrolments()? {
+        if e.status == allervers_core::store::EnrolmentStatus::Approved
+            && health.is_coordinator(&e.device)? == Some(false)
+        {
+            crate::make_coordinator(health, exchange, &e.device)?;
+            promoted += 1;
+        }
+    }
+    Ok(promoted)
+}

@@ -105,6 +105,8 @@ fn a_health_note_reaches_health_professionals_only() {
     assert_eq!(joined["founded_by"]["worker"], "Amina", "{joined}");
     let approved = json(nurse, &["sync"]);
     assert_eq!(approved["health"]["approved"], 1, "{approved}");
+    // Professionals are peers: the doctor's device is made a coordinator of the health space.
+    assert_eq!(approved["health_promoted"], 1, "{approved}");
     let note = json(
         nurse,
         &[
@@ -193,13 +195,15 @@ fn a_health_note_reaches_health_professionals_only() {
             "person", "erase", "Baptiste", "--reason", "demande", "--yes",
         ],
     );
-    let followed = json(nurse, &["sync"]);
+    // The doctor's device, a coordinator of the health space since the nurse's device let it
+    // in, orders it there while the founder's phone is away; the nurse's device then obeys.
+    let followed = json(doctor, &["sync"]);
     assert_eq!(followed["health_erasures"], 1, "{followed}");
-    json(doctor, &["sync"]);
     assert_eq!(
         json(doctor, &["health", "list"]).as_array().unwrap().len(),
         0
     );
+    json(nurse, &["sync"]);
     assert_eq!(
         json(nurse, &["health", "list"]).as_array().unwrap().len(),
         0
