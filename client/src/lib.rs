@@ -15,7 +15,7 @@ mod transport;
 use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, SyncSummary};
 
 pub use http::{HttpClient, WireStats};
-pub use linked::{found_health_space, space_code};
+pub use linked::{found_health_space, found_partnership_space, space_code};
 pub use moved::set_relay;
 pub use relay_api::{Exchange, HttpRequest, RelayApi};
 pub use space::{

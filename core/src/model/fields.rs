@@ -28,10 +28,19 @@ pub enum Kind {
     /// That a person is followed in health, on a day, with no content: what the team's devices
     /// see of a health note (`store/health.rs`).
     HealthContact,
+    /// What a partner sees of a person, in a partnership space only: the fields of the
+    /// categories the person consented to share with that partner (`partnership.rs`).
+    Projection,
+    /// The assessment the association and a partner write together about a projected person,
+    /// in a partnership space only.
+    SharedAssessment,
+    /// That a partner's device carried out an erasure order of its partnership space: the
+    /// order's place in the control log, the device, when.
+    ErasureAck,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -42,6 +51,9 @@ impl Kind {
         Kind::AccessLog,
         Kind::HealthNote,
         Kind::HealthContact,
+        Kind::Projection,
+        Kind::SharedAssessment,
+        Kind::ErasureAck,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +68,9 @@ impl Kind {
             Kind::AccessLog => "access_log",
             Kind::HealthNote => "health_note",
             Kind::HealthContact => "health_contact",
+            Kind::Projection => "projection",
+            Kind::SharedAssessment => "shared_assessment",
+            Kind::ErasureAck => "erasure_ack",
         }
     }
 
@@ -76,6 +91,9 @@ impl Kind {
             Kind::AccessLog => ACCESS_LOG,
             Kind::HealthNote => HEALTH_NOTE,
             Kind::HealthContact => HEALTH_CONTACT,
+            Kind::Projection => PROJECTION,
+            Kind::SharedAssessment => SHARED_ASSESSMENT,
+            Kind::ErasureAck => ERASURE_ACK,
         }
     }
 
@@ -353,6 +371,57 @@ const HEALTH_NOTE: &[FieldSpec] = &[
 const HEALTH_CONTACT: &[FieldSpec] = &[
     f("person", T::Ref(Kind::Person), "personne"),
     f("on", T::Date(Horizon::Past), "date"),
+];
+
+/// What a partner sees of a person: only the fields of the consented categories are ever
+/// written (identity and contact; situation and journey; the housing application, as lines of
+/// text), never notes, encounters, health or the alert level, and never the team's person id.
+/// Lists are text here (one line or comma-separated), so that a later publication can replace
+/// them.
+const PROJECTION: &[FieldSpec] = &[
+    f("categories", T::Text, "catégories partagées"),
+    f("name", T::Text, "nom"),
+    f("nickname", T::Text, "surnom"),
+    f("other_names", T::Text, "autres noms"),
+    f(
+        "birth_year",
+        T::Int {
+            min: 1900,
+            max: 2100,
+        },
+        "année de naissance",
+    ),
+    f("gender", T::Code(Vocab::Gender), "genre"),
+    f("languages", T::Text, "langues"),
+    f("phone", T::Text, "téléphone"),
+    f("situation", T::Code(Vocab::Situation), "situation"),
+    f("on_street_since", T::Date(Horizon::Past), "à la rue depuis"),
+    f("referrals", T::Text, "orientations"),
+    f("housing_actions", T::Text, "démarches logement"),
+];
+
+/// The assessment the association and a partner write together about a projected person.
+const SHARED_ASSESSMENT: &[FieldSpec] = &[
+    f("projection", T::Ref(Kind::Projection), "personne partagée"),
+    f("needs", T::Text, "besoins"),
+    f("resources", T::Text, "ressources"),
+    f("autonomy", T::Text, "autonomie"),
+    f("housing_sought", T::Text, "solution de logement recherchée"),
+    f("own_words", T::Text, "paroles de la personne"),
+];
+
+/// That a partner's device carried out an erasure order.
+const ERASURE_ACK: &[FieldSpec] = &[
+    f(
+        "order",
+        T::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "ordre d'effacement",
+    ),
+    f("device", T::Text, "appareil"),
+    f("at", T::Time(Horizon::Past), "effacé le"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

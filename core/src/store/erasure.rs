@@ -61,6 +61,7 @@ pub(crate) fn refers_to_erased(
         Kind::Consent => Some("consents"),
         Kind::HealthNote => Some("health_notes"),
         Kind::HealthContact => Some("health_contacts"),
+        Kind::SharedAssessment => Some("shared_assessments"),
         _ => None,
     };
     let sql = match (kind, table) {
@@ -189,6 +190,8 @@ pub(crate) fn delete(
             "DELETE FROM consents WHERE record_id = ?1",
             "DELETE FROM health_notes WHERE record_id = ?1",
             "DELETE FROM health_contacts WHERE record_id = ?1",
+            "DELETE FROM projections WHERE record_id = ?1",
+            "DELETE FROM shared_assessments WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",

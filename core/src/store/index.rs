@@ -468,6 +468,39 @@ fn write(
                 creator
             ])?;
         }
+        Kind::Projection => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO projections (record_id, created_at, device)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![key, f.created_at(now_ms), creator])?;
+        }
+        Kind::SharedAssessment => {
+            let projection = match f.value("projection") {
+                Some(Value::Ref(p)) => Some(p.as_bytes().to_vec()),
+                _ => None,
+            };
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO shared_assessments (record_id, person_id, created_at,
+                    device)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![key, projection, f.created_at(now_ms), creator])?;
+        }
+        Kind::ErasureAck => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO erasure_acks (record_id, order_seq, device, at,
+                    created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                key,
+                f.int("order"),
+                f.text("device"),
+                f.time_ms("at"),
+                f.created_at(now_ms)
+            ])?;
+        }
         Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
@@ -510,6 +543,9 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Consent => Some("consents"),
         Kind::HealthNote => Some("health_notes"),
         Kind::HealthContact => Some("health_contacts"),
+        Kind::Projection => Some("projections"),
+        Kind::SharedAssessment => Some("shared_assessments"),
+        Kind::ErasureAck => Some("erasure_acks"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;
@@ -651,6 +687,9 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("access_logs", &[]),
     ("access_log", &[]),
     ("settings", &[]),
+    ("projections", &[]),
+    ("shared_assessments", &[]),
+    ("erasure_acks", &[]),
 ];
 
 impl crate::Store {

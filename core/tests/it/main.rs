@@ -13,6 +13,7 @@ mod exports;
 mod fuzz_corpus;
 mod health;
 mod merge;
+mod partnership;
 mod pages;
 mod private_files;
 mod received;

@@ -532,6 +532,12 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              DROP TABLE quarantine;
              DROP TABLE erased;
              DROP TABLE erasure_orders;
+             DROP TABLE health_notes;
+             DROP TABLE health_contacts;
+             DROP TABLE projections;
+             DROP TABLE shared_assessments;
+             DROP TABLE erasure_acks;
+             DROP TABLE published;
              ALTER TABLE changes DROP COLUMN signature;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
