@@ -7,8 +7,8 @@ pub(crate) mod dashboard;
 mod demo;
 mod dossier;
 mod health;
-mod partnership;
 mod keys;
+mod partnership;
 mod qr;
 mod render;
 mod retention;
@@ -39,12 +39,13 @@ struct Cli {
     /// Work on this device's health store (a health professional's: the team's health space)
     /// instead of the team's: `invite`, `devices`, `approve`, `coordinator`, `revoke`,
     /// `quarantine`, `sync`, `access-log`, `space recovery-code`.
-    #[arg(long, global = true, conflicts_with = "partner")]
+    #[arg(long, global = true)]
     health: bool,
     /// Work on this office's partnership store for PARTNER (`partnership open PARTNER`) instead
     /// of the team's: `invite`, `devices`, `approve`, `coordinator`, `revoke`, `quarantine`,
-    /// `sync`, `access-log`, `partnership list|show|edit|assessment|status`.
-    #[arg(long, global = true, value_name = "PARTNER")]
+    /// `sync`, `access-log`, `partnership list|show|edit|assessment`. Given before the command
+    /// (`allervers --partner siao invite`): `consent record` has a `--partner` of its own.
+    #[arg(long, value_name = "PARTNER")]
     partner: Option<String>,
     /// Print JSON instead of text (reading commands).
     #[arg(long, global = true)]
@@ -835,7 +836,19 @@ fn run(cli: Cli) -> Result<()> {
             .join("allervers"),
     };
     let target = match (&cli.partner, cli.health) {
-        (Some(p), _) => Target::Partner(p.trim().to_string()),
+        (Some(_), true) => bail!("invalid flags: --health and --partner name different stores"),
+        (Some(p), false) => {
+            let p = p.trim();
+            // A partner's code names a folder: nothing else is taken for one.
+            if p.is_empty()
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                bail!("invalid partner: not a partner code (lowercase letters, digits or underscores)");
+            }
+            Target::Partner(p.to_string())
+        }
         (None, true) => Target::Health,
         (None, false) => Target::Team,
     };

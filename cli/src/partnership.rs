@@ -299,7 +299,10 @@ fn projection_text(p: &Projection, lang: Lang) -> String {
     let mut out = format!("{}  [{}]", p.id, categories(&p.categories, lang));
     let mut line = |label: &str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
-            out.push_str(&format!("\n{label:<20} {}", v.replace('\n', "\n                     ")));
+            out.push_str(&format!(
+                "\n{label:<20} {}",
+                v.replace('\n', "\n                     ")
+            ));
         }
     };
     line("name", p.name.clone());
@@ -328,10 +331,7 @@ fn projection_text(p: &Projection, lang: Lang) -> String {
             ("housing_sought", &a.housing_sought),
             ("own_words", &a.own_words),
         ] {
-            out.push_str(&format!(
-                "\n{label:<20} {}",
-                value.as_deref().unwrap_or("")
-            ));
+            out.push_str(&format!("\n{label:<20} {}", value.as_deref().unwrap_or("")));
         }
     }
     out

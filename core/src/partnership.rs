@@ -556,9 +556,8 @@ impl Store {
         let mut p = self.read(id, Kind::Projection, |r| Projection::read(id, r))?;
         let assessment = table::assessment_of(&self.lock(), id)?;
         if let Some(a) = assessment {
-            p.assessment = Some(self.read(a, Kind::SharedAssessment, |r| {
-                SharedAssessment::read(a, r)
-            })?);
+            p.assessment =
+                Some(self.read(a, Kind::SharedAssessment, |r| SharedAssessment::read(a, r))?);
         }
         Ok(p)
     }
@@ -634,7 +633,10 @@ impl Store {
                     "order".into(),
                     Value::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
                 ),
-                Edit::Set("device".into(), Value::Text(self.identity().device.to_string())),
+                Edit::Set(
+                    "device".into(),
+                    Value::Text(self.identity().device.to_string()),
+                ),
                 Edit::Set("at".into(), Value::Time(at)),
             ],
         )?;

@@ -6,5 +6,6 @@ mod consent;
 mod dashboard;
 mod dossier;
 mod hygiene;
+mod partnership;
 mod secrecy;
 mod sync;

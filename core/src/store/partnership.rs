@@ -103,7 +103,9 @@ pub(crate) fn forget_published(conn: &Connection, person: RecordId) -> Result<()
 pub(crate) fn published_persons(conn: &Connection) -> Result<Vec<(RecordId, RecordId)>> {
     let mut stmt =
         conn.prepare_cached("SELECT person_id, projection FROM published ORDER BY person_id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
     rows.map(|row| {
         let (p, j) = row?;
         Ok((id(p)?, id(j)?))

@@ -152,7 +152,10 @@ impl Store {
             return Ok(());
         }
         if now != Purpose::Team {
-            return Err(CoreError::invalid(field, "this store has a purpose already"));
+            return Err(CoreError::invalid(
+                field,
+                "this store has a purpose already",
+            ));
         }
         if self.membership()?.is_some() {
             return Err(CoreError::invalid(

@@ -180,10 +180,7 @@ fn a_team_store_holds_no_projection_and_a_partnership_store_holds_nothing_else()
         store, path, key, ..
     } = siao;
     drop(store);
-    assert_eq!(
-        Store::open(&path, &key).unwrap().partner().unwrap(),
-        "siao"
-    );
+    assert_eq!(Store::open(&path, &key).unwrap().partner().unwrap(), "siao");
 }
 
 #[test]
@@ -194,7 +191,11 @@ fn a_partner_sees_exactly_the_consented_categories_and_nothing_of_others() {
     consents(
         &s.worker.store,
         s.a,
-        &["situation_journey", "housing_application", "shared_assessment"],
+        &[
+            "situation_journey",
+            "housing_application",
+            "shared_assessment",
+        ],
         true,
     );
     consents(&s.worker.store, s.a, &["identity_contact"], false);
@@ -208,10 +209,17 @@ fn a_partner_sees_exactly_the_consented_categories_and_nothing_of_others() {
     let seen = s.siao.store.projections().unwrap();
     assert_eq!(seen.len(), 1, "one projection: A's, none of B");
     let p = &seen[0];
-    assert_ne!(p.id, s.a, "the projection does not carry the team's person id");
+    assert_ne!(
+        p.id, s.a,
+        "the projection does not carry the team's person id"
+    );
     assert_eq!(
         p.categories,
-        ["situation_journey", "housing_application", "shared_assessment"]
+        [
+            "situation_journey",
+            "housing_application",
+            "shared_assessment"
+        ]
     );
     assert_eq!(p.name, None);
     assert_eq!(p.nickname, None);
@@ -242,7 +250,10 @@ fn a_partner_sees_exactly_the_consented_categories_and_nothing_of_others() {
         A_NOTES,
         "CMP Wazemmes",
     ] {
-        assert!(!pages::contains(&plain, absent), "{absent} reached the partner");
+        assert!(
+            !pages::contains(&plain, absent),
+            "{absent} reached the partner"
+        );
     }
     assert!(pages::contains(&plain, "SIAO du Nord"));
 
@@ -260,7 +271,11 @@ fn a_partner_sees_exactly_the_consented_categories_and_nothing_of_others() {
     assert_eq!(publication.partner.as_deref(), Some("siao"));
     assert_eq!(
         publication.categories,
-        ["situation_journey", "housing_application", "shared_assessment"]
+        [
+            "situation_journey",
+            "housing_application",
+            "shared_assessment"
+        ]
     );
     let dossier = s.office.store.dossier(s.a, Via::Cli).unwrap();
     assert_eq!(dossier.sharing.partners.len(), 1);
@@ -333,7 +348,9 @@ fn both_sides_write_the_shared_assessment_and_the_office_sees_the_partners_edits
         assert_eq!(a.own_words.as_deref(), Some("je veux un endroit calme"));
         // Its history says who wrote what.
         let history = d.store.history(a.id).unwrap();
-        assert!(history.iter().any(|h| h.author.worker.as_deref() == Some("Hélène")));
+        assert!(history
+            .iter()
+            .any(|h| h.author.worker.as_deref() == Some("Hélène")));
     }
     // A partner's edit of the projection reaches the office, and the next publication keeps it
     // while the team's value has not changed.
@@ -387,7 +404,10 @@ fn a_withdrawal_erases_the_projection_everywhere_and_the_partner_acknowledges_it
     let now = s.siao.store.projections().unwrap();
     assert_eq!(now.len(), 1);
     assert_ne!(now[0].id, old.id, "a fresh projection");
-    assert_eq!(now[0].categories, ["situation_journey", "shared_assessment"]);
+    assert_eq!(
+        now[0].categories,
+        ["situation_journey", "shared_assessment"]
+    );
     assert_eq!(now[0].phone, None);
     assert_eq!(now[0].name, None);
     for d in [&s.siao, &s.office_siao] {
@@ -405,7 +425,10 @@ fn a_withdrawal_erases_the_projection_everywhere_and_the_partner_acknowledges_it
         .iter()
         .filter(|k| !keys_after.contains(k))
         .collect();
-    assert!(lost.len() >= 2, "the projection's and the assessment's keys");
+    assert!(
+        lost.len() >= 2,
+        "the projection's and the assessment's keys"
+    );
     for stored in s.space.envelopes.borrow().iter() {
         for key in &lost {
             assert!(!fuzzing::opens_with_record_key(&stored.envelope, key));
@@ -451,11 +474,17 @@ fn erasing_a_person_from_the_team_erases_their_projection_at_every_partner() {
         .erase_person(s.a, "demande de la personne", false)
         .unwrap();
     assert_eq!(
-        s.office.store.unpublish_erased(&s.office_siao.store).unwrap(),
+        s.office
+            .store
+            .unpublish_erased(&s.office_siao.store)
+            .unwrap(),
         1
     );
     assert_eq!(
-        s.office.store.unpublish_erased(&s.office_siao.store).unwrap(),
+        s.office
+            .store
+            .unpublish_erased(&s.office_siao.store)
+            .unwrap(),
         0
     );
     s.space.settle(&[&s.office_siao, &s.siao]);
@@ -488,5 +517,11 @@ fn no_key_a_partners_device_holds_opens_a_team_envelope() {
         s.siao.store.membership().unwrap().unwrap().space,
         s.space.space
     );
-    assert_eq!(s.siao.store.kind_of(s.siao.store.projections().unwrap()[0].id).unwrap(), Kind::Projection);
+    assert_eq!(
+        s.siao
+            .store
+            .kind_of(s.siao.store.projections().unwrap()[0].id)
+            .unwrap(),
+        Kind::Projection
+    );
 }
