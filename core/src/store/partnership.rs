@@ -26,7 +26,9 @@ fn id(bytes: Vec<u8>) -> Result<RecordId> {
 
 /// What was last published of `person`, if anything.
 pub(crate) fn published(conn: &Connection, person: RecordId) -> Result<Option<Published>> {
-    let row: Option<(Vec<u8>, Option<Vec<u8>>, String, String)> = conn
+    /// The row's projection, assessment, categories and fields.
+    type Row = (Vec<u8>, Option<Vec<u8>>, String, String);
+    let row: Option<Row> = conn
         .prepare_cached(
             "SELECT projection, assessment, categories, fields FROM published WHERE person_id = ?1",
         )?
