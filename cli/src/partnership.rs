@@ -219,11 +219,20 @@ fn open(ctx: &Ctx, partner: &str) -> Result<()> {
         Ok(m) => m,
         Err(e) => return Err(abandon(store, &path, e.into())),
     };
+    let recovery = allervers_client::recovery_code(&store, &HttpClient::default())
+        .map_err(|e| {
+            anyhow!(
+                "partnership with {partner} opened, but its recovery code could not be made ({}): run `allervers --partner {partner} space recovery-code`",
+                allervers_core::ApiError::from(e)
+            )
+        })?
+        .code();
     ctx.print(
-        &serde_json::json!({"partner": partner, "space": hex_id(&m.space), "relay": m.relay}),
+        &serde_json::json!({"partner": partner, "space": hex_id(&m.space), "relay": m.relay, "recovery_code": recovery}),
         || {
             format!(
-                "Partnership with {} opened on {}: this device is its coordinator. Next: allervers --partner {partner} invite (for each of the partner's devices), then allervers partnership publish {partner}",
+                "Partnership with {} opened on {}: this device is its coordinator. Next: allervers --partner {partner} invite (for each of the partner's devices), then allervers partnership publish {partner}\n\n\
+                 Recovery code of the partnership space, shown this once: whoever holds it can read what is published to this partner. Keep it in a safe, with the team's.\n{recovery}",
                 l(Vocab::Partner, partner, ctx.lang),
                 m.relay
             )

@@ -97,7 +97,11 @@ fn a_partner_gets_what_was_consented_and_a_withdrawal_erases_it_on_its_device_an
 
     // The office opens the partnership; the SIAO's device joins it, never the team.
     assert!(fails(office, &["partnership", "open", "bailleur_inconnu"]).contains("partner"));
-    json(office, &["partnership", "open", "siao"]);
+    let opened = json(office, &["partnership", "open", "siao"]);
+    assert!(opened["recovery_code"]
+        .as_str()
+        .unwrap()
+        .starts_with("ALVR1-"));
     assert!(fails(office, &["partnership", "open", "siao"]).contains("already"));
     let code = json(office, &["--partner", "siao", "invite"])["code"]
         .as_str()
@@ -107,6 +111,11 @@ fn a_partner_gets_what_was_consented_and_a_withdrawal_erases_it_on_its_device_an
     let synced = json(office, &["sync"]);
     assert_eq!(synced["partnerships"]["siao"]["sync"]["approved"], 1);
     json(siao, &["sync"]);
+    // The partnership space has the office and the SIAO's device; the team has the office only.
+    let count = |v: Value| v["devices"].as_array().unwrap().len();
+    assert_eq!(count(json(office, &["--partner", "siao", "devices"])), 2);
+    assert_eq!(count(json(office, &["devices"])), 1);
+    assert!(fails(siao, &["partnership", "publish", "siao"]).contains("partnership"));
     assert!(json(siao, &["partnership", "list"])
         .as_array()
         .unwrap()
