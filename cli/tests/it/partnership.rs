@@ -236,6 +236,11 @@ fn a_partner_gets_what_was_consented_and_a_withdrawal_erases_it_on_its_device_an
     assert_eq!(orders[0]["acknowledged_by"].as_array().unwrap().len(), 1);
     assert!(orders[0]["waiting_for"].as_array().unwrap().is_empty());
 
+    // The relay deleted the erased projection's and assessment's envelopes, and refuses them.
+    let (erased, left) = allervers_e2e::relay_erasures(&relay);
+    assert!(erased >= 2, "the projection and its assessment: {erased}");
+    assert_eq!(left, 0);
+
     // The relay's database holds no value of the person in clear.
     let bytes = relay_bytes(&relay);
     assert!(!bytes.is_empty());
