@@ -86,10 +86,20 @@ pub(crate) fn run(ctx: &Ctx, cmd: PartnershipCmd) -> Result<()> {
                 }
                 list.iter()
                     .map(|p| {
+                        let name = p
+                            .name
+                            .clone()
+                            .or_else(|| p.nickname.clone())
+                            .unwrap_or_else(|| {
+                                match ctx.lang {
+                                    Lang::Fr => "(identité non partagée)",
+                                    Lang::En => "(identity not shared)",
+                                }
+                                .to_string()
+                            });
                         format!(
-                            "{}  {}  [{}]",
+                            "{}  {name}  [{}]",
                             p.id,
-                            p.display_name(),
                             categories(&p.categories, ctx.lang)
                         )
                     })

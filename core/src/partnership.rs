@@ -124,14 +124,6 @@ impl Projection {
             assessment: None,
         }
     }
-
-    /// A name to show: the name, else the nickname, else the record id.
-    pub fn display_name(&self) -> String {
-        self.name
-            .clone()
-            .or_else(|| self.nickname.clone())
-            .unwrap_or_else(|| self.id.to_string())
-    }
 }
 
 /// The assessment the association and the partner write together.
