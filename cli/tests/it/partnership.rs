@@ -247,4 +247,31 @@ fn a_partner_gets_what_was_consented_and_a_withdrawal_erases_it_on_its_device_an
     for value in [NAME, PHONE, SOUGHT, "Marchetti"] {
         assert!(!holds(&bytes, value), "{value} at the relay");
     }
+
+    // Erasing the person from the team's file erases what remains at the partner's too.
+    let erased = json(
+        office,
+        &[
+            "person",
+            "erase",
+            &person,
+            "--reason",
+            "demande de la personne",
+            "--yes",
+        ],
+    );
+    assert_eq!(erased["projections"], 1);
+    json(office, &["sync"]);
+    json(siao, &["sync"]);
+    json(siao, &["sync"]);
+    json(office, &["sync"]);
+    assert!(json(siao, &["partnership", "list"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let status = json(office, &["partnership", "status", "siao"]);
+    assert!(status["projections"].as_array().unwrap().is_empty());
+    let orders = status["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 2, "{status}");
+    assert!(orders[1]["waiting_for"].as_array().unwrap().is_empty());
 }
