@@ -158,7 +158,7 @@ impl SharedAssessment {
 pub struct Publication {
     pub partner: String,
     /// Persons whose projection was written (new or updated).
-    pub published: Vec<Published1>,
+    pub published: Vec<PublishedPerson>,
     /// Persons whose projection was erased (a withdrawal, or an erasure from the team's file).
     pub erased: usize,
     /// Persons whose projection was already up to date.
@@ -167,7 +167,7 @@ pub struct Publication {
 
 /// One person's projection written by a publication.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Published1 {
+pub struct PublishedPerson {
     pub person: RecordId,
     pub projection: RecordId,
     pub categories: Vec<String>,
@@ -367,7 +367,7 @@ impl Store {
                     fields: texts,
                 };
                 table::keep_published(&partnership.lock(), person, &kept, self.now_ms())?;
-                out.published.push(Published1 {
+                out.published.push(PublishedPerson {
                     person,
                     projection,
                     categories: consented,
@@ -409,7 +409,7 @@ impl Store {
                     fields: texts,
                 };
                 table::keep_published(&partnership.lock(), person, &kept, self.now_ms())?;
-                out.published.push(Published1 {
+                out.published.push(PublishedPerson {
                     person,
                     projection: b.projection,
                     categories: consented,
