@@ -9,7 +9,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::render::l;
-use crate::{date, find_person, Ctx};
+use crate::{date, find_person, Ctx, Target};
 
 #[derive(Subcommand)]
 pub(crate) enum ConsentCmd {
@@ -43,6 +43,9 @@ pub(crate) enum ConsentCmd {
 #[derive(Serialize)]
 struct Recorded {
     ids: Vec<allervers_core::RecordId>,
+    /// What the withdrawal did in the office's partnership store, if it has one for the partner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    withdrawn: Option<allervers_core::partnership::Publication>,
 }
 
 #[derive(Serialize)]
@@ -84,9 +87,31 @@ pub(crate) fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<()> {
                 .collect();
             let ids = store.record_consents(&consents)?;
             let word = if given { "given" } else { "refused" };
-            ctx.print(&Recorded { ids: ids.clone() }, || {
-                format!("Consent {word}: {} decision(s) recorded", ids.len())
-            })
+            // A withdrawal stops publication at once: on the office, the person's projection
+            // at this partner is erased (and re-published with what remains).
+            let partnership = ctx.on(Target::Partner(partner.clone()));
+            let withdrawn = if refused && partnership.store_path().exists() {
+                Some(store.publish(&partnership.open()?, Some(person), Via::Cli)?)
+            } else {
+                None
+            };
+            ctx.print(
+                &Recorded {
+                    ids: ids.clone(),
+                    withdrawn: withdrawn.clone(),
+                },
+                || {
+                    let mut text = format!("Consent {word}: {} decision(s) recorded", ids.len());
+                    if let Some(w) = &withdrawn {
+                        text.push_str(&format!(
+                            "\nPartnership {partner}: {} projection(s) erased, {} published again with what remains. Next: allervers sync",
+                            w.erased,
+                            w.published.len()
+                        ));
+                    }
+                    text
+                },
+            )
         }
         ConsentCmd::List { person } => {
             let person = find_person(&store, &person)?;

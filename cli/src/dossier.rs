@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use allervers_core::dossier::{Dossier, DossierField, DossierValue};
 use allervers_core::history::HistoryEntry;
-use allervers_core::vocab::Lang;
+use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{Kind, TimelineItem};
 
 use crate::dashboard::html::esc;
@@ -264,6 +264,24 @@ pub fn html(d: &Dossier) -> String {
         r#"<h2 id="partages">Partages</h2><p>{}</p>"#,
         esc(&d.sharing.note)
     );
+    if !d.sharing.partners.is_empty() {
+        out.push_str("<ul>");
+        for p in &d.sharing.partners {
+            let _ = write!(
+                out,
+                "<li>{} — {} : {}</li>",
+                esc(&p.at.format("%Y-%m-%d %H:%M").to_string()),
+                esc(&crate::render::l(Vocab::Partner, &p.partner, Lang::Fr)),
+                esc(&p
+                    .what
+                    .split(',')
+                    .map(|c| crate::render::l(Vocab::ConsentCategory, c, Lang::Fr))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            );
+        }
+        out.push_str("</ul>");
+    }
 
     out.push_str(r#"<h2 id="consultations">Consultations et exports</h2>"#);
     access_table(&mut out, &d.access_log, "Aucune consultation enregistrée.");

@@ -18,7 +18,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::render::l;
-use crate::{date, find_person, Ctx};
+use crate::{date, find_person, Ctx, Target};
 
 /// How long a space code can be redeemed.
 const CODE_DAYS: i64 = 7;
@@ -75,7 +75,7 @@ pub(crate) enum HealthCmd {
 pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
     match cmd {
         HealthCmd::Code => {
-            let team = ctx.on(false).open()?;
+            let team = ctx.on(Target::Team).open()?;
             let expires_at = Utc::now() + chrono::Duration::days(CODE_DAYS);
             let code = allervers_client::space_code(
                 &team,
@@ -95,7 +95,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
         }
         HealthCmd::Found { code, name } => {
             let http = HttpClient::default();
-            let team = ctx.on(false).open()?;
+            let team = ctx.on(Target::Team).open()?;
             let (health, path) = new_health_store(ctx)?;
             let founded = allervers_client::found_health_space(&health, &team, &http, &code, &name);
             let m = match founded {
@@ -122,7 +122,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             )
         }
         HealthCmd::Join { code } => {
-            let team = ctx.on(false).open()?;
+            let team = ctx.on(Target::Team).open()?;
             let (health, path) = new_health_store(ctx)?;
             let joined =
                 allervers_client::join_health_space(&health, &team, &HttpClient::default(), &code);
@@ -165,8 +165,8 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             on,
             next_step,
         } => {
-            let team = ctx.on(false).open()?;
-            let health = ctx.on(true).open()?;
+            let team = ctx.on(Target::Team).open()?;
+            let health = ctx.on(Target::Health).open()?;
             let person = find_person(&team, &person)?;
             let on = date("--on", &on)?.unwrap_or_else(|| team.now().date_naive());
             let id = health.add_health_note(&NewHealthNote {
@@ -189,7 +189,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             )
         }
         HealthCmd::List => {
-            let notes = ctx.on(true).open()?.health_note_list()?;
+            let notes = ctx.on(Target::Health).open()?.health_note_list()?;
             ctx.print(&notes, || {
                 let mut out = format!("{} health note(s)", notes.len());
                 for n in &notes {
@@ -208,8 +208,8 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             })
         }
         HealthCmd::Show { person } => {
-            let team = ctx.on(false).open()?;
-            let health = ctx.on(true).open()?;
+            let team = ctx.on(Target::Team).open()?;
+            let health = ctx.on(Target::Health).open()?;
             let person = find_person(&team, &person)?;
             let name = team.person(person)?.display_name();
             let notes = health.open_health_notes(person, Via::Cli)?;
@@ -228,8 +228,8 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             )
         }
         HealthCmd::Profile { person, set } => {
-            let team = ctx.on(false).open()?;
-            let health = ctx.on(true).open()?;
+            let team = ctx.on(Target::Team).open()?;
+            let health = ctx.on(Target::Health).open()?;
             let person = find_person(&team, &person)?;
             if !set.is_empty() {
                 let edits = set
@@ -284,8 +284,8 @@ fn render_profiles(profiles: &[HealthProfile], lang: Lang) -> String {
 /// A new, empty health store beside the team's, under the key derived from the team store's
 /// passphrase, named like the team's device.
 fn new_health_store(ctx: &Ctx) -> Result<(Store, std::path::PathBuf)> {
-    let team = ctx.on(false).open()?;
-    let health = ctx.on(true);
+    let team = ctx.on(Target::Team).open()?;
+    let health = ctx.on(Target::Health);
     let path = health.store_path();
     if path.exists() {
         bail!(

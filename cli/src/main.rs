@@ -8,6 +8,7 @@ mod demo;
 mod dossier;
 mod health;
 mod keys;
+mod partnership;
 mod qr;
 mod render;
 mod retention;
@@ -40,6 +41,12 @@ struct Cli {
     /// `quarantine`, `sync`, `access-log`, `space recovery-code`.
     #[arg(long, global = true)]
     health: bool,
+    /// Work on this office's partnership store for PARTNER (`partnership open PARTNER`) instead
+    /// of the team's: `invite`, `devices`, `approve`, `coordinator`, `revoke`, `quarantine`,
+    /// `sync`, `access-log`, `partnership list|show|edit|assessment`. Given before the command
+    /// (`allervers --partner siao invite`): `consent record` has a `--partner` of its own.
+    #[arg(long, value_name = "PARTNER")]
+    partner: Option<String>,
     /// Print JSON instead of text (reading commands).
     #[arg(long, global = true)]
     json: bool,
@@ -90,6 +97,9 @@ enum Command {
     /// Health notes, for health professionals only: the team's health space.
     #[command(subcommand)]
     Health(health::HealthCmd),
+    /// Sharing with partners, as each person consented: a partnership space per partner.
+    #[command(subcommand)]
+    Partnership(partnership::PartnershipCmd),
     /// The code lists (services, needs, situations, referral targets...) and the
     /// organisation's own codes.
     #[command(subcommand)]
@@ -566,22 +576,33 @@ pub fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     Ok(())
 }
 
+/// Which of the device's stores a command works on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Target {
+    /// The device's own store (`DIR/`): a team's, or a partner's device's partnership store.
+    Team,
+    /// The health store beside the team's (`DIR/health/`).
+    Health,
+    /// The office's partnership store for a partner (`DIR/partnerships/<partner>/`).
+    Partner(String),
+}
+
 #[derive(Clone)]
 struct Ctx {
     dir: PathBuf,
-    /// The health store (`DIR/health/`) rather than the team's.
-    health: bool,
+    target: Target,
     json: bool,
     lang: Lang,
 }
 
 impl Ctx {
-    /// The folder of the store this context works on: the team's, or its health store's.
+    /// The folder of the store this context works on: the team's, its health store's or one of
+    /// its partnership stores'.
     fn store_dir(&self) -> PathBuf {
-        if self.health {
-            self.dir.join("health")
-        } else {
-            self.dir.clone()
+        match &self.target {
+            Target::Team => self.dir.clone(),
+            Target::Health => self.dir.join("health"),
+            Target::Partner(p) => self.dir.join("partnerships").join(p),
         }
     }
 
@@ -589,32 +610,36 @@ impl Ctx {
         self.store_dir().join("store.db")
     }
 
-    /// The same context on the team's store, or on the health store.
-    fn on(&self, health: bool) -> Ctx {
+    /// The same context on another of the device's stores.
+    fn on(&self, target: Target) -> Ctx {
         Ctx {
-            health,
+            target,
             ..self.clone()
         }
     }
 
     /// The key of the store this context works on: the team store's (from the passphrase), or
-    /// the health store's, derived from it.
+    /// the health store's or a partnership store's, derived from it.
     fn key(&self) -> Result<allervers_core::RawKey> {
         let key = keys::store_key(&self.dir)?;
-        Ok(if self.health {
-            allervers_core::health_store_key(&key)
-        } else {
-            key
+        Ok(match &self.target {
+            Target::Team => key,
+            Target::Health => allervers_core::health_store_key(&key),
+            Target::Partner(p) => allervers_core::partnership_store_key(&key, p),
         })
     }
 
     fn open(&self) -> Result<Store> {
         if !self.store_path().exists() {
-            if self.health {
-                bail!(
+            match &self.target {
+                Target::Health => bail!(
                     "no health store in {} (a health professional's device: `allervers health found CODE` or `allervers health join CODE`)",
                     self.dir.display()
-                );
+                ),
+                Target::Partner(p) => bail!(
+                    "no partnership with {p} on this device (the office opens one: `allervers partnership open {p}`)"
+                ),
+                Target::Team => {}
             }
             bail!(
                 "no store in {} (run `allervers init --device-name NAME` first)",
@@ -683,17 +708,25 @@ fn erase_person(
         }
     }
     let done = store.erase_person(id, reason, keep_shared_notes)?;
+    // Their projection at every partner goes too (posted at the next sync).
+    let mut projections = 0;
+    for partner in partnership::partners(ctx)? {
+        projections += store.unpublish_erased(&ctx.on(Target::Partner(partner)).open()?)?;
+    }
     let synced = space.as_ref().map(|_| {
         allervers_client::sync(store, &allervers_client::HttpClient::default(), &mut |_| {})
     });
     let posted = matches!(synced, Some(Ok(_)));
     ctx.print(
-        &serde_json::json!({"erased": done, "posted": posted}),
+        &serde_json::json!({"erased": done, "posted": posted, "projections": projections}),
         || {
             let mut text = format!(
                 "Person {id} erased: {} records ({} encounters, {} shared encounters re-issued without them, {} actions, {} referrals, {} consent decisions), {} changes deleted",
                 done.records, done.encounters, done.reissued, done.actions, done.referrals, done.consents, done.changes
             );
+            if projections > 0 {
+                text.push_str(&format!(", {projections} projection(s) at partners erased (allervers sync posts the orders)"));
+            }
             match &synced {
                 None => text.push_str("; this store belongs to no space: erased here only"),
                 Some(Ok(_)) => text.push_str(&format!(
@@ -802,9 +835,26 @@ fn run(cli: Cli) -> Result<()> {
             .ok_or_else(|| anyhow!("no data folder on this system: pass --data DIR"))?
             .join("allervers"),
     };
+    let target = match (&cli.partner, cli.health) {
+        (Some(_), true) => bail!("invalid flags: --health and --partner name different stores"),
+        (Some(p), false) => {
+            let p = p.trim();
+            // A partner's code names a folder: nothing else is taken for one.
+            if p.is_empty()
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                bail!("invalid partner: not a partner code (lowercase letters, digits or underscores)");
+            }
+            Target::Partner(p.to_string())
+        }
+        (None, true) => Target::Health,
+        (None, false) => Target::Team,
+    };
     let ctx = Ctx {
         dir,
-        health: cli.health,
+        target,
         json: cli.json,
         lang: match cli.lang {
             LangArg::Fr => Lang::Fr,
@@ -816,8 +866,10 @@ fn run(cli: Cli) -> Result<()> {
             device_name,
             worker,
         } => {
-            if ctx.health {
-                bail!("a health store is made by `allervers health found CODE` or `allervers health join CODE`");
+            match &ctx.target {
+                Target::Health => bail!("a health store is made by `allervers health found CODE` or `allervers health join CODE`"),
+                Target::Partner(p) => bail!("a partnership store is made by `allervers partnership open {p}`"),
+                Target::Team => {}
             }
             if ctx.store_path().exists() {
                 bail!("a store already exists in {}", ctx.dir.display());
@@ -844,6 +896,7 @@ fn run(cli: Cli) -> Result<()> {
             })?;
         }
         Command::Health(cmd) => health::run(&ctx, cmd)?,
+        Command::Partnership(cmd) => partnership::run(&ctx, cmd)?,
         Command::Person(cmd) => person_cmd(&ctx, cmd)?,
         Command::Encounter(cmd) => encounter_cmd(&ctx, cmd)?,
         Command::Action(cmd) => {

@@ -768,6 +768,22 @@ pub fn access_what(e: &AccessEntry, lang: Lang) -> String {
                 e.export_kind.as_deref().unwrap_or("?")
             )
         }
+        "publication" => {
+            let categories: Vec<String> = e
+                .categories
+                .iter()
+                .map(|c| l(Vocab::ConsentCategory, c, lang))
+                .collect();
+            format!(
+                "{} {}: {}",
+                if fr { "publié à" } else { "published to" },
+                e.partner
+                    .as_deref()
+                    .map(|p| l(Vocab::Partner, p, lang))
+                    .unwrap_or_default(),
+                categories.join(", ")
+            )
+        }
         other => other.to_string(),
     }
 }

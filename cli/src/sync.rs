@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::Ctx;
+use crate::{Ctx, Target};
 
 /// How long an invite can be redeemed.
 const INVITE_DAYS: i64 = 7;
@@ -108,12 +108,10 @@ pub fn set_relay(ctx: &Ctx, url: &str) -> Result<()> {
 /// The store was erased on a coordinator's wipe order: so goes what turned the passphrase into
 /// its key.
 fn erased(ctx: &Ctx) -> anyhow::Error {
-    // A wiped health store leaves the team's store and its key settings alone; a wiped team
-    // store takes its health store with it (its key came from the team's passphrase, whose
-    // settings go).
-    if !ctx.health {
+    // A wiped health or partnership store leaves the team's store and its key settings alone.
+    if ctx.target == Target::Team {
         let _ = std::fs::remove_file(ctx.dir.join("key-params.json"));
-        let health = ctx.on(true).store_dir();
+        let health = ctx.on(Target::Health).store_dir();
         for file in ["store.db", "store.db-wal", "store.db-shm"] {
             let _ = std::fs::remove_file(health.join(file));
         }
@@ -417,38 +415,67 @@ pub fn quarantine(ctx: &Ctx) -> Result<()> {
 
 pub fn sync(ctx: &Ctx) -> Result<()> {
     let (summary, mut text) = sync_store(ctx)?;
-    // A health professional's device syncs its health store too, and erases there the health
-    // notes of the persons erased from the team's file.
-    let health = ctx.on(true);
-    if ctx.health {
+    if ctx.target == Target::Health {
         let (promoted, said) = promote(ctx)?;
         text.push_str(&said);
         let mut out = serde_json::to_value(&summary)?;
         out["promoted"] = promoted.into();
         return ctx.print(&out, || text);
     }
-    if !health.store_path().exists() {
+    if ctx.target != Target::Team {
         return ctx.print(&summary, || text);
     }
-    let (health_summary, mut health_text) = sync_store(&health)?;
-    let (promoted, said) = promote(&health)?;
-    health_text.push_str(&said);
-    let followed = health
-        .open()?
-        .follow_team_erasures(&ctx.open()?)
-        .map_err(anyhow::Error::from)?;
-    ctx.print(
-        &serde_json::json!({"team": summary, "health": health_summary, "health_erasures": followed, "health_promoted": promoted}),
-        || {
-            let mut text = format!("{text}\nHealth space: {health_text}");
-            if followed > 0 {
-                text.push_str(&format!(
-                    "\nHealth notes of {followed} erased person(s) erased"
-                ));
-            }
-            text
-        },
-    )
+    let mut json = serde_json::json!({"team": summary});
+    // A health professional's device syncs its health store too, makes the professionals it
+    // let in coordinators of the health space, and erases there the health notes of the
+    // persons erased from the team's file.
+    let health = ctx.on(Target::Health);
+    if health.store_path().exists() {
+        let (health_summary, mut health_text) = sync_store(&health)?;
+        let (promoted, said) = promote(&health)?;
+        health_text.push_str(&said);
+        let followed = health
+            .open()?
+            .follow_team_erasures(&ctx.open()?)
+            .map_err(anyhow::Error::from)?;
+        json["health"] = serde_json::json!(health_summary);
+        json["health_erasures"] = serde_json::json!(followed);
+        json["health_promoted"] = serde_json::json!(promoted);
+        text = format!("{text}\nHealth space: {health_text}");
+        if followed > 0 {
+            text.push_str(&format!(
+                "\nHealth notes of {followed} erased person(s) erased"
+            ));
+        }
+    }
+    // The office syncs each partnership store after the team's, and erases there the
+    // projections of the persons erased from the team's file.
+    let mut partnerships = serde_json::Map::new();
+    for partner in crate::partnership::partners(ctx)? {
+        let p = ctx.on(Target::Partner(partner.clone()));
+        let erased = ctx
+            .open()?
+            .unpublish_erased(&p.open()?)
+            .map_err(anyhow::Error::from)?;
+        let (summary, p_text) = sync_store(&p)?;
+        partnerships.insert(
+            partner.clone(),
+            serde_json::json!({"sync": summary, "erased": erased}),
+        );
+        text = format!("{text}\nPartnership {partner}: {p_text}");
+        if erased > 0 {
+            text.push_str(&format!(
+                "\nProjections of {erased} erased person(s) erased"
+            ));
+        }
+    }
+    if !partnerships.is_empty() {
+        json["partnerships"] = serde_json::Value::Object(partnerships);
+    }
+    if json.as_object().is_some_and(|o| o.len() == 1) {
+        return ctx.print(&summary, || text);
+    }
+    ctx.print(&json, || text)
 }
 
 /// On a coordinator's health store, makes the professionals it let in coordinators of the

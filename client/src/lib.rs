@@ -15,7 +15,10 @@ mod transport;
 use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, SyncSummary};
 
 pub use http::{HttpClient, WireStats};
-pub use linked::{found_health_space, join_health_space, promote_professionals, space_code};
+pub use linked::{
+    found_health_space, found_partnership_space, join_health_space, promote_professionals,
+    space_code,
+};
 pub use moved::set_relay;
 pub use relay_api::{Exchange, HttpRequest, RelayApi};
 pub use space::{

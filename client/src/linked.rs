@@ -1,6 +1,7 @@
-//! A team's health space: opened by a coordinator's one-time space code, founded by the first
-//! health professional's health store, joined by the others with a health professional's
-//! invite (the core decides; the relay registers).
+//! Spaces opened by a coordinator's one-time space code: a team's health space, founded by the
+//! first health professional's health store and joined by the others with a health
+//! professional's invite; and each partnership space, founded by the office's partnership store
+//! with a code the office made and redeems itself (the core decides; the relay registers).
 
 use allervers_core::{Membership, Result, SpaceCode, Store};
 use allervers_protocol::{CreateLinkedSpace, CreateSpaceInvite};
@@ -45,19 +46,42 @@ pub fn found_health_space(
     name: &str,
 ) -> Result<Membership> {
     let code = SpaceCode::from_code(code)?;
-    let mut m = health.new_health_space(&code.relay, name)?;
+    let m = health.new_health_space(&code.relay, name)?;
+    let m = found(health, exchange, &code, m)?;
+    team.declare_health_space(&m.space, &health.identity().device)?;
+    Ok(m)
+}
+
+/// Founds a partnership space with `code` (made by the office's team store) in `partnership`,
+/// the office's new partnership store (its founder and coordinator, drawing its key), and joins
+/// it. The space is named after the partner.
+pub fn found_partnership_space(
+    partnership: &Store,
+    exchange: &dyn Exchange,
+    code: &SpaceCode,
+) -> Result<Membership> {
+    let m = partnership.new_partnership_space(&code.relay)?;
+    found(partnership, exchange, code, m)
+}
+
+/// Registers the space `m` at its relay with `code`, then joins it.
+fn found(
+    store: &Store,
+    exchange: &dyn Exchange,
+    code: &SpaceCode,
+    mut m: Membership,
+) -> Result<Membership> {
     m.token = exchange
         .create_linked_space(
             &m.relay,
             &CreateLinkedSpace {
                 redeem: code.redeem(),
                 space: m.space,
-                device: health.device_bytes(),
+                device: store.device_bytes(),
             },
         )?
         .device_token;
-    health.join_space(&m)?;
-    team.declare_health_space(&m.space, &health.identity().device)?;
+    store.join_space(&m)?;
     Ok(m)
 }
 

@@ -55,6 +55,13 @@ pub enum Access {
     Dossier { person: RecordId },
     /// A person's health notes were read (on a health professional's device).
     Health { person: RecordId },
+    /// What the person consented to share was published to a partner (its code): the
+    /// categories published.
+    Publication {
+        person: RecordId,
+        partner: String,
+        categories: Vec<String>,
+    },
     /// An export of personal data: its kind, its period and whether it was pseudonymised.
     Export {
         kind: String,
@@ -72,6 +79,7 @@ impl Access {
             Access::Dossier { .. } => "dossier",
             Access::Health { .. } => "health",
             Access::Export { .. } => "export",
+            Access::Publication { .. } => "publication",
         }
     }
 }
@@ -88,9 +96,13 @@ pub struct AccessEntry {
     pub worker: String,
     /// `cli`, `dashboard` or `app` (or what a newer device wrote).
     pub via: String,
-    /// `person`, `timeline`, `dossier`, `health` or `export` (or what a newer device wrote).
+    /// `person`, `timeline`, `dossier`, `health`, `export` or `publication` (or what a newer
+    /// device wrote).
     pub what: String,
     pub person: Option<RecordId>,
+    /// For a publication: the partner and the categories published.
+    pub partner: Option<String>,
+    pub categories: Vec<String>,
     /// For an export: its kind, period and whether it was pseudonymised.
     pub export_kind: Option<String>,
     pub from: Option<NaiveDate>,
@@ -125,6 +137,8 @@ pub(crate) struct StoredEntry {
     pub(crate) via: String,
     pub(crate) what: String,
     pub(crate) person: Option<RecordId>,
+    pub(crate) partner: Option<String>,
+    pub(crate) categories: Option<String>,
     pub(crate) export_kind: Option<String>,
     pub(crate) from: Option<String>,
     pub(crate) to: Option<String>,
@@ -184,6 +198,15 @@ pub(crate) fn append(
         | Access::Dossier { person }
         | Access::Health { person } => {
             doc.put(&entry, "person", person.to_string())?;
+        }
+        Access::Publication {
+            person,
+            partner,
+            categories,
+        } => {
+            doc.put(&entry, "person", person.to_string())?;
+            doc.put(&entry, "partner", partner.as_str())?;
+            doc.put(&entry, "categories", categories.join(","))?;
         }
         Access::Export {
             kind,
@@ -310,6 +333,8 @@ fn stored(
                 via: text("via").unwrap_or_default(),
                 what: text("what").unwrap_or_default(),
                 person: text("person").and_then(|p| p.parse().ok()),
+                partner: text("partner"),
+                categories: text("categories"),
                 export_kind: text("kind"),
                 from: text("from"),
                 to: text("to"),

@@ -114,6 +114,9 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         ),
         Kind::Roster => "roster".into(),
         Kind::AccessLog => "access log".into(),
+        Kind::Projection => "personne partagée".into(),
+        Kind::SharedAssessment => "évaluation partagée".into(),
+        Kind::ErasureAck => "accusé d'effacement".into(),
     }
 }
 

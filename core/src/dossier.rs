@@ -21,9 +21,11 @@ use crate::timeline::TimelineEntry;
 use crate::vocab::{self, ExtraTerm, Lang};
 use crate::{CoreError, RecordId, Result};
 
-/// The line the dossier says about sharing while there are no partnerships.
-pub const NO_SHARING_FR: &str =
-    "Aucun partage : cette version d'allervers ne partage encore aucune donnée avec des partenaires.";
+/// The line the dossier says when nothing about the person was published to a partner.
+pub const NO_SHARING_FR: &str = "Aucun partage : rien n'a été publié à un partenaire.";
+/// The line the dossier says above the publications to partners.
+pub const SHARING_FR: &str = "Publications aux partenaires, selon le consentement de la personne \
+     (journal des publications) :";
 
 /// One value of a field: as stored, and, for a code or a yes/no, its French label.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -69,7 +71,8 @@ pub struct DossierConsent {
     pub history: Vec<HistoryEntry>,
 }
 
-/// One sharing with a partner (there are no partnerships yet: the list is empty).
+/// One publication to a partner (from the access log): the partner, the categories published
+/// (comma-separated codes) and when.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SharedWith {
     pub partner: String,
@@ -324,10 +327,7 @@ impl Store {
                     .collect(),
                 note: HEALTH_ELSEWHERE_FR.to_string(),
             },
-            sharing: DossierSharing {
-                partners: Vec::new(),
-                note: NO_SHARING_FR.to_string(),
-            },
+            sharing: sharing(&access_log),
             access_log,
             exports,
         })
@@ -346,5 +346,27 @@ impl Store {
             fields(kind, &Reader::new(&doc), extra, keep)
         };
         Ok((fields, self.history(id)?))
+    }
+}
+
+/// The publications to partners among the access log's entries about the person.
+fn sharing(log: &[crate::AccessEntry]) -> DossierSharing {
+    let partners: Vec<SharedWith> = log
+        .iter()
+        .filter(|e| e.what == "publication")
+        .map(|e| SharedWith {
+            partner: e.partner.clone().unwrap_or_default(),
+            what: e.categories.join(","),
+            at: e.at,
+        })
+        .collect();
+    let note = if partners.is_empty() {
+        NO_SHARING_FR
+    } else {
+        SHARING_FR
+    };
+    DossierSharing {
+        partners,
+        note: note.to_string(),
     }
 }

@@ -23,6 +23,7 @@ pub mod history;
 pub mod identity;
 mod ids;
 pub mod model;
+pub mod partnership;
 pub mod report;
 pub mod seed;
 pub mod sensitive;
@@ -50,6 +51,7 @@ pub use model::{
 };
 pub use store::export;
 pub use store::health::health_store_key;
+pub use store::purpose::{partnership_store_key, Purpose};
 pub use store::retention::{RetentionDue, RetentionReview};
 pub use store::statistics::{statistics_store_key, PublishedReport};
 pub use store::{

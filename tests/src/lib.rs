@@ -102,6 +102,28 @@ pub struct RelayProcess {
     log: Arc<Mutex<VecDeque<String>>>,
 }
 
+/// What erasure orders left in the database of a relay on SQLite: how many `(epoch, blinded
+/// record)` pairs it keeps refusing, and how many envelopes it still stores under one of them
+/// (none, when it obeyed).
+pub fn relay_erasures(relay: &RelayProcess) -> (usize, usize) {
+    let db = rusqlite::Connection::open_with_flags(
+        relay.data.join("relay.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the relay's database");
+    let count = |sql: &str| -> usize {
+        db.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .expect("a count") as usize
+    };
+    (
+        count("SELECT count(*) FROM erased"),
+        count(
+            "SELECT count(*) FROM envelopes e JOIN erased x
+                ON x.space = e.space AND x.record = e.record AND x.epoch = e.epoch",
+        ),
+    )
+}
+
 impl RelayProcess {
     pub fn start(data: &Path) -> RelayProcess {
         Self::start_on(data, free_port())

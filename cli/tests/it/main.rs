@@ -8,5 +8,6 @@ mod dossier;
 mod health;
 mod health_attacks;
 mod hygiene;
+mod partnership;
 mod secrecy;
 mod sync;

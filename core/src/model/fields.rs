@@ -34,10 +34,19 @@ pub enum Kind {
     /// An activity report published by the office into a statistics space: a period, a team
     /// and its figures, nothing nominative (`store/statistics.rs`).
     PublishedReport,
+    /// What a partner sees of a person, in a partnership space only: the fields of the
+    /// categories the person consented to share with that partner (`partnership.rs`).
+    Projection,
+    /// The assessment the association and a partner write together about a projected person,
+    /// in a partnership space only.
+    SharedAssessment,
+    /// That a partner's device carried out an erasure order of its partnership space: the
+    /// order's place in the control log, the device, when.
+    ErasureAck,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -50,6 +59,9 @@ impl Kind {
         Kind::HealthContact,
         Kind::HealthProfile,
         Kind::PublishedReport,
+        Kind::Projection,
+        Kind::SharedAssessment,
+        Kind::ErasureAck,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +78,9 @@ impl Kind {
             Kind::HealthContact => "health_contact",
             Kind::HealthProfile => "health_profile",
             Kind::PublishedReport => "published_report",
+            Kind::Projection => "projection",
+            Kind::SharedAssessment => "shared_assessment",
+            Kind::ErasureAck => "erasure_ack",
         }
     }
 
@@ -88,6 +103,9 @@ impl Kind {
             Kind::HealthContact => HEALTH_CONTACT,
             Kind::HealthProfile => HEALTH_PROFILE,
             Kind::PublishedReport => PUBLISHED_REPORT,
+            Kind::Projection => PROJECTION,
+            Kind::SharedAssessment => SHARED_ASSESSMENT,
+            Kind::ErasureAck => ERASURE_ACK,
         }
     }
 
@@ -383,6 +401,57 @@ const PUBLISHED_REPORT: &[FieldSpec] = &[
     f("period_to", T::Date(Horizon::Plan), "au"),
     f("team", T::Text, "équipe"),
     f("figures", T::TextMap, "chiffres"),
+];
+
+/// What a partner sees of a person: only the fields of the consented categories are ever
+/// written (identity and contact; situation and journey; the housing application, as lines of
+/// text), never notes, encounters, health or the alert level, and never the team's person id.
+/// Lists are text here (one line or comma-separated), so that a later publication can replace
+/// them.
+const PROJECTION: &[FieldSpec] = &[
+    f("categories", T::Text, "catégories partagées"),
+    f("name", T::Text, "nom"),
+    f("nickname", T::Text, "surnom"),
+    f("other_names", T::Text, "autres noms"),
+    f(
+        "birth_year",
+        T::Int {
+            min: 1900,
+            max: 2100,
+        },
+        "année de naissance",
+    ),
+    f("gender", T::Code(Vocab::Gender), "genre"),
+    f("languages", T::Text, "langues"),
+    f("phone", T::Text, "téléphone"),
+    f("situation", T::Code(Vocab::Situation), "situation"),
+    f("on_street_since", T::Date(Horizon::Past), "à la rue depuis"),
+    f("referrals", T::Text, "orientations"),
+    f("housing_actions", T::Text, "démarches logement"),
+];
+
+/// The assessment the association and a partner write together about a projected person.
+const SHARED_ASSESSMENT: &[FieldSpec] = &[
+    f("projection", T::Ref(Kind::Projection), "personne partagée"),
+    f("needs", T::Text, "besoins"),
+    f("resources", T::Text, "ressources"),
+    f("autonomy", T::Text, "autonomie"),
+    f("housing_sought", T::Text, "solution de logement recherchée"),
+    f("own_words", T::Text, "paroles de la personne"),
+];
+
+/// That a partner's device carried out an erasure order.
+const ERASURE_ACK: &[FieldSpec] = &[
+    f(
+        "order",
+        T::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "ordre d'effacement",
+    ),
+    f("device", T::Text, "appareil"),
+    f("at", T::Time(Horizon::Past), "effacé le"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

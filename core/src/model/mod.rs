@@ -354,14 +354,14 @@ impl NewObservation {
     }
 }
 
-fn get_text(r: &Reader, kind: Kind, field: &str) -> Option<String> {
+pub(crate) fn get_text(r: &Reader, kind: Kind, field: &str) -> Option<String> {
     kind.field(field)
         .ok()
         .and_then(|s| r.get(s))
         .map(|v| v.to_string())
 }
 
-fn get_date(r: &Reader, kind: Kind, field: &str) -> Option<NaiveDate> {
+pub(crate) fn get_date(r: &Reader, kind: Kind, field: &str) -> Option<NaiveDate> {
     match kind.field(field).ok().and_then(|s| r.get(s)) {
         Some(Value::Date(d)) => Some(d),
         _ => None,
@@ -375,7 +375,7 @@ fn get_time(r: &Reader, kind: Kind, field: &str) -> Option<DateTime<Utc>> {
     }
 }
 
-fn get_int(r: &Reader, kind: Kind, field: &str) -> Option<i64> {
+pub(crate) fn get_int(r: &Reader, kind: Kind, field: &str) -> Option<i64> {
     match kind.field(field).ok().and_then(|s| r.get(s)) {
         Some(Value::Int(i)) => Some(i),
         _ => None,

@@ -115,6 +115,10 @@ pub(crate) fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> 
                 None => Ok(()),
             }
         }
+        Kind::SharedAssessment if !present("projection") => {
+            Err(CoreError::invalid("projection", "is required"))
+        }
+        Kind::ErasureAck if !present("order") => Err(CoreError::invalid("order", "is required")),
         Kind::Observation => {
             if !present("territory") {
                 return Err(CoreError::invalid("territory", "is empty"));

@@ -28,8 +28,8 @@ fn todays_log(conn: &Connection, device: &DeviceId, day: &str) -> Result<Option<
 fn entry_row(conn: &Connection, id: RecordId, n: usize, e: &access_log::StoredEntry) -> Result<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO access_log (record_id, n, at, device, worker, via, what, person_id,
-            export_kind, period_from, period_to, pseudonymised)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            export_kind, period_from, period_to, pseudonymised, partner, categories)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         id.as_bytes(),
@@ -44,6 +44,8 @@ fn entry_row(conn: &Connection, id: RecordId, n: usize, e: &access_log::StoredEn
         e.from,
         e.to,
         e.pseudonymised,
+        e.partner,
+        e.categories,
     ])?;
     Ok(())
 }
@@ -103,7 +105,7 @@ pub(crate) fn list(
         .unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
         "SELECT a.at, a.device, d.name, a.worker, a.via, a.what, a.person_id, a.export_kind,
-                a.period_from, a.period_to, a.pseudonymised
+                a.period_from, a.period_to, a.pseudonymised, a.partner, a.categories
          FROM access_log a LEFT JOIN devices d ON d.device = a.device
          WHERE a.at >= ?1 AND a.at < ?2 AND (?3 IS NULL OR a.person_id = ?3)
          ORDER BY a.at, a.record_id, a.n",
@@ -136,6 +138,16 @@ pub(crate) fn list(
             from: date(r.get(8)?),
             to: date(r.get(9)?),
             pseudonymised: r.get(10)?,
+            partner: r.get(11)?,
+            categories: r
+                .get::<_, Option<String>>(12)?
+                .map(|c| {
+                    c.split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
     Ok(out)
@@ -264,9 +276,14 @@ impl Store {
                 .into_iter()
                 .collect(),
             Kind::Encounter => self.encounter(id)?.persons,
-            Kind::Observation | Kind::Roster | Kind::AccessLog | Kind::PublishedReport => {
-                Vec::new()
-            }
+            // A partnership's records show the projection, not the team's person.
+            Kind::Observation
+            | Kind::Roster
+            | Kind::AccessLog
+            | Kind::PublishedReport
+            | Kind::Projection
+            | Kind::SharedAssessment
+            | Kind::ErasureAck => Vec::new(),
         })
     }
 

@@ -62,6 +62,7 @@ pub(crate) fn refers_to_erased(
         Kind::HealthNote => Some("health_notes"),
         Kind::HealthContact => Some("health_contacts"),
         Kind::HealthProfile => Some("health_profiles"),
+        Kind::SharedAssessment => Some("shared_assessments"),
         _ => None,
     };
     let sql = match (kind, table) {
@@ -191,6 +192,8 @@ pub(crate) fn delete(
             "DELETE FROM health_notes WHERE record_id = ?1",
             "DELETE FROM health_contacts WHERE record_id = ?1",
             "DELETE FROM health_profiles WHERE record_id = ?1",
+            "DELETE FROM projections WHERE record_id = ?1",
+            "DELETE FROM shared_assessments WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",

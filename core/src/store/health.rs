@@ -6,10 +6,10 @@
 //! a health follow-up exists and reports count health activity.
 //!
 //! A health store holds health notes only (and its roster and access log); a team's store holds
-//! none: the kind of a new record decides which store may write it ([`check_kind`]).
+//! none: the kind of a new record decides which store may write it (`purpose::check_kind`).
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::access_log::{Access, Via};
 use crate::crypto::RawKey;
@@ -20,9 +20,9 @@ use crate::model::{HealthContact, HealthNote, HealthProfile, NewHealthNote};
 use crate::{CoreError, DeviceId, RecordId, Result};
 use allervers_protocol::SpaceId;
 
+use super::purpose::Purpose;
 use super::Store;
 
-const HEALTH_STORE: &str = "health_store";
 /// The key, in a device's own roster entry, of the health space its health store founded.
 const HEALTH_SPACE: &str = "health_space";
 
@@ -54,16 +54,6 @@ fn parse_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Whether the store behind `conn` is a health store.
-pub(crate) fn is_health_store(conn: &Connection) -> Result<bool> {
-    Ok(conn
-        .query_row("SELECT 1 FROM meta WHERE key = ?1", [HEALTH_STORE], |_| {
-            Ok(())
-        })
-        .optional()?
-        .is_some())
-}
-
 /// The key of a device's health store, derived from the key of its team's store: one secret
 /// opens both, and neither key is the other.
 pub fn health_store_key(team_store_key: &RawKey) -> RawKey {
@@ -77,62 +67,16 @@ pub fn health_store_key(team_store_key: &RawKey) -> RawKey {
     RawKey::from_bytes(out)
 }
 
-/// Whether a store may create a record of `kind`: health notes in a health store only, and
-/// nothing else there but what every store writes for itself (its roster entry, its access
-/// log).
-pub(crate) fn check_kind(health_store: bool, kind: Kind) -> Result<()> {
-    match (health_store, kind) {
-        (true, Kind::HealthNote | Kind::HealthProfile | Kind::Roster | Kind::AccessLog) => Ok(()),
-        (true, _) => Err(CoreError::invalid(
-            "health",
-            format!(
-                "a health store holds health notes only, not a {}",
-                kind.name()
-            ),
-        )),
-        (false, Kind::HealthNote | Kind::HealthProfile) => Err(CoreError::invalid(
-            "health",
-            "health notes and details are written in the health space's store, which only \
-             health professionals' devices hold",
-        )),
-        (false, _) => Ok(()),
-    }
-}
-
 impl Store {
     /// Makes this new store a health store. Refused once it syncs with a space or holds records
     /// of its own.
     pub fn make_health_store(&self) -> Result<()> {
-        if self.membership()?.is_some() || self.is_statistics_store() {
-            return Err(CoreError::invalid(
-                "health",
-                "this store syncs with a space already, or is a statistics store",
-            ));
-        }
-        let conn = self.lock();
-        let records: i64 = conn.query_row(
-            "SELECT count(*) FROM changes WHERE kind IS NULL OR kind NOT IN ('roster', 'access_log')",
-            [],
-            |r| r.get(0),
-        )?;
-        if records > 0 {
-            return Err(CoreError::invalid(
-                "health",
-                "this store holds records already: a health store starts empty",
-            ));
-        }
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-            rusqlite::params![HEALTH_STORE, b"1".as_slice()],
-        )?;
-        self.health
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+        self.set_purpose(Purpose::Health, "health")
     }
 
     /// Whether this is a health space's store.
     pub fn is_health_store(&self) -> bool {
-        self.health.load(std::sync::atomic::Ordering::Relaxed)
+        self.purpose() == Purpose::Health
     }
 
     /// Writes a health note (a health store only). The person is one the team's store holds:

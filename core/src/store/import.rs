@@ -365,10 +365,7 @@ impl Store {
                 // A store holds the kinds its space is for: a health note sent into a team's
                 // space, or a person into a health space, is set aside by every device of it.
                 if let Some(kind) = received.kind {
-                    let allowed =
-                        super::health::check_kind(self.is_health_store(), kind).and_then(|_| {
-                            super::statistics::check_kind(self.is_statistics_store(), kind)
-                        });
+                    let allowed = super::purpose::check_kind(&self.purpose(), kind);
                     if allowed.is_err() {
                         set_back(
                             &mut verdicts,

@@ -490,6 +490,39 @@ fn write(
                 f.created_at(now_ms),
             ])?;
         }
+        Kind::Projection => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO projections (record_id, created_at, device)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![key, f.created_at(now_ms), creator])?;
+        }
+        Kind::SharedAssessment => {
+            let projection = match f.value("projection") {
+                Some(Value::Ref(p)) => Some(p.as_bytes().to_vec()),
+                _ => None,
+            };
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO shared_assessments (record_id, person_id, created_at,
+                    device)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![key, projection, f.created_at(now_ms), creator])?;
+        }
+        Kind::ErasureAck => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO erasure_acks (record_id, order_seq, device, at,
+                    created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                key,
+                f.int("order"),
+                f.text("device"),
+                f.time_ms("at"),
+                f.created_at(now_ms)
+            ])?;
+        }
         Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
@@ -534,6 +567,9 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::HealthContact => Some("health_contacts"),
         Kind::HealthProfile => Some("health_profiles"),
         Kind::PublishedReport => Some("published_reports"),
+        Kind::Projection => Some("projections"),
+        Kind::SharedAssessment => Some("shared_assessments"),
+        Kind::ErasureAck => Some("erasure_acks"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;
@@ -675,6 +711,9 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("access_logs", &[]),
     ("access_log", &[]),
     ("settings", &[]),
+    ("projections", &[]),
+    ("shared_assessments", &[]),
+    ("erasure_acks", &[]),
 ];
 
 impl crate::Store {

@@ -472,6 +472,43 @@ CREATE TABLE published_reports (
     created_at INTEGER
 ) WITHOUT ROWID;
 "#,
+    // 14: partnerships. A partnership space's projections of persons, the shared assessments
+    // (`person_id` is the projection they are about: erasing a projection erases them) and the
+    // partner devices' acknowledgements of erasure orders; on the association's office, the
+    // person each projection shows and what was last published of them (kept in that
+    // partnership's store, never synced); and the partner and categories of a publication in
+    // the access log.
+    r#"
+CREATE TABLE projections (
+    record_id BLOB PRIMARY KEY,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE TABLE shared_assessments (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX shared_assessments_by_projection ON shared_assessments(person_id);
+CREATE TABLE erasure_acks (
+    record_id BLOB PRIMARY KEY,
+    order_seq INTEGER,
+    device TEXT,
+    at INTEGER,
+    created_at INTEGER
+) WITHOUT ROWID;
+CREATE TABLE published (
+    person_id BLOB PRIMARY KEY,
+    projection BLOB NOT NULL,
+    assessment BLOB,
+    categories TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE access_log ADD COLUMN partner TEXT;
+ALTER TABLE access_log ADD COLUMN categories TEXT;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -479,10 +516,11 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Versions whose migration adds or redefines index columns or tables (3: persons' teams and
 /// needs, situation changes; 4: situation changes, one row per change; 9: consents; 10: the
-/// access log; 11: persons' `kept_at` and the settings; 13: health notes and contacts; a device
-/// of an earlier version kept records of the kinds of 9, 10 and 13 without a kind): migrating
+/// access log; 11: persons' `kept_at` and the settings; 13: health notes and contacts; 14:
+/// partnerships and the access log's publications; a device of an earlier version kept records
+/// of the kinds of 9, 10, 13 and 14 without a kind): migrating
 /// past one rebuilds the index tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13];
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

@@ -5,9 +5,10 @@
 //! `Store` is a thin front: opening and migrations (`open.rs`, `migrations.rs`), the change log
 //! (`changes.rs`), writes (`write.rs`), reads and lists (`query.rs`), the roster (`roster.rs`),
 //! sync's state (`sync_state.rs`), the report's counts (`activity.rs`), exports (`export.rs`),
-//! the access log (`access_log.rs`), health notes and what the team sees of them (`health.rs`),
-//! the organisation's settings (`settings.rs`), reports published to a statistics space
-//! (`statistics.rs`), the retention review (`retention.rs`),
+//! the access log (`access_log.rs`), what a store is for (`purpose.rs`), health notes and what
+//! the team sees of them (`health.rs`), what the office publishes to partners (`partnership.rs`),
+//! reports published to a statistics space (`statistics.rs`), the organisation's settings
+//! (`settings.rs`), the retention review (`retention.rs`),
 //! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
@@ -24,6 +25,8 @@ mod import;
 mod index;
 pub mod migrations;
 mod open;
+pub(crate) mod partnership;
+pub mod purpose;
 mod query;
 pub mod retention;
 pub(crate) mod roster;
@@ -103,11 +106,9 @@ pub struct Store {
     /// Whether received changes' signatures are checked: always, except where the `fuzzing`
     /// feature's tools switch it off (fuzzing what lies past the check, a benchmark's baseline).
     verify_signatures: std::sync::atomic::AtomicBool,
-    /// Whether this is a health space's store (`health.rs`): it holds health notes only, and a
-    /// team's store holds none.
-    health: std::sync::atomic::AtomicBool,
-    /// Whether this is a statistics space's store (`statistics.rs`): published reports only.
-    statistics: std::sync::atomic::AtomicBool,
+    /// What this store is for (`purpose.rs`): a team's, a health space's or a partnership's;
+    /// it decides which kinds of record the store may hold.
+    purpose: std::sync::RwLock<purpose::Purpose>,
     /// The organisation's extra codes, read at open and after each change (every write checks
     /// its codes against them).
     extra: std::sync::RwLock<Vec<ExtraTerm>>,

@@ -285,8 +285,7 @@ impl Store {
         let store = Store {
             keys,
             verify_signatures: true.into(),
-            health: false.into(),
-            statistics: false.into(),
+            purpose: std::sync::RwLock::new(super::purpose::Purpose::Team),
             worker: std::sync::RwLock::new(worker.to_string()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),
@@ -356,13 +355,11 @@ impl Store {
             device_name,
             worker,
         };
-        let health = super::health::is_health_store(&conn)?;
-        let statistics = super::statistics::is_statistics_store(&conn)?;
+        let purpose = super::purpose::read(&conn)?;
         let store = Store {
             keys,
             verify_signatures: true.into(),
-            health: health.into(),
-            statistics: statistics.into(),
+            purpose: std::sync::RwLock::new(purpose),
             worker: std::sync::RwLock::new(me.worker.clone()),
             extra: std::sync::RwLock::new(extra_terms(&conn)?),
             conn: Mutex::new(conn),

@@ -283,6 +283,12 @@ impl Store {
                     "an access log is read with access_log()",
                 ))
             }
+            Kind::Projection | Kind::SharedAssessment | Kind::ErasureAck => {
+                return Err(CoreError::invalid(
+                    "record",
+                    "a partnership's records are read with projection()",
+                ))
+            }
         })
     }
 
@@ -538,6 +544,8 @@ pub(crate) fn person_follow_ups(
         ("health_notes", Kind::HealthNote),
         ("health_contacts", Kind::HealthContact),
         ("health_profiles", Kind::HealthProfile),
+        // In a partnership store, the "person" is a projection, and this is its assessment.
+        ("shared_assessments", Kind::SharedAssessment),
     ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"

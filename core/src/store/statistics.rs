@@ -5,12 +5,12 @@
 //! code); statistics-only devices join that space and read the reports there.
 //!
 //! A statistics store holds published reports only (and its roster and access log); no other
-//! store holds any ([`check_kind`]).
+//! store holds any (`purpose::check_kind`).
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension};
+
 use serde::Serialize;
 
 use crate::crypto::RawKey;
@@ -19,21 +19,8 @@ use crate::model::fields::{Kind, Value};
 use crate::report::Report;
 use crate::{CoreError, RecordId, Result};
 
+use super::purpose::Purpose;
 use super::Store;
-
-const STATISTICS_STORE: &str = "statistics_store";
-
-/// Whether the store behind `conn` is a statistics store.
-pub(crate) fn is_statistics_store(conn: &Connection) -> Result<bool> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM meta WHERE key = ?1",
-            [STATISTICS_STORE],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
-}
 
 /// The key of the office's statistics store, derived from the key of its team's store.
 pub fn statistics_store_key(team_store_key: &RawKey) -> RawKey {
@@ -47,26 +34,6 @@ pub fn statistics_store_key(team_store_key: &RawKey) -> RawKey {
     RawKey::from_bytes(out)
 }
 
-/// Whether a store may create a record of `kind`: published reports in a statistics store
-/// only, and nothing else there but its roster entry and access log.
-pub(crate) fn check_kind(statistics_store: bool, kind: Kind) -> Result<()> {
-    match (statistics_store, kind) {
-        (true, Kind::PublishedReport | Kind::Roster | Kind::AccessLog) => Ok(()),
-        (true, _) => Err(CoreError::invalid(
-            "statistics",
-            format!(
-                "a statistics store holds published reports only, not a {}",
-                kind.name()
-            ),
-        )),
-        (false, Kind::PublishedReport) => Err(CoreError::invalid(
-            "statistics",
-            "reports are published into a statistics store",
-        )),
-        (false, _) => Ok(()),
-    }
-}
-
 /// A report as a statistics space holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PublishedReport {
@@ -77,39 +44,15 @@ pub struct PublishedReport {
 }
 
 impl Store {
-    /// Makes this new store a statistics store. Refused once it syncs with a space or holds
-    /// records of its own.
+    /// Makes this new store a statistics store. Refused once it syncs with a space, holds
+    /// records of its own or has another purpose.
     pub fn make_statistics_store(&self) -> Result<()> {
-        if self.membership()?.is_some() || self.is_health_store() {
-            return Err(CoreError::invalid(
-                "statistics",
-                "this store syncs with a space already, or is a health store",
-            ));
-        }
-        let conn = self.lock();
-        let records: i64 = conn.query_row(
-            "SELECT count(*) FROM changes WHERE kind IS NULL OR kind NOT IN ('roster', 'access_log')",
-            [],
-            |r| r.get(0),
-        )?;
-        if records > 0 {
-            return Err(CoreError::invalid(
-                "statistics",
-                "this store holds records already: a statistics store starts empty",
-            ));
-        }
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-            rusqlite::params![STATISTICS_STORE, b"1".as_slice()],
-        )?;
-        self.statistics
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+        self.set_purpose(Purpose::Statistics, "statistics")
     }
 
     /// Whether this is a statistics space's store.
     pub fn is_statistics_store(&self) -> bool {
-        self.statistics.load(std::sync::atomic::Ordering::Relaxed)
+        self.purpose() == Purpose::Statistics
     }
 
     /// Publishes `report` (computed from a team's store) into this statistics store (the

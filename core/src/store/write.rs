@@ -289,8 +289,7 @@ impl Store {
     /// Creates records of one kind in one transaction: every one is checked before any is
     /// written, and all are written or none.
     fn create_records(&self, kind: Kind, records: &[Vec<Edit>]) -> Result<Vec<RecordId>> {
-        health::check_kind(self.is_health_store(), kind)?;
-        statistics::check_kind(self.is_statistics_store(), kind)?;
+        super::purpose::check_kind(&self.purpose(), kind)?;
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         for edits in records {

@@ -181,9 +181,11 @@ impl Store {
         erased::secure_delete(&conn)?;
         (|| -> Result<()> {
             let tx = conn.transaction()?;
-            // A health store holds the person's health notes, never the person.
+            // A health store holds the person's health notes, never the person; in a
+            // partnership store, the person a partner sees is a projection.
             let kind = match record_kind(&tx, person) {
                 Err(CoreError::RecordNotFound(_)) if self.is_health_store() => Kind::Person,
+                Ok(Kind::Projection) if self.purpose().partner().is_some() => Kind::Person,
                 found => found?,
             };
             if kind != Kind::Person {
@@ -325,6 +327,12 @@ impl Store {
             ),
         };
         erased::keep_order(tx, &m.space, seq, body, &status, now_ms)?;
+        // A partner's device says it carried out an order of the office (acknowledged for
+        // good: the order is kept done, so it is not carried out twice).
+        let by_other = matches!(body, ControlBody::Erase { by, .. } if *by != self.device_bytes());
+        if status == OrderStatus::Done && by_other && self.purpose().partner().is_some() {
+            self.acknowledge_erasure(tx, seq, now_ms)?;
+        }
         Ok(deleted)
     }
 

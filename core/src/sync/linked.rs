@@ -1,5 +1,6 @@
 //! Spaces a coordinator opens for someone else: a one-time space code. A team's first health
-//! professional founds the team's health space with one: the coordinator's device registers, at
+//! professional founds the team's health space with one (and the office founds each
+//! partnership space with one it redeems itself, `partnership.rs`): the coordinator's device registers, at
 //! the relay, the hash of a token derived from the code's secret; the code goes by hand to the
 //! professional's device, which redeems the token once to register a new space with itself as
 //! its founder. The coordinator never holds the new space's key: the founder draws it.
@@ -60,7 +61,7 @@ impl Store {
     /// store), with that membership, whose token registers the code at the relay.
     pub fn new_space_code(&self) -> Result<(Membership, SpaceCode)> {
         let m = self.membership()?.ok_or(CoreError::NotEnrolled)?;
-        if !m.coordinator || self.is_health_store() {
+        if !m.coordinator || self.purpose() != crate::Purpose::Team {
             return Err(CoreError::invalid(
                 "space code",
                 "only a coordinator's device of a team can open a space for someone else",

@@ -16,6 +16,7 @@ mod health_attacks;
 mod health_findings;
 mod merge;
 mod pages;
+mod partnership;
 mod private_files;
 mod received;
 mod records;

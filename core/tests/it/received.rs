@@ -54,7 +54,7 @@ fn received_values_out_of_bounds_are_refused_and_unknown_fields_and_codes_are_ke
             Box::new(|d| {
                 d.put(
                     ROOT,
-                    "created_at",
+                    "retention_kept_at",
                     ScalarValue::Timestamp(32_503_680_000_000),
                 )
                 .unwrap()

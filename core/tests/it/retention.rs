@@ -324,21 +324,21 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
     let (path, key) = (d.path.clone(), d.key.clone());
     let _folder = d.dir.take();
     drop(d);
-    // Back to the schema before the review by hand: no `settings`, no `persons.kept_at` (and
-    // none of the erasure's and health's tables, whose migrations come after it).
+    // Back to the schema before the review (10) by hand: no `settings`, no `persons.kept_at`
+    // (and none of the tables or columns of the migrations after it).
     {
         let conn = crate::common::raw_connection(&path, &key);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        conn.execute_batch(&format!(
+        conn.execute_batch(
             "DROP TABLE erased; DROP TABLE erasure_orders;
              DROP TABLE health_notes; DROP TABLE health_contacts;
              DROP TABLE health_profiles; DROP TABLE published_reports;
+             DROP TABLE projections; DROP TABLE shared_assessments;
+             DROP TABLE erasure_acks; DROP TABLE published;
+             ALTER TABLE access_log DROP COLUMN partner;
+             ALTER TABLE access_log DROP COLUMN categories;
              DROP TABLE settings; ALTER TABLE persons DROP COLUMN kept_at;
-             PRAGMA user_version = {};",
-            version - 3
-        ))
+             PRAGMA user_version = 10;",
+        )
         .unwrap();
     }
     let clock = std::sync::Arc::new(allervers_core::ManualClock::new(now()));

@@ -383,6 +383,10 @@ fn migrates_from(version: i64) {
         conn.execute_batch(
             "DROP TABLE access_logs;
              DROP TABLE access_log;
+             DROP TABLE projections;
+             DROP TABLE shared_assessments;
+             DROP TABLE erasure_acks;
+             DROP TABLE published;
              DROP TABLE consents;
              UPDATE changes SET kind = NULL WHERE kind = 'consent';
              DROP TABLE sealed;

@@ -536,6 +536,10 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              DROP TABLE health_contacts;
              DROP TABLE health_profiles;
              DROP TABLE published_reports;
+             DROP TABLE projections;
+             DROP TABLE shared_assessments;
+             DROP TABLE erasure_acks;
+             DROP TABLE published;
              ALTER TABLE changes DROP COLUMN signature;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;

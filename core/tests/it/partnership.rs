@@ -1,0 +1,527 @@
+//! Consent-scoped sharing with a partner: the office publishes, in a partnership store joined to
+//! the partnership's own space, a projection of each person holding only the categories they
+//! consented to share with that partner; the partner's devices read it and write the shared
+//! assessment; a withdrawal erases the projection on every device and at the relay, and the
+//! partner's devices acknowledge it. Relays are the in-memory relay of `trust_attacks.rs`.
+
+use allervers_core::{
+    fuzzing, AccessQuery, CoreError, Kind, NewAction, NewEncounter, NewPerson, NewReferral,
+    RecordId, Store, Via,
+};
+use chrono::NaiveDate;
+
+use crate::common::{consent, device, Device};
+use crate::pages;
+use crate::trust_attacks::Relay;
+
+const A_NAME: &str = "Baptiste Morel";
+const A_PHONE: &str = "06 12 34 56 78";
+const A_NOTES: &str = "dort sous le porche de la rue des Lilas";
+const B_NAME: &str = "Clémence Roux";
+
+/// The team (the office, a worker), the office's partnership store for the SIAO (founder of the
+/// partnership space) and a SIAO device in it; person A (who consents to some categories) and
+/// person B (who consents to nothing), both known to the office.
+struct Setting {
+    team: Relay,
+    space: Relay,
+    office: Device,
+    worker: Device,
+    office_siao: Device,
+    siao: Device,
+    a: RecordId,
+    b: RecordId,
+}
+
+fn partnership_device(name: &str, worker: &str) -> Device {
+    let d = device(name, worker);
+    d.store.make_partnership_store("siao").unwrap();
+    d
+}
+
+fn setting() -> Setting {
+    let office = device("Bureau", "Nadia");
+    let worker = device("Téléphone 1", "Karim");
+    let team = Relay::create(&office, "Maraude Nord");
+    team.invite(&office, &worker);
+    let a = worker
+        .store
+        .add_person(&NewPerson {
+            name: Some(A_NAME.into()),
+            nickname: Some("Le Marin".into()),
+            phone: Some(A_PHONE.into()),
+            birth_year: Some(1979),
+            languages: vec!["français".into(), "breton".into()],
+            situation: Some("street".into()),
+            on_street_since: NaiveDate::from_ymd_opt(2024, 11, 3),
+            alert_level: Some("watch".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let b = worker
+        .store
+        .add_person(&NewPerson {
+            name: Some(B_NAME.into()),
+            phone: Some("07 98 76 54 32".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    worker
+        .store
+        .log_encounter(&NewEncounter {
+            persons: vec![a, b],
+            place: Some("rue des Lilas".into()),
+            notes: Some(A_NOTES.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    worker
+        .store
+        .add_referral(&NewReferral {
+            person: a,
+            target: "siao_115".into(),
+            target_name: Some("SIAO du Nord".into()),
+            date: NaiveDate::from_ymd_opt(2026, 2, 20),
+            status: None,
+        })
+        .unwrap();
+    // A referral that reveals health never reaches a partner.
+    worker
+        .store
+        .add_referral(&NewReferral {
+            person: a,
+            target: "psychiatry_cmp".into(),
+            target_name: Some("CMP Wazemmes".into()),
+            date: NaiveDate::from_ymd_opt(2026, 2, 21),
+            status: None,
+        })
+        .unwrap();
+    worker
+        .store
+        .add_action(&NewAction {
+            person: a,
+            title: "Dossier de demande de logement social".into(),
+            category: "housing_application".into(),
+            due_at: NaiveDate::from_ymd_opt(2026, 4, 1),
+            assigned_to: None,
+        })
+        .unwrap();
+    team.settle(&[&worker, &office]);
+
+    let office_siao = partnership_device("Bureau", "Nadia");
+    let siao = partnership_device("Poste SIAO", "Hélène");
+    let space = Relay::create(&office_siao, "siao");
+    space.invite(&office_siao, &siao);
+    space.settle(&[&office_siao, &siao]);
+    Setting {
+        team,
+        space,
+        office,
+        worker,
+        office_siao,
+        siao,
+        a,
+        b,
+    }
+}
+
+fn consents(store: &Store, person: RecordId, categories: &[&str], given: bool) {
+    let decisions: Vec<_> = categories
+        .iter()
+        .map(|c| consent(person, c, given))
+        .collect();
+    store.record_consents(&decisions).unwrap();
+}
+
+/// The office publishes, then the partnership space settles (the office once more, so that
+/// what the partner's devices sent last reaches it).
+fn publish_and_settle(s: &Setting) -> allervers_core::partnership::Publication {
+    let out = s
+        .office
+        .store
+        .publish(&s.office_siao.store, None, Via::Cli)
+        .unwrap();
+    s.space.settle(&[&s.office_siao, &s.siao]);
+    s.space.sync(&s.office_siao).unwrap();
+    out
+}
+
+#[test]
+fn a_team_store_holds_no_projection_and_a_partnership_store_holds_nothing_else() {
+    let team = device("Bureau", "Nadia");
+    let p = team
+        .store
+        .add_person(&NewPerson {
+            name: Some(A_NAME.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(team.store.make_partnership_store("siao").is_err());
+    assert!(team.store.projections().is_err());
+
+    let siao = partnership_device("Poste SIAO", "Hélène");
+    assert_eq!(siao.store.partner().unwrap(), "siao");
+    assert!(matches!(
+        siao.store.add_person(&NewPerson {
+            name: Some(B_NAME.into()),
+            ..Default::default()
+        }),
+        Err(CoreError::InvalidInput { .. })
+    ));
+    assert!(siao.store.make_health_store().is_err());
+    // A partner code names a folder: nothing else is taken for one.
+    assert!(device("x", "y")
+        .store
+        .make_partnership_store("../siao")
+        .is_err());
+    // Publishing goes from a team's store to a partnership store, never the other way.
+    assert!(siao.store.publish(&team.store, Some(p), Via::Cli).is_err());
+    let Device {
+        store, path, key, ..
+    } = siao;
+    drop(store);
+    assert_eq!(Store::open(&path, &key).unwrap().partner().unwrap(), "siao");
+}
+
+#[test]
+fn a_partner_sees_exactly_the_consented_categories_and_nothing_of_others() {
+    let s = setting();
+    // A shares their situation and the assessment, not their identity; B consents to nothing
+    // (and refuses the SIAO outright).
+    consents(
+        &s.worker.store,
+        s.a,
+        &[
+            "situation_journey",
+            "housing_application",
+            "shared_assessment",
+        ],
+        true,
+    );
+    consents(&s.worker.store, s.a, &["identity_contact"], false);
+    consents(&s.worker.store, s.b, &["identity_contact"], false);
+    s.team.settle(&[&s.worker, &s.office]);
+
+    let out = publish_and_settle(&s);
+    assert_eq!(out.published.len(), 1);
+    assert_eq!(out.published[0].person, s.a);
+
+    let seen = s.siao.store.projections().unwrap();
+    assert_eq!(seen.len(), 1, "one projection: A's, none of B");
+    let p = &seen[0];
+    assert_ne!(
+        p.id, s.a,
+        "the projection does not carry the team's person id"
+    );
+    assert_eq!(
+        p.categories,
+        [
+            "situation_journey",
+            "housing_application",
+            "shared_assessment"
+        ]
+    );
+    assert_eq!(p.name, None);
+    assert_eq!(p.nickname, None);
+    assert_eq!(p.phone, None);
+    assert_eq!(p.birth_year, None);
+    assert_eq!(p.languages, None);
+    assert_eq!(p.situation.as_deref(), Some("street"));
+    assert_eq!(p.on_street_since, NaiveDate::from_ymd_opt(2024, 11, 3));
+    let referrals = p.referrals.as_deref().unwrap();
+    assert!(referrals.contains("siao_115") && referrals.contains("SIAO du Nord"));
+    assert!(!referrals.contains("psychiatry_cmp") && !referrals.contains("CMP"));
+    assert!(p
+        .housing_actions
+        .as_deref()
+        .unwrap()
+        .contains("Dossier de demande de logement social"));
+    assert!(p.assessment.is_some());
+
+    // Nothing else reached the partner's store file: not B's name, not A's name or phone, not
+    // the encounter's notes, not the alert level.
+    let plain = pages::store_plaintext(&s.siao.path, s.siao.key.as_bytes());
+    for absent in [
+        B_NAME,
+        A_NAME,
+        A_PHONE,
+        "Le Marin",
+        "rue des Lilas",
+        A_NOTES,
+        "CMP Wazemmes",
+    ] {
+        assert!(
+            !pages::contains(&plain, absent),
+            "{absent} reached the partner"
+        );
+    }
+    assert!(pages::contains(&plain, "SIAO du Nord"));
+
+    // The publication is in the team's access log, with the partner and the categories, and
+    // in the person's dossier.
+    let log = s
+        .office
+        .store
+        .access_log(&AccessQuery {
+            person: Some(s.a),
+            ..Default::default()
+        })
+        .unwrap();
+    let publication = log.iter().find(|e| e.what == "publication").unwrap();
+    assert_eq!(publication.partner.as_deref(), Some("siao"));
+    assert_eq!(
+        publication.categories,
+        [
+            "situation_journey",
+            "housing_application",
+            "shared_assessment"
+        ]
+    );
+    let dossier = s.office.store.dossier(s.a, Via::Cli).unwrap();
+    assert_eq!(dossier.sharing.partners.len(), 1);
+    assert_eq!(dossier.sharing.partners[0].partner, "siao");
+    assert!(s
+        .office
+        .store
+        .dossier(s.b, Via::Cli)
+        .unwrap()
+        .sharing
+        .partners
+        .is_empty());
+
+    // Publishing again with nothing changed writes nothing; a change in the team's file is
+    // written, field by field.
+    let again = publish_and_settle(&s);
+    assert!(again.published.is_empty());
+    assert_eq!(again.unchanged, 1);
+    s.office
+        .store
+        .edit(
+            s.a,
+            &[allervers_core::Edit::Set(
+                "situation".into(),
+                allervers_core::Value::Code("squat".into()),
+            )],
+        )
+        .unwrap();
+    let changed = publish_and_settle(&s);
+    assert_eq!(changed.published.len(), 1);
+    assert_eq!(changed.published[0].fields, 1);
+    assert!(!changed.published[0].new);
+    assert_eq!(
+        s.siao.store.projection(p.id).unwrap().situation.as_deref(),
+        Some("squat")
+    );
+
+    // A partner may not write a field of a category the person did not consent to.
+    assert!(s.siao.store.edit_projection(p.id, "phone", "01").is_err());
+    assert!(s
+        .siao
+        .store
+        .edit_projection(p.id, "situation", "emergency_shelter")
+        .is_ok());
+}
+
+#[test]
+fn both_sides_write_the_shared_assessment_and_the_office_sees_the_partners_edits() {
+    let s = setting();
+    consents(
+        &s.office.store,
+        s.a,
+        &["identity_contact", "shared_assessment"],
+        true,
+    );
+    publish_and_settle(&s);
+    let id = s.siao.store.projections().unwrap()[0].id;
+    s.siao
+        .store
+        .edit_assessment(id, "housing_sought", "pension de famille")
+        .unwrap();
+    s.office_siao
+        .store
+        .edit_assessment(id, "own_words", "je veux un endroit calme")
+        .unwrap();
+    s.space.settle(&[&s.siao, &s.office_siao]);
+    for d in [&s.office_siao, &s.siao] {
+        let a = d.store.projection(id).unwrap().assessment.unwrap();
+        assert_eq!(a.housing_sought.as_deref(), Some("pension de famille"));
+        assert_eq!(a.own_words.as_deref(), Some("je veux un endroit calme"));
+        // Its history says who wrote what.
+        let history = d.store.history(a.id).unwrap();
+        assert!(history
+            .iter()
+            .any(|h| h.author.worker.as_deref() == Some("Hélène")));
+    }
+    // A partner's edit of the projection reaches the office, and the next publication keeps it
+    // while the team's value has not changed.
+    s.siao
+        .store
+        .edit_projection(id, "phone", "06 00 00 00 01")
+        .unwrap();
+    s.space.settle(&[&s.siao, &s.office_siao]);
+    assert_eq!(
+        s.office_siao.store.projection(id).unwrap().phone.as_deref(),
+        Some("06 00 00 00 01")
+    );
+    publish_and_settle(&s);
+    assert_eq!(
+        s.siao.store.projection(id).unwrap().phone.as_deref(),
+        Some("06 00 00 00 01")
+    );
+    // Reading a projection is logged in the partnership's access log.
+    s.siao.store.open_projection(id, Via::Cli).unwrap();
+}
+
+#[test]
+fn a_withdrawal_erases_the_projection_everywhere_and_the_partner_acknowledges_it() {
+    let s = setting();
+    s.office.store.set_worker("Nadia").unwrap();
+    consents(
+        &s.office.store,
+        s.a,
+        &["identity_contact", "situation_journey", "shared_assessment"],
+        true,
+    );
+    publish_and_settle(&s);
+    let old = s.siao.store.projections().unwrap()[0].clone();
+    assert_eq!(old.phone.as_deref(), Some(A_PHONE));
+    s.siao
+        .store
+        .edit_assessment(old.id, "needs", "un logement adapté au chien")
+        .unwrap();
+    s.space.settle(&[&s.siao, &s.office_siao]);
+    let keys_before = fuzzing::record_keys_held(&s.siao.store).unwrap();
+    let envelopes_before = s.space.envelopes.borrow().len();
+
+    // A withdraws their identity: the projection goes, a fresh one with what remains comes.
+    // (A later decision the same day: its record id, time-ordered, says it is the latest.)
+    s.office.clock.advance_ms(60_000);
+    consents(&s.office.store, s.a, &["identity_contact"], false);
+    let out = publish_and_settle(&s);
+    assert_eq!(out.erased, 1);
+    assert_eq!(out.published.len(), 1);
+    assert!(out.published[0].new);
+    let now = s.siao.store.projections().unwrap();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].id, old.id, "a fresh projection");
+    assert_eq!(
+        now[0].categories,
+        ["situation_journey", "shared_assessment"]
+    );
+    assert_eq!(now[0].phone, None);
+    assert_eq!(now[0].name, None);
+    for d in [&s.siao, &s.office_siao] {
+        assert!(d.store.is_erased(old.id).unwrap());
+        assert!(d.store.projection(old.id).is_err());
+        let plain = pages::store_plaintext(&d.path, d.key.as_bytes());
+        for gone in [A_PHONE, A_NAME, "un logement adapté au chien"] {
+            assert!(!pages::contains(&plain, gone), "{gone} survived");
+        }
+    }
+    // The relay deleted the envelopes of what was erased: no envelope it holds opens with the
+    // record keys the partner's device lost.
+    let keys_after = fuzzing::record_keys_held(&s.siao.store).unwrap();
+    let lost: Vec<_> = keys_before
+        .iter()
+        .filter(|k| !keys_after.contains(k))
+        .collect();
+    assert!(
+        lost.len() >= 2,
+        "the projection's and the assessment's keys"
+    );
+    for stored in s.space.envelopes.borrow().iter() {
+        for key in &lost {
+            assert!(!fuzzing::opens_with_record_key(&stored.envelope, key));
+        }
+    }
+    assert!(s.space.envelopes.borrow().len() < envelopes_before + 3);
+
+    // The partner's device acknowledged the order, and the office sees it.
+    let status = s.office_siao.store.partnership_status().unwrap();
+    assert_eq!(status.partner, "siao");
+    assert_eq!(status.projections.len(), 1);
+    assert_eq!(status.unposted_orders, 0);
+    assert_eq!(status.orders.len(), 1);
+    let siao_id = s.siao.store.identity().device.to_string();
+    assert_eq!(status.orders[0].acknowledged_by, [siao_id]);
+    assert!(status.orders[0].waiting_for.is_empty());
+
+    // Withdrawing everything leaves nothing at the partner's.
+    s.office.clock.advance_ms(60_000);
+    consents(
+        &s.office.store,
+        s.a,
+        &["situation_journey", "shared_assessment"],
+        false,
+    );
+    let out = publish_and_settle(&s);
+    assert_eq!(out.erased, 1);
+    assert!(s.siao.store.projections().unwrap().is_empty());
+    assert_eq!(
+        s.office_siao.store.partnership_status().unwrap().orders[1].acknowledged_by,
+        [s.siao.store.identity().device.to_string()]
+    );
+}
+
+#[test]
+fn erasing_a_person_from_the_team_erases_their_projection_at_every_partner() {
+    let s = setting();
+    consents(&s.office.store, s.a, &["identity_contact"], true);
+    publish_and_settle(&s);
+    let id = s.siao.store.projections().unwrap()[0].id;
+    s.office
+        .store
+        .erase_person(s.a, "demande de la personne", false)
+        .unwrap();
+    assert_eq!(
+        s.office
+            .store
+            .unpublish_erased(&s.office_siao.store)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.office
+            .store
+            .unpublish_erased(&s.office_siao.store)
+            .unwrap(),
+        0
+    );
+    s.space.settle(&[&s.office_siao, &s.siao]);
+    assert!(s.siao.store.projections().unwrap().is_empty());
+    assert!(s.siao.store.is_erased(id).unwrap());
+    let plain = pages::store_plaintext(&s.siao.path, s.siao.key.as_bytes());
+    assert!(!pages::contains(&plain, A_NAME));
+}
+
+#[test]
+fn no_key_a_partners_device_holds_opens_a_team_envelope() {
+    let s = setting();
+    consents(&s.office.store, s.a, &["identity_contact"], true);
+    publish_and_settle(&s);
+    let partner_keys = fuzzing::space_keys_held(&s.siao.store).unwrap();
+    assert!(!partner_keys.is_empty());
+    let record_keys = fuzzing::record_keys_held(&s.siao.store).unwrap();
+    let envelopes = s.team.envelopes.borrow();
+    assert!(!envelopes.is_empty());
+    for stored in envelopes.iter() {
+        for (_, key) in &partner_keys {
+            assert!(!fuzzing::opens_with_space_key(&stored.envelope, key));
+        }
+        for key in &record_keys {
+            assert!(!fuzzing::opens_with_record_key(&stored.envelope, key));
+        }
+    }
+    // And the partner's device is no member of the team: it has no membership there.
+    assert_eq!(
+        s.siao.store.membership().unwrap().unwrap().space,
+        s.space.space
+    );
+    assert_eq!(
+        s.siao
+            .store
+            .kind_of(s.siao.store.projections().unwrap()[0].id)
+            .unwrap(),
+        Kind::Projection
+    );
+}
