@@ -6,8 +6,6 @@
 //! (`health note`, `health show`); the team's store gets a health contact (the person and the
 //! day) for each note, never its content.
 
-use std::path::Path;
-
 use allervers_client::HttpClient;
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{HealthNote, HealthProfile, Kind, NewHealthNote, Store, Via};
@@ -100,7 +98,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             let founded = allervers_client::found_health_space(&health, &team, &http, &code, &name);
             let m = match founded {
                 Ok(m) => m,
-                Err(e) => return Err(abandon(health, &path, e.into())),
+                Err(e) => return Err(crate::abandon_store(health, &path, e.into())),
             };
             let recovery = allervers_client::recovery_code(&health, &http).map_err(|e| {
                 anyhow!(
@@ -128,7 +126,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
                 allervers_client::join_health_space(&health, &team, &HttpClient::default(), &code);
             let invite = match joined {
                 Ok(invite) => invite,
-                Err(e) => return Err(abandon(health, &path, e.into())),
+                Err(e) => return Err(crate::abandon_store(health, &path, e.into())),
             };
             // Who declared this health space in the team's roster: the professional to check
             // the invite with, face to face.
@@ -297,22 +295,9 @@ fn new_health_store(ctx: &Ctx) -> Result<(Store, std::path::PathBuf)> {
     let me = team.identity();
     let store = Store::create(&path, &key, &me.device_name, &team.worker())?;
     if let Err(e) = store.make_health_store() {
-        return Err(abandon(store, &path, e.into()));
+        return Err(crate::abandon_store(store, &path, e.into()));
     }
     Ok((store, path))
-}
-
-/// Removes a health store that could not join its space (nothing was written in it yet), and
-/// says why.
-fn abandon(store: Store, path: &Path, error: anyhow::Error) -> anyhow::Error {
-    drop(store);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::remove_dir(dir);
-    }
-    error
 }
 
 fn render(name: &str, notes: &[HealthNote], lang: Lang) -> String {

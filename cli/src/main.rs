@@ -12,6 +12,7 @@ mod partnership;
 mod qr;
 mod render;
 mod retention;
+mod statistics;
 mod sync;
 
 use std::io::Write;
@@ -47,6 +48,10 @@ struct Cli {
     /// (`allervers --partner siao invite`): `consent record` has a `--partner` of its own.
     #[arg(long, value_name = "PARTNER")]
     partner: Option<String>,
+    /// Work on this office's statistics store (`statistics open`) instead of the team's:
+    /// `invite`, `devices`, `approve`, `revoke`, `quarantine`, `sync`, `statistics list|show`.
+    #[arg(long)]
+    statistics: bool,
     /// Print JSON instead of text (reading commands).
     #[arg(long, global = true)]
     json: bool,
@@ -97,6 +102,9 @@ enum Command {
     /// Health notes, for health professionals only: the team's health space.
     #[command(subcommand)]
     Health(health::HealthCmd),
+    /// Reports for statistics-only devices: the office's statistics space.
+    #[command(subcommand)]
+    Statistics(statistics::StatisticsCmd),
     /// Sharing with partners, as each person consented: a partnership space per partner.
     #[command(subcommand)]
     Partnership(partnership::PartnershipCmd),
@@ -585,6 +593,21 @@ enum Target {
     Health,
     /// The office's partnership store for a partner (`DIR/partnerships/<partner>/`).
     Partner(String),
+    /// The office's statistics store (`DIR/statistics/`).
+    Statistics,
+}
+
+/// Removes a store made beside the team's (a health, partnership or statistics store) that
+/// could not found or join its space: nothing was written in it yet. Says why.
+fn abandon_store(store: Store, path: &Path, error: anyhow::Error) -> anyhow::Error {
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+    error
 }
 
 #[derive(Clone)]
@@ -603,6 +626,7 @@ impl Ctx {
             Target::Team => self.dir.clone(),
             Target::Health => self.dir.join("health"),
             Target::Partner(p) => self.dir.join("partnerships").join(p),
+            Target::Statistics => self.dir.join("statistics"),
         }
     }
 
@@ -626,6 +650,7 @@ impl Ctx {
             Target::Team => key,
             Target::Health => allervers_core::health_store_key(&key),
             Target::Partner(p) => allervers_core::partnership_store_key(&key, p),
+            Target::Statistics => allervers_core::statistics_store_key(&key),
         })
     }
 
@@ -638,6 +663,9 @@ impl Ctx {
                 ),
                 Target::Partner(p) => bail!(
                     "no partnership with {p} on this device (the office opens one: `allervers partnership open {p}`)"
+                ),
+                Target::Statistics => bail!(
+                    "no statistics store on this device (the office opens one: `allervers statistics open`)"
                 ),
                 Target::Team => {}
             }
@@ -835,7 +863,11 @@ fn run(cli: Cli) -> Result<()> {
             .ok_or_else(|| anyhow!("no data folder on this system: pass --data DIR"))?
             .join("allervers"),
     };
+    if cli.statistics && (cli.health || cli.partner.is_some()) {
+        bail!("invalid flags: --statistics, --health and --partner name different stores");
+    }
     let target = match (&cli.partner, cli.health) {
+        _ if cli.statistics => Target::Statistics,
         (Some(_), true) => bail!("invalid flags: --health and --partner name different stores"),
         (Some(p), false) => {
             let p = p.trim();
@@ -869,6 +901,7 @@ fn run(cli: Cli) -> Result<()> {
             match &ctx.target {
                 Target::Health => bail!("a health store is made by `allervers health found CODE` or `allervers health join CODE`"),
                 Target::Partner(p) => bail!("a partnership store is made by `allervers partnership open {p}`"),
+                Target::Statistics => bail!("a statistics store is made by `allervers statistics open`"),
                 Target::Team => {}
             }
             if ctx.store_path().exists() {
@@ -896,6 +929,7 @@ fn run(cli: Cli) -> Result<()> {
             })?;
         }
         Command::Health(cmd) => health::run(&ctx, cmd)?,
+        Command::Statistics(cmd) => statistics::run(&ctx, cmd)?,
         Command::Partnership(cmd) => partnership::run(&ctx, cmd)?,
         Command::Person(cmd) => person_cmd(&ctx, cmd)?,
         Command::Encounter(cmd) => encounter_cmd(&ctx, cmd)?,

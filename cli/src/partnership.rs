@@ -7,8 +7,6 @@
 //! and edit it (`list`, `show`, `edit`, `assessment`); `status` lists the erasure orders of
 //! withdrawals and the partner devices' acknowledgements.
 
-use std::path::Path;
-
 use allervers_client::HttpClient;
 use allervers_core::partnership::{PartnershipStatus, Projection, Publication};
 use allervers_core::vocab::{Lang, Vocab};
@@ -227,7 +225,7 @@ fn open(ctx: &Ctx, partner: &str) -> Result<()> {
     })();
     let m = match founded {
         Ok(m) => m,
-        Err(e) => return Err(abandon(store, &path, e.into())),
+        Err(e) => return Err(crate::abandon_store(store, &path, e.into())),
     };
     let recovery = allervers_client::recovery_code(&store, &HttpClient::default())
         .map_err(|e| {
@@ -268,19 +266,6 @@ fn join(ctx: &Ctx, code: &str) -> Result<()> {
             )
         },
     )
-}
-
-/// Removes a partnership store that could not found its space (nothing was written in it yet),
-/// and says why.
-fn abandon(store: Store, path: &Path, error: anyhow::Error) -> anyhow::Error {
-    drop(store);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::remove_dir(dir);
-    }
-    error
 }
 
 fn categories(list: &[String], lang: Lang) -> String {

@@ -472,6 +472,13 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
     if !partnerships.is_empty() {
         json["partnerships"] = serde_json::Value::Object(partnerships);
     }
+    // And its statistics store, where the reports it published wait to leave.
+    let statistics = ctx.on(Target::Statistics);
+    if statistics.store_path().exists() {
+        let (summary, s_text) = sync_store(&statistics)?;
+        json["statistics"] = serde_json::json!(summary);
+        text = format!("{text}\nStatistics space: {s_text}");
+    }
     if json.as_object().is_some_and(|o| o.len() == 1) {
         return ctx.print(&summary, || text);
     }

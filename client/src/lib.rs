@@ -16,8 +16,8 @@ use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, 
 
 pub use http::{HttpClient, WireStats};
 pub use linked::{
-    found_health_space, found_partnership_space, join_health_space, promote_professionals,
-    space_code,
+    found_health_space, found_partnership_space, found_statistics_space, join_health_space,
+    promote_professionals, space_code,
 };
 pub use moved::set_relay;
 pub use relay_api::{Exchange, HttpRequest, RelayApi};

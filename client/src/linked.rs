@@ -64,6 +64,18 @@ pub fn found_partnership_space(
     found(partnership, exchange, code, m)
 }
 
+/// Founds the office's statistics space with `code` (made by the office's team store) in
+/// `statistics`, the office's new statistics store (its founder and coordinator, drawing its
+/// key), and joins it.
+pub fn found_statistics_space(
+    statistics: &Store,
+    exchange: &dyn Exchange,
+    code: &SpaceCode,
+) -> Result<Membership> {
+    let m = statistics.new_statistics_space(&code.relay)?;
+    found(statistics, exchange, code, m)
+}
+
 /// Registers the space `m` at its relay with `code`, then joins it.
 fn found(
     store: &Store,

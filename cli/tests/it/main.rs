@@ -10,4 +10,5 @@ mod health_attacks;
 mod hygiene;
 mod partnership;
 mod secrecy;
+mod statistics;
 mod sync;

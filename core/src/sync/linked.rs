@@ -74,6 +74,18 @@ impl Store {
         Ok((m, code))
     }
 
+    /// A new statistics space at `relay` with this statistics store's device (the office's) its
+    /// founder (the caller registers it with a space code, then joins it).
+    pub fn new_statistics_space(&self, relay: &str) -> Result<Membership> {
+        if !self.is_statistics_store() {
+            return Err(CoreError::invalid(
+                "statistics",
+                "a statistics space is founded from a statistics store",
+            ));
+        }
+        self.new_space(relay, "Statistiques")
+    }
+
     /// A new health space at `relay` with this health store's device its founder (the caller
     /// registers it with a space code, then joins it).
     pub fn new_health_space(&self, relay: &str, name: &str) -> Result<Membership> {
