@@ -198,7 +198,8 @@ fn open(ctx: &Ctx, partner: &str) -> Result<()> {
     if team.purpose() != Purpose::Team {
         bail!("invalid partnership: a partnership is opened from the office's team store");
     }
-    let known = Vocab::Partner.builtin(partner).is_some()
+    let known = partner == allervers_core::partnership::RESTRICTED
+        || Vocab::Partner.builtin(partner).is_some()
         || team
             .extra_terms()?
             .iter()

@@ -37,6 +37,15 @@ use crate::{CoreError, RecordId, Result, Store};
 
 pub use crate::store::partnership::ErasureAck;
 
+/// The partnership of the team's own restricted devices (volunteers, staff who may see who is
+/// who but no sensitive category): every person on the active list is published there with
+/// [`RESTRICTED_CATEGORIES`], the person's consent to be recorded covering the team's own
+/// people; never the housing application (referrals can reveal health) nor the assessment.
+pub const RESTRICTED: &str = "restricted";
+
+/// What the team's restricted devices see of a person.
+pub const RESTRICTED_CATEGORIES: [&str; 2] = ["identity_contact", "situation_journey"];
+
 /// The consent categories, in the order they are listed.
 pub const CATEGORIES: [&str; 4] = [
     "identity_contact",
@@ -239,7 +248,11 @@ impl Store {
         let persons = match only {
             Some(p) => vec![p],
             None => {
-                let mut all = table::persons_with_consents(&self.lock(), &partner)?;
+                let mut all = if partner == RESTRICTED {
+                    table::active_persons(&self.lock())?
+                } else {
+                    table::persons_with_consents(&self.lock(), &partner)?
+                };
                 let published = table::published_persons(&partnership.lock())?;
                 for (p, _) in published {
                     if !all.contains(&p) {
@@ -314,7 +327,14 @@ impl Store {
             }
             return Ok(());
         }
-        let consented: Vec<String> = {
+        let consented: Vec<String> = if partner == RESTRICTED {
+            let active = self.person(person)?.status.as_deref().unwrap_or("active") == "active";
+            RESTRICTED_CATEGORIES
+                .iter()
+                .filter(|_| active)
+                .map(|c| c.to_string())
+                .collect()
+        } else {
             let now = self.current_consents(person)?;
             CATEGORIES
                 .iter()

@@ -125,6 +125,17 @@ pub(crate) fn persons_with_consents(conn: &Connection, partner: &str) -> Result<
     rows.map(|row| id(row?)).collect()
 }
 
+/// Every person of the team's store still on the active list (for the team's restricted
+/// devices).
+pub(crate) fn active_persons(conn: &Connection) -> Result<Vec<RecordId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT record_id FROM persons WHERE coalesce(status, 'active') = 'active'
+         ORDER BY record_id",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.map(|row| id(row?)).collect()
+}
+
 /// The projections this partnership store holds, oldest first.
 pub(crate) fn projections(conn: &Connection) -> Result<Vec<RecordId>> {
     let mut stmt =

@@ -525,3 +525,77 @@ fn no_key_a_partners_device_holds_opens_a_team_envelope() {
         Kind::Projection
     );
 }
+
+/// The team's restricted devices: a partnership space of the office's, `restricted`, where
+/// every person on the active list is published with their identity and situation only; no
+/// consent is asked (the team's own people), no health, notes, alert level, referral or action
+/// ever, and a person taken off the active list leaves the restricted devices.
+#[test]
+fn restricted_devices_see_who_is_who_and_nothing_sensitive() {
+    let s = setting();
+    let office_restricted = device("Bureau", "Nadia");
+    office_restricted
+        .store
+        .make_partnership_store(allervers_core::partnership::RESTRICTED)
+        .unwrap();
+    let volunteer = device("Téléphone bénévole", "Gilles");
+    volunteer
+        .store
+        .make_partnership_store(allervers_core::partnership::RESTRICTED)
+        .unwrap();
+    let space = Relay::create(&office_restricted, allervers_core::partnership::RESTRICTED);
+    space.invite(&office_restricted, &volunteer);
+    space.settle(&[&office_restricted, &volunteer]);
+
+    let out = s
+        .office
+        .store
+        .publish(&office_restricted.store, None, Via::Cli)
+        .unwrap();
+    assert_eq!(
+        out.published.len(),
+        2,
+        "both persons, with no consent asked"
+    );
+    space.settle(&[&office_restricted, &volunteer]);
+    let seen = volunteer.store.projections().unwrap();
+    assert_eq!(seen.len(), 2);
+    let a = seen
+        .iter()
+        .find(|p| p.name.as_deref() == Some(A_NAME))
+        .expect("A is listed");
+    assert_eq!(a.situation.as_deref(), Some("street"));
+    assert!(a.referrals.is_none() && a.housing_actions.is_none());
+    let plain = pages::store_plaintext(&volunteer.path, volunteer.key.as_bytes());
+    for secret in [A_NOTES, "CMP Wazemmes", "watch", "Dossier de demande"] {
+        assert!(
+            !pages::contains(&plain, secret),
+            "{secret} reached a restricted device"
+        );
+    }
+
+    // B leaves the active list: their projection leaves the restricted devices.
+    s.office
+        .store
+        .edit(
+            s.b,
+            &[allervers_core::Edit::Set(
+                "status".into(),
+                allervers_core::Value::Code("inactive".into()),
+            )],
+        )
+        .unwrap();
+    s.office
+        .store
+        .publish(&office_restricted.store, None, Via::Cli)
+        .unwrap();
+    space.settle(&[&office_restricted, &volunteer]);
+    let names: Vec<_> = volunteer
+        .store
+        .projections()
+        .unwrap()
+        .into_iter()
+        .filter_map(|p| p.name)
+        .collect();
+    assert_eq!(names, vec![A_NAME.to_string()]);
+}
