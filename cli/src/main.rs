@@ -597,6 +597,79 @@ enum Target {
     Statistics,
 }
 
+/// Prints an activity report: as CSV for funders (`csv`: counts under 5 as `< 5`), or its figures
+/// and sections as every other output shows them (text, `--json`).
+fn print_report(ctx: &Ctx, report: &allervers_core::report::Report, csv: bool) -> Result<()> {
+    if csv {
+        let mut w = ::csv::Writer::from_writer(Vec::new());
+        for row in report.funder_csv_rows(ctx.lang, render::extra_terms()) {
+            w.write_record(&row)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
+        std::io::stdout().write_all(&bytes)?;
+        return Ok(());
+    }
+    #[derive(Serialize)]
+    struct ReportJson<'a> {
+        #[serde(flatten)]
+        report: &'a allervers_core::report::Report,
+        sections: Vec<allervers_core::report::Section>,
+    }
+    let json = ReportJson {
+        report,
+        sections: report.sections(ctx.lang, render::extra_terms()),
+    };
+    ctx.print(&json, || render::report(report, ctx.lang))
+}
+
+/// Makes the office's store `target` beside its team's store `team` (a partnership or
+/// statistics store), gives it its purpose (`purpose`), and founds its space with a space code
+/// the team's store makes and this store redeems (`found`); then makes the space's recovery
+/// code. Nothing is left behind when the founding fails. `flag` is how the command line names
+/// the store (`--partner siao`), for the line that says what to do when only the recovery code
+/// failed.
+fn found_beside_team(
+    ctx: &Ctx,
+    team: &Store,
+    target: Target,
+    purpose: impl FnOnce(&Store) -> allervers_core::Result<()>,
+    found: impl FnOnce(
+        &Store,
+        &dyn allervers_client::Exchange,
+        &allervers_core::SpaceCode,
+    ) -> allervers_core::Result<allervers_core::Membership>,
+    flag: &str,
+) -> Result<(allervers_core::Membership, String)> {
+    let target = ctx.on(target);
+    let path = target.store_path();
+    let key = target.key()?;
+    let me = team.identity();
+    let store = Store::create(&path, &key, &me.device_name, &team.worker())?;
+    let http = allervers_client::HttpClient::default();
+    let founded = (|| -> allervers_core::Result<allervers_core::Membership> {
+        purpose(&store)?;
+        // The office redeems its own code at once: a day is plenty.
+        let expires_at = Utc::now() + chrono::Duration::days(1);
+        let code = allervers_client::space_code(team, &http, expires_at.timestamp_millis())?;
+        found(&store, &http, &code)
+    })();
+    let m = match founded {
+        Ok(m) => m,
+        Err(e) => return Err(abandon_store(store, &path, e.into())),
+    };
+    let recovery = allervers_client::recovery_code(&store, &http)
+        .map_err(|e| {
+            anyhow!(
+                "space opened, but its recovery code could not be made ({}): run `allervers {flag} space recovery-code`",
+                ApiError::from(e)
+            )
+        })?
+        .code();
+    Ok((m, recovery))
+}
+
 /// Removes a store made beside the team's (a health, partnership or statistics store) that
 /// could not found or join its space: nothing was written in it yet. Says why.
 fn abandon_store(store: Store, path: &Path, error: anyhow::Error) -> anyhow::Error {
@@ -1178,30 +1251,7 @@ fn run(cli: Cli) -> Result<()> {
             let store = ctx.open()?;
             let (from, to) = period(&from, &to)?;
             let report = store.report(from, to, team.as_deref())?;
-            if csv {
-                // For funders: counts under 5 as `< 5`.
-                let mut w = ::csv::Writer::from_writer(Vec::new());
-                for row in report.funder_csv_rows(ctx.lang, render::extra_terms()) {
-                    w.write_record(&row)?;
-                }
-                let bytes = w
-                    .into_inner()
-                    .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
-                std::io::stdout().write_all(&bytes)?;
-            } else {
-                /// The report's figures, and its sections as every other output shows them.
-                #[derive(Serialize)]
-                struct ReportJson<'a> {
-                    #[serde(flatten)]
-                    report: &'a allervers_core::report::Report,
-                    sections: Vec<allervers_core::report::Section>,
-                }
-                let json = ReportJson {
-                    report: &report,
-                    sections: report.sections(ctx.lang, render::extra_terms()),
-                };
-                ctx.print(&json, || render::report(&report, ctx.lang))?;
-            }
+            print_report(&ctx, &report, csv)?;
         }
         Command::AccessLog {
             person,

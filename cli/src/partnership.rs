@@ -13,14 +13,10 @@ use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{Purpose, Store, Via};
 use allervers_protocol::hex_id;
 use anyhow::{anyhow, bail, Result};
-use chrono::Utc;
 use clap::Subcommand;
 
 use crate::render::l;
 use crate::{find_person, record_id, Ctx, Target};
-
-/// How long the space code of a new partnership can be redeemed (it is redeemed at once).
-const CODE_DAYS: i64 = 1;
 
 #[derive(Subcommand)]
 pub(crate) enum PartnershipCmd {
@@ -214,28 +210,14 @@ fn open(ctx: &Ctx, partner: &str) -> Result<()> {
     }
     std::fs::create_dir_all(ctx.dir.join("partnerships"))
         .map_err(|e| anyhow!("cannot make the partnerships folder: {e}"))?;
-    let key = target.key()?;
-    let me = team.identity();
-    let store = Store::create(&path, &key, &me.device_name, &team.worker())?;
-    let founded = (|| -> allervers_core::Result<allervers_core::Membership> {
-        store.make_partnership_store(partner)?;
-        let http = HttpClient::default();
-        let expires_at = Utc::now() + chrono::Duration::days(CODE_DAYS);
-        let code = allervers_client::space_code(&team, &http, expires_at.timestamp_millis())?;
-        allervers_client::found_partnership_space(&store, &http, &code)
-    })();
-    let m = match founded {
-        Ok(m) => m,
-        Err(e) => return Err(crate::abandon_store(store, &path, e.into())),
-    };
-    let recovery = allervers_client::recovery_code(&store, &HttpClient::default())
-        .map_err(|e| {
-            anyhow!(
-                "partnership with {partner} opened, but its recovery code could not be made ({}): run `allervers --partner {partner} space recovery-code`",
-                allervers_core::ApiError::from(e)
-            )
-        })?
-        .code();
+    let (m, recovery) = crate::found_beside_team(
+        ctx,
+        &team,
+        Target::Partner(partner.to_string()),
+        |store| store.make_partnership_store(partner),
+        allervers_client::found_partnership_space,
+        &format!("--partner {partner}"),
+    )?;
     ctx.print(
         &serde_json::json!({"partner": partner, "space": hex_id(&m.space), "relay": m.relay, "recovery_code": recovery}),
         || {

@@ -6,18 +6,13 @@
 //! team's: it reads the published reports (`statistics list`, `statistics show`).
 
 use allervers_client::HttpClient;
-use allervers_core::report::Report;
 use allervers_core::{PublishedReport, Store};
 use allervers_protocol::hex_id;
-use anyhow::{anyhow, bail, Result};
-use chrono::Utc;
+use anyhow::{bail, Result};
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::{period, render, Ctx, Target};
-
-/// How long the space code the office makes for itself can be redeemed.
-const CODE_DAYS: i64 = 1;
+use crate::{period, Ctx, Target};
 
 #[derive(Subcommand)]
 pub(crate) enum StatisticsCmd {
@@ -127,7 +122,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: StatisticsCmd) -> Result<()> {
             let Some(latest) = found.into_iter().find(|p| p.report.team == team) else {
                 bail!("no report published for {from} to {to}: the office publishes one with `allervers statistics publish`");
             };
-            show(ctx, &latest.report, csv)
+            crate::print_report(ctx, &latest.report, csv)
         }
     }
 }
@@ -142,22 +137,6 @@ fn statistics_store(ctx: &Ctx) -> Result<Store> {
     Ok(store)
 }
 
-fn show(ctx: &Ctx, report: &Report, csv: bool) -> Result<()> {
-    use std::io::Write;
-    if csv {
-        let mut w = ::csv::Writer::from_writer(Vec::new());
-        for row in report.funder_csv_rows(ctx.lang, render::extra_terms()) {
-            w.write_record(&row)?;
-        }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| anyhow!("cannot write CSV: {e}"))?;
-        std::io::stdout().write_all(&bytes)?;
-        return Ok(());
-    }
-    ctx.print(report, || render::report(report, ctx.lang))
-}
-
 fn open(ctx: &Ctx) -> Result<()> {
     let team = ctx.on(Target::Team).open()?;
     if team.is_statistics_store() || team.is_health_store() {
@@ -168,28 +147,14 @@ fn open(ctx: &Ctx) -> Result<()> {
     if path.exists() {
         bail!("this device has a statistics store already");
     }
-    let key = target.key()?;
-    let me = team.identity();
-    let store = Store::create(&path, &key, &me.device_name, &team.worker())?;
-    let founded = (|| -> allervers_core::Result<allervers_core::Membership> {
-        store.make_statistics_store()?;
-        let http = HttpClient::default();
-        let expires_at = Utc::now() + chrono::Duration::days(CODE_DAYS);
-        let code = allervers_client::space_code(&team, &http, expires_at.timestamp_millis())?;
-        allervers_client::found_statistics_space(&store, &http, &code)
-    })();
-    let m = match founded {
-        Ok(m) => m,
-        Err(e) => return Err(crate::abandon_store(store, &path, e.into())),
-    };
-    let recovery = allervers_client::recovery_code(&store, &HttpClient::default())
-        .map_err(|e| {
-            anyhow!(
-                "statistics space opened, but its recovery code could not be made ({}): run `allervers --statistics space recovery-code`",
-                allervers_core::ApiError::from(e)
-            )
-        })?
-        .code();
+    let (m, recovery) = crate::found_beside_team(
+        ctx,
+        &team,
+        Target::Statistics,
+        Store::make_statistics_store,
+        allervers_client::found_statistics_space,
+        "--statistics",
+    )?;
     ctx.print(
         &serde_json::json!({"space": hex_id(&m.space), "relay": m.relay, "recovery_code": recovery}),
         || {
