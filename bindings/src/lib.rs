@@ -522,6 +522,111 @@ impl From<core::HealthProfile> for HealthProfile {
     }
 }
 
+/// The shared assessment beside a projection, written by the association and the partner.
+#[derive(uniffi::Record)]
+pub struct SharedAssessment {
+    pub id: String,
+    pub needs: Option<String>,
+    pub resources: Option<String>,
+    pub autonomy: Option<String>,
+    pub housing_sought: Option<String>,
+    pub own_words: Option<String>,
+}
+
+/// What a partner's (or a restricted) device sees of a person: the consented categories only.
+#[derive(uniffi::Record)]
+pub struct Projection {
+    pub id: String,
+    /// The categories published (consent codes).
+    pub categories: Vec<String>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub other_names: Option<String>,
+    pub birth_year: Option<i64>,
+    pub gender: Option<String>,
+    pub languages: Option<String>,
+    pub phone: Option<String>,
+    pub situation: Option<String>,
+    pub on_street_since: Option<String>,
+    pub referrals: Option<String>,
+    pub housing_actions: Option<String>,
+    pub assessment: Option<SharedAssessment>,
+}
+
+impl From<core::partnership::Projection> for Projection {
+    fn from(p: core::partnership::Projection) -> Self {
+        Projection {
+            id: p.id.to_string(),
+            categories: p.categories,
+            name: p.name,
+            nickname: p.nickname,
+            other_names: p.other_names,
+            birth_year: p.birth_year,
+            gender: p.gender,
+            languages: p.languages,
+            phone: p.phone,
+            situation: p.situation,
+            on_street_since: p.on_street_since.map(|d| d.to_string()),
+            referrals: p.referrals,
+            housing_actions: p.housing_actions,
+            assessment: p.assessment.map(|a| SharedAssessment {
+                id: a.id.to_string(),
+                needs: a.needs,
+                resources: a.resources,
+                autonomy: a.autonomy,
+                housing_sought: a.housing_sought,
+                own_words: a.own_words,
+            }),
+        }
+    }
+}
+
+/// One figure of a published report: its key (`encounters`, `s.food` for a service...) and the
+/// current and previous periods' counts.
+#[derive(uniffi::Record)]
+pub struct Figure {
+    pub key: String,
+    pub current: i64,
+    pub previous: i64,
+}
+
+/// A report the office published into its statistics space.
+#[derive(uniffi::Record)]
+pub struct PublishedReport {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub team: Option<String>,
+    pub published_at_ms: i64,
+    pub figures: Vec<Figure>,
+}
+
+impl From<core::PublishedReport> for PublishedReport {
+    fn from(p: core::PublishedReport) -> Self {
+        let figures = p
+            .report
+            .figures()
+            .into_iter()
+            .map(|(key, value)| {
+                let mut parts = value.split(' ').map(|n| n.parse::<i64>().unwrap_or(0));
+                Figure {
+                    key,
+                    current: parts.next().unwrap_or(0),
+                    previous: parts.next().unwrap_or(0),
+                }
+            })
+            .collect();
+        PublishedReport {
+            id: p.id.to_string(),
+            from: p.report.from.to_string(),
+            to: p.report.to.to_string(),
+            team: p.report.team,
+            published_at_ms: p.published_at_ms,
+            figures,
+        }
+    }
+}
+
 /// A territory observation to add.
 #[derive(uniffi::Record)]
 pub struct NewObservation {
@@ -919,6 +1024,44 @@ impl Store {
     pub fn open_health(path: String, team_key: Vec<u8>) -> Result<Arc<Store>> {
         guard(|| {
             let key = core::health_store_key(&core::RawKey::from_slice(&team_key)?);
+            Ok(Arc::new(Store {
+                inner: core::Store::open(std::path::Path::new(&path), &key)?,
+                listener: Default::default(),
+            }))
+        })
+    }
+
+    /// Creates the office's store of a partnership (or of its `restricted` devices) beside its
+    /// team's store, under a key derived from the team store's `team_key` and the partner.
+    #[uniffi::constructor]
+    pub fn create_partnership(
+        path: String,
+        team_key: Vec<u8>,
+        partner: String,
+        device_name: String,
+        worker: String,
+    ) -> Result<Arc<Store>> {
+        guard(|| {
+            let key = core::partnership_store_key(&core::RawKey::from_slice(&team_key)?, &partner);
+            let inner =
+                core::Store::create(std::path::Path::new(&path), &key, &device_name, &worker)?;
+            inner.make_partnership_store(&partner)?;
+            Ok(Arc::new(Store {
+                inner,
+                listener: Default::default(),
+            }))
+        })
+    }
+
+    /// Opens a partnership store made by `create_partnership`, with the team store's key.
+    #[uniffi::constructor]
+    pub fn open_partnership(
+        path: String,
+        team_key: Vec<u8>,
+        partner: String,
+    ) -> Result<Arc<Store>> {
+        guard(|| {
+            let key = core::partnership_store_key(&core::RawKey::from_slice(&team_key)?, &partner);
             Ok(Arc::new(Store {
                 inner: core::Store::open(std::path::Path::new(&path), &key)?,
                 listener: Default::default(),
@@ -1470,6 +1613,91 @@ impl Store {
     /// Erases, in this health store, the notes of the persons `team` erased; after both synced.
     pub fn follow_team_erasures(&self, team: Arc<Store>) -> Result<u64> {
         guard(|| Ok(self.inner.follow_team_erasures(&team.inner)? as u64))
+    }
+
+    /// Joins a partnership space (a partner's or a restricted device, this store new): the
+    /// store becomes that partnership's.
+    pub fn join_partnership(
+        &self,
+        code: String,
+        exchange: Option<Arc<dyn HttpExchange>>,
+    ) -> Result<()> {
+        guard(|| {
+            let invite = self.inner.read_invite(&code)?;
+            self.inner.make_partnership_store(&invite.name)?;
+            allervers_client::join(&self.inner, &Http::from(exchange), &code).map(|_| ())
+        })
+    }
+
+    /// Joins the office's statistics space (a statistics-only device, this store new).
+    pub fn join_statistics(
+        &self,
+        code: String,
+        exchange: Option<Arc<dyn HttpExchange>>,
+    ) -> Result<()> {
+        guard(|| {
+            self.inner.read_invite(&code)?;
+            self.inner.make_statistics_store()?;
+            allervers_client::join(&self.inner, &Http::from(exchange), &code).map(|_| ())
+        })
+    }
+
+    /// Publishes to `partnership` (the office's partnership store) what each person's consent
+    /// now gives its partner (every active person, for `restricted`); this is the team's store.
+    /// Returns how many projections were written.
+    pub fn publish(&self, partnership: Arc<Store>) -> Result<u64> {
+        guard(|| {
+            Ok(self
+                .inner
+                .publish(&partnership.inner, None, core::Via::App)?
+                .published
+                .len() as u64)
+        })
+    }
+
+    /// The projections of this partnership store.
+    pub fn projections(&self) -> Result<Vec<Projection>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .projections()?
+                .into_iter()
+                .map(Projection::from)
+                .collect())
+        })
+    }
+
+    /// One projection and its shared assessment (logged in the partnership's access log).
+    pub fn projection(&self, id_text: String) -> Result<Projection> {
+        guard(|| {
+            Ok(self
+                .inner
+                .open_projection(id(&id_text)?, core::Via::App)?
+                .into())
+        })
+    }
+
+    /// Edits a projection's field (one of the categories consented).
+    pub fn edit_projection(&self, projection: String, field: String, value: String) -> Result<()> {
+        guard(|| self.inner.edit_projection(id(&projection)?, &field, &value))
+    }
+
+    /// Edits the shared assessment of a projection (needs, resources, autonomy,
+    /// housing_sought, own_words).
+    pub fn edit_assessment(&self, projection: String, field: String, value: String) -> Result<()> {
+        guard(|| self.inner.edit_assessment(id(&projection)?, &field, &value))
+    }
+
+    /// The reports published into this statistics store, the latest first.
+    pub fn published_reports(&self) -> Result<Vec<PublishedReport>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .published_reports(None, None)?
+                .into_iter()
+                .map(PublishedReport::from)
+                .collect())
+        })
     }
 
     /// Applies a bundle; returns how many changes were new.

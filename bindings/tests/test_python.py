@@ -176,6 +176,27 @@ class FieldSession(unittest.TestCase):
         with self.assertRaises(av.FfiError.WrongKey):
             av.Store.open(health_path, self.key)
 
+    def test_a_partners_and_a_restricted_devices_projections_cross(self):
+        lea = self.store.add_person(person(name="Léa", situation="street", needs=["health"]))
+        self.store.add_person(person(name="Marius"))
+        self.store.record_consents([av.NewConsent(person=lea, partner="siao", category="identity_contact", given=True, decided_on="2026-01-05", how="oral")])
+        siao = av.Store.create_partnership(os.path.join(self.dir.name, "siao.db"), self.key, "siao", "Poste bureau", "Amina")
+        self.assertEqual(self.store.publish(siao), 1)
+        seen = siao.projections()
+        self.assertEqual([(p.name, p.categories, p.situation) for p in seen], [("Léa", ["identity_contact"], None)])
+        self.assertEqual(siao.projection(seen[0].id).name, "Léa")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            siao.edit_projection(seen[0].id, "situation", "hotel")
+        siao.edit_projection(seen[0].id, "phone", "06 00 00 00 00")
+        restricted = av.Store.create_partnership(os.path.join(self.dir.name, "restricted.db"), self.key, "restricted", "Poste bureau", "Amina")
+        self.assertEqual(self.store.publish(restricted), 2)
+        self.assertEqual(sorted(p.name for p in restricted.projections()), ["Léa", "Marius"])
+        self.assertEqual({p.situation for p in restricted.projections()}, {"street", None})
+        # A partnership store records no person; the statistics store of a team holds no report.
+        with self.assertRaises(av.FfiError.InvalidInput):
+            siao.add_person(person(name="Odile"))
+        self.assertEqual(self.store.published_reports(), [])
+
     def test_every_entry_point_refuses_bad_input_with_a_typed_error(self):
         bad_id = "not-an-id"
         unknown = "0190f0c2-0000-7000-8000-000000000000"
