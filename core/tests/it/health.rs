@@ -10,17 +10,11 @@ use allervers_core::{
 use chrono::NaiveDate;
 
 use crate::common::{device, Device};
+use crate::health_attacks::{health_device, setting};
 use crate::pages;
-use crate::trust_attacks::Relay;
 
 /// What no team device may ever hold.
 const SECRET: &str = "insulinothérapie, injection du soir";
-
-fn health_device(name: &str, worker: &str) -> Device {
-    let d = device(name, worker);
-    d.store.make_health_store().unwrap();
-    d
-}
 
 fn note(store: &Store, person: RecordId, text: &str) -> Result<RecordId, CoreError> {
     store.add_health_note(&NewHealthNote {
@@ -45,47 +39,6 @@ fn someone(store: &Store) -> RecordId {
             ..Default::default()
         })
         .unwrap()
-}
-
-/// A team (coordinator, worker, the nurse's team device) and its health space (the nurse's
-/// health store, founder, and a second professional's), every device holding its keys; the
-/// worker met one person, whom every team device knows.
-struct Setting {
-    team: Relay,
-    health: Relay,
-    coordinator: Device,
-    worker: Device,
-    nurse: Device,
-    nurse_health: Device,
-    doctor_health: Device,
-    person: RecordId,
-}
-
-fn setting() -> Setting {
-    let coordinator = device("Bureau", "Nadia");
-    let worker = device("Téléphone 1", "Karim");
-    let nurse = device("Téléphone infirmière", "Amina");
-    let team = Relay::create(&coordinator, "Maraude Nord");
-    team.invite(&coordinator, &worker);
-    team.invite(&coordinator, &nurse);
-    let person = someone(&worker.store);
-    team.settle(&[&coordinator, &worker, &nurse]);
-
-    let nurse_health = health_device("Téléphone infirmière", "Amina");
-    let doctor_health = health_device("Poste médecin", "Dr Lefèvre");
-    let health = Relay::create(&nurse_health, "Santé");
-    health.invite(&nurse_health, &doctor_health);
-    health.settle(&[&nurse_health, &doctor_health]);
-    Setting {
-        team,
-        health,
-        coordinator,
-        worker,
-        nurse,
-        nurse_health,
-        doctor_health,
-        person,
-    }
 }
 
 #[test]
