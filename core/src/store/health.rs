@@ -43,17 +43,6 @@ fn hex_space<S: serde::Serializer>(space: &SpaceId, s: S) -> std::result::Result
     s.serialize_str(&allervers_protocol::hex_id(space))
 }
 
-/// Bytes from lowercase or uppercase hex digits; `None` for an odd length or another character.
-fn parse_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.is_empty() || !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// The key of a device's health store, derived from the key of its team's store: one secret
 /// opens both, and neither key is the other.
 pub fn health_store_key(team_store_key: &RawKey) -> RawKey {
@@ -303,9 +292,9 @@ impl Store {
                 continue;
             };
             let (Some(space), Some(founder), Some(declared_by)) = (
-                parse_hex(space).and_then(|b| SpaceId::try_from(b).ok()),
-                parse_hex(founder).map(|b| DeviceId::from_bytes(&b)),
-                parse_hex(device).map(|b| DeviceId::from_bytes(&b)),
+                allervers_protocol::parse_hex_id(space),
+                allervers_protocol::parse_hex_id(founder).map(|b| DeviceId::from_bytes(&b)),
+                allervers_protocol::parse_hex_id(device).map(|b| DeviceId::from_bytes(&b)),
             ) else {
                 continue;
             };

@@ -194,13 +194,11 @@ impl Store {
                         }
                     };
                     checker.check(spec.name, ty, v)?;
-                    // A health note's or profile's person is held in the team's store, not in
-                    // the health store that holds it.
-                    if let (FieldType::Ref(target), Value::Ref(r), false) = (
-                        ty,
-                        v,
-                        matches!(kind, Kind::HealthNote | Kind::HealthProfile),
-                    ) {
+                    // Persons are held in a team's store: a health store's notes refer to the
+                    // team's persons, which it cannot look up.
+                    let elsewhere = matches!(ty, FieldType::Ref(Kind::Person))
+                        && self.purpose() != super::purpose::Purpose::Team;
+                    if let (FieldType::Ref(target), Value::Ref(r), false) = (ty, v, elsewhere) {
                         let actual = record_kind(conn, *r)?;
                         if actual != target {
                             return Err(CoreError::WrongKind {
