@@ -24,7 +24,7 @@ use allervers_core::seed::{self, SeedPlan};
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
     AccessQuery, ApiError, CoreError, Edit, NewAction, NewEncounter, NewObservation, NewPerson,
-    NewReferral, PersonQuery, PersonSort, RecordId, Store, Value, Via,
+    NewReferral, PersonQuery, PersonSort, Purpose, RecordId, Store, Value, Via,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{NaiveDate, Utc};
@@ -205,7 +205,11 @@ enum Command {
         #[arg(long, conflicts_with = "json")]
         csv: bool,
     },
-    /// Serves the supervisor's dashboard on 127.0.0.1 (the printed address holds its token).
+    /// Serves the dashboard on 127.0.0.1 (the printed address holds its token): the pages of
+    /// this device's role. A team's device: persons, conflicts, report, access log, retention,
+    /// the person's health follow-up on a health professional's device, the partnerships on
+    /// the office. A partner's or restricted device: the persons shared with it and their
+    /// shared assessment. A statistics device: the published reports.
     Dashboard {
         /// Port to listen on (default: a free one).
         #[arg(long, default_value_t = 0)]
@@ -718,16 +722,30 @@ impl Ctx {
     /// The key of the store this context works on: the team store's (from the passphrase), or
     /// the health store's or a partnership store's, derived from it.
     fn key(&self) -> Result<allervers_core::RawKey> {
-        let key = keys::store_key(&self.dir)?;
-        Ok(match &self.target {
-            Target::Team => key,
-            Target::Health => allervers_core::health_store_key(&key),
-            Target::Partner(p) => allervers_core::partnership_store_key(&key, p),
-            Target::Statistics => allervers_core::statistics_store_key(&key),
-        })
+        Ok(self.key_under(keys::store_key(&self.dir)?))
+    }
+
+    /// The key of the store this context works on, from the team store's.
+    fn key_under(&self, team_key: allervers_core::RawKey) -> allervers_core::RawKey {
+        match &self.target {
+            Target::Team => team_key,
+            Target::Health => allervers_core::health_store_key(&team_key),
+            Target::Partner(p) => allervers_core::partnership_store_key(&team_key, p),
+            Target::Statistics => allervers_core::statistics_store_key(&team_key),
+        }
     }
 
     fn open(&self) -> Result<Store> {
+        self.open_with(|| keys::store_key(&self.dir))
+    }
+
+    /// Opens the store this context works on with the team store's key (`team_key`, asked for
+    /// only once the store is known to exist): the way to open several of the device's stores
+    /// with one passphrase.
+    fn open_with(
+        &self,
+        team_key: impl FnOnce() -> Result<allervers_core::RawKey>,
+    ) -> Result<Store> {
         if !self.store_path().exists() {
             match &self.target {
                 Target::Health => bail!(
@@ -747,7 +765,7 @@ impl Ctx {
                 self.dir.display()
             );
         }
-        let key = self.key()?;
+        let key = self.key_under(team_key()?);
         let store = Store::open(&self.store_path(), &key)?;
         render::know_extra_terms(store.extra_terms()?);
         Ok(store)
@@ -763,6 +781,46 @@ impl Ctx {
         writeln!(stdout, "{}", out.trim_end())?;
         Ok(())
     }
+}
+
+/// The stores the dashboard serves, by the purpose of the store `ctx` names: a team's with
+/// this device's health store (a health professional's) and its partnership stores (the
+/// office's), each opened under the one passphrase asked once; or a partnership or statistics
+/// store alone.
+fn dashboard_view(ctx: &Ctx) -> Result<dashboard::View> {
+    if ctx.target == Target::Health {
+        bail!("a health store has no dashboard of its own: the health follow-up is on each person's page of `allervers dashboard`");
+    }
+    let mut team_key = None;
+    let mut key = || -> Result<allervers_core::RawKey> {
+        if team_key.is_none() {
+            team_key = Some(keys::store_key(&ctx.dir)?);
+        }
+        team_key
+            .clone()
+            .ok_or_else(|| anyhow!("the store's key is missing"))
+    };
+    let store = ctx.open_with(&mut key)?;
+    let mut view = dashboard::View {
+        store,
+        health: None,
+        partners: Vec::new(),
+    };
+    match view.store.purpose() {
+        Purpose::Team => {
+            let health = ctx.on(Target::Health);
+            if health.store_path().exists() {
+                view.health = Some(health.open_with(&mut key)?);
+            }
+            for p in partnership::partners(ctx)? {
+                let store = ctx.on(Target::Partner(p.clone())).open_with(&mut key)?;
+                view.partners.push((p, store));
+            }
+        }
+        Purpose::Health => bail!("a health store has no dashboard of its own: the health follow-up is on each person's page of `allervers dashboard`"),
+        Purpose::Partnership(_) | Purpose::Statistics => {}
+    }
+    Ok(view)
 }
 
 fn code_list(name: &str) -> Result<Vocab> {
@@ -1270,7 +1328,7 @@ fn run(cli: Cli) -> Result<()> {
             let rows = render::access_rows(&store, entries);
             ctx.print(&rows, || render::access_log(&rows, ctx.lang))?;
         }
-        Command::Dashboard { port } => dashboard::serve(ctx.open()?, ctx.lang, port)?,
+        Command::Dashboard { port } => dashboard::serve(dashboard_view(&ctx)?, ctx.lang, port)?,
         Command::Export {
             kind,
             from,

@@ -105,6 +105,78 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         ),
         "erase_reason" => ("Motif (sans nom)", "Reason (no name)"),
         "confirm_erase" => ("Je confirme l'effacement", "I confirm the erasure"),
+        "health" => ("Santé", "Health"),
+        "health_followup" => (
+            "Suivi santé (réservé aux professionnels de santé)",
+            "Health follow-up (health professionals only)",
+        ),
+        "health_notes" => ("Notes de santé", "Health notes"),
+        "no_health_note" => ("Aucune note de santé.", "No health note."),
+        "health_details" => ("Informations de santé", "Health details"),
+        "conditions" => ("Problèmes de santé connus", "Known conditions"),
+        "treatments" => ("Traitements", "Treatments"),
+        "allergies" => ("Allergies", "Allergies"),
+        "care_team" => ("Médecin traitant, équipe de soins", "Care team"),
+        "day" => ("Jour", "Day"),
+        "category" => ("Catégorie", "Category"),
+        "professional" => ("Professionnel", "Professional"),
+        "note" => ("Note", "Note"),
+        "next_step" => ("Suite", "Follow-up"),
+        "partnerships" => ("Partenariats", "Partnerships"),
+        "no_partnership" => ("Aucun partenariat.", "No partnership."),
+        "projections" => ("Personnes partagées", "Persons shared"),
+        "categories" => ("Catégories partagées", "Categories shared"),
+        "erasure_orders" => ("Demandes d'effacement", "Erasure requests"),
+        "no_erasure_order" => ("Aucune demande d'effacement.", "No erasure request."),
+        "unposted" => (
+            "demande(s) pas encore envoyée(s) : allervers sync",
+            "request(s) not sent yet: allervers sync",
+        ),
+        "order" => ("Demande", "Request"),
+        "status" => ("État", "Status"),
+        "acknowledged_by" => ("Exécutée et confirmée par", "Carried out and acknowledged by"),
+        "waiting_for" => ("En attente de", "Waiting for"),
+        "shared_persons" => ("Personnes partagées", "Persons shared"),
+        "shared_intro" => (
+            "Ce que chaque personne a consenti à partager avec votre structure, et rien d'autre.",
+            "What each person consented to share with your organisation, and nothing else.",
+        ),
+        "no_projection" => ("Aucune personne partagée.", "No person shared."),
+        "identity_not_shared" => ("(identité non partagée)", "(identity not shared)"),
+        "shared_fields" => ("Ce qui est partagé", "What is shared"),
+        "assessment" => ("Évaluation partagée", "Shared assessment"),
+        "assessment_intro" => (
+            "Écrite par les deux structures, avec la personne et dans ses mots.",
+            "Written by both organisations, with the person and in their own words.",
+        ),
+        "no_assessment" => (
+            "La personne n'a pas consenti à partager une évaluation.",
+            "The person did not consent to share an assessment.",
+        ),
+        "needs" => ("Besoins", "Needs"),
+        "resources" => ("Ressources", "Resources"),
+        "autonomy" => ("Autonomie", "Autonomy"),
+        "housing_sought" => ("Solution de logement recherchée", "Housing solution sought"),
+        "own_words" => ("Dans les mots de la personne", "In the person's own words"),
+        "save" => ("Enregistrer", "Save"),
+        "not_found" => ("Page introuvable", "Page not found"),
+        "not_found_why" => (
+            "Cette page n'existe pas sur le tableau de bord de cet appareil : il ne montre que ce que son rôle peut voir.",
+            "This page does not exist on this device's dashboard: it shows only what its role may see.",
+        ),
+        "nickname" => ("Surnom", "Nickname"),
+        "other_names" => ("Autres noms", "Other names"),
+        "birth_year" => ("Année de naissance", "Birth year"),
+        "gender" => ("Genre", "Gender"),
+        "languages" => ("Langues", "Languages"),
+        "phone" => ("Téléphone", "Phone"),
+        "on_street_since" => ("À la rue depuis", "On the street since"),
+        "referrals" => ("Orientations", "Referrals"),
+        "housing_actions" => ("Démarches logement", "Housing steps"),
+        "history" => ("Historique", "History"),
+        "published_reports" => ("Rapports publiés", "Published reports"),
+        "published_at" => ("Publié le", "Published on"),
+        "no_published" => ("Aucun rapport publié.", "No report published yet."),
         _ => ("?", "?"),
     };
     match lang {
@@ -113,17 +185,23 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
-pub fn page(lang: Lang, title: &str, body: &str) -> String {
+/// A whole page: the navigation (`links`, each an address and its label, then the other
+/// language), then `body` under `title`.
+pub fn page(lang: Lang, links: &[(&str, &str)], title: &str, body: &str) -> String {
     let other = match lang {
         Lang::Fr => "en",
         Lang::En => "fr",
     };
+    let nav: String = links
+        .iter()
+        .map(|(href, label)| format!(r#"<a href="{}">{}</a>"#, esc(href), esc(label)))
+        .collect();
     format!(
         r#"<!doctype html>
 <html lang="{lang_code}"><head><meta charset="utf-8"><title>{title} — allervers</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/style.css"></head>
-<body><nav><a href="/">{persons}</a><a href="/conflicts">{conflicts}</a><a href="/report">{report}</a><a href="/access-log">{access_log}</a><a href="/retention">{retention}</a><a href="?lang={other}" id="lang">{language}</a></nav>
+<body><nav>{nav}<a href="?lang={other}" id="lang">{language}</a></nav>
 <main><h1>{title}</h1>
 {body}
 </main></body></html>"#,
@@ -132,11 +210,6 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
             Lang::En => "en",
         },
         title = esc(title),
-        persons = t(lang, "persons"),
-        conflicts = t(lang, "conflicts"),
-        report = t(lang, "report"),
-        access_log = t(lang, "access_log"),
-        retention = t(lang, "retention"),
         language = t(lang, "language"),
     )
 }
@@ -400,7 +473,7 @@ fn chart(title: &str, rows: &[(String, Figure)]) -> String {
 pub fn report(r: &Report, lang: Lang) -> String {
     let mut out = format!(
         r#"<form method="get" action="/report">{} <input type="date" name="from" value="{}"> {} <input type="date" name="to" value="{}"> {} <input name="team" value="{}" placeholder="{}"> <button>{}</button></form>
-<table id="report"><tr><th></th><th class="num">{} {} – {}</th><th class="num">{} {} – {}</th></tr>"#,
+"#,
         t(lang, "from"),
         r.from,
         t(lang, "to"),
@@ -409,6 +482,15 @@ pub fn report(r: &Report, lang: Lang) -> String {
         esc(r.team.as_deref().unwrap_or("")),
         t(lang, "all_teams"),
         t(lang, "show"),
+    );
+    out.push_str(&report_figures(r, lang));
+    out
+}
+
+/// A report's figures and charts, without the form that chooses its period.
+pub fn report_figures(r: &Report, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<table id="report"><tr><th></th><th class="num">{} {} – {}</th><th class="num">{} {} – {}</th></tr>"#,
         t(lang, "current"),
         r.from,
         r.to,

@@ -1,20 +1,32 @@
-//! `allervers dashboard`: the supervisor's local web page, served on 127.0.0.1 (a free port)
-//! from this device's decrypted store, protected by a one-time token in the printed address.
-//! Person list with search, a person's merged timeline (its reading logged in the access log)
-//! with the access log about them and their dossier to download, the conflict queue with
-//! resolve buttons, the activity report with charts, the access log (coordinator), and the
-//! retention review with a form per person to keep a file with a reason (coordinator).
+//! `allervers dashboard`: the local web page of this device's role, served on 127.0.0.1 (a free
+//! port) from its decrypted stores, protected by a one-time token in the printed address.
+//!
+//! - A team's device (a team's store): person list with search, a person's merged timeline (its
+//!   reading logged in the access log) with the access log about them and their dossier to
+//!   download, the conflict queue with resolve buttons, the activity report with charts, the
+//!   access log (coordinator), and the retention review with a form per person to keep a file
+//!   with a reason (coordinator). On a health professional's device, each person's page also
+//!   holds their health follow-up and a page lists the health notes (`health.rs`); on the
+//!   office, a page shows each partnership and its erasure acknowledgements
+//!   (`partnership.rs`).
+//! - A partner's or restricted device (a partnership store): only the persons shared with it,
+//!   what was shared of each and the shared assessment, with a form to write it
+//!   (`partnership.rs`).
+//! - A statistics device (a statistics store): only the published reports (`statistics.rs`).
 //!
 //! Every response says no caching, a Content-Security-Policy with no script and no inline style,
 //! no framing and no type sniffing; a request naming another host than the dashboard's own
 //! address (a web page whose name was rebound to 127.0.0.1) is refused before anything else.
 
+mod health;
 pub(crate) mod html;
+mod partnership;
+mod statistics;
 
 use std::sync::Arc;
 
 use allervers_core::vocab::Lang;
-use allervers_core::{Access, AccessQuery, PersonQuery, PersonSort, RecordId, Store, Via};
+use allervers_core::{Access, AccessQuery, PersonQuery, PersonSort, Purpose, RecordId, Store, Via};
 use anyhow::{Context, Result};
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -28,12 +40,73 @@ use serde::Deserialize;
 const COOKIE: &str = "allervers_dashboard";
 const LANG_COOKIE: &str = "allervers_lang";
 
+/// The stores a dashboard serves: those of this device's role. The pages follow `store`'s
+/// purpose: a team's (with this device's health store, a health professional's, and its
+/// partnership stores by partner, the office's), a partnership's (a partner's device, a
+/// restricted device, or the office's own with `--partner`) or a statistics space's.
+pub struct View {
+    pub store: Store,
+    pub health: Option<Store>,
+    pub partners: Vec<(String, Store)>,
+}
+
+/// Which pages are served.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pages {
+    Team,
+    Partnership,
+    Statistics,
+}
+
 struct Dash {
+    /// The store of the role: the team's, a partnership's or the statistics one.
     store: Arc<Store>,
+    pages: Pages,
+    /// This device's health store, on a health professional's team device.
+    health: Option<Arc<Store>>,
+    /// The office's partnership stores, by partner code.
+    partners: Vec<(String, Arc<Store>)>,
     token: String,
     default_lang: Lang,
     /// The port it listens on: `127.0.0.1:PORT` and `localhost:PORT` are the only hosts served.
     port: u16,
+}
+
+impl Dash {
+    /// A whole page: the navigation of this dashboard's pages, then `body` under `title`.
+    fn page(&self, lang: Lang, title: &str, body: &str) -> Response {
+        let mut links: Vec<(&str, &str)> = Vec::new();
+        match self.pages {
+            Pages::Team => {
+                links.extend([
+                    ("/", html::t(lang, "persons")),
+                    ("/conflicts", html::t(lang, "conflicts")),
+                    ("/report", html::t(lang, "report")),
+                    ("/access-log", html::t(lang, "access_log")),
+                    ("/retention", html::t(lang, "retention")),
+                ]);
+                if self.health.is_some() {
+                    links.push(("/health", html::t(lang, "health")));
+                }
+                if !self.partners.is_empty() {
+                    links.push(("/partnerships", html::t(lang, "partnerships")));
+                }
+            }
+            Pages::Partnership => links.push(("/", html::t(lang, "shared_persons"))),
+            Pages::Statistics => links.push(("/", html::t(lang, "published_reports"))),
+        }
+        Html(html::page(lang, &links, title, body)).into_response()
+    }
+
+    /// Whether a form's token is this dashboard's.
+    fn form_token_ok(&self, token: &str) -> bool {
+        bool::from(subtle_eq(token.as_bytes(), self.token.as_bytes()))
+    }
+}
+
+/// A refused form: its token is not the dashboard's.
+fn wrong_form_token() -> Response {
+    (StatusCode::FORBIDDEN, "wrong form token").into_response()
 }
 
 /// What the browser may load and run on these pages: only this server's own files, no script
@@ -213,12 +286,11 @@ async fn persons(
         include_inactive: true,
     };
     match blocking(move || store.list_persons(&query)).await {
-        Ok(list) => Html(html::page(
+        Ok(list) => dash.page(
             lang,
             html::t(lang, "persons"),
             &html::persons(&list, &search, lang),
-        ))
-        .into_response(),
+        ),
         Err(r) => r,
     }
 }
@@ -239,8 +311,14 @@ async fn person(
         return failure("not a record id");
     };
     let store = dash.store.clone();
+    let health_store = dash.health.clone();
     let page = move || {
         let (p, timeline) = (store.person(id)?, store.timeline(id)?);
+        // A health professional's device: the health follow-up, its reading logged in the
+        // health space's own access log.
+        let health = health_store
+            .map(|h| health::Followup::read(&h, id))
+            .transpose()?;
         // The page is shown only once its reading is logged.
         store.log_access(
             &[
@@ -260,15 +338,16 @@ async fn person(
         } else {
             None
         };
-        Ok((p, timeline, log))
+        Ok((p, timeline, log, health))
     };
     match blocking(page).await {
-        Ok((p, timeline, log)) => Html(html::page(
-            lang,
-            &p.display_name(),
-            &html::person(&p, &timeline, log.as_deref(), &dash.token, lang),
-        ))
-        .into_response(),
+        Ok((p, timeline, log, health)) => {
+            let mut body = html::person(&p, &timeline, log.as_deref(), &dash.token, lang);
+            if let Some(h) = &health {
+                body.push_str(&h.html(lang));
+            }
+            dash.page(lang, &p.display_name(), &body)
+        }
         Err(r) => r,
     }
 }
@@ -348,12 +427,11 @@ async fn access_log(
     })
     .await
     {
-        Ok(rows) => Html(html::page(
+        Ok(rows) => dash.page(
             lang,
             html::t(lang, "access_log"),
             &html::access_log_page(&rows, &filters, lang),
-        ))
-        .into_response(),
+        ),
         Err(r) => r,
     }
 }
@@ -366,12 +444,11 @@ async fn conflicts(
     let lang = lang(&dash, &headers, q.lang.as_deref());
     let store = dash.store.clone();
     match blocking(move || store.conflicts()).await {
-        Ok(list) => Html(html::page(
+        Ok(list) => dash.page(
             lang,
             html::t(lang, "conflicts"),
             &html::conflicts(&list, &dash.token, lang),
-        ))
-        .into_response(),
+        ),
         Err(r) => r,
     }
 }
@@ -385,8 +462,8 @@ struct Resolve {
 }
 
 async fn resolve(State(dash): State<Arc<Dash>>, Form(form): Form<Resolve>) -> Response {
-    if !bool::from(subtle_eq(form.token.as_bytes(), dash.token.as_bytes())) {
-        return (StatusCode::FORBIDDEN, "wrong form token").into_response();
+    if !dash.form_token_ok(&form.token) {
+        return wrong_form_token();
     }
     let Ok(id) = form.record.parse::<RecordId>() else {
         return failure("not a record id");
@@ -412,8 +489,8 @@ async fn erase(
     Path(id): Path<String>,
     Form(form): Form<Erase>,
 ) -> Response {
-    if !bool::from(subtle_eq(form.token.as_bytes(), dash.token.as_bytes())) {
-        return (StatusCode::FORBIDDEN, "wrong form token").into_response();
+    if !dash.form_token_ok(&form.token) {
+        return wrong_form_token();
     }
     let Ok(id) = id.parse::<RecordId>() else {
         return failure("not a record id");
@@ -455,12 +532,7 @@ async fn report(
     let store = dash.store.clone();
     let team = q.team.clone().filter(|t| !t.trim().is_empty());
     match blocking(move || store.report(from, to, team.as_deref())).await {
-        Ok(r) => Html(html::page(
-            lang,
-            html::t(lang, "report"),
-            &html::report(&r, lang),
-        ))
-        .into_response(),
+        Ok(r) => dash.page(lang, html::t(lang, "report"), &html::report(&r, lang)),
         Err(r) => r,
     }
 }
@@ -473,12 +545,11 @@ async fn retention(
     let lang = lang(&dash, &headers, q.lang.as_deref());
     let store = dash.store.clone();
     match blocking(move || store.retention_review()).await {
-        Ok(review) => Html(html::page(
+        Ok(review) => dash.page(
             lang,
             html::t(lang, "retention"),
             &html::retention(&review, &dash.token, lang),
-        ))
-        .into_response(),
+        ),
         Err(r) => r,
     }
 }
@@ -491,8 +562,8 @@ struct Keep {
 }
 
 async fn keep(State(dash): State<Arc<Dash>>, Form(form): Form<Keep>) -> Response {
-    if !bool::from(subtle_eq(form.token.as_bytes(), dash.token.as_bytes())) {
-        return (StatusCode::FORBIDDEN, "wrong form token").into_response();
+    if !dash.form_token_ok(&form.token) {
+        return wrong_form_token();
     }
     let Ok(id) = form.person.parse::<RecordId>() else {
         return failure("not a record id");
@@ -504,18 +575,50 @@ async fn keep(State(dash): State<Arc<Dash>>, Form(form): Form<Keep>) -> Response
     }
 }
 
+/// A page this dashboard does not serve (another role's, or none).
+async fn not_found(State(dash): State<Arc<Dash>>, headers: HeaderMap) -> Response {
+    let lang = lang(&dash, &headers, None);
+    let mut page = dash.page(
+        lang,
+        html::t(lang, "not_found"),
+        &format!("<p>{}</p>", html::t(lang, "not_found_why")),
+    );
+    *page.status_mut() = StatusCode::NOT_FOUND;
+    page
+}
+
 fn router(dash: Arc<Dash>) -> Router {
-    Router::new()
-        .route("/", get(persons))
-        .route("/person/{id}", get(person))
-        .route("/person/{id}/dossier", get(dossier))
-        .route("/person/{id}/erase", post(erase))
-        .route("/access-log", get(access_log))
-        .route("/conflicts", get(conflicts))
-        .route("/conflicts/resolve", post(resolve))
-        .route("/report", get(report))
-        .route("/retention", get(retention))
-        .route("/retention/keep", post(keep))
+    let pages = match dash.pages {
+        Pages::Team => {
+            let mut team = Router::new()
+                .route("/", get(persons))
+                .route("/person/{id}", get(person))
+                .route("/person/{id}/dossier", get(dossier))
+                .route("/person/{id}/erase", post(erase))
+                .route("/access-log", get(access_log))
+                .route("/conflicts", get(conflicts))
+                .route("/conflicts/resolve", post(resolve))
+                .route("/report", get(report))
+                .route("/retention", get(retention))
+                .route("/retention/keep", post(keep));
+            if dash.health.is_some() {
+                team = team.route("/health", get(health::notes));
+            }
+            if !dash.partners.is_empty() {
+                team = team.route("/partnerships", get(partnership::office));
+            }
+            team
+        }
+        Pages::Partnership => Router::new()
+            .route("/", get(partnership::shared))
+            .route("/projection/{id}", get(partnership::projection))
+            .route("/projection/{id}/assessment", post(partnership::assessment)),
+        Pages::Statistics => Router::new()
+            .route("/", get(statistics::published))
+            .route("/published/{id}", get(statistics::report)),
+    };
+    pages
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(dash.clone(), guard))
         .route("/style.css", get(style))
         .layer(middleware::from_fn_with_state(dash.clone(), protect))
@@ -523,7 +626,7 @@ fn router(dash: Arc<Dash>) -> Router {
 }
 
 /// Serves the dashboard until Ctrl-C. The address (with its token) is printed on stdout.
-pub fn serve(store: Store, lang: Lang, port: u16) -> Result<()> {
+pub fn serve(view: View, lang: Lang, port: u16) -> Result<()> {
     let token: String = (0..32)
         .map(|_| format!("{:x}", rand::random::<u8>() % 16))
         .collect();
@@ -536,8 +639,25 @@ pub fn serve(store: Store, lang: Lang, port: u16) -> Result<()> {
             .await
             .context("cannot listen on 127.0.0.1")?;
         let addr = listener.local_addr()?;
+        let View {
+            store,
+            health,
+            partners,
+        } = view;
+        let pages = match store.purpose() {
+            Purpose::Team => Pages::Team,
+            Purpose::Partnership(_) => Pages::Partnership,
+            Purpose::Statistics => Pages::Statistics,
+            Purpose::Health => anyhow::bail!("a health store has no dashboard of its own"),
+        };
         let dash = Arc::new(Dash {
             store: Arc::new(store),
+            pages,
+            health: health.map(Arc::new),
+            partners: partners
+                .into_iter()
+                .map(|(p, s)| (p, Arc::new(s)))
+                .collect(),
             token: token.clone(),
             default_lang: lang,
             port: addr.port(),

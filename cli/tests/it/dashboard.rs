@@ -415,3 +415,11 @@ fn a_person_is_erased_from_the_dashboard_only_with_the_form_token_and_the_box_ti
         200
     );
 }
+
+#[test]
+fn a_health_store_has_no_dashboard_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), "Téléphone infirmière", "Amina");
+    let refused = crate::commands::fails(dir.path(), &["--health", "dashboard"]);
+    assert!(refused.contains("on each person's page"), "{refused}");
+}
