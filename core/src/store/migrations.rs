@@ -1,5 +1,9 @@
 //! The SQL schema of the local store, as numbered migrations. `PRAGMA user_version` holds the
-//! number of migrations applied; the pending migrations run in the transaction that bumps it.
+//! number of migrations applied; the pending migrations run in the transaction that bumps it. A
+//! new store is made with the schema the migrations lead to, read from a database in memory that
+//! ran them once per process, rather than by replaying their table rebuilds.
+
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -549,8 +553,14 @@ pub fn migrate(
     if found >= SCHEMA_VERSION {
         return Ok(());
     }
-    for sql in &MIGRATIONS[found as usize..] {
-        tx.execute_batch(sql)?;
+    if found == 0 {
+        for sql in final_schema()? {
+            tx.execute_batch(sql)?;
+        }
+    } else {
+        for sql in &MIGRATIONS[found as usize..] {
+            tx.execute_batch(sql)?;
+        }
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     // A new store (version 0) has no records to index.
@@ -559,4 +569,84 @@ pub fn migrate(
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The statements that make, on an empty database, the schema every migration leads to: the
+/// definitions `sqlite_master` holds (tables, then their indexes, in the order they were made)
+/// after running `MIGRATIONS` on a database in memory, once per process. A new store made with
+/// them has the same tables, columns and indexes as one migrated from the first version (a test
+/// compares the two), without the migrations' rebuilds of tables, which cost most of making it.
+fn final_schema() -> Result<&'static [String]> {
+    static SCHEMA: OnceLock<std::result::Result<Vec<String>, String>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let run = || -> rusqlite::Result<Vec<String>> {
+                let conn = Connection::open_in_memory()?;
+                for sql in MIGRATIONS {
+                    conn.execute_batch(sql)?;
+                }
+                let mut stmt = conn.prepare(
+                    "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid",
+                )?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            };
+            run().map_err(|e| e.to_string())
+        })
+        .as_deref()
+        .map_err(|e| CoreError::Storage(format!("the store's schema: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every object of a database's schema: type, name, table and definition, by name.
+    fn schema(conn: &Connection) -> Vec<(String, String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_store_has_the_schema_the_migrations_lead_to() {
+        let mut migrated = Connection::open_in_memory().unwrap();
+        {
+            let tx = migrated.transaction().unwrap();
+            for sql in MIGRATIONS {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let mut new = Connection::open_in_memory().unwrap();
+        migrate(&mut new, |_| panic!("a new store has nothing to index")).unwrap();
+        let (a, b) = (schema(&migrated), schema(&new));
+        assert!(a.len() > 40, "{} objects", a.len());
+        assert_eq!(a, b);
+        let version: i64 = new
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_store_of_an_earlier_version_is_migrated_the_long_way() {
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(MIGRATIONS[0]).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        let reindexed = std::cell::Cell::new(false);
+        migrate(&mut old, |_| {
+            reindexed.set(true);
+            Ok(())
+        })
+        .unwrap();
+        assert!(reindexed.get());
+        let mut new = Connection::open_in_memory().unwrap();
+        migrate(&mut new, |_| Ok(())).unwrap();
+        assert_eq!(schema(&old), schema(&new));
+    }
 }
