@@ -20,3 +20,11 @@ mod postgres_tls;
 mod recovery;
 mod simulation;
 mod sync;
+
+/// The 1,000 simulated schedules. Its name comes first in the order the tests start: its two
+/// threads then run while the scenarios above wait on relay processes, PostgreSQL and nginx,
+/// rather than alone after them.
+#[test]
+fn a_thousand_simulated_schedules_converge_and_lose_nothing() {
+    simulation::a_thousand_schedules();
+}

@@ -3,8 +3,8 @@
 
 use allervers_e2e::sim;
 
-#[test]
-fn a_thousand_simulated_schedules_converge_and_lose_nothing() {
+/// Run by `a_thousand_simulated_schedules_converge_and_lose_nothing` (`main.rs`).
+pub(crate) fn a_thousand_schedules() {
     let summary = sim::run_many(1, 1_000, 1_000, None, 2, &|_| {});
     let failures: Vec<String> = summary
         .failures
