@@ -301,7 +301,14 @@ enum PersonCmd {
         /// Include persons out of the active list.
         #[arg(long)]
         all: bool,
+        /// Only the active persons not met for DAYS days or more (never met ones counted from
+        /// when they were recorded), the longest unseen first: whom to go and see again.
+        #[arg(long, value_name = "DAYS", conflicts_with_all = ["search", "all", "sort"])]
+        not_seen_for: Option<u32>,
     },
+    /// Pairs of active persons likely to be one person recorded twice (a shared name, nickname
+    /// or other name, accents and case ignored, and birth years at most two apart or unknown).
+    Duplicates,
     /// Shows one person.
     Show { person: String },
     /// Writes everything held about a person (their right of access) as a readable HTML
@@ -1414,10 +1421,23 @@ fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
             ctx.print(&p, || format!("Person {} added: {id}", p.display_name()))?;
         }
         PersonCmd::List {
+            not_seen_for: Some(days),
+            limit,
+            ..
+        } => {
+            let persons = store.persons_not_seen_for(days, limit)?;
+            ctx.print(&persons, || render::persons(&persons, ctx.lang))?;
+        }
+        PersonCmd::Duplicates => {
+            let pairs = store.likely_duplicates()?;
+            ctx.print(&pairs, || render::duplicates(&pairs))?;
+        }
+        PersonCmd::List {
             search,
             sort,
             limit,
             all,
+            not_seen_for: None,
         } => {
             let persons = store.list_persons(&PersonQuery {
                 search,

@@ -78,6 +78,31 @@ pub fn persons(list: &[PersonSummary], lang: Lang) -> String {
     out
 }
 
+/// The pairs of persons likely to be one, each with what they share.
+pub fn duplicates(pairs: &[allervers_core::LikelyDuplicate]) -> String {
+    if pairs.is_empty() {
+        return "No likely duplicate.".into();
+    }
+    let mut out = String::new();
+    for p in pairs {
+        let [a, b] = &p.persons;
+        let years = match p.birth_years {
+            [Some(x), Some(y)] => format!(", born {x} and {y}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}\n{}  {}\n    share: {}{years}",
+            a.id,
+            a.display_name,
+            b.id,
+            b.display_name,
+            p.shared.join(", ")
+        );
+    }
+    out
+}
+
 pub fn person(p: &Person, lang: Lang) -> String {
     let mut out = String::new();
     let mark = |field: &str| {

@@ -49,6 +49,7 @@ pub use model::{
     NewEncounter, NewHealthNote, NewObservation, NewPerson, NewReferral, Observation, Person,
     PersonSummary, Record, Referral,
 };
+pub use store::duplicates::{LikelyDuplicate, BIRTH_YEAR_SLACK};
 pub use store::export;
 pub use store::health::health_store_key;
 pub use store::purpose::{partnership_store_key, Purpose};

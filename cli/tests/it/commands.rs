@@ -578,3 +578,56 @@ fn person_erase_asks_first_then_prints_counts_and_the_person_is_gone() {
     assert_eq!(persons[0]["id"], kept.as_str());
     assert!(fails(d, &["person", "show", &gone]).contains("unknown record"));
 }
+
+#[test]
+fn whom_to_see_again_and_persons_recorded_twice_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let old = (chrono::Utc::now() - chrono::Duration::days(40))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let recent = (chrono::Utc::now() - chrono::Duration::days(2))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let malik = id(json(
+        d,
+        &["person", "add", "--name", "Malik", "--birth-year", "1979"],
+    ));
+    let twice = id(json(
+        d,
+        &["person", "add", "--name", "MÁLIK", "--birth-year", "1980"],
+    ));
+    let nour = id(json(d, &["person", "add", "--name", "Nour"]));
+    json(d, &["encounter", "log", "--person", &malik, "--at", &old]);
+    json(
+        d,
+        &["encounter", "log", "--person", &twice, "--at", &recent],
+    );
+    json(d, &["encounter", "log", "--person", &nour, "--at", &recent]);
+
+    let due = json(d, &["person", "list", "--not-seen-for", "14"]);
+    let due: Vec<&str> = due
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(due, vec![malik.as_str()]);
+    let both = cli(d)
+        .args(["person", "list", "--not-seen-for", "14", "--search", "x"])
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+
+    let pairs = json(d, &["person", "duplicates"]);
+    let pairs = pairs.as_array().unwrap();
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    assert_eq!(pairs[0]["persons"][0]["id"], malik.as_str());
+    assert_eq!(pairs[0]["persons"][1]["id"], twice.as_str());
+    assert_eq!(pairs[0]["shared"][0], "malik");
+    let text = ok(d, &["person", "duplicates"]);
+    assert!(text.contains("share: malik, born 1979 and 1980"), "{text}");
+}

@@ -17,6 +17,7 @@ pub(crate) mod access_log;
 pub(crate) mod activity;
 mod changes;
 pub(crate) mod control;
+pub mod duplicates;
 pub(crate) mod erasure;
 pub mod export;
 pub mod files;

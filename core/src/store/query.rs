@@ -68,14 +68,14 @@ pub struct DeviceInfo {
     pub worker: String,
 }
 
-const PERSON_COLUMNS: &str =
+pub(super) const PERSON_COLUMNS: &str =
     "p.record_id, p.name, p.nickname, p.situation, p.alert_level, p.status";
-const LAST_SEEN: &str =
+pub(super) const LAST_SEEN: &str =
     "(SELECT max(occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id) AS last_seen";
 
 type PersonRow = Result<PersonSummary>;
 
-fn person_row(r: &rusqlite::Row) -> rusqlite::Result<PersonRow> {
+pub(super) fn person_row(r: &rusqlite::Row) -> rusqlite::Result<PersonRow> {
     let id: Vec<u8> = r.get(0)?;
     let name: Option<String> = r.get(1)?;
     let nickname: Option<String> = r.get(2)?;

@@ -8,6 +8,7 @@ mod common;
 mod consent;
 mod control;
 mod dossier;
+mod duplicates;
 mod erasure;
 mod exports;
 mod fuzz_corpus;

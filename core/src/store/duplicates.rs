@@ -1,0 +1,191 @@
+//! The lists of *aller vers* persistence and of duplicates, read from the persons' index rows:
+//! the persons not met for some days (oldest first), the pairs of persons likely to be one
+//! person recorded twice (two phones that met them offline), and the hints a creation form
+//! shows for what was typed.
+//!
+//! Two persons are likely duplicates when they share a name, nickname or other name once
+//! accents, case and spaces are folded, and their birth years, when both are known, are at most
+//! [`BIRTH_YEAR_SLACK`] apart. Persons out of the active list are left out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Duration;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::query::{person_row, LAST_SEEN, PERSON_COLUMNS};
+use super::Store;
+use crate::model::PersonSummary;
+use crate::text::fold;
+use crate::{CoreError, RecordId, Result};
+
+/// How far apart two known birth years may be for two persons to be one (a year given from
+/// memory, or an age given instead of a year).
+pub const BIRTH_YEAR_SLACK: i64 = 2;
+
+/// Two persons likely to be one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LikelyDuplicate {
+    /// The two persons, the one recorded first first.
+    pub persons: [PersonSummary; 2],
+    /// The folded names they share (a name, nickname or other name of each).
+    pub shared: Vec<String>,
+    /// Their birth years, when known.
+    pub birth_years: [Option<i64>; 2],
+}
+
+/// One active person's folded names and what the duplicate search needs of them.
+struct Names {
+    id: RecordId,
+    names: BTreeSet<String>,
+    birth_year: Option<i64>,
+}
+
+/// The folded names of a person's index row (`search` joins them with ` | `).
+fn names_of(search: &str) -> BTreeSet<String> {
+    search
+        .split(" | ")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn close_years(a: Option<i64>, b: Option<i64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= BIRTH_YEAR_SLACK,
+        _ => true,
+    }
+}
+
+fn active_names(conn: &Connection) -> Result<Vec<Names>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT record_id, search, birth_year FROM persons
+         WHERE status IS NOT 'inactive' ORDER BY created_at, record_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, search, birth_year) = row?;
+        Ok(Names {
+            id: RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
+            names: names_of(&search),
+            birth_year,
+        })
+    })
+    .collect()
+}
+
+fn summary(conn: &Connection, id: RecordId) -> Result<PersonSummary> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p WHERE p.record_id = ?1"
+    ))?;
+    stmt.query_row([id.as_bytes()], person_row)?
+}
+
+impl Store {
+    /// The active persons not met for `days` days or more (never met ones counted from when
+    /// they were recorded), the longest unseen first: whom to go and see again.
+    pub fn persons_not_seen_for(&self, days: u32, limit: usize) -> Result<Vec<PersonSummary>> {
+        let cutoff = (self.now() - Duration::days(i64::from(days))).timestamp_millis();
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT * FROM (
+                SELECT {PERSON_COLUMNS}, {LAST_SEEN}, p.created_at AS created
+                FROM persons p WHERE p.status IS NOT 'inactive')
+             WHERE coalesce(last_seen, created) <= ?1
+             ORDER BY coalesce(last_seen, created), created LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(limit.min(100_000)).unwrap_or(100_000);
+        let rows = stmt.query_map(rusqlite::params![cutoff, limit], person_row)?;
+        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect()
+    }
+
+    /// Every pair of active persons likely to be one, the pair recorded first first.
+    pub fn likely_duplicates(&self) -> Result<Vec<LikelyDuplicate>> {
+        let conn = self.lock();
+        let persons = active_names(&conn)?;
+        // Persons by each folded name: only persons sharing a name are ever compared.
+        let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, p) in persons.iter().enumerate() {
+            for name in &p.names {
+                by_name.entry(name).or_default().push(i);
+            }
+        }
+        let mut pairs: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
+        for (name, group) in &by_name {
+            for (n, &a) in group.iter().enumerate() {
+                for &b in &group[n + 1..] {
+                    if close_years(persons[a].birth_year, persons[b].birth_year) {
+                        pairs.entry((a, b)).or_default().push(name.to_string());
+                    }
+                }
+            }
+        }
+        pairs
+            .into_iter()
+            .map(|((a, b), shared)| {
+                let (a, b) = (&persons[a], &persons[b]);
+                Ok(LikelyDuplicate {
+                    persons: [summary(&conn, a.id)?, summary(&conn, b.id)?],
+                    shared,
+                    birth_years: [a.birth_year, b.birth_year],
+                })
+            })
+            .collect()
+    }
+
+    /// The active persons a new person with this name, nickname and birth year would likely
+    /// duplicate: what a creation form shows while the worker types.
+    pub fn duplicate_hints(
+        &self,
+        name: Option<&str>,
+        nickname: Option<&str>,
+        birth_year: Option<i64>,
+    ) -> Result<Vec<PersonSummary>> {
+        let typed: BTreeSet<String> = [name, nickname]
+            .into_iter()
+            .flatten()
+            .map(fold)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if typed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.lock();
+        let ids: Vec<RecordId> = active_names(&conn)?
+            .into_iter()
+            .filter(|p| close_years(p.birth_year, birth_year) && !p.names.is_disjoint(&typed))
+            .map(|p| p.id)
+            .collect();
+        ids.into_iter().map(|id| summary(&conn, id)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_row_gives_each_folded_name_once() {
+        let names = names_of("karim | le grand | karim | kader");
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["kader", "karim", "le grand"]
+        );
+        assert!(names_of("").is_empty());
+    }
+
+    #[test]
+    fn birth_years_are_close_within_the_slack_or_when_one_is_unknown() {
+        assert!(close_years(Some(1980), Some(1982)));
+        assert!(!close_years(Some(1980), Some(1983)));
+        assert!(close_years(None, Some(1983)));
+    }
+}
