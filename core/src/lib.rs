@@ -17,6 +17,7 @@ mod doc;
 pub mod dossier;
 pub mod entropy;
 mod error;
+pub mod field;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod history;
@@ -49,7 +50,7 @@ pub use model::{
     NewEncounter, NewHealthNote, NewObservation, NewPerson, NewReferral, Observation, Person,
     PersonSummary, Record, Referral,
 };
-pub use store::duplicates::{LikelyDuplicate, BIRTH_YEAR_SLACK};
+pub use store::duplicates::{LikelyDuplicate, OpenFollowUp, BIRTH_YEAR_SLACK};
 pub use store::export;
 pub use store::health::health_store_key;
 pub use store::purpose::{partnership_store_key, Purpose};

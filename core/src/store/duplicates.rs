@@ -1,7 +1,7 @@
-//! The lists of *aller vers* persistence and of duplicates, read from the persons' index rows:
-//! the persons not met for some days (oldest first), the pairs of persons likely to be one
-//! person recorded twice (two phones that met them offline), and the hints a creation form
-//! shows for what was typed.
+//! The lists of *aller vers* persistence and of duplicates, read from the index rows: the
+//! persons not met for some days (oldest first), those with an open follow-up action, those on
+//! the alert list, the pairs of persons likely to be one person recorded twice (two phones that
+//! met them offline), and the hints a creation form shows for what was typed.
 //!
 //! Two persons are likely duplicates when they share a name, nickname or other name once
 //! accents, case and spaces are folded, and their birth years, when both are known, are at most
@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use rusqlite::Connection;
 use serde::Serialize;
 
@@ -32,6 +32,14 @@ pub struct LikelyDuplicate {
     pub shared: Vec<String>,
     /// Their birth years, when known.
     pub birth_years: [Option<i64>; 2],
+}
+
+/// A person with a follow-up action still to do: the one due earliest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpenFollowUp {
+    pub person: PersonSummary,
+    pub title: Option<String>,
+    pub due: Option<NaiveDate>,
 }
 
 /// One active person's folded names and what the duplicate search needs of them.
@@ -103,6 +111,61 @@ impl Store {
         ))?;
         let limit = i64::try_from(limit.min(100_000)).unwrap_or(100_000);
         let rows = stmt.query_map(rusqlite::params![cutoff, limit], person_row)?;
+        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect()
+    }
+
+    /// The active persons with a follow-up action still to do, the one due earliest first
+    /// (actions with no due date after the dated ones), each with that action's title and due
+    /// day.
+    pub fn persons_with_open_actions(&self, limit: usize) -> Result<Vec<OpenFollowUp>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.person_id, a.title, a.due_at FROM actions a
+             JOIN persons p ON p.record_id = a.person_id
+             WHERE a.status = 'todo' AND p.status IS NOT 'inactive'
+             ORDER BY a.due_at IS NULL, a.due_at, a.created_at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut out: Vec<OpenFollowUp> = Vec::new();
+        for row in rows {
+            let (id, title, due) = row?;
+            let id =
+                RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+            if out.iter().any(|o| o.person.id == id) {
+                continue;
+            }
+            let due = due.as_deref().and_then(crate::model::fields::parse_date);
+            out.push(OpenFollowUp {
+                person: summary(&conn, id)?,
+                title,
+                due,
+            });
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The active persons on the alert list (an alert level set), the longest unseen first.
+    pub fn persons_on_alert(&self, limit: usize) -> Result<Vec<PersonSummary>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT * FROM (
+                SELECT {PERSON_COLUMNS}, {LAST_SEEN}, p.created_at AS created
+                FROM persons p
+                WHERE p.status IS NOT 'inactive' AND coalesce(p.alert_level, '') != '')
+             ORDER BY coalesce(last_seen, created), created LIMIT ?1"
+        ))?;
+        let limit = i64::try_from(limit.min(100_000)).unwrap_or(100_000);
+        let rows = stmt.query_map([limit], person_row)?;
         rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
             .collect()
     }
