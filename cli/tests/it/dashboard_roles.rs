@@ -304,9 +304,164 @@ fn partner_and_office_dashboards_serve_their_role_escape_the_other_side_and_refu
     assert_eq!(dash.get(&dash.with_token("/")).status, 200, "still serving");
     drop(dash);
 
+    // On the partner's device, Théo's erased projection is gone from every page.
+    let dash = Dashboard::start_with(&cli(siao), &["dashboard"]);
+    assert!(!dash.get(&dash.with_token("/")).body.contains("Théo"));
+    let page = dash.get(&dash.with_token(&format!("/projection/{p_theo}")));
+    assert_eq!(page.status, 400);
+    assert!(!page.body.contains("Théo"), "{}", page.body);
+    assert_eq!(dash.get(&dash.with_token("/projection/%FF%FE")).status, 400);
+    drop(dash);
+
     // A damaged partnership store: the office's dashboard stops with one line.
     let damaged = office.join("partnerships").join("bailleur");
     std::fs::create_dir_all(&damaged).unwrap();
     std::fs::write(damaged.join("store.db"), b"pas une base").unwrap();
     fails_with(&mut cli(office), &["dashboard"]);
+}
+
+#[test]
+fn statistics_and_health_dashboards_serve_their_role_escape_notes_and_log_the_follow_up() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let (office, reader, nurse) = (dirs[0].path(), dirs[1].path(), dirs[2].path());
+    for (d, device, worker) in [
+        (office, "Poste bureau", "Sophie"),
+        (reader, "Poste direction", "Régine"),
+        (nurse, "Téléphone infirmière", "Amina"),
+    ] {
+        json(d, &["init", "--device-name", device, "--worker", worker]);
+    }
+    json(
+        office,
+        &["space", "create", "Maraude nord", "--relay", &relay.url],
+    );
+    let invite = json(office, &["invite"])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json(nurse, &["join", &invite]);
+    json(office, &["sync"]);
+    let baptiste = id(&json(
+        office,
+        &["person", "add", "--name", "Baptiste Quévremont", "--need", "housing"],
+    ));
+    json(
+        office,
+        &[
+            "encounter",
+            "log",
+            "--person",
+            "Baptiste",
+            "--place",
+            "Quai de Valmy",
+            "--service",
+            "food",
+            "--at",
+            "2026-03-10 21:00",
+        ],
+    );
+    json(office, &["statistics", "open"]);
+    let invite = json(office, &["--statistics", "invite"])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json(reader, &["statistics", "join", &invite]);
+    json(office, &["sync"]);
+    json(
+        office,
+        &[
+            "statistics",
+            "publish",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+        ],
+    );
+    json(office, &["sync"]);
+    json(reader, &["sync"]);
+    json(nurse, &["sync"]);
+    let code = json(office, &["health", "code"])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json(nurse, &["health", "found", &code]);
+    let note = json(
+        nurse,
+        &[
+            "health",
+            "note",
+            "Baptiste",
+            "--category",
+            "care",
+            "--text",
+            "<script>alert(3)</script> pansement refait",
+            "--next-step",
+            "\"><img src=x onerror=alert(4)>",
+        ],
+    )["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A statistics device: the published reports only.
+    let published = list(reader, &["statistics", "list"]);
+    let report = id(&published[0]);
+    let dash = Dashboard::start_with(&cli(reader), &["dashboard"]);
+    let home = dash.get(&dash.with_token("/"));
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains(&format!("/published/{report}")));
+    let page = dash.get(&dash.with_token(&format!("/published/{report}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("Baptiste") && !page.body.contains("Valmy"));
+    for path in [
+        format!("/person/{baptiste}"),
+        format!("/projection/{baptiste}"),
+        "/health".into(),
+        "/conflicts".into(),
+        "/report".into(),
+        "/access-log".into(),
+        "/partnerships".into(),
+    ] {
+        assert_eq!(dash.get(&dash.with_token(&path)).status, 404, "{path}");
+    }
+    for other in [&baptiste, &note, &"pas-un-id".to_string(), &"0".repeat(32)] {
+        let page = dash.get(&dash.with_token(&format!("/published/{other}")));
+        assert_eq!(page.status, 400, "{other}: {}", page.body);
+    }
+    assert_eq!(dash.get(&dash.with_token("/")).status, 200, "still serving");
+    drop(dash);
+
+    // The office holds no health store: no health page, no health content on a person's page.
+    let dash = Dashboard::start_with(&cli(office), &["dashboard"]);
+    assert_eq!(dash.get(&dash.with_token("/health")).status, 404);
+    let page = dash.get(&dash.with_token(&format!("/person/{baptiste}")));
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("pansement") && !page.body.contains(r#"id="health""#));
+    drop(dash);
+
+    // The health professional's device: the follow-up escaped, its reading logged in the health
+    // space's access log; no other role's page, and a note's id is no person.
+    fails_with(&mut cli(nurse), &["--health", "dashboard"]);
+    let logged = || list(nurse, &["--health", "access-log"]).len();
+    let before = logged();
+    let dash = Dashboard::start_with(&cli(nurse), &["dashboard"]);
+    let page = dash.get(&dash.with_token(&format!("/person/{baptiste}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("&lt;script&gt;alert(3)&lt;/script&gt; pansement refait"));
+    assert!(page.body.contains("&quot;&gt;&lt;img src=x onerror=alert(4)&gt;"));
+    assert!(!holds_their_markup(&page.body), "{}", page.body);
+    let notes = dash.get(&dash.with_token("/health"));
+    assert_eq!(notes.status, 200);
+    assert!(!holds_their_markup(&notes.body));
+    for path in [format!("/projection/{baptiste}"), format!("/published/{baptiste}")] {
+        assert_eq!(dash.get(&dash.with_token(&path)).status, 404, "{path}");
+    }
+    let page = dash.get(&dash.with_token(&format!("/person/{note}")));
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert_eq!(dash.get(&dash.with_token("/")).status, 200, "still serving");
+    drop(dash);
+    assert!(logged() > before, "the follow-up's reading is logged");
 }
