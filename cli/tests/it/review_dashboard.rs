@@ -262,3 +262,105 @@ fn review_the_health_notes_page_is_logged_in_the_health_access_log() {
         "the page showed a person's health category unlogged"
     );
 }
+
+/// Proves that a partner's device (a modified app) panics the office's partnerships page by
+/// acknowledging an erasure order under a device text whose 8th byte falls inside a character:
+/// the page cuts the acknowledging device's id at byte 8 (`&id[..8]` in `status_html`), the
+/// handler panics and the office gets no answer, at every visit, until the record is gone. A fix
+/// cuts at a character boundary (or shows only acknowledgements whose device is a member of the
+/// space, by its id as the roster knows it).
+#[test]
+fn review_a_partner_device_cannot_break_the_office_partnerships_page() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = office_dir.path();
+    json(
+        office,
+        &["init", "--device-name", "Poste bureau", "--worker", "Nadia"],
+    );
+    json(
+        office,
+        &["space", "create", "Maraude Est", "--relay", &relay.url],
+    );
+    let person = json(office, &["person", "add", "--name", "Ludovic Marchetti"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json(office, &["partnership", "open", "siao"]);
+    let code = json(office, &["--partner", "siao", "invite"])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The partner's device, as a modified app would drive its store.
+    let partner = allervers_e2e::device("Poste SIAO", "Hélène");
+    let invite = partner.store.read_invite(&code).unwrap();
+    partner.store.make_partnership_store(&invite.name).unwrap();
+    allervers_e2e::join(&partner.store, &code).unwrap();
+    let partner_sync = || allervers_e2e::welcome(&partner.store, &[]);
+    json(office, &["sync"]);
+    partner_sync();
+    let consent = |given: &str| {
+        json(
+            office,
+            &[
+                "consent",
+                "record",
+                &person,
+                "--partner",
+                "siao",
+                "--category",
+                "identity_contact",
+                given,
+                "--how",
+                "oral",
+            ],
+        )
+    };
+    consent("--given");
+    json(office, &["partnership", "publish", "siao"]);
+    json(office, &["sync"]);
+    partner_sync();
+    // Ludovic withdraws: the partner's device carries out the order and acknowledges it.
+    consent("--refused");
+    json(office, &["sync"]);
+    partner_sync();
+    partner_sync();
+    json(office, &["sync"]);
+    let status = json(office, &["partnership", "status", "siao"]);
+    assert_eq!(
+        status["orders"][0]["acknowledged_by"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{status}"
+    );
+    // The modified app rewrites its acknowledgement's device.
+    let acks: Vec<_> = partner
+        .store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, kind)| kind.name() == "erasure_ack")
+        .collect();
+    assert_eq!(acks.len(), 1);
+    let edit = partner
+        .store
+        .edit_from_text(acks[0].1, "device", "aéééééééé")
+        .unwrap();
+    partner.store.edit(acks[0].0, &[edit]).unwrap();
+    partner_sync();
+    json(office, &["sync"]);
+    let status = json(office, &["partnership", "status", "siao"]);
+    assert_eq!(
+        status["orders"][0]["acknowledged_by"][0], "aéééééééé",
+        "{status}"
+    );
+
+    let dashboard = Dashboard::start_with(&cli(office), &["dashboard"]);
+    assert_eq!(
+        dashboard.status_of("/partnerships"),
+        Some(200),
+        "the office's partnerships page gave no answer"
+    );
+}
