@@ -364,3 +364,117 @@ fn review_a_partner_device_cannot_break_the_office_partnerships_page() {
         "the office's partnerships page gave no answer"
     );
 }
+
+/// Proves that a partner's device (a modified app) can make the office believe that another
+/// partner device carried out an erasure order it never received: an acknowledgement names its
+/// device in a text field, and the office's status (and its partnerships page) trusts that text
+/// instead of the record's author. A fix counts an acknowledgement only for the device that
+/// wrote it (the change's author, as the roster knows it) and ignores the others.
+#[test]
+fn review_a_partner_device_cannot_acknowledge_an_erasure_for_another_device() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = office_dir.path();
+    json(
+        office,
+        &["init", "--device-name", "Poste bureau", "--worker", "Nadia"],
+    );
+    json(
+        office,
+        &["space", "create", "Maraude Est", "--relay", &relay.url],
+    );
+    let person = json(office, &["person", "add", "--name", "Ludovic Marchetti"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json(office, &["partnership", "open", "siao"]);
+    // Two partner devices: the first runs a modified app, the second stays offline once it
+    // holds the projection.
+    let modified = allervers_e2e::device("Poste SIAO 1", "Hélène");
+    let offline = allervers_e2e::device("Poste SIAO 2", "Loïc");
+    for d in [&modified, &offline] {
+        let code = json(office, &["--partner", "siao", "invite"])["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let invite = d.store.read_invite(&code).unwrap();
+        d.store.make_partnership_store(&invite.name).unwrap();
+        allervers_e2e::join(&d.store, &code).unwrap();
+    }
+    let sync = |d: &allervers_e2e::Device| allervers_e2e::welcome(&d.store, &[]);
+    json(office, &["sync"]);
+    sync(&modified);
+    sync(&offline);
+    let consent = |given: &str| {
+        json(
+            office,
+            &[
+                "consent",
+                "record",
+                &person,
+                "--partner",
+                "siao",
+                "--category",
+                "identity_contact",
+                given,
+                "--how",
+                "oral",
+            ],
+        )
+    };
+    consent("--given");
+    json(office, &["partnership", "publish", "siao"]);
+    json(office, &["sync"]);
+    sync(&modified);
+    sync(&offline);
+    assert_eq!(offline.store.projections().unwrap().len(), 1);
+    consent("--refused");
+    json(office, &["sync"]);
+    sync(&modified);
+    sync(&modified);
+    // The modified app rewrites its acknowledgement under the offline device's id.
+    let ack = modified
+        .store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .find(|(_, kind)| kind.name() == "erasure_ack")
+        .expect("the order was carried out");
+    let other = offline.store.identity().device.to_string();
+    let edit = modified
+        .store
+        .edit_from_text(ack.1, "device", &other)
+        .unwrap();
+    modified.store.edit(ack.0, &[edit]).unwrap();
+    sync(&modified);
+    json(office, &["sync"]);
+
+    // The offline device still holds the projection: it never carried out the order.
+    assert_eq!(offline.store.projections().unwrap().len(), 1);
+    let dashboard = Dashboard::start_with(&cli(office), &["dashboard"]);
+    let page = dashboard.get(&dashboard.with_token("/partnerships"));
+    assert_eq!(page.status, 200);
+    let acknowledged_cell = page
+        .body
+        .split(r#"<td class="acknowledged">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !acknowledged_cell.contains("Poste SIAO 2"),
+        "the page shows a device that never carried out the order as having done so: {acknowledged_cell}"
+    );
+    let status = json(office, &["partnership", "status", "siao"]);
+    let acknowledged: Vec<_> = status["orders"][0]["acknowledged_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    assert!(
+        !acknowledged.contains(&other.as_str()),
+        "a device that never carried out the order is shown as having done so: {status}"
+    );
+}
