@@ -478,3 +478,104 @@ fn review_a_partner_device_cannot_acknowledge_an_erasure_for_another_device() {
         "a device that never carried out the order is shown as having done so: {status}"
     );
 }
+
+/// Proves that a partner's device (a modified app) can move a person's shared assessment onto
+/// another person's projection, one who never consented to an assessment: the office's
+/// dashboard then shows that person an assessment (with another person's words) and its form
+/// writes there, past the consent. A fix refuses, on receipt, a change of an assessment's
+/// `projection` (set once, at its creation by the office), and the office finds a projection's
+/// assessment by the consent it published.
+#[test]
+fn review_a_partner_device_cannot_move_an_assessment_to_a_person_who_did_not_consent() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = office_dir.path();
+    json(
+        office,
+        &["init", "--device-name", "Poste bureau", "--worker", "Nadia"],
+    );
+    json(
+        office,
+        &["space", "create", "Maraude Est", "--relay", &relay.url],
+    );
+    let add = |name: &str| {
+        json(office, &["person", "add", "--name", name])["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ludovic, theo) = (add("Ludovic Marchetti"), add("Théo Garnier"));
+    json(office, &["partnership", "open", "siao"]);
+    let code = json(office, &["--partner", "siao", "invite"])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let partner = allervers_e2e::device("Poste SIAO", "Hélène");
+    let invite = partner.store.read_invite(&code).unwrap();
+    partner.store.make_partnership_store(&invite.name).unwrap();
+    allervers_e2e::join(&partner.store, &code).unwrap();
+    let partner_sync = || allervers_e2e::welcome(&partner.store, &[]);
+    json(office, &["sync"]);
+    partner_sync();
+    for (person, categories) in [
+        (&ludovic, &["identity_contact", "shared_assessment"][..]),
+        (&theo, &["identity_contact"][..]),
+    ] {
+        let mut args = vec!["consent", "record", person, "--partner", "siao"];
+        for c in categories {
+            args.extend(["--category", c]);
+        }
+        args.extend(["--given", "--how", "oral"]);
+        json(office, &args);
+    }
+    json(office, &["partnership", "publish", "siao"]);
+    json(office, &["sync"]);
+    partner_sync();
+    let projections = partner.store.projections().unwrap();
+    let of = |name: &str| {
+        projections
+            .iter()
+            .find(|p| p.name.as_deref() == Some(name))
+            .expect("a shared person")
+    };
+    let (p_ludovic, p_theo) = (of("Ludovic Marchetti"), of("Théo Garnier"));
+    assert!(p_theo.assessment.is_none());
+    let assessment = p_ludovic.assessment.as_ref().expect("consented").id;
+    let kind = partner
+        .store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .find(|(id, _)| *id == assessment)
+        .unwrap()
+        .1;
+    let words = partner
+        .store
+        .edit_from_text(kind, "own_words", "je bois trop depuis l'hiver")
+        .unwrap();
+    let moved = partner
+        .store
+        .edit_from_text(kind, "projection", &p_theo.id.to_string())
+        .unwrap();
+    partner.store.edit(assessment, &[words, moved]).unwrap();
+    partner_sync();
+    json(office, &["sync"]);
+
+    let theo_projection = p_theo.id.to_string();
+    let dashboard = Dashboard::start_with(&cli(office), &["--partner", "siao", "dashboard"]);
+    let page = dashboard.get(&dashboard.with_token(&format!("/projection/{theo_projection}")));
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("je bois trop"),
+        "another person's words on the page of a person who did not consent to an assessment"
+    );
+    let posted = dashboard.post_form(
+        &format!("/projection/{theo_projection}/assessment"),
+        &format!("token={}&needs=domiciliation", dashboard.token()),
+    );
+    assert_eq!(
+        posted.status, 400,
+        "the form wrote an assessment for a person who did not consent"
+    );
+}
