@@ -318,6 +318,12 @@ fn partner_and_office_dashboards_serve_their_role_escape_the_other_side_and_refu
     std::fs::create_dir_all(&damaged).unwrap();
     std::fs::write(damaged.join("store.db"), b"pas une base").unwrap();
     fails_with(&mut cli(office), &["dashboard"]);
+    std::fs::remove_dir_all(&damaged).unwrap();
+    // The one passphrase opens every store; a wrong one stops the dashboard with one line.
+    fails_with(
+        cli(office).env("ALLERVERS_KEY", "pas la bonne phrase"),
+        &["dashboard"],
+    );
 }
 
 #[test]
@@ -434,12 +440,18 @@ fn statistics_and_health_dashboards_serve_their_role_escape_notes_and_log_the_fo
     assert_eq!(dash.get(&dash.with_token("/")).status, 200, "still serving");
     drop(dash);
 
-    // The office holds no health store: no health page, no health content on a person's page.
+    // The office holds no health store: no health page, no health content on a person's page
+    // (the health contact the note made reached it: that a professional met the person).
+    json(nurse, &["sync"]);
+    json(office, &["sync"]);
     let dash = Dashboard::start_with(&cli(office), &["dashboard"]);
     assert_eq!(dash.get(&dash.with_token("/health")).status, 404);
     let page = dash.get(&dash.with_token(&format!("/person/{baptiste}")));
     assert_eq!(page.status, 200);
-    assert!(!page.body.contains("pansement") && !page.body.contains(r#"id="health""#));
+    assert!(page.body.contains("vu(e) par un professionnel de santé"));
+    for health in ["pansement", "alert(3)", "soins", r#"id="health""#] {
+        assert!(!page.body.contains(health), "{health}: {}", page.body);
+    }
     drop(dash);
 
     // The health professional's device: the follow-up escaped, its reading logged in the health
@@ -464,4 +476,81 @@ fn statistics_and_health_dashboards_serve_their_role_escape_notes_and_log_the_fo
     assert_eq!(dash.get(&dash.with_token("/")).status, 200, "still serving");
     drop(dash);
     assert!(logged() > before, "the follow-up's reading is logged");
+}
+
+#[test]
+fn a_restricted_device_dashboard_shows_identity_and_situation_and_no_assessment_form() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path());
+    let (office_dir, volunteer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (office, volunteer) = (office_dir.path(), volunteer_dir.path());
+    json(
+        office,
+        &["init", "--device-name", "Poste bureau", "--worker", "Nadia"],
+    );
+    json(
+        volunteer,
+        &["init", "--device-name", "Tablette bénévole", "--worker", "Rémi"],
+    );
+    json(
+        office,
+        &["space", "create", "Maraude Est", "--relay", &relay.url],
+    );
+    let person = id(&json(
+        office,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Ludovic Marchetti",
+            "--situation",
+            "street",
+            "--need",
+            "housing",
+        ],
+    ));
+    json(office, &["partnership", "open", "restricted"]);
+    let code = json(office, &["--partner", "restricted", "invite"])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    json(volunteer, &["partnership", "join", &code]);
+    json(office, &["sync"]);
+    json(volunteer, &["sync"]);
+    json(office, &["partnership", "publish", "restricted"]);
+    json(office, &["sync"]);
+    json(volunteer, &["sync"]);
+    let shared = list(volunteer, &["partnership", "list"]);
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    let projection = id(&shared[0]);
+
+    let dash = Dashboard::start_with(&cli(volunteer), &["dashboard"]);
+    let home = dash.get(&dash.with_token("/"));
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("Ludovic Marchetti"));
+    let page = dash.get(&dash.with_token(&format!("/projection/{projection}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(r#"data-field="situation""#));
+    assert!(page.body.contains(r#"id="no-assessment""#));
+    assert!(!page.body.contains(r#"<form id="assessment""#));
+    let posted = dash.post_form(
+        &format!("/projection/{projection}/assessment"),
+        &format!("token={}&needs=domiciliation", dash.token()),
+    );
+    assert_eq!(posted.status, 400);
+    assert!(posted.body.contains("consent"), "{}", posted.body);
+    for path in [
+        format!("/person/{person}"),
+        "/conflicts".into(),
+        "/report".into(),
+        "/health".into(),
+        "/partnerships".into(),
+        format!("/published/{projection}"),
+    ] {
+        assert_eq!(dash.get(&dash.with_token(&path)).status, 404, "{path}");
+    }
+    assert!(
+        list(volunteer, &["partnership", "list"])[0]["assessment"].is_null(),
+        "nothing written"
+    );
 }
