@@ -39,9 +39,7 @@ fn encode(value: &str) -> String {
 
 /// Whether `html` holds markup that the partner's device wrote.
 fn holds_their_markup(html: &str) -> bool {
-    ["<script", "<img", "<b>"]
-        .iter()
-        .any(|m| html.contains(m))
+    ["<script", "<img", "<b>"].iter().any(|m| html.contains(m))
 }
 
 fn id(v: &Value) -> String {
@@ -175,8 +173,13 @@ fn partner_and_office_dashboards_serve_their_role_escape_the_other_side_and_refu
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!holds_their_markup(&page.body), "{}", page.body);
     assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(page.body.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
-    assert!(page.body.contains("&lt;b&gt;Hélène&lt;/b&gt;"), "the author");
+    assert!(page
+        .body
+        .contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(
+        page.body.contains("&lt;b&gt;Hélène&lt;/b&gt;"),
+        "the author"
+    );
     assert!(page.body.contains(r#"data-field="name""#));
     assert!(!page.body.contains(r#"data-field="situation""#));
 
@@ -199,7 +202,11 @@ fn partner_and_office_dashboards_serve_their_role_escape_the_other_side_and_refu
         dash.token()
     );
     assert_eq!(dash.post_form(&path, &extra).status, 303);
-    assert_eq!(history(siao, &[], &p_ludovic), written, "extra fields ignored");
+    assert_eq!(
+        history(siao, &[], &p_ludovic),
+        written,
+        "extra fields ignored"
+    );
     let shown = json(siao, &["partnership", "show", &p_ludovic]);
     assert_eq!(shown["projection"]["name"], "Ludovic Marchetti");
     assert_eq!(shown["projection"]["situation"], Value::Null);
@@ -227,7 +234,12 @@ fn partner_and_office_dashboards_serve_their_role_escape_the_other_side_and_refu
 
     // Ids that are not a projection's, on a partner's device: refused, never a 500.
     let assessment = id(&shown["projection"]["assessment"]);
-    for other in [&ludovic, &assessment, &"pas-un-id".to_string(), &"0".repeat(32)] {
+    for other in [
+        &ludovic,
+        &assessment,
+        &"pas-un-id".to_string(),
+        &"0".repeat(32),
+    ] {
         let page = dash.get(&dash.with_token(&format!("/projection/{other}")));
         assert_eq!(page.status, 400, "{other}: {}", page.body);
     }
@@ -243,7 +255,10 @@ fn partner_and_office_dashboards_serve_their_role_escape_the_other_side_and_refu
     assert!(!holds_their_markup(&page.body), "{}", page.body);
     assert!(page.body.contains("&lt;b&gt;Hélène&lt;/b&gt;"));
     assert!(logged(office, &["--partner", "siao"]) > before);
-    for path in [format!("/projection/{ludovic}"), format!("/person/{ludovic}")] {
+    for path in [
+        format!("/projection/{ludovic}"),
+        format!("/person/{ludovic}"),
+    ] {
         let page = dash.get(&dash.with_token(&path));
         assert!(page.status == 400 || page.status == 404, "{path}");
         assert!(!page.body.contains("Ludovic"), "{path}: {}", page.body);
@@ -351,7 +366,14 @@ fn statistics_and_health_dashboards_serve_their_role_escape_notes_and_log_the_fo
     json(office, &["sync"]);
     let baptiste = id(&json(
         office,
-        &["person", "add", "--name", "Baptiste Quévremont", "--need", "housing"],
+        &[
+            "person",
+            "add",
+            "--name",
+            "Baptiste Quévremont",
+            "--need",
+            "housing",
+        ],
     ));
     json(
         office,
@@ -462,13 +484,20 @@ fn statistics_and_health_dashboards_serve_their_role_escape_notes_and_log_the_fo
     let dash = Dashboard::start_with(&cli(nurse), &["dashboard"]);
     let page = dash.get(&dash.with_token(&format!("/person/{baptiste}")));
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("&lt;script&gt;alert(3)&lt;/script&gt; pansement refait"));
-    assert!(page.body.contains("&quot;&gt;&lt;img src=x onerror=alert(4)&gt;"));
+    assert!(page
+        .body
+        .contains("&lt;script&gt;alert(3)&lt;/script&gt; pansement refait"));
+    assert!(page
+        .body
+        .contains("&quot;&gt;&lt;img src=x onerror=alert(4)&gt;"));
     assert!(!holds_their_markup(&page.body), "{}", page.body);
     let notes = dash.get(&dash.with_token("/health"));
     assert_eq!(notes.status, 200);
     assert!(!holds_their_markup(&notes.body));
-    for path in [format!("/projection/{baptiste}"), format!("/published/{baptiste}")] {
+    for path in [
+        format!("/projection/{baptiste}"),
+        format!("/published/{baptiste}"),
+    ] {
         assert_eq!(dash.get(&dash.with_token(&path)).status, 404, "{path}");
     }
     let page = dash.get(&dash.with_token(&format!("/person/{note}")));
@@ -490,7 +519,13 @@ fn a_restricted_device_dashboard_shows_identity_and_situation_and_no_assessment_
     );
     json(
         volunteer,
-        &["init", "--device-name", "Tablette bénévole", "--worker", "Rémi"],
+        &[
+            "init",
+            "--device-name",
+            "Tablette bénévole",
+            "--worker",
+            "Rémi",
+        ],
     );
     json(
         office,

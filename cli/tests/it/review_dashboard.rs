@@ -53,10 +53,7 @@ fn office_with_an_assessment() -> (RelayProcess, tempfile::TempDir, tempfile::Te
         ],
     );
     json(office, &["partnership", "publish", "siao"]);
-    let projection = only_projection(office)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let projection = only_projection(office)["id"].as_str().unwrap().to_string();
     json(
         office,
         &[
@@ -199,7 +196,13 @@ fn review_the_health_notes_page_is_logged_in_the_health_access_log() {
     let (office, nurse) = (office_dir.path(), nurse_dir.path());
     json(
         office,
-        &["init", "--device-name", "Poste bureau", "--worker", "Sophie"],
+        &[
+            "init",
+            "--device-name",
+            "Poste bureau",
+            "--worker",
+            "Sophie",
+        ],
     );
     json(
         nurse,
@@ -223,7 +226,14 @@ fn review_the_health_notes_page_is_logged_in_the_health_access_log() {
     json(office, &["sync"]);
     json(
         office,
-        &["person", "add", "--name", "Baptiste", "--nickname", "Le Marin"],
+        &[
+            "person",
+            "add",
+            "--name",
+            "Baptiste",
+            "--nickname",
+            "Le Marin",
+        ],
     );
     json(office, &["sync"]);
     json(nurse, &["sync"]);
