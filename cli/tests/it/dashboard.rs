@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdout, Stdio};
 use crate::commands::{cli, init, json};
 
 /// A running `allervers dashboard`, stopped when dropped.
-struct Dashboard {
+pub(crate) struct Dashboard {
     child: Child,
     /// Kept open: the dashboard prints more than its address.
     _stdout: BufReader<ChildStdout>,
@@ -21,15 +21,20 @@ struct Dashboard {
 
 impl Dashboard {
     fn start(dir: &Path) -> Dashboard {
-        let mut child = std::process::Command::new(cli(dir).get_program())
-            .args(cli(dir).get_args())
+        Dashboard::start_with(&cli(dir), &["dashboard"])
+    }
+
+    /// `cmd` (its program, arguments and environment) followed by `args`, which start a
+    /// dashboard: `--partner P dashboard` on the office, `dashboard` on another device.
+    pub(crate) fn start_with(cmd: &assert_cmd::Command, args: &[&str]) -> Dashboard {
+        let mut child = std::process::Command::new(cmd.get_program())
+            .args(cmd.get_args())
             .envs(
-                cli(dir)
-                    .get_envs()
+                cmd.get_envs()
                     .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
             )
             .env_remove("ALLERVERS_DATA")
-            .arg("dashboard")
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -46,13 +51,17 @@ impl Dashboard {
         }
     }
 
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
     fn port(&self) -> &str {
         self.addr.rsplit_once(':').unwrap().1
     }
 
     /// Sends one request line and headers (`Host` is the caller's, or none) and reads the whole
     /// answer: status, headers (names in lower case) and body.
-    fn send(&self, request_line: &str, host: Option<&str>) -> Answer {
+    pub(crate) fn send(&self, request_line: &str, host: Option<&str>) -> Answer {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         let mut request = format!("{request_line}\r\nConnection: close\r\n");
         if let Some(host) = host {
@@ -82,7 +91,7 @@ impl Dashboard {
     }
 
     /// A form posted to `path` (with the token in the address) for the dashboard's own address.
-    fn post_form(&self, path: &str, form: &str) -> Answer {
+    pub(crate) fn post_form(&self, path: &str, form: &str) -> Answer {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         let request = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
@@ -106,12 +115,30 @@ impl Dashboard {
         }
     }
 
+    /// The status of a GET of `path` (with the token), or `None` when the dashboard closed the
+    /// connection without an answer.
+    pub(crate) fn status_of(&self, path: &str) -> Option<u16> {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.with_token(path),
+            self.addr
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        String::from_utf8_lossy(&raw)
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+    }
+
     /// A GET of `path` for the dashboard's own address.
-    fn get(&self, path: &str) -> Answer {
+    pub(crate) fn get(&self, path: &str) -> Answer {
         self.send(&format!("GET {path} HTTP/1.1"), Some(&self.addr))
     }
 
-    fn with_token(&self, path: &str) -> String {
+    pub(crate) fn with_token(&self, path: &str) -> String {
         let sep = if path.contains('?') { '&' } else { '?' };
         format!("{path}{sep}token={}", self.token)
     }
@@ -124,10 +151,10 @@ impl Drop for Dashboard {
     }
 }
 
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Answer {

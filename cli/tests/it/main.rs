@@ -4,11 +4,13 @@
 mod commands;
 mod consent;
 mod dashboard;
+mod dashboard_roles;
 mod dossier;
 mod health;
 mod health_attacks;
 mod hygiene;
 mod partnership;
+mod review_dashboard;
 mod secrecy;
 mod statistics;
 mod sync;
