@@ -192,13 +192,9 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
                 let mut out = format!("{} health note(s)", notes.len());
                 for n in &notes {
                     out.push_str(&format!(
-                        "\n{} {} {} {}",
+                        "\n{} {} {}",
                         n.on.map(|d| d.to_string()).unwrap_or_default(),
                         n.person.map(|p| p.to_string()).unwrap_or_default(),
-                        n.category
-                            .as_deref()
-                            .map(|c| l(Vocab::HealthCategory, c, ctx.lang))
-                            .unwrap_or_default(),
                         n.id
                     ));
                 }

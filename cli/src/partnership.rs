@@ -334,7 +334,7 @@ fn status_text(store: &Store, s: &PartnershipStatus, lang: Lang) -> String {
     let device = |id: &String| {
         names
             .get(id)
-            .map(|n| format!("{n} ({})", &id[..id.len().min(8)]))
+            .map(|n| format!("{n} ({})", id.chars().take(8).collect::<String>()))
             .unwrap_or_else(|| id.clone())
     };
     let mut out = format!(

@@ -612,8 +612,18 @@ impl Store {
 
     /// Edits a field of a projection's shared assessment (either side).
     pub fn edit_assessment(&self, projection: RecordId, field: &str, value: &str) -> Result<()> {
+        self.edit_assessment_fields(projection, &[(field, value)])
+    }
+
+    /// Edits several fields of a projection's shared assessment in one change: every value is
+    /// checked first, and nothing is written if one is refused.
+    pub fn edit_assessment_fields(
+        &self,
+        projection: RecordId,
+        fields: &[(&str, &str)],
+    ) -> Result<()> {
         self.partner()?;
-        if field.trim() == "projection" {
+        if fields.iter().any(|(f, _)| f.trim() == "projection") {
             return Err(CoreError::invalid("field", "the projection is not edited"));
         }
         let assessment = table::assessment_of(&self.lock(), projection)?;
@@ -623,8 +633,14 @@ impl Store {
                 "the person did not consent to share an assessment with this partner",
             ));
         };
-        let edit = self.edit_from_text(Kind::SharedAssessment, field, value)?;
-        self.edit_kind(a, Some(Kind::SharedAssessment), &[edit])
+        let edits = fields
+            .iter()
+            .map(|(field, value)| self.edit_from_text(Kind::SharedAssessment, field, value))
+            .collect::<Result<Vec<_>>>()?;
+        if edits.is_empty() {
+            return Ok(());
+        }
+        self.edit_kind(a, Some(Kind::SharedAssessment), &edits)
     }
 
     /// Writes, in the caller's transaction, that this partner's device carried out the order at
@@ -696,10 +712,13 @@ impl Store {
             .erasure_orders()?
             .into_iter()
             .map(|(seq, status)| {
+                // Each device once, however many acknowledgements it wrote.
                 let acknowledged_by: Vec<String> = acks
                     .iter()
                     .filter(|a| a.order == seq)
                     .map(|a| a.device.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
                     .collect();
                 OrderAcks {
                     order: seq,

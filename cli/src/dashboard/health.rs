@@ -93,7 +93,8 @@ fn category(code: Option<&str>, lang: Lang) -> String {
 }
 
 /// `/health`: the health notes this device holds, newest day first, each with the person it is
-/// about (a link to their page) and its category; their content is on the person's page.
+/// about (a link to their page) and nothing of what it says: the content is on the person's
+/// page, whose reading is logged.
 pub(super) async fn notes(
     State(dash): State<Arc<Dash>>,
     headers: HeaderMap,
@@ -135,10 +136,9 @@ pub(super) async fn notes(
     } else {
         let _ = write!(
             body,
-            r#"<table id="health-list"><tr><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+            r#"<table id="health-list"><tr><th>{}</th><th>{}</th></tr>"#,
             t(lang, "day"),
             t(lang, "persons"),
-            t(lang, "category"),
         );
         for (r, name) in &rows {
             let person = match r.person {
@@ -150,9 +150,8 @@ pub(super) async fn notes(
             };
             let _ = write!(
                 body,
-                r#"<tr class="health-row"><td>{}</td><td>{person}</td><td>{}</td></tr>"#,
+                r#"<tr class="health-row"><td>{}</td><td>{person}</td></tr>"#,
                 r.on.map(|d| d.to_string()).unwrap_or_default(),
-                esc(&category(r.category.as_deref(), lang)),
             );
         }
         body.push_str("</table>");

@@ -455,6 +455,8 @@ async fn conflicts(
 
 #[derive(Deserialize)]
 struct Resolve {
+    /// Missing is as wrong as another token (403).
+    #[serde(default)]
     token: String,
     record: String,
     field: String,
@@ -477,6 +479,8 @@ async fn resolve(State(dash): State<Arc<Dash>>, Form(form): Form<Resolve>) -> Re
 
 #[derive(Deserialize)]
 struct Erase {
+    /// Missing is as wrong as another token (403).
+    #[serde(default)]
     token: String,
     reason: String,
     confirm: Option<String>,
@@ -556,6 +560,8 @@ async fn retention(
 
 #[derive(Deserialize)]
 struct Keep {
+    /// Missing is as wrong as another token (403).
+    #[serde(default)]
     token: String,
     person: String,
     reason: String,

@@ -228,6 +228,8 @@ fn assessment_value<'a>(
 
 #[derive(Deserialize)]
 pub(super) struct AssessmentForm {
+    /// Missing is as wrong as another token (403), not a form that cannot be read.
+    #[serde(default)]
     token: String,
     needs: Option<String>,
     resources: Option<String>,
@@ -236,8 +238,9 @@ pub(super) struct AssessmentForm {
     own_words: Option<String>,
 }
 
-/// The assessment's form: writes the fields that changed (one change each, with this device as
-/// their author), then shows the projection again.
+/// The assessment's form: writes the fields that changed, all in one change with this device as
+/// its author, or nothing when one is refused; then shows the projection again. A field the form
+/// does not carry is left as it is.
 pub(super) async fn assessment(
     State(dash): State<Arc<Dash>>,
     Path(id): Path<String>,
@@ -262,9 +265,10 @@ fn write_assessment(
     id: RecordId,
     form: &AssessmentForm,
 ) -> allervers_core::Result<()> {
-    // Without an assessment (not consented), any field typed is refused by `edit_assessment`.
+    // Without an assessment (not consented), any field typed is refused by the store.
     let current = store.projection(id)?;
     let a = current.assessment.as_ref();
+    let mut changed: Vec<(&str, String)> = Vec::new();
     for (field, typed) in [
         ("needs", &form.needs),
         ("resources", &form.resources),
@@ -272,18 +276,26 @@ fn write_assessment(
         ("housing_sought", &form.housing_sought),
         ("own_words", &form.own_words),
     ] {
+        let Some(typed) = typed else { continue };
+        // Bytes that are not UTF-8 reach here as U+FFFD: refused rather than written mangled.
+        if typed.contains('\u{FFFD}') {
+            return Err(allervers_core::CoreError::InvalidInput {
+                field: field.to_string(),
+                reason: "is not valid text (UTF-8)".to_string(),
+            });
+        }
         // Browsers send a textarea's line ends as CRLF.
-        let typed = typed.as_deref().map(|v| v.replace("\r\n", "\n"));
-        let typed = typed.as_deref().map(str::trim).unwrap_or_default();
+        let typed = typed.replace("\r\n", "\n");
         let now = a
             .and_then(|a| assessment_value(a, field))
             .unwrap_or_default()
             .trim();
-        if typed != now {
-            store.edit_assessment(id, field, typed)?;
+        if typed.trim() != now {
+            changed.push((field, typed.trim().to_string()));
         }
     }
-    Ok(())
+    let fields: Vec<(&str, &str)> = changed.iter().map(|(f, v)| (*f, v.as_str())).collect();
+    store.edit_assessment_fields(id, &fields)
 }
 
 /// `/partnerships` on the office: each partnership's persons shared and erasure requests.
@@ -326,7 +338,7 @@ fn device_names(store: &Store) -> allervers_core::Result<Vec<(String, String)>> 
 
 fn status_html(s: &PartnershipStatus, names: &[(String, String)], lang: Lang) -> String {
     let device = |id: &String| {
-        let short = &id[..id.len().min(8)];
+        let short: String = id.chars().take(8).collect();
         match names.iter().find(|(d, _)| d == id) {
             Some((_, name)) => format!("{name} ({short})"),
             None => short.to_string(),
@@ -379,4 +391,26 @@ fn status_html(s: &PartnershipStatus, names: &[(String, String)], lang: Lang) ->
     }
     out.push_str("</table></section>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_id_of_any_characters_is_cut_at_a_character_boundary() {
+        let status = PartnershipStatus {
+            partner: "siao".into(),
+            projections: Vec::new(),
+            unposted_orders: 0,
+            orders: vec![allervers_core::partnership::OrderAcks {
+                order: 3,
+                status: "done".into(),
+                acknowledged_by: vec!["aéééééééé".into()],
+                waiting_for: vec!["é".into()],
+            }],
+        };
+        let html = status_html(&status, &[], Lang::Fr);
+        assert!(html.contains("aééééééé<"), "{html}");
+    }
 }

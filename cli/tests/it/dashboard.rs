@@ -115,24 +115,6 @@ impl Dashboard {
         }
     }
 
-    /// The status of a GET of `path` (with the token), or `None` when the dashboard closed the
-    /// connection without an answer.
-    pub(crate) fn status_of(&self, path: &str) -> Option<u16> {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.with_token(path),
-            self.addr
-        );
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw);
-        String::from_utf8_lossy(&raw)
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-    }
-
     /// A GET of `path` for the dashboard's own address.
     pub(crate) fn get(&self, path: &str) -> Answer {
         self.send(&format!("GET {path} HTTP/1.1"), Some(&self.addr))

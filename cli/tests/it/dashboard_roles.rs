@@ -230,7 +230,29 @@ fn partner_and_office_dashboards_serve_their_role_escape_the_other_side_and_refu
     assert_eq!(dash.post_form(&path, &long).status, 400);
     let huge = format!("token={}&needs={}", dash.token(), "a".repeat(3_000_000));
     assert_eq!(dash.post_form(&path, &huge).status, 413);
+    // A form without its token is refused as one with a wrong token; a form with one refused
+    // field writes none of the others; bytes that are not UTF-8 are refused, not mangled.
+    assert_eq!(dash.post_form(&path, "needs=domiciliation").status, 403);
+    let one_refused = format!(
+        "token={}&needs=domiciliation&own_words=bien%01",
+        dash.token()
+    );
+    let refused = dash.post_form(&path, &one_refused);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("own_words"), "{}", refused.body);
+    let latin1 = format!("token={}&needs=h%E9bergement", dash.token());
+    let refused = dash.post_form(&path, &latin1);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("UTF-8"), "{}", refused.body);
     assert_eq!(history(siao, &[], &p_ludovic), written, "nothing written");
+    // A field the form does not carry is left as the other side wrote it.
+    let only_needs = format!("token={}&needs=domiciliation%20postale", dash.token());
+    assert_eq!(dash.post_form(&path, &only_needs).status, 303);
+    let after = json(siao, &["partnership", "show", &p_ludovic]);
+    let after = &after["projection"]["assessment"];
+    assert_eq!(after["needs"], "domiciliation postale");
+    assert_eq!(after["housing_sought"], ATTRIBUTE);
+    assert_eq!(after["own_words"], LINES);
 
     // Ids that are not a projection's, on a partner's device: refused, never a 500.
     let assessment = id(&shown["projection"]["assessment"]);
@@ -491,9 +513,18 @@ fn statistics_and_health_dashboards_serve_their_role_escape_notes_and_log_the_fo
         .body
         .contains("&quot;&gt;&lt;img src=x onerror=alert(4)&gt;"));
     assert!(!holds_their_markup(&page.body), "{}", page.body);
+    // The list of notes says whom and when, nothing of what they say (so it is not logged).
     let notes = dash.get(&dash.with_token("/health"));
     assert_eq!(notes.status, 200);
     assert!(!holds_their_markup(&notes.body));
+    assert!(
+        notes.body.contains(r#"<a href="/person/"#),
+        "{}",
+        notes.body
+    );
+    for said in ["soins", "pansement", "alert("] {
+        assert!(!notes.body.contains(said), "{said}: {}", notes.body);
+    }
     for path in [
         format!("/projection/{baptiste}"),
         format!("/published/{baptiste}"),

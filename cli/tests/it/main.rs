@@ -10,7 +10,6 @@ mod health;
 mod health_attacks;
 mod hygiene;
 mod partnership;
-mod review_dashboard;
 mod secrecy;
 mod statistics;
 mod sync;

@@ -41,7 +41,11 @@ impl PersonRow {
             .map(|s| label(Vocab::Situation, s, extra, lang));
         PersonRow {
             id: p.id,
-            title: p.display_name.clone(),
+            title: p
+                .name
+                .clone()
+                .or_else(|| p.nickname.clone())
+                .unwrap_or_else(|| p.display_name.clone()),
             detail: [nickname, situation]
                 .into_iter()
                 .flatten()
@@ -51,7 +55,7 @@ impl PersonRow {
             alert: p
                 .alert_level
                 .as_deref()
-                .filter(|a| !a.is_empty())
+                .filter(|a| !a.is_empty() && *a != "none")
                 .map(|a| label(Vocab::AlertLevel, a, extra, lang)),
         }
     }

@@ -652,6 +652,25 @@ fn writes_created_at(op: &automerge::legacy::Op) -> bool {
         && matches!(&op.key, Key::Map(key) if key.as_str() == crate::doc::CREATED_AT)
 }
 
+/// Fields that only a record's creation writes, in every kind that has them: which projection a
+/// shared assessment is about (moving it would show one person's assessment on another's, who
+/// may not have consented to share one), and what an erasure acknowledgement says (which order,
+/// which device, when). A later change that writes or deletes one is refused, on the change
+/// alone on receipt (`check_received`) and before writing on this device (`store/write.rs`).
+pub(crate) const CREATION_FIELDS: &[&str] = &["projection", "order", "device", "at"];
+
+/// The creation-only field (`CREATION_FIELDS`) an operation writes or deletes at a record's
+/// root, if any.
+fn writes_creation_field(op: &automerge::legacy::Op) -> Option<&'static str> {
+    use automerge::legacy::{Key, ObjectId};
+    match (&op.obj, &op.key) {
+        (ObjectId::Root, Key::Map(key)) => {
+            CREATION_FIELDS.iter().copied().find(|f| *f == key.as_str())
+        }
+        _ => None,
+    }
+}
+
 /// Whether a change creates a record: it has no dependencies and says what the record is.
 pub(crate) fn is_creation(change: &automerge::Change) -> bool {
     change.deps().is_empty() && change.decode().operations.iter().any(writes_kind)
@@ -705,6 +724,13 @@ pub(crate) fn check_received(change: &automerge::Change) -> std::result::Result<
     // Nor when it was recorded: the retention review and the reports read it.
     if !change.deps().is_empty() && ops.iter().any(writes_created_at) {
         return Err("it changes when an existing record was recorded".into());
+    }
+    if !change.deps().is_empty() {
+        if let Some(field) = ops.iter().find_map(writes_creation_field) {
+            return Err(format!(
+                "it changes the {field} of an existing record, fixed at its creation"
+            ));
+        }
     }
     for op in &ops {
         let OpType::Put(scalar) = &op.action else {

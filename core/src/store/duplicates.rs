@@ -154,14 +154,16 @@ impl Store {
         Ok(out)
     }
 
-    /// The active persons on the alert list (an alert level set), the longest unseen first.
+    /// The active persons on the alert list (an alert level other than `none`), the longest
+    /// unseen first.
     pub fn persons_on_alert(&self, limit: usize) -> Result<Vec<PersonSummary>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT * FROM (
                 SELECT {PERSON_COLUMNS}, {LAST_SEEN}, p.created_at AS created
                 FROM persons p
-                WHERE p.status IS NOT 'inactive' AND coalesce(p.alert_level, '') != '')
+                WHERE p.status IS NOT 'inactive'
+                  AND coalesce(p.alert_level, 'none') NOT IN ('', 'none'))
              ORDER BY coalesce(last_seen, created), created LIMIT ?1"
         ))?;
         let limit = i64::try_from(limit.min(100_000)).unwrap_or(100_000);

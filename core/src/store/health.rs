@@ -101,12 +101,12 @@ impl Store {
         Ok(notes)
     }
 
-    /// Every health note of this store, by day: whom it is about, when, its category and
-    /// professional, without its text (a list reads no one's file).
+    /// Every health note of this store, by day: whom it is about and when, nothing of what it
+    /// says (not even its category): a list reads no one's health file, so it is not logged.
     pub fn health_note_list(&self) -> Result<Vec<HealthNoteRow>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT record_id, person_id, on_day, category FROM health_notes
+            "SELECT record_id, person_id, on_day FROM health_notes
               ORDER BY on_day, record_id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -114,17 +114,15 @@ impl Store {
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, Option<Vec<u8>>>(1)?,
                 r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, person, on, category) = row?;
+            let (id, person, on) = row?;
             out.push(HealthNoteRow {
                 id: RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
                 person: person.as_deref().and_then(RecordId::from_slice),
                 on: on.as_deref().and_then(crate::model::fields::parse_date),
-                category,
             });
         }
         Ok(out)
@@ -348,7 +346,6 @@ pub struct HealthNoteRow {
     pub id: RecordId,
     pub person: Option<RecordId>,
     pub on: Option<NaiveDate>,
-    pub category: Option<String>,
 }
 
 /// The records of `table` (`health_notes`, `health_contacts` or `health_profiles`) about

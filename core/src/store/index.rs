@@ -515,10 +515,13 @@ fn write(
                     created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
+            // The device is the acknowledgement's author (the creator of its record, whose
+            // signature was checked), never what its text says: a partner's device cannot
+            // acknowledge for another.
             .execute(params![
                 key,
                 f.int("order"),
-                f.text("device"),
+                DeviceId::from_bytes(creator).to_string(),
                 f.time_ms("at"),
                 f.created_at(now_ms)
             ])?;

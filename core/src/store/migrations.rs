@@ -513,6 +513,11 @@ CREATE TABLE published (
 ALTER TABLE access_log ADD COLUMN partner TEXT;
 ALTER TABLE access_log ADD COLUMN categories TEXT;
 "#,
+    r#"
+-- An erasure acknowledgement's device is its record's author, no longer the text it holds:
+-- the rows are written again from the documents.
+DELETE FROM erasure_acks;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -522,9 +527,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// needs, situation changes; 4: situation changes, one row per change; 9: consents; 10: the
 /// access log; 11: persons' `kept_at` and the settings; 13: health notes and contacts; 14:
 /// partnerships and the access log's publications; a device of an earlier version kept records
-/// of the kinds of 9, 10, 13 and 14 without a kind): migrating
-/// past one rebuilds the index tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14];
+/// of the kinds of 9, 10, 13 and 14 without a kind; 15: erasure acknowledgements by their
+/// author): migrating past one rebuilds the index tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

@@ -324,6 +324,15 @@ impl Store {
         if edits.is_empty() {
             return Err(CoreError::invalid("edit", "nothing to change"));
         }
+        if let Some(edit) = edits
+            .iter()
+            .find(|e| crate::model::fields::CREATION_FIELDS.contains(&e.field()))
+        {
+            return Err(CoreError::invalid(
+                edit.field(),
+                "is written when the record is created, never changed after",
+            ));
+        }
         // The retention review's decision is a coordinator's (`retention.rs`), whichever way
         // it is written.
         if let Some(edit) = edits.iter().find(|e| e.field().starts_with("retention_")) {

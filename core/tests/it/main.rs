@@ -11,6 +11,7 @@ mod dossier;
 mod duplicates;
 mod erasure;
 mod exports;
+mod field;
 mod fuzz_corpus;
 mod health;
 mod health_attacks;

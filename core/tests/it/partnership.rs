@@ -5,9 +5,11 @@
 //! partner's devices acknowledge it. Relays are the in-memory relay of `trust_attacks.rs`.
 
 use allervers_core::{
-    fuzzing, AccessQuery, CoreError, Kind, NewAction, NewEncounter, NewPerson, NewReferral,
-    RecordId, Store, Via,
+    fuzzing, AccessQuery, CoreError, Edit, Kind, NewAction, NewEncounter, NewPerson, NewReferral,
+    RecordId, Store, Value, Via,
 };
+use automerge::transaction::Transactable;
+use automerge::{ScalarValue, ROOT};
 use chrono::NaiveDate;
 
 use crate::common::{consent, device, Device};
@@ -598,4 +600,118 @@ fn restricted_devices_see_who_is_who_and_nothing_sensitive() {
         .filter_map(|p| p.name)
         .collect();
     assert_eq!(names, vec![A_NAME.to_string()]);
+}
+
+/// A partner's device running a modified app moves the shared assessment of A (who consented to
+/// one) onto the projection of B (who did not): its own store refuses the edit, and the change
+/// it forges anyway is set aside by the office, which keeps showing the assessment where it was.
+#[test]
+fn a_partner_cannot_move_an_assessment_onto_a_person_who_did_not_consent_to_one() {
+    let s = setting();
+    consents(
+        &s.office.store,
+        s.a,
+        &["identity_contact", "shared_assessment"],
+        true,
+    );
+    consents(&s.office.store, s.b, &["identity_contact"], true);
+    publish_and_settle(&s);
+    let of = |name: &str| {
+        s.siao
+            .store
+            .projections()
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name.as_deref() == Some(name))
+            .unwrap()
+    };
+    let (pa, pb) = (of(A_NAME), of(B_NAME));
+    let assessment = pa.assessment.clone().unwrap().id;
+    assert!(pb.assessment.is_none());
+    s.siao
+        .store
+        .edit_assessment(pa.id, "own_words", "un studio près de la gare")
+        .unwrap();
+    s.space.settle(&[&s.siao, &s.office_siao]);
+
+    let moved = Edit::Set("projection".into(), Value::Ref(pb.id));
+    let refused = s.siao.store.edit(assessment, &[moved]).unwrap_err();
+    assert!(refused.to_string().contains("projection"), "{refused}");
+    let envelope = crate::secrecy_attacks::forged(&s.siao, assessment, |doc| {
+        doc.put(
+            ROOT,
+            "projection",
+            ScalarValue::Str(pb.id.to_string().into()),
+        )
+        .unwrap();
+    });
+    s.space.push(vec![envelope]);
+    let synced = s.space.sync(&s.office_siao).unwrap();
+    assert_eq!(synced.quarantined, 1);
+    let office_b = s.office_siao.store.projection(pb.id).unwrap();
+    assert!(
+        office_b.assessment.is_none(),
+        "B's projection has no assessment"
+    );
+    let office_a = s.office_siao.store.projection(pa.id).unwrap();
+    assert_eq!(
+        office_a.assessment.unwrap().own_words.as_deref(),
+        Some("un studio près de la gare")
+    );
+}
+
+/// A partner's device that carried out an erasure order writes an acknowledgement naming
+/// another partner device, which never received the order: the office counts it for its author
+/// only, and still waits for the other device.
+#[test]
+fn an_erasure_acknowledgement_counts_for_its_author_whatever_device_it_names() {
+    let s = setting();
+    let other = partnership_device("Poste SIAO 2", "Loïc");
+    s.space.invite(&s.office_siao, &other);
+    s.space.settle(&[&s.office_siao, &s.siao, &other]);
+    consents(&s.office.store, s.a, &["identity_contact"], true);
+    publish_and_settle(&s);
+    s.space.sync(&other).unwrap();
+    s.office.clock.advance_ms(60_000);
+    consents(&s.office.store, s.a, &["identity_contact"], false);
+    s.office
+        .store
+        .publish(&s.office_siao.store, None, Via::Cli)
+        .unwrap();
+    s.space.sync(&s.office_siao).unwrap();
+    s.space.sync(&s.office_siao).unwrap();
+    // Only the first partner device syncs: it carries out the order and acknowledges it.
+    s.space.sync(&s.siao).unwrap();
+    let orders = s.office_siao.store.partnership_status().unwrap().orders;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    let order = orders[0].order;
+    let (_, envelope) = crate::health_attacks::forged_creation(
+        &s.siao,
+        &[
+            ("kind".into(), ScalarValue::Str("erasure_ack".into())),
+            (
+                "created_at".into(),
+                ScalarValue::Timestamp(s.siao.store.now().timestamp_millis()),
+            ),
+            ("order".into(), ScalarValue::Int(order as i64)),
+            (
+                "device".into(),
+                ScalarValue::Str(other.store.identity().device.to_string().into()),
+            ),
+            (
+                "at".into(),
+                ScalarValue::Timestamp(s.siao.store.now().timestamp_millis()),
+            ),
+        ],
+    );
+    s.space.push(vec![envelope]);
+    s.space.sync(&s.siao).unwrap();
+    s.space.sync(&s.office_siao).unwrap();
+    let status = s.office_siao.store.partnership_status().unwrap();
+    let (siao, other_id) = (
+        s.siao.store.identity().device.to_string(),
+        other.store.identity().device.to_string(),
+    );
+    assert_eq!(status.orders[0].acknowledged_by, [siao]);
+    assert_eq!(status.orders[0].waiting_for, [other_id]);
 }

@@ -12,7 +12,7 @@ use crate::trust_attacks::Relay;
 
 /// One change to `record` as `d` holds it, written by `edit` under `d`'s own actor, signed by
 /// `d`'s device and sealed for its space: what a modified app pushes.
-fn forged(
+pub(crate) fn forged(
     d: &Device,
     record: RecordId,
     edit: impl FnOnce(&mut AutoCommit),

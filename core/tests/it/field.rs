@@ -1,0 +1,236 @@
+//! The field app's screens, driven as a worker drives them: events in, view models out (the
+//! texts, the order of the lists, what is offered), in French and in English.
+
+use allervers_core::field::{Event, FieldApp, View};
+use allervers_core::vocab::Lang;
+use allervers_core::{Edit, NewAction, NewEncounter, NewPerson, PersonQuery, RecordId, Value};
+use chrono::{Duration, NaiveDate};
+
+use crate::common::{device, Device};
+
+fn add(d: &Device, name: Option<&str>, nickname: Option<&str>) -> RecordId {
+    d.clock.set(d.store.now() + Duration::minutes(1));
+    d.store
+        .add_person(&NewPerson {
+            name: name.map(str::to_string),
+            nickname: nickname.map(str::to_string),
+            situation: Some("street".into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn meet(d: &Device, person: RecordId, days_ago: i64) {
+    d.store
+        .log_encounter(&NewEncounter {
+            occurred_at: Some(d.store.now() - Duration::days(days_ago)),
+            persons: vec![person],
+            place: Some("passage Brady".into()),
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+fn search(view: View) -> allervers_core::field::SearchView {
+    match view {
+        View::Search(v) => v,
+        other => panic!("not the search screen: {other:?}"),
+    }
+}
+
+/// Titles of the rows of a list.
+fn titles(rows: &[allervers_core::field::PersonRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.title.as_str()).collect()
+}
+
+#[test]
+fn a_worker_finds_a_person_as_they_type_sees_a_likely_duplicate_and_creates_from_the_text() {
+    let d = device("Téléphone maraude", "Amina");
+    let karim = add(&d, Some("Karim"), Some("Le Grand"));
+    let zoe = add(&d, Some("Zoé"), None);
+    add(&d, Some("Karima"), None);
+    meet(&d, zoe, 1);
+    meet(&d, karim, 3);
+    let mut app = FieldApp::new(Lang::Fr);
+
+    // Opening: everyone, the most recently met first, labelled.
+    let v = search(app.update(&d.store, Event::Start));
+    assert_eq!(v.title, "Trouver ou créer une personne");
+    assert_eq!(titles(&v.rows), ["Zoé", "Karim", "Karima"]);
+    assert_eq!(v.rows[1].detail, "Le Grand · rue");
+    assert_eq!(v.rows[0].last_seen, "vu·e hier");
+    assert_eq!(v.rows[1].last_seen, "vu·e il y a 3 jours");
+    assert_eq!(v.rows[2].last_seen, "jamais rencontré·e");
+    assert_eq!((v.create, v.empty), (None, None));
+
+    // Typing: accents and case ignored; a name typed whole is a likely duplicate, shown apart.
+    let v = search(app.update(&d.store, Event::Search { text: "KAR".into() }));
+    assert_eq!(titles(&v.rows), ["Karim", "Karima"]);
+    assert!(v.duplicates.is_empty());
+    let v = search(app.update(
+        &d.store,
+        Event::Search {
+            text: "karïm ".into(),
+        },
+    ));
+    assert_eq!(titles(&v.duplicates), ["Karim"]);
+    assert_eq!(v.duplicates[0].id, karim);
+    assert_eq!(
+        titles(&v.rows),
+        ["Karima"],
+        "found, but not a likely duplicate"
+    );
+    assert_eq!(v.create.as_ref().unwrap().label, "Créer « karïm »");
+    let v = search(app.update(
+        &d.store,
+        Event::Search {
+            text: "le grand".into(),
+        },
+    ));
+    assert_eq!(titles(&v.duplicates), ["Karim"]);
+
+    // Nobody matches: said, and creating is offered; created from the text as a nickname.
+    let v = search(app.update(
+        &d.store,
+        Event::Search {
+            text: "Le Rouquin".into(),
+        },
+    ));
+    assert_eq!(v.empty.as_deref(), Some("Personne ne correspond."));
+    let v = search(app.update(&d.store, Event::Create { as_nickname: true }));
+    assert_eq!(
+        titles(&v.duplicates),
+        ["Le Rouquin"],
+        "the new person, found by what was typed"
+    );
+    assert_eq!(v.problem, None);
+    let created = d
+        .store
+        .list_persons(&PersonQuery {
+            search: Some("rouquin".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].nickname.as_deref(), Some("Le Rouquin"));
+    assert_eq!(created[0].name, None);
+
+    // Creating from nothing is refused in one sentence, once.
+    app.update(&d.store, Event::Search { text: "   ".into() });
+    let v = search(app.update(&d.store, Event::Create { as_nickname: false }));
+    assert_eq!(
+        v.problem.as_deref(),
+        Some("Tapez un nom ou un surnom avant de créer la personne.")
+    );
+    assert_eq!(search(app.view(&d.store)).problem, None);
+
+    // The same screen in English.
+    let mut en = FieldApp::new(Lang::En);
+    let v = search(en.update(&d.store, Event::Search { text: "zoe".into() }));
+    assert_eq!(v.title, "Find or add a person");
+    assert_eq!(v.create.unwrap().label, "Add \u{201c}zoe\u{201d}");
+    assert_eq!(v.duplicates[0].last_seen, "seen yesterday");
+}
+
+#[test]
+fn the_to_see_again_screen_lists_follow_ups_then_alerts_then_persons_not_met_for_long() {
+    let d = device("Téléphone maraude", "Amina");
+    let (lucien, rose, yanis, hugo, ines) = (
+        add(&d, Some("Lucien"), None),
+        add(&d, Some("Rose"), None),
+        add(&d, Some("Yanis"), None),
+        add(&d, Some("Hugo"), None),
+        add(&d, Some("Inès"), None),
+    );
+    d.store
+        .add_action(&NewAction {
+            person: rose,
+            title: "Rendez-vous CCAS".into(),
+            category: "papers".into(),
+            due_at: NaiveDate::from_ymd_opt(2026, 3, 5),
+            assigned_to: None,
+        })
+        .unwrap();
+    d.store
+        .edit(
+            yanis,
+            &[Edit::Set(
+                "alert_level".into(),
+                Value::Code("very_vulnerable".into()),
+            )],
+        )
+        .unwrap();
+    d.store
+        .edit(
+            ines,
+            &[Edit::Set("alert_level".into(), Value::Code("none".into()))],
+        )
+        .unwrap();
+    // Rose is also on the alert list: she is listed once, under her follow-up.
+    d.store
+        .edit(
+            rose,
+            &[Edit::Set("alert_level".into(), Value::Code("watch".into()))],
+        )
+        .unwrap();
+    meet(&d, lucien, 40);
+    meet(&d, hugo, 20);
+    meet(&d, yanis, 2);
+    meet(&d, ines, 1);
+    meet(&d, rose, 1);
+
+    let mut app = FieldApp::new(Lang::Fr);
+    let v = match app.update(&d.store, Event::ShowSeeAgain) {
+        View::SeeAgain(v) => v,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(v.title, "À revoir");
+    let sections: Vec<(&str, Vec<&str>)> = v
+        .sections
+        .iter()
+        .map(|s| (s.title.as_str(), titles(&s.rows)))
+        .collect();
+    assert_eq!(
+        sections,
+        [
+            ("Suivi à faire", vec!["Rose"]),
+            ("Liste d'alerte", vec!["Yanis"]),
+            ("Pas vu·es depuis 14 jours ou plus", vec!["Lucien", "Hugo"]),
+        ]
+    );
+    assert_eq!(
+        v.sections[0].rows[0].detail,
+        "Rendez-vous CCAS (2026-03-05)"
+    );
+    assert_eq!(
+        v.sections[1].rows[0].alert.as_deref(),
+        Some("très vulnérable")
+    );
+    assert_eq!(v.empty, None);
+
+    // The organisation's own number of days.
+    let mut app = FieldApp::new(Lang::En).with_not_seen_days(30);
+    let View::SeeAgain(v) = app.update(&d.store, Event::ShowSeeAgain) else {
+        panic!("not the see-again screen")
+    };
+    assert_eq!(v.sections[2].title, "Not seen for 30 days or more");
+    assert_eq!(titles(&v.sections[2].rows), ["Lucien"]);
+    // Back to the search.
+    assert!(matches!(
+        app.update(&d.store, Event::ShowSearch),
+        View::Search(_)
+    ));
+}
+
+#[test]
+fn nobody_to_see_again_is_said() {
+    let d = device("Téléphone maraude", "Amina");
+    let View::SeeAgain(v) = FieldApp::new(Lang::Fr).update(&d.store, Event::ShowSeeAgain) else {
+        panic!("not the see-again screen")
+    };
+    assert!(v.sections.is_empty());
+    assert_eq!(
+        v.empty.as_deref(),
+        Some("Personne à revoir pour l'instant.")
+    );
+}
