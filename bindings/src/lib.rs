@@ -9,6 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 uniffi::setup_scaffolding!();
 
+mod field;
+
 /// The errors a shell can act on: the core's public `ApiError`, mirrored.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FfiError {
@@ -971,6 +973,13 @@ impl allervers_client::Exchange for Http {
 pub struct Store {
     inner: core::Store,
     listener: std::sync::Mutex<Option<Arc<dyn SyncListener>>>,
+}
+
+impl Store {
+    /// The core's store, for the other objects of the bindings (the field app).
+    pub(crate) fn core(&self) -> &core::Store {
+        &self.inner
+    }
 }
 
 #[uniffi::export]

@@ -87,6 +87,16 @@ fun main() {
         expect(store.conflicts().isEmpty(), "resolved")
     }
 
+    check("the field app's screens cross as view models") {
+        val app = FieldApp(store, "fr", 14u)
+        val search = app.send(FieldEvent.Search("karim")) as FieldView.Search
+        expect(search.view.duplicates.map { it.title } == listOf("Karim"), "likely duplicate: ${search.view.duplicates}")
+        expect(search.view.create?.label == "Créer « karim »", "create offer: ${search.view.create}")
+        val seeAgain = app.send(FieldEvent.ShowSeeAgain) as FieldView.SeeAgain
+        expect(seeAgain.view.title == "À revoir", "title: ${seeAgain.view.title}")
+        expectThrows<FfiException.InvalidInput> { FieldApp(store, "de", null) }
+    }
+
     testRepository(::check)
 
     dir.deleteRecursively()

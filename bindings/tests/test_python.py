@@ -260,6 +260,29 @@ class FieldSession(unittest.TestCase):
         self.store.resolve(karim, "situation", "hotel")
         self.assertEqual(self.store.conflicts(), [])
 
+    def test_the_field_app_finds_creates_and_lists_whom_to_see_again(self):
+        karim = self.store.add_person(person(name="Karim", situation="street"))
+        app = av.FieldApp(self.store, "fr", None)
+        view = app.send(av.FieldEvent.START())
+        self.assertTrue(view.is_SEARCH())
+        self.assertEqual([r.title for r in view.view.rows], ["Karim"])
+        self.assertEqual(view.view.rows[0].detail, "rue")
+        self.assertEqual(view.view.rows[0].last_seen, "jamais rencontré·e")
+        view = app.send(av.FieldEvent.SEARCH("KARIM")).view
+        self.assertEqual([r.id for r in view.duplicates], [karim])
+        self.assertEqual(view.create.label, "Créer « KARIM »")
+        app.send(av.FieldEvent.SEARCH("Le Rouquin"))
+        view = app.send(av.FieldEvent.CREATE(True)).view
+        self.assertIsNone(view.problem)
+        self.assertEqual([r.title for r in view.duplicates], ["Le Rouquin"])
+        self.assertEqual(self.store.person(view.duplicates[0].id).nickname, "Le Rouquin")
+        see_again = app.send(av.FieldEvent.SHOW_SEE_AGAIN())
+        self.assertTrue(see_again.is_SEE_AGAIN())
+        self.assertEqual(see_again.view.title, "À revoir")
+        self.assertEqual(see_again.view.empty, "Personne à revoir pour l'instant.")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            av.FieldApp(self.store, "de", None)
+
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 ADMIN = "python-bindings-admin-token"

@@ -1,0 +1,215 @@
+//! The field app through uniffi: a `FieldApp` over a `Store`, events in, view models out, each a
+//! mirror of the core's (`allervers_core::field`). The shells render the views and send the
+//! events; nothing is decided here.
+
+use std::sync::{Arc, Mutex};
+
+use allervers_core as core;
+use core::field as app;
+
+use crate::{FfiError, Result, Store};
+
+/// What the worker did.
+#[derive(uniffi::Enum)]
+pub enum FieldEvent {
+    /// The app opened (or came back to the foreground).
+    Start,
+    /// The search box now holds `text`.
+    Search {
+        text: String,
+    },
+    /// Create a person from what was typed, as their name or as their nickname.
+    Create {
+        as_nickname: bool,
+    },
+    ShowSeeAgain,
+    ShowSearch,
+}
+
+impl From<FieldEvent> for app::Event {
+    fn from(e: FieldEvent) -> Self {
+        match e {
+            FieldEvent::Start => app::Event::Start,
+            FieldEvent::Search { text } => app::Event::Search { text },
+            FieldEvent::Create { as_nickname } => app::Event::Create { as_nickname },
+            FieldEvent::ShowSeeAgain => app::Event::ShowSeeAgain,
+            FieldEvent::ShowSearch => app::Event::ShowSearch,
+        }
+    }
+}
+
+/// One person in a list.
+#[derive(uniffi::Record)]
+pub struct FieldPersonRow {
+    pub id: String,
+    pub title: String,
+    pub detail: String,
+    pub last_seen: String,
+    pub alert: Option<String>,
+}
+
+impl From<app::PersonRow> for FieldPersonRow {
+    fn from(r: app::PersonRow) -> Self {
+        FieldPersonRow {
+            id: r.id.to_string(),
+            title: r.title,
+            detail: r.detail,
+            last_seen: r.last_seen,
+            alert: r.alert,
+        }
+    }
+}
+
+fn rows(rows: Vec<app::PersonRow>) -> Vec<FieldPersonRow> {
+    rows.into_iter().map(Into::into).collect()
+}
+
+/// The offer to create a person from what was typed.
+#[derive(uniffi::Record)]
+pub struct FieldCreateOffer {
+    pub label: String,
+    pub as_name: String,
+    pub as_nickname: String,
+}
+
+/// The find-or-create screen.
+#[derive(uniffi::Record)]
+pub struct FieldSearchView {
+    pub title: String,
+    pub hint: String,
+    pub query: String,
+    pub duplicates_title: String,
+    pub duplicates: Vec<FieldPersonRow>,
+    pub rows: Vec<FieldPersonRow>,
+    pub empty: Option<String>,
+    pub create: Option<FieldCreateOffer>,
+    pub pending_changes: u64,
+    pub problem: Option<String>,
+}
+
+/// A section of the *to see again* screen.
+#[derive(uniffi::Record)]
+pub struct FieldSeeAgainSection {
+    pub title: String,
+    pub rows: Vec<FieldPersonRow>,
+}
+
+/// The *to see again* screen.
+#[derive(uniffi::Record)]
+pub struct FieldSeeAgainView {
+    pub title: String,
+    pub sections: Vec<FieldSeeAgainSection>,
+    pub empty: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// One screen, ready to render.
+#[derive(uniffi::Enum)]
+pub enum FieldView {
+    Search { view: FieldSearchView },
+    SeeAgain { view: FieldSeeAgainView },
+}
+
+impl From<app::View> for FieldView {
+    fn from(v: app::View) -> Self {
+        match v {
+            app::View::Search(v) => FieldView::Search {
+                view: FieldSearchView {
+                    title: v.title,
+                    hint: v.hint,
+                    query: v.query,
+                    duplicates_title: v.duplicates_title,
+                    duplicates: rows(v.duplicates),
+                    rows: rows(v.rows),
+                    empty: v.empty,
+                    create: v.create.map(|c| FieldCreateOffer {
+                        label: c.label,
+                        as_name: c.as_name,
+                        as_nickname: c.as_nickname,
+                    }),
+                    pending_changes: v.pending_changes,
+                    problem: v.problem,
+                },
+            },
+            app::View::SeeAgain(v) => FieldView::SeeAgain {
+                view: FieldSeeAgainView {
+                    title: v.title,
+                    sections: v
+                        .sections
+                        .into_iter()
+                        .map(|s| FieldSeeAgainSection {
+                            title: s.title,
+                            rows: rows(s.rows),
+                        })
+                        .collect(),
+                    empty: v.empty,
+                    problem: v.problem,
+                },
+            },
+        }
+    }
+}
+
+/// The field app of one store: its screens' state between events.
+#[derive(uniffi::Object)]
+pub struct FieldApp {
+    store: Arc<Store>,
+    app: Mutex<app::FieldApp>,
+}
+
+#[uniffi::export]
+impl FieldApp {
+    /// The app over `store`, its words in `lang` (`fr` or `en`), persons not met for
+    /// `not_seen_days` days listed to see again (the organisation's choice; 14 by default).
+    #[uniffi::constructor]
+    pub fn new(store: Arc<Store>, lang: String, not_seen_days: Option<u32>) -> Result<Arc<Self>> {
+        let lang = match lang.as_str() {
+            "fr" => core::vocab::Lang::Fr,
+            "en" => core::vocab::Lang::En,
+            _ => {
+                return Err(FfiError::InvalidInput {
+                    field: "lang".into(),
+                    reason: "is fr or en".into(),
+                })
+            }
+        };
+        let app = app::FieldApp::new(lang)
+            .with_not_seen_days(not_seen_days.unwrap_or(app::DEFAULT_NOT_SEEN_DAYS));
+        Ok(Arc::new(FieldApp {
+            store,
+            app: Mutex::new(app),
+        }))
+    }
+
+    /// Applies what the worker did and returns the screen to show (a refused action is in the
+    /// view's problem, in one sentence).
+    pub fn send(&self, event: FieldEvent) -> Result<FieldView> {
+        self.with(|app, store| app.update(store, event.into()))
+    }
+
+    /// The screen to show now (after a sync, for instance).
+    pub fn view(&self) -> Result<FieldView> {
+        self.with(|app, store| app.view(store))
+    }
+}
+
+impl FieldApp {
+    fn with(
+        &self,
+        f: impl FnOnce(&mut app::FieldApp, &core::Store) -> app::View,
+    ) -> Result<FieldView> {
+        let run = || {
+            let mut app = self
+                .app
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut app, self.store.core())
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+            Ok(view) => Ok(view.into()),
+            Err(_) => Err(FfiError::Internal {
+                detail: "the core failed unexpectedly".into(),
+            }),
+        }
+    }
+}
