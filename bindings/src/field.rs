@@ -24,17 +24,84 @@ pub enum FieldEvent {
     },
     ShowSeeAgain,
     ShowSearch,
+    /// Open the encounter form, with this person (an id) met when given.
+    NewEncounter {
+        person: Option<String>,
+    },
+    SearchPerson {
+        text: String,
+    },
+    AddPerson {
+        id: String,
+    },
+    RemovePerson {
+        id: String,
+    },
+    /// One more anonymous person (1) or one fewer (-1).
+    Anonymous {
+        delta: i64,
+    },
+    ToggleService {
+        code: String,
+    },
+    Place {
+        text: String,
+    },
+    /// Where the phone is, when the worker allows it.
+    Coordinates {
+        latitude: f64,
+        longitude: f64,
+    },
+    Kind {
+        code: String,
+    },
+    Notes {
+        text: String,
+    },
+    FollowUp {
+        needed: bool,
+    },
+    Save,
 }
 
-impl From<FieldEvent> for app::Event {
-    fn from(e: FieldEvent) -> Self {
-        match e {
+fn record(text: &str) -> Result<core::RecordId> {
+    text.parse().map_err(|_| FfiError::InvalidInput {
+        field: "id".into(),
+        reason: "is not a record id".into(),
+    })
+}
+
+impl TryFrom<FieldEvent> for app::Event {
+    type Error = FfiError;
+
+    fn try_from(e: FieldEvent) -> Result<Self> {
+        Ok(match e {
             FieldEvent::Start => app::Event::Start,
             FieldEvent::Search { text } => app::Event::Search { text },
             FieldEvent::Create { as_nickname } => app::Event::Create { as_nickname },
             FieldEvent::ShowSeeAgain => app::Event::ShowSeeAgain,
             FieldEvent::ShowSearch => app::Event::ShowSearch,
-        }
+            FieldEvent::NewEncounter { person } => app::Event::NewEncounter {
+                person: person.as_deref().map(record).transpose()?,
+            },
+            FieldEvent::SearchPerson { text } => app::Event::SearchPerson { text },
+            FieldEvent::AddPerson { id } => app::Event::AddPerson { id: record(&id)? },
+            FieldEvent::RemovePerson { id } => app::Event::RemovePerson { id: record(&id)? },
+            FieldEvent::Anonymous { delta } => app::Event::Anonymous { delta },
+            FieldEvent::ToggleService { code } => app::Event::ToggleService { code },
+            FieldEvent::Place { text } => app::Event::Place { text },
+            FieldEvent::Coordinates {
+                latitude,
+                longitude,
+            } => app::Event::Coordinates {
+                latitude,
+                longitude,
+            },
+            FieldEvent::Kind { code } => app::Event::Kind { code },
+            FieldEvent::Notes { text } => app::Event::Notes { text },
+            FieldEvent::FollowUp { needed } => app::Event::FollowUp { needed },
+            FieldEvent::Save => app::Event::Save,
+        })
     }
 }
 
@@ -78,12 +145,60 @@ pub struct FieldSearchView {
     pub title: String,
     pub hint: String,
     pub query: String,
+    pub followed: String,
     pub duplicates_title: String,
     pub duplicates: Vec<FieldPersonRow>,
     pub rows: Vec<FieldPersonRow>,
     pub empty: Option<String>,
     pub create: Option<FieldCreateOffer>,
+    pub notice: Option<String>,
     pub pending_changes: u64,
+    pub problem: Option<String>,
+}
+
+/// One of a list's choices (a service, a kind), labelled.
+#[derive(uniffi::Record)]
+pub struct FieldChoice {
+    pub code: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn choices(list: Vec<app::Choice>) -> Vec<FieldChoice> {
+    list.into_iter()
+        .map(|c| FieldChoice {
+            code: c.code,
+            label: c.label,
+            selected: c.selected,
+        })
+        .collect()
+}
+
+/// A person named in an encounter.
+#[derive(uniffi::Record)]
+pub struct FieldNamed {
+    pub id: String,
+    pub title: String,
+}
+
+/// The encounter form.
+#[derive(uniffi::Record)]
+pub struct FieldEncounterView {
+    pub title: String,
+    pub persons: Vec<FieldNamed>,
+    pub search: String,
+    pub found: Vec<FieldPersonRow>,
+    pub anonymous: i64,
+    pub anonymous_label: String,
+    pub can_decrease: bool,
+    pub services: Vec<FieldChoice>,
+    pub place: String,
+    pub recent_places: Vec<String>,
+    pub located: bool,
+    pub kinds: Vec<FieldChoice>,
+    pub notes: String,
+    pub follow_up: bool,
+    pub can_save: bool,
     pub problem: Option<String>,
 }
 
@@ -108,6 +223,7 @@ pub struct FieldSeeAgainView {
 pub enum FieldView {
     Search { view: FieldSearchView },
     SeeAgain { view: FieldSeeAgainView },
+    Encounter { view: FieldEncounterView },
 }
 
 impl From<app::View> for FieldView {
@@ -118,6 +234,7 @@ impl From<app::View> for FieldView {
                     title: v.title,
                     hint: v.hint,
                     query: v.query,
+                    followed: v.followed,
                     duplicates_title: v.duplicates_title,
                     duplicates: rows(v.duplicates),
                     rows: rows(v.rows),
@@ -127,6 +244,7 @@ impl From<app::View> for FieldView {
                         as_name: c.as_name,
                         as_nickname: c.as_nickname,
                     }),
+                    notice: v.notice,
                     pending_changes: v.pending_changes,
                     problem: v.problem,
                 },
@@ -143,6 +261,33 @@ impl From<app::View> for FieldView {
                         })
                         .collect(),
                     empty: v.empty,
+                    problem: v.problem,
+                },
+            },
+            app::View::Encounter(v) => FieldView::Encounter {
+                view: FieldEncounterView {
+                    title: v.title,
+                    persons: v
+                        .persons
+                        .into_iter()
+                        .map(|p| FieldNamed {
+                            id: p.id.to_string(),
+                            title: p.title,
+                        })
+                        .collect(),
+                    search: v.search,
+                    found: rows(v.found),
+                    anonymous: v.anonymous,
+                    anonymous_label: v.anonymous_label,
+                    can_decrease: v.can_decrease,
+                    services: choices(v.services),
+                    place: v.place,
+                    recent_places: v.recent_places,
+                    located: v.located,
+                    kinds: choices(v.kinds),
+                    notes: v.notes,
+                    follow_up: v.follow_up,
+                    can_save: v.can_save,
                     problem: v.problem,
                 },
             },
@@ -184,7 +329,8 @@ impl FieldApp {
     /// Applies what the worker did and returns the screen to show (a refused action is in the
     /// view's problem, in one sentence).
     pub fn send(&self, event: FieldEvent) -> Result<FieldView> {
-        self.with(|app, store| app.update(store, event.into()))
+        let event = app::Event::try_from(event)?;
+        self.with(|app, store| app.update(store, event))
     }
 
     /// The screen to show now (after a sync, for instance).

@@ -95,6 +95,11 @@ fun main() {
         val seeAgain = app.send(FieldEvent.ShowSeeAgain) as FieldView.SeeAgain
         expect(seeAgain.view.title == "À revoir", "title: ${seeAgain.view.title}")
         expectThrows<FfiException.InvalidInput> { FieldApp(store, "de", null) }
+        val form = app.send(FieldEvent.NewEncounter(null)) as FieldView.Encounter
+        expect(!form.view.canSave, "nobody met yet")
+        app.send(FieldEvent.Anonymous(1L))
+        val saved = app.send(FieldEvent.Save) as FieldView.Search
+        expect(saved.view.notice == "Rencontre enregistrée.", "saved: ${saved.view.notice}")
     }
 
     testRepository(::check)

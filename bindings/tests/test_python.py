@@ -282,6 +282,18 @@ class FieldSession(unittest.TestCase):
         self.assertEqual(see_again.view.empty, "Personne à revoir pour l'instant.")
         with self.assertRaises(av.FfiError.InvalidInput):
             av.FieldApp(self.store, "de", None)
+        form = app.send(av.FieldEvent.NEW_ENCOUNTER(karim)).view
+        self.assertEqual([p.title for p in form.persons], ["Karim"])
+        app.send(av.FieldEvent.ANONYMOUS(1))
+        app.send(av.FieldEvent.TOGGLE_SERVICE("drink"))
+        form = app.send(av.FieldEvent.PLACE("square Villemin")).view
+        self.assertTrue(form.can_save)
+        self.assertEqual([s.code for s in form.services if s.selected], ["drink"])
+        saved = app.send(av.FieldEvent.SAVE())
+        self.assertTrue(saved.is_SEARCH())
+        self.assertEqual(saved.view.notice, "Rencontre enregistrée.")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            app.send(av.FieldEvent.ADD_PERSON("not an id"))
 
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")

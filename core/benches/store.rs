@@ -214,7 +214,93 @@ fn main() {
         );
     }
 
-    // 4. The timeline of one person met 200 times.
+    // 4. The field app on the seeded store: the first screen, each keystroke of a search, the
+    //    hints of a creation form, the to-see-again screen, and the office's duplicate list.
+    {
+        use allervers_core::field::{Event, FieldApp};
+        let mut first = Vec::new();
+        for _ in 0..7 {
+            let t = Instant::now();
+            let store = Store::open(&path, &key).unwrap();
+            let mut app = FieldApp::new(allervers_core::vocab::Lang::Fr);
+            let view = app.update(&store, Event::Start);
+            first.push(t.elapsed());
+            assert!(matches!(view, allervers_core::field::View::Search(_)));
+        }
+        println!(
+            "field app: open the store and make the first screen: median {:.1} ms (bound 20 ms)",
+            ms(median(first))
+        );
+        let store = Store::open(&path, &key).unwrap();
+        let mut app = FieldApp::new(allervers_core::vocab::Lang::Fr);
+        // As on the phone: the first screen, then the worker types.
+        app.update(&store, Event::Start);
+        let mut keystrokes = Vec::new();
+        let mut typed = Vec::new();
+        for word in ["Karim", "Fatou", "Mamadou", "le Grand", "Zoé", "Qxz"] {
+            for _ in 0..3 {
+                for end in word.char_indices().map(|(i, c)| i + c.len_utf8()) {
+                    let t = Instant::now();
+                    app.update(
+                        &store,
+                        Event::Search {
+                            text: word[..end].to_string(),
+                        },
+                    );
+                    keystrokes.push(t.elapsed());
+                    typed.push(word[..end].to_string());
+                }
+            }
+        }
+        // The first keystroke after the store opened reads the persons' pages from the file;
+        // the others find them in SQLite's page cache.
+        let first = keystrokes.remove(0);
+        typed.remove(0);
+        let (slowest, slowest_text) = keystrokes
+            .iter()
+            .zip(&typed)
+            .max_by_key(|(t, _)| **t)
+            .map(|(t, w)| (*t, w.clone()))
+            .unwrap_or_default();
+        println!(
+            "field app: a keystroke of a search, view model included ({} keystrokes): first after opening {:.2} ms, then median {:.2} ms, slowest {:.2} ms ({slowest_text:?}) (bound 10 ms)",
+            keystrokes.len() + 1,
+            ms(first),
+            ms(median(keystrokes)),
+            ms(slowest)
+        );
+        let mut hints = Vec::new();
+        for name in ["Karim", "Fatou", "le Grand", "Personne Inconnue"] {
+            for _ in 0..5 {
+                let t = Instant::now();
+                store.duplicate_hints(Some(name), None, None).unwrap();
+                hints.push(t.elapsed());
+            }
+        }
+        println!(
+            "field app: duplicate hints for a typed name: median {:.2} ms (bound 10 ms)",
+            ms(median(hints))
+        );
+        let mut see_again = Vec::new();
+        for _ in 0..7 {
+            let t = Instant::now();
+            app.update(&store, Event::ShowSeeAgain);
+            see_again.push(t.elapsed());
+        }
+        println!(
+            "field app: the to-see-again screen: median {:.1} ms",
+            ms(median(see_again))
+        );
+        let t = Instant::now();
+        let pairs = store.likely_duplicates().unwrap();
+        println!(
+            "office: likely duplicates among {persons} persons: {} pairs in {:.0} ms",
+            pairs.len(),
+            ms(t.elapsed())
+        );
+    }
+
+    // 5. The timeline of one person met 200 times.
     {
         let store = Store::open(&path, &key).unwrap();
         let p = store

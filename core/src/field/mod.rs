@@ -5,10 +5,13 @@
 //! models and send the events; no label, sorting or rule is decided there.
 //!
 //! Screens so far: find or create a person (`search.rs`: search as the worker types, create from
-//! what was typed, with the likely duplicates shown first) and *to see again* (`see_again.rs`:
-//! open follow-ups, the alert list, persons not met for the organisation's number of days).
+//! what was typed, with the likely duplicates shown first), the encounter form (`encounter.rs`:
+//! persons and an anonymous count, services the team uses most first, recent places) and *to
+//! see again* (`see_again.rs`: open follow-ups, the alert list, persons not met for the
+//! organisation's number of days).
 //! Labels and relative days are in `words.rs`.
 
+mod encounter;
 mod search;
 mod see_again;
 mod words;
@@ -16,8 +19,9 @@ mod words;
 use serde::Serialize;
 
 use crate::vocab::Lang;
-use crate::{Result, Store};
+use crate::{RecordId, Result, Store};
 
+pub use encounter::{Choice, EncounterView, Named};
 pub use search::{CreateOffer, PersonRow, SearchView};
 pub use see_again::{SeeAgainSection, SeeAgainView};
 
@@ -31,13 +35,61 @@ pub enum Event {
     /// The app opened (or came back): the first screen.
     Start,
     /// The search box now holds `text`.
-    Search { text: String },
+    Search {
+        text: String,
+    },
     /// Create a person from what was typed: the text as their name, or as their nickname.
-    Create { as_nickname: bool },
+    Create {
+        as_nickname: bool,
+    },
     /// Show the *to see again* screen.
     ShowSeeAgain,
-    /// Back to finding a person.
+    /// Back to finding a person (an encounter form is dropped).
     ShowSearch,
+    /// Open the encounter form, with this person met when given.
+    NewEncounter {
+        person: Option<RecordId>,
+    },
+    /// On the encounter form: the person search now holds `text`.
+    SearchPerson {
+        text: String,
+    },
+    /// On the encounter form: a person met, added or taken off.
+    AddPerson {
+        id: RecordId,
+    },
+    RemovePerson {
+        id: RecordId,
+    },
+    /// On the encounter form: one more anonymous person (`1`) or one fewer (`-1`).
+    Anonymous {
+        delta: i64,
+    },
+    /// On the encounter form: a service given, or taken back.
+    ToggleService {
+        code: String,
+    },
+    /// On the encounter form: the place, typed or picked from the recent ones.
+    Place {
+        text: String,
+    },
+    /// On the encounter form: where the phone is, when the worker allows it.
+    Coordinates {
+        latitude: f64,
+        longitude: f64,
+    },
+    /// On the encounter form: its kind (first contact, follow-up, intervention).
+    Kind {
+        code: String,
+    },
+    Notes {
+        text: String,
+    },
+    FollowUp {
+        needed: bool,
+    },
+    /// Save the encounter form; back to finding a person once saved.
+    Save,
 }
 
 /// One screen, ready to render.
@@ -46,6 +98,7 @@ pub enum Event {
 pub enum View {
     Search(SearchView),
     SeeAgain(SeeAgainView),
+    Encounter(EncounterView),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53,9 +106,11 @@ enum Screen {
     #[default]
     Search,
     SeeAgain,
+    Encounter(encounter::Draft),
 }
 
-/// The app's state between events: the screen shown, what was typed, the last problem.
+/// The app's state between events: the screen shown (with the encounter form's draft), what
+/// was typed, the last problem and notice.
 #[derive(Clone, Debug)]
 pub struct FieldApp {
     lang: Lang,
@@ -64,6 +119,8 @@ pub struct FieldApp {
     typed: String,
     /// A problem to say once, on the next view (a creation refused...).
     problem: Option<String>,
+    /// What was just done, said once on the next search screen.
+    notice: Option<String>,
 }
 
 impl FieldApp {
@@ -74,6 +131,7 @@ impl FieldApp {
             screen: Screen::default(),
             typed: String::new(),
             problem: None,
+            notice: None,
         }
     }
 
@@ -101,6 +159,26 @@ impl FieldApp {
                 }
             }
             Event::ShowSeeAgain => self.screen = Screen::SeeAgain,
+            Event::NewEncounter { person } => {
+                self.screen = Screen::Encounter(encounter::Draft::new(person))
+            }
+            Event::Save => {
+                if let Screen::Encounter(draft) = &self.screen {
+                    match draft.save(store) {
+                        Ok(Some(_)) => {
+                            self.screen = Screen::Search;
+                            self.notice = Some(words::t(self.lang, "saved").into());
+                        }
+                        Ok(None) => self.problem = Some(words::t(self.lang, "nobody_met").into()),
+                        Err(e) => self.problem = Some(words::problem(e, self.lang)),
+                    }
+                }
+            }
+            form => {
+                if let Screen::Encounter(draft) = &mut self.screen {
+                    edit(draft, form);
+                }
+            }
         }
         self.view(store)
     }
@@ -108,32 +186,70 @@ impl FieldApp {
     /// The screen to show now (what the store holds changed since: a sync ran).
     pub fn view(&mut self, store: &Store) -> View {
         let problem = self.problem.take();
-        let built: Result<View> = match self.screen {
-            Screen::Search => search::view(store, &self.typed, self.lang).map(|mut v| {
-                v.problem = problem.clone().or(v.problem);
-                View::Search(v)
-            }),
+        let built: Result<View> = match &self.screen {
+            Screen::Search => {
+                let notice = self.notice.take();
+                search::view(store, &self.typed, self.lang).map(|mut v| {
+                    v.problem = problem.clone().or(v.problem);
+                    v.notice = notice;
+                    View::Search(v)
+                })
+            }
             Screen::SeeAgain => {
                 see_again::view(store, self.not_seen_days, self.lang).map(|mut v| {
                     v.problem = problem.clone().or(v.problem);
                     View::SeeAgain(v)
                 })
             }
+            Screen::Encounter(draft) => encounter::view(store, draft, self.lang).map(|mut v| {
+                v.problem = problem.clone();
+                View::Encounter(v)
+            }),
         };
         built.unwrap_or_else(|e| {
-            // The store could not be read: the screen says so, with nothing else.
-            let problem = Some(words::problem(e, self.lang));
-            match self.screen {
-                Screen::Search => View::Search(SearchView {
-                    query: self.typed.clone(),
-                    problem,
-                    ..SearchView::empty(self.lang)
-                }),
-                Screen::SeeAgain => View::SeeAgain(SeeAgainView {
-                    problem,
-                    ..SeeAgainView::empty(self.lang)
-                }),
-            }
+            // The store could not be read: the search screen says so, with nothing else (a form
+            // that cannot be shown is dropped).
+            self.screen = Screen::Search;
+            View::Search(SearchView {
+                query: self.typed.clone(),
+                problem: Some(words::problem(e, self.lang)),
+                ..SearchView::empty(self.lang)
+            })
         })
+    }
+}
+
+/// Applies an edit of the encounter form to its draft.
+fn edit(draft: &mut encounter::Draft, event: Event) {
+    match event {
+        Event::SearchPerson { text } => draft.search = text,
+        Event::AddPerson { id } => {
+            if !draft.persons.contains(&id) {
+                draft.persons.push(id);
+            }
+            draft.search.clear();
+        }
+        Event::RemovePerson { id } => draft.persons.retain(|p| *p != id),
+        Event::Anonymous { delta } => {
+            draft.anonymous = draft
+                .anonymous
+                .saturating_add(delta.clamp(-1, 1))
+                .clamp(0, 999)
+        }
+        Event::ToggleService { code } if !draft.services.remove(&code) => {
+            draft.services.insert(code);
+        }
+        Event::Place { text } => draft.place = text,
+        Event::Coordinates {
+            latitude,
+            longitude,
+        } => {
+            let valid = (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude);
+            draft.coordinates = valid.then_some((latitude, longitude));
+        }
+        Event::Kind { code } => draft.kind = code,
+        Event::Notes { text } => draft.notes = text,
+        Event::FollowUp { needed } => draft.follow_up = needed,
+        _ => {}
     }
 }

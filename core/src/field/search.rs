@@ -79,6 +79,8 @@ pub struct SearchView {
     pub hint: String,
     /// What the box holds.
     pub query: String,
+    /// How many persons the team follows ("312 personnes suivies"), before anything is typed.
+    pub followed: String,
     pub duplicates_title: String,
     /// Persons the typed text would likely duplicate (one of their names is exactly it, once
     /// folded): to check before creating anyone.
@@ -89,7 +91,10 @@ pub struct SearchView {
     pub empty: Option<String>,
     /// Offered once something is typed.
     pub create: Option<CreateOffer>,
-    /// Changes written on this phone that have not reached the relay yet.
+    /// What was just done, said once ("Rencontre enregistrée.").
+    pub notice: Option<String>,
+    /// Changes written on this phone that have not reached the relay yet (0 before it joins a
+    /// team).
     pub pending_changes: u64,
     pub problem: Option<String>,
 }
@@ -100,11 +105,13 @@ impl SearchView {
             title: t(lang, "search_title").into(),
             hint: t(lang, "search_hint").into(),
             query: String::new(),
+            followed: String::new(),
             duplicates_title: t(lang, "duplicates").into(),
             duplicates: Vec::new(),
             rows: Vec::new(),
             empty: None,
             create: None,
+            notice: None,
             pending_changes: 0,
             problem: None,
         }
@@ -121,7 +128,8 @@ pub(super) fn view(store: &Store, typed: &str, lang: Lang) -> Result<SearchView>
         limit: ROWS,
         include_inactive: false,
     })?;
-    let hints = if words.is_empty() {
+    // A letter is nobody's whole name: hints start at two.
+    let hints = if words.chars().count() < 2 {
         Vec::new()
     } else {
         store.duplicate_hints(Some(words), None, None)?
@@ -135,6 +143,13 @@ pub(super) fn view(store: &Store, typed: &str, lang: Lang) -> Result<SearchView>
         .collect();
     Ok(SearchView {
         query: typed.to_string(),
+        // Shown before anything is typed. Counting reads every person's row: the search that
+        // follows finds them in SQLite's cache.
+        followed: if words.is_empty() {
+            words::followed(store.active_person_count()?, lang)
+        } else {
+            String::new()
+        },
         empty: (!words.is_empty() && rows.is_empty() && duplicates.is_empty())
             .then(|| t(lang, "no_result").to_string()),
         create: (!words.is_empty()).then(|| CreateOffer {
@@ -144,7 +159,13 @@ pub(super) fn view(store: &Store, typed: &str, lang: Lang) -> Result<SearchView>
         }),
         duplicates,
         rows,
-        pending_changes: store.pending_changes()?,
+        // A phone that joined no team has nothing to send yet (it shows the joining screen):
+        // counting its changes would read every one of them.
+        pending_changes: if store.membership()?.is_some() {
+            store.pending_changes()?
+        } else {
+            0
+        },
         ..SearchView::empty(lang)
     })
 }

@@ -10,6 +10,12 @@ use crate::{ApiError, CoreError};
 pub(super) fn t(lang: Lang, key: &str) -> &'static str {
     let (fr, en) = match key {
         "search_title" => ("Trouver ou créer une personne", "Find or add a person"),
+        "encounter_title" => ("Nouvelle rencontre", "New encounter"),
+        "saved" => ("Rencontre enregistrée.", "Encounter saved."),
+        "nobody_met" => (
+            "Ajoutez une personne ou comptez les personnes anonymes avant d'enregistrer.",
+            "Add a person or count the anonymous people before saving.",
+        ),
         "search_hint" => ("Nom, surnom ou autre nom", "Name, nickname or other name"),
         "see_again_title" => ("À revoir", "To see again"),
         "open_actions" => ("Suivi à faire", "Follow-up to do"),
@@ -90,6 +96,26 @@ pub(super) fn not_seen_for(days: u32, lang: Lang) -> String {
         format!("Pas vu·es depuis {days} jours ou plus"),
         format!("Not seen for {days} days or more"),
     )
+}
+
+/// How many persons the team follows.
+pub(super) fn followed(count: u64, lang: Lang) -> String {
+    match (lang, count) {
+        (Lang::Fr, 0 | 1) => format!("{count} personne suivie"),
+        (Lang::Fr, _) => format!("{count} personnes suivies"),
+        (Lang::En, 1) => "1 person followed".to_string(),
+        (Lang::En, _) => format!("{count} persons followed"),
+    }
+}
+
+/// The anonymous people counted on an encounter form.
+pub(super) fn anonymous(count: i64, lang: Lang) -> String {
+    match (lang, count) {
+        (Lang::Fr, 0 | 1) => format!("{count} personne anonyme"),
+        (Lang::Fr, _) => format!("{count} personnes anonymes"),
+        (Lang::En, 1) => "1 anonymous person".to_string(),
+        (Lang::En, _) => format!("{count} anonymous people"),
+    }
 }
 
 /// The button that creates a person from what was typed.

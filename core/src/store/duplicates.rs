@@ -23,6 +23,14 @@ use crate::{CoreError, RecordId, Result};
 /// memory, or an age given instead of a year).
 pub const BIRTH_YEAR_SLACK: i64 = 2;
 
+/// A name held by more active persons than this says nothing by itself (a common first name):
+/// it pairs no one in the office's list, where it would bury the likely duplicates under
+/// thousands of pairs. Two persons sharing it and another name are still paired by the other.
+pub const COMMON_NAME: usize = 50;
+
+/// How many persons a creation form's hints list at most (the most recently met first).
+pub const HINTS: usize = 10;
+
 /// Two persons likely to be one.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LikelyDuplicate {
@@ -115,6 +123,41 @@ impl Store {
             .collect()
     }
 
+    /// The services and the place of the `limit` most recent encounters, the most recent
+    /// first: what an encounter form offers first.
+    pub fn recent_encounter_facts(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(Vec<String>, Option<String>)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT services, place FROM encounters ORDER BY occurred_at DESC LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit.min(100_000)).unwrap_or(100_000);
+        let rows = stmt.query_map([limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        rows.map(|r| {
+            let (services, place) = r?;
+            let services = services
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            Ok((services, place))
+        })
+        .collect()
+    }
+
+    /// How many persons are on the active list.
+    pub fn active_person_count(&self) -> Result<u64> {
+        let count: i64 = self
+            .lock()
+            .prepare_cached("SELECT count(*) FROM persons WHERE status IS NOT 'inactive'")?
+            .query_row([], |r| r.get(0))?;
+        Ok(count.max(0) as u64)
+    }
+
     /// The active persons with a follow-up action still to do, the one due earliest first
     /// (actions with no due date after the dated ones), each with that action's title and due
     /// day.
@@ -184,7 +227,7 @@ impl Store {
             }
         }
         let mut pairs: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
-        for (name, group) in &by_name {
+        for (name, group) in by_name.iter().filter(|(_, g)| g.len() <= COMMON_NAME) {
             for (n, &a) in group.iter().enumerate() {
                 for &b in &group[n + 1..] {
                     if close_years(persons[a].birth_year, persons[b].birth_year) {
@@ -207,7 +250,8 @@ impl Store {
     }
 
     /// The active persons a new person with this name, nickname and birth year would likely
-    /// duplicate: what a creation form shows while the worker types.
+    /// duplicate, the most recently met first, at most [`HINTS`]: what a creation form shows
+    /// while the worker types.
     pub fn duplicate_hints(
         &self,
         name: Option<&str>,
@@ -234,28 +278,29 @@ impl Store {
         };
         let patterns: Vec<String> = typed.iter().map(|n| like(n)).collect();
         let clauses = (1..=patterns.len())
-            .map(|i| format!("(' | ' || search || ' | ') LIKE ?{i} ESCAPE '\\'"))
+            .map(|i| format!("(' | ' || p.search || ' | ') LIKE ?{i} ESCAPE '\\'"))
             .collect::<Vec<_>>()
             .join(" OR ");
+        let year = patterns.len() + 1;
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT record_id, birth_year FROM persons
-             WHERE status IS NOT 'inactive' AND ({clauses}) ORDER BY created_at, record_id"
+            "SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p
+             WHERE p.status IS NOT 'inactive' AND ({clauses})
+               AND (?{year} IS NULL OR p.birth_year IS NULL
+                    OR abs(p.birth_year - ?{year}) <= {BIRTH_YEAR_SLACK})
+             ORDER BY last_seen IS NULL, last_seen DESC, p.created_at DESC LIMIT {HINTS}"
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(patterns.iter()), |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<i64>>(1)?))
-        })?;
-        let mut ids = Vec::new();
-        for row in rows {
-            let (id, year) = row?;
-            if close_years(year, birth_year) {
-                ids.push(
-                    RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?,
-                );
-            }
-        }
-        drop(stmt);
-        ids.into_iter().map(|id| summary(&conn, id)).collect()
+        let mut args: Vec<rusqlite::types::Value> = patterns
+            .into_iter()
+            .map(rusqlite::types::Value::Text)
+            .collect();
+        args.push(birth_year.map_or(
+            rusqlite::types::Value::Null,
+            rusqlite::types::Value::Integer,
+        ));
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), person_row)?;
+        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect()
     }
 }
 

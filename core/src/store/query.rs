@@ -96,13 +96,56 @@ pub(super) fn person_row(r: &rusqlite::Row) -> rusqlite::Result<PersonRow> {
 
 /// The `limit` most recently met persons, walking the encounters back from the newest (a few
 /// hundred rows for a screenful), then persons never met, newest first.
+/// The `LIKE` clauses (numbered from `?{first}`) and their arguments that keep the persons whose
+/// index row holds every one of `words` (folded).
+fn search_clauses(words: &[&str], first: usize) -> (Vec<String>, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    for word in words {
+        let escaped = word
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(format!("%{escaped}%"));
+        clauses.push(format!(
+            "p.search LIKE ?{} ESCAPE '\\'",
+            first + args.len() - 1
+        ));
+    }
+    (clauses, args)
+}
+
+/// The persons most recently met first, walking back through the encounters from now (so that
+/// a long list is never sorted whole), then those never met, the most recently recorded first;
+/// only those whose index row holds every one of `words` (folded), when some are given.
 fn recent_persons(
     conn: &Connection,
     limit: usize,
     include_inactive: bool,
+    words: &[&str],
 ) -> Result<Vec<PersonSummary>> {
     let mut out: Vec<PersonSummary> = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    // The persons the words match, read once: the walk looks up no one else.
+    let (clauses, args) = search_clauses(words, 1);
+    let matching: Option<std::collections::HashSet<RecordId>> = if words.is_empty() {
+        None
+    } else {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT p.record_id FROM persons p WHERE {}",
+            clauses.join(" AND ")
+        ))?;
+        let ids = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let mut set = std::collections::HashSet::new();
+        for id in ids {
+            if let Some(id) = RecordId::from_slice(&id?) {
+                set.insert(id);
+            }
+        }
+        Some(set)
+    };
     let mut walk = conn
         .prepare_cached("SELECT occurred_at, persons FROM encounters ORDER BY occurred_at DESC")?;
     let mut person = conn.prepare_cached(&format!(
@@ -117,7 +160,10 @@ fn recent_persons(
             let Ok(id) = id.parse::<RecordId>() else {
                 continue;
             };
-            if out.len() >= limit || !seen.insert(id) {
+            if out.len() >= limit
+                || matching.as_ref().is_some_and(|m| !m.contains(&id))
+                || !seen.insert(id)
+            {
                 continue;
             }
             let found = person
@@ -131,16 +177,24 @@ fn recent_persons(
         }
     }
     if out.len() < limit {
+        // The words' clauses are numbered after the flag and the limit.
+        let (clauses, args) = search_clauses(words, 3);
         let mut never = conn.prepare_cached(&format!(
             "SELECT {PERSON_COLUMNS}, NULL FROM persons p
              WHERE NOT EXISTS (SELECT 1 FROM encounter_persons e WHERE e.person_id = p.record_id)
-               AND (?1 OR p.status IS NOT 'inactive')
-             ORDER BY p.created_at DESC LIMIT ?2"
+               AND (?1 OR p.status IS NOT 'inactive'){}
+             ORDER BY p.created_at DESC LIMIT ?2",
+            clauses
+                .iter()
+                .map(|c| format!(" AND {c}"))
+                .collect::<String>()
         ))?;
-        let rows = never.query_map(
-            params![include_inactive, (limit - out.len()) as i64],
-            person_row,
-        )?;
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            rusqlite::types::Value::Integer(i64::from(include_inactive)),
+            rusqlite::types::Value::Integer((limit - out.len()) as i64),
+        ];
+        values.extend(args.into_iter().map(rusqlite::types::Value::Text));
+        let rows = never.query_map(rusqlite::params_from_iter(values), person_row)?;
         for row in rows {
             out.push(row??);
         }
@@ -297,24 +351,36 @@ impl Store {
         let conn = self.lock();
         let limit = query.limit.min(100_000);
         let search = query.search.as_deref().map(fold).filter(|s| !s.is_empty());
-        if query.sort == PersonSort::RecentlySeen && search.is_none() && limit <= 1_000 {
-            return recent_persons(&conn, limit, query.include_inactive);
+        let words: Vec<&str> = search
+            .as_deref()
+            .map(|s| s.split(' ').filter(|w| !w.is_empty()).collect())
+            .unwrap_or_default();
+        let (mut clauses, args) = search_clauses(&words, 1);
+        if query.sort == PersonSort::RecentlySeen && limit <= 1_000 {
+            // Most recently met first: walked back from now when nothing is searched, or when
+            // the words match so many persons (a letter typed) that sorting them all by their
+            // last meeting costs more than the walk (measured by the store bench).
+            let many = || -> Result<bool> {
+                let (all, matched): (i64, i64) = conn
+                    .prepare_cached(&format!(
+                        "SELECT count(*), coalesce(sum({}), 0) FROM persons p",
+                        clauses.join(" AND ")
+                    ))?
+                    .query_row(rusqlite::params_from_iter(args.iter()), |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                // Sorting costs about `matched` lookups, the walk about `limit × all /
+                // matched` (persons met, most of them skipped unread), each about as dear.
+                let (all, matched) = (all.max(0) as usize, matched.max(0) as usize);
+                Ok(matched > 4 * limit && matched.saturating_mul(matched) > limit * all)
+            };
+            if words.is_empty() || many()? {
+                return recent_persons(&conn, limit, query.include_inactive, &words);
+            }
         }
         let mut sql = format!("SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p");
-        let mut clauses = Vec::new();
-        let mut args: Vec<String> = Vec::new();
         if !query.include_inactive {
             clauses.push("p.status IS NOT 'inactive'".to_string());
-        }
-        if let Some(search) = search {
-            for word in search.split(' ') {
-                let escaped = word
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                args.push(format!("%{escaped}%"));
-                clauses.push(format!("p.search LIKE ?{} ESCAPE '\\'", args.len()));
-            }
         }
         if !clauses.is_empty() {
             sql.push_str(" WHERE ");

@@ -146,7 +146,8 @@ fn two_recordings_of_one_person_are_found_by_a_shared_folded_name_and_a_close_bi
             .map(|p| p.id)
             .collect()
     };
-    assert_eq!(hint(None, Some("LE GRAND"), None), vec![karim, again]);
+    // The most recently met first (neither was: the most recently recorded first).
+    assert_eq!(hint(None, Some("LE GRAND"), None), vec![again, karim]);
     assert_eq!(hint(Some("Karím"), None, Some(2005)).len(), 1);
     assert_eq!(hint(Some("Karim"), None, None).len(), 2);
     assert!(hint(Some("  "), None, None).is_empty());
@@ -154,4 +155,64 @@ fn two_recordings_of_one_person_are_found_by_a_shared_folded_name_and_a_close_bi
         hint(Some("Kar"), None, None).is_empty(),
         "a whole name, not a prefix"
     );
+}
+
+#[test]
+fn a_name_held_by_many_pairs_no_one_and_hints_stop_at_ten() {
+    let d = device("Poste bureau", "Sophie");
+    let many = allervers_core::store::duplicates::COMMON_NAME + 1;
+    let leas: Vec<RecordId> = (0..many).map(|_| add(&d, named("Léa"))).collect();
+    // Two of them also share a rarer nickname: that pairs them.
+    for lea in &leas[..2] {
+        d.store
+            .edit(
+                *lea,
+                &[Edit::Set(
+                    "nickname".into(),
+                    Value::Text("la Rousse".into()),
+                )],
+            )
+            .unwrap();
+    }
+    let pairs = d.store.likely_duplicates().unwrap();
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    assert_eq!(pairs[0].shared, ["la rousse"]);
+    let hints = d.store.duplicate_hints(Some("lea"), None, None).unwrap();
+    assert_eq!(hints.len(), allervers_core::store::duplicates::HINTS);
+}
+
+#[test]
+fn a_search_that_matches_many_persons_lists_the_most_recently_met_first_like_one_that_matches_few()
+{
+    let d = device("Téléphone maraude", "Amina");
+    // Twelve persons hold the letter "a": more than four times a limit of 2.
+    let persons: Vec<RecordId> = (0..12)
+        .map(|i| add(&d, named(&format!("Anaïs {i}"))))
+        .collect();
+    let others = add(&d, named("Théo"));
+    meet(&d, persons[3], 5);
+    meet(&d, persons[7], 2);
+    meet(&d, others, 1);
+    meet(&d, persons[1], 9);
+    let list = |search: &str, limit| -> Vec<RecordId> {
+        d.store
+            .list_persons(&allervers_core::PersonQuery {
+                search: Some(search.into()),
+                limit,
+                ..Default::default()
+            })
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    // Many match (walked back from the latest meeting), few match (sorted): the same order.
+    assert_eq!(list("A", 2), vec![persons[7], persons[3]]);
+    assert_eq!(
+        list("a", 4),
+        vec![persons[7], persons[3], persons[1], persons[11]]
+    );
+    assert_eq!(list("anais 7", 50), vec![persons[7]]);
+    // Never met ones come after, the most recently recorded first.
+    assert_eq!(list("ANAÏS", 5)[3..], [persons[11], persons[10]]);
 }

@@ -56,6 +56,7 @@ fn a_worker_finds_a_person_as_they_type_sees_a_likely_duplicate_and_creates_from
     // Opening: everyone, the most recently met first, labelled.
     let v = search(app.update(&d.store, Event::Start));
     assert_eq!(v.title, "Trouver ou créer une personne");
+    assert_eq!(v.followed, "3 personnes suivies");
     assert_eq!(titles(&v.rows), ["Zoé", "Karim", "Karima"]);
     assert_eq!(v.rows[1].detail, "Le Grand · rue");
     assert_eq!(v.rows[0].last_seen, "vu·e hier");
@@ -233,4 +234,172 @@ fn nobody_to_see_again_is_said() {
         v.empty.as_deref(),
         Some("Personne à revoir pour l'instant.")
     );
+}
+
+fn encounter(view: View) -> allervers_core::field::EncounterView {
+    match view {
+        View::Encounter(v) => v,
+        other => panic!("not the encounter form: {other:?}"),
+    }
+}
+
+#[test]
+fn an_encounter_is_logged_from_the_form_with_known_and_anonymous_people_and_one_tap_services() {
+    let d = device("Téléphone maraude", "Amina");
+    let karim = add(&d, Some("Karim"), None);
+    let zoe = add(&d, Some("Zoé"), None);
+    // The team gives blankets most, then drinks, at the car park and the station.
+    for (services, place) in [
+        (vec!["blanket", "drink"], "parking Villette"),
+        (vec!["blanket"], "gare du Nord"),
+        (vec!["blanket", "drink"], "parking Villette"),
+    ] {
+        d.clock.set(d.store.now() + Duration::minutes(10));
+        d.store
+            .log_encounter(&NewEncounter {
+                persons: vec![zoe],
+                services: services.into_iter().map(str::to_string).collect(),
+                place: Some(place.into()),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let mut app = FieldApp::new(Lang::Fr);
+    let v = encounter(app.update(
+        &d.store,
+        Event::NewEncounter {
+            person: Some(karim),
+        },
+    ));
+    assert_eq!(v.title, "Nouvelle rencontre");
+    assert_eq!(
+        v.persons
+            .iter()
+            .map(|p| p.title.as_str())
+            .collect::<Vec<_>>(),
+        ["Karim"]
+    );
+    let order: Vec<&str> = v.services.iter().map(|s| s.code.as_str()).collect();
+    assert_eq!(&order[..3], ["blanket", "drink", "food"], "most used first");
+    assert_eq!(v.services[0].label, "couverture");
+    assert_eq!(v.recent_places, ["parking Villette", "gare du Nord"]);
+    assert_eq!(
+        v.kinds.iter().find(|k| k.selected).unwrap().code,
+        "follow_up"
+    );
+    assert!(v.can_save && !v.can_decrease);
+
+    // Zoé is added from the form's search; two anonymous people counted, one taken back.
+    let v = encounter(app.update(&d.store, Event::SearchPerson { text: "zo".into() }));
+    assert_eq!(titles(&v.found), ["Zoé"]);
+    let v = encounter(app.update(&d.store, Event::AddPerson { id: zoe }));
+    assert!(v.found.is_empty() && v.search.is_empty());
+    for delta in [1, 1, 1, -1, 5] {
+        app.update(&d.store, Event::Anonymous { delta });
+    }
+    let v = encounter(app.update(
+        &d.store,
+        Event::ToggleService {
+            code: "food".into(),
+        },
+    ));
+    assert_eq!(v.anonymous, 3, "a step is one at a time");
+    assert_eq!(v.anonymous_label, "3 personnes anonymes");
+    assert!(
+        v.services
+            .iter()
+            .find(|s| s.code == "food")
+            .unwrap()
+            .selected
+    );
+    app.update(
+        &d.store,
+        Event::ToggleService {
+            code: "drink".into(),
+        },
+    );
+    app.update(
+        &d.store,
+        Event::ToggleService {
+            code: "drink".into(),
+        },
+    );
+    app.update(
+        &d.store,
+        Event::Place {
+            text: "gare du Nord".into(),
+        },
+    );
+    app.update(
+        &d.store,
+        Event::Coordinates {
+            latitude: 48.88,
+            longitude: 2.355,
+        },
+    );
+    app.update(
+        &d.store,
+        Event::Notes {
+            text: "Karim tousse, à revoir".into(),
+        },
+    );
+    let v = encounter(app.update(&d.store, Event::FollowUp { needed: true }));
+    assert!(v.located && v.follow_up);
+
+    // Saved: back to the search, said once; the encounter holds what the form said.
+    let v = search(app.update(&d.store, Event::Save));
+    assert_eq!(v.notice.as_deref(), Some("Rencontre enregistrée."));
+    assert_eq!(search(app.view(&d.store)).notice, None);
+    let logged: Vec<RecordId> = d
+        .store
+        .timeline(karim)
+        .unwrap()
+        .into_iter()
+        .filter_map(|t| match t.item {
+            allervers_core::TimelineItem::Encounter { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logged.len(), 1);
+    let e = d.store.encounter(logged[0]).unwrap();
+    assert_eq!(e.persons, [karim, zoe]);
+    assert_eq!(e.anonymous_count, 3);
+    assert_eq!(e.services, ["food"]);
+    assert_eq!(e.place.as_deref(), Some("gare du Nord"));
+    assert_eq!((e.latitude, e.longitude), (Some(48.88), Some(2.355)));
+    assert_eq!(e.notes.as_deref(), Some("Karim tousse, à revoir"));
+    assert!(e.follow_up);
+}
+
+#[test]
+fn an_encounter_that_names_nobody_and_counts_no_one_is_not_saved() {
+    let d = device("Téléphone maraude", "Amina");
+    let mut app = FieldApp::new(Lang::En);
+    let v = encounter(app.update(&d.store, Event::NewEncounter { person: None }));
+    assert!(!v.can_save);
+    app.update(&d.store, Event::Anonymous { delta: -1 });
+    let v = encounter(app.update(&d.store, Event::Save));
+    assert_eq!(
+        v.problem.as_deref(),
+        Some("Add a person or count the anonymous people before saving.")
+    );
+    assert_eq!(v.anonymous, 0);
+    // Coordinates out of range are not kept.
+    let v = encounter(app.update(
+        &d.store,
+        Event::Coordinates {
+            latitude: 123.0,
+            longitude: 2.0,
+        },
+    ));
+    assert!(!v.located);
+    let v = encounter(app.update(&d.store, Event::Anonymous { delta: 1 }));
+    assert_eq!(v.anonymous_label, "1 anonymous person");
+    assert!(matches!(app.update(&d.store, Event::Save), View::Search(_)));
+    // Leaving the form drops it.
+    app.update(&d.store, Event::NewEncounter { person: None });
+    app.update(&d.store, Event::Anonymous { delta: 1 });
+    app.update(&d.store, Event::ShowSearch);
+    let v = encounter(app.update(&d.store, Event::NewEncounter { person: None }));
+    assert_eq!(v.anonymous, 0);
 }
