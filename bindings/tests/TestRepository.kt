@@ -1,4 +1,5 @@
-// The Android app's plain-Kotlin layer (android/logic) against the real library on the JVM.
+// The Android app's plain-Kotlin layer (android/logic) against the real library on the JVM: the
+// screens it renders are the core's view models, driven by events.
 
 import java.nio.file.Files
 import org.allervers.logic.*
@@ -7,27 +8,30 @@ import uniffi.allervers_ffi.*
 fun testRepository(check: (String, () -> Unit) -> Unit) {
     val dir = Files.createTempDirectory("allervers-repository").toFile()
     val store = Store.create("${dir.path}/phone.db", generateKey(), "Téléphone maraude 1", "Amina")
-    val repo = FieldRepository(store, "maraude-nord")
+    val repo = FieldRepository(store)
 
-    check("the repository logs an encounter in three taps and lists the person first") {
-        val karim = repo.addPerson("Karim", "le Grand").getOrThrow()
-        repo.addPerson("Fatou", null).getOrThrow()
-        val form = EncounterForm(persons = listOf(karim)).toggle("drink").toggle("food")
-        repo.saveEncounter(form).getOrThrow()
-        val list = repo.personList()
-        expect(list.persons.first().id == karim, "most recently met first: ${list.persons}")
-        expect(list.pendingChanges >= 4uL, "pending badge: ${list.pendingChanges}")
+    check("the repository creates a person, logs an encounter in three taps and lists the person first") {
+        repo.send(FieldEvent.Search("Karim"))
+        val created = repo.send(FieldEvent.Create(false)) as FieldView.Search
+        val karim = created.view.duplicates.single().id
+        repo.send(FieldEvent.Search("Fatou"))
+        repo.send(FieldEvent.Create(false))
+        repo.send(FieldEvent.NewEncounter(karim))
+        repo.send(FieldEvent.ToggleService("drink"))
+        repo.send(FieldEvent.ToggleService("food"))
+        val saved = repo.send(FieldEvent.Save) as FieldView.Search
+        expect(saved.view.notice == "Rencontre enregistrée.", "saved: ${saved.view.notice}")
+        val list = repo.send(FieldEvent.Search("")) as FieldView.Search
+        expect(list.view.rows.first().id == karim, "most recently met first: ${list.view.rows}")
+        expect(list.view.rows.first().lastSeen == "vu·e aujourd'hui", list.view.rows.first().lastSeen)
         val detail = repo.personDetail(karim).getOrThrow()
         expect(detail.timeline.any { it.kind == TimelineKind.ENCOUNTER && it.services == listOf("drink", "food") }, "timeline")
-        expect(repo.personList("karim").persons.size == 1, "search")
     }
 
-    check("the repository turns errors into one sentence") {
-        val failed = repo.addPerson("  ", null)
-        expect(failed.isFailure, "a person needs a name")
-        val problem = (failed.exceptionOrNull() as FfiException).toProblem()
-        expect(problem.message.startsWith("name:"), problem.message)
-        expect(repo.saveEncounter(EncounterForm()).isFailure, "an empty form is refused")
+    check("the repository's screens say a refusal in one sentence") {
+        repo.send(FieldEvent.NewEncounter(null))
+        val refused = repo.send(FieldEvent.Save) as FieldView.Encounter
+        expect(refused.view.problem == "Ajoutez une personne ou comptez les personnes anonymes avant d'enregistrer.", "${refused.view.problem}")
         expect(!repo.isEnrolled(), "a new phone belongs to no team")
         val join = repo.join("ALV1-mistyped", null)
         expect((join.exceptionOrNull() as? FfiException.InvalidInput)?.field == "invite code", "$join")

@@ -15,7 +15,7 @@ struct AllerversApp: App {
     }
 
     var body: some Scene {
-        WindowGroup { PersonListView().environmentObject(model) }
+        WindowGroup { FieldRootView().environmentObject(model) }
     }
 }
 

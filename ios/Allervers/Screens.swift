@@ -1,19 +1,23 @@
-// The screens, as on Android: the person list with search, the pending-sync badge and the sync
-// button; a person's merged timeline; the encounter form (a known person in three taps); the
-// due actions.
+// The screens, as on Android. Find or create a person, the encounter form and "to see again"
+// render the core's view models (FieldView) and send the worker's actions as events (FieldEvent):
+// every label, order and rule comes from Rust. A person's timeline, the due actions and joining
+// still read the store directly until their view models move into the core.
 import SwiftUI
 
 @MainActor
 final class FieldModel: ObservableObject {
     let store: Store
-    @Published var persons: [PersonSummary] = []
-    @Published var pending: UInt64 = 0
+    let app: FieldApp
+    @Published var view: FieldView?
     @Published var message: String?
     @Published var enrolled: Bool
 
     init(store: Store) {
         self.store = store
+        let lang = Locale.current.language.languageCode?.identifier == "fr" ? "fr" : "en"
+        self.app = try! FieldApp(store: store, lang: lang, notSeenDays: nil)
         self.enrolled = (try? store.isEnrolled()) ?? false
+        self.view = try? app.send(event: .start)
     }
 
     nonisolated static func openStore() throws -> Store {
@@ -27,9 +31,9 @@ final class FieldModel: ObservableObject {
 
     static func open() -> FieldModel { FieldModel(store: try! openStore()) }
 
-    func refresh(search: String) {
-        persons = (try? store.listPersons(search: search.isEmpty ? nil : search, sort: .recentlySeen, limit: 200)) ?? []
-        pending = (try? store.pendingChanges()) ?? 0
+    /// Sends what the worker did to the core and shows the screen it returns.
+    func send(_ event: FieldEvent) {
+        if let next = try? app.send(event: event) { view = next }
     }
 
     func sync() {
@@ -41,8 +45,131 @@ final class FieldModel: ObservableObject {
             } catch {
                 text = "\(error)"
             }
-            await MainActor.run { self.message = text; self.refresh(search: "") }
+            await MainActor.run {
+                self.message = text
+                self.view = (try? self.app.view()) ?? self.view
+            }
         }
+    }
+}
+
+/// The core's screen of the moment.
+struct FieldRootView: View {
+    @EnvironmentObject var model: FieldModel
+
+    var body: some View {
+        NavigationStack {
+            switch model.view {
+            case .search(let v): SearchScreen(v: v)
+            case .encounter(let v): EncounterScreen(f: v)
+            case .seeAgain(let v): SeeAgainScreen(s: v)
+            case nil: ProgressView()
+            }
+        }
+    }
+}
+
+/// A person in a list, as the core labelled them.
+struct PersonRowView: View {
+    let p: FieldPersonRow
+
+    var body: some View {
+        VStack(alignment: .leading) {
+            Text(p.title)
+            Text([p.detail.isEmpty ? nil : p.detail, p.lastSeen, p.alert].compactMap { $0 }.joined(separator: " · ")).font(.caption)
+        }
+        .frame(minHeight: 44)
+    }
+}
+
+struct SearchScreen: View {
+    @EnvironmentObject var model: FieldModel
+    let v: FieldSearchView
+
+    var body: some View {
+        List {
+            if !v.followed.isEmpty { Text(v.followed) }
+            if let notice = v.notice { Text(notice) }
+            if let problem = v.problem { Text(problem).foregroundColor(.red) }
+            if let c = v.create {
+                Button("\(c.label) \(c.asName)") { model.send(.create(asNickname: false)) }
+                Button(c.asNickname) { model.send(.create(asNickname: true)) }
+            }
+            if !v.duplicates.isEmpty {
+                Section(v.duplicatesTitle) {
+                    ForEach(v.duplicates, id: \.id) { p in NavigationLink { PersonDetailView(id: p.id) } label: { PersonRowView(p: p) } }
+                }
+            }
+            ForEach(v.rows, id: \.id) { p in NavigationLink { PersonDetailView(id: p.id) } label: { PersonRowView(p: p) } }
+            if let empty = v.empty { Text(empty) }
+        }
+        .searchable(text: Binding(get: { v.query }, set: { model.send(.search(text: $0)) }), prompt: v.hint)
+        .navigationTitle(v.title)
+        .toolbar {
+            if !model.enrolled { NavigationLink("Rejoindre") { JoinView() } }
+            Button("À revoir") { model.send(.showSeeAgain) }
+            NavigationLink("Échéances") { DueActionsView() }
+            Button("Nouvelle rencontre") { model.send(.newEncounter(person: nil)) }
+            Button("Synchroniser (\(v.pendingChanges))") { model.sync() }
+        }
+        .safeAreaInset(edge: .bottom) { if let m = model.message { Text(m).padding() } }
+    }
+}
+
+struct EncounterScreen: View {
+    @EnvironmentObject var model: FieldModel
+    let f: FieldEncounterView
+
+    var body: some View {
+        Form {
+            Section {
+                ForEach(f.persons, id: \.id) { p in
+                    Button(p.title) { model.send(.removePerson(id: p.id)) }.accessibilityHint("retirer")
+                }
+                TextField("", text: Binding(get: { f.search }, set: { model.send(.searchPerson(text: $0)) }))
+                ForEach(f.found, id: \.id) { p in
+                    Button { model.send(.addPerson(id: p.id)) } label: { PersonRowView(p: p) }
+                }
+            }
+            Stepper(f.anonymousLabel, onIncrement: { model.send(.anonymous(delta: 1)) }, onDecrement: f.canDecrease ? { model.send(.anonymous(delta: -1)) } : nil)
+            Section {
+                ForEach(f.services, id: \.code) { c in
+                    Toggle(c.label, isOn: Binding(get: { c.selected }, set: { _ in model.send(.toggleService(code: c.code)) }))
+                }
+            }
+            Section {
+                TextField("", text: Binding(get: { f.place }, set: { model.send(.place(text: $0)) }))
+                ForEach(f.recentPlaces, id: \.self) { p in Button(p) { model.send(.place(text: p)) } }
+            }
+            Picker("", selection: Binding(get: { f.kinds.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.kind(code: $0)) })) {
+                ForEach(f.kinds, id: \.code) { c in Text(c.label).tag(c.code) }
+            }
+            TextField("", text: Binding(get: { f.notes }, set: { model.send(.notes(text: $0)) }))
+            Toggle("", isOn: Binding(get: { f.followUp }, set: { model.send(.followUp(needed: $0)) }))
+            if let problem = f.problem { Text(problem).foregroundColor(.red) }
+            Button("Enregistrer") { model.send(.save) }.disabled(!f.canSave)
+        }
+        .navigationTitle(f.title)
+        .toolbar { Button("‹") { model.send(.showSearch) } }
+    }
+}
+
+struct SeeAgainScreen: View {
+    @EnvironmentObject var model: FieldModel
+    let s: FieldSeeAgainView
+
+    var body: some View {
+        List {
+            if let problem = s.problem { Text(problem).foregroundColor(.red) }
+            if let empty = s.empty { Text(empty) }
+            ForEach(s.sections, id: \.title) { section in
+                Section(section.title) {
+                    ForEach(section.rows, id: \.id) { p in NavigationLink { PersonDetailView(id: p.id) } label: { PersonRowView(p: p) } }
+                }
+            }
+        }
+        .navigationTitle(s.title)
+        .toolbar { Button("‹") { model.send(.showSearch) } }
     }
 }
 
@@ -67,30 +194,6 @@ struct JoinView: View {
     }
 }
 
-struct PersonListView: View {
-    @EnvironmentObject var model: FieldModel
-    @State private var search = ""
-
-    var body: some View {
-        NavigationStack {
-            List(model.persons, id: \.id) { p in
-                NavigationLink(p.displayName) { PersonDetailView(id: p.id) }
-            }
-            .searchable(text: $search)
-            .onChange(of: search) { model.refresh(search: $0) }
-            .onAppear { model.refresh(search: search) }
-            .navigationTitle("Personnes")
-            .toolbar {
-                if !model.enrolled { NavigationLink("Rejoindre") { JoinView() } }
-                NavigationLink("Échéances") { DueActionsView() }
-                NavigationLink("Rencontre") { LogEncounterView(personId: nil) }
-                Button("Synchroniser (\(model.pending))") { model.sync() }
-            }
-            .safeAreaInset(edge: .bottom) { if let m = model.message { Text(m).padding() } }
-        }
-    }
-}
-
 struct PersonDetailView: View {
     @EnvironmentObject var model: FieldModel
     let id: String
@@ -108,48 +211,11 @@ struct PersonDetailView: View {
             }
         }
         .navigationTitle(person?.displayName ?? "")
-        .toolbar { NavigationLink("Rencontre") { LogEncounterView(personId: id) } }
+        .toolbar { Button("Rencontre") { model.send(.newEncounter(person: id)) } }
         .onAppear {
             person = try? model.store.person(idText: id)
             timeline = ((try? model.store.timeline(person: id)) ?? []).reversed()
         }
-    }
-}
-
-struct LogEncounterView: View {
-    @EnvironmentObject var model: FieldModel
-    @Environment(\.dismiss) var dismiss
-    let personId: String?
-    @State private var chosen: Set<String> = []
-    @State private var services: Set<String> = []
-    @State private var place = ""
-    @State private var problem: String?
-    private let quick = ["drink", "food", "hygiene_kit", "blanket", "clothing", "information", "care", "referral"]
-
-    var body: some View {
-        Form {
-            Section("Qui ?") {
-                ForEach(model.persons.prefix(12), id: \.id) { p in
-                    Toggle(p.displayName, isOn: Binding(get: { chosen.contains(p.id) }, set: { if $0 { chosen.insert(p.id) } else { chosen.remove(p.id) } }))
-                }
-            }
-            Section("Donné") {
-                ForEach(quick, id: \.self) { s in
-                    Toggle(s, isOn: Binding(get: { services.contains(s) }, set: { if $0 { services.insert(s) } else { services.remove(s) } }))
-                }
-            }
-            TextField("Lieu", text: $place)
-            if let problem { Text(problem).foregroundColor(.red) }
-            Button("Enregistrer") {
-                do {
-                    _ = try model.store.logEncounter(encounter: NewEncounter(
-                        persons: Array(chosen), anonymousCount: 0, occurredAtMs: nil, place: place.isEmpty ? nil : place,
-                        team: nil, kind: "follow_up", services: quick.filter { services.contains($0) }, notes: nil, followUp: false))
-                    dismiss()
-                } catch { problem = "\(error)" }
-            }.disabled(chosen.isEmpty)
-        }
-        .onAppear { if let personId { chosen.insert(personId) } }
     }
 }
 

@@ -23,7 +23,7 @@ class AllerversApp : Application() {
         val key = StoreKey.get(this)
         val file = File(filesDir, "store.db")
         store = if (file.exists()) Store.open(file.path, key) else Store.create(file.path, key, android.os.Build.MODEL, android.os.Build.MODEL)
-        repository = FieldRepository(store, team = null)
+        repository = FieldRepository(store, if (java.util.Locale.getDefault().language == "fr") "fr" else "en")
         // Sync every 30 minutes when a network is there; WorkManager retries with backoff.
         val work = PeriodicWorkRequestBuilder<SyncWorker>(30, TimeUnit.MINUTES)
             .setConstraints(Constraints.Builder().setRequiredNetworkType(NetworkType.CONNECTED).build())

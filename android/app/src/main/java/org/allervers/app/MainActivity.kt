@@ -1,6 +1,7 @@
-// The screens: the person list with search (and the pending-sync badge and sync button), a
-// person's merged timeline, the encounter form (a known person in three taps: the person, the
-// services, save), and the due actions. They render the states of org.allervers.logic.
+// The screens. Find or create a person, the encounter form and "to see again" render the core's
+// view models (FieldView) and send the worker's actions as events (FieldEvent): every label,
+// order and rule comes from Rust. A person's timeline, the due actions and joining still read
+// the store directly until their view models move into the core.
 package org.allervers.app
 
 import android.os.Bundle
@@ -13,6 +14,8 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.*
 import androidx.compose.runtime.*
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.semantics.contentDescription
+import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
 import java.text.SimpleDateFormat
 import java.util.Date
@@ -20,12 +23,15 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import org.allervers.logic.*
+import uniffi.allervers_ffi.FieldEvent
+import uniffi.allervers_ffi.FieldPersonRow
+import uniffi.allervers_ffi.FieldView
 
 sealed interface Screen {
     data object Join : Screen
-    data object Persons : Screen
+    /** One of the core's screens: find or create, the encounter form, to see again. */
+    data object Field : Screen
     data class Person(val id: String) : Screen
-    data class LogEncounter(val personId: String?) : Screen
     data object Due : Screen
 }
 
@@ -39,52 +45,122 @@ class MainActivity : ComponentActivity() {
 
 @Composable
 fun App(repo: FieldRepository) {
-    var screen by remember { mutableStateOf<Screen>(if (repo.isEnrolled()) Screen.Persons else Screen.Join) }
+    var screen by remember { mutableStateOf<Screen>(if (repo.isEnrolled()) Screen.Field else Screen.Join) }
+    var view by remember { mutableStateOf<FieldView?>(null) }
+    val scope = rememberCoroutineScope()
+    // Every event goes to the core off the main thread; the view it returns is rendered.
+    val send: (FieldEvent) -> Unit = { event ->
+        scope.launch { view = withContext(Dispatchers.IO) { repo.send(event) } }
+    }
+    LaunchedEffect(Unit) { view = withContext(Dispatchers.IO) { repo.send(FieldEvent.Start) } }
     when (val s = screen) {
-        Screen.Join -> JoinScreen(repo, joined = { screen = Screen.Persons })
-        Screen.Persons -> PersonListScreen(repo, open = { screen = Screen.Person(it) }, log = { screen = Screen.LogEncounter(null) }, due = { screen = Screen.Due })
-        is Screen.Person -> PersonScreen(repo, s.id, back = { screen = Screen.Persons }, log = { screen = Screen.LogEncounter(s.id) })
-        is Screen.LogEncounter -> EncounterScreen(repo, s.personId, done = { screen = Screen.Persons })
-        Screen.Due -> DueScreen(repo, back = { screen = Screen.Persons })
+        Screen.Join -> JoinScreen(repo, joined = { screen = Screen.Field; send(FieldEvent.Start) })
+        Screen.Field -> when (val v = view) {
+            null -> Unit
+            is FieldView.Search -> SearchScreen(v, send, open = { screen = Screen.Person(it) }, due = { screen = Screen.Due }, sync = {
+                scope.launch {
+                    withContext(Dispatchers.IO) { repo.sync(OkHttpExchange(), null) }
+                    view = withContext(Dispatchers.IO) { repo.view() }
+                }
+            })
+            is FieldView.Encounter -> EncounterScreen(v, send)
+            is FieldView.SeeAgain -> SeeAgainScreen(v, send, open = { screen = Screen.Person(it) })
+        }
+        is Screen.Person -> PersonScreen(repo, s.id, back = { screen = Screen.Field }, log = { screen = Screen.Field; send(FieldEvent.NewEncounter(s.id)) })
+        Screen.Due -> DueScreen(repo, back = { screen = Screen.Field })
+    }
+}
+
+/** A person in a list, as the core labelled them. */
+@Composable
+fun PersonRowItem(p: FieldPersonRow, onClick: () -> Unit) {
+    ListItem(
+        headlineContent = { Text(p.title) },
+        supportingContent = { Text(listOfNotNull(p.detail.ifBlank { null }, p.lastSeen, p.alert).joinToString(" · ")) },
+        modifier = Modifier.clickable(onClick = onClick).heightIn(min = 48.dp),
+    )
+}
+
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String) -> Unit, due: () -> Unit, sync: () -> Unit) {
+    val s = v.view
+    Scaffold(
+        topBar = {
+            TopAppBar(title = { Text(s.title) }, actions = {
+                TextButton(onClick = { send(FieldEvent.ShowSeeAgain) }) { Text("À revoir") }
+                TextButton(onClick = due) { Text("Échéances") }
+                BadgedBox(badge = { if (s.pendingChanges > 0uL) Badge { Text("${s.pendingChanges}") } }) {
+                    TextButton(onClick = sync) { Text("Synchroniser") }
+                }
+            })
+        },
+        floatingActionButton = {
+            FloatingActionButton(onClick = { send(FieldEvent.NewEncounter(null)) }, modifier = Modifier.semantics { contentDescription = "Nouvelle rencontre" }) { Text("+") }
+        },
+    ) { padding ->
+        LazyColumn(Modifier.padding(padding).padding(12.dp)) {
+            item {
+                OutlinedTextField(s.query, { send(FieldEvent.Search(it)) }, label = { Text(s.hint) }, modifier = Modifier.fillMaxWidth())
+                if (s.followed.isNotEmpty()) Text(s.followed)
+                s.notice?.let { Text(it) }
+                s.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+                s.create?.let { c ->
+                    Row {
+                        Button(onClick = { send(FieldEvent.Create(false)) }) { Text("${c.label} ${c.asName}") }
+                        TextButton(onClick = { send(FieldEvent.Create(true)) }) { Text(c.asNickname) }
+                    }
+                }
+                if (s.duplicates.isNotEmpty()) Text(s.duplicatesTitle, color = MaterialTheme.colorScheme.tertiary)
+            }
+            items(s.duplicates) { p -> PersonRowItem(p) { open(p.id) } }
+            items(s.rows) { p -> PersonRowItem(p) { open(p.id) } }
+            s.empty?.let { item { Text(it) } }
+        }
+    }
+}
+
+@OptIn(ExperimentalMaterial3Api::class, ExperimentalLayoutApi::class)
+@Composable
+fun EncounterScreen(v: FieldView.Encounter, send: (FieldEvent) -> Unit) {
+    val f = v.view
+    Scaffold(topBar = { TopAppBar(title = { Text(f.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }) { Text("‹") } }) }) { padding ->
+        LazyColumn(Modifier.padding(padding).padding(12.dp)) {
+            item {
+                FlowRow { f.persons.forEach { p -> InputChip(selected = true, onClick = { send(FieldEvent.RemovePerson(p.id)) }, label = { Text(p.title) }) } }
+                OutlinedTextField(f.search, { send(FieldEvent.SearchPerson(it)) }, modifier = Modifier.fillMaxWidth())
+            }
+            items(f.found) { p -> PersonRowItem(p) { send(FieldEvent.AddPerson(p.id)) } }
+            item {
+                Row {
+                    OutlinedButton(enabled = f.canDecrease, onClick = { send(FieldEvent.Anonymous(-1L)) }, modifier = Modifier.semantics { contentDescription = "moins" }) { Text("−") }
+                    Text(f.anonymousLabel, Modifier.padding(12.dp))
+                    OutlinedButton(onClick = { send(FieldEvent.Anonymous(1L)) }, modifier = Modifier.semantics { contentDescription = "plus" }) { Text("+") }
+                }
+                FlowRow { f.services.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.ToggleService(c.code)) }, label = { Text(c.label) }) } }
+                OutlinedTextField(f.place, { send(FieldEvent.Place(it)) }, modifier = Modifier.fillMaxWidth())
+                FlowRow { f.recentPlaces.forEach { p -> SuggestionChip(onClick = { send(FieldEvent.Place(p)) }, label = { Text(p) }) } }
+                FlowRow { f.kinds.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.Kind(c.code)) }, label = { Text(c.label) }) } }
+                OutlinedTextField(f.notes, { send(FieldEvent.Notes(it)) }, modifier = Modifier.fillMaxWidth())
+                Row { Checkbox(f.followUp, { send(FieldEvent.FollowUp(it)) }) }
+                f.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+                Button(enabled = f.canSave, onClick = { send(FieldEvent.Save) }, modifier = Modifier.heightIn(min = 48.dp)) { Text("Enregistrer") }
+            }
+        }
     }
 }
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun PersonListScreen(repo: FieldRepository, open: (String) -> Unit, log: () -> Unit, due: () -> Unit) {
-    var search by remember { mutableStateOf("") }
-    var state by remember { mutableStateOf(PersonListState()) }
-    var message by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
-    LaunchedEffect(search) { state = withContext(Dispatchers.IO) { repo.personList(search) } }
-    Scaffold(
-        topBar = {
-            TopAppBar(title = { Text("Personnes") }, actions = {
-                TextButton(onClick = due) { Text("Échéances") }
-                BadgedBox(badge = { if (state.pendingChanges > 0uL) Badge { Text("${state.pendingChanges}") } }) {
-                    TextButton(onClick = {
-                        scope.launch {
-                            val result = withContext(Dispatchers.IO) { repo.sync(OkHttpExchange(), null) }
-                            message = result.fold({ it }, { (it as? uniffi.allervers_ffi.FfiException)?.toProblem()?.message ?: "Erreur" })
-                            state = withContext(Dispatchers.IO) { repo.personList(search) }
-                        }
-                    }) { Text("Synchroniser") }
-                }
-            })
-        },
-        floatingActionButton = { FloatingActionButton(onClick = log) { Text("+") } },
-    ) { padding ->
-        Column(Modifier.padding(padding).padding(12.dp)) {
-            OutlinedTextField(search, { search = it }, label = { Text("Rechercher") }, modifier = Modifier.fillMaxWidth())
-            (message ?: state.problem?.message)?.let { Text(it, color = MaterialTheme.colorScheme.error) }
-            LazyColumn {
-                items(state.persons) { p ->
-                    ListItem(
-                        headlineContent = { Text(p.displayName) },
-                        supportingContent = { Text(listOfNotNull(p.situation, p.lastSeenAtMs?.let { day(it) }).joinToString(" · ")) },
-                        modifier = Modifier.clickable { open(p.id) },
-                    )
-                }
+fun SeeAgainScreen(v: FieldView.SeeAgain, send: (FieldEvent) -> Unit, open: (String) -> Unit) {
+    val s = v.view
+    Scaffold(topBar = { TopAppBar(title = { Text(s.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }) { Text("‹") } }) }) { padding ->
+        LazyColumn(Modifier.padding(padding).padding(12.dp)) {
+            s.problem?.let { item { Text(it, color = MaterialTheme.colorScheme.error) } }
+            s.empty?.let { item { Text(it) } }
+            s.sections.forEach { section ->
+                item { Text(section.title, style = MaterialTheme.typography.titleMedium) }
+                items(section.rows) { p -> PersonRowItem(p) { open(p.id) } }
             }
         }
     }
@@ -112,38 +188,6 @@ fun PersonScreen(repo: FieldRepository, id: String, back: () -> Unit, log: () ->
                     )
                 }
             }
-        }
-    }
-}
-
-@OptIn(ExperimentalMaterial3Api::class, ExperimentalLayoutApi::class)
-@Composable
-fun EncounterScreen(repo: FieldRepository, personId: String?, done: () -> Unit) {
-    var form by remember { mutableStateOf(EncounterForm(persons = listOfNotNull(personId))) }
-    var persons by remember { mutableStateOf(PersonListState()) }
-    var problem by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
-    LaunchedEffect(Unit) { persons = withContext(Dispatchers.IO) { repo.personList() } }
-    Scaffold(topBar = { TopAppBar(title = { Text("Rencontre") }, navigationIcon = { TextButton(onClick = done) { Text("‹") } }) }) { padding ->
-        Column(Modifier.padding(padding).padding(12.dp)) {
-            Text("Qui ?")
-            FlowRow {
-                persons.persons.take(12).forEach { p ->
-                    FilterChip(selected = p.id in form.persons, onClick = {
-                        form = form.copy(persons = if (p.id in form.persons) form.persons - p.id else form.persons + p.id)
-                    }, label = { Text(p.displayName) })
-                }
-            }
-            Text("Donné")
-            FlowRow { QUICK_SERVICES.forEach { s -> FilterChip(selected = s in form.services, onClick = { form = form.toggle(s) }, label = { Text(s) }) } }
-            OutlinedTextField(form.place, { form = form.copy(place = it) }, label = { Text("Lieu") })
-            OutlinedTextField(form.notes, { form = form.copy(notes = it) }, label = { Text("Notes") })
-            problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
-            Button(enabled = form.canSave(), onClick = {
-                scope.launch {
-                    withContext(Dispatchers.IO) { repo.saveEncounter(form) }.fold({ done() }, { problem = it.message })
-                }
-            }) { Text("Enregistrer") }
         }
     }
 }

@@ -1,15 +1,15 @@
-// The phone's logic that does not touch Android: a repository over the generated bindings and
-// the screen states built from it. Plain Kotlin, so that the JVM test compiles and runs it on a
-// machine without the Android SDK; the Compose screens only render these states.
+// The phone's logic that does not touch Android: the field app's view models from the Rust core
+// (FieldApp: events in, view models out, every label, order and rule decided there) and the calls
+// the screens not yet moved into the core still make. Plain Kotlin, so that the JVM test compiles
+// and runs it on a machine without the Android SDK; the Compose screens only render.
 package org.allervers.logic
 
 import uniffi.allervers_ffi.DueAction
 import uniffi.allervers_ffi.FfiException
+import uniffi.allervers_ffi.FieldApp
+import uniffi.allervers_ffi.FieldEvent
+import uniffi.allervers_ffi.FieldView
 import uniffi.allervers_ffi.HttpExchange
-import uniffi.allervers_ffi.NewEncounter
-import uniffi.allervers_ffi.NewPerson
-import uniffi.allervers_ffi.PersonSort
-import uniffi.allervers_ffi.PersonSummary
 import uniffi.allervers_ffi.Store
 import uniffi.allervers_ffi.SyncListener
 import uniffi.allervers_ffi.TimelineEntry
@@ -27,15 +27,7 @@ fun FfiException.toProblem(): Problem = when (this) {
     else -> Problem(this.message ?: "Unexpected error")
 }
 
-/** The person list screen: search box, rows, pending-sync badge. */
-data class PersonListState(
-    val search: String = "",
-    val persons: List<PersonSummary> = emptyList(),
-    val pendingChanges: ULong = 0u,
-    val problem: Problem? = null,
-)
-
-/** One person's screen: name, situation and merged timeline. */
+/** One person's screen: name, situation and merged timeline (not yet a view model of the core). */
 data class PersonDetailState(
     val id: String,
     val displayName: String,
@@ -44,49 +36,18 @@ data class PersonDetailState(
     val conflicts: List<String>,
 )
 
-/** The encounter form: three taps for a known person (person, services, save). */
-data class EncounterForm(
-    val persons: List<String> = emptyList(),
-    val anonymousCount: Long = 0,
-    val place: String = "",
-    val services: Set<String> = emptySet(),
-    val notes: String = "",
-) {
-    fun toggle(service: String) = copy(services = if (service in services) services - service else services + service)
-    fun canSave() = persons.isNotEmpty() || anonymousCount > 0
-}
+class FieldRepository(private val store: Store, lang: String = "fr") {
+    private val app = FieldApp(store, lang, null)
 
-/** The services offered as one-tap buttons on the encounter form, most used first. */
-val QUICK_SERVICES = listOf("drink", "food", "hygiene_kit", "blanket", "clothing", "information", "care", "referral")
+    /** Sends what the worker did to the core and returns the screen to render. */
+    fun send(event: FieldEvent): FieldView = app.send(event)
 
-class FieldRepository(private val store: Store, private val team: String?) {
-    fun personList(search: String = ""): PersonListState = try {
-        PersonListState(
-            search = search,
-            persons = store.listPersons(search.ifBlank { null }, PersonSort.RECENTLY_SEEN, 200u),
-            pendingChanges = store.pendingChanges(),
-        )
-    } catch (e: FfiException) {
-        PersonListState(search = search, problem = e.toProblem())
-    }
+    /** The screen to render now, after a sync for instance. */
+    fun view(): FieldView = app.view()
 
     fun personDetail(id: String): Result<PersonDetailState> = runCatching {
         val p = store.person(id)
         PersonDetailState(p.id, p.displayName, p.situation, store.timeline(id).sortedByDescending { it.atMs }, p.conflicts)
-    }
-
-    fun addPerson(name: String?, nickname: String?): Result<String> = runCatching {
-        store.addPerson(NewPerson(name?.ifBlank { null }, nickname?.ifBlank { null }, null, null, listOf(), null, null, null, null))
-    }
-
-    fun saveEncounter(form: EncounterForm): Result<String> = runCatching {
-        require(form.canSave()) { "Choose a person or count the people met" }
-        store.logEncounter(
-            NewEncounter(
-                form.persons, form.anonymousCount, null, form.place.ifBlank { null }, team, "follow_up",
-                QUICK_SERVICES.filter { it in form.services }, form.notes.ifBlank { null }, false,
-            ),
-        )
     }
 
     fun dueActions(): List<DueAction> = try { store.dueActions() } catch (e: FfiException) { emptyList() }
