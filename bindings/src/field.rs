@@ -24,6 +24,10 @@ pub enum FieldEvent {
     },
     ShowSeeAgain,
     ShowSearch,
+    /// Open a person's screen (an id); its reading is logged.
+    OpenPerson {
+        id: String,
+    },
     /// Open the encounter form, with this person (an id) met when given.
     NewEncounter {
         person: Option<String>,
@@ -81,6 +85,7 @@ impl TryFrom<FieldEvent> for app::Event {
             FieldEvent::Create { as_nickname } => app::Event::Create { as_nickname },
             FieldEvent::ShowSeeAgain => app::Event::ShowSeeAgain,
             FieldEvent::ShowSearch => app::Event::ShowSearch,
+            FieldEvent::OpenPerson { id } => app::Event::OpenPerson { id: record(&id)? },
             FieldEvent::NewEncounter { person } => app::Event::NewEncounter {
                 person: person.as_deref().map(record).transpose()?,
             },
@@ -202,6 +207,48 @@ pub struct FieldEncounterView {
     pub problem: Option<String>,
 }
 
+/// One thing known about a person, labelled.
+#[derive(uniffi::Record)]
+pub struct FieldFact {
+    pub label: String,
+    pub value: String,
+}
+
+/// A follow-up still to do.
+#[derive(uniffi::Record)]
+pub struct FieldOpenAction {
+    pub id: String,
+    pub title: String,
+    pub due: Option<String>,
+    pub overdue: bool,
+}
+
+/// One entry of a person's timeline, in words.
+#[derive(uniffi::Record)]
+pub struct FieldTimelineRow {
+    pub when: String,
+    pub who: String,
+    pub what: String,
+    pub detail: String,
+    pub clock_off: bool,
+}
+
+/// A person's screen.
+#[derive(uniffi::Record)]
+pub struct FieldPersonView {
+    pub id: String,
+    pub title: String,
+    pub subtitle: String,
+    pub facts: Vec<FieldFact>,
+    pub actions_title: String,
+    pub actions: Vec<FieldOpenAction>,
+    pub conflicts_title: String,
+    pub conflicts: Vec<String>,
+    pub timeline_title: String,
+    pub timeline: Vec<FieldTimelineRow>,
+    pub problem: Option<String>,
+}
+
 /// A section of the *to see again* screen.
 #[derive(uniffi::Record)]
 pub struct FieldSeeAgainSection {
@@ -224,6 +271,7 @@ pub enum FieldView {
     Search { view: FieldSearchView },
     SeeAgain { view: FieldSeeAgainView },
     Encounter { view: FieldEncounterView },
+    Person { view: FieldPersonView },
 }
 
 impl From<app::View> for FieldView {
@@ -288,6 +336,47 @@ impl From<app::View> for FieldView {
                     notes: v.notes,
                     follow_up: v.follow_up,
                     can_save: v.can_save,
+                    problem: v.problem,
+                },
+            },
+            app::View::Person(v) => FieldView::Person {
+                view: FieldPersonView {
+                    id: v.id.to_string(),
+                    title: v.title,
+                    subtitle: v.subtitle,
+                    facts: v
+                        .facts
+                        .into_iter()
+                        .map(|f| FieldFact {
+                            label: f.label,
+                            value: f.value,
+                        })
+                        .collect(),
+                    actions_title: v.actions_title,
+                    actions: v
+                        .actions
+                        .into_iter()
+                        .map(|a| FieldOpenAction {
+                            id: a.id.to_string(),
+                            title: a.title,
+                            due: a.due,
+                            overdue: a.overdue,
+                        })
+                        .collect(),
+                    conflicts_title: v.conflicts_title,
+                    conflicts: v.conflicts,
+                    timeline_title: v.timeline_title,
+                    timeline: v
+                        .timeline
+                        .into_iter()
+                        .map(|r| FieldTimelineRow {
+                            when: r.when,
+                            who: r.who,
+                            what: r.what,
+                            detail: r.detail,
+                            clock_off: r.clock_off,
+                        })
+                        .collect(),
                     problem: v.problem,
                 },
             },

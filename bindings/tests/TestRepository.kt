@@ -24,8 +24,9 @@ fun testRepository(check: (String, () -> Unit) -> Unit) {
         val list = repo.send(FieldEvent.Search("")) as FieldView.Search
         expect(list.view.rows.first().id == karim, "most recently met first: ${list.view.rows}")
         expect(list.view.rows.first().lastSeen == "vu·e aujourd'hui", list.view.rows.first().lastSeen)
-        val detail = repo.personDetail(karim).getOrThrow()
-        expect(detail.timeline.any { it.kind == TimelineKind.ENCOUNTER && it.services == listOf("drink", "food") }, "timeline")
+        val person = repo.send(FieldEvent.OpenPerson(karim)) as FieldView.Person
+        expect(person.view.timeline.first().what == "Rencontre", "timeline: ${person.view.timeline}")
+        expect(person.view.timeline.first().detail == "boisson, repas", person.view.timeline.first().detail)
     }
 
     check("the repository's screens say a refusal in one sentence") {

@@ -294,6 +294,11 @@ class FieldSession(unittest.TestCase):
         self.assertEqual(saved.view.notice, "Rencontre enregistrée.")
         with self.assertRaises(av.FfiError.InvalidInput):
             app.send(av.FieldEvent.ADD_PERSON("not an id"))
+        shown = app.send(av.FieldEvent.OPEN_PERSON(karim))
+        self.assertTrue(shown.is_PERSON())
+        self.assertEqual(shown.view.title, "Karim")
+        self.assertEqual(shown.view.timeline[0].what, "Rencontre")
+        self.assertEqual(shown.view.timeline[0].detail, "square Villemin · boisson · 1 personne anonyme")
 
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")

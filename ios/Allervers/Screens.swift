@@ -1,6 +1,6 @@
-// The screens, as on Android. Find or create a person, the encounter form and "to see again"
-// render the core's view models (FieldView) and send the worker's actions as events (FieldEvent):
-// every label, order and rule comes from Rust. A person's timeline, the due actions and joining
+// The screens, as on Android. Find or create a person, a person's screen, the encounter form and
+// "to see again" render the core's view models (FieldView) and send the worker's actions as
+// events (FieldEvent): every label, order and rule comes from Rust. The due actions and joining
 // still read the store directly until their view models move into the core.
 import SwiftUI
 
@@ -63,6 +63,7 @@ struct FieldRootView: View {
             case .search(let v): SearchScreen(v: v)
             case .encounter(let v): EncounterScreen(f: v)
             case .seeAgain(let v): SeeAgainScreen(s: v)
+            case .person(let v): PersonScreen(p: v)
             case nil: ProgressView()
             }
         }
@@ -97,10 +98,10 @@ struct SearchScreen: View {
             }
             if !v.duplicates.isEmpty {
                 Section(v.duplicatesTitle) {
-                    ForEach(v.duplicates, id: \.id) { p in NavigationLink { PersonDetailView(id: p.id) } label: { PersonRowView(p: p) } }
+                    ForEach(v.duplicates, id: \.id) { p in Button { model.send(.openPerson(id: p.id)) } label: { PersonRowView(p: p) } }
                 }
             }
-            ForEach(v.rows, id: \.id) { p in NavigationLink { PersonDetailView(id: p.id) } label: { PersonRowView(p: p) } }
+            ForEach(v.rows, id: \.id) { p in Button { model.send(.openPerson(id: p.id)) } label: { PersonRowView(p: p) } }
             if let empty = v.empty { Text(empty) }
         }
         .searchable(text: Binding(get: { v.query }, set: { model.send(.search(text: $0)) }), prompt: v.hint)
@@ -164,7 +165,7 @@ struct SeeAgainScreen: View {
             if let empty = s.empty { Text(empty) }
             ForEach(s.sections, id: \.title) { section in
                 Section(section.title) {
-                    ForEach(section.rows, id: \.id) { p in NavigationLink { PersonDetailView(id: p.id) } label: { PersonRowView(p: p) } }
+                    ForEach(section.rows, id: \.id) { p in Button { model.send(.openPerson(id: p.id)) } label: { PersonRowView(p: p) } }
                 }
             }
         }
@@ -194,27 +195,41 @@ struct JoinView: View {
     }
 }
 
-struct PersonDetailView: View {
+struct PersonScreen: View {
     @EnvironmentObject var model: FieldModel
-    let id: String
-    @State private var person: Person?
-    @State private var timeline: [TimelineEntry] = []
+    let p: FieldPersonView
 
     var body: some View {
         List {
-            Text("Situation : \(person?.situation ?? "-")")
-            ForEach(Array(timeline.enumerated()), id: \.offset) { _, e in
-                VStack(alignment: .leading) {
-                    Text("\(String(describing: e.kind)) — \(e.title ?? "")")
-                    Text([e.worker, e.notes, e.clockOff ? "⚠ horloge décalée" : nil].compactMap { $0 }.joined(separator: " · ")).font(.caption)
+            if !p.subtitle.isEmpty { Text(p.subtitle) }
+            ForEach(p.facts, id: \.label) { f in Text("\(f.label) : \(f.value)") }
+            if let problem = p.problem { Text(problem).foregroundColor(.red) }
+            if !p.conflicts.isEmpty {
+                Text("\(p.conflictsTitle) : \(p.conflicts.joined(separator: ", "))").foregroundColor(.red)
+            }
+            if !p.actions.isEmpty {
+                Section(p.actionsTitle) {
+                    ForEach(p.actions, id: \.id) { a in
+                        VStack(alignment: .leading) {
+                            Text(a.title)
+                            if let due = a.due { Text(due).font(.caption).foregroundColor(a.overdue ? .red : .primary) }
+                        }
+                    }
+                }
+            }
+            Section(p.timelineTitle) {
+                ForEach(Array(p.timeline.enumerated()), id: \.offset) { _, e in
+                    VStack(alignment: .leading) {
+                        Text("\(e.what) — \(e.detail)")
+                        Text([e.when, e.who, e.clockOff ? "⚠" : nil].compactMap { $0 }.joined(separator: " · ")).font(.caption)
+                    }
                 }
             }
         }
-        .navigationTitle(person?.displayName ?? "")
-        .toolbar { Button("Rencontre") { model.send(.newEncounter(person: id)) } }
-        .onAppear {
-            person = try? model.store.person(idText: id)
-            timeline = ((try? model.store.timeline(person: id)) ?? []).reversed()
+        .navigationTitle(p.title)
+        .toolbar {
+            Button("‹") { model.send(.showSearch) }
+            Button("Nouvelle rencontre") { model.send(.newEncounter(person: p.id)) }
         }
     }
 }

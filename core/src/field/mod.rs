@@ -6,12 +6,14 @@
 //!
 //! Screens so far: find or create a person (`search.rs`: search as the worker types, create from
 //! what was typed, with the likely duplicates shown first), the encounter form (`encounter.rs`:
-//! persons and an anonymous count, services the team uses most first, recent places) and *to
-//! see again* (`see_again.rs`: open follow-ups, the alert list, persons not met for the
-//! organisation's number of days).
+//! persons and an anonymous count, services the team uses most first, recent places), a
+//! person's screen (`person.rs`: who they are, follow-ups to do, conflicts to settle at the
+//! office, the merged timeline in words) and *to see again* (`see_again.rs`: open follow-ups,
+//! the alert list, persons not met for the organisation's number of days).
 //! Labels and relative days are in `words.rs`.
 
 mod encounter;
+mod person;
 mod search;
 mod see_again;
 mod words;
@@ -22,6 +24,7 @@ use crate::vocab::Lang;
 use crate::{RecordId, Result, Store};
 
 pub use encounter::{Choice, EncounterView, Named};
+pub use person::{Fact, OpenAction, PersonView, TimelineRow};
 pub use search::{CreateOffer, PersonRow, SearchView};
 pub use see_again::{SeeAgainSection, SeeAgainView};
 
@@ -46,6 +49,10 @@ pub enum Event {
     ShowSeeAgain,
     /// Back to finding a person (an encounter form is dropped).
     ShowSearch,
+    /// Open a person's screen (its reading is logged).
+    OpenPerson {
+        id: RecordId,
+    },
     /// Open the encounter form, with this person met when given.
     NewEncounter {
         person: Option<RecordId>,
@@ -99,6 +106,7 @@ pub enum View {
     Search(SearchView),
     SeeAgain(SeeAgainView),
     Encounter(EncounterView),
+    Person(PersonView),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -107,6 +115,7 @@ enum Screen {
     Search,
     SeeAgain,
     Encounter(encounter::Draft),
+    Person(RecordId),
 }
 
 /// The app's state between events: the screen shown (with the encounter form's draft), what
@@ -159,6 +168,7 @@ impl FieldApp {
                 }
             }
             Event::ShowSeeAgain => self.screen = Screen::SeeAgain,
+            Event::OpenPerson { id } => self.screen = Screen::Person(id),
             Event::NewEncounter { person } => {
                 self.screen = Screen::Encounter(encounter::Draft::new(person))
             }
@@ -205,10 +215,14 @@ impl FieldApp {
                 v.problem = problem.clone();
                 View::Encounter(v)
             }),
+            Screen::Person(id) => person::view(store, *id, self.lang).map(|mut v| {
+                v.problem = problem.clone();
+                View::Person(v)
+            }),
         };
         built.unwrap_or_else(|e| {
-            // The store could not be read: the search screen says so, with nothing else (a form
-            // that cannot be shown is dropped).
+            // The store could not be read (or the person is gone, erased since): the search
+            // screen says so, with nothing else (a form that cannot be shown is dropped).
             self.screen = Screen::Search;
             View::Search(SearchView {
                 query: self.typed.clone(),

@@ -11,6 +11,27 @@ pub(super) fn t(lang: Lang, key: &str) -> &'static str {
     let (fr, en) = match key {
         "search_title" => ("Trouver ou créer une personne", "Find or add a person"),
         "encounter_title" => ("Nouvelle rencontre", "New encounter"),
+        "yes" => ("oui", "yes"),
+        "no" => ("non", "no"),
+        "recorded" => ("Fiche créée", "File created"),
+        "cleared" => ("effacé", "cleared"),
+        "encounter" => ("Rencontre", "Encounter"),
+        "action" => ("Suivi", "Follow-up"),
+        "referral" => ("Orientation", "Referral"),
+        "consent" => ("Consentement", "Consent"),
+        "given" => ("donné", "given"),
+        "refused" => ("refusé", "refused"),
+        "health_contact" => (
+            "Vu·e par un professionnel de santé",
+            "Seen by a health professional",
+        ),
+        "situation" => ("Situation", "Situation"),
+        "needs" => ("Besoins", "Needs"),
+        "alert" => ("Alerte", "Alert"),
+        "description" => ("Signalement", "Description"),
+        "phone" => ("Téléphone", "Phone"),
+        "to_settle" => ("À régler au bureau", "To settle at the office"),
+        "timeline" => ("Historique des passages", "Visit history"),
         "saved" => ("Rencontre enregistrée.", "Encounter saved."),
         "nobody_met" => (
             "Ajoutez une personne ou comptez les personnes anonymes avant d'enregistrer.",
@@ -115,6 +136,16 @@ pub(super) fn anonymous(count: i64, lang: Lang) -> String {
         (Lang::Fr, _) => format!("{count} personnes anonymes"),
         (Lang::En, 1) => "1 anonymous person".to_string(),
         (Lang::En, _) => format!("{count} anonymous people"),
+    }
+}
+
+/// The other persons met in the same encounter.
+pub(super) fn with_others(count: usize, lang: Lang) -> String {
+    match (lang, count) {
+        (Lang::Fr, 1) => "avec 1 autre personne".to_string(),
+        (Lang::Fr, _) => format!("avec {count} autres personnes"),
+        (Lang::En, 1) => "with 1 other person".to_string(),
+        (Lang::En, _) => format!("with {count} other persons"),
     }
 }
 

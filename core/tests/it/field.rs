@@ -403,3 +403,94 @@ fn an_encounter_that_names_nobody_and_counts_no_one_is_not_saved() {
     let v = encounter(app.update(&d.store, Event::NewEncounter { person: None }));
     assert_eq!(v.anonymous, 0);
 }
+
+#[test]
+fn a_persons_screen_says_who_they_are_what_is_to_do_what_to_settle_and_their_history_in_words() {
+    let d = device("Téléphone maraude", "Amina");
+    let karim = add(&d, Some("Karim"), Some("le Grand"));
+    d.store
+        .edit(
+            karim,
+            &[
+                Edit::Add("needs".into(), Value::Code("health".into())),
+                Edit::Set("alert_level".into(), Value::Code("watch".into())),
+            ],
+        )
+        .unwrap();
+    d.store
+        .add_action(&NewAction {
+            person: karim,
+            title: "Renouveler la domiciliation".into(),
+            category: "papers".into(),
+            due_at: NaiveDate::from_ymd_opt(2026, 3, 1),
+            assigned_to: None,
+        })
+        .unwrap();
+    d.clock.set(d.store.now() + Duration::hours(1));
+    d.store
+        .log_encounter(&NewEncounter {
+            persons: vec![karim],
+            place: Some("square Villemin".into()),
+            services: vec!["drink".into()],
+            anonymous_count: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut app = FieldApp::new(Lang::Fr);
+    let View::Person(v) = app.update(&d.store, Event::OpenPerson { id: karim }) else {
+        panic!("not the person's screen")
+    };
+    assert_eq!(
+        (v.title.as_str(), v.subtitle.as_str()),
+        ("Karim", "le Grand")
+    );
+    let facts: Vec<(&str, &str)> = v
+        .facts
+        .iter()
+        .map(|f| (f.label.as_str(), f.value.as_str()))
+        .collect();
+    assert_eq!(
+        facts,
+        [
+            ("Situation", "rue"),
+            ("Besoins", "santé"),
+            ("Alerte", "à surveiller")
+        ]
+    );
+    assert_eq!(v.actions.len(), 1);
+    assert_eq!(v.actions[0].title, "Renouveler la domiciliation");
+    assert!(v.actions[0].overdue, "due 2026-03-01, today is 2026-03-02");
+    assert!(v.conflicts.is_empty());
+    let latest = &v.timeline[0];
+    assert_eq!(latest.what, "Rencontre");
+    assert_eq!(
+        latest.detail,
+        "square Villemin · boisson · 2 personnes anonymes"
+    );
+    assert_eq!(latest.who, "Amina (Téléphone maraude)");
+    assert!(v.timeline.iter().any(|r| r.what == "Suivi"));
+    // The reading is in the access log.
+    let log = d
+        .store
+        .access_log(&allervers_core::AccessQuery {
+            person: Some(karim),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        log.iter().any(|e| e.via == "app" && e.what == "timeline"),
+        "{log:?}"
+    );
+    // The encounter form opens with Karim met.
+    let View::Encounter(form) = app.update(&d.store, Event::NewEncounter { person: Some(v.id) })
+    else {
+        panic!("not the encounter form")
+    };
+    assert_eq!(form.persons[0].title, "Karim");
+    // A person who does not exist (erased since, say) brings back the search, with a problem.
+    let gone: RecordId = "0190f0c2-0000-7000-8000-000000000000".parse().unwrap();
+    let View::Search(back) = app.update(&d.store, Event::OpenPerson { id: gone }) else {
+        panic!("not the search screen")
+    };
+    assert!(back.problem.is_some());
+}

@@ -1,7 +1,7 @@
-// The screens. Find or create a person, the encounter form and "to see again" render the core's
-// view models (FieldView) and send the worker's actions as events (FieldEvent): every label,
-// order and rule comes from Rust. A person's timeline, the due actions and joining still read
-// the store directly until their view models move into the core.
+// The screens. Find or create a person, a person's screen, the encounter form and "to see again"
+// render the core's view models (FieldView) and send the worker's actions as events
+// (FieldEvent): every label, order and rule comes from Rust. The due actions and joining still
+// read the store directly until their view models move into the core.
 package org.allervers.app
 
 import android.os.Bundle
@@ -17,8 +17,6 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
-import java.text.SimpleDateFormat
-import java.util.Date
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -31,7 +29,6 @@ sealed interface Screen {
     data object Join : Screen
     /** One of the core's screens: find or create, the encounter form, to see again. */
     data object Field : Screen
-    data class Person(val id: String) : Screen
     data object Due : Screen
 }
 
@@ -57,16 +54,16 @@ fun App(repo: FieldRepository) {
         Screen.Join -> JoinScreen(repo, joined = { screen = Screen.Field; send(FieldEvent.Start) })
         Screen.Field -> when (val v = view) {
             null -> Unit
-            is FieldView.Search -> SearchScreen(v, send, open = { screen = Screen.Person(it) }, due = { screen = Screen.Due }, sync = {
+            is FieldView.Search -> SearchScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) }, due = { screen = Screen.Due }, sync = {
                 scope.launch {
                     withContext(Dispatchers.IO) { repo.sync(OkHttpExchange(), null) }
                     view = withContext(Dispatchers.IO) { repo.view() }
                 }
             })
             is FieldView.Encounter -> EncounterScreen(v, send)
-            is FieldView.SeeAgain -> SeeAgainScreen(v, send, open = { screen = Screen.Person(it) })
+            is FieldView.SeeAgain -> SeeAgainScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) })
+            is FieldView.Person -> PersonScreen(v, send)
         }
-        is Screen.Person -> PersonScreen(repo, s.id, back = { screen = Screen.Field }, log = { screen = Screen.Field; send(FieldEvent.NewEncounter(s.id)) })
         Screen.Due -> DueScreen(repo, back = { screen = Screen.Field })
     }
 }
@@ -166,27 +163,34 @@ fun SeeAgainScreen(v: FieldView.SeeAgain, send: (FieldEvent) -> Unit, open: (Str
     }
 }
 
-fun day(ms: Long): String = SimpleDateFormat("dd/MM HH:mm").format(Date(ms))
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun PersonScreen(repo: FieldRepository, id: String, back: () -> Unit, log: () -> Unit) {
-    var state by remember { mutableStateOf<PersonDetailState?>(null) }
-    LaunchedEffect(id) { state = withContext(Dispatchers.IO) { repo.personDetail(id).getOrNull() } }
+fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
+    val p = v.view
     Scaffold(
-        topBar = { TopAppBar(title = { Text(state?.displayName ?: "") }, navigationIcon = { TextButton(onClick = back) { Text("‹") } }) },
-        floatingActionButton = { FloatingActionButton(onClick = log) { Text("Rencontre") } },
+        topBar = { TopAppBar(title = { Text(p.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }) { Text("‹") } }) },
+        floatingActionButton = {
+            FloatingActionButton(onClick = { send(FieldEvent.NewEncounter(p.id)) }, modifier = Modifier.semantics { contentDescription = "Nouvelle rencontre" }) { Text("+") }
+        },
     ) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
-            state?.let { s ->
-                item { Text("Situation : ${s.situation ?: "-"}") }
-                if (s.conflicts.isNotEmpty()) item { Text("À arbitrer au bureau : ${s.conflicts.joinToString()}", color = MaterialTheme.colorScheme.error) }
-                items(s.timeline) { e ->
-                    ListItem(
-                        headlineContent = { Text("${e.kind.name.lowercase()} — ${e.title ?: ""}") },
-                        supportingContent = { Text(listOfNotNull(day(e.atMs), e.worker, e.notes, if (e.clockOff) "⚠ horloge décalée" else null).joinToString(" · ")) },
-                    )
-                }
+            item {
+                if (p.subtitle.isNotEmpty()) Text(p.subtitle)
+                p.facts.forEach { f -> Text("${f.label} : ${f.value}") }
+                p.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+                if (p.conflicts.isNotEmpty()) Text("${p.conflictsTitle} : ${p.conflicts.joinToString()}", color = MaterialTheme.colorScheme.error)
+                if (p.actions.isNotEmpty()) Text(p.actionsTitle, style = MaterialTheme.typography.titleMedium)
+            }
+            items(p.actions) { a ->
+                ListItem(headlineContent = { Text(a.title) }, supportingContent = { a.due?.let { Text(it, color = if (a.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface) } })
+            }
+            item { Text(p.timelineTitle, style = MaterialTheme.typography.titleMedium) }
+            items(p.timeline) { e ->
+                ListItem(
+                    headlineContent = { Text("${e.what} — ${e.detail}") },
+                    supportingContent = { Text(listOfNotNull(e.`when`, e.who, if (e.clockOff) "⚠" else null).joinToString(" · ")) },
+                )
             }
         }
     }

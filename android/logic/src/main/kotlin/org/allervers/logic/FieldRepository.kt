@@ -12,7 +12,6 @@ import uniffi.allervers_ffi.FieldView
 import uniffi.allervers_ffi.HttpExchange
 import uniffi.allervers_ffi.Store
 import uniffi.allervers_ffi.SyncListener
-import uniffi.allervers_ffi.TimelineEntry
 
 /** What a screen shows when something went wrong: one sentence, nothing personal. */
 data class Problem(val message: String)
@@ -27,15 +26,6 @@ fun FfiException.toProblem(): Problem = when (this) {
     else -> Problem(this.message ?: "Unexpected error")
 }
 
-/** One person's screen: name, situation and merged timeline (not yet a view model of the core). */
-data class PersonDetailState(
-    val id: String,
-    val displayName: String,
-    val situation: String?,
-    val timeline: List<TimelineEntry>,
-    val conflicts: List<String>,
-)
-
 class FieldRepository(private val store: Store, lang: String = "fr") {
     private val app = FieldApp(store, lang, null)
 
@@ -44,11 +34,6 @@ class FieldRepository(private val store: Store, lang: String = "fr") {
 
     /** The screen to render now, after a sync for instance. */
     fun view(): FieldView = app.view()
-
-    fun personDetail(id: String): Result<PersonDetailState> = runCatching {
-        val p = store.person(id)
-        PersonDetailState(p.id, p.displayName, p.situation, store.timeline(id).sortedByDescending { it.atMs }, p.conflicts)
-    }
 
     fun dueActions(): List<DueAction> = try { store.dueActions() } catch (e: FfiException) { emptyList() }
 

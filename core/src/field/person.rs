@@ -1,0 +1,310 @@
+//! A person's screen: who they are (names, situation, needs, alert level, how to recognise
+//! them), their follow-ups still to do, the fields whose values conflict (to settle at the
+//! office, never on the phone), and their merged timeline from every device, the latest first,
+//! each entry said in words. Opening it is logged in the access log, as every read of a file.
+
+use serde::Serialize;
+
+use super::words::{self, t};
+use crate::history::HistoryEntry;
+use crate::model::fields::Kind;
+use crate::timeline::{TimelineEntry, TimelineItem};
+use crate::vocab::{label, ExtraTerm, Lang, Vocab};
+use crate::{RecordId, Result, Store, Via};
+
+/// How many timeline entries the screen lists (the latest first).
+const ENTRIES: usize = 100;
+
+/// One thing known about the person, labelled.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+}
+
+/// A follow-up still to do.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpenAction {
+    pub id: RecordId,
+    pub title: String,
+    /// Its due day, when it has one ("2026-03-12").
+    pub due: Option<String>,
+    pub overdue: bool,
+}
+
+/// One entry of the timeline, in words.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineRow {
+    /// When, by the device that wrote it ("12/03 21:40").
+    pub when: String,
+    /// Who wrote it (the worker, else the device).
+    pub who: String,
+    /// What it is ("Rencontre", "Situation"...).
+    pub what: String,
+    /// What it says (the place and services, the new value...).
+    pub detail: String,
+    /// The writing device's clock was off: its time is doubtful.
+    pub clock_off: bool,
+}
+
+/// A person's screen.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PersonView {
+    pub id: RecordId,
+    pub title: String,
+    /// The nickname (when the title is the name) and other names.
+    pub subtitle: String,
+    pub facts: Vec<Fact>,
+    pub actions_title: String,
+    pub actions: Vec<OpenAction>,
+    pub conflicts_title: String,
+    /// The fields whose values conflict, labelled: settled at the office.
+    pub conflicts: Vec<String>,
+    pub timeline_title: String,
+    pub timeline: Vec<TimelineRow>,
+    pub problem: Option<String>,
+}
+
+fn field_label(kind: Kind, field: &str, lang: Lang) -> String {
+    let base = field.split('.').next().unwrap_or(field);
+    match (lang, kind.field(base)) {
+        (Lang::Fr, Ok(spec)) => {
+            let mut label = spec.fr.to_string();
+            if let Some(first) = label.get(..1) {
+                label.replace_range(..1, &first.to_uppercase());
+            }
+            label
+        }
+        _ => {
+            let mut label = base.replace('_', " ");
+            if let Some(first) = label.get(..1) {
+                label.replace_range(..1, &first.to_uppercase());
+            }
+            label
+        }
+    }
+}
+
+/// A value of a field, labelled when it is a code of a list.
+fn value_text(
+    kind: Kind,
+    field: &str,
+    value: &crate::Value,
+    extra: &[ExtraTerm],
+    lang: Lang,
+) -> String {
+    use crate::model::fields::FieldType;
+    let base = field.split('.').next().unwrap_or(field);
+    match (kind.field(base).map(|s| &s.ty), value) {
+        (Ok(FieldType::Code(vocab) | FieldType::CodeSet(vocab)), crate::Value::Code(code)) => {
+            label(*vocab, code, extra, lang)
+        }
+        (_, crate::Value::Bool(b)) => t(lang, if *b { "yes" } else { "no" }).to_string(),
+        _ => value.to_string(),
+    }
+}
+
+fn change_row(h: &HistoryEntry, extra: &[ExtraTerm], lang: Lang) -> (String, String) {
+    // The person's own fields; a field of an action or a referral about them is named as is.
+    let kind = Kind::Person;
+    if h.creation {
+        return (t(lang, "recorded").to_string(), String::new());
+    }
+    let what = field_label(kind, &h.field, lang);
+    // A code added to a set (`needs.health`) says the code; a value written says it.
+    let detail = match (&h.new, h.field.split_once('.')) {
+        (Some(v), _) => value_text(kind, &h.field, v, extra, lang),
+        (None, Some((field, code))) => value_text(
+            kind,
+            field,
+            &crate::Value::Code(code.to_string()),
+            extra,
+            lang,
+        ),
+        (None, None) => t(lang, "cleared").to_string(),
+    };
+    (what, detail)
+}
+
+fn row(e: &TimelineEntry, extra: &[ExtraTerm], lang: Lang) -> TimelineRow {
+    let l =
+        |vocab: Vocab, code: &Option<String>| code.as_deref().map(|c| label(vocab, c, extra, lang));
+    let join = |parts: Vec<Option<String>>| {
+        parts
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let (what, detail) = match &e.item {
+        TimelineItem::Encounter {
+            place,
+            services,
+            notes,
+            anonymous_count,
+            other_persons,
+            ..
+        } => (
+            t(lang, "encounter").to_string(),
+            join(vec![
+                place.clone(),
+                Some(
+                    services
+                        .iter()
+                        .map(|s| label(Vocab::Service, s, extra, lang))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                (*other_persons > 0).then(|| words::with_others(*other_persons, lang)),
+                (*anonymous_count > 0).then(|| words::anonymous(*anonymous_count, lang)),
+                notes.clone(),
+            ]),
+        ),
+        TimelineItem::Action {
+            title,
+            status,
+            due_at,
+            ..
+        } => (
+            t(lang, "action").to_string(),
+            join(vec![
+                title.clone(),
+                due_at.map(|d| d.to_string()),
+                l(Vocab::ActionStatus, status),
+            ]),
+        ),
+        TimelineItem::Referral {
+            target,
+            target_name,
+            status,
+            ..
+        } => (
+            t(lang, "referral").to_string(),
+            join(vec![
+                l(Vocab::ReferralTarget, target),
+                target_name.clone(),
+                l(Vocab::ReferralStatus, status),
+            ]),
+        ),
+        TimelineItem::Consent {
+            partner,
+            category,
+            given,
+            ..
+        } => (
+            t(lang, "consent").to_string(),
+            join(vec![
+                l(Vocab::Partner, partner),
+                l(Vocab::ConsentCategory, category),
+                given.map(|g| t(lang, if g { "given" } else { "refused" }).to_string()),
+            ]),
+        ),
+        TimelineItem::HealthContact { .. } => {
+            (t(lang, "health_contact").to_string(), String::new())
+        }
+        TimelineItem::Change(h) => change_row(h, extra, lang),
+    };
+    TimelineRow {
+        when: e.at.format("%d/%m %H:%M").to_string(),
+        who: e.author.label(),
+        what,
+        detail,
+        clock_off: e.clock_off,
+    }
+}
+
+pub(super) fn view(store: &Store, id: RecordId, lang: Lang) -> Result<PersonView> {
+    let today = store.now().date_naive();
+    let extra = store.extra_terms()?;
+    let p = store.open_person(id, Via::App)?;
+    let timeline = store.open_timeline(id, Via::App)?;
+    let l = |vocab: Vocab, code: &str| label(vocab, code, &extra, lang);
+    let mut facts = Vec::new();
+    let mut fact = |key: &str, value: Option<String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            facts.push(Fact {
+                label: t(lang, key).to_string(),
+                value,
+            });
+        }
+    };
+    fact(
+        "situation",
+        p.situation.as_deref().map(|s| l(Vocab::Situation, s)),
+    );
+    fact(
+        "needs",
+        Some(
+            p.needs
+                .iter()
+                .map(|n| l(Vocab::Need, n))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    );
+    fact(
+        "alert",
+        p.alert_level
+            .as_deref()
+            .filter(|a| *a != "none")
+            .map(|a| l(Vocab::AlertLevel, a)),
+    );
+    fact("description", p.description.clone());
+    fact("phone", p.phone.clone());
+    let mut actions: Vec<OpenAction> = timeline
+        .iter()
+        .filter_map(|e| match &e.item {
+            TimelineItem::Action {
+                id,
+                title,
+                status,
+                due_at,
+                ..
+            } if status.as_deref() == Some("todo") => Some(OpenAction {
+                id: *id,
+                title: title.clone().unwrap_or_default(),
+                due: due_at.map(|d| d.to_string()),
+                overdue: due_at.is_some_and(|d| d < today),
+            }),
+            _ => None,
+        })
+        .collect();
+    actions.sort_by(|a, b| (a.due.is_none(), &a.due).cmp(&(b.due.is_none(), &b.due)));
+    actions.dedup_by_key(|a| a.id);
+    let mut rows: Vec<TimelineRow> = timeline
+        .iter()
+        .rev()
+        .take(ENTRIES)
+        .map(|e| row(e, &extra, lang))
+        .collect();
+    rows.retain(|r| !(r.what.is_empty() && r.detail.is_empty()));
+    Ok(PersonView {
+        id,
+        title: p
+            .name
+            .clone()
+            .or_else(|| p.nickname.clone())
+            .unwrap_or_else(|| p.display_name()),
+        subtitle: p
+            .name
+            .as_ref()
+            .and(p.nickname.clone())
+            .into_iter()
+            .chain(p.other_names.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" · "),
+        facts,
+        actions_title: t(lang, "open_actions").into(),
+        actions,
+        conflicts_title: t(lang, "to_settle").into(),
+        conflicts: p
+            .conflicts
+            .iter()
+            .map(|f| field_label(Kind::Person, f, lang))
+            .collect(),
+        timeline_title: t(lang, "timeline").into(),
+        timeline: rows,
+        problem: None,
+    })
+}
