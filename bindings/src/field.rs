@@ -28,6 +28,10 @@ pub enum FieldEvent {
     OpenPerson {
         id: String,
     },
+    /// On a person's screen: what changed in the street, written at once.
+    EditPerson {
+        edit: FieldStreetEdit,
+    },
     /// Open the encounter form, with this person (an id) met when given.
     NewEncounter {
         person: Option<String>,
@@ -68,6 +72,44 @@ pub enum FieldEvent {
     Save,
 }
 
+/// What changes in the street, edited from a person's screen.
+#[derive(uniffi::Enum)]
+pub enum FieldStreetEdit {
+    Situation {
+        code: String,
+    },
+    /// A need added, or taken off when the person has it.
+    Need {
+        code: String,
+    },
+    Alert {
+        code: String,
+    },
+    /// As typed, saved when the worker leaves the field (empty clears it).
+    Description {
+        text: String,
+    },
+    Phone {
+        text: String,
+    },
+    ConsentRecord {
+        given: bool,
+    },
+}
+
+impl From<FieldStreetEdit> for app::StreetEdit {
+    fn from(e: FieldStreetEdit) -> Self {
+        match e {
+            FieldStreetEdit::Situation { code } => app::StreetEdit::Situation(code),
+            FieldStreetEdit::Need { code } => app::StreetEdit::Need(code),
+            FieldStreetEdit::Alert { code } => app::StreetEdit::Alert(code),
+            FieldStreetEdit::Description { text } => app::StreetEdit::Description(text),
+            FieldStreetEdit::Phone { text } => app::StreetEdit::Phone(text),
+            FieldStreetEdit::ConsentRecord { given } => app::StreetEdit::ConsentRecord(given),
+        }
+    }
+}
+
 fn record(text: &str) -> Result<core::RecordId> {
     text.parse().map_err(|_| FfiError::InvalidInput {
         field: "id".into(),
@@ -86,6 +128,7 @@ impl TryFrom<FieldEvent> for app::Event {
             FieldEvent::ShowSeeAgain => app::Event::ShowSeeAgain,
             FieldEvent::ShowSearch => app::Event::ShowSearch,
             FieldEvent::OpenPerson { id } => app::Event::OpenPerson { id: record(&id)? },
+            FieldEvent::EditPerson { edit } => app::Event::EditPerson { edit: edit.into() },
             FieldEvent::NewEncounter { person } => app::Event::NewEncounter {
                 person: person.as_deref().map(record).transpose()?,
             },
@@ -246,6 +289,12 @@ pub struct FieldPersonView {
     pub conflicts: Vec<String>,
     pub timeline_title: String,
     pub timeline: Vec<FieldTimelineRow>,
+    pub situations: Vec<FieldChoice>,
+    pub needs: Vec<FieldChoice>,
+    pub alerts: Vec<FieldChoice>,
+    pub description: String,
+    pub phone: String,
+    pub consent_record: Option<bool>,
     pub problem: Option<String>,
 }
 
@@ -377,6 +426,12 @@ impl From<app::View> for FieldView {
                             clock_off: r.clock_off,
                         })
                         .collect(),
+                    situations: choices(v.situations),
+                    needs: choices(v.needs),
+                    alerts: choices(v.alerts),
+                    description: v.description,
+                    phone: v.phone,
+                    consent_record: v.consent_record,
                     problem: v.problem,
                 },
             },

@@ -299,6 +299,9 @@ class FieldSession(unittest.TestCase):
         self.assertEqual(shown.view.title, "Karim")
         self.assertEqual(shown.view.timeline[0].what, "Rencontre")
         self.assertEqual(shown.view.timeline[0].detail, "square Villemin · boisson · 1 personne anonyme")
+        edited = app.send(av.FieldEvent.EDIT_PERSON(av.FieldStreetEdit.SITUATION("hotel"))).view
+        self.assertEqual([c.code for c in edited.situations if c.selected], ["hotel"])
+        self.assertEqual(self.store.person(karim).situation, "hotel")
 
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")

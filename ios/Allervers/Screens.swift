@@ -203,6 +203,13 @@ struct PersonScreen: View {
         List {
             if !p.subtitle.isEmpty { Text(p.subtitle) }
             ForEach(p.facts, id: \.label) { f in Text("\(f.label) : \(f.value)") }
+            // What changes in the street, edited in place: each tap is a change of its own.
+            Picker("", selection: Binding(get: { p.situations.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.editPerson(edit: .situation(code: $0))) })) {
+                ForEach(p.situations, id: \.code) { c in Text(c.label).tag(c.code) }
+            }
+            ForEach(p.needs, id: \.code) { c in
+                Toggle(c.label, isOn: Binding(get: { c.selected }, set: { _ in model.send(.editPerson(edit: .need(code: c.code))) }))
+            }
             if let problem = p.problem { Text(problem).foregroundColor(.red) }
             if !p.conflicts.isEmpty {
                 Text("\(p.conflictsTitle) : \(p.conflicts.joined(separator: ", "))").foregroundColor(.red)

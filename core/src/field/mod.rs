@@ -24,7 +24,7 @@ use crate::vocab::Lang;
 use crate::{RecordId, Result, Store};
 
 pub use encounter::{Choice, EncounterView, Named};
-pub use person::{Fact, OpenAction, PersonView, TimelineRow};
+pub use person::{Fact, OpenAction, PersonView, StreetEdit, TimelineRow};
 pub use search::{CreateOffer, PersonRow, SearchView};
 pub use see_again::{SeeAgainSection, SeeAgainView};
 
@@ -52,6 +52,10 @@ pub enum Event {
     /// Open a person's screen (its reading is logged).
     OpenPerson {
         id: RecordId,
+    },
+    /// On a person's screen: what changed in the street, written at once.
+    EditPerson {
+        edit: StreetEdit,
     },
     /// Open the encounter form, with this person met when given.
     NewEncounter {
@@ -169,6 +173,13 @@ impl FieldApp {
             }
             Event::ShowSeeAgain => self.screen = Screen::SeeAgain,
             Event::OpenPerson { id } => self.screen = Screen::Person(id),
+            Event::EditPerson { edit } => {
+                if let Screen::Person(id) = &self.screen {
+                    if let Err(e) = person::apply(store, *id, edit) {
+                        self.problem = Some(words::problem(e, self.lang));
+                    }
+                }
+            }
             Event::NewEncounter { person } => {
                 self.screen = Screen::Encounter(encounter::Draft::new(person))
             }

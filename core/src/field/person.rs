@@ -1,16 +1,19 @@
 //! A person's screen: who they are (names, situation, needs, alert level, how to recognise
 //! them), their follow-ups still to do, the fields whose values conflict (to settle at the
 //! office, never on the phone), and their merged timeline from every device, the latest first,
-//! each entry said in words. Opening it is logged in the access log, as every read of a file.
+//! each entry said in words; and what changes in the street, edited in place (situation, needs,
+//! alert level, description, phone, consent to be recorded), each choice a change of its own.
+//! Opening it is logged in the access log, as every read of a file.
 
 use serde::Serialize;
 
+use super::encounter::Choice;
 use super::words::{self, t};
 use crate::history::HistoryEntry;
 use crate::model::fields::Kind;
 use crate::timeline::{TimelineEntry, TimelineItem};
 use crate::vocab::{label, ExtraTerm, Lang, Vocab};
-use crate::{RecordId, Result, Store, Via};
+use crate::{Edit, RecordId, Result, Store, Value, Via};
 
 /// How many timeline entries the screen lists (the latest first).
 const ENTRIES: usize = 100;
@@ -62,7 +65,86 @@ pub struct PersonView {
     pub conflicts: Vec<String>,
     pub timeline_title: String,
     pub timeline: Vec<TimelineRow>,
+    /// What changes in the street, to edit in place: the situation, the needs and the alert
+    /// level as labelled choices (the current ones selected), the description and the phone as
+    /// they stand, and whether the person consented to be recorded.
+    pub situations: Vec<Choice>,
+    pub needs: Vec<Choice>,
+    pub alerts: Vec<Choice>,
+    pub description: String,
+    pub phone: String,
+    pub consent_record: Option<bool>,
     pub problem: Option<String>,
+}
+
+/// An edit of what changes in the street, from the person's screen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreetEdit {
+    Situation(String),
+    /// A need added, or taken off when the person has it.
+    Need(String),
+    Alert(String),
+    /// The description or the phone as typed (empty clears it), saved when the worker leaves
+    /// the field.
+    Description(String),
+    Phone(String),
+    ConsentRecord(bool),
+}
+
+/// Writes an edit of the person's file: one change, the worker using the phone its author.
+pub(super) fn apply(store: &Store, id: RecordId, edit: StreetEdit) -> Result<()> {
+    let text = |field: &str, text: String| {
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            Edit::Clear(field.into())
+        } else {
+            Edit::Set(field.into(), Value::Text(text))
+        }
+    };
+    let edit = match edit {
+        StreetEdit::Situation(code) => Edit::Set("situation".into(), Value::Code(code)),
+        StreetEdit::Need(code) => {
+            if store.person(id)?.needs.contains(&code) {
+                Edit::Remove("needs".into(), Value::Code(code))
+            } else {
+                Edit::Add("needs".into(), Value::Code(code))
+            }
+        }
+        StreetEdit::Alert(code) => Edit::Set("alert_level".into(), Value::Code(code)),
+        StreetEdit::Description(t) => text("description", t),
+        StreetEdit::Phone(t) => text("phone", t),
+        StreetEdit::ConsentRecord(given) => Edit::Set("consent_record".into(), Value::Bool(given)),
+    };
+    store.edit(id, &[edit])
+}
+
+/// The codes of a list, labelled, the current ones selected.
+fn choices(vocab: Vocab, current: &[String], extra: &[ExtraTerm], lang: Lang) -> Vec<Choice> {
+    vocab
+        .terms()
+        .iter()
+        .map(|t| t.code.to_string())
+        .chain(
+            extra
+                .iter()
+                .filter(|t| t.vocab == vocab)
+                .map(|t| t.code.clone()),
+        )
+        // A code from a newer device or another list, held by the person: kept, shown raw.
+        .chain(current.iter().cloned())
+        .fold(Vec::<String>::new(), |mut codes, code| {
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+            codes
+        })
+        .into_iter()
+        .map(|code| Choice {
+            label: label(vocab, &code, extra, lang),
+            selected: current.contains(&code),
+            code,
+        })
+        .collect()
 }
 
 fn field_label(kind: Kind, field: &str, lang: Lang) -> String {
@@ -305,6 +387,22 @@ pub(super) fn view(store: &Store, id: RecordId, lang: Lang) -> Result<PersonView
             .collect(),
         timeline_title: t(lang, "timeline").into(),
         timeline: rows,
+        situations: choices(
+            Vocab::Situation,
+            &p.situation.iter().cloned().collect::<Vec<_>>(),
+            &extra,
+            lang,
+        ),
+        needs: choices(Vocab::Need, &p.needs, &extra, lang),
+        alerts: choices(
+            Vocab::AlertLevel,
+            &p.alert_level.iter().cloned().collect::<Vec<_>>(),
+            &extra,
+            lang,
+        ),
+        description: p.description.clone().unwrap_or_default(),
+        phone: p.phone.clone().unwrap_or_default(),
+        consent_record: p.consent_record,
         problem: None,
     })
 }

@@ -494,3 +494,74 @@ fn a_persons_screen_says_who_they_are_what_is_to_do_what_to_settle_and_their_his
     };
     assert!(back.problem.is_some());
 }
+
+#[test]
+fn what_changes_in_the_street_is_edited_from_the_persons_screen_one_change_each() {
+    use allervers_core::field::StreetEdit;
+    let d = device("Téléphone maraude", "Amina");
+    let lucie = add(&d, Some("Lucie"), None);
+    let mut app = FieldApp::new(Lang::Fr);
+    let View::Person(v) = app.update(&d.store, Event::OpenPerson { id: lucie }) else {
+        panic!("not the person's screen")
+    };
+    let selected = |choices: &[allervers_core::field::Choice]| -> Vec<String> {
+        choices
+            .iter()
+            .filter(|c| c.selected)
+            .map(|c| c.code.clone())
+            .collect()
+    };
+    assert_eq!(selected(&v.situations), ["street"]);
+    assert!(selected(&v.needs).is_empty());
+    let edits = [
+        StreetEdit::Situation("emergency_shelter".into()),
+        StreetEdit::Need("health".into()),
+        StreetEdit::Need("food".into()),
+        StreetEdit::Need("health".into()),
+        StreetEdit::Alert("very_vulnerable".into()),
+        StreetEdit::Description("  parka rouge, chien noir ".into()),
+        StreetEdit::Phone("06 11 22 33 44".into()),
+        StreetEdit::Phone(" ".into()),
+        StreetEdit::ConsentRecord(true),
+    ];
+    let mut last = None;
+    for edit in edits {
+        last = Some(app.update(&d.store, Event::EditPerson { edit }));
+    }
+    let Some(View::Person(v)) = last else {
+        panic!("not the person's screen")
+    };
+    assert_eq!(selected(&v.situations), ["emergency_shelter"]);
+    assert_eq!(selected(&v.needs), ["food"], "health added, then taken off");
+    assert_eq!(selected(&v.alerts), ["very_vulnerable"]);
+    assert_eq!(v.description, "parka rouge, chien noir");
+    assert_eq!(v.phone, "", "an empty phone clears it");
+    assert_eq!(v.consent_record, Some(true));
+    assert_eq!(v.problem, None);
+    let p = d.store.person(lucie).unwrap();
+    assert_eq!(p.situation.as_deref(), Some("emergency_shelter"));
+    assert_eq!(p.phone, None);
+    // Each choice is a change of its own in the timeline, said in words.
+    assert!(v
+        .timeline
+        .iter()
+        .any(|r| r.what == "Situation" && r.detail == "hébergement d'urgence"));
+    // A code the list does not hold is refused in one sentence; nothing is written.
+    let View::Person(v) = app.update(
+        &d.store,
+        Event::EditPerson {
+            edit: StreetEdit::Alert("Zz Inconnu!".into()),
+        },
+    ) else {
+        panic!("not the person's screen")
+    };
+    assert!(
+        v.problem
+            .as_deref()
+            .unwrap_or_default()
+            .contains("alert_level"),
+        "{:?}",
+        v.problem
+    );
+    assert_eq!(selected(&v.alerts), ["very_vulnerable"]);
+}

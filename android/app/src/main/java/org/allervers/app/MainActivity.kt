@@ -23,6 +23,7 @@ import kotlinx.coroutines.withContext
 import org.allervers.logic.*
 import uniffi.allervers_ffi.FieldEvent
 import uniffi.allervers_ffi.FieldPersonRow
+import uniffi.allervers_ffi.FieldStreetEdit
 import uniffi.allervers_ffi.FieldView
 
 sealed interface Screen {
@@ -164,7 +165,7 @@ fun SeeAgainScreen(v: FieldView.SeeAgain, send: (FieldEvent) -> Unit, open: (Str
 }
 
 
-@OptIn(ExperimentalMaterial3Api::class)
+@OptIn(ExperimentalMaterial3Api::class, ExperimentalLayoutApi::class)
 @Composable
 fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
     val p = v.view
@@ -178,6 +179,10 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
             item {
                 if (p.subtitle.isNotEmpty()) Text(p.subtitle)
                 p.facts.forEach { f -> Text("${f.label} : ${f.value}") }
+                // What changes in the street, edited in place: each tap is a change of its own.
+                FlowRow { p.situations.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Situation(c.code))) }, label = { Text(c.label) }) } }
+                FlowRow { p.needs.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Need(c.code))) }, label = { Text(c.label) }) } }
+                FlowRow { p.alerts.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Alert(c.code))) }, label = { Text(c.label) }) } }
                 p.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
                 if (p.conflicts.isNotEmpty()) Text("${p.conflictsTitle} : ${p.conflicts.joinToString()}", color = MaterialTheme.colorScheme.error)
                 if (p.actions.isNotEmpty()) Text(p.actionsTitle, style = MaterialTheme.typography.titleMedium)
