@@ -224,6 +224,10 @@ pub struct Person {
     pub custom: Vec<CustomField>,
     /// Fields holding concurrent values.
     pub conflicts: Vec<String>,
+    /// The person this record was merged into at the office, if it was.
+    pub merged_into: Option<String>,
+    /// The records merged into this person.
+    pub merged: Vec<String>,
 }
 
 impl From<core::Person> for Person {
@@ -261,6 +265,8 @@ impl From<core::Person> for Person {
                 .map(|(name, value)| CustomField { name, value })
                 .collect(),
             conflicts: p.conflicts,
+            merged_into: p.merged_into.map(|m| m.to_string()),
+            merged: p.merged.iter().map(|m| m.to_string()).collect(),
         }
     }
 }
@@ -1123,6 +1129,17 @@ impl Store {
                 .open_person(id(&id_text)?, core::Via::App)?
                 .into())
         })
+    }
+
+    /// Merges `other` into `keep` (one person recorded twice): `other` leaves the lists, and
+    /// every list, timeline and report counts them as one.
+    pub fn merge_persons(&self, keep: String, other: String) -> Result<()> {
+        guard(|| self.inner.merge_persons(id(&keep)?, id(&other)?))
+    }
+
+    /// Undoes a merge: `other` stands for themselves again.
+    pub fn unmerge_person(&self, other: String) -> Result<()> {
+        guard(|| self.inner.unmerge_person(id(&other)?))
     }
 
     pub fn list_persons(

@@ -309,6 +309,17 @@ enum PersonCmd {
     /// Pairs of active persons likely to be one person recorded twice (a shared name, nickname
     /// or other name, accents and case ignored, and birth years at most two apart or unknown).
     Duplicates,
+    /// Merges OTHER into KEEP (one person recorded twice): OTHER leaves the lists, its history
+    /// stays readable, and every list, timeline and report counts them as one. A change like
+    /// any other: it reaches every device at the next sync.
+    Merge {
+        /// The person kept (id, or words of a name).
+        keep: String,
+        /// The record merged into KEEP (id, or words of a name).
+        other: String,
+    },
+    /// Undoes a merge: OTHER (its id, as `person show` lists it) stands for themselves again.
+    Unmerge { other: String },
     /// Shows one person.
     Show { person: String },
     /// Writes everything held about a person (their right of access) as a readable HTML
@@ -1431,6 +1442,22 @@ fn person_cmd(ctx: &Ctx, cmd: PersonCmd) -> Result<()> {
         PersonCmd::Duplicates => {
             let pairs = store.likely_duplicates()?;
             ctx.print(&pairs, || render::duplicates(&pairs))?;
+        }
+        PersonCmd::Merge { keep, other } => {
+            let (keep, other) = (find_person(&store, &keep)?, find_person(&store, &other)?);
+            store.merge_persons(keep, other)?;
+            let p = store.merged_person(keep)?;
+            ctx.print(&serde_json::json!({"kept": keep, "merged": other}), || {
+                format!("{other} merged into {} ({keep})", p.display_name())
+            })?;
+        }
+        PersonCmd::Unmerge { other } => {
+            let other = find_person(&store, &other)?;
+            store.unmerge_person(other)?;
+            let p = store.person(other)?;
+            ctx.print(&serde_json::json!({"unmerged": other}), || {
+                format!("{} ({other}) stands for themselves again", p.display_name())
+            })?;
         }
         PersonCmd::List {
             search,

@@ -221,6 +221,14 @@ pub fn person(p: &Person, lang: Lang) -> String {
     for (k, v) in &p.custom {
         line(k, &format!("custom.{k}"), v.clone());
     }
+    if !p.merged.is_empty() {
+        let ids: Vec<String> = p.merged.iter().map(|id| id.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "  merged in: {} (`allervers person unmerge ID` undoes it)",
+            ids.join(", ")
+        );
+    }
     if !p.conflicts.is_empty() {
         let _ = writeln!(
             out,

@@ -84,7 +84,8 @@ fn split_list(s: &str) -> Vec<String> {
 
 impl Store {
     /// The merged visit history of one person: every encounter, action, referral, consent
-    /// decision and change about them, from every device, oldest first.
+    /// decision and change about them, from every device, oldest first; with those of the
+    /// records merged into the same person (`merge.rs`), whichever of them is asked.
     pub fn timeline(&self, person: RecordId) -> Result<Vec<TimelineEntry>> {
         let conn = self.lock();
         let kind = record_kind(&conn, person)?;
@@ -97,105 +98,13 @@ impl Store {
         }
         let known = authors(&conn)?;
         let mut out = Vec::new();
-
-        // Changes to the person's own record (the creation is the first entry).
-        let mut doc = load_doc(&conn, person)?.ok_or(CoreError::RecordNotFound(person))?;
-        let times = relay_times(&conn, person)?;
-        for entry in record_history(person, Kind::Person, &mut doc, &known, &times) {
-            out.push(TimelineEntry {
-                at: entry.at,
-                author: entry.author.clone(),
-                relay_at: entry.relay_at,
-                clock_off: entry.clock_off,
-                item: TimelineItem::Change(entry),
-            });
-        }
-        // Encounters, from the index: who logged one is the worker its creating change records.
-        for e in person_encounters(&conn, person)? {
-            let made = creation(&conn, e.id, &known)?.unwrap_or_else(|| Creation {
-                author: author_of(&known, &automerge::ActorId::from(&e.device[..]), None),
-                relay_at: None,
-                clock_off: false,
-            });
-            out.push(TimelineEntry {
-                at: DateTime::from_timestamp_millis(e.occurred_at).unwrap_or_default(),
-                author: made.author,
-                relay_at: made.relay_at,
-                clock_off: made.clock_off,
-                item: TimelineItem::Encounter {
-                    id: e.id,
-                    place: e.place,
-                    team: e.team,
-                    kind: e.kind,
-                    services: split_list(&e.services),
-                    workers: split_list(&e.workers),
-                    notes: e.notes,
-                    follow_up: e.follow_up,
-                    anonymous_count: e.anonymous_count,
-                    other_persons: split_list(&e.persons).len().saturating_sub(1),
-                },
-            });
-        }
-
-        // Actions, referrals and consent decisions: their creation, then their later changes
-        // (status, outcome).
-        for (id, kind) in person_follow_ups(&conn, person)? {
-            let Some(mut doc) = load_doc(&conn, id)? else {
-                continue;
-            };
-            let times = relay_times(&conn, id)?;
-            let history = record_history(id, kind, &mut doc, &known, &times);
-            let r = Reader::new(&doc);
-            let text = |f: &str| {
-                kind.field(f)
-                    .ok()
-                    .and_then(|s| r.get(s))
-                    .map(|v| v.to_string())
-            };
-            if let Some(first) = history.first() {
-                let item = match kind {
-                    Kind::Action => TimelineItem::Action {
-                        id,
-                        title: text("title"),
-                        category: text("category"),
-                        status: text("status"),
-                        due_at: text("due_at")
-                            .as_deref()
-                            .and_then(crate::model::fields::parse_date),
-                    },
-                    Kind::Consent => TimelineItem::Consent {
-                        id,
-                        partner: text("partner"),
-                        category: text("category"),
-                        given: text("given").map(|g| g == "yes"),
-                        decided_on: text("decided_on")
-                            .as_deref()
-                            .and_then(crate::model::fields::parse_date),
-                        how: text("how"),
-                    },
-                    Kind::HealthContact => TimelineItem::HealthContact {
-                        id,
-                        on: text("on")
-                            .as_deref()
-                            .and_then(crate::model::fields::parse_date),
-                    },
-                    _ => TimelineItem::Referral {
-                        id,
-                        target: text("target"),
-                        target_name: text("target_name"),
-                        status: text("status"),
-                        outcome: text("outcome"),
-                    },
-                };
-                out.push(TimelineEntry {
-                    at: first.at,
-                    author: first.author.clone(),
-                    relay_at: first.relay_at,
-                    clock_off: first.clock_off,
-                    item,
-                });
-            }
-            for entry in history.into_iter().filter(|e| !e.creation) {
+        // A person's records merged into one another tell one history (`merge.rs`).
+        let mut listed = std::collections::HashSet::new();
+        for person in crate::store::merge::Groups::load(&conn)?.group(person) {
+            // Changes to the person's own record (the creation is the first entry).
+            let mut doc = load_doc(&conn, person)?.ok_or(CoreError::RecordNotFound(person))?;
+            let times = relay_times(&conn, person)?;
+            for entry in record_history(person, Kind::Person, &mut doc, &known, &times) {
                 out.push(TimelineEntry {
                     at: entry.at,
                     author: entry.author.clone(),
@@ -203,6 +112,108 @@ impl Store {
                     clock_off: entry.clock_off,
                     item: TimelineItem::Change(entry),
                 });
+            }
+            // Encounters, from the index: who logged one is the worker its creating change records.
+            for e in person_encounters(&conn, person)? {
+                if !listed.insert(e.id) {
+                    // Met with a record merged into the same person: listed once.
+                    continue;
+                }
+                let made = creation(&conn, e.id, &known)?.unwrap_or_else(|| Creation {
+                    author: author_of(&known, &automerge::ActorId::from(&e.device[..]), None),
+                    relay_at: None,
+                    clock_off: false,
+                });
+                out.push(TimelineEntry {
+                    at: DateTime::from_timestamp_millis(e.occurred_at).unwrap_or_default(),
+                    author: made.author,
+                    relay_at: made.relay_at,
+                    clock_off: made.clock_off,
+                    item: TimelineItem::Encounter {
+                        id: e.id,
+                        place: e.place,
+                        team: e.team,
+                        kind: e.kind,
+                        services: split_list(&e.services),
+                        workers: split_list(&e.workers),
+                        notes: e.notes,
+                        follow_up: e.follow_up,
+                        anonymous_count: e.anonymous_count,
+                        other_persons: split_list(&e.persons).len().saturating_sub(1),
+                    },
+                });
+            }
+
+            // Actions, referrals and consent decisions: their creation, then their later changes
+            // (status, outcome).
+            for (id, kind) in person_follow_ups(&conn, person)? {
+                if !listed.insert(id) {
+                    continue;
+                }
+                let Some(mut doc) = load_doc(&conn, id)? else {
+                    continue;
+                };
+                let times = relay_times(&conn, id)?;
+                let history = record_history(id, kind, &mut doc, &known, &times);
+                let r = Reader::new(&doc);
+                let text = |f: &str| {
+                    kind.field(f)
+                        .ok()
+                        .and_then(|s| r.get(s))
+                        .map(|v| v.to_string())
+                };
+                if let Some(first) = history.first() {
+                    let item = match kind {
+                        Kind::Action => TimelineItem::Action {
+                            id,
+                            title: text("title"),
+                            category: text("category"),
+                            status: text("status"),
+                            due_at: text("due_at")
+                                .as_deref()
+                                .and_then(crate::model::fields::parse_date),
+                        },
+                        Kind::Consent => TimelineItem::Consent {
+                            id,
+                            partner: text("partner"),
+                            category: text("category"),
+                            given: text("given").map(|g| g == "yes"),
+                            decided_on: text("decided_on")
+                                .as_deref()
+                                .and_then(crate::model::fields::parse_date),
+                            how: text("how"),
+                        },
+                        Kind::HealthContact => TimelineItem::HealthContact {
+                            id,
+                            on: text("on")
+                                .as_deref()
+                                .and_then(crate::model::fields::parse_date),
+                        },
+                        _ => TimelineItem::Referral {
+                            id,
+                            target: text("target"),
+                            target_name: text("target_name"),
+                            status: text("status"),
+                            outcome: text("outcome"),
+                        },
+                    };
+                    out.push(TimelineEntry {
+                        at: first.at,
+                        author: first.author.clone(),
+                        relay_at: first.relay_at,
+                        clock_off: first.clock_off,
+                        item,
+                    });
+                }
+                for entry in history.into_iter().filter(|e| !e.creation) {
+                    out.push(TimelineEntry {
+                        at: entry.at,
+                        author: entry.author.clone(),
+                        relay_at: entry.relay_at,
+                        clock_off: entry.clock_off,
+                        item: TimelineItem::Change(entry),
+                    });
+                }
             }
         }
 

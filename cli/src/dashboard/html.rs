@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use allervers_core::report::{Figure, Report};
 use allervers_core::vocab::{Lang, Vocab};
-use allervers_core::{Conflict, RetentionReview, TimelineEntry, TimelineItem};
+use allervers_core::{Conflict, LikelyDuplicate, RetentionReview, TimelineEntry, TimelineItem};
 
 use crate::render::{access_what, l, via_word, AccessRow};
 use allervers_core::{Person, PersonSummary};
@@ -44,6 +44,12 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     let (fr, en) = match key {
         "persons" => ("Personnes", "Persons"),
         "conflicts" => ("Conflits", "Conflicts"),
+        "duplicates" => ("Doublons", "Duplicates"),
+        "no_duplicate" => ("Aucun doublon probable.", "No likely duplicate."),
+        "shared_names" => ("Noms en commun", "Shared names"),
+        "keep_merge" => ("Garder cette fiche, y fusionner l'autre", "Keep this one, merge the other into it"),
+        "merged_in" => ("Fiches fusionnées dans celle-ci", "Records merged into this one"),
+        "unmerge" => ("Défaire la fusion", "Unmerge"),
         "report" => ("Rapport d'activité", "Activity report"),
         "search" => ("Rechercher", "Search"),
         "name" => ("Nom", "Name"),
@@ -305,6 +311,7 @@ pub fn person(
         );
     }
     out.push_str("</table>");
+    out.push_str(&merged_in(p, token, lang));
     let _ = write!(
         out,
         r#"<p><a id="dossier" href="/person/{}/dossier" download>{}</a></p><h2>{}</h2>"#,
@@ -430,6 +437,59 @@ pub fn conflicts(list: &[Conflict], token: &str, lang: Lang) -> String {
         out.push_str("</td></tr>");
     }
     out.push_str("</table>");
+    out
+}
+
+/// The pairs of persons likely to be one, each with a form per side: keep it and merge the
+/// other into it.
+pub fn duplicates(pairs: &[LikelyDuplicate], token: &str, lang: Lang) -> String {
+    if pairs.is_empty() {
+        return format!(r#"<p id="no-duplicate">{}</p>"#, t(lang, "no_duplicate"));
+    }
+    let mut out = format!(
+        r#"<table id="duplicates"><tr><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "persons"),
+        t(lang, "persons"),
+        t(lang, "shared_names")
+    );
+    for pair in pairs {
+        out.push_str(r#"<tr class="pair">"#);
+        for (keep, other) in [(0, 1), (1, 0)] {
+            let (k, o) = (&pair.persons[keep], &pair.persons[other]);
+            let _ = write!(
+                out,
+                r#"<td><a href="/person/{id}">{name}</a>{born}<form method="post" action="/duplicates/merge"><input type="hidden" name="token" value="{token}"><input type="hidden" name="keep" value="{id}"><input type="hidden" name="other" value="{other}"><button class="merge" data-keep="{id}">{label}</button></form></td>"#,
+                id = k.id,
+                name = esc(&k.display_name),
+                born = pair.birth_years[keep]
+                    .map(|y| format!(" <small>({y})</small>"))
+                    .unwrap_or_default(),
+                token = esc(token),
+                other = o.id,
+                label = t(lang, "keep_merge"),
+            );
+        }
+        let _ = write!(out, "<td>{}</td></tr>", esc(&pair.shared.join(", ")));
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The records merged into a person, each with a form that undoes its merge.
+fn merged_in(p: &Person, token: &str, lang: Lang) -> String {
+    if p.merged.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(r#"<h2>{}</h2><ul id="merged-in">"#, t(lang, "merged_in"));
+    for id in &p.merged {
+        let _ = write!(
+            out,
+            r#"<li>{id} <form class="inline" method="post" action="/person/{id}/unmerge"><input type="hidden" name="token" value="{token}"><button class="unmerge">{label}</button></form></li>"#,
+            token = esc(token),
+            label = t(lang, "unmerge"),
+        );
+    }
+    out.push_str("</ul>");
     out
 }
 

@@ -81,6 +81,7 @@ impl Dash {
                 links.extend([
                     ("/", html::t(lang, "persons")),
                     ("/conflicts", html::t(lang, "conflicts")),
+                    ("/duplicates", html::t(lang, "duplicates")),
                     ("/report", html::t(lang, "report")),
                     ("/access-log", html::t(lang, "access_log")),
                     ("/retention", html::t(lang, "retention")),
@@ -313,7 +314,8 @@ async fn person(
     let store = dash.store.clone();
     let health_store = dash.health.clone();
     let page = move || {
-        let (p, timeline) = (store.person(id)?, store.timeline(id)?);
+        // With the records merged into them (`person merge`).
+        let (p, timeline) = (store.merged_person(id)?, store.timeline(id)?);
         // A health professional's device: the health follow-up, its reading logged in the
         // health space's own access log.
         let health = health_store
@@ -477,6 +479,76 @@ async fn resolve(State(dash): State<Arc<Dash>>, Form(form): Form<Resolve>) -> Re
     }
 }
 
+async fn duplicates(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let store = dash.store.clone();
+    match blocking(move || store.likely_duplicates()).await {
+        Ok(pairs) => dash.page(
+            lang,
+            html::t(lang, "duplicates"),
+            &html::duplicates(&pairs, &dash.token, lang),
+        ),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct Merge {
+    /// Missing is as wrong as another token (403).
+    #[serde(default)]
+    token: String,
+    keep: String,
+    other: String,
+}
+
+/// A duplicate's form: OTHER merged into KEEP, then KEEP's page.
+async fn merge(State(dash): State<Arc<Dash>>, Form(form): Form<Merge>) -> Response {
+    if !dash.form_token_ok(&form.token) {
+        return wrong_form_token();
+    }
+    let (Ok(keep), Ok(other)) = (
+        form.keep.parse::<RecordId>(),
+        form.other.parse::<RecordId>(),
+    ) else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || store.merge_persons(keep, other)).await {
+        Ok(()) => Redirect::to(&format!("/person/{keep}")).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct Unmerge {
+    /// Missing is as wrong as another token (403).
+    #[serde(default)]
+    token: String,
+}
+
+/// A merged record's form on its person's page: the merge undone, then its own page.
+async fn unmerge(
+    State(dash): State<Arc<Dash>>,
+    Path(id): Path<String>,
+    Form(form): Form<Unmerge>,
+) -> Response {
+    if !dash.form_token_ok(&form.token) {
+        return wrong_form_token();
+    }
+    let Ok(id) = id.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || store.unmerge_person(id)).await {
+        Ok(()) => Redirect::to(&format!("/person/{id}")).into_response(),
+        Err(r) => r,
+    }
+}
+
 #[derive(Deserialize)]
 struct Erase {
     /// Missing is as wrong as another token (403).
@@ -604,6 +676,9 @@ fn router(dash: Arc<Dash>) -> Router {
                 .route("/access-log", get(access_log))
                 .route("/conflicts", get(conflicts))
                 .route("/conflicts/resolve", post(resolve))
+                .route("/duplicates", get(duplicates))
+                .route("/duplicates/merge", post(merge))
+                .route("/person/{id}/unmerge", post(unmerge))
                 .route("/report", get(report))
                 .route("/retention", get(retention))
                 .route("/retention/keep", post(keep));

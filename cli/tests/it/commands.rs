@@ -630,4 +630,37 @@ fn whom_to_see_again_and_persons_recorded_twice_are_listed() {
     assert_eq!(pairs[0]["shared"][0], "malik");
     let text = ok(d, &["person", "duplicates"]);
     assert!(text.contains("share: malik, born 1979 and 1980"), "{text}");
+
+    // Merged: one person, met lately through the record merged in, no longer a duplicate.
+    let merged = json(d, &["person", "merge", &malik, &twice]);
+    assert_eq!(merged["kept"], malik.as_str());
+    let persons = json(d, &["person", "list"]);
+    let ids: Vec<&str> = persons
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&malik.as_str()) && !ids.contains(&twice.as_str()));
+    assert_eq!(
+        json(d, &["person", "list", "--not-seen-for", "14"]),
+        serde_json::json!([])
+    );
+    assert_eq!(json(d, &["person", "duplicates"]), serde_json::json!([]));
+    let shown = ok(d, &["person", "show", &malik]);
+    assert!(shown.contains(&format!("merged in: {twice}")), "{shown}");
+    assert!(
+        fails(d, &["person", "merge", &malik, &twice]).contains("merged into this person already")
+    );
+    assert!(fails(d, &["person", "unmerge", &nour]).contains("is not merged"));
+
+    // Undone: two persons again, Malik to see again.
+    json(d, &["person", "unmerge", &twice]);
+    let due = json(d, &["person", "list", "--not-seen-for", "14"]);
+    assert_eq!(due[0]["id"], malik.as_str());
+    assert_eq!(
+        json(d, &["person", "duplicates"]).as_array().unwrap().len(),
+        1
+    );
 }

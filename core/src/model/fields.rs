@@ -268,6 +268,10 @@ const PERSON: &[FieldSpec] = &[
         "conservé après revue le",
     ),
     f("retention_reason", T::Text, "motif de conservation"),
+    // A duplicate merged at the office: the person this record is the same as. Written by
+    // `Store::merge_persons` and `unmerge_person` only (`merge.rs`), a register like any other
+    // field: two concurrent merges of one person are a conflict to settle.
+    f("merged_into", T::Ref(Kind::Person), "fusionné·e avec"),
 ];
 
 const ENCOUNTER: &[FieldSpec] = &[

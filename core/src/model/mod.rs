@@ -432,6 +432,10 @@ pub struct Person {
     pub household: Option<String>,
     pub custom: BTreeMap<String, String>,
     pub conflicts: Vec<String>,
+    /// The person this record was merged into at the office (a duplicate), if it was.
+    pub merged_into: Option<RecordId>,
+    /// The records merged into this person ([`crate::Store::merged_person`] fills it).
+    pub merged: Vec<RecordId>,
 }
 
 impl Person {
@@ -464,6 +468,11 @@ impl Person {
             household: get_text(r, k, "household"),
             custom: k.field("custom").map(|s| r.text_map(s)).unwrap_or_default(),
             conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
+            merged_into: k.field("merged_into").ok().and_then(|s| match r.get(s) {
+                Some(Value::Ref(p)) if p != id => Some(p),
+                _ => None,
+            }),
+            merged: Vec::new(),
         }
     }
 

@@ -236,7 +236,8 @@ impl Store {
 
     /// A person's file, opened by a worker: read, then logged; not shown if it cannot be logged.
     pub fn open_person(&self, id: RecordId, via: Via) -> Result<Person> {
-        let person = self.person(id)?;
+        // As the office and the phones see them: with the records merged into them.
+        let person = self.merged_person(id)?;
         self.log_access(&[Access::Person { person: id }], via)?;
         Ok(person)
     }

@@ -48,6 +48,8 @@ pub(crate) fn period(
         to.format("%Y-%m-%d").to_string(),
     );
     let mut p = Period::default();
+    // Records merged into another person count as that person (`merge.rs`).
+    let groups = super::merge::Groups::load(conn)?;
     let mut met = BTreeSet::new();
     let mut stmt = conn.prepare_cached(
         "SELECT persons, anonymous_count, services FROM encounters
@@ -70,22 +72,31 @@ pub(crate) fn period(
             .filter(|s| !s.is_empty())
         {
             if let Ok(id) = id.parse::<RecordId>() {
-                met.insert(id);
+                met.insert(groups.root(id));
             }
         }
     }
     p.persons_met = met.len() as i64;
     let mut needs = conn.prepare_cached("SELECT needs FROM persons WHERE record_id = ?1")?;
     for id in &met {
-        let row: Option<String> =
-            rusqlite::OptionalExtension::optional(needs.query_row([id.as_bytes()], |r| r.get(0)))?;
-        for n in row.unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
-            *p.needs.entry(n.to_string()).or_default() += 1;
+        // A merged person's needs are those of every record merged in, each counted once.
+        let mut theirs = BTreeSet::new();
+        for record in groups.group(*id) {
+            let row: Option<String> = rusqlite::OptionalExtension::optional(
+                needs.query_row([record.as_bytes()], |r| r.get(0)),
+            )?;
+            for n in row.unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+                theirs.insert(n.to_string());
+            }
+        }
+        for n in theirs {
+            *p.needs.entry(n).or_default() += 1;
         }
     }
     p.new_persons = conn
         .prepare_cached(&format!(
-            "SELECT count(*) FROM persons WHERE created_at >= ?1 AND created_at < ?2 AND {}",
+            "SELECT count(*) FROM persons
+             WHERE created_at >= ?1 AND created_at < ?2 AND merged_root IS NULL AND {}",
             team_clause("teams")
         ))?
         .query_row(params![start, end, team], |r| r.get(0))?;

@@ -13,6 +13,7 @@ use chrono::{Duration, NaiveDate};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use super::merge::Groups;
 use super::query::{person_row, LAST_SEEN, PERSON_COLUMNS};
 use super::Store;
 use crate::model::PersonSummary;
@@ -77,7 +78,7 @@ fn close_years(a: Option<i64>, b: Option<i64>) -> bool {
 fn active_names(conn: &Connection) -> Result<Vec<Names>> {
     let mut stmt = conn.prepare_cached(
         "SELECT record_id, search, birth_year FROM persons
-         WHERE status IS NOT 'inactive' ORDER BY created_at, record_id",
+         WHERE status IS NOT 'inactive' AND merged_root IS NULL ORDER BY created_at, record_id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -104,6 +105,29 @@ fn summary(conn: &Connection, id: RecordId) -> Result<PersonSummary> {
     stmt.query_row([id.as_bytes()], person_row)?
 }
 
+/// `rows` as the lists show them: a person merged into another listed as that person, once
+/// (where their first record came), each group completed by its members (`merge.rs`).
+fn as_merged(conn: &Connection, rows: Vec<PersonSummary>) -> Result<Vec<PersonSummary>> {
+    let groups = Groups::load(conn)?;
+    if groups.is_empty() {
+        return Ok(rows);
+    }
+    let mut out: Vec<PersonSummary> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let root = groups.root(row.id);
+        if out.iter().any(|p| p.id == root) {
+            continue;
+        }
+        out.push(if root == row.id {
+            row
+        } else {
+            summary(conn, root)?
+        });
+    }
+    groups.complete(conn, &mut out)?;
+    Ok(out)
+}
+
 impl Store {
     /// The active persons not met for `days` days or more (never met ones counted from when
     /// they were recorded), the longest unseen first: whom to go and see again.
@@ -113,14 +137,22 @@ impl Store {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT * FROM (
                 SELECT {PERSON_COLUMNS}, {LAST_SEEN}, p.created_at AS created
-                FROM persons p WHERE p.status IS NOT 'inactive')
+                FROM persons p WHERE p.status IS NOT 'inactive' AND p.merged_root IS NULL)
              WHERE coalesce(last_seen, created) <= ?1
              ORDER BY coalesce(last_seen, created), created LIMIT ?2"
         ))?;
         let limit = i64::try_from(limit.min(100_000)).unwrap_or(100_000);
         let rows = stmt.query_map(rusqlite::params![cutoff, limit], person_row)?;
-        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
-            .collect()
+        let rows = rows
+            .map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect::<Result<Vec<_>>>()?;
+        // A person met lately through a record merged into them is not to see again.
+        let mut rows = as_merged(&conn, rows)?;
+        rows.retain(|p| {
+            p.last_seen_at
+                .is_none_or(|t| t.timestamp_millis() <= cutoff)
+        });
+        Ok(rows)
     }
 
     /// The services and the place of the `limit` most recent encounters, the most recent
@@ -153,7 +185,9 @@ impl Store {
     pub fn active_person_count(&self) -> Result<u64> {
         let count: i64 = self
             .lock()
-            .prepare_cached("SELECT count(*) FROM persons WHERE status IS NOT 'inactive'")?
+            .prepare_cached(
+                "SELECT count(*) FROM persons WHERE status IS NOT 'inactive' AND merged_root IS NULL",
+            )?
             .query_row([], |r| r.get(0))?;
         Ok(count.max(0) as u64)
     }
@@ -176,20 +210,22 @@ impl Store {
                 r.get::<_, Option<String>>(2)?,
             ))
         })?;
+        let groups = Groups::load(&conn)?;
         let mut out: Vec<OpenFollowUp> = Vec::new();
         for row in rows {
             let (id, title, due) = row?;
             let id =
                 RecordId::from_slice(&id).ok_or_else(|| CoreError::corrupt("bad record id"))?;
+            // A follow-up of a record merged into another is that person's.
+            let id = groups.root(id);
             if out.iter().any(|o| o.person.id == id) {
                 continue;
             }
             let due = due.as_deref().and_then(crate::model::fields::parse_date);
-            out.push(OpenFollowUp {
-                person: summary(&conn, id)?,
-                title,
-                due,
-            });
+            let mut person = [summary(&conn, id)?];
+            groups.complete(&conn, &mut person)?;
+            let [person] = person;
+            out.push(OpenFollowUp { person, title, due });
             if out.len() >= limit {
                 break;
             }
@@ -211,8 +247,11 @@ impl Store {
         ))?;
         let limit = i64::try_from(limit.min(100_000)).unwrap_or(100_000);
         let rows = stmt.query_map([limit], person_row)?;
-        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
-            .collect()
+        let rows = rows
+            .map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect::<Result<Vec<_>>>()?;
+        // A record merged into another puts that person on the list.
+        as_merged(&conn, rows)
     }
 
     /// Every pair of active persons likely to be one, the pair recorded first first.
@@ -299,8 +338,11 @@ impl Store {
             rusqlite::types::Value::Integer,
         ));
         let rows = stmt.query_map(rusqlite::params_from_iter(args), person_row)?;
-        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
-            .collect()
+        let rows = rows
+            .map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect::<Result<Vec<_>>>()?;
+        // A hint names the person a merged record stands as.
+        as_merged(&conn, rows)
     }
 }
 

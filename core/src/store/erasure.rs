@@ -212,6 +212,8 @@ pub(crate) fn delete(
     // Rows keyed by time, scanned once for the whole erasure.
     conn.prepare_cached("DELETE FROM situation_changes WHERE person_id = ?1")?
         .execute([person.as_bytes()])?;
+    // Persons merged into the one erased resolve again (their own erasure follows theirs).
+    super::merge::resolve(conn)?;
     if let Some((space, blinded)) = blinded {
         deleted.set_aside += delete_set_aside(conn, space, blinded)?;
     }

@@ -94,6 +94,13 @@ impl Fields {
         }
     }
 
+    fn reference(&self, field: &str) -> Option<RecordId> {
+        match self.value(field) {
+            Some(Value::Ref(p)) => Some(p),
+            _ => None,
+        }
+    }
+
     fn created_at(&self, now_ms: i64) -> i64 {
         match self.root.get(CREATED_AT) {
             Some(hydrate::Value::Scalar(automerge::ScalarValue::Timestamp(ms))) => *ms,
@@ -293,6 +300,7 @@ fn write(
                 .collect::<Vec<_>>()
                 .join(" | ");
             let situation = f.text("situation");
+            let merged_into = f.reference("merged_into").filter(|m| *m != id);
             let needs = match f.root.get("needs") {
                 Some(hydrate::Value::Map(set)) => {
                     let mut codes: Vec<&str> = set
@@ -312,8 +320,9 @@ fn write(
             };
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO persons (record_id, name, nickname, other_names, search, situation,
-                    alert_level, status, birth_year, created_at, updated_at, teams, needs, kept_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    alert_level, status, birth_year, created_at, updated_at, teams, needs, kept_at,
+                    merged_into)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?
             .execute(params![
                 key,
@@ -330,7 +339,13 @@ fn write(
                 f.joined("teams"),
                 needs,
                 f.time_ms("retention_kept_at"),
+                merged_into.map(|m| m.as_bytes().to_vec()),
             ])?;
+            // The row was written anew (its `merged_root` empty): the identities resolve again
+            // when this person is merged, or when others are merged into them.
+            if merged_into.is_some() || super::merge::is_merge_target(tx, id)? {
+                super::merge::resolve(tx)?;
+            }
         }
         Kind::Encounter => {
             remove_encounter(tx, id, before)?;
@@ -582,6 +597,9 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
     if let Some(table) = table {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE record_id = ?1"))?
             .execute([key])?;
+    }
+    if kind == Kind::Person {
+        super::merge::resolve(tx)?;
     }
     tx.prepare_cached("DELETE FROM conflicts WHERE record_id = ?1")?
         .execute([key])?;

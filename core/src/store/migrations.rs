@@ -518,6 +518,15 @@ ALTER TABLE access_log ADD COLUMN categories TEXT;
 -- the rows are written again from the documents.
 DELETE FROM erasure_acks;
 "#,
+    // 16: duplicate persons merged. `merged_into` is the person's register as the document holds
+    // it; `merged_root` the identity it resolves to when that is another person (`merge.rs`),
+    // NULL for a person who stands for themselves: the lists keep those only.
+    r#"
+ALTER TABLE persons ADD COLUMN merged_into BLOB;
+ALTER TABLE persons ADD COLUMN merged_root BLOB;
+CREATE INDEX persons_merged_into ON persons(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX persons_merged_root ON persons(merged_root) WHERE merged_root IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -528,8 +537,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// access log; 11: persons' `kept_at` and the settings; 13: health notes and contacts; 14:
 /// partnerships and the access log's publications; a device of an earlier version kept records
 /// of the kinds of 9, 10, 13 and 14 without a kind; 15: erasure acknowledgements by their
-/// author): migrating past one rebuilds the index tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15];
+/// author; 16: merged persons, which a device of an earlier version may have received): migrating
+/// past one rebuilds the index tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

@@ -24,6 +24,7 @@ pub mod files;
 pub mod health;
 mod import;
 mod index;
+pub(crate) mod merge;
 pub mod migrations;
 mod open;
 pub(crate) mod partnership;

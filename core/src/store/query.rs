@@ -126,6 +126,8 @@ fn recent_persons(
 ) -> Result<Vec<PersonSummary>> {
     let mut out: Vec<PersonSummary> = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    // A person merged into another is met, and found, as that person.
+    let groups = super::merge::Groups::load(conn)?;
     // The persons the words match, read once: the walk looks up no one else.
     let (clauses, args) = search_clauses(words, 1);
     let matching: Option<std::collections::HashSet<RecordId>> = if words.is_empty() {
@@ -141,7 +143,7 @@ fn recent_persons(
         let mut set = std::collections::HashSet::new();
         for id in ids {
             if let Some(id) = RecordId::from_slice(&id?) {
-                set.insert(id);
+                set.insert(groups.root(id));
             }
         }
         Some(set)
@@ -160,6 +162,7 @@ fn recent_persons(
             let Ok(id) = id.parse::<RecordId>() else {
                 continue;
             };
+            let id = groups.root(id);
             if out.len() >= limit
                 || matching.as_ref().is_some_and(|m| !m.contains(&id))
                 || !seen.insert(id)
@@ -182,7 +185,7 @@ fn recent_persons(
         let mut never = conn.prepare_cached(&format!(
             "SELECT {PERSON_COLUMNS}, NULL FROM persons p
              WHERE NOT EXISTS (SELECT 1 FROM encounter_persons e WHERE e.person_id = p.record_id)
-               AND (?1 OR p.status IS NOT 'inactive'){}
+               AND p.merged_root IS NULL AND (?1 OR p.status IS NOT 'inactive'){}
              ORDER BY p.created_at DESC LIMIT ?2",
             clauses
                 .iter()
@@ -196,7 +199,58 @@ fn recent_persons(
         values.extend(args.into_iter().map(rusqlite::types::Value::Text));
         let rows = never.query_map(rusqlite::params_from_iter(values), person_row)?;
         for row in rows {
-            out.push(row??);
+            let row = row??;
+            // A person met through someone merged into them was listed by the walk.
+            if !seen.contains(&row.id) {
+                seen.insert(row.id);
+                out.push(row);
+            }
+        }
+        // Never met, and found by a name only a record merged into them holds.
+        for id in found_through_members(conn, &groups, words)? {
+            if out.len() >= limit || !seen.insert(id) {
+                continue;
+            }
+            if let Some(p) = person
+                .query_row(params![id.as_bytes(), None::<i64>], person_row)
+                .optional()?
+            {
+                let p = p?;
+                if include_inactive || p.status.as_deref() != Some("inactive") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    groups.complete(conn, &mut out)?;
+    Ok(out)
+}
+
+/// The persons standing for a group of merged records whose members' names hold every one of
+/// `words` (their own may not): a search finds a merged person by any name they were known by.
+fn found_through_members(
+    conn: &Connection,
+    groups: &super::merge::Groups,
+    words: &[&str],
+) -> Result<Vec<RecordId>> {
+    if groups.is_empty() || words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (clauses, args) = search_clauses(words, 1);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT p.record_id FROM persons p WHERE p.merged_root IS NOT NULL AND {}",
+        clauses.join(" AND ")
+    ))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        r.get::<_, Vec<u8>>(0)
+    })?;
+    let mut out = Vec::new();
+    for id in rows {
+        if let Some(id) = RecordId::from_slice(&id?) {
+            let root = groups.root(id);
+            if !out.contains(&root) {
+                out.push(root);
+            }
         }
     }
     Ok(out)
@@ -379,6 +433,7 @@ impl Store {
             }
         }
         let mut sql = format!("SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p");
+        clauses.push("p.merged_root IS NULL".to_string());
         if !query.include_inactive {
             clauses.push("p.status IS NOT 'inactive'".to_string());
         }
@@ -395,8 +450,37 @@ impl Store {
         sql.push_str(&format!(" LIMIT {limit}"));
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), person_row)?;
-        rows.map(|r| r.map_err(CoreError::from).and_then(|r| r))
-            .collect()
+        let mut out: Vec<PersonSummary> = rows
+            .map(|r| r.map_err(CoreError::from).and_then(|r| r))
+            .collect::<Result<_>>()?;
+        let groups = super::merge::Groups::load(&conn)?;
+        if groups.is_empty() {
+            return Ok(out);
+        }
+        // Merged persons found by a name only a record merged into them holds.
+        let mut one = conn.prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p WHERE p.record_id = ?1"
+        ))?;
+        for id in found_through_members(&conn, &groups, &words)? {
+            if out.iter().any(|p| p.id == id) {
+                continue;
+            }
+            if let Some(p) = one.query_row([id.as_bytes()], person_row).optional()? {
+                let p = p?;
+                if query.include_inactive || p.status.as_deref() != Some("inactive") {
+                    out.push(p);
+                }
+            }
+        }
+        groups.complete(&conn, &mut out)?;
+        match query.sort {
+            PersonSort::RecentlySeen => {
+                out.sort_by_key(|p| (p.last_seen_at.is_none(), std::cmp::Reverse(p.last_seen_at)))
+            }
+            PersonSort::Name => out.sort_by_key(|p| fold(&p.display_name)),
+        }
+        out.truncate(limit);
+        Ok(out)
     }
 
     /// Open actions due on or before `by` (all open actions with a due date when `None`), oldest

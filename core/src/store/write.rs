@@ -333,6 +333,27 @@ impl Store {
                 "is written when the record is created, never changed after",
             ));
         }
+        // A merge goes through `merge_persons` and `unmerge_person`, which check it.
+        if let Some(edit) = edits
+            .iter()
+            .find(|e| e.field() == super::merge::MERGED_INTO)
+        {
+            return Err(CoreError::invalid(
+                edit.field(),
+                "is written by merging or unmerging persons",
+            ));
+        }
+        self.edit_kind_unchecked(id, expected, edits)
+    }
+
+    /// [`Store::edit_kind`] without the checks of who may write which field (the caller made
+    /// them).
+    pub(crate) fn edit_kind_unchecked(
+        &self,
+        id: RecordId,
+        expected: Option<Kind>,
+        edits: &[Edit],
+    ) -> Result<()> {
         // The retention review's decision is a coordinator's (`retention.rs`), whichever way
         // it is written.
         if let Some(edit) = edits.iter().find(|e| e.field().starts_with("retention_")) {

@@ -140,7 +140,41 @@ impl Store {
     /// Refused on a worker's device. In a health store (which holds the person's health notes,
     /// not the person), a health professional's device that is not a coordinator of the health
     /// space erases its own copy only.
+    ///
+    /// A person's records merged into one another (`merge.rs`) are erased together: those
+    /// merged in first, each by an order of its own, then the one they resolve to.
     pub fn erase_person(
+        &self,
+        person: RecordId,
+        reason: &str,
+        keep_shared_notes: bool,
+    ) -> Result<Erasure> {
+        let group = self.person_group(person)?;
+        let mut total: Option<Erasure> = None;
+        for record in group.iter().skip(1).chain(group.first()) {
+            let one = self.erase_one(*record, reason, keep_shared_notes)?;
+            total = Some(match total {
+                None => one,
+                Some(t) => Erasure {
+                    person,
+                    records: t.records + one.records,
+                    encounters: t.encounters + one.encounters,
+                    reissued: t.reissued + one.reissued,
+                    actions: t.actions + one.actions,
+                    referrals: t.referrals + one.referrals,
+                    consents: t.consents + one.consents,
+                    health: t.health + one.health,
+                    changes: t.changes + one.changes,
+                    blinded: t.blinded + one.blinded,
+                },
+            });
+        }
+        let mut total = total.ok_or(CoreError::RecordNotFound(person))?;
+        total.person = person;
+        Ok(total)
+    }
+
+    fn erase_one(
         &self,
         person: RecordId,
         reason: &str,

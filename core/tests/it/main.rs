@@ -19,6 +19,7 @@ mod health_findings;
 mod merge;
 mod pages;
 mod partnership;
+mod person_merge;
 mod private_files;
 mod received;
 mod records;
