@@ -64,6 +64,10 @@ pub struct Outcome {
     pub forged: Option<usize>,
     /// Erasure orders the coordinator's device made.
     pub erasures: usize,
+    /// Persons merged (and merges undone) by the devices, and the merges of one person made
+    /// apart on two devices, a conflict at quiescence.
+    pub merges: usize,
+    pub merge_conflicts: usize,
 }
 
 impl Outcome {
@@ -238,6 +242,11 @@ struct Sim {
     heads_before: Option<Vec<String>>,
     /// Erasure orders the coordinator's device made.
     erasures: usize,
+    /// Merges and unmerges written, and conflicts between merges of one person settled.
+    merges: usize,
+    merge_conflicts: usize,
+    /// Whether this schedule merges often.
+    merging: bool,
     log: Vec<String>,
 }
 
@@ -284,6 +293,8 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
         };
     }
     let steps = sim.rng.gen_range(15..45);
+    // One schedule in five is an office day of duplicates: a quarter of its writes merge.
+    sim.merging = sim.rng.gen_ratio(1, 5);
     for step in 0..steps {
         if let Err(e) = sim.step() {
             return Outcome {
@@ -300,6 +311,13 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
         Ok(()) => Outcome {
             forged: (sim.devices.len() > sim.honest).then_some(sim.forged.len()),
             erasures: sim.erasures,
+            merges: sim.merges,
+            merge_conflicts: sim.merge_conflicts
+                + sim.devices[0]
+                    .store()
+                    .conflicts()
+                    .map(|c| c.iter().filter(|c| c.field == "merged_into").count())
+                    .unwrap_or(0),
             ..sim.compare()
         },
     }
@@ -411,6 +429,9 @@ impl Sim {
             changes: Vec::new(),
             heads_before: None,
             erasures: 0,
+            merges: 0,
+            merge_conflicts: 0,
+            merging: false,
             log: Vec::new(),
         })
     }
@@ -623,6 +644,9 @@ impl Sim {
         {
             return self.resolve(d);
         }
+        if self.merging && self.rng.gen_ratio(1, 4) {
+            return self.merge(d, &persons);
+        }
         let store = self.devices[d].store.as_ref().expect("open");
         self.heads_before = store.record_heads(person).ok();
         match pick {
@@ -792,7 +816,44 @@ impl Sim {
                 }
                 .map_err(store_err)
             }
+            94..=97 => self.merge(d, &persons),
             _ => self.resolve(d),
+        }
+    }
+
+    /// Merges two listed persons (one recorded twice), or undoes a merge this device knows of:
+    /// devices that have not heard of a merge go on editing and meeting the merged record, and
+    /// two devices merging one person apart make a conflict.
+    fn merge(&mut self, d: usize, persons: &[RecordId]) -> Result<(), String> {
+        let store_err = |e: CoreError| e.to_string();
+        let store = self.devices[d].store.as_ref().expect("open");
+        let merged: Vec<RecordId> = self
+            .records_of(d, Kind::Person)?
+            .into_iter()
+            .filter(|id| !persons.contains(id))
+            .collect();
+        let (record, outcome) = if !merged.is_empty() && self.rng.gen_ratio(1, 4) {
+            let other = merged[self.rng.gen_range(0..merged.len())];
+            self.heads_before = store.record_heads(other).ok();
+            self.log.push(format!("{d} unmerges {other}"));
+            (other, store.unmerge_person(other))
+        } else {
+            // Among the few persons most edits go to: two devices often merge one apart.
+            let few = persons.len().min(4);
+            let keep = persons[self.rng.gen_range(0..few)];
+            let other = persons[self.rng.gen_range(0..few.min(2))];
+            self.heads_before = store.record_heads(other).ok();
+            self.log.push(format!("{d} merges {other} into {keep}"));
+            (other, store.merge_persons(keep, other))
+        };
+        match outcome {
+            Ok(()) => {
+                self.merges += 1;
+                self.wrote(d, record, None)
+            }
+            // The same person twice, or one merged already: refused, nothing written.
+            Err(CoreError::InvalidInput { .. }) => Ok(()),
+            Err(e) => Err(store_err(e)),
         }
     }
 
@@ -814,6 +875,9 @@ impl Sim {
             c.record_id, c.field
         ));
         let (record, field) = (c.record_id, c.field.clone());
+        if field == "merged_into" {
+            self.merge_conflicts += 1;
+        }
         self.heads_before = self.devices[d].store().record_heads(record).ok();
         self.devices[d]
             .store()
@@ -1202,6 +1266,8 @@ struct View {
     report: String,
     /// Every person's consent now.
     consents: String,
+    /// Every person as the office sees them, with the records merged into them.
+    merged: String,
 }
 
 impl View {
@@ -1218,6 +1284,8 @@ impl View {
             Some("report")
         } else if self.consents != other.consents {
             Some("consents")
+        } else if self.merged != other.merged {
+            Some("merged persons")
         } else {
             None
         }
@@ -1251,9 +1319,11 @@ fn view(store: &Store) -> Result<View, CoreError> {
         .collect();
     let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).expect("date");
     let mut consents = String::new();
+    let mut merged = String::new();
     for (id, kind) in store.record_ids()? {
         if kind == Kind::Person {
             consents.push_str(&format!("{id}: {:?}\n", store.current_consents(id)?));
+            merged.push_str(&format!("{id}: {:?}\n", store.merged_person(id)?));
         }
     }
     Ok(View {
@@ -1263,6 +1333,7 @@ fn view(store: &Store) -> Result<View, CoreError> {
         conflicts: format!("{conflicts:?}"),
         report: format!("{:?}", store.report(day(1, 1), day(2, 28), None)?),
         consents,
+        merged,
     })
 }
 
@@ -1278,6 +1349,11 @@ pub struct Summary {
     /// Schedules with at least one erasure, and the erasure orders made.
     pub erasing: u64,
     pub erasures: u64,
+    /// Schedules with a merge of persons, the merges and unmerges, and the merges of one person
+    /// made apart (conflicts at quiescence).
+    pub merging: u64,
+    pub merges: u64,
+    pub merge_conflicts: u64,
     /// The seeds that failed, with what was found (the first few).
     pub failures: Vec<(u64, String)>,
 }
@@ -1329,6 +1405,11 @@ pub fn run_many(
                 if outcome.erasures > 0 {
                     summary.erasing += 1;
                     summary.erasures += outcome.erasures as u64;
+                }
+                if outcome.merges > 0 {
+                    summary.merging += 1;
+                    summary.merges += outcome.merges as u64;
+                    summary.merge_conflicts += outcome.merge_conflicts as u64;
                 }
                 if let Some(forged) = outcome.forged {
                     summary.adversarial += 1;

@@ -46,13 +46,16 @@ fn main() {
         println!("replay: scripts/simulate.sh --schedules 1 --seed {failed}");
     }
     println!(
-        "{} schedules in {:.0} s ({} with an adversary, {} forged envelopes; {} with an erasure, {} erasure orders)",
+        "{} schedules in {:.0} s ({} with an adversary, {} forged envelopes; {} with an erasure, {} erasure orders; {} with a merge, {} merges and unmerges, {} merges of one person apart)",
         summary.schedules,
         start.elapsed().as_secs_f64(),
         summary.adversarial,
         summary.forged,
         summary.erasing,
-        summary.erasures
+        summary.erasures,
+        summary.merging,
+        summary.merges,
+        summary.merge_conflicts
     );
     println!(
         "{} schedules, {} divergent, {} lost",

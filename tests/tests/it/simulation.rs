@@ -24,6 +24,13 @@ pub(crate) fn a_thousand_schedules() {
         summary.lost,
         failures.join("\n\n")
     );
+    // The schedules merge persons, and some merge one person apart on two devices.
+    assert!(
+        summary.merging > 0 && summary.merge_conflicts > 0,
+        "{} schedules with a merge, {} merges of one person apart",
+        summary.merging,
+        summary.merge_conflicts
+    );
 }
 
 /// The same seed replays the same schedule: the same records, with the same ids, written in
