@@ -147,13 +147,29 @@ pub fn html(d: &Dossier) -> String {
         id = d.person,
     );
 
+    sections(&mut out, d);
+    for m in &d.merged {
+        let _ = write!(
+            out,
+            r#"<hr><h1 class="merged">Fiche fusionnée dans celle-ci : {name} ({id})</h1>"#,
+            name = esc(&m.display_name),
+            id = m.person,
+        );
+        sections(&mut out, m);
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// Every part of one record's dossier.
+fn sections(out: &mut String, d: &Dossier) {
     out.push_str(r#"<h2 id="identite">Identité et situation</h2>"#);
-    fields_table(&mut out, &d.identity);
+    fields_table(out, &d.identity);
 
     out.push_str(r#"<h2 id="consentement">Consentement</h2>"#);
-    fields_table(&mut out, &d.consent.fields);
+    fields_table(out, &d.consent.fields);
     out.push_str("<h3>Historique du consentement</h3>");
-    history_table(&mut out, Kind::Person, &d.consent.history);
+    history_table(out, Kind::Person, &d.consent.history);
 
     out.push_str(r#"<h2 id="historique">Historique des passages</h2>"#);
     if d.timeline.is_empty() {
@@ -191,7 +207,7 @@ pub fn html(d: &Dossier) -> String {
             r#"<div class="record" id="e-{id}"><h3>Rencontre {id}</h3>"#,
             id = e.id
         );
-        fields_table(&mut out, &e.fields);
+        fields_table(out, &e.fields);
         if e.other_persons > 0 {
             let _ = write!(
                 out,
@@ -200,7 +216,7 @@ pub fn html(d: &Dossier) -> String {
             );
         }
         out.push_str("<h4>Modifications</h4>");
-        history_table(&mut out, Kind::Encounter, &e.history);
+        history_table(out, Kind::Encounter, &e.history);
         out.push_str("</div>");
     }
 
@@ -223,7 +239,7 @@ pub fn html(d: &Dossier) -> String {
                     "Orientation"
                 },
             );
-            fields_table(&mut out, &r.fields);
+            fields_table(out, &r.fields);
             if !r.comments.is_empty() {
                 out.push_str("<h4>Commentaires</h4><table><tr><th>Quand</th><th>Qui</th><th>Commentaire</th></tr>");
                 for c in &r.comments {
@@ -238,13 +254,13 @@ pub fn html(d: &Dossier) -> String {
                 out.push_str("</table>");
             }
             out.push_str("<h4>Modifications</h4>");
-            history_table(&mut out, kind, &r.history);
+            history_table(out, kind, &r.history);
             out.push_str("</div>");
         }
     }
 
     out.push_str(r#"<h2 id="modifications">Historique des modifications de la fiche</h2>"#);
-    history_table(&mut out, Kind::Person, &d.history);
+    history_table(out, Kind::Person, &d.history);
 
     let _ = write!(out, r#"<h2 id="sante">Suivi santé</h2>"#);
     if d.health.contacts.is_empty() {
@@ -284,11 +300,9 @@ pub fn html(d: &Dossier) -> String {
     }
 
     out.push_str(r#"<h2 id="consultations">Consultations et exports</h2>"#);
-    access_table(&mut out, &d.access_log, "Aucune consultation enregistrée.");
+    access_table(out, &d.access_log, "Aucune consultation enregistrée.");
     out.push_str("<h3>Exports dont la période couvre un de ses passages</h3>");
-    access_table(&mut out, &d.exports, "Aucun export.");
-    out.push_str("</body></html>\n");
-    out
+    access_table(out, &d.exports, "Aucun export.");
 }
 
 /// Access-log entries as a table, or `none` when there are none.

@@ -123,6 +123,8 @@ pub struct Dossier {
     /// The exports whose period holds a day of their timeline, and so may hold their data
     /// (pseudonymised or not, as each says).
     pub exports: Vec<AccessEntry>,
+    /// The dossiers of the records merged into this person (a duplicate merged at the office).
+    pub merged: Vec<Dossier>,
 }
 
 fn is_consent(field: &str) -> bool {
@@ -197,6 +199,17 @@ impl Store {
     /// logged in the access log; a dossier that cannot be logged is not made.
     pub fn dossier(&self, person: RecordId, via: Via) -> Result<Dossier> {
         self.require_reviewer("dossier")?;
+        // The person's records merged into one another (`merge.rs`): the one they resolve to,
+        // with every record merged into it.
+        let group = self.person_group(person)?;
+        let mut dossier = self.dossier_of(group[0], via)?;
+        for &member in &group[1..] {
+            dossier.merged.push(self.dossier_of(member, via)?);
+        }
+        Ok(dossier)
+    }
+
+    fn dossier_of(&self, person: RecordId, via: Via) -> Result<Dossier> {
         let kind = self.kind_of(person)?;
         if kind != Kind::Person {
             return Err(CoreError::WrongKind {
@@ -330,6 +343,7 @@ impl Store {
             sharing: sharing(&access_log),
             access_log,
             exports,
+            merged: Vec::new(),
         })
     }
 

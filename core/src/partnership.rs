@@ -320,6 +320,16 @@ impl Store {
         out: &mut Publication,
     ) -> Result<()> {
         let mut before = table::published(&partnership.lock(), person)?;
+        // A record merged into another person is published as that person, under their
+        // consent over both records; its own projection, if any, is withdrawn.
+        let root = self.resolved_person(person)?;
+        if root != person {
+            if before.is_some() {
+                partnership.withdraw(person, "merged into another person")?;
+                out.erased += 1;
+            }
+            return self.publish_person(partnership, partner, root, via, out);
+        }
         if self.is_erased(person)? {
             if before.is_some() {
                 partnership.withdraw(person, "erased from the team's file")?;
@@ -335,7 +345,7 @@ impl Store {
                 .map(|c| c.to_string())
                 .collect()
         } else {
-            let now = self.current_consents(person)?;
+            let now = self.merged_consents(person)?;
             CATEGORIES
                 .iter()
                 .filter(|c| {

@@ -122,6 +122,8 @@ struct Pseudonyms {
     days: bool,
     /// Leave out what reveals health.
     hide_sensitive: bool,
+    /// A person's records merged into one another are one person (`merge.rs`).
+    merged: super::merge::Groups,
 }
 
 impl Pseudonyms {
@@ -144,6 +146,12 @@ impl Pseudonyms {
     }
 
     fn id(&self, prefix: &str, id: &[u8]) -> String {
+        // A record merged into another person is that person.
+        let root = match (prefix, RecordId::from_slice(id)) {
+            ("P", Some(r)) => Some(self.merged.root(r)),
+            _ => None,
+        };
+        let id = root.as_ref().map_or(id, |r| &r.as_bytes()[..]);
         match (&self.key, RecordId::from_slice(id)) {
             (None, Some(r)) => r.to_string(),
             (Some(_), _) => self.token(prefix, id),
@@ -152,14 +160,18 @@ impl Pseudonyms {
     }
 
     fn ids(&self, prefix: &str, list: &str) -> String {
-        list.split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| match s.parse::<RecordId>() {
+        let mut out: Vec<String> = Vec::new();
+        for s in list.split(',').filter(|s| !s.is_empty()) {
+            let id = match s.parse::<RecordId>() {
                 Ok(r) => self.id(prefix, r.as_bytes()),
                 Err(_) => String::new(),
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+            };
+            // Two records of one person met together are one person met.
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out.join(" ")
     }
 
     fn text(&self, text: Option<String>) -> String {
@@ -318,7 +330,7 @@ impl Store {
                 "a series, precise times and sensitive values are options of a pseudonymised export",
             ));
         }
-        let ps = Pseudonyms {
+        let mut ps = Pseudonyms {
             key: match (pseudonymise, &options.series) {
                 (false, _) => None,
                 (true, None) => Some(self.random()),
@@ -326,6 +338,7 @@ impl Store {
             },
             days: pseudonymise && !options.precise_times,
             hide_sensitive: pseudonymise && !options.include_sensitive,
+            merged: Default::default(),
         };
         let (start, end) = (
             crate::model::fields::date_ms(from),
@@ -336,6 +349,8 @@ impl Store {
             to.format("%Y-%m-%d").to_string(),
         );
         let conn = self.lock();
+        ps.merged = super::merge::Groups::load(&conn)?;
+        let ps = ps;
         let header = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         let mut table = Table::default();
         match kind {
@@ -359,10 +374,16 @@ impl Store {
                 }
                 let mut stmt = conn.prepare_cached(
                     "SELECT p.record_id, p.name, p.nickname, p.birth_year, p.situation, p.alert_level, p.status, p.needs, p.teams, p.created_at,
-                            (SELECT max(occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id AND e.occurred_at < ?2) AS seen
+                            (SELECT max(t) FROM (
+                                SELECT max(occurred_at) AS t FROM encounter_persons e WHERE e.person_id = p.record_id AND e.occurred_at < ?2
+                                UNION ALL
+                                SELECT max(e.occurred_at) FROM persons m JOIN encounter_persons e ON e.person_id = m.record_id
+                                 WHERE m.merged_root = p.record_id AND e.occurred_at < ?2)) AS seen
                      FROM persons p
-                     WHERE (p.created_at >= ?1 AND p.created_at < ?2)
+                     WHERE p.merged_root IS NULL AND ((p.created_at >= ?1 AND p.created_at < ?2)
                         OR EXISTS (SELECT 1 FROM encounter_persons e WHERE e.person_id = p.record_id AND e.occurred_at >= ?1 AND e.occurred_at < ?2)
+                        OR EXISTS (SELECT 1 FROM persons m JOIN encounter_persons e ON e.person_id = m.record_id
+                                    WHERE m.merged_root = p.record_id AND e.occurred_at >= ?1 AND e.occurred_at < ?2))
                      ORDER BY p.created_at",
                 )?;
                 let mut rows = stmt.query(params![start, end])?;

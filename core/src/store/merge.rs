@@ -403,6 +403,30 @@ impl Store {
         Ok(Groups::load(&self.lock())?.group(id))
     }
 
+    /// The consent now of the person `id` resolves to, over every record merged into them:
+    /// for each partner and category decided, a refusal on any record wins over a consent
+    /// given on another (the more restrictive), as [`Store::current_consents`] gives each.
+    pub fn merged_consents(&self, id: RecordId) -> Result<Vec<crate::model::Consent>> {
+        let group = self.person_group(id)?;
+        let mut by: BTreeMap<(Option<String>, Option<String>), crate::model::Consent> =
+            BTreeMap::new();
+        for member in group {
+            for c in self.current_consents(member)? {
+                match by.entry((c.partner.clone(), c.category.clone())) {
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(c);
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut e) => {
+                        if e.get().given == Some(true) && c.given != Some(true) {
+                            e.insert(c);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(by.into_values().collect())
+    }
+
     /// A person as the office and the phones see them: the person `id` resolves to, completed
     /// by those merged into them (needs combined, the higher alert level, the more restrictive
     /// consent, a field known by one only, other names; what was changed on a merged record

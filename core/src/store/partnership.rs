@@ -129,7 +129,8 @@ pub(crate) fn persons_with_consents(conn: &Connection, partner: &str) -> Result<
 /// devices).
 pub(crate) fn active_persons(conn: &Connection) -> Result<Vec<RecordId>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT record_id FROM persons WHERE coalesce(status, 'active') = 'active'
+        "SELECT record_id FROM persons
+         WHERE coalesce(status, 'active') = 'active' AND merged_root IS NULL
          ORDER BY record_id",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;

@@ -79,9 +79,15 @@ impl Store {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT p.record_id, p.name, p.nickname, p.created_at, p.kept_at,
-                    (SELECT max(e.occurred_at) FROM encounter_persons e
-                      WHERE e.person_id = p.record_id AND e.occurred_at <= ?1)
-             FROM persons p",
+                    (SELECT max(t) FROM (
+                        SELECT max(e.occurred_at) AS t FROM encounter_persons e
+                         WHERE e.person_id = p.record_id AND e.occurred_at <= ?1
+                        UNION ALL
+                        -- A contact with a record merged into them is a contact with them.
+                        SELECT max(e.occurred_at) FROM persons m
+                          JOIN encounter_persons e ON e.person_id = m.record_id
+                         WHERE m.merged_root = p.record_id AND e.occurred_at <= ?1))
+             FROM persons p WHERE p.merged_root IS NULL",
         )?;
         let mut rows = stmt.query([tomorrow.timestamp_millis()])?;
         let mut due = Vec::new();

@@ -715,3 +715,29 @@ fn an_erasure_acknowledgement_counts_for_its_author_whatever_device_it_names() {
     assert_eq!(status.orders[0].acknowledged_by, [siao]);
     assert_eq!(status.orders[0].waiting_for, [other_id]);
 }
+
+/// A duplicate merged at the office is published as the person it was merged into, under the
+/// consent of both records: a refusal on either withdraws what the other consented to share.
+#[test]
+fn a_merged_duplicate_is_shared_as_one_person_and_a_refusal_on_either_record_wins() {
+    let s = setting();
+    consents(&s.office.store, s.a, &["identity_contact"], true);
+    consents(&s.office.store, s.b, &["identity_contact"], true);
+    let first = publish_and_settle(&s);
+    assert_eq!(s.siao.store.projections().unwrap().len(), 2);
+    assert!(first.erased == 0);
+
+    // B is A recorded twice: merged, B's own projection is withdrawn, A's stays.
+    s.office.store.merge_persons(s.a, s.b).unwrap();
+    let merged = publish_and_settle(&s);
+    assert_eq!(merged.erased, 1, "B's projection withdrawn");
+    assert_eq!(s.siao.store.projections().unwrap().len(), 1);
+
+    // The next day, B's record refuses to share: the merged person is no longer shared at all.
+    s.office
+        .clock
+        .set(s.office.store.now() + chrono::Duration::days(1));
+    consents(&s.office.store, s.b, &["identity_contact"], false);
+    publish_and_settle(&s);
+    assert!(s.siao.store.projections().unwrap().is_empty());
+}

@@ -4,8 +4,10 @@
 //! edits and encounters of the merged record made offline after the merge land on the person it
 //! was merged into; unmerging undoes it; erasing the person erases both.
 
+use allervers_core::export::{ExportKind, ExportOptions};
 use allervers_core::{
     Edit, NewAction, NewEncounter, NewPerson, PersonQuery, RecordId, Store, TimelineItem, Value,
+    Via,
 };
 use chrono::NaiveDate;
 
@@ -112,6 +114,22 @@ fn a_merged_record_leaves_the_lists_and_every_list_timeline_and_report_counts_th
         "the merged record's alert puts the person on the list"
     );
     assert_eq!(persons_met(&d.store), 1, "counted as one person");
+    // An export counts one person too: one row, and both encounters name the same pseudonym.
+    let day = d.store.now().date_naive();
+    let export = |kind| {
+        d.store
+            .export(kind, day, day, &ExportOptions::pseudonymised(), Via::Cli)
+            .unwrap()
+    };
+    assert_eq!(export(ExportKind::Persons).rows.len(), 1);
+    let encounters = export(ExportKind::Encounters);
+    let column = encounters
+        .header
+        .iter()
+        .position(|h| h == "persons")
+        .unwrap();
+    assert_eq!(encounters.rows.len(), 2);
+    assert_eq!(encounters.rows[0][column], encounters.rows[1][column]);
     assert!(d.store.likely_duplicates().unwrap().is_empty());
     assert_eq!(
         d.store.duplicate_hints(Some("Kader"), None, None).unwrap()[0].id,
@@ -144,6 +162,12 @@ fn a_merged_record_leaves_the_lists_and_every_list_timeline_and_report_counts_th
             .any(|e| matches!(&e.item, TimelineItem::Action { id, .. } if *id == action)));
     }
     assert_eq!(d.store.person(other).unwrap().merged_into, Some(keep));
+    // The right of access covers both records.
+    let dossier = d.store.dossier(other, Via::Cli).unwrap();
+    assert_eq!(dossier.person, keep);
+    assert_eq!(dossier.merged.len(), 1);
+    assert_eq!(dossier.merged[0].person, other);
+    assert!(dossier.merged[0].actions.iter().any(|a| a.id == action));
     assert!(d.store.history(other).unwrap().len() >= 2);
 
     // Undone: two persons again, with their own records.
