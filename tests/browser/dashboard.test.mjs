@@ -158,7 +158,7 @@ test('every page runs under the Content-Security-Policy with its style sheet app
   assert.match(csp, /frame-ancestors 'none'/);
   assert.equal(response.headers()['x-frame-options'], 'DENY');
   assert.equal(response.headers()['cache-control'], 'no-store');
-  for (const href of ['/conflicts', '/report', '/access-log', '/']) {
+  for (const href of ['/conflicts', '/duplicates', '/report', '/access-log', '/']) {
     await page.click(`nav a[href="${href}"]`);
     await page.waitForLoadState('load');
     const nav = await page.locator('nav').evaluate((n) => getComputedStyle(n).backgroundColor);
@@ -167,5 +167,30 @@ test('every page runs under the Content-Security-Policy with its style sheet app
   await page.click('#persons a:has-text("Karim")');
   await page.waitForSelector('#timeline');
   assert.deepEqual(refused, [], 'nothing the policy had to refuse');
+  await page.close();
+});
+
+test('a duplicate is merged with a button, counted once, and the merge undone from the person page', async () => {
+  const first = cli('a', 'person', 'add', '--name', 'Moussa', '--birth-year', '1984').id;
+  const second = cli('a', 'person', 'add', '--name', 'MOUSSA', '--nickname', 'Mouss', '--birth-year', '1985').id;
+  cli('a', 'encounter', 'log', '--person', second, '--place', 'square Villemin');
+  const before = cli('a', 'report', '--from', today, '--to', today).persons_met.current;
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.click('nav a[href="/duplicates"]');
+  await page.waitForSelector('#duplicates tr.pair');
+  await page.click(`button.merge[data-keep="${first}"]`);
+  await page.waitForSelector('#merged-in');
+  assert.match(await page.locator('#merged-in').innerText(), new RegExp(second));
+  const text = (await page.locator('#timeline tr.entry').allInnerTexts()).join('\n');
+  assert.match(text, /square Villemin/, "the merged record's encounter is in the timeline");
+  assert.equal(cli('a', 'report', '--from', today, '--to', today).persons_met.current, before);
+  assert.deepEqual(cli('a', 'person', 'duplicates'), []);
+  const listed = cli('a', 'person', 'list', '--search', 'moussa').map((p) => p.id);
+  assert.deepEqual(listed, [first]);
+  await page.click('button.unmerge');
+  await page.waitForSelector('#timeline');
+  const again = cli('a', 'person', 'list', '--search', 'moussa').map((p) => p.id).sort();
+  assert.deepEqual(again, [first, second].sort());
   await page.close();
 });
