@@ -1,11 +1,12 @@
 //! Drafts: what a form of the app held, kept in the encrypted store's `meta` table under
 //! `draft:<name>` so that a form typed halfway survives the app being killed. A draft is opaque
 //! bytes here (the app chooses their shape); saving one is a single upsert, done after each
-//! keystroke. Drafts never leave the device: sync, exports and reports do not read them.
+//! keystroke. Drafts never leave the device: sync, exports and reports do not read them; an
+//! erasure drops those that name the erased person (`drop_naming`).
 
-use rusqlite::OptionalExtension;
+use rusqlite::{Connection, OptionalExtension};
 
-use crate::{CoreError, Result, Store};
+use crate::{CoreError, RecordId, Result, Store};
 
 /// The largest draft kept: a form's texts, not a file.
 pub const MAX_DRAFT_BYTES: usize = 256 * 1024;
@@ -48,4 +49,14 @@ impl Store {
             .execute([key(name)])?;
         Ok(())
     }
+}
+
+/// Drops, in the caller's transaction, every draft whose bytes name `record` (its id as text):
+/// a form typed about a person does not outlive their erasure.
+pub(crate) fn drop_naming(conn: &Connection, record: RecordId) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM meta WHERE key LIKE 'draft:%' AND instr(CAST(value AS TEXT), ?1) > 0",
+        )?
+        .execute([record.to_string()])?)
 }

@@ -212,6 +212,7 @@ pub(crate) fn delete(
     // Rows keyed by time, scanned once for the whole erasure.
     conn.prepare_cached("DELETE FROM situation_changes WHERE person_id = ?1")?
         .execute([person.as_bytes()])?;
+    super::drafts::drop_naming(conn, person)?;
     if let Some((space, blinded)) = blinded {
         deleted.set_aside += delete_set_aside(conn, space, blinded)?;
     }

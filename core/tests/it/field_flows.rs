@@ -601,3 +601,37 @@ fn a_persons_screen_logs_its_reading_once_when_it_comes_up_not_at_each_keystroke
     app.update(&d.store, Event::OpenPerson { id });
     assert_eq!(readings(), 2);
 }
+
+#[test]
+fn a_form_typed_about_a_person_does_not_outlive_their_erasure() {
+    let d = device("Téléphone maraude", "Amina");
+    let id = lucie(&d);
+    let mut app = FieldApp::new(Lang::Fr);
+    app.update(&d.store, Event::NewEncounter { person: Some(id) });
+    app.update(
+        &d.store,
+        Event::Notes {
+            text: text("Lucie dort sous le pont"),
+        },
+    );
+    assert!(d.store.draft("field").unwrap().is_some());
+    d.store
+        .erase_person(id, "demande de la personne", false)
+        .unwrap();
+    assert_eq!(d.store.draft("field").unwrap(), None);
+    // A draft about someone else is kept.
+    let other = crate::common::person(&d.store, "Bastien");
+    let mut app = FieldApp::new(Lang::Fr);
+    app.update(
+        &d.store,
+        Event::NewEncounter {
+            person: Some(other),
+        },
+    );
+    app.update(&d.store, Event::Anonymous { delta: 1 });
+    let third = crate::common::person(&d.store, "Maëlle");
+    d.store
+        .erase_person(third, "demande de la personne", false)
+        .unwrap();
+    assert!(d.store.draft("field").unwrap().is_some());
+}
