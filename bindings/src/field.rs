@@ -459,6 +459,8 @@ pub struct FieldSeeAgainView {
 }
 
 /// One screen, ready to render.
+// One view is built per event and handed over by value (as the core's `View`).
+#[allow(clippy::large_enum_variant)]
 #[derive(uniffi::Enum)]
 pub enum FieldView {
     Search { view: FieldSearchView },

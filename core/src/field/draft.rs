@@ -42,7 +42,7 @@ pub(super) enum Kept {
 /// What `Start` finds in the store.
 pub(super) enum Found {
     Nothing,
-    Form(Screen, Vec<u8>),
+    Form(Box<Screen>, Vec<u8>),
     /// A draft was there and could not be read back; it is dropped.
     Unreadable,
 }
@@ -90,7 +90,7 @@ pub(super) fn find(store: &Store) -> Result<Found> {
                 Form::Encounter(draft) => Screen::Encounter(draft),
                 Form::Person(forms) => Screen::Person(forms),
             };
-            Ok(Found::Form(screen, bytes))
+            Ok(Found::Form(Box::new(screen), bytes))
         }
         _ => {
             store.drop_draft(NAME)?;

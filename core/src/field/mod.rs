@@ -150,6 +150,9 @@ pub enum Event {
 }
 
 /// One screen, ready to render.
+// One view is built per event and handed over by value: boxing the person's screen, the largest,
+// would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "screen", rename_all = "snake_case")]
 pub enum View {
@@ -273,7 +276,7 @@ impl FieldApp {
         self.screen = Screen::Search;
         match draft::find(store) {
             Ok(draft::Found::Form(screen, bytes)) => {
-                self.screen = screen;
+                self.screen = *screen;
                 self.kept = draft::Kept::Bytes(bytes);
             }
             Ok(draft::Found::Nothing) => self.kept = draft::Kept::Nothing,
