@@ -222,13 +222,18 @@ fn add_referral(store: &Store, person: RecordId, draft: &ReferralDraft) -> Resul
     })
 }
 
-/// Marks `id` done, when it is one of `person`'s follow-ups.
+/// Marks `id` done, when it is one of `person`'s follow-ups still to do (a second tap on "done"
+/// writes nothing more).
 fn complete(store: &Store, person: RecordId, id: RecordId, comment: &str) -> Result<()> {
-    if store.action(id)?.person != Some(person) {
+    let action = store.action(id)?;
+    if action.person != Some(person) {
         return Err(CoreError::invalid(
             "action",
             "is not one of this person's follow-ups",
         ));
+    }
+    if action.status.as_deref() != Some("todo") {
+        return Err(CoreError::invalid("status", "is no longer to do"));
     }
     store.complete_action(id, Some(comment))
 }
@@ -242,6 +247,7 @@ fn refused(e: CoreError, lang: Lang) -> String {
             "date" => "bad_referral_date",
             "category" | "target" => "unknown_choice",
             "action" => "not_this_persons",
+            "status" => "no_longer_open",
             _ => return words::problem(e, lang),
         },
         _ => return words::problem(e, lang),

@@ -125,6 +125,10 @@ pub(super) fn t(lang: Lang, key: &str) -> &'static str {
             "Ce suivi n'est pas l'un de ceux de cette personne.",
             "This follow-up is not one of this person's.",
         ),
+        "no_longer_open" => (
+            "Ce suivi n'est plus à faire : rien n'a été changé.",
+            "This follow-up is no longer to do: nothing was changed.",
+        ),
         "draft_dropped" => (
             "Le formulaire en cours n'a pas pu être relu : il a été effacé.",
             "The form being typed could not be read back: it was dropped.",

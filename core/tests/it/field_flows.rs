@@ -163,6 +163,22 @@ fn a_follow_up_marked_done_with_a_comment_leaves_the_open_list() {
     assert!(v.actions.is_empty());
     assert!(d.store.action(papers).unwrap().comments.is_empty());
 
+    // A second tap on "done" (the list not refreshed yet) writes nothing more.
+    let changes = d.store.pending_changes().unwrap();
+    let v = person(app.update(
+        &d.store,
+        Event::CompleteAction {
+            id: dentist,
+            comment: text("encore"),
+        },
+    ));
+    assert_eq!(
+        v.problem.as_deref(),
+        Some("Ce suivi n'est plus à faire : rien n'a été changé.")
+    );
+    assert_eq!(d.store.pending_changes().unwrap(), changes);
+    assert_eq!(d.store.action(dentist).unwrap().comments.len(), 1);
+
     // Another person's follow-up is not marked done from this screen.
     let other = crate::common::person(&d.store, "Bastien");
     let theirs = d
