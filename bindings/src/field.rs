@@ -70,6 +70,43 @@ pub enum FieldEvent {
         needed: bool,
     },
     Save,
+
+    // A person's follow-ups and referrals, added from their screen.
+    /// The follow-up form: its title, its category (a code of the list), its due day
+    /// (`YYYY-MM-DD`, or empty), as typed.
+    ActionTitle {
+        text: String,
+    },
+    ActionCategory {
+        code: String,
+    },
+    ActionDue {
+        text: String,
+    },
+    /// Add the follow-up the form holds.
+    AddAction,
+    /// Empty the follow-up form.
+    ClearAction,
+    /// The referral form: where to (a code of the list), the service's name, the day
+    /// (`YYYY-MM-DD`, today when empty), as typed.
+    ReferralTarget {
+        code: String,
+    },
+    ReferralName {
+        text: String,
+    },
+    ReferralDate {
+        text: String,
+    },
+    /// Add the referral the form holds.
+    AddReferral,
+    /// Empty the referral form.
+    ClearReferral,
+    /// Mark one of the person's open follow-ups (an id) done, with a comment (empty: none).
+    CompleteAction {
+        id: String,
+        comment: String,
+    },
 }
 
 /// What changes in the street, edited from a person's screen.
@@ -149,6 +186,20 @@ impl TryFrom<FieldEvent> for app::Event {
             FieldEvent::Notes { text } => app::Event::Notes { text },
             FieldEvent::FollowUp { needed } => app::Event::FollowUp { needed },
             FieldEvent::Save => app::Event::Save,
+            FieldEvent::ActionTitle { text } => app::Event::ActionTitle { text },
+            FieldEvent::ActionCategory { code } => app::Event::ActionCategory { code },
+            FieldEvent::ActionDue { text } => app::Event::ActionDue { text },
+            FieldEvent::AddAction => app::Event::AddAction,
+            FieldEvent::ClearAction => app::Event::ClearAction,
+            FieldEvent::ReferralTarget { code } => app::Event::ReferralTarget { code },
+            FieldEvent::ReferralName { text } => app::Event::ReferralName { text },
+            FieldEvent::ReferralDate { text } => app::Event::ReferralDate { text },
+            FieldEvent::AddReferral => app::Event::AddReferral,
+            FieldEvent::ClearReferral => app::Event::ClearReferral,
+            FieldEvent::CompleteAction { id, comment } => app::Event::CompleteAction {
+                id: record(&id)?,
+                comment,
+            },
         })
     }
 }
@@ -296,6 +347,99 @@ pub struct FieldPersonView {
     pub phone: String,
     pub consent_record: Option<bool>,
     pub problem: Option<String>,
+    /// The "done" button of each open follow-up, and its comment's placeholder.
+    pub done: String,
+    pub done_comment_hint: String,
+    pub action_form: FieldActionForm,
+    pub referral_form: FieldReferralForm,
+    pub referrals_title: String,
+    pub referrals: Vec<FieldReferralRow>,
+}
+
+/// The form that adds a follow-up on a person's screen.
+#[derive(uniffi::Record)]
+pub struct FieldActionForm {
+    pub heading: String,
+    pub title: String,
+    pub title_hint: String,
+    pub categories: Vec<FieldChoice>,
+    pub due: String,
+    pub due_hint: String,
+    pub add: String,
+    pub can_add: bool,
+    pub clear: String,
+    pub can_clear: bool,
+}
+
+impl From<app::ActionForm> for FieldActionForm {
+    fn from(f: app::ActionForm) -> Self {
+        FieldActionForm {
+            heading: f.heading,
+            title: f.title,
+            title_hint: f.title_hint,
+            categories: choices(f.categories),
+            due: f.due,
+            due_hint: f.due_hint,
+            add: f.add,
+            can_add: f.can_add,
+            clear: f.clear,
+            can_clear: f.can_clear,
+        }
+    }
+}
+
+/// The form that adds a referral on a person's screen.
+#[derive(uniffi::Record)]
+pub struct FieldReferralForm {
+    pub heading: String,
+    pub targets: Vec<FieldChoice>,
+    pub target_name: String,
+    pub target_name_hint: String,
+    pub date: String,
+    pub date_hint: String,
+    pub add: String,
+    pub can_add: bool,
+    pub clear: String,
+    pub can_clear: bool,
+}
+
+impl From<app::ReferralForm> for FieldReferralForm {
+    fn from(f: app::ReferralForm) -> Self {
+        FieldReferralForm {
+            heading: f.heading,
+            targets: choices(f.targets),
+            target_name: f.target_name,
+            target_name_hint: f.target_name_hint,
+            date: f.date,
+            date_hint: f.date_hint,
+            add: f.add,
+            can_add: f.can_add,
+            clear: f.clear,
+            can_clear: f.can_clear,
+        }
+    }
+}
+
+/// A referral of a person, labelled.
+#[derive(uniffi::Record)]
+pub struct FieldReferralRow {
+    pub id: String,
+    pub target: String,
+    pub target_name: Option<String>,
+    pub date: Option<String>,
+    pub status: String,
+}
+
+impl From<app::ReferralRow> for FieldReferralRow {
+    fn from(r: app::ReferralRow) -> Self {
+        FieldReferralRow {
+            id: r.id.to_string(),
+            target: r.target,
+            target_name: r.target_name,
+            date: r.date,
+            status: r.status,
+        }
+    }
 }
 
 /// A section of the *to see again* screen.
@@ -315,6 +459,8 @@ pub struct FieldSeeAgainView {
 }
 
 /// One screen, ready to render.
+// One view is built per event and handed over by value (as the core's `View`).
+#[allow(clippy::large_enum_variant)]
 #[derive(uniffi::Enum)]
 pub enum FieldView {
     Search { view: FieldSearchView },
@@ -433,6 +579,12 @@ impl From<app::View> for FieldView {
                     phone: v.phone,
                     consent_record: v.consent_record,
                     problem: v.problem,
+                    done: v.done,
+                    done_comment_hint: v.done_comment_hint,
+                    action_form: v.action_form.into(),
+                    referral_form: v.referral_form.into(),
+                    referrals_title: v.referrals_title,
+                    referrals: v.referrals.into_iter().map(Into::into).collect(),
                 },
             },
         }

@@ -39,5 +39,28 @@ fun testRepository(check: (String, () -> Unit) -> Unit) {
         val sync = repo.sync(null, null)
         expect((sync.exceptionOrNull() as? FfiException)?.toProblem()?.message == "This phone has not joined a team yet.", "$sync")
     }
+    check("the repository adds a follow-up from a person's screen, and a new app comes back to a form typed halfway") {
+        repo.send(FieldEvent.Search("Lucie"))
+        val lucie = (repo.send(FieldEvent.Create(false)) as FieldView.Search).view.duplicates.single().id
+        repo.send(FieldEvent.OpenPerson(lucie))
+        repo.send(FieldEvent.ActionTitle("Rendez-vous CCAS"))
+        val typed = repo.send(FieldEvent.ActionCategory("papers")) as FieldView.Person
+        expect(typed.view.actionForm.canAdd, "title and category: ${typed.view.actionForm}")
+        // The app is killed: a repository made anew on the same store comes back to the form.
+        val again = FieldRepository(store)
+        val back = again.send(FieldEvent.Start) as FieldView.Person
+        expect(back.view.actionForm.title == "Rendez-vous CCAS", back.view.actionForm.title)
+        again.send(FieldEvent.ActionDue("2026-02-30"))
+        val refused = again.send(FieldEvent.AddAction) as FieldView.Person
+        expect(refused.view.problem == "L'échéance doit être une date AAAA-MM-JJ entre 1900 et dans dix ans.", "${refused.view.problem}")
+        again.send(FieldEvent.ActionDue(""))
+        val added = again.send(FieldEvent.AddAction) as FieldView.Person
+        expect(added.view.actions.map { it.title } == listOf("Rendez-vous CCAS"), "${added.view.actions}")
+        val done = again.send(FieldEvent.CompleteAction(added.view.actions.single().id, "fait au CCAS")) as FieldView.Person
+        expect(done.view.actions.isEmpty(), "${done.view.actions}")
+        again.send(FieldEvent.ReferralTarget("day_centre"))
+        val referred = again.send(FieldEvent.AddReferral) as FieldView.Person
+        expect(referred.view.referrals.single().target == "accueil de jour", "${referred.view.referrals}")
+    }
     dir.deleteRecursively()
 }

@@ -303,6 +303,43 @@ class FieldSession(unittest.TestCase):
         self.assertEqual([c.code for c in edited.situations if c.selected], ["hotel"])
         self.assertEqual(self.store.person(karim).situation, "hotel")
 
+    def test_the_person_screen_adds_follow_ups_and_referrals_and_its_form_survives_a_new_app(self):
+        lucie = self.store.add_person(person(name="Lucie", situation="street"))
+        app = av.FieldApp(self.store, "fr", None)
+        app.send(av.FieldEvent.START())
+        app.send(av.FieldEvent.OPEN_PERSON(lucie))
+        app.send(av.FieldEvent.ACTION_TITLE("Rendez-vous CCAS"))
+        form = app.send(av.FieldEvent.ACTION_CATEGORY("papers")).view.action_form
+        self.assertTrue(form.can_add)
+        self.assertEqual(form.add, "Ajouter le suivi")
+        self.assertEqual([c.label for c in form.categories if c.selected], ["papiers"])
+        # The app is killed: a new one on the same store comes back to what was typed.
+        app = av.FieldApp(self.store, "fr", None)
+        back = app.send(av.FieldEvent.START())
+        self.assertTrue(back.is_PERSON())
+        self.assertEqual(back.view.action_form.title, "Rendez-vous CCAS")
+        app.send(av.FieldEvent.ACTION_DUE("12/03/2026"))
+        refused = app.send(av.FieldEvent.ADD_ACTION()).view
+        self.assertEqual(refused.problem, "L'échéance doit être une date AAAA-MM-JJ entre 1900 et dans dix ans.")
+        self.assertEqual(refused.actions, [])
+        app.send(av.FieldEvent.ACTION_DUE("2026-03-12"))
+        added = app.send(av.FieldEvent.ADD_ACTION()).view
+        self.assertIsNone(added.problem)
+        self.assertEqual([(a.title, a.due) for a in added.actions], [("Rendez-vous CCAS", "2026-03-12")])
+        self.assertEqual(added.action_form.title, "")
+        self.assertEqual(len(self.store.due_actions()), 1)
+        done = app.send(av.FieldEvent.COMPLETE_ACTION(added.actions[0].id, "rendez-vous pris")).view
+        self.assertEqual(done.actions, [])
+        self.assertEqual(self.store.due_actions(), [])
+        app.send(av.FieldEvent.REFERRAL_TARGET("siao_115"))
+        referred = app.send(av.FieldEvent.ADD_REFERRAL()).view
+        self.assertEqual([(r.target, r.status) for r in referred.referrals], [("SIAO / 115", "envoyée")])
+        self.assertEqual(referred.referrals_title, "Orientations")
+        # Nothing typed any more: a new app starts on the search.
+        self.assertTrue(av.FieldApp(self.store, "fr", None).send(av.FieldEvent.START()).is_SEARCH())
+        with self.assertRaises(av.FfiError.InvalidInput):
+            app.send(av.FieldEvent.COMPLETE_ACTION("not an id", ""))
+
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 ADMIN = "python-bindings-admin-token"

@@ -1,7 +1,9 @@
-// The screens, as on Android. Find or create a person, a person's screen, the encounter form and
-// "to see again" render the core's view models (FieldView) and send the worker's actions as
-// events (FieldEvent): every label, order and rule comes from Rust. The due actions and joining
-// still read the store directly until their view models move into the core.
+// The screens, as on Android. Find or create a person, a person's screen (with its follow-up and
+// referral forms and a "done" button on each open follow-up), the encounter form and "to see
+// again" render the core's view models (FieldView) and send the worker's actions as events
+// (FieldEvent): every label, order and rule comes from Rust, and the core keeps the form being
+// typed in the store. The due actions and joining still read the store directly until their
+// view models move into the core.
 import SwiftUI
 
 @MainActor
@@ -217,13 +219,22 @@ struct PersonScreen: View {
             if !p.actions.isEmpty {
                 Section(p.actionsTitle) {
                     ForEach(p.actions, id: \.id) { a in
+                        OpenActionRow(a: a, done: p.done, commentHint: p.doneCommentHint)
+                    }
+                }
+            }
+            ActionFormSection(f: p.actionForm)
+            if !p.referrals.isEmpty {
+                Section(p.referralsTitle) {
+                    ForEach(p.referrals, id: \.id) { r in
                         VStack(alignment: .leading) {
-                            Text(a.title)
-                            if let due = a.due { Text(due).font(.caption).foregroundColor(a.overdue ? .red : .primary) }
+                            Text([r.target, r.targetName].compactMap { $0 }.joined(separator: " · "))
+                            Text([r.date, r.status].compactMap { $0 }.joined(separator: " · ")).font(.caption)
                         }
                     }
                 }
             }
+            ReferralFormSection(f: p.referralForm)
             Section(p.timelineTitle) {
                 ForEach(Array(p.timeline.enumerated()), id: \.offset) { _, e in
                     VStack(alignment: .leading) {
@@ -237,6 +248,86 @@ struct PersonScreen: View {
         .toolbar {
             Button("‹") { model.send(.showSearch) }
             Button("Nouvelle rencontre") { model.send(.newEncounter(person: p.id)) }
+        }
+    }
+}
+
+/// An open follow-up and its "done" button: a tap shows the comment field, a second tap sends it.
+struct OpenActionRow: View {
+    @EnvironmentObject var model: FieldModel
+    let a: FieldOpenAction
+    let done: String
+    let commentHint: String
+    @State private var closing = false
+    @State private var comment = ""
+
+    var body: some View {
+        VStack(alignment: .leading) {
+            HStack {
+                VStack(alignment: .leading) {
+                    Text(a.title)
+                    if let due = a.due { Text(due).font(.caption).foregroundColor(a.overdue ? .red : .primary) }
+                }
+                Spacer()
+                Button(done) {
+                    if closing { model.send(.completeAction(id: a.id, comment: comment)) } else { closing = true }
+                }
+                .frame(minHeight: 48)
+                .accessibilityLabel("\(done) : \(a.title)")
+            }
+            if closing {
+                TextField(commentHint, text: $comment).frame(minHeight: 48).accessibilityLabel(commentHint)
+            }
+        }
+    }
+}
+
+/// The form that adds a follow-up: each keystroke and tap is an event (the core keeps the draft).
+struct ActionFormSection: View {
+    @EnvironmentObject var model: FieldModel
+    let f: FieldActionForm
+
+    var body: some View {
+        Section(f.heading) {
+            TextField(f.titleHint, text: Binding(get: { f.title }, set: { model.send(.actionTitle(text: $0)) }))
+                .frame(minHeight: 48).accessibilityLabel(f.titleHint)
+            Picker(f.heading, selection: Binding(get: { f.categories.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.actionCategory(code: $0)) })) {
+                ForEach(f.categories, id: \.code) { c in Text(c.label).tag(c.code) }
+            }
+            .frame(minHeight: 48).accessibilityLabel(f.heading)
+            TextField(f.dueHint, text: Binding(get: { f.due }, set: { model.send(.actionDue(text: $0)) }))
+                .frame(minHeight: 48).accessibilityLabel(f.dueHint)
+            HStack {
+                Button(f.add) { model.send(.addAction) }.disabled(!f.canAdd).frame(minHeight: 48).accessibilityLabel(f.add)
+                Spacer()
+                Button(f.clear) { model.send(.clearAction) }.disabled(!f.canClear).frame(minHeight: 48).accessibilityLabel("\(f.clear) : \(f.heading)")
+            }
+            .buttonStyle(.borderless)
+        }
+    }
+}
+
+/// The form that adds a referral, as the follow-up's.
+struct ReferralFormSection: View {
+    @EnvironmentObject var model: FieldModel
+    let f: FieldReferralForm
+
+    var body: some View {
+        Section(f.heading) {
+            Picker(f.heading, selection: Binding(get: { f.targets.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.referralTarget(code: $0)) })) {
+                ForEach(f.targets, id: \.code) { c in Text(c.label).tag(c.code) }
+            }
+            .frame(minHeight: 48).accessibilityLabel(f.heading)
+            TextField(f.targetNameHint, text: Binding(get: { f.targetName }, set: { model.send(.referralName(text: $0)) }))
+                .frame(minHeight: 48).accessibilityLabel(f.targetNameHint)
+            TextField(f.dateHint, text: Binding(get: { f.date }, set: { model.send(.referralDate(text: $0)) }))
+                .frame(minHeight: 48).accessibilityLabel(f.dateHint)
+            HStack {
+                Button(f.add) { model.send(.addReferral) }.disabled(!f.canAdd).frame(minHeight: 48).accessibilityLabel(f.add)
+                Spacer()
+                Button(f.clear) { model.send(.clearReferral) }.disabled(!f.canClear).frame(minHeight: 48).accessibilityLabel("\(f.clear) : \(f.heading)")
+            }
+            .buttonStyle(.borderless)
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::search::PersonRow;
 use super::words::{self, t};
@@ -19,8 +19,8 @@ const PLACES: usize = 8;
 /// How many persons the form's search lists.
 const FOUND: usize = 10;
 
-/// What the worker has entered so far.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// What the worker has entered so far (kept in the store as the form's draft, `draft.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Draft {
     pub persons: Vec<RecordId>,
     pub anonymous: i64,

@@ -11,9 +11,16 @@
 //! office, the merged timeline in words) and *to see again* (`see_again.rs`: open follow-ups,
 //! the alert list, persons not met for the organisation's number of days).
 //! Labels and relative days are in `words.rs`.
+//!
+//! From a person's screen, the worker adds a follow-up or a referral and marks a follow-up done
+//! (`person_forms.rs`). The form being typed (the encounter form, or a person's follow-up or
+//! referral typed halfway) is kept in the store after each event that changed it and read back
+//! at `Start` (`draft.rs`): nothing typed is lost when the phone kills the app.
 
+mod draft;
 mod encounter;
 mod person;
+mod person_forms;
 mod search;
 mod see_again;
 mod words;
@@ -25,6 +32,7 @@ use crate::{RecordId, Result, Store};
 
 pub use encounter::{Choice, EncounterView, Named};
 pub use person::{Fact, OpenAction, PersonView, StreetEdit, TimelineRow};
+pub use person_forms::{ActionForm, ReferralForm, ReferralRow};
 pub use search::{CreateOffer, PersonRow, SearchView};
 pub use see_again::{SeeAgainSection, SeeAgainView};
 
@@ -35,7 +43,8 @@ pub const DEFAULT_NOT_SEEN_DAYS: u32 = 14;
 /// What the worker did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// The app opened (or came back): the first screen.
+    /// The app opened (or came back): the form kept in the store when one was being typed,
+    /// else the first screen.
     Start,
     /// The search box now holds `text`.
     Search {
@@ -101,9 +110,49 @@ pub enum Event {
     },
     /// Save the encounter form; back to finding a person once saved.
     Save,
+
+    // A person's follow-ups and referrals, added from their screen.
+    /// On a person's screen, the follow-up form: its title, its category (a code of the list)
+    /// and its due day (`YYYY-MM-DD`, or empty), as typed.
+    ActionTitle {
+        text: String,
+    },
+    ActionCategory {
+        code: String,
+    },
+    ActionDue {
+        text: String,
+    },
+    /// Add the follow-up the form holds; the form is emptied once it is written.
+    AddAction,
+    /// Empty the follow-up form.
+    ClearAction,
+    /// On a person's screen, the referral form: where to (a code of the list), the service's
+    /// name and the day (`YYYY-MM-DD`, today when empty), as typed.
+    ReferralTarget {
+        code: String,
+    },
+    ReferralName {
+        text: String,
+    },
+    ReferralDate {
+        text: String,
+    },
+    /// Add the referral the form holds; the form is emptied once it is written.
+    AddReferral,
+    /// Empty the referral form.
+    ClearReferral,
+    /// Mark one of the person's open follow-ups done, with a comment (empty: none).
+    CompleteAction {
+        id: RecordId,
+        comment: String,
+    },
 }
 
 /// One screen, ready to render.
+// One view is built per event and handed over by value: boxing the person's screen, the largest,
+// would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "screen", rename_all = "snake_case")]
 pub enum View {
@@ -119,11 +168,12 @@ enum Screen {
     Search,
     SeeAgain,
     Encounter(encounter::Draft),
-    Person(RecordId),
+    /// A person's screen, with what its forms hold.
+    Person(person_forms::Forms),
 }
 
-/// The app's state between events: the screen shown (with the encounter form's draft), what
-/// was typed, the last problem and notice.
+/// The app's state between events: the screen shown (with the form being typed), what was
+/// typed in the search, the last problem and notice, and what the store keeps of the form.
 #[derive(Clone, Debug)]
 pub struct FieldApp {
     lang: Lang,
@@ -134,6 +184,10 @@ pub struct FieldApp {
     problem: Option<String>,
     /// What was just done, said once on the next search screen.
     notice: Option<String>,
+    /// The form's draft as the store holds it (written only when the form changed).
+    kept: draft::Kept,
+    /// The person whose screen is shown and whose reading was logged when it came up.
+    logged: Option<RecordId>,
 }
 
 impl FieldApp {
@@ -145,6 +199,8 @@ impl FieldApp {
             typed: String::new(),
             problem: None,
             notice: None,
+            kept: draft::Kept::Unknown,
+            logged: None,
         }
     }
 
@@ -155,10 +211,12 @@ impl FieldApp {
     }
 
     /// Applies what the worker did to `store`, and returns the screen to show. Never fails: a
-    /// refused action is said in the view's problem, in one sentence.
+    /// refused action is said in the view's problem, in one sentence. The form being typed is
+    /// kept in the store when the event changed it.
     pub fn update(&mut self, store: &Store, event: Event) -> View {
         match event {
-            Event::Start | Event::ShowSearch => self.screen = Screen::Search,
+            Event::Start => self.restore(store),
+            Event::ShowSearch => self.screen = Screen::Search,
             Event::Search { text } => {
                 self.screen = Screen::Search;
                 self.typed = text;
@@ -172,10 +230,15 @@ impl FieldApp {
                 }
             }
             Event::ShowSeeAgain => self.screen = Screen::SeeAgain,
-            Event::OpenPerson { id } => self.screen = Screen::Person(id),
+            Event::OpenPerson { id } => {
+                // The same person's screen again keeps what its forms hold.
+                if !matches!(&self.screen, Screen::Person(forms) if forms.person == id) {
+                    self.screen = Screen::Person(person_forms::Forms::new(id));
+                }
+            }
             Event::EditPerson { edit } => {
-                if let Screen::Person(id) = &self.screen {
-                    if let Err(e) = person::apply(store, *id, edit) {
+                if let Screen::Person(forms) = &self.screen {
+                    if let Err(e) = person::apply(store, forms.person, edit) {
                         self.problem = Some(words::problem(e, self.lang));
                     }
                 }
@@ -195,18 +258,49 @@ impl FieldApp {
                     }
                 }
             }
-            form => {
-                if let Screen::Encounter(draft) = &mut self.screen {
-                    edit(draft, form);
+            form => match (&mut self.screen, person_form(form)) {
+                (Screen::Person(forms), Ok(event)) => {
+                    self.problem = person_forms::apply(store, forms, event, self.lang);
                 }
-            }
+                (Screen::Encounter(draft), Err(form)) => edit(draft, form),
+                _ => {}
+            },
         }
+        self.keep_draft(store);
         self.view(store)
+    }
+
+    /// Back to the form kept in the store, if one was being typed; else the first screen. A
+    /// draft that cannot be read back is dropped, and the search screen says so.
+    fn restore(&mut self, store: &Store) {
+        self.screen = Screen::Search;
+        match draft::find(store) {
+            Ok(draft::Found::Form(screen, bytes)) => {
+                self.screen = *screen;
+                self.kept = draft::Kept::Bytes(bytes);
+            }
+            Ok(draft::Found::Nothing) => self.kept = draft::Kept::Nothing,
+            Ok(draft::Found::Unreadable) => {
+                self.kept = draft::Kept::Nothing;
+                self.notice = Some(words::t(self.lang, "draft_dropped").into());
+            }
+            Err(e) => self.problem = Some(words::problem(e, self.lang)),
+        }
+    }
+
+    /// Writes the form being typed to the store when it changed (drops it when there is none).
+    fn keep_draft(&mut self, store: &Store) {
+        if let Err(e) = draft::keep(store, &self.screen, &mut self.kept) {
+            self.problem = Some(words::problem(e, self.lang));
+        }
     }
 
     /// The screen to show now (what the store holds changed since: a sync ran).
     pub fn view(&mut self, store: &Store) -> View {
         let problem = self.problem.take();
+        if !matches!(&self.screen, Screen::Person(forms) if Some(forms.person) == self.logged) {
+            self.logged = None;
+        }
         let built: Result<View> = match &self.screen {
             Screen::Search => {
                 let notice = self.notice.take();
@@ -226,15 +320,20 @@ impl FieldApp {
                 v.problem = problem.clone();
                 View::Encounter(v)
             }),
-            Screen::Person(id) => person::view(store, *id, self.lang).map(|mut v| {
-                v.problem = problem.clone();
-                View::Person(v)
-            }),
+            Screen::Person(forms) => {
+                let opened = self.logged != Some(forms.person);
+                person::view(store, forms, opened, self.lang).map(|mut v| {
+                    v.problem = problem.clone();
+                    self.logged = Some(v.id);
+                    View::Person(v)
+                })
+            }
         };
         built.unwrap_or_else(|e| {
             // The store could not be read (or the person is gone, erased since): the search
             // screen says so, with nothing else (a form that cannot be shown is dropped).
             self.screen = Screen::Search;
+            self.keep_draft(store);
             View::Search(SearchView {
                 query: self.typed.clone(),
                 problem: Some(words::problem(e, self.lang)),
@@ -242,6 +341,25 @@ impl FieldApp {
             })
         })
     }
+}
+
+/// The event of a person's forms, or the event given back when it is not one.
+fn person_form(event: Event) -> std::result::Result<person_forms::FormEvent, Event> {
+    use person_forms::FormEvent as F;
+    Ok(match event {
+        Event::ActionTitle { text } => F::ActionTitle(text),
+        Event::ActionCategory { code } => F::ActionCategory(code),
+        Event::ActionDue { text } => F::ActionDue(text),
+        Event::AddAction => F::AddAction,
+        Event::ClearAction => F::ClearAction,
+        Event::ReferralTarget { code } => F::ReferralTarget(code),
+        Event::ReferralName { text } => F::ReferralName(text),
+        Event::ReferralDate { text } => F::ReferralDate(text),
+        Event::AddReferral => F::AddReferral,
+        Event::ClearReferral => F::ClearReferral,
+        Event::CompleteAction { id, comment } => F::CompleteAction { id, comment },
+        other => return Err(other),
+    })
 }
 
 /// Applies an edit of the encounter form to its draft.

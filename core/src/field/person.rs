@@ -2,12 +2,14 @@
 //! them), their follow-ups still to do, the fields whose values conflict (to settle at the
 //! office, never on the phone), and their merged timeline from every device, the latest first,
 //! each entry said in words; and what changes in the street, edited in place (situation, needs,
-//! alert level, description, phone, consent to be recorded), each choice a change of its own.
-//! Opening it is logged in the access log, as every read of a file.
+//! alert level, description, phone, consent to be recorded), each choice a change of its own;
+//! their referrals, and the forms that add a follow-up or a referral and mark one done
+//! (`person_forms.rs`). Opening it is logged in the access log, as every read of a file.
 
 use serde::Serialize;
 
 use super::encounter::Choice;
+use super::person_forms::{self, ActionForm, Forms, ReferralForm, ReferralRow};
 use super::words::{self, t};
 use crate::history::HistoryEntry;
 use crate::model::fields::Kind;
@@ -75,6 +77,15 @@ pub struct PersonView {
     pub phone: String,
     pub consent_record: Option<bool>,
     pub problem: Option<String>,
+    /// Each open follow-up is offered a "done" button, with a comment: their words.
+    pub done: String,
+    pub done_comment_hint: String,
+    /// The forms that add a follow-up and a referral, with what was typed.
+    pub action_form: ActionForm,
+    pub referral_form: ReferralForm,
+    /// The person's referrals, the latest day first.
+    pub referrals_title: String,
+    pub referrals: Vec<ReferralRow>,
 }
 
 /// An edit of what changes in the street, from the person's screen.
@@ -119,7 +130,12 @@ pub(super) fn apply(store: &Store, id: RecordId, edit: StreetEdit) -> Result<()>
 }
 
 /// The codes of a list, labelled, the current ones selected.
-fn choices(vocab: Vocab, current: &[String], extra: &[ExtraTerm], lang: Lang) -> Vec<Choice> {
+pub(super) fn choices(
+    vocab: Vocab,
+    current: &[String],
+    extra: &[ExtraTerm],
+    lang: Lang,
+) -> Vec<Choice> {
     vocab
         .terms()
         .iter()
@@ -296,11 +312,20 @@ fn row(e: &TimelineEntry, extra: &[ExtraTerm], lang: Lang) -> TimelineRow {
     }
 }
 
-pub(super) fn view(store: &Store, id: RecordId, lang: Lang) -> Result<PersonView> {
+/// The person's screen. Its reading is logged when `opened` (the screen just came up), not each
+/// time it is shown again after a change made on it (a keystroke in a form is no new reading).
+pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Result<PersonView> {
+    let id = forms.person;
     let today = store.now().date_naive();
     let extra = store.extra_terms()?;
-    let p = store.open_person(id, Via::App)?;
-    let timeline = store.open_timeline(id, Via::App)?;
+    let (p, timeline) = if opened {
+        (
+            store.open_person(id, Via::App)?,
+            store.open_timeline(id, Via::App)?,
+        )
+    } else {
+        (store.person(id)?, store.timeline(id)?)
+    };
     let l = |vocab: Vocab, code: &str| label(vocab, code, &extra, lang);
     let mut facts = Vec::new();
     let mut fact = |key: &str, value: Option<String>| {
@@ -404,5 +429,11 @@ pub(super) fn view(store: &Store, id: RecordId, lang: Lang) -> Result<PersonView
         phone: p.phone.clone().unwrap_or_default(),
         consent_record: p.consent_record,
         problem: None,
+        done: t(lang, "done").into(),
+        done_comment_hint: t(lang, "done_comment_hint").into(),
+        action_form: person_forms::action_form(&forms.action, &extra, lang),
+        referral_form: person_forms::referral_form(&forms.referral, &extra, lang),
+        referrals_title: t(lang, "referrals").into(),
+        referrals: person_forms::referrals(store, &timeline, &extra, lang)?,
     })
 }

@@ -79,6 +79,60 @@ pub(super) fn t(lang: Lang, key: &str) -> &'static str {
             "Le téléphone est plein : libérez de la place et réessayez.",
             "The phone is full: free some space and try again.",
         ),
+        // A person's follow-ups and referrals, and the drafts kept in the store.
+        "referrals" => ("Orientations", "Referrals"),
+        "done" => ("Fait", "Done"),
+        "done_comment_hint" => ("Commentaire (facultatif)", "Comment (optional)"),
+        "new_action" => ("Nouveau suivi", "New follow-up"),
+        "action_title_hint" => ("Intitulé du suivi", "What is to be done"),
+        "due_hint" => (
+            "Échéance AAAA-MM-JJ (facultative)",
+            "Due date YYYY-MM-DD (optional)",
+        ),
+        "add_action" => ("Ajouter le suivi", "Add the follow-up"),
+        "new_referral" => ("Nouvelle orientation", "New referral"),
+        "target_name_hint" => (
+            "Nom de la structure (facultatif)",
+            "Service's name (optional)",
+        ),
+        "referral_date_hint" => (
+            "Date AAAA-MM-JJ (aujourd'hui si vide)",
+            "Date YYYY-MM-DD (today when empty)",
+        ),
+        "add_referral" => ("Ajouter l'orientation", "Add the referral"),
+        "clear_form" => ("Effacer", "Clear"),
+        "action_needs" => (
+            "Tapez un intitulé et choisissez une catégorie avant d'ajouter le suivi.",
+            "Type what is to be done and pick a category before adding the follow-up.",
+        ),
+        "referral_needs" => (
+            "Choisissez vers où orienter avant d'ajouter l'orientation.",
+            "Pick where to refer before adding the referral.",
+        ),
+        "bad_due" => (
+            "L'échéance doit être une date AAAA-MM-JJ entre 1900 et dans dix ans.",
+            "The due date must be a YYYY-MM-DD date between 1900 and ten years from now.",
+        ),
+        "bad_referral_date" => (
+            "La date de l'orientation doit être une date AAAA-MM-JJ entre 1900 et demain.",
+            "The referral's date must be a YYYY-MM-DD date between 1900 and tomorrow.",
+        ),
+        "unknown_choice" => (
+            "Ce choix n'est pas dans la liste : choisissez-en un autre.",
+            "This choice is not on the list: pick another one.",
+        ),
+        "not_this_persons" => (
+            "Ce suivi n'est pas l'un de ceux de cette personne.",
+            "This follow-up is not one of this person's.",
+        ),
+        "no_longer_open" => (
+            "Ce suivi n'est plus à faire : rien n'a été changé.",
+            "This follow-up is no longer to do: nothing was changed.",
+        ),
+        "draft_dropped" => (
+            "Le formulaire en cours n'a pas pu être relu : il a été effacé.",
+            "The form being typed could not be read back: it was dropped.",
+        ),
         _ => ("?", "?"),
     };
     match lang {

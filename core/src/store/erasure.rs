@@ -214,6 +214,7 @@ pub(crate) fn delete(
         .execute([person.as_bytes()])?;
     // Persons merged into the one erased resolve again (their own erasure follows theirs).
     super::merge::resolve(conn)?;
+    super::drafts::drop_naming(conn, person)?;
     if let Some((space, blinded)) = blinded {
         deleted.set_aside += delete_set_aside(conn, space, blinded)?;
     }

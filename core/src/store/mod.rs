@@ -8,7 +8,7 @@
 //! the access log (`access_log.rs`), what a store is for (`purpose.rs`), health notes and what
 //! the team sees of them (`health.rs`), what the office publishes to partners (`partnership.rs`),
 //! reports published to a statistics space (`statistics.rs`), the organisation's settings
-//! (`settings.rs`), the retention review (`retention.rs`),
+//! (`settings.rs`), the retention review (`retention.rs`), the app's drafts (`drafts.rs`),
 //! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
@@ -17,6 +17,7 @@ pub(crate) mod access_log;
 pub(crate) mod activity;
 mod changes;
 pub(crate) mod control;
+pub mod drafts;
 pub mod duplicates;
 pub(crate) mod erasure;
 pub mod export;

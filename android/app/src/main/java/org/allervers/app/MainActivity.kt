@@ -1,7 +1,9 @@
-// The screens. Find or create a person, a person's screen, the encounter form and "to see again"
-// render the core's view models (FieldView) and send the worker's actions as events
-// (FieldEvent): every label, order and rule comes from Rust. The due actions and joining still
-// read the store directly until their view models move into the core.
+// The screens. Find or create a person, a person's screen (with its follow-up and referral forms
+// and a "done" button on each open follow-up), the encounter form and "to see again" render the
+// core's view models (FieldView) and send the worker's actions as events (FieldEvent): every
+// label, order and rule comes from Rust, and the core keeps the form being typed in the store.
+// The due actions and joining still read the store directly until their view models move into
+// the core.
 package org.allervers.app
 
 import android.os.Bundle
@@ -21,8 +23,11 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import org.allervers.logic.*
+import uniffi.allervers_ffi.FieldActionForm
 import uniffi.allervers_ffi.FieldEvent
+import uniffi.allervers_ffi.FieldOpenAction
 import uniffi.allervers_ffi.FieldPersonRow
+import uniffi.allervers_ffi.FieldReferralForm
 import uniffi.allervers_ffi.FieldStreetEdit
 import uniffi.allervers_ffi.FieldView
 
@@ -187,9 +192,16 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
                 if (p.conflicts.isNotEmpty()) Text("${p.conflictsTitle} : ${p.conflicts.joinToString()}", color = MaterialTheme.colorScheme.error)
                 if (p.actions.isNotEmpty()) Text(p.actionsTitle, style = MaterialTheme.typography.titleMedium)
             }
-            items(p.actions) { a ->
-                ListItem(headlineContent = { Text(a.title) }, supportingContent = { a.due?.let { Text(it, color = if (a.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface) } })
+            items(p.actions) { a -> OpenActionItem(a, p.done, p.doneCommentHint, send) }
+            item { ActionFormCard(p.actionForm, send) }
+            if (p.referrals.isNotEmpty()) item { Text(p.referralsTitle, style = MaterialTheme.typography.titleMedium) }
+            items(p.referrals) { r ->
+                ListItem(
+                    headlineContent = { Text(listOfNotNull(r.target, r.targetName).joinToString(" · ")) },
+                    supportingContent = { Text(listOfNotNull(r.date, r.status).joinToString(" · ")) },
+                )
             }
+            item { ReferralFormCard(p.referralForm, send) }
             item { Text(p.timelineTitle, style = MaterialTheme.typography.titleMedium) }
             items(p.timeline) { e ->
                 ListItem(
@@ -197,6 +209,70 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
                     supportingContent = { Text(listOfNotNull(e.`when`, e.who, if (e.clockOff) "⚠" else null).joinToString(" · ")) },
                 )
             }
+        }
+    }
+}
+
+/** An open follow-up, with its "done" button: a tap shows the comment field, a second tap sends it. */
+@Composable
+fun OpenActionItem(a: FieldOpenAction, done: String, commentHint: String, send: (FieldEvent) -> Unit) {
+    var closing by remember(a.id) { mutableStateOf(false) }
+    var comment by remember(a.id) { mutableStateOf("") }
+    ListItem(
+        headlineContent = { Text(a.title) },
+        supportingContent = {
+            Column {
+                a.due?.let { Text(it, color = if (a.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface) }
+                if (closing) {
+                    OutlinedTextField(comment, { comment = it }, label = { Text(commentHint) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = commentHint })
+                }
+            }
+        },
+        trailingContent = {
+            Button(
+                onClick = { if (closing) send(FieldEvent.CompleteAction(a.id, comment)) else closing = true },
+                modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "$done : ${a.title}" },
+            ) { Text(done) }
+        },
+    )
+}
+
+/** The form that adds a follow-up: each keystroke and tap is an event (the core keeps the draft). */
+@OptIn(ExperimentalLayoutApi::class)
+@Composable
+fun ActionFormCard(f: FieldActionForm, send: (FieldEvent) -> Unit) {
+    Column(Modifier.padding(vertical = 8.dp)) {
+        Text(f.heading, style = MaterialTheme.typography.titleMedium)
+        OutlinedTextField(f.title, { send(FieldEvent.ActionTitle(it)) }, label = { Text(f.titleHint) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = f.titleHint })
+        FlowRow {
+            f.categories.forEach { c ->
+                FilterChip(selected = c.selected, onClick = { send(FieldEvent.ActionCategory(c.code)) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = c.label })
+            }
+        }
+        OutlinedTextField(f.due, { send(FieldEvent.ActionDue(it)) }, label = { Text(f.dueHint) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = f.dueHint })
+        Row {
+            Button(enabled = f.canAdd, onClick = { send(FieldEvent.AddAction) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = f.add }) { Text(f.add) }
+            TextButton(enabled = f.canClear, onClick = { send(FieldEvent.ClearAction) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${f.clear} : ${f.heading}" }) { Text(f.clear) }
+        }
+    }
+}
+
+/** The form that adds a referral, as the follow-up's. */
+@OptIn(ExperimentalLayoutApi::class)
+@Composable
+fun ReferralFormCard(f: FieldReferralForm, send: (FieldEvent) -> Unit) {
+    Column(Modifier.padding(vertical = 8.dp)) {
+        Text(f.heading, style = MaterialTheme.typography.titleMedium)
+        FlowRow {
+            f.targets.forEach { c ->
+                FilterChip(selected = c.selected, onClick = { send(FieldEvent.ReferralTarget(c.code)) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = c.label })
+            }
+        }
+        OutlinedTextField(f.targetName, { send(FieldEvent.ReferralName(it)) }, label = { Text(f.targetNameHint) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = f.targetNameHint })
+        OutlinedTextField(f.date, { send(FieldEvent.ReferralDate(it)) }, label = { Text(f.dateHint) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = f.dateHint })
+        Row {
+            Button(enabled = f.canAdd, onClick = { send(FieldEvent.AddReferral) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = f.add }) { Text(f.add) }
+            TextButton(enabled = f.canClear, onClick = { send(FieldEvent.ClearReferral) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${f.clear} : ${f.heading}" }) { Text(f.clear) }
         }
     }
 }
