@@ -452,6 +452,65 @@ class SyncThroughTheRelay(unittest.TestCase):
         with self.assertRaises(av.FfiError.RelayRefused):
             new_store(self.dir.name, "Téléphone trouvé", "Lucien")[0].recover(recovery, None)
 
+    def test_a_scripted_night_on_two_phones_and_a_duplicate_merged_at_the_office(self):
+        office, _, _ = new_store(self.dir.name, "Poste bureau", "Sophie")
+        one, _, _ = new_store(self.dir.name, "Téléphone maraude 1", "Amina")
+        two, _, _ = new_store(self.dir.name, "Téléphone maraude 2", "Julien")
+        office.create_space("Maraude nord", self.url, ADMIN, None)
+        one.join(office.invite(None), None)
+        two.join(office.invite(None), None)
+        office.sync(None)
+
+        def settle():
+            for store in (one, two, office, one, two):
+                store.sync(None)
+
+        settle()
+        # Amina's night, through the field app: Moussa is new, met with two people unnamed.
+        app = av.FieldApp(one, "fr", None)
+        app.send(av.FieldEvent.START())
+        app.send(av.FieldEvent.SEARCH("Moussa"))
+        created = app.send(av.FieldEvent.CREATE(False)).view
+        moussa = created.duplicates[0].id
+        app.send(av.FieldEvent.NEW_ENCOUNTER(moussa))
+        app.send(av.FieldEvent.ANONYMOUS(1))
+        app.send(av.FieldEvent.ANONYMOUS(1))
+        app.send(av.FieldEvent.TOGGLE_SERVICE("food"))
+        app.send(av.FieldEvent.PLACE("quai de Jemmapes"))
+        self.assertEqual(app.send(av.FieldEvent.SAVE()).view.notice, "Rencontre enregistrée.")
+        app.send(av.FieldEvent.OPEN_PERSON(moussa))
+        app.send(av.FieldEvent.EDIT_PERSON(av.FieldStreetEdit.SITUATION("emergency_shelter")))
+        app.send(av.FieldEvent.ACTION_TITLE("Appeler le 115 pour une place"))
+        app.send(av.FieldEvent.ACTION_CATEGORY("siao_referral"))
+        self.assertEqual(len(app.send(av.FieldEvent.ADD_ACTION()).view.actions), 1)
+        # Julien, offline the same night, meets him too and records him again.
+        app2 = av.FieldApp(two, "fr", None)
+        app2.send(av.FieldEvent.START())
+        app2.send(av.FieldEvent.SEARCH("MOUSSA"))
+        twice = app2.send(av.FieldEvent.CREATE(False)).view.duplicates[0].id
+        app2.send(av.FieldEvent.NEW_ENCOUNTER(twice))
+        app2.send(av.FieldEvent.PLACE("square Villemin"))
+        app2.send(av.FieldEvent.SAVE())
+        settle()
+
+        # The second phone sees all of Amina's night.
+        shown = av.FieldApp(two, "fr", None).send(av.FieldEvent.OPEN_PERSON(moussa)).view
+        self.assertEqual(two.person(moussa).situation, "emergency_shelter")
+        self.assertEqual([a.title for a in shown.actions], ["Appeler le 115 pour une place"])
+        self.assertIn("quai de Jemmapes · repas · 2 personnes anonymes", [t.detail for t in shown.timeline])
+
+        # The office merges the duplicate; every phone ends with one Moussa and both encounters.
+        office.merge_persons(moussa, twice)
+        self.assertEqual(office.person(moussa).merged, [twice])
+        settle()
+        for store in (one, two, office):
+            found = av.FieldApp(store, "fr", None).send(av.FieldEvent.SEARCH("moussa")).view
+            self.assertEqual([r.id for r in found.duplicates + found.rows], [moussa])
+            encounters = [e for e in store.timeline(moussa) if e.kind == av.TimelineKind.ENCOUNTER]
+            self.assertEqual(len(encounters), 2)
+            # The merged record opens as the person it was merged into.
+            self.assertEqual((store.person(twice).id, store.person(twice).merged), (moussa, [twice]))
+
     def test_a_phone_follows_its_relay_only_to_an_address_that_serves_its_space(self):
         a, _, _ = new_store(self.dir.name, "Téléphone maraude 1", "Amina")
         a.create_space("Maraude sud", self.url, ADMIN, None)
