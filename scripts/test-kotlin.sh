@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the generated Kotlin bindings, the Android app's plain-Kotlin layer (android/logic)
-# and a test program, and runs it on the JVM against the debug library through JNA. Needs scripts/bindings.sh to have run, Java, JNA (Debian's
+# and a test program, and runs it on the JVM against the debug library through JNA (its night on
+# two phones starts target/debug/allervers-relay on a loopback port). Needs scripts/bindings.sh to have run, Java, JNA (Debian's
 # libjna-java) and a Kotlin 2.x compiler: the one carried by the PyPI wheel
 # kotlin-jupyter-kernel, installed into .tools/kotlin by scripts/setup.sh.
 set -euo pipefail
@@ -15,5 +16,5 @@ java -cp "$compiler" org.jetbrains.kotlin.cli.jvm.K2JVMCompiler -no-stdlib -no-r
     -classpath "$stdlib:$jna" -d "$out" -nowarn \
     build/bindings/kotlin/uniffi/allervers_ffi/allervers_ffi.kt \
     android/logic/src/main/kotlin/org/allervers/logic/*.kt \
-    bindings/tests/TestBindings.kt bindings/tests/TestRepository.kt
+    bindings/tests/TestBindings.kt bindings/tests/TestRepository.kt bindings/tests/TestNight.kt
 java -Djna.library.path="$PWD/target/debug" -cp "$out:$stdlib:$jna" TestBindingsKt

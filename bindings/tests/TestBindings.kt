@@ -103,6 +103,7 @@ fun main() {
     }
 
     testRepository(::check)
+    testNight(::check)
 
     dir.deleteRecursively()
     println("$passed passed, $failed failed")
