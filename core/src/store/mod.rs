@@ -8,7 +8,8 @@
 //! the access log (`access_log.rs`), what a store is for (`purpose.rs`), health notes and what
 //! the team sees of them (`health.rs`), what the office publishes to partners (`partnership.rs`),
 //! reports published to a statistics space (`statistics.rs`), the organisation's settings
-//! (`settings.rs`), the retention review (`retention.rs`),
+//! (`settings.rs`), the retention review (`retention.rs`), what the last syncs came to
+//! (`sync_outcome.rs`),
 //! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
@@ -33,6 +34,7 @@ pub mod retention;
 pub(crate) mod roster;
 pub mod settings;
 pub mod statistics;
+pub mod sync_outcome;
 pub(crate) mod sync_state;
 pub(crate) mod trust;
 mod write;

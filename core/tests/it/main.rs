@@ -12,6 +12,7 @@ mod duplicates;
 mod erasure;
 mod exports;
 mod field;
+mod field_sync;
 mod fuzz_corpus;
 mod health;
 mod health_attacks;
