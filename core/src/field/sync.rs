@@ -58,7 +58,12 @@ pub(super) fn view(store: &Store, lang: Lang) -> Result<SyncView> {
     Ok(SyncView {
         title: t(lang, "sync_title").into(),
         pending_changes,
-        pending: words::pending(pending_changes, lang),
+        // A phone in no team sends nothing: its changes are not "all sent".
+        pending: if enrolled {
+            words::pending(pending_changes, lang)
+        } else {
+            t(lang, "kept_here").to_string()
+        },
         last_success,
         last_failure,
         enrolled,

@@ -86,6 +86,10 @@ pub(super) fn t(lang: Lang, key: &str) -> &'static str {
             "Tout est envoyé.",
             "Everything has been sent.",
         ),
+        "kept_here" => (
+            "Les changements restent sur ce téléphone tant qu'il n'a pas rejoint d'équipe.",
+            "The changes stay on this phone until it joins a team.",
+        ),
         "never_synced" => (
             "Jamais synchronisé avec l'équipe.",
             "Never synced with the team.",

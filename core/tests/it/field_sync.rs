@@ -225,7 +225,7 @@ fn a_phone_in_no_team_opens_on_the_join_screen_and_can_go_on_without_one() {
             (
                 Event::ShowSync,
                 json!({"screen": "sync", "enrolled": false, "join_label": "Rejoindre",
-                       "pending": "Tout est envoyé."}),
+                       "pending": "Les changements restent sur ce téléphone tant qu'il n'a pas rejoint d'équipe."}),
             ),
             (Event::ShowJoin, json!({"screen": "join"})),
         ],
