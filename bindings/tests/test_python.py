@@ -484,7 +484,7 @@ class SyncThroughTheRelay(unittest.TestCase):
         phone.add_person(person(name="Mireille"))
         phone.sync(None)
         reopened = av.FieldApp(phone, "fr", None).send(av.FieldEvent.START()).view
-        self.assertEqual(reopened.sync_news, "Synchronisation automatique à l'instant : 1 envoyé(s), 0 reçu(s).")
+        self.assertEqual(reopened.sync_news, "Synchronisation automatique à l'instant : 1 changement envoyé, 0 reçu.")
         # The relay gone: no network, said in one sentence, and the changes wait on the phone.
         self.relay.kill()
         self.relay.wait()

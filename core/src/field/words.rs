@@ -341,29 +341,42 @@ pub(super) fn failed(ago: &str, failure: &SyncFailure, lang: Lang) -> String {
     )
 }
 
+/// The changes a sync sent and received: "3 changements envoyés, 1 reçu".
+fn sent_received(sent: u64, received: u64, lang: Lang) -> String {
+    match lang {
+        Lang::Fr => {
+            let s = if sent > 1 { "s" } else { "" };
+            let r = if received > 1 { "s" } else { "" };
+            format!("{sent} changement{s} envoyé{s}, {received} reçu{r}")
+        }
+        Lang::En => {
+            let s = if sent == 1 { "" } else { "s" };
+            format!("{sent} change{s} sent, {received} received")
+        }
+    }
+}
+
 /// A sync that just succeeded: what it sent and received.
 pub(super) fn synced(sent: u64, received: u64, lang: Lang) -> String {
+    let counts = sent_received(sent, received, lang);
     pick(
         lang,
-        format!("Synchronisé : {sent} envoyé(s), {received} reçu(s)."),
-        format!("Synced: {sent} sent, {received} received."),
+        format!("Synchronisé : {counts}."),
+        format!("Synced: {counts}."),
     )
 }
 
 /// The phone's own sync, in the background, said once on the next open.
 pub(super) fn background(ago: &str, outcome: &SyncOutcome, lang: Lang) -> String {
     match &outcome.failure {
-        None => pick(
-            lang,
-            format!(
-                "Synchronisation automatique {ago} : {} envoyé(s), {} reçu(s).",
-                outcome.sent, outcome.received
-            ),
-            format!(
-                "Automatic sync {ago}: {} sent, {} received.",
-                outcome.sent, outcome.received
-            ),
-        ),
+        None => {
+            let counts = sent_received(outcome.sent, outcome.received, lang);
+            pick(
+                lang,
+                format!("Synchronisation automatique {ago} : {counts}."),
+                format!("Automatic sync {ago}: {counts}."),
+            )
+        }
         Some(f) => {
             let why = sync_failure(f, lang);
             pick(
@@ -442,6 +455,19 @@ mod tests {
         );
         // A sync dated after now (a phone's clock set back) is not "in 5 min".
         assert_eq!(ago(before(-5), now, Lang::En), "just now");
+    }
+
+    #[test]
+    fn what_a_sync_sent_and_received_is_counted_in_words() {
+        assert_eq!(synced(1, 0, Lang::En), "Synced: 1 change sent, 0 received.");
+        assert_eq!(
+            synced(0, 2, Lang::En),
+            "Synced: 0 changes sent, 2 received."
+        );
+        assert_eq!(
+            synced(2, 1, Lang::Fr),
+            "Synchronisé : 2 changements envoyés, 1 reçu."
+        );
     }
 
     #[test]

@@ -139,7 +139,7 @@ fn a_sync_the_worker_asked_for_is_said_at_once_and_not_again_on_the_next_opening
             (Event::Start, json!({"screen": "search"})),
             (
                 Event::SyncFinished { outcome: done },
-                json!({"screen": "search", "notice": "Synchronisé : 3 envoyé(s), 5 reçu(s).",
+                json!({"screen": "search", "notice": "Synchronisé : 3 changements envoyés, 5 reçus.",
                        "problem": null, "sync_news": null}),
             ),
             (Event::Start, json!({"sync_news": null, "notice": null})),
@@ -169,7 +169,7 @@ fn a_background_sync_is_mentioned_once_on_the_next_opening_whoever_ran_it() {
             (
                 Event::Start,
                 json!({"screen": "search",
-                       "sync_news": "Synchronisation automatique il y a 20 min : 3 envoyé(s), 5 reçu(s)."}),
+                       "sync_news": "Synchronisation automatique il y a 20 min : 3 changements envoyés, 5 reçus."}),
             ),
             (
                 Event::Search { text: "Ka".into() },

@@ -42,7 +42,7 @@ fn every_sync_through_the_relay_records_its_outcome_and_the_field_app_says_it() 
     };
     assert_eq!(
         first.sync_news.as_deref(),
-        Some("Synchronisation automatique il y a 20 min : 1 envoyé(s), 0 reçu(s).")
+        Some("Synchronisation automatique il y a 20 min : 1 changement envoyé, 0 reçu.")
     );
     let View::Search(again) = app.update(&phone.store, Event::Start) else {
         panic!("the search screen");
