@@ -68,5 +68,7 @@ dependencies {
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
     implementation("androidx.work:work-runtime-ktx:2.9.1")
     implementation("com.squareup.okhttp3:okhttp:4.12.0")
+    // Reads the invite's QR code through Google Play services (no camera permission of our own).
+    implementation("com.google.android.gms:play-services-code-scanner:16.1.0")
     implementation("net.java.dev.jna:jna:5.15.0@aar")
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use allervers_core as core;
 use core::field as app;
 
-use crate::{FfiError, Result, Store};
+use crate::{FfiError, Http, HttpExchange, Result, Store};
 
 /// What the worker did.
 #[derive(uniffi::Enum)]
@@ -107,6 +107,22 @@ pub enum FieldEvent {
         id: String,
         comment: String,
     },
+    // The sync screen, joining a team and the worker using a shared phone. A sync and joining
+    // need the network: they are `FieldApp::sync` and `FieldApp::join`, not events.
+    ShowSync,
+    ShowJoin,
+    /// On the join screen: the code box now holds `text` (typed, or scanned whole).
+    JoinCode {
+        text: String,
+    },
+    /// Go on without a team for now (offline).
+    JoinLater,
+    /// Show who may be using the phone.
+    ShowWorkers,
+    /// This worker uses the phone from now on (one of the list, or a name typed).
+    ChooseWorker {
+        name: String,
+    },
 }
 
 /// What changes in the street, edited from a person's screen.
@@ -200,6 +216,13 @@ impl TryFrom<FieldEvent> for app::Event {
                 id: record(&id)?,
                 comment,
             },
+            // The sync screen, joining a team and the worker using a shared phone.
+            FieldEvent::ShowSync => app::Event::ShowSync,
+            FieldEvent::ShowJoin => app::Event::ShowJoin,
+            FieldEvent::JoinCode { text } => app::Event::JoinCode { text },
+            FieldEvent::JoinLater => app::Event::JoinLater,
+            FieldEvent::ShowWorkers => app::Event::ShowWorkers,
+            FieldEvent::ChooseWorker { name } => app::Event::ChooseWorker { name },
         })
     }
 }
@@ -253,6 +276,12 @@ pub struct FieldSearchView {
     pub notice: Option<String>,
     pub pending_changes: u64,
     pub problem: Option<String>,
+    // Who uses the phone and its sync.
+    pub worker: String,
+    pub change_worker: String,
+    pub sync_label: String,
+    /// What the phone's own sync came to while the app was closed, said once on opening.
+    pub sync_news: Option<String>,
 }
 
 /// One of a list's choices (a service, a kind), labelled.
@@ -458,6 +487,58 @@ pub struct FieldSeeAgainView {
     pub problem: Option<String>,
 }
 
+// The sync screen, joining a team and the worker using a shared phone.
+
+/// The sync screen.
+#[derive(uniffi::Record)]
+pub struct FieldSyncView {
+    pub title: String,
+    pub pending_changes: u64,
+    pub pending: String,
+    pub last_success: String,
+    pub last_failure: Option<String>,
+    pub enrolled: bool,
+    pub sync_label: String,
+    pub join_label: Option<String>,
+    pub notice: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// The join screen.
+#[derive(uniffi::Record)]
+pub struct FieldJoinView {
+    pub title: String,
+    pub explain: String,
+    pub hint: String,
+    pub code: String,
+    pub valid: bool,
+    pub team: Option<String>,
+    pub wrong: Option<String>,
+    pub can_join: bool,
+    pub join_label: String,
+    pub scan_label: String,
+    pub later_label: String,
+    pub problem: Option<String>,
+}
+
+/// A worker of the team.
+#[derive(uniffi::Record)]
+pub struct FieldWorkerRow {
+    pub name: String,
+    pub current: bool,
+}
+
+/// Who is using the phone.
+#[derive(uniffi::Record)]
+pub struct FieldWorkersView {
+    pub title: String,
+    pub workers: Vec<FieldWorkerRow>,
+    pub current_label: String,
+    pub choose_label: String,
+    pub other_hint: String,
+    pub problem: Option<String>,
+}
+
 /// One screen, ready to render.
 // One view is built per event and handed over by value (as the core's `View`).
 #[allow(clippy::large_enum_variant)]
@@ -467,6 +548,10 @@ pub enum FieldView {
     SeeAgain { view: FieldSeeAgainView },
     Encounter { view: FieldEncounterView },
     Person { view: FieldPersonView },
+    // The sync screen, joining a team and the worker using a shared phone.
+    Sync { view: FieldSyncView },
+    Join { view: FieldJoinView },
+    Workers { view: FieldWorkersView },
 }
 
 impl From<app::View> for FieldView {
@@ -490,6 +575,10 @@ impl From<app::View> for FieldView {
                     notice: v.notice,
                     pending_changes: v.pending_changes,
                     problem: v.problem,
+                    worker: v.worker,
+                    change_worker: v.change_worker,
+                    sync_label: v.sync_label,
+                    sync_news: v.sync_news,
                 },
             },
             app::View::SeeAgain(v) => FieldView::SeeAgain {
@@ -587,6 +676,54 @@ impl From<app::View> for FieldView {
                     referrals: v.referrals.into_iter().map(Into::into).collect(),
                 },
             },
+            // The sync screen, joining a team and the worker using a shared phone.
+            app::View::Sync(v) => FieldView::Sync {
+                view: FieldSyncView {
+                    title: v.title,
+                    pending_changes: v.pending_changes,
+                    pending: v.pending,
+                    last_success: v.last_success,
+                    last_failure: v.last_failure,
+                    enrolled: v.enrolled,
+                    sync_label: v.sync_label,
+                    join_label: v.join_label,
+                    notice: v.notice,
+                    problem: v.problem,
+                },
+            },
+            app::View::Join(v) => FieldView::Join {
+                view: FieldJoinView {
+                    title: v.title,
+                    explain: v.explain,
+                    hint: v.hint,
+                    code: v.code,
+                    valid: v.valid,
+                    team: v.team,
+                    wrong: v.wrong,
+                    can_join: v.can_join,
+                    join_label: v.join_label,
+                    scan_label: v.scan_label,
+                    later_label: v.later_label,
+                    problem: v.problem,
+                },
+            },
+            app::View::Workers(v) => FieldView::Workers {
+                view: FieldWorkersView {
+                    title: v.title,
+                    workers: v
+                        .workers
+                        .into_iter()
+                        .map(|w| FieldWorkerRow {
+                            name: w.name,
+                            current: w.current,
+                        })
+                        .collect(),
+                    current_label: v.current_label,
+                    choose_label: v.choose_label,
+                    other_hint: v.other_hint,
+                    problem: v.problem,
+                },
+            },
         }
     }
 }
@@ -633,6 +770,46 @@ impl FieldApp {
     pub fn view(&self) -> Result<FieldView> {
         self.with(|app, store| app.view(store))
     }
+
+    // The sync screen, joining a team and the worker using a shared phone.
+
+    /// Syncs now (the worker asked for it) and returns the screen to show, with what the sync
+    /// came to said once (the store recorded it too, as it records a background sync).
+    /// `exchange`: the shell's HTTP stack, or none for the built-in client (plain HTTP only).
+    /// A phone a coordinator removed gets `FfiError::Wiped`, as from `Store::sync`.
+    pub fn sync(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<FieldView> {
+        let result = unwound(|| self.store.run_sync(exchange))?;
+        if let Err(core::CoreError::Wiped) = result {
+            return Err(FfiError::Wiped);
+        }
+        let outcome = core::SyncOutcome::of(&result, self.store.core().now());
+        self.with(|app, store| app.update(store, app::Event::SyncFinished { outcome }))
+    }
+
+    /// Joins the team of an invite code (typed, or scanned whole) and returns the screen to
+    /// show: the first screen once joined, else the join screen saying what is wrong in one
+    /// sentence. A code that does not read asks nothing of the relay.
+    pub fn join(&self, code: String, exchange: Option<Arc<dyn HttpExchange>>) -> Result<FieldView> {
+        let (typed, to_join) = self.locked(|app, store| {
+            let view = app.update(store, app::Event::JoinCode { text: code });
+            (view, app.code_to_join(store))
+        })?;
+        let Some(code) = to_join else {
+            return Ok(typed.into());
+        };
+        let joined = unwound(|| {
+            allervers_client::join(self.store.core(), &Http::from(exchange), &code).map(|_| ())
+        })?;
+        let error = joined.err().map(core::ApiError::from);
+        self.with(|app, store| app.update(store, app::Event::JoinFinished { error }))
+    }
+}
+
+/// Runs `f`, turning a panic into an error instead of unwinding across FFI.
+fn unwound<T>(f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| FfiError::Internal {
+        detail: "the core failed unexpectedly".into(),
+    })
 }
 
 impl FieldApp {
@@ -640,18 +817,17 @@ impl FieldApp {
         &self,
         f: impl FnOnce(&mut app::FieldApp, &core::Store) -> app::View,
     ) -> Result<FieldView> {
-        let run = || {
+        self.locked(f).map(Into::into)
+    }
+
+    /// Runs `f` on the app's state and the store, the app locked.
+    fn locked<T>(&self, f: impl FnOnce(&mut app::FieldApp, &core::Store) -> T) -> Result<T> {
+        unwound(|| {
             let mut app = self
                 .app
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&mut app, self.store.core())
-        };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-            Ok(view) => Ok(view.into()),
-            Err(_) => Err(FfiError::Internal {
-                detail: "the core failed unexpectedly".into(),
-            }),
-        }
+        })
     }
 }

@@ -986,6 +986,37 @@ impl Store {
     pub(crate) fn core(&self) -> &core::Store {
         &self.inner
     }
+
+    /// One sync round, telling the listener its progress and whether records changed (the
+    /// sync of `Store::sync` and of the field app's `FieldApp::sync`).
+    pub(crate) fn run_sync(
+        &self,
+        exchange: Option<Arc<dyn HttpExchange>>,
+    ) -> std::result::Result<core::SyncSummary, core::CoreError> {
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let summary = allervers_client::sync(&self.inner, &Http::from(exchange), &mut |p| {
+            if let Some(l) = &listener {
+                match p {
+                    core::SyncProgress::Pushing { done, total } => {
+                        l.on_progress(done as u64, total as u64, 0)
+                    }
+                    core::SyncProgress::Pulling { received } => {
+                        l.on_progress(0, 0, received as u64)
+                    }
+                }
+            }
+        })?;
+        if summary.new_changes > 0 {
+            if let Some(l) = &listener {
+                l.on_records_changed();
+            }
+        }
+        Ok(summary)
+    }
 }
 
 #[uniffi::export]
@@ -1101,7 +1132,8 @@ impl Store {
         Identity {
             device: me.device.to_string(),
             device_name: me.device_name.clone(),
-            worker: me.worker.clone(),
+            // Who uses the phone now (a shared phone names them with `set_worker`).
+            worker: self.inner.worker(),
         }
     }
 
@@ -1401,32 +1433,10 @@ impl Store {
         *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = listener;
     }
 
-    /// Pushes this device's changes and pulls everyone else's.
+    /// Pushes this device's changes and pulls everyone else's (its outcome is recorded in the
+    /// store: the field app's sync screen shows it, and its first screen says it once).
     pub fn sync(&self, exchange: Option<Arc<dyn HttpExchange>>) -> Result<SyncSummary> {
-        let listener = self
-            .listener
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let summary = guard(|| {
-            allervers_client::sync(&self.inner, &Http::from(exchange), &mut |p| {
-                if let Some(l) = &listener {
-                    match p {
-                        core::SyncProgress::Pushing { done, total } => {
-                            l.on_progress(done as u64, total as u64, 0)
-                        }
-                        core::SyncProgress::Pulling { received } => {
-                            l.on_progress(0, 0, received as u64)
-                        }
-                    }
-                }
-            })
-        })?;
-        if summary.new_changes > 0 {
-            if let Some(l) = &listener {
-                l.on_records_changed();
-            }
-        }
+        let summary = guard(|| self.run_sync(exchange))?;
         let has_space_key = guard(|| match self.inner.membership()? {
             Some(m) => self.inner.holds_space_key(&m.space),
             None => Ok(false),

@@ -33,11 +33,26 @@ fun testRepository(check: (String, () -> Unit) -> Unit) {
         repo.send(FieldEvent.NewEncounter(null))
         val refused = repo.send(FieldEvent.Save) as FieldView.Encounter
         expect(refused.view.problem == "Ajoutez une personne ou comptez les personnes anonymes avant d'enregistrer.", "${refused.view.problem}")
-        expect(!repo.isEnrolled(), "a new phone belongs to no team")
-        val join = repo.join("ALV1-mistyped", null)
-        expect((join.exceptionOrNull() as? FfiException.InvalidInput)?.field == "invite code", "$join")
-        val sync = repo.sync(null, null)
-        expect((sync.exceptionOrNull() as? FfiException)?.toProblem()?.message == "This phone has not joined a team yet.", "$sync")
+        val old = repo.join("ALV1-mistyped", null) as FieldView.Join
+        expect(old.view.wrong == "Ce code vient d'une ancienne version d'allervers : demandez-en un nouveau.", "${old.view.wrong}")
+        expect(!old.view.canJoin, "nothing to join with")
+        repo.send(FieldEvent.JoinLater)
+        val sync = repo.sync(null) as FieldView.Search
+        expect(sync.view.problem == "Échec de la synchronisation à l'instant : ce téléphone n'a pas encore rejoint d'équipe, rejoignez-en une d'abord.", "${sync.view.problem}")
+        val screen = repo.send(FieldEvent.ShowSync) as FieldView.Sync
+        expect(!screen.view.enrolled && screen.view.joinLabel == "Rejoindre", "join offered: ${screen.view.joinLabel}")
+    }
+
+    check("a phone in no team opens on the join screen, and the worker using it is chosen") {
+        val shared = FieldRepository(Store.create("${dir.path}/shared.db", generateKey(), "Téléphone de l'équipe", "Amina"))
+        val first = shared.send(FieldEvent.Start) as FieldView.Join
+        expect(first.view.title == "Rejoindre l'équipe" && first.view.scanLabel == "Scanner le QR code", first.view.title)
+        val search = shared.send(FieldEvent.JoinLater) as FieldView.Search
+        expect(search.view.worker == "Téléphone utilisé par Amina", search.view.worker)
+        val workers = shared.send(FieldEvent.ShowWorkers) as FieldView.Workers
+        expect(workers.view.workers.map { it.name to it.current } == listOf("Amina" to true), "${workers.view.workers}")
+        val chosen = shared.send(FieldEvent.ChooseWorker("Sophie")) as FieldView.Search
+        expect(chosen.view.worker == "Téléphone utilisé par Sophie", chosen.view.worker)
     }
     check("the repository adds a follow-up from a person's screen, and a new app comes back to a form typed halfway") {
         repo.send(FieldEvent.Search("Lucie"))

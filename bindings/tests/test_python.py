@@ -263,7 +263,9 @@ class FieldSession(unittest.TestCase):
     def test_the_field_app_finds_creates_and_lists_whom_to_see_again(self):
         karim = self.store.add_person(person(name="Karim", situation="street"))
         app = av.FieldApp(self.store, "fr", None)
-        view = app.send(av.FieldEvent.START())
+        # A phone in no team opens on the join screen; the worker goes on without one.
+        self.assertTrue(app.send(av.FieldEvent.START()).is_JOIN())
+        view = app.send(av.FieldEvent.JOIN_LATER())
         self.assertTrue(view.is_SEARCH())
         self.assertEqual([r.title for r in view.view.rows], ["Karim"])
         self.assertEqual(view.view.rows[0].detail, "rue")
@@ -335,10 +337,50 @@ class FieldSession(unittest.TestCase):
         referred = app.send(av.FieldEvent.ADD_REFERRAL()).view
         self.assertEqual([(r.target, r.status) for r in referred.referrals], [("SIAO / 115", "envoyée")])
         self.assertEqual(referred.referrals_title, "Orientations")
-        # Nothing typed any more: a new app starts on the search.
-        self.assertTrue(av.FieldApp(self.store, "fr", None).send(av.FieldEvent.START()).is_SEARCH())
+        # Nothing typed any more: a new app on this phone, in no team, starts on joining one.
+        self.assertTrue(av.FieldApp(self.store, "fr", None).send(av.FieldEvent.START()).is_JOIN())
         with self.assertRaises(av.FfiError.InvalidInput):
             app.send(av.FieldEvent.COMPLETE_ACTION("not an id", ""))
+
+    def test_the_field_app_reads_an_invite_code_says_a_sync_without_a_team_and_names_the_worker(self):
+        app = av.FieldApp(self.store, "fr", None)
+        join = app.send(av.FieldEvent.START())
+        self.assertTrue(join.is_JOIN())
+        self.assertEqual(join.view.title, "Rejoindre l'équipe")
+        self.assertFalse(join.view.can_join)
+        # A mistyped code is said in one sentence, and nothing is asked of a relay.
+        exchange = UrllibExchange()
+        refused = app.join("ALV2-mistyped", exchange)
+        self.assertTrue(refused.is_JOIN())
+        self.assertEqual(refused.view.wrong, "Ce n'est pas un code d'invitation : vérifiez qu'il est complet et sans faute.")
+        self.assertFalse(refused.view.valid)
+        self.assertEqual(exchange.requests, 0)
+        # A sync asked for with no team: said in one sentence, and recorded for the sync screen.
+        app.send(av.FieldEvent.JOIN_LATER())
+        synced = app.sync(None)
+        self.assertTrue(synced.is_SEARCH())
+        self.assertEqual(synced.view.problem, "Échec de la synchronisation à l'instant : ce téléphone n'a pas encore rejoint "
+                                              "d'équipe, rejoignez-en une d'abord.")
+        screen = app.send(av.FieldEvent.SHOW_SYNC())
+        self.assertTrue(screen.is_SYNC())
+        self.assertFalse(screen.view.enrolled)
+        self.assertEqual(screen.view.join_label, "Rejoindre")
+        self.assertEqual(screen.view.last_success, "Jamais synchronisé avec l'équipe.")
+        self.assertTrue(screen.view.last_failure.startswith("Échec de la synchronisation"))
+        # Who uses the phone tonight: chosen from the roster, recorded with each change after.
+        first = app.send(av.FieldEvent.SHOW_SEARCH()).view
+        self.assertEqual((first.worker, first.change_worker), ("Téléphone utilisé par Amina", "Changer"))
+        workers = app.send(av.FieldEvent.SHOW_WORKERS())
+        self.assertTrue(workers.is_WORKERS())
+        self.assertEqual([(w.name, w.current) for w in workers.view.workers], [("Amina", True)])
+        chosen = app.send(av.FieldEvent.CHOOSE_WORKER("Sophie")).view
+        self.assertEqual(chosen.worker, "Téléphone utilisé par Sophie")
+        self.assertEqual(self.store.identity().worker, "Sophie")
+        app.send(av.FieldEvent.SEARCH("Ginette"))
+        ginette = app.send(av.FieldEvent.CREATE(False)).view.duplicates[0].id
+        self.assertEqual({h.worker for h in self.store.history(ginette)}, {"Sophie"})
+        again = app.send(av.FieldEvent.SHOW_WORKERS()).view
+        self.assertEqual([(w.name, w.current) for w in again.workers], [("Amina", False), ("Sophie", True)])
 
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -510,6 +552,50 @@ class SyncThroughTheRelay(unittest.TestCase):
             self.assertEqual(len(encounters), 2)
             # The merged record opens as the person it was merged into.
             self.assertEqual((store.person(twice).id, store.person(twice).merged), (moussa, [twice]))
+
+    def test_a_phone_joins_its_team_from_the_field_app_and_a_lost_network_is_said_in_one_sentence(self):
+        office, _, _ = new_store(self.dir.name, "Téléphone coordination", "Amina")
+        office.create_space("Maraude nord", self.url, ADMIN, None)
+        phone, _, _ = new_store(self.dir.name, "Téléphone maraude 2", "Julien")
+        app = av.FieldApp(phone, "fr", None)
+        self.assertTrue(app.send(av.FieldEvent.START()).is_JOIN())
+        code = office.invite(None)
+        typed = app.send(av.FieldEvent.JOIN_CODE(code)).view
+        self.assertEqual((typed.valid, typed.can_join, typed.team), (True, True, "Équipe « Maraude nord »"))
+        joined = app.join(code, UrllibExchange())
+        self.assertTrue(joined.is_SEARCH(), joined)
+        self.assertTrue(joined.view.notice.startswith("Équipe « Maraude nord » rejointe"))
+        self.assertTrue(phone.is_enrolled())
+        # The same code again, on another phone: the relay refuses it, said in one sentence.
+        other = av.FieldApp(new_store(self.dir.name, "Téléphone 3", "Inès")[0], "fr", None)
+        used = other.join(code, UrllibExchange())
+        self.assertTrue(used.is_JOIN())
+        self.assertEqual(used.view.problem, "Ce code a déjà servi, a expiré ou est inconnu du relais : "
+                                            "demandez-en un nouveau à la coordination.")
+        # A sync the worker asks for, said once; the background one on the next opening.
+        office.sync(None)
+        done = app.sync(UrllibExchange())
+        self.assertEqual(done.view.problem, None)
+        self.assertTrue(done.view.notice.startswith("Synchronisé : "), done.view.notice)
+        phone.add_person(person(name="Mireille"))
+        phone.sync(None)
+        reopened = av.FieldApp(phone, "fr", None).send(av.FieldEvent.START()).view
+        self.assertEqual(reopened.sync_news, "Synchronisation automatique à l'instant : 1 changement envoyé, 0 reçu.")
+        # The relay gone: no network, said in one sentence, and the changes wait on the phone.
+        self.relay.kill()
+        self.relay.wait()
+        phone.add_person(person(name="Hector"))
+        lost = app.sync(UrllibExchange())
+        self.assertEqual(lost.view.problem, "Échec de la synchronisation à l'instant : pas de réseau, "
+                                            "les changements attendent sur le téléphone.")
+        screen = app.send(av.FieldEvent.SHOW_SYNC()).view
+        self.assertEqual(screen.pending, "1 changement attend d'être envoyé.")
+        self.assertEqual(screen.last_success, "Dernière synchronisation réussie : à l'instant.")
+        self.assertTrue(screen.last_failure.endswith("pas de réseau, les changements attendent sur le téléphone."))
+        # Joining with no network: said in one sentence too (the code reads: the relay is asked).
+        nowhere = av.FieldApp(new_store(self.dir.name, "Téléphone 4", "Lucien")[0], "en", None)
+        offline = nowhere.join(code, UrllibExchange())
+        self.assertEqual(offline.view.problem, "No network: try again when the phone has a signal.")
 
     def test_a_phone_follows_its_relay_only_to_an_address_that_serves_its_space(self):
         a, _, _ = new_store(self.dir.name, "Téléphone maraude 1", "Amina")

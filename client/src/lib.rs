@@ -12,7 +12,9 @@ mod relay_api;
 mod space;
 mod transport;
 
-use allervers_core::{Request, Response, Result, Store, SyncProgress, SyncRound, SyncSummary};
+use allervers_core::{
+    Request, Response, Result, Store, SyncOutcome, SyncProgress, SyncRound, SyncSummary,
+};
 
 pub use http::{HttpClient, WireStats};
 pub use linked::{
@@ -29,7 +31,25 @@ pub use transport::{Transport, TransportError};
 /// One sync round of `store` with its space's relay: pushes the outbox, then pulls until
 /// nothing remains, telling `progress` how far it got. A failure ends the round; nothing done
 /// before it is lost, and the next round goes on from there.
+///
+/// Every sync of a device passes here (the command line's, the phone's button and its
+/// background sync through the bindings, those inside recovering, revoking and naming a
+/// coordinator), so its outcome is recorded in the store here (`Store::record_sync`): the field
+/// app shows it whoever ran it. A store wiped by its coordinator's order records nothing; one
+/// that cannot record (a full disk) still returns the sync's own result.
 pub fn sync(
+    store: &Store,
+    transport: &dyn Transport,
+    progress: &mut dyn FnMut(SyncProgress),
+) -> Result<SyncSummary> {
+    let result = round(store, transport, progress);
+    if !matches!(result, Err(allervers_core::CoreError::Wiped)) {
+        let _ = store.record_sync(&SyncOutcome::of(&result, store.now()));
+    }
+    result
+}
+
+fn round(
     store: &Store,
     transport: &dyn Transport,
     progress: &mut dyn FnMut(SyncProgress),

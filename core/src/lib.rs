@@ -56,6 +56,7 @@ pub use store::health::health_store_key;
 pub use store::purpose::{partnership_store_key, Purpose};
 pub use store::retention::{RetentionDue, RetentionReview};
 pub use store::statistics::{statistics_store_key, PublishedReport};
+pub use store::sync_outcome::{SyncFailure, SyncOutcome, SyncStatus};
 pub use store::{
     DeviceInfo, DueAction, Identity, ImportSummary, OrderStatus, PersonQuery, PersonSort, SetAside,
     SignedChange, Store, StoreOptions,

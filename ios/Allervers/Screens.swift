@@ -1,24 +1,24 @@
 // The screens, as on Android. Find or create a person, a person's screen (with its follow-up and
-// referral forms and a "done" button on each open follow-up), the encounter form and "to see
-// again" render the core's view models (FieldView) and send the worker's actions as events
-// (FieldEvent): every label, order and rule comes from Rust, and the core keeps the form being
-// typed in the store. The due actions and joining still read the store directly until their
-// view models move into the core.
+// referral forms and a "done" button on each open follow-up), the encounter form, "to see again",
+// the sync screen, joining a team (typed or scanned code) and who uses a shared phone render the
+// core's view models (FieldView) and send the worker's actions as events (FieldEvent): every
+// label, order and rule comes from Rust, and the core keeps the form being typed in the store.
+// Joining and syncing go through the core's FieldApp too, which does the network through
+// URLSession and returns the next screen. The due actions still read the store directly until
+// their view model moves into the core.
 import SwiftUI
+import VisionKit
 
 @MainActor
 final class FieldModel: ObservableObject {
     let store: Store
     let app: FieldApp
     @Published var view: FieldView?
-    @Published var message: String?
-    @Published var enrolled: Bool
 
     init(store: Store) {
         self.store = store
         let lang = Locale.current.language.languageCode?.identifier == "fr" ? "fr" : "en"
         self.app = try! FieldApp(store: store, lang: lang, notSeenDays: nil)
-        self.enrolled = (try? store.isEnrolled()) ?? false
         self.view = try? app.send(event: .start)
     }
 
@@ -38,19 +38,19 @@ final class FieldModel: ObservableObject {
         if let next = try? app.send(event: event) { view = next }
     }
 
+    /// Syncs now; the core says what it came to in the screen it returns.
     func sync() {
-        Task.detached { [store] in
-            let text: String
-            do {
-                let s = try store.sync(exchange: URLSessionExchange())
-                text = "Envoyé \(s.pushed), reçu \(s.pulled)"
-            } catch {
-                text = "\(error)"
-            }
-            await MainActor.run {
-                self.message = text
-                self.view = (try? self.app.view()) ?? self.view
-            }
+        Task.detached { [app] in
+            let next = try? app.sync(exchange: URLSessionExchange())
+            await MainActor.run { if let next { self.view = next } }
+        }
+    }
+
+    /// Joins the team of an invite code, typed or scanned; the core returns the next screen.
+    func join(_ code: String) {
+        Task.detached { [app] in
+            let next = try? app.join(code: code, exchange: URLSessionExchange())
+            await MainActor.run { if let next { self.view = next } }
         }
     }
 }
@@ -66,6 +66,9 @@ struct FieldRootView: View {
             case .encounter(let v): EncounterScreen(f: v)
             case .seeAgain(let v): SeeAgainScreen(s: v)
             case .person(let v): PersonScreen(p: v)
+            case .sync(let v): SyncScreen(s: v)
+            case .join(let v): JoinScreen(j: v)
+            case .workers(let v): WorkersScreen(w: v)
             case nil: ProgressView()
             }
         }
@@ -91,6 +94,16 @@ struct SearchScreen: View {
 
     var body: some View {
         List {
+            // Who uses the phone tonight, and the offer to change.
+            HStack {
+                Text(v.worker)
+                Spacer()
+                Button(v.changeWorker) { model.send(.showWorkers) }
+                    .frame(minHeight: 48)
+                    .accessibilityLabel("\(v.changeWorker) : \(v.worker)")
+            }
+            // What the phone's own sync came to while the app was closed, said once.
+            if let news = v.syncNews { Text(news) }
             if !v.followed.isEmpty { Text(v.followed) }
             if let notice = v.notice { Text(notice) }
             if let problem = v.problem { Text(problem).foregroundColor(.red) }
@@ -109,13 +122,11 @@ struct SearchScreen: View {
         .searchable(text: Binding(get: { v.query }, set: { model.send(.search(text: $0)) }), prompt: v.hint)
         .navigationTitle(v.title)
         .toolbar {
-            if !model.enrolled { NavigationLink("Rejoindre") { JoinView() } }
             Button("À revoir") { model.send(.showSeeAgain) }
             NavigationLink("Échéances") { DueActionsView() }
             Button("Nouvelle rencontre") { model.send(.newEncounter(person: nil)) }
-            Button("Synchroniser (\(v.pendingChanges))") { model.sync() }
+            Button(v.syncLabel) { model.send(.showSync) }
         }
-        .safeAreaInset(edge: .bottom) { if let m = model.message { Text(m).padding() } }
     }
 }
 
@@ -176,24 +187,116 @@ struct SeeAgainScreen: View {
     }
 }
 
-struct JoinView: View {
+struct SyncScreen: View {
     @EnvironmentObject var model: FieldModel
-    @State private var code = ""
-    @State private var problem: String?
+    let s: FieldSyncView
+
+    var body: some View {
+        List {
+            if let notice = s.notice { Text(notice) }
+            if let problem = s.problem { Text(problem).foregroundColor(.red) }
+            Text(s.pending).font(.headline)
+            Text(s.lastSuccess)
+            if let failure = s.lastFailure { Text(failure).foregroundColor(.red) }
+            if s.enrolled {
+                Button(s.syncLabel) { model.sync() }.frame(minHeight: 48)
+            }
+            if let join = s.joinLabel {
+                Button(join) { model.send(.showJoin) }.frame(minHeight: 48)
+            }
+        }
+        .navigationTitle(s.title)
+        .toolbar { Button("‹") { model.send(.showSearch) } }
+    }
+}
+
+struct JoinScreen: View {
+    @EnvironmentObject var model: FieldModel
+    let j: FieldJoinView
+    @State private var scanning = false
 
     var body: some View {
         Form {
-            Text("Le code d'invitation donné par la coordination (ALV1-…)")
-            TextField("Code", text: $code)
-            if let problem { Text(problem).foregroundColor(.red) }
-            Button("Rejoindre") {
-                do {
-                    try model.store.join(code: code.trimmingCharacters(in: .whitespaces), exchange: URLSessionExchange())
-                    model.enrolled = true
-                } catch { problem = "\(error)" }
+            Text(j.explain)
+            TextField(j.hint, text: Binding(get: { j.code }, set: { model.send(.joinCode(text: $0)) }))
+                .textInputAutocapitalization(.never)
+                .autocorrectionDisabled()
+            if let team = j.team { Text(team).font(.headline) }
+            if let wrong = j.wrong { Text(wrong).foregroundColor(.red) }
+            if let problem = j.problem { Text(problem).foregroundColor(.red) }
+            if DataScannerViewController.isSupported {
+                Button(j.scanLabel) { scanning = true }.frame(minHeight: 48)
+            }
+            Button(j.joinLabel) { model.join(j.code) }.disabled(!j.canJoin).frame(minHeight: 48)
+            Button(j.laterLabel) { model.send(.joinLater) }.frame(minHeight: 48)
+        }
+        .navigationTitle(j.title)
+        .sheet(isPresented: $scanning) {
+            // The QR code a coordinator shows; its text goes to the core as if typed.
+            QRScanner { code in
+                scanning = false
+                model.send(.joinCode(text: code))
             }
         }
-        .navigationTitle("Rejoindre l'équipe")
+    }
+}
+
+/// VisionKit's live scanner, reading the first QR code it sees.
+struct QRScanner: UIViewControllerRepresentable {
+    let found: (String) -> Void
+
+    func makeUIViewController(context: Context) -> DataScannerViewController {
+        let scanner = DataScannerViewController(recognizedDataTypes: [.barcode(symbologies: [.qr])], isHighlightingEnabled: true)
+        scanner.delegate = context.coordinator
+        try? scanner.startScanning()
+        return scanner
+    }
+
+    func updateUIViewController(_ controller: DataScannerViewController, context: Context) {}
+
+    func makeCoordinator() -> Coordinator { Coordinator(found: found) }
+
+    final class Coordinator: NSObject, DataScannerViewControllerDelegate {
+        let found: (String) -> Void
+        init(found: @escaping (String) -> Void) { self.found = found }
+
+        func dataScanner(_ scanner: DataScannerViewController, didAdd items: [RecognizedItem], allItems: [RecognizedItem]) {
+            for item in items {
+                if case .barcode(let code) = item, let text = code.payloadStringValue {
+                    scanner.stopScanning()
+                    found(text)
+                    return
+                }
+            }
+        }
+    }
+}
+
+struct WorkersScreen: View {
+    @EnvironmentObject var model: FieldModel
+    let w: FieldWorkersView
+    @State private var other = ""
+
+    var body: some View {
+        List {
+            if let problem = w.problem { Text(problem).foregroundColor(.red) }
+            ForEach(w.workers, id: \.name) { worker in
+                Button { model.send(.chooseWorker(name: worker.name)) } label: {
+                    VStack(alignment: .leading) {
+                        Text(worker.name)
+                        if worker.current { Text(w.currentLabel).font(.caption) }
+                    }
+                    .frame(minHeight: 48)
+                }
+                .accessibilityLabel(worker.current ? "\(worker.name), \(w.currentLabel)" : "\(w.chooseLabel) : \(worker.name)")
+            }
+            HStack {
+                TextField(w.otherHint, text: $other)
+                Button(w.chooseLabel) { model.send(.chooseWorker(name: other)) }.frame(minHeight: 48)
+            }
+        }
+        .navigationTitle(w.title)
+        .toolbar { Button("‹") { model.send(.showSearch) } }
     }
 }
 

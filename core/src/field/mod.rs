@@ -10,6 +10,11 @@
 //! person's screen (`person.rs`: who they are, follow-ups to do, conflicts to settle at the
 //! office, the merged timeline in words) and *to see again* (`see_again.rs`: open follow-ups,
 //! the alert list, persons not met for the organisation's number of days).
+//! Then the sync screen (`sync.rs`: changes waiting, the last success and failure, a background
+//! sync's outcome said once on opening), joining a team from an invite code (`join.rs`, the
+//! first screen of a phone in no team) and who is using a shared phone (`worker.rs`). Those that
+//! need the network (a sync, joining) are run by the bindings, which send what they came to as
+//! an event (`SyncFinished`, `JoinFinished`): the core itself never sees a network.
 //! Labels and relative days are in `words.rs`.
 //!
 //! From a person's screen, the worker adds a follow-up or a referral and marks a follow-up done
@@ -24,17 +29,25 @@ mod person_forms;
 mod search;
 mod see_again;
 mod words;
+// The sync screen, joining a team and the worker using a shared phone.
+mod join;
+mod sync;
+mod worker;
 
 use serde::Serialize;
 
 use crate::vocab::Lang;
-use crate::{RecordId, Result, Store};
+use crate::{ApiError, RecordId, Result, Store, SyncOutcome};
 
 pub use encounter::{Choice, EncounterView, Named};
 pub use person::{Fact, OpenAction, PersonView, StreetEdit, TimelineRow};
 pub use person_forms::{ActionForm, ReferralForm, ReferralRow};
 pub use search::{CreateOffer, PersonRow, SearchView};
 pub use see_again::{SeeAgainSection, SeeAgainView};
+// The sync screen, joining a team and the worker using a shared phone.
+pub use join::JoinView;
+pub use sync::SyncView;
+pub use worker::{WorkerRow, WorkersView};
 
 /// How many days without a meeting put a person on the *to see again* screen, until the
 /// organisation sets its own.
@@ -147,6 +160,33 @@ pub enum Event {
         id: RecordId,
         comment: String,
     },
+    // The sync screen, joining a team and the worker using a shared phone.
+    /// Show the sync screen.
+    ShowSync,
+    /// A sync the worker asked for ended (run by the bindings): what it came to. The store
+    /// recorded it already; the app says it once.
+    SyncFinished {
+        outcome: SyncOutcome,
+    },
+    /// Show the join screen.
+    ShowJoin,
+    /// On the join screen: the code box now holds `text` (typed, or scanned whole).
+    JoinCode {
+        text: String,
+    },
+    /// Go on without a team for now (offline): the first screen.
+    JoinLater,
+    /// Joining with the code of the join screen ended (run by the bindings): `None` when the
+    /// phone joined, else why not.
+    JoinFinished {
+        error: Option<ApiError>,
+    },
+    /// Show who may be using the phone.
+    ShowWorkers,
+    /// This worker uses the phone from now on (one of the list, or a name typed).
+    ChooseWorker {
+        name: String,
+    },
 }
 
 /// One screen, ready to render.
@@ -160,6 +200,10 @@ pub enum View {
     SeeAgain(SeeAgainView),
     Encounter(EncounterView),
     Person(PersonView),
+    // The sync screen, joining a team and the worker using a shared phone.
+    Sync(SyncView),
+    Join(JoinView),
+    Workers(WorkersView),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -170,6 +214,10 @@ enum Screen {
     Encounter(encounter::Draft),
     /// A person's screen, with what its forms hold.
     Person(person_forms::Forms),
+    // The sync screen, joining a team and the worker using a shared phone.
+    Sync,
+    Join,
+    Workers,
 }
 
 /// The app's state between events: the screen shown (with the form being typed), what was
@@ -188,6 +236,13 @@ pub struct FieldApp {
     kept: draft::Kept,
     /// The person whose screen is shown and whose reading was logged when it came up.
     logged: Option<RecordId>,
+    // The sync screen, joining a team and the worker using a shared phone.
+    /// The invite code typed or scanned on the join screen.
+    join_code: String,
+    /// The worker chose to go on without a team for now: the first screen is the search.
+    join_later: bool,
+    /// A background sync's outcome, said once on the first screen after opening.
+    sync_news: Option<String>,
 }
 
 impl FieldApp {
@@ -201,6 +256,9 @@ impl FieldApp {
             notice: None,
             kept: draft::Kept::Unknown,
             logged: None,
+            join_code: String::new(),
+            join_later: false,
+            sync_news: None,
         }
     }
 
@@ -215,7 +273,13 @@ impl FieldApp {
     /// kept in the store when the event changed it.
     pub fn update(&mut self, store: &Store, event: Event) -> View {
         match event {
-            Event::Start => self.restore(store),
+            Event::Start => {
+                // Back to a form kept in the store first; else the first screen.
+                self.restore(store);
+                if matches!(self.screen, Screen::Search) {
+                    self.start(store);
+                }
+            }
             Event::ShowSearch => self.screen = Screen::Search,
             Event::Search { text } => {
                 self.screen = Screen::Search;
@@ -258,6 +322,34 @@ impl FieldApp {
                     }
                 }
             }
+            // The sync screen, joining a team and the worker using a shared phone.
+            Event::ShowSync => self.screen = Screen::Sync,
+            Event::SyncFinished { outcome } => self.sync_finished(store, &outcome),
+            Event::ShowJoin => self.screen = Screen::Join,
+            Event::JoinCode { text } => {
+                self.screen = Screen::Join;
+                self.join_code = text;
+            }
+            Event::JoinLater => {
+                self.join_later = true;
+                self.screen = Screen::Search;
+            }
+            Event::JoinFinished { error } => self.join_finished(error),
+            Event::ShowWorkers => self.screen = Screen::Workers,
+            Event::ChooseWorker { name } if name.trim().is_empty() => {
+                self.screen = Screen::Workers;
+                self.problem = Some(words::t(self.lang, "type_worker").into());
+            }
+            Event::ChooseWorker { name } => match store.set_worker(&name) {
+                Ok(()) => {
+                    self.screen = Screen::Search;
+                    self.notice = Some(words::now_using(&store.worker(), self.lang));
+                }
+                Err(e) => {
+                    self.screen = Screen::Workers;
+                    self.problem = Some(words::problem(e, self.lang));
+                }
+            },
             form => match (&mut self.screen, person_form(form)) {
                 (Screen::Person(forms), Ok(event)) => {
                     self.problem = person_forms::apply(store, forms, event, self.lang);
@@ -295,6 +387,54 @@ impl FieldApp {
         }
     }
 
+    // The sync screen, joining a team and the worker using a shared phone.
+
+    /// The first screen: joining a team for a phone in none (unless the worker chose to go on
+    /// without one), else finding a person, with a background sync's outcome said once.
+    fn start(&mut self, store: &Store) {
+        let enrolled = store.membership().map(|m| m.is_some()).unwrap_or(true);
+        if !enrolled && !self.join_later {
+            self.screen = Screen::Join;
+            return;
+        }
+        self.screen = Screen::Search;
+        // A store that cannot say it has nothing to say: the search screen tells its problem.
+        self.sync_news = sync::background_news(store, self.lang).ok().flatten();
+    }
+
+    fn sync_finished(&mut self, store: &Store, outcome: &SyncOutcome) {
+        // Said now: the first screen will not mention it again.
+        let _ = store.mark_sync_seen();
+        let (notice, problem) = sync::finished(outcome, self.lang);
+        if matches!(self.screen, Screen::Search | Screen::Sync) {
+            self.notice = notice;
+        }
+        self.problem = problem;
+    }
+
+    fn join_finished(&mut self, error: Option<ApiError>) {
+        match error {
+            None => {
+                self.screen = Screen::Search;
+                self.notice =
+                    join::team_name(&self.join_code).map(|n| words::joined(&n, self.lang));
+                self.join_code.clear();
+            }
+            Some(e) => {
+                self.screen = Screen::Join;
+                self.problem = Some(join::failure(e, self.lang));
+            }
+        }
+    }
+
+    /// The invite code to join with, when the join screen holds one that reads and the phone
+    /// is in no team yet: the bindings then ask the relay, and send `JoinFinished`.
+    pub fn code_to_join(&self, store: &Store) -> Option<String> {
+        (matches!(self.screen, Screen::Join)
+            && join::can_join(store, &self.join_code).unwrap_or(false))
+        .then(|| self.join_code.clone())
+    }
+
     /// The screen to show now (what the store holds changed since: a sync ran).
     pub fn view(&mut self, store: &Store) -> View {
         let problem = self.problem.take();
@@ -304,9 +444,11 @@ impl FieldApp {
         let built: Result<View> = match &self.screen {
             Screen::Search => {
                 let notice = self.notice.take();
+                let sync_news = self.sync_news.take();
                 search::view(store, &self.typed, self.lang).map(|mut v| {
                     v.problem = problem.clone().or(v.problem);
                     v.notice = notice;
+                    v.sync_news = sync_news;
                     View::Search(v)
                 })
             }
@@ -328,6 +470,23 @@ impl FieldApp {
                     View::Person(v)
                 })
             }
+            // The sync screen, joining a team and the worker using a shared phone.
+            Screen::Sync => {
+                let notice = self.notice.take();
+                sync::view(store, self.lang).map(|mut v| {
+                    v.notice = notice;
+                    v.problem = problem.clone();
+                    View::Sync(v)
+                })
+            }
+            Screen::Join => join::view(store, &self.join_code, self.lang).map(|mut v| {
+                v.problem = problem.clone().or(v.problem);
+                View::Join(v)
+            }),
+            Screen::Workers => worker::view(store, self.lang).map(|mut v| {
+                v.problem = problem.clone();
+                View::Workers(v)
+            }),
         };
         built.unwrap_or_else(|e| {
             // The store could not be read (or the person is gone, erased since): the search

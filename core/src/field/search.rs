@@ -97,6 +97,14 @@ pub struct SearchView {
     /// team).
     pub pending_changes: u64,
     pub problem: Option<String>,
+    // Who uses the phone and its sync.
+    /// Who is using the phone ("Téléphone utilisé par Amina"), and the offer to change.
+    pub worker: String,
+    pub change_worker: String,
+    /// The sync button, with what waits ("Synchroniser (3 en attente)").
+    pub sync_label: String,
+    /// What the phone's own sync came to while the app was closed, said once on opening.
+    pub sync_news: Option<String>,
 }
 
 impl SearchView {
@@ -114,6 +122,10 @@ impl SearchView {
             notice: None,
             pending_changes: 0,
             problem: None,
+            worker: String::new(),
+            change_worker: t(lang, "change_worker").into(),
+            sync_label: words::sync_button(0, lang),
+            sync_news: None,
         }
     }
 }
@@ -141,6 +153,13 @@ pub(super) fn view(store: &Store, typed: &str, lang: Lang) -> Result<SearchView>
         .filter(|p| !hints.iter().any(|h| h.id == p.id))
         .map(row)
         .collect();
+    // A phone that joined no team has nothing to send yet (it shows the joining screen):
+    // counting its changes would read every one of them.
+    let pending_changes = if store.membership()?.is_some() {
+        store.pending_changes()?
+    } else {
+        0
+    };
     Ok(SearchView {
         query: typed.to_string(),
         // Shown before anything is typed. Counting reads every person's row: the search that
@@ -159,13 +178,9 @@ pub(super) fn view(store: &Store, typed: &str, lang: Lang) -> Result<SearchView>
         }),
         duplicates,
         rows,
-        // A phone that joined no team has nothing to send yet (it shows the joining screen):
-        // counting its changes would read every one of them.
-        pending_changes: if store.membership()?.is_some() {
-            store.pending_changes()?
-        } else {
-            0
-        },
+        pending_changes,
+        worker: words::using_phone(&store.worker(), lang),
+        sync_label: words::sync_button(pending_changes, lang),
         ..SearchView::empty(lang)
     })
 }

@@ -9,6 +9,7 @@
 //! the team sees of them (`health.rs`), what the office publishes to partners (`partnership.rs`),
 //! reports published to a statistics space (`statistics.rs`), the organisation's settings
 //! (`settings.rs`), the retention review (`retention.rs`), the app's drafts (`drafts.rs`),
+//! what the last syncs came to (`sync_outcome.rs`),
 //! received changes (`import.rs`), erasure (`erasure.rs`), the index tables (`index.rs`) and the modes of the store's
 //! files (`files.rs`) each have a module. No SQL lives outside them
 //! (`core/tests/it/architecture.rs` checks it).
@@ -35,6 +36,7 @@ pub mod retention;
 pub(crate) mod roster;
 pub mod settings;
 pub mod statistics;
+pub mod sync_outcome;
 pub(crate) mod sync_state;
 pub(crate) mod trust;
 mod write;

@@ -157,9 +157,14 @@ impl Invite {
         write_code(INVITE_PREFIX, self)
     }
 
+    /// Whether `code` is an invite of an older version (no longer accepted).
+    pub fn is_older_code(code: &str) -> bool {
+        code.trim().starts_with("ALV1-")
+    }
+
     /// Reads a code; a mistyped or truncated code is refused.
     pub fn from_code(code: &str) -> Result<Invite> {
-        if code.trim().starts_with("ALV1-") {
+        if Invite::is_older_code(code) {
             return Err(CoreError::invalid(
                 "invite code",
                 "was made by an older version of allervers: ask for a new one",

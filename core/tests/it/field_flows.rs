@@ -453,11 +453,12 @@ fn an_encounter_form_typed_halfway_survives_the_app_being_killed_and_is_gone_onc
         .collect();
     assert_eq!(services, ["drink"]);
 
-    // Saved: the draft is gone, and the next start is the first screen.
+    // Saved: the draft is gone, and the next start is the first screen (joining a team, for
+    // this phone in none).
     assert!(matches!(app.update(&store, Event::Save), View::Search(_)));
     assert_eq!(store.draft("field").unwrap(), None);
     let mut next = FieldApp::new(Lang::Fr);
-    assert!(matches!(next.update(&store, Event::Start), View::Search(_)));
+    assert!(matches!(next.update(&store, Event::Start), View::Join(_)));
 
     // A form left for the search is dropped as well.
     next.update(&store, Event::NewEncounter { person: None });
@@ -524,7 +525,7 @@ fn a_follow_up_and_a_referral_typed_halfway_come_back_on_the_persons_screen() {
     assert_eq!(store.draft("field").unwrap(), None);
     assert!(matches!(
         FieldApp::new(Lang::Fr).update(&store, Event::Start),
-        View::Search(_)
+        View::Join(_)
     ));
 }
 
@@ -553,7 +554,12 @@ fn a_draft_that_cannot_be_read_back_is_dropped_with_a_notice_and_the_form_is_emp
         let d = device("Téléphone maraude", "Amina");
         d.store.save_draft("field", &bytes).unwrap();
         let mut app = FieldApp::new(Lang::Fr);
-        let View::Search(v) = app.update(&d.store, Event::Start) else {
+        // This phone is in no team: the join screen first, then the search says it.
+        assert!(
+            matches!(app.update(&d.store, Event::Start), View::Join(_)),
+            "{case}"
+        );
+        let View::Search(v) = app.update(&d.store, Event::JoinLater) else {
             panic!("{case}: not the search screen")
         };
         assert_eq!(

@@ -13,6 +13,7 @@ mod erasure;
 mod exports;
 mod field;
 mod field_flows;
+mod field_sync;
 mod fuzz_corpus;
 mod health;
 mod health_attacks;

@@ -5,12 +5,14 @@
 //! `alloc_peak`), a coordinator's key for an epoch the relay never started (`epoch_forgery`), a
 //! relay moved to a new address that the devices follow (`moved_relay`), a space recovered with
 //! its code (`recovery`), a person's erasure reaching every store and the relay with no trace
-//! left in their files (`erasure`) and the deterministic simulation of many devices (`simulation`).
+//! left in their files (`erasure`), every sync's outcome recorded for the field app
+//! (`field_sync`) and the deterministic simulation of many devices (`simulation`).
 
 mod adversarial;
 mod alloc_peak;
 mod epoch_forgery;
 mod erasure;
+mod field_sync;
 mod moved_relay;
 mod multi_instance;
 /// Every page of a store file, decrypted with its key (shared with the core's tests).

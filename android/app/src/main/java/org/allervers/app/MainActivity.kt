@@ -1,9 +1,11 @@
 // The screens. Find or create a person, a person's screen (with its follow-up and referral forms
-// and a "done" button on each open follow-up), the encounter form and "to see again" render the
-// core's view models (FieldView) and send the worker's actions as events (FieldEvent): every
-// label, order and rule comes from Rust, and the core keeps the form being typed in the store.
-// The due actions and joining still read the store directly until their view models move into
-// the core.
+// and a "done" button on each open follow-up), the encounter form, "to see again", the sync
+// screen, joining a team (typed or scanned code) and who uses a shared phone render the core's
+// view models (FieldView) and send the worker's actions as events (FieldEvent): every label,
+// order and rule comes from Rust, and the core keeps the form being typed in the store. Joining
+// and syncing go through the core's FieldApp too, which does the network through OkHttp and
+// returns the next screen. The due actions still read the store directly until their view model
+// moves into the core.
 package org.allervers.app
 
 import android.os.Bundle
@@ -16,13 +18,18 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.*
 import androidx.compose.runtime.*
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
+import com.google.mlkit.vision.barcode.common.Barcode
+import com.google.mlkit.vision.codescanner.GmsBarcodeScannerOptions
+import com.google.mlkit.vision.codescanner.GmsBarcodeScanning
 import org.allervers.logic.*
+import uniffi.allervers_ffi.FfiException
 import uniffi.allervers_ffi.FieldActionForm
 import uniffi.allervers_ffi.FieldEvent
 import uniffi.allervers_ffi.FieldOpenAction
@@ -32,8 +39,7 @@ import uniffi.allervers_ffi.FieldStreetEdit
 import uniffi.allervers_ffi.FieldView
 
 sealed interface Screen {
-    data object Join : Screen
-    /** One of the core's screens: find or create, the encounter form, to see again. */
+    /** One of the core's screens (the first: joining a team, or finding a person). */
     data object Field : Screen
     data object Due : Screen
 }
@@ -48,7 +54,7 @@ class MainActivity : ComponentActivity() {
 
 @Composable
 fun App(repo: FieldRepository) {
-    var screen by remember { mutableStateOf<Screen>(if (repo.isEnrolled()) Screen.Field else Screen.Join) }
+    var screen by remember { mutableStateOf<Screen>(Screen.Field) }
     var view by remember { mutableStateOf<FieldView?>(null) }
     val scope = rememberCoroutineScope()
     // Every event goes to the core off the main thread; the view it returns is rendered.
@@ -56,19 +62,26 @@ fun App(repo: FieldRepository) {
         scope.launch { view = withContext(Dispatchers.IO) { repo.send(event) } }
     }
     LaunchedEffect(Unit) { view = withContext(Dispatchers.IO) { repo.send(FieldEvent.Start) } }
+    // The network calls: the core says what they came to in the screen it returns. A phone a
+    // coordinator removed (its store erased) keeps the screen it had.
+    val sync: () -> Unit = {
+        scope.launch {
+            withContext(Dispatchers.IO) { try { repo.sync(OkHttpExchange()) } catch (e: FfiException) { null } }?.let { view = it }
+        }
+    }
+    val join: (String) -> Unit = { code ->
+        scope.launch { view = withContext(Dispatchers.IO) { repo.join(code, OkHttpExchange()) } }
+    }
     when (val s = screen) {
-        Screen.Join -> JoinScreen(repo, joined = { screen = Screen.Field; send(FieldEvent.Start) })
         Screen.Field -> when (val v = view) {
             null -> Unit
-            is FieldView.Search -> SearchScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) }, due = { screen = Screen.Due }, sync = {
-                scope.launch {
-                    withContext(Dispatchers.IO) { repo.sync(OkHttpExchange(), null) }
-                    view = withContext(Dispatchers.IO) { repo.view() }
-                }
-            })
+            is FieldView.Search -> SearchScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) }, due = { screen = Screen.Due })
             is FieldView.Encounter -> EncounterScreen(v, send)
             is FieldView.SeeAgain -> SeeAgainScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) })
             is FieldView.Person -> PersonScreen(v, send)
+            is FieldView.Sync -> SyncScreen(v, send, sync)
+            is FieldView.Join -> JoinScreen(v, send, join)
+            is FieldView.Workers -> WorkersScreen(v, send)
         }
         Screen.Due -> DueScreen(repo, back = { screen = Screen.Field })
     }
@@ -86,7 +99,7 @@ fun PersonRowItem(p: FieldPersonRow, onClick: () -> Unit) {
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String) -> Unit, due: () -> Unit, sync: () -> Unit) {
+fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String) -> Unit, due: () -> Unit) {
     val s = v.view
     Scaffold(
         topBar = {
@@ -94,7 +107,7 @@ fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String)
                 TextButton(onClick = { send(FieldEvent.ShowSeeAgain) }) { Text("À revoir") }
                 TextButton(onClick = due) { Text("Échéances") }
                 BadgedBox(badge = { if (s.pendingChanges > 0uL) Badge { Text("${s.pendingChanges}") } }) {
-                    TextButton(onClick = sync) { Text("Synchroniser") }
+                    TextButton(onClick = { send(FieldEvent.ShowSync) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = s.syncLabel }) { Text(s.syncLabel) }
                 }
             })
         },
@@ -104,6 +117,13 @@ fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String)
     ) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
             item {
+                // Who uses the phone tonight, and the offer to change.
+                Row {
+                    Text(s.worker, Modifier.weight(1f).padding(vertical = 12.dp))
+                    TextButton(onClick = { send(FieldEvent.ShowWorkers) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${s.changeWorker} : ${s.worker}" }) { Text(s.changeWorker) }
+                }
+                // What the phone's own sync came to while the app was closed, said once.
+                s.syncNews?.let { Text(it, style = MaterialTheme.typography.bodyMedium) }
                 OutlinedTextField(s.query, { send(FieldEvent.Search(it)) }, label = { Text(s.hint) }, modifier = Modifier.fillMaxWidth())
                 if (s.followed.isNotEmpty()) Text(s.followed)
                 s.notice?.let { Text(it) }
@@ -296,25 +316,73 @@ fun DueScreen(repo: FieldRepository, back: () -> Unit) {
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun JoinScreen(repo: FieldRepository, joined: () -> Unit) {
-    var code by remember { mutableStateOf("") }
-    var problem by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
-    Scaffold(topBar = { TopAppBar(title = { Text("Rejoindre l'équipe") }) }) { padding ->
+fun SyncScreen(v: FieldView.Sync, send: (FieldEvent) -> Unit, sync: () -> Unit) {
+    val s = v.view
+    Scaffold(topBar = { TopAppBar(title = { Text(s.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }, modifier = Modifier.heightIn(min = 48.dp)) { Text("‹") } }) }) { padding ->
         Column(Modifier.padding(padding).padding(12.dp)) {
-            Text("Le code d'invitation donné par la coordination (ALV1-…)")
-            OutlinedTextField(code, { code = it }, label = { Text("Code") }, modifier = Modifier.fillMaxWidth())
-            problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
-            Row {
-                Button(onClick = {
-                    scope.launch {
-                        withContext(Dispatchers.IO) { repo.join(code, OkHttpExchange()) }.fold(
-                            { joined() },
-                            { problem = (it as? uniffi.allervers_ffi.FfiException)?.toProblem()?.message ?: it.message },
-                        )
-                    }
-                }) { Text("Rejoindre") }
-                TextButton(onClick = joined) { Text("Plus tard (hors ligne)") }
+            s.notice?.let { Text(it) }
+            s.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+            Text(s.pending, style = MaterialTheme.typography.titleMedium)
+            Text(s.lastSuccess)
+            s.lastFailure?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+            if (s.enrolled) {
+                Button(onClick = sync, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) { Text(s.syncLabel) }
+            }
+            s.joinLabel?.let { label ->
+                Button(onClick = { send(FieldEvent.ShowJoin) }, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) { Text(label) }
+            }
+        }
+    }
+}
+
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun JoinScreen(v: FieldView.Join, send: (FieldEvent) -> Unit, join: (String) -> Unit) {
+    val j = v.view
+    val context = LocalContext.current
+    Scaffold(topBar = { TopAppBar(title = { Text(j.title) }) }) { padding ->
+        Column(Modifier.padding(padding).padding(12.dp)) {
+            Text(j.explain)
+            OutlinedTextField(j.code, { send(FieldEvent.JoinCode(it)) }, label = { Text(j.hint) }, isError = j.wrong != null, modifier = Modifier.fillMaxWidth())
+            j.team?.let { Text(it, style = MaterialTheme.typography.titleMedium) }
+            j.wrong?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+            j.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+            // The QR code a coordinator shows: Google's code scanner reads it (no camera
+            // permission asked here); its text goes to the core as if typed.
+            OutlinedButton(onClick = {
+                val options = GmsBarcodeScannerOptions.Builder().setBarcodeFormats(Barcode.FORMAT_QR_CODE).build()
+                GmsBarcodeScanning.getClient(context, options).startScan().addOnSuccessListener { code ->
+                    code.rawValue?.let { send(FieldEvent.JoinCode(it)) }
+                }
+            }, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) { Text(j.scanLabel) }
+            Button(enabled = j.canJoin, onClick = { join(j.code) }, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) { Text(j.joinLabel) }
+            TextButton(onClick = { send(FieldEvent.JoinLater) }, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) { Text(j.laterLabel) }
+        }
+    }
+}
+
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun WorkersScreen(v: FieldView.Workers, send: (FieldEvent) -> Unit) {
+    val w = v.view
+    var other by remember { mutableStateOf("") }
+    Scaffold(topBar = { TopAppBar(title = { Text(w.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }, modifier = Modifier.heightIn(min = 48.dp)) { Text("‹") } }) }) { padding ->
+        LazyColumn(Modifier.padding(padding).padding(12.dp)) {
+            w.problem?.let { item { Text(it, color = MaterialTheme.colorScheme.error) } }
+            items(w.workers) { worker ->
+                ListItem(
+                    headlineContent = { Text(worker.name) },
+                    supportingContent = { if (worker.current) Text(w.currentLabel) },
+                    trailingContent = { if (!worker.current) TextButton(onClick = { send(FieldEvent.ChooseWorker(worker.name)) }) { Text(w.chooseLabel) } },
+                    modifier = Modifier.clickable { send(FieldEvent.ChooseWorker(worker.name)) }.heightIn(min = 48.dp)
+                        .semantics { contentDescription = if (worker.current) "${worker.name}, ${w.currentLabel}" else "${w.chooseLabel} : ${worker.name}" },
+                )
+            }
+            item {
+                Row {
+                    OutlinedTextField(other, { other = it }, label = { Text(w.otherHint) }, modifier = Modifier.weight(1f))
+                    Button(onClick = { send(FieldEvent.ChooseWorker(other)) }, modifier = Modifier.heightIn(min = 48.dp)) { Text(w.chooseLabel) }
+                }
             }
         }
     }
