@@ -293,8 +293,6 @@ pub fn run(seed: u64, dir: &Path) -> Outcome {
         };
     }
     let steps = sim.rng.gen_range(15..45);
-    // One schedule in five is an office day of duplicates: a quarter of its writes merge.
-    sim.merging = sim.rng.gen_ratio(1, 5);
     for step in 0..steps {
         if let Err(e) = sim.step() {
             return Outcome {
@@ -333,6 +331,10 @@ impl Sim {
         };
         // A third of the schedules have one more device, a member that misbehaves.
         let adversary = rng.gen_ratio(1, 3);
+        // One schedule in five is an office day of duplicates: a quarter of the writes merge,
+        // and every honest device is a coordinator's (a merge is a coordinator's decision; with
+        // an adversary, `grant_roles` makes them so).
+        let merging = rng.gen_ratio(1, 5);
         let start = Utc.with_ymd_and_hms(2026, 1, 12, 20, 0, 0).unwrap();
         // The space's key is handed to every device here: the simulated relay keeps no control
         // log (key deliveries are tested against the real relay).
@@ -379,7 +381,7 @@ impl Sim {
             }
             store
                 .join_space(&Membership {
-                    coordinator: i == 0,
+                    coordinator: i == 0 || (merging && i < count),
                     ..membership.clone()
                 })
                 .map_err(|e| e.to_string())?;
@@ -431,7 +433,7 @@ impl Sim {
             erasures: 0,
             merges: 0,
             merge_conflicts: 0,
-            merging: false,
+            merging,
             log: Vec::new(),
         })
     }
@@ -879,10 +881,12 @@ impl Sim {
             self.merge_conflicts += 1;
         }
         self.heads_before = self.devices[d].store().record_heads(record).ok();
-        self.devices[d]
-            .store()
-            .resolve(record, &field, &value)
-            .map_err(|e| e.to_string())?;
+        match self.devices[d].store().resolve(record, &field, &value) {
+            Ok(()) => {}
+            // A merge is settled by a coordinator's device: another's is refused, unwritten.
+            Err(CoreError::InvalidInput { .. }) if field == "merged_into" => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
         // A set entry's values show as yes / no and are stored as booleans.
         let stored = match value.as_str() {
             "yes" => "true".to_string(),

@@ -681,7 +681,9 @@ pub(crate) fn is_creation(change: &automerge::Change) -> bool {
 }
 
 /// Fields only a coordinator writes: the decision to keep a person's file after the retention
-/// review, and a report published to a statistics space (its period and figures). A change that
+/// review, a report published to a statistics space (its period and figures), and a duplicate
+/// merged into another person (which takes it off the lists and into that person's erasure). A
+/// change that
 /// writes or deletes one carries its author's grants, and a device takes it only if they prove
 /// a coordinator (`store/import.rs`), deciding on the change alone.
 pub(crate) const COORDINATOR_FIELDS: &[&str] = &[
@@ -690,6 +692,7 @@ pub(crate) const COORDINATOR_FIELDS: &[&str] = &[
     "period_from",
     "period_to",
     "figures",
+    "merged_into",
 ];
 
 /// The coordinator's field (`COORDINATOR_FIELDS`) a change writes or deletes at a record's root,

@@ -345,6 +345,7 @@ impl Store {
     /// when they are one already, when either is not a person, or when `keep` is itself merged
     /// into someone (merge into that person instead).
     pub fn merge_persons(&self, keep: RecordId, other: RecordId) -> Result<()> {
+        self.refuse_unless_merger()?;
         if keep == other {
             return Err(CoreError::invalid("other", "is the person kept"));
         }
@@ -383,6 +384,7 @@ impl Store {
 
     /// Undoes a merge: `other` stands for themselves again, with their own records.
     pub fn unmerge_person(&self, other: RecordId) -> Result<()> {
+        self.refuse_unless_merger()?;
         if self.person(other)?.merged_into.is_none() {
             return Err(CoreError::invalid("other", "is not merged into anyone"));
         }
@@ -391,6 +393,20 @@ impl Store {
             Some(Kind::Person),
             &[Edit::Clear(MERGED_INTO.into())],
         )
+    }
+
+    /// A merge is a coordinator's decision (outside a space, the store's own): it takes a
+    /// person off the lists and into another's erasure. Received merges are checked the same
+    /// way (`COORDINATOR_FIELDS`).
+    fn refuse_unless_merger(&self) -> Result<()> {
+        if self.acts_as_coordinator()? {
+            Ok(())
+        } else {
+            Err(CoreError::invalid(
+                "merge",
+                "only a coordinator's device merges or unmerges persons",
+            ))
+        }
     }
 
     /// The person `id` stands as in the lists: itself, or the person it is merged into.

@@ -104,6 +104,17 @@ impl Store {
     /// Settles a conflict: writes `value` over every concurrent value of `path` (a field name, or
     /// `field.key` for sets and free maps) and records who resolved it and what was replaced.
     pub fn resolve(&self, id: RecordId, path: &str, value: &str) -> Result<()> {
+        // A coordinator's decision (a merge, keeping a file) is settled by a coordinator: any
+        // other device's change would be set aside everywhere.
+        let (field, _) = doc::split_path(path);
+        if crate::model::fields::COORDINATOR_FIELDS.contains(&field)
+            && !self.acts_as_coordinator()?
+        {
+            return Err(CoreError::invalid(
+                field,
+                "is a coordinator's decision: a coordinator's device settles it",
+            ));
+        }
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         let tx = conn.transaction()?;

@@ -345,3 +345,44 @@ fn a_workers_forged_decision_to_keep_a_file_is_set_aside_and_a_coordinators_appl
         "the worker's device holds the same decisions (the coordinator's kept, the forged one not)"
     );
 }
+
+#[test]
+fn a_workers_forged_merge_is_set_aside_and_pulls_no_one_into_anothers_erasure() {
+    let (a, w, relay) = team();
+    let victim = person(&a.store, "Victor");
+    let target = person(&a.store, "Théo");
+    relay.settle(&[&a, &w]);
+    assert!(
+        w.store.merge_persons(target, victim).is_err(),
+        "refused locally"
+    );
+
+    // The same merge, forged by a modified app on the worker's phone: had it applied, Victor
+    // would leave every list and be erased with Théo.
+    relay.push(vec![forged(&w, victim, |doc| {
+        doc.put(ROOT, "merged_into", target.to_string()).unwrap();
+    })]);
+    relay.settle(&[&a, &w]);
+    for d in [&a, &w] {
+        assert_eq!(d.store.resolved_person(victim).unwrap(), victim);
+        assert!(d
+            .store
+            .set_aside(&relay.space)
+            .unwrap()
+            .iter()
+            .any(|s| s.quarantined && s.reason.contains("only a coordinator")));
+    }
+    a.store
+        .erase_person(target, "demande de la personne", false)
+        .unwrap();
+    assert_eq!(
+        a.store.person(victim).unwrap().name.as_deref(),
+        Some("Victor")
+    );
+
+    // The coordinator's own merge carries its grants and applies on every device.
+    let twice = person(&a.store, "Victor");
+    a.store.merge_persons(victim, twice).unwrap();
+    relay.settle(&[&a, &w]);
+    assert_eq!(w.store.resolved_person(twice).unwrap(), victim);
+}
