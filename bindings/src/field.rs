@@ -282,6 +282,8 @@ pub struct FieldSearchView {
     pub sync_label: String,
     /// What the phone's own sync came to while the app was closed, said once on opening.
     pub sync_news: Option<String>,
+    pub see_again_label: String,
+    pub new_encounter_label: String,
 }
 
 /// One of a list's choices (a service, a kind), labelled.
@@ -328,6 +330,18 @@ pub struct FieldEncounterView {
     pub follow_up: bool,
     pub can_save: bool,
     pub problem: Option<String>,
+    // The controls' labels, shown or read aloud.
+    pub back_label: String,
+    pub save_label: String,
+    pub fewer_label: String,
+    pub more_label: String,
+    pub remove_label: String,
+    pub search_label: String,
+    pub services_label: String,
+    pub place_label: String,
+    pub kind_label: String,
+    pub notes_label: String,
+    pub follow_up_label: String,
 }
 
 /// One thing known about a person, labelled.
@@ -383,6 +397,14 @@ pub struct FieldPersonView {
     pub referral_form: FieldReferralForm,
     pub referrals_title: String,
     pub referrals: Vec<FieldReferralRow>,
+    // The controls' labels, shown or read aloud.
+    pub back_label: String,
+    pub new_encounter_label: String,
+    pub situations_label: String,
+    pub needs_label: String,
+    pub alerts_label: String,
+    pub overdue_label: String,
+    pub clock_off_label: String,
 }
 
 /// The form that adds a follow-up on a person's screen.
@@ -485,6 +507,7 @@ pub struct FieldSeeAgainView {
     pub sections: Vec<FieldSeeAgainSection>,
     pub empty: Option<String>,
     pub problem: Option<String>,
+    pub back_label: String,
 }
 
 // The sync screen, joining a team and the worker using a shared phone.
@@ -502,6 +525,7 @@ pub struct FieldSyncView {
     pub join_label: Option<String>,
     pub notice: Option<String>,
     pub problem: Option<String>,
+    pub back_label: String,
 }
 
 /// The join screen.
@@ -537,6 +561,7 @@ pub struct FieldWorkersView {
     pub choose_label: String,
     pub other_hint: String,
     pub problem: Option<String>,
+    pub back_label: String,
 }
 
 /// One screen, ready to render.
@@ -579,6 +604,8 @@ impl From<app::View> for FieldView {
                     change_worker: v.change_worker,
                     sync_label: v.sync_label,
                     sync_news: v.sync_news,
+                    see_again_label: v.see_again_label,
+                    new_encounter_label: v.new_encounter_label,
                 },
             },
             app::View::SeeAgain(v) => FieldView::SeeAgain {
@@ -594,6 +621,7 @@ impl From<app::View> for FieldView {
                         .collect(),
                     empty: v.empty,
                     problem: v.problem,
+                    back_label: v.back_label,
                 },
             },
             app::View::Encounter(v) => FieldView::Encounter {
@@ -621,6 +649,17 @@ impl From<app::View> for FieldView {
                     follow_up: v.follow_up,
                     can_save: v.can_save,
                     problem: v.problem,
+                    back_label: v.back_label,
+                    save_label: v.save_label,
+                    fewer_label: v.fewer_label,
+                    more_label: v.more_label,
+                    remove_label: v.remove_label,
+                    search_label: v.search_label,
+                    services_label: v.services_label,
+                    place_label: v.place_label,
+                    kind_label: v.kind_label,
+                    notes_label: v.notes_label,
+                    follow_up_label: v.follow_up_label,
                 },
             },
             app::View::Person(v) => FieldView::Person {
@@ -674,6 +713,13 @@ impl From<app::View> for FieldView {
                     referral_form: v.referral_form.into(),
                     referrals_title: v.referrals_title,
                     referrals: v.referrals.into_iter().map(Into::into).collect(),
+                    back_label: v.back_label,
+                    new_encounter_label: v.new_encounter_label,
+                    situations_label: v.situations_label,
+                    needs_label: v.needs_label,
+                    alerts_label: v.alerts_label,
+                    overdue_label: v.overdue_label,
+                    clock_off_label: v.clock_off_label,
                 },
             },
             // The sync screen, joining a team and the worker using a shared phone.
@@ -689,6 +735,7 @@ impl From<app::View> for FieldView {
                     join_label: v.join_label,
                     notice: v.notice,
                     problem: v.problem,
+                    back_label: v.back_label,
                 },
             },
             app::View::Join(v) => FieldView::Join {
@@ -722,6 +769,7 @@ impl From<app::View> for FieldView {
                     choose_label: v.choose_label,
                     other_hint: v.other_hint,
                     problem: v.problem,
+                    back_label: v.back_label,
                 },
             },
         }

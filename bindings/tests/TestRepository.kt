@@ -29,6 +29,17 @@ fun testRepository(check: (String, () -> Unit) -> Unit) {
         expect(person.view.timeline.first().detail == "boisson, repas", person.view.timeline.first().detail)
     }
 
+    check("the repository's screens carry every label the Compose screens show or read aloud") {
+        val search = repo.send(FieldEvent.ShowSearch) as FieldView.Search
+        expect(search.view.seeAgainLabel == "À revoir" && search.view.newEncounterLabel == "Nouvelle rencontre", "${search.view.seeAgainLabel}, ${search.view.newEncounterLabel}")
+        val form = repo.send(FieldEvent.NewEncounter(null)) as FieldView.Encounter
+        expect(form.view.backLabel == "Retour" && form.view.saveLabel == "Enregistrer", "${form.view.backLabel}, ${form.view.saveLabel}")
+        expect(form.view.fewerLabel == "Une personne anonyme de moins" && form.view.moreLabel == "Une personne anonyme de plus", "${form.view.fewerLabel}, ${form.view.moreLabel}")
+        val seeAgain = repo.send(FieldEvent.ShowSeeAgain) as FieldView.SeeAgain
+        expect(seeAgain.view.backLabel == "Retour", seeAgain.view.backLabel)
+        repo.send(FieldEvent.ShowSearch)
+    }
+
     check("the repository's screens say a refusal in one sentence") {
         repo.send(FieldEvent.NewEncounter(null))
         val refused = repo.send(FieldEvent.Save) as FieldView.Encounter

@@ -305,6 +305,20 @@ class FieldSession(unittest.TestCase):
         self.assertEqual([c.code for c in edited.situations if c.selected], ["hotel"])
         self.assertEqual(self.store.person(karim).situation, "hotel")
 
+    def test_the_shells_labels_and_an_overdue_follow_up_cross_in_the_workers_language(self):
+        rose = self.store.add_person(person(name="Rose"))
+        self.store.add_action(av.NewAction(person=rose, title="Rendez-vous CCAS", category="papers", due_at="2020-01-02"))
+        app = av.FieldApp(self.store, "en", None)
+        search = app.send(av.FieldEvent.JOIN_LATER()).view
+        self.assertEqual((search.see_again_label, search.new_encounter_label), ("To see again", "New encounter"))
+        see_again = app.send(av.FieldEvent.SHOW_SEE_AGAIN()).view
+        self.assertEqual(see_again.back_label, "Back")
+        self.assertEqual(see_again.sections[0].rows[0].detail, "Rendez-vous CCAS (2020-01-02, overdue)")
+        form = app.send(av.FieldEvent.NEW_ENCOUNTER(None)).view
+        self.assertEqual((form.save_label, form.fewer_label, form.more_label), ("Save", "One anonymous person fewer", "One more anonymous person"))
+        shown = app.send(av.FieldEvent.OPEN_PERSON(rose)).view
+        self.assertEqual((shown.back_label, shown.overdue_label), ("Back", "overdue"))
+
     def test_the_person_screen_adds_follow_ups_and_referrals_and_its_form_survives_a_new_app(self):
         lucie = self.store.add_person(person(name="Lucie", situation="street"))
         app = av.FieldApp(self.store, "fr", None)

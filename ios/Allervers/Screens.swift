@@ -4,8 +4,8 @@
 // core's view models (FieldView) and send the worker's actions as events (FieldEvent): every
 // label, order and rule comes from Rust, and the core keeps the form being typed in the store.
 // Joining and syncing go through the core's FieldApp too, which does the network through
-// URLSession and returns the next screen. The due actions still read the store directly until
-// their view model moves into the core.
+// URLSession and returns the next screen. No word is written here: titles, buttons and what
+// VoiceOver says come from the view models, in the worker's language.
 import SwiftUI
 import VisionKit
 
@@ -75,6 +75,18 @@ struct FieldRootView: View {
     }
 }
 
+/// The button back to the search, in the core's words (shown and read aloud).
+struct BackButton: View {
+    @EnvironmentObject var model: FieldModel
+    let label: String
+
+    var body: some View {
+        Button(label) { model.send(.showSearch) }
+            .frame(minHeight: 44)
+            .accessibilityLabel(label)
+    }
+}
+
 /// A person in a list, as the core labelled them.
 struct PersonRowView: View {
     let p: FieldPersonRow
@@ -122,10 +134,9 @@ struct SearchScreen: View {
         .searchable(text: Binding(get: { v.query }, set: { model.send(.search(text: $0)) }), prompt: v.hint)
         .navigationTitle(v.title)
         .toolbar {
-            Button("À revoir") { model.send(.showSeeAgain) }
-            NavigationLink("Échéances") { DueActionsView() }
-            Button("Nouvelle rencontre") { model.send(.newEncounter(person: nil)) }
-            Button(v.syncLabel) { model.send(.showSync) }
+            Button(v.seeAgainLabel) { model.send(.showSeeAgain) }.frame(minHeight: 44).accessibilityLabel(v.seeAgainLabel)
+            Button(v.newEncounterLabel) { model.send(.newEncounter(person: nil)) }.frame(minHeight: 44).accessibilityLabel(v.newEncounterLabel)
+            Button(v.syncLabel) { model.send(.showSync) }.frame(minHeight: 44).accessibilityLabel(v.syncLabel)
         }
     }
 }
@@ -138,33 +149,45 @@ struct EncounterScreen: View {
         Form {
             Section {
                 ForEach(f.persons, id: \.id) { p in
-                    Button(p.title) { model.send(.removePerson(id: p.id)) }.accessibilityHint("retirer")
+                    Button(p.title) { model.send(.removePerson(id: p.id)) }
+                        .frame(minHeight: 44)
+                        .accessibilityLabel("\(f.removeLabel) : \(p.title)")
                 }
-                TextField("", text: Binding(get: { f.search }, set: { model.send(.searchPerson(text: $0)) }))
+                TextField(f.searchLabel, text: Binding(get: { f.search }, set: { model.send(.searchPerson(text: $0)) }))
+                    .frame(minHeight: 44).accessibilityLabel(f.searchLabel)
                 ForEach(f.found, id: \.id) { p in
                     Button { model.send(.addPerson(id: p.id)) } label: { PersonRowView(p: p) }
                 }
             }
+            // The anonymous stepper: VoiceOver's increment and decrement say what they do.
             Stepper(f.anonymousLabel, onIncrement: { model.send(.anonymous(delta: 1)) }, onDecrement: f.canDecrease ? { model.send(.anonymous(delta: -1)) } : nil)
-            Section {
+                .frame(minHeight: 44)
+                .accessibilityHint("\(f.moreLabel), \(f.fewerLabel)")
+            Section(f.servicesLabel) {
                 ForEach(f.services, id: \.code) { c in
                     Toggle(c.label, isOn: Binding(get: { c.selected }, set: { _ in model.send(.toggleService(code: c.code)) }))
                 }
             }
-            Section {
-                TextField("", text: Binding(get: { f.place }, set: { model.send(.place(text: $0)) }))
-                ForEach(f.recentPlaces, id: \.self) { p in Button(p) { model.send(.place(text: p)) } }
+            Section(f.placeLabel) {
+                TextField(f.placeLabel, text: Binding(get: { f.place }, set: { model.send(.place(text: $0)) }))
+                    .frame(minHeight: 44).accessibilityLabel(f.placeLabel)
+                ForEach(f.recentPlaces, id: \.self) { p in
+                    Button(p) { model.send(.place(text: p)) }.frame(minHeight: 44).accessibilityLabel("\(f.placeLabel) : \(p)")
+                }
             }
-            Picker("", selection: Binding(get: { f.kinds.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.kind(code: $0)) })) {
+            Picker(f.kindLabel, selection: Binding(get: { f.kinds.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.kind(code: $0)) })) {
                 ForEach(f.kinds, id: \.code) { c in Text(c.label).tag(c.code) }
             }
-            TextField("", text: Binding(get: { f.notes }, set: { model.send(.notes(text: $0)) }))
-            Toggle("", isOn: Binding(get: { f.followUp }, set: { model.send(.followUp(needed: $0)) }))
+            .frame(minHeight: 44)
+            TextField(f.notesLabel, text: Binding(get: { f.notes }, set: { model.send(.notes(text: $0)) }))
+                .frame(minHeight: 44).accessibilityLabel(f.notesLabel)
+            Toggle(f.followUpLabel, isOn: Binding(get: { f.followUp }, set: { model.send(.followUp(needed: $0)) }))
+                .frame(minHeight: 44)
             if let problem = f.problem { Text(problem).foregroundColor(.red) }
-            Button("Enregistrer") { model.send(.save) }.disabled(!f.canSave)
+            Button(f.saveLabel) { model.send(.save) }.disabled(!f.canSave).frame(minHeight: 44).accessibilityLabel(f.saveLabel)
         }
         .navigationTitle(f.title)
-        .toolbar { Button("‹") { model.send(.showSearch) } }
+        .toolbar { ToolbarItem(placement: .navigationBarLeading) { BackButton(label: f.backLabel) } }
     }
 }
 
@@ -183,7 +206,7 @@ struct SeeAgainScreen: View {
             }
         }
         .navigationTitle(s.title)
-        .toolbar { Button("‹") { model.send(.showSearch) } }
+        .toolbar { ToolbarItem(placement: .navigationBarLeading) { BackButton(label: s.backLabel) } }
     }
 }
 
@@ -206,7 +229,7 @@ struct SyncScreen: View {
             }
         }
         .navigationTitle(s.title)
-        .toolbar { Button("‹") { model.send(.showSearch) } }
+        .toolbar { ToolbarItem(placement: .navigationBarLeading) { BackButton(label: s.backLabel) } }
     }
 }
 
@@ -296,7 +319,7 @@ struct WorkersScreen: View {
             }
         }
         .navigationTitle(w.title)
-        .toolbar { Button("‹") { model.send(.showSearch) } }
+        .toolbar { ToolbarItem(placement: .navigationBarLeading) { BackButton(label: w.backLabel) } }
     }
 }
 
@@ -309,12 +332,20 @@ struct PersonScreen: View {
             if !p.subtitle.isEmpty { Text(p.subtitle) }
             ForEach(p.facts, id: \.label) { f in Text("\(f.label) : \(f.value)") }
             // What changes in the street, edited in place: each tap is a change of its own.
-            Picker("", selection: Binding(get: { p.situations.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.editPerson(edit: .situation(code: $0))) })) {
+            Picker(p.situationsLabel, selection: Binding(get: { p.situations.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.editPerson(edit: .situation(code: $0))) })) {
                 ForEach(p.situations, id: \.code) { c in Text(c.label).tag(c.code) }
             }
-            ForEach(p.needs, id: \.code) { c in
-                Toggle(c.label, isOn: Binding(get: { c.selected }, set: { _ in model.send(.editPerson(edit: .need(code: c.code))) }))
+            .frame(minHeight: 44)
+            Section(p.needsLabel) {
+                ForEach(p.needs, id: \.code) { c in
+                    Toggle(c.label, isOn: Binding(get: { c.selected }, set: { _ in model.send(.editPerson(edit: .need(code: c.code))) }))
+                        .frame(minHeight: 44)
+                }
             }
+            Picker(p.alertsLabel, selection: Binding(get: { p.alerts.first(where: { $0.selected })?.code ?? "" }, set: { model.send(.editPerson(edit: .alert(code: $0))) })) {
+                ForEach(p.alerts, id: \.code) { c in Text(c.label).tag(c.code) }
+            }
+            .frame(minHeight: 44)
             if let problem = p.problem { Text(problem).foregroundColor(.red) }
             if !p.conflicts.isEmpty {
                 Text("\(p.conflictsTitle) : \(p.conflicts.joined(separator: ", "))").foregroundColor(.red)
@@ -322,7 +353,7 @@ struct PersonScreen: View {
             if !p.actions.isEmpty {
                 Section(p.actionsTitle) {
                     ForEach(p.actions, id: \.id) { a in
-                        OpenActionRow(a: a, done: p.done, commentHint: p.doneCommentHint)
+                        OpenActionRow(a: a, done: p.done, commentHint: p.doneCommentHint, overdue: p.overdueLabel)
                     }
                 }
             }
@@ -342,15 +373,18 @@ struct PersonScreen: View {
                 ForEach(Array(p.timeline.enumerated()), id: \.offset) { _, e in
                     VStack(alignment: .leading) {
                         Text("\(e.what) — \(e.detail)")
-                        Text([e.when, e.who, e.clockOff ? "⚠" : nil].compactMap { $0 }.joined(separator: " · ")).font(.caption)
+                        Text([e.when, e.who, e.clockOff ? p.clockOffLabel : nil].compactMap { $0 }.joined(separator: " · ")).font(.caption)
                     }
                 }
             }
         }
         .navigationTitle(p.title)
         .toolbar {
-            Button("‹") { model.send(.showSearch) }
-            Button("Nouvelle rencontre") { model.send(.newEncounter(person: p.id)) }
+            ToolbarItem(placement: .navigationBarLeading) { BackButton(label: p.backLabel) }
+            ToolbarItem(placement: .primaryAction) {
+                Button(p.newEncounterLabel) { model.send(.newEncounter(person: p.id)) }
+                    .frame(minHeight: 44).accessibilityLabel(p.newEncounterLabel)
+            }
         }
     }
 }
@@ -361,6 +395,8 @@ struct OpenActionRow: View {
     let a: FieldOpenAction
     let done: String
     let commentHint: String
+    /// Said beside an overdue follow-up's due day.
+    let overdue: String
     @State private var closing = false
     @State private var comment = ""
 
@@ -369,7 +405,8 @@ struct OpenActionRow: View {
             HStack {
                 VStack(alignment: .leading) {
                     Text(a.title)
-                    if let due = a.due { Text(due).font(.caption).foregroundColor(a.overdue ? .red : .primary) }
+                    // An overdue follow-up says so in words, not only in red.
+                    if let due = a.due { Text(a.overdue ? "\(due) · \(overdue)" : due).font(.caption).foregroundColor(a.overdue ? .red : .primary) }
                 }
                 Spacer()
                 Button(done) {
@@ -432,21 +469,5 @@ struct ReferralFormSection: View {
             }
             .buttonStyle(.borderless)
         }
-    }
-}
-
-struct DueActionsView: View {
-    @EnvironmentObject var model: FieldModel
-    @State private var due: [DueAction] = []
-
-    var body: some View {
-        List(due, id: \.id) { a in
-            VStack(alignment: .leading) {
-                Text(a.title ?? "")
-                Text([a.personName, a.dueAt, a.overdue ? "en retard" : nil].compactMap { $0 }.joined(separator: " · ")).font(.caption)
-            }
-        }
-        .navigationTitle("Échéances")
-        .onAppear { due = (try? model.store.dueActions()) ?? [] }
     }
 }

@@ -110,6 +110,21 @@ pub struct EncounterView {
     pub follow_up: bool,
     pub can_save: bool,
     pub problem: Option<String>,
+    // The controls' labels, shown or read aloud.
+    pub back_label: String,
+    pub save_label: String,
+    /// The anonymous stepper's two buttons.
+    pub fewer_label: String,
+    pub more_label: String,
+    /// Takes a person met off the encounter (said with their name).
+    pub remove_label: String,
+    /// The form's person search.
+    pub search_label: String,
+    pub services_label: String,
+    pub place_label: String,
+    pub kind_label: String,
+    pub notes_label: String,
+    pub follow_up_label: String,
 }
 
 /// The team's services by use in its recent encounters (the most used first, then the list's
@@ -215,5 +230,16 @@ pub(super) fn view(store: &Store, draft: &Draft, lang: Lang) -> Result<Encounter
         follow_up: draft.follow_up,
         can_save: draft.can_save(),
         problem: None,
+        back_label: t(lang, "back").into(),
+        save_label: t(lang, "save").into(),
+        fewer_label: t(lang, "fewer_anonymous").into(),
+        more_label: t(lang, "more_anonymous").into(),
+        remove_label: t(lang, "remove").into(),
+        search_label: t(lang, "find_person_met").into(),
+        services_label: t(lang, "services").into(),
+        place_label: t(lang, "place").into(),
+        kind_label: t(lang, "kind").into(),
+        notes_label: t(lang, "notes").into(),
+        follow_up_label: t(lang, "follow_up_needed").into(),
     })
 }

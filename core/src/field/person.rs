@@ -86,6 +86,17 @@ pub struct PersonView {
     /// The person's referrals, the latest day first.
     pub referrals_title: String,
     pub referrals: Vec<ReferralRow>,
+    // The controls' labels, shown or read aloud.
+    pub back_label: String,
+    pub new_encounter_label: String,
+    /// The labels of the situation, needs and alert level choices.
+    pub situations_label: String,
+    pub needs_label: String,
+    pub alerts_label: String,
+    /// Said beside an overdue follow-up's due day ("en retard").
+    pub overdue_label: String,
+    /// Said beside a timeline entry whose time is doubtful (`clock_off`).
+    pub clock_off_label: String,
 }
 
 /// An edit of what changes in the street, from the person's screen.
@@ -435,5 +446,12 @@ pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Re
         referral_form: person_forms::referral_form(&forms.referral, &extra, lang),
         referrals_title: t(lang, "referrals").into(),
         referrals: person_forms::referrals(store, &timeline, &extra, lang)?,
+        back_label: t(lang, "back").into(),
+        new_encounter_label: t(lang, "encounter_title").into(),
+        situations_label: t(lang, "situation").into(),
+        needs_label: t(lang, "needs").into(),
+        alerts_label: t(lang, "alert").into(),
+        overdue_label: t(lang, "overdue").into(),
+        clock_off_label: t(lang, "clock_off").into(),
     })
 }

@@ -105,6 +105,9 @@ pub struct SearchView {
     pub sync_label: String,
     /// What the phone's own sync came to while the app was closed, said once on opening.
     pub sync_news: Option<String>,
+    /// The buttons to the *to see again* screen and to a new encounter.
+    pub see_again_label: String,
+    pub new_encounter_label: String,
 }
 
 impl SearchView {
@@ -126,6 +129,8 @@ impl SearchView {
             change_worker: t(lang, "change_worker").into(),
             sync_label: words::sync_button(0, lang),
             sync_news: None,
+            see_again_label: t(lang, "see_again_title").into(),
+            new_encounter_label: t(lang, "encounter_title").into(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! *Aller vers* persistence: whom to go and see again. Three sections, each the most urgent
 //! first: persons with a follow-up action still to do (the earliest due first), persons on the
 //! alert list (the longest unseen first), and persons not met for the organisation's number of
-//! days (the longest unseen first). A person is listed once, in the first section that holds
+//! days (the longest unseen first). A follow-up's row says its title and due day, and "en
+//! retard" / "overdue" once that day is past. A person is listed once, in the first section that holds
 //! them.
 
 use serde::Serialize;
@@ -30,6 +31,8 @@ pub struct SeeAgainView {
     /// Said when no section lists anyone.
     pub empty: Option<String>,
     pub problem: Option<String>,
+    /// The button back to the search.
+    pub back_label: String,
 }
 
 impl SeeAgainView {
@@ -39,6 +42,7 @@ impl SeeAgainView {
             sections: Vec::new(),
             empty: None,
             problem: None,
+            back_label: t(lang, "back").into(),
         }
     }
 }
@@ -66,10 +70,18 @@ pub(super) fn view(store: &Store, days: u32, lang: Lang) -> Result<SeeAgainView>
         .persons_with_open_actions(ROWS)?
         .into_iter()
         .map(|o| {
-            let why = match (o.title, o.due) {
+            // An overdue follow-up says so in words, not only in a colour.
+            let due = o.due.map(|d| {
+                if d < today {
+                    format!("{d}, {}", t(lang, "overdue"))
+                } else {
+                    d.to_string()
+                }
+            });
+            let why = match (o.title, due) {
                 (Some(title), Some(due)) => format!("{title} ({due})"),
                 (Some(title), None) => title,
-                (None, Some(due)) => due.to_string(),
+                (None, Some(due)) => due,
                 (None, None) => String::new(),
             };
             (o.person, Some(why).filter(|w| !w.is_empty()))

@@ -31,6 +31,8 @@ pub struct SyncView {
     /// What the sync just done came to, once.
     pub notice: Option<String>,
     pub problem: Option<String>,
+    /// The button back to the search.
+    pub back_label: String,
 }
 
 pub(super) fn view(store: &Store, lang: Lang) -> Result<SyncView> {
@@ -71,6 +73,7 @@ pub(super) fn view(store: &Store, lang: Lang) -> Result<SyncView> {
         join_label: (!enrolled).then(|| t(lang, "join_button").to_string()),
         notice: None,
         problem: None,
+        back_label: t(lang, "back").into(),
     })
 }
 

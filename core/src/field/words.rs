@@ -208,6 +208,26 @@ pub(super) fn t(lang: Lang, key: &str) -> &'static str {
             "Tapez un nom avant de le choisir.",
             "Type a name before choosing it.",
         ),
+        // The controls' labels, shown or read aloud by a screen reader.
+        "back" => ("Retour", "Back"),
+        "save" => ("Enregistrer", "Save"),
+        "fewer_anonymous" => (
+            "Une personne anonyme de moins",
+            "One anonymous person fewer",
+        ),
+        "more_anonymous" => (
+            "Une personne anonyme de plus",
+            "One more anonymous person",
+        ),
+        "remove" => ("Retirer", "Remove"),
+        "find_person_met" => ("Ajouter une personne rencontrée", "Add a person met"),
+        "services" => ("Prestations", "Services"),
+        "place" => ("Lieu", "Place"),
+        "kind" => ("Type de rencontre", "Kind of encounter"),
+        "notes" => ("Notes", "Notes"),
+        "follow_up_needed" => ("Suivi à prévoir", "Follow-up needed"),
+        "overdue" => ("en retard", "overdue"),
+        "clock_off" => ("heure douteuse", "doubtful time"),
         _ => ("?", "?"),
     };
     match lang {

@@ -30,6 +30,8 @@ pub struct WorkersView {
     /// The box for a name the roster does not hold yet (a new volunteer).
     pub other_hint: String,
     pub problem: Option<String>,
+    /// The button back to the search.
+    pub back_label: String,
 }
 
 pub(super) fn view(store: &Store, lang: Lang) -> Result<WorkersView> {
@@ -55,6 +57,7 @@ pub(super) fn view(store: &Store, lang: Lang) -> Result<WorkersView> {
         current_label: t(lang, "current_worker").into(),
         choose_label: t(lang, "choose").into(),
         other_hint: t(lang, "other_worker").into(),
+        back_label: t(lang, "back").into(),
         problem: None,
     })
 }

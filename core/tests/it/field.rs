@@ -566,3 +566,182 @@ fn what_changes_in_the_street_is_edited_from_the_persons_screen_one_change_each(
     );
     assert_eq!(selected(&v.alerts), ["very_vulnerable"]);
 }
+
+/// The label fields of every screen, by screen and field name, as the view gives them.
+fn labels(
+    app: &mut FieldApp,
+    d: &Device,
+    person: RecordId,
+) -> Vec<(&'static str, &'static str, String)> {
+    let mut got = Vec::new();
+    let View::Search(s) = app.update(&d.store, Event::ShowSearch) else {
+        panic!("not the search screen")
+    };
+    got.push(("search", "see_again_label", s.see_again_label));
+    got.push(("search", "new_encounter_label", s.new_encounter_label));
+    let View::SeeAgain(s) = app.update(&d.store, Event::ShowSeeAgain) else {
+        panic!("not the see-again screen")
+    };
+    got.push(("see_again", "back_label", s.back_label));
+    let e = encounter(app.update(&d.store, Event::NewEncounter { person: None }));
+    got.extend([
+        ("encounter", "back_label", e.back_label),
+        ("encounter", "save_label", e.save_label),
+        ("encounter", "fewer_label", e.fewer_label),
+        ("encounter", "more_label", e.more_label),
+        ("encounter", "remove_label", e.remove_label),
+        ("encounter", "search_label", e.search_label),
+        ("encounter", "services_label", e.services_label),
+        ("encounter", "place_label", e.place_label),
+        ("encounter", "kind_label", e.kind_label),
+        ("encounter", "notes_label", e.notes_label),
+        ("encounter", "follow_up_label", e.follow_up_label),
+    ]);
+    let View::Person(p) = app.update(&d.store, Event::OpenPerson { id: person }) else {
+        panic!("not the person's screen")
+    };
+    got.extend([
+        ("person", "back_label", p.back_label),
+        ("person", "new_encounter_label", p.new_encounter_label),
+        ("person", "situations_label", p.situations_label),
+        ("person", "needs_label", p.needs_label),
+        ("person", "alerts_label", p.alerts_label),
+        ("person", "overdue_label", p.overdue_label),
+        ("person", "clock_off_label", p.clock_off_label),
+    ]);
+    let View::Sync(s) = app.update(&d.store, Event::ShowSync) else {
+        panic!("not the sync screen")
+    };
+    got.push(("sync", "back_label", s.back_label));
+    let View::Workers(w) = app.update(&d.store, Event::ShowWorkers) else {
+        panic!("not the workers' screen")
+    };
+    got.push(("workers", "back_label", w.back_label));
+    got
+}
+
+#[test]
+fn every_control_the_shells_show_or_read_aloud_is_labelled_by_the_core_in_french_and_english() {
+    let d = device("Téléphone maraude", "Amina");
+    let rose = add(&d, Some("Rose"), None);
+    // (screen, field, French, English)
+    let expected = [
+        ("search", "see_again_label", "À revoir", "To see again"),
+        (
+            "search",
+            "new_encounter_label",
+            "Nouvelle rencontre",
+            "New encounter",
+        ),
+        ("see_again", "back_label", "Retour", "Back"),
+        ("encounter", "back_label", "Retour", "Back"),
+        ("encounter", "save_label", "Enregistrer", "Save"),
+        (
+            "encounter",
+            "fewer_label",
+            "Une personne anonyme de moins",
+            "One anonymous person fewer",
+        ),
+        (
+            "encounter",
+            "more_label",
+            "Une personne anonyme de plus",
+            "One more anonymous person",
+        ),
+        ("encounter", "remove_label", "Retirer", "Remove"),
+        (
+            "encounter",
+            "search_label",
+            "Ajouter une personne rencontrée",
+            "Add a person met",
+        ),
+        ("encounter", "services_label", "Prestations", "Services"),
+        ("encounter", "place_label", "Lieu", "Place"),
+        (
+            "encounter",
+            "kind_label",
+            "Type de rencontre",
+            "Kind of encounter",
+        ),
+        ("encounter", "notes_label", "Notes", "Notes"),
+        (
+            "encounter",
+            "follow_up_label",
+            "Suivi à prévoir",
+            "Follow-up needed",
+        ),
+        ("person", "back_label", "Retour", "Back"),
+        (
+            "person",
+            "new_encounter_label",
+            "Nouvelle rencontre",
+            "New encounter",
+        ),
+        ("person", "situations_label", "Situation", "Situation"),
+        ("person", "needs_label", "Besoins", "Needs"),
+        ("person", "alerts_label", "Alerte", "Alert"),
+        ("person", "overdue_label", "en retard", "overdue"),
+        (
+            "person",
+            "clock_off_label",
+            "heure douteuse",
+            "doubtful time",
+        ),
+        ("sync", "back_label", "Retour", "Back"),
+        ("workers", "back_label", "Retour", "Back"),
+    ];
+    for lang in [Lang::Fr, Lang::En] {
+        let mut app = FieldApp::new(lang);
+        app.update(&d.store, Event::JoinLater);
+        let got = labels(&mut app, &d, rose);
+        let want: Vec<(&str, &str, String)> = expected
+            .iter()
+            .map(|&(screen, field, fr, en)| {
+                let text = if lang == Lang::Fr { fr } else { en };
+                (screen, field, text.to_string())
+            })
+            .collect();
+        assert_eq!(got, want, "{lang:?}");
+    }
+}
+
+#[test]
+fn an_overdue_follow_up_says_so_in_words_on_the_to_see_again_screen() {
+    let d = device("Téléphone maraude", "Amina");
+    let (rose, hugo) = (add(&d, Some("Rose"), None), add(&d, Some("Hugo"), None));
+    // Today is 2026-03-02: Rose's follow-up was due the day before, Hugo's is due today.
+    for (person, title, day) in [(rose, "Rendez-vous CCAS", 1), (hugo, "Dossier CMU", 2)] {
+        d.store
+            .add_action(&NewAction {
+                person,
+                title: title.into(),
+                category: "papers".into(),
+                due_at: NaiveDate::from_ymd_opt(2026, 3, day),
+                assigned_to: None,
+            })
+            .unwrap();
+    }
+    for (lang, overdue, due_today) in [
+        (
+            Lang::Fr,
+            "Rendez-vous CCAS (2026-03-01, en retard)",
+            "Dossier CMU (2026-03-02)",
+        ),
+        (
+            Lang::En,
+            "Rendez-vous CCAS (2026-03-01, overdue)",
+            "Dossier CMU (2026-03-02)",
+        ),
+    ] {
+        let View::SeeAgain(v) = FieldApp::new(lang).update(&d.store, Event::ShowSeeAgain) else {
+            panic!("not the see-again screen")
+        };
+        // The earliest due first, the overdue one said so.
+        let rows: Vec<(&str, &str)> = v.sections[0]
+            .rows
+            .iter()
+            .map(|r| (r.title.as_str(), r.detail.as_str()))
+            .collect();
+        assert_eq!(rows, [("Rose", overdue), ("Hugo", due_today)], "{lang:?}");
+    }
+}

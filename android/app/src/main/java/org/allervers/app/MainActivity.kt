@@ -4,8 +4,8 @@
 // view models (FieldView) and send the worker's actions as events (FieldEvent): every label,
 // order and rule comes from Rust, and the core keeps the form being typed in the store. Joining
 // and syncing go through the core's FieldApp too, which does the network through OkHttp and
-// returns the next screen. The due actions still read the store directly until their view model
-// moves into the core.
+// returns the next screen. No word is written here: titles, buttons and what a screen reader
+// says come from the view models, in the worker's language.
 package org.allervers.app
 
 import android.os.Bundle
@@ -15,10 +15,13 @@ import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.*
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
+import androidx.compose.foundation.selection.toggleable
 import androidx.compose.material3.*
 import androidx.compose.runtime.*
+import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
+import androidx.compose.ui.semantics.Role
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
@@ -38,12 +41,6 @@ import uniffi.allervers_ffi.FieldReferralForm
 import uniffi.allervers_ffi.FieldStreetEdit
 import uniffi.allervers_ffi.FieldView
 
-sealed interface Screen {
-    /** One of the core's screens (the first: joining a team, or finding a person). */
-    data object Field : Screen
-    data object Due : Screen
-}
-
 class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -54,7 +51,6 @@ class MainActivity : ComponentActivity() {
 
 @Composable
 fun App(repo: FieldRepository) {
-    var screen by remember { mutableStateOf<Screen>(Screen.Field) }
     var view by remember { mutableStateOf<FieldView?>(null) }
     val scope = rememberCoroutineScope()
     // Every event goes to the core off the main thread; the view it returns is rendered.
@@ -72,19 +68,23 @@ fun App(repo: FieldRepository) {
     val join: (String) -> Unit = { code ->
         scope.launch { view = withContext(Dispatchers.IO) { repo.join(code, OkHttpExchange()) } }
     }
-    when (val s = screen) {
-        Screen.Field -> when (val v = view) {
-            null -> Unit
-            is FieldView.Search -> SearchScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) }, due = { screen = Screen.Due })
-            is FieldView.Encounter -> EncounterScreen(v, send)
-            is FieldView.SeeAgain -> SeeAgainScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) })
-            is FieldView.Person -> PersonScreen(v, send)
-            is FieldView.Sync -> SyncScreen(v, send, sync)
-            is FieldView.Join -> JoinScreen(v, send, join)
-            is FieldView.Workers -> WorkersScreen(v, send)
-        }
-        Screen.Due -> DueScreen(repo, back = { screen = Screen.Field })
+    // The core's screen of the moment (the first: joining a team, or finding a person).
+    when (val v = view) {
+        null -> Unit
+        is FieldView.Search -> SearchScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) })
+        is FieldView.Encounter -> EncounterScreen(v, send)
+        is FieldView.SeeAgain -> SeeAgainScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) })
+        is FieldView.Person -> PersonScreen(v, send)
+        is FieldView.Sync -> SyncScreen(v, send, sync)
+        is FieldView.Join -> JoinScreen(v, send, join)
+        is FieldView.Workers -> WorkersScreen(v, send)
     }
+}
+
+/** The button back to the search, in the core's words (shown and read aloud). */
+@Composable
+fun BackButton(label: String, send: (FieldEvent) -> Unit) {
+    TextButton(onClick = { send(FieldEvent.ShowSearch) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = label }) { Text(label) }
 }
 
 /** A person in a list, as the core labelled them. */
@@ -99,20 +99,19 @@ fun PersonRowItem(p: FieldPersonRow, onClick: () -> Unit) {
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String) -> Unit, due: () -> Unit) {
+fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String) -> Unit) {
     val s = v.view
     Scaffold(
         topBar = {
             TopAppBar(title = { Text(s.title) }, actions = {
-                TextButton(onClick = { send(FieldEvent.ShowSeeAgain) }) { Text("À revoir") }
-                TextButton(onClick = due) { Text("Échéances") }
+                TextButton(onClick = { send(FieldEvent.ShowSeeAgain) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = s.seeAgainLabel }) { Text(s.seeAgainLabel) }
                 BadgedBox(badge = { if (s.pendingChanges > 0uL) Badge { Text("${s.pendingChanges}") } }) {
                     TextButton(onClick = { send(FieldEvent.ShowSync) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = s.syncLabel }) { Text(s.syncLabel) }
                 }
             })
         },
         floatingActionButton = {
-            FloatingActionButton(onClick = { send(FieldEvent.NewEncounter(null)) }, modifier = Modifier.semantics { contentDescription = "Nouvelle rencontre" }) { Text("+") }
+            ExtendedFloatingActionButton(onClick = { send(FieldEvent.NewEncounter(null)) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = s.newEncounterLabel }) { Text(s.newEncounterLabel) }
         },
     ) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
@@ -147,27 +146,41 @@ fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String)
 @Composable
 fun EncounterScreen(v: FieldView.Encounter, send: (FieldEvent) -> Unit) {
     val f = v.view
-    Scaffold(topBar = { TopAppBar(title = { Text(f.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }) { Text("‹") } }) }) { padding ->
+    Scaffold(topBar = { TopAppBar(title = { Text(f.title) }, navigationIcon = { BackButton(f.backLabel, send) }) }) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
             item {
-                FlowRow { f.persons.forEach { p -> InputChip(selected = true, onClick = { send(FieldEvent.RemovePerson(p.id)) }, label = { Text(p.title) }) } }
-                OutlinedTextField(f.search, { send(FieldEvent.SearchPerson(it)) }, modifier = Modifier.fillMaxWidth())
+                FlowRow {
+                    f.persons.forEach { p ->
+                        InputChip(selected = true, onClick = { send(FieldEvent.RemovePerson(p.id)) }, label = { Text(p.title) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${f.removeLabel} : ${p.title}" })
+                    }
+                }
+                OutlinedTextField(f.search, { send(FieldEvent.SearchPerson(it)) }, label = { Text(f.searchLabel) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = f.searchLabel })
             }
             items(f.found) { p -> PersonRowItem(p) { send(FieldEvent.AddPerson(p.id)) } }
             item {
-                Row {
-                    OutlinedButton(enabled = f.canDecrease, onClick = { send(FieldEvent.Anonymous(-1L)) }, modifier = Modifier.semantics { contentDescription = "moins" }) { Text("−") }
+                // The anonymous stepper: each button says what it does, in the core's words.
+                Row(verticalAlignment = Alignment.CenterVertically) {
+                    OutlinedButton(enabled = f.canDecrease, onClick = { send(FieldEvent.Anonymous(-1L)) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = f.fewerLabel }) { Text("−") }
                     Text(f.anonymousLabel, Modifier.padding(12.dp))
-                    OutlinedButton(onClick = { send(FieldEvent.Anonymous(1L)) }, modifier = Modifier.semantics { contentDescription = "plus" }) { Text("+") }
+                    OutlinedButton(onClick = { send(FieldEvent.Anonymous(1L)) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = f.moreLabel }) { Text("+") }
                 }
-                FlowRow { f.services.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.ToggleService(c.code)) }, label = { Text(c.label) }) } }
-                OutlinedTextField(f.place, { send(FieldEvent.Place(it)) }, modifier = Modifier.fillMaxWidth())
-                FlowRow { f.recentPlaces.forEach { p -> SuggestionChip(onClick = { send(FieldEvent.Place(p)) }, label = { Text(p) }) } }
-                FlowRow { f.kinds.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.Kind(c.code)) }, label = { Text(c.label) }) } }
-                OutlinedTextField(f.notes, { send(FieldEvent.Notes(it)) }, modifier = Modifier.fillMaxWidth())
-                Row { Checkbox(f.followUp, { send(FieldEvent.FollowUp(it)) }) }
+                Text(f.servicesLabel, style = MaterialTheme.typography.titleSmall)
+                FlowRow { f.services.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.ToggleService(c.code)) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp)) } }
+                OutlinedTextField(f.place, { send(FieldEvent.Place(it)) }, label = { Text(f.placeLabel) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = f.placeLabel })
+                FlowRow { f.recentPlaces.forEach { p -> SuggestionChip(onClick = { send(FieldEvent.Place(p)) }, label = { Text(p) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${f.placeLabel} : $p" }) } }
+                Text(f.kindLabel, style = MaterialTheme.typography.titleSmall)
+                FlowRow { f.kinds.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.Kind(c.code)) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${f.kindLabel} : ${c.label}" }) } }
+                OutlinedTextField(f.notes, { send(FieldEvent.Notes(it)) }, label = { Text(f.notesLabel) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = f.notesLabel })
+                // The whole row toggles, the label read with the box.
+                Row(
+                    Modifier.fillMaxWidth().heightIn(min = 48.dp).toggleable(value = f.followUp, role = Role.Checkbox, onValueChange = { send(FieldEvent.FollowUp(it)) }),
+                    verticalAlignment = Alignment.CenterVertically,
+                ) {
+                    Checkbox(f.followUp, onCheckedChange = null)
+                    Text(f.followUpLabel, Modifier.padding(start = 12.dp))
+                }
                 f.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
-                Button(enabled = f.canSave, onClick = { send(FieldEvent.Save) }, modifier = Modifier.heightIn(min = 48.dp)) { Text("Enregistrer") }
+                Button(enabled = f.canSave, onClick = { send(FieldEvent.Save) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = f.saveLabel }) { Text(f.saveLabel) }
             }
         }
     }
@@ -177,7 +190,7 @@ fun EncounterScreen(v: FieldView.Encounter, send: (FieldEvent) -> Unit) {
 @Composable
 fun SeeAgainScreen(v: FieldView.SeeAgain, send: (FieldEvent) -> Unit, open: (String) -> Unit) {
     val s = v.view
-    Scaffold(topBar = { TopAppBar(title = { Text(s.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }) { Text("‹") } }) }) { padding ->
+    Scaffold(topBar = { TopAppBar(title = { Text(s.title) }, navigationIcon = { BackButton(s.backLabel, send) }) }) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
             s.problem?.let { item { Text(it, color = MaterialTheme.colorScheme.error) } }
             s.empty?.let { item { Text(it) } }
@@ -189,15 +202,14 @@ fun SeeAgainScreen(v: FieldView.SeeAgain, send: (FieldEvent) -> Unit, open: (Str
     }
 }
 
-
 @OptIn(ExperimentalMaterial3Api::class, ExperimentalLayoutApi::class)
 @Composable
 fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
     val p = v.view
     Scaffold(
-        topBar = { TopAppBar(title = { Text(p.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }) { Text("‹") } }) },
+        topBar = { TopAppBar(title = { Text(p.title) }, navigationIcon = { BackButton(p.backLabel, send) }) },
         floatingActionButton = {
-            FloatingActionButton(onClick = { send(FieldEvent.NewEncounter(p.id)) }, modifier = Modifier.semantics { contentDescription = "Nouvelle rencontre" }) { Text("+") }
+            ExtendedFloatingActionButton(onClick = { send(FieldEvent.NewEncounter(p.id)) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = p.newEncounterLabel }) { Text(p.newEncounterLabel) }
         },
     ) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
@@ -205,14 +217,17 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
                 if (p.subtitle.isNotEmpty()) Text(p.subtitle)
                 p.facts.forEach { f -> Text("${f.label} : ${f.value}") }
                 // What changes in the street, edited in place: each tap is a change of its own.
-                FlowRow { p.situations.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Situation(c.code))) }, label = { Text(c.label) }) } }
-                FlowRow { p.needs.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Need(c.code))) }, label = { Text(c.label) }) } }
-                FlowRow { p.alerts.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Alert(c.code))) }, label = { Text(c.label) }) } }
+                Text(p.situationsLabel, style = MaterialTheme.typography.titleSmall)
+                FlowRow { p.situations.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Situation(c.code))) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${p.situationsLabel} : ${c.label}" }) } }
+                Text(p.needsLabel, style = MaterialTheme.typography.titleSmall)
+                FlowRow { p.needs.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Need(c.code))) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${p.needsLabel} : ${c.label}" }) } }
+                Text(p.alertsLabel, style = MaterialTheme.typography.titleSmall)
+                FlowRow { p.alerts.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Alert(c.code))) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${p.alertsLabel} : ${c.label}" }) } }
                 p.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
                 if (p.conflicts.isNotEmpty()) Text("${p.conflictsTitle} : ${p.conflicts.joinToString()}", color = MaterialTheme.colorScheme.error)
                 if (p.actions.isNotEmpty()) Text(p.actionsTitle, style = MaterialTheme.typography.titleMedium)
             }
-            items(p.actions) { a -> OpenActionItem(a, p.done, p.doneCommentHint, send) }
+            items(p.actions) { a -> OpenActionItem(a, p.done, p.doneCommentHint, p.overdueLabel, send) }
             item { ActionFormCard(p.actionForm, send) }
             if (p.referrals.isNotEmpty()) item { Text(p.referralsTitle, style = MaterialTheme.typography.titleMedium) }
             items(p.referrals) { r ->
@@ -226,7 +241,7 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
             items(p.timeline) { e ->
                 ListItem(
                     headlineContent = { Text("${e.what} — ${e.detail}") },
-                    supportingContent = { Text(listOfNotNull(e.`when`, e.who, if (e.clockOff) "⚠" else null).joinToString(" · ")) },
+                    supportingContent = { Text(listOfNotNull(e.`when`, e.who, if (e.clockOff) p.clockOffLabel else null).joinToString(" · ")) },
                 )
             }
         }
@@ -235,14 +250,15 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
 
 /** An open follow-up, with its "done" button: a tap shows the comment field, a second tap sends it. */
 @Composable
-fun OpenActionItem(a: FieldOpenAction, done: String, commentHint: String, send: (FieldEvent) -> Unit) {
+fun OpenActionItem(a: FieldOpenAction, done: String, commentHint: String, overdue: String, send: (FieldEvent) -> Unit) {
     var closing by remember(a.id) { mutableStateOf(false) }
     var comment by remember(a.id) { mutableStateOf("") }
     ListItem(
         headlineContent = { Text(a.title) },
         supportingContent = {
             Column {
-                a.due?.let { Text(it, color = if (a.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface) }
+                // An overdue follow-up says so in words, not only in red.
+                a.due?.let { Text(if (a.overdue) "$it · $overdue" else it, color = if (a.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface) }
                 if (closing) {
                     OutlinedTextField(comment, { comment = it }, label = { Text(commentHint) }, modifier = Modifier.fillMaxWidth().semantics { contentDescription = commentHint })
                 }
@@ -299,26 +315,9 @@ fun ReferralFormCard(f: FieldReferralForm, send: (FieldEvent) -> Unit) {
 
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun DueScreen(repo: FieldRepository, back: () -> Unit) {
-    var due by remember { mutableStateOf(listOf<uniffi.allervers_ffi.DueAction>()) }
-    LaunchedEffect(Unit) { due = withContext(Dispatchers.IO) { repo.dueActions() } }
-    Scaffold(topBar = { TopAppBar(title = { Text("Échéances") }, navigationIcon = { TextButton(onClick = back) { Text("‹") } }) }) { padding ->
-        LazyColumn(Modifier.padding(padding).padding(12.dp)) {
-            items(due) { a ->
-                ListItem(
-                    headlineContent = { Text(a.title ?: "") },
-                    supportingContent = { Text(listOfNotNull(a.personName, a.dueAt, if (a.overdue) "en retard" else null).joinToString(" · ")) },
-                )
-            }
-        }
-    }
-}
-
-@OptIn(ExperimentalMaterial3Api::class)
-@Composable
 fun SyncScreen(v: FieldView.Sync, send: (FieldEvent) -> Unit, sync: () -> Unit) {
     val s = v.view
-    Scaffold(topBar = { TopAppBar(title = { Text(s.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }, modifier = Modifier.heightIn(min = 48.dp)) { Text("‹") } }) }) { padding ->
+    Scaffold(topBar = { TopAppBar(title = { Text(s.title) }, navigationIcon = { BackButton(s.backLabel, send) }) }) { padding ->
         Column(Modifier.padding(padding).padding(12.dp)) {
             s.notice?.let { Text(it) }
             s.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
@@ -366,7 +365,7 @@ fun JoinScreen(v: FieldView.Join, send: (FieldEvent) -> Unit, join: (String) -> 
 fun WorkersScreen(v: FieldView.Workers, send: (FieldEvent) -> Unit) {
     val w = v.view
     var other by remember { mutableStateOf("") }
-    Scaffold(topBar = { TopAppBar(title = { Text(w.title) }, navigationIcon = { TextButton(onClick = { send(FieldEvent.ShowSearch) }, modifier = Modifier.heightIn(min = 48.dp)) { Text("‹") } }) }) { padding ->
+    Scaffold(topBar = { TopAppBar(title = { Text(w.title) }, navigationIcon = { BackButton(w.backLabel, send) }) }) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
             w.problem?.let { item { Text(it, color = MaterialTheme.colorScheme.error) } }
             items(w.workers) { worker ->

@@ -1,12 +1,10 @@
 // The phone's logic that does not touch Android: the field app's view models from the Rust core
 // (FieldApp: events in, view models out, every label, order and rule decided there, joining a
-// team and syncing included) and the due actions, the one screen not yet moved into the core.
+// team and syncing included): the screens read nothing from the store themselves.
 // Plain Kotlin, so that the JVM test compiles and runs it on a machine without the Android SDK;
 // the Compose screens only render.
 package org.allervers.logic
 
-import uniffi.allervers_ffi.DueAction
-import uniffi.allervers_ffi.FfiException
 import uniffi.allervers_ffi.FieldApp
 import uniffi.allervers_ffi.FieldEvent
 import uniffi.allervers_ffi.FieldView
@@ -22,8 +20,6 @@ class FieldRepository(private val store: Store, lang: String = "fr") {
 
     /** The screen to render now, after a background sync for instance. */
     fun view(): FieldView = app.view()
-
-    fun dueActions(): List<DueAction> = try { store.dueActions() } catch (e: FfiException) { emptyList() }
 
     /**
      * Joins the team of the invite code a coordinator handed over (typed or scanned whole):
