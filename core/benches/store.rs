@@ -270,6 +270,7 @@ fn main() {
             ms(median(keystrokes)),
             ms(slowest)
         );
+        let store = Store::open(&path, &key).unwrap();
         let mut hints = Vec::new();
         for name in ["Karim", "Fatou", "le Grand", "Personne Inconnue"] {
             for _ in 0..5 {

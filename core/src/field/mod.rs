@@ -243,6 +243,10 @@ pub struct FieldApp {
     join_later: bool,
     /// A background sync's outcome, said once on the first screen after opening.
     sync_news: Option<String>,
+    /// How many persons the team follows, as the first screen last counted them: counted again
+    /// after what may change it (a start, a creation, a sync, a view asked from outside), not at
+    /// each screen (counting reads every person's row).
+    followed: Option<u64>,
 }
 
 impl FieldApp {
@@ -259,6 +263,7 @@ impl FieldApp {
             join_code: String::new(),
             join_later: false,
             sync_news: None,
+            followed: None,
         }
     }
 
@@ -287,6 +292,7 @@ impl FieldApp {
             }
             Event::Create { as_nickname } => {
                 self.screen = Screen::Search;
+                self.followed = None;
                 match search::create(store, &self.typed, as_nickname) {
                     Ok(Some(_)) => {}
                     Ok(None) => self.problem = Some(words::t(self.lang, "type_first").into()),
@@ -314,7 +320,10 @@ impl FieldApp {
                 if let Screen::Encounter(draft) = &self.screen {
                     match draft.save(store) {
                         Ok(Some(_)) => {
+                            // Back to the whole list, the persons just met first: the search
+                            // that led to the form is done with.
                             self.screen = Screen::Search;
+                            self.typed.clear();
                             self.notice = Some(words::t(self.lang, "saved").into());
                         }
                         Ok(None) => self.problem = Some(words::t(self.lang, "nobody_met").into()),
@@ -324,7 +333,10 @@ impl FieldApp {
             }
             // The sync screen, joining a team and the worker using a shared phone.
             Event::ShowSync => self.screen = Screen::Sync,
-            Event::SyncFinished { outcome } => self.sync_finished(store, &outcome),
+            Event::SyncFinished { outcome } => {
+                self.followed = None;
+                self.sync_finished(store, &outcome)
+            }
             Event::ShowJoin => self.screen = Screen::Join,
             Event::JoinCode { text } => {
                 self.screen = Screen::Join;
@@ -334,7 +346,10 @@ impl FieldApp {
                 self.join_later = true;
                 self.screen = Screen::Search;
             }
-            Event::JoinFinished { error } => self.join_finished(error),
+            Event::JoinFinished { error } => {
+                self.followed = None;
+                self.join_finished(error)
+            }
             Event::ShowWorkers => self.screen = Screen::Workers,
             Event::ChooseWorker { name } if name.trim().is_empty() => {
                 self.screen = Screen::Workers;
@@ -359,7 +374,7 @@ impl FieldApp {
             },
         }
         self.keep_draft(store);
-        self.view(store)
+        self.render(store)
     }
 
     /// Back to the form kept in the store, if one was being typed; else the first screen. A
@@ -392,6 +407,7 @@ impl FieldApp {
     /// The first screen: joining a team for a phone in none (unless the worker chose to go on
     /// without one), else finding a person, with a background sync's outcome said once.
     fn start(&mut self, store: &Store) {
+        self.followed = None;
         let enrolled = store.membership().map(|m| m.is_some()).unwrap_or(true);
         if !enrolled && !self.join_later {
             self.screen = Screen::Join;
@@ -437,6 +453,11 @@ impl FieldApp {
 
     /// The screen to show now (what the store holds changed since: a sync ran).
     pub fn view(&mut self, store: &Store) -> View {
+        self.followed = None;
+        self.render(store)
+    }
+
+    fn render(&mut self, store: &Store) -> View {
         let problem = self.problem.take();
         if !matches!(&self.screen, Screen::Person(forms) if Some(forms.person) == self.logged) {
             self.logged = None;
@@ -445,7 +466,7 @@ impl FieldApp {
             Screen::Search => {
                 let notice = self.notice.take();
                 let sync_news = self.sync_news.take();
-                search::view(store, &self.typed, self.lang).map(|mut v| {
+                search::view(store, &self.typed, &mut self.followed, self.lang).map(|mut v| {
                     v.problem = problem.clone().or(v.problem);
                     v.notice = notice;
                     v.sync_news = sync_news;

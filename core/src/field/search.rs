@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::words::{self, t};
 use crate::model::PersonSummary;
 use crate::vocab::{label, ExtraTerm, Lang, Vocab};
-use crate::{NewPerson, PersonQuery, PersonSort, RecordId, Result, Store};
+use crate::{NewPerson, RecordId, Result, Store};
 
 /// How many persons the search lists.
 const ROWS: usize = 50;
@@ -135,22 +135,20 @@ impl SearchView {
     }
 }
 
-pub(super) fn view(store: &Store, typed: &str, lang: Lang) -> Result<SearchView> {
+/// The find-or-create screen; `followed` is the count of persons followed as last made (made
+/// here when `None`, and kept).
+pub(super) fn view(
+    store: &Store,
+    typed: &str,
+    followed: &mut Option<u64>,
+    lang: Lang,
+) -> Result<SearchView> {
     let today = store.now().date_naive();
     let extra = store.extra_terms()?;
     let words = typed.trim();
-    let found = store.list_persons(&PersonQuery {
-        search: Some(words.to_string()).filter(|w| !w.is_empty()),
-        sort: PersonSort::RecentlySeen,
-        limit: ROWS,
-        include_inactive: false,
-    })?;
-    // A letter is nobody's whole name: hints start at two.
-    let hints = if words.chars().count() < 2 {
-        Vec::new()
-    } else {
-        store.duplicate_hints(Some(words), None, None)?
-    };
+    // The persons found and, from two letters (a letter is nobody's whole name), those the
+    // text would likely duplicate: one pass over the persons' rows for both.
+    let (found, hints) = store.search_persons(words, ROWS)?;
     let row = |p: &PersonSummary| PersonRow::new(p, today, &extra, lang);
     let duplicates: Vec<PersonRow> = hints.iter().map(row).collect();
     let rows: Vec<PersonRow> = found
@@ -167,10 +165,15 @@ pub(super) fn view(store: &Store, typed: &str, lang: Lang) -> Result<SearchView>
     };
     Ok(SearchView {
         query: typed.to_string(),
-        // Shown before anything is typed. Counting reads every person's row: the search that
-        // follows finds them in SQLite's cache.
+        // Shown before anything is typed. Counting reads every person's row: it is made again
+        // only after what may change it (`FieldApp::followed`).
         followed: if words.is_empty() {
-            words::followed(store.active_person_count()?, lang)
+            let count = match *followed {
+                Some(count) => count,
+                None => store.active_person_count()?,
+            };
+            *followed = Some(count);
+            words::followed(count, lang)
         } else {
             String::new()
         },

@@ -94,19 +94,13 @@ pub(super) fn person_row(r: &rusqlite::Row) -> rusqlite::Result<PersonRow> {
         }))
 }
 
-/// The `limit` most recently met persons, walking the encounters back from the newest (a few
-/// hundred rows for a screenful), then persons never met, newest first.
 /// The `LIKE` clauses (numbered from `?{first}`) and their arguments that keep the persons whose
 /// index row holds every one of `words` (folded).
 fn search_clauses(words: &[&str], first: usize) -> (Vec<String>, Vec<String>) {
     let mut clauses = Vec::new();
     let mut args = Vec::new();
     for word in words {
-        let escaped = word
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(format!("%{escaped}%"));
+        args.push(format!("%{}%", like_escaped(word)));
         clauses.push(format!(
             "p.search LIKE ?{} ESCAPE '\\'",
             first + args.len() - 1
@@ -115,39 +109,143 @@ fn search_clauses(words: &[&str], first: usize) -> (Vec<String>, Vec<String>) {
     (clauses, args)
 }
 
+/// `text` with `LIKE`'s wildcards escaped (by `\`).
+pub(super) fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// What one pass over the persons' index rows finds for what was typed: how many rows there
+/// are, the persons whose row holds every typed word, and those holding `whole` as one of their
+/// names (the likely duplicates a creation form hints at, active persons only).
+struct Scan {
+    all: usize,
+    matched: Vec<RecordId>,
+    whole: Vec<RecordId>,
+}
+
+fn scan(conn: &Connection, words: &[&str], whole: Option<&str>) -> Result<Scan> {
+    let (clauses, mut args) = search_clauses(words, 1);
+    let whole_clause = match whole {
+        Some(name) => {
+            args.push(format!("% | {} | %", like_escaped(name)));
+            format!(
+                "(' | ' || p.search || ' | ') LIKE ?{} ESCAPE '\\' AND p.status IS NOT 'inactive'",
+                args.len()
+            )
+        }
+        None => "0".to_string(),
+    };
+    let sql = format!(
+        "SELECT count(*),
+                group_concat(CASE WHEN {} THEN hex(p.record_id) END),
+                group_concat(CASE WHEN {whole_clause} THEN hex(p.record_id) END)
+         FROM persons p",
+        if clauses.is_empty() {
+            "1".to_string()
+        } else {
+            clauses.join(" AND ")
+        }
+    );
+    let (all, matched, whole): (i64, Option<String>, Option<String>) =
+        conn.prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+    let ids = |list: Option<String>| -> Vec<RecordId> {
+        list.unwrap_or_default()
+            .split(',')
+            .filter_map(|hex| {
+                let bytes: Option<Vec<u8>> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                    .collect();
+                RecordId::from_slice(&bytes?)
+            })
+            .collect()
+    };
+    Ok(Scan {
+        all: all.max(0) as usize,
+        matched: ids(matched),
+        whole: ids(whole),
+    })
+}
+
+/// Whether walking back through the encounters costs less than sorting `matched` of `all`
+/// persons by their last meeting: sorting costs about `matched` lookups, the walk about
+/// `limit × all / matched` (persons met, most of them skipped unread), each about as dear
+/// (measured by the store bench).
+fn walk_is_cheaper(matched: usize, all: usize, limit: usize) -> bool {
+    matched > 4 * limit && matched.saturating_mul(matched) > limit * all
+}
+
+/// One person's summary with its last meeting, and when it was recorded (for sorting).
+fn summary_row(conn: &Connection, id: RecordId) -> Result<Option<(PersonSummary, i64)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PERSON_COLUMNS}, {LAST_SEEN}, p.created_at FROM persons p WHERE p.record_id = ?1"
+    ))?;
+    let found = stmt
+        .query_row([id.as_bytes()], |r| {
+            Ok((person_row(r)?, r.get::<_, i64>(7)?))
+        })
+        .optional()?;
+    match found {
+        Some((row, created)) => Ok(Some((row?, created))),
+        None => Ok(None),
+    }
+}
+
+/// The persons `ids` stand as (a record merged into another is that person, once), active ones
+/// only unless `include_inactive`, completed by their merged records, the most recently met
+/// first (then the most recently recorded), at most `limit`.
+fn sorted_by_last_meeting(
+    conn: &Connection,
+    groups: &super::merge::Groups,
+    ids: &[RecordId],
+    include_inactive: bool,
+    limit: usize,
+) -> Result<Vec<PersonSummary>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    for id in ids {
+        let root = groups.root(*id);
+        if !seen.insert(root) {
+            continue;
+        }
+        if let Some((p, created)) = summary_row(conn, root)? {
+            if include_inactive || p.status.as_deref() != Some("inactive") {
+                rows.push((p, created));
+            }
+        }
+    }
+    let mut out: Vec<PersonSummary> = rows.iter().map(|(p, _)| p.clone()).collect();
+    groups.complete(conn, &mut out)?;
+    let created: std::collections::HashMap<RecordId, i64> =
+        rows.iter().map(|(p, c)| (p.id, *c)).collect();
+    out.sort_by_key(|p| {
+        (
+            p.last_seen_at.is_none(),
+            std::cmp::Reverse(p.last_seen_at),
+            std::cmp::Reverse(created.get(&p.id).copied().unwrap_or(0)),
+        )
+    });
+    out.truncate(limit);
+    Ok(out)
+}
+
 /// The persons most recently met first, walking back through the encounters from now (so that
 /// a long list is never sorted whole), then those never met, the most recently recorded first;
-/// only those whose index row holds every one of `words` (folded), when some are given.
+/// only those in `matching` (persons as they stand, merged records mapped), when given.
 fn recent_persons(
     conn: &Connection,
+    groups: &super::merge::Groups,
     limit: usize,
     include_inactive: bool,
-    words: &[&str],
+    matching: Option<&std::collections::HashSet<RecordId>>,
 ) -> Result<Vec<PersonSummary>> {
     let mut out: Vec<PersonSummary> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    // A person merged into another is met, and found, as that person.
-    let groups = super::merge::Groups::load(conn)?;
-    // The persons the words match, read once: the walk looks up no one else.
-    let (clauses, args) = search_clauses(words, 1);
-    let matching: Option<std::collections::HashSet<RecordId>> = if words.is_empty() {
-        None
-    } else {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT p.record_id FROM persons p WHERE {}",
-            clauses.join(" AND ")
-        ))?;
-        let ids = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            r.get::<_, Vec<u8>>(0)
-        })?;
-        let mut set = std::collections::HashSet::new();
-        for id in ids {
-            if let Some(id) = RecordId::from_slice(&id?) {
-                set.insert(groups.root(id));
-            }
-        }
-        Some(set)
-    };
     let mut walk = conn
         .prepare_cached("SELECT occurred_at, persons FROM encounters ORDER BY occurred_at DESC")?;
     let mut person = conn.prepare_cached(&format!(
@@ -162,10 +260,9 @@ fn recent_persons(
             let Ok(id) = id.parse::<RecordId>() else {
                 continue;
             };
+            // A person merged into another is met as that person.
             let id = groups.root(id);
-            if out.len() >= limit
-                || matching.as_ref().is_some_and(|m| !m.contains(&id))
-                || !seen.insert(id)
+            if out.len() >= limit || matching.is_some_and(|m| !m.contains(&id)) || !seen.insert(id)
             {
                 continue;
             }
@@ -180,79 +277,23 @@ fn recent_persons(
         }
     }
     if out.len() < limit {
-        // The words' clauses are numbered after the flag and the limit.
-        let (clauses, args) = search_clauses(words, 3);
+        // Never met (a person met through a record merged into them was listed by the walk).
         let mut never = conn.prepare_cached(&format!(
             "SELECT {PERSON_COLUMNS}, NULL FROM persons p
              WHERE NOT EXISTS (SELECT 1 FROM encounter_persons e WHERE e.person_id = p.record_id)
-               AND p.merged_root IS NULL AND (?1 OR p.status IS NOT 'inactive'){}
-             ORDER BY p.created_at DESC LIMIT ?2",
-            clauses
-                .iter()
-                .map(|c| format!(" AND {c}"))
-                .collect::<String>()
+               AND p.merged_root IS NULL AND (?1 OR p.status IS NOT 'inactive')
+             ORDER BY p.created_at DESC"
         ))?;
-        let mut values: Vec<rusqlite::types::Value> = vec![
-            rusqlite::types::Value::Integer(i64::from(include_inactive)),
-            rusqlite::types::Value::Integer((limit - out.len()) as i64),
-        ];
-        values.extend(args.into_iter().map(rusqlite::types::Value::Text));
-        let rows = never.query_map(rusqlite::params_from_iter(values), person_row)?;
-        for row in rows {
-            let row = row??;
-            // A person met through someone merged into them was listed by the walk.
-            if !seen.contains(&row.id) {
-                seen.insert(row.id);
-                out.push(row);
-            }
-        }
-        // Never met, and found by a name only a record merged into them holds.
-        for id in found_through_members(conn, &groups, words)? {
-            if out.len() >= limit || !seen.insert(id) {
-                continue;
-            }
-            if let Some(p) = person
-                .query_row(params![id.as_bytes(), None::<i64>], person_row)
-                .optional()?
-            {
-                let p = p?;
-                if include_inactive || p.status.as_deref() != Some("inactive") {
-                    out.push(p);
-                }
+        let mut rows = never.query([include_inactive])?;
+        while out.len() < limit {
+            let Some(row) = rows.next()? else { break };
+            let p = person_row(row)??;
+            if matching.is_none_or(|m| m.contains(&p.id)) && seen.insert(p.id) {
+                out.push(p);
             }
         }
     }
     groups.complete(conn, &mut out)?;
-    Ok(out)
-}
-
-/// The persons standing for a group of merged records whose members' names hold every one of
-/// `words` (their own may not): a search finds a merged person by any name they were known by.
-fn found_through_members(
-    conn: &Connection,
-    groups: &super::merge::Groups,
-    words: &[&str],
-) -> Result<Vec<RecordId>> {
-    if groups.is_empty() || words.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (clauses, args) = search_clauses(words, 1);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT p.record_id FROM persons p WHERE p.merged_root IS NOT NULL AND {}",
-        clauses.join(" AND ")
-    ))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-        r.get::<_, Vec<u8>>(0)
-    })?;
-    let mut out = Vec::new();
-    for id in rows {
-        if let Some(id) = RecordId::from_slice(&id?) {
-            let root = groups.root(id);
-            if !out.contains(&root) {
-                out.push(root);
-            }
-        }
-    }
     Ok(out)
 }
 
@@ -402,45 +443,108 @@ impl Store {
 
     /// Lists persons from the index (no document is loaded).
     pub fn list_persons(&self, query: &PersonQuery) -> Result<Vec<PersonSummary>> {
+        let search = query.search.as_deref().map(fold).filter(|s| !s.is_empty());
+        Ok(self.find_persons(query, search.as_deref(), None)?.0)
+    }
+
+    /// What a search screen shows for `text`: the active persons whose names hold every typed
+    /// word, the most recently met first (at most `limit`), and apart the likely duplicates of
+    /// the text as a name (as [`Store::duplicate_hints`] gives them, from two letters), both
+    /// from one pass over the persons' index rows.
+    pub fn search_persons(
+        &self,
+        text: &str,
+        limit: usize,
+    ) -> Result<(Vec<PersonSummary>, Vec<PersonSummary>)> {
+        let folded = fold(text);
+        let folded = folded.trim();
+        let query = PersonQuery {
+            search: Some(folded.to_string()).filter(|s| !s.is_empty()),
+            sort: PersonSort::RecentlySeen,
+            limit,
+            include_inactive: false,
+        };
+        let whole = (folded.chars().count() >= 2).then_some(folded);
+        self.find_persons(&query, query.search.as_deref(), whole)
+    }
+
+    /// `list_persons` for the folded `search`, and the persons holding `whole` as one of their
+    /// names (none when `None`).
+    fn find_persons(
+        &self,
+        query: &PersonQuery,
+        search: Option<&str>,
+        whole: Option<&str>,
+    ) -> Result<(Vec<PersonSummary>, Vec<PersonSummary>)> {
         let conn = self.lock();
         let limit = query.limit.min(100_000);
-        let search = query.search.as_deref().map(fold).filter(|s| !s.is_empty());
         let words: Vec<&str> = search
-            .as_deref()
             .map(|s| s.split(' ').filter(|w| !w.is_empty()).collect())
             .unwrap_or_default();
-        let (mut clauses, args) = search_clauses(&words, 1);
-        if query.sort == PersonSort::RecentlySeen && limit <= 1_000 {
-            // Most recently met first: walked back from now when nothing is searched, or when
-            // the words match so many persons (a letter typed) that sorting them all by their
-            // last meeting costs more than the walk (measured by the store bench).
-            let many = || -> Result<bool> {
-                let (all, matched): (i64, i64) = conn
-                    .prepare_cached(&format!(
-                        "SELECT count(*), coalesce(sum({}), 0) FROM persons p",
-                        clauses.join(" AND ")
-                    ))?
-                    .query_row(rusqlite::params_from_iter(args.iter()), |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?;
-                // Sorting costs about `matched` lookups, the walk about `limit × all /
-                // matched` (persons met, most of them skipped unread), each about as dear.
-                let (all, matched) = (all.max(0) as usize, matched.max(0) as usize);
-                Ok(matched > 4 * limit && matched.saturating_mul(matched) > limit * all)
+        let groups = super::merge::Groups::load(&conn)?;
+        if words.is_empty() {
+            let found = if query.sort == PersonSort::RecentlySeen && limit <= 1_000 {
+                recent_persons(&conn, &groups, limit, query.include_inactive, None)?
+            } else {
+                self.sorted_in_sql(&conn, &groups, query, &words, limit)?
             };
-            if words.is_empty() || many()? {
-                return recent_persons(&conn, limit, query.include_inactive, &words);
-            }
+            return Ok((found, Vec::new()));
         }
+        let found = scan(&conn, &words, whole)?;
+        let hints = sorted_by_last_meeting(
+            &conn,
+            &groups,
+            &found.whole,
+            false,
+            super::duplicates::HINTS,
+        )?;
+        if query.sort != PersonSort::RecentlySeen || limit > 1_000 {
+            return Ok((
+                self.sorted_in_sql(&conn, &groups, query, &words, limit)?,
+                hints,
+            ));
+        }
+        // Most recently met first: walked back from now when the words match so many persons
+        // (a letter typed) that sorting them all by their last meeting costs more than the walk.
+        let list = if walk_is_cheaper(found.matched.len(), found.all, limit) {
+            let matching: std::collections::HashSet<RecordId> =
+                found.matched.iter().map(|id| groups.root(*id)).collect();
+            recent_persons(
+                &conn,
+                &groups,
+                limit,
+                query.include_inactive,
+                Some(&matching),
+            )?
+        } else {
+            sorted_by_last_meeting(
+                &conn,
+                &groups,
+                &found.matched,
+                query.include_inactive,
+                limit,
+            )?
+        };
+        Ok((list, hints))
+    }
+
+    /// The persons `words` match, sorted by SQLite (by name, or a list too long to walk).
+    fn sorted_in_sql(
+        &self,
+        conn: &Connection,
+        groups: &super::merge::Groups,
+        query: &PersonQuery,
+        words: &[&str],
+        limit: usize,
+    ) -> Result<Vec<PersonSummary>> {
+        let (mut clauses, args) = search_clauses(words, 1);
         let mut sql = format!("SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p");
         clauses.push("p.merged_root IS NULL".to_string());
         if !query.include_inactive {
             clauses.push("p.status IS NOT 'inactive'".to_string());
         }
-        if !clauses.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&clauses.join(" AND "));
-        }
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
         sql.push_str(match query.sort {
             PersonSort::RecentlySeen => {
                 " ORDER BY last_seen IS NULL, last_seen DESC, p.created_at DESC"
@@ -453,26 +557,31 @@ impl Store {
         let mut out: Vec<PersonSummary> = rows
             .map(|r| r.map_err(CoreError::from).and_then(|r| r))
             .collect::<Result<_>>()?;
-        let groups = super::merge::Groups::load(&conn)?;
         if groups.is_empty() {
             return Ok(out);
         }
         // Merged persons found by a name only a record merged into them holds.
-        let mut one = conn.prepare_cached(&format!(
-            "SELECT {PERSON_COLUMNS}, {LAST_SEEN} FROM persons p WHERE p.record_id = ?1"
-        ))?;
-        for id in found_through_members(&conn, &groups, &words)? {
-            if out.iter().any(|p| p.id == id) {
-                continue;
-            }
-            if let Some(p) = one.query_row([id.as_bytes()], person_row).optional()? {
-                let p = p?;
-                if query.include_inactive || p.status.as_deref() != Some("inactive") {
+        if !words.is_empty() {
+            let merged: Vec<RecordId> = scan(conn, words, None)?
+                .matched
+                .into_iter()
+                .filter(|id| groups.is_merged(*id))
+                .collect();
+            for (p, _) in merged
+                .into_iter()
+                .map(|id| summary_row(conn, groups.root(id)))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+            {
+                if !out.iter().any(|o| o.id == p.id)
+                    && (query.include_inactive || p.status.as_deref() != Some("inactive"))
+                {
                     out.push(p);
                 }
             }
         }
-        groups.complete(&conn, &mut out)?;
+        groups.complete(conn, &mut out)?;
         match query.sort {
             PersonSort::RecentlySeen => {
                 out.sort_by_key(|p| (p.last_seen_at.is_none(), std::cmp::Reverse(p.last_seen_at)))

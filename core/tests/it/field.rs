@@ -745,3 +745,36 @@ fn an_overdue_follow_up_says_so_in_words_on_the_to_see_again_screen() {
         assert_eq!(rows, [("Rose", overdue), ("Hugo", due_today)], "{lang:?}");
     }
 }
+
+#[test]
+fn saving_the_encounter_form_brings_back_the_whole_list_with_the_person_just_met_first() {
+    let d = device("Téléphone maraude", "Amina");
+    let karim = add(&d, Some("Karim"), None);
+    let zoe = add(&d, Some("Zoé"), None);
+    meet(&d, zoe, 1);
+    let mut app = FieldApp::new(Lang::Fr);
+    app.update(&d.store, Event::JoinLater);
+    let found = search(app.update(&d.store, Event::Search { text: "kar".into() }));
+    assert_eq!(titles(&found.rows), ["Karim"]);
+    app.update(
+        &d.store,
+        Event::NewEncounter {
+            person: Some(karim),
+        },
+    );
+    let saved = search(app.update(&d.store, Event::Save));
+    assert_eq!(saved.query, "");
+    assert_eq!(titles(&saved.rows), ["Karim", "Zoé"]);
+    assert_eq!(saved.followed, "2 personnes suivies");
+    assert_eq!(saved.notice.as_deref(), Some("Rencontre enregistrée."));
+    // A person created from the search is counted at once.
+    app.update(
+        &d.store,
+        Event::Search {
+            text: "Inès".into(),
+        },
+    );
+    app.update(&d.store, Event::Create { as_nickname: false });
+    let back = search(app.update(&d.store, Event::Search { text: "".into() }));
+    assert_eq!(back.followed, "3 personnes suivies");
+}
