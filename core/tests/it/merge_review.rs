@@ -1,10 +1,41 @@
 //! An adversarial review of duplicate persons merged at the office: what a merge must not
 //! lose, leave behind or cost.
 
-use allervers_core::{NewPerson, RecordId, Store};
-use chrono::{DateTime, Months, TimeZone, Utc};
+use allervers_core::{NewEncounter, NewPerson, PersonQuery, PersonSort, RecordId, Store, Via};
+use chrono::{DateTime, Duration, Months, TimeZone, Utc};
 
-use crate::common::{device, Device};
+use crate::common::{device, send, Device};
+
+fn add(store: &Store, name: &str) -> RecordId {
+    store
+        .add_person(&NewPerson {
+            name: Some(name.into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn meet_at(store: &Store, person: RecordId, place: &str, at: DateTime<Utc>) -> RecordId {
+    store
+        .log_encounter(&NewEncounter {
+            occurred_at: Some(at),
+            persons: vec![person],
+            place: Some(place.into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn listed(store: &Store) -> Vec<RecordId> {
+    let mut ids: Vec<RecordId> = store
+        .list_persons(&PersonQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    ids.sort();
+    ids
+}
 
 fn add_at(d: &Device, name: &str, at: DateTime<Utc>) -> RecordId {
     d.clock.set(at);
@@ -62,5 +93,130 @@ fn a_file_kept_after_review_on_a_merged_record_keeps_the_person_off_the_review()
         due(&d.store),
         Vec::<RecordId>::new(),
         "a decision to keep one record of the person keeps the person"
+    );
+}
+
+#[test]
+fn a_long_chain_of_merges_made_by_two_offices_resolves_to_its_end_on_both() {
+    const LENGTH: usize = 600;
+    let (a, b) = (
+        device("Poste bureau", "Sophie"),
+        device("Poste antenne", "Malik"),
+    );
+    let streets = ["rue de Charonne", "rue Saint-Maur", "rue Oberkampf"];
+    let ids: Vec<RecordId> = (0..LENGTH)
+        .map(|i| add(&a.store, &format!("Lucien {}", streets[i % 3])))
+        .collect();
+    send(&a.store, &b.store);
+    // Each office merges every other pair: short chains on each, one long chain once both
+    // are known.
+    for i in (0..LENGTH - 1).step_by(2) {
+        a.store.merge_persons(ids[i + 1], ids[i]).unwrap();
+    }
+    for i in (1..LENGTH - 1).step_by(2) {
+        b.store.merge_persons(ids[i + 1], ids[i]).unwrap();
+    }
+    let started = std::time::Instant::now();
+    send(&b.store, &a.store);
+    let took = started.elapsed();
+    let last = ids[LENGTH - 1];
+    send(&a.store, &b.store);
+    for d in [&a, &b] {
+        assert_eq!(d.store.resolved_person(ids[0]).unwrap(), last);
+        assert_eq!(d.store.person_group(ids[300]).unwrap().len(), LENGTH);
+        assert_eq!(listed(&d.store), vec![last]);
+    }
+    assert_eq!(a.store.index_rows().unwrap(), b.store.index_rows().unwrap());
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "receiving {} merges that make one chain took {took:?}",
+        LENGTH / 2
+    );
+}
+
+#[test]
+fn a_search_lists_first_the_person_met_most_recently_through_a_record_merged_into_them() {
+    let d = device("Poste bureau", "Sophie");
+    let now = d.store.now();
+    let keep = add(&d.store, "Karim Benali");
+    let other = add(&d.store, "Kader");
+    let (x, y) = (add(&d.store, "Karim Dupont"), add(&d.store, "Karim Leroy"));
+    meet_at(&d.store, x, "rue de Tanger", now - Duration::days(2));
+    meet_at(&d.store, y, "rue de Flandre", now - Duration::days(3));
+    // The person was met this morning under the other record.
+    meet_at(&d.store, other, "quai de Valmy", now - Duration::hours(1));
+    d.store.merge_persons(keep, other).unwrap();
+    let first_two: Vec<RecordId> = d
+        .store
+        .list_persons(&PersonQuery {
+            search: Some("karim".into()),
+            sort: PersonSort::RecentlySeen,
+            limit: 2,
+            include_inactive: false,
+        })
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(
+        first_two,
+        vec![keep, x],
+        "met this morning, then two days ago"
+    );
+}
+
+#[test]
+fn whom_to_see_again_is_not_cut_short_by_a_person_met_lately_through_a_merged_record() {
+    let d = device("Poste bureau", "Sophie");
+    let now = d.store.now();
+    // Recorded long ago and never met under this record...
+    d.clock.set(now - Duration::days(90));
+    let keep = add(&d.store, "Solange Petit");
+    let other = add(&d.store, "Sol");
+    d.clock.set(now);
+    // ...but met yesterday under the other one.
+    meet_at(
+        &d.store,
+        other,
+        "boulevard de la Villette",
+        now - Duration::days(1),
+    );
+    let unseen = add_at(&d, "Gaston Morel", now - Duration::days(60));
+    d.clock.set(now);
+    d.store.merge_persons(keep, other).unwrap();
+    let first: Vec<RecordId> = d
+        .store
+        .persons_not_seen_for(30, 1)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(first, vec![unseen], "the one person not seen for a month");
+}
+
+#[test]
+fn publishing_a_merged_person_alone_withdraws_the_projection_of_the_record_merged_into_them() {
+    let s = crate::partnership::setting();
+    // B consented to share who they are with the SIAO, and was published.
+    crate::partnership::consents(&s.office.store, s.b, &["identity_contact"], true);
+    s.office
+        .store
+        .publish(&s.office_siao.store, None, Via::Cli)
+        .unwrap();
+    s.space.settle(&[&s.office_siao, &s.siao]);
+    assert_eq!(s.siao.store.projections().unwrap().len(), 1);
+    // At the office, B turns out to be A, who refuses: the office merges, records the refusal
+    // and publishes that person at once.
+    s.office.clock.set(s.office.store.now() + Duration::days(1));
+    crate::partnership::consents(&s.office.store, s.a, &["identity_contact"], false);
+    s.office.store.merge_persons(s.a, s.b).unwrap();
+    s.office
+        .store
+        .publish(&s.office_siao.store, Some(s.a), Via::Cli)
+        .unwrap();
+    s.space.settle(&[&s.office_siao, &s.siao]);
+    assert!(
+        s.siao.store.projections().unwrap().is_empty(),
+        "nothing of a person who refused stays at the partner"
     );
 }
