@@ -220,3 +220,114 @@ fn publishing_a_merged_person_alone_withdraws_the_projection_of_the_record_merge
         "nothing of a person who refused stays at the partner"
     );
 }
+
+#[test]
+fn merges_received_in_any_order_leave_the_same_index_and_lists() {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let office = device("Poste bureau", "Sophie");
+    // A chain A→B→C, D merged into C and unmerged, E merged into D, F into D concurrently
+    // with D into F (a cycle), the two targets met.
+    let ids: Vec<RecordId> = [
+        "Aurélien",
+        "Aurel",
+        "Aurélien Roy",
+        "Dounia",
+        "Élise",
+        "Fanny",
+    ]
+    .iter()
+    .map(|n| add(&office.store, n))
+    .collect();
+    let (a, b, c, d, e, f) = (ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]);
+    meet_at(
+        &office.store,
+        a,
+        "rue du Faubourg-du-Temple",
+        office.store.now(),
+    );
+    meet_at(
+        &office.store,
+        c,
+        "rue de la Fontaine-au-Roi",
+        office.store.now(),
+    );
+    office.store.merge_persons(b, a).unwrap();
+    office.store.merge_persons(c, b).unwrap();
+    office.store.merge_persons(c, d).unwrap();
+    office.store.unmerge_person(d).unwrap();
+    office.store.merge_persons(d, e).unwrap();
+    let antenna = device("Poste antenne", "Malik");
+    send(&office.store, &antenna.store);
+    antenna.store.merge_persons(d, f).unwrap();
+    office.store.merge_persons(f, d).unwrap();
+    send(&antenna.store, &office.store);
+    let changes = office.store.export_changes().unwrap();
+    // The persons' rows (every replica lists its own device besides).
+    let persons = |store: &Store| -> Vec<String> {
+        let mut rows = store.index_rows().unwrap();
+        rows.retain(|r| r.starts_with("persons:"));
+        rows
+    };
+    let expected = (persons(&office.store), listed(&office.store));
+    assert_eq!(expected.0.len(), 6);
+    for seed in 0..6u64 {
+        // The roster first (the devices' keys), then the records' changes in any order.
+        let (roster, mut order): (Vec<_>, Vec<_>) = changes
+            .iter()
+            .cloned()
+            .partition(|c| c.record == allervers_core::store::ROSTER_ID);
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+        let replica = device("Téléphone maraude", "Julie");
+        replica.store.import_changes(&roster).unwrap();
+        for change in order {
+            replica.store.import_changes(&[change]).unwrap();
+        }
+        assert_eq!(
+            (persons(&replica.store), listed(&replica.store)),
+            expected,
+            "the changes received in the order of seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_nurse_reads_the_health_notes_of_every_record_merged_into_the_person() {
+    let team = device("Poste bureau", "Sophie");
+    let health = crate::health_attacks::health_device("Téléphone infirmière", "Amina");
+    let keep = add(&team.store, "Marcel Aubry");
+    let other = add(&team.store, "Marcel");
+    for (person, text, on) in [
+        (other, "toux depuis une semaine", 2),
+        (keep, "pansement au pied", 1),
+    ] {
+        health
+            .store
+            .add_health_note(&allervers_core::NewHealthNote {
+                person,
+                on: Some(crate::health_attacks::day(on)),
+                professional: "Amina".into(),
+                category: "care".into(),
+                text: text.into(),
+                next_step: None,
+            })
+            .unwrap();
+    }
+    // Each record alone, as the health store reads them, holds half of the person's file.
+    assert_eq!(health.store.health_notes(keep).unwrap().len(), 1);
+    team.store.merge_persons(keep, other).unwrap();
+    for asked in [keep, other] {
+        let notes: Vec<String> = health
+            .store
+            .open_person_health_notes(&team.store, asked, Via::App)
+            .unwrap()
+            .into_iter()
+            .filter_map(|n| n.text)
+            .collect();
+        assert_eq!(
+            notes,
+            vec!["pansement au pied", "toux depuis une semaine"],
+            "one person, one health file"
+        );
+    }
+}
