@@ -331,3 +331,43 @@ fn a_nurse_reads_the_health_notes_of_every_record_merged_into_the_person() {
         );
     }
 }
+
+#[test]
+fn a_merged_person_is_new_in_the_period_of_their_first_record_and_counted_once() {
+    let d = device("Poste bureau", "Sophie");
+    let march = Utc.with_ymd_and_hms(2026, 3, 5, 10, 0, 0).unwrap();
+    let april = Utc.with_ymd_and_hms(2026, 4, 10, 10, 0, 0).unwrap();
+    let other = add_at(&d, "Yvette", march);
+    let keep = add_at(&d, "Yvette Lambert", april);
+    d.clock.set(april + Duration::days(1));
+    let new_in = |from: (u32, u32), to: (u32, u32)| {
+        let day = |(m, d): (u32, u32)| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        d.store
+            .report(day(from), day(to), None)
+            .unwrap()
+            .new_persons
+            .current
+    };
+    assert_eq!((new_in((3, 1), (3, 31)), new_in((4, 1), (4, 30))), (1, 1));
+    d.store.merge_persons(keep, other).unwrap();
+    assert_eq!(
+        (new_in((3, 1), (3, 31)), new_in((4, 1), (4, 30))),
+        (1, 0),
+        "first recorded in March: new in March, not again in April"
+    );
+}
+
+#[test]
+fn a_person_recorded_again_lately_under_a_merged_record_is_not_to_see_again() {
+    let d = device("Poste bureau", "Sophie");
+    let now = d.store.now();
+    let keep = add_at(&d, "Hervé Caron", now - Duration::days(90));
+    // Recorded again yesterday, in the street, under a nickname.
+    let other = add_at(&d, "Riton", now - Duration::days(1));
+    d.clock.set(now);
+    d.store.merge_persons(keep, other).unwrap();
+    assert!(
+        d.store.persons_not_seen_for(30, 10).unwrap().is_empty(),
+        "recorded yesterday: not a month unseen"
+    );
+}
