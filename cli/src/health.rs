@@ -206,8 +206,9 @@ pub(crate) fn run(ctx: &Ctx, cmd: HealthCmd) -> Result<()> {
             let health = ctx.on(Target::Health).open()?;
             let person = find_person(&team, &person)?;
             let name = team.person(person)?.display_name();
-            let notes = health.open_health_notes(person, Via::Cli)?;
-            let profiles = health.health_profiles(person)?;
+            // With the records merged into the same person (`person merge`).
+            let notes = health.open_person_health_notes(&team, person, Via::Cli)?;
+            let profiles = health.person_health_profiles(&team, person)?;
             ctx.print(
                 &Shown {
                     person,

@@ -330,6 +330,14 @@ impl Store {
             }
             return self.publish_person(partnership, partner, root, via, out);
         }
+        // The records merged into them are published as them: a projection of their own goes,
+        // whichever of them is published (`only` this person included).
+        for member in self.person_group(person)?.into_iter().skip(1) {
+            if table::published(&partnership.lock(), member)?.is_some() {
+                partnership.withdraw(member, "merged into another person")?;
+                out.erased += 1;
+            }
+        }
         if self.is_erased(person)? {
             if before.is_some() {
                 partnership.withdraw(person, "erased from the team's file")?;

@@ -24,11 +24,16 @@ pub(super) struct Followup {
 }
 
 impl Followup {
-    /// Reads the person's health details and notes, the notes' reading logged.
-    pub(super) fn read(health: &Store, person: RecordId) -> allervers_core::Result<Followup> {
+    /// Reads the person's health details and notes, the notes' reading logged: those of every
+    /// record merged into the same person in the team's store `team` too.
+    pub(super) fn read(
+        health: &Store,
+        team: &Store,
+        person: RecordId,
+    ) -> allervers_core::Result<Followup> {
         Ok(Followup {
-            notes: health.open_health_notes(person, Via::Dashboard)?,
-            profiles: health.health_profiles(person)?,
+            notes: health.open_person_health_notes(team, person, Via::Dashboard)?,
+            profiles: health.person_health_profiles(team, person)?,
         })
     }
 

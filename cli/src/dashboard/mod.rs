@@ -319,7 +319,7 @@ async fn person(
         // A health professional's device: the health follow-up, its reading logged in the
         // health space's own access log.
         let health = health_store
-            .map(|h| health::Followup::read(&h, id))
+            .map(|h| health::Followup::read(&h, &store, id))
             .transpose()?;
         // The page is shown only once its reading is logged.
         store.log_access(

@@ -93,10 +93,25 @@ pub(crate) fn period(
             *p.needs.entry(n).or_default() += 1;
         }
     }
+    // A merged person is new when their first record was made: the persons standing for
+    // themselves recorded in the period before any record merged into them, and those a record
+    // merged into them made new earlier than their own.
     p.new_persons = conn
         .prepare_cached(&format!(
-            "SELECT count(*) FROM persons
-             WHERE created_at >= ?1 AND created_at < ?2 AND merged_root IS NULL AND {}",
+            "SELECT
+               (SELECT count(*) FROM persons p
+                 WHERE p.created_at >= ?1 AND p.created_at < ?2 AND p.merged_root IS NULL AND {}
+                   AND NOT EXISTS (SELECT 1 FROM persons m
+                                    WHERE m.merged_root = p.record_id AND m.created_at < p.created_at))
+             + (SELECT count(*) FROM (
+                  SELECT p.teams AS teams, p.created_at AS own,
+                         (SELECT min(m.created_at) FROM persons m
+                           WHERE m.merged_root = p.record_id) AS first
+                    FROM persons p
+                   WHERE p.merged_root IS NULL
+                     AND p.record_id IN (SELECT merged_root FROM persons WHERE merged_root IS NOT NULL))
+                 WHERE first < own AND first >= ?1 AND first < ?2 AND {})",
+            team_clause("p.teams"),
             team_clause("teams")
         ))?
         .query_row(params![start, end, team], |r| r.get(0))?;

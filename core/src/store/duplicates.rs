@@ -136,7 +136,11 @@ impl Store {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT * FROM (
-                SELECT {PERSON_COLUMNS}, {LAST_SEEN}, p.created_at AS created
+                SELECT {PERSON_COLUMNS}, {LAST_SEEN},
+                    -- Recorded again under a record merged into them is recorded then.
+                    (SELECT max(c) FROM (SELECT p.created_at AS c UNION ALL
+                        SELECT m.created_at FROM persons m WHERE m.merged_root = p.record_id))
+                        AS created
                 FROM persons p WHERE p.status IS NOT 'inactive' AND p.merged_root IS NULL)
              WHERE coalesce(last_seen, created) <= ?1
              ORDER BY coalesce(last_seen, created), created LIMIT ?2"

@@ -101,6 +101,44 @@ impl Store {
         Ok(notes)
     }
 
+    /// The health notes about the person `person` stands as in the team's store `team`: about
+    /// every record merged into the same person there too (`merge.rs`, which a health store,
+    /// holding no person, cannot know), oldest first; each record's reading logged in this
+    /// store's access log (nothing returned unlogged).
+    pub fn open_person_health_notes(
+        &self,
+        team: &Store,
+        person: RecordId,
+        via: Via,
+    ) -> Result<Vec<HealthNote>> {
+        let group = team.person_group(person)?;
+        let mut notes = Vec::new();
+        for member in &group {
+            notes.extend(self.health_notes(*member)?);
+        }
+        notes.sort_by(|a, b| a.on.cmp(&b.on).then(a.id.cmp(&b.id)));
+        let read: Vec<Access> = group
+            .into_iter()
+            .map(|person| Access::Health { person })
+            .collect();
+        self.log_access(&read, via)?;
+        Ok(notes)
+    }
+
+    /// The health details of every record of the person `person` stands as in the team's store
+    /// `team` (see [`Store::open_person_health_notes`]), oldest first within each record.
+    pub fn person_health_profiles(
+        &self,
+        team: &Store,
+        person: RecordId,
+    ) -> Result<Vec<HealthProfile>> {
+        let mut out = Vec::new();
+        for member in team.person_group(person)? {
+            out.extend(self.health_profiles(member)?);
+        }
+        Ok(out)
+    }
+
     /// Every health note of this store, by day: whom it is about and when, nothing of what it
     /// says (not even its category): a list reads no one's health file, so it is not logged.
     pub fn health_note_list(&self) -> Result<Vec<HealthNoteRow>> {

@@ -41,26 +41,37 @@ fn id_of(bytes: &[u8]) -> Result<RecordId> {
 }
 
 /// The identity each person with a register resolves to, from `(person, merged_into)` pairs
-/// whose target this store holds: a function of the pairs alone.
+/// whose target this store holds: a function of the pairs alone. Each person is walked once
+/// (a walk stops at a person resolved already): linear in the pairs, however long a chain.
 fn roots(edges: &BTreeMap<RecordId, RecordId>) -> BTreeMap<RecordId, RecordId> {
-    let mut out = BTreeMap::new();
+    let mut out: BTreeMap<RecordId, RecordId> = BTreeMap::new();
     for &start in edges.keys() {
-        let mut path = vec![start];
+        if out.contains_key(&start) {
+            continue;
+        }
+        let mut path: Vec<RecordId> = Vec::new();
+        let mut on_path: HashMap<RecordId, usize> = HashMap::new();
         let mut at = start;
         let root = loop {
+            if let Some(&root) = out.get(&at) {
+                break root;
+            }
+            if let Some(&i) = on_path.get(&at) {
+                // A cycle: its smallest id stands for it.
+                break *path[i..].iter().min().unwrap_or(&at);
+            }
             match edges.get(&at) {
                 None => break at,
                 Some(&next) => {
-                    if let Some(i) = path.iter().position(|p| *p == next) {
-                        // A cycle: its smallest id stands for it.
-                        break *path[i..].iter().min().unwrap_or(&next);
-                    }
-                    path.push(next);
+                    on_path.insert(at, path.len());
+                    path.push(at);
                     at = next;
                 }
             }
         };
-        out.insert(start, root);
+        for p in path {
+            out.insert(p, root);
+        }
     }
     out
 }

@@ -70,8 +70,14 @@ pub struct DeviceInfo {
 
 pub(super) const PERSON_COLUMNS: &str =
     "p.record_id, p.name, p.nickname, p.situation, p.alert_level, p.status";
-pub(super) const LAST_SEEN: &str =
-    "(SELECT max(occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id) AS last_seen";
+/// A person's last meeting, through any record merged into them too (`merge.rs`): the lists
+/// sort and cut by it in SQL, before the groups are completed.
+pub(super) const LAST_SEEN: &str = "(SELECT max(t) FROM (
+        SELECT max(occurred_at) AS t FROM encounter_persons e WHERE e.person_id = p.record_id
+        UNION ALL
+        SELECT max(e.occurred_at) FROM persons m
+          JOIN encounter_persons e ON e.person_id = m.record_id
+         WHERE m.merged_root = p.record_id)) AS last_seen";
 
 type PersonRow = Result<PersonSummary>;
 

@@ -86,7 +86,11 @@ impl Store {
                         -- A contact with a record merged into them is a contact with them.
                         SELECT max(e.occurred_at) FROM persons m
                           JOIN encounter_persons e ON e.person_id = m.record_id
-                         WHERE m.merged_root = p.record_id AND e.occurred_at <= ?1))
+                         WHERE m.merged_root = p.record_id AND e.occurred_at <= ?1)),
+                    -- So is a recording of one, and a decision to keep one's file.
+                    (SELECT max(m.created_at) FROM persons m
+                      WHERE m.merged_root = p.record_id AND m.created_at <= ?1),
+                    (SELECT max(m.kept_at) FROM persons m WHERE m.merged_root = p.record_id)
              FROM persons p WHERE p.merged_root IS NULL",
         )?;
         let mut rows = stmt.query([tomorrow.timestamp_millis()])?;
@@ -104,8 +108,12 @@ impl Store {
             };
             let kept_at = r.get::<_, Option<i64>>(4)?.map(time);
             let last_contact = r.get::<_, Option<i64>>(5)?.map(time);
+            // A record merged into them, recorded or kept later, counts for them.
+            let members_recorded = r.get::<_, Option<i64>>(6)?.map(time);
+            let kept_at = kept_at.max(r.get::<_, Option<i64>>(7)?.map(time));
             let since = last_contact
                 .unwrap_or(recorded)
+                .max(members_recorded.unwrap_or(DateTime::<Utc>::MIN_UTC))
                 .max(kept_at.unwrap_or(DateTime::<Utc>::MIN_UTC));
             if since > limit {
                 continue;

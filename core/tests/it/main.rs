@@ -19,6 +19,7 @@ mod health;
 mod health_attacks;
 mod health_findings;
 mod merge;
+mod merge_review;
 mod pages;
 mod partnership;
 mod person_merge;

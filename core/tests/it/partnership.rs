@@ -24,15 +24,15 @@ const B_NAME: &str = "Clémence Roux";
 /// The team (the office, a worker), the office's partnership store for the SIAO (founder of the
 /// partnership space) and a SIAO device in it; person A (who consents to some categories) and
 /// person B (who consents to nothing), both known to the office.
-struct Setting {
+pub(crate) struct Setting {
     team: Relay,
-    space: Relay,
-    office: Device,
+    pub(crate) space: Relay,
+    pub(crate) office: Device,
     worker: Device,
-    office_siao: Device,
-    siao: Device,
-    a: RecordId,
-    b: RecordId,
+    pub(crate) office_siao: Device,
+    pub(crate) siao: Device,
+    pub(crate) a: RecordId,
+    pub(crate) b: RecordId,
 }
 
 fn partnership_device(name: &str, worker: &str) -> Device {
@@ -41,7 +41,7 @@ fn partnership_device(name: &str, worker: &str) -> Device {
     d
 }
 
-fn setting() -> Setting {
+pub(crate) fn setting() -> Setting {
     let office = device("Bureau", "Nadia");
     let worker = device("Téléphone 1", "Karim");
     let team = Relay::create(&office, "Maraude Nord");
@@ -127,7 +127,7 @@ fn setting() -> Setting {
     }
 }
 
-fn consents(store: &Store, person: RecordId, categories: &[&str], given: bool) {
+pub(crate) fn consents(store: &Store, person: RecordId, categories: &[&str], given: bool) {
     let decisions: Vec<_> = categories
         .iter()
         .map(|c| consent(person, c, given))
