@@ -79,6 +79,11 @@ pub(super) const LAST_SEEN: &str = "(SELECT max(t) FROM (
           JOIN encounter_persons e ON e.person_id = m.record_id
          WHERE m.merged_root = p.record_id)) AS last_seen";
 
+/// A person's own last meeting (not their merged records'): where `Groups::complete` adds
+/// those before anything is sorted or cut.
+const OWN_LAST_SEEN: &str =
+    "(SELECT max(occurred_at) FROM encounter_persons e WHERE e.person_id = p.record_id) AS last_seen";
+
 type PersonRow = Result<PersonSummary>;
 
 pub(super) fn person_row(r: &rusqlite::Row) -> rusqlite::Result<PersonRow> {
@@ -189,7 +194,7 @@ fn walk_is_cheaper(matched: usize, all: usize, limit: usize) -> bool {
 /// One person's summary with its last meeting, and when it was recorded (for sorting).
 fn summary_row(conn: &Connection, id: RecordId) -> Result<Option<(PersonSummary, i64)>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PERSON_COLUMNS}, {LAST_SEEN}, p.created_at FROM persons p WHERE p.record_id = ?1"
+        "SELECT {PERSON_COLUMNS}, {OWN_LAST_SEEN}, p.created_at FROM persons p WHERE p.record_id = ?1"
     ))?;
     let found = stmt
         .query_row([id.as_bytes()], |r| {
