@@ -883,8 +883,13 @@ impl Sim {
         self.heads_before = self.devices[d].store().record_heads(record).ok();
         match self.devices[d].store().resolve(record, &field, &value) {
             Ok(()) => {}
-            // A merge is settled by a coordinator's device: another's is refused, unwritten.
-            Err(CoreError::InvalidInput { .. }) if field == "merged_into" => return Ok(()),
+            // A merge is settled by a coordinator's device (another's is refused), and never
+            // into a person erased here since (that value is refused): nothing is written.
+            Err(CoreError::InvalidInput { .. } | CoreError::RecordNotFound(_))
+                if field == "merged_into" =>
+            {
+                return Ok(())
+            }
             Err(e) => return Err(e.to_string()),
         }
         // A set entry's values show as yes / no and are stored as booleans.
