@@ -670,7 +670,8 @@ fn refresh_roster(tx: &Connection, doc: &AutoCommit) -> Result<()> {
     Ok(())
 }
 
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+/// Bytes from hex text (at most 32 bytes); `None` when it is not that.
+pub(super) fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) || hex.is_empty() || hex.len() > 64 {
         return None;
     }

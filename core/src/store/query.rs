@@ -167,13 +167,7 @@ fn scan(conn: &Connection, words: &[&str], whole: Option<&str>) -> Result<Scan> 
     let ids = |list: Option<String>| -> Vec<RecordId> {
         list.unwrap_or_default()
             .split(',')
-            .filter_map(|hex| {
-                let bytes: Option<Vec<u8>> = (0..hex.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-                    .collect();
-                RecordId::from_slice(&bytes?)
-            })
+            .filter_map(|hex| RecordId::from_slice(&super::index::decode_hex(hex)?))
             .collect()
     };
     Ok(Scan {
