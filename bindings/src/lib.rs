@@ -698,6 +698,12 @@ pub enum TimelineKind {
     /// A health professional saw the person (the day in `title`; the content stays in the
     /// health space).
     HealthContact,
+    /// A period of the housing journey (its situation in `title`, its days in `notes`).
+    Period,
+    /// A housing application (its kind in `title`, its number and status in `notes`).
+    Application,
+    /// The person joined a household (the relation in `title`, the days in `notes`).
+    Household,
     Change,
 }
 
@@ -782,6 +788,65 @@ fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
             on.map(|d| d.to_string()),
             vec![],
             None,
+        ),
+        I::Period {
+            id,
+            situation,
+            started_on,
+            ended_on,
+            place,
+        } => (
+            TimelineKind::Period,
+            id.to_string(),
+            situation,
+            vec![],
+            Some(
+                format!(
+                    "{} → {} {}",
+                    started_on.map(|d| d.to_string()).unwrap_or_default(),
+                    ended_on.map(|d| d.to_string()).unwrap_or_default(),
+                    place.unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+            ),
+        ),
+        I::Application {
+            id,
+            kind,
+            number,
+            status,
+        } => (
+            TimelineKind::Application,
+            id.to_string(),
+            kind,
+            vec![],
+            Some(
+                format!(
+                    "{} {}",
+                    number.unwrap_or_default(),
+                    status.unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+            ),
+        ),
+        I::Household {
+            id,
+            relation,
+            joined_on,
+            left_on,
+            ..
+        } => (
+            TimelineKind::Household,
+            id.to_string(),
+            relation,
+            vec![],
+            Some(format!(
+                "{} → {}",
+                joined_on.map(|d| d.to_string()).unwrap_or_default(),
+                left_on.map(|d| d.to_string()).unwrap_or_default()
+            )),
         ),
         I::Change(h) => (
             TimelineKind::Change,

@@ -7,6 +7,7 @@ pub(crate) mod dashboard;
 mod demo;
 mod dossier;
 mod health;
+mod housing;
 mod keys;
 mod partnership;
 mod qr;
@@ -99,6 +100,12 @@ enum Command {
     /// A person's consent to share, per partner and category.
     #[command(subcommand)]
     Consent(consent::ConsentCmd),
+    /// Households (ménages): their members, with the days they joined and left.
+    #[command(subcommand)]
+    Household(housing::HouseholdCmd),
+    /// The housing journey: periods from the street to a home, housing applications.
+    #[command(subcommand)]
+    Journey(housing::JourneyCmd),
     /// Health notes, for health professionals only: the team's health space.
     #[command(subcommand)]
     Health(health::HealthCmd),
@@ -1145,6 +1152,8 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Consent(cmd) => consent::run(&ctx, cmd)?,
+        Command::Household(cmd) => housing::household(&ctx, cmd)?,
+        Command::Journey(cmd) => housing::journey(&ctx, cmd)?,
         Command::Observation(ObservationCmd::Add {
             territory,
             team,

@@ -325,6 +325,9 @@ struct Words {
     referral: &'static str,
     consent: &'static str,
     health: &'static str,
+    period: &'static str,
+    application: &'static str,
+    household: &'static str,
     created: &'static str,
     changed: &'static str,
 }
@@ -335,6 +338,9 @@ const FR: Words = Words {
     referral: "ORIENTATION",
     consent: "CONSENTEMENT",
     health: "SANTÉ",
+    period: "PARCOURS",
+    application: "DEMANDE DE LOGEMENT",
+    household: "MÉNAGE",
     created: "FICHE créée",
     changed: "modification",
 };
@@ -345,6 +351,9 @@ const EN: Words = Words {
     referral: "REFERRAL",
     consent: "CONSENT",
     health: "HEALTH",
+    period: "JOURNEY",
+    application: "HOUSING APPLICATION",
+    household: "HOUSEHOLD",
     created: "RECORD created",
     changed: "changed",
 };
@@ -467,6 +476,66 @@ pub fn describe(item: &TimelineItem, lang: Lang) -> String {
                 "seen by a health professional (content for health professionals only)".into()
             }
         },
+        TimelineItem::Period {
+            situation,
+            started_on,
+            ended_on,
+            place,
+            ..
+        } => format!(
+            "{} {} → {}{}",
+            situation
+                .as_deref()
+                .map(|s| l(Vocab::Situation, s, lang))
+                .unwrap_or_default(),
+            started_on.map(|d| d.to_string()).unwrap_or_default(),
+            ended_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "…".into()),
+            place
+                .as_deref()
+                .map(|p| format!(" — {p}"))
+                .unwrap_or_default()
+        ),
+        TimelineItem::Application {
+            kind,
+            number,
+            status,
+            ..
+        } => format!(
+            "{}{} — {}",
+            kind.as_deref()
+                .map(|k| l(Vocab::ApplicationKind, k, lang))
+                .unwrap_or_default(),
+            number
+                .as_deref()
+                .map(|n| format!(" n° {n}"))
+                .unwrap_or_default(),
+            status
+                .as_deref()
+                .map(|s| l(Vocab::ApplicationStatus, s, lang))
+                .unwrap_or_default()
+        ),
+        TimelineItem::Household {
+            household,
+            relation,
+            joined_on,
+            left_on,
+            ..
+        } => format!(
+            "{} {} ({}) {} → {}",
+            match lang {
+                Lang::Fr => "ménage",
+                Lang::En => "household",
+            },
+            household.map(|h| h.to_string()).unwrap_or_default(),
+            relation
+                .as_deref()
+                .map(|r| l(Vocab::Relation, r, lang))
+                .unwrap_or_default(),
+            joined_on.map(|d| d.to_string()).unwrap_or_default(),
+            left_on.map(|d| d.to_string()).unwrap_or_else(|| "…".into()),
+        ),
         TimelineItem::Change(h) => {
             let kind = if h.field == "outcome" || h.field == "target" {
                 Kind::Referral
@@ -494,6 +563,9 @@ pub fn kind_word(
         TimelineItem::Referral { .. } => w.referral,
         TimelineItem::Consent { .. } => w.consent,
         TimelineItem::HealthContact { .. } => w.health,
+        TimelineItem::Period { .. } => w.period,
+        TimelineItem::Application { .. } => w.application,
+        TimelineItem::Household { .. } => w.household,
         TimelineItem::Change(h) if h.creation && h.record_id == person => w.created,
         TimelineItem::Change(_) => w.changed,
     }

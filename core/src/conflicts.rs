@@ -107,6 +107,23 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         Kind::HealthNote => format!("note de santé du {}", text("on").unwrap_or_default()),
         Kind::HealthContact => format!("suivi santé du {}", text("on").unwrap_or_default()),
         Kind::HealthProfile => "informations de santé".into(),
+        Kind::Household => text("label").unwrap_or_default(),
+        Kind::HouseholdMember => format!(
+            "membre d'un ménage depuis le {}",
+            text("joined_on").unwrap_or_default()
+        ),
+        Kind::JourneyPeriod => format!(
+            "période {} depuis le {}",
+            text("situation").unwrap_or_default(),
+            text("started_on").unwrap_or_default()
+        ),
+        Kind::HousingApplication => format!(
+            "demande {} {}",
+            text("application_kind").unwrap_or_default(),
+            text("number").unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
         Kind::PublishedReport => format!(
             "rapport du {} au {}",
             text("period_from").unwrap_or_default(),

@@ -23,6 +23,7 @@ pub mod fuzzing;
 pub mod history;
 pub mod identity;
 mod ids;
+pub mod journey;
 pub mod model;
 pub mod partnership;
 pub mod report;
@@ -44,7 +45,12 @@ pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use error::{ApiError, CoreError, Result};
 pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
+pub use journey::JourneyStep;
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
+pub use model::housing::{
+    Application, Concerns, Household, HouseholdMember, NewApplication, NewHousehold,
+    NewHouseholdMember, NewPeriod, Period,
+};
 pub use model::{
     Action, Consent, Encounter, HealthContact, HealthNote, HealthProfile, NewAction, NewConsent,
     NewEncounter, NewHealthNote, NewObservation, NewPerson, NewReferral, Observation, Person,
@@ -53,6 +59,7 @@ pub use model::{
 pub use store::duplicates::{LikelyDuplicate, OpenFollowUp, BIRTH_YEAR_SLACK};
 pub use store::export;
 pub use store::health::health_store_key;
+pub use store::housing::{HouseholdSummary, HouseholdView, MemberView};
 pub use store::purpose::{partnership_store_key, Purpose};
 pub use store::retention::{RetentionDue, RetentionReview};
 pub use store::statistics::{statistics_store_key, PublishedReport};

@@ -43,6 +43,21 @@ pub struct Report {
     /// space) and the distinct persons they saw.
     pub health_contacts: Figure,
     pub health_persons: Figure,
+    /// Households with a member met in the period, by size ("1" to "4", "5+"), and those with
+    /// children.
+    pub households_met: Figure,
+    pub household_sizes: BTreeMap<String, Figure>,
+    pub households_with_children: Figure,
+    /// Moves out of the street (street, squat, car), by the situation moved to: a household
+    /// counts once, whatever its size.
+    pub street_exits: BTreeMap<String, Figure>,
+    /// Moves into a home (social or private housing, supported housing), and out of one.
+    pub housed: Figure,
+    pub homes_lost: Figure,
+    /// The median number of days from first contact to a home, over those housed in the period.
+    pub days_to_housing: Figure,
+    /// Housing applications filed in the period, by kind.
+    pub applications: BTreeMap<String, Figure>,
 }
 
 fn pair(
@@ -99,25 +114,39 @@ impl Store {
             situation_changes: pair(&c.situations, &p.situations),
             health_contacts: f(c.health_contacts, p.health_contacts),
             health_persons: f(c.health_persons, p.health_persons),
+            households_met: f(c.housing.households_met, p.housing.households_met),
+            household_sizes: pair(&c.housing.household_sizes, &p.housing.household_sizes),
+            households_with_children: f(
+                c.housing.households_with_children,
+                p.housing.households_with_children,
+            ),
+            street_exits: pair(&c.housing.street_exits, &p.housing.street_exits),
+            housed: f(c.housing.housed, p.housing.housed),
+            homes_lost: f(c.housing.homes_lost, p.housing.homes_lost),
+            days_to_housing: f(c.housing.days_to_housing, p.housing.days_to_housing),
+            applications: pair(&c.housing.applications, &p.housing.applications),
         })
     }
 }
 
 /// The breakdowns of a report in its flat form ([`Report::figures`]): a short prefix per map.
-const BREAKDOWNS: [&str; 5] = ["s", "n", "t", "o", "c"];
+const BREAKDOWNS: [&str; 8] = ["s", "n", "t", "o", "c", "h", "x", "a"];
 
 impl Report {
-    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 5] {
+    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 8] {
         [
             &self.services,
             &self.needs,
             &self.referrals_by_target,
             &self.referrals_by_outcome,
             &self.situation_changes,
+            &self.household_sizes,
+            &self.street_exits,
+            &self.applications,
         ]
     }
 
-    fn headlines(&self) -> [(&'static str, Figure); 9] {
+    fn headlines(&self) -> [(&'static str, Figure); 14] {
         [
             ("encounters", self.encounters),
             ("persons_met", self.persons_met),
@@ -128,13 +157,19 @@ impl Report {
             ("actions_overdue", self.actions_overdue),
             ("health_contacts", self.health_contacts),
             ("health_persons", self.health_persons),
+            ("households_met", self.households_met),
+            ("households_with_children", self.households_with_children),
+            ("housed", self.housed),
+            ("homes_lost", self.homes_lost),
+            ("days_to_housing", self.days_to_housing),
         ]
     }
 
     /// The report's figures as a flat map, what a statistics space receives: a headline's name
     /// (`encounters`) or a breakdown's prefix and code (`s.food` for a service, `n.` needs,
-    /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes) -> "current
-    /// previous". Codes only: nothing nominative.
+    /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes, `h.` household
+    /// sizes, `x.` exits from the street, `a.` housing applications) -> "current previous".
+    /// Codes only: nothing nominative.
     pub fn figures(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (name, f) in self.headlines() {
@@ -181,6 +216,14 @@ impl Report {
             situation_changes: BTreeMap::new(),
             health_contacts: Figure::default(),
             health_persons: Figure::default(),
+            households_met: Figure::default(),
+            household_sizes: BTreeMap::new(),
+            households_with_children: Figure::default(),
+            street_exits: BTreeMap::new(),
+            housed: Figure::default(),
+            homes_lost: Figure::default(),
+            days_to_housing: Figure::default(),
+            applications: BTreeMap::new(),
         };
         for (key, value) in figures {
             let mut parts = value.split(' ').map(str::parse::<i64>);
@@ -198,6 +241,9 @@ impl Report {
                         "t" => &mut r.referrals_by_target,
                         "o" => &mut r.referrals_by_outcome,
                         "c" => &mut r.situation_changes,
+                        "h" => &mut r.household_sizes,
+                        "x" => &mut r.street_exits,
+                        "a" => &mut r.applications,
                         _ => return Err(bad(key)),
                     };
                     map.entry(code.to_string()).or_default()
@@ -213,6 +259,11 @@ impl Report {
                     "actions_overdue" => &mut r.actions_overdue,
                     "health_contacts" => &mut r.health_contacts,
                     "health_persons" => &mut r.health_persons,
+                    "households_met" => &mut r.households_met,
+                    "households_with_children" => &mut r.households_with_children,
+                    "housed" => &mut r.housed,
+                    "homes_lost" => &mut r.homes_lost,
+                    "days_to_housing" => &mut r.days_to_housing,
                     _ => return Err(bad(key)),
                 },
             };
@@ -264,6 +315,25 @@ impl Report {
                 }
                 if let Some(i) = complementary(&section.lines, |f| f.previous) {
                     cells[i][1] = SECRET.to_string();
+                }
+            }
+            if section.key == "journey" {
+                // A median of days is no count: it is shown when enough were housed for it not
+                // to be one person's, hidden otherwise.
+                let median = |days: i64, housed: i64| {
+                    if housed < SMALL_COUNT {
+                        SECRET.to_string()
+                    } else {
+                        days.to_string()
+                    }
+                };
+                for (line, cell) in section.lines.iter().zip(cells.iter_mut()) {
+                    if line.key == "days_to_housing" {
+                        *cell = [
+                            median(line.figure.current, self.housed.current),
+                            median(line.figure.previous, self.housed.previous),
+                        ];
+                    }
                 }
             }
             for (line, [current, previous]) in section.lines.into_iter().zip(cells) {
@@ -415,6 +485,86 @@ impl Report {
                 title: words("Changements de situation", "Situation changes"),
                 breakdown: true,
                 lines: changes,
+            },
+            Section {
+                key: "households",
+                title: words("Ménages rencontrés", "Households met"),
+                breakdown: false,
+                lines: fixed(&[
+                    (
+                        "households_met",
+                        "Ménages dont un membre a été rencontré",
+                        "Households with a member met",
+                        self.households_met,
+                    ),
+                    (
+                        "with_children",
+                        "dont avec enfants",
+                        "of which with children",
+                        self.households_with_children,
+                    ),
+                ]),
+            },
+            Section {
+                key: "household_sizes",
+                title: words("Ménages par taille", "Households by size"),
+                breakdown: true,
+                lines: self
+                    .household_sizes
+                    .iter()
+                    .map(|(size, figure)| Line {
+                        key: size.clone(),
+                        label: match (lang, size.as_str()) {
+                            (Lang::Fr, "1") => "1 personne".to_string(),
+                            (Lang::En, "1") => "1 person".to_string(),
+                            (Lang::Fr, "5+") => "5 personnes ou plus".to_string(),
+                            (Lang::En, "5+") => "5 persons or more".to_string(),
+                            (Lang::Fr, n) => format!("{n} personnes"),
+                            (Lang::En, n) => format!("{n} persons"),
+                        },
+                        figure: *figure,
+                    })
+                    .collect(),
+            },
+            Section {
+                key: "journey",
+                title: words("Parcours vers le logement", "Journeys to a home"),
+                breakdown: false,
+                lines: fixed(&[
+                    (
+                        "housed",
+                        "Entrées dans un logement (un ménage compte une fois)",
+                        "Moves into a home (a household counts once)",
+                        self.housed,
+                    ),
+                    (
+                        "homes_lost",
+                        "Logements perdus (ruptures)",
+                        "Homes lost",
+                        self.homes_lost,
+                    ),
+                    (
+                        "days_to_housing",
+                        "Jours du premier contact au logement (médiane)",
+                        "Days from first contact to a home (median)",
+                        self.days_to_housing,
+                    ),
+                ]),
+            },
+            Section {
+                key: "street_exits",
+                title: words("Sorties de la rue, vers", "Exits from the street, to"),
+                breakdown: true,
+                lines: coded(Vocab::Situation, &self.street_exits),
+            },
+            Section {
+                key: "applications",
+                title: words(
+                    "Demandes de logement déposées",
+                    "Housing applications filed",
+                ),
+                breakdown: true,
+                lines: coded(Vocab::ApplicationKind, &self.applications),
             },
             Section {
                 key: "actions",

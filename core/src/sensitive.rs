@@ -1,5 +1,5 @@
-//! What reveals health (GDPR article 9: health, including mental health and addiction) among
-//! the codes and fields the records hold, defined once: pseudonymised exports leave it out
+//! What reveals health (GDPR article 9: health, including mental health and addiction), or a
+//! criminal conviction (article 10), among the codes and fields the records hold, defined once: pseudonymised exports leave it out
 //! unless asked (`ExportOptions::include_sensitive`).
 //!
 //! A code an organisation added (`code add`), or one this build does not know (written by a
@@ -26,6 +26,14 @@ pub const SENSITIVE_CODES: &[(Vocab, &str)] = &[
     (Vocab::ReferralTarget, "pass_health"),
     // A health appointment to arrange reveals a health problem.
     (Vocab::ActionCategory, "health_appointment"),
+    // A period of the housing journey spent in hospital, or one that ended with a
+    // hospitalisation, reveals a health problem.
+    (Vocab::Situation, "hospital"),
+    (Vocab::PeriodEnd, "hospital"),
+    // A period in prison, or one that ended with imprisonment, reveals a criminal conviction or
+    // proceedings (GDPR article 10), which is as protected.
+    (Vocab::Situation, "prison"),
+    (Vocab::PeriodEnd, "prison"),
 ];
 
 /// The fields that reveal health whatever their value, each with why.

@@ -55,6 +55,29 @@ pub enum TimelineItem {
     /// A health professional saw the person that day: the content is in the health space,
     /// which only health professionals' devices read.
     HealthContact { id: RecordId, on: Option<NaiveDate> },
+    /// A period of the person's housing journey was recorded.
+    Period {
+        id: RecordId,
+        situation: Option<String>,
+        started_on: Option<NaiveDate>,
+        ended_on: Option<NaiveDate>,
+        place: Option<String>,
+    },
+    /// A housing application was recorded.
+    Application {
+        id: RecordId,
+        kind: Option<String>,
+        number: Option<String>,
+        status: Option<String>,
+    },
+    /// The person joined a household.
+    Household {
+        id: RecordId,
+        household: Option<RecordId>,
+        relation: Option<String>,
+        joined_on: Option<NaiveDate>,
+        left_on: Option<NaiveDate>,
+    },
     /// A change to the person's record, or to an action, referral or consent about them.
     Change(HistoryEntry),
 }
@@ -162,6 +185,11 @@ impl Store {
                         .and_then(|s| r.get(s))
                         .map(|v| v.to_string())
                 };
+                let date = |f: &str| {
+                    text(f)
+                        .as_deref()
+                        .and_then(crate::model::fields::parse_date)
+                };
                 if let Some(first) = history.first() {
                     let item = match kind {
                         Kind::Action => TimelineItem::Action {
@@ -188,6 +216,26 @@ impl Store {
                             on: text("on")
                                 .as_deref()
                                 .and_then(crate::model::fields::parse_date),
+                        },
+                        Kind::JourneyPeriod => TimelineItem::Period {
+                            id,
+                            situation: text("situation"),
+                            started_on: date("started_on"),
+                            ended_on: date("ended_on"),
+                            place: text("place"),
+                        },
+                        Kind::HousingApplication => TimelineItem::Application {
+                            id,
+                            kind: text("application_kind"),
+                            number: text("number"),
+                            status: text("status"),
+                        },
+                        Kind::HouseholdMember => TimelineItem::Household {
+                            id,
+                            household: text("household").and_then(|h| h.parse().ok()),
+                            relation: text("relation"),
+                            joined_on: date("joined_on"),
+                            left_on: date("left_on"),
                         },
                         _ => TimelineItem::Referral {
                             id,

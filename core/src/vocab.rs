@@ -25,6 +25,10 @@ pub enum Vocab {
     ConsentCategory,
     ConsentHow,
     HealthCategory,
+    Relation,
+    PeriodEnd,
+    ApplicationKind,
+    ApplicationStatus,
 }
 
 /// One code of a list, with its labels.
@@ -62,13 +66,98 @@ const SITUATION: &[Term] = &[
         "emergency shelter",
     ),
     t("hotel", "hôtel", "hotel"),
+    t("chrs", "CHRS", "CHRS (shelter with social support)"),
     t(
         "supported_housing",
         "logement accompagné",
         "supported housing",
     ),
+    t("residence_sociale", "résidence sociale", "social residence"),
+    t("pension_de_famille", "pension de famille", "boarding house"),
+    t(
+        "intermediation_locative",
+        "intermédiation locative",
+        "rental intermediation",
+    ),
     t("social_housing", "logement social", "social housing"),
+    t("private_housing", "logement privé", "private housing"),
+    t("hospital", "hôpital", "hospital"),
+    t("prison", "prison", "prison"),
     t("other", "autre", "other"),
+];
+
+/// The situations that are the street itself: leaving one of them for another situation is an
+/// exit from the street in the report.
+pub const STREET_SITUATIONS: &[&str] = &["street", "squat", "car"];
+
+/// The situations that are a home of one's own (with a lease, or supported housing): entering
+/// one of them is being housed, leaving it for another situation is a home lost.
+pub const HOUSING_SITUATIONS: &[&str] = &[
+    "supported_housing",
+    "residence_sociale",
+    "pension_de_famille",
+    "intermediation_locative",
+    "social_housing",
+    "private_housing",
+];
+
+/// How a member of a household is related to its reference person.
+const RELATION: &[Term] = &[
+    t("reference", "personne de référence", "reference person"),
+    t("partner", "conjoint·e", "partner"),
+    t("child", "enfant", "child"),
+    t("parent", "parent", "parent"),
+    t("sibling", "frère ou sœur", "sibling"),
+    t("other", "autre", "other"),
+];
+
+/// Why a period of a housing journey ended.
+const PERIOD_END: &[Term] = &[
+    t(
+        "moved_on",
+        "orientation vers une autre solution",
+        "moved on",
+    ),
+    t("end_of_stay", "fin de prise en charge", "end of stay"),
+    t("exclusion", "exclusion", "exclusion"),
+    t("left", "départ volontaire", "left of their own accord"),
+    t("eviction", "expulsion", "eviction"),
+    t("rent_arrears", "impayés de loyer", "rent arrears"),
+    t("hospital", "hospitalisation", "hospitalisation"),
+    t("prison", "incarcération", "imprisonment"),
+    t("other", "autre", "other"),
+];
+
+/// The kind of a housing application.
+const APPLICATION_KIND: &[Term] = &[
+    t(
+        "siao_insertion",
+        "demande SIAO insertion",
+        "SIAO application (housing)",
+    ),
+    t(
+        "siao_urgence",
+        "demande SIAO urgence / 115",
+        "SIAO emergency application",
+    ),
+    t(
+        "social_housing",
+        "demande de logement social",
+        "social housing application",
+    ),
+    t("dalo", "recours DALO", "DALO claim (right to housing)"),
+    t("other", "autre", "other"),
+];
+
+/// Where a housing application stands.
+const APPLICATION_STATUS: &[Term] = &[
+    t("preparing", "en préparation", "being prepared"),
+    t("filed", "déposée", "filed"),
+    t("in_review", "en commission", "in review"),
+    t("accepted", "acceptée", "accepted"),
+    t("refused", "refusée", "refused"),
+    t("housed", "relogé·e", "housed"),
+    t("closed", "close", "closed"),
 ];
 
 const NEED: &[Term] = &[
@@ -221,7 +310,7 @@ const HEALTH_CATEGORY: &[Term] = &[
 ];
 
 impl Vocab {
-    pub const ALL: [Vocab; 15] = [
+    pub const ALL: [Vocab; 19] = [
         Vocab::Gender,
         Vocab::AlertLevel,
         Vocab::Situation,
@@ -237,6 +326,10 @@ impl Vocab {
         Vocab::ConsentCategory,
         Vocab::ConsentHow,
         Vocab::HealthCategory,
+        Vocab::Relation,
+        Vocab::PeriodEnd,
+        Vocab::ApplicationKind,
+        Vocab::ApplicationStatus,
     ];
 
     /// The built-in codes of this list.
@@ -257,6 +350,10 @@ impl Vocab {
             Vocab::ConsentCategory => CONSENT_CATEGORY,
             Vocab::ConsentHow => CONSENT_HOW,
             Vocab::HealthCategory => HEALTH_CATEGORY,
+            Vocab::Relation => RELATION,
+            Vocab::PeriodEnd => PERIOD_END,
+            Vocab::ApplicationKind => APPLICATION_KIND,
+            Vocab::ApplicationStatus => APPLICATION_STATUS,
         }
     }
 
@@ -278,6 +375,10 @@ impl Vocab {
             Vocab::ConsentCategory => "consent_category",
             Vocab::ConsentHow => "consent_how",
             Vocab::HealthCategory => "health_category",
+            Vocab::Relation => "relation",
+            Vocab::PeriodEnd => "period_end",
+            Vocab::ApplicationKind => "application_kind",
+            Vocab::ApplicationStatus => "application_status",
         }
     }
 

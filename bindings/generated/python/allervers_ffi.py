@@ -5589,7 +5589,22 @@ class TimelineKind(enum.Enum):
     health space).
 """
     
-    CHANGE = 5
+    PERIOD = 5
+    """
+    A period of the housing journey (its situation in `title`, its days in `notes`).
+"""
+    
+    APPLICATION = 6
+    """
+    A housing application (its kind in `title`, its number and status in `notes`).
+"""
+    
+    HOUSEHOLD = 7
+    """
+    The person joined a household (the relation in `title`, the days in `notes`).
+"""
+    
+    CHANGE = 8
     
 
 
@@ -5608,6 +5623,12 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
         if variant == 5:
             return TimelineKind.HEALTH_CONTACT
         if variant == 6:
+            return TimelineKind.PERIOD
+        if variant == 7:
+            return TimelineKind.APPLICATION
+        if variant == 8:
+            return TimelineKind.HOUSEHOLD
+        if variant == 9:
             return TimelineKind.CHANGE
         raise InternalError("Raw enum value doesn't match any cases")
 
@@ -5622,6 +5643,12 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
         if value == TimelineKind.CONSENT:
             return
         if value == TimelineKind.HEALTH_CONTACT:
+            return
+        if value == TimelineKind.PERIOD:
+            return
+        if value == TimelineKind.APPLICATION:
+            return
+        if value == TimelineKind.HOUSEHOLD:
             return
         if value == TimelineKind.CHANGE:
             return
@@ -5639,8 +5666,14 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
             buf.write_i32(4)
         if value == TimelineKind.HEALTH_CONTACT:
             buf.write_i32(5)
-        if value == TimelineKind.CHANGE:
+        if value == TimelineKind.PERIOD:
             buf.write_i32(6)
+        if value == TimelineKind.APPLICATION:
+            buf.write_i32(7)
+        if value == TimelineKind.HOUSEHOLD:
+            buf.write_i32(8)
+        if value == TimelineKind.CHANGE:
+            buf.write_i32(9)
 
 
 

@@ -7652,6 +7652,18 @@ public enum TimelineKind: Equatable, Hashable {
      * health space).
      */
     case healthContact
+    /**
+     * A period of the housing journey (its situation in `title`, its days in `notes`).
+     */
+    case period
+    /**
+     * A housing application (its kind in `title`, its number and status in `notes`).
+     */
+    case application
+    /**
+     * The person joined a household (the relation in `title`, the days in `notes`).
+     */
+    case household
     case change
 
 
@@ -7684,7 +7696,13 @@ public struct FfiConverterTypeTimelineKind: FfiConverterRustBuffer {
         
         case 5: return .healthContact
         
-        case 6: return .change
+        case 6: return .period
+        
+        case 7: return .application
+        
+        case 8: return .household
+        
+        case 9: return .change
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7714,8 +7732,20 @@ public struct FfiConverterTypeTimelineKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(5))
         
         
-        case .change:
+        case .period:
             writeInt(&buf, Int32(6))
+        
+        
+        case .application:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .household:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .change:
+            writeInt(&buf, Int32(9))
         
         }
     }

@@ -312,6 +312,47 @@ fn row(e: &TimelineEntry, extra: &[ExtraTerm], lang: Lang) -> TimelineRow {
         TimelineItem::HealthContact { .. } => {
             (t(lang, "health_contact").to_string(), String::new())
         }
+        TimelineItem::Period {
+            situation,
+            started_on,
+            ended_on,
+            place,
+            ..
+        } => (
+            t(lang, "period").to_string(),
+            join(vec![
+                l(Vocab::Situation, situation),
+                started_on.map(|d| d.to_string()),
+                ended_on.map(|d| format!("{} {d}", t(lang, "until"))),
+                place.clone(),
+            ]),
+        ),
+        TimelineItem::Application {
+            kind,
+            number,
+            status,
+            ..
+        } => (
+            t(lang, "application").to_string(),
+            join(vec![
+                l(Vocab::ApplicationKind, kind),
+                number.clone(),
+                l(Vocab::ApplicationStatus, status),
+            ]),
+        ),
+        TimelineItem::Household {
+            relation,
+            joined_on,
+            left_on,
+            ..
+        } => (
+            t(lang, "household").to_string(),
+            join(vec![
+                l(Vocab::Relation, relation),
+                joined_on.map(|d| d.to_string()),
+                left_on.map(|d| format!("{} {d}", t(lang, "left_on"))),
+            ]),
+        ),
         TimelineItem::Change(h) => change_row(h, extra, lang),
     };
     TimelineRow {

@@ -43,10 +43,22 @@ pub enum Kind {
     /// That a partner's device carried out an erasure order of its partnership space: the
     /// order's place in the control log, the device, when.
     ErasureAck,
+    /// A household (ménage): its name, the members not recorded as persons, pets
+    /// (`model/housing.rs`). Who belongs to it is said by `HouseholdMember` records.
+    Household,
+    /// That a person belongs to a household, with their relation to its reference person, from
+    /// a day and until a day: a person leaves one household and joins another with dates.
+    HouseholdMember,
+    /// One period of a person's or a household's housing journey: a situation (street, shelter,
+    /// social housing...), from a day until a day, where, and why it ended (`journey.rs`).
+    JourneyPeriod,
+    /// A housing application (SIAO, social housing with its number, DALO), its steps and
+    /// outcome, for a person or a household.
+    HousingApplication,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -62,6 +74,10 @@ impl Kind {
         Kind::Projection,
         Kind::SharedAssessment,
         Kind::ErasureAck,
+        Kind::Household,
+        Kind::HouseholdMember,
+        Kind::JourneyPeriod,
+        Kind::HousingApplication,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +97,10 @@ impl Kind {
             Kind::Projection => "projection",
             Kind::SharedAssessment => "shared_assessment",
             Kind::ErasureAck => "erasure_ack",
+            Kind::Household => "household",
+            Kind::HouseholdMember => "household_member",
+            Kind::JourneyPeriod => "journey_period",
+            Kind::HousingApplication => "housing_application",
         }
     }
 
@@ -106,6 +126,10 @@ impl Kind {
             Kind::Projection => PROJECTION,
             Kind::SharedAssessment => SHARED_ASSESSMENT,
             Kind::ErasureAck => ERASURE_ACK,
+            Kind::Household => HOUSEHOLD,
+            Kind::HouseholdMember => HOUSEHOLD_MEMBER,
+            Kind::JourneyPeriod => JOURNEY_PERIOD,
+            Kind::HousingApplication => HOUSING_APPLICATION,
         }
     }
 
@@ -456,6 +480,66 @@ const ERASURE_ACK: &[FieldSpec] = &[
     ),
     f("device", T::Text, "appareil"),
     f("at", T::Time(Horizon::Past), "effacé le"),
+];
+
+/// A household: who belongs to it is said by its members' `HouseholdMember` records, so that
+/// two devices adding members offline keep both; what is here is the household itself.
+const HOUSEHOLD: &[FieldSpec] = &[
+    f("label", T::Text, "nom du ménage"),
+    f(
+        "unrecorded_members",
+        T::Int { min: 0, max: 30 },
+        "personnes du ménage non enregistrées",
+    ),
+    f(
+        "unrecorded_children",
+        T::Int { min: 0, max: 30 },
+        "dont enfants",
+    ),
+    f("pets", T::Text, "animaux"),
+    f("notes", T::Text, "notes"),
+    f("custom", T::TextMap, "champs libres"),
+];
+
+/// That a person belongs to a household: their relation to its reference person, and when they
+/// joined and left it.
+const HOUSEHOLD_MEMBER: &[FieldSpec] = &[
+    f("household", T::Ref(Kind::Household), "ménage"),
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("relation", T::Code(Vocab::Relation), "lien"),
+    f("joined_on", T::Date(Horizon::Past), "arrivée le"),
+    f("left_on", T::Date(Horizon::Past), "départ le"),
+    f("left_reason", T::Text, "motif du départ"),
+];
+
+/// One period of a housing journey, a person's or a household's.
+const JOURNEY_PERIOD: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("household", T::Ref(Kind::Household), "ménage"),
+    f("situation", T::Code(Vocab::Situation), "situation"),
+    f("started_on", T::Date(Horizon::Past), "depuis le"),
+    f("ended_on", T::Date(Horizon::Past), "jusqu'au"),
+    f("place", T::Text, "lieu ou structure"),
+    f("end_reason", T::Code(Vocab::PeriodEnd), "fin de la période"),
+    f("notes", T::Text, "notes"),
+];
+
+/// A housing application, a person's or a household's: its steps are comments (who, when,
+/// what), its outcome a status and a text.
+const HOUSING_APPLICATION: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("household", T::Ref(Kind::Household), "ménage"),
+    f(
+        "application_kind",
+        T::Code(Vocab::ApplicationKind),
+        "type de demande",
+    ),
+    f("number", T::Text, "numéro de la demande"),
+    f("filed_on", T::Date(Horizon::Past), "déposée le"),
+    f("renew_by", T::Date(Horizon::Plan), "à renouveler avant le"),
+    f("status", T::Code(Vocab::ApplicationStatus), "état"),
+    f("outcome", T::Text, "suite donnée"),
+    f("steps", T::Comments, "étapes"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

@@ -3,6 +3,7 @@
 //! [`schema`]; views are read back from the record documents.
 
 pub mod fields;
+pub mod housing;
 pub(crate) mod rules;
 
 use std::collections::BTreeMap;
@@ -764,4 +765,8 @@ pub enum Record {
     HealthNote(HealthNote),
     HealthContact(HealthContact),
     HealthProfile(HealthProfile),
+    Household(housing::Household),
+    HouseholdMember(housing::HouseholdMember),
+    JourneyPeriod(housing::Period),
+    HousingApplication(housing::Application),
 }

@@ -132,6 +132,48 @@ pub(crate) fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> 
                 None => Ok(()),
             }
         }
+        Kind::Household if !present("label") => Err(CoreError::invalid("label", "is empty")),
+        Kind::HouseholdMember => {
+            for field in ["household", "person", "relation", "joined_on"] {
+                if !present(field) {
+                    return Err(CoreError::invalid(field, "is required"));
+                }
+            }
+            in_order(kind, r, "joined_on", "left_on")
+        }
+        Kind::JourneyPeriod | Kind::HousingApplication => {
+            if present("person") == present("household") {
+                return Err(CoreError::invalid(
+                    "person",
+                    "concerns one person or one household: give one of them",
+                ));
+            }
+            let required: &[&str] = if kind == Kind::JourneyPeriod {
+                &["situation", "started_on"]
+            } else {
+                &["application_kind"]
+            };
+            if let Some(field) = required.iter().find(|f| !present(f)) {
+                return Err(CoreError::invalid(*field, "is required"));
+            }
+            if kind == Kind::JourneyPeriod {
+                in_order(kind, r, "started_on", "ended_on")
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// That the date of `last` is not before the date of `first`, when both are set.
+fn in_order(kind: Kind, r: &impl RuleFields, first: &str, last: &str) -> Result<()> {
+    let date = |name: &str| match kind.field(name).ok().and_then(|s| r.value(s)) {
+        Some(Value::Date(d)) => Some(d),
+        _ => None,
+    };
+    match (date(first), date(last)) {
+        (Some(a), Some(b)) if b < a => Err(CoreError::invalid(last, format!("is before {first}"))),
         _ => Ok(()),
     }
 }

@@ -257,6 +257,18 @@ impl Store {
             Kind::Person => vec![id],
             Kind::Action => self.action(id)?.person.into_iter().collect(),
             Kind::Referral => self.referral(id)?.person.into_iter().collect(),
+            Kind::HouseholdMember => self.household_member(id)?.person.into_iter().collect(),
+            Kind::JourneyPeriod => match self.period(id)?.concerns {
+                Some(crate::Concerns::Person(p)) => vec![p],
+                Some(crate::Concerns::Household(h)) => self.household_persons(h)?,
+                None => Vec::new(),
+            },
+            Kind::HousingApplication => match self.application(id)?.concerns {
+                Some(crate::Concerns::Person(p)) => vec![p],
+                Some(crate::Concerns::Household(h)) => self.household_persons(h)?,
+                None => Vec::new(),
+            },
+            Kind::Household => self.household_persons(id)?,
             Kind::Consent => self.consent(id)?.person.into_iter().collect(),
             Kind::HealthNote => self
                 .read(id, Kind::HealthNote, |r| {

@@ -26,6 +26,8 @@ pub(crate) struct Period {
     /// Health contacts (a health professional saw someone) and the distinct persons seen.
     pub(crate) health_contacts: i64,
     pub(crate) health_persons: i64,
+    /// Households, journeys and housing applications (`housing.rs`).
+    pub(crate) housing: super::housing_report::HousingFigures,
 }
 
 fn day_ms(d: NaiveDate) -> i64 {
@@ -50,10 +52,12 @@ pub(crate) fn period(
     let mut p = Period::default();
     // Records merged into another person count as that person (`merge.rs`).
     let groups = super::merge::Groups::load(conn)?;
-    let mut met = BTreeSet::new();
+    // Each person met, with the day they were first met in the period.
+    let mut met: BTreeMap<RecordId, NaiveDate> = BTreeMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT persons, anonymous_count, services FROM encounters
-         WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)",
+        "SELECT persons, anonymous_count, services, occurred_at FROM encounters
+         WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)
+         ORDER BY occurred_at",
     )?;
     let mut rows = stmt.query(params![start, end, team])?;
     while let Some(row) = rows.next()? {
@@ -72,13 +76,15 @@ pub(crate) fn period(
             .filter(|s| !s.is_empty())
         {
             if let Ok(id) = id.parse::<RecordId>() {
-                met.insert(groups.root(id));
+                let day = chrono::DateTime::from_timestamp_millis(row.get::<_, i64>(3)?)
+                    .map_or(from, |t| t.date_naive());
+                met.entry(groups.root(id)).or_insert(day);
             }
         }
     }
     p.persons_met = met.len() as i64;
     let mut needs = conn.prepare_cached("SELECT needs FROM persons WHERE record_id = ?1")?;
-    for id in &met {
+    for id in met.keys() {
         // A merged person's needs are those of every record merged in, each counted once.
         let mut theirs = BTreeSet::new();
         for record in groups.group(*id) {
@@ -154,7 +160,7 @@ pub(crate) fn period(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT s.from_situation, s.to_situation FROM situation_changes s
          LEFT JOIN persons p ON p.record_id = s.person_id
-         WHERE s.at >= ?1 AND s.at < ?2 AND {}",
+         WHERE s.at >= ?1 AND s.at < ?2 AND s.from_situation != '' AND {}",
         team_clause("coalesce(p.teams, '')")
     ))?;
     let mut rows = stmt.query(params![start, end, team])?;
@@ -176,5 +182,6 @@ pub(crate) fn period(
         .query_row(params![from_s, to_s, team], |r| Ok((r.get(0)?, r.get(1)?)))?;
     p.health_contacts = contacts;
     p.health_persons = persons;
+    p.housing = super::housing_report::housing_figures(conn, &groups, from, to, team, &met)?;
     Ok(p)
 }

@@ -63,6 +63,9 @@ pub(crate) fn refers_to_erased(
         Kind::HealthContact => Some("health_contacts"),
         Kind::HealthProfile => Some("health_profiles"),
         Kind::SharedAssessment => Some("shared_assessments"),
+        Kind::HouseholdMember => Some("household_members"),
+        Kind::JourneyPeriod => Some("journey_periods"),
+        Kind::HousingApplication => Some("housing_applications"),
         _ => None,
     };
     let sql = match (kind, table) {
@@ -194,6 +197,10 @@ pub(crate) fn delete(
             "DELETE FROM health_profiles WHERE record_id = ?1",
             "DELETE FROM projections WHERE record_id = ?1",
             "DELETE FROM shared_assessments WHERE record_id = ?1",
+            "DELETE FROM households WHERE record_id = ?1",
+            "DELETE FROM household_members WHERE record_id = ?1",
+            "DELETE FROM journey_periods WHERE record_id = ?1",
+            "DELETE FROM housing_applications WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",

@@ -232,8 +232,9 @@ pub(crate) fn refresh(
 }
 
 /// Writes a `situation_changes` row for each change of a person's document past `since` (the
-/// heads before these changes arrived) that moved the situation from one value to another: the
-/// value the change saw (at its dependencies) and the value it left, at the change's own time.
+/// heads before these changes arrived) that moved the situation from one value (or none, an
+/// empty `from`) to another: the value the change saw (at its dependencies) and the value it
+/// left, at the change's own time.
 /// The rows follow from the changes alone, so every device that holds the same changes holds the
 /// same rows, whatever order and batches they arrived in (a device restoring a person's whole
 /// history writes every step of it).
@@ -262,9 +263,16 @@ fn situation_changes(
         .map(|m| (m.hash, m.deps, m.timestamp))
         .collect();
     for (hash, deps, timestamp) in changes {
-        let (Some(from), Some(to)) = (at(doc, &deps), at(doc, &[hash])) else {
+        // The creation's situation is the person's first step, from their creation
+        // (`store/housing.rs`): a device writes no row for the person it creates.
+        if deps.is_empty() {
+            continue;
+        }
+        let Some(to) = at(doc, &[hash]) else {
             continue;
         };
+        // A situation given for the first time moves from none (an empty `from`).
+        let from = at(doc, &deps).unwrap_or_default();
         if from != to {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO situation_changes (at, person_id, from_situation, to_situation)
@@ -541,6 +549,76 @@ fn write(
                 f.created_at(now_ms)
             ])?;
         }
+        Kind::Household => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO households (record_id, label, unrecorded_members,
+                    unrecorded_children, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                key,
+                f.text("label"),
+                f.int("unrecorded_members"),
+                f.int("unrecorded_children"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::HouseholdMember => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO household_members (record_id, household_id, person_id,
+                    relation, joined_on, left_on, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                key,
+                f.reference("household").map(|h| h.as_bytes().to_vec()),
+                f.person_ref(),
+                f.text("relation"),
+                f.text("joined_on"),
+                f.text("left_on"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::JourneyPeriod => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO journey_periods (record_id, person_id, household_id,
+                    situation, started_on, ended_on, place, end_reason, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.reference("household").map(|h| h.as_bytes().to_vec()),
+                f.text("situation"),
+                f.text("started_on"),
+                f.text("ended_on"),
+                f.text("place"),
+                f.text("end_reason"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::HousingApplication => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO housing_applications (record_id, person_id, household_id,
+                    application_kind, number, filed_on, renew_by, status, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.reference("household").map(|h| h.as_bytes().to_vec()),
+                f.text("application_kind"),
+                f.text("number"),
+                f.text("filed_on"),
+                f.text("renew_by"),
+                f.text("status"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
         Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
@@ -588,6 +666,10 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::Projection => Some("projections"),
         Kind::SharedAssessment => Some("shared_assessments"),
         Kind::ErasureAck => Some("erasure_acks"),
+        Kind::Household => Some("households"),
+        Kind::HouseholdMember => Some("household_members"),
+        Kind::JourneyPeriod => Some("journey_periods"),
+        Kind::HousingApplication => Some("housing_applications"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;
@@ -736,6 +818,10 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("projections", &[]),
     ("shared_assessments", &[]),
     ("erasure_acks", &[]),
+    ("households", &[]),
+    ("household_members", &[]),
+    ("journey_periods", &[]),
+    ("housing_applications", &[]),
 ];
 
 impl crate::Store {

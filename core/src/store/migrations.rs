@@ -527,6 +527,64 @@ ALTER TABLE persons ADD COLUMN merged_root BLOB;
 CREATE INDEX persons_merged_into ON persons(merged_into) WHERE merged_into IS NOT NULL;
 CREATE INDEX persons_merged_root ON persons(merged_root) WHERE merged_root IS NOT NULL;
 "#,
+    // 17: the housing journey. Households and their members (a person's membership, with its
+    // dates), the periods of a person's or a household's journey, and housing applications.
+    // The periods before this version are read from `situation_changes`, the same on every
+    // replica (`journey.rs`): nothing is written for them.
+    r#"
+CREATE TABLE households (
+    record_id BLOB PRIMARY KEY,
+    label TEXT,
+    unrecorded_members INTEGER,
+    unrecorded_children INTEGER,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE TABLE household_members (
+    record_id BLOB PRIMARY KEY,
+    household_id BLOB,
+    person_id BLOB,
+    relation TEXT,
+    joined_on TEXT,
+    left_on TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX household_members_by_person ON household_members(person_id);
+CREATE INDEX household_members_by_household ON household_members(household_id);
+CREATE TABLE journey_periods (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    household_id BLOB,
+    situation TEXT,
+    started_on TEXT,
+    ended_on TEXT,
+    place TEXT,
+    end_reason TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX journey_periods_by_person ON journey_periods(person_id) WHERE person_id IS NOT NULL;
+CREATE INDEX journey_periods_by_household ON journey_periods(household_id)
+    WHERE household_id IS NOT NULL;
+CREATE INDEX journey_periods_by_start ON journey_periods(started_on);
+CREATE TABLE housing_applications (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    household_id BLOB,
+    application_kind TEXT,
+    number TEXT,
+    filed_on TEXT,
+    renew_by TEXT,
+    status TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX housing_applications_by_person ON housing_applications(person_id)
+    WHERE person_id IS NOT NULL;
+CREATE INDEX housing_applications_by_household ON housing_applications(household_id)
+    WHERE household_id IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -537,9 +595,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// access log; 11: persons' `kept_at` and the settings; 13: health notes and contacts; 14:
 /// partnerships and the access log's publications; a device of an earlier version kept records
 /// of the kinds of 9, 10, 13 and 14 without a kind; 15: erasure acknowledgements by their
-/// author; 16: merged persons, which a device of an earlier version may have received): migrating
-/// past one rebuilds the index tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16];
+/// author; 16: merged persons, which a device of an earlier version may have received; 17: the
+/// housing journey's records, which it kept without a kind): migrating past one rebuilds the
+/// index tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

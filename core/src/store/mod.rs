@@ -24,6 +24,8 @@ pub(crate) mod erasure;
 pub mod export;
 pub mod files;
 pub mod health;
+pub mod housing;
+pub(crate) mod housing_report;
 mod import;
 mod index;
 pub(crate) mod merge;

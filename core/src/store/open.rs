@@ -170,7 +170,8 @@ fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
         "DELETE FROM persons; DELETE FROM encounters; DELETE FROM encounter_persons;
          DELETE FROM actions; DELETE FROM referrals; DELETE FROM observations;
          DELETE FROM situation_changes; DELETE FROM consents; DELETE FROM access_logs;
-         DELETE FROM access_log;",
+         DELETE FROM access_log; DELETE FROM households; DELETE FROM household_members;
+         DELETE FROM journey_periods; DELETE FROM housing_applications;",
     )?;
     let unkinded: Vec<Vec<u8>> = {
         let mut stmt =

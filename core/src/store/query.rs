@@ -419,6 +419,10 @@ impl Store {
                     self.read(id, Kind::HealthProfile, |r| HealthProfile::read(id, r))?,
                 )
             }
+            Kind::Household => Record::Household(self.household(id)?),
+            Kind::HouseholdMember => Record::HouseholdMember(self.household_member(id)?),
+            Kind::JourneyPeriod => Record::JourneyPeriod(self.period(id)?),
+            Kind::HousingApplication => Record::HousingApplication(self.application(id)?),
             Kind::PublishedReport => {
                 return Err(CoreError::invalid(
                     "record",
@@ -810,6 +814,9 @@ pub(crate) fn person_follow_ups(
         ("health_profiles", Kind::HealthProfile),
         // In a partnership store, the "person" is a projection, and this is its assessment.
         ("shared_assessments", Kind::SharedAssessment),
+        ("household_members", Kind::HouseholdMember),
+        ("journey_periods", Kind::JourneyPeriod),
+        ("housing_applications", Kind::HousingApplication),
     ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"

@@ -375,10 +375,25 @@ impl Store {
                 ));
             }
         }
-        let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let kind = record_kind(&tx, id)?;
+        self.edit_in(&tx, id, expected, edits)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Edits a record in the caller's transaction, with every check of [`Store::edit_kind`]
+    /// but who may write which field (the caller made it): one write that changes several
+    /// records (a journey period that ends the one before it) commits them together.
+    pub(crate) fn edit_in(
+        &self,
+        tx: &Transaction,
+        id: RecordId,
+        expected: Option<Kind>,
+        edits: &[Edit],
+    ) -> Result<()> {
+        let now_ms = self.clock.now_ms();
+        let kind = record_kind(tx, id)?;
         if let Some(expected) = expected {
             if kind != expected {
                 return Err(CoreError::WrongKind {
@@ -400,17 +415,15 @@ impl Store {
                 "a consent decision is never edited: record a new decision",
             ));
         }
-        self.checker_edits(&tx, kind, edits)?;
-        let mut doc = load_doc(&tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        self.checker_edits(tx, kind, edits)?;
+        let mut doc = load_doc(tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
         let before = index::Before::read(Some(kind), &mut doc);
         doc.set_actor(self.me.device.actor().clone());
         for edit in edits {
             doc::apply(&mut doc, kind, edit, &self.worker(), now_ms)?;
         }
         check_record_rules(kind, &Reader::new(&doc))?;
-        self.commit_edit(&tx, id, kind, &mut doc, now_ms, &before)?;
-        tx.commit()?;
-        Ok(())
+        self.commit_edit(tx, id, kind, &mut doc, now_ms, &before)
     }
 
     fn commit_edit(

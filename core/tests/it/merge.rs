@@ -860,7 +860,10 @@ fn timelines_and_conflicts_name_the_worker_recorded_in_each_change_of_a_shared_p
                     | TimelineItem::Action { id, .. }
                     | TimelineItem::Referral { id, .. }
                     | TimelineItem::Consent { id, .. }
-                    | TimelineItem::HealthContact { id, .. } => *id == record,
+                    | TimelineItem::HealthContact { id, .. }
+                    | TimelineItem::Period { id, .. }
+                    | TimelineItem::Application { id, .. }
+                    | TimelineItem::Household { id, .. } => *id == record,
                     TimelineItem::Change(_) => false,
                 })
                 .map(|e| e.author.label())

@@ -339,6 +339,8 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;
              ALTER TABLE persons DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN merged_root;
              DROP TABLE settings; ALTER TABLE persons DROP COLUMN kept_at;
+             DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
+             DROP TABLE housing_applications;
              PRAGMA user_version = 10;",
         )
         .unwrap();

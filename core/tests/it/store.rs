@@ -236,6 +236,9 @@ fn the_timeline_holds_encounters_actions_referrals_and_changes_in_time_order() {
             TimelineItem::Action { .. } => "action".into(),
             TimelineItem::Consent { category, .. } => format!("consent {}", category.unwrap()),
             TimelineItem::HealthContact { .. } => "health".into(),
+            TimelineItem::Period { .. } => "period".into(),
+            TimelineItem::Application { .. } => "application".into(),
+            TimelineItem::Household { .. } => "household".into(),
         })
         .filter(|s| !s.starts_with("created ") || s == "created name")
         .collect();
@@ -404,6 +407,8 @@ fn migrates_from(version: i64) {
              DROP TABLE health_contacts;
              DROP TABLE health_profiles;
              DROP TABLE published_reports;
+             DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
+             DROP TABLE housing_applications;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;

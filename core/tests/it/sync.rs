@@ -545,6 +545,8 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              ALTER TABLE persons DROP COLUMN kept_at;
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;
              ALTER TABLE persons DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN merged_root;
+             DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
+             DROP TABLE housing_applications;
              PRAGMA user_version = 4;",
         )
         .unwrap();

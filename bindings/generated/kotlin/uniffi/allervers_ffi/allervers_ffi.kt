@@ -9693,6 +9693,18 @@ enum class TimelineKind {
      * health space).
      */
     HEALTH_CONTACT,
+    /**
+     * A period of the housing journey (its situation in `title`, its days in `notes`).
+     */
+    PERIOD,
+    /**
+     * A housing application (its kind in `title`, its number and status in `notes`).
+     */
+    APPLICATION,
+    /**
+     * The person joined a household (the relation in `title`, the days in `notes`).
+     */
+    HOUSEHOLD,
     CHANGE;
 
     

@@ -1,0 +1,643 @@
+//! The housing journey in the store: households and their members, journey periods and housing
+//! applications written and read, a person's or a household's journey (`journey.rs`) read from
+//! the index tables. What the activity report counts of them is in `housing_report.rs`.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate};
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::doc::Edit;
+use crate::journey::{self, Changes, JourneyStep, Recorded};
+use crate::model::fields::{parse_date, Kind, Value};
+use crate::model::housing::{
+    Application, Concerns, Household, HouseholdMember, NewApplication, NewHousehold,
+    NewHouseholdMember, NewPeriod, Period,
+};
+use crate::{CoreError, RecordId, Result};
+
+use super::merge::Groups;
+use super::{record_kind, Store};
+
+/// A household in the office's list.
+#[derive(Clone, Debug, Serialize)]
+pub struct HouseholdSummary {
+    pub id: RecordId,
+    pub label: String,
+    /// Its members now (recorded or not).
+    pub size: i64,
+    pub children: bool,
+    pub members: Vec<MemberView>,
+    /// The situation of its journey's last step, if it has one.
+    pub situation: Option<String>,
+}
+
+/// A member of a household, now or earlier.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberView {
+    pub membership: RecordId,
+    pub person: RecordId,
+    /// The person's name or nickname as the lists show it.
+    pub name: String,
+    pub relation: Option<String>,
+    pub joined_on: Option<NaiveDate>,
+    pub left_on: Option<NaiveDate>,
+    pub left_reason: Option<String>,
+}
+
+/// A household with its members (those of today first, then those who left), its journey and
+/// its housing applications.
+#[derive(Clone, Debug, Serialize)]
+pub struct HouseholdView {
+    pub household: Household,
+    pub size: i64,
+    pub children: bool,
+    pub members: Vec<MemberView>,
+    pub journey: Vec<JourneyStep>,
+    pub applications: Vec<Application>,
+}
+
+pub(super) fn id_of(bytes: &[u8]) -> Result<RecordId> {
+    RecordId::from_slice(bytes).ok_or_else(|| CoreError::corrupt("bad record id"))
+}
+
+pub(super) fn day_of_ms(ms: i64) -> Option<NaiveDate> {
+    DateTime::from_timestamp_millis(ms).map(|t| t.date_naive())
+}
+
+/// A membership row of the index: (membership, household, person, relation, joined, left).
+pub(super) type MemberRow = (
+    RecordId,
+    RecordId,
+    RecordId,
+    Option<String>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+);
+
+pub(super) fn member_rows(conn: &Connection, column: &str, id: RecordId) -> Result<Vec<MemberRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT record_id, household_id, person_id, relation, joined_on, left_on
+           FROM household_members WHERE {column} = ?1 ORDER BY joined_on, record_id"
+    ))?;
+    let rows = stmt.query_map([id.as_bytes()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?,
+            r.get::<_, Option<Vec<u8>>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, household, person, relation, joined, left) = row?;
+        let (Some(household), Some(person)) = (household, person) else {
+            continue;
+        };
+        out.push((
+            id_of(&id)?,
+            id_of(&household)?,
+            id_of(&person)?,
+            relation,
+            joined.as_deref().and_then(parse_date),
+            left.as_deref().and_then(parse_date),
+        ));
+    }
+    Ok(out)
+}
+
+/// Whether a membership held on `day`.
+pub(super) fn member_on(
+    joined: Option<NaiveDate>,
+    left: Option<NaiveDate>,
+    day: NaiveDate,
+) -> bool {
+    joined.is_none_or(|j| j <= day) && left.is_none_or(|l| day < l)
+}
+
+/// The recorded periods of one person (`person_id`) or one household (`household_id`).
+fn recorded(conn: &Connection, column: &str, id: RecordId) -> Result<Vec<Recorded>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT record_id, situation, started_on, ended_on, place, end_reason, household_id
+           FROM journey_periods WHERE {column} = ?1"
+    ))?;
+    let rows = stmt.query_map([id.as_bytes()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<Vec<u8>>>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, situation, from, to, place, end_reason, household) = row?;
+        // A period whose situation or start is missing (a conflict settled by clearing it, a
+        // newer device's shape) is not a step of the line.
+        let (Some(situation), Some(from)) = (situation, from.as_deref().and_then(parse_date))
+        else {
+            continue;
+        };
+        out.push(Recorded {
+            id: id_of(&id)?,
+            situation,
+            from,
+            to: to.as_deref().and_then(parse_date),
+            place,
+            end_reason,
+            household: household.as_deref().map(id_of).transpose()?,
+        });
+    }
+    Ok(out)
+}
+
+/// The journey of the person `person` resolves to: every record merged into them, their own
+/// periods and those of the households they belonged to (each cut to the days they belonged).
+pub(crate) fn person_journey(
+    conn: &Connection,
+    groups: &Groups,
+    person: RecordId,
+) -> Result<Vec<JourneyStep>> {
+    let mut periods = Vec::new();
+    let mut situation_steps: Vec<(i64, String)> = Vec::new();
+    for member in groups.group(person) {
+        periods.extend(recorded(conn, "person_id", member)?);
+        for (_, household, _, _, joined, left) in member_rows(conn, "person_id", member)? {
+            for mut p in recorded(conn, "household_id", household)? {
+                let to = match (p.to, left) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let from = joined.map_or(p.from, |j| p.from.max(j));
+                if to.is_some_and(|to| to < from) || left.is_some_and(|l| l <= from) {
+                    continue;
+                }
+                p.from = from;
+                p.to = to;
+                periods.push(p);
+            }
+        }
+        situation_steps.extend(situation_changes(conn, member)?);
+    }
+    // Changes of several records merged into one person, in the order of their times.
+    situation_steps.sort_by_key(|(at, _)| *at);
+    let changes = Changes {
+        steps: situation_steps
+            .into_iter()
+            .filter_map(|(at, s)| day_of_ms(at).map(|d| (d, s)))
+            .collect(),
+    };
+    Ok(journey::steps(periods, &changes))
+}
+
+/// A person record's situation steps: the situation it was created with at its creation, then
+/// each change, at the change's time.
+fn situation_changes(conn: &Connection, person: RecordId) -> Result<Vec<(i64, String)>> {
+    let row: Option<(Option<i64>, Option<String>)> = conn
+        .prepare_cached("SELECT created_at, situation FROM persons WHERE record_id = ?1")?
+        .query_row([person.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((created, now)) = row else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, from_situation, to_situation FROM situation_changes WHERE person_id = ?1
+          ORDER BY at, from_situation, to_situation",
+    )?;
+    let rows: Vec<(i64, String, String)> = stmt
+        .query_map([person.as_bytes()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // The situation it was created with: the first change's `from` (none when that change
+    // gave the first one), or the situation now when it never changed.
+    let first = match rows.first() {
+        Some((_, from, _)) => Some(from.clone()).filter(|f| !f.is_empty()),
+        None => now,
+    };
+    let mut out = Vec::with_capacity(rows.len() + 1);
+    if let (Some(created), Some(first)) = (created, first) {
+        out.push((created, first));
+    }
+    out.extend(rows.into_iter().map(|(at, _, to)| (at, to)));
+    Ok(out)
+}
+
+impl Store {
+    /// Records a household.
+    pub fn add_household(&self, household: &NewHousehold) -> Result<RecordId> {
+        self.create_record(Kind::Household, household.edits())
+    }
+
+    pub fn household(&self, id: RecordId) -> Result<Household> {
+        self.read(id, Kind::Household, |r| Household::read(id, r))
+    }
+
+    pub fn household_member(&self, id: RecordId) -> Result<HouseholdMember> {
+        self.read(id, Kind::HouseholdMember, |r| HouseholdMember::read(id, r))
+    }
+
+    pub fn period(&self, id: RecordId) -> Result<Period> {
+        self.read(id, Kind::JourneyPeriod, |r| Period::read(id, r))
+    }
+
+    pub fn application(&self, id: RecordId) -> Result<Application> {
+        self.read(id, Kind::HousingApplication, |r| Application::read(id, r))
+    }
+
+    fn expect_kind(&self, conn: &Connection, id: RecordId, kind: Kind) -> Result<()> {
+        let actual = record_kind(conn, id)?;
+        if actual != kind {
+            return Err(CoreError::WrongKind {
+                id,
+                expected: kind.name(),
+                actual: actual.name().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn expect_concerns(&self, conn: &Connection, concerns: Concerns) -> Result<()> {
+        match concerns {
+            Concerns::Person(p) => self.expect_kind(conn, p, Kind::Person),
+            Concerns::Household(h) => self.expect_kind(conn, h, Kind::Household),
+        }
+    }
+
+    /// A person joins a household. Refused when they belong to it already.
+    pub fn join_household(&self, membership: &NewHouseholdMember) -> Result<RecordId> {
+        {
+            let conn = self.lock();
+            self.expect_kind(&conn, membership.household, Kind::Household)?;
+            self.expect_kind(&conn, membership.person, Kind::Person)?;
+            let today = self.now().date_naive();
+            let day = membership.joined_on.unwrap_or(today);
+            let already = member_rows(&conn, "person_id", membership.person)?
+                .into_iter()
+                .any(|(_, h, _, _, joined, left)| {
+                    h == membership.household && (member_on(joined, left, day) || left.is_none())
+                });
+            if already {
+                return Err(CoreError::invalid(
+                    "person",
+                    "already belongs to this household",
+                ));
+            }
+        }
+        self.create_record(
+            Kind::HouseholdMember,
+            membership.edits(self.now().date_naive()),
+        )
+    }
+
+    /// A person leaves a household on `on` (today when not said), for `reason`.
+    pub fn leave_household(
+        &self,
+        household: RecordId,
+        person: RecordId,
+        on: Option<NaiveDate>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let on = on.unwrap_or_else(|| self.now().date_naive());
+        let mut edits = vec![Edit::Set("left_on".into(), Value::Date(on))];
+        if let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) {
+            edits.push(Edit::Set("left_reason".into(), Value::Text(reason.into())));
+        }
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let open: Vec<RecordId> = member_rows(&tx, "person_id", person)?
+            .into_iter()
+            .filter(|(_, h, _, _, _, left)| *h == household && left.is_none())
+            .map(|(id, ..)| id)
+            .collect();
+        if open.is_empty() {
+            return Err(CoreError::invalid(
+                "person",
+                "does not belong to this household now",
+            ));
+        }
+        for id in open {
+            self.edit_in(&tx, id, Some(Kind::HouseholdMember), &edits)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every person who belongs or belonged to a household.
+    pub(crate) fn household_persons(&self, household: RecordId) -> Result<Vec<RecordId>> {
+        let rows = member_rows(&self.lock(), "household_id", household)?;
+        let persons: BTreeSet<RecordId> = rows.into_iter().map(|(_, _, p, ..)| p).collect();
+        Ok(persons.into_iter().collect())
+    }
+
+    /// The households a person belongs or belonged to: their memberships, the earliest first.
+    pub fn person_households(&self, person: RecordId) -> Result<Vec<HouseholdMember>> {
+        let ids: Vec<RecordId> = {
+            let conn = self.lock();
+            let groups = Groups::load(&conn)?;
+            let mut ids = Vec::new();
+            for member in groups.group(person) {
+                ids.extend(
+                    member_rows(&conn, "person_id", member)?
+                        .into_iter()
+                        .map(|(id, ..)| id),
+                );
+            }
+            ids
+        };
+        let mut out: Vec<HouseholdMember> = ids
+            .into_iter()
+            .map(|id| self.household_member(id))
+            .collect::<Result<_>>()?;
+        out.sort_by_key(|m| (m.joined_on, m.id));
+        Ok(out)
+    }
+
+    /// The members of a household, those of today first (by relation, then arrival), then those
+    /// who left (the latest first).
+    fn members_of(&self, household: RecordId) -> Result<Vec<MemberView>> {
+        let rows = member_rows(&self.lock(), "household_id", household)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, _, person, ..) in rows {
+            let m = self.household_member(id)?;
+            let name = match self.person(person) {
+                Ok(p) => p.display_name(),
+                Err(CoreError::RecordNotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            out.push(MemberView {
+                membership: id,
+                person,
+                name,
+                relation: m.relation,
+                joined_on: m.joined_on,
+                left_on: m.left_on,
+                left_reason: m.left_reason,
+            });
+        }
+        let today = self.now().date_naive();
+        let rank = |r: &Option<String>| match r.as_deref() {
+            Some("reference") => 0,
+            Some("partner") => 1,
+            Some("child") => 3,
+            _ => 2,
+        };
+        out.sort_by_key(|m| {
+            let now = member_on(m.joined_on, m.left_on, today);
+            (
+                !now,
+                if now { rank(&m.relation) } else { 0 },
+                if now { m.joined_on } else { None },
+                std::cmp::Reverse(m.left_on),
+                m.membership,
+            )
+        });
+        Ok(out)
+    }
+
+    /// A household's size and whether children are in it today: its members now and those not
+    /// recorded as persons.
+    fn size_of(&self, household: &Household, members: &[MemberView]) -> (i64, bool) {
+        let today = self.now().date_naive();
+        let now: Vec<&MemberView> = members
+            .iter()
+            .filter(|m| member_on(m.joined_on, m.left_on, today))
+            .collect();
+        let size = now.len() as i64 + household.unrecorded_members;
+        let children = household.unrecorded_children > 0
+            || now.iter().any(|m| m.relation.as_deref() == Some("child"));
+        (size, children)
+    }
+
+    /// A household with its members, journey and applications.
+    pub fn household_view(&self, id: RecordId) -> Result<HouseholdView> {
+        let household = self.household(id)?;
+        let members = self.members_of(id)?;
+        let (size, children) = self.size_of(&household, &members);
+        Ok(HouseholdView {
+            journey: self.household_journey(id)?,
+            applications: self.applications(Some(Concerns::Household(id)))?,
+            household,
+            size,
+            children,
+            members,
+        })
+    }
+
+    /// Every household, by name, with its members of today.
+    pub fn households(&self) -> Result<Vec<HouseholdSummary>> {
+        let ids: Vec<RecordId> = {
+            let conn = self.lock();
+            let mut stmt =
+                conn.prepare_cached("SELECT record_id FROM households ORDER BY label, record_id")?;
+            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.map(|r| id_of(&r?)).collect::<Result<_>>()?
+        };
+        let today = self.now().date_naive();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let household = self.household(id)?;
+            let members = self.members_of(id)?;
+            let (size, children) = self.size_of(&household, &members);
+            let situation = self
+                .household_journey(id)?
+                .last()
+                .map(|s| s.situation.clone());
+            out.push(HouseholdSummary {
+                id,
+                label: household.label.unwrap_or_default(),
+                size,
+                children,
+                members: members
+                    .into_iter()
+                    .filter(|m| member_on(m.joined_on, m.left_on, today))
+                    .collect(),
+                situation,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records a period of a journey. When it is open-ended and no recorded period of the same
+    /// person or household starts after it, it is their situation now: the open periods before
+    /// it end on its first day (`previous_end` says why, when given), and the person's
+    /// `situation` (each member's today, for a household) takes its situation. All in one
+    /// transaction.
+    pub fn add_period(&self, period: &NewPeriod, previous_end: Option<&str>) -> Result<RecordId> {
+        super::purpose::check_kind(&self.purpose(), Kind::JourneyPeriod)?;
+        let previous_end = previous_end.map(str::trim).filter(|r| !r.is_empty());
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        self.expect_concerns(&tx, period.concerns)?;
+        let id = self.create_record_in(&tx, Kind::JourneyPeriod, period.edits())?;
+        let (column, of) = match period.concerns {
+            Concerns::Person(p) => ("person_id", p),
+            Concerns::Household(h) => ("household_id", h),
+        };
+        let others: Vec<Recorded> = recorded(&tx, column, of)?
+            .into_iter()
+            .filter(|r| r.id != id)
+            .collect();
+        let current =
+            period.ended_on.is_none() && !others.iter().any(|r| r.from > period.started_on);
+        if current {
+            for open in others
+                .iter()
+                .filter(|r| r.to.is_none() && r.from <= period.started_on)
+            {
+                let mut edits = vec![Edit::Set("ended_on".into(), Value::Date(period.started_on))];
+                if let Some(reason) = previous_end {
+                    edits.push(Edit::Set("end_reason".into(), Value::Code(reason.into())));
+                }
+                self.edit_in(&tx, open.id, Some(Kind::JourneyPeriod), &edits)?;
+            }
+            let persons: Vec<RecordId> = match period.concerns {
+                Concerns::Person(p) => vec![p],
+                Concerns::Household(h) => {
+                    let today = self.now().date_naive();
+                    member_rows(&tx, "household_id", h)?
+                        .into_iter()
+                        .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, today))
+                        .map(|(_, _, p, ..)| p)
+                        .collect()
+                }
+            };
+            for person in persons {
+                let now: Option<String> = tx
+                    .prepare_cached("SELECT situation FROM persons WHERE record_id = ?1")?
+                    .query_row([person.as_bytes()], |r| r.get(0))
+                    .optional()?
+                    .flatten();
+                if now.as_deref() != Some(period.situation.trim()) {
+                    let edit = Edit::Set(
+                        "situation".into(),
+                        Value::Code(period.situation.trim().into()),
+                    );
+                    self.edit_in(&tx, person, Some(Kind::Person), &[edit])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The periods recorded for a person or a household, the earliest first.
+    pub fn periods(&self, concerns: Concerns) -> Result<Vec<Period>> {
+        let ids: Vec<RecordId> = {
+            let conn = self.lock();
+            let (column, of) = match concerns {
+                Concerns::Person(p) => ("person_id", p),
+                Concerns::Household(h) => ("household_id", h),
+            };
+            let mut rows = recorded(&conn, column, of)?;
+            rows.sort_by_key(|r| (r.from, r.id));
+            rows.into_iter().map(|r| r.id).collect()
+        };
+        ids.into_iter().map(|id| self.period(id)).collect()
+    }
+
+    /// A person's housing journey as a line of steps (`journey.rs`), over every record merged
+    /// into them and the households they belonged to.
+    pub fn journey(&self, person: RecordId) -> Result<Vec<JourneyStep>> {
+        let conn = self.lock();
+        self.expect_kind(&conn, person, Kind::Person)?;
+        let groups = Groups::load(&conn)?;
+        person_journey(&conn, &groups, person)
+    }
+
+    /// A household's journey: its recorded periods.
+    pub fn household_journey(&self, household: RecordId) -> Result<Vec<JourneyStep>> {
+        let conn = self.lock();
+        let periods = recorded(&conn, "household_id", household)?;
+        Ok(journey::steps(periods, &Changes::default()))
+    }
+
+    /// Records a housing application.
+    pub fn add_application(&self, application: &NewApplication) -> Result<RecordId> {
+        self.expect_concerns(&self.lock(), application.concerns)?;
+        self.create_record(
+            Kind::HousingApplication,
+            application.edits(self.now().date_naive()),
+        )
+    }
+
+    /// Adds a step to a housing application (a document sent, a commission's date...).
+    pub fn application_step(&self, id: RecordId, step: &str) -> Result<()> {
+        let step = step.trim();
+        if step.is_empty() {
+            return Err(CoreError::invalid("steps", "the step is empty"));
+        }
+        self.edit_kind(
+            id,
+            Some(Kind::HousingApplication),
+            &[Edit::Comment("steps".into(), step.into())],
+        )
+    }
+
+    /// Records where a housing application stands, and its outcome.
+    pub fn update_application(
+        &self,
+        id: RecordId,
+        status: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<()> {
+        let mut edits = Vec::new();
+        if let Some(s) = status.map(str::trim).filter(|s| !s.is_empty()) {
+            edits.push(Edit::Set("status".into(), Value::Code(s.into())));
+        }
+        if let Some(o) = outcome.map(str::trim).filter(|o| !o.is_empty()) {
+            edits.push(Edit::Set("outcome".into(), Value::Text(o.into())));
+        }
+        if edits.is_empty() {
+            return Err(CoreError::invalid(
+                "application",
+                "nothing to update: give a status or an outcome",
+            ));
+        }
+        self.edit_kind(id, Some(Kind::HousingApplication), &edits)
+    }
+
+    /// The housing applications of a person (every record merged into them) or a household,
+    /// or all of them; the latest filed first.
+    pub fn applications(&self, concerns: Option<Concerns>) -> Result<Vec<Application>> {
+        let ids: Vec<RecordId> = {
+            let conn = self.lock();
+            let (sql, of): (&str, Vec<RecordId>) = match concerns {
+                Some(Concerns::Person(p)) => (
+                    "SELECT record_id FROM housing_applications WHERE person_id = ?1",
+                    Groups::load(&conn)?.group(p),
+                ),
+                Some(Concerns::Household(h)) => (
+                    "SELECT record_id FROM housing_applications WHERE household_id = ?1",
+                    vec![h],
+                ),
+                None => ("SELECT record_id FROM housing_applications", Vec::new()),
+            };
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut ids = Vec::new();
+            if of.is_empty() {
+                for r in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
+                    ids.push(id_of(&r?)?);
+                }
+            }
+            for one in of {
+                for r in stmt.query_map([one.as_bytes()], |r| r.get::<_, Vec<u8>>(0))? {
+                    ids.push(id_of(&r?)?);
+                }
+            }
+            ids
+        };
+        let mut out: Vec<Application> = ids
+            .into_iter()
+            .map(|id| self.application(id))
+            .collect::<Result<_>>()?;
+        out.sort_by_key(|a| (std::cmp::Reverse(a.filed_on), a.id));
+        Ok(out)
+    }
+}

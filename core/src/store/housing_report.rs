@@ -1,0 +1,227 @@
+//! What the activity report counts of households and housing journeys over one period: the
+//! households met and their sizes, the moves out of the street, into a home and out of one (a
+//! household's once), the days from first contact to a home, the applications filed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::journey::{self, Move, Unit};
+use crate::{RecordId, Result};
+
+use super::housing::{day_of_ms, id_of, member_on, member_rows, person_journey, MemberRow};
+use super::merge::Groups;
+
+/// A row naming a person or a household (one of the two is set).
+type Concerned = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// What the activity report counts of households and journeys over one period.
+#[derive(Default)]
+pub(crate) struct HousingFigures {
+    /// Households with a member met in the period, by their size then ("1" to "4", "5+").
+    pub households_met: i64,
+    pub household_sizes: BTreeMap<String, i64>,
+    pub households_with_children: i64,
+    /// Moves out of the street (street, squat, car), by where to; a household's once.
+    pub street_exits: BTreeMap<String, i64>,
+    /// Moves into a home, and out of one.
+    pub housed: i64,
+    pub homes_lost: i64,
+    /// The median of the days from first contact to a home, over those housed in the period.
+    pub days_to_housing: i64,
+    /// Housing applications filed in the period, by kind.
+    pub applications: BTreeMap<String, i64>,
+}
+
+fn team_matches(teams: Option<&str>, team: Option<&str>) -> bool {
+    match team {
+        None => true,
+        Some(t) => teams.unwrap_or_default().split(',').any(|x| x == t),
+    }
+}
+
+/// The housing figures of `first..=last` for `team` (every team when none): `met` are the
+/// persons met in the period (as the lists show them), with the day of their first meeting in
+/// it.
+pub(crate) fn housing_figures(
+    conn: &Connection,
+    groups: &Groups,
+    first: NaiveDate,
+    last: NaiveDate,
+    team: Option<&str>,
+    met: &BTreeMap<RecordId, NaiveDate>,
+) -> Result<HousingFigures> {
+    let mut f = HousingFigures::default();
+    let (from_s, to_s) = (first.to_string(), last.to_string());
+    let teams_of = |person: RecordId| -> Result<Option<String>> {
+        Ok(conn
+            .prepare_cached("SELECT teams FROM persons WHERE record_id = ?1")?
+            .query_row([person.as_bytes()], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    };
+
+    // Households met: through a member met, as they were on the day of that meeting.
+    let mut households: BTreeMap<RecordId, NaiveDate> = BTreeMap::new();
+    for (person, day) in met {
+        for member in groups.group(*person) {
+            for (_, household, _, _, joined, left) in member_rows(conn, "person_id", member)? {
+                if member_on(joined, left, *day) {
+                    households.entry(household).or_insert(*day);
+                }
+            }
+        }
+    }
+    for (household, day) in &households {
+        let (unrecorded, unrecorded_children): (Option<i64>, Option<i64>) = conn
+            .prepare_cached(
+                "SELECT unrecorded_members, unrecorded_children FROM households
+                  WHERE record_id = ?1",
+            )?
+            .query_row([household.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((None, None));
+        let members: Vec<MemberRow> = member_rows(conn, "household_id", *household)?
+            .into_iter()
+            .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, *day))
+            .collect();
+        let persons: BTreeSet<RecordId> = members.iter().map(|m| groups.root(m.2)).collect();
+        let size = persons.len() as i64 + unrecorded.unwrap_or(0);
+        let bucket = if size >= 5 {
+            "5+".to_string()
+        } else {
+            size.to_string()
+        };
+        f.households_met += 1;
+        *f.household_sizes.entry(bucket).or_default() += 1;
+        if unrecorded_children.unwrap_or(0) > 0
+            || members.iter().any(|m| m.3.as_deref() == Some("child"))
+        {
+            f.households_with_children += 1;
+        }
+    }
+
+    // Moves: the journeys of the persons whose journey may have a step beginning in the
+    // period (a situation change, a period of theirs or of a household they belonged to).
+    let (start_ms, end_ms) = (
+        crate::model::fields::date_ms(first - chrono::Duration::days(journey::SLACK_DAYS)),
+        crate::model::fields::date_ms(last + chrono::Duration::days(journey::SLACK_DAYS + 1)),
+    );
+    let mut candidates: BTreeSet<RecordId> = BTreeSet::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT person_id FROM situation_changes WHERE at >= ?1 AND at < ?2",
+        )?;
+        for r in stmt.query_map(params![start_ms, end_ms], |r| r.get::<_, Vec<u8>>(0))? {
+            candidates.insert(groups.root(id_of(&r?)?));
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT person_id, household_id FROM journey_periods
+              WHERE (started_on >= ?1 AND started_on <= ?2) OR (ended_on >= ?1 AND ended_on <= ?2)",
+        )?;
+        let (wide_from, wide_to) = (
+            (first - chrono::Duration::days(journey::SLACK_DAYS)).to_string(),
+            (last + chrono::Duration::days(journey::SLACK_DAYS)).to_string(),
+        );
+        let rows: Vec<Concerned> = stmt
+            .query_map(params![wide_from, wide_to], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (person, household) in rows {
+            if let Some(p) = person {
+                candidates.insert(groups.root(id_of(&p)?));
+            }
+            if let Some(h) = household {
+                for (_, _, p, ..) in member_rows(conn, "household_id", id_of(&h)?)? {
+                    candidates.insert(groups.root(p));
+                }
+            }
+        }
+    }
+    let mut moves: BTreeSet<Move> = BTreeSet::new();
+    let mut persons_of: BTreeMap<Unit, BTreeSet<RecordId>> = BTreeMap::new();
+    for person in candidates {
+        if groups.is_merged(person) || !team_matches(teams_of(person)?.as_deref(), team) {
+            continue;
+        }
+        let steps = person_journey(conn, groups, person)?;
+        for m in journey::moves(person, &steps, first, last) {
+            persons_of.entry(m.unit).or_default().insert(person);
+            moves.insert(m);
+        }
+    }
+    let mut days = Vec::new();
+    for m in journey::distinct(moves) {
+        let (from, to) = (m.from.as_str(), m.to.as_str());
+        if journey::is_street(from) && !journey::is_street(to) {
+            *f.street_exits.entry(m.to.clone()).or_default() += 1;
+        }
+        if journey::is_housing(to) && !journey::is_housing(from) {
+            f.housed += 1;
+            let first_contact = first_contact(conn, groups, &persons_of[&m.unit])?;
+            if let Some(contact) = first_contact {
+                days.push((m.on - contact).num_days().max(0));
+            }
+        }
+        if journey::is_housing(from) && !journey::is_housing(to) {
+            f.homes_lost += 1;
+        }
+    }
+    days.sort_unstable();
+    if !days.is_empty() {
+        f.days_to_housing = days[(days.len() - 1) / 2];
+    }
+
+    // Applications filed in the period.
+    let mut stmt = conn.prepare_cached(
+        "SELECT application_kind, person_id, household_id FROM housing_applications
+          WHERE filed_on >= ?1 AND filed_on <= ?2",
+    )?;
+    let rows: Vec<(Option<String>, Concerned)> = stmt
+        .query_map(params![from_s, to_s], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (kind, (person, household)) in rows {
+        let persons: Vec<RecordId> = match (person, household) {
+            (Some(p), _) => vec![id_of(&p)?],
+            (None, Some(h)) => member_rows(conn, "household_id", id_of(&h)?)?
+                .into_iter()
+                .map(|m| m.2)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut counts = team.is_none();
+        for p in persons {
+            counts = counts || team_matches(teams_of(p)?.as_deref(), team);
+        }
+        if counts {
+            *f.applications.entry(kind.unwrap_or_default()).or_default() += 1;
+        }
+    }
+    Ok(f)
+}
+
+/// The day of the first contact with any of `persons` (every record merged into them): their
+/// first encounter, or their recording when they were never met.
+fn first_contact(
+    conn: &Connection,
+    groups: &Groups,
+    persons: &BTreeSet<RecordId>,
+) -> Result<Option<NaiveDate>> {
+    let mut first: Option<i64> = None;
+    for person in persons {
+        for member in groups.group(*person) {
+            let (met, created): (Option<i64>, Option<i64>) = conn
+                .prepare_cached(
+                    "SELECT (SELECT min(occurred_at) FROM encounter_persons WHERE person_id = ?1),
+                            (SELECT created_at FROM persons WHERE record_id = ?1)",
+                )?
+                .query_row([member.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for at in [met, created].into_iter().flatten() {
+                first = Some(first.map_or(at, |f| f.min(at)));
+            }
+        }
+    }
+    Ok(first.and_then(day_of_ms))
+}
