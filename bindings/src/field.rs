@@ -360,6 +360,15 @@ pub struct FieldOpenAction {
     pub overdue: bool,
 }
 
+/// One period of a person's housing journey, in words.
+#[derive(uniffi::Record)]
+pub struct FieldJourneyRow {
+    pub situation: String,
+    pub days: String,
+    pub place: String,
+    pub current: bool,
+}
+
 /// One entry of a person's timeline, in words.
 #[derive(uniffi::Record)]
 pub struct FieldTimelineRow {
@@ -397,6 +406,9 @@ pub struct FieldPersonView {
     pub referral_form: FieldReferralForm,
     pub referrals_title: String,
     pub referrals: Vec<FieldReferralRow>,
+    /// The housing journey, the earliest period first.
+    pub journey_title: String,
+    pub journey: Vec<FieldJourneyRow>,
     // The controls' labels, shown or read aloud.
     pub back_label: String,
     pub new_encounter_label: String,
@@ -713,6 +725,17 @@ impl From<app::View> for FieldView {
                     referral_form: v.referral_form.into(),
                     referrals_title: v.referrals_title,
                     referrals: v.referrals.into_iter().map(Into::into).collect(),
+                    journey_title: v.journey_title,
+                    journey: v
+                        .journey
+                        .into_iter()
+                        .map(|r| FieldJourneyRow {
+                            situation: r.situation,
+                            days: r.days,
+                            place: r.place,
+                            current: r.current,
+                        })
+                        .collect(),
                     back_label: v.back_label,
                     new_encounter_label: v.new_encounter_label,
                     situations_label: v.situations_label,

@@ -410,6 +410,45 @@ impl TryFrom<NewReferral> for core::NewReferral {
     }
 }
 
+/// A period of a person's housing journey to record (a household's are recorded at the
+/// office).
+#[derive(uniffi::Record)]
+pub struct NewPeriod {
+    pub person: String,
+    /// street, squat, car, emergency_shelter, hotel, chrs, supported_housing,
+    /// residence_sociale, pension_de_famille, intermediation_locative, social_housing,
+    /// private_housing, hospital, prison, other
+    pub situation: String,
+    /// YYYY-MM-DD
+    pub started_on: String,
+    /// YYYY-MM-DD, when it is over.
+    #[uniffi(default = None)]
+    pub ended_on: Option<String>,
+    #[uniffi(default = None)]
+    pub place: Option<String>,
+    /// Why the period before it ended (moved_on, end_of_stay, exclusion, left, eviction,
+    /// rent_arrears, hospital, prison, other).
+    #[uniffi(default = None)]
+    pub previous_end: Option<String>,
+}
+
+/// One step of a person's housing journey.
+#[derive(uniffi::Record)]
+pub struct JourneyStep {
+    pub situation: String,
+    /// YYYY-MM-DD
+    pub started_on: String,
+    /// YYYY-MM-DD; none while it lasts.
+    pub ended_on: Option<String>,
+    pub place: Option<String>,
+    pub end_reason: Option<String>,
+    /// The period record, when it was recorded as one (none when read from a change of the
+    /// situation).
+    pub period_id: Option<String>,
+    /// The household whose period it is, when it is a household's.
+    pub household_id: Option<String>,
+}
+
 /// A person's decision about sharing one category with one partner.
 #[derive(uniffi::Record)]
 pub struct NewConsent {
@@ -1282,6 +1321,53 @@ impl Store {
 
     pub fn add_referral(&self, referral: NewReferral) -> Result<String> {
         guard(|| Ok(self.inner.add_referral(&referral.try_into()?)?.to_string()))
+    }
+
+    /// Records a period of a person's housing journey; an open-ended one that starts after
+    /// every other is their situation now.
+    pub fn add_period(&self, period: NewPeriod) -> Result<String> {
+        guard(|| {
+            let started_on = date("started_on", &Some(period.started_on))?.ok_or_else(|| {
+                core::CoreError::InvalidInput {
+                    field: "started_on".into(),
+                    reason: "is required".into(),
+                }
+            })?;
+            let new = core::NewPeriod {
+                concerns: core::Concerns::Person(id(&period.person)?),
+                situation: period.situation,
+                started_on,
+                ended_on: date("ended_on", &period.ended_on)?,
+                place: period.place,
+                end_reason: None,
+                notes: None,
+            };
+            Ok(self
+                .inner
+                .add_period(&new, period.previous_end.as_deref())?
+                .to_string())
+        })
+    }
+
+    /// A person's housing journey, the earliest period first: their own periods, their
+    /// households', and the changes of their situation.
+    pub fn journey(&self, person: String) -> Result<Vec<JourneyStep>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .journey(id(&person)?)?
+                .into_iter()
+                .map(|s| JourneyStep {
+                    situation: s.situation,
+                    started_on: s.from.to_string(),
+                    ended_on: s.to.map(|d| d.to_string()),
+                    place: s.place,
+                    end_reason: s.end_reason,
+                    period_id: s.period.map(|p| p.to_string()),
+                    household_id: s.household.map(|h| h.to_string()),
+                })
+                .collect())
+        })
     }
 
     /// Records consent decisions, all or none; their ids out.

@@ -319,6 +319,23 @@ class FieldSession(unittest.TestCase):
         shown = app.send(av.FieldEvent.OPEN_PERSON(rose)).view
         self.assertEqual((shown.back_label, shown.overdue_label), ("Back", "overdue"))
 
+    def test_a_journey_period_is_recorded_and_the_person_screen_shows_the_journey(self):
+        lea = self.store.add_person(person(name="Léa", situation="street"))
+        stay = self.store.add_period(av.NewPeriod(person=lea, situation="chrs", started_on="2026-01-10",
+                                                  place="CHRS Les Glycines"))
+        steps = self.store.journey(lea)
+        self.assertEqual([(s.situation, s.started_on, s.ended_on, s.period_id) for s in steps],
+                         [("chrs", "2026-01-10", None, stay)])
+        self.assertEqual(self.store.person(lea).situation, "chrs")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            self.store.add_period(av.NewPeriod(person=lea, situation="hotel", started_on="le 3 mars"))
+        app = av.FieldApp(self.store, "fr", None)
+        app.send(av.FieldEvent.START())
+        view = app.send(av.FieldEvent.OPEN_PERSON(lea)).view
+        self.assertEqual(view.journey_title, "Parcours")
+        self.assertEqual([(r.situation, r.days, r.place, r.current) for r in view.journey],
+                         [("CHRS", "depuis le 2026-01-10", "CHRS Les Glycines", True)])
+
     def test_the_person_screen_adds_follow_ups_and_referrals_and_its_form_survives_a_new_app(self):
         lucie = self.store.add_person(person(name="Lucie", situation="street"))
         app = av.FieldApp(self.store, "fr", None)

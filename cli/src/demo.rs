@@ -1,13 +1,14 @@
 //! `allervers demo`: a scripted field day on temporary stores, for a newcomer's first run.
 //! Two workers' phones log contacts apart, merge through sealed bundle files, a conflict is shown
-//! and resolved, and one person's merged timeline is printed. All names are fictitious.
+//! and resolved, and one person's merged timeline is printed; weeks later, a household sleeping
+//! in a car is housed and gets its first home visit. All names are fictitious.
 
 use std::sync::Arc;
 
 use allervers_core::vocab::Lang;
 use allervers_core::{
-    Edit, ManualClock, NewAction, NewEncounter, NewPerson, NewReferral, RawKey, Store,
-    StoreOptions, Value,
+    Clock, Concerns, Edit, ManualClock, NewAction, NewApplication, NewEncounter, NewHousehold,
+    NewHouseholdMember, NewPeriod, NewPerson, NewReferral, RawKey, Store, StoreOptions, Value,
 };
 use anyhow::Result;
 use chrono::{Duration, TimeZone, Utc};
@@ -171,6 +172,94 @@ pub fn run(lang: Lang) -> Result<()> {
         "{}",
         render::timeline(&julien.person(karim)?, &timeline, lang)
     );
+    step("The same day: Fatou and her son sleep in her car; the office records the household");
+    let household = amina.add_household(&NewHousehold {
+        label: "Fatou et son fils".into(),
+        unrecorded_members: Some(1),
+        unrecorded_children: Some(1),
+        pets: None,
+        notes: Some("Son fils de 9 ans est scolarisé à Pantin.".into()),
+    })?;
+    let day = clock_a.now().date_naive();
+    amina.join_household(&NewHouseholdMember {
+        household,
+        person: fatou,
+        relation: "reference".into(),
+        joined_on: Some(day - Duration::days(40)),
+    })?;
+    amina.add_period(
+        &NewPeriod {
+            concerns: Concerns::Household(household),
+            situation: "car".into(),
+            started_on: day - Duration::days(40),
+            ended_on: None,
+            place: Some("parking de la porte de la Villette".into()),
+            end_reason: None,
+            notes: None,
+        },
+        None,
+    )?;
+    let application = amina.add_application(&NewApplication {
+        concerns: Concerns::Household(household),
+        kind: "siao_insertion".into(),
+        number: None,
+        filed_on: Some(day),
+        renew_by: None,
+        status: None,
+    })?;
+    println!(
+        "A household of two (the boy is not recorded as a person), and an application to the SIAO"
+    );
+
+    step("Three weeks later: the SIAO offers a flat in rental intermediation");
+    clock_a.advance_ms(21 * 86_400_000);
+    amina.update_application(
+        application,
+        Some("accepted"),
+        Some("Logement Solibail proposé"),
+    )?;
+    let housed_on = clock_a.now().date_naive();
+    amina.add_period(
+        &NewPeriod {
+            concerns: Concerns::Household(household),
+            situation: "intermediation_locative".into(),
+            started_on: housed_on,
+            ended_on: None,
+            place: Some("Solibail, T2 rue de Tanger".into()),
+            end_reason: None,
+            notes: None,
+        },
+        Some("moved_on"),
+    )?;
+    clock_a.advance_ms(2 * 86_400_000);
+    amina.log_encounter(&NewEncounter {
+        persons: vec![fatou],
+        place: Some("domicile, rue de Tanger".into()),
+        team: Some("maraude-nord".into()),
+        workers: vec!["Amina".into()],
+        kind: Some("home_visit".into()),
+        services: vec![
+            "rent_bills".into(),
+            "admin_help".into(),
+            "furnishing".into(),
+        ],
+        notes: Some(
+            "Première visite : ouverture des compteurs, demande d'APL, lits à trouver.".into(),
+        ),
+        ..Default::default()
+    })?;
+    print!(
+        "{}",
+        crate::housing::household_text(&amina.household_view(household)?, lang)
+    );
+    let report = amina.report(housed_on, housed_on + Duration::days(6), None)?;
+    println!(
+        "\nThat week's report: {} move(s) into a home, {} exit(s) from the street, {} days from first contact to the home",
+        report.housed.current,
+        report.street_exits.values().map(|f| f.current).sum::<i64>(),
+        report.days_to_housing.current
+    );
+
     println!("\nDone. The temporary stores are deleted now. Next: `allervers init --device-name NAME` for a real store.");
     Ok(())
 }

@@ -220,9 +220,47 @@ fn sections(out: &mut String, d: &Dossier) {
         out.push_str("</div>");
     }
 
-    for (title, anchor, kind, records) in [
-        ("Suivis", "suivis", Kind::Action, &d.actions),
-        ("Orientations", "orientations", Kind::Referral, &d.referrals),
+    out.push_str(r#"<h2 id="parcours">Parcours vers le logement</h2>"#);
+    if d.journey.is_empty() {
+        out.push_str("<p>Aucune période.</p>");
+    } else {
+        out.push_str(
+            "<table><tr><th>Situation</th><th>Du</th><th>Au</th><th>Lieu</th><th>Fin</th></tr>",
+        );
+        for s in &d.journey {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&crate::render::l(
+                    allervers_core::vocab::Vocab::Situation,
+                    &s.situation,
+                    allervers_core::vocab::Lang::Fr
+                )),
+                s.from,
+                s.to.map(|d| d.to_string()).unwrap_or_default(),
+                esc(s.place.as_deref().unwrap_or_default()),
+                esc(&s
+                    .end_reason
+                    .as_deref()
+                    .map(|r| crate::render::l(
+                        allervers_core::vocab::Vocab::PeriodEnd,
+                        r,
+                        allervers_core::vocab::Lang::Fr
+                    ))
+                    .unwrap_or_default()),
+            );
+        }
+        out.push_str("</table>");
+    }
+
+    for (title, anchor, records) in [
+        ("Suivis", "suivis", &d.actions),
+        ("Orientations", "orientations", &d.referrals),
+        (
+            "Ménage, parcours et demandes de logement",
+            "logement",
+            &d.housing,
+        ),
     ] {
         let _ = write!(out, r#"<h2 id="{anchor}">{title}</h2>"#);
         if records.is_empty() {
@@ -233,10 +271,13 @@ fn sections(out: &mut String, d: &Dossier) {
                 out,
                 r#"<div class="record" id="r-{id}"><h3>{word} {id}</h3>"#,
                 id = r.id,
-                word = if kind == Kind::Action {
-                    "Suivi"
-                } else {
-                    "Orientation"
+                word = match r.kind {
+                    Kind::Action => "Suivi",
+                    Kind::Referral => "Orientation",
+                    Kind::HouseholdMember => "Appartenance à un ménage",
+                    Kind::JourneyPeriod => "Période du parcours",
+                    Kind::HousingApplication => "Demande de logement",
+                    _ => "Fiche",
                 },
             );
             fields_table(out, &r.fields);
@@ -254,7 +295,7 @@ fn sections(out: &mut String, d: &Dossier) {
                 out.push_str("</table>");
             }
             out.push_str("<h4>Modifications</h4>");
-            history_table(out, kind, &r.history);
+            history_table(out, r.kind, &r.history);
             out.push_str("</div>");
         }
     }

@@ -282,7 +282,7 @@ fn application_lines(apps: &[Application], lang: Lang) -> String {
         .join("\n")
 }
 
-fn household_text(v: &HouseholdView, lang: Lang) -> String {
+pub(crate) fn household_text(v: &HouseholdView, lang: Lang) -> String {
     let fr = lang == Lang::Fr;
     let mut out = format!(
         "{}  ({})\n{} {}{}\n",

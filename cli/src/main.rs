@@ -1297,9 +1297,27 @@ fn run(cli: Cli) -> Result<()> {
             })?;
             bar.finish_and_clear();
             store.checkpoint()?;
-            let out = serde_json::json!({"persons": seeded.persons.len(), "encounters": seeded.encounters, "actions": seeded.actions, "referrals": seeded.referrals});
+            let out = serde_json::json!({
+                "persons": seeded.persons.len(),
+                "encounters": seeded.encounters,
+                "actions": seeded.actions,
+                "referrals": seeded.referrals,
+                "households": seeded.households,
+                "periods": seeded.periods,
+                "applications": seeded.applications,
+            });
             ctx.print(&out, || {
-                format!("Generated {} persons, {} encounters, {} actions, {} referrals (fictitious data)", seeded.persons.len(), seeded.encounters, seeded.actions, seeded.referrals)
+                format!(
+                    "Generated {} persons, {} encounters, {} actions, {} referrals, {} households, \
+                     {} journey periods, {} housing applications (fictitious data)",
+                    seeded.persons.len(),
+                    seeded.encounters,
+                    seeded.actions,
+                    seeded.referrals,
+                    seeded.households,
+                    seeded.periods,
+                    seeded.applications
+                )
             })?;
         }
         Command::Demo => demo::run(ctx.lang)?,

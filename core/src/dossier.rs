@@ -48,6 +48,7 @@ pub struct DossierField {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DossierRecord {
     pub id: RecordId,
+    pub kind: Kind,
     pub fields: Vec<DossierField>,
     /// An action's comments (text, who, when).
     pub comments: Vec<Comment>,
@@ -116,6 +117,11 @@ pub struct Dossier {
     pub encounters: Vec<DossierEncounter>,
     pub actions: Vec<DossierRecord>,
     pub referrals: Vec<DossierRecord>,
+    /// Their housing journey as a line of periods (theirs and their households'), and the
+    /// records of it about them: their household memberships, journey periods and housing
+    /// applications (the steps of one are its comments).
+    pub journey: Vec<crate::JourneyStep>,
+    pub housing: Vec<DossierRecord>,
     pub health: DossierHealth,
     pub sharing: DossierSharing,
     /// Who consulted their file, timeline or dossier, this dossier included.
@@ -272,15 +278,17 @@ impl Store {
                 history,
             });
         }
-        let (mut actions, mut referrals) = (Vec::new(), Vec::new());
+        let (mut actions, mut referrals, mut housing) = (Vec::new(), Vec::new(), Vec::new());
         for (id, kind) in others {
             let (fields, history) = self.record_part(id, kind, &extra, |_| true)?;
             let comments = match kind {
                 Kind::Action => self.action(id)?.comments,
+                Kind::HousingApplication => self.application(id)?.steps,
                 _ => Vec::new(),
             };
             let part = DossierRecord {
                 id,
+                kind,
                 fields,
                 comments,
                 history,
@@ -288,6 +296,9 @@ impl Store {
             match kind {
                 Kind::Action => actions.push(part),
                 Kind::Referral => referrals.push(part),
+                Kind::HouseholdMember | Kind::JourneyPeriod | Kind::HousingApplication => {
+                    housing.push(part)
+                }
                 // Consent decisions have their own part; health contacts are in the timeline.
                 _ => {}
             }
@@ -332,6 +343,8 @@ impl Store {
             encounters,
             actions,
             referrals,
+            journey: self.journey(person)?,
+            housing,
             health: DossierHealth {
                 contacts: self
                     .health_contacts(person)?

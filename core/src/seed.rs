@@ -6,7 +6,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::{NewAction, NewEncounter, NewPerson, NewReferral, RecordId, Result, Store};
+use crate::{
+    Concerns, NewAction, NewApplication, NewEncounter, NewHousehold, NewHouseholdMember, NewPeriod,
+    NewPerson, NewReferral, RecordId, Result, Store,
+};
 
 pub const FIRST_NAMES: &[&str] = &[
     "Amina",
@@ -160,6 +163,10 @@ pub struct Seeded {
     pub encounters: usize,
     pub actions: usize,
     pub referrals: usize,
+    pub households: usize,
+    /// Journey periods recorded (beside the situations of every person).
+    pub periods: usize,
+    pub applications: usize,
 }
 
 fn weighted<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {
@@ -316,7 +323,11 @@ pub fn seed(
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let actions = plan.persons / 5;
     let referrals = plan.persons / 7;
-    let total = plan.persons + plan.encounters + actions + referrals;
+    let households = plan.persons / 12;
+    let journeys = plan.persons / 6;
+    let applications = plan.persons / 10;
+    let total =
+        plan.persons + plan.encounters + actions + referrals + households + journeys + applications;
     let mut done = 0;
     let mut out = Seeded::default();
     for _ in 0..plan.persons {
@@ -414,6 +425,113 @@ pub fn seed(
             store.update_referral(id, Some(outcome), None)?;
         }
         out.referrals += 1;
+        done += 1;
+        progress(done, total);
+    }
+    let n = out.persons.len();
+    let days = plan.days.max(1);
+    // Households of two to four persons recorded, some with a child not recorded.
+    for i in 0..households.min(n / 4) {
+        let members = &out.persons[i * 4..i * 4 + rng.gen_range(2..=4)];
+        let name = FIRST_NAMES.choose(&mut rng).expect("names");
+        let household = store.add_household(&NewHousehold {
+            label: format!("Ménage de {name}"),
+            unrecorded_members: rng.gen_bool(0.3).then_some(1),
+            unrecorded_children: None,
+            pets: rng.gen_bool(0.2).then(|| "un chien".to_string()),
+            notes: None,
+        })?;
+        let joined = today - Duration::days(rng.gen_range(0..days));
+        for (j, person) in members.iter().enumerate() {
+            let relation = match j {
+                0 => "reference",
+                1 => weighted(&mut rng, &[("partner", 3), ("sibling", 1)]),
+                _ => "child",
+            };
+            store.join_household(&NewHouseholdMember {
+                household,
+                person: *person,
+                relation: relation.into(),
+                joined_on: Some(joined),
+            })?;
+        }
+        out.households += 1;
+        done += 1;
+        progress(done, total);
+    }
+    // Journeys: from the street to a shelter, and for some on to a home.
+    for i in 0..journeys.min(n) {
+        let person = out.persons[(i * 6 + 1) % n];
+        let mut day = today - Duration::days(rng.gen_range(days / 2..=days));
+        let shelter = weighted(
+            &mut rng,
+            &[("emergency_shelter", 5), ("hotel", 3), ("chrs", 2)],
+        );
+        let home = weighted(
+            &mut rng,
+            &[
+                ("social_housing", 4),
+                ("residence_sociale", 2),
+                ("pension_de_famille", 1),
+                ("intermediation_locative", 2),
+                ("private_housing", 1),
+            ],
+        );
+        for (situation, place) in [
+            ("street", None),
+            (shelter, Some("Centre d'hébergement Saint-Martin")),
+            (home, Some("Bailleur social, rue des Pyrénées")),
+        ] {
+            if day > today {
+                break;
+            }
+            store.add_period(
+                &NewPeriod {
+                    concerns: Concerns::Person(person),
+                    situation: situation.into(),
+                    started_on: day,
+                    ended_on: None,
+                    place: place.map(str::to_string),
+                    end_reason: None,
+                    notes: None,
+                },
+                (situation != "street").then_some("moved_on"),
+            )?;
+            out.periods += 1;
+            day += Duration::days(rng.gen_range(20..days.max(21)) / 2);
+        }
+        done += 1;
+        progress(done, total);
+    }
+    for i in 0..applications.min(n) {
+        let kind = weighted(
+            &mut rng,
+            &[
+                ("siao_insertion", 5),
+                ("social_housing", 4),
+                ("siao_urgence", 2),
+                ("dalo", 1),
+            ],
+        );
+        let status = weighted(
+            &mut rng,
+            &[
+                ("filed", 5),
+                ("in_review", 3),
+                ("accepted", 2),
+                ("refused", 1),
+            ],
+        );
+        store.add_application(&NewApplication {
+            concerns: Concerns::Person(out.persons[(i * 10 + 3) % n]),
+            kind: kind.into(),
+            number: (kind == "social_housing")
+                .then(|| format!("0750{:08}", rng.gen_range(0..100_000_000u32))),
+            filed_on: Some(today - Duration::days(rng.gen_range(0..days))),
+            renew_by: None,
+            status: Some(status.into()),
+        })?;
+        out.applications += 1;
         done += 1;
         progress(done, total);
     }

@@ -19,6 +19,8 @@ pub const SENSITIVE_CODES: &[(Vocab, &str)] = &[
     (Vocab::Need, "addiction"),
     // Care given in the street (wound dressing, first aid, a nurse's act) is health data.
     (Vocab::Service, "care"),
+    // Coordinating a housed person's care says they are being treated.
+    (Vocab::Service, "health_coordination"),
     // A referral to psychiatry (a CMP, the public mental health centre) reveals mental health.
     (Vocab::ReferralTarget, "psychiatry_cmp"),
     // A referral to a PASS (hospital care for people without health cover) reveals a health

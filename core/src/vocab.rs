@@ -185,6 +185,7 @@ const ENCOUNTER_KIND: &[Term] = &[
     t("first_contact", "premier contact", "first contact"),
     t("follow_up", "suivi", "follow-up"),
     t("intervention", "intervention", "intervention"),
+    t("home_visit", "visite à domicile", "home visit"),
 ];
 
 const SERVICE: &[Term] = &[
@@ -196,6 +197,21 @@ const SERVICE: &[Term] = &[
     t("information", "information", "information"),
     t("referral", "orientation", "referral"),
     t("care", "soins", "care"),
+    // What a home visit gives (support at home, "maintien dans le logement").
+    t("rent_bills", "loyer et factures", "rent and bills"),
+    t("admin_help", "aide administrative", "administrative help"),
+    t(
+        "mediation",
+        "médiation avec le voisinage ou le bailleur",
+        "neighbourhood and landlord mediation",
+    ),
+    t(
+        "health_coordination",
+        "coordination des soins",
+        "health coordination",
+    ),
+    t("furnishing", "ameublement, équipement", "furnishing"),
+    t("social_ties", "lien social", "social ties"),
     t("other", "autre", "other"),
 ];
 

@@ -544,6 +544,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_add_observation() != 16719:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_add_period() != 62523:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_add_person() != 63648:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_add_referral() != 60491:
@@ -597,6 +599,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_allervers_ffi_checksum_method_store_join_partnership() != 35743:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_join_statistics() != 25348:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_journey() != 42835:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_list_persons() != 49037:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -725,6 +729,9 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_add_health_note.restype = 
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_add_observation.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_add_observation.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_add_period.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_add_period.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_add_person.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_add_person.restype = ctypes.c_uint16
@@ -806,6 +813,9 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_join_partnership.restype =
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_join_statistics.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_join_statistics.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_journey.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_journey.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_list_persons.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_list_persons.restype = ctypes.c_uint16
@@ -968,6 +978,12 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_add_observation.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_add_observation.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_add_period.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_add_period.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_add_person.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1143,6 +1159,12 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_join_statistics.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_join_statistics.restype = None
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_journey.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_journey.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_list_persons.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -2681,6 +2703,57 @@ class _UniffiFfiConverterTypeFieldJoinView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.write(value.problem, buf)
 
 @dataclass
+class FieldJourneyRow:
+    """
+    One period of a person's housing journey, in words.
+"""
+    def __init__(self, *, situation:str, days:str, place:str, current:bool):
+        self.situation = situation
+        self.days = days
+        self.place = place
+        self.current = current
+        
+        
+
+    
+    def __str__(self):
+        return "FieldJourneyRow(situation={}, days={}, place={}, current={})".format(self.situation, self.days, self.place, self.current)
+    def __eq__(self, other):
+        if self.situation != other.situation:
+            return False
+        if self.days != other.days:
+            return False
+        if self.place != other.place:
+            return False
+        if self.current != other.current:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFieldJourneyRow(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FieldJourneyRow(
+            situation=_UniffiFfiConverterString.read(buf),
+            days=_UniffiFfiConverterString.read(buf),
+            place=_UniffiFfiConverterString.read(buf),
+            current=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.situation)
+        _UniffiFfiConverterString.check_lower(value.days)
+        _UniffiFfiConverterString.check_lower(value.place)
+        _UniffiFfiConverterBoolean.check_lower(value.current)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.situation, buf)
+        _UniffiFfiConverterString.write(value.days, buf)
+        _UniffiFfiConverterString.write(value.place, buf)
+        _UniffiFfiConverterBoolean.write(value.current, buf)
+
+@dataclass
 class FieldOpenAction:
     """
     A follow-up still to do.
@@ -3024,12 +3097,35 @@ class _UniffiFfiConverterSequenceTypeFieldReferralRow(_UniffiConverterRustBuffer
             _UniffiFfiConverterTypeFieldReferralRow.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeFieldJourneyRow(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFieldJourneyRow.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFieldJourneyRow.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFieldJourneyRow.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class FieldPersonView:
     """
     A person's screen.
 """
-    def __init__(self, *, id:str, title:str, subtitle:str, facts:typing.List[FieldFact], actions_title:str, actions:typing.List[FieldOpenAction], conflicts_title:str, conflicts:typing.List[str], timeline_title:str, timeline:typing.List[FieldTimelineRow], situations:typing.List[FieldChoice], needs:typing.List[FieldChoice], alerts:typing.List[FieldChoice], description:str, phone:str, consent_record:typing.Optional[bool], problem:typing.Optional[str], done:str, done_comment_hint:str, action_form:FieldActionForm, referral_form:FieldReferralForm, referrals_title:str, referrals:typing.List[FieldReferralRow], back_label:str, new_encounter_label:str, situations_label:str, needs_label:str, alerts_label:str, overdue_label:str, clock_off_label:str):
+    def __init__(self, *, id:str, title:str, subtitle:str, facts:typing.List[FieldFact], actions_title:str, actions:typing.List[FieldOpenAction], conflicts_title:str, conflicts:typing.List[str], timeline_title:str, timeline:typing.List[FieldTimelineRow], situations:typing.List[FieldChoice], needs:typing.List[FieldChoice], alerts:typing.List[FieldChoice], description:str, phone:str, consent_record:typing.Optional[bool], problem:typing.Optional[str], done:str, done_comment_hint:str, action_form:FieldActionForm, referral_form:FieldReferralForm, referrals_title:str, referrals:typing.List[FieldReferralRow], journey_title:str, journey:typing.List[FieldJourneyRow], back_label:str, new_encounter_label:str, situations_label:str, needs_label:str, alerts_label:str, overdue_label:str, clock_off_label:str):
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -3053,6 +3149,8 @@ class FieldPersonView:
         self.referral_form = referral_form
         self.referrals_title = referrals_title
         self.referrals = referrals
+        self.journey_title = journey_title
+        self.journey = journey
         self.back_label = back_label
         self.new_encounter_label = new_encounter_label
         self.situations_label = situations_label
@@ -3065,7 +3163,7 @@ class FieldPersonView:
 
     
     def __str__(self):
-        return "FieldPersonView(id={}, title={}, subtitle={}, facts={}, actions_title={}, actions={}, conflicts_title={}, conflicts={}, timeline_title={}, timeline={}, situations={}, needs={}, alerts={}, description={}, phone={}, consent_record={}, problem={}, done={}, done_comment_hint={}, action_form={}, referral_form={}, referrals_title={}, referrals={}, back_label={}, new_encounter_label={}, situations_label={}, needs_label={}, alerts_label={}, overdue_label={}, clock_off_label={})".format(self.id, self.title, self.subtitle, self.facts, self.actions_title, self.actions, self.conflicts_title, self.conflicts, self.timeline_title, self.timeline, self.situations, self.needs, self.alerts, self.description, self.phone, self.consent_record, self.problem, self.done, self.done_comment_hint, self.action_form, self.referral_form, self.referrals_title, self.referrals, self.back_label, self.new_encounter_label, self.situations_label, self.needs_label, self.alerts_label, self.overdue_label, self.clock_off_label)
+        return "FieldPersonView(id={}, title={}, subtitle={}, facts={}, actions_title={}, actions={}, conflicts_title={}, conflicts={}, timeline_title={}, timeline={}, situations={}, needs={}, alerts={}, description={}, phone={}, consent_record={}, problem={}, done={}, done_comment_hint={}, action_form={}, referral_form={}, referrals_title={}, referrals={}, journey_title={}, journey={}, back_label={}, new_encounter_label={}, situations_label={}, needs_label={}, alerts_label={}, overdue_label={}, clock_off_label={})".format(self.id, self.title, self.subtitle, self.facts, self.actions_title, self.actions, self.conflicts_title, self.conflicts, self.timeline_title, self.timeline, self.situations, self.needs, self.alerts, self.description, self.phone, self.consent_record, self.problem, self.done, self.done_comment_hint, self.action_form, self.referral_form, self.referrals_title, self.referrals, self.journey_title, self.journey, self.back_label, self.new_encounter_label, self.situations_label, self.needs_label, self.alerts_label, self.overdue_label, self.clock_off_label)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -3113,6 +3211,10 @@ class FieldPersonView:
             return False
         if self.referrals != other.referrals:
             return False
+        if self.journey_title != other.journey_title:
+            return False
+        if self.journey != other.journey:
+            return False
         if self.back_label != other.back_label:
             return False
         if self.new_encounter_label != other.new_encounter_label:
@@ -3156,6 +3258,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
             referral_form=_UniffiFfiConverterTypeFieldReferralForm.read(buf),
             referrals_title=_UniffiFfiConverterString.read(buf),
             referrals=_UniffiFfiConverterSequenceTypeFieldReferralRow.read(buf),
+            journey_title=_UniffiFfiConverterString.read(buf),
+            journey=_UniffiFfiConverterSequenceTypeFieldJourneyRow.read(buf),
             back_label=_UniffiFfiConverterString.read(buf),
             new_encounter_label=_UniffiFfiConverterString.read(buf),
             situations_label=_UniffiFfiConverterString.read(buf),
@@ -3190,6 +3294,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeFieldReferralForm.check_lower(value.referral_form)
         _UniffiFfiConverterString.check_lower(value.referrals_title)
         _UniffiFfiConverterSequenceTypeFieldReferralRow.check_lower(value.referrals)
+        _UniffiFfiConverterString.check_lower(value.journey_title)
+        _UniffiFfiConverterSequenceTypeFieldJourneyRow.check_lower(value.journey)
         _UniffiFfiConverterString.check_lower(value.back_label)
         _UniffiFfiConverterString.check_lower(value.new_encounter_label)
         _UniffiFfiConverterString.check_lower(value.situations_label)
@@ -3223,6 +3329,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeFieldReferralForm.write(value.referral_form, buf)
         _UniffiFfiConverterString.write(value.referrals_title, buf)
         _UniffiFfiConverterSequenceTypeFieldReferralRow.write(value.referrals, buf)
+        _UniffiFfiConverterString.write(value.journey_title, buf)
+        _UniffiFfiConverterSequenceTypeFieldJourneyRow.write(value.journey, buf)
         _UniffiFfiConverterString.write(value.back_label, buf)
         _UniffiFfiConverterString.write(value.new_encounter_label, buf)
         _UniffiFfiConverterString.write(value.situations_label, buf)
@@ -4234,6 +4342,75 @@ class _UniffiFfiConverterTypeIdentity(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.worker, buf)
 
 @dataclass
+class JourneyStep:
+    """
+    One step of a person's housing journey.
+"""
+    def __init__(self, *, situation:str, started_on:str, ended_on:typing.Optional[str], place:typing.Optional[str], end_reason:typing.Optional[str], period_id:typing.Optional[str], household_id:typing.Optional[str]):
+        self.situation = situation
+        self.started_on = started_on
+        self.ended_on = ended_on
+        self.place = place
+        self.end_reason = end_reason
+        self.period_id = period_id
+        self.household_id = household_id
+        
+        
+
+    
+    def __str__(self):
+        return "JourneyStep(situation={}, started_on={}, ended_on={}, place={}, end_reason={}, period_id={}, household_id={})".format(self.situation, self.started_on, self.ended_on, self.place, self.end_reason, self.period_id, self.household_id)
+    def __eq__(self, other):
+        if self.situation != other.situation:
+            return False
+        if self.started_on != other.started_on:
+            return False
+        if self.ended_on != other.ended_on:
+            return False
+        if self.place != other.place:
+            return False
+        if self.end_reason != other.end_reason:
+            return False
+        if self.period_id != other.period_id:
+            return False
+        if self.household_id != other.household_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeJourneyStep(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return JourneyStep(
+            situation=_UniffiFfiConverterString.read(buf),
+            started_on=_UniffiFfiConverterString.read(buf),
+            ended_on=_UniffiFfiConverterOptionalString.read(buf),
+            place=_UniffiFfiConverterOptionalString.read(buf),
+            end_reason=_UniffiFfiConverterOptionalString.read(buf),
+            period_id=_UniffiFfiConverterOptionalString.read(buf),
+            household_id=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.situation)
+        _UniffiFfiConverterString.check_lower(value.started_on)
+        _UniffiFfiConverterOptionalString.check_lower(value.ended_on)
+        _UniffiFfiConverterOptionalString.check_lower(value.place)
+        _UniffiFfiConverterOptionalString.check_lower(value.end_reason)
+        _UniffiFfiConverterOptionalString.check_lower(value.period_id)
+        _UniffiFfiConverterOptionalString.check_lower(value.household_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.situation, buf)
+        _UniffiFfiConverterString.write(value.started_on, buf)
+        _UniffiFfiConverterOptionalString.write(value.ended_on, buf)
+        _UniffiFfiConverterOptionalString.write(value.place, buf)
+        _UniffiFfiConverterOptionalString.write(value.end_reason, buf)
+        _UniffiFfiConverterOptionalString.write(value.period_id, buf)
+        _UniffiFfiConverterOptionalString.write(value.household_id, buf)
+
+@dataclass
 class NewAction:
     """
     A follow-up action to add.
@@ -4658,6 +4835,79 @@ class _UniffiFfiConverterTypeNewObservation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeCount.write(value.counts, buf)
         _UniffiFfiConverterOptionalString.write(value.notes, buf)
         _UniffiFfiConverterOptionalString.write(value.date, buf)
+
+@dataclass
+class NewPeriod:
+    """
+    A period of a person's housing journey to record (a household's are recorded at the
+    office).
+"""
+    def __init__(self, *, person:str, situation:str, started_on:str, ended_on:typing.Optional[str] = _DEFAULT, place:typing.Optional[str] = _DEFAULT, previous_end:typing.Optional[str] = _DEFAULT):
+        self.person = person
+        self.situation = situation
+        self.started_on = started_on
+        if ended_on is _DEFAULT:
+            self.ended_on = None
+        else:
+            self.ended_on = ended_on
+        if place is _DEFAULT:
+            self.place = None
+        else:
+            self.place = place
+        if previous_end is _DEFAULT:
+            self.previous_end = None
+        else:
+            self.previous_end = previous_end
+        
+        
+
+    
+    def __str__(self):
+        return "NewPeriod(person={}, situation={}, started_on={}, ended_on={}, place={}, previous_end={})".format(self.person, self.situation, self.started_on, self.ended_on, self.place, self.previous_end)
+    def __eq__(self, other):
+        if self.person != other.person:
+            return False
+        if self.situation != other.situation:
+            return False
+        if self.started_on != other.started_on:
+            return False
+        if self.ended_on != other.ended_on:
+            return False
+        if self.place != other.place:
+            return False
+        if self.previous_end != other.previous_end:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeNewPeriod(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return NewPeriod(
+            person=_UniffiFfiConverterString.read(buf),
+            situation=_UniffiFfiConverterString.read(buf),
+            started_on=_UniffiFfiConverterString.read(buf),
+            ended_on=_UniffiFfiConverterOptionalString.read(buf),
+            place=_UniffiFfiConverterOptionalString.read(buf),
+            previous_end=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.person)
+        _UniffiFfiConverterString.check_lower(value.situation)
+        _UniffiFfiConverterString.check_lower(value.started_on)
+        _UniffiFfiConverterOptionalString.check_lower(value.ended_on)
+        _UniffiFfiConverterOptionalString.check_lower(value.place)
+        _UniffiFfiConverterOptionalString.check_lower(value.previous_end)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.person, buf)
+        _UniffiFfiConverterString.write(value.situation, buf)
+        _UniffiFfiConverterString.write(value.started_on, buf)
+        _UniffiFfiConverterOptionalString.write(value.ended_on, buf)
+        _UniffiFfiConverterOptionalString.write(value.place, buf)
+        _UniffiFfiConverterOptionalString.write(value.previous_end, buf)
 
 class _UniffiFfiConverterSequenceTypeCustomField(_UniffiConverterRustBuffer):
     @classmethod
@@ -8777,6 +9027,29 @@ class _UniffiFfiConverterSequenceTypeHistoryEntry(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeHistoryEntry.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeJourneyStep(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeJourneyStep.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeJourneyStep.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeJourneyStep.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u32"
     VALUE_MIN = 0
@@ -9144,6 +9417,12 @@ class StoreProtocol(typing.Protocol):
         raise NotImplementedError
     def add_observation(self, observation: NewObservation) -> str:
         raise NotImplementedError
+    def add_period(self, period: NewPeriod) -> str:
+        """
+        Records a period of a person's housing journey; an open-ended one that starts after
+        every other is their situation now.
+"""
+        raise NotImplementedError
     def add_person(self, person: NewPerson) -> str:
         raise NotImplementedError
     def add_referral(self, referral: NewReferral) -> str:
@@ -9273,6 +9552,12 @@ class StoreProtocol(typing.Protocol):
     def join_statistics(self, code: str,exchange: typing.Optional[HttpExchange]) -> None:
         """
         Joins the office's statistics space (a statistics-only device, this store new).
+"""
+        raise NotImplementedError
+    def journey(self, person: str) -> typing.List[JourneyStep]:
+        """
+        A person's housing journey, the earliest period first: their own periods, their
+        households', and the changes of their situation.
 """
         raise NotImplementedError
     def list_persons(self, search: typing.Optional[str],sort: PersonSort,limit: int) -> typing.List[PersonSummary]:
@@ -9640,6 +9925,25 @@ class Store(StoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_allervers_ffi_fn_method_store_add_observation,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def add_period(self, period: NewPeriod) -> str:
+        """
+        Records a period of a person's housing journey; an open-ended one that starts after
+        every other is their situation now.
+"""
+        
+        _UniffiFfiConverterTypeNewPeriod.check_lower(period)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeNewPeriod.lower(period),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_add_period,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -10161,6 +10465,25 @@ class Store(StoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_allervers_ffi_fn_method_store_join_statistics,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def journey(self, person: str) -> typing.List[JourneyStep]:
+        """
+        A person's housing journey, the earliest period first: their own periods, their
+        households', and the changes of their situation.
+"""
+        
+        _UniffiFfiConverterString.check_lower(person)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(person),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeJourneyStep.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_journey,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -10757,6 +11080,7 @@ __all__ = [
     "FieldEncounterView",
     "FieldFact",
     "FieldJoinView",
+    "FieldJourneyRow",
     "FieldOpenAction",
     "FieldTimelineRow",
     "FieldReferralForm",
@@ -10776,11 +11100,13 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "Identity",
+    "JourneyStep",
     "NewAction",
     "NewConsent",
     "NewEncounter",
     "NewHealthNote",
     "NewObservation",
+    "NewPeriod",
     "NewPerson",
     "NewReferral",
     "Person",

@@ -1071,6 +1071,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
     
     func addObservation(observation: NewObservation) throws  -> String
     
+    /**
+     * Records a period of a person's housing journey; an open-ended one that starts after
+     * every other is their situation now.
+     */
+    func addPeriod(period: NewPeriod) throws  -> String
+    
     func addPerson(person: NewPerson) throws  -> String
     
     func addReferral(referral: NewReferral) throws  -> String
@@ -1201,6 +1207,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
      * Joins the office's statistics space (a statistics-only device, this store new).
      */
     func joinStatistics(code: String, exchange: HttpExchange?) throws 
+    
+    /**
+     * A person's housing journey, the earliest period first: their own periods, their
+     * households', and the changes of their situation.
+     */
+    func journey(person: String) throws  -> [JourneyStep]
     
     func listPersons(search: String?, sort: PersonSort, limit: UInt32) throws  -> [PersonSummary]
     
@@ -1514,6 +1526,20 @@ open func addObservation(observation: NewObservation)throws  -> String  {
     uniffi_allervers_ffi_fn_method_store_add_observation(
             self.uniffiCloneHandle(),
         FfiConverterTypeNewObservation_lower(observation),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records a period of a person's housing journey; an open-ended one that starts after
+     * every other is their situation now.
+     */
+open func addPeriod(period: NewPeriod)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_add_period(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNewPeriod_lower(period),uniffiCallStatus
     )
 })
 }
@@ -1869,6 +1895,20 @@ open func joinStatistics(code: String, exchange: HttpExchange?)throws   {try rus
         FfiConverterOptionTypeHttpExchange.lower(exchange),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * A person's housing journey, the earliest period first: their own periods, their
+     * households', and the changes of their situation.
+     */
+open func journey(person: String)throws  -> [JourneyStep]  {
+    return try  FfiConverterSequenceTypeJourneyStep.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_journey(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(person),uniffiCallStatus
+    )
+})
 }
     
 open func listPersons(search: String?, sort: PersonSort, limit: UInt32)throws  -> [PersonSummary]  {
@@ -3516,6 +3556,71 @@ public func FfiConverterTypeFieldJoinView_lower(_ value: FieldJoinView) -> RustB
 
 
 /**
+ * One period of a person's housing journey, in words.
+ */
+public struct FieldJourneyRow: Equatable, Hashable {
+    public var situation: String
+    public var days: String
+    public var place: String
+    public var current: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(situation: String, days: String, place: String, current: Bool) {
+        self.situation = situation
+        self.days = days
+        self.place = place
+        self.current = current
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FieldJourneyRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldJourneyRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldJourneyRow {
+        return
+            try FieldJourneyRow(
+                situation: FfiConverterString.read(from: &buf), 
+                days: FfiConverterString.read(from: &buf), 
+                place: FfiConverterString.read(from: &buf), 
+                current: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FieldJourneyRow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.situation, into: &buf)
+        FfiConverterString.write(value.days, into: &buf)
+        FfiConverterString.write(value.place, into: &buf)
+        FfiConverterBool.write(value.current, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldJourneyRow_lift(_ buf: RustBuffer) throws -> FieldJourneyRow {
+    return try FfiConverterTypeFieldJourneyRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldJourneyRow_lower(_ value: FieldJourneyRow) -> RustBuffer {
+    return FfiConverterTypeFieldJourneyRow.lower(value)
+}
+
+
+/**
  * A person named in an encounter.
  */
 public struct FieldNamed: Equatable, Hashable {
@@ -3736,6 +3841,11 @@ public struct FieldPersonView: Equatable, Hashable {
     public var referralForm: FieldReferralForm
     public var referralsTitle: String
     public var referrals: [FieldReferralRow]
+    /**
+     * The housing journey, the earliest period first.
+     */
+    public var journeyTitle: String
+    public var journey: [FieldJourneyRow]
     public var backLabel: String
     public var newEncounterLabel: String
     public var situationsLabel: String
@@ -3749,7 +3859,10 @@ public struct FieldPersonView: Equatable, Hashable {
     public init(id: String, title: String, subtitle: String, facts: [FieldFact], actionsTitle: String, actions: [FieldOpenAction], conflictsTitle: String, conflicts: [String], timelineTitle: String, timeline: [FieldTimelineRow], situations: [FieldChoice], needs: [FieldChoice], alerts: [FieldChoice], description: String, phone: String, consentRecord: Bool?, problem: String?, 
         /**
          * The "done" button of each open follow-up, and its comment's placeholder.
-         */done: String, doneCommentHint: String, actionForm: FieldActionForm, referralForm: FieldReferralForm, referralsTitle: String, referrals: [FieldReferralRow], backLabel: String, newEncounterLabel: String, situationsLabel: String, needsLabel: String, alertsLabel: String, overdueLabel: String, clockOffLabel: String) {
+         */done: String, doneCommentHint: String, actionForm: FieldActionForm, referralForm: FieldReferralForm, referralsTitle: String, referrals: [FieldReferralRow], 
+        /**
+         * The housing journey, the earliest period first.
+         */journeyTitle: String, journey: [FieldJourneyRow], backLabel: String, newEncounterLabel: String, situationsLabel: String, needsLabel: String, alertsLabel: String, overdueLabel: String, clockOffLabel: String) {
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -3773,6 +3886,8 @@ public struct FieldPersonView: Equatable, Hashable {
         self.referralForm = referralForm
         self.referralsTitle = referralsTitle
         self.referrals = referrals
+        self.journeyTitle = journeyTitle
+        self.journey = journey
         self.backLabel = backLabel
         self.newEncounterLabel = newEncounterLabel
         self.situationsLabel = situationsLabel
@@ -3821,6 +3936,8 @@ public struct FfiConverterTypeFieldPersonView: FfiConverterRustBuffer {
                 referralForm: FfiConverterTypeFieldReferralForm.read(from: &buf), 
                 referralsTitle: FfiConverterString.read(from: &buf), 
                 referrals: FfiConverterSequenceTypeFieldReferralRow.read(from: &buf), 
+                journeyTitle: FfiConverterString.read(from: &buf), 
+                journey: FfiConverterSequenceTypeFieldJourneyRow.read(from: &buf), 
                 backLabel: FfiConverterString.read(from: &buf), 
                 newEncounterLabel: FfiConverterString.read(from: &buf), 
                 situationsLabel: FfiConverterString.read(from: &buf), 
@@ -3855,6 +3972,8 @@ public struct FfiConverterTypeFieldPersonView: FfiConverterRustBuffer {
         FfiConverterTypeFieldReferralForm.write(value.referralForm, into: &buf)
         FfiConverterString.write(value.referralsTitle, into: &buf)
         FfiConverterSequenceTypeFieldReferralRow.write(value.referrals, into: &buf)
+        FfiConverterString.write(value.journeyTitle, into: &buf)
+        FfiConverterSequenceTypeFieldJourneyRow.write(value.journey, into: &buf)
         FfiConverterString.write(value.backLabel, into: &buf)
         FfiConverterString.write(value.newEncounterLabel, into: &buf)
         FfiConverterString.write(value.situationsLabel, into: &buf)
@@ -5127,6 +5246,109 @@ public func FfiConverterTypeIdentity_lower(_ value: Identity) -> RustBuffer {
 
 
 /**
+ * One step of a person's housing journey.
+ */
+public struct JourneyStep: Equatable, Hashable {
+    public var situation: String
+    /**
+     * YYYY-MM-DD
+     */
+    public var startedOn: String
+    /**
+     * YYYY-MM-DD; none while it lasts.
+     */
+    public var endedOn: String?
+    public var place: String?
+    public var endReason: String?
+    /**
+     * The period record, when it was recorded as one (none when read from a change of the
+     * situation).
+     */
+    public var periodId: String?
+    /**
+     * The household whose period it is, when it is a household's.
+     */
+    public var householdId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(situation: String, 
+        /**
+         * YYYY-MM-DD
+         */startedOn: String, 
+        /**
+         * YYYY-MM-DD; none while it lasts.
+         */endedOn: String?, place: String?, endReason: String?, 
+        /**
+         * The period record, when it was recorded as one (none when read from a change of the
+         * situation).
+         */periodId: String?, 
+        /**
+         * The household whose period it is, when it is a household's.
+         */householdId: String?) {
+        self.situation = situation
+        self.startedOn = startedOn
+        self.endedOn = endedOn
+        self.place = place
+        self.endReason = endReason
+        self.periodId = periodId
+        self.householdId = householdId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JourneyStep: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJourneyStep: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JourneyStep {
+        return
+            try JourneyStep(
+                situation: FfiConverterString.read(from: &buf), 
+                startedOn: FfiConverterString.read(from: &buf), 
+                endedOn: FfiConverterOptionString.read(from: &buf), 
+                place: FfiConverterOptionString.read(from: &buf), 
+                endReason: FfiConverterOptionString.read(from: &buf), 
+                periodId: FfiConverterOptionString.read(from: &buf), 
+                householdId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JourneyStep, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.situation, into: &buf)
+        FfiConverterString.write(value.startedOn, into: &buf)
+        FfiConverterOptionString.write(value.endedOn, into: &buf)
+        FfiConverterOptionString.write(value.place, into: &buf)
+        FfiConverterOptionString.write(value.endReason, into: &buf)
+        FfiConverterOptionString.write(value.periodId, into: &buf)
+        FfiConverterOptionString.write(value.householdId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJourneyStep_lift(_ buf: RustBuffer) throws -> JourneyStep {
+    return try FfiConverterTypeJourneyStep.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJourneyStep_lower(_ value: JourneyStep) -> RustBuffer {
+    return FfiConverterTypeJourneyStep.lower(value)
+}
+
+
+/**
  * A follow-up action to add.
  */
 public struct NewAction: Equatable, Hashable {
@@ -5574,6 +5796,110 @@ public func FfiConverterTypeNewObservation_lift(_ buf: RustBuffer) throws -> New
 #endif
 public func FfiConverterTypeNewObservation_lower(_ value: NewObservation) -> RustBuffer {
     return FfiConverterTypeNewObservation.lower(value)
+}
+
+
+/**
+ * A period of a person's housing journey to record (a household's are recorded at the
+ * office).
+ */
+public struct NewPeriod: Equatable, Hashable {
+    public var person: String
+    /**
+     * street, squat, car, emergency_shelter, hotel, chrs, supported_housing,
+     * residence_sociale, pension_de_famille, intermediation_locative, social_housing,
+     * private_housing, hospital, prison, other
+     */
+    public var situation: String
+    /**
+     * YYYY-MM-DD
+     */
+    public var startedOn: String
+    /**
+     * YYYY-MM-DD, when it is over.
+     */
+    public var endedOn: String?
+    public var place: String?
+    /**
+     * Why the period before it ended (moved_on, end_of_stay, exclusion, left, eviction,
+     * rent_arrears, hospital, prison, other).
+     */
+    public var previousEnd: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(person: String, 
+        /**
+         * street, squat, car, emergency_shelter, hotel, chrs, supported_housing,
+         * residence_sociale, pension_de_famille, intermediation_locative, social_housing,
+         * private_housing, hospital, prison, other
+         */situation: String, 
+        /**
+         * YYYY-MM-DD
+         */startedOn: String, 
+        /**
+         * YYYY-MM-DD, when it is over.
+         */endedOn: String? = nil, place: String? = nil, 
+        /**
+         * Why the period before it ended (moved_on, end_of_stay, exclusion, left, eviction,
+         * rent_arrears, hospital, prison, other).
+         */previousEnd: String? = nil) {
+        self.person = person
+        self.situation = situation
+        self.startedOn = startedOn
+        self.endedOn = endedOn
+        self.place = place
+        self.previousEnd = previousEnd
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NewPeriod: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNewPeriod: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NewPeriod {
+        return
+            try NewPeriod(
+                person: FfiConverterString.read(from: &buf), 
+                situation: FfiConverterString.read(from: &buf), 
+                startedOn: FfiConverterString.read(from: &buf), 
+                endedOn: FfiConverterOptionString.read(from: &buf), 
+                place: FfiConverterOptionString.read(from: &buf), 
+                previousEnd: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NewPeriod, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.person, into: &buf)
+        FfiConverterString.write(value.situation, into: &buf)
+        FfiConverterString.write(value.startedOn, into: &buf)
+        FfiConverterOptionString.write(value.endedOn, into: &buf)
+        FfiConverterOptionString.write(value.place, into: &buf)
+        FfiConverterOptionString.write(value.previousEnd, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewPeriod_lift(_ buf: RustBuffer) throws -> NewPeriod {
+    return try FfiConverterTypeNewPeriod.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewPeriod_lower(_ value: NewPeriod) -> RustBuffer {
+    return FfiConverterTypeNewPeriod.lower(value)
 }
 
 
@@ -8211,6 +8537,31 @@ fileprivate struct FfiConverterSequenceTypeFieldFact: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFieldJourneyRow: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldJourneyRow]
+
+    public static func write(_ value: [FieldJourneyRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldJourneyRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldJourneyRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldJourneyRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldJourneyRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFieldNamed: FfiConverterRustBuffer {
     typealias SwiftType = [FieldNamed]
 
@@ -8511,6 +8862,31 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeJourneyStep: FfiConverterRustBuffer {
+    typealias SwiftType = [JourneyStep]
+
+    public static func write(_ value: [JourneyStep], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeJourneyStep.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [JourneyStep] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [JourneyStep]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeJourneyStep.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeNewConsent: FfiConverterRustBuffer {
     typealias SwiftType = [NewConsent]
 
@@ -8698,6 +9074,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allervers_ffi_checksum_method_store_add_observation() != 16719) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allervers_ffi_checksum_method_store_add_period() != 62523) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allervers_ffi_checksum_method_store_add_person() != 63648) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8777,6 +9156,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allervers_ffi_checksum_method_store_join_statistics() != 25348) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_journey() != 42835) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allervers_ffi_checksum_method_store_list_persons() != 49037) {

@@ -358,6 +358,11 @@ RustBuffer uniffi_allervers_ffi_fn_method_store_add_health_note(uint64_t ptr, ui
 RustBuffer uniffi_allervers_ffi_fn_method_store_add_observation(uint64_t ptr, RustBuffer observation, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_ADD_PERIOD
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_ADD_PERIOD
+RustBuffer uniffi_allervers_ffi_fn_method_store_add_period(uint64_t ptr, RustBuffer period, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_ADD_PERSON
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_ADD_PERSON
 RustBuffer uniffi_allervers_ffi_fn_method_store_add_person(uint64_t ptr, RustBuffer person, RustCallStatus *_Nonnull out_status
@@ -491,6 +496,11 @@ void uniffi_allervers_ffi_fn_method_store_join_partnership(uint64_t ptr, RustBuf
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_JOIN_STATISTICS
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_JOIN_STATISTICS
 void uniffi_allervers_ffi_fn_method_store_join_statistics(uint64_t ptr, RustBuffer code, RustBuffer exchange, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_JOURNEY
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_JOURNEY
+RustBuffer uniffi_allervers_ffi_fn_method_store_journey(uint64_t ptr, RustBuffer person, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_LIST_PERSONS
@@ -979,6 +989,12 @@ uint16_t uniffi_allervers_ffi_checksum_method_store_add_observation(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_ADD_PERIOD
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_ADD_PERIOD
+uint16_t uniffi_allervers_ffi_checksum_method_store_add_period(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_ADD_PERSON
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_ADD_PERSON
 uint16_t uniffi_allervers_ffi_checksum_method_store_add_person(void
@@ -1138,6 +1154,12 @@ uint16_t uniffi_allervers_ffi_checksum_method_store_join_partnership(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_JOIN_STATISTICS
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_JOIN_STATISTICS
 uint16_t uniffi_allervers_ffi_checksum_method_store_join_statistics(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_JOURNEY
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_JOURNEY
+uint16_t uniffi_allervers_ffi_checksum_method_store_journey(void
     
 );
 #endif

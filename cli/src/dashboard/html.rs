@@ -9,7 +9,9 @@ use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{Conflict, LikelyDuplicate, RetentionReview, TimelineEntry, TimelineItem};
 
 use crate::render::{access_what, l, via_word, AccessRow};
-use allervers_core::{Person, PersonSummary};
+use allervers_core::{
+    Application, HouseholdSummary, HouseholdView, JourneyStep, Person, PersonSummary,
+};
 
 /// The pages' style sheet, served as `/style.css`: the Content-Security-Policy lets no inline
 /// style or script run, so nothing is inlined.
@@ -21,6 +23,10 @@ th { background: #f2f5f8; } .num { text-align: right; } .warn { color: #a0380e; 
 .chip { display: inline-block; background: #eef2f6; border-radius: .3em; padding: 0 .4em; margin: 0 .2em .2em 0; }
 form.inline { display: inline; } button { cursor: pointer; }
 #erase { margin-top: 2em; } button.danger { background: #a4262c; color: #fff; border: 0; padding: 0.3em 0.8em; }
+ol.journey { display: flex; list-style: none; padding: 0; gap: .3em; overflow-x: auto; }
+ol.journey li { flex: 1 0 9em; border-top: .5em solid #98a6b5; padding: .3em .5em; background: #f7f9fb; }
+ol.journey li.street { border-color: #a0380e; } ol.journey li.shelter { border-color: #c79a1b; }
+ol.journey li.housing { border-color: #2d7a3a; } ol.journey small { color: #5a6b7d; }
 ";
 
 /// Escapes text for HTML content and attribute values.
@@ -43,6 +49,23 @@ pub fn esc(text: &str) -> String {
 pub fn t(lang: Lang, key: &str) -> &'static str {
     let (fr, en) = match key {
         "persons" => ("Personnes", "Persons"),
+        "journey" => ("Parcours vers le logement", "Journey to a home"),
+        "no_period" => ("Aucune période connue.", "No period known."),
+        "household_word" => ("ménage", "household"),
+        "from_changes" => ("d'après les changements de situation", "from the situation's changes"),
+        "households" => ("Ménages", "Households"),
+        "no_household" => ("Aucun ménage.", "No household."),
+        "members" => ("Membres", "Members"),
+        "relation" => ("Lien", "Relation"),
+        "joined" => ("Arrivée", "Joined"),
+        "left" => ("Départ", "Left"),
+        "size" => ("Taille", "Size"),
+        "with_children" => ("avec enfants", "with children"),
+        "pets" => ("Animaux", "Pets"),
+        "applications" => ("Demandes de logement", "Housing applications"),
+        "no_application" => ("Aucune demande.", "No application."),
+        "number" => ("Numéro", "Number"),
+        "filed" => ("Déposée le", "Filed on"),
         "conflicts" => ("Conflits", "Conflicts"),
         "duplicates" => ("Doublons", "Duplicates"),
         "no_duplicate" => ("Aucun doublon probable.", "No likely duplicate."),
@@ -255,6 +278,7 @@ pub fn persons(list: &[PersonSummary], search: &str, lang: Lang) -> String {
 /// the access log about them (`None` on a device that may not read it).
 pub fn person(
     p: &Person,
+    housing: (&[JourneyStep], &[Application]),
     timeline: &[TimelineEntry],
     log: Option<&[AccessRow]>,
     token: &str,
@@ -263,7 +287,7 @@ pub fn person(
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<p><span class="chip">{}</span>{}</p><h2>{}</h2><table id="timeline"><tr><th>{}</th><th>{}</th><th>{}</th><th></th><th>{}</th></tr>"#,
+        r#"<p><span class="chip">{}</span>{}</p>{}{}<h2>{}</h2><table id="timeline"><tr><th>{}</th><th>{}</th><th>{}</th><th></th><th>{}</th></tr>"#,
         esc(&p
             .situation
             .as_deref()
@@ -276,6 +300,12 @@ pub fn person(
                 esc(&l(Vocab::Need, n, lang))
             ))
             .collect::<String>(),
+        journey(housing.0, lang),
+        if housing.1.is_empty() {
+            String::new()
+        } else {
+            applications(housing.1, lang)
+        },
         t(lang, "timeline"),
         t(lang, "when"),
         t(lang, "who"),
@@ -634,5 +664,180 @@ pub fn retention(review: &RetentionReview, token: &str, lang: Lang) -> String {
         );
     }
     out.push_str("</table>");
+    out
+}
+
+/// A journey as a line of periods, the earliest first, each coloured by what it is (the street,
+/// a shelter, a home).
+pub fn journey(steps: &[JourneyStep], lang: Lang) -> String {
+    let mut out = format!(r#"<h2>{}</h2>"#, t(lang, "journey"));
+    if steps.is_empty() {
+        let _ = write!(out, r#"<p id="journey">{}</p>"#, t(lang, "no_period"));
+        return out;
+    }
+    out.push_str(r#"<ol class="journey" id="journey">"#);
+    for s in steps {
+        let class = match s.situation.as_str() {
+            c if allervers_core::vocab::STREET_SITUATIONS.contains(&c) => "street",
+            c if allervers_core::vocab::HOUSING_SITUATIONS.contains(&c) => "housing",
+            "emergency_shelter" | "hotel" | "chrs" => "shelter",
+            _ => "other",
+        };
+        let _ = write!(
+            out,
+            r#"<li class="{class}"><strong>{}</strong><br>{} → {}"#,
+            esc(&l(Vocab::Situation, &s.situation, lang)),
+            s.from,
+            s.to.map(|d| d.to_string()).unwrap_or_else(|| "…".into()),
+        );
+        if let Some(p) = &s.place {
+            let _ = write!(out, "<br>{}", esc(p));
+        }
+        if let Some(r) = &s.end_reason {
+            let _ = write!(
+                out,
+                "<br><small>{}</small>",
+                esc(&l(Vocab::PeriodEnd, r, lang))
+            );
+        }
+        if s.household.is_some() {
+            let _ = write!(out, "<br><small>{}</small>", t(lang, "household_word"));
+        }
+        if s.period.is_none() {
+            let _ = write!(out, "<br><small>{}</small>", t(lang, "from_changes"));
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ol>");
+    out
+}
+
+/// The households, with their members today.
+pub fn households(list: &[HouseholdSummary], lang: Lang) -> String {
+    if list.is_empty() {
+        return format!(r#"<p id="households">{}</p>"#, t(lang, "no_household"));
+    }
+    let mut out = format!(
+        r#"<table id="households"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "name"),
+        t(lang, "size"),
+        t(lang, "members"),
+        t(lang, "situation"),
+    );
+    for h in list {
+        let _ = write!(
+            out,
+            r#"<tr><td><a href="/household/{}">{}</a></td><td class="num">{}{}</td><td>{}</td><td>{}</td></tr>"#,
+            h.id,
+            esc(&h.label),
+            h.size,
+            if h.children {
+                format!(" ({})", t(lang, "with_children"))
+            } else {
+                String::new()
+            },
+            h.members
+                .iter()
+                .map(|m| format!(r#"<a href="/person/{}">{}</a>"#, m.person, esc(&m.name)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            esc(&h
+                .situation
+                .as_deref()
+                .map(|s| l(Vocab::Situation, s, lang))
+                .unwrap_or_default()),
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn applications(list: &[Application], lang: Lang) -> String {
+    let mut out = format!(r#"<h2>{}</h2>"#, t(lang, "applications"));
+    if list.is_empty() {
+        let _ = write!(out, "<p>{}</p>", t(lang, "no_application"));
+        return out;
+    }
+    let _ = write!(
+        out,
+        r#"<table id="applications"><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "number"),
+        t(lang, "filed"),
+        t(lang, "status"),
+    );
+    for a in list {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            esc(&a
+                .kind
+                .as_deref()
+                .map(|k| l(Vocab::ApplicationKind, k, lang))
+                .unwrap_or_default()),
+            esc(a.number.as_deref().unwrap_or_default()),
+            a.filed_on.map(|d| d.to_string()).unwrap_or_default(),
+            esc(&a
+                .status
+                .as_deref()
+                .map(|s| l(Vocab::ApplicationStatus, s, lang))
+                .unwrap_or_default()),
+            a.outcome
+                .as_deref()
+                .map(|o| format!(": {}", esc(o)))
+                .unwrap_or_default(),
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// A household: its size, members (today's and earlier ones), journey and applications.
+pub fn household(v: &HouseholdView, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<p><span class="chip">{} {}</span>{}{}</p><h2>{}</h2><table id="members"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "size"),
+        v.size,
+        if v.children {
+            format!(r#"<span class="chip">{}</span>"#, t(lang, "with_children"))
+        } else {
+            String::new()
+        },
+        v.household
+            .pets
+            .as_deref()
+            .map(|p| format!(
+                r#"<span class="chip">{} : {}</span>"#,
+                t(lang, "pets"),
+                esc(p)
+            ))
+            .unwrap_or_default(),
+        t(lang, "members"),
+        t(lang, "name"),
+        t(lang, "relation"),
+        t(lang, "joined"),
+        t(lang, "left"),
+    );
+    for m in &v.members {
+        let _ = write!(
+            out,
+            r#"<tr><td><a href="/person/{}">{}</a></td><td>{}</td><td>{}</td><td>{}{}</td></tr>"#,
+            m.person,
+            esc(&m.name),
+            esc(&m
+                .relation
+                .as_deref()
+                .map(|r| l(Vocab::Relation, r, lang))
+                .unwrap_or_default()),
+            m.joined_on.map(|d| d.to_string()).unwrap_or_default(),
+            m.left_on.map(|d| d.to_string()).unwrap_or_default(),
+            m.left_reason
+                .as_deref()
+                .map(|r| format!(" ({})", esc(r)))
+                .unwrap_or_default(),
+        );
+    }
+    out.push_str("</table>");
+    out.push_str(&journey(&v.journey, lang));
+    out.push_str(&applications(&v.applications, lang));
     out
 }

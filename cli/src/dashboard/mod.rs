@@ -82,6 +82,7 @@ impl Dash {
                     ("/", html::t(lang, "persons")),
                     ("/conflicts", html::t(lang, "conflicts")),
                     ("/duplicates", html::t(lang, "duplicates")),
+                    ("/households", html::t(lang, "households")),
                     ("/report", html::t(lang, "report")),
                     ("/access-log", html::t(lang, "access_log")),
                     ("/retention", html::t(lang, "retention")),
@@ -301,6 +302,57 @@ struct LangQuery {
     lang: Option<String>,
 }
 
+async fn households(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let store = dash.store.clone();
+    match blocking(move || store.households()).await {
+        Ok(list) => dash.page(
+            lang,
+            html::t(lang, "households"),
+            &html::households(&list, lang),
+        ),
+        Err(r) => r,
+    }
+}
+
+/// A household's page: it shows its members' names and journey, so it is logged as a reading
+/// of each member's file.
+async fn household(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let Ok(id) = id.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    let page = move || {
+        let view = store.household_view(id)?;
+        let reads: Vec<Access> = view
+            .members
+            .iter()
+            .map(|m| Access::Person { person: m.person })
+            .collect();
+        if !reads.is_empty() {
+            store.log_access(&reads, Via::Dashboard)?;
+        }
+        Ok(view)
+    };
+    match blocking(page).await {
+        Ok(view) => {
+            let title = view.household.label.clone().unwrap_or_default();
+            dash.page(lang, &title, &html::household(&view, lang))
+        }
+        Err(r) => r,
+    }
+}
+
 async fn person(
     State(dash): State<Arc<Dash>>,
     headers: HeaderMap,
@@ -316,6 +368,8 @@ async fn person(
     let page = move || {
         // With the records merged into them (`person merge`).
         let (p, timeline) = (store.merged_person(id)?, store.timeline(id)?);
+        let journey = store.journey(id)?;
+        let applications = store.applications(Some(allervers_core::Concerns::Person(id)))?;
         // A health professional's device: the health follow-up, its reading logged in the
         // health space's own access log.
         let health = health_store
@@ -340,11 +394,18 @@ async fn person(
         } else {
             None
         };
-        Ok((p, timeline, log, health))
+        Ok((p, (journey, applications), timeline, log, health))
     };
     match blocking(page).await {
-        Ok((p, timeline, log, health)) => {
-            let mut body = html::person(&p, &timeline, log.as_deref(), &dash.token, lang);
+        Ok((p, housing, timeline, log, health)) => {
+            let mut body = html::person(
+                &p,
+                (&housing.0, &housing.1),
+                &timeline,
+                log.as_deref(),
+                &dash.token,
+                lang,
+            );
             if let Some(h) = &health {
                 body.push_str(&h.html(lang));
             }
@@ -677,6 +738,8 @@ fn router(dash: Arc<Dash>) -> Router {
                 .route("/conflicts", get(conflicts))
                 .route("/conflicts/resolve", post(resolve))
                 .route("/duplicates", get(duplicates))
+                .route("/households", get(households))
+                .route("/household/{id}", get(household))
                 .route("/duplicates/merge", post(merge))
                 .route("/person/{id}/unmerge", post(unmerge))
                 .route("/report", get(report))

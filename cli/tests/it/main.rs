@@ -8,6 +8,7 @@ mod dashboard_roles;
 mod dossier;
 mod health;
 mod health_attacks;
+mod housing;
 mod hygiene;
 mod partnership;
 mod secrecy;

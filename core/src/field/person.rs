@@ -86,6 +86,9 @@ pub struct PersonView {
     /// The person's referrals, the latest day first.
     pub referrals_title: String,
     pub referrals: Vec<ReferralRow>,
+    /// Their housing journey, the earliest period first (`Store::journey`).
+    pub journey_title: String,
+    pub journey: Vec<JourneyRow>,
     // The controls' labels, shown or read aloud.
     pub back_label: String,
     pub new_encounter_label: String,
@@ -97,6 +100,19 @@ pub struct PersonView {
     pub overdue_label: String,
     /// Said beside a timeline entry whose time is doubtful (`clock_off`).
     pub clock_off_label: String,
+}
+
+/// One period of the person's housing journey, in words.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JourneyRow {
+    /// Its situation's label ("hébergement d'urgence").
+    pub situation: String,
+    /// Its days ("du 2026-01-05 au 2026-02-10", "depuis le 2026-02-10").
+    pub days: String,
+    /// The place or structure, when known.
+    pub place: String,
+    /// Whether it is the situation now.
+    pub current: bool,
 }
 
 /// An edit of what changes in the street, from the person's screen.
@@ -233,6 +249,27 @@ fn change_row(h: &HistoryEntry, extra: &[ExtraTerm], lang: Lang) -> (String, Str
         (None, None) => t(lang, "cleared").to_string(),
     };
     (what, detail)
+}
+
+fn journey_rows(steps: &[crate::JourneyStep], extra: &[ExtraTerm], lang: Lang) -> Vec<JourneyRow> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| JourneyRow {
+            situation: label(Vocab::Situation, &s.situation, extra, lang),
+            days: match s.to {
+                Some(to) => format!(
+                    "{} {} {} {to}",
+                    t(lang, "days_from"),
+                    s.from,
+                    t(lang, "until")
+                ),
+                None => format!("{} {}", t(lang, "since_day"), s.from),
+            },
+            place: s.place.clone().unwrap_or_default(),
+            current: i + 1 == steps.len() && s.to.is_none(),
+        })
+        .collect()
 }
 
 fn row(e: &TimelineEntry, extra: &[ExtraTerm], lang: Lang) -> TimelineRow {
@@ -487,6 +524,8 @@ pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Re
         referral_form: person_forms::referral_form(&forms.referral, &extra, lang),
         referrals_title: t(lang, "referrals").into(),
         referrals: person_forms::referrals(store, &timeline, &extra, lang)?,
+        journey_title: t(lang, "period").into(),
+        journey: journey_rows(&store.journey(id)?, &extra, lang),
         back_label: t(lang, "back").into(),
         new_encounter_label: t(lang, "encounter_title").into(),
         situations_label: t(lang, "situation").into(),

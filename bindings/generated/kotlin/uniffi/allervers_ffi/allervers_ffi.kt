@@ -735,6 +735,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_add_observation(
     ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_add_period(
+    ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_add_person(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_add_referral(
@@ -788,6 +790,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allervers_ffi_checksum_method_store_join_partnership(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_join_statistics(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_journey(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_list_persons(
     ): Int
@@ -919,6 +923,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_add_observation(`ptr`: Long,`observation`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_add_period(`ptr`: Long,`period`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_add_person(`ptr`: Long,`person`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_add_referral(`ptr`: Long,`referral`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -973,6 +979,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_allervers_ffi_fn_method_store_join_statistics(`ptr`: Long,`code`: RustBuffer.ByValue,`exchange`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_allervers_ffi_fn_method_store_journey(`ptr`: Long,`person`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_list_persons(`ptr`: Long,`search`: RustBuffer.ByValue,`sort`: RustBuffer.ByValue,`limit`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_log_encounter(`ptr`: Long,`encounter`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1185,6 +1193,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allervers_ffi_checksum_method_store_add_observation() and 0xFFFF) != 16719) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_add_period() and 0xFFFF) != 62523) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_add_person() and 0xFFFF) != 63648) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1264,6 +1275,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_join_statistics() and 0xFFFF) != 25348) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_journey() and 0xFFFF) != 42835) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_list_persons() and 0xFFFF) != 49037) {
@@ -2589,6 +2603,12 @@ public interface StoreInterface {
     
     fun `addObservation`(`observation`: NewObservation): kotlin.String
     
+    /**
+     * Records a period of a person's housing journey; an open-ended one that starts after
+     * every other is their situation now.
+     */
+    fun `addPeriod`(`period`: NewPeriod): kotlin.String
+    
     fun `addPerson`(`person`: NewPerson): kotlin.String
     
     fun `addReferral`(`referral`: NewReferral): kotlin.String
@@ -2719,6 +2739,12 @@ public interface StoreInterface {
      * Joins the office's statistics space (a statistics-only device, this store new).
      */
     fun `joinStatistics`(`code`: kotlin.String, `exchange`: HttpExchange?)
+    
+    /**
+     * A person's housing journey, the earliest period first: their own periods, their
+     * households', and the changes of their situation.
+     */
+    fun `journey`(`person`: kotlin.String): List<JourneyStep>
     
     fun `listPersons`(`search`: kotlin.String?, `sort`: PersonSort, `limit`: kotlin.UInt): List<PersonSummary>
     
@@ -3006,6 +3032,25 @@ open class Store: Disposable, AutoCloseable, StoreInterface
         it,
         
         FfiConverterTypeNewObservation.lower(`observation`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records a period of a person's housing journey; an open-ended one that starts after
+     * every other is their situation now.
+     */
+    @Throws(FfiException::class)override fun `addPeriod`(`period`: NewPeriod): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_add_period(
+        it,
+        
+        FfiConverterTypeNewPeriod.lower(`period`),_status)
 }
     }
     )
@@ -3496,6 +3541,25 @@ open class Store: Disposable, AutoCloseable, StoreInterface
 }
     }
     
+    
+
+    
+    /**
+     * A person's housing journey, the earliest period first: their own periods, their
+     * households', and the changes of their situation.
+     */
+    @Throws(FfiException::class)override fun `journey`(`person`: kotlin.String): List<JourneyStep> {
+            return FfiConverterSequenceTypeJourneyStep.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_journey(
+        it,
+        
+        FfiConverterString.lower(`person`),_status)
+}
+    }
+    )
+    }
     
 
     
@@ -5327,6 +5391,57 @@ public object FfiConverterTypeFieldJoinView: FfiConverterRustBuffer<FieldJoinVie
 
 
 /**
+ * One period of a person's housing journey, in words.
+ */
+data class FieldJourneyRow (
+    var `situation`: kotlin.String
+    , 
+    var `days`: kotlin.String
+    , 
+    var `place`: kotlin.String
+    , 
+    var `current`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFieldJourneyRow: FfiConverterRustBuffer<FieldJourneyRow> {
+    override fun read(buf: ByteBuffer): FieldJourneyRow {
+        return FieldJourneyRow(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FieldJourneyRow) = (
+            FfiConverterString.allocationSize(value.`situation`) +
+            FfiConverterString.allocationSize(value.`days`) +
+            FfiConverterString.allocationSize(value.`place`) +
+            FfiConverterBoolean.allocationSize(value.`current`)
+    )
+
+    override fun write(value: FieldJourneyRow, buf: ByteBuffer) {
+            FfiConverterString.write(value.`situation`, buf)
+            FfiConverterString.write(value.`days`, buf)
+            FfiConverterString.write(value.`place`, buf)
+            FfiConverterBoolean.write(value.`current`, buf)
+    }
+}
+
+
+
+/**
  * A person named in an encounter.
  */
 data class FieldNamed (
@@ -5527,6 +5642,13 @@ data class FieldPersonView (
     , 
     var `referrals`: List<FieldReferralRow>
     , 
+    /**
+     * The housing journey, the earliest period first.
+     */
+    var `journeyTitle`: kotlin.String
+    , 
+    var `journey`: List<FieldJourneyRow>
+    , 
     var `backLabel`: kotlin.String
     , 
     var `newEncounterLabel`: kotlin.String
@@ -5580,6 +5702,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterString.read(buf),
             FfiConverterSequenceTypeFieldReferralRow.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFieldJourneyRow.read(buf),
+            FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
@@ -5613,6 +5737,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterTypeFieldReferralForm.allocationSize(value.`referralForm`) +
             FfiConverterString.allocationSize(value.`referralsTitle`) +
             FfiConverterSequenceTypeFieldReferralRow.allocationSize(value.`referrals`) +
+            FfiConverterString.allocationSize(value.`journeyTitle`) +
+            FfiConverterSequenceTypeFieldJourneyRow.allocationSize(value.`journey`) +
             FfiConverterString.allocationSize(value.`backLabel`) +
             FfiConverterString.allocationSize(value.`newEncounterLabel`) +
             FfiConverterString.allocationSize(value.`situationsLabel`) +
@@ -5646,6 +5772,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterTypeFieldReferralForm.write(value.`referralForm`, buf)
             FfiConverterString.write(value.`referralsTitle`, buf)
             FfiConverterSequenceTypeFieldReferralRow.write(value.`referrals`, buf)
+            FfiConverterString.write(value.`journeyTitle`, buf)
+            FfiConverterSequenceTypeFieldJourneyRow.write(value.`journey`, buf)
             FfiConverterString.write(value.`backLabel`, buf)
             FfiConverterString.write(value.`newEncounterLabel`, buf)
             FfiConverterString.write(value.`situationsLabel`, buf)
@@ -6688,6 +6816,85 @@ public object FfiConverterTypeIdentity: FfiConverterRustBuffer<Identity> {
 
 
 /**
+ * One step of a person's housing journey.
+ */
+data class JourneyStep (
+    var `situation`: kotlin.String
+    , 
+    /**
+     * YYYY-MM-DD
+     */
+    var `startedOn`: kotlin.String
+    , 
+    /**
+     * YYYY-MM-DD; none while it lasts.
+     */
+    var `endedOn`: kotlin.String?
+    , 
+    var `place`: kotlin.String?
+    , 
+    var `endReason`: kotlin.String?
+    , 
+    /**
+     * The period record, when it was recorded as one (none when read from a change of the
+     * situation).
+     */
+    var `periodId`: kotlin.String?
+    , 
+    /**
+     * The household whose period it is, when it is a household's.
+     */
+    var `householdId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeJourneyStep: FfiConverterRustBuffer<JourneyStep> {
+    override fun read(buf: ByteBuffer): JourneyStep {
+        return JourneyStep(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: JourneyStep) = (
+            FfiConverterString.allocationSize(value.`situation`) +
+            FfiConverterString.allocationSize(value.`startedOn`) +
+            FfiConverterOptionalString.allocationSize(value.`endedOn`) +
+            FfiConverterOptionalString.allocationSize(value.`place`) +
+            FfiConverterOptionalString.allocationSize(value.`endReason`) +
+            FfiConverterOptionalString.allocationSize(value.`periodId`) +
+            FfiConverterOptionalString.allocationSize(value.`householdId`)
+    )
+
+    override fun write(value: JourneyStep, buf: ByteBuffer) {
+            FfiConverterString.write(value.`situation`, buf)
+            FfiConverterString.write(value.`startedOn`, buf)
+            FfiConverterOptionalString.write(value.`endedOn`, buf)
+            FfiConverterOptionalString.write(value.`place`, buf)
+            FfiConverterOptionalString.write(value.`endReason`, buf)
+            FfiConverterOptionalString.write(value.`periodId`, buf)
+            FfiConverterOptionalString.write(value.`householdId`, buf)
+    }
+}
+
+
+
+/**
  * A follow-up action to add.
  */
 data class NewAction (
@@ -7045,6 +7252,83 @@ public object FfiConverterTypeNewObservation: FfiConverterRustBuffer<NewObservat
             FfiConverterSequenceTypeCount.write(value.`counts`, buf)
             FfiConverterOptionalString.write(value.`notes`, buf)
             FfiConverterOptionalString.write(value.`date`, buf)
+    }
+}
+
+
+
+/**
+ * A period of a person's housing journey to record (a household's are recorded at the
+ * office).
+ */
+data class NewPeriod (
+    var `person`: kotlin.String
+    , 
+    /**
+     * street, squat, car, emergency_shelter, hotel, chrs, supported_housing,
+     * residence_sociale, pension_de_famille, intermediation_locative, social_housing,
+     * private_housing, hospital, prison, other
+     */
+    var `situation`: kotlin.String
+    , 
+    /**
+     * YYYY-MM-DD
+     */
+    var `startedOn`: kotlin.String
+    , 
+    /**
+     * YYYY-MM-DD, when it is over.
+     */
+    var `endedOn`: kotlin.String? = null 
+    , 
+    var `place`: kotlin.String? = null 
+    , 
+    /**
+     * Why the period before it ended (moved_on, end_of_stay, exclusion, left, eviction,
+     * rent_arrears, hospital, prison, other).
+     */
+    var `previousEnd`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNewPeriod: FfiConverterRustBuffer<NewPeriod> {
+    override fun read(buf: ByteBuffer): NewPeriod {
+        return NewPeriod(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NewPeriod) = (
+            FfiConverterString.allocationSize(value.`person`) +
+            FfiConverterString.allocationSize(value.`situation`) +
+            FfiConverterString.allocationSize(value.`startedOn`) +
+            FfiConverterOptionalString.allocationSize(value.`endedOn`) +
+            FfiConverterOptionalString.allocationSize(value.`place`) +
+            FfiConverterOptionalString.allocationSize(value.`previousEnd`)
+    )
+
+    override fun write(value: NewPeriod, buf: ByteBuffer) {
+            FfiConverterString.write(value.`person`, buf)
+            FfiConverterString.write(value.`situation`, buf)
+            FfiConverterString.write(value.`startedOn`, buf)
+            FfiConverterOptionalString.write(value.`endedOn`, buf)
+            FfiConverterOptionalString.write(value.`place`, buf)
+            FfiConverterOptionalString.write(value.`previousEnd`, buf)
     }
 }
 
@@ -10279,6 +10563,34 @@ public object FfiConverterSequenceTypeFieldFact: FfiConverterRustBuffer<List<Fie
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeFieldJourneyRow: FfiConverterRustBuffer<List<FieldJourneyRow>> {
+    override fun read(buf: ByteBuffer): List<FieldJourneyRow> {
+        val len = buf.getInt()
+        return List<FieldJourneyRow>(len) {
+            FfiConverterTypeFieldJourneyRow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FieldJourneyRow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFieldJourneyRow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FieldJourneyRow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFieldJourneyRow.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeFieldNamed: FfiConverterRustBuffer<List<FieldNamed>> {
     override fun read(buf: ByteBuffer): List<FieldNamed> {
         val len = buf.getInt()
@@ -10605,6 +10917,34 @@ public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<Ht
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeHttpHeader.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeJourneyStep: FfiConverterRustBuffer<List<JourneyStep>> {
+    override fun read(buf: ByteBuffer): List<JourneyStep> {
+        val len = buf.getInt()
+        return List<JourneyStep>(len) {
+            FfiConverterTypeJourneyStep.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<JourneyStep>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeJourneyStep.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<JourneyStep>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeJourneyStep.write(it, buf)
         }
     }
 }

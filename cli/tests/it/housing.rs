@@ -1,0 +1,277 @@
+//! `allervers household` and `allervers journey` as the office uses them: a household of a
+//! mother and her son, its move from a car to a home with an application to the SIAO, the
+//! report's figures, a member leaving, and bad input refused in one line with nothing written.
+
+use crate::commands::{fails, init, json, ok};
+
+fn id(v: &serde_json::Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_household_moves_from_a_car_to_a_home_and_the_report_counts_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    let mother = id(&json(
+        d,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Aminata Traoré",
+            "--situation",
+            "car",
+        ],
+    ));
+    let son = id(&json(d, &["person", "add", "--name", "Ousmane Traoré"]));
+    let household = id(&json(
+        d,
+        &[
+            "household",
+            "new",
+            "--label",
+            "Famille Traoré",
+            "--pets",
+            "un chat",
+            "--unrecorded",
+            "1",
+            "--unrecorded-children",
+            "1",
+        ],
+    ));
+    json(
+        d,
+        &[
+            "household",
+            "join",
+            "Famille Traoré",
+            &mother,
+            "--relation",
+            "reference",
+            "--on",
+            "2026-10-01",
+        ],
+    );
+    json(
+        d,
+        &[
+            "household",
+            "join",
+            &household,
+            &son,
+            "--relation",
+            "child",
+            "--on",
+            "2026-10-01",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "encounter",
+            "log",
+            "--person",
+            &mother,
+            "--person",
+            &son,
+            "--place",
+            "parking de la porte de Pantin",
+        ],
+    );
+    json(
+        d,
+        &[
+            "journey",
+            "add",
+            "--household",
+            &household,
+            "--situation",
+            "car",
+            "--from",
+            "2026-10-01",
+        ],
+    );
+    let application = id(&json(
+        d,
+        &[
+            "journey",
+            "application",
+            "add",
+            "--household",
+            &household,
+            "--kind",
+            "social_housing",
+            "--number",
+            "093112600042",
+            "--filed-on",
+            "2026-10-05",
+        ],
+    ));
+    json(
+        d,
+        &[
+            "journey",
+            "application",
+            "step",
+            &application,
+            "Commission d'attribution le 12 novembre",
+        ],
+    );
+    json(
+        d,
+        &[
+            "journey",
+            "application",
+            "update",
+            &application,
+            "--status",
+            "accepted",
+        ],
+    );
+    json(
+        d,
+        &[
+            "journey",
+            "add",
+            "--household",
+            "famille traoré",
+            "--situation",
+            "social_housing",
+            "--from",
+            "2026-11-15",
+            "--place",
+            "Seine-Saint-Denis Habitat, Bobigny",
+            "--previous-end",
+            "moved_on",
+        ],
+    );
+
+    let shown = json(d, &["household", "show", &household]);
+    assert_eq!(shown["size"], 3);
+    assert_eq!(shown["children"], true);
+    assert_eq!(shown["members"].as_array().unwrap().len(), 2);
+    let steps = shown["journey"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0]["situation"], "car");
+    assert_eq!(steps[0]["to"], "2026-11-15");
+    assert_eq!(steps[0]["end_reason"], "moved_on");
+    assert_eq!(steps[1]["situation"], "social_housing");
+    let apps = shown["applications"].as_array().unwrap();
+    assert_eq!(apps[0]["status"], "accepted");
+    assert_eq!(apps[0]["steps"].as_array().unwrap().len(), 1);
+
+    // Each member's journey holds the household's, and their situation follows it.
+    let journey = json(d, &["journey", "show", &son]);
+    assert_eq!(journey["steps"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        json(d, &["person", "show", &mother])["situation"],
+        "social_housing"
+    );
+    let text = ok(d, &["journey", "show", "--household", &household]);
+    assert!(text.contains("logement social"), "{text}");
+    assert!(text.contains("Seine-Saint-Denis Habitat"), "{text}");
+
+    let list = json(d, &["household", "list"]);
+    assert_eq!(list[0]["label"], "Famille Traoré");
+    assert_eq!(list[0]["situation"], "social_housing");
+
+    let report = json(d, &["report", "--from", "2026-11-01", "--to", "2026-11-30"]);
+    assert_eq!(report["housed"]["current"], 1, "{report}");
+    assert_eq!(report["street_exits"]["social_housing"]["current"], 1);
+    assert_eq!(report["households_met"]["current"], 1);
+
+    // The son leaves the household; the office sees him in its past members.
+    json(
+        d,
+        &[
+            "household",
+            "leave",
+            &household,
+            &son,
+            "--on",
+            "2026-11-20",
+            "--reason",
+            "majeur, parti en foyer de jeunes travailleurs",
+        ],
+    );
+    let shown = json(d, &["household", "show", &household]);
+    assert_eq!(shown["size"], 2);
+    assert_eq!(shown["members"][1]["left_on"], "2026-11-20");
+}
+
+#[test]
+fn bad_housing_input_is_refused_in_one_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    let karim = id(&json(d, &["person", "add", "--name", "Karim"]));
+    let household = id(&json(
+        d,
+        &["household", "new", "--label", "Couple du canal"],
+    ));
+    let err = fails(
+        d,
+        &[
+            "journey",
+            "add",
+            &karim,
+            "--situation",
+            "hotel",
+            "--from",
+            "demain",
+        ],
+    );
+    assert!(err.contains("from"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "journey",
+            "add",
+            &karim,
+            "--situation",
+            "hotel",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-02-01",
+        ],
+    );
+    assert!(err.contains("ended_on"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "household",
+            "join",
+            &household,
+            &karim,
+            "--relation",
+            "cousin_germain_du_voisin",
+        ],
+    );
+    assert!(err.contains("relation"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "household",
+            "join",
+            "Ménage inconnu",
+            &karim,
+            "--relation",
+            "partner",
+        ],
+    );
+    assert!(err.contains("no household"), "{err}");
+    let err = fails(d, &["household", "leave", &household, &karim]);
+    assert!(err.contains("does not belong"), "{err}");
+    let err = fails(d, &["journey", "show"]);
+    assert!(err.contains("person"), "{err}");
+    let journey = json(d, &["journey", "show", &karim]);
+    assert!(journey["steps"].as_array().unwrap().is_empty());
+    let shown = json(d, &["household", "show", &household]);
+    assert!(shown["members"].as_array().unwrap().is_empty());
+    assert!(json(d, &["journey", "application", "list"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
