@@ -39,9 +39,9 @@ use std::sync::Arc;
 use allervers_core::seed as gen;
 use allervers_core::vocab::Vocab;
 use allervers_core::{
-    CoreError, DeviceId, Edit, Kind, ManualClock, Membership, NewAction, NewConsent,
-    NewObservation, NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request, Response,
-    SeededEntropy, Store, StoreOptions, SyncRound, Value, Via,
+    Concerns, CoreError, DeviceId, Edit, Kind, ManualClock, Membership, NewAction, NewConsent,
+    NewObservation, NewPeriod, NewReferral, PersonQuery, PersonSort, RawKey, RecordId, Request,
+    Response, SeededEntropy, Store, StoreOptions, SyncRound, Value, Via,
 };
 use allervers_protocol::{
     BlindedRecord, Control, ControlBody, ControlPage, Page, PostControl, Push, Pushed, Stored,
@@ -255,6 +255,7 @@ const SPACE: [u8; 16] = [0x5e; 16];
 
 const SITUATIONS: &[&str] = &["street", "squat", "car", "emergency_shelter", "hotel"];
 const ALERTS: &[&str] = &["none", "watch", "very_vulnerable"];
+const PERIODS: &[&str] = &["street", "emergency_shelter", "chrs", "social_housing"];
 const NEEDS: &[&str] = &["housing", "health", "papers", "food"];
 const PHONES: &[&str] = &["06 11 22 33 44", "07 55 66 77 88", "06 99 88 77 66"];
 
@@ -693,7 +694,53 @@ impl Sim {
                 store.edit(person, &[edit]).map_err(store_err)?;
                 self.wrote(d, person, Some((path, value)))
             }
-            50..=54 => {
+            50..=51 => {
+                // A period of the person's housing journey: an open one is their situation now,
+                // and ends the open one before it (several records in one write).
+                let situation = PERIODS[self.rng.gen_range(0..PERIODS.len())];
+                let from =
+                    store.now().date_naive() - chrono::Duration::days(self.rng.gen_range(0..40));
+                let id = store
+                    .add_period(
+                        &NewPeriod {
+                            concerns: Concerns::Person(person),
+                            situation: situation.into(),
+                            started_on: from,
+                            ended_on: None,
+                            place: None,
+                            end_reason: None,
+                            notes: None,
+                        },
+                        Some("moved_on"),
+                    )
+                    .map_err(store_err)?;
+                self.log.push(format!(
+                    "{d} adds period {id} {situation} from {from} to {person}"
+                ));
+                // The person's situation, when the period is their situation now: a write of
+                // the field like any other.
+                self.wrote(d, person, Some(("situation".into(), situation.into())))?;
+                self.wrote(d, id, None)
+            }
+            52..=53 => {
+                // The place of a period, often edited apart on two devices: a conflict.
+                let periods = self.records_of(d, Kind::JourneyPeriod)?;
+                let Some(&period) = periods.get(self.rng.gen_range(0..periods.len().max(1))) else {
+                    return Ok(());
+                };
+                let place = gen::STREETS[self.rng.gen_range(0..gen::STREETS.len())];
+                let store = self.devices[d].store();
+                self.heads_before = store.record_heads(period).ok();
+                self.log.push(format!("{d} sets {period} place = {place}"));
+                store
+                    .edit(
+                        period,
+                        &[Edit::Set("place".into(), Value::Text(place.into()))],
+                    )
+                    .map_err(store_err)?;
+                self.wrote(d, period, Some(("place".into(), place.into())))
+            }
+            54 => {
                 let name = gen::NICKNAMES[self.rng.gen_range(0..gen::NICKNAMES.len())];
                 self.log.push(format!("{d} adds other name to {person}"));
                 store

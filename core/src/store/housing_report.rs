@@ -103,10 +103,11 @@ pub(crate) fn housing_figures(
     }
 
     // Moves: the journeys of the persons whose journey may have a step beginning in the
-    // period (a situation change, a period of theirs or of a household they belonged to).
+    // period: a change of their situation, a period of theirs or of a household they belonged
+    // to, or their arrival in a household or departure from one.
     let (start_ms, end_ms) = (
-        crate::model::fields::date_ms(first - chrono::Duration::days(journey::SLACK_DAYS)),
-        crate::model::fields::date_ms(last + chrono::Duration::days(journey::SLACK_DAYS + 1)),
+        crate::model::fields::date_ms(first),
+        crate::model::fields::date_ms(last + chrono::Duration::days(1)),
     );
     let mut candidates: BTreeSet<RecordId> = BTreeSet::new();
     {
@@ -117,15 +118,20 @@ pub(crate) fn housing_figures(
             candidates.insert(groups.root(id_of(&r?)?));
         }
         let mut stmt = conn.prepare_cached(
-            "SELECT person_id, household_id FROM journey_periods
-              WHERE (started_on >= ?1 AND started_on <= ?2) OR (ended_on >= ?1 AND ended_on <= ?2)",
+            "SELECT person_id FROM household_members
+              WHERE (joined_on >= ?1 AND joined_on <= ?2) OR (left_on >= ?1 AND left_on <= ?2)",
         )?;
-        let (wide_from, wide_to) = (
-            (first - chrono::Duration::days(journey::SLACK_DAYS)).to_string(),
-            (last + chrono::Duration::days(journey::SLACK_DAYS)).to_string(),
-        );
+        for r in stmt.query_map(params![from_s, to_s], |r| r.get::<_, Option<Vec<u8>>>(0))? {
+            if let Some(p) = r? {
+                candidates.insert(groups.root(id_of(&p)?));
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT person_id, household_id FROM journey_periods
+              WHERE started_on >= ?1 AND started_on <= ?2",
+        )?;
         let rows: Vec<Concerned> = stmt
-            .query_map(params![wide_from, wide_to], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![from_s, to_s], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         for (person, household) in rows {
             if let Some(p) = person {

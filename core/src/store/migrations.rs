@@ -530,7 +530,8 @@ CREATE INDEX persons_merged_root ON persons(merged_root) WHERE merged_root IS NO
     // 17: the housing journey. Households and their members (a person's membership, with its
     // dates), the periods of a person's or a household's journey, and housing applications.
     // The periods before this version are read from `situation_changes`, the same on every
-    // replica (`journey.rs`): nothing is written for them.
+    // replica (`journey.rs`): nothing is written for them; a person's journey reads their rows
+    // by person.
     r#"
 CREATE TABLE households (
     record_id BLOB PRIMARY KEY,
@@ -584,6 +585,7 @@ CREATE INDEX housing_applications_by_person ON housing_applications(person_id)
     WHERE person_id IS NOT NULL;
 CREATE INDEX housing_applications_by_household ON housing_applications(household_id)
     WHERE household_id IS NOT NULL;
+CREATE INDEX situation_changes_by_person ON situation_changes(person_id, at);
 "#,
 ];
 

@@ -521,7 +521,7 @@ fn a_store_from_before_journeys_reads_its_situation_changes_as_its_journey_on_ev
         let conn = crate::common::raw_connection(&path, &key);
         conn.execute_batch(
             "DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
-             DROP TABLE housing_applications;
+             DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              PRAGMA user_version = 16;",
         )
         .unwrap();

@@ -408,7 +408,7 @@ fn migrates_from(version: i64) {
              DROP TABLE health_profiles;
              DROP TABLE published_reports;
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
-             DROP TABLE housing_applications;
+             DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;

@@ -546,7 +546,7 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;
              ALTER TABLE persons DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN merged_root;
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
-             DROP TABLE housing_applications;
+             DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              PRAGMA user_version = 4;",
         )
         .unwrap();
