@@ -53,6 +53,8 @@ pub(crate) struct Recorded {
     pub to: Option<NaiveDate>,
     pub place: Option<String>,
     pub end_reason: Option<String>,
+    /// The person whose period it is, or the household's.
+    pub person: Option<RecordId>,
     pub household: Option<RecordId>,
 }
 
@@ -197,6 +199,7 @@ mod tests {
             to: to.map(day),
             place: None,
             end_reason: None,
+            person: None,
             household: None,
         }
     }

@@ -68,8 +68,14 @@ const SHARED_FIELDS: &[(&str, &[&str])] = &[
             "phone",
         ],
     ),
-    ("situation_journey", &["situation", "on_street_since"]),
-    ("housing_application", &["referrals", "housing_actions"]),
+    (
+        "situation_journey",
+        &["situation", "on_street_since", "journey"],
+    ),
+    (
+        "housing_application",
+        &["referrals", "housing_actions", "housing_applications"],
+    ),
 ];
 
 /// The action categories the housing application shares.
@@ -98,10 +104,14 @@ pub struct Projection {
     pub phone: Option<String>,
     pub situation: Option<String>,
     pub on_street_since: Option<NaiveDate>,
+    /// The person's housing journey, one period a line (never a period in hospital or prison).
+    pub journey: Option<String>,
     /// The person's referrals, one a line.
     pub referrals: Option<String>,
     /// The person's housing actions, one a line.
     pub housing_actions: Option<String>,
+    /// The person's housing applications (theirs and their households'), one a line.
+    pub housing_applications: Option<String>,
     /// The shared assessment, when the person consented to it.
     pub assessment: Option<SharedAssessment>,
 }
@@ -128,8 +138,10 @@ impl Projection {
             phone: get_text(r, k, "phone"),
             situation: get_text(r, k, "situation"),
             on_street_since: get_date(r, k, "on_street_since"),
+            journey: get_text(r, k, "journey"),
             referrals: get_text(r, k, "referrals"),
             housing_actions: get_text(r, k, "housing_actions"),
+            housing_applications: get_text(r, k, "housing_applications"),
             assessment: None,
         }
     }
@@ -488,14 +500,44 @@ impl Store {
             put("languages", joined(&p.languages));
             put("phone", text(&p.phone));
         }
+        // A situation that reveals health or a conviction (hospital, prison, or a code that
+        // is not built in) is never shared, as referrals to psychiatry are not.
+        let shareable = |s: &str| !crate::sensitive::is_sensitive_code(Vocab::Situation, s);
         if has("situation_journey") {
-            put("situation", p.situation.clone().map(Value::Code));
+            put(
+                "situation",
+                p.situation
+                    .clone()
+                    .filter(|s| shareable(s))
+                    .map(Value::Code),
+            );
             put("on_street_since", p.on_street_since.map(Value::Date));
+            let journey: Vec<String> = self
+                .journey(person)?
+                .into_iter()
+                .filter(|s| shareable(&s.situation))
+                .map(|s| {
+                    format!(
+                        "{} {} → {} {}",
+                        s.situation,
+                        s.from,
+                        s.to.map(|d| d.to_string()).unwrap_or_default(),
+                        s.place.unwrap_or_default()
+                    )
+                    .trim()
+                    .to_string()
+                })
+                .collect();
+            put("journey", Some(Value::Text(journey.join("\n"))));
         }
         if has("housing_application") {
             let (referrals, actions) = self.housing_lines(person)?;
             put("referrals", Some(Value::Text(referrals)));
             put("housing_actions", Some(Value::Text(actions)));
+            put(
+                "housing_applications",
+                Some(Value::Text(self.application_lines(person)?)),
+            );
         }
         Ok(out)
     }
@@ -551,6 +593,35 @@ impl Store {
             }
         }
         Ok((referrals.join("\n"), actions.join("\n")))
+    }
+
+    /// The housing applications of the person and of the households they belong to now, one
+    /// a line: kind, number, day filed, status.
+    fn application_lines(&self, person: RecordId) -> Result<String> {
+        let mut apps = self.applications(Some(crate::Concerns::Person(person)))?;
+        let today = self.now().date_naive();
+        for m in self.person_households(person)? {
+            if let (Some(h), true) = (m.household, m.on(today)) {
+                apps.extend(self.applications(Some(crate::Concerns::Household(h)))?);
+            }
+        }
+        let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+        Ok(apps
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} {} — {}",
+                    opt(&a.kind),
+                    opt(&a.number),
+                    a.filed_on.map(|d| d.to_string()).unwrap_or_default(),
+                    opt(&a.status)
+                )
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     /// Erases, in this partnership store, the projection of `person` and its assessment (an

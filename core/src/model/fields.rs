@@ -454,8 +454,10 @@ const PROJECTION: &[FieldSpec] = &[
     f("phone", T::Text, "téléphone"),
     f("situation", T::Code(Vocab::Situation), "situation"),
     f("on_street_since", T::Date(Horizon::Past), "à la rue depuis"),
+    f("journey", T::Text, "parcours"),
     f("referrals", T::Text, "orientations"),
     f("housing_actions", T::Text, "démarches logement"),
+    f("housing_applications", T::Text, "demandes de logement"),
 ];
 
 /// The assessment the association and a partner write together about a projected person.

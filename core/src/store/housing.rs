@@ -2,7 +2,7 @@
 //! applications written and read, a person's or a household's journey (`journey.rs`) read from
 //! the index tables. What the activity report counts of them is in `housing_report.rs`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate};
 use rusqlite::{Connection, OptionalExtension};
@@ -76,10 +76,17 @@ pub(super) type MemberRow = (
     Option<NaiveDate>,
 );
 
+/// The memberships of one person (`person_id`) or one household (`household_id`), or every
+/// membership (`"1"`, the id then unused).
 pub(super) fn member_rows(conn: &Connection, column: &str, id: RecordId) -> Result<Vec<MemberRow>> {
+    let filter = if column == "1" {
+        "?1 IS NOT NULL".to_string()
+    } else {
+        format!("{column} = ?1")
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT record_id, household_id, person_id, relation, joined_on, left_on
-           FROM household_members WHERE {column} = ?1 ORDER BY joined_on, record_id"
+           FROM household_members WHERE {filter} ORDER BY joined_on, record_id"
     ))?;
     let rows = stmt.query_map([id.as_bytes()], |r| {
         Ok((
@@ -118,26 +125,41 @@ pub(super) fn member_on(
     joined.is_none_or(|j| j <= day) && left.is_none_or(|l| day < l)
 }
 
-/// The recorded periods of one person (`person_id`) or one household (`household_id`).
+/// The recorded periods of one person (`person_id`) or one household (`household_id`), or
+/// every period (`"1"`, the id then unused).
 fn recorded(conn: &Connection, column: &str, id: RecordId) -> Result<Vec<Recorded>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT record_id, situation, started_on, ended_on, place, end_reason, household_id
-           FROM journey_periods WHERE {column} = ?1"
-    ))?;
+    let sql = format!(
+        "SELECT record_id, situation, started_on, ended_on, place, end_reason, person_id,
+                household_id
+           FROM journey_periods WHERE {}",
+        if column == "1" {
+            "?1 IS NOT NULL".to_string()
+        } else {
+            format!("{column} = ?1")
+        }
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([id.as_bytes()], |r| {
         Ok((
             r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, Option<String>>(4)?,
+            (
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ),
+            (
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ),
             r.get::<_, Option<String>>(5)?,
-            r.get::<_, Option<Vec<u8>>>(6)?,
+            (
+                r.get::<_, Option<Vec<u8>>>(6)?,
+                r.get::<_, Option<Vec<u8>>>(7)?,
+            ),
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, situation, from, to, place, end_reason, household) = row?;
+        let (id, (situation, from), (to, place), end_reason, (person, household)) = row?;
         // A period whose situation or start is missing (a conflict settled by clearing it, a
         // newer device's shape) is not a step of the line.
         let (Some(situation), Some(from)) = (situation, from.as_deref().and_then(parse_date))
@@ -151,25 +173,97 @@ fn recorded(conn: &Connection, column: &str, id: RecordId) -> Result<Vec<Recorde
             to: to.as_deref().and_then(parse_date),
             place,
             end_reason,
+            person: person.as_deref().map(id_of).transpose()?,
             household: household.as_deref().map(id_of).transpose()?,
         });
     }
     Ok(out)
 }
 
+/// Where a journey's recorded periods and memberships are read from: the index one query at a
+/// time (a person's page), or every row loaded once (the report, over many persons).
+pub(crate) enum Rows<'a> {
+    Query(&'a Connection),
+    Loaded(Box<Loaded>),
+}
+
+/// Every period and membership row, by person and by household.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    periods_of_person: HashMap<RecordId, Vec<Recorded>>,
+    periods_of_household: HashMap<RecordId, Vec<Recorded>>,
+    memberships_of_person: HashMap<RecordId, Vec<MemberRow>>,
+    members_of_household: HashMap<RecordId, Vec<MemberRow>>,
+}
+
+impl Rows<'_> {
+    /// Every period and membership of the store, read once.
+    pub(crate) fn load(conn: &Connection) -> Result<Rows<'static>> {
+        let mut loaded = Loaded::default();
+        // The id is not read when every row is asked for.
+        let all = RecordId::from_slice(&[0; 16]).ok_or_else(|| CoreError::corrupt("no id"))?;
+        for r in recorded(conn, "1", all)? {
+            let (person, household) = (r.person, r.household);
+            if let Some(p) = person {
+                loaded.periods_of_person.entry(p).or_default().push(r);
+            } else if let Some(h) = household {
+                loaded.periods_of_household.entry(h).or_default().push(r);
+            }
+        }
+        for m in member_rows(conn, "1", all)? {
+            loaded
+                .memberships_of_person
+                .entry(m.2)
+                .or_default()
+                .push(m.clone());
+            loaded.members_of_household.entry(m.1).or_default().push(m);
+        }
+        Ok(Rows::Loaded(Box::new(loaded)))
+    }
+
+    fn periods(&self, column: &str, id: RecordId) -> Result<Vec<Recorded>> {
+        match self {
+            Rows::Query(conn) => recorded(conn, column, id),
+            Rows::Loaded(l) => {
+                let map = if column == "person_id" {
+                    &l.periods_of_person
+                } else {
+                    &l.periods_of_household
+                };
+                Ok(map.get(&id).cloned().unwrap_or_default())
+            }
+        }
+    }
+
+    pub(crate) fn members(&self, column: &str, id: RecordId) -> Result<Vec<MemberRow>> {
+        match self {
+            Rows::Query(conn) => member_rows(conn, column, id),
+            Rows::Loaded(l) => {
+                let map = if column == "person_id" {
+                    &l.memberships_of_person
+                } else {
+                    &l.members_of_household
+                };
+                Ok(map.get(&id).cloned().unwrap_or_default())
+            }
+        }
+    }
+}
+
 /// The journey of the person `person` resolves to: every record merged into them, their own
 /// periods and those of the households they belonged to (each cut to the days they belonged).
 pub(crate) fn person_journey(
     conn: &Connection,
+    rows: &Rows,
     groups: &Groups,
     person: RecordId,
 ) -> Result<Vec<JourneyStep>> {
     let mut periods = Vec::new();
     let mut situation_steps: Vec<(i64, String)> = Vec::new();
     for member in groups.group(person) {
-        periods.extend(recorded(conn, "person_id", member)?);
-        for (_, household, _, _, joined, left) in member_rows(conn, "person_id", member)? {
-            for mut p in recorded(conn, "household_id", household)? {
+        periods.extend(rows.periods("person_id", member)?);
+        for (_, household, _, _, joined, left) in rows.members("person_id", member)? {
+            for mut p in rows.periods("household_id", household)? {
                 let to = match (p.to, left) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -548,7 +642,7 @@ impl Store {
         let conn = self.lock();
         self.expect_kind(&conn, person, Kind::Person)?;
         let groups = Groups::load(&conn)?;
-        person_journey(&conn, &groups, person)
+        person_journey(&conn, &Rows::Query(&conn), &groups, person)
     }
 
     /// A household's journey: its recorded periods.

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::journey::{self, Move, Unit};
 use crate::{RecordId, Result};
 
-use super::housing::{day_of_ms, id_of, member_on, member_rows, person_journey, MemberRow};
+use super::housing::{day_of_ms, id_of, member_on, person_journey, MemberRow, Rows};
 use super::merge::Groups;
 
 /// A row naming a person or a household (one of the two is set).
@@ -53,6 +53,8 @@ pub(crate) fn housing_figures(
     met: &BTreeMap<RecordId, NaiveDate>,
 ) -> Result<HousingFigures> {
     let mut f = HousingFigures::default();
+    // Every period and membership once: the report reads many persons' journeys.
+    let index = Rows::load(conn)?;
     let (from_s, to_s) = (first.to_string(), last.to_string());
     let teams_of = |person: RecordId| -> Result<Option<String>> {
         Ok(conn
@@ -66,7 +68,7 @@ pub(crate) fn housing_figures(
     let mut households: BTreeMap<RecordId, NaiveDate> = BTreeMap::new();
     for (person, day) in met {
         for member in groups.group(*person) {
-            for (_, household, _, _, joined, left) in member_rows(conn, "person_id", member)? {
+            for (_, household, _, _, joined, left) in index.members("person_id", member)? {
                 if member_on(joined, left, *day) {
                     households.entry(household).or_insert(*day);
                 }
@@ -82,7 +84,8 @@ pub(crate) fn housing_figures(
             .query_row([household.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
             .unwrap_or((None, None));
-        let members: Vec<MemberRow> = member_rows(conn, "household_id", *household)?
+        let members: Vec<MemberRow> = index
+            .members("household_id", *household)?
             .into_iter()
             .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, *day))
             .collect();
@@ -138,7 +141,7 @@ pub(crate) fn housing_figures(
                 candidates.insert(groups.root(id_of(&p)?));
             }
             if let Some(h) = household {
-                for (_, _, p, ..) in member_rows(conn, "household_id", id_of(&h)?)? {
+                for (_, _, p, ..) in index.members("household_id", id_of(&h)?)? {
                     candidates.insert(groups.root(p));
                 }
             }
@@ -147,10 +150,12 @@ pub(crate) fn housing_figures(
     let mut moves: BTreeSet<Move> = BTreeSet::new();
     let mut persons_of: BTreeMap<Unit, BTreeSet<RecordId>> = BTreeMap::new();
     for person in candidates {
-        if groups.is_merged(person) || !team_matches(teams_of(person)?.as_deref(), team) {
+        if groups.is_merged(person)
+            || (team.is_some() && !team_matches(teams_of(person)?.as_deref(), team))
+        {
             continue;
         }
-        let steps = person_journey(conn, groups, person)?;
+        let steps = person_journey(conn, &index, groups, person)?;
         for m in journey::moves(person, &steps, first, last) {
             persons_of.entry(m.unit).or_default().insert(person);
             moves.insert(m);
@@ -191,7 +196,8 @@ pub(crate) fn housing_figures(
     for (kind, (person, household)) in rows {
         let persons: Vec<RecordId> = match (person, household) {
             (Some(p), _) => vec![id_of(&p)?],
-            (None, Some(h)) => member_rows(conn, "household_id", id_of(&h)?)?
+            (None, Some(h)) => index
+                .members("household_id", id_of(&h)?)?
                 .into_iter()
                 .map(|m| m.2)
                 .collect(),

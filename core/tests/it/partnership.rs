@@ -308,7 +308,8 @@ fn a_partner_sees_exactly_the_consented_categories_and_nothing_of_others() {
         .unwrap();
     let changed = publish_and_settle(&s);
     assert_eq!(changed.published.len(), 1);
-    assert_eq!(changed.published[0].fields, 1);
+    // The situation, and the journey it adds a step to.
+    assert_eq!(changed.published[0].fields, 2);
     assert!(!changed.published[0].new);
     assert_eq!(
         s.siao.store.projection(p.id).unwrap().situation.as_deref(),
@@ -740,4 +741,91 @@ fn a_merged_duplicate_is_shared_as_one_person_and_a_refusal_on_either_record_win
     consents(&s.office.store, s.b, &["identity_contact"], false);
     publish_and_settle(&s);
     assert!(s.siao.store.projections().unwrap().is_empty());
+}
+
+#[test]
+fn a_partner_sees_the_consented_journey_and_applications_but_never_a_period_in_hospital_or_prison()
+{
+    let s = setting();
+    let period = |situation: &str, from: (i32, u32, u32), place: &str| allervers_core::NewPeriod {
+        concerns: allervers_core::Concerns::Person(s.a),
+        situation: situation.into(),
+        started_on: NaiveDate::from_ymd_opt(from.0, from.1, from.2).unwrap(),
+        ended_on: None,
+        place: Some(place.into()),
+        end_reason: None,
+        notes: None,
+    };
+    let w = &s.worker.store;
+    w.add_period(
+        &period("emergency_shelter", (2026, 1, 5), "CHU Saint-Sauveur"),
+        None,
+    )
+    .unwrap();
+    w.add_period(
+        &period("hospital", (2026, 1, 20), "Hôpital Saint-Vincent"),
+        None,
+    )
+    .unwrap();
+    w.add_period(
+        &period("prison", (2026, 2, 1), "Maison d'arrêt de Sequedin"),
+        None,
+    )
+    .unwrap();
+    w.add_period(
+        &period(
+            "residence_sociale",
+            (2026, 2, 25),
+            "Résidence Les Tisserands",
+        ),
+        None,
+    )
+    .unwrap();
+    w.add_application(&allervers_core::NewApplication {
+        concerns: allervers_core::Concerns::Person(s.a),
+        kind: "social_housing".into(),
+        number: Some("059022600017".into()),
+        filed_on: NaiveDate::from_ymd_opt(2026, 2, 10),
+        renew_by: None,
+        status: None,
+    })
+    .unwrap();
+    consents(w, s.a, &["situation_journey", "housing_application"], true);
+    s.team.settle(&[&s.worker, &s.office]);
+    publish_and_settle(&s);
+
+    let seen = s.siao.store.projections().unwrap();
+    assert_eq!(seen.len(), 1);
+    let journey = seen[0].journey.clone().unwrap();
+    assert!(
+        journey.contains("emergency_shelter 2026-01-05"),
+        "{journey}"
+    );
+    assert!(
+        journey.contains("residence_sociale 2026-02-25"),
+        "{journey}"
+    );
+    assert!(journey.contains("Résidence Les Tisserands"), "{journey}");
+    for hidden in ["hospital", "Hôpital", "prison", "Sequedin"] {
+        assert!(!journey.contains(hidden), "{hidden} in {journey}");
+    }
+    assert_eq!(seen[0].situation.as_deref(), Some("residence_sociale"));
+    let apps = seen[0].housing_applications.clone().unwrap();
+    assert_eq!(apps, "social_housing 059022600017 2026-02-10 — filed");
+
+    // The person in prison now: their situation is not shared, their journey stops before it.
+    w.add_period(
+        &period("prison", (2026, 3, 1), "Maison d'arrêt de Sequedin"),
+        None,
+    )
+    .unwrap();
+    s.team.settle(&[&s.worker, &s.office]);
+    publish_and_settle(&s);
+    let seen = s.siao.store.projections().unwrap();
+    assert_eq!(seen[0].situation, None);
+    assert!(!seen[0]
+        .journey
+        .clone()
+        .unwrap_or_default()
+        .contains("prison"));
 }
