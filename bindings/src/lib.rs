@@ -743,6 +743,12 @@ pub enum TimelineKind {
     Application,
     /// The person joined a household (the relation in `title`, the days in `notes`).
     Household,
+    /// A home (the landlord in `title`, the address and days in `notes`).
+    Home,
+    /// A risk to the home (its kind in `title`, the day and status in `notes`).
+    Risk,
+    /// A housing offer proposed (the outcome in `title`, the day in `notes`).
+    Proposal,
     Change,
 }
 
@@ -869,6 +875,52 @@ fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
                 .trim()
                 .to_string(),
             ),
+        ),
+        I::Home {
+            id,
+            landlord,
+            address,
+            entered_on,
+            left_on,
+        } => (
+            TimelineKind::Home,
+            id.to_string(),
+            landlord,
+            vec![],
+            Some(format!(
+                "{} {} → {}",
+                address.unwrap_or_default(),
+                entered_on.map(|d| d.to_string()).unwrap_or_default(),
+                left_on.map(|d| d.to_string()).unwrap_or_default()
+            )),
+        ),
+        I::Risk {
+            id,
+            risk,
+            raised_on,
+            status,
+        } => (
+            TimelineKind::Risk,
+            id.to_string(),
+            risk,
+            vec![],
+            Some(format!(
+                "{} {}",
+                raised_on.map(|d| d.to_string()).unwrap_or_default(),
+                status.unwrap_or_default()
+            )),
+        ),
+        I::Proposal {
+            id,
+            proposed_on,
+            outcome,
+            ..
+        } => (
+            TimelineKind::Proposal,
+            id.to_string(),
+            outcome,
+            vec![],
+            proposed_on.map(|d| d.to_string()),
         ),
         I::Household {
             id,

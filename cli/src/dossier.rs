@@ -257,7 +257,7 @@ fn sections(out: &mut String, d: &Dossier) {
         ("Suivis", "suivis", &d.actions),
         ("Orientations", "orientations", &d.referrals),
         (
-            "Ménage, parcours et demandes de logement",
+            "Ménage, parcours, demandes et logement",
             "logement",
             &d.housing,
         ),
@@ -277,6 +277,9 @@ fn sections(out: &mut String, d: &Dossier) {
                     Kind::HouseholdMember => "Appartenance à un ménage",
                     Kind::JourneyPeriod => "Période du parcours",
                     Kind::HousingApplication => "Demande de logement",
+                    Kind::Home => "Logement",
+                    Kind::RiskSignal => "Risque pour le logement",
+                    Kind::Proposal => "Proposition de logement",
                     _ => "Fiche",
                 },
             );

@@ -328,6 +328,9 @@ struct Words {
     period: &'static str,
     application: &'static str,
     household: &'static str,
+    home: &'static str,
+    risk: &'static str,
+    proposal: &'static str,
     created: &'static str,
     changed: &'static str,
 }
@@ -341,6 +344,9 @@ const FR: Words = Words {
     period: "PARCOURS",
     application: "DEMANDE DE LOGEMENT",
     household: "MÉNAGE",
+    home: "LOGEMENT",
+    risk: "RISQUE LOGEMENT",
+    proposal: "PROPOSITION DE LOGEMENT",
     created: "FICHE créée",
     changed: "modification",
 };
@@ -354,6 +360,9 @@ const EN: Words = Words {
     period: "JOURNEY",
     application: "HOUSING APPLICATION",
     household: "HOUSEHOLD",
+    home: "HOME",
+    risk: "RISK TO THE HOME",
+    proposal: "HOME PROPOSED",
     created: "RECORD created",
     changed: "changed",
 };
@@ -516,6 +525,49 @@ pub fn describe(item: &TimelineItem, lang: Lang) -> String {
                 .map(|s| l(Vocab::ApplicationStatus, s, lang))
                 .unwrap_or_default()
         ),
+        TimelineItem::Home {
+            landlord,
+            address,
+            entered_on,
+            left_on,
+            ..
+        } => format!(
+            "{} {} {} → {}",
+            opt(landlord),
+            opt(address),
+            entered_on.map(|d| d.to_string()).unwrap_or_default(),
+            left_on.map(|d| d.to_string()).unwrap_or_else(|| "…".into()),
+        ),
+        TimelineItem::Risk {
+            risk,
+            raised_on,
+            status,
+            ..
+        } => format!(
+            "{} {} — {}",
+            risk.as_deref()
+                .map(|r| l(Vocab::RiskKind, r, lang))
+                .unwrap_or_default(),
+            raised_on.map(|d| d.to_string()).unwrap_or_default(),
+            status
+                .as_deref()
+                .map(|s| l(Vocab::RiskStatus, s, lang))
+                .unwrap_or_default()
+        ),
+        TimelineItem::Proposal {
+            offer,
+            proposed_on,
+            outcome,
+            ..
+        } => format!(
+            "{} {} — {}",
+            offer.map(|o| o.to_string()).unwrap_or_default(),
+            proposed_on.map(|d| d.to_string()).unwrap_or_default(),
+            outcome
+                .as_deref()
+                .map(|o| l(Vocab::ProposalOutcome, o, lang))
+                .unwrap_or_default()
+        ),
         TimelineItem::Household {
             household,
             relation,
@@ -566,6 +618,9 @@ pub fn kind_word(
         TimelineItem::Period { .. } => w.period,
         TimelineItem::Application { .. } => w.application,
         TimelineItem::Household { .. } => w.household,
+        TimelineItem::Home { .. } => w.home,
+        TimelineItem::Risk { .. } => w.risk,
+        TimelineItem::Proposal { .. } => w.proposal,
         TimelineItem::Change(h) if h.creation && h.record_id == person => w.created,
         TimelineItem::Change(_) => w.changed,
     }

@@ -117,6 +117,26 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
             text("situation").unwrap_or_default(),
             text("started_on").unwrap_or_default()
         ),
+        Kind::Home => format!(
+            "logement {} {}",
+            text("landlord").unwrap_or_default(),
+            text("address").unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
+        Kind::RiskSignal => format!(
+            "risque {} du {}",
+            text("risk").unwrap_or_default(),
+            text("raised_on").unwrap_or_default()
+        ),
+        Kind::HousingOffer => format!(
+            "offre {} {}",
+            text("home_kind").unwrap_or_default(),
+            text("area").unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
+        Kind::Proposal => format!("proposition du {}", text("proposed_on").unwrap_or_default()),
         Kind::HousingApplication => format!(
             "demande {} {}",
             text("application_kind").unwrap_or_default(),

@@ -296,9 +296,12 @@ impl Store {
             match kind {
                 Kind::Action => actions.push(part),
                 Kind::Referral => referrals.push(part),
-                Kind::HouseholdMember | Kind::JourneyPeriod | Kind::HousingApplication => {
-                    housing.push(part)
-                }
+                Kind::HouseholdMember
+                | Kind::JourneyPeriod
+                | Kind::HousingApplication
+                | Kind::Home
+                | Kind::RiskSignal
+                | Kind::Proposal => housing.push(part),
                 // Consent decisions have their own part; health contacts are in the timeline.
                 _ => {}
             }

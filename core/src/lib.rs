@@ -48,8 +48,8 @@ pub use ids::{DeviceId, RecordId};
 pub use journey::JourneyStep;
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::housing::{
-    Application, Concerns, Household, HouseholdMember, NewApplication, NewHousehold,
-    NewHouseholdMember, NewPeriod, Period,
+    Application, Concerns, Home, Household, HouseholdMember, NewApplication, NewHome, NewHousehold,
+    NewHouseholdMember, NewOffer, NewPeriod, NewRiskSignal, Offer, Period, Proposal, RiskSignal,
 };
 pub use model::{
     Action, Consent, Encounter, HealthContact, HealthNote, HealthProfile, NewAction, NewConsent,
@@ -59,7 +59,9 @@ pub use model::{
 pub use store::duplicates::{LikelyDuplicate, OpenFollowUp, BIRTH_YEAR_SLACK};
 pub use store::export;
 pub use store::health::health_store_key;
+pub use store::homes::{HomeAtRisk, HomeView};
 pub use store::housing::{HouseholdSummary, HouseholdView, MemberView};
+pub use store::offers::{Candidate, OfferSummary, OfferView, ProposalRow};
 pub use store::purpose::{partnership_store_key, Purpose};
 pub use store::retention::{RetentionDue, RetentionReview};
 pub use store::statistics::{statistics_store_key, PublishedReport};

@@ -58,6 +58,11 @@ pub struct Report {
     pub days_to_housing: Figure,
     /// Housing applications filed in the period, by kind.
     pub applications: BTreeMap<String, Figure>,
+    /// Support at home: home visits made, and the risks to homes raised, by kind.
+    pub home_visits: Figure,
+    pub risks: BTreeMap<String, Figure>,
+    /// Housing offers proposed, by what became of the proposal.
+    pub proposals: BTreeMap<String, Figure>,
 }
 
 fn pair(
@@ -125,15 +130,18 @@ impl Store {
             homes_lost: f(c.housing.homes_lost, p.housing.homes_lost),
             days_to_housing: f(c.housing.days_to_housing, p.housing.days_to_housing),
             applications: pair(&c.housing.applications, &p.housing.applications),
+            home_visits: f(c.housing.home_visits, p.housing.home_visits),
+            risks: pair(&c.housing.risks, &p.housing.risks),
+            proposals: pair(&c.housing.proposals, &p.housing.proposals),
         })
     }
 }
 
 /// The breakdowns of a report in its flat form ([`Report::figures`]): a short prefix per map.
-const BREAKDOWNS: [&str; 8] = ["s", "n", "t", "o", "c", "h", "x", "a"];
+const BREAKDOWNS: [&str; 10] = ["s", "n", "t", "o", "c", "h", "x", "a", "r", "p"];
 
 impl Report {
-    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 8] {
+    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 10] {
         [
             &self.services,
             &self.needs,
@@ -143,10 +151,12 @@ impl Report {
             &self.household_sizes,
             &self.street_exits,
             &self.applications,
+            &self.risks,
+            &self.proposals,
         ]
     }
 
-    fn headlines(&self) -> [(&'static str, Figure); 14] {
+    fn headlines(&self) -> [(&'static str, Figure); 15] {
         [
             ("encounters", self.encounters),
             ("persons_met", self.persons_met),
@@ -162,13 +172,15 @@ impl Report {
             ("housed", self.housed),
             ("homes_lost", self.homes_lost),
             ("days_to_housing", self.days_to_housing),
+            ("home_visits", self.home_visits),
         ]
     }
 
     /// The report's figures as a flat map, what a statistics space receives: a headline's name
     /// (`encounters`) or a breakdown's prefix and code (`s.food` for a service, `n.` needs,
     /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes, `h.` household
-    /// sizes, `x.` exits from the street, `a.` housing applications) -> "current previous".
+    /// sizes, `x.` exits from the street, `a.` housing applications, `r.` risks to homes, `p.`
+    /// proposals of offers by outcome) -> "current previous".
     /// Codes only: nothing nominative.
     pub fn figures(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
@@ -224,6 +236,9 @@ impl Report {
             homes_lost: Figure::default(),
             days_to_housing: Figure::default(),
             applications: BTreeMap::new(),
+            home_visits: Figure::default(),
+            risks: BTreeMap::new(),
+            proposals: BTreeMap::new(),
         };
         for (key, value) in figures {
             let mut parts = value.split(' ').map(str::parse::<i64>);
@@ -244,6 +259,8 @@ impl Report {
                         "h" => &mut r.household_sizes,
                         "x" => &mut r.street_exits,
                         "a" => &mut r.applications,
+                        "r" => &mut r.risks,
+                        "p" => &mut r.proposals,
                         _ => return Err(bad(key)),
                     };
                     map.entry(code.to_string()).or_default()
@@ -264,6 +281,7 @@ impl Report {
                     "housed" => &mut r.housed,
                     "homes_lost" => &mut r.homes_lost,
                     "days_to_housing" => &mut r.days_to_housing,
+                    "home_visits" => &mut r.home_visits,
                     _ => return Err(bad(key)),
                 },
             };
@@ -565,6 +583,32 @@ impl Report {
                 ),
                 breakdown: true,
                 lines: coded(Vocab::ApplicationKind, &self.applications),
+            },
+            Section {
+                key: "support_at_home",
+                title: words("Accompagnement dans le logement", "Support at home"),
+                breakdown: false,
+                lines: fixed(&[(
+                    "home_visits",
+                    "Visites à domicile",
+                    "Home visits",
+                    self.home_visits,
+                )]),
+            },
+            Section {
+                key: "risks",
+                title: words("Risques pour le logement signalés", "Risks to homes raised"),
+                breakdown: true,
+                lines: coded(Vocab::RiskKind, &self.risks),
+            },
+            Section {
+                key: "proposals",
+                title: words(
+                    "Propositions de logement, par suite",
+                    "Homes proposed, by outcome",
+                ),
+                breakdown: true,
+                lines: coded(Vocab::ProposalOutcome, &self.proposals),
             },
             Section {
                 key: "actions",

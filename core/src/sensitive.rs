@@ -36,6 +36,8 @@ pub const SENSITIVE_CODES: &[(Vocab, &str)] = &[
     // proceedings (GDPR article 10), which is as protected.
     (Vocab::Situation, "prison"),
     (Vocab::PeriodEnd, "prison"),
+    // A home at risk for health reasons says the person is ill.
+    (Vocab::RiskKind, "health"),
 ];
 
 /// The fields that reveal health whatever their value, each with why.

@@ -70,6 +70,28 @@ pub enum TimelineItem {
         number: Option<String>,
         status: Option<String>,
     },
+    /// A home of the person's (or of their household's) was recorded.
+    Home {
+        id: RecordId,
+        landlord: Option<String>,
+        address: Option<String>,
+        entered_on: Option<NaiveDate>,
+        left_on: Option<NaiveDate>,
+    },
+    /// A risk to the person's home was raised.
+    Risk {
+        id: RecordId,
+        risk: Option<String>,
+        raised_on: Option<NaiveDate>,
+        status: Option<String>,
+    },
+    /// A housing offer was proposed to the person.
+    Proposal {
+        id: RecordId,
+        offer: Option<RecordId>,
+        proposed_on: Option<NaiveDate>,
+        outcome: Option<String>,
+    },
     /// The person joined a household.
     Household {
         id: RecordId,
@@ -229,6 +251,25 @@ impl Store {
                             kind: text("application_kind"),
                             number: text("number"),
                             status: text("status"),
+                        },
+                        Kind::Home => TimelineItem::Home {
+                            id,
+                            landlord: text("landlord"),
+                            address: text("address"),
+                            entered_on: date("entered_on"),
+                            left_on: date("left_on"),
+                        },
+                        Kind::RiskSignal => TimelineItem::Risk {
+                            id,
+                            risk: text("risk"),
+                            raised_on: date("raised_on"),
+                            status: text("status"),
+                        },
+                        Kind::Proposal => TimelineItem::Proposal {
+                            id,
+                            offer: text("offer").and_then(|o| o.parse().ok()),
+                            proposed_on: date("proposed_on"),
+                            outcome: text("outcome"),
                         },
                         Kind::HouseholdMember => TimelineItem::Household {
                             id,

@@ -29,6 +29,11 @@ pub enum Vocab {
     PeriodEnd,
     ApplicationKind,
     ApplicationStatus,
+    LeaseKind,
+    RiskKind,
+    RiskStatus,
+    OfferStatus,
+    ProposalOutcome,
 }
 
 /// One code of a list, with its labels.
@@ -147,6 +152,71 @@ const APPLICATION_KIND: &[Term] = &[
     ),
     t("dalo", "recours DALO", "DALO claim (right to housing)"),
     t("other", "autre", "other"),
+];
+
+/// How a home is held.
+const LEASE_KIND: &[Term] = &[
+    t("social_lease", "bail social", "social housing lease"),
+    t("private_lease", "bail privé", "private lease"),
+    t(
+        "sublease",
+        "sous-location (intermédiation locative)",
+        "sublease (rental intermediation)",
+    ),
+    t(
+        "residence",
+        "titre d'occupation (résidence sociale, pension de famille)",
+        "occupancy agreement (social residence, boarding house)",
+    ),
+    t("other", "autre", "other"),
+];
+
+/// What puts a home at risk (maintien dans le logement).
+const RISK_KIND: &[Term] = &[
+    t("rent_arrears", "impayés de loyer", "rent arrears"),
+    t(
+        "neighbour_conflict",
+        "conflit de voisinage",
+        "neighbourhood conflict",
+    ),
+    t("isolation", "isolement", "isolation"),
+    t("health", "santé", "health"),
+    t(
+        "eviction_planned",
+        "expulsion programmée",
+        "planned eviction",
+    ),
+    t("other", "autre", "other"),
+];
+
+/// Where a risk signal stands.
+const RISK_STATUS: &[Term] = &[
+    t("open", "en cours", "open"),
+    t("resolved", "levé", "resolved"),
+];
+
+/// Where a housing offer stands.
+const OFFER_STATUS: &[Term] = &[
+    t("open", "disponible", "open"),
+    t("filled", "attribué", "filled"),
+    t("withdrawn", "retiré", "withdrawn"),
+];
+
+/// What became of a home proposed to a person or a household.
+const PROPOSAL_OUTCOME: &[Term] = &[
+    t("pending", "en attente", "pending"),
+    t("accepted", "acceptée", "accepted"),
+    t(
+        "refused_by_person",
+        "refusée par la personne",
+        "refused by the person",
+    ),
+    t(
+        "refused_by_landlord",
+        "refusée par le bailleur",
+        "refused by the landlord",
+    ),
+    t("withdrawn", "retirée", "withdrawn"),
 ];
 
 /// Where a housing application stands.
@@ -326,7 +396,7 @@ const HEALTH_CATEGORY: &[Term] = &[
 ];
 
 impl Vocab {
-    pub const ALL: [Vocab; 19] = [
+    pub const ALL: [Vocab; 24] = [
         Vocab::Gender,
         Vocab::AlertLevel,
         Vocab::Situation,
@@ -346,6 +416,11 @@ impl Vocab {
         Vocab::PeriodEnd,
         Vocab::ApplicationKind,
         Vocab::ApplicationStatus,
+        Vocab::LeaseKind,
+        Vocab::RiskKind,
+        Vocab::RiskStatus,
+        Vocab::OfferStatus,
+        Vocab::ProposalOutcome,
     ];
 
     /// The built-in codes of this list.
@@ -370,6 +445,11 @@ impl Vocab {
             Vocab::PeriodEnd => PERIOD_END,
             Vocab::ApplicationKind => APPLICATION_KIND,
             Vocab::ApplicationStatus => APPLICATION_STATUS,
+            Vocab::LeaseKind => LEASE_KIND,
+            Vocab::RiskKind => RISK_KIND,
+            Vocab::RiskStatus => RISK_STATUS,
+            Vocab::OfferStatus => OFFER_STATUS,
+            Vocab::ProposalOutcome => PROPOSAL_OUTCOME,
         }
     }
 
@@ -395,6 +475,11 @@ impl Vocab {
             Vocab::PeriodEnd => "period_end",
             Vocab::ApplicationKind => "application_kind",
             Vocab::ApplicationStatus => "application_status",
+            Vocab::LeaseKind => "lease_kind",
+            Vocab::RiskKind => "risk_kind",
+            Vocab::RiskStatus => "risk_status",
+            Vocab::OfferStatus => "offer_status",
+            Vocab::ProposalOutcome => "proposal_outcome",
         }
     }
 

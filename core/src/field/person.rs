@@ -377,6 +377,45 @@ fn row(e: &TimelineEntry, extra: &[ExtraTerm], lang: Lang) -> TimelineRow {
                 l(Vocab::ApplicationStatus, status),
             ]),
         ),
+        TimelineItem::Home {
+            landlord,
+            address,
+            entered_on,
+            left_on,
+            ..
+        } => (
+            t(lang, "home").to_string(),
+            join(vec![
+                landlord.clone(),
+                address.clone(),
+                entered_on.map(|d| d.to_string()),
+                left_on.map(|d| format!("{} {d}", t(lang, "left_on"))),
+            ]),
+        ),
+        TimelineItem::Risk {
+            risk,
+            raised_on,
+            status,
+            ..
+        } => (
+            t(lang, "risk").to_string(),
+            join(vec![
+                l(Vocab::RiskKind, risk),
+                raised_on.map(|d| d.to_string()),
+                l(Vocab::RiskStatus, status),
+            ]),
+        ),
+        TimelineItem::Proposal {
+            proposed_on,
+            outcome,
+            ..
+        } => (
+            t(lang, "proposal").to_string(),
+            join(vec![
+                proposed_on.map(|d| d.to_string()),
+                l(Vocab::ProposalOutcome, outcome),
+            ]),
+        ),
         TimelineItem::Household {
             relation,
             joined_on,

@@ -55,10 +55,20 @@ pub enum Kind {
     /// A housing application (SIAO, social housing with its number, DALO), its steps and
     /// outcome, for a person or a household.
     HousingApplication,
+    /// A person's or a household's home once housed (support at home): landlord, address,
+    /// entry, lease, and when and why it was left.
+    Home,
+    /// What puts a home at risk (rent arrears, a planned eviction...), raised on a day by
+    /// someone, open until resolved.
+    RiskSignal,
+    /// A home prospected or offered by a landlord, to propose to persons or households.
+    HousingOffer,
+    /// A housing offer proposed to a person or a household, and what became of it.
+    Proposal,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 23] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -78,6 +88,10 @@ impl Kind {
         Kind::HouseholdMember,
         Kind::JourneyPeriod,
         Kind::HousingApplication,
+        Kind::Home,
+        Kind::RiskSignal,
+        Kind::HousingOffer,
+        Kind::Proposal,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +115,10 @@ impl Kind {
             Kind::HouseholdMember => "household_member",
             Kind::JourneyPeriod => "journey_period",
             Kind::HousingApplication => "housing_application",
+            Kind::Home => "home",
+            Kind::RiskSignal => "risk_signal",
+            Kind::HousingOffer => "housing_offer",
+            Kind::Proposal => "proposal",
         }
     }
 
@@ -130,6 +148,10 @@ impl Kind {
             Kind::HouseholdMember => HOUSEHOLD_MEMBER,
             Kind::JourneyPeriod => JOURNEY_PERIOD,
             Kind::HousingApplication => HOUSING_APPLICATION,
+            Kind::Home => HOME,
+            Kind::RiskSignal => RISK_SIGNAL,
+            Kind::HousingOffer => HOUSING_OFFER,
+            Kind::Proposal => PROPOSAL,
         }
     }
 
@@ -353,6 +375,8 @@ const ACTION: &[FieldSpec] = &[
     f("assigned_to", T::Text, "confiée à"),
     f("done_at", T::Time(Horizon::Past), "faite le"),
     f("comments", T::Comments, "commentaires"),
+    // The risk to a home it answers, when it answers one.
+    f("signal", T::Ref(Kind::RiskSignal), "risque traité"),
 ];
 
 const REFERRAL: &[FieldSpec] = &[
@@ -542,6 +566,70 @@ const HOUSING_APPLICATION: &[FieldSpec] = &[
     f("status", T::Code(Vocab::ApplicationStatus), "état"),
     f("outcome", T::Text, "suite donnée"),
     f("steps", T::Comments, "étapes"),
+    f("areas", T::Text, "secteurs souhaités"),
+];
+
+/// A home, a person's or a household's.
+const HOME: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("household", T::Ref(Kind::Household), "ménage"),
+    f("landlord", T::Text, "bailleur"),
+    f("address", T::Text, "adresse"),
+    f("entered_on", T::Date(Horizon::Past), "entrée le"),
+    f("lease_kind", T::Code(Vocab::LeaseKind), "type de bail"),
+    f("left_on", T::Date(Horizon::Past), "sortie le"),
+    f(
+        "left_reason",
+        T::Code(Vocab::PeriodEnd),
+        "motif de la sortie",
+    ),
+    f("notes", T::Text, "notes"),
+    f("custom", T::TextMap, "champs libres"),
+];
+
+/// What puts a home at risk. It names the home's person or household too, so that erasing the
+/// person erases it.
+const RISK_SIGNAL: &[FieldSpec] = &[
+    f("home", T::Ref(Kind::Home), "logement"),
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("household", T::Ref(Kind::Household), "ménage"),
+    f("risk", T::Code(Vocab::RiskKind), "risque"),
+    f("raised_on", T::Date(Horizon::Past), "signalé le"),
+    f("raised_by", T::Text, "signalé par"),
+    f("status", T::Code(Vocab::RiskStatus), "état"),
+    f("resolved_on", T::Date(Horizon::Past), "levé le"),
+    f("notes", T::Text, "notes"),
+];
+
+/// A home offered by a landlord.
+const HOUSING_OFFER: &[FieldSpec] = &[
+    f("home_kind", T::Code(Vocab::Situation), "type de logement"),
+    f("rooms", T::Int { min: 0, max: 12 }, "pièces"),
+    f("size_m2", T::Int { min: 0, max: 1_000 }, "surface (m²)"),
+    f(
+        "rent",
+        T::Int {
+            min: 0,
+            max: 100_000,
+        },
+        "loyer charges comprises (€)",
+    ),
+    f("area", T::Text, "secteur"),
+    f("accessible", T::Bool, "accessible (PMR)"),
+    f("available_from", T::Date(Horizon::Plan), "disponible le"),
+    f("landlord", T::Text, "bailleur"),
+    f("status", T::Code(Vocab::OfferStatus), "état"),
+    f("notes", T::Text, "notes"),
+];
+
+/// An offer proposed to a person or a household.
+const PROPOSAL: &[FieldSpec] = &[
+    f("offer", T::Ref(Kind::HousingOffer), "offre"),
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("household", T::Ref(Kind::Household), "ménage"),
+    f("proposed_on", T::Date(Horizon::Past), "proposée le"),
+    f("outcome", T::Code(Vocab::ProposalOutcome), "suite"),
+    f("reason", T::Text, "motif"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

@@ -20,7 +20,7 @@ pub enum Concerns {
 }
 
 impl Concerns {
-    fn edit(self) -> Edit {
+    pub(crate) fn edit(self) -> Edit {
         match self {
             Concerns::Person(p) => Edit::Set("person".into(), Value::Ref(p)),
             Concerns::Household(h) => Edit::Set("household".into(), Value::Ref(h)),
@@ -279,6 +279,205 @@ impl Application {
             status: get_text(r, k, "status"),
             outcome: get_text(r, k, "outcome"),
             steps: k.field("steps").map(|s| r.comments(s)).unwrap_or_default(),
+            conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
+        }
+    }
+}
+
+/// A home, once a person or a household is housed.
+#[derive(Clone, Debug)]
+pub struct NewHome {
+    pub concerns: Concerns,
+    pub landlord: Option<String>,
+    pub address: Option<String>,
+    pub entered_on: NaiveDate,
+    pub lease_kind: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl NewHome {
+    pub(crate) fn edits(&self) -> Vec<Edit> {
+        let mut e = vec![self.concerns.edit()];
+        set(&mut e, "landlord", text(&self.landlord));
+        set(&mut e, "address", text(&self.address));
+        set(&mut e, "entered_on", Some(Value::Date(self.entered_on)));
+        set(&mut e, "lease_kind", code(&self.lease_kind));
+        set(&mut e, "notes", text(&self.notes));
+        e
+    }
+}
+
+/// What puts a home at risk.
+#[derive(Clone, Debug)]
+pub struct NewRiskSignal {
+    pub home: RecordId,
+    pub risk: String,
+    /// Today when not said.
+    pub raised_on: Option<NaiveDate>,
+    /// Who raised it (the worker, the landlord, a neighbour).
+    pub raised_by: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// A home offered by a landlord.
+#[derive(Clone, Debug, Default)]
+pub struct NewOffer {
+    /// The kind of home: a situation code (social_housing, residence_sociale...).
+    pub home_kind: String,
+    pub rooms: Option<i64>,
+    pub size_m2: Option<i64>,
+    pub rent: Option<i64>,
+    pub area: Option<String>,
+    pub accessible: Option<bool>,
+    pub available_from: Option<NaiveDate>,
+    pub landlord: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl NewOffer {
+    pub(crate) fn edits(&self) -> Vec<Edit> {
+        let mut e = Vec::new();
+        set(&mut e, "home_kind", code(&Some(self.home_kind.clone())));
+        set(&mut e, "rooms", self.rooms.map(Value::Int));
+        set(&mut e, "size_m2", self.size_m2.map(Value::Int));
+        set(&mut e, "rent", self.rent.map(Value::Int));
+        set(&mut e, "area", text(&self.area));
+        set(&mut e, "accessible", self.accessible.map(Value::Bool));
+        set(
+            &mut e,
+            "available_from",
+            self.available_from.map(Value::Date),
+        );
+        set(&mut e, "landlord", text(&self.landlord));
+        set(&mut e, "status", Some(Value::Code("open".into())));
+        set(&mut e, "notes", text(&self.notes));
+        e
+    }
+}
+
+/// A home, as merged from every device.
+#[derive(Clone, Debug, Serialize)]
+pub struct Home {
+    pub id: RecordId,
+    pub concerns: Option<Concerns>,
+    pub landlord: Option<String>,
+    pub address: Option<String>,
+    pub entered_on: Option<NaiveDate>,
+    pub lease_kind: Option<String>,
+    pub left_on: Option<NaiveDate>,
+    pub left_reason: Option<String>,
+    pub notes: Option<String>,
+    pub conflicts: Vec<String>,
+}
+
+impl Home {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> Home {
+        let k = Kind::Home;
+        Home {
+            id,
+            concerns: Concerns::read(r, k),
+            landlord: get_text(r, k, "landlord"),
+            address: get_text(r, k, "address"),
+            entered_on: get_date(r, k, "entered_on"),
+            lease_kind: get_text(r, k, "lease_kind"),
+            left_on: get_date(r, k, "left_on"),
+            left_reason: get_text(r, k, "left_reason"),
+            notes: get_text(r, k, "notes"),
+            conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
+        }
+    }
+}
+
+/// A risk to a home.
+#[derive(Clone, Debug, Serialize)]
+pub struct RiskSignal {
+    pub id: RecordId,
+    pub home: Option<RecordId>,
+    pub risk: Option<String>,
+    pub raised_on: Option<NaiveDate>,
+    pub raised_by: Option<String>,
+    pub status: Option<String>,
+    pub resolved_on: Option<NaiveDate>,
+    pub notes: Option<String>,
+    pub conflicts: Vec<String>,
+}
+
+impl RiskSignal {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> RiskSignal {
+        let k = Kind::RiskSignal;
+        RiskSignal {
+            id,
+            home: get_text(r, k, "home").and_then(|s| s.parse().ok()),
+            risk: get_text(r, k, "risk"),
+            raised_on: get_date(r, k, "raised_on"),
+            raised_by: get_text(r, k, "raised_by"),
+            status: get_text(r, k, "status"),
+            resolved_on: get_date(r, k, "resolved_on"),
+            notes: get_text(r, k, "notes"),
+            conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
+        }
+    }
+}
+
+/// A housing offer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Offer {
+    pub id: RecordId,
+    pub home_kind: Option<String>,
+    pub rooms: Option<i64>,
+    pub size_m2: Option<i64>,
+    pub rent: Option<i64>,
+    pub area: Option<String>,
+    pub accessible: Option<bool>,
+    pub available_from: Option<NaiveDate>,
+    pub landlord: Option<String>,
+    pub status: Option<String>,
+    pub notes: Option<String>,
+    pub conflicts: Vec<String>,
+}
+
+impl Offer {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> Offer {
+        let k = Kind::HousingOffer;
+        Offer {
+            id,
+            home_kind: get_text(r, k, "home_kind"),
+            rooms: get_int(r, k, "rooms"),
+            size_m2: get_int(r, k, "size_m2"),
+            rent: get_int(r, k, "rent"),
+            area: get_text(r, k, "area"),
+            accessible: super::get_bool(r, k, "accessible"),
+            available_from: get_date(r, k, "available_from"),
+            landlord: get_text(r, k, "landlord"),
+            status: get_text(r, k, "status"),
+            notes: get_text(r, k, "notes"),
+            conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
+        }
+    }
+}
+
+/// An offer proposed to a person or a household.
+#[derive(Clone, Debug, Serialize)]
+pub struct Proposal {
+    pub id: RecordId,
+    pub offer: Option<RecordId>,
+    pub concerns: Option<Concerns>,
+    pub proposed_on: Option<NaiveDate>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub conflicts: Vec<String>,
+}
+
+impl Proposal {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> Proposal {
+        let k = Kind::Proposal;
+        Proposal {
+            id,
+            offer: get_text(r, k, "offer").and_then(|s| s.parse().ok()),
+            concerns: Concerns::read(r, k),
+            proposed_on: get_date(r, k, "proposed_on"),
+            outcome: get_text(r, k, "outcome"),
+            reason: get_text(r, k, "reason"),
             conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
         }
     }

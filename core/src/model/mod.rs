@@ -574,6 +574,8 @@ pub struct Action {
     pub assigned_to: Option<String>,
     pub done_at: Option<DateTime<Utc>>,
     pub comments: Vec<Comment>,
+    /// The risk to a home it answers, when it answers one.
+    pub signal: Option<RecordId>,
     pub conflicts: Vec<String>,
 }
 
@@ -593,6 +595,7 @@ impl Action {
                 .field("comments")
                 .map(|s| r.comments(s))
                 .unwrap_or_default(),
+            signal: get_text(r, k, "signal").and_then(|s| s.parse().ok()),
             conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
         }
     }
@@ -769,4 +772,8 @@ pub enum Record {
     HouseholdMember(housing::HouseholdMember),
     JourneyPeriod(housing::Period),
     HousingApplication(housing::Application),
+    Home(housing::Home),
+    RiskSignal(housing::RiskSignal),
+    HousingOffer(housing::Offer),
+    Proposal(housing::Proposal),
 }

@@ -141,6 +141,34 @@ pub(crate) fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> 
             }
             in_order(kind, r, "joined_on", "left_on")
         }
+        Kind::Home | Kind::Proposal => {
+            if present("person") == present("household") {
+                return Err(CoreError::invalid(
+                    "person",
+                    "concerns one person or one household: give one of them",
+                ));
+            }
+            let required: &[&str] = if kind == Kind::Home {
+                &["entered_on"]
+            } else {
+                &["offer", "proposed_on"]
+            };
+            if let Some(field) = required.iter().find(|f| !present(f)) {
+                return Err(CoreError::invalid(*field, "is required"));
+            }
+            in_order(kind, r, "entered_on", "left_on")
+        }
+        Kind::RiskSignal => {
+            for field in ["home", "risk", "raised_on"] {
+                if !present(field) {
+                    return Err(CoreError::invalid(field, "is required"));
+                }
+            }
+            in_order(kind, r, "raised_on", "resolved_on")
+        }
+        Kind::HousingOffer if !present("home_kind") => {
+            Err(CoreError::invalid("home_kind", "is required"))
+        }
         Kind::JourneyPeriod | Kind::HousingApplication => {
             if present("person") == present("household") {
                 return Err(CoreError::invalid(

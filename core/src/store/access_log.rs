@@ -269,6 +269,21 @@ impl Store {
                 None => Vec::new(),
             },
             Kind::Household => self.household_persons(id)?,
+            Kind::Home => match self.home(id)?.concerns {
+                Some(crate::Concerns::Person(p)) => vec![p],
+                Some(crate::Concerns::Household(h)) => self.household_persons(h)?,
+                None => Vec::new(),
+            },
+            Kind::RiskSignal => match self.risk_signal(id)?.home {
+                Some(home) => self.persons_of(home)?,
+                None => Vec::new(),
+            },
+            Kind::Proposal => match self.proposal(id)?.concerns {
+                Some(crate::Concerns::Person(p)) => vec![p],
+                Some(crate::Concerns::Household(h)) => self.household_persons(h)?,
+                None => Vec::new(),
+            },
+            Kind::HousingOffer => Vec::new(),
             Kind::Consent => self.consent(id)?.person.into_iter().collect(),
             Kind::HealthNote => self
                 .read(id, Kind::HealthNote, |r| {

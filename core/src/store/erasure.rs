@@ -66,6 +66,9 @@ pub(crate) fn refers_to_erased(
         Kind::HouseholdMember => Some("household_members"),
         Kind::JourneyPeriod => Some("journey_periods"),
         Kind::HousingApplication => Some("housing_applications"),
+        Kind::Home => Some("homes"),
+        Kind::RiskSignal => Some("risk_signals"),
+        Kind::Proposal => Some("proposals"),
         _ => None,
     };
     let sql = match (kind, table) {
@@ -201,6 +204,10 @@ pub(crate) fn delete(
             "DELETE FROM household_members WHERE record_id = ?1",
             "DELETE FROM journey_periods WHERE record_id = ?1",
             "DELETE FROM housing_applications WHERE record_id = ?1",
+            "DELETE FROM homes WHERE record_id = ?1",
+            "DELETE FROM risk_signals WHERE record_id = ?1",
+            "DELETE FROM housing_offers WHERE record_id = ?1",
+            "DELETE FROM proposals WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",

@@ -194,6 +194,8 @@ pub(crate) struct Loaded {
     periods_of_household: HashMap<RecordId, Vec<Recorded>>,
     memberships_of_person: HashMap<RecordId, Vec<MemberRow>>,
     members_of_household: HashMap<RecordId, Vec<MemberRow>>,
+    persons: Option<HashMap<RecordId, PersonRow>>,
+    changes: Option<HashMap<RecordId, Vec<ChangeRow>>>,
 }
 
 impl Rows<'_> {
@@ -219,6 +221,56 @@ impl Rows<'_> {
             loaded.members_of_household.entry(m.1).or_default().push(m);
         }
         Ok(Rows::Loaded(Box::new(loaded)))
+    }
+
+    /// Loads every person's row and situation changes too, for a report over many persons'
+    /// journeys (one query each would cost more).
+    pub(crate) fn load_persons(&mut self, conn: &Connection) -> Result<()> {
+        let Rows::Loaded(loaded) = self else {
+            return Ok(());
+        };
+        let (mut persons, mut changes) = (HashMap::new(), HashMap::new());
+        let mut stmt =
+            conn.prepare_cached("SELECT record_id, created_at, situation FROM persons")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, (r.get(1)?, r.get(2)?)))
+        })?;
+        for row in rows {
+            let (id, row) = row?;
+            persons.insert(id_of(&id)?, row);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT person_id, at, from_situation, to_situation FROM situation_changes
+              ORDER BY person_id, at, from_situation, to_situation",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })?;
+        for row in rows {
+            let (id, change) = row?;
+            changes
+                .entry(id_of(&id)?)
+                .or_insert_with(Vec::new)
+                .push(change);
+        }
+        loaded.persons = Some(persons);
+        loaded.changes = Some(changes);
+        Ok(())
+    }
+
+    fn situation_steps(&self, conn: &Connection, person: RecordId) -> Result<Vec<(i64, String)>> {
+        Ok(match self {
+            Rows::Loaded(l) => match (&l.persons, &l.changes) {
+                (Some(persons), Some(changes)) => situation_steps(
+                    persons.get(&person).cloned(),
+                    changes.get(&person).cloned().unwrap_or_default(),
+                ),
+                _ => situation_steps(person_row(conn, person)?, change_rows(conn, person)?),
+            },
+            Rows::Query(_) => {
+                situation_steps(person_row(conn, person)?, change_rows(conn, person)?)
+            }
+        })
     }
 
     fn periods(&self, column: &str, id: RecordId) -> Result<Vec<Recorded>> {
@@ -277,7 +329,7 @@ pub(crate) fn person_journey(
                 periods.push(p);
             }
         }
-        situation_steps.extend(situation_changes(conn, member)?);
+        situation_steps.extend(rows.situation_steps(conn, member)?);
     }
     // Changes of several records merged into one person, in the order of their times.
     situation_steps.sort_by_key(|(at, _)| *at);
@@ -290,25 +342,38 @@ pub(crate) fn person_journey(
     Ok(journey::steps(periods, &changes))
 }
 
-/// A person record's situation steps: the situation it was created with at its creation, then
-/// each change, at the change's time.
-fn situation_changes(conn: &Connection, person: RecordId) -> Result<Vec<(i64, String)>> {
-    let row: Option<(Option<i64>, Option<String>)> = conn
+/// A person row as the journey reads it: when it was created, its situation now.
+type PersonRow = (Option<i64>, Option<String>);
+
+/// A situation change row: at, from, to.
+type ChangeRow = (i64, String, String);
+
+fn person_row(conn: &Connection, person: RecordId) -> Result<Option<PersonRow>> {
+    Ok(conn
         .prepare_cached("SELECT created_at, situation FROM persons WHERE record_id = ?1")?
         .query_row([person.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((created, now)) = row else {
-        return Ok(Vec::new());
-    };
+        .optional()?)
+}
+
+fn change_rows(conn: &Connection, person: RecordId) -> Result<Vec<ChangeRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT at, from_situation, to_situation FROM situation_changes WHERE person_id = ?1
           ORDER BY at, from_situation, to_situation",
     )?;
-    let rows: Vec<(i64, String, String)> = stmt
+    let rows = stmt
         .query_map([person.as_bytes()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// A person record's situation steps: the situation it was created with at its creation, then
+/// each change, at the change's time.
+fn situation_steps(row: Option<PersonRow>, rows: Vec<ChangeRow>) -> Vec<(i64, String)> {
+    let Some((created, now)) = row else {
+        return Vec::new();
+    };
     // The situation it was created with: the first change's `from` (none when that change
     // gave the first one), or the situation now when it never changed.
     let first = match rows.first() {
@@ -320,7 +385,7 @@ fn situation_changes(conn: &Connection, person: RecordId) -> Result<Vec<(i64, St
         out.push((created, first));
     }
     out.extend(rows.into_iter().map(|(at, _, to)| (at, to)));
-    Ok(out)
+    out
 }
 
 impl Store {
@@ -564,17 +629,30 @@ impl Store {
     /// `situation` (each member's today, for a household) takes its situation. All in one
     /// transaction.
     pub fn add_period(&self, period: &NewPeriod, previous_end: Option<&str>) -> Result<RecordId> {
-        super::purpose::check_kind(&self.purpose(), Kind::JourneyPeriod)?;
-        let previous_end = previous_end.map(str::trim).filter(|r| !r.is_empty());
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        self.expect_concerns(&tx, period.concerns)?;
-        let id = self.create_record_in(&tx, Kind::JourneyPeriod, period.edits())?;
+        let id = self.add_period_in(&tx, period, previous_end)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// [`Store::add_period`] in the caller's transaction (a home lost ends it and opens the
+    /// next period in one).
+    pub(crate) fn add_period_in(
+        &self,
+        tx: &rusqlite::Transaction,
+        period: &NewPeriod,
+        previous_end: Option<&str>,
+    ) -> Result<RecordId> {
+        super::purpose::check_kind(&self.purpose(), Kind::JourneyPeriod)?;
+        let previous_end = previous_end.map(str::trim).filter(|r| !r.is_empty());
+        self.expect_concerns(tx, period.concerns)?;
+        let id = self.create_record_in(tx, Kind::JourneyPeriod, period.edits())?;
         let (column, of) = match period.concerns {
             Concerns::Person(p) => ("person_id", p),
             Concerns::Household(h) => ("household_id", h),
         };
-        let others: Vec<Recorded> = recorded(&tx, column, of)?
+        let others: Vec<Recorded> = recorded(tx, column, of)?
             .into_iter()
             .filter(|r| r.id != id)
             .collect();
@@ -589,13 +667,13 @@ impl Store {
                 if let Some(reason) = previous_end {
                     edits.push(Edit::Set("end_reason".into(), Value::Code(reason.into())));
                 }
-                self.edit_in(&tx, open.id, Some(Kind::JourneyPeriod), &edits)?;
+                self.edit_in(tx, open.id, Some(Kind::JourneyPeriod), &edits)?;
             }
             let persons: Vec<RecordId> = match period.concerns {
                 Concerns::Person(p) => vec![p],
                 Concerns::Household(h) => {
                     let today = self.now().date_naive();
-                    member_rows(&tx, "household_id", h)?
+                    member_rows(tx, "household_id", h)?
                         .into_iter()
                         .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, today))
                         .map(|(_, _, p, ..)| p)
@@ -613,11 +691,10 @@ impl Store {
                         "situation".into(),
                         Value::Code(period.situation.trim().into()),
                     );
-                    self.edit_in(&tx, person, Some(Kind::Person), &[edit])?;
+                    self.edit_in(tx, person, Some(Kind::Person), &[edit])?;
                 }
             }
         }
-        tx.commit()?;
         Ok(id)
     }
 

@@ -13,6 +13,10 @@ use crate::{RecordId, Result};
 use super::housing::{day_of_ms, id_of, member_on, person_journey, MemberRow, Rows};
 use super::merge::Groups;
 
+/// Over this many journeys to read, the persons' rows and situation changes are read in one
+/// pass each.
+const BULK: usize = 500;
+
 /// A row naming a person or a household (one of the two is set).
 type Concerned = (Option<Vec<u8>>, Option<Vec<u8>>);
 
@@ -32,6 +36,10 @@ pub(crate) struct HousingFigures {
     pub days_to_housing: i64,
     /// Housing applications filed in the period, by kind.
     pub applications: BTreeMap<String, i64>,
+    /// Home visits made, risks to homes raised (by kind), offers proposed (by outcome).
+    pub home_visits: i64,
+    pub risks: BTreeMap<String, i64>,
+    pub proposals: BTreeMap<String, i64>,
 }
 
 fn team_matches(teams: Option<&str>, team: Option<&str>) -> bool {
@@ -54,7 +62,7 @@ pub(crate) fn housing_figures(
 ) -> Result<HousingFigures> {
     let mut f = HousingFigures::default();
     // Every period and membership once: the report reads many persons' journeys.
-    let index = Rows::load(conn)?;
+    let mut index = Rows::load(conn)?;
     let (from_s, to_s) = (first.to_string(), last.to_string());
     let teams_of = |person: RecordId| -> Result<Option<String>> {
         Ok(conn
@@ -147,6 +155,11 @@ pub(crate) fn housing_figures(
             }
         }
     }
+    // Many journeys to read (a store just migrated, a seeded one): every person's row and
+    // situation changes in one pass each rather than two queries a person.
+    if candidates.len() > BULK {
+        index.load_persons(conn)?;
+    }
     let mut moves: BTreeSet<Move> = BTreeSet::new();
     let mut persons_of: BTreeMap<Unit, BTreeSet<RecordId>> = BTreeMap::new();
     for person in candidates {
@@ -209,6 +222,55 @@ pub(crate) fn housing_figures(
         }
         if counts {
             *f.applications.entry(kind.unwrap_or_default()).or_default() += 1;
+        }
+    }
+
+    // Support at home and offers.
+    f.home_visits = conn
+        .prepare_cached(
+            "SELECT count(*) FROM encounters
+              WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)
+                AND encounter_kind = 'home_visit'",
+        )?
+        .query_row(params![start_ms, end_ms, team], |r| r.get(0))?;
+    for (sql, map) in [
+        (
+            "SELECT risk, person_id, household_id FROM risk_signals
+              WHERE raised_on >= ?1 AND raised_on <= ?2",
+            &mut f.risks,
+        ),
+        (
+            "SELECT outcome, person_id, household_id FROM proposals
+              WHERE proposed_on >= ?1 AND proposed_on <= ?2",
+            &mut f.proposals,
+        ),
+    ] {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows: Vec<(Option<String>, Concerned)> = stmt
+            .query_map(params![from_s, to_s], |r| {
+                Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (code, (person, household)) in rows {
+            if team.is_some() {
+                let persons: Vec<RecordId> = match (person, household) {
+                    (Some(p), _) => vec![id_of(&p)?],
+                    (None, Some(h)) => index
+                        .members("household_id", id_of(&h)?)?
+                        .into_iter()
+                        .map(|m| m.2)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let mut any = false;
+                for p in persons {
+                    any = any || team_matches(teams_of(p)?.as_deref(), team);
+                }
+                if !any {
+                    continue;
+                }
+            }
+            *map.entry(code.unwrap_or_default()).or_default() += 1;
         }
     }
     Ok(f)

@@ -603,8 +603,8 @@ fn write(
         Kind::HousingApplication => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO housing_applications (record_id, person_id, household_id,
-                    application_kind, number, filed_on, renew_by, status, created_at, device)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    application_kind, number, filed_on, renew_by, status, created_at, device, areas)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 key,
@@ -615,6 +615,81 @@ fn write(
                 f.text("filed_on"),
                 f.text("renew_by"),
                 f.text("status"),
+                f.created_at(now_ms),
+                creator,
+                f.text("areas"),
+            ])?;
+        }
+        Kind::Home => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO homes (record_id, person_id, household_id, landlord,
+                    entered_on, left_on, lease_kind, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.reference("household").map(|h| h.as_bytes().to_vec()),
+                f.text("landlord"),
+                f.text("entered_on"),
+                f.text("left_on"),
+                f.text("lease_kind"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::RiskSignal => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO risk_signals (record_id, home_id, person_id, household_id,
+                    risk, raised_on, status, resolved_on, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                key,
+                f.reference("home").map(|h| h.as_bytes().to_vec()),
+                f.person_ref(),
+                f.reference("household").map(|h| h.as_bytes().to_vec()),
+                f.text("risk"),
+                f.text("raised_on"),
+                f.text("status"),
+                f.text("resolved_on"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::HousingOffer => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO housing_offers (record_id, home_kind, rooms, rent, area,
+                    accessible, available_from, status, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                key,
+                f.text("home_kind"),
+                f.int("rooms"),
+                f.int("rent"),
+                f.text("area"),
+                f.value("accessible")
+                    .map(|v| matches!(v, Value::Bool(true))),
+                f.text("available_from"),
+                f.text("status"),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
+        Kind::Proposal => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO proposals (record_id, offer_id, person_id, household_id,
+                    proposed_on, outcome, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                key,
+                f.reference("offer").map(|o| o.as_bytes().to_vec()),
+                f.person_ref(),
+                f.reference("household").map(|h| h.as_bytes().to_vec()),
+                f.text("proposed_on"),
+                f.text("outcome"),
                 f.created_at(now_ms),
                 creator,
             ])?;
@@ -670,6 +745,10 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::HouseholdMember => Some("household_members"),
         Kind::JourneyPeriod => Some("journey_periods"),
         Kind::HousingApplication => Some("housing_applications"),
+        Kind::Home => Some("homes"),
+        Kind::RiskSignal => Some("risk_signals"),
+        Kind::HousingOffer => Some("housing_offers"),
+        Kind::Proposal => Some("proposals"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;
@@ -822,6 +901,10 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("household_members", &[]),
     ("journey_periods", &[]),
     ("housing_applications", &[]),
+    ("homes", &[]),
+    ("risk_signals", &[]),
+    ("housing_offers", &[]),
+    ("proposals", &[]),
 ];
 
 impl crate::Store {

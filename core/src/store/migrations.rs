@@ -587,6 +587,63 @@ CREATE INDEX housing_applications_by_household ON housing_applications(household
     WHERE household_id IS NOT NULL;
 CREATE INDEX situation_changes_by_person ON situation_changes(person_id, at);
 "#,
+    // 18: support at home and housing offers. Homes, the risks raised about them, offers of
+    // homes and their proposals to persons or households; the areas a housing application
+    // wishes for.
+    r#"
+CREATE TABLE homes (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    household_id BLOB,
+    landlord TEXT,
+    entered_on TEXT,
+    left_on TEXT,
+    lease_kind TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX homes_by_person ON homes(person_id) WHERE person_id IS NOT NULL;
+CREATE INDEX homes_by_household ON homes(household_id) WHERE household_id IS NOT NULL;
+CREATE TABLE risk_signals (
+    record_id BLOB PRIMARY KEY,
+    home_id BLOB,
+    person_id BLOB,
+    household_id BLOB,
+    risk TEXT,
+    raised_on TEXT,
+    status TEXT,
+    resolved_on TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX risk_signals_by_home ON risk_signals(home_id);
+CREATE INDEX risk_signals_by_person ON risk_signals(person_id) WHERE person_id IS NOT NULL;
+CREATE TABLE housing_offers (
+    record_id BLOB PRIMARY KEY,
+    home_kind TEXT,
+    rooms INTEGER,
+    rent INTEGER,
+    area TEXT,
+    accessible INTEGER,
+    available_from TEXT,
+    status TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE TABLE proposals (
+    record_id BLOB PRIMARY KEY,
+    offer_id BLOB,
+    person_id BLOB,
+    household_id BLOB,
+    proposed_on TEXT,
+    outcome TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX proposals_by_offer ON proposals(offer_id);
+CREATE INDEX proposals_by_person ON proposals(person_id) WHERE person_id IS NOT NULL;
+ALTER TABLE housing_applications ADD COLUMN areas TEXT;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -598,9 +655,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// partnerships and the access log's publications; a device of an earlier version kept records
 /// of the kinds of 9, 10, 13 and 14 without a kind; 15: erasure acknowledgements by their
 /// author; 16: merged persons, which a device of an earlier version may have received; 17: the
-/// housing journey's records, which it kept without a kind): migrating past one rebuilds the
-/// index tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17];
+/// housing journey's records, which it kept without a kind; 18: homes, risks, offers and
+/// proposals, the same): migrating past one rebuilds the index tables from the documents, kinds
+/// first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17, 18];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

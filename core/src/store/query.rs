@@ -423,6 +423,10 @@ impl Store {
             Kind::HouseholdMember => Record::HouseholdMember(self.household_member(id)?),
             Kind::JourneyPeriod => Record::JourneyPeriod(self.period(id)?),
             Kind::HousingApplication => Record::HousingApplication(self.application(id)?),
+            Kind::Home => Record::Home(self.home(id)?),
+            Kind::RiskSignal => Record::RiskSignal(self.risk_signal(id)?),
+            Kind::HousingOffer => Record::HousingOffer(self.offer(id)?),
+            Kind::Proposal => Record::Proposal(self.proposal(id)?),
             Kind::PublishedReport => {
                 return Err(CoreError::invalid(
                     "record",
@@ -817,6 +821,9 @@ pub(crate) fn person_follow_ups(
         ("household_members", Kind::HouseholdMember),
         ("journey_periods", Kind::JourneyPeriod),
         ("housing_applications", Kind::HousingApplication),
+        ("homes", Kind::Home),
+        ("risk_signals", Kind::RiskSignal),
+        ("proposals", Kind::Proposal),
     ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"

@@ -18,6 +18,7 @@ mod fuzz_corpus;
 mod health;
 mod health_attacks;
 mod health_findings;
+mod homes;
 mod housing;
 mod merge;
 mod merge_review;

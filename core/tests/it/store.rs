@@ -239,6 +239,9 @@ fn the_timeline_holds_encounters_actions_referrals_and_changes_in_time_order() {
             TimelineItem::Period { .. } => "period".into(),
             TimelineItem::Application { .. } => "application".into(),
             TimelineItem::Household { .. } => "household".into(),
+            TimelineItem::Home { .. } => "home".into(),
+            TimelineItem::Risk { .. } => "risk".into(),
+            TimelineItem::Proposal { .. } => "proposal".into(),
         })
         .filter(|s| !s.starts_with("created ") || s == "created name")
         .collect();
@@ -409,6 +412,7 @@ fn migrates_from(version: i64) {
              DROP TABLE published_reports;
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
              DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
+             DROP TABLE homes; DROP TABLE risk_signals; DROP TABLE housing_offers; DROP TABLE proposals;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;
