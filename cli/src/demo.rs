@@ -206,6 +206,7 @@ pub fn run(lang: Lang) -> Result<()> {
         filed_on: Some(day),
         renew_by: None,
         status: None,
+        areas: None,
     })?;
     println!(
         "A household of two (the boy is not recorded as a person), and an application to the SIAO"

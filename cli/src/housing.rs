@@ -143,6 +143,10 @@ pub(crate) enum ApplicationCmd {
         /// preparing, filed (the default), in_review, accepted, refused, housed, closed
         #[arg(long)]
         status: Option<String>,
+        /// The areas wished for, comma-separated ("Pantin, Bobigny"): offers elsewhere are not
+        /// said to suit them.
+        #[arg(long)]
+        areas: Option<String>,
     },
     /// Adds a step (a document sent, a commission's date).
     Step { application: String, text: String },
@@ -163,7 +167,7 @@ pub(crate) enum ApplicationCmd {
 }
 
 /// A household named by its id, or by its name when one household alone has it.
-fn find_household(store: &Store, text: &str) -> Result<RecordId> {
+pub(crate) fn find_household(store: &Store, text: &str) -> Result<RecordId> {
     if let Ok(id) = text.trim().parse::<RecordId>() {
         return Ok(id);
     }
@@ -512,6 +516,7 @@ pub(crate) fn journey(ctx: &Ctx, cmd: JourneyCmd) -> Result<()> {
                 filed_on,
                 renew_by,
                 status,
+                areas,
             } => {
                 let id = store.add_application(&NewApplication {
                     concerns: concerns(&store, person, household)?,
@@ -520,6 +525,7 @@ pub(crate) fn journey(ctx: &Ctx, cmd: JourneyCmd) -> Result<()> {
                     filed_on: date("filed_on", &filed_on)?,
                     renew_by: date("renew_by", &renew_by)?,
                     status,
+                    areas,
                 })?;
                 ctx.print(&Created { id }, || format!("Application {id} added"))?;
             }

@@ -7,6 +7,7 @@ pub(crate) mod dashboard;
 mod demo;
 mod dossier;
 mod health;
+mod homes;
 mod housing;
 mod keys;
 mod partnership;
@@ -106,6 +107,12 @@ enum Command {
     /// The housing journey: periods from the street to a home, housing applications.
     #[command(subcommand)]
     Journey(housing::JourneyCmd),
+    /// Support at home: homes, their visits and risks, the homes at risk, a home lost.
+    #[command(subcommand)]
+    Home(homes::HomeCmd),
+    /// Housing offers from landlords, proposed to the persons and households they suit.
+    #[command(subcommand)]
+    Offer(homes::OfferCmd),
     /// Health notes, for health professionals only: the team's health space.
     #[command(subcommand)]
     Health(health::HealthCmd),
@@ -1154,6 +1161,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Consent(cmd) => consent::run(&ctx, cmd)?,
         Command::Household(cmd) => housing::household(&ctx, cmd)?,
         Command::Journey(cmd) => housing::journey(&ctx, cmd)?,
+        Command::Home(cmd) => homes::home(&ctx, cmd)?,
+        Command::Offer(cmd) => homes::offer(&ctx, cmd)?,
         Command::Observation(ObservationCmd::Add {
             territory,
             team,

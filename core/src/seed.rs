@@ -530,6 +530,7 @@ pub fn seed(
             filed_on: Some(today - Duration::days(rng.gen_range(0..days))),
             renew_by: None,
             status: Some(status.into()),
+            areas: None,
         })?;
         out.applications += 1;
         done += 1;

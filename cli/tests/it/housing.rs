@@ -275,3 +275,154 @@ fn bad_housing_input_is_refused_in_one_line_and_nothing_is_written() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_home_is_followed_and_lost_and_an_offer_goes_to_whom_it_suits() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    let nadia = id(&json(
+        d,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Nadia Benali",
+            "--situation",
+            "hotel",
+        ],
+    ));
+    let paul = id(&json(
+        d,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Paul Girard",
+            "--situation",
+            "street",
+            "--need",
+            "housing",
+        ],
+    ));
+    let home = id(&json(
+        d,
+        &[
+            "home",
+            "add",
+            &nadia,
+            "--landlord",
+            "Paris Habitat",
+            "--address",
+            "3 rue de Meaux",
+            "--entered-on",
+            "2026-09-01",
+            "--lease",
+            "social_lease",
+            "--situation",
+            "social_housing",
+        ],
+    ));
+    ok(
+        d,
+        &[
+            "encounter",
+            "log",
+            "--person",
+            &nadia,
+            "--kind",
+            "home_visit",
+            "--service",
+            "rent_bills",
+            "--place",
+            "domicile",
+        ],
+    );
+    let risk = id(&json(
+        d,
+        &[
+            "home",
+            "risk",
+            &home,
+            "--kind",
+            "rent_arrears",
+            "--by",
+            "le bailleur",
+        ],
+    ));
+    let action = id(&json(
+        d,
+        &["home", "action", &risk, "--title", "Demande d'aide au FSL"],
+    ));
+    let at_risk = json(d, &["home", "at-risk"]);
+    assert_eq!(at_risk[0]["home"], home.as_str());
+    assert_eq!(at_risk[0]["risks"][0]["risk"], "rent_arrears");
+    let shown = json(d, &["home", "show", &home]);
+    assert_eq!(shown["visits"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["actions"][0]["id"], action.as_str());
+    let text = ok(d, &["home", "show", &home]);
+    assert!(text.contains("impayés de loyer"), "{text}");
+    json(
+        d,
+        &["home", "resolve", &risk, "--notes", "Aide FSL accordée"],
+    );
+    assert!(json(d, &["home", "at-risk"]).as_array().unwrap().is_empty());
+    json(
+        d,
+        &[
+            "home",
+            "lost",
+            &home,
+            "--on",
+            "2026-11-20",
+            "--reason",
+            "eviction",
+            "--situation",
+            "street",
+        ],
+    );
+    let journey = json(d, &["journey", "show", &nadia]);
+    let steps = journey["steps"].as_array().unwrap();
+    assert_eq!(steps[steps.len() - 2]["situation"], "social_housing");
+    assert_eq!(steps[steps.len() - 2]["end_reason"], "eviction");
+    assert_eq!(steps[steps.len() - 1]["situation"], "street");
+    let err = crate::commands::fails(d, &["home", "risk", &home, "--kind", "isolation"]);
+    assert!(err.contains("left"), "{err}");
+
+    let offer = id(&json(
+        d,
+        &[
+            "offer",
+            "add",
+            "--kind",
+            "social_housing",
+            "--rooms",
+            "1",
+            "--area",
+            "Paris 19e",
+            "--rent",
+            "430",
+            "--accessible",
+            "oui",
+        ],
+    ));
+    let shown = json(d, &["offer", "show", &offer]);
+    let names: Vec<&str> = shown["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    // Nadia is back on the street, but with no housing need nor application recorded yet.
+    assert_eq!(names, ["Paul Girard"]);
+    let proposal = id(&json(d, &["offer", "propose", &offer, &paul]));
+    json(d, &["offer", "outcome", &proposal, "accepted"]);
+    assert!(json(d, &["offer", "list"]).as_array().unwrap().is_empty());
+    let all = json(d, &["offer", "list", "--all"]);
+    assert_eq!(all[0]["offer"]["status"], "filled");
+    let err = crate::commands::fails(d, &["offer", "propose", &offer, &nadia]);
+    assert!(err.contains("not open"), "{err}");
+    let report = json(d, &["report", "--from", "2026-11-01", "--to", "2026-11-30"]);
+    assert_eq!(report["homes_lost"]["current"], 1, "{report}");
+    assert_eq!(report["proposals"]["accepted"]["current"], 1);
+}

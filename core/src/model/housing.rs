@@ -136,6 +136,8 @@ pub struct NewApplication {
     pub renew_by: Option<NaiveDate>,
     /// `filed` when not said.
     pub status: Option<String>,
+    /// The areas wished for, comma-separated.
+    pub areas: Option<String>,
 }
 
 impl NewApplication {
@@ -154,6 +156,7 @@ impl NewApplication {
             "status",
             code(&Some(self.status.clone().unwrap_or_else(|| "filed".into()))),
         );
+        set(&mut e, "areas", text(&self.areas));
         e
     }
 }
@@ -263,6 +266,7 @@ pub struct Application {
     pub status: Option<String>,
     pub outcome: Option<String>,
     pub steps: Vec<Comment>,
+    pub areas: Option<String>,
     pub conflicts: Vec<String>,
 }
 
@@ -279,6 +283,7 @@ impl Application {
             status: get_text(r, k, "status"),
             outcome: get_text(r, k, "outcome"),
             steps: k.field("steps").map(|s| r.comments(s)).unwrap_or_default(),
+            areas: get_text(r, k, "areas"),
             conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
         }
     }

@@ -307,6 +307,7 @@ fn an_offer_is_proposed_to_those_it_suits_and_an_accepted_proposal_fills_it() {
                 filed_on: Some(day(filed)),
                 renew_by: None,
                 status: None,
+                areas: None,
             })
             .unwrap();
         d.store

@@ -104,6 +104,7 @@ fn each_housing_record_made_on_one_store_is_edited_on_two_and_merged_with_its_co
             filed_on: Some(day("2026-02-15")),
             renew_by: Some(day("2027-02-15")),
             status: None,
+            areas: None,
         })
         .unwrap();
     send(&a.store, &b.store);
@@ -458,6 +459,7 @@ fn erasing_a_person_erases_their_memberships_periods_and_applications_and_keeps_
             filed_on: None,
             renew_by: None,
             status: None,
+            areas: None,
         })
         .unwrap();
     d.store

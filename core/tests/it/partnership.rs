@@ -788,6 +788,7 @@ fn a_partner_sees_the_consented_journey_and_applications_but_never_a_period_in_h
         filed_on: NaiveDate::from_ymd_opt(2026, 2, 10),
         renew_by: None,
         status: None,
+        areas: None,
     })
     .unwrap();
     consents(w, s.a, &["situation_journey", "housing_application"], true);
