@@ -44,6 +44,7 @@ pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use error::{ApiError, CoreError, Result};
 pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
+pub use model::custom::{Choice, CustomField, CustomType, CustomValue, CUSTOM_FIELD_KINDS};
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::{
     Action, Consent, Encounter, HealthContact, HealthNote, HealthProfile, NewAction, NewConsent,

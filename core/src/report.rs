@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
+use crate::model::custom::CustomField;
 use crate::store::activity::period;
 use crate::vocab::{label, ExtraTerm, Lang, Vocab};
 use crate::{CoreError, Result, Store};
@@ -43,6 +44,10 @@ pub struct Report {
     /// space) and the distinct persons they saw.
     pub health_contacts: Figure,
     pub health_persons: Figure,
+    /// The organisation's own fields, by `KIND.NAME.CHOICE` for choices (persons met, or
+    /// encounters, with that choice), `KIND.NAME.yes` for yes/no (how many yes) and
+    /// `KIND.NAME.sum` for numbers (their sum, rounded); text and dates are not counted.
+    pub custom_fields: BTreeMap<String, Figure>,
 }
 
 fn pair(
@@ -99,21 +104,23 @@ impl Store {
             situation_changes: pair(&c.situations, &p.situations),
             health_contacts: f(c.health_contacts, p.health_contacts),
             health_persons: f(c.health_persons, p.health_persons),
+            custom_fields: pair(&c.custom, &p.custom),
         })
     }
 }
 
 /// The breakdowns of a report in its flat form ([`Report::figures`]): a short prefix per map.
-const BREAKDOWNS: [&str; 5] = ["s", "n", "t", "o", "c"];
+const BREAKDOWNS: [&str; 6] = ["s", "n", "t", "o", "c", "f"];
 
 impl Report {
-    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 5] {
+    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 6] {
         [
             &self.services,
             &self.needs,
             &self.referrals_by_target,
             &self.referrals_by_outcome,
             &self.situation_changes,
+            &self.custom_fields,
         ]
     }
 
@@ -133,8 +140,9 @@ impl Report {
 
     /// The report's figures as a flat map, what a statistics space receives: a headline's name
     /// (`encounters`) or a breakdown's prefix and code (`s.food` for a service, `n.` needs,
-    /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes) -> "current
-    /// previous". Codes only: nothing nominative.
+    /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes, `f.` the
+    /// organisation's fields: `f.person.logement_souhaite.t2`) -> "current previous". Codes
+    /// only: nothing nominative.
     pub fn figures(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (name, f) in self.headlines() {
@@ -181,6 +189,7 @@ impl Report {
             situation_changes: BTreeMap::new(),
             health_contacts: Figure::default(),
             health_persons: Figure::default(),
+            custom_fields: BTreeMap::new(),
         };
         for (key, value) in figures {
             let mut parts = value.split(' ').map(str::parse::<i64>);
@@ -198,6 +207,7 @@ impl Report {
                         "t" => &mut r.referrals_by_target,
                         "o" => &mut r.referrals_by_outcome,
                         "c" => &mut r.situation_changes,
+                        "f" => &mut r.custom_fields,
                         _ => return Err(bad(key)),
                     };
                     map.entry(code.to_string()).or_default()
@@ -318,8 +328,20 @@ pub struct Line {
 
 impl Report {
     /// The report's sections, in order, labelled in `lang` (codes by their list's labels,
-    /// the organisation's own codes included).
+    /// the organisation's own codes included); the organisation's fields by their keys (see
+    /// [`Report::sections_with_fields`]).
     pub fn sections(&self, lang: Lang, extra: &[ExtraTerm]) -> Vec<Section> {
+        self.sections_with_fields(lang, extra, &[])
+    }
+
+    /// [`Report::sections`], the organisation's fields labelled by their definitions `fields`
+    /// (a figure of a field not among them by its key).
+    pub fn sections_with_fields(
+        &self,
+        lang: Lang,
+        extra: &[ExtraTerm],
+        fields: &[CustomField],
+    ) -> Vec<Section> {
         let words = |fr: &'static str, en: &'static str| match lang {
             Lang::Fr => fr,
             Lang::En => en,
@@ -356,7 +378,7 @@ impl Report {
                 figure: *figure,
             })
             .collect();
-        vec![
+        let mut sections = vec![
             Section {
                 key: "activity",
                 title: words("Activité", "Activity"),
@@ -453,6 +475,52 @@ impl Report {
                     ),
                 ]),
             },
-        ]
+        ];
+        if !self.custom_fields.is_empty() {
+            sections.push(Section {
+                key: "custom_fields",
+                title: words("Champs de l'organisation", "The organisation's own fields"),
+                breakdown: false,
+                lines: self
+                    .custom_fields
+                    .iter()
+                    .map(|(key, figure)| Line {
+                        key: key.clone(),
+                        label: custom_label(key, fields, lang),
+                        figure: *figure,
+                    })
+                    .collect(),
+            });
+        }
+        sections
     }
+}
+
+/// The label of one figure of the organisation's fields (`KIND.NAME.ITEM`): the field's label
+/// and the choice's (or "oui", "somme"); the key itself for a field not defined here.
+fn custom_label(key: &str, fields: &[CustomField], lang: Lang) -> String {
+    let mut parts = key.splitn(3, '.');
+    let (Some(kind), Some(name), Some(item)) = (parts.next(), parts.next(), parts.next()) else {
+        return key.to_string();
+    };
+    let Some(def) = fields
+        .iter()
+        .find(|f| f.kind.name() == kind && f.name == name)
+    else {
+        return key.to_string();
+    };
+    let what = match (def.ty, item, lang) {
+        (crate::CustomType::YesNo, _, Lang::Fr) => "oui".to_string(),
+        (crate::CustomType::YesNo, _, Lang::En) => "yes".to_string(),
+        (crate::CustomType::Number, _, Lang::Fr) => "somme".to_string(),
+        (crate::CustomType::Number, _, Lang::En) => "sum".to_string(),
+        _ => def.choice_label(item, lang),
+    };
+    let whose = match (def.kind, lang) {
+        (crate::Kind::Encounter, Lang::Fr) => "rencontres",
+        (crate::Kind::Encounter, Lang::En) => "encounters",
+        (_, Lang::Fr) => "personnes",
+        (_, Lang::En) => "persons",
+    };
+    format!("{} ({whose}) : {what}", def.label(lang))
 }

@@ -558,7 +558,11 @@ pub fn report_figures(r: &Report, lang: Lang) -> String {
         r.previous_from,
         r.previous_to,
     );
-    let sections = r.sections(lang, crate::render::extra_terms());
+    let sections = r.sections_with_fields(
+        lang,
+        crate::render::extra_terms(),
+        crate::render::custom_fields(),
+    );
     for section in sections.iter().filter(|s| !s.breakdown) {
         for line in &section.lines {
             let _ = write!(

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, NaiveDate};
 use rusqlite::{params, Connection};
 
+use crate::model::custom::{CustomField, CustomType};
+use crate::model::fields::Kind;
 use crate::{RecordId, Result};
 
 /// What a team did over one period, counted from the index tables.
@@ -26,6 +28,44 @@ pub(crate) struct Period {
     /// Health contacts (a health professional saw someone) and the distinct persons seen.
     pub(crate) health_contacts: i64,
     pub(crate) health_persons: i64,
+    /// The organisation's fields (`custom_fields.rs`), by `KIND.NAME.CHOICE` (choices),
+    /// `KIND.NAME.yes` (yes/no) and `KIND.NAME.sum` (numbers, rounded): persons met and
+    /// encounters in the period.
+    pub(crate) custom: BTreeMap<String, i64>,
+}
+
+/// Adds one record's values of the organisation's fields of `kind` to `sums`: the choices
+/// made, the yeses, the numbers. A value that does not fit the definition held here, and text
+/// and dates, are not counted.
+fn count_custom(
+    sums: &mut BTreeMap<String, f64>,
+    defs: &[CustomField],
+    kind: Kind,
+    values: &BTreeMap<String, String>,
+) {
+    for def in defs.iter().filter(|d| d.kind == kind) {
+        let Some(raw) = values.get(&def.name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if def.problem(raw).is_some() {
+            continue;
+        }
+        let key = |item: &str| format!("{}.{}.{item}", kind.name(), def.name);
+        match def.ty {
+            CustomType::Choice | CustomType::Choices => {
+                for code in raw.split(',') {
+                    *sums.entry(key(code)).or_default() += 1.0;
+                }
+            }
+            CustomType::YesNo if raw == "yes" => *sums.entry(key("yes")).or_default() += 1.0,
+            CustomType::Number => {
+                if let Ok(x) = raw.parse::<f64>() {
+                    *sums.entry(key("sum")).or_default() += x;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn day_ms(d: NaiveDate) -> i64 {
@@ -50,9 +90,15 @@ pub(crate) fn period(
     let mut p = Period::default();
     // Records merged into another person count as that person (`merge.rs`).
     let groups = super::merge::Groups::load(conn)?;
+    // The fields in force are counted; a retired field is no longer reported.
+    let defs: Vec<CustomField> = super::custom_fields::definitions(conn, None)?
+        .into_iter()
+        .filter(|d| !d.retired)
+        .collect();
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
     let mut met = BTreeSet::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT persons, anonymous_count, services FROM encounters
+        "SELECT persons, anonymous_count, services, custom FROM encounters
          WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)",
     )?;
     let mut rows = stmt.query(params![start, end, team])?;
@@ -75,24 +121,42 @@ pub(crate) fn period(
                 met.insert(groups.root(id));
             }
         }
+        if let Some(custom) = row.get::<_, Option<String>>(3)? {
+            let values = super::custom_fields::parse_values(Some(&custom));
+            count_custom(&mut sums, &defs, Kind::Encounter, &values);
+        }
     }
     p.persons_met = met.len() as i64;
-    let mut needs = conn.prepare_cached("SELECT needs FROM persons WHERE record_id = ?1")?;
+    let mut needs =
+        conn.prepare_cached("SELECT needs, custom FROM persons WHERE record_id = ?1")?;
     for id in &met {
-        // A merged person's needs are those of every record merged in, each counted once.
+        // A merged person's needs are those of every record merged in, each counted once; the
+        // organisation's fields, each name's first value in the group (the person's own first).
         let mut theirs = BTreeSet::new();
+        let mut custom: BTreeMap<String, String> = BTreeMap::new();
         for record in groups.group(*id) {
-            let row: Option<String> = rusqlite::OptionalExtension::optional(
-                needs.query_row([record.as_bytes()], |r| r.get(0)),
+            let row: Option<(String, Option<String>)> = rusqlite::OptionalExtension::optional(
+                needs.query_row([record.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?))),
             )?;
-            for n in row.unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+            let (row, values) = row.unwrap_or_default();
+            for n in row.split(',').filter(|s| !s.is_empty()) {
                 theirs.insert(n.to_string());
+            }
+            if values.is_some() && !defs.is_empty() {
+                for (k, v) in super::custom_fields::parse_values(values.as_deref()) {
+                    custom.entry(k).or_insert(v);
+                }
             }
         }
         for n in theirs {
             *p.needs.entry(n).or_default() += 1;
         }
+        count_custom(&mut sums, &defs, Kind::Person, &custom);
     }
+    p.custom = sums
+        .into_iter()
+        .map(|(k, v)| (k, v.round() as i64))
+        .collect();
     // A merged person is new when their first record was made: the persons standing for
     // themselves recorded in the period before any record merged into them, and those a record
     // merged into them made new earlier than their own.

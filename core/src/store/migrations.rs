@@ -527,6 +527,19 @@ ALTER TABLE persons ADD COLUMN merged_root BLOB;
 CREATE INDEX persons_merged_into ON persons(merged_into) WHERE merged_into IS NOT NULL;
 CREATE INDEX persons_merged_root ON persons(merged_root) WHERE merged_root IS NOT NULL;
 "#,
+    // The organisation's own fields: their definitions, derived from the roster's
+    // `field:<kind>:<name>` entries (`custom_fields.rs`), and each person's and encounter's
+    // values (their `custom` map as JSON text), which the report and exports read.
+    r#"
+CREATE TABLE custom_fields (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+ALTER TABLE persons ADD COLUMN custom TEXT;
+ALTER TABLE encounters ADD COLUMN custom TEXT;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -537,9 +550,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// access log; 11: persons' `kept_at` and the settings; 13: health notes and contacts; 14:
 /// partnerships and the access log's publications; a device of an earlier version kept records
 /// of the kinds of 9, 10, 13 and 14 without a kind; 15: erasure acknowledgements by their
-/// author; 16: merged persons, which a device of an earlier version may have received): migrating
+/// author; 16: merged persons, which a device of an earlier version may have received; 17: the
+/// organisation's fields, from the roster, and the persons' and encounters' values): migrating
 /// past one rebuilds the index tables from the documents, kinds first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16];
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

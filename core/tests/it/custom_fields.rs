@@ -1,0 +1,420 @@
+//! The organisation's own fields: defined by a coordinator in the roster, values checked against
+//! their definitions when written, kept (and flagged) when they arrive from a device that held
+//! another definition, retired without losing values, refused from a worker's device.
+
+use std::collections::BTreeMap;
+
+use allervers_core::store::ROSTER_ID;
+use allervers_core::vocab::Lang;
+use allervers_core::{
+    Choice, CoreError, CustomField, CustomType, Kind, NewEncounter, NewPerson, Store,
+};
+use automerge::ROOT;
+
+use crate::common::{device, person};
+use crate::trust_attacks::{forge, quarantined, Relay};
+
+fn choice(code: &str, fr: &str) -> Choice {
+    Choice {
+        code: code.into(),
+        fr: fr.into(),
+        en: None,
+    }
+}
+
+/// A field of `kind` named `name` of type `ty`, labelled in French, sensitive when text.
+pub(crate) fn field(kind: Kind, name: &str, ty: CustomType) -> CustomField {
+    CustomField {
+        kind,
+        name: name.into(),
+        ty,
+        fr: format!("Libellé {name}"),
+        en: None,
+        min: None,
+        max: None,
+        choices: Vec::new(),
+        sensitive: ty == CustomType::Text,
+        retired: false,
+    }
+}
+
+/// The housing wished for: one choice of three.
+pub(crate) fn housing() -> CustomField {
+    CustomField {
+        fr: "Logement souhaité".into(),
+        en: Some("Housing wished for".into()),
+        choices: vec![
+            choice("t1", "T1"),
+            choice("t2", "T2"),
+            choice("foyer", "Foyer"),
+        ],
+        sensitive: false,
+        ..field(Kind::Person, "logement_souhaite", CustomType::Choice)
+    }
+}
+
+fn define_all(store: &Store) {
+    store.define_field(&housing()).unwrap();
+    store
+        .define_field(&CustomField {
+            min: Some(0.0),
+            max: Some(20.0),
+            ..field(Kind::Person, "enfants", CustomType::Number)
+        })
+        .unwrap();
+    store
+        .define_field(&field(Kind::Person, "animal", CustomType::YesNo))
+        .unwrap();
+    store
+        .define_field(&field(Kind::Person, "rdv_caf", CustomType::Date))
+        .unwrap();
+    store
+        .define_field(&CustomField {
+            choices: vec![choice("cafe", "Café"), choice("soupe", "Soupe")],
+            ..field(Kind::Encounter, "boissons", CustomType::Choices)
+        })
+        .unwrap();
+}
+
+fn invalid_field(err: &CoreError) -> String {
+    match err {
+        CoreError::InvalidInput { field, .. } => field.clone(),
+        other => panic!("not an invalid input: {other:?}"),
+    }
+}
+
+#[test]
+fn values_are_checked_against_their_definitions_and_written_in_one_form() {
+    let d = device("Poste bureau", "Sophie");
+    define_all(&d.store);
+    let p = d
+        .store
+        .add_person(&NewPerson {
+            name: Some("Gaston".into()),
+            custom: BTreeMap::from([
+                ("logement_souhaite".into(), "t2".into()),
+                ("animal".into(), "oui".into()),
+            ]),
+            ..Default::default()
+        })
+        .unwrap();
+    d.store.set_custom_value(p, "enfants", "2,0").unwrap();
+    d.store
+        .set_custom_value(p, "rdv_caf", "2026-03-10")
+        .unwrap();
+    let person = d.store.person(p).unwrap();
+    assert_eq!(
+        person.custom,
+        BTreeMap::from([
+            ("animal".to_string(), "yes".to_string()),
+            ("enfants".into(), "2".into()),
+            ("logement_souhaite".into(), "t2".into()),
+            ("rdv_caf".into(), "2026-03-10".into()),
+        ])
+    );
+
+    // Refused, each naming the field and never the value; nothing written.
+    let refusals = [
+        ("inconnu", "x"),
+        ("logement_souhaite", "chateau"),
+        ("enfants", "beaucoup"),
+        ("enfants", "21"),
+        ("animal", "peut-être"),
+        ("rdv_caf", "10/03/2026"),
+    ];
+    for (name, value) in refusals {
+        let err = d.store.set_custom_value(p, name, value).unwrap_err();
+        assert_eq!(invalid_field(&err), format!("custom.{name}"));
+        assert!(!err.to_string().contains(value), "{err}");
+    }
+    let unknown = d
+        .store
+        .set_custom_value(p, "inconnu", "x")
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("logement_souhaite"), "{unknown}");
+    assert_eq!(d.store.person(p).unwrap().custom, person.custom);
+
+    // An encounter's fields, through the edit path the command line uses.
+    let e = d
+        .store
+        .log_encounter(&NewEncounter {
+            persons: vec![p],
+            custom: BTreeMap::from([("boissons".into(), "soupe, cafe".into())]),
+            ..Default::default()
+        })
+        .unwrap();
+    let encounter = d.store.encounter(e).unwrap();
+    assert_eq!(encounter.custom["boissons"], "cafe,soupe");
+    let edit = d
+        .store
+        .edit_from_text(Kind::Encounter, "custom.boissons", "the")
+        .unwrap();
+    let err = d.store.edit(e, &[edit]).unwrap_err();
+    assert_eq!(invalid_field(&err), "custom.boissons");
+
+    // A screen's view: labels, choices by their labels.
+    let view = d
+        .store
+        .custom_values(Kind::Person, &person.custom, Lang::En)
+        .unwrap();
+    let housing = view.iter().find(|v| v.name == "logement_souhaite").unwrap();
+    assert_eq!(
+        (housing.label.as_str(), housing.value.as_str()),
+        ("Housing wished for", "T2")
+    );
+    assert!(view.iter().all(|v| v.problem.is_none()), "{view:?}");
+}
+
+#[test]
+fn bad_definitions_are_refused_with_the_field_they_concern() {
+    let d = device("Poste bureau", "Sophie");
+    let cases = [
+        (field(Kind::Action, "x", CustomType::Text), "kind"),
+        (field(Kind::Person, "Logement", CustomType::Text), "name"),
+        (
+            CustomField {
+                fr: "".into(),
+                ..field(Kind::Person, "x", CustomType::Text)
+            },
+            "label",
+        ),
+        (field(Kind::Person, "x", CustomType::Choice), "choice"),
+        (
+            CustomField {
+                min: Some(3.0),
+                max: Some(1.0),
+                ..field(Kind::Person, "x", CustomType::Number)
+            },
+            "min",
+        ),
+    ];
+    for (def, expected) in cases {
+        let err = d.store.define_field(&def).unwrap_err();
+        assert_eq!(invalid_field(&err), expected, "{def:?}");
+    }
+    assert!(d.store.custom_fields(None).unwrap().is_empty());
+}
+
+#[test]
+fn a_retired_field_takes_no_value_and_keeps_those_written() {
+    let d = device("Poste bureau", "Sophie");
+    define_all(&d.store);
+    let p = person(&d.store, "Léonie");
+    d.store.set_custom_value(p, "animal", "non").unwrap();
+    d.store.retire_field(Kind::Person, "animal").unwrap();
+    let err = d.store.set_custom_value(p, "animal", "oui").unwrap_err();
+    assert_eq!(invalid_field(&err), "custom.animal");
+    assert!(err.to_string().contains("retired"), "{err}");
+    let custom = d.store.person(p).unwrap().custom;
+    assert_eq!(custom["animal"], "no");
+    let view = d
+        .store
+        .custom_values(Kind::Person, &custom, Lang::Fr)
+        .unwrap();
+    let animal = view.iter().find(|v| v.name == "animal").unwrap();
+    assert!(animal.retired);
+    assert_eq!(animal.value, "non");
+    let defs = d.store.custom_fields(Some(Kind::Person)).unwrap();
+    assert!(defs.iter().any(|f| f.name == "animal" && f.retired));
+}
+
+#[test]
+fn a_value_that_no_longer_fits_or_whose_definition_has_not_arrived_is_kept_and_flagged() {
+    let office = device("Poste bureau", "Sophie");
+    let phone = device("Téléphone maraude", "Yanis");
+    define_all(&office.store);
+    let p = person(&office.store, "Marius");
+    office.store.set_custom_value(p, "enfants", "12").unwrap();
+    // The bounds narrow afterwards: the value stays, flagged.
+    office
+        .store
+        .define_field(&CustomField {
+            min: Some(0.0),
+            max: Some(10.0),
+            ..field(Kind::Person, "enfants", CustomType::Number)
+        })
+        .unwrap();
+    let custom = office.store.person(p).unwrap().custom;
+    assert_eq!(custom["enfants"], "12");
+    let view = office
+        .store
+        .custom_values(Kind::Person, &custom, Lang::Fr)
+        .unwrap();
+    let children = view.iter().find(|v| v.name == "enfants").unwrap();
+    let problem = children.problem.clone().expect("flagged");
+    assert!(
+        problem.contains("custom.enfants") && !problem.contains("12"),
+        "{problem}"
+    );
+
+    // The phone receives the person before the roster that defines the field.
+    let changes = office.store.export_changes().unwrap();
+    let (mut roster, records): (Vec<_>, Vec<_>) =
+        changes.into_iter().partition(|c| c.record == ROSTER_ID);
+    // The roster's first change is the office device's own entry (its keys); the definitions
+    // come after it.
+    let definitions = roster.split_off(1);
+    phone.store.import_changes(&roster).unwrap();
+    phone.store.import_changes(&records).unwrap();
+    assert!(phone.store.custom_fields(None).unwrap().is_empty());
+    let custom = phone.store.person(p).unwrap().custom;
+    assert_eq!(custom["enfants"], "12");
+    let view = phone
+        .store
+        .custom_values(Kind::Person, &custom, Lang::Fr)
+        .unwrap();
+    assert_eq!(view.len(), 1, "{view:?}");
+    assert!(view[0].ty.is_none() && view[0].problem.is_some());
+    // Writing a field this phone does not know yet is refused; once the definitions arrive,
+    // it is taken.
+    assert!(phone.store.set_custom_value(p, "animal", "oui").is_err());
+    phone.store.import_changes(&definitions).unwrap();
+    phone.store.set_custom_value(p, "animal", "oui").unwrap();
+    assert_eq!(phone.store.custom_fields(None).unwrap().len(), 5);
+}
+
+#[test]
+fn concurrent_values_of_one_field_are_a_conflict_not_a_silent_overwrite() {
+    let a = device("Poste bureau", "Sophie");
+    let b = device("Téléphone maraude", "Yanis");
+    define_all(&a.store);
+    let p = person(&a.store, "Firmin");
+    b.store
+        .import_changes(&a.store.export_changes().unwrap())
+        .unwrap();
+    a.store
+        .set_custom_value(p, "logement_souhaite", "t1")
+        .unwrap();
+    b.store
+        .set_custom_value(p, "logement_souhaite", "foyer")
+        .unwrap();
+    a.store
+        .import_changes(&b.store.export_changes().unwrap())
+        .unwrap();
+    b.store
+        .import_changes(&a.store.export_changes().unwrap())
+        .unwrap();
+    for d in [&a, &b] {
+        let person = d.store.person(p).unwrap();
+        assert!(
+            person
+                .conflicts
+                .contains(&"custom.logement_souhaite".to_string()),
+            "{:?}",
+            person.conflicts
+        );
+    }
+    assert_eq!(
+        a.store.person(p).unwrap().custom,
+        b.store.person(p).unwrap().custom
+    );
+    // Settled with a value its definition takes, and the same on both after an exchange.
+    let err = a
+        .store
+        .resolve(p, "custom.logement_souhaite", "chateau")
+        .unwrap_err();
+    assert_eq!(invalid_field(&err), "custom.logement_souhaite");
+    a.store
+        .resolve(p, "custom.logement_souhaite", "foyer")
+        .unwrap();
+    b.store
+        .import_changes(&a.store.export_changes().unwrap())
+        .unwrap();
+    assert!(b.store.person(p).unwrap().conflicts.is_empty());
+    assert_eq!(
+        b.store.person(p).unwrap().custom["logement_souhaite"],
+        "foyer"
+    );
+    assert_eq!(a.store.index_rows().unwrap(), b.store.index_rows().unwrap());
+}
+
+#[test]
+fn an_encounter_without_the_map_refuses_a_value_in_one_sentence() {
+    let a = device("Poste bureau", "Sophie");
+    let b = device("Poste bureau 2", "Yanis");
+    define_all(&a.store);
+    define_all(&b.store);
+    let p = person(&a.store, "Honorine");
+    let e = a
+        .store
+        .log_encounter(&NewEncounter {
+            persons: vec![p],
+            ..Default::default()
+        })
+        .unwrap();
+    // The encounter as an earlier build made it: its document holds no `custom` map (a change
+    // of its creator's device takes it out, signed as its device signs).
+    let mut doc = automerge::AutoCommit::load(&a.store.record_document(e).unwrap()).unwrap();
+    doc.set_actor(a.store.identity().device.actor().clone());
+    {
+        use automerge::transaction::Transactable;
+        doc.delete(ROOT, "custom").unwrap();
+    }
+    doc.commit();
+    let bytes = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let signature = allervers_core::fuzzing::sign_change(&a.store, e, &bytes).unwrap();
+    let mut changes = a.store.export_changes().unwrap();
+    changes.push(allervers_core::SignedChange {
+        record: e,
+        bytes,
+        signature,
+    });
+    b.store.import_changes(&changes).unwrap();
+    assert!(b.store.encounter(e).unwrap().custom.is_empty());
+    let err = b.store.set_custom_value(e, "boissons", "cafe").unwrap_err();
+    assert_eq!(invalid_field(&err), "custom");
+    assert!(err.to_string().contains("earlier version"), "{err}");
+    assert!(!err.to_string().contains('\n'));
+}
+
+#[test]
+fn a_workers_forged_definition_defines_no_field_on_any_device() {
+    let a = device("Téléphone coordination", "Sophie");
+    let w = device("Téléphone maraude", "Yanis");
+    let relay = Relay::create(&a, "Maraude des champs");
+    relay.invite(&a, &w);
+    relay.settle(&[&a, &w]);
+    // The worker's device refuses to define one itself.
+    let err = w.store.define_field(&housing()).unwrap_err();
+    assert_eq!(invalid_field(&err), "field");
+    // A roster change it forges anyway is set aside by every device.
+    let w_id = w.store.identity().device.clone();
+    let def = housing();
+    let change = forge::roster_change(&w.store, &w_id, |doc| {
+        use automerge::transaction::Transactable;
+        doc.put(
+            ROOT,
+            "field:person:logement_souhaite",
+            r#"{"type":"choice","fr":"Logement souhaité","choices":[{"code":"t1","fr":"T1"}],"sensitive":false}"#,
+        )
+        .unwrap();
+    });
+    let seq = relay
+        .push(vec![forge::sealed_roster_change(&w, &change, None)])
+        .seqs[0];
+    relay.settle(&[&a, &w]);
+    for d in [&a, &w] {
+        let reason = quarantined(d, &relay.space)
+            .into_iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, r)| r)
+            .expect("the worker's definition was applied");
+        assert!(reason.contains("only a coordinator"), "{reason}");
+        assert!(d.store.custom_fields(None).unwrap().is_empty());
+    }
+    // The coordinator's definition reaches the worker, whose device then checks values.
+    a.store.define_field(&def).unwrap();
+    relay.settle(&[&a, &w]);
+    assert_eq!(w.store.custom_fields(None).unwrap(), vec![def]);
+    let p = person(&w.store, "Agathe");
+    assert!(w
+        .store
+        .set_custom_value(p, "logement_souhaite", "t4")
+        .is_err());
+    w.store
+        .set_custom_value(p, "logement_souhaite", "t2")
+        .unwrap();
+    relay.settle(&[&a, &w]);
+    assert_eq!(a.store.person(p).unwrap().custom["logement_souhaite"], "t2");
+}
