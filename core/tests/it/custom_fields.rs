@@ -418,3 +418,176 @@ fn a_workers_forged_definition_defines_no_field_on_any_device() {
     relay.settle(&[&a, &w]);
     assert_eq!(a.store.person(p).unwrap().custom["logement_souhaite"], "t2");
 }
+
+fn day(d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+}
+
+/// An office store (2026-03-02) with the fields defined, three persons met with values, and an
+/// encounter with drinks.
+fn office_with_values() -> (crate::common::Device, Vec<allervers_core::RecordId>) {
+    let d = device("Poste bureau", "Sophie");
+    define_all(&d.store);
+    d.store
+        .define_field(&field(Kind::Person, "remarques", CustomType::Text))
+        .unwrap();
+    let values = [
+        ("Gaston", "t2", "yes", "2"),
+        ("Léonie", "t2", "no", "1.6"),
+        ("Marius", "foyer", "yes", ""),
+    ];
+    let mut ids = Vec::new();
+    for (name, housing, animal, children) in values {
+        ids.push(
+            d.store
+                .add_person(&NewPerson {
+                    name: Some(name.into()),
+                    custom: BTreeMap::from([
+                        ("logement_souhaite".into(), housing.into()),
+                        ("animal".into(), animal.into()),
+                        ("enfants".into(), children.into()),
+                        ("remarques".into(), format!("{name} dort près de la gare")),
+                    ]),
+                    ..Default::default()
+                })
+                .unwrap(),
+        );
+    }
+    d.store
+        .log_encounter(&NewEncounter {
+            persons: ids.clone(),
+            custom: BTreeMap::from([("boissons".into(), "cafe,soupe".into())]),
+            ..Default::default()
+        })
+        .unwrap();
+    d.store
+        .log_encounter(&NewEncounter {
+            anonymous_count: 2,
+            custom: BTreeMap::from([("boissons".into(), "cafe".into())]),
+            ..Default::default()
+        })
+        .unwrap();
+    (d, ids)
+}
+
+#[test]
+fn the_report_counts_choices_yeses_and_sums_of_persons_met_and_encounters() {
+    let (d, _) = office_with_values();
+    let r = d.store.report(day(1), day(31), None).unwrap();
+    let current: BTreeMap<&str, i64> = r
+        .custom_fields
+        .iter()
+        .map(|(k, f)| (k.as_str(), f.current))
+        .collect();
+    assert_eq!(
+        current,
+        BTreeMap::from([
+            ("encounter.boissons.cafe", 2),
+            ("encounter.boissons.soupe", 1),
+            ("person.animal.yes", 2),
+            ("person.enfants.sum", 4),
+            ("person.logement_souhaite.foyer", 1),
+            ("person.logement_souhaite.t2", 2),
+        ])
+    );
+    // Flat figures for a statistics space, and back.
+    let figures = r.figures();
+    assert_eq!(figures["f.person.logement_souhaite.t2"], "2 0");
+    let back = allervers_core::report::Report::from_figures(r.from, r.to, r.team.clone(), &figures)
+        .unwrap();
+    assert_eq!(back, r);
+    // One section, labelled by the definitions.
+    let fields = d.store.custom_fields(None).unwrap();
+    let sections = r.sections_with_fields(Lang::En, &[], &fields);
+    let section = sections
+        .iter()
+        .find(|s| s.key == "custom_fields")
+        .expect("a section of the organisation's fields");
+    let line = section
+        .lines
+        .iter()
+        .find(|l| l.key == "person.logement_souhaite.t2")
+        .unwrap();
+    assert_eq!(line.label, "Housing wished for (persons) : T2");
+    // A retired field is no longer counted.
+    d.store.retire_field(Kind::Person, "animal").unwrap();
+    let r = d.store.report(day(1), day(31), None).unwrap();
+    assert!(!r.custom_fields.contains_key("person.animal.yes"));
+}
+
+#[test]
+fn exports_carry_a_column_per_field_and_pseudonymised_ones_leave_out_text_and_sensitive_fields() {
+    use allervers_core::export::{ExportKind, ExportOptions};
+    use allervers_core::Via;
+    let (d, _) = office_with_values();
+    d.store
+        .define_field(&CustomField {
+            sensitive: true,
+            ..field(Kind::Person, "suivi_psy", CustomType::YesNo)
+        })
+        .unwrap();
+    let export = |options: &ExportOptions| {
+        d.store
+            .export(ExportKind::Persons, day(1), day(31), options, Via::Cli)
+            .unwrap()
+    };
+    let nominative = export(&ExportOptions::nominative());
+    for column in [
+        "custom.logement_souhaite",
+        "custom.animal",
+        "custom.enfants",
+        "custom.rdv_caf",
+        "custom.remarques",
+        "custom.suivi_psy",
+    ] {
+        assert!(
+            nominative.header.contains(&column.to_string()),
+            "{column}: {:?}",
+            nominative.header
+        );
+    }
+    let col = |t: &allervers_core::export::Table, name: &str| {
+        t.header.iter().position(|h| h == name).unwrap()
+    };
+    let housing = col(&nominative, "custom.logement_souhaite");
+    let mut values: Vec<&str> = nominative
+        .rows
+        .iter()
+        .map(|r| r[housing].as_str())
+        .collect();
+    values.sort();
+    assert_eq!(values, ["foyer", "t2", "t2"]);
+    assert!(nominative
+        .rows
+        .iter()
+        .any(|r| r.iter().any(|c| c.contains("dort près de la gare"))));
+
+    let pseudonymised = export(&ExportOptions::pseudonymised());
+    assert!(!pseudonymised
+        .header
+        .contains(&"custom.remarques".to_string()));
+    assert!(!pseudonymised
+        .header
+        .contains(&"custom.suivi_psy".to_string()));
+    assert!(pseudonymised
+        .header
+        .contains(&"custom.logement_souhaite".to_string()));
+    assert!(!pseudonymised
+        .rows
+        .iter()
+        .any(|r| r.iter().any(|c| c.contains("gare"))));
+    let encounters = d
+        .store
+        .export(
+            ExportKind::Encounters,
+            day(1),
+            day(31),
+            &ExportOptions::pseudonymised(),
+            Via::Cli,
+        )
+        .unwrap();
+    let drinks = col(&encounters, "custom.boissons");
+    let mut values: Vec<&str> = encounters.rows.iter().map(|r| r[drinks].as_str()).collect();
+    values.sort();
+    assert_eq!(values, ["cafe", "cafe,soupe"]);
+}
