@@ -558,6 +558,12 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_current_consents() != 6555:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_custom_fields() != 19182:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_custom_values() != 15399:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_define_custom_field() != 15727:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_due_actions() != 6565:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_edit_assessment() != 56074:
@@ -631,6 +637,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_allervers_ffi_checksum_method_store_revoke() != 37862:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_set_aside() != 31256:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_set_custom_value() != 31525:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_set_field() != 25122:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -746,6 +754,15 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_create_space.restype = cty
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_current_consents.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_current_consents.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_fields.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_fields.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_values.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_values.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_define_custom_field.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_define_custom_field.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_due_actions.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_due_actions.restype = ctypes.c_uint16
@@ -857,6 +874,9 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_revoke.restype = ctypes.c_
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_aside.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_aside.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_custom_value.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_custom_value.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_field.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_field.restype = ctypes.c_uint16
@@ -1013,6 +1033,25 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_current_consents.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_current_consents.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field.restype = None
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_due_actions.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1247,6 +1286,14 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_aside.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_aside.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value.restype = None
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_field.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1799,6 +1846,51 @@ class _UniffiFfiConverterTypeCount(_UniffiConverterRustBuffer):
         _UniffiFfiConverterInt64.write(value.value, buf)
 
 @dataclass
+class CustomChoice:
+    """
+    One choice of a `choice` or `choices` field of the organisation.
+"""
+    def __init__(self, *, code:str, label_fr:str, label_en:typing.Optional[str]):
+        self.code = code
+        self.label_fr = label_fr
+        self.label_en = label_en
+        
+        
+
+    
+    def __str__(self):
+        return "CustomChoice(code={}, label_fr={}, label_en={})".format(self.code, self.label_fr, self.label_en)
+    def __eq__(self, other):
+        if self.code != other.code:
+            return False
+        if self.label_fr != other.label_fr:
+            return False
+        if self.label_en != other.label_en:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCustomChoice(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CustomChoice(
+            code=_UniffiFfiConverterString.read(buf),
+            label_fr=_UniffiFfiConverterString.read(buf),
+            label_en=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.code)
+        _UniffiFfiConverterString.check_lower(value.label_fr)
+        _UniffiFfiConverterOptionalString.check_lower(value.label_en)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.code, buf)
+        _UniffiFfiConverterString.write(value.label_fr, buf)
+        _UniffiFfiConverterOptionalString.write(value.label_en, buf)
+
+@dataclass
 class CustomField:
     """
     One of the organisation's own fields: a name and its text.
@@ -1836,6 +1928,220 @@ class _UniffiFfiConverterTypeCustomField(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterString.write(value.name, buf)
         _UniffiFfiConverterString.write(value.value, buf)
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceTypeCustomChoice(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeCustomChoice.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomChoice.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomChoice.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class CustomFieldDefinition:
+    """
+    The definition of one of the organisation's fields (a coordinator writes it; it reaches
+    every device with the sync).
+"""
+    def __init__(self, *, kind:str, name:str, field_type:str, label_fr:str, label_en:typing.Optional[str], min:typing.Optional[float], max:typing.Optional[float], choices:typing.List[CustomChoice], sensitive:bool, retired:bool):
+        self.kind = kind
+        self.name = name
+        self.field_type = field_type
+        self.label_fr = label_fr
+        self.label_en = label_en
+        self.min = min
+        self.max = max
+        self.choices = choices
+        self.sensitive = sensitive
+        self.retired = retired
+        
+        
+
+    
+    def __str__(self):
+        return "CustomFieldDefinition(kind={}, name={}, field_type={}, label_fr={}, label_en={}, min={}, max={}, choices={}, sensitive={}, retired={})".format(self.kind, self.name, self.field_type, self.label_fr, self.label_en, self.min, self.max, self.choices, self.sensitive, self.retired)
+    def __eq__(self, other):
+        if self.kind != other.kind:
+            return False
+        if self.name != other.name:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.label_fr != other.label_fr:
+            return False
+        if self.label_en != other.label_en:
+            return False
+        if self.min != other.min:
+            return False
+        if self.max != other.max:
+            return False
+        if self.choices != other.choices:
+            return False
+        if self.sensitive != other.sensitive:
+            return False
+        if self.retired != other.retired:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCustomFieldDefinition(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CustomFieldDefinition(
+            kind=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterString.read(buf),
+            label_fr=_UniffiFfiConverterString.read(buf),
+            label_en=_UniffiFfiConverterOptionalString.read(buf),
+            min=_UniffiFfiConverterOptionalFloat64.read(buf),
+            max=_UniffiFfiConverterOptionalFloat64.read(buf),
+            choices=_UniffiFfiConverterSequenceTypeCustomChoice.read(buf),
+            sensitive=_UniffiFfiConverterBoolean.read(buf),
+            retired=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.label_fr)
+        _UniffiFfiConverterOptionalString.check_lower(value.label_en)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.min)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.max)
+        _UniffiFfiConverterSequenceTypeCustomChoice.check_lower(value.choices)
+        _UniffiFfiConverterBoolean.check_lower(value.sensitive)
+        _UniffiFfiConverterBoolean.check_lower(value.retired)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.label_fr, buf)
+        _UniffiFfiConverterOptionalString.write(value.label_en, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.min, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.max, buf)
+        _UniffiFfiConverterSequenceTypeCustomChoice.write(value.choices, buf)
+        _UniffiFfiConverterBoolean.write(value.sensitive, buf)
+        _UniffiFfiConverterBoolean.write(value.retired, buf)
+
+@dataclass
+class CustomFieldValue:
+    """
+    One value of the organisation's fields as a screen shows it.
+"""
+    def __init__(self, *, name:str, label:str, field_type:typing.Optional[str], value:str, raw:str, retired:bool, problem:typing.Optional[str]):
+        self.name = name
+        self.label = label
+        self.field_type = field_type
+        self.value = value
+        self.raw = raw
+        self.retired = retired
+        self.problem = problem
+        
+        
+
+    
+    def __str__(self):
+        return "CustomFieldValue(name={}, label={}, field_type={}, value={}, raw={}, retired={}, problem={})".format(self.name, self.label, self.field_type, self.value, self.raw, self.retired, self.problem)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.value != other.value:
+            return False
+        if self.raw != other.raw:
+            return False
+        if self.retired != other.retired:
+            return False
+        if self.problem != other.problem:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCustomFieldValue(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CustomFieldValue(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterOptionalString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+            raw=_UniffiFfiConverterString.read(buf),
+            retired=_UniffiFfiConverterBoolean.read(buf),
+            problem=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterOptionalString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.value)
+        _UniffiFfiConverterString.check_lower(value.raw)
+        _UniffiFfiConverterBoolean.check_lower(value.retired)
+        _UniffiFfiConverterOptionalString.check_lower(value.problem)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterOptionalString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+        _UniffiFfiConverterString.write(value.raw, buf)
+        _UniffiFfiConverterBoolean.write(value.retired, buf)
+        _UniffiFfiConverterOptionalString.write(value.problem, buf)
 
 @dataclass
 class DueAction:
@@ -4365,46 +4671,35 @@ class _UniffiFfiConverterTypeNewConsent(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.how, buf)
         _UniffiFfiConverterOptionalString.write(value.note, buf)
 
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterSequenceTypeCustomField(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterFloat64.check_lower(value)
+        for item in value:
+            _UniffiFfiConverterTypeCustomField.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterFloat64.write(value, buf)
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomField.write(item, buf)
 
     @classmethod
     def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterFloat64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomField.read(buf) for i in range(count)
+        ]
 
 @dataclass
 class NewEncounter:
     """
     A contact in the street.
 """
-    def __init__(self, *, persons:typing.List[str], anonymous_count:int, occurred_at_ms:typing.Optional[int], place:typing.Optional[str], team:typing.Optional[str], kind:typing.Optional[str], services:typing.List[str], notes:typing.Optional[str], follow_up:bool, territory:typing.Optional[str] = _DEFAULT, latitude:typing.Optional[float] = _DEFAULT, longitude:typing.Optional[float] = _DEFAULT, workers:typing.List[str] = _DEFAULT):
+    def __init__(self, *, persons:typing.List[str], anonymous_count:int, occurred_at_ms:typing.Optional[int], place:typing.Optional[str], team:typing.Optional[str], kind:typing.Optional[str], services:typing.List[str], notes:typing.Optional[str], follow_up:bool, territory:typing.Optional[str] = _DEFAULT, latitude:typing.Optional[float] = _DEFAULT, longitude:typing.Optional[float] = _DEFAULT, workers:typing.List[str] = _DEFAULT, custom:typing.List[CustomField] = _DEFAULT):
         self.persons = persons
         self.anonymous_count = anonymous_count
         self.occurred_at_ms = occurred_at_ms
@@ -4430,12 +4725,16 @@ class NewEncounter:
             self.workers = []
         else:
             self.workers = workers
+        if custom is _DEFAULT:
+            self.custom = []
+        else:
+            self.custom = custom
         
         
 
     
     def __str__(self):
-        return "NewEncounter(persons={}, anonymous_count={}, occurred_at_ms={}, place={}, team={}, kind={}, services={}, notes={}, follow_up={}, territory={}, latitude={}, longitude={}, workers={})".format(self.persons, self.anonymous_count, self.occurred_at_ms, self.place, self.team, self.kind, self.services, self.notes, self.follow_up, self.territory, self.latitude, self.longitude, self.workers)
+        return "NewEncounter(persons={}, anonymous_count={}, occurred_at_ms={}, place={}, team={}, kind={}, services={}, notes={}, follow_up={}, territory={}, latitude={}, longitude={}, workers={}, custom={})".format(self.persons, self.anonymous_count, self.occurred_at_ms, self.place, self.team, self.kind, self.services, self.notes, self.follow_up, self.territory, self.latitude, self.longitude, self.workers, self.custom)
     def __eq__(self, other):
         if self.persons != other.persons:
             return False
@@ -4463,6 +4762,8 @@ class NewEncounter:
             return False
         if self.workers != other.workers:
             return False
+        if self.custom != other.custom:
+            return False
         return True
 
 class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
@@ -4482,6 +4783,7 @@ class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
             latitude=_UniffiFfiConverterOptionalFloat64.read(buf),
             longitude=_UniffiFfiConverterOptionalFloat64.read(buf),
             workers=_UniffiFfiConverterSequenceString.read(buf),
+            custom=_UniffiFfiConverterSequenceTypeCustomField.read(buf),
         )
 
     @staticmethod
@@ -4499,6 +4801,7 @@ class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalFloat64.check_lower(value.latitude)
         _UniffiFfiConverterOptionalFloat64.check_lower(value.longitude)
         _UniffiFfiConverterSequenceString.check_lower(value.workers)
+        _UniffiFfiConverterSequenceTypeCustomField.check_lower(value.custom)
 
     @staticmethod
     def write(value, buf):
@@ -4515,6 +4818,7 @@ class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalFloat64.write(value.latitude, buf)
         _UniffiFfiConverterOptionalFloat64.write(value.longitude, buf)
         _UniffiFfiConverterSequenceString.write(value.workers, buf)
+        _UniffiFfiConverterSequenceTypeCustomField.write(value.custom, buf)
 
 @dataclass
 class NewHealthNote:
@@ -4658,29 +4962,6 @@ class _UniffiFfiConverterTypeNewObservation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeCount.write(value.counts, buf)
         _UniffiFfiConverterOptionalString.write(value.notes, buf)
         _UniffiFfiConverterOptionalString.write(value.date, buf)
-
-class _UniffiFfiConverterSequenceTypeCustomField(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeCustomField.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeCustomField.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeCustomField.read(buf) for i in range(count)
-        ]
 
 @dataclass
 class NewPerson:
@@ -8652,6 +8933,52 @@ class _UniffiFfiConverterSequenceTypeConsent(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeConsent.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeCustomFieldDefinition(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldDefinition.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldDefinition.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomFieldDefinition.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeCustomFieldValue(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldValue.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldValue.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomFieldValue.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterSequenceTypeDueAction(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -9139,6 +9466,23 @@ class StoreProtocol(typing.Protocol):
         their file, logged).
 """
         raise NotImplementedError
+    def custom_fields(self, kind: str) -> typing.List[CustomFieldDefinition]:
+        """
+        The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+"""
+        raise NotImplementedError
+    def custom_values(self, record: str,lang_code: str) -> typing.List[CustomFieldValue]:
+        """
+        The values of the organisation's fields a person or an encounter holds, labelled in
+        `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+"""
+        raise NotImplementedError
+    def define_custom_field(self, definition: CustomFieldDefinition) -> None:
+        """
+        Defines one of the organisation's fields, or changes its definition (a coordinator's
+        device only).
+"""
+        raise NotImplementedError
     def due_actions(self, ) -> typing.List[DueAction]:
         raise NotImplementedError
     def edit_assessment(self, projection: str,field: str,value: str) -> None:
@@ -9323,6 +9667,12 @@ class StoreProtocol(typing.Protocol):
         """
         The envelopes sync set aside: quarantined ones with the check they failed, held ones
         with the key they wait for (a coordinator's device).
+"""
+        raise NotImplementedError
+    def set_custom_value(self, record: str,name: str,value: str) -> None:
+        """
+        Sets one value of the organisation's fields on a person or an encounter, checked against
+        its definition (an empty value clears it).
 """
         raise NotImplementedError
     def set_field(self, record: str,field: str,value: str) -> None:
@@ -9735,6 +10085,65 @@ class Store(StoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_allervers_ffi_fn_method_store_current_consents,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def custom_fields(self, kind: str) -> typing.List[CustomFieldDefinition]:
+        """
+        The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+"""
+        
+        _UniffiFfiConverterString.check_lower(kind)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(kind),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeCustomFieldDefinition.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def custom_values(self, record: str,lang_code: str) -> typing.List[CustomFieldValue]:
+        """
+        The values of the organisation's fields a person or an encounter holds, labelled in
+        `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+"""
+        
+        _UniffiFfiConverterString.check_lower(record)
+
+        _UniffiFfiConverterString.check_lower(lang_code)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(record),
+            _UniffiFfiConverterString.lower(lang_code),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeCustomFieldValue.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def define_custom_field(self, definition: CustomFieldDefinition) -> None:
+        """
+        Defines one of the organisation's fields, or changes its definition (a coordinator's
+        device only).
+"""
+        
+        _UniffiFfiConverterTypeCustomFieldDefinition.check_lower(definition)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeCustomFieldDefinition.lower(definition),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -10441,6 +10850,31 @@ class Store(StoreProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_custom_value(self, record: str,name: str,value: str) -> None:
+        """
+        Sets one value of the organisation's fields on a person or an encounter, checked against
+        its definition (an empty value clears it).
+"""
+        
+        _UniffiFfiConverterString.check_lower(record)
+
+        _UniffiFfiConverterString.check_lower(name)
+
+        _UniffiFfiConverterString.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(record),
+            _UniffiFfiConverterString.lower(name),
+            _UniffiFfiConverterString.lower(value),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def set_field(self, record: str,field: str,value: str) -> None:
         """
         Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
@@ -10713,7 +11147,10 @@ __all__ = [
     "Conflict",
     "Consent",
     "Count",
+    "CustomChoice",
     "CustomField",
+    "CustomFieldDefinition",
+    "CustomFieldValue",
     "DueAction",
     "Erasure",
     "FieldChoice",

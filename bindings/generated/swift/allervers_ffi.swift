@@ -1099,6 +1099,23 @@ public protocol StoreProtocol: AnyObject, Sendable {
      */
     func currentConsents(person: String) throws  -> [Consent]
     
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+    func customFields(kind: String) throws  -> [CustomFieldDefinition]
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+    func customValues(record: String, langCode: String) throws  -> [CustomFieldValue]
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+    func defineCustomField(definition: CustomFieldDefinition) throws 
+    
     func dueActions() throws  -> [DueAction]
     
     /**
@@ -1284,6 +1301,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
      * with the key they wait for (a coordinator's device).
      */
     func setAside() throws  -> [SetAside]
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+    func setCustomValue(record: String, name: String, value: String) throws 
     
     /**
      * Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
@@ -1602,6 +1625,47 @@ open func currentConsents(person: String)throws  -> [Consent]  {
         FfiConverterString.lower(person),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+open func customFields(kind: String)throws  -> [CustomFieldDefinition]  {
+    return try  FfiConverterSequenceTypeCustomFieldDefinition.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_custom_fields(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(kind),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+open func customValues(record: String, langCode: String)throws  -> [CustomFieldValue]  {
+    return try  FfiConverterSequenceTypeCustomFieldValue.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_custom_values(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(record),
+        FfiConverterString.lower(langCode),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+open func defineCustomField(definition: CustomFieldDefinition)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_define_custom_field(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCustomFieldDefinition_lower(definition),uniffiCallStatus
+    )
+}
 }
     
 open func dueActions()throws  -> [DueAction]  {
@@ -2087,6 +2151,21 @@ open func setAside()throws  -> [SetAside]  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+open func setCustomValue(record: String, name: String, value: String)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_set_custom_value(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(record),
+        FfiConverterString.lower(name),
+        FfiConverterString.lower(value),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2765,6 +2844,67 @@ public func FfiConverterTypeCount_lower(_ value: Count) -> RustBuffer {
 
 
 /**
+ * One choice of a `choice` or `choices` field of the organisation.
+ */
+public struct CustomChoice: Equatable, Hashable {
+    public var code: String
+    public var labelFr: String
+    public var labelEn: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(code: String, labelFr: String, labelEn: String?) {
+        self.code = code
+        self.labelFr = labelFr
+        self.labelEn = labelEn
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomChoice: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomChoice: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomChoice {
+        return
+            try CustomChoice(
+                code: FfiConverterString.read(from: &buf), 
+                labelFr: FfiConverterString.read(from: &buf), 
+                labelEn: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomChoice, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterString.write(value.labelFr, into: &buf)
+        FfiConverterOptionString.write(value.labelEn, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomChoice_lift(_ buf: RustBuffer) throws -> CustomChoice {
+    return try FfiConverterTypeCustomChoice.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomChoice_lower(_ value: CustomChoice) -> RustBuffer {
+    return FfiConverterTypeCustomChoice.lower(value)
+}
+
+
+/**
  * One of the organisation's own fields: a name and its text.
  */
 public struct CustomField: Equatable, Hashable {
@@ -2818,6 +2958,227 @@ public func FfiConverterTypeCustomField_lift(_ buf: RustBuffer) throws -> Custom
 #endif
 public func FfiConverterTypeCustomField_lower(_ value: CustomField) -> RustBuffer {
     return FfiConverterTypeCustomField.lower(value)
+}
+
+
+/**
+ * The definition of one of the organisation's fields (a coordinator writes it; it reaches
+ * every device with the sync).
+ */
+public struct CustomFieldDefinition: Equatable, Hashable {
+    /**
+     * `person` or `encounter`.
+     */
+    public var kind: String
+    public var name: String
+    /**
+     * `text`, `number`, `date`, `yes_no`, `choice` or `choices`.
+     */
+    public var fieldType: String
+    public var labelFr: String
+    public var labelEn: String?
+    public var min: Double?
+    public var max: Double?
+    public var choices: [CustomChoice]
+    /**
+     * Whether its values may reveal health or the like.
+     */
+    public var sensitive: Bool
+    /**
+     * A retired field takes no new value; the values written are kept.
+     */
+    public var retired: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `person` or `encounter`.
+         */kind: String, name: String, 
+        /**
+         * `text`, `number`, `date`, `yes_no`, `choice` or `choices`.
+         */fieldType: String, labelFr: String, labelEn: String?, min: Double?, max: Double?, choices: [CustomChoice], 
+        /**
+         * Whether its values may reveal health or the like.
+         */sensitive: Bool, 
+        /**
+         * A retired field takes no new value; the values written are kept.
+         */retired: Bool) {
+        self.kind = kind
+        self.name = name
+        self.fieldType = fieldType
+        self.labelFr = labelFr
+        self.labelEn = labelEn
+        self.min = min
+        self.max = max
+        self.choices = choices
+        self.sensitive = sensitive
+        self.retired = retired
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomFieldDefinition: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomFieldDefinition: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomFieldDefinition {
+        return
+            try CustomFieldDefinition(
+                kind: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                fieldType: FfiConverterString.read(from: &buf), 
+                labelFr: FfiConverterString.read(from: &buf), 
+                labelEn: FfiConverterOptionString.read(from: &buf), 
+                min: FfiConverterOptionDouble.read(from: &buf), 
+                max: FfiConverterOptionDouble.read(from: &buf), 
+                choices: FfiConverterSequenceTypeCustomChoice.read(from: &buf), 
+                sensitive: FfiConverterBool.read(from: &buf), 
+                retired: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomFieldDefinition, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.fieldType, into: &buf)
+        FfiConverterString.write(value.labelFr, into: &buf)
+        FfiConverterOptionString.write(value.labelEn, into: &buf)
+        FfiConverterOptionDouble.write(value.min, into: &buf)
+        FfiConverterOptionDouble.write(value.max, into: &buf)
+        FfiConverterSequenceTypeCustomChoice.write(value.choices, into: &buf)
+        FfiConverterBool.write(value.sensitive, into: &buf)
+        FfiConverterBool.write(value.retired, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldDefinition_lift(_ buf: RustBuffer) throws -> CustomFieldDefinition {
+    return try FfiConverterTypeCustomFieldDefinition.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldDefinition_lower(_ value: CustomFieldDefinition) -> RustBuffer {
+    return FfiConverterTypeCustomFieldDefinition.lower(value)
+}
+
+
+/**
+ * One value of the organisation's fields as a screen shows it.
+ */
+public struct CustomFieldValue: Equatable, Hashable {
+    public var name: String
+    /**
+     * The field's label, or its name when this device holds no definition of it.
+     */
+    public var label: String
+    /**
+     * Its type; none when this device holds no definition of it.
+     */
+    public var fieldType: String?
+    /**
+     * The value as a person reads it (choices by their labels); empty when none was written.
+     */
+    public var value: String
+    /**
+     * The value as the record keeps it.
+     */
+    public var raw: String
+    public var retired: Bool
+    /**
+     * What is wrong with the value, in one sentence, when it does not fit the definition here.
+     */
+    public var problem: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, 
+        /**
+         * The field's label, or its name when this device holds no definition of it.
+         */label: String, 
+        /**
+         * Its type; none when this device holds no definition of it.
+         */fieldType: String?, 
+        /**
+         * The value as a person reads it (choices by their labels); empty when none was written.
+         */value: String, 
+        /**
+         * The value as the record keeps it.
+         */raw: String, retired: Bool, 
+        /**
+         * What is wrong with the value, in one sentence, when it does not fit the definition here.
+         */problem: String?) {
+        self.name = name
+        self.label = label
+        self.fieldType = fieldType
+        self.value = value
+        self.raw = raw
+        self.retired = retired
+        self.problem = problem
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomFieldValue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomFieldValue: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomFieldValue {
+        return
+            try CustomFieldValue(
+                name: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                fieldType: FfiConverterOptionString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf), 
+                raw: FfiConverterString.read(from: &buf), 
+                retired: FfiConverterBool.read(from: &buf), 
+                problem: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomFieldValue, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterOptionString.write(value.fieldType, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+        FfiConverterString.write(value.raw, into: &buf)
+        FfiConverterBool.write(value.retired, into: &buf)
+        FfiConverterOptionString.write(value.problem, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldValue_lift(_ buf: RustBuffer) throws -> CustomFieldValue {
+    return try FfiConverterTypeCustomFieldValue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldValue_lower(_ value: CustomFieldValue) -> RustBuffer {
+    return FfiConverterTypeCustomFieldValue.lower(value)
 }
 
 
@@ -5328,13 +5689,20 @@ public struct NewEncounter: Equatable, Hashable {
     public var latitude: Double?
     public var longitude: Double?
     public var workers: [String]
+    /**
+     * The organisation's own fields of encounters, by name.
+     */
+    public var custom: [CustomField]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(persons: [String], anonymousCount: Int64, 
         /**
          * Milliseconds since the epoch; now when absent.
-         */occurredAtMs: Int64?, place: String?, team: String?, kind: String?, services: [String], notes: String?, followUp: Bool, territory: String? = nil, latitude: Double? = nil, longitude: Double? = nil, workers: [String] = []) {
+         */occurredAtMs: Int64?, place: String?, team: String?, kind: String?, services: [String], notes: String?, followUp: Bool, territory: String? = nil, latitude: Double? = nil, longitude: Double? = nil, workers: [String] = [], 
+        /**
+         * The organisation's own fields of encounters, by name.
+         */custom: [CustomField] = []) {
         self.persons = persons
         self.anonymousCount = anonymousCount
         self.occurredAtMs = occurredAtMs
@@ -5348,6 +5716,7 @@ public struct NewEncounter: Equatable, Hashable {
         self.latitude = latitude
         self.longitude = longitude
         self.workers = workers
+        self.custom = custom
     }
 
     
@@ -5378,7 +5747,8 @@ public struct FfiConverterTypeNewEncounter: FfiConverterRustBuffer {
                 territory: FfiConverterOptionString.read(from: &buf), 
                 latitude: FfiConverterOptionDouble.read(from: &buf), 
                 longitude: FfiConverterOptionDouble.read(from: &buf), 
-                workers: FfiConverterSequenceString.read(from: &buf)
+                workers: FfiConverterSequenceString.read(from: &buf), 
+                custom: FfiConverterSequenceTypeCustomField.read(from: &buf)
         )
     }
 
@@ -5396,6 +5766,7 @@ public struct FfiConverterTypeNewEncounter: FfiConverterRustBuffer {
         FfiConverterOptionDouble.write(value.latitude, into: &buf)
         FfiConverterOptionDouble.write(value.longitude, into: &buf)
         FfiConverterSequenceString.write(value.workers, into: &buf)
+        FfiConverterSequenceTypeCustomField.write(value.custom, into: &buf)
     }
 }
 
@@ -8081,6 +8452,31 @@ fileprivate struct FfiConverterSequenceTypeCount: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeCustomChoice: FfiConverterRustBuffer {
+    typealias SwiftType = [CustomChoice]
+
+    public static func write(_ value: [CustomChoice], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomChoice.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CustomChoice] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CustomChoice]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomChoice.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer {
     typealias SwiftType = [CustomField]
 
@@ -8098,6 +8494,56 @@ fileprivate struct FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeCustomField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCustomFieldDefinition: FfiConverterRustBuffer {
+    typealias SwiftType = [CustomFieldDefinition]
+
+    public static func write(_ value: [CustomFieldDefinition], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomFieldDefinition.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CustomFieldDefinition] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CustomFieldDefinition]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomFieldDefinition.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCustomFieldValue: FfiConverterRustBuffer {
+    typealias SwiftType = [CustomFieldValue]
+
+    public static func write(_ value: [CustomFieldValue], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomFieldValue.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CustomFieldValue] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CustomFieldValue]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomFieldValue.read(from: &buf))
         }
         return seq
     }
@@ -8689,6 +9135,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allervers_ffi_checksum_method_store_current_consents() != 6555) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allervers_ffi_checksum_method_store_custom_fields() != 19182) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_custom_values() != 15399) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_define_custom_field() != 15727) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allervers_ffi_checksum_method_store_due_actions() != 6565) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8798,6 +9253,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allervers_ffi_checksum_method_store_set_aside() != 31256) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_set_custom_value() != 31525) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allervers_ffi_checksum_method_store_set_field() != 25122) {

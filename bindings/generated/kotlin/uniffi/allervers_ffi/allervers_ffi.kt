@@ -749,6 +749,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_current_consents(
     ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_custom_fields(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_custom_values(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_define_custom_field(
+    ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_due_actions(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_edit_assessment(
@@ -822,6 +828,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allervers_ffi_checksum_method_store_revoke(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_set_aside(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_set_custom_value(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_set_field(
     ): Int
@@ -933,6 +941,12 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_current_consents(`ptr`: Long,`person`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_custom_fields(`ptr`: Long,`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_custom_values(`ptr`: Long,`record`: RustBuffer.ByValue,`langCode`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_define_custom_field(`ptr`: Long,`definition`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_allervers_ffi_fn_method_store_due_actions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_edit_assessment(`ptr`: Long,`projection`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1007,6 +1021,8 @@ internal object UniffiLib {
     ): Int
     external fun uniffi_allervers_ffi_fn_method_store_set_aside(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_set_custom_value(`ptr`: Long,`record`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_allervers_ffi_fn_method_store_set_field(`ptr`: Long,`record`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_allervers_ffi_fn_method_store_set_health_detail(`ptr`: Long,`person`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1206,6 +1222,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allervers_ffi_checksum_method_store_current_consents() and 0xFFFF) != 6555) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_custom_fields() and 0xFFFF) != 19182) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_custom_values() and 0xFFFF) != 15399) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_define_custom_field() and 0xFFFF) != 15727) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_due_actions() and 0xFFFF) != 6565) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1315,6 +1340,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_set_aside() and 0xFFFF) != 31256) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_set_custom_value() and 0xFFFF) != 31525) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_set_field() and 0xFFFF) != 25122) {
@@ -2617,6 +2645,23 @@ public interface StoreInterface {
      */
     fun `currentConsents`(`person`: kotlin.String): List<Consent>
     
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+    fun `customFields`(`kind`: kotlin.String): List<CustomFieldDefinition>
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+    fun `customValues`(`record`: kotlin.String, `langCode`: kotlin.String): List<CustomFieldValue>
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+    fun `defineCustomField`(`definition`: CustomFieldDefinition)
+    
     fun `dueActions`(): List<DueAction>
     
     /**
@@ -2802,6 +2847,12 @@ public interface StoreInterface {
      * with the key they wait for (a coordinator's device).
      */
     fun `setAside`(): List<SetAside>
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+    fun `setCustomValue`(`record`: kotlin.String, `name`: kotlin.String, `value`: kotlin.String)
     
     /**
      * Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
@@ -3131,6 +3182,62 @@ open class Store: Disposable, AutoCloseable, StoreInterface
     }
     )
     }
+    
+
+    
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+    @Throws(FfiException::class)override fun `customFields`(`kind`: kotlin.String): List<CustomFieldDefinition> {
+            return FfiConverterSequenceTypeCustomFieldDefinition.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields(
+        it,
+        
+        FfiConverterString.lower(`kind`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+    @Throws(FfiException::class)override fun `customValues`(`record`: kotlin.String, `langCode`: kotlin.String): List<CustomFieldValue> {
+            return FfiConverterSequenceTypeCustomFieldValue.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values(
+        it,
+        
+        FfiConverterString.lower(`record`),
+        FfiConverterString.lower(`langCode`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+    @Throws(FfiException::class)override fun `defineCustomField`(`definition`: CustomFieldDefinition)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field(
+        it,
+        
+        FfiConverterTypeCustomFieldDefinition.lower(`definition`),_status)
+}
+    }
+    
     
 
     
@@ -3799,6 +3906,26 @@ open class Store: Disposable, AutoCloseable, StoreInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+    @Throws(FfiException::class)override fun `setCustomValue`(`record`: kotlin.String, `name`: kotlin.String, `value`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value(
+        it,
+        
+        FfiConverterString.lower(`record`),
+        FfiConverterString.lower(`name`),
+        FfiConverterString.lower(`value`),_status)
+}
+    }
+    
     
 
     
@@ -4674,6 +4801,52 @@ public object FfiConverterTypeCount: FfiConverterRustBuffer<Count> {
 
 
 /**
+ * One choice of a `choice` or `choices` field of the organisation.
+ */
+data class CustomChoice (
+    var `code`: kotlin.String
+    , 
+    var `labelFr`: kotlin.String
+    , 
+    var `labelEn`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomChoice: FfiConverterRustBuffer<CustomChoice> {
+    override fun read(buf: ByteBuffer): CustomChoice {
+        return CustomChoice(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomChoice) = (
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterString.allocationSize(value.`labelFr`) +
+            FfiConverterOptionalString.allocationSize(value.`labelEn`)
+    )
+
+    override fun write(value: CustomChoice, buf: ByteBuffer) {
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterString.write(value.`labelFr`, buf)
+            FfiConverterOptionalString.write(value.`labelEn`, buf)
+    }
+}
+
+
+
+/**
  * One of the organisation's own fields: a name and its text.
  */
 data class CustomField (
@@ -4709,6 +4882,181 @@ public object FfiConverterTypeCustomField: FfiConverterRustBuffer<CustomField> {
     override fun write(value: CustomField, buf: ByteBuffer) {
             FfiConverterString.write(value.`name`, buf)
             FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
+ * The definition of one of the organisation's fields (a coordinator writes it; it reaches
+ * every device with the sync).
+ */
+data class CustomFieldDefinition (
+    /**
+     * `person` or `encounter`.
+     */
+    var `kind`: kotlin.String
+    , 
+    var `name`: kotlin.String
+    , 
+    /**
+     * `text`, `number`, `date`, `yes_no`, `choice` or `choices`.
+     */
+    var `fieldType`: kotlin.String
+    , 
+    var `labelFr`: kotlin.String
+    , 
+    var `labelEn`: kotlin.String?
+    , 
+    var `min`: kotlin.Double?
+    , 
+    var `max`: kotlin.Double?
+    , 
+    var `choices`: List<CustomChoice>
+    , 
+    /**
+     * Whether its values may reveal health or the like.
+     */
+    var `sensitive`: kotlin.Boolean
+    , 
+    /**
+     * A retired field takes no new value; the values written are kept.
+     */
+    var `retired`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomFieldDefinition: FfiConverterRustBuffer<CustomFieldDefinition> {
+    override fun read(buf: ByteBuffer): CustomFieldDefinition {
+        return CustomFieldDefinition(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterSequenceTypeCustomChoice.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomFieldDefinition) = (
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`fieldType`) +
+            FfiConverterString.allocationSize(value.`labelFr`) +
+            FfiConverterOptionalString.allocationSize(value.`labelEn`) +
+            FfiConverterOptionalDouble.allocationSize(value.`min`) +
+            FfiConverterOptionalDouble.allocationSize(value.`max`) +
+            FfiConverterSequenceTypeCustomChoice.allocationSize(value.`choices`) +
+            FfiConverterBoolean.allocationSize(value.`sensitive`) +
+            FfiConverterBoolean.allocationSize(value.`retired`)
+    )
+
+    override fun write(value: CustomFieldDefinition, buf: ByteBuffer) {
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`fieldType`, buf)
+            FfiConverterString.write(value.`labelFr`, buf)
+            FfiConverterOptionalString.write(value.`labelEn`, buf)
+            FfiConverterOptionalDouble.write(value.`min`, buf)
+            FfiConverterOptionalDouble.write(value.`max`, buf)
+            FfiConverterSequenceTypeCustomChoice.write(value.`choices`, buf)
+            FfiConverterBoolean.write(value.`sensitive`, buf)
+            FfiConverterBoolean.write(value.`retired`, buf)
+    }
+}
+
+
+
+/**
+ * One value of the organisation's fields as a screen shows it.
+ */
+data class CustomFieldValue (
+    var `name`: kotlin.String
+    , 
+    /**
+     * The field's label, or its name when this device holds no definition of it.
+     */
+    var `label`: kotlin.String
+    , 
+    /**
+     * Its type; none when this device holds no definition of it.
+     */
+    var `fieldType`: kotlin.String?
+    , 
+    /**
+     * The value as a person reads it (choices by their labels); empty when none was written.
+     */
+    var `value`: kotlin.String
+    , 
+    /**
+     * The value as the record keeps it.
+     */
+    var `raw`: kotlin.String
+    , 
+    var `retired`: kotlin.Boolean
+    , 
+    /**
+     * What is wrong with the value, in one sentence, when it does not fit the definition here.
+     */
+    var `problem`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomFieldValue: FfiConverterRustBuffer<CustomFieldValue> {
+    override fun read(buf: ByteBuffer): CustomFieldValue {
+        return CustomFieldValue(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomFieldValue) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterOptionalString.allocationSize(value.`fieldType`) +
+            FfiConverterString.allocationSize(value.`value`) +
+            FfiConverterString.allocationSize(value.`raw`) +
+            FfiConverterBoolean.allocationSize(value.`retired`) +
+            FfiConverterOptionalString.allocationSize(value.`problem`)
+    )
+
+    override fun write(value: CustomFieldValue, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterOptionalString.write(value.`fieldType`, buf)
+            FfiConverterString.write(value.`value`, buf)
+            FfiConverterString.write(value.`raw`, buf)
+            FfiConverterBoolean.write(value.`retired`, buf)
+            FfiConverterOptionalString.write(value.`problem`, buf)
     }
 }
 
@@ -6859,6 +7207,11 @@ data class NewEncounter (
     var `longitude`: kotlin.Double? = null 
     , 
     var `workers`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * The organisation's own fields of encounters, by name.
+     */
+    var `custom`: List<CustomField> = listOf() 
     
 ){
     
@@ -6888,6 +7241,7 @@ public object FfiConverterTypeNewEncounter: FfiConverterRustBuffer<NewEncounter>
             FfiConverterOptionalDouble.read(buf),
             FfiConverterOptionalDouble.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeCustomField.read(buf),
         )
     }
 
@@ -6904,7 +7258,8 @@ public object FfiConverterTypeNewEncounter: FfiConverterRustBuffer<NewEncounter>
             FfiConverterOptionalString.allocationSize(value.`territory`) +
             FfiConverterOptionalDouble.allocationSize(value.`latitude`) +
             FfiConverterOptionalDouble.allocationSize(value.`longitude`) +
-            FfiConverterSequenceString.allocationSize(value.`workers`)
+            FfiConverterSequenceString.allocationSize(value.`workers`) +
+            FfiConverterSequenceTypeCustomField.allocationSize(value.`custom`)
     )
 
     override fun write(value: NewEncounter, buf: ByteBuffer) {
@@ -6921,6 +7276,7 @@ public object FfiConverterTypeNewEncounter: FfiConverterRustBuffer<NewEncounter>
             FfiConverterOptionalDouble.write(value.`latitude`, buf)
             FfiConverterOptionalDouble.write(value.`longitude`, buf)
             FfiConverterSequenceString.write(value.`workers`, buf)
+            FfiConverterSequenceTypeCustomField.write(value.`custom`, buf)
     }
 }
 
@@ -10155,6 +10511,34 @@ public object FfiConverterSequenceTypeCount: FfiConverterRustBuffer<List<Count>>
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeCustomChoice: FfiConverterRustBuffer<List<CustomChoice>> {
+    override fun read(buf: ByteBuffer): List<CustomChoice> {
+        val len = buf.getInt()
+        return List<CustomChoice>(len) {
+            FfiConverterTypeCustomChoice.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CustomChoice>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomChoice.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CustomChoice>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomChoice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer<List<CustomField>> {
     override fun read(buf: ByteBuffer): List<CustomField> {
         val len = buf.getInt()
@@ -10173,6 +10557,62 @@ public object FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer<List<C
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeCustomField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCustomFieldDefinition: FfiConverterRustBuffer<List<CustomFieldDefinition>> {
+    override fun read(buf: ByteBuffer): List<CustomFieldDefinition> {
+        val len = buf.getInt()
+        return List<CustomFieldDefinition>(len) {
+            FfiConverterTypeCustomFieldDefinition.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CustomFieldDefinition>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomFieldDefinition.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CustomFieldDefinition>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomFieldDefinition.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCustomFieldValue: FfiConverterRustBuffer<List<CustomFieldValue>> {
+    override fun read(buf: ByteBuffer): List<CustomFieldValue> {
+        val len = buf.getInt()
+        return List<CustomFieldValue>(len) {
+            FfiConverterTypeCustomFieldValue.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CustomFieldValue>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomFieldValue.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CustomFieldValue>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomFieldValue.write(it, buf)
         }
     }
 }
