@@ -145,12 +145,15 @@ pub(crate) fn fit_edits(
 
 impl Store {
     /// Defines one of the organisation's fields, or changes its definition (its labels, its
-    /// choices, its bounds): in the roster, so that it reaches every device of the space. A
-    /// coordinator's device only, or a store outside any space. The values already written are
-    /// kept whatever the new definition says; those that no longer fit are shown flagged.
+    /// choices, its bounds): in the roster, so that it reaches every device of the space. The
+    /// values already written are kept whatever the new definition says; those that no longer
+    /// fit are shown flagged. A coordinator's device only, in a space with roles (outside one,
+    /// or in a space made before grants, any device, as for the organisation's codes).
     pub fn define_field(&self, field: &CustomField) -> Result<()> {
         field.check()?;
-        if !self.acts_as_coordinator()? {
+        // In a space, the organisation's fields are its coordinators' to define (every device
+        // refuses a definition written by another), as its codes are.
+        if self.is_coordinator(&self.me.device)? == Some(false) {
             return Err(CoreError::invalid(
                 "field",
                 "only a coordinator's device can define the organisation's fields",
