@@ -248,6 +248,14 @@ impl CustomField {
                 "only a choice field has choices",
             ));
         }
+        // Every device refuses a roster value longer than a text may be (`check_received`): a
+        // definition that long would define the field on this device alone.
+        if self.roster_value().chars().count() > 10_000 {
+            return Err(CoreError::invalid(
+                "choice",
+                "the definition is too long: give fewer or shorter choices",
+            ));
+        }
         Ok(())
     }
 

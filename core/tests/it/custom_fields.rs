@@ -180,6 +180,16 @@ fn bad_definitions_are_refused_with_the_field_they_concern() {
             "label",
         ),
         (field(Kind::Person, "x", CustomType::Choice), "choice"),
+        // Longer than every device takes in the roster.
+        (
+            CustomField {
+                choices: (0..200)
+                    .map(|i| choice(&format!("c{i}"), &"libellé long ".repeat(15)))
+                    .collect(),
+                ..field(Kind::Person, "x", CustomType::Choices)
+            },
+            "choice",
+        ),
         (
             CustomField {
                 min: Some(3.0),
