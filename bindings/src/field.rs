@@ -148,6 +148,12 @@ pub enum FieldStreetEdit {
     ConsentRecord {
         given: bool,
     },
+    /// One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+    /// `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+    Custom {
+        name: String,
+        value: String,
+    },
 }
 
 impl From<FieldStreetEdit> for app::StreetEdit {
@@ -159,6 +165,7 @@ impl From<FieldStreetEdit> for app::StreetEdit {
             FieldStreetEdit::Description { text } => app::StreetEdit::Description(text),
             FieldStreetEdit::Phone { text } => app::StreetEdit::Phone(text),
             FieldStreetEdit::ConsentRecord { given } => app::StreetEdit::ConsentRecord(given),
+            FieldStreetEdit::Custom { name, value } => app::StreetEdit::Custom(name, value),
         }
     }
 }
@@ -370,6 +377,24 @@ pub struct FieldTimelineRow {
     pub clock_off: bool,
 }
 
+/// One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+/// `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+#[derive(uniffi::Record)]
+pub struct FieldCustomControl {
+    pub name: String,
+    pub label: String,
+    /// Empty for a value whose field this phone holds no definition of (shown, not edited).
+    pub field_type: String,
+    /// The value as kept (what a text box shows).
+    pub value: String,
+    /// The value as read (choices by their labels).
+    pub shown: String,
+    pub choices: Vec<FieldChoice>,
+    pub editable: bool,
+    /// What is wrong with the value held, in one sentence.
+    pub problem: Option<String>,
+}
+
 /// A person's screen.
 #[derive(uniffi::Record)]
 pub struct FieldPersonView {
@@ -389,6 +414,9 @@ pub struct FieldPersonView {
     pub description: String,
     pub phone: String,
     pub consent_record: Option<bool>,
+    /// The organisation's own fields of persons.
+    pub custom_title: String,
+    pub custom: Vec<FieldCustomControl>,
     pub problem: Option<String>,
     /// The "done" button of each open follow-up, and its comment's placeholder.
     pub done: String,
@@ -706,6 +734,21 @@ impl From<app::View> for FieldView {
                     description: v.description,
                     phone: v.phone,
                     consent_record: v.consent_record,
+                    custom_title: v.custom_title,
+                    custom: v
+                        .custom
+                        .into_iter()
+                        .map(|c| FieldCustomControl {
+                            name: c.name,
+                            label: c.label,
+                            field_type: c.field_type,
+                            value: c.value,
+                            shown: c.shown,
+                            choices: choices(c.choices),
+                            editable: c.editable,
+                            problem: c.problem,
+                        })
+                        .collect(),
                     problem: v.problem,
                     done: v.done,
                     done_comment_hint: v.done_comment_hint,

@@ -2495,6 +2495,82 @@ class _UniffiFfiConverterTypeFieldCreateOffer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.as_nickname, buf)
 
 @dataclass
+class FieldCustomControl:
+    """
+    One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+    `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+"""
+    def __init__(self, *, name:str, label:str, field_type:str, value:str, shown:str, choices:typing.List[FieldChoice], editable:bool, problem:typing.Optional[str]):
+        self.name = name
+        self.label = label
+        self.field_type = field_type
+        self.value = value
+        self.shown = shown
+        self.choices = choices
+        self.editable = editable
+        self.problem = problem
+        
+        
+
+    
+    def __str__(self):
+        return "FieldCustomControl(name={}, label={}, field_type={}, value={}, shown={}, choices={}, editable={}, problem={})".format(self.name, self.label, self.field_type, self.value, self.shown, self.choices, self.editable, self.problem)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.value != other.value:
+            return False
+        if self.shown != other.shown:
+            return False
+        if self.choices != other.choices:
+            return False
+        if self.editable != other.editable:
+            return False
+        if self.problem != other.problem:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFieldCustomControl(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FieldCustomControl(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+            shown=_UniffiFfiConverterString.read(buf),
+            choices=_UniffiFfiConverterSequenceTypeFieldChoice.read(buf),
+            editable=_UniffiFfiConverterBoolean.read(buf),
+            problem=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.value)
+        _UniffiFfiConverterString.check_lower(value.shown)
+        _UniffiFfiConverterSequenceTypeFieldChoice.check_lower(value.choices)
+        _UniffiFfiConverterBoolean.check_lower(value.editable)
+        _UniffiFfiConverterOptionalString.check_lower(value.problem)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+        _UniffiFfiConverterString.write(value.shown, buf)
+        _UniffiFfiConverterSequenceTypeFieldChoice.write(value.choices, buf)
+        _UniffiFfiConverterBoolean.write(value.editable, buf)
+        _UniffiFfiConverterOptionalString.write(value.problem, buf)
+
+@dataclass
 class FieldNamed:
     """
     A person named in an encounter.
@@ -3163,6 +3239,29 @@ class _UniffiFfiConverterSequenceTypeFieldTimelineRow(_UniffiConverterRustBuffer
             _UniffiFfiConverterTypeFieldTimelineRow.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeFieldCustomControl(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFieldCustomControl.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFieldCustomControl.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFieldCustomControl.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class FieldReferralForm:
     """
@@ -3335,7 +3434,7 @@ class FieldPersonView:
     """
     A person's screen.
 """
-    def __init__(self, *, id:str, title:str, subtitle:str, facts:typing.List[FieldFact], actions_title:str, actions:typing.List[FieldOpenAction], conflicts_title:str, conflicts:typing.List[str], timeline_title:str, timeline:typing.List[FieldTimelineRow], situations:typing.List[FieldChoice], needs:typing.List[FieldChoice], alerts:typing.List[FieldChoice], description:str, phone:str, consent_record:typing.Optional[bool], problem:typing.Optional[str], done:str, done_comment_hint:str, action_form:FieldActionForm, referral_form:FieldReferralForm, referrals_title:str, referrals:typing.List[FieldReferralRow], back_label:str, new_encounter_label:str, situations_label:str, needs_label:str, alerts_label:str, overdue_label:str, clock_off_label:str):
+    def __init__(self, *, id:str, title:str, subtitle:str, facts:typing.List[FieldFact], actions_title:str, actions:typing.List[FieldOpenAction], conflicts_title:str, conflicts:typing.List[str], timeline_title:str, timeline:typing.List[FieldTimelineRow], situations:typing.List[FieldChoice], needs:typing.List[FieldChoice], alerts:typing.List[FieldChoice], description:str, phone:str, consent_record:typing.Optional[bool], custom_title:str, custom:typing.List[FieldCustomControl], problem:typing.Optional[str], done:str, done_comment_hint:str, action_form:FieldActionForm, referral_form:FieldReferralForm, referrals_title:str, referrals:typing.List[FieldReferralRow], back_label:str, new_encounter_label:str, situations_label:str, needs_label:str, alerts_label:str, overdue_label:str, clock_off_label:str):
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -3352,6 +3451,8 @@ class FieldPersonView:
         self.description = description
         self.phone = phone
         self.consent_record = consent_record
+        self.custom_title = custom_title
+        self.custom = custom
         self.problem = problem
         self.done = done
         self.done_comment_hint = done_comment_hint
@@ -3371,7 +3472,7 @@ class FieldPersonView:
 
     
     def __str__(self):
-        return "FieldPersonView(id={}, title={}, subtitle={}, facts={}, actions_title={}, actions={}, conflicts_title={}, conflicts={}, timeline_title={}, timeline={}, situations={}, needs={}, alerts={}, description={}, phone={}, consent_record={}, problem={}, done={}, done_comment_hint={}, action_form={}, referral_form={}, referrals_title={}, referrals={}, back_label={}, new_encounter_label={}, situations_label={}, needs_label={}, alerts_label={}, overdue_label={}, clock_off_label={})".format(self.id, self.title, self.subtitle, self.facts, self.actions_title, self.actions, self.conflicts_title, self.conflicts, self.timeline_title, self.timeline, self.situations, self.needs, self.alerts, self.description, self.phone, self.consent_record, self.problem, self.done, self.done_comment_hint, self.action_form, self.referral_form, self.referrals_title, self.referrals, self.back_label, self.new_encounter_label, self.situations_label, self.needs_label, self.alerts_label, self.overdue_label, self.clock_off_label)
+        return "FieldPersonView(id={}, title={}, subtitle={}, facts={}, actions_title={}, actions={}, conflicts_title={}, conflicts={}, timeline_title={}, timeline={}, situations={}, needs={}, alerts={}, description={}, phone={}, consent_record={}, custom_title={}, custom={}, problem={}, done={}, done_comment_hint={}, action_form={}, referral_form={}, referrals_title={}, referrals={}, back_label={}, new_encounter_label={}, situations_label={}, needs_label={}, alerts_label={}, overdue_label={}, clock_off_label={})".format(self.id, self.title, self.subtitle, self.facts, self.actions_title, self.actions, self.conflicts_title, self.conflicts, self.timeline_title, self.timeline, self.situations, self.needs, self.alerts, self.description, self.phone, self.consent_record, self.custom_title, self.custom, self.problem, self.done, self.done_comment_hint, self.action_form, self.referral_form, self.referrals_title, self.referrals, self.back_label, self.new_encounter_label, self.situations_label, self.needs_label, self.alerts_label, self.overdue_label, self.clock_off_label)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -3404,6 +3505,10 @@ class FieldPersonView:
         if self.phone != other.phone:
             return False
         if self.consent_record != other.consent_record:
+            return False
+        if self.custom_title != other.custom_title:
+            return False
+        if self.custom != other.custom:
             return False
         if self.problem != other.problem:
             return False
@@ -3455,6 +3560,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
             description=_UniffiFfiConverterString.read(buf),
             phone=_UniffiFfiConverterString.read(buf),
             consent_record=_UniffiFfiConverterOptionalBoolean.read(buf),
+            custom_title=_UniffiFfiConverterString.read(buf),
+            custom=_UniffiFfiConverterSequenceTypeFieldCustomControl.read(buf),
             problem=_UniffiFfiConverterOptionalString.read(buf),
             done=_UniffiFfiConverterString.read(buf),
             done_comment_hint=_UniffiFfiConverterString.read(buf),
@@ -3489,6 +3596,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.check_lower(value.description)
         _UniffiFfiConverterString.check_lower(value.phone)
         _UniffiFfiConverterOptionalBoolean.check_lower(value.consent_record)
+        _UniffiFfiConverterString.check_lower(value.custom_title)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.check_lower(value.custom)
         _UniffiFfiConverterOptionalString.check_lower(value.problem)
         _UniffiFfiConverterString.check_lower(value.done)
         _UniffiFfiConverterString.check_lower(value.done_comment_hint)
@@ -3522,6 +3631,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.description, buf)
         _UniffiFfiConverterString.write(value.phone, buf)
         _UniffiFfiConverterOptionalBoolean.write(value.consent_record, buf)
+        _UniffiFfiConverterString.write(value.custom_title, buf)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.write(value.custom, buf)
         _UniffiFfiConverterOptionalString.write(value.problem, buf)
         _UniffiFfiConverterString.write(value.done, buf)
         _UniffiFfiConverterString.write(value.done_comment_hint, buf)
@@ -6578,6 +6689,39 @@ class FieldStreetEdit:
                 return False
             return True
 
+    @dataclass
+    class CUSTOM:
+        """
+        One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+        `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+"""
+        
+        def __init__(self, name:str, value:str):
+            self.name = name
+            
+            
+            self.value = value
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "FieldStreetEdit.CUSTOM(name={}, value={})".format(self.name, self.value)
+        def __eq__(self, other):
+            if not isinstance(other, FieldStreetEdit):
+                return NotImplemented
+            if not other.is_CUSTOM():
+                return False
+            if self.name != other.name:
+                return False
+            if self.value != other.value:
+                return False
+            return True
+
     
 
     # For each variant, we have `is_NAME` and `is_name` methods for easily checking
@@ -6606,6 +6750,10 @@ class FieldStreetEdit:
         return isinstance(self, FieldStreetEdit.CONSENT_RECORD)
     def is_consent_record(self) -> bool:
         return isinstance(self, FieldStreetEdit.CONSENT_RECORD)
+    def is_CUSTOM(self) -> bool:
+        return isinstance(self, FieldStreetEdit.CUSTOM)
+    def is_custom(self) -> bool:
+        return isinstance(self, FieldStreetEdit.CUSTOM)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
@@ -6617,6 +6765,7 @@ FieldStreetEdit.ALERT = type("FieldStreetEdit.ALERT", (FieldStreetEdit.ALERT, Fi
 FieldStreetEdit.DESCRIPTION = type("FieldStreetEdit.DESCRIPTION", (FieldStreetEdit.DESCRIPTION, FieldStreetEdit,), {})  # type: ignore
 FieldStreetEdit.PHONE = type("FieldStreetEdit.PHONE", (FieldStreetEdit.PHONE, FieldStreetEdit,), {})  # type: ignore
 FieldStreetEdit.CONSENT_RECORD = type("FieldStreetEdit.CONSENT_RECORD", (FieldStreetEdit.CONSENT_RECORD, FieldStreetEdit,), {})  # type: ignore
+FieldStreetEdit.CUSTOM = type("FieldStreetEdit.CUSTOM", (FieldStreetEdit.CUSTOM, FieldStreetEdit,), {})  # type: ignore
 
 
 
@@ -6649,6 +6798,11 @@ class _UniffiFfiConverterTypeFieldStreetEdit(_UniffiConverterRustBuffer):
             return FieldStreetEdit.CONSENT_RECORD(
                 _UniffiFfiConverterBoolean.read(buf),
             )
+        if variant == 7:
+            return FieldStreetEdit.CUSTOM(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -6670,6 +6824,10 @@ class _UniffiFfiConverterTypeFieldStreetEdit(_UniffiConverterRustBuffer):
             return
         if value.is_CONSENT_RECORD():
             _UniffiFfiConverterBoolean.check_lower(value.given)
+            return
+        if value.is_CUSTOM():
+            _UniffiFfiConverterString.check_lower(value.name)
+            _UniffiFfiConverterString.check_lower(value.value)
             return
         raise ValueError(value)
 
@@ -6693,6 +6851,10 @@ class _UniffiFfiConverterTypeFieldStreetEdit(_UniffiConverterRustBuffer):
         if value.is_CONSENT_RECORD():
             buf.write_i32(6)
             _UniffiFfiConverterBoolean.write(value.given, buf)
+        if value.is_CUSTOM():
+            buf.write_i32(7)
+            _UniffiFfiConverterString.write(value.name, buf)
+            _UniffiFfiConverterString.write(value.value, buf)
 
 
 
@@ -11156,6 +11318,7 @@ __all__ = [
     "FieldChoice",
     "FieldActionForm",
     "FieldCreateOffer",
+    "FieldCustomControl",
     "FieldNamed",
     "FieldPersonRow",
     "FieldEncounterView",

@@ -3566,6 +3566,112 @@ public func FfiConverterTypeFieldCreateOffer_lower(_ value: FieldCreateOffer) ->
 
 
 /**
+ * One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+ * `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+ */
+public struct FieldCustomControl: Equatable, Hashable {
+    public var name: String
+    public var label: String
+    /**
+     * Empty for a value whose field this phone holds no definition of (shown, not edited).
+     */
+    public var fieldType: String
+    /**
+     * The value as kept (what a text box shows).
+     */
+    public var value: String
+    /**
+     * The value as read (choices by their labels).
+     */
+    public var shown: String
+    public var choices: [FieldChoice]
+    public var editable: Bool
+    /**
+     * What is wrong with the value held, in one sentence.
+     */
+    public var problem: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, label: String, 
+        /**
+         * Empty for a value whose field this phone holds no definition of (shown, not edited).
+         */fieldType: String, 
+        /**
+         * The value as kept (what a text box shows).
+         */value: String, 
+        /**
+         * The value as read (choices by their labels).
+         */shown: String, choices: [FieldChoice], editable: Bool, 
+        /**
+         * What is wrong with the value held, in one sentence.
+         */problem: String?) {
+        self.name = name
+        self.label = label
+        self.fieldType = fieldType
+        self.value = value
+        self.shown = shown
+        self.choices = choices
+        self.editable = editable
+        self.problem = problem
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FieldCustomControl: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldCustomControl: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldCustomControl {
+        return
+            try FieldCustomControl(
+                name: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                fieldType: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf), 
+                shown: FfiConverterString.read(from: &buf), 
+                choices: FfiConverterSequenceTypeFieldChoice.read(from: &buf), 
+                editable: FfiConverterBool.read(from: &buf), 
+                problem: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FieldCustomControl, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.fieldType, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+        FfiConverterString.write(value.shown, into: &buf)
+        FfiConverterSequenceTypeFieldChoice.write(value.choices, into: &buf)
+        FfiConverterBool.write(value.editable, into: &buf)
+        FfiConverterOptionString.write(value.problem, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldCustomControl_lift(_ buf: RustBuffer) throws -> FieldCustomControl {
+    return try FfiConverterTypeFieldCustomControl.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldCustomControl_lower(_ value: FieldCustomControl) -> RustBuffer {
+    return FfiConverterTypeFieldCustomControl.lower(value)
+}
+
+
+/**
  * The encounter form.
  */
 public struct FieldEncounterView: Equatable, Hashable {
@@ -4087,6 +4193,11 @@ public struct FieldPersonView: Equatable, Hashable {
     public var description: String
     public var phone: String
     public var consentRecord: Bool?
+    /**
+     * The organisation's own fields of persons.
+     */
+    public var customTitle: String
+    public var custom: [FieldCustomControl]
     public var problem: String?
     /**
      * The "done" button of each open follow-up, and its comment's placeholder.
@@ -4107,7 +4218,10 @@ public struct FieldPersonView: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, title: String, subtitle: String, facts: [FieldFact], actionsTitle: String, actions: [FieldOpenAction], conflictsTitle: String, conflicts: [String], timelineTitle: String, timeline: [FieldTimelineRow], situations: [FieldChoice], needs: [FieldChoice], alerts: [FieldChoice], description: String, phone: String, consentRecord: Bool?, problem: String?, 
+    public init(id: String, title: String, subtitle: String, facts: [FieldFact], actionsTitle: String, actions: [FieldOpenAction], conflictsTitle: String, conflicts: [String], timelineTitle: String, timeline: [FieldTimelineRow], situations: [FieldChoice], needs: [FieldChoice], alerts: [FieldChoice], description: String, phone: String, consentRecord: Bool?, 
+        /**
+         * The organisation's own fields of persons.
+         */customTitle: String, custom: [FieldCustomControl], problem: String?, 
         /**
          * The "done" button of each open follow-up, and its comment's placeholder.
          */done: String, doneCommentHint: String, actionForm: FieldActionForm, referralForm: FieldReferralForm, referralsTitle: String, referrals: [FieldReferralRow], backLabel: String, newEncounterLabel: String, situationsLabel: String, needsLabel: String, alertsLabel: String, overdueLabel: String, clockOffLabel: String) {
@@ -4127,6 +4241,8 @@ public struct FieldPersonView: Equatable, Hashable {
         self.description = description
         self.phone = phone
         self.consentRecord = consentRecord
+        self.customTitle = customTitle
+        self.custom = custom
         self.problem = problem
         self.done = done
         self.doneCommentHint = doneCommentHint
@@ -4175,6 +4291,8 @@ public struct FfiConverterTypeFieldPersonView: FfiConverterRustBuffer {
                 description: FfiConverterString.read(from: &buf), 
                 phone: FfiConverterString.read(from: &buf), 
                 consentRecord: FfiConverterOptionBool.read(from: &buf), 
+                customTitle: FfiConverterString.read(from: &buf), 
+                custom: FfiConverterSequenceTypeFieldCustomControl.read(from: &buf), 
                 problem: FfiConverterOptionString.read(from: &buf), 
                 done: FfiConverterString.read(from: &buf), 
                 doneCommentHint: FfiConverterString.read(from: &buf), 
@@ -4209,6 +4327,8 @@ public struct FfiConverterTypeFieldPersonView: FfiConverterRustBuffer {
         FfiConverterString.write(value.description, into: &buf)
         FfiConverterString.write(value.phone, into: &buf)
         FfiConverterOptionBool.write(value.consentRecord, into: &buf)
+        FfiConverterString.write(value.customTitle, into: &buf)
+        FfiConverterSequenceTypeFieldCustomControl.write(value.custom, into: &buf)
         FfiConverterOptionString.write(value.problem, into: &buf)
         FfiConverterString.write(value.done, into: &buf)
         FfiConverterString.write(value.doneCommentHint, into: &buf)
@@ -7639,6 +7759,12 @@ public enum FieldStreetEdit: Equatable, Hashable {
     )
     case consentRecord(given: Bool
     )
+    /**
+     * One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+     * `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+     */
+    case custom(name: String, value: String
+    )
 
 
 
@@ -7678,6 +7804,9 @@ public struct FfiConverterTypeFieldStreetEdit: FfiConverterRustBuffer {
         case 6: return .consentRecord(given: try FfiConverterBool.read(from: &buf)
         )
         
+        case 7: return .custom(name: try FfiConverterString.read(from: &buf), value: try FfiConverterString.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -7714,6 +7843,12 @@ public struct FfiConverterTypeFieldStreetEdit: FfiConverterRustBuffer {
         case let .consentRecord(given):
             writeInt(&buf, Int32(6))
             FfiConverterBool.write(given, into: &buf)
+            
+        
+        case let .custom(name,value):
+            writeInt(&buf, Int32(7))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterString.write(value, into: &buf)
             
         }
     }
@@ -8594,6 +8729,31 @@ fileprivate struct FfiConverterSequenceTypeFieldChoice: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFieldChoice.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFieldCustomControl: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldCustomControl]
+
+    public static func write(_ value: [FieldCustomControl], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldCustomControl.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldCustomControl] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldCustomControl]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldCustomControl.read(from: &buf))
         }
         return seq
     }

@@ -40,7 +40,7 @@ use crate::vocab::Lang;
 use crate::{ApiError, RecordId, Result, Store, SyncOutcome};
 
 pub use encounter::{Choice, EncounterView, Named};
-pub use person::{Fact, OpenAction, PersonView, StreetEdit, TimelineRow};
+pub use person::{CustomControl, Fact, OpenAction, PersonView, StreetEdit, TimelineRow};
 pub use person_forms::{ActionForm, ReferralForm, ReferralRow};
 pub use search::{CreateOffer, PersonRow, SearchView};
 pub use see_again::{SeeAgainSection, SeeAgainView};

@@ -601,3 +601,65 @@ fn exports_carry_a_column_per_field_and_pseudonymised_ones_leave_out_text_and_se
     values.sort();
     assert_eq!(values, ["cafe", "cafe,soupe"]);
 }
+
+#[test]
+fn the_phones_person_screen_shows_the_fields_and_edits_them_checked() {
+    use allervers_core::field::{Event, FieldApp, StreetEdit, View};
+    let d = device("Téléphone maraude", "Yanis");
+    define_all(&d.store);
+    d.store
+        .define_field(&CustomField {
+            choices: vec![choice("chien", "Chien"), choice("chat", "Chat")],
+            ..field(Kind::Person, "animaux", CustomType::Choices)
+        })
+        .unwrap();
+    let p = person(&d.store, "Lucie");
+    let mut app = FieldApp::new(Lang::Fr);
+    app.update(&d.store, Event::Start);
+    app.update(&d.store, Event::OpenPerson { id: p });
+    let edit = |app: &mut FieldApp, name: &str, value: &str| {
+        let View::Person(v) = app.update(
+            &d.store,
+            Event::EditPerson {
+                edit: StreetEdit::Custom(name.into(), value.into()),
+            },
+        ) else {
+            panic!("not the person's screen")
+        };
+        v
+    };
+    edit(&mut app, "logement_souhaite", "t2");
+    edit(&mut app, "animaux", "chat");
+    edit(&mut app, "animaux", "chien");
+    edit(&mut app, "animaux", "chat");
+    let v = edit(&mut app, "animal", "yes");
+    assert_eq!(v.problem, None);
+    let control = |name: &str| v.custom.iter().find(|c| c.name == name).unwrap().clone();
+    let housing = control("logement_souhaite");
+    assert_eq!(housing.label, "Logement souhaité");
+    assert_eq!(housing.shown, "T2");
+    assert!(housing.editable);
+    let selected: Vec<&str> = housing
+        .choices
+        .iter()
+        .filter(|c| c.selected)
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(selected, ["t2"]);
+    assert_eq!(
+        control("animaux").value,
+        "chien",
+        "chat added, then taken off"
+    );
+    assert_eq!(control("animal").shown, "oui");
+    assert_eq!(control("enfants").field_type, "number");
+    assert_eq!(v.custom_title, "Champs de l'organisation");
+    // A value its definition does not take: refused in one sentence, nothing written.
+    let v = edit(&mut app, "enfants", "beaucoup");
+    let problem = v.problem.expect("refused");
+    assert!(
+        !problem.contains("beaucoup") && !problem.contains('\n'),
+        "{problem}"
+    );
+    assert!(!d.store.person(p).unwrap().custom.contains_key("enfants"));
+}

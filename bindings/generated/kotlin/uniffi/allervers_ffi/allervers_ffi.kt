@@ -5377,6 +5377,90 @@ public object FfiConverterTypeFieldCreateOffer: FfiConverterRustBuffer<FieldCrea
 
 
 /**
+ * One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+ * `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+ */
+data class FieldCustomControl (
+    var `name`: kotlin.String
+    , 
+    var `label`: kotlin.String
+    , 
+    /**
+     * Empty for a value whose field this phone holds no definition of (shown, not edited).
+     */
+    var `fieldType`: kotlin.String
+    , 
+    /**
+     * The value as kept (what a text box shows).
+     */
+    var `value`: kotlin.String
+    , 
+    /**
+     * The value as read (choices by their labels).
+     */
+    var `shown`: kotlin.String
+    , 
+    var `choices`: List<FieldChoice>
+    , 
+    var `editable`: kotlin.Boolean
+    , 
+    /**
+     * What is wrong with the value held, in one sentence.
+     */
+    var `problem`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFieldCustomControl: FfiConverterRustBuffer<FieldCustomControl> {
+    override fun read(buf: ByteBuffer): FieldCustomControl {
+        return FieldCustomControl(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFieldChoice.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FieldCustomControl) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`fieldType`) +
+            FfiConverterString.allocationSize(value.`value`) +
+            FfiConverterString.allocationSize(value.`shown`) +
+            FfiConverterSequenceTypeFieldChoice.allocationSize(value.`choices`) +
+            FfiConverterBoolean.allocationSize(value.`editable`) +
+            FfiConverterOptionalString.allocationSize(value.`problem`)
+    )
+
+    override fun write(value: FieldCustomControl, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`fieldType`, buf)
+            FfiConverterString.write(value.`value`, buf)
+            FfiConverterString.write(value.`shown`, buf)
+            FfiConverterSequenceTypeFieldChoice.write(value.`choices`, buf)
+            FfiConverterBoolean.write(value.`editable`, buf)
+            FfiConverterOptionalString.write(value.`problem`, buf)
+    }
+}
+
+
+
+/**
  * The encounter form.
  */
 data class FieldEncounterView (
@@ -5858,6 +5942,13 @@ data class FieldPersonView (
     , 
     var `consentRecord`: kotlin.Boolean?
     , 
+    /**
+     * The organisation's own fields of persons.
+     */
+    var `customTitle`: kotlin.String
+    , 
+    var `custom`: List<FieldCustomControl>
+    , 
     var `problem`: kotlin.String?
     , 
     /**
@@ -5920,6 +6011,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFieldCustomControl.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
@@ -5954,6 +6047,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterString.allocationSize(value.`description`) +
             FfiConverterString.allocationSize(value.`phone`) +
             FfiConverterOptionalBoolean.allocationSize(value.`consentRecord`) +
+            FfiConverterString.allocationSize(value.`customTitle`) +
+            FfiConverterSequenceTypeFieldCustomControl.allocationSize(value.`custom`) +
             FfiConverterOptionalString.allocationSize(value.`problem`) +
             FfiConverterString.allocationSize(value.`done`) +
             FfiConverterString.allocationSize(value.`doneCommentHint`) +
@@ -5987,6 +6082,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterString.write(value.`description`, buf)
             FfiConverterString.write(value.`phone`, buf)
             FfiConverterOptionalBoolean.write(value.`consentRecord`, buf)
+            FfiConverterString.write(value.`customTitle`, buf)
+            FfiConverterSequenceTypeFieldCustomControl.write(value.`custom`, buf)
             FfiConverterOptionalString.write(value.`problem`, buf)
             FfiConverterString.write(value.`done`, buf)
             FfiConverterString.write(value.`doneCommentHint`, buf)
@@ -9603,6 +9700,20 @@ sealed class FieldStreetEdit {
         companion object
     }
     
+    /**
+     * One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+     * `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+     */
+    data class Custom(
+        val `name`: kotlin.String, 
+        val `value`: kotlin.String) : FieldStreetEdit()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -9636,6 +9747,10 @@ public object FfiConverterTypeFieldStreetEdit : FfiConverterRustBuffer<FieldStre
                 )
             6 -> FieldStreetEdit.ConsentRecord(
                 FfiConverterBoolean.read(buf),
+                )
+            7 -> FieldStreetEdit.Custom(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -9684,6 +9799,14 @@ public object FfiConverterTypeFieldStreetEdit : FfiConverterRustBuffer<FieldStre
                 + FfiConverterBoolean.allocationSize(value.`given`)
             )
         }
+        is FieldStreetEdit.Custom -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterString.allocationSize(value.`value`)
+            )
+        }
     }
 
     override fun write(value: FieldStreetEdit, buf: ByteBuffer) {
@@ -9716,6 +9839,12 @@ public object FfiConverterTypeFieldStreetEdit : FfiConverterRustBuffer<FieldStre
             is FieldStreetEdit.ConsentRecord -> {
                 buf.putInt(6)
                 FfiConverterBoolean.write(value.`given`, buf)
+                Unit
+            }
+            is FieldStreetEdit.Custom -> {
+                buf.putInt(7)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterString.write(value.`value`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -10669,6 +10798,34 @@ public object FfiConverterSequenceTypeFieldChoice: FfiConverterRustBuffer<List<F
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFieldChoice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFieldCustomControl: FfiConverterRustBuffer<List<FieldCustomControl>> {
+    override fun read(buf: ByteBuffer): List<FieldCustomControl> {
+        val len = buf.getInt()
+        return List<FieldCustomControl>(len) {
+            FfiConverterTypeFieldCustomControl.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FieldCustomControl>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFieldCustomControl.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FieldCustomControl>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFieldCustomControl.write(it, buf)
         }
     }
 }
