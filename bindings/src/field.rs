@@ -69,6 +69,12 @@ pub enum FieldEvent {
     FollowUp {
         needed: bool,
     },
+    /// On the encounter form: one of the organisation's fields of encounters as typed or
+    /// chosen (a code of a several-choices field added, or taken off when chosen).
+    EncounterCustom {
+        name: String,
+        value: String,
+    },
     Save,
 
     // A person's follow-ups and referrals, added from their screen.
@@ -208,6 +214,9 @@ impl TryFrom<FieldEvent> for app::Event {
             FieldEvent::Kind { code } => app::Event::Kind { code },
             FieldEvent::Notes { text } => app::Event::Notes { text },
             FieldEvent::FollowUp { needed } => app::Event::FollowUp { needed },
+            FieldEvent::EncounterCustom { name, value } => {
+                app::Event::EncounterCustom { name, value }
+            }
             FieldEvent::Save => app::Event::Save,
             FieldEvent::ActionTitle { text } => app::Event::ActionTitle { text },
             FieldEvent::ActionCategory { code } => app::Event::ActionCategory { code },
@@ -335,6 +344,9 @@ pub struct FieldEncounterView {
     pub kinds: Vec<FieldChoice>,
     pub notes: String,
     pub follow_up: bool,
+    /// The organisation's own fields of encounters.
+    pub custom_title: String,
+    pub custom: Vec<FieldCustomControl>,
     pub can_save: bool,
     pub problem: Option<String>,
     // The controls' labels, shown or read aloud.
@@ -393,6 +405,21 @@ pub struct FieldCustomControl {
     pub editable: bool,
     /// What is wrong with the value held, in one sentence.
     pub problem: Option<String>,
+}
+
+impl From<app::CustomControl> for FieldCustomControl {
+    fn from(c: app::CustomControl) -> Self {
+        FieldCustomControl {
+            name: c.name,
+            label: c.label,
+            field_type: c.field_type,
+            value: c.value,
+            shown: c.shown,
+            choices: choices(c.choices),
+            editable: c.editable,
+            problem: c.problem,
+        }
+    }
 }
 
 /// A person's screen.
@@ -675,6 +702,8 @@ impl From<app::View> for FieldView {
                     kinds: choices(v.kinds),
                     notes: v.notes,
                     follow_up: v.follow_up,
+                    custom_title: v.custom_title,
+                    custom: v.custom.into_iter().map(Into::into).collect(),
                     can_save: v.can_save,
                     problem: v.problem,
                     back_label: v.back_label,
@@ -735,20 +764,7 @@ impl From<app::View> for FieldView {
                     phone: v.phone,
                     consent_record: v.consent_record,
                     custom_title: v.custom_title,
-                    custom: v
-                        .custom
-                        .into_iter()
-                        .map(|c| FieldCustomControl {
-                            name: c.name,
-                            label: c.label,
-                            field_type: c.field_type,
-                            value: c.value,
-                            shown: c.shown,
-                            choices: choices(c.choices),
-                            editable: c.editable,
-                            problem: c.problem,
-                        })
-                        .collect(),
+                    custom: v.custom.into_iter().map(Into::into).collect(),
                     problem: v.problem,
                     done: v.done,
                     done_comment_hint: v.done_comment_hint,

@@ -2735,12 +2735,35 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeFieldCustomControl(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFieldCustomControl.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFieldCustomControl.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFieldCustomControl.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class FieldEncounterView:
     """
     The encounter form.
 """
-    def __init__(self, *, title:str, persons:typing.List[FieldNamed], search:str, found:typing.List[FieldPersonRow], anonymous:int, anonymous_label:str, can_decrease:bool, services:typing.List[FieldChoice], place:str, recent_places:typing.List[str], located:bool, kinds:typing.List[FieldChoice], notes:str, follow_up:bool, can_save:bool, problem:typing.Optional[str], back_label:str, save_label:str, fewer_label:str, more_label:str, remove_label:str, search_label:str, services_label:str, place_label:str, kind_label:str, notes_label:str, follow_up_label:str):
+    def __init__(self, *, title:str, persons:typing.List[FieldNamed], search:str, found:typing.List[FieldPersonRow], anonymous:int, anonymous_label:str, can_decrease:bool, services:typing.List[FieldChoice], place:str, recent_places:typing.List[str], located:bool, kinds:typing.List[FieldChoice], notes:str, follow_up:bool, custom_title:str, custom:typing.List[FieldCustomControl], can_save:bool, problem:typing.Optional[str], back_label:str, save_label:str, fewer_label:str, more_label:str, remove_label:str, search_label:str, services_label:str, place_label:str, kind_label:str, notes_label:str, follow_up_label:str):
         self.title = title
         self.persons = persons
         self.search = search
@@ -2755,6 +2778,8 @@ class FieldEncounterView:
         self.kinds = kinds
         self.notes = notes
         self.follow_up = follow_up
+        self.custom_title = custom_title
+        self.custom = custom
         self.can_save = can_save
         self.problem = problem
         self.back_label = back_label
@@ -2773,7 +2798,7 @@ class FieldEncounterView:
 
     
     def __str__(self):
-        return "FieldEncounterView(title={}, persons={}, search={}, found={}, anonymous={}, anonymous_label={}, can_decrease={}, services={}, place={}, recent_places={}, located={}, kinds={}, notes={}, follow_up={}, can_save={}, problem={}, back_label={}, save_label={}, fewer_label={}, more_label={}, remove_label={}, search_label={}, services_label={}, place_label={}, kind_label={}, notes_label={}, follow_up_label={})".format(self.title, self.persons, self.search, self.found, self.anonymous, self.anonymous_label, self.can_decrease, self.services, self.place, self.recent_places, self.located, self.kinds, self.notes, self.follow_up, self.can_save, self.problem, self.back_label, self.save_label, self.fewer_label, self.more_label, self.remove_label, self.search_label, self.services_label, self.place_label, self.kind_label, self.notes_label, self.follow_up_label)
+        return "FieldEncounterView(title={}, persons={}, search={}, found={}, anonymous={}, anonymous_label={}, can_decrease={}, services={}, place={}, recent_places={}, located={}, kinds={}, notes={}, follow_up={}, custom_title={}, custom={}, can_save={}, problem={}, back_label={}, save_label={}, fewer_label={}, more_label={}, remove_label={}, search_label={}, services_label={}, place_label={}, kind_label={}, notes_label={}, follow_up_label={})".format(self.title, self.persons, self.search, self.found, self.anonymous, self.anonymous_label, self.can_decrease, self.services, self.place, self.recent_places, self.located, self.kinds, self.notes, self.follow_up, self.custom_title, self.custom, self.can_save, self.problem, self.back_label, self.save_label, self.fewer_label, self.more_label, self.remove_label, self.search_label, self.services_label, self.place_label, self.kind_label, self.notes_label, self.follow_up_label)
     def __eq__(self, other):
         if self.title != other.title:
             return False
@@ -2802,6 +2827,10 @@ class FieldEncounterView:
         if self.notes != other.notes:
             return False
         if self.follow_up != other.follow_up:
+            return False
+        if self.custom_title != other.custom_title:
+            return False
+        if self.custom != other.custom:
             return False
         if self.can_save != other.can_save:
             return False
@@ -2849,6 +2878,8 @@ class _UniffiFfiConverterTypeFieldEncounterView(_UniffiConverterRustBuffer):
             kinds=_UniffiFfiConverterSequenceTypeFieldChoice.read(buf),
             notes=_UniffiFfiConverterString.read(buf),
             follow_up=_UniffiFfiConverterBoolean.read(buf),
+            custom_title=_UniffiFfiConverterString.read(buf),
+            custom=_UniffiFfiConverterSequenceTypeFieldCustomControl.read(buf),
             can_save=_UniffiFfiConverterBoolean.read(buf),
             problem=_UniffiFfiConverterOptionalString.read(buf),
             back_label=_UniffiFfiConverterString.read(buf),
@@ -2880,6 +2911,8 @@ class _UniffiFfiConverterTypeFieldEncounterView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFieldChoice.check_lower(value.kinds)
         _UniffiFfiConverterString.check_lower(value.notes)
         _UniffiFfiConverterBoolean.check_lower(value.follow_up)
+        _UniffiFfiConverterString.check_lower(value.custom_title)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.check_lower(value.custom)
         _UniffiFfiConverterBoolean.check_lower(value.can_save)
         _UniffiFfiConverterOptionalString.check_lower(value.problem)
         _UniffiFfiConverterString.check_lower(value.back_label)
@@ -2910,6 +2943,8 @@ class _UniffiFfiConverterTypeFieldEncounterView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFieldChoice.write(value.kinds, buf)
         _UniffiFfiConverterString.write(value.notes, buf)
         _UniffiFfiConverterBoolean.write(value.follow_up, buf)
+        _UniffiFfiConverterString.write(value.custom_title, buf)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.write(value.custom, buf)
         _UniffiFfiConverterBoolean.write(value.can_save, buf)
         _UniffiFfiConverterOptionalString.write(value.problem, buf)
         _UniffiFfiConverterString.write(value.back_label, buf)
@@ -3237,29 +3272,6 @@ class _UniffiFfiConverterSequenceTypeFieldTimelineRow(_UniffiConverterRustBuffer
 
         return [
             _UniffiFfiConverterTypeFieldTimelineRow.read(buf) for i in range(count)
-        ]
-
-class _UniffiFfiConverterSequenceTypeFieldCustomControl(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeFieldCustomControl.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeFieldCustomControl.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeFieldCustomControl.read(buf) for i in range(count)
         ]
 
 @dataclass
@@ -7318,6 +7330,39 @@ class FieldEvent:
             return True
 
     @dataclass
+    class ENCOUNTER_CUSTOM:
+        """
+        On the encounter form: one of the organisation's fields of encounters as typed or
+        chosen (a code of a several-choices field added, or taken off when chosen).
+"""
+        
+        def __init__(self, name:str, value:str):
+            self.name = name
+            
+            
+            self.value = value
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "FieldEvent.ENCOUNTER_CUSTOM(name={}, value={})".format(self.name, self.value)
+        def __eq__(self, other):
+            if not isinstance(other, FieldEvent):
+                return NotImplemented
+            if not other.is_ENCOUNTER_CUSTOM():
+                return False
+            if self.name != other.name:
+                return False
+            if self.value != other.value:
+                return False
+            return True
+
+    @dataclass
     class SAVE:
         
         def __init__(self, ):
@@ -7820,6 +7865,10 @@ class FieldEvent:
         return isinstance(self, FieldEvent.FOLLOW_UP)
     def is_follow_up(self) -> bool:
         return isinstance(self, FieldEvent.FOLLOW_UP)
+    def is_ENCOUNTER_CUSTOM(self) -> bool:
+        return isinstance(self, FieldEvent.ENCOUNTER_CUSTOM)
+    def is_encounter_custom(self) -> bool:
+        return isinstance(self, FieldEvent.ENCOUNTER_CUSTOM)
     def is_SAVE(self) -> bool:
         return isinstance(self, FieldEvent.SAVE)
     def is_save(self) -> bool:
@@ -7915,6 +7964,7 @@ FieldEvent.COORDINATES = type("FieldEvent.COORDINATES", (FieldEvent.COORDINATES,
 FieldEvent.KIND = type("FieldEvent.KIND", (FieldEvent.KIND, FieldEvent,), {})  # type: ignore
 FieldEvent.NOTES = type("FieldEvent.NOTES", (FieldEvent.NOTES, FieldEvent,), {})  # type: ignore
 FieldEvent.FOLLOW_UP = type("FieldEvent.FOLLOW_UP", (FieldEvent.FOLLOW_UP, FieldEvent,), {})  # type: ignore
+FieldEvent.ENCOUNTER_CUSTOM = type("FieldEvent.ENCOUNTER_CUSTOM", (FieldEvent.ENCOUNTER_CUSTOM, FieldEvent,), {})  # type: ignore
 FieldEvent.SAVE = type("FieldEvent.SAVE", (FieldEvent.SAVE, FieldEvent,), {})  # type: ignore
 FieldEvent.ACTION_TITLE = type("FieldEvent.ACTION_TITLE", (FieldEvent.ACTION_TITLE, FieldEvent,), {})  # type: ignore
 FieldEvent.ACTION_CATEGORY = type("FieldEvent.ACTION_CATEGORY", (FieldEvent.ACTION_CATEGORY, FieldEvent,), {})  # type: ignore
@@ -8012,66 +8062,71 @@ class _UniffiFfiConverterTypeFieldEvent(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterBoolean.read(buf),
             )
         if variant == 19:
-            return FieldEvent.SAVE(
+            return FieldEvent.ENCOUNTER_CUSTOM(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
             )
         if variant == 20:
+            return FieldEvent.SAVE(
+            )
+        if variant == 21:
             return FieldEvent.ACTION_TITLE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 21:
+        if variant == 22:
             return FieldEvent.ACTION_CATEGORY(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 22:
+        if variant == 23:
             return FieldEvent.ACTION_DUE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 23:
+        if variant == 24:
             return FieldEvent.ADD_ACTION(
             )
-        if variant == 24:
+        if variant == 25:
             return FieldEvent.CLEAR_ACTION(
             )
-        if variant == 25:
+        if variant == 26:
             return FieldEvent.REFERRAL_TARGET(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 26:
+        if variant == 27:
             return FieldEvent.REFERRAL_NAME(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 27:
+        if variant == 28:
             return FieldEvent.REFERRAL_DATE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 28:
+        if variant == 29:
             return FieldEvent.ADD_REFERRAL(
             )
-        if variant == 29:
+        if variant == 30:
             return FieldEvent.CLEAR_REFERRAL(
             )
-        if variant == 30:
+        if variant == 31:
             return FieldEvent.COMPLETE_ACTION(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 31:
+        if variant == 32:
             return FieldEvent.SHOW_SYNC(
             )
-        if variant == 32:
+        if variant == 33:
             return FieldEvent.SHOW_JOIN(
             )
-        if variant == 33:
+        if variant == 34:
             return FieldEvent.JOIN_CODE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 34:
+        if variant == 35:
             return FieldEvent.JOIN_LATER(
             )
-        if variant == 35:
+        if variant == 36:
             return FieldEvent.SHOW_WORKERS(
             )
-        if variant == 36:
+        if variant == 37:
             return FieldEvent.CHOOSE_WORKER(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -8130,6 +8185,10 @@ class _UniffiFfiConverterTypeFieldEvent(_UniffiConverterRustBuffer):
             return
         if value.is_FOLLOW_UP():
             _UniffiFfiConverterBoolean.check_lower(value.needed)
+            return
+        if value.is_ENCOUNTER_CUSTOM():
+            _UniffiFfiConverterString.check_lower(value.name)
+            _UniffiFfiConverterString.check_lower(value.value)
             return
         if value.is_SAVE():
             return
@@ -8233,51 +8292,55 @@ class _UniffiFfiConverterTypeFieldEvent(_UniffiConverterRustBuffer):
         if value.is_FOLLOW_UP():
             buf.write_i32(18)
             _UniffiFfiConverterBoolean.write(value.needed, buf)
-        if value.is_SAVE():
+        if value.is_ENCOUNTER_CUSTOM():
             buf.write_i32(19)
-        if value.is_ACTION_TITLE():
+            _UniffiFfiConverterString.write(value.name, buf)
+            _UniffiFfiConverterString.write(value.value, buf)
+        if value.is_SAVE():
             buf.write_i32(20)
+        if value.is_ACTION_TITLE():
+            buf.write_i32(21)
             _UniffiFfiConverterString.write(value.text, buf)
         if value.is_ACTION_CATEGORY():
-            buf.write_i32(21)
+            buf.write_i32(22)
             _UniffiFfiConverterString.write(value.code, buf)
         if value.is_ACTION_DUE():
-            buf.write_i32(22)
+            buf.write_i32(23)
             _UniffiFfiConverterString.write(value.text, buf)
         if value.is_ADD_ACTION():
-            buf.write_i32(23)
-        if value.is_CLEAR_ACTION():
             buf.write_i32(24)
-        if value.is_REFERRAL_TARGET():
+        if value.is_CLEAR_ACTION():
             buf.write_i32(25)
+        if value.is_REFERRAL_TARGET():
+            buf.write_i32(26)
             _UniffiFfiConverterString.write(value.code, buf)
         if value.is_REFERRAL_NAME():
-            buf.write_i32(26)
-            _UniffiFfiConverterString.write(value.text, buf)
-        if value.is_REFERRAL_DATE():
             buf.write_i32(27)
             _UniffiFfiConverterString.write(value.text, buf)
-        if value.is_ADD_REFERRAL():
+        if value.is_REFERRAL_DATE():
             buf.write_i32(28)
-        if value.is_CLEAR_REFERRAL():
+            _UniffiFfiConverterString.write(value.text, buf)
+        if value.is_ADD_REFERRAL():
             buf.write_i32(29)
-        if value.is_COMPLETE_ACTION():
+        if value.is_CLEAR_REFERRAL():
             buf.write_i32(30)
+        if value.is_COMPLETE_ACTION():
+            buf.write_i32(31)
             _UniffiFfiConverterString.write(value.id, buf)
             _UniffiFfiConverterString.write(value.comment, buf)
         if value.is_SHOW_SYNC():
-            buf.write_i32(31)
-        if value.is_SHOW_JOIN():
             buf.write_i32(32)
-        if value.is_JOIN_CODE():
+        if value.is_SHOW_JOIN():
             buf.write_i32(33)
+        if value.is_JOIN_CODE():
+            buf.write_i32(34)
             _UniffiFfiConverterString.write(value.text, buf)
         if value.is_JOIN_LATER():
-            buf.write_i32(34)
-        if value.is_SHOW_WORKERS():
             buf.write_i32(35)
-        if value.is_CHOOSE_WORKER():
+        if value.is_SHOW_WORKERS():
             buf.write_i32(36)
+        if value.is_CHOOSE_WORKER():
+            buf.write_i32(37)
             _UniffiFfiConverterString.write(value.name, buf)
 
 

@@ -3689,6 +3689,11 @@ public struct FieldEncounterView: Equatable, Hashable {
     public var kinds: [FieldChoice]
     public var notes: String
     public var followUp: Bool
+    /**
+     * The organisation's own fields of encounters.
+     */
+    public var customTitle: String
+    public var custom: [FieldCustomControl]
     public var canSave: Bool
     public var problem: String?
     public var backLabel: String
@@ -3705,7 +3710,10 @@ public struct FieldEncounterView: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(title: String, persons: [FieldNamed], search: String, found: [FieldPersonRow], anonymous: Int64, anonymousLabel: String, canDecrease: Bool, services: [FieldChoice], place: String, recentPlaces: [String], located: Bool, kinds: [FieldChoice], notes: String, followUp: Bool, canSave: Bool, problem: String?, backLabel: String, saveLabel: String, fewerLabel: String, moreLabel: String, removeLabel: String, searchLabel: String, servicesLabel: String, placeLabel: String, kindLabel: String, notesLabel: String, followUpLabel: String) {
+    public init(title: String, persons: [FieldNamed], search: String, found: [FieldPersonRow], anonymous: Int64, anonymousLabel: String, canDecrease: Bool, services: [FieldChoice], place: String, recentPlaces: [String], located: Bool, kinds: [FieldChoice], notes: String, followUp: Bool, 
+        /**
+         * The organisation's own fields of encounters.
+         */customTitle: String, custom: [FieldCustomControl], canSave: Bool, problem: String?, backLabel: String, saveLabel: String, fewerLabel: String, moreLabel: String, removeLabel: String, searchLabel: String, servicesLabel: String, placeLabel: String, kindLabel: String, notesLabel: String, followUpLabel: String) {
         self.title = title
         self.persons = persons
         self.search = search
@@ -3720,6 +3728,8 @@ public struct FieldEncounterView: Equatable, Hashable {
         self.kinds = kinds
         self.notes = notes
         self.followUp = followUp
+        self.customTitle = customTitle
+        self.custom = custom
         self.canSave = canSave
         self.problem = problem
         self.backLabel = backLabel
@@ -3765,6 +3775,8 @@ public struct FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer {
                 kinds: FfiConverterSequenceTypeFieldChoice.read(from: &buf), 
                 notes: FfiConverterString.read(from: &buf), 
                 followUp: FfiConverterBool.read(from: &buf), 
+                customTitle: FfiConverterString.read(from: &buf), 
+                custom: FfiConverterSequenceTypeFieldCustomControl.read(from: &buf), 
                 canSave: FfiConverterBool.read(from: &buf), 
                 problem: FfiConverterOptionString.read(from: &buf), 
                 backLabel: FfiConverterString.read(from: &buf), 
@@ -3796,6 +3808,8 @@ public struct FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer {
         FfiConverterSequenceTypeFieldChoice.write(value.kinds, into: &buf)
         FfiConverterString.write(value.notes, into: &buf)
         FfiConverterBool.write(value.followUp, into: &buf)
+        FfiConverterString.write(value.customTitle, into: &buf)
+        FfiConverterSequenceTypeFieldCustomControl.write(value.custom, into: &buf)
         FfiConverterBool.write(value.canSave, into: &buf)
         FfiConverterOptionString.write(value.problem, into: &buf)
         FfiConverterString.write(value.backLabel, into: &buf)
@@ -7358,6 +7372,12 @@ public enum FieldEvent: Equatable, Hashable {
     )
     case followUp(needed: Bool
     )
+    /**
+     * On the encounter form: one of the organisation's fields of encounters as typed or
+     * chosen (a code of a several-choices field added, or taken off when chosen).
+     */
+    case encounterCustom(name: String, value: String
+    )
     case save
     /**
      * The follow-up form: its title, its category (a code of the list), its due day
@@ -7492,49 +7512,52 @@ public struct FfiConverterTypeFieldEvent: FfiConverterRustBuffer {
         case 18: return .followUp(needed: try FfiConverterBool.read(from: &buf)
         )
         
-        case 19: return .save
-        
-        case 20: return .actionTitle(text: try FfiConverterString.read(from: &buf)
+        case 19: return .encounterCustom(name: try FfiConverterString.read(from: &buf), value: try FfiConverterString.read(from: &buf)
         )
         
-        case 21: return .actionCategory(code: try FfiConverterString.read(from: &buf)
+        case 20: return .save
+        
+        case 21: return .actionTitle(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 22: return .actionDue(text: try FfiConverterString.read(from: &buf)
+        case 22: return .actionCategory(code: try FfiConverterString.read(from: &buf)
         )
         
-        case 23: return .addAction
-        
-        case 24: return .clearAction
-        
-        case 25: return .referralTarget(code: try FfiConverterString.read(from: &buf)
+        case 23: return .actionDue(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 26: return .referralName(text: try FfiConverterString.read(from: &buf)
+        case 24: return .addAction
+        
+        case 25: return .clearAction
+        
+        case 26: return .referralTarget(code: try FfiConverterString.read(from: &buf)
         )
         
-        case 27: return .referralDate(text: try FfiConverterString.read(from: &buf)
+        case 27: return .referralName(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 28: return .addReferral
-        
-        case 29: return .clearReferral
-        
-        case 30: return .completeAction(id: try FfiConverterString.read(from: &buf), comment: try FfiConverterString.read(from: &buf)
+        case 28: return .referralDate(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 31: return .showSync
+        case 29: return .addReferral
         
-        case 32: return .showJoin
+        case 30: return .clearReferral
         
-        case 33: return .joinCode(text: try FfiConverterString.read(from: &buf)
+        case 31: return .completeAction(id: try FfiConverterString.read(from: &buf), comment: try FfiConverterString.read(from: &buf)
         )
         
-        case 34: return .joinLater
+        case 32: return .showSync
         
-        case 35: return .showWorkers
+        case 33: return .showJoin
         
-        case 36: return .chooseWorker(name: try FfiConverterString.read(from: &buf)
+        case 34: return .joinCode(text: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 35: return .joinLater
+        
+        case 36: return .showWorkers
+        
+        case 37: return .chooseWorker(name: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -7633,85 +7656,91 @@ public struct FfiConverterTypeFieldEvent: FfiConverterRustBuffer {
             FfiConverterBool.write(needed, into: &buf)
             
         
-        case .save:
+        case let .encounterCustom(name,value):
             writeInt(&buf, Int32(19))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+            
+        
+        case .save:
+            writeInt(&buf, Int32(20))
         
         
         case let .actionTitle(text):
-            writeInt(&buf, Int32(20))
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(text, into: &buf)
             
         
         case let .actionCategory(code):
-            writeInt(&buf, Int32(21))
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(code, into: &buf)
             
         
         case let .actionDue(text):
-            writeInt(&buf, Int32(22))
+            writeInt(&buf, Int32(23))
             FfiConverterString.write(text, into: &buf)
             
         
         case .addAction:
-            writeInt(&buf, Int32(23))
-        
-        
-        case .clearAction:
             writeInt(&buf, Int32(24))
         
         
-        case let .referralTarget(code):
+        case .clearAction:
             writeInt(&buf, Int32(25))
+        
+        
+        case let .referralTarget(code):
+            writeInt(&buf, Int32(26))
             FfiConverterString.write(code, into: &buf)
             
         
         case let .referralName(text):
-            writeInt(&buf, Int32(26))
-            FfiConverterString.write(text, into: &buf)
-            
-        
-        case let .referralDate(text):
             writeInt(&buf, Int32(27))
             FfiConverterString.write(text, into: &buf)
             
         
-        case .addReferral:
+        case let .referralDate(text):
             writeInt(&buf, Int32(28))
+            FfiConverterString.write(text, into: &buf)
+            
         
-        
-        case .clearReferral:
+        case .addReferral:
             writeInt(&buf, Int32(29))
         
         
-        case let .completeAction(id,comment):
+        case .clearReferral:
             writeInt(&buf, Int32(30))
+        
+        
+        case let .completeAction(id,comment):
+            writeInt(&buf, Int32(31))
             FfiConverterString.write(id, into: &buf)
             FfiConverterString.write(comment, into: &buf)
             
         
         case .showSync:
-            writeInt(&buf, Int32(31))
-        
-        
-        case .showJoin:
             writeInt(&buf, Int32(32))
         
         
-        case let .joinCode(text):
+        case .showJoin:
             writeInt(&buf, Int32(33))
+        
+        
+        case let .joinCode(text):
+            writeInt(&buf, Int32(34))
             FfiConverterString.write(text, into: &buf)
             
         
         case .joinLater:
-            writeInt(&buf, Int32(34))
-        
-        
-        case .showWorkers:
             writeInt(&buf, Int32(35))
         
         
-        case let .chooseWorker(name):
+        case .showWorkers:
             writeInt(&buf, Int32(36))
+        
+        
+        case let .chooseWorker(name):
+            writeInt(&buf, Int32(37))
             FfiConverterString.write(name, into: &buf)
             
         }

@@ -121,6 +121,13 @@ pub enum Event {
     FollowUp {
         needed: bool,
     },
+    /// On the encounter form: one of the organisation's fields of encounters (its name) as
+    /// typed or chosen (a text box's text, empty clears it; a choice's code; `yes` or `no`; a
+    /// code of a several-choices field added, or taken off when chosen).
+    EncounterCustom {
+        name: String,
+        value: String,
+    },
     /// Save the encounter form; back to finding a person once saved.
     Save,
 
@@ -315,6 +322,13 @@ impl FieldApp {
             }
             Event::NewEncounter { person } => {
                 self.screen = Screen::Encounter(encounter::Draft::new(person))
+            }
+            Event::EncounterCustom { name, value } => {
+                if let Screen::Encounter(draft) = &mut self.screen {
+                    if let Err(e) = draft.set_custom(store, &name, &value) {
+                        self.problem = Some(words::problem(e, self.lang));
+                    }
+                }
             }
             Event::Save => {
                 if let Screen::Encounter(draft) = &self.screen {

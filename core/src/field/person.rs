@@ -453,7 +453,7 @@ pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Re
         .map(|e| row(e, &extra, lang))
         .collect();
     rows.retain(|r| !(r.what.is_empty() && r.detail.is_empty()));
-    let custom = custom_controls(store, &p.custom, lang)?;
+    let custom = custom_controls(store, Kind::Person, &p.custom, lang)?;
     Ok(PersonView {
         id,
         title: p
@@ -515,17 +515,18 @@ pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Re
     })
 }
 
-/// The organisation's fields of persons as the screen's controls: every field in force, then
-/// the values of retired fields and of fields this phone holds no definition of (shown only).
-fn custom_controls(
+/// The organisation's fields of `kind` as a screen's controls: every field in force, then the
+/// values of retired fields and of fields this phone holds no definition of (shown only).
+pub(super) fn custom_controls(
     store: &Store,
+    kind: Kind,
     values: &std::collections::BTreeMap<String, String>,
     lang: Lang,
 ) -> Result<Vec<CustomControl>> {
     use crate::model::custom::CustomType;
-    let defs = store.custom_fields(Some(Kind::Person))?;
+    let defs = store.custom_fields(Some(kind))?;
     Ok(store
-        .custom_values(Kind::Person, values, lang)?
+        .custom_values(kind, values, lang)?
         .into_iter()
         .map(|v| {
             let def = defs.iter().find(|d| d.name == v.name);

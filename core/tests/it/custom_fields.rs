@@ -663,3 +663,72 @@ fn the_phones_person_screen_shows_the_fields_and_edits_them_checked() {
     );
     assert!(!d.store.person(p).unwrap().custom.contains_key("enfants"));
 }
+
+#[test]
+fn the_phones_encounter_form_takes_the_fields_checked_and_keeps_them_in_its_draft() {
+    use allervers_core::field::{Event, FieldApp, View};
+    let d = device("Téléphone maraude", "Yanis");
+    define_all(&d.store);
+    d.store
+        .define_field(&CustomField {
+            min: Some(0.0),
+            max: Some(30.0),
+            ..field(Kind::Encounter, "duree", CustomType::Number)
+        })
+        .unwrap();
+    let p = person(&d.store, "Lucie");
+    let mut app = FieldApp::new(Lang::Fr);
+    app.update(&d.store, Event::Start);
+    app.update(&d.store, Event::NewEncounter { person: Some(p) });
+    let send = |app: &mut FieldApp, name: &str, value: &str| {
+        let View::Encounter(v) = app.update(
+            &d.store,
+            Event::EncounterCustom {
+                name: name.into(),
+                value: value.into(),
+            },
+        ) else {
+            panic!("not the encounter form")
+        };
+        v
+    };
+    send(&mut app, "boissons", "soupe");
+    send(&mut app, "boissons", "cafe");
+    send(&mut app, "duree", "12");
+    let v = send(&mut app, "duree", "45");
+    assert!(v.problem.is_some(), "a value out of bounds is refused");
+    let control = |name: &str| v.custom.iter().find(|c| c.name == name).unwrap().clone();
+    assert_eq!(control("boissons").value, "cafe,soupe");
+    assert_eq!(control("boissons").shown, "Café, Soupe");
+    assert_eq!(
+        control("duree").value,
+        "12",
+        "the refused value left the draft as it was"
+    );
+    // The draft survives a new app on the same store (the phone restarted), then is saved.
+    let mut app = FieldApp::new(Lang::Fr);
+    let View::Encounter(v) = app.update(&d.store, Event::Start) else {
+        panic!("the form was not restored")
+    };
+    assert_eq!(
+        v.custom.iter().find(|c| c.name == "duree").unwrap().value,
+        "12"
+    );
+    app.update(&d.store, Event::Save);
+    let (e, _) = d
+        .store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .find(|(_, kind)| *kind == Kind::Encounter)
+        .expect("the encounter was saved");
+    let e = d.store.encounter(e).unwrap();
+    assert_eq!(e.persons, [p]);
+    assert_eq!(
+        e.custom,
+        BTreeMap::from([
+            ("boissons".to_string(), "cafe,soupe".to_string()),
+            ("duree".into(), "12".into()),
+        ])
+    );
+}

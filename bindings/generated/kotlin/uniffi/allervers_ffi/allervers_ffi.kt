@@ -5492,6 +5492,13 @@ data class FieldEncounterView (
     , 
     var `followUp`: kotlin.Boolean
     , 
+    /**
+     * The organisation's own fields of encounters.
+     */
+    var `customTitle`: kotlin.String
+    , 
+    var `custom`: List<FieldCustomControl>
+    , 
     var `canSave`: kotlin.Boolean
     , 
     var `problem`: kotlin.String?
@@ -5547,6 +5554,8 @@ public object FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer<FieldEn
             FfiConverterSequenceTypeFieldChoice.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFieldCustomControl.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
@@ -5578,6 +5587,8 @@ public object FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer<FieldEn
             FfiConverterSequenceTypeFieldChoice.allocationSize(value.`kinds`) +
             FfiConverterString.allocationSize(value.`notes`) +
             FfiConverterBoolean.allocationSize(value.`followUp`) +
+            FfiConverterString.allocationSize(value.`customTitle`) +
+            FfiConverterSequenceTypeFieldCustomControl.allocationSize(value.`custom`) +
             FfiConverterBoolean.allocationSize(value.`canSave`) +
             FfiConverterOptionalString.allocationSize(value.`problem`) +
             FfiConverterString.allocationSize(value.`backLabel`) +
@@ -5608,6 +5619,8 @@ public object FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer<FieldEn
             FfiConverterSequenceTypeFieldChoice.write(value.`kinds`, buf)
             FfiConverterString.write(value.`notes`, buf)
             FfiConverterBoolean.write(value.`followUp`, buf)
+            FfiConverterString.write(value.`customTitle`, buf)
+            FfiConverterSequenceTypeFieldCustomControl.write(value.`custom`, buf)
             FfiConverterBoolean.write(value.`canSave`, buf)
             FfiConverterOptionalString.write(value.`problem`, buf)
             FfiConverterString.write(value.`backLabel`, buf)
@@ -8960,6 +8973,20 @@ sealed class FieldEvent {
         companion object
     }
     
+    /**
+     * On the encounter form: one of the organisation's fields of encounters as typed or
+     * chosen (a code of a several-choices field added, or taken off when chosen).
+     */
+    data class EncounterCustom(
+        val `name`: kotlin.String, 
+        val `value`: kotlin.String) : FieldEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
     object Save : FieldEvent()
     
     
@@ -9169,41 +9196,45 @@ public object FfiConverterTypeFieldEvent : FfiConverterRustBuffer<FieldEvent>{
             18 -> FieldEvent.FollowUp(
                 FfiConverterBoolean.read(buf),
                 )
-            19 -> FieldEvent.Save
-            20 -> FieldEvent.ActionTitle(
-                FfiConverterString.read(buf),
-                )
-            21 -> FieldEvent.ActionCategory(
-                FfiConverterString.read(buf),
-                )
-            22 -> FieldEvent.ActionDue(
-                FfiConverterString.read(buf),
-                )
-            23 -> FieldEvent.AddAction
-            24 -> FieldEvent.ClearAction
-            25 -> FieldEvent.ReferralTarget(
-                FfiConverterString.read(buf),
-                )
-            26 -> FieldEvent.ReferralName(
-                FfiConverterString.read(buf),
-                )
-            27 -> FieldEvent.ReferralDate(
-                FfiConverterString.read(buf),
-                )
-            28 -> FieldEvent.AddReferral
-            29 -> FieldEvent.ClearReferral
-            30 -> FieldEvent.CompleteAction(
+            19 -> FieldEvent.EncounterCustom(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            31 -> FieldEvent.ShowSync
-            32 -> FieldEvent.ShowJoin
-            33 -> FieldEvent.JoinCode(
+            20 -> FieldEvent.Save
+            21 -> FieldEvent.ActionTitle(
                 FfiConverterString.read(buf),
                 )
-            34 -> FieldEvent.JoinLater
-            35 -> FieldEvent.ShowWorkers
-            36 -> FieldEvent.ChooseWorker(
+            22 -> FieldEvent.ActionCategory(
+                FfiConverterString.read(buf),
+                )
+            23 -> FieldEvent.ActionDue(
+                FfiConverterString.read(buf),
+                )
+            24 -> FieldEvent.AddAction
+            25 -> FieldEvent.ClearAction
+            26 -> FieldEvent.ReferralTarget(
+                FfiConverterString.read(buf),
+                )
+            27 -> FieldEvent.ReferralName(
+                FfiConverterString.read(buf),
+                )
+            28 -> FieldEvent.ReferralDate(
+                FfiConverterString.read(buf),
+                )
+            29 -> FieldEvent.AddReferral
+            30 -> FieldEvent.ClearReferral
+            31 -> FieldEvent.CompleteAction(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            32 -> FieldEvent.ShowSync
+            33 -> FieldEvent.ShowJoin
+            34 -> FieldEvent.JoinCode(
+                FfiConverterString.read(buf),
+                )
+            35 -> FieldEvent.JoinLater
+            36 -> FieldEvent.ShowWorkers
+            37 -> FieldEvent.ChooseWorker(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -9333,6 +9364,14 @@ public object FfiConverterTypeFieldEvent : FfiConverterRustBuffer<FieldEvent>{
             (
                 4UL
                 + FfiConverterBoolean.allocationSize(value.`needed`)
+            )
+        }
+        is FieldEvent.EncounterCustom -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterString.allocationSize(value.`value`)
             )
         }
         is FieldEvent.Save -> {
@@ -9545,85 +9584,91 @@ public object FfiConverterTypeFieldEvent : FfiConverterRustBuffer<FieldEvent>{
                 FfiConverterBoolean.write(value.`needed`, buf)
                 Unit
             }
-            is FieldEvent.Save -> {
+            is FieldEvent.EncounterCustom -> {
                 buf.putInt(19)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterString.write(value.`value`, buf)
+                Unit
+            }
+            is FieldEvent.Save -> {
+                buf.putInt(20)
                 Unit
             }
             is FieldEvent.ActionTitle -> {
-                buf.putInt(20)
+                buf.putInt(21)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
             is FieldEvent.ActionCategory -> {
-                buf.putInt(21)
+                buf.putInt(22)
                 FfiConverterString.write(value.`code`, buf)
                 Unit
             }
             is FieldEvent.ActionDue -> {
-                buf.putInt(22)
+                buf.putInt(23)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
             is FieldEvent.AddAction -> {
-                buf.putInt(23)
-                Unit
-            }
-            is FieldEvent.ClearAction -> {
                 buf.putInt(24)
                 Unit
             }
-            is FieldEvent.ReferralTarget -> {
+            is FieldEvent.ClearAction -> {
                 buf.putInt(25)
+                Unit
+            }
+            is FieldEvent.ReferralTarget -> {
+                buf.putInt(26)
                 FfiConverterString.write(value.`code`, buf)
                 Unit
             }
             is FieldEvent.ReferralName -> {
-                buf.putInt(26)
-                FfiConverterString.write(value.`text`, buf)
-                Unit
-            }
-            is FieldEvent.ReferralDate -> {
                 buf.putInt(27)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
-            is FieldEvent.AddReferral -> {
+            is FieldEvent.ReferralDate -> {
                 buf.putInt(28)
+                FfiConverterString.write(value.`text`, buf)
                 Unit
             }
-            is FieldEvent.ClearReferral -> {
+            is FieldEvent.AddReferral -> {
                 buf.putInt(29)
                 Unit
             }
-            is FieldEvent.CompleteAction -> {
+            is FieldEvent.ClearReferral -> {
                 buf.putInt(30)
+                Unit
+            }
+            is FieldEvent.CompleteAction -> {
+                buf.putInt(31)
                 FfiConverterString.write(value.`id`, buf)
                 FfiConverterString.write(value.`comment`, buf)
                 Unit
             }
             is FieldEvent.ShowSync -> {
-                buf.putInt(31)
-                Unit
-            }
-            is FieldEvent.ShowJoin -> {
                 buf.putInt(32)
                 Unit
             }
-            is FieldEvent.JoinCode -> {
+            is FieldEvent.ShowJoin -> {
                 buf.putInt(33)
+                Unit
+            }
+            is FieldEvent.JoinCode -> {
+                buf.putInt(34)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
             is FieldEvent.JoinLater -> {
-                buf.putInt(34)
-                Unit
-            }
-            is FieldEvent.ShowWorkers -> {
                 buf.putInt(35)
                 Unit
             }
-            is FieldEvent.ChooseWorker -> {
+            is FieldEvent.ShowWorkers -> {
                 buf.putInt(36)
+                Unit
+            }
+            is FieldEvent.ChooseWorker -> {
+                buf.putInt(37)
                 FfiConverterString.write(value.`name`, buf)
                 Unit
             }
