@@ -39,7 +39,7 @@ pub(crate) fn custom_fields() -> &'static [CustomField] {
 
 /// The organisation's fields of `kind` a record holds, as lines: label, value, and what is
 /// wrong with a value that does not fit its definition here.
-fn custom_lines(
+pub(crate) fn custom_lines(
     kind: Kind,
     values: &std::collections::BTreeMap<String, String>,
     lang: Lang,

@@ -275,6 +275,16 @@ pub fn person(
                 r#"<span class="chip">{}</span>"#,
                 esc(&l(Vocab::Need, n, lang))
             ))
+            // The organisation's own fields, labelled, flagged when a value does not fit.
+            .chain(
+                crate::render::custom_lines(allervers_core::Kind::Person, &p.custom, lang)
+                    .into_iter()
+                    .map(|(label, _, value)| format!(
+                        r#"<span class="chip custom">{} : {}</span>"#,
+                        esc(&label),
+                        esc(&value)
+                    ))
+            )
             .collect::<String>(),
         t(lang, "timeline"),
         t(lang, "when"),

@@ -221,3 +221,47 @@ fn fields_are_defined_written_checked_shown_counted_exported_and_retired() {
     );
     assert!(ok(&a, &["field", "list"]).contains("retired"));
 }
+
+#[test]
+fn the_dashboards_person_page_shows_the_fields_with_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d, "Poste bureau", "Sophie");
+    ok(
+        d,
+        &[
+            "field",
+            "add",
+            "person",
+            "logement_souhaite",
+            "--type",
+            "choice",
+            "--label",
+            "Logement souhaité",
+            "--choice",
+            "t2=T2 <meublé>",
+        ],
+    );
+    let id = json(
+        d,
+        &[
+            "person",
+            "add",
+            "--name",
+            "Karim",
+            "--custom",
+            "logement_souhaite=t2",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dashboard = crate::dashboard::Dashboard::start(d);
+    let page = dashboard.get(&dashboard.with_token(&format!("/person/{id}")));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Logement souhaité : T2 &lt;meublé&gt;"),
+        "{}",
+        page.body
+    );
+}
