@@ -227,6 +227,19 @@ fn a_retired_field_takes_no_value_and_keeps_those_written() {
     assert_eq!(animal.value, "non");
     let defs = d.store.custom_fields(Some(Kind::Person)).unwrap();
     assert!(defs.iter().any(|f| f.name == "animal" && f.retired));
+    // The person's dossier (their right of access) names it by its label, raw value beside.
+    let dossier = d.store.dossier(p, allervers_core::Via::Cli).unwrap();
+    let custom = dossier
+        .identity
+        .iter()
+        .find(|f| f.field == "custom")
+        .unwrap();
+    assert_eq!(custom.values.len(), 1);
+    assert_eq!(custom.values[0].value, "animal = no");
+    assert_eq!(
+        custom.values[0].label.as_deref(),
+        Some("Libellé animal : non")
+    );
 }
 
 #[test]
