@@ -69,6 +69,12 @@ pub enum FieldEvent {
     FollowUp {
         needed: bool,
     },
+    /// On the encounter form: one of the organisation's fields of encounters as typed or
+    /// chosen (a code of a several-choices field added, or taken off when chosen).
+    EncounterCustom {
+        name: String,
+        value: String,
+    },
     Save,
 
     // A person's follow-ups and referrals, added from their screen.
@@ -148,6 +154,12 @@ pub enum FieldStreetEdit {
     ConsentRecord {
         given: bool,
     },
+    /// One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+    /// `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+    Custom {
+        name: String,
+        value: String,
+    },
 }
 
 impl From<FieldStreetEdit> for app::StreetEdit {
@@ -159,6 +171,7 @@ impl From<FieldStreetEdit> for app::StreetEdit {
             FieldStreetEdit::Description { text } => app::StreetEdit::Description(text),
             FieldStreetEdit::Phone { text } => app::StreetEdit::Phone(text),
             FieldStreetEdit::ConsentRecord { given } => app::StreetEdit::ConsentRecord(given),
+            FieldStreetEdit::Custom { name, value } => app::StreetEdit::Custom(name, value),
         }
     }
 }
@@ -201,6 +214,9 @@ impl TryFrom<FieldEvent> for app::Event {
             FieldEvent::Kind { code } => app::Event::Kind { code },
             FieldEvent::Notes { text } => app::Event::Notes { text },
             FieldEvent::FollowUp { needed } => app::Event::FollowUp { needed },
+            FieldEvent::EncounterCustom { name, value } => {
+                app::Event::EncounterCustom { name, value }
+            }
             FieldEvent::Save => app::Event::Save,
             FieldEvent::ActionTitle { text } => app::Event::ActionTitle { text },
             FieldEvent::ActionCategory { code } => app::Event::ActionCategory { code },
@@ -328,6 +344,9 @@ pub struct FieldEncounterView {
     pub kinds: Vec<FieldChoice>,
     pub notes: String,
     pub follow_up: bool,
+    /// The organisation's own fields of encounters.
+    pub custom_title: String,
+    pub custom: Vec<FieldCustomControl>,
     pub can_save: bool,
     pub problem: Option<String>,
     // The controls' labels, shown or read aloud.
@@ -379,6 +398,39 @@ pub struct FieldTimelineRow {
     pub clock_off: bool,
 }
 
+/// One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+/// `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+#[derive(uniffi::Record)]
+pub struct FieldCustomControl {
+    pub name: String,
+    pub label: String,
+    /// Empty for a value whose field this phone holds no definition of (shown, not edited).
+    pub field_type: String,
+    /// The value as kept (what a text box shows).
+    pub value: String,
+    /// The value as read (choices by their labels).
+    pub shown: String,
+    pub choices: Vec<FieldChoice>,
+    pub editable: bool,
+    /// What is wrong with the value held, in one sentence.
+    pub problem: Option<String>,
+}
+
+impl From<app::CustomControl> for FieldCustomControl {
+    fn from(c: app::CustomControl) -> Self {
+        FieldCustomControl {
+            name: c.name,
+            label: c.label,
+            field_type: c.field_type,
+            value: c.value,
+            shown: c.shown,
+            choices: choices(c.choices),
+            editable: c.editable,
+            problem: c.problem,
+        }
+    }
+}
+
 /// A person's screen.
 #[derive(uniffi::Record)]
 pub struct FieldPersonView {
@@ -398,6 +450,9 @@ pub struct FieldPersonView {
     pub description: String,
     pub phone: String,
     pub consent_record: Option<bool>,
+    /// The organisation's own fields of persons.
+    pub custom_title: String,
+    pub custom: Vec<FieldCustomControl>,
     pub problem: Option<String>,
     /// The "done" button of each open follow-up, and its comment's placeholder.
     pub done: String,
@@ -659,6 +714,8 @@ impl From<app::View> for FieldView {
                     kinds: choices(v.kinds),
                     notes: v.notes,
                     follow_up: v.follow_up,
+                    custom_title: v.custom_title,
+                    custom: v.custom.into_iter().map(Into::into).collect(),
                     can_save: v.can_save,
                     problem: v.problem,
                     back_label: v.back_label,
@@ -718,6 +775,8 @@ impl From<app::View> for FieldView {
                     description: v.description,
                     phone: v.phone,
                     consent_record: v.consent_record,
+                    custom_title: v.custom_title,
+                    custom: v.custom.into_iter().map(Into::into).collect(),
                     problem: v.problem,
                     done: v.done,
                     done_comment_hint: v.done_comment_hint,

@@ -309,6 +309,9 @@ pub struct NewEncounter {
     pub longitude: Option<f64>,
     #[uniffi(default = [])]
     pub workers: Vec<String>,
+    /// The organisation's own fields of encounters, by name.
+    #[uniffi(default = [])]
+    pub custom: Vec<CustomField>,
 }
 
 impl TryFrom<NewEncounter> for core::NewEncounter {
@@ -342,6 +345,7 @@ impl TryFrom<NewEncounter> for core::NewEncounter {
             services: e.services,
             notes: e.notes,
             follow_up: e.follow_up,
+            custom: e.custom.into_iter().map(|c| (c.name, c.value)).collect(),
         })
     }
 }
@@ -705,6 +709,138 @@ impl TryFrom<NewObservation> for core::NewObservation {
 pub struct CustomField {
     pub name: String,
     pub value: String,
+}
+
+/// One choice of a `choice` or `choices` field of the organisation.
+#[derive(uniffi::Record)]
+pub struct CustomChoice {
+    pub code: String,
+    pub label_fr: String,
+    pub label_en: Option<String>,
+}
+
+/// The definition of one of the organisation's fields (a coordinator writes it; it reaches
+/// every device with the sync).
+#[derive(uniffi::Record)]
+pub struct CustomFieldDefinition {
+    /// `person` or `encounter`.
+    pub kind: String,
+    pub name: String,
+    /// `text`, `number`, `date`, `yes_no`, `choice` or `choices`.
+    pub field_type: String,
+    pub label_fr: String,
+    pub label_en: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub choices: Vec<CustomChoice>,
+    /// Whether its values may reveal health or the like.
+    pub sensitive: bool,
+    /// A retired field takes no new value; the values written are kept.
+    pub retired: bool,
+}
+
+impl From<core::CustomField> for CustomFieldDefinition {
+    fn from(f: core::CustomField) -> Self {
+        CustomFieldDefinition {
+            kind: f.kind.name().to_string(),
+            name: f.name,
+            field_type: f.ty.name().to_string(),
+            label_fr: f.fr,
+            label_en: f.en,
+            min: f.min,
+            max: f.max,
+            choices: f
+                .choices
+                .into_iter()
+                .map(|c| CustomChoice {
+                    code: c.code,
+                    label_fr: c.fr,
+                    label_en: c.en,
+                })
+                .collect(),
+            sensitive: f.sensitive,
+            retired: f.retired,
+        }
+    }
+}
+
+impl TryFrom<CustomFieldDefinition> for core::CustomField {
+    type Error = core::CoreError;
+
+    fn try_from(f: CustomFieldDefinition) -> std::result::Result<Self, Self::Error> {
+        let invalid = |field: &str, reason: &str| core::CoreError::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        };
+        Ok(core::CustomField {
+            kind: core::Kind::from_name(&f.kind)
+                .ok_or_else(|| invalid("kind", "is person or encounter"))?,
+            name: f.name,
+            ty: core::CustomType::from_name(&f.field_type).ok_or_else(|| {
+                invalid(
+                    "field_type",
+                    "is text, number, date, yes_no, choice or choices",
+                )
+            })?,
+            fr: f.label_fr,
+            en: f.label_en,
+            min: f.min,
+            max: f.max,
+            choices: f
+                .choices
+                .into_iter()
+                .map(|c| core::Choice {
+                    code: c.code,
+                    fr: c.label_fr,
+                    en: c.label_en,
+                })
+                .collect(),
+            sensitive: f.sensitive,
+            retired: f.retired,
+        })
+    }
+}
+
+/// One value of the organisation's fields as a screen shows it.
+#[derive(uniffi::Record)]
+pub struct CustomFieldValue {
+    pub name: String,
+    /// The field's label, or its name when this device holds no definition of it.
+    pub label: String,
+    /// Its type; none when this device holds no definition of it.
+    pub field_type: Option<String>,
+    /// The value as a person reads it (choices by their labels); empty when none was written.
+    pub value: String,
+    /// The value as the record keeps it.
+    pub raw: String,
+    pub retired: bool,
+    /// What is wrong with the value, in one sentence, when it does not fit the definition here.
+    pub problem: Option<String>,
+}
+
+impl From<core::CustomValue> for CustomFieldValue {
+    fn from(v: core::CustomValue) -> Self {
+        CustomFieldValue {
+            name: v.name,
+            label: v.label,
+            field_type: v.ty.map(|t| t.name().to_string()),
+            value: v.value,
+            raw: v.raw,
+            retired: v.retired,
+            problem: v.problem,
+        }
+    }
+}
+
+fn lang(text: &str) -> std::result::Result<core::vocab::Lang, core::CoreError> {
+    match text {
+        "fr" => Ok(core::vocab::Lang::Fr),
+        "en" => Ok(core::vocab::Lang::En),
+        _ => Err(core::CoreError::InvalidInput {
+            field: "lang".into(),
+            reason: "is fr or en".into(),
+        }),
+    }
 }
 
 #[derive(uniffi::Record)]
@@ -1305,6 +1441,63 @@ impl Store {
                 .inner
                 .edit_from_text(self.inner.kind_of(record)?, &field, &value)?;
             self.inner.edit(record, &[edit])
+        })
+    }
+
+    /// The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+    pub fn custom_fields(&self, kind: String) -> Result<Vec<CustomFieldDefinition>> {
+        guard(|| {
+            let kind = core::Kind::from_name(&kind).ok_or(core::CoreError::InvalidInput {
+                field: "kind".into(),
+                reason: "is person or encounter".into(),
+            })?;
+            Ok(self
+                .inner
+                .custom_fields(Some(kind))?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Defines one of the organisation's fields, or changes its definition (a coordinator's
+    /// device only).
+    pub fn define_custom_field(&self, definition: CustomFieldDefinition) -> Result<()> {
+        guard(|| self.inner.define_field(&definition.try_into()?))
+    }
+
+    /// Sets one value of the organisation's fields on a person or an encounter, checked against
+    /// its definition (an empty value clears it).
+    pub fn set_custom_value(&self, record: String, name: String, value: String) -> Result<()> {
+        guard(|| self.inner.set_custom_value(id(&record)?, &name, &value))
+    }
+
+    /// The values of the organisation's fields a person or an encounter holds, labelled in
+    /// `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+    pub fn custom_values(
+        &self,
+        record: String,
+        lang_code: String,
+    ) -> Result<Vec<CustomFieldValue>> {
+        guard(|| {
+            let record = id(&record)?;
+            let lang = lang(&lang_code)?;
+            let (kind, values) = match self.inner.record(record)? {
+                core::Record::Person(p) => (core::Kind::Person, p.custom),
+                core::Record::Encounter(e) => (core::Kind::Encounter, e.custom),
+                _ => {
+                    return Err(core::CoreError::InvalidInput {
+                        field: "record".into(),
+                        reason: "is neither a person nor an encounter".into(),
+                    })
+                }
+            };
+            Ok(self
+                .inner
+                .custom_values(kind, &values, lang)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
         })
     }
 

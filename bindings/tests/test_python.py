@@ -43,6 +43,10 @@ class FieldSession(unittest.TestCase):
         self.dir.cleanup()
 
     def test_every_field_of_a_person_crosses_and_set_field_takes_any_field(self):
+        # The organisation's text field custom.chien (a store outside any space defines it).
+        self.store.define_custom_field(av.CustomFieldDefinition(
+            kind="person", name="chien", field_type="text", label_fr="Chien", label_en="Dog", min=None, max=None,
+            choices=[], sensitive=True, retired=False))
         p = av.NewPerson(name="Mireille", nickname=None, birth_year=None, situation="squat", needs=["papers"],
                          description=None, alert_level="watch", consent_record=True, consent_share=None,
                          other_names=["Mimi"], birth_date="1971-04-02", languages=["fr", "ar"],
@@ -63,6 +67,25 @@ class FieldSession(unittest.TestCase):
         with self.assertRaises(av.FfiError.InvalidInput) as bad:
             self.store.set_field(mireille, "birth_date", "Mireille-1971")
         self.assertNotIn("Mireille", str(bad.exception))
+
+    def test_the_organisations_fields_are_listed_checked_and_read_with_their_labels(self):
+        self.store.define_custom_field(av.CustomFieldDefinition(
+            kind="person", name="logement_souhaite", field_type="choice", label_fr="Logement souhaité",
+            label_en="Housing wished for", min=None, max=None, sensitive=False, retired=False,
+            choices=[av.CustomChoice(code="t1", label_fr="T1", label_en=None),
+                     av.CustomChoice(code="foyer", label_fr="Foyer", label_en="Hostel")]))
+        self.assertEqual([f.name for f in self.store.custom_fields("person")], ["logement_souhaite"])
+        self.assertEqual(self.store.custom_fields("encounter"), [])
+        gaston = self.store.add_person(person(name="Gaston"))
+        with self.assertRaises(av.FfiError.InvalidInput) as bad:
+            self.store.set_custom_value(gaston, "logement_souhaite", "chateau")
+        self.assertEqual(bad.exception.field, "custom.logement_souhaite")
+        with self.assertRaises(av.FfiError.InvalidInput):
+            self.store.set_custom_value(gaston, "inconnu", "t1")
+        self.store.set_custom_value(gaston, "logement_souhaite", "foyer")
+        values = self.store.custom_values(gaston, "en")
+        self.assertEqual([(v.label, v.value, v.raw, v.problem) for v in values],
+                         [("Housing wished for", "Hostel", "foyer", None)])
 
     def test_a_field_session(self):
         self.assertEqual(self.store.identity().worker, "Amina")

@@ -6,6 +6,7 @@ mod consent;
 pub(crate) mod dashboard;
 mod demo;
 mod dossier;
+mod fields;
 mod health;
 mod homes;
 mod housing;
@@ -126,6 +127,9 @@ enum Command {
     /// organisation's own codes.
     #[command(subcommand)]
     Code(CodeCmd),
+    /// The organisation's own fields of persons and encounters (`custom.NAME=VALUE`).
+    #[command(subcommand)]
+    Field(fields::FieldCmd),
     /// The merged visit history of one person.
     Timeline { person: String },
     /// The field-level history of one record.
@@ -431,6 +435,9 @@ struct PersonFields {
     consent_share: Option<String>,
     #[arg(long = "team")]
     teams: Vec<String>,
+    /// One of the organisation's fields: NAME=VALUE (repeatable; see `allervers field list`).
+    #[arg(long = "custom", value_name = "NAME=VALUE")]
+    custom: Vec<String>,
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -468,6 +475,9 @@ enum EncounterCmd {
         notes: Option<String>,
         #[arg(long)]
         follow_up: bool,
+        /// One of the organisation's fields: NAME=VALUE (repeatable; see `allervers field list`).
+        #[arg(long = "custom", value_name = "NAME=VALUE")]
+        custom: Vec<String>,
     },
     /// Shows one encounter.
     Show { encounter: String },
@@ -655,7 +665,11 @@ fn print_report(ctx: &Ctx, report: &allervers_core::report::Report, csv: bool) -
     }
     let json = ReportJson {
         report,
-        sections: report.sections(ctx.lang, render::extra_terms()),
+        sections: report.sections_with_fields(
+            ctx.lang,
+            render::extra_terms(),
+            render::custom_fields(),
+        ),
     };
     ctx.print(&json, || render::report(report, ctx.lang))
 }
@@ -800,6 +814,7 @@ impl Ctx {
         let key = self.key_under(team_key()?);
         let store = Store::open(&self.store_path(), &key)?;
         render::know_extra_terms(store.extra_terms()?);
+        render::know_custom_fields(store.custom_fields(None)?);
         Ok(store)
     }
 
@@ -1003,6 +1018,7 @@ fn person_input(f: &PersonFields) -> Result<NewPerson> {
         consent_record: yes_no("consent to record", &f.consent_record)?,
         consent_share: yes_no("consent to share", &f.consent_share)?,
         teams: f.teams.clone(),
+        custom: fields::values(&f.custom)?,
         ..Default::default()
     })
 }
@@ -1212,6 +1228,7 @@ fn run(cli: Cli) -> Result<()> {
             let codes = render::CodeRow::all(&lists, &store.extra_terms()?);
             ctx.print(&codes, || render::code_list(&codes, ctx.lang))?;
         }
+        Command::Field(command) => fields::run(&ctx, command)?,
         Command::Code(CodeCmd::Add { list, code, fr, en }) => {
             let store = ctx.open()?;
             store.add_term(code_list(&list)?, &code, &fr, &en)?;
@@ -1626,6 +1643,7 @@ fn encounter_cmd(ctx: &Ctx, cmd: EncounterCmd) -> Result<()> {
             services,
             notes,
             follow_up,
+            custom,
         } => {
             let persons = persons
                 .iter()
@@ -1660,6 +1678,7 @@ fn encounter_cmd(ctx: &Ctx, cmd: EncounterCmd) -> Result<()> {
                 services,
                 notes,
                 follow_up,
+                custom: fields::values(&custom)?,
             })?;
             ctx.print(&Created { id }, || format!("Encounter {id} logged"))?;
         }

@@ -7,8 +7,8 @@ use serde::Serialize;
 use allervers_core::history::{HistoryEntry, Op};
 use allervers_core::vocab::{label, ExtraTerm, Lang, Vocab};
 use allervers_core::{
-    AccessEntry, Conflict, DueAction, Encounter, ImportSummary, Kind, Person, PersonSummary,
-    TimelineEntry, TimelineItem, Value,
+    AccessEntry, Conflict, CustomField, DueAction, Encounter, ImportSummary, Kind, Person,
+    PersonSummary, TimelineEntry, TimelineItem, Value,
 };
 
 /// The organisation's extra codes of the store this process opened (one store a process).
@@ -22,6 +22,45 @@ pub fn know_extra_terms(terms: Vec<ExtraTerm>) {
 /// The organisation's extra codes, as the opened store knows them.
 pub(crate) fn extra_terms() -> &'static [ExtraTerm] {
     EXTRA_TERMS.get().map_or(&[], Vec::as_slice)
+}
+
+/// The organisation's fields of the store this process opened.
+static CUSTOM_FIELDS: std::sync::OnceLock<Vec<CustomField>> = std::sync::OnceLock::new();
+
+/// Makes the opened store's field definitions known to the outputs below.
+pub fn know_custom_fields(fields: Vec<CustomField>) {
+    let _ = CUSTOM_FIELDS.set(fields);
+}
+
+/// The organisation's fields, as the opened store knows them.
+pub(crate) fn custom_fields() -> &'static [CustomField] {
+    CUSTOM_FIELDS.get().map_or(&[], Vec::as_slice)
+}
+
+/// The organisation's fields of `kind` a record holds, as lines: label, value, and what is
+/// wrong with a value that does not fit its definition here.
+pub(crate) fn custom_lines(
+    kind: Kind,
+    values: &std::collections::BTreeMap<String, String>,
+    lang: Lang,
+) -> Vec<(String, String, String)> {
+    let defs: Vec<CustomField> = custom_fields()
+        .iter()
+        .filter(|f| f.kind == kind)
+        .cloned()
+        .collect();
+    allervers_core::model::custom::custom_values(&defs, values, lang)
+        .into_iter()
+        .filter(|v| !v.raw.is_empty())
+        .map(|v| {
+            let value = match (&v.problem, v.retired) {
+                (Some(problem), _) => format!("{}  ⚠ {problem}", v.value),
+                (None, true) => format!("{}  (retired)", v.value),
+                (None, false) => v.value,
+            };
+            (v.label, format!("custom.{}", v.name), value)
+        })
+        .collect()
 }
 
 /// The label of a code: built in, the organisation's, or the code itself.
@@ -218,8 +257,8 @@ pub fn person(p: &Person, lang: Lang) -> String {
         _ => "-".into(),
     };
     line("status", "status", status);
-    for (k, v) in &p.custom {
-        line(k, &format!("custom.{k}"), v.clone());
+    for (label, path, value) in custom_lines(Kind::Person, &p.custom, lang) {
+        line(&label, &path, value);
     }
     if !p.merged.is_empty() {
         let ids: Vec<String> = p.merged.iter().map(|id| id.to_string()).collect();
@@ -276,6 +315,9 @@ pub fn encounter(e: &Encounter, lang: Lang) -> String {
         codes(Vocab::Service, &e.services, lang)
     );
     let _ = writeln!(out, "  notes     {}", opt(&e.notes));
+    for (label, path, value) in custom_lines(Kind::Encounter, &e.custom, lang) {
+        let _ = writeln!(out, "  {label} ({path})  {value}");
+    }
     out
 }
 
@@ -772,7 +814,7 @@ pub fn report(r: &allervers_core::report::Report, lang: Lang) -> String {
         r.previous_from,
         r.previous_to
     );
-    for section in r.sections(lang, extra_terms()) {
+    for section in r.sections_with_fields(lang, extra_terms(), custom_fields()) {
         let _ = writeln!(out, "{}", section.title);
         for line in &section.lines {
             let _ = writeln!(

@@ -235,6 +235,27 @@ impl Store {
                 fields(Kind::Person, &r, &extra, |s| is_consent(s.name)),
             )
         };
+        // The organisation's own fields by their French labels (the raw values stay in the
+        // JSON), each flagged when it does not fit its definition here.
+        let mut identity = identity;
+        if let Some(custom) = identity
+            .iter_mut()
+            .find(|f| f.field == crate::model::custom::CUSTOM)
+        {
+            let values = self.person(person)?.custom;
+            custom.values = self
+                .custom_values(Kind::Person, &values, crate::vocab::Lang::Fr)?
+                .into_iter()
+                .filter(|v| !v.raw.is_empty())
+                .map(|v| DossierValue {
+                    value: format!("{} = {}", v.name, v.raw),
+                    label: Some(match v.problem {
+                        Some(problem) => format!("{} : {} ({problem})", v.label, v.value),
+                        None => format!("{} : {}", v.label, v.value),
+                    }),
+                })
+                .collect();
+        }
         let display_name = self.person(person)?.display_name();
         let history = self.history(person)?;
         let consent_history = history

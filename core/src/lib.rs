@@ -46,6 +46,7 @@ pub use error::{ApiError, CoreError, Result};
 pub use history::{Author, HistoryEntry, Op};
 pub use ids::{DeviceId, RecordId};
 pub use journey::JourneyStep;
+pub use model::custom::{Choice, CustomField, CustomType, CustomValue, CUSTOM_FIELD_KINDS};
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::housing::{
     Application, Concerns, Home, Household, HouseholdMember, NewApplication, NewHome, NewHousehold,

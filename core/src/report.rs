@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
+use crate::model::custom::CustomField;
 use crate::store::activity::period;
 use crate::vocab::{label, ExtraTerm, Lang, Vocab};
 use crate::{CoreError, Result, Store};
@@ -63,6 +64,10 @@ pub struct Report {
     pub risks: BTreeMap<String, Figure>,
     /// Housing offers proposed, by what became of the proposal.
     pub proposals: BTreeMap<String, Figure>,
+    /// The organisation's own fields, by `KIND.NAME.CHOICE` for choices (persons met, or
+    /// encounters, with that choice), `KIND.NAME.yes` for yes/no (how many yes) and
+    /// `KIND.NAME.sum` for numbers (their sum, rounded); text and dates are not counted.
+    pub custom_fields: BTreeMap<String, Figure>,
 }
 
 fn pair(
@@ -133,15 +138,16 @@ impl Store {
             home_visits: f(c.housing.home_visits, p.housing.home_visits),
             risks: pair(&c.housing.risks, &p.housing.risks),
             proposals: pair(&c.housing.proposals, &p.housing.proposals),
+            custom_fields: pair(&c.custom, &p.custom),
         })
     }
 }
 
 /// The breakdowns of a report in its flat form ([`Report::figures`]): a short prefix per map.
-const BREAKDOWNS: [&str; 10] = ["s", "n", "t", "o", "c", "h", "x", "a", "r", "p"];
+const BREAKDOWNS: [&str; 11] = ["s", "n", "t", "o", "c", "h", "x", "a", "r", "p", "f"];
 
 impl Report {
-    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 10] {
+    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 11] {
         [
             &self.services,
             &self.needs,
@@ -153,6 +159,7 @@ impl Report {
             &self.applications,
             &self.risks,
             &self.proposals,
+            &self.custom_fields,
         ]
     }
 
@@ -180,8 +187,8 @@ impl Report {
     /// (`encounters`) or a breakdown's prefix and code (`s.food` for a service, `n.` needs,
     /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes, `h.` household
     /// sizes, `x.` exits from the street, `a.` housing applications, `r.` risks to homes, `p.`
-    /// proposals of offers by outcome) -> "current previous".
-    /// Codes only: nothing nominative.
+    /// proposals of offers by outcome, `f.` the organisation's fields:
+    /// `f.person.logement_souhaite.t2`) -> "current previous". Codes only: nothing nominative.
     pub fn figures(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (name, f) in self.headlines() {
@@ -239,6 +246,7 @@ impl Report {
             home_visits: Figure::default(),
             risks: BTreeMap::new(),
             proposals: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
         };
         for (key, value) in figures {
             let mut parts = value.split(' ').map(str::parse::<i64>);
@@ -261,6 +269,7 @@ impl Report {
                         "a" => &mut r.applications,
                         "r" => &mut r.risks,
                         "p" => &mut r.proposals,
+                        "f" => &mut r.custom_fields,
                         _ => return Err(bad(key)),
                     };
                     map.entry(code.to_string()).or_default()
@@ -406,8 +415,20 @@ pub struct Line {
 
 impl Report {
     /// The report's sections, in order, labelled in `lang` (codes by their list's labels,
-    /// the organisation's own codes included).
+    /// the organisation's own codes included); the organisation's fields by their keys (see
+    /// [`Report::sections_with_fields`]).
     pub fn sections(&self, lang: Lang, extra: &[ExtraTerm]) -> Vec<Section> {
+        self.sections_with_fields(lang, extra, &[])
+    }
+
+    /// [`Report::sections`], the organisation's fields labelled by their definitions `fields`
+    /// (a figure of a field not among them by its key).
+    pub fn sections_with_fields(
+        &self,
+        lang: Lang,
+        extra: &[ExtraTerm],
+        fields: &[CustomField],
+    ) -> Vec<Section> {
         let words = |fr: &'static str, en: &'static str| match lang {
             Lang::Fr => fr,
             Lang::En => en,
@@ -444,7 +465,7 @@ impl Report {
                 figure: *figure,
             })
             .collect();
-        vec![
+        let mut sections = vec![
             Section {
                 key: "activity",
                 title: words("Activité", "Activity"),
@@ -647,6 +668,52 @@ impl Report {
                     ),
                 ]),
             },
-        ]
+        ];
+        if !self.custom_fields.is_empty() {
+            sections.push(Section {
+                key: "custom_fields",
+                title: words("Champs de l'organisation", "The organisation's own fields"),
+                breakdown: false,
+                lines: self
+                    .custom_fields
+                    .iter()
+                    .map(|(key, figure)| Line {
+                        key: key.clone(),
+                        label: custom_label(key, fields, lang),
+                        figure: *figure,
+                    })
+                    .collect(),
+            });
+        }
+        sections
     }
+}
+
+/// The label of one figure of the organisation's fields (`KIND.NAME.ITEM`): the field's label
+/// and the choice's (or "oui", "somme"); the key itself for a field not defined here.
+fn custom_label(key: &str, fields: &[CustomField], lang: Lang) -> String {
+    let mut parts = key.splitn(3, '.');
+    let (Some(kind), Some(name), Some(item)) = (parts.next(), parts.next(), parts.next()) else {
+        return key.to_string();
+    };
+    let Some(def) = fields
+        .iter()
+        .find(|f| f.kind.name() == kind && f.name == name)
+    else {
+        return key.to_string();
+    };
+    let what = match (def.ty, item, lang) {
+        (crate::CustomType::YesNo, _, Lang::Fr) => "oui".to_string(),
+        (crate::CustomType::YesNo, _, Lang::En) => "yes".to_string(),
+        (crate::CustomType::Number, _, Lang::Fr) => "somme".to_string(),
+        (crate::CustomType::Number, _, Lang::En) => "sum".to_string(),
+        _ => def.choice_label(item, lang),
+    };
+    let whose = match (def.kind, lang) {
+        (crate::Kind::Encounter, Lang::Fr) => "rencontres",
+        (crate::Kind::Encounter, Lang::En) => "encounters",
+        (_, Lang::Fr) => "personnes",
+        (_, Lang::En) => "persons",
+    };
+    format!("{} ({whose}) : {what}", def.label(lang))
 }

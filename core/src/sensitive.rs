@@ -5,7 +5,12 @@
 //! A code an organisation added (`code add`), or one this build does not know (written by a
 //! newer device), counts as sensitive too: nothing says what it reveals, and an organisation's
 //! own "CSAPA" referral target or "methadone" service would reveal addiction.
+//!
+//! The organisation's own fields say themselves whether they are sensitive: their coordinator
+//! decides when defining one (a text field is, unless said otherwise), and no pseudonymised
+//! export keeps a text field's free text.
 
+use crate::model::custom::{CustomField, CustomType};
 use crate::model::fields::Kind;
 use crate::vocab::Vocab;
 
@@ -51,6 +56,20 @@ pub const SENSITIVE_FIELDS: &[(Kind, &str)] = &[
 /// is not built in.
 pub fn is_sensitive_code(vocab: Vocab, code: &str) -> bool {
     vocab.builtin(code).is_none() || SENSITIVE_CODES.contains(&(vocab, code))
+}
+
+/// Whether one of the organisation's own fields is left out of a pseudonymised export where
+/// what reveals health is: one its coordinator marked sensitive (a text field is, unless said
+/// otherwise). Its text, like any free text, is left out of pseudonymised exports anyway
+/// ([`custom_field_is_free_text`]).
+pub fn is_sensitive_custom_field(field: &CustomField) -> bool {
+    field.sensitive
+}
+
+/// Whether one of the organisation's fields holds free text, which no pseudonymised export
+/// keeps: a name or a health detail typed there could not be told apart.
+pub fn custom_field_is_free_text(field: &CustomField) -> bool {
+    field.ty == CustomType::Text
 }
 
 /// Whether a field reveals health whatever its value.

@@ -258,6 +258,32 @@ const ALERTS: &[&str] = &["none", "watch", "very_vulnerable"];
 const PERIODS: &[&str] = &["street", "emergency_shelter", "chrs", "social_housing"];
 const NEEDS: &[&str] = &["housing", "health", "papers", "food"];
 const PHONES: &[&str] = &["06 11 22 33 44", "07 55 66 77 88", "06 99 88 77 66"];
+/// The choices of the organisation's field `custom.logement` that coordinators define apart.
+const HOUSING: &[&str] = &["t1", "t2", "foyer"];
+
+/// The organisation's field the coordinators define (its label one of two, so that two
+/// coordinators defining it apart leave the roster a conflict every replica settles alike).
+fn housing_field(label: &str) -> allervers_core::CustomField {
+    allervers_core::CustomField {
+        kind: allervers_core::Kind::Person,
+        name: "logement".into(),
+        ty: allervers_core::CustomType::Choice,
+        fr: label.into(),
+        en: None,
+        min: None,
+        max: None,
+        choices: HOUSING
+            .iter()
+            .map(|c| allervers_core::Choice {
+                code: c.to_string(),
+                fr: c.to_uppercase(),
+                en: None,
+            })
+            .collect(),
+        sensitive: false,
+        retired: false,
+    }
+}
 
 /// Runs the schedule of `seed` with its stores under `dir`.
 pub fn run(seed: u64, dir: &Path) -> Outcome {
@@ -654,7 +680,17 @@ impl Sim {
         self.heads_before = store.record_heads(person).ok();
         match pick {
             8..=49 => {
-                let (path, edit, value) = match self.rng.gen_range(0..6) {
+                // A value of the organisation's field, once this device holds its definition.
+                let defined = !store.custom_fields(None).map_err(store_err)?.is_empty();
+                let (path, edit, value) = match self.rng.gen_range(0..7) {
+                    6 if defined => {
+                        let v = HOUSING[self.rng.gen_range(0..HOUSING.len())];
+                        (
+                            "custom.logement".to_string(),
+                            Edit::Put("custom".into(), "logement".into(), v.into()),
+                            v.to_string(),
+                        )
+                    }
                     0 | 1 => {
                         let v = SITUATIONS[self.rng.gen_range(0..SITUATIONS.len())];
                         (
@@ -680,6 +716,7 @@ impl Sim {
                         )
                     }
                     _ => {
+                        // (6 on a device that holds no definition of the field yet: a need.)
                         let need = NEEDS[self.rng.gen_range(0..NEEDS.len())];
                         let on = self.rng.gen_bool(0.6);
                         let edit = if on {
@@ -848,6 +885,12 @@ impl Sim {
                 if store.is_coordinator(&me).map_err(store_err)? == Some(false) {
                     self.log.push(format!("{d} is no coordinator yet"));
                     return Ok(());
+                }
+                if self.rng.gen_bool(0.5) {
+                    let label = ["Logement souhaité", "Logement visé"][self.rng.gen_range(0..2)];
+                    self.log
+                        .push(format!("{d} defines custom.logement ({label})"));
+                    return store.define_field(&housing_field(label)).map_err(store_err);
                 }
                 self.log.push(format!("{d} adds code {code}"));
                 store

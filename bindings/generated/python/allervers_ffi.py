@@ -560,6 +560,12 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_current_consents() != 6555:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_custom_fields() != 19182:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_custom_values() != 15399:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_define_custom_field() != 15727:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_due_actions() != 6565:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_edit_assessment() != 56074:
@@ -635,6 +641,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_allervers_ffi_checksum_method_store_revoke() != 37862:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_set_aside() != 31256:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_set_custom_value() != 31525:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_set_field() != 25122:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -753,6 +761,15 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_create_space.restype = cty
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_current_consents.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_current_consents.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_fields.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_fields.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_values.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_custom_values.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_define_custom_field.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_define_custom_field.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_due_actions.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_due_actions.restype = ctypes.c_uint16
@@ -867,6 +884,9 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_revoke.restype = ctypes.c_
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_aside.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_aside.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_custom_value.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_custom_value.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_field.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_set_field.restype = ctypes.c_uint16
@@ -1029,6 +1049,25 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_current_consents.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_current_consents.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field.restype = None
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_due_actions.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1269,6 +1308,14 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_aside.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_aside.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value.restype = None
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_field.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1821,6 +1868,51 @@ class _UniffiFfiConverterTypeCount(_UniffiConverterRustBuffer):
         _UniffiFfiConverterInt64.write(value.value, buf)
 
 @dataclass
+class CustomChoice:
+    """
+    One choice of a `choice` or `choices` field of the organisation.
+"""
+    def __init__(self, *, code:str, label_fr:str, label_en:typing.Optional[str]):
+        self.code = code
+        self.label_fr = label_fr
+        self.label_en = label_en
+        
+        
+
+    
+    def __str__(self):
+        return "CustomChoice(code={}, label_fr={}, label_en={})".format(self.code, self.label_fr, self.label_en)
+    def __eq__(self, other):
+        if self.code != other.code:
+            return False
+        if self.label_fr != other.label_fr:
+            return False
+        if self.label_en != other.label_en:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCustomChoice(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CustomChoice(
+            code=_UniffiFfiConverterString.read(buf),
+            label_fr=_UniffiFfiConverterString.read(buf),
+            label_en=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.code)
+        _UniffiFfiConverterString.check_lower(value.label_fr)
+        _UniffiFfiConverterOptionalString.check_lower(value.label_en)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.code, buf)
+        _UniffiFfiConverterString.write(value.label_fr, buf)
+        _UniffiFfiConverterOptionalString.write(value.label_en, buf)
+
+@dataclass
 class CustomField:
     """
     One of the organisation's own fields: a name and its text.
@@ -1858,6 +1950,220 @@ class _UniffiFfiConverterTypeCustomField(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterString.write(value.name, buf)
         _UniffiFfiConverterString.write(value.value, buf)
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
+
+class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterFloat64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterFloat64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterFloat64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterSequenceTypeCustomChoice(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeCustomChoice.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomChoice.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomChoice.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class CustomFieldDefinition:
+    """
+    The definition of one of the organisation's fields (a coordinator writes it; it reaches
+    every device with the sync).
+"""
+    def __init__(self, *, kind:str, name:str, field_type:str, label_fr:str, label_en:typing.Optional[str], min:typing.Optional[float], max:typing.Optional[float], choices:typing.List[CustomChoice], sensitive:bool, retired:bool):
+        self.kind = kind
+        self.name = name
+        self.field_type = field_type
+        self.label_fr = label_fr
+        self.label_en = label_en
+        self.min = min
+        self.max = max
+        self.choices = choices
+        self.sensitive = sensitive
+        self.retired = retired
+        
+        
+
+    
+    def __str__(self):
+        return "CustomFieldDefinition(kind={}, name={}, field_type={}, label_fr={}, label_en={}, min={}, max={}, choices={}, sensitive={}, retired={})".format(self.kind, self.name, self.field_type, self.label_fr, self.label_en, self.min, self.max, self.choices, self.sensitive, self.retired)
+    def __eq__(self, other):
+        if self.kind != other.kind:
+            return False
+        if self.name != other.name:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.label_fr != other.label_fr:
+            return False
+        if self.label_en != other.label_en:
+            return False
+        if self.min != other.min:
+            return False
+        if self.max != other.max:
+            return False
+        if self.choices != other.choices:
+            return False
+        if self.sensitive != other.sensitive:
+            return False
+        if self.retired != other.retired:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCustomFieldDefinition(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CustomFieldDefinition(
+            kind=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterString.read(buf),
+            label_fr=_UniffiFfiConverterString.read(buf),
+            label_en=_UniffiFfiConverterOptionalString.read(buf),
+            min=_UniffiFfiConverterOptionalFloat64.read(buf),
+            max=_UniffiFfiConverterOptionalFloat64.read(buf),
+            choices=_UniffiFfiConverterSequenceTypeCustomChoice.read(buf),
+            sensitive=_UniffiFfiConverterBoolean.read(buf),
+            retired=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.kind)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.label_fr)
+        _UniffiFfiConverterOptionalString.check_lower(value.label_en)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.min)
+        _UniffiFfiConverterOptionalFloat64.check_lower(value.max)
+        _UniffiFfiConverterSequenceTypeCustomChoice.check_lower(value.choices)
+        _UniffiFfiConverterBoolean.check_lower(value.sensitive)
+        _UniffiFfiConverterBoolean.check_lower(value.retired)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.kind, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.label_fr, buf)
+        _UniffiFfiConverterOptionalString.write(value.label_en, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.min, buf)
+        _UniffiFfiConverterOptionalFloat64.write(value.max, buf)
+        _UniffiFfiConverterSequenceTypeCustomChoice.write(value.choices, buf)
+        _UniffiFfiConverterBoolean.write(value.sensitive, buf)
+        _UniffiFfiConverterBoolean.write(value.retired, buf)
+
+@dataclass
+class CustomFieldValue:
+    """
+    One value of the organisation's fields as a screen shows it.
+"""
+    def __init__(self, *, name:str, label:str, field_type:typing.Optional[str], value:str, raw:str, retired:bool, problem:typing.Optional[str]):
+        self.name = name
+        self.label = label
+        self.field_type = field_type
+        self.value = value
+        self.raw = raw
+        self.retired = retired
+        self.problem = problem
+        
+        
+
+    
+    def __str__(self):
+        return "CustomFieldValue(name={}, label={}, field_type={}, value={}, raw={}, retired={}, problem={})".format(self.name, self.label, self.field_type, self.value, self.raw, self.retired, self.problem)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.value != other.value:
+            return False
+        if self.raw != other.raw:
+            return False
+        if self.retired != other.retired:
+            return False
+        if self.problem != other.problem:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCustomFieldValue(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CustomFieldValue(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterOptionalString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+            raw=_UniffiFfiConverterString.read(buf),
+            retired=_UniffiFfiConverterBoolean.read(buf),
+            problem=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterOptionalString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.value)
+        _UniffiFfiConverterString.check_lower(value.raw)
+        _UniffiFfiConverterBoolean.check_lower(value.retired)
+        _UniffiFfiConverterOptionalString.check_lower(value.problem)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterOptionalString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+        _UniffiFfiConverterString.write(value.raw, buf)
+        _UniffiFfiConverterBoolean.write(value.retired, buf)
+        _UniffiFfiConverterOptionalString.write(value.problem, buf)
 
 @dataclass
 class DueAction:
@@ -2211,6 +2517,82 @@ class _UniffiFfiConverterTypeFieldCreateOffer(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.as_nickname, buf)
 
 @dataclass
+class FieldCustomControl:
+    """
+    One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+    `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+"""
+    def __init__(self, *, name:str, label:str, field_type:str, value:str, shown:str, choices:typing.List[FieldChoice], editable:bool, problem:typing.Optional[str]):
+        self.name = name
+        self.label = label
+        self.field_type = field_type
+        self.value = value
+        self.shown = shown
+        self.choices = choices
+        self.editable = editable
+        self.problem = problem
+        
+        
+
+    
+    def __str__(self):
+        return "FieldCustomControl(name={}, label={}, field_type={}, value={}, shown={}, choices={}, editable={}, problem={})".format(self.name, self.label, self.field_type, self.value, self.shown, self.choices, self.editable, self.problem)
+    def __eq__(self, other):
+        if self.name != other.name:
+            return False
+        if self.label != other.label:
+            return False
+        if self.field_type != other.field_type:
+            return False
+        if self.value != other.value:
+            return False
+        if self.shown != other.shown:
+            return False
+        if self.choices != other.choices:
+            return False
+        if self.editable != other.editable:
+            return False
+        if self.problem != other.problem:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFieldCustomControl(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FieldCustomControl(
+            name=_UniffiFfiConverterString.read(buf),
+            label=_UniffiFfiConverterString.read(buf),
+            field_type=_UniffiFfiConverterString.read(buf),
+            value=_UniffiFfiConverterString.read(buf),
+            shown=_UniffiFfiConverterString.read(buf),
+            choices=_UniffiFfiConverterSequenceTypeFieldChoice.read(buf),
+            editable=_UniffiFfiConverterBoolean.read(buf),
+            problem=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.field_type)
+        _UniffiFfiConverterString.check_lower(value.value)
+        _UniffiFfiConverterString.check_lower(value.shown)
+        _UniffiFfiConverterSequenceTypeFieldChoice.check_lower(value.choices)
+        _UniffiFfiConverterBoolean.check_lower(value.editable)
+        _UniffiFfiConverterOptionalString.check_lower(value.problem)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.field_type, buf)
+        _UniffiFfiConverterString.write(value.value, buf)
+        _UniffiFfiConverterString.write(value.shown, buf)
+        _UniffiFfiConverterSequenceTypeFieldChoice.write(value.choices, buf)
+        _UniffiFfiConverterBoolean.write(value.editable, buf)
+        _UniffiFfiConverterOptionalString.write(value.problem, buf)
+
+@dataclass
 class FieldNamed:
     """
     A person named in an encounter.
@@ -2375,12 +2757,35 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeFieldCustomControl(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFieldCustomControl.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFieldCustomControl.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFieldCustomControl.read(buf) for i in range(count)
+        ]
+
 @dataclass
 class FieldEncounterView:
     """
     The encounter form.
 """
-    def __init__(self, *, title:str, persons:typing.List[FieldNamed], search:str, found:typing.List[FieldPersonRow], anonymous:int, anonymous_label:str, can_decrease:bool, services:typing.List[FieldChoice], place:str, recent_places:typing.List[str], located:bool, kinds:typing.List[FieldChoice], notes:str, follow_up:bool, can_save:bool, problem:typing.Optional[str], back_label:str, save_label:str, fewer_label:str, more_label:str, remove_label:str, search_label:str, services_label:str, place_label:str, kind_label:str, notes_label:str, follow_up_label:str):
+    def __init__(self, *, title:str, persons:typing.List[FieldNamed], search:str, found:typing.List[FieldPersonRow], anonymous:int, anonymous_label:str, can_decrease:bool, services:typing.List[FieldChoice], place:str, recent_places:typing.List[str], located:bool, kinds:typing.List[FieldChoice], notes:str, follow_up:bool, custom_title:str, custom:typing.List[FieldCustomControl], can_save:bool, problem:typing.Optional[str], back_label:str, save_label:str, fewer_label:str, more_label:str, remove_label:str, search_label:str, services_label:str, place_label:str, kind_label:str, notes_label:str, follow_up_label:str):
         self.title = title
         self.persons = persons
         self.search = search
@@ -2395,6 +2800,8 @@ class FieldEncounterView:
         self.kinds = kinds
         self.notes = notes
         self.follow_up = follow_up
+        self.custom_title = custom_title
+        self.custom = custom
         self.can_save = can_save
         self.problem = problem
         self.back_label = back_label
@@ -2413,7 +2820,7 @@ class FieldEncounterView:
 
     
     def __str__(self):
-        return "FieldEncounterView(title={}, persons={}, search={}, found={}, anonymous={}, anonymous_label={}, can_decrease={}, services={}, place={}, recent_places={}, located={}, kinds={}, notes={}, follow_up={}, can_save={}, problem={}, back_label={}, save_label={}, fewer_label={}, more_label={}, remove_label={}, search_label={}, services_label={}, place_label={}, kind_label={}, notes_label={}, follow_up_label={})".format(self.title, self.persons, self.search, self.found, self.anonymous, self.anonymous_label, self.can_decrease, self.services, self.place, self.recent_places, self.located, self.kinds, self.notes, self.follow_up, self.can_save, self.problem, self.back_label, self.save_label, self.fewer_label, self.more_label, self.remove_label, self.search_label, self.services_label, self.place_label, self.kind_label, self.notes_label, self.follow_up_label)
+        return "FieldEncounterView(title={}, persons={}, search={}, found={}, anonymous={}, anonymous_label={}, can_decrease={}, services={}, place={}, recent_places={}, located={}, kinds={}, notes={}, follow_up={}, custom_title={}, custom={}, can_save={}, problem={}, back_label={}, save_label={}, fewer_label={}, more_label={}, remove_label={}, search_label={}, services_label={}, place_label={}, kind_label={}, notes_label={}, follow_up_label={})".format(self.title, self.persons, self.search, self.found, self.anonymous, self.anonymous_label, self.can_decrease, self.services, self.place, self.recent_places, self.located, self.kinds, self.notes, self.follow_up, self.custom_title, self.custom, self.can_save, self.problem, self.back_label, self.save_label, self.fewer_label, self.more_label, self.remove_label, self.search_label, self.services_label, self.place_label, self.kind_label, self.notes_label, self.follow_up_label)
     def __eq__(self, other):
         if self.title != other.title:
             return False
@@ -2442,6 +2849,10 @@ class FieldEncounterView:
         if self.notes != other.notes:
             return False
         if self.follow_up != other.follow_up:
+            return False
+        if self.custom_title != other.custom_title:
+            return False
+        if self.custom != other.custom:
             return False
         if self.can_save != other.can_save:
             return False
@@ -2489,6 +2900,8 @@ class _UniffiFfiConverterTypeFieldEncounterView(_UniffiConverterRustBuffer):
             kinds=_UniffiFfiConverterSequenceTypeFieldChoice.read(buf),
             notes=_UniffiFfiConverterString.read(buf),
             follow_up=_UniffiFfiConverterBoolean.read(buf),
+            custom_title=_UniffiFfiConverterString.read(buf),
+            custom=_UniffiFfiConverterSequenceTypeFieldCustomControl.read(buf),
             can_save=_UniffiFfiConverterBoolean.read(buf),
             problem=_UniffiFfiConverterOptionalString.read(buf),
             back_label=_UniffiFfiConverterString.read(buf),
@@ -2520,6 +2933,8 @@ class _UniffiFfiConverterTypeFieldEncounterView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFieldChoice.check_lower(value.kinds)
         _UniffiFfiConverterString.check_lower(value.notes)
         _UniffiFfiConverterBoolean.check_lower(value.follow_up)
+        _UniffiFfiConverterString.check_lower(value.custom_title)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.check_lower(value.custom)
         _UniffiFfiConverterBoolean.check_lower(value.can_save)
         _UniffiFfiConverterOptionalString.check_lower(value.problem)
         _UniffiFfiConverterString.check_lower(value.back_label)
@@ -2550,6 +2965,8 @@ class _UniffiFfiConverterTypeFieldEncounterView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeFieldChoice.write(value.kinds, buf)
         _UniffiFfiConverterString.write(value.notes, buf)
         _UniffiFfiConverterBoolean.write(value.follow_up, buf)
+        _UniffiFfiConverterString.write(value.custom_title, buf)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.write(value.custom, buf)
         _UniffiFfiConverterBoolean.write(value.can_save, buf)
         _UniffiFfiConverterOptionalString.write(value.problem, buf)
         _UniffiFfiConverterString.write(value.back_label, buf)
@@ -3125,7 +3542,7 @@ class FieldPersonView:
     """
     A person's screen.
 """
-    def __init__(self, *, id:str, title:str, subtitle:str, facts:typing.List[FieldFact], actions_title:str, actions:typing.List[FieldOpenAction], conflicts_title:str, conflicts:typing.List[str], timeline_title:str, timeline:typing.List[FieldTimelineRow], situations:typing.List[FieldChoice], needs:typing.List[FieldChoice], alerts:typing.List[FieldChoice], description:str, phone:str, consent_record:typing.Optional[bool], problem:typing.Optional[str], done:str, done_comment_hint:str, action_form:FieldActionForm, referral_form:FieldReferralForm, referrals_title:str, referrals:typing.List[FieldReferralRow], journey_title:str, journey:typing.List[FieldJourneyRow], back_label:str, new_encounter_label:str, situations_label:str, needs_label:str, alerts_label:str, overdue_label:str, clock_off_label:str):
+    def __init__(self, *, id:str, title:str, subtitle:str, facts:typing.List[FieldFact], actions_title:str, actions:typing.List[FieldOpenAction], conflicts_title:str, conflicts:typing.List[str], timeline_title:str, timeline:typing.List[FieldTimelineRow], situations:typing.List[FieldChoice], needs:typing.List[FieldChoice], alerts:typing.List[FieldChoice], description:str, phone:str, consent_record:typing.Optional[bool], custom_title:str, custom:typing.List[FieldCustomControl], problem:typing.Optional[str], done:str, done_comment_hint:str, action_form:FieldActionForm, referral_form:FieldReferralForm, referrals_title:str, referrals:typing.List[FieldReferralRow], journey_title:str, journey:typing.List[FieldJourneyRow], back_label:str, new_encounter_label:str, situations_label:str, needs_label:str, alerts_label:str, overdue_label:str, clock_off_label:str):
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -3142,6 +3559,8 @@ class FieldPersonView:
         self.description = description
         self.phone = phone
         self.consent_record = consent_record
+        self.custom_title = custom_title
+        self.custom = custom
         self.problem = problem
         self.done = done
         self.done_comment_hint = done_comment_hint
@@ -3163,7 +3582,7 @@ class FieldPersonView:
 
     
     def __str__(self):
-        return "FieldPersonView(id={}, title={}, subtitle={}, facts={}, actions_title={}, actions={}, conflicts_title={}, conflicts={}, timeline_title={}, timeline={}, situations={}, needs={}, alerts={}, description={}, phone={}, consent_record={}, problem={}, done={}, done_comment_hint={}, action_form={}, referral_form={}, referrals_title={}, referrals={}, journey_title={}, journey={}, back_label={}, new_encounter_label={}, situations_label={}, needs_label={}, alerts_label={}, overdue_label={}, clock_off_label={})".format(self.id, self.title, self.subtitle, self.facts, self.actions_title, self.actions, self.conflicts_title, self.conflicts, self.timeline_title, self.timeline, self.situations, self.needs, self.alerts, self.description, self.phone, self.consent_record, self.problem, self.done, self.done_comment_hint, self.action_form, self.referral_form, self.referrals_title, self.referrals, self.journey_title, self.journey, self.back_label, self.new_encounter_label, self.situations_label, self.needs_label, self.alerts_label, self.overdue_label, self.clock_off_label)
+        return "FieldPersonView(id={}, title={}, subtitle={}, facts={}, actions_title={}, actions={}, conflicts_title={}, conflicts={}, timeline_title={}, timeline={}, situations={}, needs={}, alerts={}, description={}, phone={}, consent_record={}, custom_title={}, custom={}, problem={}, done={}, done_comment_hint={}, action_form={}, referral_form={}, referrals_title={}, referrals={}, journey_title={}, journey={}, back_label={}, new_encounter_label={}, situations_label={}, needs_label={}, alerts_label={}, overdue_label={}, clock_off_label={})".format(self.id, self.title, self.subtitle, self.facts, self.actions_title, self.actions, self.conflicts_title, self.conflicts, self.timeline_title, self.timeline, self.situations, self.needs, self.alerts, self.description, self.phone, self.consent_record, self.custom_title, self.custom, self.problem, self.done, self.done_comment_hint, self.action_form, self.referral_form, self.referrals_title, self.referrals, self.journey_title, self.journey, self.back_label, self.new_encounter_label, self.situations_label, self.needs_label, self.alerts_label, self.overdue_label, self.clock_off_label)
     def __eq__(self, other):
         if self.id != other.id:
             return False
@@ -3196,6 +3615,10 @@ class FieldPersonView:
         if self.phone != other.phone:
             return False
         if self.consent_record != other.consent_record:
+            return False
+        if self.custom_title != other.custom_title:
+            return False
+        if self.custom != other.custom:
             return False
         if self.problem != other.problem:
             return False
@@ -3251,6 +3674,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
             description=_UniffiFfiConverterString.read(buf),
             phone=_UniffiFfiConverterString.read(buf),
             consent_record=_UniffiFfiConverterOptionalBoolean.read(buf),
+            custom_title=_UniffiFfiConverterString.read(buf),
+            custom=_UniffiFfiConverterSequenceTypeFieldCustomControl.read(buf),
             problem=_UniffiFfiConverterOptionalString.read(buf),
             done=_UniffiFfiConverterString.read(buf),
             done_comment_hint=_UniffiFfiConverterString.read(buf),
@@ -3287,6 +3712,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.check_lower(value.description)
         _UniffiFfiConverterString.check_lower(value.phone)
         _UniffiFfiConverterOptionalBoolean.check_lower(value.consent_record)
+        _UniffiFfiConverterString.check_lower(value.custom_title)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.check_lower(value.custom)
         _UniffiFfiConverterOptionalString.check_lower(value.problem)
         _UniffiFfiConverterString.check_lower(value.done)
         _UniffiFfiConverterString.check_lower(value.done_comment_hint)
@@ -3322,6 +3749,8 @@ class _UniffiFfiConverterTypeFieldPersonView(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.description, buf)
         _UniffiFfiConverterString.write(value.phone, buf)
         _UniffiFfiConverterOptionalBoolean.write(value.consent_record, buf)
+        _UniffiFfiConverterString.write(value.custom_title, buf)
+        _UniffiFfiConverterSequenceTypeFieldCustomControl.write(value.custom, buf)
         _UniffiFfiConverterOptionalString.write(value.problem, buf)
         _UniffiFfiConverterString.write(value.done, buf)
         _UniffiFfiConverterString.write(value.done_comment_hint, buf)
@@ -4542,46 +4971,35 @@ class _UniffiFfiConverterTypeNewConsent(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.how, buf)
         _UniffiFfiConverterOptionalString.write(value.note, buf)
 
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
-class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterSequenceTypeCustomField(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterFloat64.check_lower(value)
+        for item in value:
+            _UniffiFfiConverterTypeCustomField.check_lower(item)
 
     @classmethod
     def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterFloat64.write(value, buf)
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomField.write(item, buf)
 
     @classmethod
     def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterFloat64.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomField.read(buf) for i in range(count)
+        ]
 
 @dataclass
 class NewEncounter:
     """
     A contact in the street.
 """
-    def __init__(self, *, persons:typing.List[str], anonymous_count:int, occurred_at_ms:typing.Optional[int], place:typing.Optional[str], team:typing.Optional[str], kind:typing.Optional[str], services:typing.List[str], notes:typing.Optional[str], follow_up:bool, territory:typing.Optional[str] = _DEFAULT, latitude:typing.Optional[float] = _DEFAULT, longitude:typing.Optional[float] = _DEFAULT, workers:typing.List[str] = _DEFAULT):
+    def __init__(self, *, persons:typing.List[str], anonymous_count:int, occurred_at_ms:typing.Optional[int], place:typing.Optional[str], team:typing.Optional[str], kind:typing.Optional[str], services:typing.List[str], notes:typing.Optional[str], follow_up:bool, territory:typing.Optional[str] = _DEFAULT, latitude:typing.Optional[float] = _DEFAULT, longitude:typing.Optional[float] = _DEFAULT, workers:typing.List[str] = _DEFAULT, custom:typing.List[CustomField] = _DEFAULT):
         self.persons = persons
         self.anonymous_count = anonymous_count
         self.occurred_at_ms = occurred_at_ms
@@ -4607,12 +5025,16 @@ class NewEncounter:
             self.workers = []
         else:
             self.workers = workers
+        if custom is _DEFAULT:
+            self.custom = []
+        else:
+            self.custom = custom
         
         
 
     
     def __str__(self):
-        return "NewEncounter(persons={}, anonymous_count={}, occurred_at_ms={}, place={}, team={}, kind={}, services={}, notes={}, follow_up={}, territory={}, latitude={}, longitude={}, workers={})".format(self.persons, self.anonymous_count, self.occurred_at_ms, self.place, self.team, self.kind, self.services, self.notes, self.follow_up, self.territory, self.latitude, self.longitude, self.workers)
+        return "NewEncounter(persons={}, anonymous_count={}, occurred_at_ms={}, place={}, team={}, kind={}, services={}, notes={}, follow_up={}, territory={}, latitude={}, longitude={}, workers={}, custom={})".format(self.persons, self.anonymous_count, self.occurred_at_ms, self.place, self.team, self.kind, self.services, self.notes, self.follow_up, self.territory, self.latitude, self.longitude, self.workers, self.custom)
     def __eq__(self, other):
         if self.persons != other.persons:
             return False
@@ -4640,6 +5062,8 @@ class NewEncounter:
             return False
         if self.workers != other.workers:
             return False
+        if self.custom != other.custom:
+            return False
         return True
 
 class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
@@ -4659,6 +5083,7 @@ class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
             latitude=_UniffiFfiConverterOptionalFloat64.read(buf),
             longitude=_UniffiFfiConverterOptionalFloat64.read(buf),
             workers=_UniffiFfiConverterSequenceString.read(buf),
+            custom=_UniffiFfiConverterSequenceTypeCustomField.read(buf),
         )
 
     @staticmethod
@@ -4676,6 +5101,7 @@ class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalFloat64.check_lower(value.latitude)
         _UniffiFfiConverterOptionalFloat64.check_lower(value.longitude)
         _UniffiFfiConverterSequenceString.check_lower(value.workers)
+        _UniffiFfiConverterSequenceTypeCustomField.check_lower(value.custom)
 
     @staticmethod
     def write(value, buf):
@@ -4692,6 +5118,7 @@ class _UniffiFfiConverterTypeNewEncounter(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalFloat64.write(value.latitude, buf)
         _UniffiFfiConverterOptionalFloat64.write(value.longitude, buf)
         _UniffiFfiConverterSequenceString.write(value.workers, buf)
+        _UniffiFfiConverterSequenceTypeCustomField.write(value.custom, buf)
 
 @dataclass
 class NewHealthNote:
@@ -4908,29 +5335,6 @@ class _UniffiFfiConverterTypeNewPeriod(_UniffiConverterRustBuffer):
         _UniffiFfiConverterOptionalString.write(value.ended_on, buf)
         _UniffiFfiConverterOptionalString.write(value.place, buf)
         _UniffiFfiConverterOptionalString.write(value.previous_end, buf)
-
-class _UniffiFfiConverterSequenceTypeCustomField(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeCustomField.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeCustomField.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeCustomField.read(buf) for i in range(count)
-        ]
 
 @dataclass
 class NewPerson:
@@ -5854,7 +6258,22 @@ class TimelineKind(enum.Enum):
     The person joined a household (the relation in `title`, the days in `notes`).
 """
     
-    CHANGE = 8
+    HOME = 8
+    """
+    A home (the landlord in `title`, the address and days in `notes`).
+"""
+    
+    RISK = 9
+    """
+    A risk to the home (its kind in `title`, the day and status in `notes`).
+"""
+    
+    PROPOSAL = 10
+    """
+    A housing offer proposed (the outcome in `title`, the day in `notes`).
+"""
+    
+    CHANGE = 11
     
 
 
@@ -5879,6 +6298,12 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
         if variant == 8:
             return TimelineKind.HOUSEHOLD
         if variant == 9:
+            return TimelineKind.HOME
+        if variant == 10:
+            return TimelineKind.RISK
+        if variant == 11:
+            return TimelineKind.PROPOSAL
+        if variant == 12:
             return TimelineKind.CHANGE
         raise InternalError("Raw enum value doesn't match any cases")
 
@@ -5899,6 +6324,12 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
         if value == TimelineKind.APPLICATION:
             return
         if value == TimelineKind.HOUSEHOLD:
+            return
+        if value == TimelineKind.HOME:
+            return
+        if value == TimelineKind.RISK:
+            return
+        if value == TimelineKind.PROPOSAL:
             return
         if value == TimelineKind.CHANGE:
             return
@@ -5922,8 +6353,14 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
             buf.write_i32(7)
         if value == TimelineKind.HOUSEHOLD:
             buf.write_i32(8)
-        if value == TimelineKind.CHANGE:
+        if value == TimelineKind.HOME:
             buf.write_i32(9)
+        if value == TimelineKind.RISK:
+            buf.write_i32(10)
+        if value == TimelineKind.PROPOSAL:
+            buf.write_i32(11)
+        if value == TimelineKind.CHANGE:
+            buf.write_i32(12)
 
 
 
@@ -6580,6 +7017,39 @@ class FieldStreetEdit:
                 return False
             return True
 
+    @dataclass
+    class CUSTOM:
+        """
+        One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+        `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+"""
+        
+        def __init__(self, name:str, value:str):
+            self.name = name
+            
+            
+            self.value = value
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "FieldStreetEdit.CUSTOM(name={}, value={})".format(self.name, self.value)
+        def __eq__(self, other):
+            if not isinstance(other, FieldStreetEdit):
+                return NotImplemented
+            if not other.is_CUSTOM():
+                return False
+            if self.name != other.name:
+                return False
+            if self.value != other.value:
+                return False
+            return True
+
     
 
     # For each variant, we have `is_NAME` and `is_name` methods for easily checking
@@ -6608,6 +7078,10 @@ class FieldStreetEdit:
         return isinstance(self, FieldStreetEdit.CONSENT_RECORD)
     def is_consent_record(self) -> bool:
         return isinstance(self, FieldStreetEdit.CONSENT_RECORD)
+    def is_CUSTOM(self) -> bool:
+        return isinstance(self, FieldStreetEdit.CUSTOM)
+    def is_custom(self) -> bool:
+        return isinstance(self, FieldStreetEdit.CUSTOM)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
@@ -6619,6 +7093,7 @@ FieldStreetEdit.ALERT = type("FieldStreetEdit.ALERT", (FieldStreetEdit.ALERT, Fi
 FieldStreetEdit.DESCRIPTION = type("FieldStreetEdit.DESCRIPTION", (FieldStreetEdit.DESCRIPTION, FieldStreetEdit,), {})  # type: ignore
 FieldStreetEdit.PHONE = type("FieldStreetEdit.PHONE", (FieldStreetEdit.PHONE, FieldStreetEdit,), {})  # type: ignore
 FieldStreetEdit.CONSENT_RECORD = type("FieldStreetEdit.CONSENT_RECORD", (FieldStreetEdit.CONSENT_RECORD, FieldStreetEdit,), {})  # type: ignore
+FieldStreetEdit.CUSTOM = type("FieldStreetEdit.CUSTOM", (FieldStreetEdit.CUSTOM, FieldStreetEdit,), {})  # type: ignore
 
 
 
@@ -6651,6 +7126,11 @@ class _UniffiFfiConverterTypeFieldStreetEdit(_UniffiConverterRustBuffer):
             return FieldStreetEdit.CONSENT_RECORD(
                 _UniffiFfiConverterBoolean.read(buf),
             )
+        if variant == 7:
+            return FieldStreetEdit.CUSTOM(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -6672,6 +7152,10 @@ class _UniffiFfiConverterTypeFieldStreetEdit(_UniffiConverterRustBuffer):
             return
         if value.is_CONSENT_RECORD():
             _UniffiFfiConverterBoolean.check_lower(value.given)
+            return
+        if value.is_CUSTOM():
+            _UniffiFfiConverterString.check_lower(value.name)
+            _UniffiFfiConverterString.check_lower(value.value)
             return
         raise ValueError(value)
 
@@ -6695,6 +7179,10 @@ class _UniffiFfiConverterTypeFieldStreetEdit(_UniffiConverterRustBuffer):
         if value.is_CONSENT_RECORD():
             buf.write_i32(6)
             _UniffiFfiConverterBoolean.write(value.given, buf)
+        if value.is_CUSTOM():
+            buf.write_i32(7)
+            _UniffiFfiConverterString.write(value.name, buf)
+            _UniffiFfiConverterString.write(value.value, buf)
 
 
 
@@ -7154,6 +7642,39 @@ class FieldEvent:
             if not other.is_FOLLOW_UP():
                 return False
             if self.needed != other.needed:
+                return False
+            return True
+
+    @dataclass
+    class ENCOUNTER_CUSTOM:
+        """
+        On the encounter form: one of the organisation's fields of encounters as typed or
+        chosen (a code of a several-choices field added, or taken off when chosen).
+"""
+        
+        def __init__(self, name:str, value:str):
+            self.name = name
+            
+            
+            self.value = value
+            
+            
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "FieldEvent.ENCOUNTER_CUSTOM(name={}, value={})".format(self.name, self.value)
+        def __eq__(self, other):
+            if not isinstance(other, FieldEvent):
+                return NotImplemented
+            if not other.is_ENCOUNTER_CUSTOM():
+                return False
+            if self.name != other.name:
+                return False
+            if self.value != other.value:
                 return False
             return True
 
@@ -7660,6 +8181,10 @@ class FieldEvent:
         return isinstance(self, FieldEvent.FOLLOW_UP)
     def is_follow_up(self) -> bool:
         return isinstance(self, FieldEvent.FOLLOW_UP)
+    def is_ENCOUNTER_CUSTOM(self) -> bool:
+        return isinstance(self, FieldEvent.ENCOUNTER_CUSTOM)
+    def is_encounter_custom(self) -> bool:
+        return isinstance(self, FieldEvent.ENCOUNTER_CUSTOM)
     def is_SAVE(self) -> bool:
         return isinstance(self, FieldEvent.SAVE)
     def is_save(self) -> bool:
@@ -7755,6 +8280,7 @@ FieldEvent.COORDINATES = type("FieldEvent.COORDINATES", (FieldEvent.COORDINATES,
 FieldEvent.KIND = type("FieldEvent.KIND", (FieldEvent.KIND, FieldEvent,), {})  # type: ignore
 FieldEvent.NOTES = type("FieldEvent.NOTES", (FieldEvent.NOTES, FieldEvent,), {})  # type: ignore
 FieldEvent.FOLLOW_UP = type("FieldEvent.FOLLOW_UP", (FieldEvent.FOLLOW_UP, FieldEvent,), {})  # type: ignore
+FieldEvent.ENCOUNTER_CUSTOM = type("FieldEvent.ENCOUNTER_CUSTOM", (FieldEvent.ENCOUNTER_CUSTOM, FieldEvent,), {})  # type: ignore
 FieldEvent.SAVE = type("FieldEvent.SAVE", (FieldEvent.SAVE, FieldEvent,), {})  # type: ignore
 FieldEvent.ACTION_TITLE = type("FieldEvent.ACTION_TITLE", (FieldEvent.ACTION_TITLE, FieldEvent,), {})  # type: ignore
 FieldEvent.ACTION_CATEGORY = type("FieldEvent.ACTION_CATEGORY", (FieldEvent.ACTION_CATEGORY, FieldEvent,), {})  # type: ignore
@@ -7852,66 +8378,71 @@ class _UniffiFfiConverterTypeFieldEvent(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterBoolean.read(buf),
             )
         if variant == 19:
-            return FieldEvent.SAVE(
+            return FieldEvent.ENCOUNTER_CUSTOM(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
             )
         if variant == 20:
+            return FieldEvent.SAVE(
+            )
+        if variant == 21:
             return FieldEvent.ACTION_TITLE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 21:
+        if variant == 22:
             return FieldEvent.ACTION_CATEGORY(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 22:
+        if variant == 23:
             return FieldEvent.ACTION_DUE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 23:
+        if variant == 24:
             return FieldEvent.ADD_ACTION(
             )
-        if variant == 24:
+        if variant == 25:
             return FieldEvent.CLEAR_ACTION(
             )
-        if variant == 25:
+        if variant == 26:
             return FieldEvent.REFERRAL_TARGET(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 26:
+        if variant == 27:
             return FieldEvent.REFERRAL_NAME(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 27:
+        if variant == 28:
             return FieldEvent.REFERRAL_DATE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 28:
+        if variant == 29:
             return FieldEvent.ADD_REFERRAL(
             )
-        if variant == 29:
+        if variant == 30:
             return FieldEvent.CLEAR_REFERRAL(
             )
-        if variant == 30:
+        if variant == 31:
             return FieldEvent.COMPLETE_ACTION(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 31:
+        if variant == 32:
             return FieldEvent.SHOW_SYNC(
             )
-        if variant == 32:
+        if variant == 33:
             return FieldEvent.SHOW_JOIN(
             )
-        if variant == 33:
+        if variant == 34:
             return FieldEvent.JOIN_CODE(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 34:
+        if variant == 35:
             return FieldEvent.JOIN_LATER(
             )
-        if variant == 35:
+        if variant == 36:
             return FieldEvent.SHOW_WORKERS(
             )
-        if variant == 36:
+        if variant == 37:
             return FieldEvent.CHOOSE_WORKER(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -7970,6 +8501,10 @@ class _UniffiFfiConverterTypeFieldEvent(_UniffiConverterRustBuffer):
             return
         if value.is_FOLLOW_UP():
             _UniffiFfiConverterBoolean.check_lower(value.needed)
+            return
+        if value.is_ENCOUNTER_CUSTOM():
+            _UniffiFfiConverterString.check_lower(value.name)
+            _UniffiFfiConverterString.check_lower(value.value)
             return
         if value.is_SAVE():
             return
@@ -8073,51 +8608,55 @@ class _UniffiFfiConverterTypeFieldEvent(_UniffiConverterRustBuffer):
         if value.is_FOLLOW_UP():
             buf.write_i32(18)
             _UniffiFfiConverterBoolean.write(value.needed, buf)
-        if value.is_SAVE():
+        if value.is_ENCOUNTER_CUSTOM():
             buf.write_i32(19)
-        if value.is_ACTION_TITLE():
+            _UniffiFfiConverterString.write(value.name, buf)
+            _UniffiFfiConverterString.write(value.value, buf)
+        if value.is_SAVE():
             buf.write_i32(20)
+        if value.is_ACTION_TITLE():
+            buf.write_i32(21)
             _UniffiFfiConverterString.write(value.text, buf)
         if value.is_ACTION_CATEGORY():
-            buf.write_i32(21)
+            buf.write_i32(22)
             _UniffiFfiConverterString.write(value.code, buf)
         if value.is_ACTION_DUE():
-            buf.write_i32(22)
+            buf.write_i32(23)
             _UniffiFfiConverterString.write(value.text, buf)
         if value.is_ADD_ACTION():
-            buf.write_i32(23)
-        if value.is_CLEAR_ACTION():
             buf.write_i32(24)
-        if value.is_REFERRAL_TARGET():
+        if value.is_CLEAR_ACTION():
             buf.write_i32(25)
+        if value.is_REFERRAL_TARGET():
+            buf.write_i32(26)
             _UniffiFfiConverterString.write(value.code, buf)
         if value.is_REFERRAL_NAME():
-            buf.write_i32(26)
-            _UniffiFfiConverterString.write(value.text, buf)
-        if value.is_REFERRAL_DATE():
             buf.write_i32(27)
             _UniffiFfiConverterString.write(value.text, buf)
-        if value.is_ADD_REFERRAL():
+        if value.is_REFERRAL_DATE():
             buf.write_i32(28)
-        if value.is_CLEAR_REFERRAL():
+            _UniffiFfiConverterString.write(value.text, buf)
+        if value.is_ADD_REFERRAL():
             buf.write_i32(29)
-        if value.is_COMPLETE_ACTION():
+        if value.is_CLEAR_REFERRAL():
             buf.write_i32(30)
+        if value.is_COMPLETE_ACTION():
+            buf.write_i32(31)
             _UniffiFfiConverterString.write(value.id, buf)
             _UniffiFfiConverterString.write(value.comment, buf)
         if value.is_SHOW_SYNC():
-            buf.write_i32(31)
-        if value.is_SHOW_JOIN():
             buf.write_i32(32)
-        if value.is_JOIN_CODE():
+        if value.is_SHOW_JOIN():
             buf.write_i32(33)
+        if value.is_JOIN_CODE():
+            buf.write_i32(34)
             _UniffiFfiConverterString.write(value.text, buf)
         if value.is_JOIN_LATER():
-            buf.write_i32(34)
-        if value.is_SHOW_WORKERS():
             buf.write_i32(35)
-        if value.is_CHOOSE_WORKER():
+        if value.is_SHOW_WORKERS():
             buf.write_i32(36)
+        if value.is_CHOOSE_WORKER():
+            buf.write_i32(37)
             _UniffiFfiConverterString.write(value.name, buf)
 
 
@@ -8935,6 +9474,52 @@ class _UniffiFfiConverterSequenceTypeConsent(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeConsent.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeCustomFieldDefinition(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldDefinition.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldDefinition.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomFieldDefinition.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeCustomFieldValue(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldValue.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeCustomFieldValue.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeCustomFieldValue.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterSequenceTypeDueAction(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -9451,6 +10036,23 @@ class StoreProtocol(typing.Protocol):
         their file, logged).
 """
         raise NotImplementedError
+    def custom_fields(self, kind: str) -> typing.List[CustomFieldDefinition]:
+        """
+        The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+"""
+        raise NotImplementedError
+    def custom_values(self, record: str,lang_code: str) -> typing.List[CustomFieldValue]:
+        """
+        The values of the organisation's fields a person or an encounter holds, labelled in
+        `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+"""
+        raise NotImplementedError
+    def define_custom_field(self, definition: CustomFieldDefinition) -> None:
+        """
+        Defines one of the organisation's fields, or changes its definition (a coordinator's
+        device only).
+"""
+        raise NotImplementedError
     def due_actions(self, ) -> typing.List[DueAction]:
         raise NotImplementedError
     def edit_assessment(self, projection: str,field: str,value: str) -> None:
@@ -9641,6 +10243,12 @@ class StoreProtocol(typing.Protocol):
         """
         The envelopes sync set aside: quarantined ones with the check they failed, held ones
         with the key they wait for (a coordinator's device).
+"""
+        raise NotImplementedError
+    def set_custom_value(self, record: str,name: str,value: str) -> None:
+        """
+        Sets one value of the organisation's fields on a person or an encounter, checked against
+        its definition (an empty value clears it).
 """
         raise NotImplementedError
     def set_field(self, record: str,field: str,value: str) -> None:
@@ -10072,6 +10680,65 @@ class Store(StoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_allervers_ffi_fn_method_store_current_consents,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def custom_fields(self, kind: str) -> typing.List[CustomFieldDefinition]:
+        """
+        The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+"""
+        
+        _UniffiFfiConverterString.check_lower(kind)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(kind),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeCustomFieldDefinition.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def custom_values(self, record: str,lang_code: str) -> typing.List[CustomFieldValue]:
+        """
+        The values of the organisation's fields a person or an encounter holds, labelled in
+        `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+"""
+        
+        _UniffiFfiConverterString.check_lower(record)
+
+        _UniffiFfiConverterString.check_lower(lang_code)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(record),
+            _UniffiFfiConverterString.lower(lang_code),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeCustomFieldValue.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def define_custom_field(self, definition: CustomFieldDefinition) -> None:
+        """
+        Defines one of the organisation's fields, or changes its definition (a coordinator's
+        device only).
+"""
+        
+        _UniffiFfiConverterTypeCustomFieldDefinition.check_lower(definition)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeCustomFieldDefinition.lower(definition),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -10797,6 +11464,31 @@ class Store(StoreProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_custom_value(self, record: str,name: str,value: str) -> None:
+        """
+        Sets one value of the organisation's fields on a person or an encounter, checked against
+        its definition (an empty value clears it).
+"""
+        
+        _UniffiFfiConverterString.check_lower(record)
+
+        _UniffiFfiConverterString.check_lower(name)
+
+        _UniffiFfiConverterString.check_lower(value)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(record),
+            _UniffiFfiConverterString.lower(name),
+            _UniffiFfiConverterString.lower(value),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def set_field(self, record: str,field: str,value: str) -> None:
         """
         Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
@@ -11069,12 +11761,16 @@ __all__ = [
     "Conflict",
     "Consent",
     "Count",
+    "CustomChoice",
     "CustomField",
+    "CustomFieldDefinition",
+    "CustomFieldValue",
     "DueAction",
     "Erasure",
     "FieldChoice",
     "FieldActionForm",
     "FieldCreateOffer",
+    "FieldCustomControl",
     "FieldNamed",
     "FieldPersonRow",
     "FieldEncounterView",

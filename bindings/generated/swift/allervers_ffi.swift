@@ -1105,6 +1105,23 @@ public protocol StoreProtocol: AnyObject, Sendable {
      */
     func currentConsents(person: String) throws  -> [Consent]
     
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+    func customFields(kind: String) throws  -> [CustomFieldDefinition]
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+    func customValues(record: String, langCode: String) throws  -> [CustomFieldValue]
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+    func defineCustomField(definition: CustomFieldDefinition) throws 
+    
     func dueActions() throws  -> [DueAction]
     
     /**
@@ -1296,6 +1313,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
      * with the key they wait for (a coordinator's device).
      */
     func setAside() throws  -> [SetAside]
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+    func setCustomValue(record: String, name: String, value: String) throws 
     
     /**
      * Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
@@ -1628,6 +1651,47 @@ open func currentConsents(person: String)throws  -> [Consent]  {
         FfiConverterString.lower(person),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+open func customFields(kind: String)throws  -> [CustomFieldDefinition]  {
+    return try  FfiConverterSequenceTypeCustomFieldDefinition.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_custom_fields(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(kind),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+open func customValues(record: String, langCode: String)throws  -> [CustomFieldValue]  {
+    return try  FfiConverterSequenceTypeCustomFieldValue.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_custom_values(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(record),
+        FfiConverterString.lower(langCode),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+open func defineCustomField(definition: CustomFieldDefinition)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_define_custom_field(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCustomFieldDefinition_lower(definition),uniffiCallStatus
+    )
+}
 }
     
 open func dueActions()throws  -> [DueAction]  {
@@ -2127,6 +2191,21 @@ open func setAside()throws  -> [SetAside]  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+open func setCustomValue(record: String, name: String, value: String)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_set_custom_value(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(record),
+        FfiConverterString.lower(name),
+        FfiConverterString.lower(value),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2805,6 +2884,67 @@ public func FfiConverterTypeCount_lower(_ value: Count) -> RustBuffer {
 
 
 /**
+ * One choice of a `choice` or `choices` field of the organisation.
+ */
+public struct CustomChoice: Equatable, Hashable {
+    public var code: String
+    public var labelFr: String
+    public var labelEn: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(code: String, labelFr: String, labelEn: String?) {
+        self.code = code
+        self.labelFr = labelFr
+        self.labelEn = labelEn
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomChoice: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomChoice: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomChoice {
+        return
+            try CustomChoice(
+                code: FfiConverterString.read(from: &buf), 
+                labelFr: FfiConverterString.read(from: &buf), 
+                labelEn: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomChoice, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterString.write(value.labelFr, into: &buf)
+        FfiConverterOptionString.write(value.labelEn, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomChoice_lift(_ buf: RustBuffer) throws -> CustomChoice {
+    return try FfiConverterTypeCustomChoice.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomChoice_lower(_ value: CustomChoice) -> RustBuffer {
+    return FfiConverterTypeCustomChoice.lower(value)
+}
+
+
+/**
  * One of the organisation's own fields: a name and its text.
  */
 public struct CustomField: Equatable, Hashable {
@@ -2858,6 +2998,227 @@ public func FfiConverterTypeCustomField_lift(_ buf: RustBuffer) throws -> Custom
 #endif
 public func FfiConverterTypeCustomField_lower(_ value: CustomField) -> RustBuffer {
     return FfiConverterTypeCustomField.lower(value)
+}
+
+
+/**
+ * The definition of one of the organisation's fields (a coordinator writes it; it reaches
+ * every device with the sync).
+ */
+public struct CustomFieldDefinition: Equatable, Hashable {
+    /**
+     * `person` or `encounter`.
+     */
+    public var kind: String
+    public var name: String
+    /**
+     * `text`, `number`, `date`, `yes_no`, `choice` or `choices`.
+     */
+    public var fieldType: String
+    public var labelFr: String
+    public var labelEn: String?
+    public var min: Double?
+    public var max: Double?
+    public var choices: [CustomChoice]
+    /**
+     * Whether its values may reveal health or the like.
+     */
+    public var sensitive: Bool
+    /**
+     * A retired field takes no new value; the values written are kept.
+     */
+    public var retired: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `person` or `encounter`.
+         */kind: String, name: String, 
+        /**
+         * `text`, `number`, `date`, `yes_no`, `choice` or `choices`.
+         */fieldType: String, labelFr: String, labelEn: String?, min: Double?, max: Double?, choices: [CustomChoice], 
+        /**
+         * Whether its values may reveal health or the like.
+         */sensitive: Bool, 
+        /**
+         * A retired field takes no new value; the values written are kept.
+         */retired: Bool) {
+        self.kind = kind
+        self.name = name
+        self.fieldType = fieldType
+        self.labelFr = labelFr
+        self.labelEn = labelEn
+        self.min = min
+        self.max = max
+        self.choices = choices
+        self.sensitive = sensitive
+        self.retired = retired
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomFieldDefinition: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomFieldDefinition: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomFieldDefinition {
+        return
+            try CustomFieldDefinition(
+                kind: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                fieldType: FfiConverterString.read(from: &buf), 
+                labelFr: FfiConverterString.read(from: &buf), 
+                labelEn: FfiConverterOptionString.read(from: &buf), 
+                min: FfiConverterOptionDouble.read(from: &buf), 
+                max: FfiConverterOptionDouble.read(from: &buf), 
+                choices: FfiConverterSequenceTypeCustomChoice.read(from: &buf), 
+                sensitive: FfiConverterBool.read(from: &buf), 
+                retired: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomFieldDefinition, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.fieldType, into: &buf)
+        FfiConverterString.write(value.labelFr, into: &buf)
+        FfiConverterOptionString.write(value.labelEn, into: &buf)
+        FfiConverterOptionDouble.write(value.min, into: &buf)
+        FfiConverterOptionDouble.write(value.max, into: &buf)
+        FfiConverterSequenceTypeCustomChoice.write(value.choices, into: &buf)
+        FfiConverterBool.write(value.sensitive, into: &buf)
+        FfiConverterBool.write(value.retired, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldDefinition_lift(_ buf: RustBuffer) throws -> CustomFieldDefinition {
+    return try FfiConverterTypeCustomFieldDefinition.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldDefinition_lower(_ value: CustomFieldDefinition) -> RustBuffer {
+    return FfiConverterTypeCustomFieldDefinition.lower(value)
+}
+
+
+/**
+ * One value of the organisation's fields as a screen shows it.
+ */
+public struct CustomFieldValue: Equatable, Hashable {
+    public var name: String
+    /**
+     * The field's label, or its name when this device holds no definition of it.
+     */
+    public var label: String
+    /**
+     * Its type; none when this device holds no definition of it.
+     */
+    public var fieldType: String?
+    /**
+     * The value as a person reads it (choices by their labels); empty when none was written.
+     */
+    public var value: String
+    /**
+     * The value as the record keeps it.
+     */
+    public var raw: String
+    public var retired: Bool
+    /**
+     * What is wrong with the value, in one sentence, when it does not fit the definition here.
+     */
+    public var problem: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, 
+        /**
+         * The field's label, or its name when this device holds no definition of it.
+         */label: String, 
+        /**
+         * Its type; none when this device holds no definition of it.
+         */fieldType: String?, 
+        /**
+         * The value as a person reads it (choices by their labels); empty when none was written.
+         */value: String, 
+        /**
+         * The value as the record keeps it.
+         */raw: String, retired: Bool, 
+        /**
+         * What is wrong with the value, in one sentence, when it does not fit the definition here.
+         */problem: String?) {
+        self.name = name
+        self.label = label
+        self.fieldType = fieldType
+        self.value = value
+        self.raw = raw
+        self.retired = retired
+        self.problem = problem
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomFieldValue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomFieldValue: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomFieldValue {
+        return
+            try CustomFieldValue(
+                name: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                fieldType: FfiConverterOptionString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf), 
+                raw: FfiConverterString.read(from: &buf), 
+                retired: FfiConverterBool.read(from: &buf), 
+                problem: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomFieldValue, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterOptionString.write(value.fieldType, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+        FfiConverterString.write(value.raw, into: &buf)
+        FfiConverterBool.write(value.retired, into: &buf)
+        FfiConverterOptionString.write(value.problem, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldValue_lift(_ buf: RustBuffer) throws -> CustomFieldValue {
+    return try FfiConverterTypeCustomFieldValue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomFieldValue_lower(_ value: CustomFieldValue) -> RustBuffer {
+    return FfiConverterTypeCustomFieldValue.lower(value)
 }
 
 
@@ -3245,6 +3606,112 @@ public func FfiConverterTypeFieldCreateOffer_lower(_ value: FieldCreateOffer) ->
 
 
 /**
+ * One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+ * `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+ */
+public struct FieldCustomControl: Equatable, Hashable {
+    public var name: String
+    public var label: String
+    /**
+     * Empty for a value whose field this phone holds no definition of (shown, not edited).
+     */
+    public var fieldType: String
+    /**
+     * The value as kept (what a text box shows).
+     */
+    public var value: String
+    /**
+     * The value as read (choices by their labels).
+     */
+    public var shown: String
+    public var choices: [FieldChoice]
+    public var editable: Bool
+    /**
+     * What is wrong with the value held, in one sentence.
+     */
+    public var problem: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, label: String, 
+        /**
+         * Empty for a value whose field this phone holds no definition of (shown, not edited).
+         */fieldType: String, 
+        /**
+         * The value as kept (what a text box shows).
+         */value: String, 
+        /**
+         * The value as read (choices by their labels).
+         */shown: String, choices: [FieldChoice], editable: Bool, 
+        /**
+         * What is wrong with the value held, in one sentence.
+         */problem: String?) {
+        self.name = name
+        self.label = label
+        self.fieldType = fieldType
+        self.value = value
+        self.shown = shown
+        self.choices = choices
+        self.editable = editable
+        self.problem = problem
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FieldCustomControl: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldCustomControl: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldCustomControl {
+        return
+            try FieldCustomControl(
+                name: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                fieldType: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf), 
+                shown: FfiConverterString.read(from: &buf), 
+                choices: FfiConverterSequenceTypeFieldChoice.read(from: &buf), 
+                editable: FfiConverterBool.read(from: &buf), 
+                problem: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FieldCustomControl, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.fieldType, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+        FfiConverterString.write(value.shown, into: &buf)
+        FfiConverterSequenceTypeFieldChoice.write(value.choices, into: &buf)
+        FfiConverterBool.write(value.editable, into: &buf)
+        FfiConverterOptionString.write(value.problem, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldCustomControl_lift(_ buf: RustBuffer) throws -> FieldCustomControl {
+    return try FfiConverterTypeFieldCustomControl.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldCustomControl_lower(_ value: FieldCustomControl) -> RustBuffer {
+    return FfiConverterTypeFieldCustomControl.lower(value)
+}
+
+
+/**
  * The encounter form.
  */
 public struct FieldEncounterView: Equatable, Hashable {
@@ -3262,6 +3729,11 @@ public struct FieldEncounterView: Equatable, Hashable {
     public var kinds: [FieldChoice]
     public var notes: String
     public var followUp: Bool
+    /**
+     * The organisation's own fields of encounters.
+     */
+    public var customTitle: String
+    public var custom: [FieldCustomControl]
     public var canSave: Bool
     public var problem: String?
     public var backLabel: String
@@ -3278,7 +3750,10 @@ public struct FieldEncounterView: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(title: String, persons: [FieldNamed], search: String, found: [FieldPersonRow], anonymous: Int64, anonymousLabel: String, canDecrease: Bool, services: [FieldChoice], place: String, recentPlaces: [String], located: Bool, kinds: [FieldChoice], notes: String, followUp: Bool, canSave: Bool, problem: String?, backLabel: String, saveLabel: String, fewerLabel: String, moreLabel: String, removeLabel: String, searchLabel: String, servicesLabel: String, placeLabel: String, kindLabel: String, notesLabel: String, followUpLabel: String) {
+    public init(title: String, persons: [FieldNamed], search: String, found: [FieldPersonRow], anonymous: Int64, anonymousLabel: String, canDecrease: Bool, services: [FieldChoice], place: String, recentPlaces: [String], located: Bool, kinds: [FieldChoice], notes: String, followUp: Bool, 
+        /**
+         * The organisation's own fields of encounters.
+         */customTitle: String, custom: [FieldCustomControl], canSave: Bool, problem: String?, backLabel: String, saveLabel: String, fewerLabel: String, moreLabel: String, removeLabel: String, searchLabel: String, servicesLabel: String, placeLabel: String, kindLabel: String, notesLabel: String, followUpLabel: String) {
         self.title = title
         self.persons = persons
         self.search = search
@@ -3293,6 +3768,8 @@ public struct FieldEncounterView: Equatable, Hashable {
         self.kinds = kinds
         self.notes = notes
         self.followUp = followUp
+        self.customTitle = customTitle
+        self.custom = custom
         self.canSave = canSave
         self.problem = problem
         self.backLabel = backLabel
@@ -3338,6 +3815,8 @@ public struct FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer {
                 kinds: FfiConverterSequenceTypeFieldChoice.read(from: &buf), 
                 notes: FfiConverterString.read(from: &buf), 
                 followUp: FfiConverterBool.read(from: &buf), 
+                customTitle: FfiConverterString.read(from: &buf), 
+                custom: FfiConverterSequenceTypeFieldCustomControl.read(from: &buf), 
                 canSave: FfiConverterBool.read(from: &buf), 
                 problem: FfiConverterOptionString.read(from: &buf), 
                 backLabel: FfiConverterString.read(from: &buf), 
@@ -3369,6 +3848,8 @@ public struct FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer {
         FfiConverterSequenceTypeFieldChoice.write(value.kinds, into: &buf)
         FfiConverterString.write(value.notes, into: &buf)
         FfiConverterBool.write(value.followUp, into: &buf)
+        FfiConverterString.write(value.customTitle, into: &buf)
+        FfiConverterSequenceTypeFieldCustomControl.write(value.custom, into: &buf)
         FfiConverterBool.write(value.canSave, into: &buf)
         FfiConverterOptionString.write(value.problem, into: &buf)
         FfiConverterString.write(value.backLabel, into: &buf)
@@ -3831,6 +4312,11 @@ public struct FieldPersonView: Equatable, Hashable {
     public var description: String
     public var phone: String
     public var consentRecord: Bool?
+    /**
+     * The organisation's own fields of persons.
+     */
+    public var customTitle: String
+    public var custom: [FieldCustomControl]
     public var problem: String?
     /**
      * The "done" button of each open follow-up, and its comment's placeholder.
@@ -3856,7 +4342,10 @@ public struct FieldPersonView: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, title: String, subtitle: String, facts: [FieldFact], actionsTitle: String, actions: [FieldOpenAction], conflictsTitle: String, conflicts: [String], timelineTitle: String, timeline: [FieldTimelineRow], situations: [FieldChoice], needs: [FieldChoice], alerts: [FieldChoice], description: String, phone: String, consentRecord: Bool?, problem: String?, 
+    public init(id: String, title: String, subtitle: String, facts: [FieldFact], actionsTitle: String, actions: [FieldOpenAction], conflictsTitle: String, conflicts: [String], timelineTitle: String, timeline: [FieldTimelineRow], situations: [FieldChoice], needs: [FieldChoice], alerts: [FieldChoice], description: String, phone: String, consentRecord: Bool?, 
+        /**
+         * The organisation's own fields of persons.
+         */customTitle: String, custom: [FieldCustomControl], problem: String?, 
         /**
          * The "done" button of each open follow-up, and its comment's placeholder.
          */done: String, doneCommentHint: String, actionForm: FieldActionForm, referralForm: FieldReferralForm, referralsTitle: String, referrals: [FieldReferralRow], 
@@ -3879,6 +4368,8 @@ public struct FieldPersonView: Equatable, Hashable {
         self.description = description
         self.phone = phone
         self.consentRecord = consentRecord
+        self.customTitle = customTitle
+        self.custom = custom
         self.problem = problem
         self.done = done
         self.doneCommentHint = doneCommentHint
@@ -3929,6 +4420,8 @@ public struct FfiConverterTypeFieldPersonView: FfiConverterRustBuffer {
                 description: FfiConverterString.read(from: &buf), 
                 phone: FfiConverterString.read(from: &buf), 
                 consentRecord: FfiConverterOptionBool.read(from: &buf), 
+                customTitle: FfiConverterString.read(from: &buf), 
+                custom: FfiConverterSequenceTypeFieldCustomControl.read(from: &buf), 
                 problem: FfiConverterOptionString.read(from: &buf), 
                 done: FfiConverterString.read(from: &buf), 
                 doneCommentHint: FfiConverterString.read(from: &buf), 
@@ -3965,6 +4458,8 @@ public struct FfiConverterTypeFieldPersonView: FfiConverterRustBuffer {
         FfiConverterString.write(value.description, into: &buf)
         FfiConverterString.write(value.phone, into: &buf)
         FfiConverterOptionBool.write(value.consentRecord, into: &buf)
+        FfiConverterString.write(value.customTitle, into: &buf)
+        FfiConverterSequenceTypeFieldCustomControl.write(value.custom, into: &buf)
         FfiConverterOptionString.write(value.problem, into: &buf)
         FfiConverterString.write(value.done, into: &buf)
         FfiConverterString.write(value.doneCommentHint, into: &buf)
@@ -5550,13 +6045,20 @@ public struct NewEncounter: Equatable, Hashable {
     public var latitude: Double?
     public var longitude: Double?
     public var workers: [String]
+    /**
+     * The organisation's own fields of encounters, by name.
+     */
+    public var custom: [CustomField]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(persons: [String], anonymousCount: Int64, 
         /**
          * Milliseconds since the epoch; now when absent.
-         */occurredAtMs: Int64?, place: String?, team: String?, kind: String?, services: [String], notes: String?, followUp: Bool, territory: String? = nil, latitude: Double? = nil, longitude: Double? = nil, workers: [String] = []) {
+         */occurredAtMs: Int64?, place: String?, team: String?, kind: String?, services: [String], notes: String?, followUp: Bool, territory: String? = nil, latitude: Double? = nil, longitude: Double? = nil, workers: [String] = [], 
+        /**
+         * The organisation's own fields of encounters, by name.
+         */custom: [CustomField] = []) {
         self.persons = persons
         self.anonymousCount = anonymousCount
         self.occurredAtMs = occurredAtMs
@@ -5570,6 +6072,7 @@ public struct NewEncounter: Equatable, Hashable {
         self.latitude = latitude
         self.longitude = longitude
         self.workers = workers
+        self.custom = custom
     }
 
     
@@ -5600,7 +6103,8 @@ public struct FfiConverterTypeNewEncounter: FfiConverterRustBuffer {
                 territory: FfiConverterOptionString.read(from: &buf), 
                 latitude: FfiConverterOptionDouble.read(from: &buf), 
                 longitude: FfiConverterOptionDouble.read(from: &buf), 
-                workers: FfiConverterSequenceString.read(from: &buf)
+                workers: FfiConverterSequenceString.read(from: &buf), 
+                custom: FfiConverterSequenceTypeCustomField.read(from: &buf)
         )
     }
 
@@ -5618,6 +6122,7 @@ public struct FfiConverterTypeNewEncounter: FfiConverterRustBuffer {
         FfiConverterOptionDouble.write(value.latitude, into: &buf)
         FfiConverterOptionDouble.write(value.longitude, into: &buf)
         FfiConverterSequenceString.write(value.workers, into: &buf)
+        FfiConverterSequenceTypeCustomField.write(value.custom, into: &buf)
     }
 }
 
@@ -7193,6 +7698,12 @@ public enum FieldEvent: Equatable, Hashable {
     )
     case followUp(needed: Bool
     )
+    /**
+     * On the encounter form: one of the organisation's fields of encounters as typed or
+     * chosen (a code of a several-choices field added, or taken off when chosen).
+     */
+    case encounterCustom(name: String, value: String
+    )
     case save
     /**
      * The follow-up form: its title, its category (a code of the list), its due day
@@ -7327,49 +7838,52 @@ public struct FfiConverterTypeFieldEvent: FfiConverterRustBuffer {
         case 18: return .followUp(needed: try FfiConverterBool.read(from: &buf)
         )
         
-        case 19: return .save
-        
-        case 20: return .actionTitle(text: try FfiConverterString.read(from: &buf)
+        case 19: return .encounterCustom(name: try FfiConverterString.read(from: &buf), value: try FfiConverterString.read(from: &buf)
         )
         
-        case 21: return .actionCategory(code: try FfiConverterString.read(from: &buf)
+        case 20: return .save
+        
+        case 21: return .actionTitle(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 22: return .actionDue(text: try FfiConverterString.read(from: &buf)
+        case 22: return .actionCategory(code: try FfiConverterString.read(from: &buf)
         )
         
-        case 23: return .addAction
-        
-        case 24: return .clearAction
-        
-        case 25: return .referralTarget(code: try FfiConverterString.read(from: &buf)
+        case 23: return .actionDue(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 26: return .referralName(text: try FfiConverterString.read(from: &buf)
+        case 24: return .addAction
+        
+        case 25: return .clearAction
+        
+        case 26: return .referralTarget(code: try FfiConverterString.read(from: &buf)
         )
         
-        case 27: return .referralDate(text: try FfiConverterString.read(from: &buf)
+        case 27: return .referralName(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 28: return .addReferral
-        
-        case 29: return .clearReferral
-        
-        case 30: return .completeAction(id: try FfiConverterString.read(from: &buf), comment: try FfiConverterString.read(from: &buf)
+        case 28: return .referralDate(text: try FfiConverterString.read(from: &buf)
         )
         
-        case 31: return .showSync
+        case 29: return .addReferral
         
-        case 32: return .showJoin
+        case 30: return .clearReferral
         
-        case 33: return .joinCode(text: try FfiConverterString.read(from: &buf)
+        case 31: return .completeAction(id: try FfiConverterString.read(from: &buf), comment: try FfiConverterString.read(from: &buf)
         )
         
-        case 34: return .joinLater
+        case 32: return .showSync
         
-        case 35: return .showWorkers
+        case 33: return .showJoin
         
-        case 36: return .chooseWorker(name: try FfiConverterString.read(from: &buf)
+        case 34: return .joinCode(text: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 35: return .joinLater
+        
+        case 36: return .showWorkers
+        
+        case 37: return .chooseWorker(name: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -7468,85 +7982,91 @@ public struct FfiConverterTypeFieldEvent: FfiConverterRustBuffer {
             FfiConverterBool.write(needed, into: &buf)
             
         
-        case .save:
+        case let .encounterCustom(name,value):
             writeInt(&buf, Int32(19))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+            
+        
+        case .save:
+            writeInt(&buf, Int32(20))
         
         
         case let .actionTitle(text):
-            writeInt(&buf, Int32(20))
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(text, into: &buf)
             
         
         case let .actionCategory(code):
-            writeInt(&buf, Int32(21))
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(code, into: &buf)
             
         
         case let .actionDue(text):
-            writeInt(&buf, Int32(22))
+            writeInt(&buf, Int32(23))
             FfiConverterString.write(text, into: &buf)
             
         
         case .addAction:
-            writeInt(&buf, Int32(23))
-        
-        
-        case .clearAction:
             writeInt(&buf, Int32(24))
         
         
-        case let .referralTarget(code):
+        case .clearAction:
             writeInt(&buf, Int32(25))
+        
+        
+        case let .referralTarget(code):
+            writeInt(&buf, Int32(26))
             FfiConverterString.write(code, into: &buf)
             
         
         case let .referralName(text):
-            writeInt(&buf, Int32(26))
-            FfiConverterString.write(text, into: &buf)
-            
-        
-        case let .referralDate(text):
             writeInt(&buf, Int32(27))
             FfiConverterString.write(text, into: &buf)
             
         
-        case .addReferral:
+        case let .referralDate(text):
             writeInt(&buf, Int32(28))
+            FfiConverterString.write(text, into: &buf)
+            
         
-        
-        case .clearReferral:
+        case .addReferral:
             writeInt(&buf, Int32(29))
         
         
-        case let .completeAction(id,comment):
+        case .clearReferral:
             writeInt(&buf, Int32(30))
+        
+        
+        case let .completeAction(id,comment):
+            writeInt(&buf, Int32(31))
             FfiConverterString.write(id, into: &buf)
             FfiConverterString.write(comment, into: &buf)
             
         
         case .showSync:
-            writeInt(&buf, Int32(31))
-        
-        
-        case .showJoin:
             writeInt(&buf, Int32(32))
         
         
-        case let .joinCode(text):
+        case .showJoin:
             writeInt(&buf, Int32(33))
+        
+        
+        case let .joinCode(text):
+            writeInt(&buf, Int32(34))
             FfiConverterString.write(text, into: &buf)
             
         
         case .joinLater:
-            writeInt(&buf, Int32(34))
-        
-        
-        case .showWorkers:
             writeInt(&buf, Int32(35))
         
         
-        case let .chooseWorker(name):
+        case .showWorkers:
             writeInt(&buf, Int32(36))
+        
+        
+        case let .chooseWorker(name):
+            writeInt(&buf, Int32(37))
             FfiConverterString.write(name, into: &buf)
             
         }
@@ -7594,6 +8114,12 @@ public enum FieldStreetEdit: Equatable, Hashable {
     )
     case consentRecord(given: Bool
     )
+    /**
+     * One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+     * `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+     */
+    case custom(name: String, value: String
+    )
 
 
 
@@ -7633,6 +8159,9 @@ public struct FfiConverterTypeFieldStreetEdit: FfiConverterRustBuffer {
         case 6: return .consentRecord(given: try FfiConverterBool.read(from: &buf)
         )
         
+        case 7: return .custom(name: try FfiConverterString.read(from: &buf), value: try FfiConverterString.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -7669,6 +8198,12 @@ public struct FfiConverterTypeFieldStreetEdit: FfiConverterRustBuffer {
         case let .consentRecord(given):
             writeInt(&buf, Int32(6))
             FfiConverterBool.write(given, into: &buf)
+            
+        
+        case let .custom(name,value):
+            writeInt(&buf, Int32(7))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterString.write(value, into: &buf)
             
         }
     }
@@ -7990,6 +8525,18 @@ public enum TimelineKind: Equatable, Hashable {
      * The person joined a household (the relation in `title`, the days in `notes`).
      */
     case household
+    /**
+     * A home (the landlord in `title`, the address and days in `notes`).
+     */
+    case home
+    /**
+     * A risk to the home (its kind in `title`, the day and status in `notes`).
+     */
+    case risk
+    /**
+     * A housing offer proposed (the outcome in `title`, the day in `notes`).
+     */
+    case proposal
     case change
 
 
@@ -8028,7 +8575,13 @@ public struct FfiConverterTypeTimelineKind: FfiConverterRustBuffer {
         
         case 8: return .household
         
-        case 9: return .change
+        case 9: return .home
+        
+        case 10: return .risk
+        
+        case 11: return .proposal
+        
+        case 12: return .change
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -8070,8 +8623,20 @@ public struct FfiConverterTypeTimelineKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(8))
         
         
-        case .change:
+        case .home:
             writeInt(&buf, Int32(9))
+        
+        
+        case .risk:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .proposal:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .change:
+            writeInt(&buf, Int32(12))
         
         }
     }
@@ -8437,6 +9002,31 @@ fileprivate struct FfiConverterSequenceTypeCount: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeCustomChoice: FfiConverterRustBuffer {
+    typealias SwiftType = [CustomChoice]
+
+    public static func write(_ value: [CustomChoice], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomChoice.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CustomChoice] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CustomChoice]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomChoice.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer {
     typealias SwiftType = [CustomField]
 
@@ -8454,6 +9044,56 @@ fileprivate struct FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeCustomField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCustomFieldDefinition: FfiConverterRustBuffer {
+    typealias SwiftType = [CustomFieldDefinition]
+
+    public static func write(_ value: [CustomFieldDefinition], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomFieldDefinition.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CustomFieldDefinition] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CustomFieldDefinition]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomFieldDefinition.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCustomFieldValue: FfiConverterRustBuffer {
+    typealias SwiftType = [CustomFieldValue]
+
+    public static func write(_ value: [CustomFieldValue], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCustomFieldValue.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CustomFieldValue] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CustomFieldValue]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCustomFieldValue.read(from: &buf))
         }
         return seq
     }
@@ -8504,6 +9144,31 @@ fileprivate struct FfiConverterSequenceTypeFieldChoice: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFieldChoice.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFieldCustomControl: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldCustomControl]
+
+    public static func write(_ value: [FieldCustomControl], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldCustomControl.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldCustomControl] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldCustomControl]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldCustomControl.read(from: &buf))
         }
         return seq
     }
@@ -9098,6 +9763,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allervers_ffi_checksum_method_store_current_consents() != 6555) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allervers_ffi_checksum_method_store_custom_fields() != 19182) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_custom_values() != 15399) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_define_custom_field() != 15727) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allervers_ffi_checksum_method_store_due_actions() != 6565) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9210,6 +9884,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allervers_ffi_checksum_method_store_set_aside() != 31256) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_set_custom_value() != 31525) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allervers_ffi_checksum_method_store_set_field() != 25122) {

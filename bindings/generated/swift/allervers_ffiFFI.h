@@ -398,6 +398,21 @@ RustBuffer uniffi_allervers_ffi_fn_method_store_create_space(uint64_t ptr, RustB
 RustBuffer uniffi_allervers_ffi_fn_method_store_current_consents(uint64_t ptr, RustBuffer person, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_CUSTOM_FIELDS
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_CUSTOM_FIELDS
+RustBuffer uniffi_allervers_ffi_fn_method_store_custom_fields(uint64_t ptr, RustBuffer kind, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_CUSTOM_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_CUSTOM_VALUES
+RustBuffer uniffi_allervers_ffi_fn_method_store_custom_values(uint64_t ptr, RustBuffer record, RustBuffer lang_code, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_DEFINE_CUSTOM_FIELD
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_DEFINE_CUSTOM_FIELD
+void uniffi_allervers_ffi_fn_method_store_define_custom_field(uint64_t ptr, RustBuffer definition, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_DUE_ACTIONS
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_DUE_ACTIONS
 RustBuffer uniffi_allervers_ffi_fn_method_store_due_actions(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -586,6 +601,11 @@ uint32_t uniffi_allervers_ffi_fn_method_store_revoke(uint64_t ptr, RustBuffer de
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_SET_ASIDE
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_SET_ASIDE
 RustBuffer uniffi_allervers_ffi_fn_method_store_set_aside(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_SET_CUSTOM_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_SET_CUSTOM_VALUE
+void uniffi_allervers_ffi_fn_method_store_set_custom_value(uint64_t ptr, RustBuffer record, RustBuffer name, RustBuffer value, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_SET_FIELD
@@ -1037,6 +1057,24 @@ uint16_t uniffi_allervers_ffi_checksum_method_store_current_consents(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_CUSTOM_FIELDS
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_CUSTOM_FIELDS
+uint16_t uniffi_allervers_ffi_checksum_method_store_custom_fields(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_CUSTOM_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_CUSTOM_VALUES
+uint16_t uniffi_allervers_ffi_checksum_method_store_custom_values(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_DEFINE_CUSTOM_FIELD
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_DEFINE_CUSTOM_FIELD
+uint16_t uniffi_allervers_ffi_checksum_method_store_define_custom_field(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_DUE_ACTIONS
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_DUE_ACTIONS
 uint16_t uniffi_allervers_ffi_checksum_method_store_due_actions(void
@@ -1262,6 +1300,12 @@ uint16_t uniffi_allervers_ffi_checksum_method_store_revoke(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_SET_ASIDE
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_SET_ASIDE
 uint16_t uniffi_allervers_ffi_checksum_method_store_set_aside(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_SET_CUSTOM_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_SET_CUSTOM_VALUE
+uint16_t uniffi_allervers_ffi_checksum_method_store_set_custom_value(void
     
 );
 #endif

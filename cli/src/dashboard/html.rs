@@ -299,6 +299,16 @@ pub fn person(
                 r#"<span class="chip">{}</span>"#,
                 esc(&l(Vocab::Need, n, lang))
             ))
+            // The organisation's own fields, labelled, flagged when a value does not fit.
+            .chain(
+                crate::render::custom_lines(allervers_core::Kind::Person, &p.custom, lang)
+                    .into_iter()
+                    .map(|(label, _, value)| format!(
+                        r#"<span class="chip custom">{} : {}</span>"#,
+                        esc(&label),
+                        esc(&value)
+                    ))
+            )
             .collect::<String>(),
         journey(housing.0, lang),
         if housing.1.is_empty() {
@@ -588,7 +598,11 @@ pub fn report_figures(r: &Report, lang: Lang) -> String {
         r.previous_from,
         r.previous_to,
     );
-    let sections = r.sections(lang, crate::render::extra_terms());
+    let sections = r.sections_with_fields(
+        lang,
+        crate::render::extra_terms(),
+        crate::render::custom_fields(),
+    );
     for section in sections.iter().filter(|s| !s.breakdown) {
         for line in &section.lines {
             let _ = write!(

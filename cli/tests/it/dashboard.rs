@@ -20,7 +20,7 @@ pub(crate) struct Dashboard {
 }
 
 impl Dashboard {
-    fn start(dir: &Path) -> Dashboard {
+    pub(crate) fn start(dir: &Path) -> Dashboard {
         Dashboard::start_with(&cli(dir), &["dashboard"])
     }
 

@@ -6,6 +6,7 @@ mod consent;
 mod dashboard;
 mod dashboard_roles;
 mod dossier;
+mod fields;
 mod health;
 mod health_attacks;
 mod housing;

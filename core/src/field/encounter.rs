@@ -32,6 +32,10 @@ pub(super) struct Draft {
     pub follow_up: bool,
     /// What the form's person search holds.
     pub search: String,
+    /// The organisation's fields of encounters chosen or typed so far, each in the form its
+    /// definition writes (a draft of an earlier build has none).
+    #[serde(default)]
+    pub custom: BTreeMap<String, String>,
 }
 
 impl Draft {
@@ -64,9 +68,51 @@ impl Draft {
                 kind: text(&self.kind),
                 notes: text(&self.notes),
                 follow_up: self.follow_up,
+                custom: self.custom.clone(),
                 ..Default::default()
             })
             .map(Some)
+    }
+
+    /// One of the organisation's fields of encounters, as typed or chosen on the form: checked
+    /// against its definition (a code of a `choices` field added, or taken off when chosen);
+    /// refused, with the draft unchanged, when the definition does not take it.
+    pub(super) fn set_custom(&mut self, store: &Store, name: &str, value: &str) -> Result<()> {
+        use crate::model::custom::CustomType;
+        let def = store
+            .custom_fields(Some(crate::Kind::Encounter))?
+            .into_iter()
+            .find(|f| f.name == name && !f.retired)
+            .ok_or_else(|| crate::CoreError::InvalidInput {
+                field: format!("custom.{name}"),
+                reason: "is not one of the organisation's fields of encounters".into(),
+            })?;
+        let value = if def.ty == CustomType::Choices {
+            let mut codes: Vec<&str> = self
+                .custom
+                .get(name)
+                .map(String::as_str)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .collect();
+            match codes.iter().position(|c| *c == value.trim()) {
+                Some(i) => {
+                    codes.remove(i);
+                }
+                None => codes.push(value.trim()),
+            }
+            codes.join(",")
+        } else {
+            value.to_string()
+        };
+        let value = def.encode(&value)?;
+        if value.is_empty() {
+            self.custom.remove(name);
+        } else {
+            self.custom.insert(name.to_string(), value);
+        }
+        Ok(())
     }
 }
 
@@ -108,6 +154,9 @@ pub struct EncounterView {
     pub kinds: Vec<Choice>,
     pub notes: String,
     pub follow_up: bool,
+    /// The organisation's own fields of encounters (`Event::EncounterCustom` sets one).
+    pub custom_title: String,
+    pub custom: Vec<super::person::CustomControl>,
     pub can_save: bool,
     pub problem: Option<String>,
     // The controls' labels, shown or read aloud.
@@ -227,6 +276,8 @@ pub(super) fn view(store: &Store, draft: &Draft, lang: Lang) -> Result<Encounter
             })
             .collect(),
         notes: draft.notes.clone(),
+        custom_title: t(lang, "custom_fields").into(),
+        custom: super::person::custom_controls(store, crate::Kind::Encounter, &draft.custom, lang)?,
         follow_up: draft.follow_up,
         can_save: draft.can_save(),
         problem: None,

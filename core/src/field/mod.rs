@@ -40,7 +40,7 @@ use crate::vocab::Lang;
 use crate::{ApiError, RecordId, Result, Store, SyncOutcome};
 
 pub use encounter::{Choice, EncounterView, Named};
-pub use person::{Fact, OpenAction, PersonView, StreetEdit, TimelineRow};
+pub use person::{CustomControl, Fact, OpenAction, PersonView, StreetEdit, TimelineRow};
 pub use person_forms::{ActionForm, ReferralForm, ReferralRow};
 pub use search::{CreateOffer, PersonRow, SearchView};
 pub use see_again::{SeeAgainSection, SeeAgainView};
@@ -120,6 +120,13 @@ pub enum Event {
     },
     FollowUp {
         needed: bool,
+    },
+    /// On the encounter form: one of the organisation's fields of encounters (its name) as
+    /// typed or chosen (a text box's text, empty clears it; a choice's code; `yes` or `no`; a
+    /// code of a several-choices field added, or taken off when chosen).
+    EncounterCustom {
+        name: String,
+        value: String,
     },
     /// Save the encounter form; back to finding a person once saved.
     Save,
@@ -315,6 +322,13 @@ impl FieldApp {
             }
             Event::NewEncounter { person } => {
                 self.screen = Screen::Encounter(encounter::Draft::new(person))
+            }
+            Event::EncounterCustom { name, value } => {
+                if let Screen::Encounter(draft) = &mut self.screen {
+                    if let Err(e) = draft.set_custom(store, &name, &value) {
+                        self.problem = Some(words::problem(e, self.lang));
+                    }
+                }
             }
             Event::Save => {
                 if let Screen::Encounter(draft) = &self.screen {

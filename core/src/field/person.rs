@@ -4,7 +4,8 @@
 //! each entry said in words; and what changes in the street, edited in place (situation, needs,
 //! alert level, description, phone, consent to be recorded), each choice a change of its own;
 //! their referrals, and the forms that add a follow-up or a referral and mark one done
-//! (`person_forms.rs`). Opening it is logged in the access log, as every read of a file.
+//! (`person_forms.rs`); the organisation's own fields of persons (`CustomControl`), each
+//! value checked against its definition when it is written. Opening it is logged in the access log, as every read of a file.
 
 use serde::Serialize;
 
@@ -52,6 +53,28 @@ pub struct TimelineRow {
     pub clock_off: bool,
 }
 
+/// One of the organisation's own fields of persons on the person's screen: a text box for
+/// `text`, `number` and `date` fields (`value` as it stands), labelled choices for `yes_no`,
+/// `choice` and `choices` fields (the current ones selected; `StreetEdit::Custom` with a code
+/// chooses it, and for `choices` adds it or takes it off).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CustomControl {
+    pub name: String,
+    pub label: String,
+    /// `text`, `number`, `date`, `yes_no`, `choice` or `choices`; empty for a value whose field
+    /// this phone holds no definition of (shown, not edited).
+    pub field_type: String,
+    /// The value as the record keeps it (what a text box shows).
+    pub value: String,
+    /// The value as a person reads it (choices by their labels).
+    pub shown: String,
+    pub choices: Vec<Choice>,
+    /// Whether the worker may change it here: a field in force.
+    pub editable: bool,
+    /// What is wrong with the value held, in one sentence (kept, not dropped).
+    pub problem: Option<String>,
+}
+
 /// A person's screen.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PersonView {
@@ -76,6 +99,9 @@ pub struct PersonView {
     pub description: String,
     pub phone: String,
     pub consent_record: Option<bool>,
+    /// The organisation's own fields of persons, in the order of their names.
+    pub custom_title: String,
+    pub custom: Vec<CustomControl>,
     pub problem: Option<String>,
     /// Each open follow-up is offered a "done" button, with a comment: their words.
     pub done: String,
@@ -127,6 +153,10 @@ pub enum StreetEdit {
     Description(String),
     Phone(String),
     ConsentRecord(bool),
+    /// One of the organisation's fields (its name) as typed or chosen: a text box's text
+    /// (empty clears it), a choice's code, a `yes_no` field's `yes` or `no`; a code of a
+    /// `choices` field is added, or taken off when the person has it.
+    Custom(String, String),
 }
 
 /// Writes an edit of the person's file: one change, the worker using the phone its author.
@@ -152,6 +182,32 @@ pub(super) fn apply(store: &Store, id: RecordId, edit: StreetEdit) -> Result<()>
         StreetEdit::Description(t) => text("description", t),
         StreetEdit::Phone(t) => text("phone", t),
         StreetEdit::ConsentRecord(given) => Edit::Set("consent_record".into(), Value::Bool(given)),
+        StreetEdit::Custom(name, value) => {
+            let def = store
+                .custom_fields(Some(Kind::Person))?
+                .into_iter()
+                .find(|f| f.name == name);
+            let value = match def {
+                Some(def) if def.ty == crate::CustomType::Choices => {
+                    let held = store.person(id)?.custom.get(&name).cloned();
+                    let mut codes: Vec<String> = held
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    let code = value.trim().to_string();
+                    if let Some(i) = codes.iter().position(|c| *c == code) {
+                        codes.remove(i);
+                    } else {
+                        codes.push(code);
+                    }
+                    codes.join(",")
+                }
+                _ => value,
+            };
+            Edit::Put(crate::model::custom::CUSTOM.into(), name, value)
+        }
     };
     store.edit(id, &[edit])
 }
@@ -514,6 +570,7 @@ pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Re
         .map(|e| row(e, &extra, lang))
         .collect();
     rows.retain(|r| !(r.what.is_empty() && r.detail.is_empty()));
+    let custom = custom_controls(store, Kind::Person, &p.custom, lang)?;
     Ok(PersonView {
         id,
         title: p
@@ -556,6 +613,8 @@ pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Re
         description: p.description.clone().unwrap_or_default(),
         phone: p.phone.clone().unwrap_or_default(),
         consent_record: p.consent_record,
+        custom_title: t(lang, "custom_fields").into(),
+        custom,
         problem: None,
         done: t(lang, "done").into(),
         done_comment_hint: t(lang, "done_comment_hint").into(),
@@ -573,4 +632,53 @@ pub(super) fn view(store: &Store, forms: &Forms, opened: bool, lang: Lang) -> Re
         overdue_label: t(lang, "overdue").into(),
         clock_off_label: t(lang, "clock_off").into(),
     })
+}
+
+/// The organisation's fields of `kind` as a screen's controls: every field in force, then the
+/// values of retired fields and of fields this phone holds no definition of (shown only).
+pub(super) fn custom_controls(
+    store: &Store,
+    kind: Kind,
+    values: &std::collections::BTreeMap<String, String>,
+    lang: Lang,
+) -> Result<Vec<CustomControl>> {
+    use crate::model::custom::CustomType;
+    let defs = store.custom_fields(Some(kind))?;
+    Ok(store
+        .custom_values(kind, values, lang)?
+        .into_iter()
+        .map(|v| {
+            let def = defs.iter().find(|d| d.name == v.name);
+            let choices = match def {
+                Some(def) if def.ty == CustomType::YesNo => ["yes", "no"]
+                    .iter()
+                    .map(|code| Choice {
+                        code: code.to_string(),
+                        label: t(lang, code).to_string(),
+                        selected: v.raw == *code,
+                    })
+                    .collect(),
+                Some(def) if matches!(def.ty, CustomType::Choice | CustomType::Choices) => def
+                    .choices
+                    .iter()
+                    .map(|c| Choice {
+                        code: c.code.clone(),
+                        label: def.choice_label(&c.code, lang),
+                        selected: v.raw.split(',').any(|held| held == c.code),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            CustomControl {
+                field_type: v.ty.map(|t| t.name().to_string()).unwrap_or_default(),
+                editable: def.is_some_and(|d| !d.retired),
+                name: v.name,
+                label: v.label,
+                value: v.raw,
+                shown: v.value,
+                choices,
+                problem: v.problem,
+            }
+        })
+        .collect())
 }

@@ -40,6 +40,7 @@ pub(super) fn t(lang: Lang, key: &str) -> &'static str {
         "alert" => ("Alerte", "Alert"),
         "description" => ("Signalement", "Description"),
         "phone" => ("Téléphone", "Phone"),
+        "custom_fields" => ("Champs de l'organisation", "The organisation's own fields"),
         "to_settle" => ("À régler au bureau", "To settle at the office"),
         "timeline" => ("Historique des passages", "Visit history"),
         "saved" => ("Rencontre enregistrée.", "Encounter saved."),

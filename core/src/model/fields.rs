@@ -364,6 +364,9 @@ const ENCOUNTER: &[FieldSpec] = &[
     f("services", T::CodeList(Vocab::Service), "prestations"),
     f("notes", T::Text, "notes"),
     f("follow_up", T::Bool, "suite à donner"),
+    // The organisation's own fields (`model/custom.rs`); an encounter made by an earlier build
+    // has no such map, and takes no value of them.
+    f("custom", T::TextMap, "champs de l'organisation"),
 ];
 
 const ACTION: &[FieldSpec] = &[

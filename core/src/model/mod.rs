@@ -2,6 +2,7 @@
 //! store returns (`Person`, `Encounter`...). Inputs become field edits, checked against
 //! [`schema`]; views are read back from the record documents.
 
+pub mod custom;
 pub mod fields;
 pub mod housing;
 pub(crate) mod rules;
@@ -142,6 +143,9 @@ pub struct NewEncounter {
     pub services: Vec<String>,
     pub notes: Option<String>,
     pub follow_up: bool,
+    /// Values of the organisation's fields of encounters (`custom.NAME`), checked against
+    /// their definitions when the encounter is written.
+    pub custom: BTreeMap<String, String>,
 }
 
 impl NewEncounter {
@@ -181,6 +185,9 @@ impl NewEncounter {
         );
         set(&mut e, "notes", text(&self.notes));
         set(&mut e, "follow_up", Some(Value::Bool(self.follow_up)));
+        for (k, v) in &self.custom {
+            e.push(Edit::Put("custom".into(), k.clone(), v.clone()));
+        }
         e
     }
 }
@@ -524,6 +531,9 @@ pub struct Encounter {
     pub services: Vec<String>,
     pub notes: Option<String>,
     pub follow_up: bool,
+    /// Values of the organisation's fields (empty for an encounter made by a build that kept
+    /// none).
+    pub custom: BTreeMap<String, String>,
     pub conflicts: Vec<String>,
 }
 
@@ -557,6 +567,7 @@ impl Encounter {
             services: get_list(r, k, "services"),
             notes: get_text(r, k, "notes"),
             follow_up: get_bool(r, k, "follow_up").unwrap_or(false),
+            custom: k.field("custom").map(|s| r.text_map(s)).unwrap_or_default(),
             conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
         }
     }

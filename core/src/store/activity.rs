@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, NaiveDate};
 use rusqlite::{params, Connection};
 
+use crate::model::custom::{CustomField, CustomType};
+use crate::model::fields::Kind;
 use crate::{RecordId, Result};
 
 /// What a team did over one period, counted from the index tables.
@@ -28,6 +30,44 @@ pub(crate) struct Period {
     pub(crate) health_persons: i64,
     /// Households, journeys and housing applications (`housing.rs`).
     pub(crate) housing: super::housing_report::HousingFigures,
+    /// The organisation's fields (`custom_fields.rs`), by `KIND.NAME.CHOICE` (choices),
+    /// `KIND.NAME.yes` (yes/no) and `KIND.NAME.sum` (numbers, rounded): persons met and
+    /// encounters in the period.
+    pub(crate) custom: BTreeMap<String, i64>,
+}
+
+/// Adds one record's values of the organisation's fields of `kind` to `sums`: the choices
+/// made, the yeses, the numbers. A value that does not fit the definition held here, and text
+/// and dates, are not counted.
+fn count_custom(
+    sums: &mut BTreeMap<String, f64>,
+    defs: &[CustomField],
+    kind: Kind,
+    values: &BTreeMap<String, String>,
+) {
+    for def in defs.iter().filter(|d| d.kind == kind) {
+        let Some(raw) = values.get(&def.name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if def.problem(raw).is_some() {
+            continue;
+        }
+        let key = |item: &str| format!("{}.{}.{item}", kind.name(), def.name);
+        match def.ty {
+            CustomType::Choice | CustomType::Choices => {
+                for code in raw.split(',') {
+                    *sums.entry(key(code)).or_default() += 1.0;
+                }
+            }
+            CustomType::YesNo if raw == "yes" => *sums.entry(key("yes")).or_default() += 1.0,
+            CustomType::Number => {
+                if let Ok(x) = raw.parse::<f64>() {
+                    *sums.entry(key("sum")).or_default() += x;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn day_ms(d: NaiveDate) -> i64 {
@@ -52,10 +92,16 @@ pub(crate) fn period(
     let mut p = Period::default();
     // Records merged into another person count as that person (`merge.rs`).
     let groups = super::merge::Groups::load(conn)?;
+    // The fields in force are counted; a retired field is no longer reported.
+    let defs: Vec<CustomField> = super::custom_fields::definitions(conn, None)?
+        .into_iter()
+        .filter(|d| !d.retired)
+        .collect();
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
     // Each person met, with the day they were first met in the period.
     let mut met: BTreeMap<RecordId, NaiveDate> = BTreeMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT persons, anonymous_count, services, occurred_at FROM encounters
+        "SELECT persons, anonymous_count, services, custom, occurred_at FROM encounters
          WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)
          ORDER BY occurred_at",
     )?;
@@ -76,28 +122,42 @@ pub(crate) fn period(
             .filter(|s| !s.is_empty())
         {
             if let Ok(id) = id.parse::<RecordId>() {
-                let day = chrono::DateTime::from_timestamp_millis(row.get::<_, i64>(3)?)
+                let day = chrono::DateTime::from_timestamp_millis(row.get::<_, i64>(4)?)
                     .map_or(from, |t| t.date_naive());
                 met.entry(groups.root(id)).or_insert(day);
             }
         }
+        if let Some(custom) = row.get::<_, Option<String>>(3)? {
+            let values = super::custom_fields::parse_values(Some(&custom));
+            count_custom(&mut sums, &defs, Kind::Encounter, &values);
+        }
     }
     p.persons_met = met.len() as i64;
-    let mut needs = conn.prepare_cached("SELECT needs FROM persons WHERE record_id = ?1")?;
+    let mut needs =
+        conn.prepare_cached("SELECT needs, custom FROM persons WHERE record_id = ?1")?;
     for id in met.keys() {
-        // A merged person's needs are those of every record merged in, each counted once.
+        // A merged person's needs are those of every record merged in, each counted once; the
+        // organisation's fields, each name's first value in the group (the person's own first).
         let mut theirs = BTreeSet::new();
+        let mut custom: BTreeMap<String, String> = BTreeMap::new();
         for record in groups.group(*id) {
-            let row: Option<String> = rusqlite::OptionalExtension::optional(
-                needs.query_row([record.as_bytes()], |r| r.get(0)),
+            let row: Option<(String, Option<String>)> = rusqlite::OptionalExtension::optional(
+                needs.query_row([record.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?))),
             )?;
-            for n in row.unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+            let (row, values) = row.unwrap_or_default();
+            for n in row.split(',').filter(|s| !s.is_empty()) {
                 theirs.insert(n.to_string());
+            }
+            if values.is_some() && !defs.is_empty() {
+                for (k, v) in super::custom_fields::parse_values(values.as_deref()) {
+                    custom.entry(k).or_insert(v);
+                }
             }
         }
         for n in theirs {
             *p.needs.entry(n).or_default() += 1;
         }
+        count_custom(&mut sums, &defs, Kind::Person, &custom);
     }
     // A merged person is new when their first record was made: the persons standing for
     // themselves recorded in the period before any record merged into them, and those a record
@@ -183,5 +243,16 @@ pub(crate) fn period(
     p.health_contacts = contacts;
     p.health_persons = persons;
     p.housing = super::housing_report::housing_figures(conn, &groups, from, to, team, &met)?;
+    // The households met count by their own fields too.
+    if !defs.is_empty() {
+        for values in &p.housing.household_custom {
+            let values = super::custom_fields::parse_values(values.as_deref());
+            count_custom(&mut sums, &defs, Kind::Household, &values);
+        }
+    }
+    p.custom = sums
+        .into_iter()
+        .map(|(k, v)| (k, v.round() as i64))
+        .collect();
     Ok(p)
 }

@@ -17,8 +17,11 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::model::custom::CustomField;
 use crate::model::fields::Kind;
-use crate::sensitive::{is_sensitive_code, is_sensitive_field};
+use crate::sensitive::{
+    custom_field_is_free_text, is_sensitive_code, is_sensitive_custom_field, is_sensitive_field,
+};
 use crate::vocab::Vocab;
 use crate::{CoreError, RecordId, Result, Store};
 
@@ -239,6 +242,31 @@ impl Pseudonyms {
     fn hides_field(&self, kind: Kind, field: &str) -> bool {
         self.hide_sensitive && is_sensitive_field(kind, field)
     }
+
+    /// The organisation's fields of `kind` that have a column: those in force, less, in a
+    /// pseudonymised export, text fields and (unless asked) sensitive ones.
+    fn custom_columns(&self, defs: &[CustomField], kind: Kind) -> Vec<CustomField> {
+        defs.iter()
+            .filter(|d| d.kind == kind && !d.retired)
+            .filter(|d| self.key.is_none() || !custom_field_is_free_text(d))
+            .filter(|d| !(self.hide_sensitive && is_sensitive_custom_field(d)))
+            .cloned()
+            .collect()
+    }
+
+    /// The cells of the organisation's fields `columns` from a record's values (its index row's
+    /// JSON): the value as the record keeps it; in a pseudonymised export, a value that does not
+    /// fit its definition here (another device's text, perhaps) is left out.
+    fn custom_cells(&self, columns: &[CustomField], json: Option<String>) -> Vec<String> {
+        let values = super::custom_fields::parse_values(json.as_deref());
+        columns
+            .iter()
+            .map(|d| match values.get(&d.name) {
+                Some(v) if self.key.is_none() || d.problem(v).is_none() => v.clone(),
+                _ => String::new(),
+            })
+            .collect()
+    }
 }
 
 impl Store {
@@ -351,6 +379,9 @@ impl Store {
         let conn = self.lock();
         ps.merged = super::merge::Groups::load(&conn)?;
         let ps = ps;
+        let defs = super::custom_fields::definitions(&conn, None)?;
+        let custom_header =
+            |columns: &[CustomField]| columns.iter().map(|d| d.path()).collect::<Vec<String>>();
         let header = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         let mut table = Table::default();
         match kind {
@@ -372,8 +403,11 @@ impl Store {
                 if !alert {
                     table.header.retain(|c| c != "alert_level");
                 }
+                let custom = ps.custom_columns(&defs, Kind::Person);
+                table.header.extend(custom_header(&custom));
                 let mut stmt = conn.prepare_cached(
                     "SELECT p.record_id, p.name, p.nickname, p.birth_year, p.situation, p.alert_level, p.status, p.needs, p.teams, p.created_at,
+                            p.custom,
                             (SELECT max(t) FROM (
                                 SELECT max(occurred_at) AS t FROM encounter_persons e WHERE e.person_id = p.record_id AND e.occurred_at < ?2
                                 UNION ALL
@@ -404,8 +438,9 @@ impl Store {
                         ps.codes(Vocab::Need, &r.get::<_, String>(7)?),
                         r.get::<_, String>(8)?.replace(',', " "),
                         ps.time(r.get(9)?),
-                        ps.time(r.get(10)?),
+                        ps.time(r.get(11)?),
                     ]);
+                    row.extend(ps.custom_cells(&custom, r.get(10)?));
                     table.rows.push(row);
                 }
             }
@@ -424,14 +459,16 @@ impl Store {
                     "notes",
                     "follow_up",
                 ]);
+                let custom = ps.custom_columns(&defs, Kind::Encounter);
+                table.header.extend(custom_header(&custom));
                 let mut stmt = conn.prepare_cached(
-                    "SELECT record_id, occurred_at, team, place, territory, encounter_kind, persons, anonymous_count, services, workers, notes, follow_up
+                    "SELECT record_id, occurred_at, team, place, territory, encounter_kind, persons, anonymous_count, services, workers, notes, follow_up, custom
                      FROM encounters WHERE occurred_at >= ?1 AND occurred_at < ?2 ORDER BY occurred_at",
                 )?;
                 let mut rows = stmt.query(params![start, end])?;
                 while let Some(r) = rows.next()? {
                     let workers: String = r.get(9)?;
-                    table.rows.push(vec![
+                    let mut row = vec![
                         ps.id("E", &r.get::<_, Vec<u8>>(0)?),
                         ps.time(r.get(1)?),
                         r.get::<_, Option<String>>(2)?.unwrap_or_default(),
@@ -449,7 +486,9 @@ impl Store {
                             .join(" "),
                         ps.text(r.get(10)?),
                         if r.get::<_, bool>(11)? { "yes" } else { "no" }.to_string(),
-                    ]);
+                    ];
+                    row.extend(ps.custom_cells(&custom, r.get(12)?));
+                    table.rows.push(row);
                 }
             }
             ExportKind::Actions => {

@@ -40,6 +40,9 @@ pub(crate) struct HousingFigures {
     pub home_visits: i64,
     pub risks: BTreeMap<String, i64>,
     pub proposals: BTreeMap<String, i64>,
+    /// The organisation's fields of each household met, as indexed (JSON), for the report to
+    /// count.
+    pub household_custom: Vec<Option<String>>,
 }
 
 fn team_matches(teams: Option<&str>, team: Option<&str>) -> bool {
@@ -84,14 +87,17 @@ pub(crate) fn housing_figures(
         }
     }
     for (household, day) in &households {
-        let (unrecorded, unrecorded_children): (Option<i64>, Option<i64>) = conn
-            .prepare_cached(
-                "SELECT unrecorded_members, unrecorded_children FROM households
+        let (unrecorded, unrecorded_children, custom): (Option<i64>, Option<i64>, Option<String>) =
+            conn.prepare_cached(
+                "SELECT unrecorded_members, unrecorded_children, custom FROM households
                   WHERE record_id = ?1",
             )?
-            .query_row([household.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([household.as_bytes()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?
-            .unwrap_or((None, None));
+            .unwrap_or((None, None, None));
+        f.household_custom.push(custom);
         let members: Vec<MemberRow> = index
             .members("household_id", *household)?
             .into_iter()

@@ -101,6 +101,27 @@ impl Fields {
         }
     }
 
+    /// The record's `custom` map as JSON text (names to values), `None` when it holds no value:
+    /// the report and exports read the organisation's fields from here.
+    fn custom(&self) -> Option<String> {
+        let Some(hydrate::Value::Map(map)) = self.root.get(crate::model::custom::CUSTOM) else {
+            return None;
+        };
+        let values: std::collections::BTreeMap<&str, &str> = map
+            .iter()
+            .filter_map(|(k, v)| match &v.value {
+                hydrate::Value::Scalar(automerge::ScalarValue::Str(s)) if !s.is_empty() => {
+                    Some((k.as_str(), s.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        if values.is_empty() {
+            return None;
+        }
+        serde_json::to_string(&values).ok()
+    }
+
     fn created_at(&self, now_ms: i64) -> i64 {
         match self.root.get(CREATED_AT) {
             Some(hydrate::Value::Scalar(automerge::ScalarValue::Timestamp(ms))) => *ms,
@@ -329,8 +350,8 @@ fn write(
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO persons (record_id, name, nickname, other_names, search, situation,
                     alert_level, status, birth_year, created_at, updated_at, teams, needs, kept_at,
-                    merged_into)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    merged_into, custom)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 key,
@@ -348,6 +369,7 @@ fn write(
                 needs,
                 f.time_ms("retention_kept_at"),
                 merged_into.map(|m| m.as_bytes().to_vec()),
+                f.custom(),
             ])?;
             // The row was written anew (its `merged_root` empty): the identities resolve again
             // when this person is merged, or when others are merged into them.
@@ -363,8 +385,9 @@ fn write(
             let persons = f.persons();
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO encounters (occurred_at, record_id, recorded_at, device, team, place,
-                    territory, encounter_kind, anonymous_count, services, workers, persons, notes, follow_up)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    territory, encounter_kind, anonymous_count, services, workers, persons, notes, follow_up,
+                    custom)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?
             .execute(params![
                 occurred_at,
@@ -381,6 +404,7 @@ fn write(
                 f.joined("persons"),
                 f.text("notes"),
                 matches!(f.value("follow_up"), Some(Value::Bool(true))),
+                f.custom(),
             ])?;
             for p in &persons {
                 tx.prepare_cached(
@@ -552,8 +576,8 @@ fn write(
         Kind::Household => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO households (record_id, label, unrecorded_members,
-                    unrecorded_children, created_at, device)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    unrecorded_children, created_at, device, custom)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 key,
@@ -562,6 +586,7 @@ fn write(
                 f.int("unrecorded_children"),
                 f.created_at(now_ms),
                 creator,
+                f.custom(),
             ])?;
         }
         Kind::HouseholdMember => {
@@ -623,8 +648,8 @@ fn write(
         Kind::Home => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO homes (record_id, person_id, household_id, landlord,
-                    entered_on, left_on, lease_kind, created_at, device)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    entered_on, left_on, lease_kind, created_at, device, custom)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 key,
@@ -636,6 +661,7 @@ fn write(
                 f.text("lease_kind"),
                 f.created_at(now_ms),
                 creator,
+                f.custom(),
             ])?;
         }
         Kind::RiskSignal => {
@@ -794,6 +820,7 @@ fn roster_term(doc: &AutoCommit, key: &str) -> Option<(Vocab, String, String, St
 
 fn refresh_roster(tx: &Connection, doc: &AutoCommit) -> Result<()> {
     super::settings::refresh(tx, doc)?;
+    super::custom_fields::refresh(tx, doc)?;
     for k in doc.keys(ROOT) {
         if let Some((vocab, code, fr, en)) = roster_term(doc, &k) {
             tx.prepare_cached(
@@ -894,6 +921,7 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("access_logs", &[]),
     ("access_log", &[]),
     ("settings", &[]),
+    ("custom_fields", &[]),
     ("projections", &[]),
     ("shared_assessments", &[]),
     ("erasure_acks", &[]),

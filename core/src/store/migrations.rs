@@ -644,6 +644,21 @@ CREATE INDEX proposals_by_offer ON proposals(offer_id);
 CREATE INDEX proposals_by_person ON proposals(person_id) WHERE person_id IS NOT NULL;
 ALTER TABLE housing_applications ADD COLUMN areas TEXT;
 "#,
+    // 19: the organisation's own fields: their definitions, derived from the roster's
+    // `field:<kind>:<name>` entries (`custom_fields.rs`), and each person's and encounter's
+    // values (their `custom` map as JSON text), which the report and exports read.
+    r#"
+CREATE TABLE custom_fields (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+ALTER TABLE persons ADD COLUMN custom TEXT;
+ALTER TABLE encounters ADD COLUMN custom TEXT;
+ALTER TABLE households ADD COLUMN custom TEXT;
+ALTER TABLE homes ADD COLUMN custom TEXT;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -656,9 +671,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// of the kinds of 9, 10, 13 and 14 without a kind; 15: erasure acknowledgements by their
 /// author; 16: merged persons, which a device of an earlier version may have received; 17: the
 /// housing journey's records, which it kept without a kind; 18: homes, risks, offers and
-/// proposals, the same): migrating past one rebuilds the index tables from the documents, kinds
+/// proposals, the same; 19: the organisation's fields, from the roster, and the persons' and
+/// encounters' values): migrating past one rebuilds the index tables from the documents, kinds
 /// first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17, 18];
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

@@ -18,6 +18,7 @@ pub(crate) mod access_log;
 pub(crate) mod activity;
 mod changes;
 pub(crate) mod control;
+pub(crate) mod custom_fields;
 pub mod drafts;
 pub mod duplicates;
 pub(crate) mod erasure;

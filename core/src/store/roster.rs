@@ -1,6 +1,7 @@
 //! The roster: one record per space with a fixed id, where each device writes its own entry
 //! (`device:<actor hex>` -> name, worker) and the organisation keeps its extra codes
-//! (`term:<vocab>:<code>` -> labels) and settings (`setting:<name>`, `settings.rs`). Writing
+//! (`term:<vocab>:<code>` -> labels), fields (`field:<kind>:<name>`, `custom_fields.rs`) and
+//! settings (`setting:<name>`, `settings.rs`). Writing
 //! entries here; reading them back into the `devices`, `vocab_extra` and `settings` tables is
 //! the index's work (`index.rs`).
 
@@ -345,7 +346,7 @@ pub(crate) fn role_in(
 
 /// Whether a roster change only touches what its author may write: its own device entry
 /// (`device:<its actor>` and what is inside it) and, if it is a coordinator of the space, the
-/// organisation's codes (`term:...`), its settings (`setting:...`) and grants (`grant:...`). In a space, its author must be
+/// organisation's codes (`term:...`), its fields (`field:...`), its settings (`setting:...`) and grants (`grant:...`). In a space, its author must be
 /// a member: the founder, or a device a coordinator's signed grant added. `anchor` is the space
 /// and its founder's keys; a store outside any space has none, and no roles. The author's role
 /// is read from the grants the change itself carries, so the answer depends on the change
@@ -373,6 +374,7 @@ pub(crate) fn check_roster_change(
                 Key::Map(key) if *key == own => true,
                 Key::Map(key)
                     if key.starts_with("term:")
+                        || key.starts_with(crate::model::custom::FIELD_PREFIX)
                         || key.starts_with(super::settings::SETTING_PREFIX)
                         || key.starts_with("grant:")
                         || key.starts_with("revoked:")
@@ -385,6 +387,8 @@ pub(crate) fn check_roster_change(
                                 "the organisation's codes"
                             } else if key.starts_with(super::settings::SETTING_PREFIX) {
                                 "the organisation's settings"
+                            } else if key.starts_with(crate::model::custom::FIELD_PREFIX) {
+                                "the organisation's fields"
                             } else {
                                 "roles"
                             }

@@ -158,6 +158,9 @@ impl Store {
                 ))
             }
         };
+        let edit = super::custom_fields::fit_edits(&tx, kind, &[edit], true)?
+            .pop()
+            .ok_or_else(|| CoreError::corrupt("a resolution lost its edit"))?;
         self.checker_edits(&tx, kind, std::slice::from_ref(&edit))?;
         doc.set_actor(self.me.device.actor().clone());
         doc::apply(&mut doc, kind, &edit, &self.worker(), now_ms)?;
@@ -275,6 +278,7 @@ impl Store {
         edits: Vec<Edit>,
     ) -> Result<RecordId> {
         let now_ms = self.clock.now_ms();
+        let edits = super::custom_fields::fit_edits(tx, kind, &edits, false)?;
         self.checker_edits(tx, kind, &edits)?;
         let id = self.new_record_id(tx, now_ms, &[])?;
         let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, &edits)?;
@@ -301,11 +305,15 @@ impl Store {
         super::purpose::check_kind(&self.purpose(), kind)?;
         let now_ms = self.clock.now_ms();
         let mut conn = self.lock();
-        for edits in records {
+        let records = records
+            .iter()
+            .map(|edits| super::custom_fields::fit_edits(&conn, kind, edits, false))
+            .collect::<Result<Vec<_>>>()?;
+        for edits in &records {
             self.checker_edits(&conn, kind, edits)?;
         }
         let mut made: Vec<(RecordId, _, _, _)> = Vec::with_capacity(records.len());
-        for edits in records {
+        for edits in &records {
             let drawn: Vec<RecordId> = made.iter().map(|(id, ..)| *id).collect();
             let id = self.new_record_id(&conn, now_ms, &drawn)?;
             let (mut doc, root) = doc::new_record(kind, &self.me.device, now_ms, edits)?;
@@ -415,11 +423,31 @@ impl Store {
                 "a consent decision is never edited: record a new decision",
             ));
         }
-        self.checker_edits(tx, kind, edits)?;
+        let edits = super::custom_fields::fit_edits(tx, kind, edits, false)?;
+        self.checker_edits(tx, kind, &edits)?;
         let mut doc = load_doc(tx, id)?.ok_or(CoreError::RecordNotFound(id))?;
+        // A record made by an earlier build may lack a map its kind holds now (an encounter
+        // without the organisation's fields): no edit creates one (a container is made once,
+        // with its record).
+        if let Some(edit) = edits.iter().find(|e| matches!(e, Edit::Put(..))) {
+            use automerge::ReadDoc;
+            if !matches!(
+                doc.get(automerge::ROOT, edit.field()),
+                Ok(Some((automerge::Value::Object(_), _)))
+            ) {
+                return Err(CoreError::invalid(
+                    edit.field(),
+                    format!(
+                        "this {} was recorded by an earlier version, which kept no {}: it cannot take one",
+                        kind.name(),
+                        edit.field()
+                    ),
+                ));
+            }
+        }
         let before = index::Before::read(Some(kind), &mut doc);
         doc.set_actor(self.me.device.actor().clone());
-        for edit in edits {
+        for edit in &edits {
             doc::apply(&mut doc, kind, edit, &self.worker(), now_ms)?;
         }
         check_record_rules(kind, &Reader::new(&doc))?;
@@ -454,7 +482,22 @@ impl Store {
     /// the command line, `set_field` in the FFI): a scalar field takes the value, a list or a
     /// code set gets it appended or added, a free map takes `name=text`, comments a comment.
     /// The value is checked as a typed one would be.
+    /// A free map's entry may be named in the path too (`custom.NAME` and the value).
     pub fn edit_from_text(&self, kind: Kind, field: &str, value: &str) -> Result<Edit> {
+        if let (name, Some(key)) = doc::split_path(field.trim()) {
+            let spec = kind.field(name)?;
+            if spec.ty != FieldType::TextMap {
+                return Err(CoreError::invalid(
+                    spec.name,
+                    "takes no name after a dot: only a map of named values does",
+                ));
+            }
+            return Ok(Edit::Put(
+                spec.name.to_string(),
+                key.trim().to_string(),
+                value.trim().to_string(),
+            ));
+        }
         let spec = kind.field(field.trim())?;
         let extra = self.extra_terms()?;
         let checker = Checker {

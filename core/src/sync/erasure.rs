@@ -129,6 +129,10 @@ fn without(old: &Encounter, person: RecordId, keep_notes: bool) -> NewEncounter 
         services: old.services.clone(),
         notes: if keep_notes { old.notes.clone() } else { None },
         follow_up: old.follow_up,
+        // The organisation's fields may say something of the erased person, as the notes do;
+        // unlike the notes, they are not carried over (a value that no longer fits its
+        // definition would stop the erasure).
+        custom: Default::default(),
     }
 }
 

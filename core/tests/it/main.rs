@@ -7,6 +7,7 @@ mod architecture;
 mod common;
 mod consent;
 mod control;
+mod custom_fields;
 mod dossier;
 mod duplicates;
 mod erasure;

@@ -9,9 +9,22 @@ use allervers_core::{
 };
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
+/// The organisation's text field `custom.chien` (the person's dog), which the edits below
+/// write.
+fn define_dog(store: &allervers_core::Store) {
+    store
+        .define_field(&crate::custom_fields::field(
+            Kind::Person,
+            "chien",
+            allervers_core::CustomType::Text,
+        ))
+        .unwrap();
+}
+
 #[test]
 fn a_person_is_created_read_back_and_edited() {
     let d = device("Téléphone A", "Amina");
+    define_dog(&d.store);
     let id = d
         .store
         .add_person(&NewPerson {
@@ -505,6 +518,7 @@ fn errors_carry_ids_and_field_names_never_names_or_values() {
 #[test]
 fn typed_text_becomes_an_edit_of_any_kind_of_field() {
     let d = device("Poste bureau", "Sophie");
+    define_dog(&d.store);
     let p = person(&d.store, "Gaston");
     let cases = [
         (

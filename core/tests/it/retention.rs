@@ -336,6 +336,8 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
              DROP TABLE erasure_acks; DROP TABLE published;
              ALTER TABLE access_log DROP COLUMN partner;
              ALTER TABLE access_log DROP COLUMN categories;
+             DROP TABLE custom_fields; ALTER TABLE persons DROP COLUMN custom;
+             ALTER TABLE encounters DROP COLUMN custom;
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;
              ALTER TABLE persons DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN merged_root;
              DROP TABLE settings; ALTER TABLE persons DROP COLUMN kept_at;

@@ -415,6 +415,8 @@ fn migrates_from(version: i64) {
              DROP TABLE homes; DROP TABLE risk_signals; DROP TABLE housing_offers; DROP TABLE proposals;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
+             DROP TABLE custom_fields; ALTER TABLE persons DROP COLUMN custom;
+             ALTER TABLE encounters DROP COLUMN custom;
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;
              ALTER TABLE persons DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN merged_root;
              DELETE FROM meta WHERE key IN ('signing_key', 'agreement_key');

@@ -543,6 +543,8 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              ALTER TABLE changes DROP COLUMN signature;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
+             DROP TABLE custom_fields; ALTER TABLE persons DROP COLUMN custom;
+             ALTER TABLE encounters DROP COLUMN custom;
              DROP INDEX persons_merged_into; DROP INDEX persons_merged_root;
              ALTER TABLE persons DROP COLUMN merged_into; ALTER TABLE persons DROP COLUMN merged_root;
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;

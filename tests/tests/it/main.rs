@@ -10,6 +10,7 @@
 
 mod adversarial;
 mod alloc_peak;
+mod custom_fields;
 mod epoch_forgery;
 mod erasure;
 mod field_sync;

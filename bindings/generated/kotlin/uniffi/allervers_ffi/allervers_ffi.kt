@@ -751,6 +751,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_current_consents(
     ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_custom_fields(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_custom_values(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_define_custom_field(
+    ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_due_actions(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_edit_assessment(
@@ -826,6 +832,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_allervers_ffi_checksum_method_store_revoke(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_set_aside(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_set_custom_value(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_set_field(
     ): Int
@@ -939,6 +947,12 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_current_consents(`ptr`: Long,`person`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_custom_fields(`ptr`: Long,`kind`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_custom_values(`ptr`: Long,`record`: RustBuffer.ByValue,`langCode`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_define_custom_field(`ptr`: Long,`definition`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_allervers_ffi_fn_method_store_due_actions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_edit_assessment(`ptr`: Long,`projection`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1015,6 +1029,8 @@ internal object UniffiLib {
     ): Int
     external fun uniffi_allervers_ffi_fn_method_store_set_aside(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_set_custom_value(`ptr`: Long,`record`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_allervers_ffi_fn_method_store_set_field(`ptr`: Long,`record`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_allervers_ffi_fn_method_store_set_health_detail(`ptr`: Long,`person`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1217,6 +1233,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allervers_ffi_checksum_method_store_current_consents() and 0xFFFF) != 6555) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_custom_fields() and 0xFFFF) != 19182) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_custom_values() and 0xFFFF) != 15399) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_define_custom_field() and 0xFFFF) != 15727) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_due_actions() and 0xFFFF) != 6565) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1329,6 +1354,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_set_aside() and 0xFFFF) != 31256) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_set_custom_value() and 0xFFFF) != 31525) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_set_field() and 0xFFFF) != 25122) {
@@ -2637,6 +2665,23 @@ public interface StoreInterface {
      */
     fun `currentConsents`(`person`: kotlin.String): List<Consent>
     
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+    fun `customFields`(`kind`: kotlin.String): List<CustomFieldDefinition>
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+    fun `customValues`(`record`: kotlin.String, `langCode`: kotlin.String): List<CustomFieldValue>
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+    fun `defineCustomField`(`definition`: CustomFieldDefinition)
+    
     fun `dueActions`(): List<DueAction>
     
     /**
@@ -2828,6 +2873,12 @@ public interface StoreInterface {
      * with the key they wait for (a coordinator's device).
      */
     fun `setAside`(): List<SetAside>
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+    fun `setCustomValue`(`record`: kotlin.String, `name`: kotlin.String, `value`: kotlin.String)
     
     /**
      * Sets one field of a person (or any record) by name, as text (`"situation"`, `"hotel"`).
@@ -3176,6 +3227,62 @@ open class Store: Disposable, AutoCloseable, StoreInterface
     }
     )
     }
+    
+
+    
+    /**
+     * The organisation's fields of `kind` (`person` or `encounter`), retired ones included.
+     */
+    @Throws(FfiException::class)override fun `customFields`(`kind`: kotlin.String): List<CustomFieldDefinition> {
+            return FfiConverterSequenceTypeCustomFieldDefinition.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_fields(
+        it,
+        
+        FfiConverterString.lower(`kind`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The values of the organisation's fields a person or an encounter holds, labelled in
+     * `lang` (`fr` or `en`), each flagged when it does not fit its definition here.
+     */
+    @Throws(FfiException::class)override fun `customValues`(`record`: kotlin.String, `langCode`: kotlin.String): List<CustomFieldValue> {
+            return FfiConverterSequenceTypeCustomFieldValue.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_custom_values(
+        it,
+        
+        FfiConverterString.lower(`record`),
+        FfiConverterString.lower(`langCode`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Defines one of the organisation's fields, or changes its definition (a coordinator's
+     * device only).
+     */
+    @Throws(FfiException::class)override fun `defineCustomField`(`definition`: CustomFieldDefinition)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_define_custom_field(
+        it,
+        
+        FfiConverterTypeCustomFieldDefinition.lower(`definition`),_status)
+}
+    }
+    
     
 
     
@@ -3863,6 +3970,26 @@ open class Store: Disposable, AutoCloseable, StoreInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Sets one value of the organisation's fields on a person or an encounter, checked against
+     * its definition (an empty value clears it).
+     */
+    @Throws(FfiException::class)override fun `setCustomValue`(`record`: kotlin.String, `name`: kotlin.String, `value`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_set_custom_value(
+        it,
+        
+        FfiConverterString.lower(`record`),
+        FfiConverterString.lower(`name`),
+        FfiConverterString.lower(`value`),_status)
+}
+    }
+    
     
 
     
@@ -4738,6 +4865,52 @@ public object FfiConverterTypeCount: FfiConverterRustBuffer<Count> {
 
 
 /**
+ * One choice of a `choice` or `choices` field of the organisation.
+ */
+data class CustomChoice (
+    var `code`: kotlin.String
+    , 
+    var `labelFr`: kotlin.String
+    , 
+    var `labelEn`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomChoice: FfiConverterRustBuffer<CustomChoice> {
+    override fun read(buf: ByteBuffer): CustomChoice {
+        return CustomChoice(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomChoice) = (
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterString.allocationSize(value.`labelFr`) +
+            FfiConverterOptionalString.allocationSize(value.`labelEn`)
+    )
+
+    override fun write(value: CustomChoice, buf: ByteBuffer) {
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterString.write(value.`labelFr`, buf)
+            FfiConverterOptionalString.write(value.`labelEn`, buf)
+    }
+}
+
+
+
+/**
  * One of the organisation's own fields: a name and its text.
  */
 data class CustomField (
@@ -4773,6 +4946,181 @@ public object FfiConverterTypeCustomField: FfiConverterRustBuffer<CustomField> {
     override fun write(value: CustomField, buf: ByteBuffer) {
             FfiConverterString.write(value.`name`, buf)
             FfiConverterString.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
+ * The definition of one of the organisation's fields (a coordinator writes it; it reaches
+ * every device with the sync).
+ */
+data class CustomFieldDefinition (
+    /**
+     * `person` or `encounter`.
+     */
+    var `kind`: kotlin.String
+    , 
+    var `name`: kotlin.String
+    , 
+    /**
+     * `text`, `number`, `date`, `yes_no`, `choice` or `choices`.
+     */
+    var `fieldType`: kotlin.String
+    , 
+    var `labelFr`: kotlin.String
+    , 
+    var `labelEn`: kotlin.String?
+    , 
+    var `min`: kotlin.Double?
+    , 
+    var `max`: kotlin.Double?
+    , 
+    var `choices`: List<CustomChoice>
+    , 
+    /**
+     * Whether its values may reveal health or the like.
+     */
+    var `sensitive`: kotlin.Boolean
+    , 
+    /**
+     * A retired field takes no new value; the values written are kept.
+     */
+    var `retired`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomFieldDefinition: FfiConverterRustBuffer<CustomFieldDefinition> {
+    override fun read(buf: ByteBuffer): CustomFieldDefinition {
+        return CustomFieldDefinition(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterSequenceTypeCustomChoice.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomFieldDefinition) = (
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`fieldType`) +
+            FfiConverterString.allocationSize(value.`labelFr`) +
+            FfiConverterOptionalString.allocationSize(value.`labelEn`) +
+            FfiConverterOptionalDouble.allocationSize(value.`min`) +
+            FfiConverterOptionalDouble.allocationSize(value.`max`) +
+            FfiConverterSequenceTypeCustomChoice.allocationSize(value.`choices`) +
+            FfiConverterBoolean.allocationSize(value.`sensitive`) +
+            FfiConverterBoolean.allocationSize(value.`retired`)
+    )
+
+    override fun write(value: CustomFieldDefinition, buf: ByteBuffer) {
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`fieldType`, buf)
+            FfiConverterString.write(value.`labelFr`, buf)
+            FfiConverterOptionalString.write(value.`labelEn`, buf)
+            FfiConverterOptionalDouble.write(value.`min`, buf)
+            FfiConverterOptionalDouble.write(value.`max`, buf)
+            FfiConverterSequenceTypeCustomChoice.write(value.`choices`, buf)
+            FfiConverterBoolean.write(value.`sensitive`, buf)
+            FfiConverterBoolean.write(value.`retired`, buf)
+    }
+}
+
+
+
+/**
+ * One value of the organisation's fields as a screen shows it.
+ */
+data class CustomFieldValue (
+    var `name`: kotlin.String
+    , 
+    /**
+     * The field's label, or its name when this device holds no definition of it.
+     */
+    var `label`: kotlin.String
+    , 
+    /**
+     * Its type; none when this device holds no definition of it.
+     */
+    var `fieldType`: kotlin.String?
+    , 
+    /**
+     * The value as a person reads it (choices by their labels); empty when none was written.
+     */
+    var `value`: kotlin.String
+    , 
+    /**
+     * The value as the record keeps it.
+     */
+    var `raw`: kotlin.String
+    , 
+    var `retired`: kotlin.Boolean
+    , 
+    /**
+     * What is wrong with the value, in one sentence, when it does not fit the definition here.
+     */
+    var `problem`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomFieldValue: FfiConverterRustBuffer<CustomFieldValue> {
+    override fun read(buf: ByteBuffer): CustomFieldValue {
+        return CustomFieldValue(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomFieldValue) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterOptionalString.allocationSize(value.`fieldType`) +
+            FfiConverterString.allocationSize(value.`value`) +
+            FfiConverterString.allocationSize(value.`raw`) +
+            FfiConverterBoolean.allocationSize(value.`retired`) +
+            FfiConverterOptionalString.allocationSize(value.`problem`)
+    )
+
+    override fun write(value: CustomFieldValue, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterOptionalString.write(value.`fieldType`, buf)
+            FfiConverterString.write(value.`value`, buf)
+            FfiConverterString.write(value.`raw`, buf)
+            FfiConverterBoolean.write(value.`retired`, buf)
+            FfiConverterOptionalString.write(value.`problem`, buf)
     }
 }
 
@@ -5093,6 +5441,90 @@ public object FfiConverterTypeFieldCreateOffer: FfiConverterRustBuffer<FieldCrea
 
 
 /**
+ * One of the organisation's fields on a person's screen: a text box (`text`, `number`,
+ * `date`) or labelled choices (`yes_no`, `choice`, `choices`).
+ */
+data class FieldCustomControl (
+    var `name`: kotlin.String
+    , 
+    var `label`: kotlin.String
+    , 
+    /**
+     * Empty for a value whose field this phone holds no definition of (shown, not edited).
+     */
+    var `fieldType`: kotlin.String
+    , 
+    /**
+     * The value as kept (what a text box shows).
+     */
+    var `value`: kotlin.String
+    , 
+    /**
+     * The value as read (choices by their labels).
+     */
+    var `shown`: kotlin.String
+    , 
+    var `choices`: List<FieldChoice>
+    , 
+    var `editable`: kotlin.Boolean
+    , 
+    /**
+     * What is wrong with the value held, in one sentence.
+     */
+    var `problem`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFieldCustomControl: FfiConverterRustBuffer<FieldCustomControl> {
+    override fun read(buf: ByteBuffer): FieldCustomControl {
+        return FieldCustomControl(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFieldChoice.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FieldCustomControl) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`fieldType`) +
+            FfiConverterString.allocationSize(value.`value`) +
+            FfiConverterString.allocationSize(value.`shown`) +
+            FfiConverterSequenceTypeFieldChoice.allocationSize(value.`choices`) +
+            FfiConverterBoolean.allocationSize(value.`editable`) +
+            FfiConverterOptionalString.allocationSize(value.`problem`)
+    )
+
+    override fun write(value: FieldCustomControl, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`fieldType`, buf)
+            FfiConverterString.write(value.`value`, buf)
+            FfiConverterString.write(value.`shown`, buf)
+            FfiConverterSequenceTypeFieldChoice.write(value.`choices`, buf)
+            FfiConverterBoolean.write(value.`editable`, buf)
+            FfiConverterOptionalString.write(value.`problem`, buf)
+    }
+}
+
+
+
+/**
  * The encounter form.
  */
 data class FieldEncounterView (
@@ -5123,6 +5555,13 @@ data class FieldEncounterView (
     var `notes`: kotlin.String
     , 
     var `followUp`: kotlin.Boolean
+    , 
+    /**
+     * The organisation's own fields of encounters.
+     */
+    var `customTitle`: kotlin.String
+    , 
+    var `custom`: List<FieldCustomControl>
     , 
     var `canSave`: kotlin.Boolean
     , 
@@ -5179,6 +5618,8 @@ public object FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer<FieldEn
             FfiConverterSequenceTypeFieldChoice.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFieldCustomControl.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
@@ -5210,6 +5651,8 @@ public object FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer<FieldEn
             FfiConverterSequenceTypeFieldChoice.allocationSize(value.`kinds`) +
             FfiConverterString.allocationSize(value.`notes`) +
             FfiConverterBoolean.allocationSize(value.`followUp`) +
+            FfiConverterString.allocationSize(value.`customTitle`) +
+            FfiConverterSequenceTypeFieldCustomControl.allocationSize(value.`custom`) +
             FfiConverterBoolean.allocationSize(value.`canSave`) +
             FfiConverterOptionalString.allocationSize(value.`problem`) +
             FfiConverterString.allocationSize(value.`backLabel`) +
@@ -5240,6 +5683,8 @@ public object FfiConverterTypeFieldEncounterView: FfiConverterRustBuffer<FieldEn
             FfiConverterSequenceTypeFieldChoice.write(value.`kinds`, buf)
             FfiConverterString.write(value.`notes`, buf)
             FfiConverterBoolean.write(value.`followUp`, buf)
+            FfiConverterString.write(value.`customTitle`, buf)
+            FfiConverterSequenceTypeFieldCustomControl.write(value.`custom`, buf)
             FfiConverterBoolean.write(value.`canSave`, buf)
             FfiConverterOptionalString.write(value.`problem`, buf)
             FfiConverterString.write(value.`backLabel`, buf)
@@ -5625,6 +6070,13 @@ data class FieldPersonView (
     , 
     var `consentRecord`: kotlin.Boolean?
     , 
+    /**
+     * The organisation's own fields of persons.
+     */
+    var `customTitle`: kotlin.String
+    , 
+    var `custom`: List<FieldCustomControl>
+    , 
     var `problem`: kotlin.String?
     , 
     /**
@@ -5694,6 +6146,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeFieldCustomControl.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
@@ -5730,6 +6184,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterString.allocationSize(value.`description`) +
             FfiConverterString.allocationSize(value.`phone`) +
             FfiConverterOptionalBoolean.allocationSize(value.`consentRecord`) +
+            FfiConverterString.allocationSize(value.`customTitle`) +
+            FfiConverterSequenceTypeFieldCustomControl.allocationSize(value.`custom`) +
             FfiConverterOptionalString.allocationSize(value.`problem`) +
             FfiConverterString.allocationSize(value.`done`) +
             FfiConverterString.allocationSize(value.`doneCommentHint`) +
@@ -5765,6 +6221,8 @@ public object FfiConverterTypeFieldPersonView: FfiConverterRustBuffer<FieldPerso
             FfiConverterString.write(value.`description`, buf)
             FfiConverterString.write(value.`phone`, buf)
             FfiConverterOptionalBoolean.write(value.`consentRecord`, buf)
+            FfiConverterString.write(value.`customTitle`, buf)
+            FfiConverterSequenceTypeFieldCustomControl.write(value.`custom`, buf)
             FfiConverterOptionalString.write(value.`problem`, buf)
             FfiConverterString.write(value.`done`, buf)
             FfiConverterString.write(value.`doneCommentHint`, buf)
@@ -7066,6 +7524,11 @@ data class NewEncounter (
     var `longitude`: kotlin.Double? = null 
     , 
     var `workers`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * The organisation's own fields of encounters, by name.
+     */
+    var `custom`: List<CustomField> = listOf() 
     
 ){
     
@@ -7095,6 +7558,7 @@ public object FfiConverterTypeNewEncounter: FfiConverterRustBuffer<NewEncounter>
             FfiConverterOptionalDouble.read(buf),
             FfiConverterOptionalDouble.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeCustomField.read(buf),
         )
     }
 
@@ -7111,7 +7575,8 @@ public object FfiConverterTypeNewEncounter: FfiConverterRustBuffer<NewEncounter>
             FfiConverterOptionalString.allocationSize(value.`territory`) +
             FfiConverterOptionalDouble.allocationSize(value.`latitude`) +
             FfiConverterOptionalDouble.allocationSize(value.`longitude`) +
-            FfiConverterSequenceString.allocationSize(value.`workers`)
+            FfiConverterSequenceString.allocationSize(value.`workers`) +
+            FfiConverterSequenceTypeCustomField.allocationSize(value.`custom`)
     )
 
     override fun write(value: NewEncounter, buf: ByteBuffer) {
@@ -7128,6 +7593,7 @@ public object FfiConverterTypeNewEncounter: FfiConverterRustBuffer<NewEncounter>
             FfiConverterOptionalDouble.write(value.`latitude`, buf)
             FfiConverterOptionalDouble.write(value.`longitude`, buf)
             FfiConverterSequenceString.write(value.`workers`, buf)
+            FfiConverterSequenceTypeCustomField.write(value.`custom`, buf)
     }
 }
 
@@ -8791,6 +9257,20 @@ sealed class FieldEvent {
         companion object
     }
     
+    /**
+     * On the encounter form: one of the organisation's fields of encounters as typed or
+     * chosen (a code of a several-choices field added, or taken off when chosen).
+     */
+    data class EncounterCustom(
+        val `name`: kotlin.String, 
+        val `value`: kotlin.String) : FieldEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
     object Save : FieldEvent()
     
     
@@ -9000,41 +9480,45 @@ public object FfiConverterTypeFieldEvent : FfiConverterRustBuffer<FieldEvent>{
             18 -> FieldEvent.FollowUp(
                 FfiConverterBoolean.read(buf),
                 )
-            19 -> FieldEvent.Save
-            20 -> FieldEvent.ActionTitle(
-                FfiConverterString.read(buf),
-                )
-            21 -> FieldEvent.ActionCategory(
-                FfiConverterString.read(buf),
-                )
-            22 -> FieldEvent.ActionDue(
-                FfiConverterString.read(buf),
-                )
-            23 -> FieldEvent.AddAction
-            24 -> FieldEvent.ClearAction
-            25 -> FieldEvent.ReferralTarget(
-                FfiConverterString.read(buf),
-                )
-            26 -> FieldEvent.ReferralName(
-                FfiConverterString.read(buf),
-                )
-            27 -> FieldEvent.ReferralDate(
-                FfiConverterString.read(buf),
-                )
-            28 -> FieldEvent.AddReferral
-            29 -> FieldEvent.ClearReferral
-            30 -> FieldEvent.CompleteAction(
+            19 -> FieldEvent.EncounterCustom(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            31 -> FieldEvent.ShowSync
-            32 -> FieldEvent.ShowJoin
-            33 -> FieldEvent.JoinCode(
+            20 -> FieldEvent.Save
+            21 -> FieldEvent.ActionTitle(
                 FfiConverterString.read(buf),
                 )
-            34 -> FieldEvent.JoinLater
-            35 -> FieldEvent.ShowWorkers
-            36 -> FieldEvent.ChooseWorker(
+            22 -> FieldEvent.ActionCategory(
+                FfiConverterString.read(buf),
+                )
+            23 -> FieldEvent.ActionDue(
+                FfiConverterString.read(buf),
+                )
+            24 -> FieldEvent.AddAction
+            25 -> FieldEvent.ClearAction
+            26 -> FieldEvent.ReferralTarget(
+                FfiConverterString.read(buf),
+                )
+            27 -> FieldEvent.ReferralName(
+                FfiConverterString.read(buf),
+                )
+            28 -> FieldEvent.ReferralDate(
+                FfiConverterString.read(buf),
+                )
+            29 -> FieldEvent.AddReferral
+            30 -> FieldEvent.ClearReferral
+            31 -> FieldEvent.CompleteAction(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            32 -> FieldEvent.ShowSync
+            33 -> FieldEvent.ShowJoin
+            34 -> FieldEvent.JoinCode(
+                FfiConverterString.read(buf),
+                )
+            35 -> FieldEvent.JoinLater
+            36 -> FieldEvent.ShowWorkers
+            37 -> FieldEvent.ChooseWorker(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -9164,6 +9648,14 @@ public object FfiConverterTypeFieldEvent : FfiConverterRustBuffer<FieldEvent>{
             (
                 4UL
                 + FfiConverterBoolean.allocationSize(value.`needed`)
+            )
+        }
+        is FieldEvent.EncounterCustom -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterString.allocationSize(value.`value`)
             )
         }
         is FieldEvent.Save -> {
@@ -9376,85 +9868,91 @@ public object FfiConverterTypeFieldEvent : FfiConverterRustBuffer<FieldEvent>{
                 FfiConverterBoolean.write(value.`needed`, buf)
                 Unit
             }
-            is FieldEvent.Save -> {
+            is FieldEvent.EncounterCustom -> {
                 buf.putInt(19)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterString.write(value.`value`, buf)
+                Unit
+            }
+            is FieldEvent.Save -> {
+                buf.putInt(20)
                 Unit
             }
             is FieldEvent.ActionTitle -> {
-                buf.putInt(20)
+                buf.putInt(21)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
             is FieldEvent.ActionCategory -> {
-                buf.putInt(21)
+                buf.putInt(22)
                 FfiConverterString.write(value.`code`, buf)
                 Unit
             }
             is FieldEvent.ActionDue -> {
-                buf.putInt(22)
+                buf.putInt(23)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
             is FieldEvent.AddAction -> {
-                buf.putInt(23)
-                Unit
-            }
-            is FieldEvent.ClearAction -> {
                 buf.putInt(24)
                 Unit
             }
-            is FieldEvent.ReferralTarget -> {
+            is FieldEvent.ClearAction -> {
                 buf.putInt(25)
+                Unit
+            }
+            is FieldEvent.ReferralTarget -> {
+                buf.putInt(26)
                 FfiConverterString.write(value.`code`, buf)
                 Unit
             }
             is FieldEvent.ReferralName -> {
-                buf.putInt(26)
-                FfiConverterString.write(value.`text`, buf)
-                Unit
-            }
-            is FieldEvent.ReferralDate -> {
                 buf.putInt(27)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
-            is FieldEvent.AddReferral -> {
+            is FieldEvent.ReferralDate -> {
                 buf.putInt(28)
+                FfiConverterString.write(value.`text`, buf)
                 Unit
             }
-            is FieldEvent.ClearReferral -> {
+            is FieldEvent.AddReferral -> {
                 buf.putInt(29)
                 Unit
             }
-            is FieldEvent.CompleteAction -> {
+            is FieldEvent.ClearReferral -> {
                 buf.putInt(30)
+                Unit
+            }
+            is FieldEvent.CompleteAction -> {
+                buf.putInt(31)
                 FfiConverterString.write(value.`id`, buf)
                 FfiConverterString.write(value.`comment`, buf)
                 Unit
             }
             is FieldEvent.ShowSync -> {
-                buf.putInt(31)
-                Unit
-            }
-            is FieldEvent.ShowJoin -> {
                 buf.putInt(32)
                 Unit
             }
-            is FieldEvent.JoinCode -> {
+            is FieldEvent.ShowJoin -> {
                 buf.putInt(33)
+                Unit
+            }
+            is FieldEvent.JoinCode -> {
+                buf.putInt(34)
                 FfiConverterString.write(value.`text`, buf)
                 Unit
             }
             is FieldEvent.JoinLater -> {
-                buf.putInt(34)
-                Unit
-            }
-            is FieldEvent.ShowWorkers -> {
                 buf.putInt(35)
                 Unit
             }
-            is FieldEvent.ChooseWorker -> {
+            is FieldEvent.ShowWorkers -> {
                 buf.putInt(36)
+                Unit
+            }
+            is FieldEvent.ChooseWorker -> {
+                buf.putInt(37)
                 FfiConverterString.write(value.`name`, buf)
                 Unit
             }
@@ -9531,6 +10029,20 @@ sealed class FieldStreetEdit {
         companion object
     }
     
+    /**
+     * One of the organisation's fields: a text box's text (empty clears it), a choice's code,
+     * `yes` or `no`; a code of a `choices` field is added, or taken off when held.
+     */
+    data class Custom(
+        val `name`: kotlin.String, 
+        val `value`: kotlin.String) : FieldStreetEdit()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -9564,6 +10076,10 @@ public object FfiConverterTypeFieldStreetEdit : FfiConverterRustBuffer<FieldStre
                 )
             6 -> FieldStreetEdit.ConsentRecord(
                 FfiConverterBoolean.read(buf),
+                )
+            7 -> FieldStreetEdit.Custom(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -9612,6 +10128,14 @@ public object FfiConverterTypeFieldStreetEdit : FfiConverterRustBuffer<FieldStre
                 + FfiConverterBoolean.allocationSize(value.`given`)
             )
         }
+        is FieldStreetEdit.Custom -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterString.allocationSize(value.`value`)
+            )
+        }
     }
 
     override fun write(value: FieldStreetEdit, buf: ByteBuffer) {
@@ -9644,6 +10168,12 @@ public object FfiConverterTypeFieldStreetEdit : FfiConverterRustBuffer<FieldStre
             is FieldStreetEdit.ConsentRecord -> {
                 buf.putInt(6)
                 FfiConverterBoolean.write(value.`given`, buf)
+                Unit
+            }
+            is FieldStreetEdit.Custom -> {
+                buf.putInt(7)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterString.write(value.`value`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -9989,6 +10519,18 @@ enum class TimelineKind {
      * The person joined a household (the relation in `title`, the days in `notes`).
      */
     HOUSEHOLD,
+    /**
+     * A home (the landlord in `title`, the address and days in `notes`).
+     */
+    HOME,
+    /**
+     * A risk to the home (its kind in `title`, the day and status in `notes`).
+     */
+    RISK,
+    /**
+     * A housing offer proposed (the outcome in `title`, the day in `notes`).
+     */
+    PROPOSAL,
     CHANGE;
 
     
@@ -10451,6 +10993,34 @@ public object FfiConverterSequenceTypeCount: FfiConverterRustBuffer<List<Count>>
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeCustomChoice: FfiConverterRustBuffer<List<CustomChoice>> {
+    override fun read(buf: ByteBuffer): List<CustomChoice> {
+        val len = buf.getInt()
+        return List<CustomChoice>(len) {
+            FfiConverterTypeCustomChoice.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CustomChoice>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomChoice.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CustomChoice>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomChoice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer<List<CustomField>> {
     override fun read(buf: ByteBuffer): List<CustomField> {
         val len = buf.getInt()
@@ -10469,6 +11039,62 @@ public object FfiConverterSequenceTypeCustomField: FfiConverterRustBuffer<List<C
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeCustomField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCustomFieldDefinition: FfiConverterRustBuffer<List<CustomFieldDefinition>> {
+    override fun read(buf: ByteBuffer): List<CustomFieldDefinition> {
+        val len = buf.getInt()
+        return List<CustomFieldDefinition>(len) {
+            FfiConverterTypeCustomFieldDefinition.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CustomFieldDefinition>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomFieldDefinition.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CustomFieldDefinition>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomFieldDefinition.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCustomFieldValue: FfiConverterRustBuffer<List<CustomFieldValue>> {
+    override fun read(buf: ByteBuffer): List<CustomFieldValue> {
+        val len = buf.getInt()
+        return List<CustomFieldValue>(len) {
+            FfiConverterTypeCustomFieldValue.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CustomFieldValue>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCustomFieldValue.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CustomFieldValue>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCustomFieldValue.write(it, buf)
         }
     }
 }
@@ -10525,6 +11151,34 @@ public object FfiConverterSequenceTypeFieldChoice: FfiConverterRustBuffer<List<F
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFieldChoice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFieldCustomControl: FfiConverterRustBuffer<List<FieldCustomControl>> {
+    override fun read(buf: ByteBuffer): List<FieldCustomControl> {
+        val len = buf.getInt()
+        return List<FieldCustomControl>(len) {
+            FfiConverterTypeFieldCustomControl.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FieldCustomControl>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFieldCustomControl.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FieldCustomControl>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFieldCustomControl.write(it, buf)
         }
     }
 }
