@@ -436,6 +436,37 @@ pub struct NewPeriod {
     pub previous_end: Option<String>,
 }
 
+/// The person's own view of the support after a step.
+#[derive(uniffi::Record)]
+pub struct NewOwnView {
+    pub person: String,
+    /// home_found, six_months_in_home, support_end, other
+    pub step: String,
+    /// From 1 (not at all) to 5 (very).
+    #[uniffi(default = None)]
+    pub satisfaction: Option<i64>,
+    #[uniffi(default = None)]
+    pub what_helped: Option<String>,
+    #[uniffi(default = None)]
+    pub what_missing: Option<String>,
+    #[uniffi(default = None)]
+    pub own_words: Option<String>,
+    /// Answers to the organisation's questions (its fields of `own_view`).
+    #[uniffi(default = [])]
+    pub answers: Vec<CustomField>,
+}
+
+/// A home of a person's or of their household's.
+#[derive(uniffi::Record)]
+pub struct Home {
+    pub id: String,
+    pub landlord: Option<String>,
+    pub address: Option<String>,
+    /// YYYY-MM-DD
+    pub entered_on: Option<String>,
+    pub left_on: Option<String>,
+}
+
 /// One step of a person's housing journey.
 #[derive(uniffi::Record)]
 pub struct JourneyStep {
@@ -885,6 +916,8 @@ pub enum TimelineKind {
     Risk,
     /// A housing offer proposed (the outcome in `title`, the day in `notes`).
     Proposal,
+    /// The person's own view (the step in `title`, the day and satisfaction in `notes`).
+    OwnView,
     Change,
 }
 
@@ -1044,6 +1077,22 @@ fn timeline_entry(e: core::TimelineEntry) -> TimelineEntry {
                 "{} {}",
                 raised_on.map(|d| d.to_string()).unwrap_or_default(),
                 status.unwrap_or_default()
+            )),
+        ),
+        I::OwnView {
+            id,
+            step,
+            on,
+            satisfaction,
+        } => (
+            TimelineKind::OwnView,
+            id.to_string(),
+            step,
+            vec![],
+            Some(format!(
+                "{} {}",
+                on.map(|d| d.to_string()).unwrap_or_default(),
+                satisfaction.map(|s| format!("{s}/5")).unwrap_or_default()
             )),
         ),
         I::Proposal {
@@ -1590,6 +1639,68 @@ impl Store {
             Ok(self
                 .inner
                 .add_period(&new, period.previous_end.as_deref())?
+                .to_string())
+        })
+    }
+
+    /// Records the person's own view of the support (during a home visit, often).
+    pub fn record_own_view(&self, view: NewOwnView) -> Result<String> {
+        guard(|| {
+            let new = core::NewOwnView {
+                person: id(&view.person)?,
+                step: view.step,
+                on: None,
+                satisfaction: view.satisfaction,
+                what_helped: view.what_helped,
+                what_missing: view.what_missing,
+                own_words: view.own_words,
+                answers: view
+                    .answers
+                    .into_iter()
+                    .map(|a| (a.name, a.value))
+                    .collect(),
+            };
+            Ok(self.inner.record_own_view(&new)?.to_string())
+        })
+    }
+
+    /// The homes of a person and of their household now, the latest entry first.
+    pub fn homes(&self, person: String) -> Result<Vec<Home>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .homes(Some(core::Concerns::Person(id(&person)?)))?
+                .into_iter()
+                .map(|h| Home {
+                    id: h.id.to_string(),
+                    landlord: h.landlord,
+                    address: h.address,
+                    entered_on: h.entered_on.map(|d| d.to_string()),
+                    left_on: h.left_on.map(|d| d.to_string()),
+                })
+                .collect())
+        })
+    }
+
+    /// Raises a risk about a home (rent_arrears, neighbour_conflict, isolation, health,
+    /// eviction_planned, other), seen during a visit.
+    pub fn raise_risk(
+        &self,
+        home: String,
+        risk: String,
+        raised_by: Option<String>,
+        notes: Option<String>,
+    ) -> Result<String> {
+        guard(|| {
+            Ok(self
+                .inner
+                .raise_risk(&core::NewRiskSignal {
+                    home: id(&home)?,
+                    risk,
+                    raised_on: None,
+                    raised_by,
+                    notes,
+                })?
                 .to_string())
         })
     }

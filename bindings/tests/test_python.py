@@ -358,6 +358,15 @@ class FieldSession(unittest.TestCase):
         self.assertEqual(view.journey_title, "Parcours")
         self.assertEqual([(r.situation, r.days, r.place, r.current) for r in view.journey],
                          [("CHRS", "depuis le 2026-01-10", "CHRS Les Glycines", True)])
+        # Her own view of the support, and a risk on a home that is not one: a typed error.
+        own = self.store.record_own_view(av.NewOwnView(person=lea, step="home_found", satisfaction=4,
+                                                       own_words="Enfin une porte qui ferme."))
+        self.assertIn(own, [e.record_id for e in self.store.timeline(lea) if e.kind == av.TimelineKind.OWN_VIEW])
+        with self.assertRaises(av.FfiError.InvalidInput):
+            self.store.record_own_view(av.NewOwnView(person=lea, step="home_found", satisfaction=9))
+        self.assertEqual(self.store.homes(lea), [])
+        with self.assertRaises(av.FfiError):
+            self.store.raise_risk(stay, "rent_arrears", None, None)
 
     def test_the_person_screen_adds_follow_ups_and_referrals_and_its_form_survives_a_new_app(self):
         lucie = self.store.add_person(person(name="Lucie", situation="street"))

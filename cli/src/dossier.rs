@@ -280,6 +280,7 @@ fn sections(out: &mut String, d: &Dossier) {
                     Kind::Home => "Logement",
                     Kind::RiskSignal => "Risque pour le logement",
                     Kind::Proposal => "Proposition de logement",
+                    Kind::OwnView => "Parole de la personne",
                     _ => "Fiche",
                 },
             );

@@ -17,6 +17,7 @@ mod render;
 mod retention;
 mod statistics;
 mod sync;
+mod voice;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,9 @@ enum Command {
     /// Housing offers from landlords, proposed to the persons and households they suit.
     #[command(subcommand)]
     Offer(homes::OfferCmd),
+    /// The person's own view of the support after a step, and the organisation's questions.
+    #[command(subcommand)]
+    Voice(voice::VoiceCmd),
     /// Health notes, for health professionals only: the team's health space.
     #[command(subcommand)]
     Health(health::HealthCmd),
@@ -1179,6 +1183,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Journey(cmd) => housing::journey(&ctx, cmd)?,
         Command::Home(cmd) => homes::home(&ctx, cmd)?,
         Command::Offer(cmd) => homes::offer(&ctx, cmd)?,
+        Command::Voice(cmd) => voice::run(&ctx, cmd)?,
         Command::Observation(ObservationCmd::Add {
             territory,
             team,

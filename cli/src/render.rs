@@ -373,6 +373,7 @@ struct Words {
     home: &'static str,
     risk: &'static str,
     proposal: &'static str,
+    own_view: &'static str,
     created: &'static str,
     changed: &'static str,
 }
@@ -389,6 +390,7 @@ const FR: Words = Words {
     home: "LOGEMENT",
     risk: "RISQUE LOGEMENT",
     proposal: "PROPOSITION DE LOGEMENT",
+    own_view: "PAROLE DE LA PERSONNE",
     created: "FICHE créée",
     changed: "modification",
 };
@@ -405,6 +407,7 @@ const EN: Words = Words {
     home: "HOME",
     risk: "RISK TO THE HOME",
     proposal: "HOME PROPOSED",
+    own_view: "THE PERSON'S VIEW",
     created: "RECORD created",
     changed: "changed",
 };
@@ -596,6 +599,21 @@ pub fn describe(item: &TimelineItem, lang: Lang) -> String {
                 .map(|s| l(Vocab::RiskStatus, s, lang))
                 .unwrap_or_default()
         ),
+        TimelineItem::OwnView {
+            step,
+            on,
+            satisfaction,
+            ..
+        } => format!(
+            "{} {}{}",
+            step.as_deref()
+                .map(|s| l(Vocab::ViewStep, s, lang))
+                .unwrap_or_default(),
+            on.map(|d| d.to_string()).unwrap_or_default(),
+            satisfaction
+                .map(|s| format!(" — satisfaction {s}/5"))
+                .unwrap_or_default()
+        ),
         TimelineItem::Proposal {
             offer,
             proposed_on,
@@ -663,6 +681,7 @@ pub fn kind_word(
         TimelineItem::Home { .. } => w.home,
         TimelineItem::Risk { .. } => w.risk,
         TimelineItem::Proposal { .. } => w.proposal,
+        TimelineItem::OwnView { .. } => w.own_view,
         TimelineItem::Change(h) if h.creation && h.record_id == person => w.created,
         TimelineItem::Change(_) => w.changed,
     }

@@ -136,6 +136,10 @@ fn record_label(kind: Kind, doc: &AutoCommit) -> String {
         )
         .trim()
         .to_string(),
+        Kind::OwnView => format!(
+            "parole de la personne du {}",
+            text("on").unwrap_or_default()
+        ),
         Kind::Proposal => format!("proposition du {}", text("proposed_on").unwrap_or_default()),
         Kind::HousingApplication => format!(
             "demande {} {}",

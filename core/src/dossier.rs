@@ -322,7 +322,8 @@ impl Store {
                 | Kind::HousingApplication
                 | Kind::Home
                 | Kind::RiskSignal
-                | Kind::Proposal => housing.push(part),
+                | Kind::Proposal
+                | Kind::OwnView => housing.push(part),
                 // Consent decisions have their own part; health contacts are in the timeline.
                 _ => {}
             }

@@ -50,7 +50,8 @@ pub use model::custom::{Choice, CustomField, CustomType, CustomValue, CUSTOM_FIE
 pub use model::fields::{FieldSpec, FieldType, Kind, Value};
 pub use model::housing::{
     Application, Concerns, Home, Household, HouseholdMember, NewApplication, NewHome, NewHousehold,
-    NewHouseholdMember, NewOffer, NewPeriod, NewRiskSignal, Offer, Period, Proposal, RiskSignal,
+    NewHouseholdMember, NewOffer, NewOwnView, NewPeriod, NewRiskSignal, Offer, OwnView, Period,
+    Proposal, RiskSignal,
 };
 pub use model::{
     Action, Consent, Encounter, HealthContact, HealthNote, HealthProfile, NewAction, NewConsent,

@@ -64,6 +64,10 @@ pub struct Report {
     pub risks: BTreeMap<String, Figure>,
     /// Housing offers proposed, by what became of the proposal.
     pub proposals: BTreeMap<String, Figure>,
+    /// The persons' own views recorded, by step, and by how satisfied they said they were
+    /// ("1" to "5"); their answers to the organisation's questions are in `custom_fields`.
+    pub own_views: BTreeMap<String, Figure>,
+    pub satisfaction: BTreeMap<String, Figure>,
     /// The organisation's own fields, by `KIND.NAME.CHOICE` for choices (persons met, or
     /// encounters, with that choice), `KIND.NAME.yes` for yes/no (how many yes) and
     /// `KIND.NAME.sum` for numbers (their sum, rounded); text and dates are not counted.
@@ -138,16 +142,20 @@ impl Store {
             home_visits: f(c.housing.home_visits, p.housing.home_visits),
             risks: pair(&c.housing.risks, &p.housing.risks),
             proposals: pair(&c.housing.proposals, &p.housing.proposals),
+            own_views: pair(&c.housing.own_views, &p.housing.own_views),
+            satisfaction: pair(&c.housing.satisfaction, &p.housing.satisfaction),
             custom_fields: pair(&c.custom, &p.custom),
         })
     }
 }
 
 /// The breakdowns of a report in its flat form ([`Report::figures`]): a short prefix per map.
-const BREAKDOWNS: [&str; 11] = ["s", "n", "t", "o", "c", "h", "x", "a", "r", "p", "f"];
+const BREAKDOWNS: [&str; 13] = [
+    "s", "n", "t", "o", "c", "h", "x", "a", "r", "p", "w", "v", "f",
+];
 
 impl Report {
-    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 11] {
+    fn breakdowns(&self) -> [&BTreeMap<String, Figure>; 13] {
         [
             &self.services,
             &self.needs,
@@ -159,6 +167,8 @@ impl Report {
             &self.applications,
             &self.risks,
             &self.proposals,
+            &self.own_views,
+            &self.satisfaction,
             &self.custom_fields,
         ]
     }
@@ -187,7 +197,8 @@ impl Report {
     /// (`encounters`) or a breakdown's prefix and code (`s.food` for a service, `n.` needs,
     /// `t.` referral targets, `o.` referral outcomes, `c.` situation changes, `h.` household
     /// sizes, `x.` exits from the street, `a.` housing applications, `r.` risks to homes, `p.`
-    /// proposals of offers by outcome, `f.` the organisation's fields:
+    /// proposals of offers by outcome, `w.` own views by step, `v.` by satisfaction, `f.` the
+    /// organisation's fields:
     /// `f.person.logement_souhaite.t2`) -> "current previous". Codes only: nothing nominative.
     pub fn figures(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
@@ -246,6 +257,8 @@ impl Report {
             home_visits: Figure::default(),
             risks: BTreeMap::new(),
             proposals: BTreeMap::new(),
+            own_views: BTreeMap::new(),
+            satisfaction: BTreeMap::new(),
             custom_fields: BTreeMap::new(),
         };
         for (key, value) in figures {
@@ -269,6 +282,8 @@ impl Report {
                         "a" => &mut r.applications,
                         "r" => &mut r.risks,
                         "p" => &mut r.proposals,
+                        "w" => &mut r.own_views,
+                        "v" => &mut r.satisfaction,
                         "f" => &mut r.custom_fields,
                         _ => return Err(bad(key)),
                     };
@@ -630,6 +645,32 @@ impl Report {
                 ),
                 breakdown: true,
                 lines: coded(Vocab::ProposalOutcome, &self.proposals),
+            },
+            Section {
+                key: "own_views",
+                title: words(
+                    "Parole des personnes, par étape",
+                    "The persons' own views, by step",
+                ),
+                breakdown: true,
+                lines: coded(Vocab::ViewStep, &self.own_views),
+            },
+            Section {
+                key: "satisfaction",
+                title: words(
+                    "Satisfaction exprimée (1 à 5)",
+                    "Satisfaction expressed (1 to 5)",
+                ),
+                breakdown: true,
+                lines: self
+                    .satisfaction
+                    .iter()
+                    .map(|(score, figure)| Line {
+                        key: score.clone(),
+                        label: format!("{score}/5"),
+                        figure: *figure,
+                    })
+                    .collect(),
             },
             Section {
                 key: "actions",

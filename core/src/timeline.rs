@@ -92,6 +92,13 @@ pub enum TimelineItem {
         proposed_on: Option<NaiveDate>,
         outcome: Option<String>,
     },
+    /// The person's own view of the support was recorded (its words are in the record).
+    OwnView {
+        id: RecordId,
+        step: Option<String>,
+        on: Option<NaiveDate>,
+        satisfaction: Option<i64>,
+    },
     /// The person joined a household.
     Household {
         id: RecordId,
@@ -264,6 +271,12 @@ impl Store {
                             risk: text("risk"),
                             raised_on: date("raised_on"),
                             status: text("status"),
+                        },
+                        Kind::OwnView => TimelineItem::OwnView {
+                            id,
+                            step: text("step"),
+                            on: date("on"),
+                            satisfaction: text("satisfaction").and_then(|s| s.parse().ok()),
                         },
                         Kind::Proposal => TimelineItem::Proposal {
                             id,

@@ -34,6 +34,7 @@ pub enum Vocab {
     RiskStatus,
     OfferStatus,
     ProposalOutcome,
+    ViewStep,
 }
 
 /// One code of a list, with its labels.
@@ -219,6 +220,22 @@ const PROPOSAL_OUTCOME: &[Term] = &[
     t("withdrawn", "retirée", "withdrawn"),
 ];
 
+/// The step of the support after which a person's own view is asked.
+const VIEW_STEP: &[Term] = &[
+    t("home_found", "logement trouvé", "home found"),
+    t(
+        "six_months_in_home",
+        "six mois dans le logement",
+        "six months in the home",
+    ),
+    t(
+        "support_end",
+        "fin de l'accompagnement",
+        "end of the support",
+    ),
+    t("other", "autre moment", "another time"),
+];
+
 /// Where a housing application stands.
 const APPLICATION_STATUS: &[Term] = &[
     t("preparing", "en préparation", "being prepared"),
@@ -396,7 +413,7 @@ const HEALTH_CATEGORY: &[Term] = &[
 ];
 
 impl Vocab {
-    pub const ALL: [Vocab; 24] = [
+    pub const ALL: [Vocab; 25] = [
         Vocab::Gender,
         Vocab::AlertLevel,
         Vocab::Situation,
@@ -421,6 +438,7 @@ impl Vocab {
         Vocab::RiskStatus,
         Vocab::OfferStatus,
         Vocab::ProposalOutcome,
+        Vocab::ViewStep,
     ];
 
     /// The built-in codes of this list.
@@ -450,6 +468,7 @@ impl Vocab {
             Vocab::RiskStatus => RISK_STATUS,
             Vocab::OfferStatus => OFFER_STATUS,
             Vocab::ProposalOutcome => PROPOSAL_OUTCOME,
+            Vocab::ViewStep => VIEW_STEP,
         }
     }
 
@@ -480,6 +499,7 @@ impl Vocab {
             Vocab::RiskStatus => "risk_status",
             Vocab::OfferStatus => "offer_status",
             Vocab::ProposalOutcome => "proposal_outcome",
+            Vocab::ViewStep => "view_step",
         }
     }
 

@@ -588,6 +588,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_history() != 30514:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_homes() != 61355:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_identity() != 24220:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_import_bundle() != 50288:
@@ -628,7 +630,11 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_published_reports() != 43793:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_raise_risk() != 38188:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_record_consents() != 3746:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_allervers_ffi_checksum_method_store_record_own_view() != 27654:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_allervers_ffi_checksum_method_store_recover() != 45633:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -803,6 +809,9 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_health_space_code.restype 
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_history.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_history.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_homes.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_homes.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_identity.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_identity.restype = ctypes.c_uint16
@@ -863,9 +872,15 @@ _UniffiLib.uniffi_allervers_ffi_checksum_method_store_publish.restype = ctypes.c
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_published_reports.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_published_reports.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_raise_risk.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_raise_risk.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_record_consents.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_record_consents.restype = ctypes.c_uint16
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_record_own_view.argtypes = (
+)
+_UniffiLib.uniffi_allervers_ffi_checksum_method_store_record_own_view.restype = ctypes.c_uint16
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_recover.argtypes = (
 )
 _UniffiLib.uniffi_allervers_ffi_checksum_method_store_recover.restype = ctypes.c_uint16
@@ -1141,6 +1156,12 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_history.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_history.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_homes.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_homes.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_identity.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1264,12 +1285,27 @@ _UniffiLib.uniffi_allervers_ffi_fn_method_store_published_reports.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_published_reports.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_raise_risk.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_raise_risk.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_record_consents.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_record_consents.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_record_own_view.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_allervers_ffi_fn_method_store_record_own_view.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_allervers_ffi_fn_method_store_recover.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -4544,6 +4580,63 @@ class _UniffiFfiConverterTypeHistoryEntry(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBoolean.write(value.clock_off, buf)
 
 @dataclass
+class Home:
+    """
+    A home of a person's or of their household's.
+"""
+    def __init__(self, *, id:str, landlord:typing.Optional[str], address:typing.Optional[str], entered_on:typing.Optional[str], left_on:typing.Optional[str]):
+        self.id = id
+        self.landlord = landlord
+        self.address = address
+        self.entered_on = entered_on
+        self.left_on = left_on
+        
+        
+
+    
+    def __str__(self):
+        return "Home(id={}, landlord={}, address={}, entered_on={}, left_on={})".format(self.id, self.landlord, self.address, self.entered_on, self.left_on)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.landlord != other.landlord:
+            return False
+        if self.address != other.address:
+            return False
+        if self.entered_on != other.entered_on:
+            return False
+        if self.left_on != other.left_on:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHome(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Home(
+            id=_UniffiFfiConverterString.read(buf),
+            landlord=_UniffiFfiConverterOptionalString.read(buf),
+            address=_UniffiFfiConverterOptionalString.read(buf),
+            entered_on=_UniffiFfiConverterOptionalString.read(buf),
+            left_on=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterOptionalString.check_lower(value.landlord)
+        _UniffiFfiConverterOptionalString.check_lower(value.address)
+        _UniffiFfiConverterOptionalString.check_lower(value.entered_on)
+        _UniffiFfiConverterOptionalString.check_lower(value.left_on)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterOptionalString.write(value.landlord, buf)
+        _UniffiFfiConverterOptionalString.write(value.address, buf)
+        _UniffiFfiConverterOptionalString.write(value.entered_on, buf)
+        _UniffiFfiConverterOptionalString.write(value.left_on, buf)
+
+@dataclass
 class HttpHeader:
     def __init__(self, *, name:str, value:str):
         self.name = name
@@ -5262,6 +5355,90 @@ class _UniffiFfiConverterTypeNewObservation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeCount.write(value.counts, buf)
         _UniffiFfiConverterOptionalString.write(value.notes, buf)
         _UniffiFfiConverterOptionalString.write(value.date, buf)
+
+@dataclass
+class NewOwnView:
+    """
+    The person's own view of the support after a step.
+"""
+    def __init__(self, *, person:str, step:str, satisfaction:typing.Optional[int] = _DEFAULT, what_helped:typing.Optional[str] = _DEFAULT, what_missing:typing.Optional[str] = _DEFAULT, own_words:typing.Optional[str] = _DEFAULT, answers:typing.List[CustomField] = _DEFAULT):
+        self.person = person
+        self.step = step
+        if satisfaction is _DEFAULT:
+            self.satisfaction = None
+        else:
+            self.satisfaction = satisfaction
+        if what_helped is _DEFAULT:
+            self.what_helped = None
+        else:
+            self.what_helped = what_helped
+        if what_missing is _DEFAULT:
+            self.what_missing = None
+        else:
+            self.what_missing = what_missing
+        if own_words is _DEFAULT:
+            self.own_words = None
+        else:
+            self.own_words = own_words
+        if answers is _DEFAULT:
+            self.answers = []
+        else:
+            self.answers = answers
+        
+        
+
+    
+    def __str__(self):
+        return "NewOwnView(person={}, step={}, satisfaction={}, what_helped={}, what_missing={}, own_words={}, answers={})".format(self.person, self.step, self.satisfaction, self.what_helped, self.what_missing, self.own_words, self.answers)
+    def __eq__(self, other):
+        if self.person != other.person:
+            return False
+        if self.step != other.step:
+            return False
+        if self.satisfaction != other.satisfaction:
+            return False
+        if self.what_helped != other.what_helped:
+            return False
+        if self.what_missing != other.what_missing:
+            return False
+        if self.own_words != other.own_words:
+            return False
+        if self.answers != other.answers:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeNewOwnView(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return NewOwnView(
+            person=_UniffiFfiConverterString.read(buf),
+            step=_UniffiFfiConverterString.read(buf),
+            satisfaction=_UniffiFfiConverterOptionalInt64.read(buf),
+            what_helped=_UniffiFfiConverterOptionalString.read(buf),
+            what_missing=_UniffiFfiConverterOptionalString.read(buf),
+            own_words=_UniffiFfiConverterOptionalString.read(buf),
+            answers=_UniffiFfiConverterSequenceTypeCustomField.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.person)
+        _UniffiFfiConverterString.check_lower(value.step)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.satisfaction)
+        _UniffiFfiConverterOptionalString.check_lower(value.what_helped)
+        _UniffiFfiConverterOptionalString.check_lower(value.what_missing)
+        _UniffiFfiConverterOptionalString.check_lower(value.own_words)
+        _UniffiFfiConverterSequenceTypeCustomField.check_lower(value.answers)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.person, buf)
+        _UniffiFfiConverterString.write(value.step, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.satisfaction, buf)
+        _UniffiFfiConverterOptionalString.write(value.what_helped, buf)
+        _UniffiFfiConverterOptionalString.write(value.what_missing, buf)
+        _UniffiFfiConverterOptionalString.write(value.own_words, buf)
+        _UniffiFfiConverterSequenceTypeCustomField.write(value.answers, buf)
 
 @dataclass
 class NewPeriod:
@@ -6273,7 +6450,12 @@ class TimelineKind(enum.Enum):
     A housing offer proposed (the outcome in `title`, the day in `notes`).
 """
     
-    CHANGE = 11
+    OWN_VIEW = 11
+    """
+    The person's own view (the step in `title`, the day and satisfaction in `notes`).
+"""
+    
+    CHANGE = 12
     
 
 
@@ -6304,6 +6486,8 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
         if variant == 11:
             return TimelineKind.PROPOSAL
         if variant == 12:
+            return TimelineKind.OWN_VIEW
+        if variant == 13:
             return TimelineKind.CHANGE
         raise InternalError("Raw enum value doesn't match any cases")
 
@@ -6330,6 +6514,8 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
         if value == TimelineKind.RISK:
             return
         if value == TimelineKind.PROPOSAL:
+            return
+        if value == TimelineKind.OWN_VIEW:
             return
         if value == TimelineKind.CHANGE:
             return
@@ -6359,8 +6545,10 @@ class _UniffiFfiConverterTypeTimelineKind(_UniffiConverterRustBuffer):
             buf.write_i32(10)
         if value == TimelineKind.PROPOSAL:
             buf.write_i32(11)
-        if value == TimelineKind.CHANGE:
+        if value == TimelineKind.OWN_VIEW:
             buf.write_i32(12)
+        if value == TimelineKind.CHANGE:
+            buf.write_i32(13)
 
 
 
@@ -9612,6 +9800,29 @@ class _UniffiFfiConverterSequenceTypeHistoryEntry(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeHistoryEntry.read(buf) for i in range(count)
         ]
 
+class _UniffiFfiConverterSequenceTypeHome(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeHome.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeHome.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeHome.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterSequenceTypeJourneyStep(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -10112,6 +10323,11 @@ class StoreProtocol(typing.Protocol):
         The field-level history of any record, in causal order.
 """
         raise NotImplementedError
+    def homes(self, person: str) -> typing.List[Home]:
+        """
+        The homes of a person and of their household now, the latest entry first.
+"""
+        raise NotImplementedError
     def identity(self, ) -> Identity:
         raise NotImplementedError
     def import_bundle(self, bytes: bytes,passphrase: str) -> int:
@@ -10208,9 +10424,20 @@ class StoreProtocol(typing.Protocol):
         The reports published into this statistics store, the latest first.
 """
         raise NotImplementedError
+    def raise_risk(self, home: str,risk: str,raised_by: typing.Optional[str],notes: typing.Optional[str]) -> str:
+        """
+        Raises a risk about a home (rent_arrears, neighbour_conflict, isolation, health,
+        eviction_planned, other), seen during a visit.
+"""
+        raise NotImplementedError
     def record_consents(self, consents: typing.List[NewConsent]) -> typing.List[str]:
         """
         Records consent decisions, all or none; their ids out.
+"""
+        raise NotImplementedError
+    def record_own_view(self, view: NewOwnView) -> str:
+        """
+        Records the person's own view of the support (during a home visit, often).
 """
         raise NotImplementedError
     def recover(self, code: str,exchange: typing.Optional[HttpExchange]) -> None:
@@ -10965,6 +11192,24 @@ class Store(StoreProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def homes(self, person: str) -> typing.List[Home]:
+        """
+        The homes of a person and of their household now, the latest entry first.
+"""
+        
+        _UniffiFfiConverterString.check_lower(person)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(person),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeHome.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_homes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def identity(self, ) -> Identity:
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -11330,6 +11575,34 @@ class Store(StoreProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def raise_risk(self, home: str,risk: str,raised_by: typing.Optional[str],notes: typing.Optional[str]) -> str:
+        """
+        Raises a risk about a home (rent_arrears, neighbour_conflict, isolation, health,
+        eviction_planned, other), seen during a visit.
+"""
+        
+        _UniffiFfiConverterString.check_lower(home)
+
+        _UniffiFfiConverterString.check_lower(risk)
+
+        _UniffiFfiConverterOptionalString.check_lower(raised_by)
+
+        _UniffiFfiConverterOptionalString.check_lower(notes)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(home),
+            _UniffiFfiConverterString.lower(risk),
+            _UniffiFfiConverterOptionalString.lower(raised_by),
+            _UniffiFfiConverterOptionalString.lower(notes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_raise_risk,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def record_consents(self, consents: typing.List[NewConsent]) -> typing.List[str]:
         """
         Records consent decisions, all or none; their ids out.
@@ -11345,6 +11618,24 @@ class Store(StoreProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_allervers_ffi_fn_method_store_record_consents,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def record_own_view(self, view: NewOwnView) -> str:
+        """
+        Records the person's own view of the support (during a home visit, often).
+"""
+        
+        _UniffiFfiConverterTypeNewOwnView.check_lower(view)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeNewOwnView.lower(view),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeFfiError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_allervers_ffi_fn_method_store_record_own_view,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -11792,6 +12083,7 @@ __all__ = [
     "HealthNote",
     "HealthProfile",
     "HistoryEntry",
+    "Home",
     "HttpHeader",
     "HttpRequest",
     "HttpResponse",
@@ -11802,6 +12094,7 @@ __all__ = [
     "NewEncounter",
     "NewHealthNote",
     "NewObservation",
+    "NewOwnView",
     "NewPeriod",
     "NewPerson",
     "NewReferral",

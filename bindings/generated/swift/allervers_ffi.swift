@@ -1181,6 +1181,11 @@ public protocol StoreProtocol: AnyObject, Sendable {
      */
     func history(record: String) throws  -> [HistoryEntry]
     
+    /**
+     * The homes of a person and of their household now, the latest entry first.
+     */
+    func homes(person: String) throws  -> [Home]
+    
     func identity()  -> Identity
     
     /**
@@ -1278,9 +1283,20 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func publishedReports() throws  -> [PublishedReport]
     
     /**
+     * Raises a risk about a home (rent_arrears, neighbour_conflict, isolation, health,
+     * eviction_planned, other), seen during a visit.
+     */
+    func raiseRisk(home: String, risk: String, raisedBy: String?, notes: String?) throws  -> String
+    
+    /**
      * Records consent decisions, all or none; their ids out.
      */
     func recordConsents(consents: [NewConsent]) throws  -> [String]
+    
+    /**
+     * Records the person's own view of the support (during a home visit, often).
+     */
+    func recordOwnView(view: NewOwnView) throws  -> String
     
     /**
      * Recovers a space with its recovery code (a new device, in no space yet): it becomes the
@@ -1846,6 +1862,19 @@ open func history(record: String)throws  -> [HistoryEntry]  {
 })
 }
     
+    /**
+     * The homes of a person and of their household now, the latest entry first.
+     */
+open func homes(person: String)throws  -> [Home]  {
+    return try  FfiConverterSequenceTypeHome.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_homes(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(person),uniffiCallStatus
+    )
+})
+}
+    
 open func identity() -> Identity  {
     return try!  FfiConverterTypeIdentity_lift(try! rustCall() {
         uniffiCallStatus in
@@ -2101,6 +2130,23 @@ open func publishedReports()throws  -> [PublishedReport]  {
 }
     
     /**
+     * Raises a risk about a home (rent_arrears, neighbour_conflict, isolation, health,
+     * eviction_planned, other), seen during a visit.
+     */
+open func raiseRisk(home: String, risk: String, raisedBy: String?, notes: String?)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_raise_risk(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(home),
+        FfiConverterString.lower(risk),
+        FfiConverterOptionString.lower(raisedBy),
+        FfiConverterOptionString.lower(notes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Records consent decisions, all or none; their ids out.
      */
 open func recordConsents(consents: [NewConsent])throws  -> [String]  {
@@ -2109,6 +2155,19 @@ open func recordConsents(consents: [NewConsent])throws  -> [String]  {
     uniffi_allervers_ffi_fn_method_store_record_consents(
             self.uniffiCloneHandle(),
         FfiConverterSequenceTypeNewConsent.lower(consents),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records the person's own view of the support (during a home visit, often).
+     */
+open func recordOwnView(view: NewOwnView)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_allervers_ffi_fn_method_store_record_own_view(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNewOwnView_lower(view),uniffiCallStatus
     )
 })
 }
@@ -5491,6 +5550,81 @@ public func FfiConverterTypeHistoryEntry_lower(_ value: HistoryEntry) -> RustBuf
 }
 
 
+/**
+ * A home of a person's or of their household's.
+ */
+public struct Home: Equatable, Hashable {
+    public var id: String
+    public var landlord: String?
+    public var address: String?
+    /**
+     * YYYY-MM-DD
+     */
+    public var enteredOn: String?
+    public var leftOn: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, landlord: String?, address: String?, 
+        /**
+         * YYYY-MM-DD
+         */enteredOn: String?, leftOn: String?) {
+        self.id = id
+        self.landlord = landlord
+        self.address = address
+        self.enteredOn = enteredOn
+        self.leftOn = leftOn
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Home: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Home {
+        return
+            try Home(
+                id: FfiConverterString.read(from: &buf), 
+                landlord: FfiConverterOptionString.read(from: &buf), 
+                address: FfiConverterOptionString.read(from: &buf), 
+                enteredOn: FfiConverterOptionString.read(from: &buf), 
+                leftOn: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Home, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.landlord, into: &buf)
+        FfiConverterOptionString.write(value.address, into: &buf)
+        FfiConverterOptionString.write(value.enteredOn, into: &buf)
+        FfiConverterOptionString.write(value.leftOn, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHome_lift(_ buf: RustBuffer) throws -> Home {
+    return try FfiConverterTypeHome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHome_lower(_ value: Home) -> RustBuffer {
+    return FfiConverterTypeHome.lower(value)
+}
+
+
 public struct HttpHeader: Equatable, Hashable {
     public var name: String
     public var value: String
@@ -6301,6 +6435,101 @@ public func FfiConverterTypeNewObservation_lift(_ buf: RustBuffer) throws -> New
 #endif
 public func FfiConverterTypeNewObservation_lower(_ value: NewObservation) -> RustBuffer {
     return FfiConverterTypeNewObservation.lower(value)
+}
+
+
+/**
+ * The person's own view of the support after a step.
+ */
+public struct NewOwnView: Equatable, Hashable {
+    public var person: String
+    /**
+     * home_found, six_months_in_home, support_end, other
+     */
+    public var step: String
+    /**
+     * From 1 (not at all) to 5 (very).
+     */
+    public var satisfaction: Int64?
+    public var whatHelped: String?
+    public var whatMissing: String?
+    public var ownWords: String?
+    /**
+     * Answers to the organisation's questions (its fields of `own_view`).
+     */
+    public var answers: [CustomField]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(person: String, 
+        /**
+         * home_found, six_months_in_home, support_end, other
+         */step: String, 
+        /**
+         * From 1 (not at all) to 5 (very).
+         */satisfaction: Int64? = nil, whatHelped: String? = nil, whatMissing: String? = nil, ownWords: String? = nil, 
+        /**
+         * Answers to the organisation's questions (its fields of `own_view`).
+         */answers: [CustomField] = []) {
+        self.person = person
+        self.step = step
+        self.satisfaction = satisfaction
+        self.whatHelped = whatHelped
+        self.whatMissing = whatMissing
+        self.ownWords = ownWords
+        self.answers = answers
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NewOwnView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNewOwnView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NewOwnView {
+        return
+            try NewOwnView(
+                person: FfiConverterString.read(from: &buf), 
+                step: FfiConverterString.read(from: &buf), 
+                satisfaction: FfiConverterOptionInt64.read(from: &buf), 
+                whatHelped: FfiConverterOptionString.read(from: &buf), 
+                whatMissing: FfiConverterOptionString.read(from: &buf), 
+                ownWords: FfiConverterOptionString.read(from: &buf), 
+                answers: FfiConverterSequenceTypeCustomField.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NewOwnView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.person, into: &buf)
+        FfiConverterString.write(value.step, into: &buf)
+        FfiConverterOptionInt64.write(value.satisfaction, into: &buf)
+        FfiConverterOptionString.write(value.whatHelped, into: &buf)
+        FfiConverterOptionString.write(value.whatMissing, into: &buf)
+        FfiConverterOptionString.write(value.ownWords, into: &buf)
+        FfiConverterSequenceTypeCustomField.write(value.answers, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewOwnView_lift(_ buf: RustBuffer) throws -> NewOwnView {
+    return try FfiConverterTypeNewOwnView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewOwnView_lower(_ value: NewOwnView) -> RustBuffer {
+    return FfiConverterTypeNewOwnView.lower(value)
 }
 
 
@@ -8537,6 +8766,10 @@ public enum TimelineKind: Equatable, Hashable {
      * A housing offer proposed (the outcome in `title`, the day in `notes`).
      */
     case proposal
+    /**
+     * The person's own view (the step in `title`, the day and satisfaction in `notes`).
+     */
+    case ownView
     case change
 
 
@@ -8581,7 +8814,9 @@ public struct FfiConverterTypeTimelineKind: FfiConverterRustBuffer {
         
         case 11: return .proposal
         
-        case 12: return .change
+        case 12: return .ownView
+        
+        case 13: return .change
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -8635,8 +8870,12 @@ public struct FfiConverterTypeTimelineKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(11))
         
         
-        case .change:
+        case .ownView:
             writeInt(&buf, Int32(12))
+        
+        
+        case .change:
+            writeInt(&buf, Int32(13))
         
         }
     }
@@ -9502,6 +9741,31 @@ fileprivate struct FfiConverterSequenceTypeHistoryEntry: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeHome: FfiConverterRustBuffer {
+    typealias SwiftType = [Home]
+
+    public static func write(_ value: [Home], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Home] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Home]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHome.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
     typealias SwiftType = [HttpHeader]
 
@@ -9805,6 +10069,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allervers_ffi_checksum_method_store_history() != 30514) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allervers_ffi_checksum_method_store_homes() != 61355) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allervers_ffi_checksum_method_store_identity() != 24220) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9865,7 +10132,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_allervers_ffi_checksum_method_store_published_reports() != 43793) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_allervers_ffi_checksum_method_store_raise_risk() != 38188) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_allervers_ffi_checksum_method_store_record_consents() != 3746) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_allervers_ffi_checksum_method_store_record_own_view() != 27654) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_allervers_ffi_checksum_method_store_recover() != 45633) {

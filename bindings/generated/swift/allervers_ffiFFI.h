@@ -468,6 +468,11 @@ RustBuffer uniffi_allervers_ffi_fn_method_store_health_space_code(uint64_t ptr, 
 RustBuffer uniffi_allervers_ffi_fn_method_store_history(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_HOMES
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_HOMES
+RustBuffer uniffi_allervers_ffi_fn_method_store_homes(uint64_t ptr, RustBuffer person, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_IDENTITY
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_IDENTITY
 RustBuffer uniffi_allervers_ffi_fn_method_store_identity(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -568,9 +573,19 @@ uint64_t uniffi_allervers_ffi_fn_method_store_publish(uint64_t ptr, uint64_t par
 RustBuffer uniffi_allervers_ffi_fn_method_store_published_reports(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_RAISE_RISK
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_RAISE_RISK
+RustBuffer uniffi_allervers_ffi_fn_method_store_raise_risk(uint64_t ptr, RustBuffer home, RustBuffer risk, RustBuffer raised_by, RustBuffer notes, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_RECORD_CONSENTS
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_RECORD_CONSENTS
 RustBuffer uniffi_allervers_ffi_fn_method_store_record_consents(uint64_t ptr, RustBuffer consents, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_RECORD_OWN_VIEW
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_RECORD_OWN_VIEW
+RustBuffer uniffi_allervers_ffi_fn_method_store_record_own_view(uint64_t ptr, RustBuffer view, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_FN_METHOD_STORE_RECOVER
@@ -1141,6 +1156,12 @@ uint16_t uniffi_allervers_ffi_checksum_method_store_history(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_HOMES
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_HOMES
+uint16_t uniffi_allervers_ffi_checksum_method_store_homes(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_IDENTITY
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_IDENTITY
 uint16_t uniffi_allervers_ffi_checksum_method_store_identity(void
@@ -1261,9 +1282,21 @@ uint16_t uniffi_allervers_ffi_checksum_method_store_published_reports(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_RAISE_RISK
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_RAISE_RISK
+uint16_t uniffi_allervers_ffi_checksum_method_store_raise_risk(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_RECORD_CONSENTS
 #define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_RECORD_CONSENTS
 uint16_t uniffi_allervers_ffi_checksum_method_store_record_consents(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_RECORD_OWN_VIEW
+#define UNIFFI_FFIDEF_UNIFFI_ALLERVERS_FFI_CHECKSUM_METHOD_STORE_RECORD_OWN_VIEW
+uint16_t uniffi_allervers_ffi_checksum_method_store_record_own_view(void
     
 );
 #endif

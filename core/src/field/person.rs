@@ -461,6 +461,19 @@ fn row(e: &TimelineEntry, extra: &[ExtraTerm], lang: Lang) -> TimelineRow {
                 l(Vocab::RiskStatus, status),
             ]),
         ),
+        TimelineItem::OwnView {
+            step,
+            on,
+            satisfaction,
+            ..
+        } => (
+            t(lang, "own_view").to_string(),
+            join(vec![
+                l(Vocab::ViewStep, step),
+                on.map(|d| d.to_string()),
+                satisfaction.map(|s| format!("{} {s}/5", t(lang, "satisfaction"))),
+            ]),
+        ),
         TimelineItem::Proposal {
             proposed_on,
             outcome,

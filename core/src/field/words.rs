@@ -24,6 +24,8 @@ pub(super) fn t(lang: Lang, key: &str) -> &'static str {
         "home" => ("Logement", "Home"),
         "risk" => ("Risque pour le logement", "Risk to the home"),
         "proposal" => ("Proposition de logement", "Home proposed"),
+        "own_view" => ("Parole de la personne", "The person's view"),
+        "satisfaction" => ("satisfaction", "satisfaction"),
         "until" => ("au", "to"),
         "days_from" => ("du", "from"),
         "since_day" => ("depuis le", "since"),

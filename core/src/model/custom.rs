@@ -16,8 +16,13 @@ use crate::{CoreError, Result};
 
 /// The record kinds that carry the organisation's fields (a `custom` map created with the
 /// record). Adding a kind is one line here, once its fields hold `custom`.
-pub const CUSTOM_FIELD_KINDS: &[Kind] =
-    &[Kind::Person, Kind::Encounter, Kind::Household, Kind::Home];
+pub const CUSTOM_FIELD_KINDS: &[Kind] = &[
+    Kind::Person,
+    Kind::Encounter,
+    Kind::Household,
+    Kind::Home,
+    Kind::OwnView,
+];
 
 /// The prefix of a definition's key in the roster document.
 pub(crate) const FIELD_PREFIX: &str = "field:";

@@ -65,10 +65,14 @@ pub enum Kind {
     HousingOffer,
     /// A housing offer proposed to a person or a household, and what became of it.
     Proposal,
+    /// The person's own view of the support after a step (a home found, six months in it,
+    /// the end of the support): how satisfied, what helped, what was missing, their own words,
+    /// and the organisation's own questions.
+    OwnView,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Person,
         Kind::Encounter,
         Kind::Action,
@@ -92,6 +96,7 @@ impl Kind {
         Kind::RiskSignal,
         Kind::HousingOffer,
         Kind::Proposal,
+        Kind::OwnView,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +124,7 @@ impl Kind {
             Kind::RiskSignal => "risk_signal",
             Kind::HousingOffer => "housing_offer",
             Kind::Proposal => "proposal",
+            Kind::OwnView => "own_view",
         }
     }
 
@@ -152,6 +158,7 @@ impl Kind {
             Kind::RiskSignal => RISK_SIGNAL,
             Kind::HousingOffer => HOUSING_OFFER,
             Kind::Proposal => PROPOSAL,
+            Kind::OwnView => OWN_VIEW,
         }
     }
 
@@ -633,6 +640,23 @@ const PROPOSAL: &[FieldSpec] = &[
     f("proposed_on", T::Date(Horizon::Past), "proposée le"),
     f("outcome", T::Code(Vocab::ProposalOutcome), "suite"),
     f("reason", T::Text, "motif"),
+];
+
+/// A person's own view of the support after a step. The organisation's own questions are its
+/// fields of this kind (`field add own_view ...`), answered in `custom`.
+const OWN_VIEW: &[FieldSpec] = &[
+    f("person", T::Ref(Kind::Person), "personne"),
+    f("step", T::Code(Vocab::ViewStep), "étape"),
+    f("on", T::Date(Horizon::Past), "date"),
+    f(
+        "satisfaction",
+        T::Int { min: 1, max: 5 },
+        "satisfaction (1 à 5)",
+    ),
+    f("what_helped", T::Text, "ce qui a aidé"),
+    f("what_missing", T::Text, "ce qui a manqué"),
+    f("own_words", T::Text, "ses propres mots"),
+    f("custom", T::TextMap, "questions de l'organisation"),
 ];
 
 /// A typed value of a scalar field (or of one element of a container).

@@ -487,3 +487,70 @@ impl Proposal {
         }
     }
 }
+
+/// A person's own view of the support after a step.
+#[derive(Clone, Debug)]
+pub struct NewOwnView {
+    pub person: RecordId,
+    /// home_found, six_months_in_home, support_end, other.
+    pub step: String,
+    /// Today when not said.
+    pub on: Option<NaiveDate>,
+    /// From 1 (not at all) to 5 (very).
+    pub satisfaction: Option<i64>,
+    pub what_helped: Option<String>,
+    pub what_missing: Option<String>,
+    pub own_words: Option<String>,
+    /// The organisation's own questions (its fields of `own_view`), by name.
+    pub answers: std::collections::BTreeMap<String, String>,
+}
+
+impl NewOwnView {
+    pub(crate) fn edits(&self, today: NaiveDate) -> Vec<Edit> {
+        let mut e = Vec::new();
+        set(&mut e, "person", Some(Value::Ref(self.person)));
+        set(&mut e, "step", code(&Some(self.step.clone())));
+        set(&mut e, "on", Some(Value::Date(self.on.unwrap_or(today))));
+        set(&mut e, "satisfaction", self.satisfaction.map(Value::Int));
+        set(&mut e, "what_helped", text(&self.what_helped));
+        set(&mut e, "what_missing", text(&self.what_missing));
+        set(&mut e, "own_words", text(&self.own_words));
+        for (k, v) in &self.answers {
+            e.push(Edit::Put("custom".into(), k.clone(), v.clone()));
+        }
+        e
+    }
+}
+
+/// A person's own view, as recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct OwnView {
+    pub id: RecordId,
+    pub person: Option<RecordId>,
+    pub step: Option<String>,
+    pub on: Option<NaiveDate>,
+    pub satisfaction: Option<i64>,
+    pub what_helped: Option<String>,
+    pub what_missing: Option<String>,
+    pub own_words: Option<String>,
+    pub answers: std::collections::BTreeMap<String, String>,
+    pub conflicts: Vec<String>,
+}
+
+impl OwnView {
+    pub(crate) fn read(id: RecordId, r: &Reader) -> OwnView {
+        let k = Kind::OwnView;
+        OwnView {
+            id,
+            person: get_text(r, k, "person").and_then(|s| s.parse().ok()),
+            step: get_text(r, k, "step"),
+            on: get_date(r, k, "on"),
+            satisfaction: get_int(r, k, "satisfaction"),
+            what_helped: get_text(r, k, "what_helped"),
+            what_missing: get_text(r, k, "what_missing"),
+            own_words: get_text(r, k, "own_words"),
+            answers: k.field("custom").map(|s| r.text_map(s)).unwrap_or_default(),
+            conflicts: r.conflicts(k).into_iter().map(|(f, _)| f).collect(),
+        }
+    }
+}

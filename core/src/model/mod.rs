@@ -787,4 +787,5 @@ pub enum Record {
     RiskSignal(housing::RiskSignal),
     HousingOffer(housing::Offer),
     Proposal(housing::Proposal),
+    OwnView(housing::OwnView),
 }

@@ -166,6 +166,10 @@ pub(crate) fn check_record_rules(kind: Kind, r: &impl RuleFields) -> Result<()> 
             }
             in_order(kind, r, "raised_on", "resolved_on")
         }
+        Kind::OwnView => match ["person", "step", "on"].iter().find(|f| !present(f)) {
+            Some(field) => Err(CoreError::invalid(*field, "is required")),
+            None => Ok(()),
+        },
         Kind::HousingOffer if !present("home_kind") => {
             Err(CoreError::invalid("home_kind", "is required"))
         }

@@ -284,6 +284,7 @@ impl Store {
                 None => Vec::new(),
             },
             Kind::HousingOffer => Vec::new(),
+            Kind::OwnView => self.own_view(id)?.person.into_iter().collect(),
             Kind::Consent => self.consent(id)?.person.into_iter().collect(),
             Kind::HealthNote => self
                 .read(id, Kind::HealthNote, |r| {

@@ -249,6 +249,10 @@ pub(crate) fn period(
             let values = super::custom_fields::parse_values(values.as_deref());
             count_custom(&mut sums, &defs, Kind::Household, &values);
         }
+        for values in &p.housing.own_view_custom {
+            let values = super::custom_fields::parse_values(values.as_deref());
+            count_custom(&mut sums, &defs, Kind::OwnView, &values);
+        }
     }
     p.custom = sums
         .into_iter()

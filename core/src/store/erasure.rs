@@ -69,6 +69,7 @@ pub(crate) fn refers_to_erased(
         Kind::Home => Some("homes"),
         Kind::RiskSignal => Some("risk_signals"),
         Kind::Proposal => Some("proposals"),
+        Kind::OwnView => Some("own_views"),
         _ => None,
     };
     let sql = match (kind, table) {
@@ -208,6 +209,7 @@ pub(crate) fn delete(
             "DELETE FROM risk_signals WHERE record_id = ?1",
             "DELETE FROM housing_offers WHERE record_id = ?1",
             "DELETE FROM proposals WHERE record_id = ?1",
+            "DELETE FROM own_views WHERE record_id = ?1",
             "DELETE FROM conflicts WHERE record_id = ?1",
             "DELETE FROM snapshots WHERE record_id = ?1",
             "DELETE FROM record_keys WHERE record_id = ?1",

@@ -17,6 +17,9 @@ use super::merge::Groups;
 /// pass each.
 const BULK: usize = 500;
 
+/// An own view's row: step, satisfaction, the answers (JSON), the person's teams.
+type ViewRow = (Option<String>, Option<i64>, Option<String>, Option<String>);
+
 /// A row naming a person or a household (one of the two is set).
 type Concerned = (Option<Vec<u8>>, Option<Vec<u8>>);
 
@@ -43,6 +46,11 @@ pub(crate) struct HousingFigures {
     /// The organisation's fields of each household met, as indexed (JSON), for the report to
     /// count.
     pub household_custom: Vec<Option<String>>,
+    /// The persons' own views recorded in the period: by step, by satisfaction ("1" to "5"),
+    /// and their answers to the organisation's questions (JSON), for the report to count.
+    pub own_views: BTreeMap<String, i64>,
+    pub satisfaction: BTreeMap<String, i64>,
+    pub own_view_custom: Vec<Option<String>>,
 }
 
 fn team_matches(teams: Option<&str>, team: Option<&str>) -> bool {
@@ -228,6 +236,30 @@ pub(crate) fn housing_figures(
         }
         if counts {
             *f.applications.entry(kind.unwrap_or_default()).or_default() += 1;
+        }
+    }
+
+    // The persons' own views, in aggregate only.
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT v.step, v.satisfaction, v.custom, p.teams FROM own_views v
+               LEFT JOIN persons p ON p.record_id = v.person_id
+              WHERE v.on_day >= ?1 AND v.on_day <= ?2",
+        )?;
+        let rows: Vec<ViewRow> = stmt
+            .query_map(params![from_s, to_s], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (step, satisfaction, custom, teams) in rows {
+            if !team_matches(teams.as_deref(), team) {
+                continue;
+            }
+            *f.own_views.entry(step.unwrap_or_default()).or_default() += 1;
+            if let Some(s) = satisfaction {
+                *f.satisfaction.entry(s.to_string()).or_default() += 1;
+            }
+            f.own_view_custom.push(custom);
         }
     }
 

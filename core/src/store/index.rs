@@ -720,6 +720,23 @@ fn write(
                 creator,
             ])?;
         }
+        Kind::OwnView => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO own_views (record_id, person_id, step, on_day,
+                    satisfaction, custom, created_at, device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                key,
+                f.person_ref(),
+                f.text("step"),
+                f.text("on"),
+                f.int("satisfaction"),
+                f.custom(),
+                f.created_at(now_ms),
+                creator,
+            ])?;
+        }
         Kind::Roster | Kind::AccessLog => {}
     }
     Ok(())
@@ -775,6 +792,7 @@ pub(crate) fn remove(tx: &Connection, kind: Kind, id: RecordId, before: &Before)
         Kind::RiskSignal => Some("risk_signals"),
         Kind::HousingOffer => Some("housing_offers"),
         Kind::Proposal => Some("proposals"),
+        Kind::OwnView => Some("own_views"),
         Kind::Roster => None,
         Kind::AccessLog => {
             super::access_log::remove(tx, id)?;
@@ -933,6 +951,7 @@ const REPLICATED: &[(&str, &[&str])] = &[
     ("risk_signals", &[]),
     ("housing_offers", &[]),
     ("proposals", &[]),
+    ("own_views", &[]),
 ];
 
 impl crate::Store {

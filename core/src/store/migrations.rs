@@ -659,6 +659,22 @@ ALTER TABLE encounters ADD COLUMN custom TEXT;
 ALTER TABLE households ADD COLUMN custom TEXT;
 ALTER TABLE homes ADD COLUMN custom TEXT;
 "#,
+    // 20: the person's own view of the support, after a step, with the organisation's own
+    // questions answered (`custom`, as JSON).
+    r#"
+CREATE TABLE own_views (
+    record_id BLOB PRIMARY KEY,
+    person_id BLOB,
+    step TEXT,
+    on_day TEXT,
+    satisfaction INTEGER,
+    custom TEXT,
+    created_at INTEGER,
+    device BLOB
+) WITHOUT ROWID;
+CREATE INDEX own_views_by_person ON own_views(person_id);
+CREATE INDEX own_views_by_day ON own_views(on_day);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -672,9 +688,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// author; 16: merged persons, which a device of an earlier version may have received; 17: the
 /// housing journey's records, which it kept without a kind; 18: homes, risks, offers and
 /// proposals, the same; 19: the organisation's fields, from the roster, and the persons' and
-/// encounters' values): migrating past one rebuilds the index tables from the documents, kinds
-/// first.
-const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19];
+/// encounters' values; 20: the persons' own views): migrating past one rebuilds the index
+/// tables from the documents, kinds first.
+const REINDEX_AT: &[i64] = &[3, 4, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20];
 
 /// Brings the schema up to date; refuses a store written by a newer build. Every pending
 /// migration and, when one of them needs it, the rebuild of the index tables (`reindex`) run in

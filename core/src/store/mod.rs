@@ -34,6 +34,7 @@ pub(crate) mod merge;
 pub mod migrations;
 pub mod offers;
 mod open;
+pub mod own_view;
 pub(crate) mod partnership;
 pub mod purpose;
 mod query;

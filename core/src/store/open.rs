@@ -172,7 +172,8 @@ fn rebuild_index(tx: &Connection, now_ms: i64) -> Result<()> {
          DELETE FROM situation_changes; DELETE FROM consents; DELETE FROM access_logs;
          DELETE FROM access_log; DELETE FROM households; DELETE FROM household_members;
          DELETE FROM journey_periods; DELETE FROM housing_applications; DELETE FROM homes;
-         DELETE FROM risk_signals; DELETE FROM housing_offers; DELETE FROM proposals;",
+         DELETE FROM risk_signals; DELETE FROM housing_offers; DELETE FROM proposals;
+         DELETE FROM own_views;",
     )?;
     let unkinded: Vec<Vec<u8>> = {
         let mut stmt =

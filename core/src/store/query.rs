@@ -427,6 +427,7 @@ impl Store {
             Kind::RiskSignal => Record::RiskSignal(self.risk_signal(id)?),
             Kind::HousingOffer => Record::HousingOffer(self.offer(id)?),
             Kind::Proposal => Record::Proposal(self.proposal(id)?),
+            Kind::OwnView => Record::OwnView(self.own_view(id)?),
             Kind::PublishedReport => {
                 return Err(CoreError::invalid(
                     "record",
@@ -824,6 +825,7 @@ pub(crate) fn person_follow_ups(
         ("homes", Kind::Home),
         ("risk_signals", Kind::RiskSignal),
         ("proposals", Kind::Proposal),
+        ("own_views", Kind::OwnView),
     ] {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT record_id FROM {table} WHERE person_id = ?1 ORDER BY created_at"

@@ -451,3 +451,77 @@ fn erasing_a_person_erases_their_home_its_risks_and_their_proposals() {
         [kept]
     );
 }
+
+#[test]
+fn the_persons_own_view_is_recorded_after_a_step_and_reported_in_aggregate_only() {
+    use allervers_core::{CustomField, CustomType, NewOwnView};
+    let d = device("Poste bureau", "Sophie");
+    d.store
+        .define_field(&CustomField {
+            kind: Kind::OwnView,
+            name: "accompagnement_adapte".into(),
+            ty: CustomType::YesNo,
+            fr: "L'accompagnement vous a-t-il convenu ?".into(),
+            en: None,
+            min: None,
+            max: None,
+            choices: Vec::new(),
+            sensitive: false,
+            retired: false,
+        })
+        .unwrap();
+    let a = person(&d.store, "Hugo Bertrand");
+    let b = person(&d.store, "Zoé Mercier");
+    let view = |p, step: &str, satisfaction, answer: &str| NewOwnView {
+        person: p,
+        step: step.into(),
+        on: None,
+        satisfaction: Some(satisfaction),
+        what_helped: Some("La visite chaque semaine".into()),
+        what_missing: Some("Un lave-linge".into()),
+        own_words: Some("Je dors enfin au chaud.".into()),
+        answers: [("accompagnement_adapte".to_string(), answer.to_string())].into(),
+    };
+    let first = d
+        .store
+        .record_own_view(&view(a, "home_found", 5, "yes"))
+        .unwrap();
+    d.store
+        .record_own_view(&view(b, "six_months_in_home", 3, "no"))
+        .unwrap();
+    assert!(d
+        .store
+        .record_own_view(&view(a, "home_found", 7, "yes"))
+        .is_err());
+    assert!(d
+        .store
+        .record_own_view(&view(a, "home_found", 4, "peut-être"))
+        .is_err());
+    let views = d.store.own_views(a).unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(
+        views[0].own_words.as_deref(),
+        Some("Je dors enfin au chaud.")
+    );
+    assert_eq!(views[0].answers["accompagnement_adapte"], "yes");
+    let today = d.store.now().date_naive();
+    let report = d.store.report(today, today, None).unwrap();
+    assert_eq!(report.own_views["home_found"].current, 1);
+    assert_eq!(report.own_views["six_months_in_home"].current, 1);
+    assert_eq!(report.satisfaction["5"].current, 1);
+    assert_eq!(report.satisfaction["3"].current, 1);
+    assert_eq!(
+        report.custom_fields["own_view.accompagnement_adapte.yes"].current,
+        1
+    );
+    // No words in the report: aggregates only.
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("chaud") && !json.contains("lave-linge"));
+    assert!(d.store.timeline(a).unwrap().iter().any(
+        |e| matches!(e.item, allervers_core::TimelineItem::OwnView { id, .. } if id == first)
+    ));
+    d.store
+        .erase_person(a, "demande de la personne", false)
+        .unwrap();
+    assert!(d.store.own_view(first).is_err());
+}

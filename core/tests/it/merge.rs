@@ -866,7 +866,8 @@ fn timelines_and_conflicts_name_the_worker_recorded_in_each_change_of_a_shared_p
                     | TimelineItem::Household { id, .. }
                     | TimelineItem::Home { id, .. }
                     | TimelineItem::Risk { id, .. }
-                    | TimelineItem::Proposal { id, .. } => *id == record,
+                    | TimelineItem::Proposal { id, .. }
+                    | TimelineItem::OwnView { id, .. } => *id == record,
                     TimelineItem::Change(_) => false,
                 })
                 .map(|e| e.author.label())

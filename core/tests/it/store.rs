@@ -242,6 +242,7 @@ fn the_timeline_holds_encounters_actions_referrals_and_changes_in_time_order() {
             TimelineItem::Home { .. } => "home".into(),
             TimelineItem::Risk { .. } => "risk".into(),
             TimelineItem::Proposal { .. } => "proposal".into(),
+            TimelineItem::OwnView { .. } => "own view".into(),
         })
         .filter(|s| !s.starts_with("created ") || s == "created name")
         .collect();
@@ -413,6 +414,7 @@ fn migrates_from(version: i64) {
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
              DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              DROP TABLE homes; DROP TABLE risk_signals; DROP TABLE housing_offers; DROP TABLE proposals;
+             DROP TABLE own_views;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
              DROP TABLE custom_fields; ALTER TABLE persons DROP COLUMN custom;

@@ -779,6 +779,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_history(
     ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_homes(
+    ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_identity(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_import_bundle(
@@ -819,7 +821,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_published_reports(
     ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_raise_risk(
+    ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_record_consents(
+    ): Int
+    external fun uniffi_allervers_ffi_checksum_method_store_record_own_view(
     ): Int
     external fun uniffi_allervers_ffi_checksum_method_store_recover(
     ): Int
@@ -975,6 +981,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_history(`ptr`: Long,`record`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_homes(`ptr`: Long,`person`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_identity(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_import_bundle(`ptr`: Long,`bytes`: RustBuffer.ByValue,`passphrase`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1015,7 +1023,11 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_allervers_ffi_fn_method_store_published_reports(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_raise_risk(`ptr`: Long,`home`: RustBuffer.ByValue,`risk`: RustBuffer.ByValue,`raisedBy`: RustBuffer.ByValue,`notes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_record_consents(`ptr`: Long,`consents`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_allervers_ffi_fn_method_store_record_own_view(`ptr`: Long,`view`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_allervers_ffi_fn_method_store_recover(`ptr`: Long,`code`: RustBuffer.ByValue,`exchange`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1275,6 +1287,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allervers_ffi_checksum_method_store_history() and 0xFFFF) != 30514) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_homes() and 0xFFFF) != 61355) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_identity() and 0xFFFF) != 24220) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1335,7 +1350,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_allervers_ffi_checksum_method_store_published_reports() and 0xFFFF) != 43793) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_raise_risk() and 0xFFFF) != 38188) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_record_consents() and 0xFFFF) != 3746) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_allervers_ffi_checksum_method_store_record_own_view() and 0xFFFF) != 27654) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_allervers_ffi_checksum_method_store_recover() and 0xFFFF) != 45633) {
@@ -2741,6 +2762,11 @@ public interface StoreInterface {
      */
     fun `history`(`record`: kotlin.String): List<HistoryEntry>
     
+    /**
+     * The homes of a person and of their household now, the latest entry first.
+     */
+    fun `homes`(`person`: kotlin.String): List<Home>
+    
     fun `identity`(): Identity
     
     /**
@@ -2838,9 +2864,20 @@ public interface StoreInterface {
     fun `publishedReports`(): List<PublishedReport>
     
     /**
+     * Raises a risk about a home (rent_arrears, neighbour_conflict, isolation, health,
+     * eviction_planned, other), seen during a visit.
+     */
+    fun `raiseRisk`(`home`: kotlin.String, `risk`: kotlin.String, `raisedBy`: kotlin.String?, `notes`: kotlin.String?): kotlin.String
+    
+    /**
      * Records consent decisions, all or none; their ids out.
      */
     fun `recordConsents`(`consents`: List<NewConsent>): List<kotlin.String>
+    
+    /**
+     * Records the person's own view of the support (during a home visit, often).
+     */
+    fun `recordOwnView`(`view`: NewOwnView): kotlin.String
     
     /**
      * Recovers a space with its recovery code (a new device, in no space yet): it becomes the
@@ -3492,6 +3529,24 @@ open class Store: Disposable, AutoCloseable, StoreInterface
     }
     
 
+    
+    /**
+     * The homes of a person and of their household now, the latest entry first.
+     */
+    @Throws(FfiException::class)override fun `homes`(`person`: kotlin.String): List<Home> {
+            return FfiConverterSequenceTypeHome.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_homes(
+        it,
+        
+        FfiConverterString.lower(`person`),_status)
+}
+    }
+    )
+    }
+    
+
     override fun `identity`(): Identity {
             return FfiConverterTypeIdentity.lift(
     callWithHandle {
@@ -3846,6 +3901,28 @@ open class Store: Disposable, AutoCloseable, StoreInterface
 
     
     /**
+     * Raises a risk about a home (rent_arrears, neighbour_conflict, isolation, health,
+     * eviction_planned, other), seen during a visit.
+     */
+    @Throws(FfiException::class)override fun `raiseRisk`(`home`: kotlin.String, `risk`: kotlin.String, `raisedBy`: kotlin.String?, `notes`: kotlin.String?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_raise_risk(
+        it,
+        
+        FfiConverterString.lower(`home`),
+        FfiConverterString.lower(`risk`),
+        FfiConverterOptionalString.lower(`raisedBy`),
+        FfiConverterOptionalString.lower(`notes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Records consent decisions, all or none; their ids out.
      */
     @Throws(FfiException::class)override fun `recordConsents`(`consents`: List<NewConsent>): List<kotlin.String> {
@@ -3856,6 +3933,24 @@ open class Store: Disposable, AutoCloseable, StoreInterface
         it,
         
         FfiConverterSequenceTypeNewConsent.lower(`consents`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records the person's own view of the support (during a home visit, often).
+     */
+    @Throws(FfiException::class)override fun `recordOwnView`(`view`: NewOwnView): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FfiException) { _status ->
+    UniffiLib.uniffi_allervers_ffi_fn_method_store_record_own_view(
+        it,
+        
+        FfiConverterTypeNewOwnView.lower(`view`),_status)
 }
     }
     )
@@ -7091,6 +7186,65 @@ public object FfiConverterTypeHistoryEntry: FfiConverterRustBuffer<HistoryEntry>
 
 
 
+/**
+ * A home of a person's or of their household's.
+ */
+data class Home (
+    var `id`: kotlin.String
+    , 
+    var `landlord`: kotlin.String?
+    , 
+    var `address`: kotlin.String?
+    , 
+    /**
+     * YYYY-MM-DD
+     */
+    var `enteredOn`: kotlin.String?
+    , 
+    var `leftOn`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHome: FfiConverterRustBuffer<Home> {
+    override fun read(buf: ByteBuffer): Home {
+        return Home(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Home) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterOptionalString.allocationSize(value.`landlord`) +
+            FfiConverterOptionalString.allocationSize(value.`address`) +
+            FfiConverterOptionalString.allocationSize(value.`enteredOn`) +
+            FfiConverterOptionalString.allocationSize(value.`leftOn`)
+    )
+
+    override fun write(value: Home, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterOptionalString.write(value.`landlord`, buf)
+            FfiConverterOptionalString.write(value.`address`, buf)
+            FfiConverterOptionalString.write(value.`enteredOn`, buf)
+            FfiConverterOptionalString.write(value.`leftOn`, buf)
+    }
+}
+
+
+
 data class HttpHeader (
     var `name`: kotlin.String
     , 
@@ -7718,6 +7872,81 @@ public object FfiConverterTypeNewObservation: FfiConverterRustBuffer<NewObservat
             FfiConverterSequenceTypeCount.write(value.`counts`, buf)
             FfiConverterOptionalString.write(value.`notes`, buf)
             FfiConverterOptionalString.write(value.`date`, buf)
+    }
+}
+
+
+
+/**
+ * The person's own view of the support after a step.
+ */
+data class NewOwnView (
+    var `person`: kotlin.String
+    , 
+    /**
+     * home_found, six_months_in_home, support_end, other
+     */
+    var `step`: kotlin.String
+    , 
+    /**
+     * From 1 (not at all) to 5 (very).
+     */
+    var `satisfaction`: kotlin.Long? = null 
+    , 
+    var `whatHelped`: kotlin.String? = null 
+    , 
+    var `whatMissing`: kotlin.String? = null 
+    , 
+    var `ownWords`: kotlin.String? = null 
+    , 
+    /**
+     * Answers to the organisation's questions (its fields of `own_view`).
+     */
+    var `answers`: List<CustomField> = listOf() 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNewOwnView: FfiConverterRustBuffer<NewOwnView> {
+    override fun read(buf: ByteBuffer): NewOwnView {
+        return NewOwnView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeCustomField.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NewOwnView) = (
+            FfiConverterString.allocationSize(value.`person`) +
+            FfiConverterString.allocationSize(value.`step`) +
+            FfiConverterOptionalLong.allocationSize(value.`satisfaction`) +
+            FfiConverterOptionalString.allocationSize(value.`whatHelped`) +
+            FfiConverterOptionalString.allocationSize(value.`whatMissing`) +
+            FfiConverterOptionalString.allocationSize(value.`ownWords`) +
+            FfiConverterSequenceTypeCustomField.allocationSize(value.`answers`)
+    )
+
+    override fun write(value: NewOwnView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`person`, buf)
+            FfiConverterString.write(value.`step`, buf)
+            FfiConverterOptionalLong.write(value.`satisfaction`, buf)
+            FfiConverterOptionalString.write(value.`whatHelped`, buf)
+            FfiConverterOptionalString.write(value.`whatMissing`, buf)
+            FfiConverterOptionalString.write(value.`ownWords`, buf)
+            FfiConverterSequenceTypeCustomField.write(value.`answers`, buf)
     }
 }
 
@@ -10531,6 +10760,10 @@ enum class TimelineKind {
      * A housing offer proposed (the outcome in `title`, the day in `notes`).
      */
     PROPOSAL,
+    /**
+     * The person's own view (the step in `title`, the day and satisfaction in `notes`).
+     */
+    OWN_VIEW,
     CHANGE;
 
     
@@ -11543,6 +11776,34 @@ public object FfiConverterSequenceTypeHistoryEntry: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeHistoryEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeHome: FfiConverterRustBuffer<List<Home>> {
+    override fun read(buf: ByteBuffer): List<Home> {
+        val len = buf.getInt()
+        return List<Home>(len) {
+            FfiConverterTypeHome.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Home>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHome.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Home>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHome.write(it, buf)
         }
     }
 }
