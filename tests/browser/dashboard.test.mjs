@@ -158,7 +158,7 @@ test('every page runs under the Content-Security-Policy with its style sheet app
   assert.match(csp, /frame-ancestors 'none'/);
   assert.equal(response.headers()['x-frame-options'], 'DENY');
   assert.equal(response.headers()['cache-control'], 'no-store');
-  for (const href of ['/conflicts', '/duplicates', '/report', '/access-log', '/']) {
+  for (const href of ['/conflicts', '/duplicates', '/households', '/homes', '/offers', '/report', '/access-log', '/']) {
     await page.click(`nav a[href="${href}"]`);
     await page.waitForLoadState('load');
     const nav = await page.locator('nav').evaluate((n) => getComputedStyle(n).backgroundColor);
@@ -192,5 +192,43 @@ test('a duplicate is merged with a button, counted once, and the merge undone fr
   await page.waitForSelector('#timeline');
   const again = cli('a', 'person', 'list', '--search', 'moussa').map((p) => p.id).sort();
   assert.deepEqual(again, [first, second].sort());
+  await page.close();
+});
+
+test('a journey shows as a line of periods, a household and its home at risk on their pages, and an offer with whom it could suit', async () => {
+  const awa = cli('a', 'person', 'add', '--name', 'Awa Koné', '--situation', 'car').id;
+  const family = cli('a', 'household', 'new', '--label', 'Famille Koné', '--unrecorded', '1', '--unrecorded-children', '1').id;
+  cli('a', 'household', 'join', family, awa, '--relation', 'reference', '--on', '2026-09-01');
+  cli('a', 'journey', 'add', '--household', family, '--situation', 'car', '--from', '2026-09-01');
+  cli('a', 'journey', 'application', 'add', '--household', family, '--kind', 'social_housing', '--areas', 'Pantin');
+  const home = cli('a', 'home', 'add', '--household', family, '--landlord', 'Pantin Habitat', '--address', '8 rue Hoche',
+    '--entered-on', today, '--situation', 'social_housing').id;
+  cli('a', 'home', 'risk', home, '--kind', 'rent_arrears', '--by', 'le bailleur');
+  const jules = cli('a', 'person', 'add', '--name', 'Jules Marchand', '--situation', 'street', '--need', 'housing').id;
+  const offer = cli('a', 'offer', 'add', '--kind', 'social_housing', '--rooms', '1', '--area', 'Pantin', '--rent', '390').id;
+
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.goto(new URL(`/person/${awa}`, url).href);
+  const steps = await page.locator('#journey li strong').allTextContents();
+  assert.deepEqual(steps, ['véhicule', 'logement social']);
+  assert.equal(await page.locator('#journey li.housing').count(), 1);
+
+  await page.click('nav a[href="/households"]');
+  await page.click('#households a:has-text("Famille Koné")');
+  assert.match(await page.locator('#members').textContent(), /Awa Koné/);
+  assert.match(await page.locator('main').textContent(), /Taille 2/);
+
+  await page.click('nav a[href="/homes"]');
+  const homes = await page.locator('#homes').textContent();
+  assert.match(homes, /Famille Koné/);
+  assert.match(homes, /impayés de loyer/);
+
+  await page.click('nav a[href="/offers"]');
+  await page.click(`#offers a[href="/offer/${offer}"]`);
+  const suits = await page.locator('#candidates').textContent();
+  assert.match(suits, /Jules Marchand/);
+  assert.doesNotMatch(suits, /Famille Koné/, 'housed now');
+  assert.ok(jules);
   await page.close();
 });

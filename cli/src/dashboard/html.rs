@@ -10,7 +10,8 @@ use allervers_core::{Conflict, LikelyDuplicate, RetentionReview, TimelineEntry, 
 
 use crate::render::{access_what, l, via_word, AccessRow};
 use allervers_core::{
-    Application, HouseholdSummary, HouseholdView, JourneyStep, Person, PersonSummary,
+    Application, Concerns, HomeAtRisk, HouseholdSummary, HouseholdView, JourneyStep, OfferSummary,
+    OfferView, Person, PersonSummary,
 };
 
 /// The pages' style sheet, served as `/style.css`: the Content-Security-Policy lets no inline
@@ -54,6 +55,18 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "household_word" => ("ménage", "household"),
         "from_changes" => ("d'après les changements de situation", "from the situation's changes"),
         "households" => ("Ménages", "Households"),
+        "homes_at_risk" => ("Logements en risque", "Homes at risk"),
+        "no_home_at_risk" => ("Aucun logement en risque.", "No home at risk."),
+        "risks" => ("Risques", "Risks"),
+        "address" => ("Adresse", "Address"),
+        "offers" => ("Offres de logement", "Housing offers"),
+        "no_offer" => ("Aucune offre ouverte.", "No open offer."),
+        "home_kind" => ("Logement", "Home"),
+        "rent" => ("Loyer", "Rent"),
+        "area" => ("Secteur", "Area"),
+        "could_suit" => ("Pourrait convenir à", "Could suit"),
+        "proposals" => ("Propositions", "Proposals"),
+        "waiting_since" => ("Demande depuis le", "Applied on"),
         "no_household" => ("Aucun ménage.", "No household."),
         "members" => ("Membres", "Members"),
         "relation" => ("Lien", "Relation"),
@@ -853,5 +866,150 @@ pub fn household(v: &HouseholdView, lang: Lang) -> String {
     out.push_str("</table>");
     out.push_str(&journey(&v.journey, lang));
     out.push_str(&applications(&v.applications, lang));
+    out
+}
+
+/// Where a person's or a household's page is.
+fn concerns_link(c: Option<Concerns>, name: &str) -> String {
+    match c {
+        Some(Concerns::Person(p)) => format!(r#"<a href="/person/{p}">{}</a>"#, esc(name)),
+        Some(Concerns::Household(h)) => format!(r#"<a href="/household/{h}">{}</a>"#, esc(name)),
+        None => esc(name),
+    }
+}
+
+/// The homes lived in with an open risk, the most at risk first.
+pub fn homes_at_risk(list: &[HomeAtRisk], lang: Lang) -> String {
+    if list.is_empty() {
+        return format!(r#"<p id="homes">{}</p>"#, t(lang, "no_home_at_risk"));
+    }
+    let mut out = format!(
+        r#"<table id="homes"><tr><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "name"),
+        t(lang, "address"),
+        t(lang, "risks"),
+    );
+    for h in list {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            concerns_link(h.concerns, &h.name),
+            esc(&[h.landlord.as_deref(), h.address.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")),
+            h.risks
+                .iter()
+                .map(|s| format!(
+                    r#"<span class="chip">{} {}</span>"#,
+                    esc(&s
+                        .risk
+                        .as_deref()
+                        .map(|r| l(Vocab::RiskKind, r, lang))
+                        .unwrap_or_default()),
+                    s.raised_on.map(|d| d.to_string()).unwrap_or_default()
+                ))
+                .collect::<String>(),
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn offer_cells(o: &allervers_core::Offer, lang: Lang) -> String {
+    format!(
+        "<td>{}{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>",
+        esc(&o
+            .home_kind
+            .as_deref()
+            .map(|k| l(Vocab::Situation, k, lang))
+            .unwrap_or_default()),
+        o.rooms.map(|r| format!(" T{r}")).unwrap_or_default(),
+        esc(o.area.as_deref().unwrap_or_default()),
+        o.rent.map(|r| format!("{r} €")).unwrap_or_default(),
+        o.available_from.map(|d| d.to_string()).unwrap_or_default(),
+    )
+}
+
+/// The open offers, each with how many it could suit.
+pub fn offers(list: &[OfferSummary], lang: Lang) -> String {
+    if list.is_empty() {
+        return format!(r#"<p id="offers">{}</p>"#, t(lang, "no_offer"));
+    }
+    let mut out = format!(
+        r#"<table id="offers"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "home_kind"),
+        t(lang, "area"),
+        t(lang, "rent"),
+        t(lang, "from"),
+        t(lang, "proposals"),
+        t(lang, "could_suit"),
+    );
+    for o in list {
+        let _ = write!(
+            out,
+            r#"<tr>{}<td class="num">{}</td><td class="num"><a href="/offer/{}">{}</a></td></tr>"#,
+            offer_cells(&o.offer, lang),
+            o.proposals,
+            o.offer.id,
+            o.candidates,
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// An offer: its proposals and whom it could suit.
+pub fn offer(v: &OfferView, lang: Lang) -> String {
+    let mut out = format!(
+        r#"<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr><tr>{}</tr></table><h2>{}</h2><table id="proposals">"#,
+        t(lang, "home_kind"),
+        t(lang, "area"),
+        t(lang, "rent"),
+        t(lang, "from"),
+        offer_cells(&v.offer, lang),
+        t(lang, "proposals"),
+    );
+    for p in &v.proposals {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            concerns_link(p.proposal.concerns, &p.name),
+            p.proposal
+                .proposed_on
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            esc(&p
+                .proposal
+                .outcome
+                .as_deref()
+                .map(|o| l(Vocab::ProposalOutcome, o, lang))
+                .unwrap_or_default()),
+            p.proposal
+                .reason
+                .as_deref()
+                .map(|r| format!(": {}", esc(r)))
+                .unwrap_or_default(),
+        );
+    }
+    let _ = write!(
+        out,
+        r#"</table><h2>{}</h2><table id="candidates"><tr><th>{}</th><th>{}</th><th>{}</th></tr>"#,
+        t(lang, "could_suit"),
+        t(lang, "name"),
+        t(lang, "size"),
+        t(lang, "waiting_since"),
+    );
+    for c in &v.candidates {
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td class="num">{}</td><td>{}</td></tr>"#,
+            concerns_link(Some(c.concerns), &c.name),
+            c.size,
+            c.waiting_since.map(|d| d.to_string()).unwrap_or_default(),
+        );
+    }
+    out.push_str("</table>");
     out
 }

@@ -83,6 +83,8 @@ impl Dash {
                     ("/conflicts", html::t(lang, "conflicts")),
                     ("/duplicates", html::t(lang, "duplicates")),
                     ("/households", html::t(lang, "households")),
+                    ("/homes", html::t(lang, "homes_at_risk")),
+                    ("/offers", html::t(lang, "offers")),
                     ("/report", html::t(lang, "report")),
                     ("/access-log", html::t(lang, "access_log")),
                     ("/retention", html::t(lang, "retention")),
@@ -315,6 +317,53 @@ async fn households(
             html::t(lang, "households"),
             &html::households(&list, lang),
         ),
+        Err(r) => r,
+    }
+}
+
+async fn homes_at_risk(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let store = dash.store.clone();
+    match blocking(move || store.homes_at_risk()).await {
+        Ok(list) => dash.page(
+            lang,
+            html::t(lang, "homes_at_risk"),
+            &html::homes_at_risk(&list, lang),
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn offers(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let store = dash.store.clone();
+    match blocking(move || store.offers(true)).await {
+        Ok(list) => dash.page(lang, html::t(lang, "offers"), &html::offers(&list, lang)),
+        Err(r) => r,
+    }
+}
+
+async fn offer(
+    State(dash): State<Arc<Dash>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang(&dash, &headers, q.lang.as_deref());
+    let Ok(id) = id.parse::<RecordId>() else {
+        return failure("not a record id");
+    };
+    let store = dash.store.clone();
+    match blocking(move || store.offer_view(id)).await {
+        Ok(view) => dash.page(lang, html::t(lang, "offers"), &html::offer(&view, lang)),
         Err(r) => r,
     }
 }
@@ -739,6 +788,9 @@ fn router(dash: Arc<Dash>) -> Router {
                 .route("/conflicts/resolve", post(resolve))
                 .route("/duplicates", get(duplicates))
                 .route("/households", get(households))
+                .route("/homes", get(homes_at_risk))
+                .route("/offers", get(offers))
+                .route("/offer/{id}", get(offer))
                 .route("/household/{id}", get(household))
                 .route("/duplicates/merge", post(merge))
                 .route("/person/{id}/unmerge", post(unmerge))
