@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use allervers_core::vocab::Lang;
 use allervers_core::{
-    Clock, Concerns, Edit, ManualClock, NewAction, NewApplication, NewEncounter, NewHousehold,
-    NewHouseholdMember, NewPeriod, NewPerson, NewReferral, RawKey, Store, StoreOptions, Value,
+    Clock, Concerns, Edit, ManualClock, NewAction, NewApplication, NewEncounter, NewHome,
+    NewHousehold, NewHouseholdMember, NewPeriod, NewPerson, NewReferral, RawKey, Store,
+    StoreOptions, Value,
 };
 use anyhow::Result;
 use chrono::{Duration, TimeZone, Utc};
@@ -220,17 +221,16 @@ pub fn run(lang: Lang) -> Result<()> {
         Some("Logement Solibail proposé"),
     )?;
     let housed_on = clock_a.now().date_naive();
-    amina.add_period(
-        &NewPeriod {
+    let home = amina.add_home(
+        &NewHome {
             concerns: Concerns::Household(household),
-            situation: "intermediation_locative".into(),
-            started_on: housed_on,
-            ended_on: None,
-            place: Some("Solibail, T2 rue de Tanger".into()),
-            end_reason: None,
+            landlord: Some("Solibail".into()),
+            address: Some("T2, rue de Tanger".into()),
+            entered_on: housed_on,
+            lease_kind: Some("sublease".into()),
             notes: None,
         },
-        Some("moved_on"),
+        Some("intermediation_locative"),
     )?;
     clock_a.advance_ms(2 * 86_400_000);
     amina.log_encounter(&NewEncounter {
@@ -253,6 +253,8 @@ pub fn run(lang: Lang) -> Result<()> {
         "{}",
         crate::housing::household_text(&amina.household_view(household)?, lang)
     );
+    let visits = amina.home_view(home)?.visits.len();
+    println!("\nTheir home: {visits} home visit so far (rent and bills, administrative help, furnishing).");
     let report = amina.report(housed_on, housed_on + Duration::days(6), None)?;
     println!(
         "\nThat week's report: {} move(s) into a home, {} exit(s) from the street, {} days from first contact to the home",

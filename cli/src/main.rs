@@ -1336,18 +1336,23 @@ fn run(cli: Cli) -> Result<()> {
                 "households": seeded.households,
                 "periods": seeded.periods,
                 "applications": seeded.applications,
+                "homes": seeded.homes,
+                "offers": seeded.offers,
             });
             ctx.print(&out, || {
                 format!(
                     "Generated {} persons, {} encounters, {} actions, {} referrals, {} households, \
-                     {} journey periods, {} housing applications (fictitious data)",
+                     {} journey periods, {} housing applications, {} homes, {} offers \
+                     (fictitious data)",
                     seeded.persons.len(),
                     seeded.encounters,
                     seeded.actions,
                     seeded.referrals,
                     seeded.households,
                     seeded.periods,
-                    seeded.applications
+                    seeded.applications,
+                    seeded.homes,
+                    seeded.offers
                 )
             })?;
         }

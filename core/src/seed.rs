@@ -7,8 +7,9 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::{
-    Concerns, NewAction, NewApplication, NewEncounter, NewHousehold, NewHouseholdMember, NewPeriod,
-    NewPerson, NewReferral, RecordId, Result, Store,
+    Concerns, NewAction, NewApplication, NewEncounter, NewHome, NewHousehold, NewHouseholdMember,
+    NewOffer, NewOwnView, NewPeriod, NewPerson, NewReferral, NewRiskSignal, RecordId, Result,
+    Store,
 };
 
 pub const FIRST_NAMES: &[&str] = &[
@@ -167,6 +168,9 @@ pub struct Seeded {
     /// Journey periods recorded (beside the situations of every person).
     pub periods: usize,
     pub applications: usize,
+    /// Homes recorded for those housed (a risk raised for some, their own view each), offers.
+    pub homes: usize,
+    pub offers: usize,
 }
 
 fn weighted<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {
@@ -326,8 +330,15 @@ pub fn seed(
     let households = plan.persons / 12;
     let journeys = plan.persons / 6;
     let applications = plan.persons / 10;
-    let total =
-        plan.persons + plan.encounters + actions + referrals + households + journeys + applications;
+    let offers = (plan.persons / 50).max(1);
+    let total = plan.persons
+        + plan.encounters
+        + actions
+        + referrals
+        + households
+        + journeys
+        + applications
+        + offers;
     let mut done = 0;
     let mut out = Seeded::default();
     for _ in 0..plan.persons {
@@ -485,6 +496,54 @@ pub fn seed(
             if day > today {
                 break;
             }
+            if situation == home {
+                // Housed: the home, its period with it, a risk for some, their own view.
+                let id = store.add_home(
+                    &NewHome {
+                        concerns: Concerns::Person(person),
+                        landlord: Some("Bailleur social".into()),
+                        address: Some(format!(
+                            "{} {}",
+                            rng.gen_range(1..120),
+                            STREETS.choose(&mut rng).expect("streets")
+                        )),
+                        entered_on: day,
+                        lease_kind: Some("social_lease".into()),
+                        notes: None,
+                    },
+                    Some(situation),
+                )?;
+                out.homes += 1;
+                out.periods += 1;
+                if rng.gen_bool(0.2) {
+                    store.raise_risk(&NewRiskSignal {
+                        home: id,
+                        risk: weighted(
+                            &mut rng,
+                            &[
+                                ("rent_arrears", 4),
+                                ("isolation", 3),
+                                ("neighbour_conflict", 2),
+                            ],
+                        )
+                        .into(),
+                        raised_on: Some(day.max(today - Duration::days(30))),
+                        raised_by: None,
+                        notes: None,
+                    })?;
+                }
+                store.record_own_view(&NewOwnView {
+                    person,
+                    step: "home_found".into(),
+                    on: Some(day),
+                    satisfaction: Some(rng.gen_range(2..=5)),
+                    what_helped: Some("Les visites régulières".into()),
+                    what_missing: None,
+                    own_words: None,
+                    answers: Default::default(),
+                })?;
+                break;
+            }
             store.add_period(
                 &NewPeriod {
                     concerns: Concerns::Person(person),
@@ -533,6 +592,23 @@ pub fn seed(
             areas: None,
         })?;
         out.applications += 1;
+        done += 1;
+        progress(done, total);
+    }
+    for _ in 0..offers {
+        store.add_offer(&NewOffer {
+            home_kind: weighted(&mut rng, &[("social_housing", 4), ("residence_sociale", 1)])
+                .into(),
+            rooms: Some(rng.gen_range(1..=4)),
+            size_m2: Some(rng.gen_range(18..90)),
+            rent: Some(rng.gen_range(280..750)),
+            area: Some(STREETS.choose(&mut rng).expect("streets").to_string()),
+            accessible: Some(rng.gen_bool(0.2)),
+            available_from: Some(today + Duration::days(rng.gen_range(0..60))),
+            landlord: Some("Bailleur social".into()),
+            notes: None,
+        })?;
+        out.offers += 1;
         done += 1;
         progress(done, total);
     }
