@@ -105,8 +105,10 @@ impl Store {
         let previous_to = from - Duration::days(1);
         let previous_from = from - Duration::days(days);
         let conn = self.lock();
-        let c = period(&conn, from, to, team)?;
-        let p = period(&conn, previous_from, previous_to, team)?;
+        // Every journey period and household membership, read once for both periods.
+        let mut rows = crate::store::housing::Rows::load(&conn)?;
+        let c = period(&conn, &mut rows, from, to, team)?;
+        let p = period(&conn, &mut rows, previous_from, previous_to, team)?;
         let f = |current, previous| Figure { current, previous };
         Ok(Report {
             from,

@@ -369,6 +369,16 @@ struct PersonScreen: View {
                 }
             }
             ReferralFormSection(f: p.referralForm)
+            if !p.journey.isEmpty {
+                Section(p.journeyTitle) {
+                    ForEach(Array(p.journey.enumerated()), id: \.offset) { _, j in
+                        VStack(alignment: .leading) {
+                            Text(j.situation).fontWeight(j.current ? .bold : .regular)
+                            Text([j.days, j.place].filter { !$0.isEmpty }.joined(separator: " · ")).font(.caption)
+                        }
+                    }
+                }
+            }
             Section(p.timelineTitle) {
                 ForEach(Array(p.timeline.enumerated()), id: \.offset) { _, e in
                     VStack(alignment: .leading) {

@@ -80,6 +80,7 @@ fn team_clause(column: &str) -> String {
 
 pub(crate) fn period(
     conn: &Connection,
+    journeys: &mut super::housing::Rows,
     from: NaiveDate,
     to: NaiveDate,
     team: Option<&str>,
@@ -101,13 +102,18 @@ pub(crate) fn period(
     // Each person met, with the day they were first met in the period.
     let mut met: BTreeMap<RecordId, NaiveDate> = BTreeMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT persons, anonymous_count, services, custom, occurred_at FROM encounters
+        "SELECT persons, anonymous_count, services, custom, occurred_at, encounter_kind
+           FROM encounters
          WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)
          ORDER BY occurred_at",
     )?;
     let mut rows = stmt.query(params![start, end, team])?;
+    let mut home_visits = 0;
     while let Some(row) = rows.next()? {
         p.encounters += 1;
+        if row.get::<_, Option<String>>(5)?.as_deref() == Some("home_visit") {
+            home_visits += 1;
+        }
         p.anonymous += row.get::<_, i64>(1)?;
         for s in row
             .get::<_, String>(2)?
@@ -242,7 +248,9 @@ pub(crate) fn period(
         .query_row(params![from_s, to_s, team], |r| Ok((r.get(0)?, r.get(1)?)))?;
     p.health_contacts = contacts;
     p.health_persons = persons;
-    p.housing = super::housing_report::housing_figures(conn, &groups, from, to, team, &met)?;
+    p.housing =
+        super::housing_report::housing_figures(conn, journeys, &groups, from, to, team, &met)?;
+    p.housing.home_visits = home_visits;
     // The households met count by their own fields too.
     if !defs.is_empty() {
         for values in &p.housing.household_custom {

@@ -229,6 +229,9 @@ impl Rows<'_> {
         let Rows::Loaded(loaded) = self else {
             return Ok(());
         };
+        if loaded.persons.is_some() {
+            return Ok(());
+        }
         let (mut persons, mut changes) = (HashMap::new(), HashMap::new());
         let mut stmt =
             conn.prepare_cached("SELECT record_id, created_at, situation FROM persons")?;

@@ -39,7 +39,8 @@ pub(crate) struct HousingFigures {
     pub days_to_housing: i64,
     /// Housing applications filed in the period, by kind.
     pub applications: BTreeMap<String, i64>,
-    /// Home visits made, risks to homes raised (by kind), offers proposed (by outcome).
+    /// Home visits made (counted by `activity.rs` with the encounters), risks to homes raised
+    /// (by kind), offers proposed (by outcome).
     pub home_visits: i64,
     pub risks: BTreeMap<String, i64>,
     pub proposals: BTreeMap<String, i64>,
@@ -65,6 +66,7 @@ fn team_matches(teams: Option<&str>, team: Option<&str>) -> bool {
 /// it.
 pub(crate) fn housing_figures(
     conn: &Connection,
+    index: &mut Rows,
     groups: &Groups,
     first: NaiveDate,
     last: NaiveDate,
@@ -72,8 +74,6 @@ pub(crate) fn housing_figures(
     met: &BTreeMap<RecordId, NaiveDate>,
 ) -> Result<HousingFigures> {
     let mut f = HousingFigures::default();
-    // Every period and membership once: the report reads many persons' journeys.
-    let mut index = Rows::load(conn)?;
     let (from_s, to_s) = (first.to_string(), last.to_string());
     let teams_of = |person: RecordId| -> Result<Option<String>> {
         Ok(conn
@@ -182,7 +182,7 @@ pub(crate) fn housing_figures(
         {
             continue;
         }
-        let steps = person_journey(conn, &index, groups, person)?;
+        let steps = person_journey(conn, index, groups, person)?;
         for m in journey::moves(person, &steps, first, last) {
             persons_of.entry(m.unit).or_default().insert(person);
             moves.insert(m);
@@ -263,14 +263,7 @@ pub(crate) fn housing_figures(
         }
     }
 
-    // Support at home and offers.
-    f.home_visits = conn
-        .prepare_cached(
-            "SELECT count(*) FROM encounters
-              WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR team = ?3)
-                AND encounter_kind = 'home_visit'",
-        )?
-        .query_row(params![start_ms, end_ms, team], |r| r.get(0))?;
+    // Support at home (the home visits are counted with the encounters) and offers.
     for (sql, map) in [
         (
             "SELECT risk, person_id, household_id FROM risk_signals

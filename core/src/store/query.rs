@@ -152,7 +152,7 @@ fn scan(conn: &Connection, words: &[&str], whole: Option<&str>) -> Result<Scan> 
         "SELECT count(*),
                 group_concat(CASE WHEN {} THEN hex(p.record_id) END),
                 group_concat(CASE WHEN {whole_clause} THEN hex(p.record_id) END)
-         FROM persons p",
+         FROM persons p INDEXED BY persons_search",
         if clauses.is_empty() {
             "1".to_string()
         } else {

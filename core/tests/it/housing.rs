@@ -525,7 +525,7 @@ fn a_store_from_before_journeys_reads_its_situation_changes_as_its_journey_on_ev
             "DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
              DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              DROP TABLE homes; DROP TABLE risk_signals; DROP TABLE housing_offers; DROP TABLE proposals;
-             DROP TABLE own_views;
+             DROP TABLE own_views; DROP INDEX persons_search;
              DROP TABLE custom_fields; ALTER TABLE persons DROP COLUMN custom;
              ALTER TABLE encounters DROP COLUMN custom;
              PRAGMA user_version = 16;",

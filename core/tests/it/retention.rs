@@ -344,7 +344,7 @@ fn a_store_from_before_the_review_indexes_kept_files_and_the_period_when_it_migr
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
              DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              DROP TABLE homes; DROP TABLE risk_signals; DROP TABLE housing_offers; DROP TABLE proposals;
-             DROP TABLE own_views;
+             DROP TABLE own_views; DROP INDEX persons_search;
              PRAGMA user_version = 10;",
         )
         .unwrap();

@@ -414,7 +414,7 @@ fn migrates_from(version: i64) {
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
              DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              DROP TABLE homes; DROP TABLE risk_signals; DROP TABLE housing_offers; DROP TABLE proposals;
-             DROP TABLE own_views;
+             DROP TABLE own_views; DROP INDEX persons_search;
              DROP TABLE settings;
              ALTER TABLE persons DROP COLUMN kept_at;
              DROP TABLE custom_fields; ALTER TABLE persons DROP COLUMN custom;

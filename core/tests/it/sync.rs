@@ -550,7 +550,7 @@ fn a_store_migrated_to_per_space_state_keeps_its_space_and_cursors() {
              DROP TABLE households; DROP TABLE household_members; DROP TABLE journey_periods;
              DROP TABLE housing_applications; DROP INDEX situation_changes_by_person;
              DROP TABLE homes; DROP TABLE risk_signals; DROP TABLE housing_offers; DROP TABLE proposals;
-             DROP TABLE own_views;
+             DROP TABLE own_views; DROP INDEX persons_search;
              PRAGMA user_version = 4;",
         )
         .unwrap();

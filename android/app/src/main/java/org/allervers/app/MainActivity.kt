@@ -18,6 +18,7 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.foundation.selection.toggleable
 import androidx.compose.material3.*
 import androidx.compose.runtime.*
+import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
@@ -237,6 +238,13 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
                 )
             }
             item { ReferralFormCard(p.referralForm, send) }
+            if (p.journey.isNotEmpty()) item { Text(p.journeyTitle, style = MaterialTheme.typography.titleMedium) }
+            items(p.journey) { j ->
+                ListItem(
+                    headlineContent = { Text(j.situation, fontWeight = if (j.current) FontWeight.Bold else null) },
+                    supportingContent = { Text(listOf(j.days, j.place).filter { it.isNotEmpty() }.joinToString(" · ")) },
+                )
+            }
             item { Text(p.timelineTitle, style = MaterialTheme.typography.titleMedium) }
             items(p.timeline) { e ->
                 ListItem(
