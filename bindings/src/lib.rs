@@ -346,6 +346,7 @@ impl TryFrom<NewEncounter> for core::NewEncounter {
             notes: e.notes,
             follow_up: e.follow_up,
             custom: e.custom.into_iter().map(|c| (c.name, c.value)).collect(),
+            household: None,
         })
     }
 }
@@ -410,6 +411,7 @@ impl TryFrom<NewReferral> for core::NewReferral {
             target_name: r.target_name,
             date: date("date", &r.date)?,
             status: r.status,
+            household: None,
         })
     }
 }

@@ -126,6 +126,7 @@ pub fn run(lang: Lang) -> Result<()> {
         target_name: Some("PASS de l'hôpital Lariboisière".into()),
         date: None,
         status: None,
+        household: None,
     })?;
     println!("Julien meets Karim and Fatou by the canal, notes: squat, a health need, a referral to the PASS");
 

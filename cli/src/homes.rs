@@ -4,15 +4,14 @@
 use allervers_core::model::fields::Kind;
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
-    Concerns, HomeAtRisk, HomeView, NewHome, NewOffer, NewRiskSignal, OfferSummary, OfferView,
-    Store,
+    HomeAtRisk, HomeView, NewHome, NewOffer, NewRiskSignal, OfferSummary, OfferView,
 };
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
 
-use crate::housing::find_household;
+use crate::housing::{concerns, opt};
 use crate::render::l;
-use crate::{date, find_person, generic_set, record_id, yes_no, Created, Ctx};
+use crate::{date, generic_set, record_id, yes_no, Created, Ctx};
 
 #[derive(Subcommand)]
 pub(crate) enum HomeCmd {
@@ -162,18 +161,6 @@ pub(crate) enum OfferCmd {
         #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
         set: Vec<String>,
     },
-}
-
-fn concerns(store: &Store, person: Option<String>, household: Option<String>) -> Result<Concerns> {
-    match (person, household) {
-        (Some(p), None) => Ok(Concerns::Person(find_person(store, &p)?)),
-        (None, Some(h)) => Ok(Concerns::Household(find_household(store, &h)?)),
-        _ => Err(anyhow!("give a person or --household")),
-    }
-}
-
-fn opt(s: &Option<String>) -> String {
-    s.clone().unwrap_or_default()
 }
 
 fn home_text(v: &HomeView, lang: Lang) -> String {

@@ -191,7 +191,12 @@ pub(crate) fn find_household(store: &Store, text: &str) -> Result<RecordId> {
     }
 }
 
-fn concerns(store: &Store, person: Option<String>, household: Option<String>) -> Result<Concerns> {
+/// A person named by PERSON, or a household by `--household`: one of the two.
+pub(crate) fn concerns(
+    store: &Store,
+    person: Option<String>,
+    household: Option<String>,
+) -> Result<Concerns> {
     match (person, household) {
         (Some(p), None) => Ok(Concerns::Person(find_person(store, &p)?)),
         (None, Some(h)) => Ok(Concerns::Household(find_household(store, &h)?)),
@@ -199,7 +204,7 @@ fn concerns(store: &Store, person: Option<String>, household: Option<String>) ->
     }
 }
 
-fn opt(s: &Option<String>) -> String {
+pub(crate) fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_default()
 }
 

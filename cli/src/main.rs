@@ -469,10 +469,11 @@ enum EncounterCmd {
         team: Option<String>,
         #[arg(long = "worker")]
         workers: Vec<String>,
-        /// first_contact, follow_up, intervention
+        /// first_contact, follow_up, intervention, home_visit
         #[arg(long)]
         kind: Option<String>,
-        /// food, drink, hygiene_kit, clothing, blanket, information, referral, care, other (repeatable)
+        /// food, drink, hygiene_kit, clothing, blanket, information, referral, care, rent_bills,
+        /// admin_help, mediation, health_coordination, furnishing, social_ties, other (repeatable)
         #[arg(long = "service")]
         services: Vec<String>,
         #[arg(long)]
@@ -482,6 +483,9 @@ enum EncounterCmd {
         /// One of the organisation's fields: NAME=VALUE (repeatable; see `allervers field list`).
         #[arg(long = "custom", value_name = "NAME=VALUE")]
         custom: Vec<String>,
+        /// The household met, as a whole (its id or name).
+        #[arg(long)]
+        household: Option<String>,
     },
     /// Shows one encounter.
     Show { encounter: String },
@@ -533,6 +537,9 @@ enum ReferralCmd {
         /// sent, pending, accepted, refused, no_answer
         #[arg(long)]
         status: Option<String>,
+        /// The household referred with the person, as a whole (its id or name).
+        #[arg(long)]
+        household: Option<String>,
     },
     /// Records what became of a referral.
     Update {
@@ -1156,14 +1163,19 @@ fn run(cli: Cli) -> Result<()> {
                     name,
                     date: d,
                     status,
+                    household,
                 } => {
                     let person = find_person(&store, &person)?;
+                    let household = household
+                        .map(|h| housing::find_household(&store, &h))
+                        .transpose()?;
                     let id = store.add_referral(&NewReferral {
                         person,
                         target,
                         target_name: name,
                         date: date("date", &d)?,
                         status,
+                        household,
                     })?;
                     ctx.print(&Created { id }, || format!("Referral {id} added"))?;
                 }
@@ -1654,7 +1666,11 @@ fn encounter_cmd(ctx: &Ctx, cmd: EncounterCmd) -> Result<()> {
             notes,
             follow_up,
             custom,
+            household,
         } => {
+            let household = household
+                .map(|h| housing::find_household(&store, &h))
+                .transpose()?;
             let persons = persons
                 .iter()
                 .map(|p| find_person(&store, p))
@@ -1689,6 +1705,7 @@ fn encounter_cmd(ctx: &Ctx, cmd: EncounterCmd) -> Result<()> {
                 notes,
                 follow_up,
                 custom: fields::values(&custom)?,
+                household,
             })?;
             ctx.print(&Created { id }, || format!("Encounter {id} logged"))?;
         }

@@ -421,6 +421,7 @@ pub fn seed(
             target_name: None,
             date: Some(date),
             status: None,
+            household: None,
         })?;
         let outcome = weighted(
             &mut rng,

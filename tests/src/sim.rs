@@ -860,6 +860,7 @@ impl Sim {
                         target_name: None,
                         date: None,
                         status: Some("sent".into()),
+                        household: None,
                     })
                     .map_err(store_err)?;
                 self.log.push(format!("{d} adds referral {id}"));

@@ -66,7 +66,7 @@ fn a_household_moves_from_a_car_to_a_home_and_the_report_counts_it_once() {
             "2026-10-01",
         ],
     );
-    ok(
+    let met = id(&json(
         d,
         &[
             "encounter",
@@ -75,10 +75,29 @@ fn a_household_moves_from_a_car_to_a_home_and_the_report_counts_it_once() {
             &mother,
             "--person",
             &son,
+            "--household",
+            "Famille Traoré",
             "--place",
             "parking de la porte de Pantin",
         ],
+    ));
+    assert_eq!(
+        json(d, &["encounter", "show", &met])["household"],
+        household.as_str()
     );
+    let referral = id(&json(
+        d,
+        &[
+            "referral",
+            "add",
+            &mother,
+            "--to",
+            "siao_115",
+            "--household",
+            &household,
+        ],
+    ));
+    assert!(ok(d, &["history", &referral]).contains(&household));
     json(
         d,
         &[

@@ -219,6 +219,7 @@ fn add_referral(store: &Store, person: RecordId, draft: &ReferralDraft) -> Resul
         target_name: (!name.is_empty()).then(|| name.to_string()),
         date,
         status: None,
+        household: None,
     })
 }
 

@@ -371,6 +371,8 @@ const ENCOUNTER: &[FieldSpec] = &[
     f("services", T::CodeList(Vocab::Service), "prestations"),
     f("notes", T::Text, "notes"),
     f("follow_up", T::Bool, "suite à donner"),
+    // The household met, when the encounter is with a household as a whole.
+    f("household", T::Ref(Kind::Household), "ménage"),
     // The organisation's own fields (`model/custom.rs`); an encounter made by an earlier build
     // has no such map, and takes no value of them.
     f("custom", T::TextMap, "champs de l'organisation"),
@@ -396,6 +398,8 @@ const REFERRAL: &[FieldSpec] = &[
     f("date", T::Date(Horizon::Past), "date"),
     f("status", T::Code(Vocab::ReferralStatus), "statut"),
     f("outcome", T::Text, "suite donnée"),
+    // The household referred, when the referral is for a household as a whole.
+    f("household", T::Ref(Kind::Household), "ménage"),
 ];
 
 const OBSERVATION: &[FieldSpec] = &[

@@ -146,6 +146,8 @@ pub struct NewEncounter {
     /// Values of the organisation's fields of encounters (`custom.NAME`), checked against
     /// their definitions when the encounter is written.
     pub custom: BTreeMap<String, String>,
+    /// The household met, when the encounter is with a household as a whole.
+    pub household: Option<RecordId>,
 }
 
 impl NewEncounter {
@@ -185,6 +187,7 @@ impl NewEncounter {
         );
         set(&mut e, "notes", text(&self.notes));
         set(&mut e, "follow_up", Some(Value::Bool(self.follow_up)));
+        set(&mut e, "household", self.household.map(Value::Ref));
         for (k, v) in &self.custom {
             e.push(Edit::Put("custom".into(), k.clone(), v.clone()));
         }
@@ -227,6 +230,8 @@ pub struct NewReferral {
     pub target_name: Option<String>,
     pub date: Option<NaiveDate>,
     pub status: Option<String>,
+    /// The household referred with the person, when it is referred as a whole.
+    pub household: Option<RecordId>,
 }
 
 impl NewReferral {
@@ -251,6 +256,7 @@ impl NewReferral {
                 self.status.clone().unwrap_or_else(|| "sent".into()),
             )),
         );
+        set(&mut e, "household", self.household.map(Value::Ref));
         e
     }
 }
@@ -535,6 +541,8 @@ pub struct Encounter {
     /// none).
     pub custom: BTreeMap<String, String>,
     pub conflicts: Vec<String>,
+    /// The household met, when the encounter is with a household as a whole.
+    pub household: Option<RecordId>,
 }
 
 impl Encounter {
@@ -542,6 +550,7 @@ impl Encounter {
         let k = Kind::Encounter;
         Encounter {
             id,
+            household: get_text(r, k, "household").and_then(|s| s.parse().ok()),
             occurred_at: get_time(r, k, "occurred_at"),
             recorded_at: get_time(r, k, "recorded_at"),
             place: get_text(r, k, "place"),
@@ -623,6 +632,7 @@ pub struct Referral {
     pub status: Option<String>,
     pub outcome: Option<String>,
     pub conflicts: Vec<String>,
+    pub household: Option<RecordId>,
 }
 
 impl Referral {
@@ -630,6 +640,7 @@ impl Referral {
         let k = Kind::Referral;
         Referral {
             id,
+            household: get_text(r, k, "household").and_then(|s| s.parse().ok()),
             person: get_text(r, k, "person").and_then(|s| s.parse().ok()),
             target: get_text(r, k, "target"),
             target_name: get_text(r, k, "target_name"),

@@ -101,7 +101,8 @@ pub(crate) struct About {
 /// The records about `person` in the index.
 pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About> {
     // Actions, referrals and consent decisions.
-    let others = super::person_follow_ups(conn, person)?;
+    let mut others = super::person_follow_ups(conn, person)?;
+    others.extend(households_alone(conn, person)?);
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT encounter_id FROM encounter_persons WHERE person_id = ?1 ORDER BY encounter_id",
     )?;
@@ -112,6 +113,46 @@ pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About>
             .push(RecordId::from_slice(&row?).ok_or_else(|| CoreError::corrupt("bad record id"))?);
     }
     Ok(About { others, encounters })
+}
+
+/// The households of which `person` is the only member ever recorded, with the records about
+/// them (their journey's periods, housing applications, homes, the risks to those homes and
+/// the offers proposed to them): a household's name and journey would still say who the
+/// person was once their membership is erased.
+fn households_alone(conn: &Connection, person: RecordId) -> Result<Vec<(RecordId, Kind)>> {
+    let id =
+        |b: Vec<u8>| RecordId::from_slice(&b).ok_or_else(|| CoreError::corrupt("bad record id"));
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT m.household_id FROM household_members m
+          WHERE m.person_id = ?1 AND m.household_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM household_members o
+                             WHERE o.household_id = m.household_id AND o.person_id != ?1)",
+    )?;
+    let households: Vec<Vec<u8>> = stmt
+        .query_map([person.as_bytes()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for household in households {
+        for (table, kind) in [
+            ("journey_periods", Kind::JourneyPeriod),
+            ("housing_applications", Kind::HousingApplication),
+            ("risk_signals", Kind::RiskSignal),
+            ("homes", Kind::Home),
+            ("proposals", Kind::Proposal),
+        ] {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT record_id FROM {table} WHERE household_id = ?1 ORDER BY created_at"
+            ))?;
+            let rows: Vec<Vec<u8>> = stmt
+                .query_map([&household], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for r in rows {
+                out.push((id(r)?, kind));
+            }
+        }
+        out.push((id(household)?, Kind::Household));
+    }
+    Ok(out)
 }
 
 /// The persons erased from this store, by id.

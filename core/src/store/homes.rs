@@ -90,10 +90,7 @@ impl Store {
         super::purpose::check_kind(&self.purpose(), Kind::Home)?;
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        match home.concerns {
-            Concerns::Person(p) => self.expect_record(&tx, p, Kind::Person)?,
-            Concerns::Household(h) => self.expect_record(&tx, h, Kind::Household)?,
-        }
+        self.expect_concerns(&tx, home.concerns)?;
         let id = self.create_record_in(&tx, Kind::Home, home.edits())?;
         if let Some(situation) = situation.map(str::trim).filter(|s| !s.is_empty()) {
             let place = [home.landlord.as_deref(), home.address.as_deref()]
@@ -117,18 +114,6 @@ impl Store {
         }
         tx.commit()?;
         Ok(id)
-    }
-
-    fn expect_record(&self, conn: &Connection, id: RecordId, kind: Kind) -> Result<()> {
-        let actual = super::record_kind(conn, id)?;
-        if actual != kind {
-            return Err(CoreError::WrongKind {
-                id,
-                expected: kind.name(),
-                actual: actual.name().to_string(),
-            });
-        }
-        Ok(())
     }
 
     pub fn home(&self, id: RecordId) -> Result<Home> {
@@ -200,15 +185,10 @@ impl Store {
 
     /// Who lives in a home, as a list shows it.
     fn home_name(&self, home: &Home) -> Result<String> {
-        Ok(match home.concerns {
-            Some(Concerns::Person(p)) => match self.person(p) {
-                Ok(person) => person.display_name(),
-                Err(CoreError::RecordNotFound(_)) => String::new(),
-                Err(e) => return Err(e),
-            },
-            Some(Concerns::Household(h)) => self.household(h)?.label.unwrap_or_default(),
-            None => String::new(),
-        })
+        match home.concerns {
+            Some(c) => self.concerns_name(c),
+            None => Ok(String::new()),
+        }
     }
 
     /// The risks raised about a home, the open ones first, then the latest.

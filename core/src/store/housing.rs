@@ -413,7 +413,7 @@ impl Store {
         self.read(id, Kind::HousingApplication, |r| Application::read(id, r))
     }
 
-    fn expect_kind(&self, conn: &Connection, id: RecordId, kind: Kind) -> Result<()> {
+    pub(super) fn expect_kind(&self, conn: &Connection, id: RecordId, kind: Kind) -> Result<()> {
         let actual = record_kind(conn, id)?;
         if actual != kind {
             return Err(CoreError::WrongKind {
@@ -425,11 +425,24 @@ impl Store {
         Ok(())
     }
 
-    fn expect_concerns(&self, conn: &Connection, concerns: Concerns) -> Result<()> {
+    pub(super) fn expect_concerns(&self, conn: &Connection, concerns: Concerns) -> Result<()> {
         match concerns {
             Concerns::Person(p) => self.expect_kind(conn, p, Kind::Person),
             Concerns::Household(h) => self.expect_kind(conn, h, Kind::Household),
         }
+    }
+
+    /// Whom a record concerns, as a list shows them: the person's name or nickname (empty for
+    /// one erased here), or the household's name.
+    pub(super) fn concerns_name(&self, concerns: Concerns) -> Result<String> {
+        Ok(match concerns {
+            Concerns::Person(p) => match self.person(p) {
+                Ok(person) => person.display_name(),
+                Err(CoreError::RecordNotFound(_)) => String::new(),
+                Err(e) => return Err(e),
+            },
+            Concerns::Household(h) => self.household(h)?.label.unwrap_or_default(),
+        })
     }
 
     /// A person joins a household. Refused when they belong to it already.

@@ -210,35 +210,6 @@ pub(crate) fn housing_figures(
         f.days_to_housing = days[(days.len() - 1) / 2];
     }
 
-    // Applications filed in the period.
-    let mut stmt = conn.prepare_cached(
-        "SELECT application_kind, person_id, household_id FROM housing_applications
-          WHERE filed_on >= ?1 AND filed_on <= ?2",
-    )?;
-    let rows: Vec<(Option<String>, Concerned)> = stmt
-        .query_map(params![from_s, to_s], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    for (kind, (person, household)) in rows {
-        let persons: Vec<RecordId> = match (person, household) {
-            (Some(p), _) => vec![id_of(&p)?],
-            (None, Some(h)) => index
-                .members("household_id", id_of(&h)?)?
-                .into_iter()
-                .map(|m| m.2)
-                .collect(),
-            _ => Vec::new(),
-        };
-        let mut counts = team.is_none();
-        for p in persons {
-            counts = counts || team_matches(teams_of(p)?.as_deref(), team);
-        }
-        if counts {
-            *f.applications.entry(kind.unwrap_or_default()).or_default() += 1;
-        }
-    }
-
     // The persons' own views, in aggregate only.
     {
         let mut stmt = conn.prepare_cached(
@@ -263,8 +234,14 @@ pub(crate) fn housing_figures(
         }
     }
 
-    // Support at home (the home visits are counted with the encounters) and offers.
+    // Applications filed, risks to homes raised and offers proposed in the period, each by its
+    // code; a household's counts for a team when one of its members is the team's.
     for (sql, map) in [
+        (
+            "SELECT application_kind, person_id, household_id FROM housing_applications
+              WHERE filed_on >= ?1 AND filed_on <= ?2",
+            &mut f.applications,
+        ),
         (
             "SELECT risk, person_id, household_id FROM risk_signals
               WHERE raised_on >= ?1 AND raised_on <= ?2",
@@ -304,6 +281,7 @@ pub(crate) fn housing_figures(
             *map.entry(code.unwrap_or_default()).or_default() += 1;
         }
     }
+
     Ok(f)
 }
 

@@ -113,18 +113,7 @@ impl Store {
         if o.status.as_deref() != Some("open") {
             return Err(CoreError::invalid("offer", "is not open"));
         }
-        let target_kind = match concerns {
-            Concerns::Person(_) => Kind::Person,
-            Concerns::Household(_) => Kind::Household,
-        };
-        let actual = self.kind_of(concerns.id())?;
-        if actual != target_kind {
-            return Err(CoreError::WrongKind {
-                id: concerns.id(),
-                expected: target_kind.name(),
-                actual: actual.name().to_string(),
-            });
-        }
+        self.expect_concerns(&self.lock(), concerns)?;
         if self
             .proposals_of(offer)?
             .iter()
@@ -192,17 +181,6 @@ impl Store {
             rows.map(|r| id_of(&r?)).collect::<Result<_>>()?
         };
         ids.into_iter().map(|id| self.proposal(id)).collect()
-    }
-
-    fn concerns_name(&self, concerns: Concerns) -> Result<String> {
-        Ok(match concerns {
-            Concerns::Person(p) => match self.person(p) {
-                Ok(person) => person.display_name(),
-                Err(CoreError::RecordNotFound(_)) => String::new(),
-                Err(e) => return Err(e),
-            },
-            Concerns::Household(h) => self.household(h)?.label.unwrap_or_default(),
-        })
     }
 
     /// The offers, the open ones first (the soonest available first), each with how many

@@ -133,6 +133,7 @@ fn without(old: &Encounter, person: RecordId, keep_notes: bool) -> NewEncounter 
         // unlike the notes, they are not carried over (a value that no longer fits its
         // definition would stop the erasure).
         custom: Default::default(),
+        household: old.household,
     }
 }
 

@@ -40,6 +40,7 @@ fn the_dossier_holds_everything_about_the_person_and_nothing_of_another() {
             target_name: Some("SIAO 75".into()),
             date: None,
             status: None,
+            household: None,
         })
         .unwrap();
     a.store

@@ -58,6 +58,7 @@ fn referral(store: &Store, person: RecordId) -> RecordId {
             target_name: None,
             date: None,
             status: None,
+            household: None,
         })
         .unwrap()
 }

@@ -81,6 +81,7 @@ fn field() -> Field {
                 target_name: None,
                 date: Some(day((2026, 2, 24 + p as u32))),
                 status: None,
+                household: None,
             })
             .unwrap();
     }

@@ -584,3 +584,50 @@ fn a_store_from_before_journeys_reads_its_situation_changes_as_its_journey_on_ev
         "a past period leaves the situation now alone"
     );
 }
+
+#[test]
+fn erasing_the_only_member_of_a_household_erases_the_household_and_its_journey_too() {
+    let d = device("Poste bureau", "Sophie");
+    let alone = person(&d.store, "Malik Benyahia");
+    let other = person(&d.store, "Sarah Benyahia");
+    let his = household(&d.store, "Famille Benyahia");
+    let shared = household(&d.store, "Colocation du canal");
+    join(&d.store, his, alone, "reference", "2026-01-10");
+    join(&d.store, shared, alone, "other", "2026-01-10");
+    join(&d.store, shared, other, "other", "2026-01-10");
+    let period_id = d
+        .store
+        .add_period(
+            &period(Concerns::Household(his), "hotel", "2026-01-10"),
+            None,
+        )
+        .unwrap();
+    let kept = d
+        .store
+        .add_period(
+            &period(Concerns::Household(shared), "squat", "2026-01-10"),
+            None,
+        )
+        .unwrap();
+    d.store
+        .erase_person(alone, "demande de la personne", false)
+        .unwrap();
+    assert!(
+        d.store.household(his).is_err(),
+        "his household said who he was"
+    );
+    assert!(d.store.period(period_id).is_err());
+    assert!(
+        d.store.household(shared).is_ok(),
+        "another member's household stays"
+    );
+    assert!(d.store.period(kept).is_ok());
+    let labels: Vec<String> = d
+        .store
+        .households()
+        .unwrap()
+        .into_iter()
+        .map(|h| h.label)
+        .collect();
+    assert_eq!(labels, ["Colocation du canal"]);
+}

@@ -811,6 +811,7 @@ fn timelines_and_conflicts_name_the_worker_recorded_in_each_change_of_a_shared_p
             target_name: None,
             date: None,
             status: None,
+            household: None,
         })
         .unwrap();
     // Meanwhile, at the office, Julien writes both fields.

@@ -85,6 +85,7 @@ pub(crate) fn setting() -> Setting {
             target_name: Some("SIAO du Nord".into()),
             date: NaiveDate::from_ymd_opt(2026, 2, 20),
             status: None,
+            household: None,
         })
         .unwrap();
     // A referral that reveals health never reaches a partner.
@@ -96,6 +97,7 @@ pub(crate) fn setting() -> Setting {
             target_name: Some("CMP Wazemmes".into()),
             date: NaiveDate::from_ymd_opt(2026, 2, 21),
             status: None,
+            household: None,
         })
         .unwrap();
     worker

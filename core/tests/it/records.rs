@@ -294,6 +294,7 @@ fn actions_referrals_and_observations() {
             target_name: None,
             date: None,
             status: None,
+            household: None,
         })
         .unwrap();
     d.store

@@ -78,6 +78,7 @@ fn the_report_counts_the_period_and_the_one_before() {
             target_name: None,
             date: None,
             status: Some("accepted".into()),
+            household: None,
         })
         .unwrap();
     let a = d

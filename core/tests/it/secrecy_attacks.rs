@@ -192,6 +192,7 @@ fn a_lone_hidden_count_in_the_funders_csv_cannot_be_recovered_by_difference() {
                 target_name: None,
                 date: Some(today),
                 status: Some("sent".into()),
+                household: None,
             })
             .unwrap();
     }

@@ -212,6 +212,7 @@ fn the_timeline_holds_encounters_actions_referrals_and_changes_in_time_order() {
             target_name: Some("CHRS Les Tilleuls".into()),
             date: None,
             status: None,
+            household: None,
         })
         .unwrap();
     d.clock.advance_ms(60_000);
