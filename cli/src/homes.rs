@@ -330,6 +330,13 @@ pub(crate) fn home(ctx: &Ctx, cmd: HomeCmd) -> Result<()> {
         }
         HomeCmd::Show { home } => {
             let view = store.home_view(record_id(&home)?)?;
+            // A reading of the files of those who live there, logged first.
+            let reads: Vec<allervers_core::Access> = view
+                .persons
+                .iter()
+                .map(|p| allervers_core::Access::Person { person: *p })
+                .collect();
+            store.log_access(&reads, allervers_core::Via::Cli)?;
             ctx.print(&view, || home_text(&view, lang))?;
         }
         HomeCmd::AtRisk => {

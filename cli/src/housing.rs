@@ -5,8 +5,8 @@ use allervers_core::model::fields::Kind;
 use allervers_core::text::fold;
 use allervers_core::vocab::{Lang, Vocab};
 use allervers_core::{
-    Application, Concerns, HouseholdSummary, HouseholdView, JourneyStep, NewApplication,
-    NewHousehold, NewHouseholdMember, NewPeriod, RecordId, Store,
+    Access, Application, Concerns, HouseholdSummary, HouseholdView, JourneyStep, NewApplication,
+    NewHousehold, NewHouseholdMember, NewPeriod, RecordId, Store, Via,
 };
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
@@ -399,6 +399,13 @@ pub(crate) fn household(ctx: &Ctx, cmd: HouseholdCmd) -> Result<()> {
         }
         HouseholdCmd::Show { household } => {
             let view = store.household_view(find_household(&store, &household)?)?;
+            // The members' names and journey: a reading of each member's file, logged first.
+            let reads: Vec<Access> = view
+                .members
+                .iter()
+                .map(|m| Access::Person { person: m.person })
+                .collect();
+            store.log_access(&reads, Via::Cli)?;
             ctx.print(&view, || household_text(&view, lang))?;
         }
         HouseholdCmd::Join {
@@ -458,6 +465,10 @@ pub(crate) fn journey(ctx: &Ctx, cmd: JourneyCmd) -> Result<()> {
     match cmd {
         JourneyCmd::Show { person, household } => {
             let concerns = concerns(&store, person, household)?;
+            // A person's journey is part of their file: its reading is logged first.
+            if let Concerns::Person(p) = concerns {
+                store.log_access(&[Access::Timeline { person: p }], Via::Cli)?;
+            }
             let steps = match concerns {
                 Concerns::Person(p) => store.journey(p)?,
                 Concerns::Household(h) => store.household_journey(h)?,

@@ -75,7 +75,13 @@ pub(crate) fn run(ctx: &Ctx, cmd: VoiceCmd) -> Result<()> {
             ctx.print(&Created { id }, || format!("View {id} recorded"))?;
         }
         VoiceCmd::List { person } => {
-            let views = store.own_views(find_person(&store, &person)?)?;
+            let person = find_person(&store, &person)?;
+            let views = store.own_views(person)?;
+            // Their own words are part of their file: the reading is logged first.
+            store.log_access(
+                &[allervers_core::Access::Person { person }],
+                allervers_core::Via::Cli,
+            )?;
             let lang = ctx.lang;
             ctx.print(&views, || {
                 views

@@ -166,7 +166,20 @@ fn a_household_moves_from_a_car_to_a_home_and_the_report_counts_it_once() {
         ],
     );
 
+    let before = json(d, &["access-log", "--person", &son])
+        .as_array()
+        .unwrap()
+        .len();
     let shown = json(d, &["household", "show", &household]);
+    let after = json(d, &["access-log", "--person", &son])
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        after,
+        before + 1,
+        "a household's page is a reading of each member's file"
+    );
     assert_eq!(shown["size"], 3);
     assert_eq!(shown["children"], true);
     assert_eq!(shown["members"].as_array().unwrap().len(), 2);

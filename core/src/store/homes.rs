@@ -20,8 +20,10 @@ use super::{person_follow_ups, Store};
 #[derive(Clone, Debug, Serialize)]
 pub struct HomeView {
     pub home: Home,
-    /// Who lives there (the person, or the household's name).
+    /// Who lives there (the person, or the household's name), and the persons it is about (the
+    /// household's members then), whose files a reading of it reads.
     pub name: String,
+    pub persons: Vec<RecordId>,
     /// Every risk raised, the open ones first.
     pub signals: Vec<RiskSignal>,
     /// The home visits since the entry, the latest first.
@@ -266,6 +268,7 @@ impl Store {
         visits.sort_by_key(|e| std::cmp::Reverse(e.occurred_at));
         Ok(HomeView {
             name: self.home_name(&home)?,
+            persons,
             home,
             signals,
             visits,
