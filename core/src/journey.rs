@@ -14,6 +14,7 @@
 //! change to another situation is a move the period did not know of). Nothing is written for
 //! the past: a migration that wrote periods on every device would hold each one once per device.
 
+#[cfg(test)]
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
@@ -115,8 +116,10 @@ pub(crate) fn steps(mut recorded: Vec<Recorded>, changes: &Changes) -> Vec<Journ
         period: Some(r.id),
         household: r.household,
     }));
-    // Recorded before read, on a tie: the record says more.
-    out.sort_by_key(|s| (s.from, s.period.is_none(), s.period));
+    // Recorded before read, on a tie: the record says more; a household's period before a
+    // member's own of the same day, so that a member moving with their household is the
+    // household's move (the member's own period then follows it in the same situation).
+    out.sort_by_key(|s| (s.from, s.period.is_none(), s.household.is_none(), s.period));
     let starts: Vec<NaiveDate> = out.iter().map(|s| s.from).collect();
     for (i, step) in out.iter_mut().enumerate() {
         if step.to.is_none() {
@@ -171,12 +174,6 @@ pub(crate) fn is_street(situation: &str) -> bool {
 
 pub(crate) fn is_housing(situation: &str) -> bool {
     HOUSING_SITUATIONS.contains(&situation)
-}
-
-/// The moves of a period, each unit's move on a day once (every member of a household that
-/// moved reads the same move).
-pub(crate) fn distinct(moves: impl IntoIterator<Item = Move>) -> BTreeSet<Move> {
-    moves.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -290,7 +287,7 @@ mod tests {
         let all = moves(id(1), &first, day("2026-03-01"), day("2026-03-31"))
             .into_iter()
             .chain(moves(id(2), &second, day("2026-03-01"), day("2026-03-31")));
-        let moves = distinct(all);
+        let moves: BTreeSet<Move> = all.collect();
         assert_eq!(moves.len(), 1);
         assert_eq!(moves.iter().next().unwrap().unit, Unit::Household(h));
     }

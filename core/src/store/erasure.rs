@@ -72,7 +72,25 @@ pub(crate) fn refers_to_erased(
         Kind::OwnView => Some("own_views"),
         _ => None,
     };
+    // The records of the housing journey may name a household instead: one erased with the
+    // only person it ever had (`households_alone`) is as erased as that person.
+    let by_household = matches!(
+        kind,
+        Kind::HouseholdMember
+            | Kind::JourneyPeriod
+            | Kind::HousingApplication
+            | Kind::Home
+            | Kind::RiskSignal
+            | Kind::Proposal
+    );
     let sql = match (kind, table) {
+        (_, Some(table)) if by_household => format!(
+            "SELECT coalesce(
+                 (SELECT e.person FROM erased e
+                   WHERE e.record_id = t.person_id AND e.person = t.person_id),
+                 (SELECT e.person FROM erased e WHERE e.record_id = t.household_id))
+               FROM {table} t WHERE t.record_id = ?1"
+        ),
         (_, Some(table)) => format!(
             "SELECT t.person_id FROM {table} t JOIN erased e
                 ON e.record_id = t.person_id AND e.person = t.person_id
@@ -84,11 +102,11 @@ pub(crate) fn refers_to_erased(
             .to_string(),
         _ => return Ok(None),
     };
-    let found: Option<Vec<u8>> = conn
+    let found: Option<Option<Vec<u8>>> = conn
         .prepare_cached(&sql)?
         .query_row([id.as_bytes()], |r| r.get(0))
         .optional()?;
-    Ok(found.and_then(|b| RecordId::from_slice(&b)))
+    Ok(found.flatten().and_then(|b| RecordId::from_slice(&b)))
 }
 
 /// The records about a person in the index: their actions, referrals and consent decisions (with

@@ -261,7 +261,7 @@ impl Rows<'_> {
         Ok(())
     }
 
-    fn situation_steps(&self, conn: &Connection, person: RecordId) -> Result<Vec<(i64, String)>> {
+    fn situation_steps(&self, conn: &Connection, person: RecordId) -> Result<SituationSteps> {
         Ok(match self {
             Rows::Loaded(l) => match (&l.persons, &l.changes) {
                 (Some(persons), Some(changes)) => situation_steps(
@@ -313,6 +313,19 @@ pub(crate) fn person_journey(
     groups: &Groups,
     person: RecordId,
 ) -> Result<Vec<JourneyStep>> {
+    journey_of(conn, rows, groups, person, true)
+}
+
+/// [`person_journey`], with or without the situation each record was created with (a weak
+/// fact: what was typed when the record was made, which a past period recorded later may
+/// correct).
+fn journey_of(
+    conn: &Connection,
+    rows: &Rows,
+    groups: &Groups,
+    person: RecordId,
+    with_creation: bool,
+) -> Result<Vec<JourneyStep>> {
     let mut periods = Vec::new();
     let mut situation_steps: Vec<(i64, String)> = Vec::new();
     for member in groups.group(person) {
@@ -332,7 +345,11 @@ pub(crate) fn person_journey(
                 periods.push(p);
             }
         }
-        situation_steps.extend(rows.situation_steps(conn, member)?);
+        let (created, changes) = rows.situation_steps(conn, member)?;
+        if with_creation {
+            situation_steps.extend(created);
+        }
+        situation_steps.extend(changes);
     }
     // Changes of several records merged into one person, in the order of their times.
     situation_steps.sort_by_key(|(at, _)| *at);
@@ -371,23 +388,60 @@ fn change_rows(conn: &Connection, person: RecordId) -> Result<Vec<ChangeRow>> {
     Ok(rows)
 }
 
-/// A person record's situation steps: the situation it was created with at its creation, then
+/// A person record's situation steps: the situation it was created with at its creation, and
 /// each change, at the change's time.
-fn situation_steps(row: Option<PersonRow>, rows: Vec<ChangeRow>) -> Vec<(i64, String)> {
+type SituationSteps = (Option<(i64, String)>, Vec<(i64, String)>);
+
+fn situation_steps(row: Option<PersonRow>, rows: Vec<ChangeRow>) -> SituationSteps {
     let Some((created, now)) = row else {
-        return Vec::new();
+        return (None, Vec::new());
     };
+    let rows = in_causal_order(rows);
     // The situation it was created with: the first change's `from` (none when that change
     // gave the first one), or the situation now when it never changed.
     let first = match rows.first() {
         Some((_, from, _)) => Some(from.clone()).filter(|f| !f.is_empty()),
         None => now,
     };
-    let mut out = Vec::with_capacity(rows.len() + 1);
-    if let (Some(created), Some(first)) = (created, first) {
-        out.push((created, first));
+    let creation = created.zip(first);
+    (
+        creation,
+        rows.into_iter().map(|(at, _, to)| (at, to)).collect(),
+    )
+}
+
+/// Changes in the order of their times and, within one millisecond (several writes of one
+/// transaction, or a clock that did not move), in the order they chain: a change from the
+/// situation another left follows it. The same order on every replica: it reads the rows alone.
+fn in_causal_order(mut rows: Vec<ChangeRow>) -> Vec<ChangeRow> {
+    rows.sort();
+    let mut out: Vec<ChangeRow> = Vec::with_capacity(rows.len());
+    let mut i = 0;
+    while i < rows.len() {
+        let j = rows[i..]
+            .iter()
+            .position(|r| r.0 != rows[i].0)
+            .map_or(rows.len(), |n| i + n);
+        let mut group: Vec<ChangeRow> = rows[i..j].to_vec();
+        // Start from what the change before left (or from a change no other in the group
+        // leads to), then follow the chain; what does not chain keeps its sorted order.
+        let mut last = out.last().map(|r| r.2.clone());
+        while !group.is_empty() {
+            let next = last
+                .as_ref()
+                .and_then(|l| group.iter().position(|r| &r.1 == l))
+                .or_else(|| {
+                    group
+                        .iter()
+                        .position(|r| !group.iter().any(|o| o.2 == r.1 && o != r))
+                })
+                .unwrap_or(0);
+            let row = group.remove(next);
+            last = Some(row.2.clone());
+            out.push(row);
+        }
+        i = j;
     }
-    out.extend(rows.into_iter().map(|(at, _, to)| (at, to)));
     out
 }
 
@@ -639,8 +693,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Records a period of a journey. When it is open-ended and no recorded period of the same
-    /// person or household starts after it, it is their situation now: the open periods before
+    /// Records a period of a journey. When it is open-ended and nothing recorded since says
+    /// otherwise (no period of the same person or household starting after it, no change of
+    /// their situation to another after its first day), it is their situation now: the open periods before
     /// it end on its first day (`previous_end` says why, when given), and the person's
     /// `situation` (each member's today, for a household) takes its situation. All in one
     /// transaction.
@@ -672,8 +727,38 @@ impl Store {
             .into_iter()
             .filter(|r| r.id != id)
             .collect();
-        let current =
+        let persons: Vec<RecordId> = match period.concerns {
+            Concerns::Person(p) => vec![p],
+            Concerns::Household(h) => {
+                let today = self.now().date_naive();
+                member_rows(tx, "household_id", h)?
+                    .into_iter()
+                    .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, today))
+                    .map(|(_, _, p, ..)| p)
+                    .collect()
+            }
+        };
+        // It is the situation now when it is open-ended and nothing recorded since says
+        // otherwise: no period of theirs starts after it, and no change of a person's
+        // situation after its first day went elsewhere (a past period recorded late leaves
+        // the situation a phone wrote since).
+        let mut current =
             period.ended_on.is_none() && !others.iter().any(|r| r.from > period.started_on);
+        if current {
+            // Each person's journey with the new period: a step after it (a change of the
+            // situation the periods do not account for, not the one typed at the record's
+            // creation) says it is not the situation now.
+            let groups = Groups::load(tx)?;
+            for person in &persons {
+                let steps = journey_of(tx, &Rows::Query(tx), &groups, *person, false)?;
+                if steps
+                    .iter()
+                    .any(|s| s.period != Some(id) && s.from > period.started_on)
+                {
+                    current = false;
+                }
+            }
+        }
         if current {
             for open in others
                 .iter()
@@ -685,17 +770,6 @@ impl Store {
                 }
                 self.edit_in(tx, open.id, Some(Kind::JourneyPeriod), &edits)?;
             }
-            let persons: Vec<RecordId> = match period.concerns {
-                Concerns::Person(p) => vec![p],
-                Concerns::Household(h) => {
-                    let today = self.now().date_naive();
-                    member_rows(tx, "household_id", h)?
-                        .into_iter()
-                        .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, today))
-                        .map(|(_, _, p, ..)| p)
-                        .collect()
-                }
-            };
             for person in persons {
                 let now: Option<String> = tx
                     .prepare_cached("SELECT situation FROM persons WHERE record_id = ?1")?

@@ -188,20 +188,31 @@ pub(crate) fn housing_figures(
             moves.insert(m);
         }
     }
+    // One move of a unit on a day into a situation, whatever its members came from (a
+    // household's members may have come from different places): a street exit when one of
+    // them came from the street, a move into a home when one came from elsewhere, a home lost
+    // when one left a home.
+    let mut by_move: BTreeMap<(NaiveDate, Unit, String), BTreeSet<String>> = BTreeMap::new();
+    for m in moves {
+        by_move
+            .entry((m.on, m.unit, m.to))
+            .or_default()
+            .insert(m.from);
+    }
     let mut days = Vec::new();
-    for m in journey::distinct(moves) {
-        let (from, to) = (m.from.as_str(), m.to.as_str());
-        if journey::is_street(from) && !journey::is_street(to) {
-            *f.street_exits.entry(m.to.clone()).or_default() += 1;
+    for ((on, unit, to), from) in by_move {
+        let any = |f: fn(&str) -> bool| from.iter().any(|s| f(s));
+        if any(journey::is_street) && !journey::is_street(&to) {
+            *f.street_exits.entry(to.clone()).or_default() += 1;
         }
-        if journey::is_housing(to) && !journey::is_housing(from) {
+        if journey::is_housing(&to) && any(|s| !journey::is_housing(s)) {
             f.housed += 1;
-            let first_contact = first_contact(conn, groups, &persons_of[&m.unit])?;
+            let first_contact = first_contact(conn, groups, &persons_of[&unit])?;
             if let Some(contact) = first_contact {
-                days.push((m.on - contact).num_days().max(0));
+                days.push((on - contact).num_days().max(0));
             }
         }
-        if journey::is_housing(from) && !journey::is_housing(to) {
+        if any(journey::is_housing) && !journey::is_housing(&to) {
             f.homes_lost += 1;
         }
     }
