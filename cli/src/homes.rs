@@ -9,8 +9,8 @@ use allervers_core::{
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
 
-use crate::housing::{concerns, opt};
-use crate::render::l;
+use crate::housing::concerns;
+use crate::render::{l, opt};
 use crate::{date, generic_set, record_id, yes_no, Created, Ctx};
 
 #[derive(Subcommand)]

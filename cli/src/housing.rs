@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::render::l;
+use crate::render::{l, opt};
 use crate::{date, find_person, generic_set, record_id, Created, Ctx};
 
 #[derive(Subcommand)]
@@ -202,10 +202,6 @@ pub(crate) fn concerns(
         (None, Some(h)) => Ok(Concerns::Household(find_household(store, &h)?)),
         _ => Err(anyhow!("give a person or --household")),
     }
-}
-
-pub(crate) fn opt(s: &Option<String>) -> String {
-    s.clone().unwrap_or_default()
 }
 
 /// A journey as lines: "rue  2026-01-05 → 2026-02-10  (lieu)".

@@ -68,7 +68,7 @@ pub(crate) fn l(vocab: Vocab, code: &str, lang: Lang) -> String {
     label(vocab, code, extra_terms(), lang)
 }
 
-fn opt(v: &Option<String>) -> &str {
+pub(crate) fn opt(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("-")
 }
 

@@ -445,7 +445,7 @@ pub fn seed(
     // Households of two to four persons recorded, some with a child not recorded.
     for i in 0..households.min(n / 4) {
         let members = &out.persons[i * 4..i * 4 + rng.gen_range(2..=4)];
-        let name = FIRST_NAMES.choose(&mut rng).expect("names");
+        let name = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
         let household = store.add_household(&NewHousehold {
             label: format!("Ménage de {name}"),
             unrecorded_members: rng.gen_bool(0.3).then_some(1),
@@ -506,7 +506,7 @@ pub fn seed(
                         address: Some(format!(
                             "{} {}",
                             rng.gen_range(1..120),
-                            STREETS.choose(&mut rng).expect("streets")
+                            STREETS[rng.gen_range(0..STREETS.len())]
                         )),
                         entered_on: day,
                         lease_kind: Some("social_lease".into()),
@@ -603,7 +603,7 @@ pub fn seed(
             rooms: Some(rng.gen_range(1..=4)),
             size_m2: Some(rng.gen_range(18..90)),
             rent: Some(rng.gen_range(280..750)),
-            area: Some(STREETS.choose(&mut rng).expect("streets").to_string()),
+            area: Some(STREETS[rng.gen_range(0..STREETS.len())].to_string()),
             accessible: Some(rng.gen_bool(0.2)),
             available_from: Some(today + Duration::days(rng.gen_range(0..60))),
             landlord: Some("Bailleur social".into()),

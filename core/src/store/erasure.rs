@@ -138,8 +138,6 @@ pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About>
 /// the offers proposed to them): a household's name and journey would still say who the
 /// person was once their membership is erased.
 fn households_alone(conn: &Connection, person: RecordId) -> Result<Vec<(RecordId, Kind)>> {
-    let id =
-        |b: Vec<u8>| RecordId::from_slice(&b).ok_or_else(|| CoreError::corrupt("bad record id"));
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT m.household_id FROM household_members m
           WHERE m.person_id = ?1 AND m.household_id IS NOT NULL
@@ -165,10 +163,10 @@ fn households_alone(conn: &Connection, person: RecordId) -> Result<Vec<(RecordId
                 .query_map([&household], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for r in rows {
-                out.push((id(r)?, kind));
+                out.push((super::merge::id_of(&r)?, kind));
             }
         }
-        out.push((id(household)?, Kind::Household));
+        out.push((super::merge::id_of(&household)?, Kind::Household));
     }
     Ok(out)
 }

@@ -141,7 +141,9 @@ impl Store {
                             &format!("SELECT {HOME_COLUMNS} FROM homes WHERE person_id = ?1"),
                             Some(member),
                         )?);
-                        for (_, h, _, _, joined, left) in member_rows(&conn, "person_id", member)? {
+                        for (_, h, _, _, joined, left) in
+                            member_rows(&conn, Some(("person_id", member)))?
+                        {
                             if member_on(joined, left, today) {
                                 rows.extend(home_rows(
                                     &conn,
@@ -176,7 +178,7 @@ impl Store {
     fn home_persons(&self, home: &Home, day: NaiveDate) -> Result<Vec<RecordId>> {
         Ok(match home.concerns {
             Some(Concerns::Person(p)) => vec![p],
-            Some(Concerns::Household(h)) => member_rows(&self.lock(), "household_id", h)?
+            Some(Concerns::Household(h)) => member_rows(&self.lock(), Some(("household_id", h)))?
                 .into_iter()
                 .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, day))
                 .map(|(_, _, p, ..)| p)
@@ -341,7 +343,7 @@ impl Store {
         let person = match home.concerns {
             Some(Concerns::Person(p)) => Some(p),
             Some(Concerns::Household(h)) => {
-                let members = member_rows(&self.lock(), "household_id", h)?;
+                let members = member_rows(&self.lock(), Some(("household_id", h)))?;
                 let now: Vec<_> = members
                     .into_iter()
                     .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, today))

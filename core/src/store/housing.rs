@@ -58,9 +58,7 @@ pub struct HouseholdView {
     pub applications: Vec<Application>,
 }
 
-pub(super) fn id_of(bytes: &[u8]) -> Result<RecordId> {
-    RecordId::from_slice(bytes).ok_or_else(|| CoreError::corrupt("bad record id"))
-}
+pub(super) use super::merge::id_of;
 
 pub(super) fn day_of_ms(ms: i64) -> Option<NaiveDate> {
     DateTime::from_timestamp_millis(ms).map(|t| t.date_naive())
@@ -76,19 +74,27 @@ pub(super) type MemberRow = (
     Option<NaiveDate>,
 );
 
+/// The `WHERE` clause and its argument for the rows of one person or household (`column` and
+/// its id), or for every row.
+fn rows_of(of: Option<(&str, RecordId)>) -> (String, Vec<Vec<u8>>) {
+    match of {
+        Some((column, id)) => (format!("WHERE {column} = ?1"), vec![id.as_bytes().to_vec()]),
+        None => (String::new(), Vec::new()),
+    }
+}
+
 /// The memberships of one person (`person_id`) or one household (`household_id`), or every
-/// membership (`"1"`, the id then unused).
-pub(super) fn member_rows(conn: &Connection, column: &str, id: RecordId) -> Result<Vec<MemberRow>> {
-    let filter = if column == "1" {
-        "?1 IS NOT NULL".to_string()
-    } else {
-        format!("{column} = ?1")
-    };
+/// membership.
+pub(super) fn member_rows(
+    conn: &Connection,
+    of: Option<(&str, RecordId)>,
+) -> Result<Vec<MemberRow>> {
+    let (filter, args) = rows_of(of);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT record_id, household_id, person_id, relation, joined_on, left_on
-           FROM household_members WHERE {filter} ORDER BY joined_on, record_id"
+           FROM household_members {filter} ORDER BY joined_on, record_id"
     ))?;
-    let rows = stmt.query_map([id.as_bytes()], |r| {
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
         Ok((
             r.get::<_, Vec<u8>>(0)?,
             r.get::<_, Option<Vec<u8>>>(1)?,
@@ -126,20 +132,16 @@ pub(super) fn member_on(
 }
 
 /// The recorded periods of one person (`person_id`) or one household (`household_id`), or
-/// every period (`"1"`, the id then unused).
-fn recorded(conn: &Connection, column: &str, id: RecordId) -> Result<Vec<Recorded>> {
+/// every period.
+fn recorded(conn: &Connection, of: Option<(&str, RecordId)>) -> Result<Vec<Recorded>> {
+    let (filter, args) = rows_of(of);
     let sql = format!(
         "SELECT record_id, situation, started_on, ended_on, place, end_reason, person_id,
                 household_id
-           FROM journey_periods WHERE {}",
-        if column == "1" {
-            "?1 IS NOT NULL".to_string()
-        } else {
-            format!("{column} = ?1")
-        }
+           FROM journey_periods {filter}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([id.as_bytes()], |r| {
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
         Ok((
             r.get::<_, Vec<u8>>(0)?,
             (
@@ -202,9 +204,7 @@ impl Rows<'_> {
     /// Every period and membership of the store, read once.
     pub(crate) fn load(conn: &Connection) -> Result<Rows<'static>> {
         let mut loaded = Loaded::default();
-        // The id is not read when every row is asked for.
-        let all = RecordId::from_slice(&[0; 16]).ok_or_else(|| CoreError::corrupt("no id"))?;
-        for r in recorded(conn, "1", all)? {
+        for r in recorded(conn, None)? {
             let (person, household) = (r.person, r.household);
             if let Some(p) = person {
                 loaded.periods_of_person.entry(p).or_default().push(r);
@@ -212,7 +212,7 @@ impl Rows<'_> {
                 loaded.periods_of_household.entry(h).or_default().push(r);
             }
         }
-        for m in member_rows(conn, "1", all)? {
+        for m in member_rows(conn, None)? {
             loaded
                 .memberships_of_person
                 .entry(m.2)
@@ -278,7 +278,7 @@ impl Rows<'_> {
 
     fn periods(&self, column: &str, id: RecordId) -> Result<Vec<Recorded>> {
         match self {
-            Rows::Query(conn) => recorded(conn, column, id),
+            Rows::Query(conn) => recorded(conn, Some((column, id))),
             Rows::Loaded(l) => {
                 let map = if column == "person_id" {
                     &l.periods_of_person
@@ -292,7 +292,7 @@ impl Rows<'_> {
 
     pub(crate) fn members(&self, column: &str, id: RecordId) -> Result<Vec<MemberRow>> {
         match self {
-            Rows::Query(conn) => member_rows(conn, column, id),
+            Rows::Query(conn) => member_rows(conn, Some((column, id))),
             Rows::Loaded(l) => {
                 let map = if column == "person_id" {
                     &l.memberships_of_person
@@ -507,7 +507,7 @@ impl Store {
             self.expect_kind(&conn, membership.person, Kind::Person)?;
             let today = self.now().date_naive();
             let day = membership.joined_on.unwrap_or(today);
-            let already = member_rows(&conn, "person_id", membership.person)?
+            let already = member_rows(&conn, Some(("person_id", membership.person)))?
                 .into_iter()
                 .any(|(_, h, _, _, joined, left)| {
                     h == membership.household && (member_on(joined, left, day) || left.is_none())
@@ -540,7 +540,7 @@ impl Store {
         }
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let open: Vec<RecordId> = member_rows(&tx, "person_id", person)?
+        let open: Vec<RecordId> = member_rows(&tx, Some(("person_id", person)))?
             .into_iter()
             .filter(|(_, h, _, _, _, left)| *h == household && left.is_none())
             .map(|(id, ..)| id)
@@ -560,7 +560,7 @@ impl Store {
 
     /// Every person who belongs or belonged to a household.
     pub(crate) fn household_persons(&self, household: RecordId) -> Result<Vec<RecordId>> {
-        let rows = member_rows(&self.lock(), "household_id", household)?;
+        let rows = member_rows(&self.lock(), Some(("household_id", household)))?;
         let persons: BTreeSet<RecordId> = rows.into_iter().map(|(_, _, p, ..)| p).collect();
         Ok(persons.into_iter().collect())
     }
@@ -573,7 +573,7 @@ impl Store {
             let mut ids = Vec::new();
             for member in groups.group(person) {
                 ids.extend(
-                    member_rows(&conn, "person_id", member)?
+                    member_rows(&conn, Some(("person_id", member)))?
                         .into_iter()
                         .map(|(id, ..)| id),
                 );
@@ -591,7 +591,7 @@ impl Store {
     /// The members of a household, those of today first (by relation, then arrival), then those
     /// who left (the latest first).
     fn members_of(&self, household: RecordId) -> Result<Vec<MemberView>> {
-        let rows = member_rows(&self.lock(), "household_id", household)?;
+        let rows = member_rows(&self.lock(), Some(("household_id", household)))?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, _, person, ..) in rows {
             let m = self.household_member(id)?;
@@ -723,7 +723,7 @@ impl Store {
             Concerns::Person(p) => ("person_id", p),
             Concerns::Household(h) => ("household_id", h),
         };
-        let others: Vec<Recorded> = recorded(tx, column, of)?
+        let others: Vec<Recorded> = recorded(tx, Some((column, of)))?
             .into_iter()
             .filter(|r| r.id != id)
             .collect();
@@ -731,7 +731,7 @@ impl Store {
             Concerns::Person(p) => vec![p],
             Concerns::Household(h) => {
                 let today = self.now().date_naive();
-                member_rows(tx, "household_id", h)?
+                member_rows(tx, Some(("household_id", h)))?
                     .into_iter()
                     .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, today))
                     .map(|(_, _, p, ..)| p)
@@ -796,7 +796,7 @@ impl Store {
                 Concerns::Person(p) => ("person_id", p),
                 Concerns::Household(h) => ("household_id", h),
             };
-            let mut rows = recorded(&conn, column, of)?;
+            let mut rows = recorded(&conn, Some((column, of)))?;
             rows.sort_by_key(|r| (r.from, r.id));
             rows.into_iter().map(|r| r.id).collect()
         };
@@ -815,7 +815,7 @@ impl Store {
     /// A household's journey: its recorded periods.
     pub fn household_journey(&self, household: RecordId) -> Result<Vec<JourneyStep>> {
         let conn = self.lock();
-        let periods = recorded(&conn, "household_id", household)?;
+        let periods = recorded(&conn, Some(("household_id", household)))?;
         Ok(journey::steps(periods, &Changes::default()))
     }
 

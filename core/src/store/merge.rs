@@ -36,7 +36,7 @@ pub(crate) fn is_merge_target(conn: &Connection, id: RecordId) -> Result<bool> {
         .is_some())
 }
 
-fn id_of(bytes: &[u8]) -> Result<RecordId> {
+pub(super) fn id_of(bytes: &[u8]) -> Result<RecordId> {
     RecordId::from_slice(bytes).ok_or_else(|| CoreError::corrupt("bad record id"))
 }
 

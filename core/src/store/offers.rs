@@ -303,7 +303,7 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             for (id, label, unrecorded) in rows {
                 let id = id_of(&id)?;
-                let members: Vec<RecordId> = member_rows(&conn, "household_id", id)?
+                let members: Vec<RecordId> = member_rows(&conn, Some(("household_id", id)))?
                     .into_iter()
                     .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, today))
                     .map(|(_, _, p, ..)| groups.root(p))
