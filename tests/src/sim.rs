@@ -213,11 +213,13 @@ impl Device {
 }
 
 /// One write to a scalar field (or an entry of a set), remembered to check that no decision is
-/// lost: the record, the field path, the value written and the change that wrote it.
+/// lost: the record, the field path, the value written (`None` where the write cleared the
+/// field, as an unmerge does: it supersedes what it saw but leaves no value to find, and a value
+/// put apart wins over it) and the change that wrote it.
 struct Write {
     record: RecordId,
     path: String,
-    value: String,
+    value: Option<String>,
     change: ChangeHash,
 }
 
@@ -623,7 +625,7 @@ impl Sim {
         &mut self,
         d: usize,
         record: RecordId,
-        field: Option<(String, String)>,
+        field: Option<(String, Option<String>)>,
     ) -> Result<(), String> {
         let heads = self.devices[d]
             .store()
@@ -729,7 +731,7 @@ impl Sim {
                 };
                 self.log.push(format!("{d} sets {person} {path} = {value}"));
                 store.edit(person, &[edit]).map_err(store_err)?;
-                self.wrote(d, person, Some((path, value)))
+                self.wrote(d, person, Some((path, Some(value))))
             }
             50..=51 => {
                 // A period of the person's housing journey: an open one is their situation now,
@@ -756,7 +758,11 @@ impl Sim {
                 ));
                 // The person's situation, when the period is their situation now: a write of
                 // the field like any other.
-                self.wrote(d, person, Some(("situation".into(), situation.into())))?;
+                self.wrote(
+                    d,
+                    person,
+                    Some(("situation".into(), Some(situation.into()))),
+                )?;
                 self.wrote(d, id, None)
             }
             52..=53 => {
@@ -775,7 +781,7 @@ impl Sim {
                         &[Edit::Set("place".into(), Value::Text(place.into()))],
                     )
                     .map_err(store_err)?;
-                self.wrote(d, period, Some(("place".into(), place.into())))
+                self.wrote(d, period, Some(("place".into(), Some(place.into()))))
             }
             54 => {
                 let name = gen::NICKNAMES[self.rng.gen_range(0..gen::NICKNAMES.len())];
@@ -925,11 +931,13 @@ impl Sim {
             .into_iter()
             .filter(|id| !persons.contains(id))
             .collect();
-        let (record, outcome) = if !merged.is_empty() && self.rng.gen_ratio(1, 4) {
+        // A merge writes the field `merged_into`, an unmerge clears it: both supersede the
+        // merges and resolutions the device saw.
+        let (record, outcome, value) = if !merged.is_empty() && self.rng.gen_ratio(1, 4) {
             let other = merged[self.rng.gen_range(0..merged.len())];
             self.heads_before = store.record_heads(other).ok();
             self.log.push(format!("{d} unmerges {other}"));
-            (other, store.unmerge_person(other))
+            (other, store.unmerge_person(other), None)
         } else {
             // Among the few persons most edits go to: two devices often merge one apart.
             let few = persons.len().min(4);
@@ -937,12 +945,16 @@ impl Sim {
             let other = persons[self.rng.gen_range(0..few.min(2))];
             self.heads_before = store.record_heads(other).ok();
             self.log.push(format!("{d} merges {other} into {keep}"));
-            (other, store.merge_persons(keep, other))
+            (
+                other,
+                store.merge_persons(keep, other),
+                Some(keep.to_string()),
+            )
         };
         match outcome {
             Ok(()) => {
                 self.merges += 1;
-                self.wrote(d, record, None)
+                self.wrote(d, record, Some(("merged_into".into(), value)))
             }
             // The same person twice, or one merged already: refused, nothing written.
             Err(CoreError::InvalidInput { .. }) => Ok(()),
@@ -989,7 +1001,7 @@ impl Sim {
             "no" => "false".to_string(),
             _ => value,
         };
-        self.wrote(d, record, Some((field, stored)))
+        self.wrote(d, record, Some((field, Some(stored))))
     }
 
     /// One sync round of device `d`, through the faulty network when `faults`.
@@ -1206,13 +1218,16 @@ impl Sim {
             if superseded {
                 continue;
             }
+            let Some(value) = &w.value else {
+                continue;
+            };
             let values = field_values(doc, &w.path);
-            if !values.contains(&w.value) {
+            if !values.contains(value) {
                 outcome.lost.push(format!(
                     "{} {} = {} was lost (the field holds {values:?})\n{}",
                     w.record,
                     w.path,
-                    w.value,
+                    value,
                     self.log.join("\n")
                 ));
             }
