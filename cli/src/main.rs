@@ -253,9 +253,11 @@ enum Command {
         #[arg(long)]
         to: Option<String>,
     },
-    /// Writes persons, encounters, actions or referrals of a period to a CSV file.
+    /// Writes persons, encounters, actions, referrals, or the housing journey's records of a
+    /// period to a CSV file.
     Export {
-        /// persons, encounters, actions or referrals
+        /// persons, encounters, actions, referrals; journeys, households, homes, applications,
+        /// proposals or own_views
         kind: String,
         #[arg(long)]
         from: String,
@@ -272,8 +274,8 @@ enum Command {
         /// Keep times to the minute in a pseudonymised export.
         #[arg(long)]
         precise_times: bool,
-        /// Keep health needs, care, health referrals and appointments, and alert levels in a
-        /// pseudonymised export.
+        /// Keep health needs, care, health referrals and appointments, alert levels, and periods
+        /// in hospital or prison in a pseudonymised export.
         #[arg(long)]
         include_sensitive: bool,
         #[arg(long)]
@@ -1454,8 +1456,10 @@ fn export(
     out: &Path,
 ) -> Result<()> {
     let store = ctx.open()?;
-    let kind = allervers_core::export::ExportKind::from_name(kind).ok_or_else(|| {
-        anyhow!("invalid kind: {kind:?} is not persons, encounters, actions or referrals")
+    use allervers_core::export::ExportKind;
+    let kind = ExportKind::from_name(kind).ok_or_else(|| {
+        let names: Vec<&str> = ExportKind::ALL.iter().map(|k| k.name()).collect();
+        anyhow!("invalid kind: {kind:?} is not one of {}", names.join(", "))
     })?;
     let (from, to) = period(from, to)?;
     let table = store.export(kind, from, to, options, Via::Cli)?;

@@ -43,6 +43,10 @@ pub struct JourneyStep {
     pub period: Option<RecordId>,
     /// The household whose period this is, when it is a household's.
     pub household: Option<RecordId>,
+    /// A household's period that the person joined after it began: the day they joined is
+    /// their own move into it, not the household's.
+    #[serde(skip)]
+    pub(crate) joined: bool,
 }
 
 /// A recorded period, as the journey reads it.
@@ -57,6 +61,8 @@ pub(crate) struct Recorded {
     /// The person whose period it is, or the household's.
     pub person: Option<RecordId>,
     pub household: Option<RecordId>,
+    /// A household's period cut to start on the day a member joined, after it began.
+    pub joined: bool,
 }
 
 /// The situation steps of a person's record: the situation it was created with, from its
@@ -104,6 +110,7 @@ pub(crate) fn steps(mut recorded: Vec<Recorded>, changes: &Changes) -> Vec<Journ
             end_reason: None,
             period: None,
             household: None,
+            joined: false,
         })
         .collect();
     recorded.sort_by_key(|r| (r.from, r.id));
@@ -115,6 +122,7 @@ pub(crate) fn steps(mut recorded: Vec<Recorded>, changes: &Changes) -> Vec<Journ
         end_reason: r.end_reason,
         period: Some(r.id),
         household: r.household,
+        joined: r.joined,
     }));
     // Recorded before read, on a tie: the record says more; a household's period before a
     // member's own of the same day, so that a member moving with their household is the
@@ -146,7 +154,8 @@ pub(crate) struct Move {
 }
 
 /// The moves of `person`'s journey into a step that began within `first..=last`: a step of a
-/// household's period is the household's move.
+/// household's period is the household's move, but for a person who joined it after it began
+/// (their own).
 pub(crate) fn moves(
     person: RecordId,
     steps: &[JourneyStep],
@@ -159,8 +168,8 @@ pub(crate) fn moves(
         .map(|w| Move {
             on: w[1].from,
             unit: match w[1].household {
-                Some(h) => Unit::Household(h),
-                None => Unit::Person(person),
+                Some(h) if !w[1].joined => Unit::Household(h),
+                _ => Unit::Person(person),
             },
             from: w[0].situation.clone(),
             to: w[1].situation.clone(),
@@ -198,6 +207,7 @@ mod tests {
             end_reason: None,
             person: None,
             household: None,
+            joined: false,
         }
     }
 
@@ -290,5 +300,19 @@ mod tests {
         let moves: BTreeSet<Move> = all.collect();
         assert_eq!(moves.len(), 1);
         assert_eq!(moves.iter().next().unwrap().unit, Unit::Household(h));
+    }
+
+    #[test]
+    fn joining_a_housed_household_is_ones_own_move() {
+        let h = id(9);
+        let mut p = period(1, "social_housing", "2026-03-24", None);
+        p.household = Some(h);
+        p.joined = true;
+        let c = changes(&[("2026-01-05", "hotel")]);
+        let line = steps(vec![p], &c);
+        let moved = moves(id(2), &line, day("2026-03-01"), day("2026-03-31"));
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].unit, Unit::Person(id(2)));
+        assert_eq!(moved[0].to, "social_housing");
     }
 }

@@ -507,11 +507,53 @@ fn report_and_exports_from_the_command_line() {
     for name in ["Amina", "Julien", "Sophie", "rue ", "boulevard"] {
         assert!(!csv.contains(name), "{name} in a pseudonymised export");
     }
-    assert!(fails(
+    // The housing journey's records, from the seeded households, homes and offers.
+    for kind in [
+        "journeys",
+        "households",
+        "homes",
+        "applications",
+        "proposals",
+        "own_views",
+    ] {
+        let out = d.join(format!("{kind}.csv"));
+        let written = json(
+            d,
+            &[
+                "export",
+                kind,
+                "--from",
+                &from,
+                "--to",
+                &to,
+                "--pseudonymise",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        let csv = std::fs::read_to_string(&out).unwrap();
+        let rows = written["rows"].as_i64().unwrap();
+        assert_eq!(csv.lines().count() as i64, rows + 1, "{kind}");
+        if matches!(kind, "journeys" | "households") {
+            assert!(rows > 0, "{kind}: {csv}");
+        }
+        for name in ["Amina", "Julien", "Famille", "rue ", "boulevard"] {
+            assert!(
+                !csv.contains(name),
+                "{name} in a pseudonymised {kind} export"
+            );
+        }
+    }
+    let refused = fails(
         d,
-        &["export", "cats", "--from", &from, "--to", &to, "--out", "x.csv"]
-    )
-    .contains("kind"));
+        &[
+            "export", "cats", "--from", &from, "--to", &to, "--out", "x.csv",
+        ],
+    );
+    assert!(
+        refused.contains("kind") && refused.contains("own_views"),
+        "{refused}"
+    );
 }
 
 fn chrono_today() -> chrono::NaiveDate {

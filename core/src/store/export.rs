@@ -1,5 +1,6 @@
-//! CSV-ready exports of persons, encounters, actions and referrals for a period, for the office
-//! and, pseudonymised, for funders and researchers. Only a coordinator's device, or an office
+//! CSV-ready exports of persons, encounters, actions and referrals for a period, and of the
+//! housing journey (`export/housing.rs`: journeys, households, homes, applications, proposals,
+//! own views), for the office and, pseudonymised, for funders and researchers. Only a coordinator's device, or an office
 //! store outside any space, may export.
 //!
 //! A pseudonymised export cannot be linked to another one: its pseudonyms come from a key drawn
@@ -24,6 +25,8 @@ use crate::sensitive::{
 };
 use crate::vocab::Vocab;
 use crate::{CoreError, RecordId, Result, Store};
+
+mod housing;
 
 /// How to export.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -86,17 +89,30 @@ pub enum ExportKind {
     Encounters,
     Actions,
     Referrals,
+    Journeys,
+    Households,
+    Homes,
+    Applications,
+    Proposals,
+    OwnViews,
 }
 
 impl ExportKind {
+    pub const ALL: [ExportKind; 10] = [
+        ExportKind::Persons,
+        ExportKind::Encounters,
+        ExportKind::Actions,
+        ExportKind::Referrals,
+        ExportKind::Journeys,
+        ExportKind::Households,
+        ExportKind::Homes,
+        ExportKind::Applications,
+        ExportKind::Proposals,
+        ExportKind::OwnViews,
+    ];
+
     pub fn from_name(name: &str) -> Option<ExportKind> {
-        match name {
-            "persons" => Some(ExportKind::Persons),
-            "encounters" => Some(ExportKind::Encounters),
-            "actions" => Some(ExportKind::Actions),
-            "referrals" => Some(ExportKind::Referrals),
-            _ => None,
-        }
+        ExportKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     pub fn name(self) -> &'static str {
@@ -105,6 +121,12 @@ impl ExportKind {
             ExportKind::Encounters => "encounters",
             ExportKind::Actions => "actions",
             ExportKind::Referrals => "referrals",
+            ExportKind::Journeys => "journeys",
+            ExportKind::Households => "households",
+            ExportKind::Homes => "homes",
+            ExportKind::Applications => "applications",
+            ExportKind::Proposals => "proposals",
+            ExportKind::OwnViews => "own_views",
         }
     }
 }
@@ -571,6 +593,27 @@ impl Store {
                         ps.text(r.get(6)?),
                     ]);
                 }
+            }
+            ExportKind::Journeys
+            | ExportKind::Households
+            | ExportKind::Homes
+            | ExportKind::Applications
+            | ExportKind::Proposals
+            | ExportKind::OwnViews => {
+                let period = housing::Period {
+                    from,
+                    to,
+                    defs: &defs,
+                };
+                let rows = match kind {
+                    ExportKind::Journeys => housing::journeys,
+                    ExportKind::Households => housing::households,
+                    ExportKind::Homes => housing::homes,
+                    ExportKind::Applications => housing::applications,
+                    ExportKind::Proposals => housing::proposals,
+                    _ => housing::own_views,
+                };
+                rows(&conn, &ps, &period, &mut table)?;
             }
         }
         drop(conn);

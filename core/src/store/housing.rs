@@ -133,7 +133,7 @@ pub(super) fn member_on(
 
 /// The recorded periods of one person (`person_id`) or one household (`household_id`), or
 /// every period.
-fn recorded(conn: &Connection, of: Option<(&str, RecordId)>) -> Result<Vec<Recorded>> {
+pub(super) fn recorded(conn: &Connection, of: Option<(&str, RecordId)>) -> Result<Vec<Recorded>> {
     let (filter, args) = rows_of(of);
     let sql = format!(
         "SELECT record_id, situation, started_on, ended_on, place, end_reason, person_id,
@@ -177,6 +177,7 @@ fn recorded(conn: &Connection, of: Option<(&str, RecordId)>) -> Result<Vec<Recor
             end_reason,
             person: person.as_deref().map(id_of).transpose()?,
             household: household.as_deref().map(id_of).transpose()?,
+            joined: false,
         });
     }
     Ok(out)
@@ -340,6 +341,7 @@ fn journey_of(
                 if to.is_some_and(|to| to < from) || left.is_some_and(|l| l <= from) {
                     continue;
                 }
+                p.joined = from > p.from;
                 p.from = from;
                 p.to = to;
                 periods.push(p);

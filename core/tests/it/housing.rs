@@ -320,6 +320,57 @@ fn a_households_move_is_counted_once_and_its_size_and_children_beside_persons() 
 }
 
 #[test]
+fn joining_a_household_already_housed_is_the_joiners_own_move_not_the_households() {
+    let d = device("Poste bureau", "Sophie");
+    on(&d, "2026-02-02");
+    let mother = person(&d.store, "Awa Diallo");
+    let family = household(&d.store, "Famille Diallo");
+    join(&d.store, family, mother, "reference", "2026-02-02");
+    d.store
+        .add_period(
+            &period(Concerns::Household(family), "hotel", "2026-02-02"),
+            None,
+        )
+        .unwrap();
+    // Her mother and her brother wait at another hotel, each on their own.
+    let grandmother = person(&d.store, "Mariama Diallo");
+    let brother = person(&d.store, "Moussa Diallo");
+    for p in [grandmother, brother] {
+        d.store
+            .add_period(&period(Concerns::Person(p), "hotel", "2026-02-02"), None)
+            .unwrap();
+    }
+    on(&d, "2026-03-03");
+    d.store
+        .add_period(
+            &period(Concerns::Household(family), "social_housing", "2026-03-03"),
+            None,
+        )
+        .unwrap();
+    // Both join the housed household on one day: two moves of their own, beside the
+    // household's.
+    on(&d, "2026-03-20");
+    join(&d.store, family, grandmother, "parent", "2026-03-20");
+    join(&d.store, family, brother, "sibling", "2026-03-20");
+    assert_eq!(
+        line(&d.store, brother),
+        [
+            "hotel 2026-02-02..2026-03-20",
+            "social_housing 2026-03-20.."
+        ]
+    );
+    let march = d
+        .store
+        .report(day("2026-03-01"), day("2026-03-31"), None)
+        .unwrap();
+    assert_eq!(
+        march.housed.current, 3,
+        "the household's move, then each joiner's own"
+    );
+    assert_eq!(march.homes_lost.current, 0);
+}
+
+#[test]
 fn a_person_leaves_one_household_and_joins_another_and_moves_with_the_second_only() {
     let d = device("Poste bureau", "Sophie");
     on(&d, "2026-01-10");

@@ -21,6 +21,7 @@ mod health_attacks;
 mod health_findings;
 mod homes;
 mod housing;
+mod housing_exports;
 mod housing_review;
 mod merge;
 mod merge_review;
