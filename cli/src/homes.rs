@@ -120,7 +120,8 @@ pub(crate) enum OfferCmd {
         rent: Option<i64>,
         #[arg(long)]
         area: Option<String>,
-        /// yes or no
+        /// yes or no: accessible with reduced mobility (the only offers that suit those who
+        /// need `accessible_home`)
         #[arg(long)]
         accessible: Option<String>,
         /// YYYY-MM-DD
@@ -469,7 +470,7 @@ fn offer_text(v: &OfferView, lang: Lang) -> String {
     });
     for c in &v.candidates {
         out.push_str(&format!(
-            "  {}  {:<24} {} pers.{}\n",
+            "  {}  {:<24} {} pers.{}{}\n",
             c.concerns.id(),
             c.name,
             c.size,
@@ -478,7 +479,12 @@ fn offer_text(v: &OfferView, lang: Lang) -> String {
                     Lang::Fr => format!(", demande depuis le {d}"),
                     Lang::En => format!(", applied on {d}"),
                 })
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            match (c.accessible, lang) {
+                (false, _) => "",
+                (true, Lang::Fr) => ", logement accessible",
+                (true, Lang::En) => ", accessible home",
+            }
         ));
     }
     out

@@ -430,7 +430,8 @@ struct PersonFields {
     /// street, squat, car, emergency_shelter, hotel, supported_housing, social_housing, other
     #[arg(long)]
     situation: Option<String>,
-    /// housing, health, mental_health, addiction, papers, income, food, hygiene, other (repeatable)
+    /// housing, health, mental_health, addiction, papers, income, food, hygiene, accessible_home,
+    /// other (repeatable)
     #[arg(long = "need")]
     needs: Vec<String>,
     /// Consent to record (yes/no).

@@ -22,6 +22,9 @@ pub const SENSITIVE_CODES: &[(Vocab, &str)] = &[
     (Vocab::Need, "mental_health"),
     // A need about addiction says the person uses drugs or alcohol.
     (Vocab::Need, "addiction"),
+    // A need of a home accessible with reduced mobility says the person has a disability or
+    // an illness that limits their moving about.
+    (Vocab::Need, "accessible_home"),
     // Care given in the street (wound dressing, first aid, a nurse's act) is health data.
     (Vocab::Service, "care"),
     // Coordinating a housed person's care says they are being treated.

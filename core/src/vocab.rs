@@ -256,6 +256,11 @@ const NEED: &[Term] = &[
     t("income", "ressources", "income"),
     t("food", "alimentation", "food"),
     t("hygiene", "hygiène", "hygiene"),
+    t(
+        "accessible_home",
+        "logement accessible (mobilité réduite)",
+        "accessible home (reduced mobility)",
+    ),
     t("other", "autre", "other"),
 ];
 

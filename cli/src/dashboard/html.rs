@@ -67,6 +67,7 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "could_suit" => ("Pourrait convenir à", "Could suit"),
         "proposals" => ("Propositions", "Proposals"),
         "waiting_since" => ("Demande depuis le", "Applied on"),
+        "needs_accessible" => ("logement accessible", "accessible home"),
         "no_household" => ("Aucun ménage.", "No household."),
         "members" => ("Membres", "Members"),
         "relation" => ("Lien", "Relation"),
@@ -1004,8 +1005,13 @@ pub fn offer(v: &OfferView, lang: Lang) -> String {
     for c in &v.candidates {
         let _ = write!(
             out,
-            r#"<tr><td>{}</td><td class="num">{}</td><td>{}</td></tr>"#,
+            r#"<tr><td>{}{}</td><td class="num">{}</td><td>{}</td></tr>"#,
             concerns_link(Some(c.concerns), &c.name),
+            if c.accessible {
+                format!(" ({})", t(lang, "needs_accessible"))
+            } else {
+                String::new()
+            },
             c.size,
             c.waiting_since.map(|d| d.to_string()).unwrap_or_default(),
         );

@@ -42,6 +42,9 @@ pub struct Candidate {
     pub size: i64,
     /// The day their oldest open housing application was filed, if they have one.
     pub waiting_since: Option<NaiveDate>,
+    /// They need a home accessible with reduced mobility (a need of theirs, or of a member's):
+    /// only an offer marked accessible suits them.
+    pub accessible: bool,
 }
 
 /// An offer with its proposals and who it could suit.
@@ -60,6 +63,13 @@ type WaitingPerson = (
     Option<String>,
     String,
 );
+
+/// The need of a home accessible with reduced mobility.
+const ACCESSIBLE_HOME: &str = "accessible_home";
+
+fn has_need(needs: &str, need: &str) -> bool {
+    needs.split(',').any(|n| n == need)
+}
 
 /// Application statuses that still wait for a home.
 const OPEN_APPLICATIONS: &[&str] = &["preparing", "filed", "in_review", "accepted"];
@@ -351,6 +361,11 @@ impl Store {
         };
         let situation_of: BTreeMap<RecordId, Option<String>> =
             persons.iter().map(|p| (p.0, p.3.clone())).collect();
+        let accessible_for: BTreeSet<RecordId> = persons
+            .iter()
+            .filter(|p| has_need(&p.4, ACCESSIBLE_HOME))
+            .map(|p| p.0)
+            .collect();
         let mut out = Vec::new();
         for (id, label, size, members) in households {
             let key = Concerns::Household(id);
@@ -371,6 +386,7 @@ impl Store {
                     name: label,
                     size,
                     waiting_since: application.and_then(|a| a.0),
+                    accessible: members.iter().any(|m| accessible_for.contains(m)),
                 },
                 application.map(|a| a.1.clone()).unwrap_or_default(),
             ));
@@ -381,7 +397,7 @@ impl Store {
             }
             let key = Concerns::Person(id);
             let application = applied.get(&key);
-            if application.is_none() && !needs.split(',').any(|n| n == "housing") {
+            if application.is_none() && !has_need(&needs, "housing") {
                 continue;
             }
             out.push((
@@ -390,6 +406,7 @@ impl Store {
                     name: crate::model::display_name(name.as_deref(), nickname.as_deref()),
                     size: 1,
                     waiting_since: application.and_then(|a| a.0),
+                    accessible: has_need(&needs, ACCESSIBLE_HOME),
                 },
                 application.map(|a| a.1.clone()).unwrap_or_default(),
             ));
@@ -410,7 +427,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Whom an open offer could suit: size and wished areas fit, not proposed it yet.
+    /// Whom an open offer could suit: size and wished areas fit, accessible for those who need
+    /// it, not proposed it yet.
     fn suiting(
         &self,
         offer: &Offer,
@@ -423,6 +441,7 @@ impl Store {
             .filter(|(c, areas)| {
                 fits(offer.rooms, c.size)
                     && in_areas(offer.area.as_deref(), areas)
+                    && (!c.accessible || offer.accessible == Some(true))
                     && !proposed.contains(&c.concerns)
             })
             .take(CANDIDATES)

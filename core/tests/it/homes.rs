@@ -408,6 +408,97 @@ fn an_offer_is_proposed_to_those_it_suits_and_an_accepted_proposal_fills_it() {
 }
 
 #[test]
+fn an_offer_suits_those_who_need_an_accessible_home_only_when_it_is_accessible() {
+    let d = device("Poste bureau", "Sophie");
+    let add = |name: &str, needs: &[&str]| {
+        d.store
+            .add_person(&NewPerson {
+                name: Some(name.into()),
+                situation: Some("street".into()),
+                needs: needs.iter().map(|n| n.to_string()).collect(),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    add("Gérard Lefort", &["housing", "accessible_home"]);
+    add("Jules Petit", &["housing"]);
+    let father = add("Yves Morel", &["accessible_home"]);
+    let daughter = add("Léa Morel", &["housing"]);
+    let family = d
+        .store
+        .add_household(&NewHousehold {
+            label: "Famille Morel".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    for (p, relation) in [(father, "parent"), (daughter, "reference")] {
+        d.store
+            .join_household(&NewHouseholdMember {
+                household: family,
+                person: p,
+                relation: relation.into(),
+                joined_on: Some(day("2026-01-10")),
+            })
+            .unwrap();
+    }
+    d.store
+        .add_application(&NewApplication {
+            concerns: Concerns::Household(family),
+            kind: "social_housing".into(),
+            number: None,
+            filed_on: Some(day("2026-01-12")),
+            renew_by: None,
+            status: None,
+            areas: None,
+        })
+        .unwrap();
+    let offer = |accessible| {
+        d.store
+            .add_offer(&NewOffer {
+                home_kind: "social_housing".into(),
+                rooms: Some(2),
+                accessible,
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let upstairs = offer(Some(false));
+    let unsaid = offer(None);
+    let ground_floor = offer(Some(true));
+    let suits = |id| -> Vec<(String, bool)> {
+        d.store
+            .offer_view(id)
+            .unwrap()
+            .candidates
+            .into_iter()
+            .map(|c| (c.name, c.accessible))
+            .collect()
+    };
+    for id in [upstairs, unsaid] {
+        assert_eq!(suits(id), [("Jules Petit".to_string(), false)]);
+    }
+    assert_eq!(
+        suits(ground_floor),
+        [
+            ("Famille Morel".to_string(), true),
+            ("Gérard Lefort".to_string(), true),
+            ("Jules Petit".to_string(), false)
+        ]
+    );
+    let counted: std::collections::BTreeMap<RecordId, usize> = d
+        .store
+        .offers(true)
+        .unwrap()
+        .iter()
+        .map(|o| (o.offer.id, o.candidates))
+        .collect();
+    assert_eq!(
+        counted,
+        [(upstairs, 1), (unsaid, 1), (ground_floor, 3)].into()
+    );
+}
+
+#[test]
 fn erasing_a_person_erases_their_home_its_risks_and_their_proposals() {
     let d = device("Poste bureau", "Sophie");
     let p = person(&d.store, "Victor Garnier");
