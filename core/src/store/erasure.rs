@@ -133,40 +133,101 @@ pub(crate) fn about_person(conn: &Connection, person: RecordId) -> Result<About>
     Ok(About { others, encounters })
 }
 
-/// The households of which `person` is the only member ever recorded, with the records about
-/// them (their journey's periods, housing applications, homes, the risks to those homes and
-/// the offers proposed to them): a household's name and journey would still say who the
-/// person was once their membership is erased.
+/// What of the households `person` belonged to is theirs alone:
+/// - a household of which they are the only member ever recorded, whole, with every record
+///   about it (its journey's periods, housing applications, homes, the risks to those homes and
+///   the offers proposed to it): its name and journey would still say who the person was once
+///   their membership is erased;
+/// - a household whose other members all left it before them, the records about it that begin
+///   on or after the day the last of them left (and before the person left, if they did): those
+///   are about this person alone. The household stays, with what it lived while the others
+///   were in it: that is their history too.
 fn households_alone(conn: &Connection, person: RecordId) -> Result<Vec<(RecordId, Kind)>> {
+    // (household, left) of every membership of the person.
     let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT m.household_id FROM household_members m
-          WHERE m.person_id = ?1 AND m.household_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM household_members o
-                             WHERE o.household_id = m.household_id AND o.person_id != ?1)",
+        "SELECT household_id, left_on FROM household_members
+          WHERE person_id = ?1 AND household_id IS NOT NULL ORDER BY household_id",
     )?;
-    let households: Vec<Vec<u8>> = stmt
-        .query_map([person.as_bytes()], |r| r.get(0))?
+    let memberships: Vec<(Vec<u8>, Option<String>)> = stmt
+        .query_map([person.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    // Their last day in each household: none while they are in it.
+    let mut households: std::collections::BTreeMap<Vec<u8>, Option<String>> = Default::default();
+    for (household, left) in memberships {
+        let entry = households.entry(household).or_insert(Some(String::new()));
+        *entry = match (entry.take(), left) {
+            (None, _) | (_, None) => None,
+            (Some(a), Some(b)) => Some(a.max(b)),
+        };
+    }
     let mut out = Vec::new();
-    for household in households {
-        for (table, kind) in [
-            ("journey_periods", Kind::JourneyPeriod),
-            ("housing_applications", Kind::HousingApplication),
-            ("risk_signals", Kind::RiskSignal),
-            ("homes", Kind::Home),
-            ("proposals", Kind::Proposal),
+    for (household, until) in households {
+        let others: Vec<Option<String>> = conn
+            .prepare_cached(
+                "SELECT left_on FROM household_members WHERE household_id = ?1 AND person_id != ?2",
+            )?
+            .query_map(params![household, person.as_bytes()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        // From when the household is theirs alone: always, or since the last other member left.
+        let since: Option<String> = if others.is_empty() {
+            None
+        } else if let Some(last) = others
+            .iter()
+            .map(|left| left.clone())
+            .collect::<Option<Vec<String>>>()
+            .and_then(|left| left.into_iter().max())
+        {
+            if until.as_ref().is_some_and(|until| *until <= last) {
+                continue; // they left before, or with, the last of the others
+            }
+            Some(last)
+        } else {
+            continue; // another member is still in it
+        };
+        // A household wholly theirs goes whole, even what was recorded after they left it.
+        let until = if since.is_none() { None } else { until };
+        let mut homes: Vec<Vec<u8>> = Vec::new();
+        for (table, kind, day) in [
+            ("journey_periods", Kind::JourneyPeriod, "started_on"),
+            ("housing_applications", Kind::HousingApplication, "filed_on"),
+            ("homes", Kind::Home, "entered_on"),
+            ("risk_signals", Kind::RiskSignal, "raised_on"),
+            ("proposals", Kind::Proposal, "proposed_on"),
         ] {
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT record_id FROM {table} WHERE household_id = ?1 ORDER BY created_at"
+                "SELECT record_id FROM {table}
+                  WHERE household_id = ?1
+                    AND (?2 IS NULL OR {day} >= ?2) AND (?3 IS NULL OR {day} < ?3)
+                  ORDER BY created_at, record_id"
             ))?;
-            let rows: Vec<Vec<u8>> = stmt
-                .query_map([&household], |r| r.get(0))?
+            let mut rows: Vec<Vec<u8>> = stmt
+                .query_map(params![household, since, until], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
+            if kind == Kind::Home {
+                homes = rows.clone();
+            }
+            if kind == Kind::RiskSignal && since.is_some() {
+                // The risks to a home erased with them, whenever raised.
+                for home in &homes {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT record_id FROM risk_signals WHERE home_id = ?1
+                          ORDER BY created_at, record_id",
+                    )?;
+                    for r in stmt.query_map([home], |r| r.get::<_, Vec<u8>>(0))? {
+                        let r = r?;
+                        if !rows.contains(&r) {
+                            rows.push(r);
+                        }
+                    }
+                }
+            }
             for r in rows {
                 out.push((super::merge::id_of(&r)?, kind));
             }
         }
-        out.push((super::merge::id_of(&household)?, Kind::Household));
+        if since.is_none() {
+            out.push((super::merge::id_of(&household)?, Kind::Household));
+        }
     }
     Ok(out)
 }

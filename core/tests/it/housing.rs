@@ -637,6 +637,62 @@ fn a_store_from_before_journeys_reads_its_situation_changes_as_its_journey_on_ev
 }
 
 #[test]
+fn erasing_the_last_member_of_a_household_erases_what_it_lived_after_the_others_left() {
+    let d = device("Poste bureau", "Sophie");
+    on(&d, "2026-01-10");
+    let marc = person(&d.store, "Marc Roussel");
+    let claire = person(&d.store, "Claire Roussel");
+    let family = household(&d.store, "Famille Roussel");
+    join(&d.store, family, marc, "partner", "2026-01-10");
+    join(&d.store, family, claire, "reference", "2026-01-10");
+    let together = d
+        .store
+        .add_period(
+            &period(Concerns::Household(family), "hotel", "2026-01-10"),
+            None,
+        )
+        .unwrap();
+    on(&d, "2026-02-01");
+    d.store
+        .leave_household(family, marc, Some(day("2026-02-01")), Some("séparation"))
+        .unwrap();
+    on(&d, "2026-03-02");
+    let hers = d
+        .store
+        .add_period(
+            &period(Concerns::Household(family), "social_housing", "2026-03-02"),
+            None,
+        )
+        .unwrap();
+    let application = d
+        .store
+        .add_application(&NewApplication {
+            concerns: Concerns::Household(family),
+            kind: "social_housing".into(),
+            number: Some("75-2026-01234".into()),
+            filed_on: None,
+            renew_by: None,
+            status: None,
+            areas: None,
+        })
+        .unwrap();
+    d.store
+        .erase_person(claire, "demande de la personne", false)
+        .unwrap();
+    assert!(
+        d.store.period(hers).is_err(),
+        "what the household lived after Marc left was Claire's alone"
+    );
+    assert!(d.store.application(application).is_err());
+    assert!(d.store.household(family).is_ok(), "Marc's history stays");
+    assert!(d.store.period(together).is_ok());
+    assert_eq!(line(&d.store, marc), ["hotel 2026-01-10..2026-02-01"]);
+    let view = d.store.household_view(family).unwrap();
+    assert_eq!(view.members.len(), 1);
+    assert_eq!(view.journey.len(), 1);
+}
+
+#[test]
 fn erasing_the_only_member_of_a_household_erases_the_household_and_its_journey_too() {
     let d = device("Poste bureau", "Sophie");
     let alone = person(&d.store, "Malik Benyahia");
