@@ -5,7 +5,8 @@
 // label, order and rule comes from Rust, and the core keeps the form being typed in the store.
 // Joining and syncing go through the core's FieldApp too, which does the network through
 // URLSession and returns the next screen. No word is written here: titles, buttons and what
-// VoiceOver says come from the view models, in the worker's language.
+// VoiceOver says come from the view models, in the worker's language. The organisation's own
+// fields (a person's, an encounter's) are drawn as the core describes each one (CustomFieldRow).
 import SwiftUI
 import VisionKit
 
@@ -33,9 +34,27 @@ final class FieldModel: ObservableObject {
 
     static func open() -> FieldModel { FieldModel(store: try! openStore()) }
 
-    /// Sends what the worker did to the core and shows the screen it returns.
+    /// What was typed in a box of the organisation's own fields and not sent yet, by field name
+    /// (CustomFieldRow): sent when the worker leaves the box or presses return, else first thing
+    /// with whatever they do next (Save and Back included), so that nothing typed is lost.
+    var typed: [String: FieldEvent] = [:]
+
+    /// Sends what the worker did to the core and shows the screen it returns; what was typed
+    /// and not sent yet goes first, and a value the core refuses stops there, its problem shown.
     func send(_ event: FieldEvent) {
+        let waiting = Array(typed.values)
+        typed = [:]
+        for pending in waiting {
+            guard let next = try? app.send(event: pending) else { continue }
+            view = next
+            if next.problem != nil { return }
+        }
         if let next = try? app.send(event: event) { view = next }
+    }
+
+    /// Sends what was typed in the box of the organisation's field `name`, if anything.
+    func commit(_ name: String) {
+        if let event = typed.removeValue(forKey: name) { send(event) }
     }
 
     /// Syncs now; the core says what it came to in the screen it returns.
@@ -51,6 +70,17 @@ final class FieldModel: ObservableObject {
         Task.detached { [app] in
             let next = try? app.join(code: code, exchange: URLSessionExchange())
             await MainActor.run { if let next { self.view = next } }
+        }
+    }
+}
+
+extension FieldView {
+    /// What the core refused, on the screens whose boxes of the organisation's fields wait to be sent.
+    var problem: String? {
+        switch self {
+        case .encounter(let v): return v.problem
+        case .person(let v): return v.problem
+        default: return nil
         }
     }
 }
@@ -183,6 +213,14 @@ struct EncounterScreen: View {
                 .frame(minHeight: 44).accessibilityLabel(f.notesLabel)
             Toggle(f.followUpLabel, isOn: Binding(get: { f.followUp }, set: { model.send(.followUp(needed: $0)) }))
                 .frame(minHeight: 44)
+            // The organisation's own fields of encounters, kept in the form's draft.
+            if !f.custom.isEmpty {
+                Section(f.customTitle) {
+                    ForEach(f.custom, id: \.name) { c in
+                        CustomFieldRow(c: c) { .encounterCustom(name: $0, value: $1) }
+                    }
+                }
+            }
             if let problem = f.problem { Text(problem).foregroundColor(.red) }
             Button(f.saveLabel) { model.send(.save) }.disabled(!f.canSave).frame(minHeight: 44).accessibilityLabel(f.saveLabel)
         }
@@ -346,6 +384,14 @@ struct PersonScreen: View {
                 ForEach(p.alerts, id: \.code) { c in Text(c.label).tag(c.code) }
             }
             .frame(minHeight: 44)
+            // The organisation's own fields of persons, each edit a change of its own.
+            if !p.custom.isEmpty {
+                Section(p.customTitle) {
+                    ForEach(p.custom, id: \.name) { c in
+                        CustomFieldRow(c: c) { .editPerson(edit: .custom(name: $0, value: $1)) }
+                    }
+                }
+            }
             if let problem = p.problem { Text(problem).foregroundColor(.red) }
             if !p.conflicts.isEmpty {
                 Text("\(p.conflictsTitle) : \(p.conflicts.joined(separator: ", "))").foregroundColor(.red)
@@ -395,6 +441,69 @@ struct PersonScreen: View {
                 Button(p.newEncounterLabel) { model.send(.newEncounter(person: p.id)) }
                     .frame(minHeight: 44).accessibilityLabel(p.newEncounterLabel)
             }
+        }
+    }
+}
+
+/// One of the organisation's own fields, as the core describes it; `event` makes the event that
+/// sets it (the encounter form's or a person's edit). A value with no definition on this phone,
+/// or a retired field, is only shown. A text, number or date box keeps what is typed in the
+/// model's `typed` until the worker leaves it or presses return (the core checks and trims the
+/// whole value, not each keystroke); a yes/no or a choice sends the code chosen, and a code of
+/// several choices is added or taken off by its toggle. What is wrong with the value held is
+/// said beneath. Each part is a row of its own.
+struct CustomFieldRow: View {
+    @EnvironmentObject var model: FieldModel
+    let c: FieldCustomControl
+    let event: (String, String) -> FieldEvent
+    /// What is typed in the box; nil: the value the core holds.
+    @State private var text: String? = nil
+    @FocusState private var focused: Bool
+
+    init(c: FieldCustomControl, event: @escaping (String, String) -> FieldEvent) {
+        self.c = c
+        self.event = event
+    }
+
+    var body: some View {
+        Group {
+            switch c.editable ? c.fieldType : "" {
+            case "text", "number", "date":
+                LabeledContent(c.label) {
+                    TextField(c.label, text: Binding(get: { text ?? c.value }, set: { entry in
+                        text = entry
+                        if entry == c.value { model.typed[c.name] = nil } else { model.typed[c.name] = event(c.name, entry) }
+                    }))
+                    .multilineTextAlignment(.trailing)
+                    // Digits with the minus, the comma or the date's dashes, and a return key.
+                    .keyboardType(c.fieldType == "text" ? .default : .numbersAndPunctuation)
+                    .submitLabel(.done)
+                    .focused($focused)
+                    .onSubmit { model.commit(c.name) }
+                    .accessibilityLabel(c.label)
+                }
+                .frame(minHeight: 44)
+                .onChange(of: focused) { if !$0 { model.commit(c.name) } }
+                // The core kept a value (what was sent, checked): the box shows it.
+                .onChange(of: c.value) { _ in text = nil }
+            case "yes_no", "choice":
+                Picker(c.label, selection: Binding(get: { c.choices.first(where: { $0.selected })?.code ?? "" }, set: { code in
+                    if !c.choices.contains(where: { $0.selected && $0.code == code }) { model.send(event(c.name, code)) }
+                })) {
+                    ForEach(c.choices, id: \.code) { o in Text(o.label).tag(o.code) }
+                }
+                .frame(minHeight: 44)
+            case "choices":
+                Text(c.label).font(.subheadline)
+                ForEach(c.choices, id: \.code) { o in
+                    Toggle(o.label, isOn: Binding(get: { o.selected }, set: { _ in model.send(event(c.name, o.code)) }))
+                        .frame(minHeight: 44)
+                        .accessibilityLabel("\(c.label) : \(o.label)")
+                }
+            default:
+                Text("\(c.label) : \(c.shown)")
+            }
+            if let problem = c.problem { Text(problem).foregroundColor(.red) }
         }
     }
 }

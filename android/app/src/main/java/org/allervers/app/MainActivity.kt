@@ -5,7 +5,8 @@
 // order and rule comes from Rust, and the core keeps the form being typed in the store. Joining
 // and syncing go through the core's FieldApp too, which does the network through OkHttp and
 // returns the next screen. No word is written here: titles, buttons and what a screen reader
-// says come from the view models, in the worker's language.
+// says come from the view models, in the worker's language. The organisation's own fields
+// (a person's, an encounter's) are drawn as the core describes each one (CustomFieldItem).
 package org.allervers.app
 
 import android.os.Bundle
@@ -16,15 +17,21 @@ import androidx.compose.foundation.layout.*
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
 import androidx.compose.foundation.selection.toggleable
+import androidx.compose.foundation.text.KeyboardActions
+import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.material3.*
 import androidx.compose.runtime.*
 import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.focus.onFocusChanged
 import androidx.compose.ui.platform.LocalContext
+import androidx.compose.ui.platform.LocalFocusManager
 import androidx.compose.ui.semantics.Role
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.semantics
+import androidx.compose.ui.text.input.ImeAction
+import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
@@ -35,6 +42,7 @@ import com.google.mlkit.vision.codescanner.GmsBarcodeScanning
 import org.allervers.logic.*
 import uniffi.allervers_ffi.FfiException
 import uniffi.allervers_ffi.FieldActionForm
+import uniffi.allervers_ffi.FieldCustomControl
 import uniffi.allervers_ffi.FieldEvent
 import uniffi.allervers_ffi.FieldOpenAction
 import uniffi.allervers_ffi.FieldPersonRow
@@ -54,9 +62,25 @@ class MainActivity : ComponentActivity() {
 fun App(repo: FieldRepository) {
     var view by remember { mutableStateOf<FieldView?>(null) }
     val scope = rememberCoroutineScope()
+    // What was typed in a box of the organisation's own fields and not sent yet, by field name
+    // (CustomFieldItem): sent when the worker leaves the box or presses done, else first thing
+    // with whatever they do next (Save and Back included), in order, so that nothing typed is
+    // lost; a value the core refuses stops there, its problem shown.
+    val typed = remember { mutableMapOf<String, FieldEvent>() }
     // Every event goes to the core off the main thread; the view it returns is rendered.
     val send: (FieldEvent) -> Unit = { event ->
-        scope.launch { view = withContext(Dispatchers.IO) { repo.send(event) } }
+        val events = typed.values.toList() + event
+        typed.clear()
+        scope.launch {
+            view = withContext(Dispatchers.IO) {
+                var next = repo.send(events.first())
+                for (e in events.drop(1)) {
+                    if (next.problem != null) break
+                    next = repo.send(e)
+                }
+                next
+            }
+        }
     }
     LaunchedEffect(Unit) { view = withContext(Dispatchers.IO) { repo.send(FieldEvent.Start) } }
     // The network calls: the core says what they came to in the screen it returns. A phone a
@@ -73,14 +97,22 @@ fun App(repo: FieldRepository) {
     when (val v = view) {
         null -> Unit
         is FieldView.Search -> SearchScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) })
-        is FieldView.Encounter -> EncounterScreen(v, send)
+        is FieldView.Encounter -> EncounterScreen(v, send, typed)
         is FieldView.SeeAgain -> SeeAgainScreen(v, send, open = { send(FieldEvent.OpenPerson(it)) })
-        is FieldView.Person -> PersonScreen(v, send)
+        is FieldView.Person -> PersonScreen(v, send, typed)
         is FieldView.Sync -> SyncScreen(v, send, sync)
         is FieldView.Join -> JoinScreen(v, send, join)
         is FieldView.Workers -> WorkersScreen(v, send)
     }
 }
+
+/** What the core refused, on the screens whose boxes of the organisation's fields wait to be sent. */
+val FieldView.problem: String?
+    get() = when (this) {
+        is FieldView.Encounter -> view.problem
+        is FieldView.Person -> view.problem
+        else -> null
+    }
 
 /** The button back to the search, in the core's words (shown and read aloud). */
 @Composable
@@ -145,7 +177,7 @@ fun SearchScreen(v: FieldView.Search, send: (FieldEvent) -> Unit, open: (String)
 
 @OptIn(ExperimentalMaterial3Api::class, ExperimentalLayoutApi::class)
 @Composable
-fun EncounterScreen(v: FieldView.Encounter, send: (FieldEvent) -> Unit) {
+fun EncounterScreen(v: FieldView.Encounter, send: (FieldEvent) -> Unit, typed: MutableMap<String, FieldEvent>) {
     val f = v.view
     Scaffold(topBar = { TopAppBar(title = { Text(f.title) }, navigationIcon = { BackButton(f.backLabel, send) }) }) { padding ->
         LazyColumn(Modifier.padding(padding).padding(12.dp)) {
@@ -180,6 +212,9 @@ fun EncounterScreen(v: FieldView.Encounter, send: (FieldEvent) -> Unit) {
                     Checkbox(f.followUp, onCheckedChange = null)
                     Text(f.followUpLabel, Modifier.padding(start = 12.dp))
                 }
+                // The organisation's own fields of encounters, kept in the form's draft.
+                if (f.custom.isNotEmpty()) Text(f.customTitle, style = MaterialTheme.typography.titleMedium)
+                f.custom.forEach { c -> key(c.name) { CustomFieldItem(c, typed, send) { name, value -> FieldEvent.EncounterCustom(name, value) } } }
                 f.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
                 Button(enabled = f.canSave, onClick = { send(FieldEvent.Save) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = f.saveLabel }) { Text(f.saveLabel) }
             }
@@ -205,7 +240,7 @@ fun SeeAgainScreen(v: FieldView.SeeAgain, send: (FieldEvent) -> Unit, open: (Str
 
 @OptIn(ExperimentalMaterial3Api::class, ExperimentalLayoutApi::class)
 @Composable
-fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
+fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit, typed: MutableMap<String, FieldEvent>) {
     val p = v.view
     Scaffold(
         topBar = { TopAppBar(title = { Text(p.title) }, navigationIcon = { BackButton(p.backLabel, send) }) },
@@ -224,6 +259,9 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
                 FlowRow { p.needs.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Need(c.code))) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${p.needsLabel} : ${c.label}" }) } }
                 Text(p.alertsLabel, style = MaterialTheme.typography.titleSmall)
                 FlowRow { p.alerts.forEach { c -> FilterChip(selected = c.selected, onClick = { send(FieldEvent.EditPerson(FieldStreetEdit.Alert(c.code))) }, label = { Text(c.label) }, modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${p.alertsLabel} : ${c.label}" }) } }
+                // The organisation's own fields of persons, each edit a change of its own.
+                if (p.custom.isNotEmpty()) Text(p.customTitle, style = MaterialTheme.typography.titleMedium)
+                p.custom.forEach { c -> key(c.name) { CustomFieldItem(c, typed, send) { name, value -> FieldEvent.EditPerson(FieldStreetEdit.Custom(name, value)) } } }
                 p.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
                 if (p.conflicts.isNotEmpty()) Text("${p.conflictsTitle} : ${p.conflicts.joinToString()}", color = MaterialTheme.colorScheme.error)
                 if (p.actions.isNotEmpty()) Text(p.actionsTitle, style = MaterialTheme.typography.titleMedium)
@@ -253,6 +291,63 @@ fun PersonScreen(v: FieldView.Person, send: (FieldEvent) -> Unit) {
                 )
             }
         }
+    }
+}
+
+/**
+ * One of the organisation's own fields, as the core describes it; `event` makes the event that
+ * sets it (the encounter form's or a person's edit). A value with no definition on this phone,
+ * or a retired field, is only shown. A text, number or date box keeps what is typed in `typed`
+ * until the worker leaves it or presses done (the core checks and trims the whole value, not
+ * each keystroke); a yes/no or a choice sends the code chosen, and a code of several choices
+ * is added or taken off by each tap. What is wrong with the value held is said beneath.
+ */
+@OptIn(ExperimentalLayoutApi::class)
+@Composable
+fun CustomFieldItem(c: FieldCustomControl, typed: MutableMap<String, FieldEvent>, send: (FieldEvent) -> Unit, event: (String, String) -> FieldEvent) {
+    Column(Modifier.padding(vertical = 4.dp)) {
+        when (if (c.editable) c.fieldType else "") {
+            "text", "number", "date" -> {
+                // What is typed, until the core's value changes (then what it kept).
+                var text by remember(c.name, c.value) { mutableStateOf(c.value) }
+                val focus = LocalFocusManager.current
+                val commit = { typed.remove(c.name)?.let(send) }
+                OutlinedTextField(
+                    text,
+                    {
+                        text = it
+                        if (it == c.value) typed.remove(c.name) else typed[c.name] = event(c.name, it)
+                    },
+                    label = { Text(c.label) },
+                    isError = c.problem != null,
+                    // A text may take several lines; a number or a date is one, done with the keyboard's key.
+                    singleLine = c.fieldType != "text",
+                    keyboardOptions = when (c.fieldType) {
+                        "number" -> KeyboardOptions(keyboardType = KeyboardType.Decimal, imeAction = ImeAction.Done)
+                        "date" -> KeyboardOptions(imeAction = ImeAction.Done)
+                        else -> KeyboardOptions.Default
+                    },
+                    keyboardActions = KeyboardActions(onDone = { commit(); focus.clearFocus() }),
+                    modifier = Modifier.fillMaxWidth().onFocusChanged { if (!it.isFocused) commit() }.semantics { contentDescription = c.label },
+                )
+            }
+            "yes_no", "choice", "choices" -> {
+                Text(c.label, style = MaterialTheme.typography.titleSmall)
+                FlowRow {
+                    c.choices.forEach { o ->
+                        FilterChip(
+                            selected = o.selected,
+                            // The chosen one again changes nothing, but a code of several choices is taken off.
+                            onClick = { if (c.fieldType == "choices" || !o.selected) send(event(c.name, o.code)) },
+                            label = { Text(o.label) },
+                            modifier = Modifier.heightIn(min = 48.dp).semantics { contentDescription = "${c.label} : ${o.label}" },
+                        )
+                    }
+                }
+            }
+            else -> Text("${c.label} : ${c.shown}")
+        }
+        c.problem?.let { Text(it, color = MaterialTheme.colorScheme.error) }
     }
 }
 
