@@ -33,6 +33,7 @@ mod received;
 mod records;
 mod report;
 mod retention;
+mod review_exports;
 mod second_creation;
 mod secrecy_attacks;
 mod startup;
