@@ -338,7 +338,13 @@ fn journey_of(
                     (a, b) => a.or(b),
                 };
                 let from = joined.map_or(p.from, |j| p.from.max(j));
-                if to.is_some_and(|to| to < from) || left.is_some_and(|l| l <= from) {
+                // Cut to the days they belonged, nothing left: a member who joined on the day the
+                // household moved on lived none of the period before (a day of it would be a
+                // move of theirs into it and out).
+                let cut = from > p.from || to != p.to;
+                if to.is_some_and(|to| to < from || (cut && to == from))
+                    || left.is_some_and(|l| l <= from)
+                {
                     continue;
                 }
                 p.joined = from > p.from;

@@ -361,11 +361,23 @@ impl Store {
         };
         let situation_of: BTreeMap<RecordId, Option<String>> =
             persons.iter().map(|p| (p.0, p.3.clone())).collect();
-        let accessible_for: BTreeSet<RecordId> = persons
-            .iter()
-            .filter(|p| has_need(&p.4, ACCESSIBLE_HOME))
-            .map(|p| p.0)
-            .collect();
+        // Needed on any record of a person (those merged into them too, as their needs are
+        // combined) and by any member today, whatever their status.
+        let mut accessible_for: BTreeSet<RecordId> = BTreeSet::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT record_id, needs FROM persons WHERE needs LIKE '%accessible_home%'",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
+            for row in rows {
+                let (id, needs) = row?;
+                if has_need(&needs.unwrap_or_default(), ACCESSIBLE_HOME) {
+                    accessible_for.insert(groups.root(id_of(&id)?));
+                }
+            }
+        }
         let mut out = Vec::new();
         for (id, label, size, members) in households {
             let key = Concerns::Household(id);
@@ -406,7 +418,7 @@ impl Store {
                     name: crate::model::display_name(name.as_deref(), nickname.as_deref()),
                     size: 1,
                     waiting_since: application.and_then(|a| a.0),
-                    accessible: has_need(&needs, ACCESSIBLE_HOME),
+                    accessible: accessible_for.contains(&id),
                 },
                 application.map(|a| a.1.clone()).unwrap_or_default(),
             ));

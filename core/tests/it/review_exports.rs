@@ -124,7 +124,12 @@ fn review_a_pseudonymised_journey_has_no_hole_where_a_hospital_stay_was() {
     let holes: Vec<String> = steps
         .windows(2)
         .filter(|w| w[0].1 != w[1].0)
-        .map(|w| format!("{} ends {} but {} begins {}", w[0].2, w[0].1, w[1].2, w[1].0))
+        .map(|w| {
+            format!(
+                "{} ends {} but {} begins {}",
+                w[0].2, w[0].1, w[1].2, w[1].0
+            )
+        })
         .collect();
     assert!(
         holes.is_empty(),
@@ -169,8 +174,7 @@ fn review_a_pseudonymised_export_of_applications_keeps_no_wished_areas_in_clear(
 /// it is, so an organisation's own code (which could reveal anything) is not left out as it is
 /// in the journeys.
 #[test]
-fn review_a_pseudonymised_export_of_proposals_keeps_no_area_in_clear_nor_an_organisations_code()
-{
+fn review_a_pseudonymised_export_of_proposals_keeps_no_area_in_clear_nor_an_organisations_code() {
     let d = device("Poste bureau", "Sophie");
     d.store
         .add_term(
@@ -201,7 +205,11 @@ fn review_a_pseudonymised_export_of_proposals_keeps_no_area_in_clear_nor_an_orga
         .iter()
         .filter_map(|w| any_cell_holds(&table, w))
         .collect();
-    assert!(leaks.is_empty(), "in clear: {leaks:?} (row {:?})", table.rows[0]);
+    assert!(
+        leaks.is_empty(),
+        "in clear: {leaks:?} (row {:?})",
+        table.rows[0]
+    );
 }
 
 /// Two records of one person, merged, both members of a household: the members column names
@@ -244,11 +252,7 @@ fn review_an_application_accepted_and_waiting_for_a_home_is_still_under_way() {
             areas: None,
         })
         .unwrap();
-    let table = export(
-        &d,
-        ExportKind::Applications,
-        &ExportOptions::nominative(),
-    );
+    let table = export(&d, ExportKind::Applications, &ExportOptions::nominative());
     assert_eq!(
         table.rows.len(),
         1,

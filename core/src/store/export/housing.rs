@@ -2,7 +2,9 @@
 //! housing applications, proposals of offered homes and the persons' own views, for one period.
 //! Read from the index, under the same rules as the other exports (`export.rs`): pseudonyms
 //! for ids, names and free text, days for times, and what reveals health or a conviction left
-//! out (a period in hospital or prison is left out whole: its situation is what it says).
+//! out. A step of a journey in hospital or prison (or in a situation of the organisation's own)
+//! shows as `other`, with no place and no end reason: left out, its days would leave a hole in
+//! the line that says when and how long the stay was.
 
 use chrono::NaiveDate;
 use rusqlite::{params, Connection};
@@ -11,6 +13,7 @@ use super::{Pseudonyms, Table};
 use crate::journey::{self, Changes};
 use crate::model::custom::CustomField;
 use crate::model::fields::{date_ms, parse_date, Kind};
+use crate::sensitive::custom_field_is_free_text;
 use crate::store::housing::{id_of, member_on, member_rows, person_journey, recorded, Rows};
 use crate::vocab::Vocab;
 use crate::Result;
@@ -39,6 +42,15 @@ fn header(table: &mut Table, columns: &[&str], custom: &[CustomField]) {
 
 fn day(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// A situation as an export shows it, and whether it is left out: one left out shows as
+/// `other`, so that its step keeps its days (see the module's doc).
+fn situation(ps: &Pseudonyms, code: Option<String>) -> (String, bool) {
+    match code {
+        Some(c) if ps.hides(Vocab::Situation, &c) => ("other".into(), true),
+        c => (c.unwrap_or_default(), false),
+    }
 }
 
 /// A record's id cell, or empty (a period of a household names no person).
@@ -82,16 +94,21 @@ pub(super) fn journeys(
             let overlaps = s.from <= period.to
                 && s.to
                     .is_none_or(|t| t > period.from || s.from >= period.from);
-            if !overlaps || ps.hides(Vocab::Situation, &s.situation) {
+            if !overlaps {
                 continue;
             }
+            let (code, hidden) = situation(ps, Some(s.situation));
             table.rows.push(vec![
                 ps.id("P", &person),
                 id_cell(ps, "H", s.household.map(|h| h.as_bytes().to_vec())),
-                s.situation,
+                code,
                 s.from.to_string(),
                 day(s.to),
-                ps.text(s.place),
+                if hidden {
+                    String::new()
+                } else {
+                    ps.text(s.place)
+                },
                 ps.code(Vocab::PeriodEnd, s.end_reason),
                 if s.period.is_some() { "yes" } else { "no" }.to_string(),
             ]);
@@ -138,9 +155,9 @@ pub(super) fn households(
         .prepare_cached(
             "SELECT record_id, label, coalesce(unrecorded_members, 0),
                     coalesce(unrecorded_children, 0), created_at, custom
-               FROM households WHERE coalesce(created_at, 0) < ?1 ORDER BY created_at",
+               FROM households ORDER BY created_at, record_id",
         )?
-        .query_map([end], |r| {
+        .query_map([], |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
@@ -157,13 +174,18 @@ pub(super) fn households(
         let in_period = members.iter().any(|(_, _, _, _, joined, left)| {
             joined.is_none_or(|j| j <= period.to) && left.is_none_or(|l| l > period.from)
         });
-        let recorded_in = created_at.is_some_and(|t| t >= start);
+        let recorded_in = created_at.is_some_and(|t| t >= start && t < end);
         if !in_period && !recorded_in {
             continue;
         }
         let last: Vec<_> = members
             .iter()
             .filter(|(_, _, _, _, joined, left)| member_on(*joined, *left, period.to))
+            .collect();
+        // Two records of one person merged are one member.
+        let persons: std::collections::BTreeSet<crate::RecordId> = last
+            .iter()
+            .map(|(_, _, p, ..)| ps.merged.root(*p))
             .collect();
         let children = unrecorded_children > 0
             || last
@@ -178,14 +200,14 @@ pub(super) fn households(
             .rev()
             .find(|s| s.from <= period.to)
             .map(|s| s.situation.clone());
-        let persons: Vec<String> = last.iter().map(|(_, _, p, ..)| p.to_string()).collect();
+        let listed: Vec<String> = persons.iter().map(|p| p.to_string()).collect();
         let mut row = vec![
             ps.id("H", &id),
             ps.name(&id, label),
-            ps.ids("P", &persons.join(",")),
-            (last.len() as i64 + unrecorded.max(0)).to_string(),
+            ps.ids("P", &listed.join(",")),
+            (persons.len() as i64 + unrecorded.max(0)).to_string(),
             if children { "yes" } else { "no" }.to_string(),
-            ps.code(Vocab::Situation, situation),
+            self::situation(ps, situation).0,
             ps.time(created_at),
         ];
         row.extend(ps.custom_cells(&custom, values));
@@ -251,7 +273,8 @@ pub(super) fn homes(
     Ok(())
 }
 
-/// The housing applications filed in the period, or still under way at its end.
+/// The housing applications filed in the period, or filed before its end and still waiting for
+/// a home (as they stand today: the index keeps no past status).
 pub(super) fn applications(
     conn: &Connection,
     ps: &Pseudonyms,
@@ -280,7 +303,8 @@ pub(super) fn applications(
            FROM housing_applications
           WHERE (filed_on >= ?1 AND filed_on <= ?2)
              OR (coalesce(filed_on, '') <= ?2
-                 AND coalesce(status, 'preparing') IN ('preparing', 'filed', 'in_review'))
+                 AND coalesce(status, 'preparing')
+                     IN ('preparing', 'filed', 'in_review', 'accepted'))
           ORDER BY filed_on",
     )?;
     let mut rows = stmt.query(params![from, to])?;
@@ -294,7 +318,8 @@ pub(super) fn applications(
             r.get::<_, Option<String>>(5)?.unwrap_or_default(),
             r.get::<_, Option<String>>(6)?.unwrap_or_default(),
             ps.code(Vocab::ApplicationStatus, r.get(7)?),
-            r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            // The areas wished for are typed: free text.
+            ps.text(r.get(8)?),
         ]);
     }
     Ok(())
@@ -341,24 +366,27 @@ pub(super) fn proposals(
             id_cell(ps, "H", r.get(3)?),
             r.get::<_, Option<String>>(4)?.unwrap_or_default(),
             ps.code(Vocab::ProposalOutcome, r.get(5)?),
-            r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            ps.code(Vocab::Situation, r.get(6)?),
             number(r.get(7)?),
             number(r.get(8)?),
-            r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+            // The offer's area is typed: free text, which may say where the person now lives.
+            ps.text(r.get(9)?),
         ]);
     }
     Ok(())
 }
 
 /// The persons' own views recorded in the period: the step, the satisfaction and the
-/// organisation's questions; never their own words, which stay in the person's file.
+/// organisation's questions but those answered in words; never their own words (theirs, or an
+/// answer to a text question), which stay in the person's file.
 pub(super) fn own_views(
     conn: &Connection,
     ps: &Pseudonyms,
     period: &Period,
     table: &mut Table,
 ) -> Result<()> {
-    let custom = ps.custom_columns(period.defs, Kind::OwnView);
+    let mut custom = ps.custom_columns(period.defs, Kind::OwnView);
+    custom.retain(|d| !custom_field_is_free_text(d));
     header(
         table,
         &["id", "person", "step", "on_day", "satisfaction"],
