@@ -173,7 +173,7 @@ fn households_alone(conn: &Connection, person: RecordId) -> Result<Vec<(RecordId
             None
         } else if let Some(last) = others
             .iter()
-            .map(|left| left.clone())
+            .cloned()
             .collect::<Option<Vec<String>>>()
             .and_then(|left| left.into_iter().max())
         {
