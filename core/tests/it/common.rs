@@ -21,6 +21,17 @@ pub struct Device {
 }
 
 /// A store for one device in its own temporary folder, with a clock set to 2026-03-02 09:00 UTC.
+/// A day written `YYYY-MM-DD`.
+pub fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().expect("a day")
+}
+
+/// Sets the device's clock to 10:00 UTC on the day `s`.
+pub fn on(d: &Device, s: &str) {
+    d.clock
+        .set(Utc.from_utc_datetime(&day(s).and_hms_opt(10, 0, 0).expect("10:00")));
+}
+
 pub fn device(name: &str, worker: &str) -> Device {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("store.db");

@@ -8,18 +8,8 @@ use allervers_core::{
     Concerns, Edit, Kind, NewApplication, NewEncounter, NewHome, NewHousehold, NewHouseholdMember,
     NewOffer, NewPerson, NewRiskSignal, RecordId, Store, Value,
 };
-use chrono::{NaiveDate, TimeZone, Utc};
 
-use crate::common::{device, person, send, Device};
-
-fn day(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-fn on(d: &Device, s: &str) {
-    d.clock
-        .set(Utc.from_utc_datetime(&day(s).and_hms_opt(10, 0, 0).unwrap()));
-}
+use crate::common::{day, device, on, person, send};
 
 fn home(store: &Store, concerns: Concerns, entered: &str, situation: Option<&str>) -> RecordId {
     store

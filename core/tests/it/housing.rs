@@ -8,20 +8,9 @@ use allervers_core::{
     Concerns, Edit, Kind, NewApplication, NewHousehold, NewHouseholdMember, NewPeriod, RecordId,
     Store, Value,
 };
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 
-use crate::common::{device, meet, person, send, Device};
-
-fn day(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-/// Sets the device's clock to 10:00 UTC on `s`.
-fn on(d: &Device, s: &str) {
-    let date = day(s);
-    d.clock
-        .set(Utc.from_utc_datetime(&date.and_hms_opt(10, 0, 0).unwrap()));
-}
+use crate::common::{day, device, meet, on, person, send};
 
 fn household(store: &Store, label: &str) -> RecordId {
     store

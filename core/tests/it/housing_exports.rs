@@ -9,19 +9,9 @@ use allervers_core::{
     Concerns, NewApplication, NewHome, NewHousehold, NewHouseholdMember, NewOffer, NewOwnView,
     NewPeriod, NewPerson, NewRiskSignal, RecordId, Via,
 };
-use chrono::{NaiveDate, TimeZone, Utc};
 
-use crate::common::{device, Device};
+use crate::common::{day, device, on, Device};
 use crate::custom_fields::field;
-
-fn day(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-fn on(d: &Device, s: &str) {
-    d.clock
-        .set(Utc.from_utc_datetime(&day(s).and_hms_opt(10, 0, 0).unwrap()));
-}
 
 struct Journey {
     d: Device,

@@ -6,19 +6,9 @@ use allervers_core::{
     Concerns, Edit, NewApplication, NewHousehold, NewHouseholdMember, NewPeriod, RecordId, Store,
     Value,
 };
-use chrono::{NaiveDate, TimeZone, Utc};
 
-use crate::common::{device, meet, person, Device};
+use crate::common::{day, device, meet, on, person};
 use crate::trust_attacks::Relay;
-
-fn day(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-fn on(d: &Device, s: &str) {
-    d.clock
-        .set(Utc.from_utc_datetime(&day(s).and_hms_opt(10, 0, 0).unwrap()));
-}
 
 fn household(store: &Store, label: &str) -> RecordId {
     store

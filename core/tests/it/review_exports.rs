@@ -8,18 +8,8 @@ use allervers_core::{
     Concerns, NewApplication, NewHousehold, NewHouseholdMember, NewOffer, NewPeriod, NewPerson,
     RecordId, Store, Via,
 };
-use chrono::{NaiveDate, TimeZone, Utc};
 
-use crate::common::{device, Device};
-
-fn day(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-fn on(d: &Device, s: &str) {
-    d.clock
-        .set(Utc.from_utc_datetime(&day(s).and_hms_opt(10, 0, 0).unwrap()));
-}
+use crate::common::{day, device, on, Device};
 
 fn add(store: &Store, name: &str, needs: &[&str]) -> RecordId {
     store
